@@ -1,0 +1,2 @@
+/** JMH benchmarks of sprnn's CPU engines. */
+package org.sprnn.bench;

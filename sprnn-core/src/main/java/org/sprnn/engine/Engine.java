@@ -1,0 +1,32 @@
+package org.sprnn.engine;
+
+import org.sprnn.model.Tensor;
+
+/**
+ * Runs one model on sequences. Built for a model by an {@link EngineFactory}; holds whatever the model
+ * needs (packed weights, device buffers, compiled kernels) until closed.
+ *
+ * <p>Inputs follow PyTorch's sequence-first layout. Implementations check them with
+ * {@link RunInputs#check} and never modify them.
+ */
+public interface Engine extends AutoCloseable {
+
+    /** The engine's name, e.g. {@code cpu-reference}. */
+    String name();
+
+    /**
+     * Runs a whole sequence.
+     *
+     * @param input {@code [T][B][I]}
+     * @param h0    initial hidden states {@code [L][B][H]}, or {@code null} for zeros
+     * @param c0    initial cell states {@code [L][B][H]} (LSTM), or {@code null} for zeros
+     * @return outputs and final states
+     * @throws org.sprnn.SprnnException on shapes that do not match the model, non-finite input, or a
+     *                                  device fault
+     */
+    RnnOutput run(Tensor input, Tensor h0, Tensor c0);
+
+    /** Releases what the engine holds; idempotent. */
+    @Override
+    void close();
+}

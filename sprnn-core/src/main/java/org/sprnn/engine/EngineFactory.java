@@ -1,0 +1,31 @@
+package org.sprnn.engine;
+
+import java.util.Optional;
+import org.sprnn.model.RnnModel;
+
+/**
+ * Makes one kind of engine, and says when it cannot.
+ *
+ * <p>Implementations must not throw {@link LinkageError} or touch native libraries before
+ * {@link #unavailableReason} has said they can.
+ */
+public interface EngineFactory {
+
+    /** The engine's name, e.g. {@code cuda-gemm}. */
+    String name();
+
+    /** One line on what the engine is. */
+    String description();
+
+    /**
+     * Rank for {@code auto}: among feasible engines the lowest rank wins. The provider passes the model
+     * and options so that a factory can rank itself by shape, density and batch.
+     */
+    int rank(RnnModel model, EngineOptions options);
+
+    /** Why this engine cannot run this model with these options here, or empty if it can. */
+    Optional<String> unavailableReason(RnnModel model, EngineOptions options);
+
+    /** Builds the engine; call only when {@link #unavailableReason} is empty. */
+    Engine create(RnnModel model, EngineOptions options);
+}

@@ -1,0 +1,75 @@
+package org.sprnn.engine;
+
+import java.util.Locale;
+import org.sprnn.SprnnException;
+
+/**
+ * How to build an engine. Immutable; make one with {@link #builder()}.
+ *
+ * @param engine    engine name, or {@code auto} for the fastest feasible one
+ * @param threads   CPU threads for the {@code cpu} engine (≥ 1)
+ * @param precision weight precision on the GPU: {@code fp16} (default), {@code bf16} or {@code fp32}
+ * @param batchHint expected batch size, used by {@code auto} to judge which engines fit (≥ 1)
+ */
+public record EngineOptions(String engine, int threads, String precision, int batchHint) {
+
+    public EngineOptions {
+        if (engine == null || engine.isBlank()) {
+            throw new SprnnException("--engine: empty engine name");
+        }
+        if (threads < 1) {
+            throw new SprnnException("--threads: must be >= 1, got " + threads);
+        }
+        precision = precision.toLowerCase(Locale.ROOT);
+        if (!precision.equals("fp16") && !precision.equals("bf16") && !precision.equals("fp32")) {
+            throw new SprnnException("--precision: expected fp16, bf16 or fp32, got '" + precision + "'");
+        }
+        if (batchHint < 1) {
+            throw new SprnnException("--batch: must be >= 1, got " + batchHint);
+        }
+    }
+
+    /** Defaults: {@code auto}, all available processors, fp16, batch 1. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builder for {@link EngineOptions}. */
+    public static final class Builder {
+        private String engine = "auto";
+        private int threads = Runtime.getRuntime().availableProcessors();
+        private String precision = "fp16";
+        private int batchHint = 1;
+
+        private Builder() {
+        }
+
+        /** Engine name or {@code auto}. */
+        public Builder engine(String engine) {
+            this.engine = engine;
+            return this;
+        }
+
+        /** CPU threads. */
+        public Builder threads(int threads) {
+            this.threads = threads;
+            return this;
+        }
+
+        /** GPU weight precision: fp16, bf16 or fp32. */
+        public Builder precision(String precision) {
+            this.precision = precision;
+            return this;
+        }
+
+        /** Expected batch size. */
+        public Builder batchHint(int batchHint) {
+            this.batchHint = batchHint;
+            return this;
+        }
+
+        public EngineOptions build() {
+            return new EngineOptions(engine, threads, precision, batchHint);
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package org.sprnn.engine.cpu;
+
+import org.sprnn.engine.Engine;
+import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.RunInputs;
+import org.sprnn.model.CellType;
+import org.sprnn.model.Layer;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.Tensor;
+
+/**
+ * The oracle: scalar float64, straight from PyTorch's equations, layer by layer, step by step.
+ *
+ * <p>Every other engine is tested against this one. It is written for obviousness, not speed: one
+ * dense dot product per gate row ({@link #dot}), then the cell update of {@code nn.RNN}, {@code nn.GRU}
+ * or {@code nn.LSTM}. Zero weights are skipped in the dot products (the result is identical, and pruned
+ * models run several times faster).
+ */
+public final class CpuReferenceEngine implements Engine {
+    public static final String NAME = "cpu-reference";
+
+    private final RnnModel model;
+
+    public CpuReferenceEngine(RnnModel model) {
+        this.model = model;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
+        int b = RunInputs.check(model, input, h0, c0);
+        int steps = input.dim(0), h = model.hiddenSize(), layers = model.numLayers();
+        CellType cell = model.cell();
+        double[] hN = new double[layers * b * h];
+        double[] cN = cell.hasCellState() ? new double[layers * b * h] : null;
+        if (h0 != null) {
+            System.arraycopy(h0.data(), 0, hN, 0, hN.length);
+        }
+        if (c0 != null) {
+            System.arraycopy(c0.data(), 0, cN, 0, cN.length);
+        }
+        double[] seq = input.data(); // [T][B][in] of the current layer
+        int in = model.inputSize();
+        for (int k = 0; k < layers; k++) {
+            Layer layer = model.layers().get(k);
+            double[] out = new double[steps * b * h];
+            double[] hs = new double[h], cs = new double[h];
+            double[] gi = new double[cell.gates() * h], gh = new double[cell.gates() * h];
+            for (int n = 0; n < b; n++) {
+                int st = (k * b + n) * h;
+                System.arraycopy(hN, st, hs, 0, h);
+                if (cN != null) {
+                    System.arraycopy(cN, st, cs, 0, h);
+                }
+                for (int t = 0; t < steps; t++) {
+                    matVec(layer.wIh(), layer.bIh(), seq, (t * b + n) * in, gi);
+                    matVec(layer.wHh(), layer.bHh(), hs, 0, gh);
+                    step(cell, h, gi, gh, hs, cs);
+                    System.arraycopy(hs, 0, out, (t * b + n) * h, h);
+                }
+                System.arraycopy(hs, 0, hN, st, h);
+                if (cN != null) {
+                    System.arraycopy(cs, 0, cN, st, h);
+                }
+            }
+            seq = out;
+            in = h;
+        }
+        return new RnnOutput(new Tensor(new int[] {steps, b, h}, seq), new Tensor(new int[] {layers, b, h}, hN),
+                cN == null ? null : new Tensor(new int[] {layers, b, h}, cN));
+    }
+
+    /** {@code y = W x[off..] + bias}, for every row of W. */
+    private static void matVec(Tensor w, Tensor bias, double[] x, int off, double[] y) {
+        int rows = w.dim(0), cols = w.dim(1);
+        double[] wd = w.data(), bd = bias.data();
+        for (int r = 0; r < rows; r++) {
+            y[r] = dot(wd, r * cols, x, off, cols) + bd[r];
+        }
+    }
+
+    private static double dot(double[] w, int wOff, double[] x, int xOff, int n) {
+        double s = 0;
+        for (int j = 0; j < n; j++) {
+            double v = w[wOff + j];
+            if (v != 0.0) {
+                s += v * x[xOff + j];
+            }
+        }
+        return s;
+    }
+
+    /**
+     * One cell update in place. {@code gi = W_ih x + b_ih}, {@code gh = W_hh h + b_hh}, both {@code [G*H]}
+     * in PyTorch's gate order.
+     */
+    static void step(CellType cell, int h, double[] gi, double[] gh, double[] hs, double[] cs) {
+        switch (cell) {
+            case RNN_RELU -> {
+                for (int j = 0; j < h; j++) {
+                    hs[j] = Math.max(0.0, gi[j] + gh[j]);
+                }
+            }
+            case RNN_TANH -> {
+                for (int j = 0; j < h; j++) {
+                    hs[j] = Math.tanh(gi[j] + gh[j]);
+                }
+            }
+            case GRU -> {
+                for (int j = 0; j < h; j++) {
+                    double r = sigmoid(gi[j] + gh[j]);
+                    double z = sigmoid(gi[h + j] + gh[h + j]);
+                    double n = Math.tanh(gi[2 * h + j] + r * gh[2 * h + j]);
+                    hs[j] = (1.0 - z) * n + z * hs[j];
+                }
+            }
+            case LSTM -> {
+                for (int j = 0; j < h; j++) {
+                    double i = sigmoid(gi[j] + gh[j]);
+                    double f = sigmoid(gi[h + j] + gh[h + j]);
+                    double g = Math.tanh(gi[2 * h + j] + gh[2 * h + j]);
+                    double o = sigmoid(gi[3 * h + j] + gh[3 * h + j]);
+                    cs[j] = f * cs[j] + i * g;
+                    hs[j] = o * Math.tanh(cs[j]);
+                }
+            }
+        }
+    }
+
+    static double sigmoid(double x) {
+        return 1.0 / (1.0 + Math.exp(-x));
+    }
+
+    @Override
+    public void close() {
+        // holds no resources
+    }
+}

@@ -1,0 +1,71 @@
+package org.sprnn.model;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+import org.sprnn.SprnnException;
+
+/**
+ * The recurrent cells sprnn computes, with PyTorch's semantics.
+ *
+ * <ul>
+ *   <li>{@code rnn_relu}, {@code rnn_tanh}: {@code h' = act(W_ih x + b_ih + W_hh h + b_hh)} ({@code nn.RNN}).
+ *   <li>{@code gru}: gates r, z, n in that row order; {@code n = tanh(W_in x + b_in + r * (W_hn h + b_hn))},
+ *       {@code h' = (1 - z) * n + z * h} ({@code nn.GRU}).
+ *   <li>{@code lstm}: gates i, f, g, o in that row order; {@code c' = f*c + i*g}, {@code h' = o*tanh(c')}
+ *       ({@code nn.LSTM}).
+ * </ul>
+ */
+public enum CellType {
+    RNN_RELU("rnn_relu", 1),
+    RNN_TANH("rnn_tanh", 1),
+    GRU("gru", 3),
+    LSTM("lstm", 4);
+
+    private final String id;
+    private final int gates;
+
+    CellType(String id, int gates) {
+        this.id = id;
+        this.gates = gates;
+    }
+
+    /** The name used in files, options and kernel names, e.g. {@code rnn_relu}. */
+    public String id() {
+        return id;
+    }
+
+    /** Rows of {@code W_ih}/{@code W_hh} per hidden unit: 1, 3 (GRU) or 4 (LSTM). */
+    public int gates() {
+        return gates;
+    }
+
+    /** Whether the cell carries a second state {@code c} (LSTM only). */
+    public boolean hasCellState() {
+        return this == LSTM;
+    }
+
+    /**
+     * Parses a cell name. Accepts the ids above, case-insensitively, plus PyTorch's spellings
+     * {@code RNN_RELU}, {@code RNN_TANH}, {@code GRU}, {@code LSTM}.
+     *
+     * @throws SprnnException naming the value and the accepted ones
+     */
+    public static CellType parse(String name) {
+        if (name != null) {
+            String key = name.trim().toLowerCase(Locale.ROOT).replace('-', '_');
+            for (CellType c : values()) {
+                if (c.id.equals(key)) {
+                    return c;
+                }
+            }
+        }
+        throw new SprnnException("unknown cell '" + name + "': expected one of "
+                + Arrays.stream(values()).map(CellType::id).collect(Collectors.joining(", ")));
+    }
+
+    @Override
+    public String toString() {
+        return id;
+    }
+}

@@ -1,0 +1,92 @@
+package org.sprnn.model;
+
+import java.util.List;
+import org.sprnn.SprnnException;
+
+/**
+ * A unidirectional stack of recurrent layers of one cell type, validated on construction.
+ *
+ * <p>Layer {@code k} has {@code W_ih [G*H][I_k]}, {@code W_hh [G*H][H]}, biases {@code [G*H]}, where G is
+ * the cell's gate count, {@code I_0} the model's input size and {@code I_k = H} for k &gt; 0 (as in
+ * PyTorch, every layer has the same hidden size). Weights must be finite.
+ *
+ * @param cell   the cell type
+ * @param layers one or more layers, input side first
+ */
+public record RnnModel(CellType cell, List<Layer> layers) {
+
+    public RnnModel {
+        if (cell == null) {
+            throw new SprnnException("model has no cell type");
+        }
+        layers = List.copyOf(layers);
+        if (layers.isEmpty()) {
+            throw new SprnnException("model has no layers (expected weight_ih_l0, weight_hh_l0, ...)");
+        }
+        int g = cell.gates();
+        int h = layers.get(0).wHh().rank() == 2 ? layers.get(0).wHh().dim(1) : -1;
+        for (int k = 0; k < layers.size(); k++) {
+            Layer l = layers.get(k);
+            check(l.wHh(), "weight_hh_l" + k, g * h, h, cell);
+            int in = k == 0 ? (l.wIh().rank() == 2 ? l.wIh().dim(1) : -1) : h;
+            if (k > 0 && l.wIh().rank() == 2 && l.wIh().dim(1) != h) {
+                throw new SprnnException("weight_ih_l" + k + " has shape " + l.wIh().shapeString()
+                        + " but layer " + k + " takes the previous layer's hidden state of size " + h
+                        + ": expected [" + g * h + ", " + h + "]");
+            }
+            check(l.wIh(), "weight_ih_l" + k, g * h, in, cell);
+            checkBias(l.bIh(), "bias_ih_l" + k, g * h, cell);
+            checkBias(l.bHh(), "bias_hh_l" + k, g * h, cell);
+        }
+    }
+
+    private static void check(Tensor t, String name, int rows, int cols, CellType cell) {
+        if (t == null) {
+            throw new SprnnException("missing tensor " + name);
+        }
+        if (rows <= 0 || cols <= 0 || !t.hasShape(rows, cols)) {
+            throw new SprnnException(name + " has shape " + t.shapeString() + ", expected [" + rows + ", " + cols
+                    + "] for cell " + cell + " (" + cell.gates() + " gate rows per hidden unit)");
+        }
+        int bad = t.firstNonFinite();
+        if (bad >= 0) {
+            throw new SprnnException(name + " holds a non-finite value (" + t.data()[bad] + ") at row "
+                    + bad / cols + ", column " + bad % cols);
+        }
+    }
+
+    private static void checkBias(Tensor t, String name, int rows, CellType cell) {
+        if (t == null) {
+            throw new SprnnException("missing tensor " + name);
+        }
+        if (!t.hasShape(rows)) {
+            throw new SprnnException(name + " has shape " + t.shapeString() + ", expected [" + rows + "] for cell " + cell);
+        }
+        int bad = t.firstNonFinite();
+        if (bad >= 0) {
+            throw new SprnnException(name + " holds a non-finite value (" + t.data()[bad] + ") at index " + bad);
+        }
+    }
+
+    /** Input size of the first layer. */
+    public int inputSize() {
+        return layers.get(0).inputSize();
+    }
+
+    /** Hidden size H (the same for every layer). */
+    public int hiddenSize() {
+        return layers.get(0).hiddenSize();
+    }
+
+    /** Number of stacked layers. */
+    public int numLayers() {
+        return layers.size();
+    }
+
+    /** The model with layer {@code k} replaced. */
+    public RnnModel withLayer(int k, Layer layer) {
+        var copy = new java.util.ArrayList<>(layers);
+        copy.set(k, layer);
+        return new RnnModel(cell, copy);
+    }
+}

@@ -1,0 +1,133 @@
+package org.sprnn.model;
+
+import java.util.Arrays;
+import org.sprnn.SprnnException;
+
+/**
+ * A dense, row-major (C order) array of doubles with a shape.
+ *
+ * <p>sprnn keeps weights, inputs and outputs in float64 on the host so that the reference engine sees
+ * exactly the values of the file (float16, bfloat16 and float32 all convert to double exactly); the
+ * float32 and GPU engines convert once, when they are built or before a run.
+ *
+ * @param shape the extent of each dimension, outermost first; every extent ≥ 0
+ * @param data  {@code product(shape)} values, last dimension innermost
+ */
+public record Tensor(int[] shape, double[] data) {
+
+    public Tensor {
+        shape = shape.clone();
+        long n = 1;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] < 0) {
+                throw new SprnnException("negative extent " + shape[i] + " in shape " + Arrays.toString(shape));
+            }
+            n *= shape[i];
+        }
+        if (n != data.length) {
+            throw new SprnnException("shape " + Arrays.toString(shape) + " holds " + n + " values, data has " + data.length);
+        }
+    }
+
+    /** A tensor of zeros. */
+    public static Tensor zeros(int... shape) {
+        long n = 1;
+        for (int s : shape) {
+            n *= s;
+        }
+        if (n > Integer.MAX_VALUE - 16) {
+            throw new SprnnException("shape " + Arrays.toString(shape) + " is too large (" + n + " elements)");
+        }
+        return new Tensor(shape, new double[(int) n]);
+    }
+
+    /** Wraps float32 values (copied to double, exactly). */
+    public static Tensor ofFloats(float[] values, int... shape) {
+        double[] d = new double[values.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = values[i];
+        }
+        return new Tensor(shape, d);
+    }
+
+    /** Number of dimensions. */
+    public int rank() {
+        return shape.length;
+    }
+
+    /** Extent of dimension {@code i}. */
+    public int dim(int i) {
+        return shape[i];
+    }
+
+    /** The shape (a copy). */
+    @Override
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    /** Number of elements. */
+    public int size() {
+        return data.length;
+    }
+
+    /** The values rounded to float32, in the same order. */
+    public float[] toFloats() {
+        float[] f = new float[data.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) data[i];
+        }
+        return f;
+    }
+
+    /** Element (r, c) of a rank-2 tensor. */
+    public double get(int r, int c) {
+        return data[r * shape[1] + c];
+    }
+
+    /** Number of elements that are not exactly zero. */
+    public long countNonZero() {
+        long n = 0;
+        for (double v : data) {
+            if (v != 0.0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Whether the shape equals {@code expected}. */
+    public boolean hasShape(int... expected) {
+        return Arrays.equals(shape, expected);
+    }
+
+    /** The index of the first NaN or infinite value, or -1. */
+    public int firstNonFinite() {
+        for (int i = 0; i < data.length; i++) {
+            if (!Double.isFinite(data[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Shape as text, e.g. {@code [256, 4, 2304]}. */
+    public String shapeString() {
+        return Arrays.toString(shape);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Tensor t && Arrays.equals(shape, t.shape) && Arrays.equals(data, t.data);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Arrays.hashCode(shape) + Arrays.hashCode(data);
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor" + shapeString();
+    }
+}
