@@ -1,0 +1,30 @@
+package org.sprnn.engine;
+
+import org.sprnn.model.Tensor;
+
+/** How far an engine's output is from the reference: the measure every test and benchmark reports. */
+public final class Accuracy {
+    private Accuracy() {
+    }
+
+    /**
+     * {@code ‖out − ref‖₂ / ‖ref‖₂} (or the absolute norm of the difference where {@code ref} is all
+     * zeros). NaN anywhere in {@code out} (an unwritten, poisoned element) gives NaN, which fails every
+     * tolerance check.
+     *
+     * @throws IllegalArgumentException if the shapes differ
+     */
+    public static double relativeError(Tensor out, Tensor ref) {
+        if (!java.util.Arrays.equals(out.shape(), ref.shape())) {
+            throw new IllegalArgumentException("shapes differ: " + out.shapeString() + " vs " + ref.shapeString());
+        }
+        double num = 0, den = 0;
+        double[] o = out.data(), r = ref.data();
+        for (int i = 0; i < o.length; i++) {
+            double d = o[i] - r[i];
+            num += d * d;
+            den += r[i] * r[i];
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+}

@@ -1,0 +1,108 @@
+package org.sprnn.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.sprnn.SprnnException;
+
+/**
+ * Random models and inputs for demos, tests and benchmarks, reproducible from a seed.
+ *
+ * <p>Weights follow ANCHORS.md's workload: nonzeros at uniform random positions with the given density
+ * (exactly {@code round(d * cols)} per row, at least 1), values {@code N(0,1)/sqrt(cols * d)}, so that
+ * a step neither explodes nor vanishes. Biases are {@code N(0, 0.1²)}.
+ */
+public final class SyntheticModels {
+    private SyntheticModels() {
+    }
+
+    /**
+     * A random model.
+     *
+     * @param cell      cell type
+     * @param inputSize I
+     * @param hidden    H
+     * @param layers    number of stacked layers (≥ 1)
+     * @param density   fraction of nonzeros kept in W_hh, in (0, 1]
+     * @param densityIh fraction of nonzeros kept in W_ih, in (0, 1]
+     * @param seed      random seed
+     */
+    public static RnnModel random(CellType cell, int inputSize, int hidden, int layers, double density,
+                                  double densityIh, long seed) {
+        if (inputSize < 1 || hidden < 1 || layers < 1) {
+            throw new SprnnException("synthetic model needs input, hidden and layers >= 1 (got " + inputSize
+                    + ", " + hidden + ", " + layers + ")");
+        }
+        checkDensity(density, "--density");
+        checkDensity(densityIh, "--density-ih");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int rows = cell.gates() * hidden;
+        List<Layer> ls = new ArrayList<>();
+        for (int k = 0; k < layers; k++) {
+            int in = k == 0 ? inputSize : hidden;
+            ls.add(new Layer(sparse(rows, in, densityIh, rnd), sparse(rows, hidden, density, rnd),
+                    normal(rows, 0.1, rnd), normal(rows, 0.1, rnd)));
+        }
+        return new RnnModel(cell, ls);
+    }
+
+    private static void checkDensity(double d, String what) {
+        if (!(d > 0 && d <= 1)) {
+            throw new SprnnException(what + ": density must be in (0, 1], got " + d);
+        }
+    }
+
+    /** A {@code [rows][cols]} matrix with {@code max(1, round(d*cols))} nonzeros per row at random columns. */
+    public static Tensor sparse(int rows, int cols, double d, SplittableRandom rnd) {
+        int k = Math.max(1, (int) Math.round(d * cols));
+        double scale = 1.0 / Math.sqrt((double) cols * d);
+        double[] w = new double[rows * cols];
+        int[] perm = new int[cols];
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < cols; j++) {
+                perm[j] = j;
+            }
+            for (int j = 0; j < k; j++) { // partial Fisher-Yates: the first k of a random permutation
+                int s = j + rnd.nextInt(cols - j);
+                int tmp = perm[j];
+                perm[j] = perm[s];
+                perm[s] = tmp;
+                double v = gaussian(rnd) * scale;
+                w[r * cols + perm[j]] = v == 0.0 ? scale : v;
+            }
+        }
+        return new Tensor(new int[] {rows, cols}, w);
+    }
+
+    /** {@code N(0, sigma²)} values of the given shape. */
+    public static Tensor normal(int n, double sigma, SplittableRandom rnd) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = gaussian(rnd) * sigma;
+        }
+        return new Tensor(new int[] {n}, v);
+    }
+
+    /** A random input {@code [T][B][I]}, values uniform in [-1, 1). */
+    public static Tensor input(int steps, int batch, int inputSize, long seed) {
+        return uniform(new SplittableRandom(seed), steps, batch, inputSize);
+    }
+
+    /** Random initial states {@code [L][B][H]}, values uniform in [-1, 1). */
+    public static Tensor state(int layers, int batch, int hidden, long seed) {
+        return uniform(new SplittableRandom(seed), layers, batch, hidden);
+    }
+
+    private static Tensor uniform(SplittableRandom rnd, int... shape) {
+        Tensor t = Tensor.zeros(shape);
+        double[] d = t.data();
+        for (int i = 0; i < d.length; i++) {
+            d[i] = rnd.nextDouble(-1.0, 1.0);
+        }
+        return t;
+    }
+
+    private static double gaussian(SplittableRandom rnd) {
+        return rnd.nextGaussian();
+    }
+}
