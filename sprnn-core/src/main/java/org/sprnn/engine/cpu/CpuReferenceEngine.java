@@ -12,17 +12,44 @@ import org.sprnn.model.Tensor;
  * The oracle: scalar float64, straight from PyTorch's equations, layer by layer, step by step.
  *
  * <p>Every other engine is tested against this one. It is written for obviousness, not speed: one
- * dense dot product per gate row ({@link #dot}), then the cell update of {@code nn.RNN}, {@code nn.GRU}
- * or {@code nn.LSTM}. Zero weights are skipped in the dot products (the result is identical, and pruned
- * models run several times faster).
+ * dot product per gate row ({@link #matVec}), then the cell update of {@code nn.RNN}, {@code nn.GRU}
+ * or {@code nn.LSTM}. Zero weights are skipped in the dot products (the sum is the same, term for term
+ * in column order, and pruned models run several times faster): each row's nonzero columns are listed
+ * once, when the engine is built.
  */
 public final class CpuReferenceEngine implements Engine {
     public static final String NAME = "cpu-reference";
 
     private final RnnModel model;
+    private final int[][][] nonzeroColsIh; // [layer][row] → ascending columns of W_ih's nonzeros
+    private final int[][][] nonzeroColsHh; // [layer][row] → ascending columns of W_hh's nonzeros
 
     public CpuReferenceEngine(RnnModel model) {
         this.model = model;
+        int layers = model.numLayers();
+        nonzeroColsIh = new int[layers][][];
+        nonzeroColsHh = new int[layers][][];
+        for (int k = 0; k < layers; k++) {
+            nonzeroColsIh[k] = nonzeroColumns(model.layers().get(k).wIh());
+            nonzeroColsHh[k] = nonzeroColumns(model.layers().get(k).wHh());
+        }
+    }
+
+    private static int[][] nonzeroColumns(Tensor w) {
+        int rows = w.dim(0), cols = w.dim(1);
+        double[] d = w.data();
+        int[][] out = new int[rows][];
+        int[] buf = new int[cols];
+        for (int r = 0; r < rows; r++) {
+            int n = 0;
+            for (int j = 0; j < cols; j++) {
+                if (d[r * cols + j] != 0.0) {
+                    buf[n++] = j;
+                }
+            }
+            out[r] = java.util.Arrays.copyOf(buf, n);
+        }
+        return out;
     }
 
     @Override
@@ -57,8 +84,8 @@ public final class CpuReferenceEngine implements Engine {
                     System.arraycopy(cN, st, cs, 0, h);
                 }
                 for (int t = 0; t < steps; t++) {
-                    matVec(layer.wIh(), layer.bIh(), seq, (t * b + n) * in, gi);
-                    matVec(layer.wHh(), layer.bHh(), hs, 0, gh);
+                    matVec(layer.wIh(), nonzeroColsIh[k], layer.bIh(), seq, (t * b + n) * in, gi);
+                    matVec(layer.wHh(), nonzeroColsHh[k], layer.bHh(), hs, 0, gh);
                     step(cell, h, gi, gh, hs, cs);
                     System.arraycopy(hs, 0, out, (t * b + n) * h, h);
                 }
@@ -74,24 +101,17 @@ public final class CpuReferenceEngine implements Engine {
                 cN == null ? null : new Tensor(new int[] {layers, b, h}, cN));
     }
 
-    /** {@code y = W x[off..] + bias}, for every row of W. */
-    private static void matVec(Tensor w, Tensor bias, double[] x, int off, double[] y) {
-        int rows = w.dim(0), cols = w.dim(1);
+    /** {@code y = W x[off..] + bias}, for every row of W, summing over the row's nonzeros in column order. */
+    private static void matVec(Tensor w, int[][] nonzeroCols, Tensor bias, double[] x, int off, double[] y) {
+        int cols = w.dim(1);
         double[] wd = w.data(), bd = bias.data();
-        for (int r = 0; r < rows; r++) {
-            y[r] = dot(wd, r * cols, x, off, cols) + bd[r];
-        }
-    }
-
-    private static double dot(double[] w, int wOff, double[] x, int xOff, int n) {
-        double s = 0;
-        for (int j = 0; j < n; j++) {
-            double v = w[wOff + j];
-            if (v != 0.0) {
-                s += v * x[xOff + j];
+        for (int r = 0; r < nonzeroCols.length; r++) {
+            double s = 0;
+            for (int j : nonzeroCols[r]) {
+                s += wd[r * cols + j] * x[off + j];
             }
+            y[r] = s + bd[r];
         }
-        return s;
     }
 
     /**
