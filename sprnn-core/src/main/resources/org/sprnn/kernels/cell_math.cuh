@@ -19,6 +19,16 @@ typedef unsigned short elem_t;   // raw fp16 / bf16 bits
 // PyTorch's sigmoid and tanh in fp32 (precise expf/tanhf: no --use_fast_math anywhere).
 __device__ __forceinline__ float sigmoid_f32(float x) { return 1.0f / (1.0f + expf(-x)); }
 
+// fp16 / bf16 bits → fp32 (exact)
+__device__ __forceinline__ float half_bits_to_f32(unsigned short h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+__device__ __forceinline__ float bf16_bits_to_f32(unsigned short h) {
+    return __uint_as_float(((unsigned int) h) << 16);
+}
+
 __device__ __forceinline__ elem_t to_elem(float x) {
 #if ELEM_TYPE == 0
     return x;

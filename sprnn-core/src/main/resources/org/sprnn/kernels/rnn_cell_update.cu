@@ -9,7 +9,9 @@
 //   v2 GATES_HB 1: the product comes as [G*H][B] (cuSPARSE row-major C, batch innermost) instead of
 //      [B][G*H] (cuBLASLt column-major D); WRITE_OPERAND_HB 1 also stores h_t as [H][B] for the next
 //      SpMM's row-major B operand.
-//   v3 WRITE_ELEM 1: also stores h_t in the weight precision (ELEM_TYPE, cell_math.cuh) as [T][B][H],
+//   v3 PRODUCT_TYPE 1 or 2: the product arrives in fp16 / bf16 (a cuSPARSE SpMM with a half-precision C,
+//      when that is the faster kernel), converted to fp32 on load.
+//   v4 WRITE_ELEM 1: also stores h_t in the weight precision (ELEM_TYPE, cell_math.cuh) as [T][B][H],
 //      the next GEMM's B operand and the next layer's projection input.
 // Run: through the engines (sprnn selftest); offline check: nvcc -arch=sm_90 -cubin -Xptxas -v rnn_cell_update.cu
 #include "cell_math.cuh"
@@ -25,6 +27,9 @@
 #endif
 #ifndef GATES_HB
 #define GATES_HB 0
+#endif
+#ifndef PRODUCT_TYPE
+#define PRODUCT_TYPE 0
 #endif
 #ifndef WRITE_ELEM
 #define WRITE_ELEM 1
@@ -43,18 +48,29 @@
 
 #define GH (GATES * HIDDEN)
 
-// W_hh·h for gate g of unit j, batch b
-__device__ __forceinline__ float hh_product(const float* __restrict__ gates, int g, int j, int b) {
-#if GATES_HB
-    return gates[(g * HIDDEN + j) * BATCH + b];   // [G*H][B]
+#if PRODUCT_TYPE == 0
+typedef float product_t;
+__device__ __forceinline__ float product_to_f32(float v) { return v; }
+#elif PRODUCT_TYPE == 1
+typedef unsigned short product_t;
+__device__ __forceinline__ float product_to_f32(unsigned short v) { return half_bits_to_f32(v); }
 #else
-    return gates[b * GH + g * HIDDEN + j];         // [B][G*H]
+typedef unsigned short product_t;
+__device__ __forceinline__ float product_to_f32(unsigned short v) { return bf16_bits_to_f32(v); }
+#endif
+
+// W_hh·h for gate g of unit j, batch b
+__device__ __forceinline__ float hh_product(const product_t* __restrict__ gates, int g, int j, int b) {
+#if GATES_HB
+    return product_to_f32(gates[(g * HIDDEN + j) * BATCH + b]);   // [G*H][B]
+#else
+    return product_to_f32(gates[b * GH + g * HIDDEN + j]);         // [B][G*H]
 #endif
 }
 
 extern "C" __global__ void rnn_cell_update(
         const float* __restrict__ xproj,    // [B][G*H] fp32: W_ih·x_t of this step (no bias)
-        const float* __restrict__ gates,    // W_hh·h_{t-1} (no bias): [B][G*H], or [G*H][B] if GATES_HB
+        const product_t* __restrict__ gates,// W_hh·h_{t-1} (no bias): [B][G*H], or [G*H][B] if GATES_HB; PRODUCT_TYPE
         const float* __restrict__ b_ih,     // [G*H]
         const float* __restrict__ b_hh,     // [G*H]
         const float* __restrict__ h_prev,   // [B][H] fp32: h_{t-1}

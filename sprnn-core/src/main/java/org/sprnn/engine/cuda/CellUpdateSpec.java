@@ -12,11 +12,12 @@ import org.sprnn.model.CellType;
  * @param hidden        H
  * @param batch         B
  * @param gatesHb       whether the recurrent product arrives as {@code [G*H][B]} (cuSPARSE) rather than {@code [B][G*H]}
+ * @param product       precision the recurrent product arrives in (fp32, or {@code elem} for a half-precision SpMM output)
  * @param elem          operand precision
  * @param writeElem     whether h_t is also stored in {@code elem} as {@code [B][H]}
  * @param writeOperandHb whether h_t is also stored in {@code elem} as {@code [H][B]}
  */
-record CellUpdateSpec(CellType cell, int hidden, int batch, boolean gatesHb, ElementType elem, boolean writeElem,
+record CellUpdateSpec(CellType cell, int hidden, int batch, boolean gatesHb, ElementType product, ElementType elem, boolean writeElem,
                       boolean writeOperandHb) {
 
     CellUpdateSpec {
@@ -35,7 +36,7 @@ record CellUpdateSpec(CellType cell, int hidden, int batch, boolean gatesHb, Ele
     /** e.g. {@code rnn_cell_update_gru_h256_b4_fp16_hb}. */
     String kernelName() {
         return SYMBOL + "_" + cell.id() + "_h" + hidden + "_b" + batch + "_" + elem.id() + (gatesHb ? "_hb" : "_bh")
-                + (writeElem ? "_e" : "") + (writeOperandHb ? "_o" : "");
+                + (product != ElementType.FP32 ? "_p" + product.id() : "") + (writeElem ? "_e" : "") + (writeOperandHb ? "_o" : "");
     }
 
     Map<String, String> defines() {
@@ -44,6 +45,7 @@ record CellUpdateSpec(CellType cell, int hidden, int batch, boolean gatesHb, Ele
         d.put("HIDDEN", Integer.toString(hidden));
         d.put("BATCH", Integer.toString(batch));
         d.put("GATES_HB", gatesHb ? "1" : "0");
+        d.put("PRODUCT_TYPE", Integer.toString(product.define));
         d.put("ELEM_TYPE", Integer.toString(elem.define));
         d.put("WRITE_ELEM", writeElem ? "1" : "0");
         d.put("WRITE_OPERAND_HB", writeOperandHb ? "1" : "0");

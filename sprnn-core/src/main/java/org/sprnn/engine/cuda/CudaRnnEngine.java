@@ -392,8 +392,17 @@ public final class CudaRnnEngine implements Engine {
                 h0e = elem == ElementType.FP32 ? h0f : kind == Kind.GEMM ? alloc(layers * bh * elem.bytes, "h0 operand") : null;
                 h0hb = kind == Kind.SPMM ? alloc(layers * bh * elem.bytes, "h0 operand [H][B]") : null;
                 c0 = model.cell().hasCellState() ? alloc(layers * bh * 4, "c0") : null;
+                StringBuilder info = new StringBuilder(elem.id());
+                for (int k = 0; k < layers; k++) {
+                    // layer 0's tuning picks the SpMM output precision; the other layers (same shape) follow it
+                    LayerBuffers l = new LayerBuffers(k, k == 0 ? null : lb.get(0).productType);
+                    lb.add(l);
+                    if (k == 0) {
+                        info.append(", ").append(l.tuning);
+                    }
+                }
                 if (!fusedRelu) {
-                    spec = new CellUpdateSpec(model.cell(), hidden, batch, kind == Kind.SPMM, elem,
+                    spec = new CellUpdateSpec(model.cell(), hidden, batch, kind == Kind.SPMM, lb.get(0).productType, elem,
                             elem != ElementType.FP32, kind == Kind.SPMM);
                     byte[] cubin = compiler.compile(CellUpdateSpec.SOURCE, spec.kernelName(), spec.defines(), ctx.info().arch());
                     CudaModule module = ctx.loadModule(cubin, spec.kernelName());
@@ -402,14 +411,6 @@ public final class CudaRnnEngine implements Engine {
                 } else {
                     spec = null;
                     cellUpdate = null;
-                }
-                StringBuilder info = new StringBuilder(elem.id());
-                for (int k = 0; k < layers; k++) {
-                    LayerBuffers l = new LayerBuffers(k);
-                    lb.add(l);
-                    if (k == 0) {
-                        info.append(", ").append(l.tuning);
-                    }
                 }
                 details = info.toString();
             } catch (RuntimeException | Error e) {
@@ -435,9 +436,10 @@ public final class CudaRnnEngine implements Engine {
             final DeviceBuffer cState;   // [B][H] fp32, LSTM only
             final GemmPlan projection, recurrentGemm;
             final SpmmPlan recurrentSpmm;
+            final ElementType productType; // precision of W_hh·h in `product`: fp32, or elem when the SpMM is faster so
             final String tuning;
 
-            LayerBuffers(int k) {
+            LayerBuffers(int k, ElementType fixedProductType) {
                 this.k = k;
                 LayerWeights w = weights.get(k);
                 int gh = gates * hidden;
@@ -456,23 +458,58 @@ public final class CudaRnnEngine implements Engine {
                 if (kind == Kind.GEMM) {
                     recurrentGemm = new GemmPlan(ctx, lt, new GemmPlan.Spec(gh, batch, hidden, true, hidden, hidden, gh,
                             elem.cudaType, cd, fusedRelu ? CublasLt.EPILOGUE_RELU : CublasLt.EPILOGUE_DEFAULT,
-                            fusedRelu ? 1f : 0f, GemmPlan.alignmentOf((long) batch * hidden * elem.bytes)), 0L, workspace, 8);
+                            fusedRelu ? 1f : 0f, GemmPlan.alignmentOf((long) batch * hidden * elem.bytes)), 0L, workspace, 16);
                     res.push(recurrentGemm);
                     recurrentSpmm = null;
+                    productType = ElementType.FP32;
                     long c = fusedRelu ? xproj.ptr() : product.ptr();
                     long d = fusedRelu ? hSeq.ptr() : product.ptr();
                     double us = recurrentGemm.selectFastest(stream, w.wHh().ptr(), hSeq.ptr(), c, d, TUNING_REPS);
-                    tuning = String.format("cuBLASLt %s: fastest of %d algorithms, %.2f µs per step",
+                    tuning = String.format("cuBLASLt %s: fastest of %d algorithms timed in a CUDA graph, %.2f µs per product",
                             fusedRelu ? "GEMM + ReLU epilogue" : "GEMM", recurrentGemm.candidateCount(), us);
                 } else {
                     recurrentGemm = null;
-                    recurrentSpmm = new SpmmPlan(ctx, sp, gh, batch, hidden, w.nnz(), w.csrOffsets().ptr(),
-                            w.csrColumns().ptr(), w.csrValues().ptr(), elem.cudaType, operandHb.ptr(), product.ptr());
+                    List<ElementType> outputs = fixedProductType != null ? List.of(fixedProductType)
+                            : elem == ElementType.FP32 ? List.of(ElementType.FP32) : List.of(ElementType.FP32, elem);
+                    SpmmPlan best = null;
+                    ElementType bestType = null;
+                    double bestUs = Double.MAX_VALUE;
+                    StringBuilder sb = new StringBuilder();
+                    RuntimeException lastError = null;
+                    for (ElementType out : outputs) {
+                        SpmmPlan cand = new SpmmPlan(ctx, sp, gh, batch, hidden, w.nnz(), w.csrOffsets().ptr(),
+                                w.csrColumns().ptr(), w.csrValues().ptr(), elem.cudaType, out.cudaType, operandHb.ptr(),
+                                product.ptr());
+                        Map<String, Double> times;
+                        try {
+                            times = cand.selectFastest(stream, operandHb.ptr(), product.ptr(), TUNING_REPS);
+                        } catch (RuntimeException e) {
+                            cand.close();
+                            lastError = e;
+                            continue;
+                        }
+                        sb.append(sb.length() == 0 ? "" : ";").append(" ").append(out.id()).append(" out:");
+                        times.forEach((n, us) -> sb.append(String.format(" %s %.2f", n, us)));
+                        double us = times.get(cand.algorithm());
+                        if (us < bestUs) {
+                            if (best != null) {
+                                best.close();
+                            }
+                            best = cand;
+                            bestType = out;
+                            bestUs = us;
+                        } else {
+                            cand.close();
+                        }
+                    }
+                    if (best == null) {
+                        throw lastError;
+                    }
+                    recurrentSpmm = best;
+                    productType = bestType;
                     res.push(recurrentSpmm);
-                    Map<String, Double> times = recurrentSpmm.selectFastest(stream, operandHb.ptr(), product.ptr(), TUNING_REPS);
-                    StringBuilder sb = new StringBuilder("cuSPARSE SpMM " + recurrentSpmm.algorithm() + " (measured:");
-                    times.forEach((n, us) -> sb.append(String.format(" %s %.2f µs", n, us)));
-                    tuning = sb.append(')').toString();
+                    tuning = String.format("cuSPARSE SpMM %s, %s output, %.2f µs per product (timed in a CUDA graph, µs:%s)",
+                            best.algorithm(), bestType.id(), bestUs, sb);
                 }
                 stream.synchronize();
             }

@@ -269,7 +269,10 @@ public final class GpuSelfTest {
                     }
                     for (String p : opt.precisions()) {
                         ElementType el = ElementType.of(p);
-                        specs.add(new CellUpdateSpec(m.cell(), m.hidden(), b, spmm, el, el != ElementType.FP32, spmm));
+                        specs.add(new CellUpdateSpec(m.cell(), m.hidden(), b, spmm, ElementType.FP32, el, el != ElementType.FP32, spmm));
+                        if (spmm && el != ElementType.FP32) { // the SpMM may deliver its product in el
+                            specs.add(new CellUpdateSpec(m.cell(), m.hidden(), b, true, el, el, true, true));
+                        }
                     }
                 }
             }

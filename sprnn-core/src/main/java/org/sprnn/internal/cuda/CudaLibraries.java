@@ -157,7 +157,8 @@ public final class CudaLibraries {
                 if (slash >= 0) {
                     String file = line.substring(slash).trim();
                     String base = Path.of(file).getFileName().toString();
-                    if (base.equals(soname) || base.startsWith(soname + ".")) {
+                    String stem = soname.substring(0, soname.indexOf(".so") + 3); // libcuda.so.1 → libcuda.so
+                    if (base.equals(stem) || base.startsWith(stem + ".")) {
                         return Optional.of(file);
                     }
                 }

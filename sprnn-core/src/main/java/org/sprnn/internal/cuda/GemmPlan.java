@@ -164,34 +164,26 @@ public final class GemmPlan implements AutoCloseable {
     }
 
     /**
-     * Times every candidate algorithm ({@code reps} runs each after one warm-up, CUDA events) on these
-     * buffers and keeps the fastest. D is overwritten; callers run this before any real work.
+     * Times every candidate algorithm on these buffers the way the engines run it, inside a CUDA graph
+     * ({@code reps} back-to-back products captured once, the graph replayed three times, CUDA events,
+     * best replay), and keeps the fastest. D is overwritten; callers run this before any real work.
      *
-     * @return the fastest candidate's mean time per run in microseconds
+     * @return the fastest candidate's time per product in microseconds
      */
     public double selectFastest(CudaStream stream, long a, long b, long c, long d, int reps) {
         double best = Double.MAX_VALUE;
         MemorySegment bestAlgo = algos.get(0);
-        try (CudaEvent start = ctx.createEvent(); CudaEvent end = ctx.createEvent()) {
-            for (MemorySegment cand : algos) {
-                algo = cand;
-                try {
-                    run(stream, a, b, c, d);
-                    start.record(stream);
-                    for (int i = 0; i < reps; i++) {
-                        run(stream, a, b, c, d);
-                    }
-                    end.record(stream);
-                    end.synchronize();
-                } catch (CudaException e) {
-                    stream.synchronize();
-                    continue; // a candidate that refuses to run is simply not chosen
-                }
-                double us = end.millisSince(start) * 1000.0 / reps;
-                if (us < best) {
-                    best = us;
-                    bestAlgo = cand;
-                }
+        for (MemorySegment cand : algos) {
+            algo = cand;
+            double us;
+            try {
+                us = GraphTimer.microsPerCall(ctx, stream, reps, () -> run(stream, a, b, c, d));
+            } catch (CudaException e) {
+                continue; // a candidate that refuses to run is simply not chosen
+            }
+            if (us < best) {
+                best = us;
+                bestAlgo = cand;
             }
         }
         algo = bestAlgo;

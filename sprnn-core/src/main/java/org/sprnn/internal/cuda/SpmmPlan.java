@@ -14,7 +14,7 @@ import java.util.Map;
 /**
  * One configured cuSPARSE SpMM: {@code C[m×n] = A[m×k] · B[k×n]} with A in CSR (32-bit offsets and
  * column indices, values of {@code valueType}) and B, C dense, row-major (batch innermost), fp32
- * accumulation and fp32 C.
+ * accumulation, C of {@code outputType} (fp32, or the value type).
  *
  * <p>Made once; {@link #selectFastest} tries the CSR algorithms on the real buffers and keeps the
  * fastest that runs; {@link #run} sets B's and C's addresses (host-side descriptor updates) and
@@ -48,10 +48,10 @@ public final class SpmmPlan implements AutoCloseable {
      * @param colIndices device int32 {@code [nnz]}
      * @param values     device {@code [nnz]} of {@code valueType}
      * @param bInit      a device {@code [k][n]} buffer of {@code valueType} for the descriptor (any valid one)
-     * @param cInit      a device {@code [m][n]} fp32 buffer
+     * @param cInit      a device {@code [m][n]} buffer of {@code outputType}
      */
     public SpmmPlan(CudaContext ctx, Cusparse.Handle handle, int m, int n, int k, long nnz, long rowOffsets,
-                    long colIndices, long values, int valueType, long bInit, long cInit) {
+                    long colIndices, long values, int valueType, int outputType, long bInit, long cInit) {
         this.ctx = ctx;
         this.sp = handle.lib();
         this.handle = handle;
@@ -62,7 +62,7 @@ public final class SpmmPlan implements AutoCloseable {
         matA = create(sp.cusparseCreateCsr, (long) m, (long) k, nnz, rowOffsets, colIndices, values,
                 Cusparse.INDEX_32I, Cusparse.INDEX_32I, Cusparse.INDEX_BASE_ZERO, valueType);
         matB = create(sp.cusparseCreateDnMat, (long) k, (long) n, (long) n, bInit, valueType, Cusparse.ORDER_ROW);
-        matC = create(sp.cusparseCreateDnMat, (long) m, (long) n, (long) n, cInit, CublasLt.CUDA_R_32F, Cusparse.ORDER_ROW);
+        matC = create(sp.cusparseCreateDnMat, (long) m, (long) n, (long) n, cInit, outputType, Cusparse.ORDER_ROW);
         alpha = arena.allocate(JAVA_FLOAT);
         alpha.set(JAVA_FLOAT, 0, 1f);
         beta = arena.allocate(JAVA_FLOAT);
@@ -112,8 +112,8 @@ public final class SpmmPlan implements AutoCloseable {
     }
 
     /**
-     * Times each algorithm of {@link #ALGORITHMS} ({@code reps} runs after a warm-up, CUDA events) and
-     * keeps the fastest that runs.
+     * Times each algorithm of {@link #ALGORITHMS} inside a CUDA graph ({@code reps} products captured
+     * once, replayed, CUDA events; see {@link GraphTimer}) and keeps the fastest that runs.
      *
      * @return algorithm name → mean µs per run (absent where it refused)
      * @throws CudaException if no algorithm runs for this configuration
@@ -123,28 +123,18 @@ public final class SpmmPlan implements AutoCloseable {
         Map<String, Double> times = new LinkedHashMap<>();
         List<String> refusals = new ArrayList<>();
         double best = Double.MAX_VALUE;
-        try (CudaEvent start = ctx.createEvent(); CudaEvent end = ctx.createEvent()) {
-            for (Map.Entry<String, Integer> e : ALGORITHMS.entrySet()) {
-                try {
-                    prepare(e.getValue());
-                    alg = e.getValue();
-                    run(b, c);
-                    start.record(stream);
-                    for (int i = 0; i < reps; i++) {
-                        run(b, c);
-                    }
-                    end.record(stream);
-                    end.synchronize();
-                    double us = end.millisSince(start) * 1000.0 / reps;
-                    times.put(e.getKey(), us);
-                    if (us < best) {
-                        best = us;
-                        algName = e.getKey();
-                    }
-                } catch (CudaException ex) {
-                    refusals.add(e.getKey() + ": " + ex.getMessage());
-                    stream.synchronize();
+        for (Map.Entry<String, Integer> e : ALGORITHMS.entrySet()) {
+            try {
+                prepare(e.getValue());
+                alg = e.getValue();
+                double us = GraphTimer.microsPerCall(ctx, stream, reps, () -> run(b, c));
+                times.put(e.getKey(), us);
+                if (us < best) {
+                    best = us;
+                    algName = e.getKey();
                 }
+            } catch (CudaException ex) {
+                refusals.add(e.getKey() + ": " + ex.getMessage());
             }
         }
         if (times.isEmpty()) {
