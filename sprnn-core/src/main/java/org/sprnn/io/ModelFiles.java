@@ -133,6 +133,8 @@ public final class ModelFiles {
         }
         List<String> unknown = new ArrayList<>();
         TreeSet<String> prefixes = new TreeSet<>();
+        TreeSet<String> reverse = new TreeSet<>();
+        TreeSet<String> projections = new TreeSet<>();
         Map<String, Tensor> params = new TreeMap<>(); // stripped name → tensor
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Matcher m = PARAM.matcher(e.getKey());
@@ -143,11 +145,19 @@ public final class ModelFiles {
             prefixes.add(m.group(1));
             params.put(m.group(2), e.getValue());
             if (m.group(6) != null) {
-                throw new SprnnException(where + ": bidirectional models are not supported yet (found " + e.getKey() + ")");
+                reverse.add(e.getKey());
             }
             if (m.group(4).equals("hr")) {
-                throw new SprnnException(where + ": LSTM projections (proj_size) are not supported (found " + e.getKey() + ")");
+                projections.add(e.getKey());
             }
+        }
+        if (!reverse.isEmpty()) {
+            // name the first input weight, the tensor a user recognises as the reverse direction
+            String shown = reverse.stream().filter(n -> n.contains("weight_ih")).findFirst().orElse(reverse.first());
+            throw new SprnnException(where + ": bidirectional models are not supported yet (found " + shown + ")");
+        }
+        if (!projections.isEmpty()) {
+            throw new SprnnException(where + ": LSTM projections (proj_size) are not supported (found " + projections.first() + ")");
         }
         if (!unknown.isEmpty()) {
             throw new SprnnException(where + ": unexpected tensor" + (unknown.size() > 1 ? "s " : " ")
