@@ -18,9 +18,6 @@ import picocli.CommandLine.Command;
                 + "on NVIDIA GPUs with on-chip sparse weights, or on the CPU.",
         subcommands = {
             DemoCommand.class,
-            RunCommand.class,
-            InspectCommand.class,
-            PruneCommand.class,
             InfoCommand.class,
             CommandLine.HelpCommand.class
         },
@@ -59,11 +56,6 @@ public final class Main {
                 err.println("sprnn " + commandLine.getCommandName() + ": " + ex.getMessage());
                 return EXIT_USAGE;
             }
-            if (ex instanceof OutOfMemoryError) {
-                err.println("sprnn " + commandLine.getCommandName() + ": out of Java heap memory (" + ex.getMessage()
-                        + "): set SPRNN_JAVA_OPTS=-Xmx<size>");
-                return EXIT_USAGE;
-            }
             err.println("sprnn " + commandLine.getCommandName() + ": internal error: " + ex
                     + (debug ? "" : " (run with --debug for the stack trace)"));
             return EXIT_BUG;
@@ -73,6 +65,11 @@ public final class Main {
                     + " --help')");
             return EXIT_USAGE;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            err.println("sprnn: out of Java heap memory (" + e.getMessage() + "): give the JVM more with SPRNN_JAVA_OPTS=-Xmx<size>");
+            return EXIT_USAGE;
+        }
     }
 }
