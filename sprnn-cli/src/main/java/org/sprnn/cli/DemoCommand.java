@@ -25,7 +25,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * against the float64 reference, with the time per step and why the other engines were not chosen.
  */
 @Command(name = "demo",
-        description = {"Run an embedded pruned RNN (default: ReLU RNN, hidden 2304, density 30%, batch 4, 256 steps, "
+        description = {"Run an embedded pruned RNN (default: ReLU RNN, hidden 2304, density 30%%, batch 4, 256 steps, "
                 + "fixed seed) on the best available engine, check it against cpu-reference, and print the time per "
                 + "step, the engine chosen and why the others were not."},
         mixinStandardHelpOptions = true,
