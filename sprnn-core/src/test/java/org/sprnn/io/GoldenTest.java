@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -58,6 +59,28 @@ class GoldenTest {
             }
         }
         return args.stream();
+    }
+
+    @Test
+    void fixturesCoverWhatTheIssueAsksForInUnderTwoMegabytes() throws IOException {
+        List<JsonNode> cs = cases();
+        java.util.function.Function<String, java.util.Set<String>> values = key -> cs.stream()
+                .map(c -> c.has(key) ? c.get(key).asText() : "").collect(java.util.stream.Collectors.toSet());
+        assertThat(values.apply("cell")).containsExactlyInAnyOrder("rnn_relu", "rnn_tanh", "gru", "lstm");
+        assertThat(values.apply("layers")).contains("1", "2", "3");
+        assertThat(values.apply("states")).contains("zero", "given");
+        assertThat(values.apply("dtype")).contains("F32", "F16", "BF16");
+        assertThat(values.apply("prefix")).contains("", "rnn.");
+        assertThat(values.apply("bias")).contains("false");
+        assertThat(values.apply("hidden")).contains("97");
+        assertThat(values.apply("input")).contains("33");
+        assertThat(cs).anyMatch(c -> c.get("batch").asInt() == 1).anyMatch(c -> c.get("batch").asInt() > 1);
+        assertThat(cs).anyMatch(c -> c.get("density").asDouble() <= 0.01).anyMatch(c -> c.get("density").asDouble() == 1.0);
+        long bytes;
+        try (Stream<Path> files = java.nio.file.Files.list(goldenDir())) {
+            bytes = files.mapToLong(p -> p.toFile().length()).sum();
+        }
+        assertThat(bytes).as("golden fixtures in bytes").isLessThan(2_000_000L);
     }
 
     @ParameterizedTest(name = "{0} on {1}")
