@@ -57,20 +57,11 @@ public final class ModelFiles {
      *                        weights, no cell type
      */
     public static RnnModel load(Path file, CellType cellOverride) {
-        Map<String, Tensor> tensors;
-        Map<String, String> metadata;
-        switch (detect(file)) {
-            case SAFETENSORS -> {
-                Safetensors.Contents c = Safetensors.read(file);
-                tensors = c.tensors();
-                metadata = c.metadata();
-            }
-            case NPZ -> {
-                tensors = Npz.read(file);
-                metadata = Map.of();
-            }
-            default -> throw new IllegalStateException();
-        }
+        Safetensors.Contents contents = switch (detect(file)) {
+            case SAFETENSORS -> Safetensors.read(file);
+            case NPZ -> new Safetensors.Contents(Npz.read(file), Map.of(), Map.of()); // npz has no metadata
+        };
+        Map<String, String> metadata = contents.metadata();
         CellType cell = cellOverride;
         if (cell == null) {
             String meta = metadata.get("cell");
@@ -84,7 +75,7 @@ public final class ModelFiles {
                 throw new SprnnException(file + ": __metadata__ \"cell\": " + e.getMessage());
             }
         }
-        return fromStateDict(file, tensors, cell);
+        return fromStateDict(file, contents.tensors(), cell);
     }
 
     private enum Format { SAFETENSORS, NPZ }

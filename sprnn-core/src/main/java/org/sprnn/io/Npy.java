@@ -125,7 +125,7 @@ public final class Npy {
                 throw fail(where, "shape " + dims + " has an invalid extent " + v);
             }
             shape[i] = v.intValue();
-            count = count > Integer.MAX_VALUE ? count : count * v;
+            count = Safetensors.multiplyOrHuge(count, v);
         }
         if (count > Integer.MAX_VALUE - 16) {
             throw fail(where, "shape " + dims + " holds more elements than one array can");

@@ -47,7 +47,8 @@ import org.sprnn.model.Tensor;
  * naming the tensor. Checks: the header length is at most {@value #MAX_HEADER_BYTES} bytes and fits in
  * the file; the header is one JSON object (UTF-8, no duplicate keys); every entry has {@code dtype},
  * {@code shape} and {@code data_offsets}; shape × dtype size equals the byte span; spans lie inside the
- * data section and do not overlap; {@code __metadata__} maps strings to strings.
+ * data section and do not overlap; {@code __metadata__} maps strings to strings. Gaps between spans
+ * are tolerated (their bytes are ignored), as is any alignment.
  */
 public final class Safetensors {
 
@@ -241,8 +242,11 @@ public final class Safetensors {
         return new Entry(name, dtype, shape, off[0], off[1]);
     }
 
-    /** a × b, or Long.MAX_VALUE where that overflows (no file is that large, so the span check fails). */
-    private static long multiplyOrHuge(long a, long b) {
+    /**
+     * a × b for a, b ≥ 0, or Long.MAX_VALUE where that overflows (no file is that large, so the size check
+     * that follows fails); a zero extent still gives 0.
+     */
+    static long multiplyOrHuge(long a, long b) {
         try {
             return Math.multiplyExact(a, b);
         } catch (ArithmeticException e) {
