@@ -13,11 +13,13 @@ inputs (up to float64 rounding). Per case it writes
 plus manifest.json listing every case. The safetensors files are written by hand (8-byte little-endian
 header length, JSON header, raw little-endian data), so the `safetensors` package is not needed.
 
-Usage:  /usr/bin/python3 scripts/make_golden.py    (torch 1.13+ and numpy; deterministic, CPU only)
+Usage:  /usr/bin/python3 scripts/make_golden.py    (torch 1.13+ and numpy; CPU only; deterministic: a rerun
+        with the same torch and numpy rewrites identical bytes)
 """
 import json
 import pathlib
 import struct
+import zipfile
 
 import numpy as np
 import torch
@@ -114,6 +116,17 @@ def write_safetensors(path, tensors, dtype, metadata):
             f.write(b)
 
 
+def write_npz(path, arrays, compressed):
+    """What np.savez / np.savez_compressed write (entries opened with force_zip64, as numpy does), but with
+    fixed entry timestamps so that reruns give identical bytes."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED) as z:
+        for name, a in arrays.items():
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = z.compression
+            with z.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.ascontiguousarray(a))
+
+
 def make_case(c, seed):
     torch.manual_seed(seed)
     module = make_module(c).double()
@@ -152,13 +165,13 @@ def make_case(c, seed):
     state = {prefix + n: p.detach().clone() for n, p in module.state_dict().items()}
     if c.get("model", "safetensors") == "npz":
         model_file = c["name"] + ".weights.npz"
-        np.savez(OUT / model_file, **{n: t.numpy().astype("<f4") for n, t in state.items()})
+        write_npz(OUT / model_file, {n: t.numpy().astype("<f4") for n, t in state.items()}, compressed=False)
     else:
         model_file = c["name"] + ".safetensors"
         meta = {"cell": c["cell"], "format": "pt"} if c.get("meta_cell", True) else {"format": "pt"}
         write_safetensors(OUT / model_file, state, c["dtype"], meta)
     arrays_file = c["name"] + ".npz"
-    (np.savez_compressed if c.get("arrays") == "npz_compressed" else np.savez)(OUT / arrays_file, **arrays)
+    write_npz(OUT / arrays_file, arrays, compressed=c.get("arrays") == "npz_compressed")
 
     nnz = sum(int((p != 0).sum()) for n, p in module.named_parameters() if n.startswith("weight"))
     entry = {k: v for k, v in c.items()}
