@@ -1,10 +1,10 @@
 package org.sprnn.io;
 
 // PyTorch agreement: every CPU engine against fixtures that scripts/make_golden.py wrote with PyTorch
-// (regenerate with /usr/bin/python3 scripts/make_golden.py; the output is byte-identical on rerun)
 // (float64, on weights already rounded to the file's dtype). Reads the fixtures through the same
 // ModelFiles/Npz code the CLI uses, so the readers are tested against files numpy and a hand-written
-// safetensors writer produced, not only against our own writer.
+// safetensors writer produced, not only against our own writer. Regenerate the fixtures with
+// /usr/bin/python3 scripts/make_golden.py (a rerun rewrites identical bytes).
 
 import static org.assertj.core.api.Assertions.assertThat;
 
