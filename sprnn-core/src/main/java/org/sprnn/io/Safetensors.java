@@ -125,6 +125,9 @@ public final class Safetensors {
             throw fail(file, "no such file");
         } catch (IOException e) {
             throw fail(file, "cannot read: " + e.getMessage());
+        } catch (InternalError e) {
+            // a mapped page that can no longer be read (the file was truncated meanwhile, an I/O error)
+            throw fail(file, "the file changed or could not be read while it was mapped (" + e.getMessage() + ")");
         }
     }
 
