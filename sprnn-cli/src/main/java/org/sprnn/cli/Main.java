@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 + "on NVIDIA GPUs with on-chip sparse weights, or on the CPU.",
         subcommands = {
             DemoCommand.class,
+            RunCommand.class,
             InfoCommand.class,
             CommandLine.HelpCommand.class
         },
