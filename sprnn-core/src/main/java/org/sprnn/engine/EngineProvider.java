@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.sprnn.SprnnException;
+import org.sprnn.engine.cpu.CpuEngineFactory;
 import org.sprnn.engine.cpu.CpuReferenceFactory;
 import org.sprnn.model.RnnModel;
 
@@ -20,6 +21,7 @@ import org.sprnn.model.RnnModel;
 public final class EngineProvider {
 
     private static final List<EngineFactory> FACTORIES = List.of(
+            new CpuEngineFactory(),
             new CpuReferenceFactory());
 
     private EngineProvider() {
