@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
         subcommands = {
             DemoCommand.class,
             RunCommand.class,
+            InspectCommand.class,
+            PruneCommand.class,
             InfoCommand.class,
             CommandLine.HelpCommand.class
         },

@@ -22,7 +22,7 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"demo", "info"})
+    @ValueSource(strings = {"demo", "info", "run", "inspect", "prune"})
     void everyCommandHasHelpEndingInExamples(String command) {
         Result r = cli(command, "--help");
         assertThat(r.code()).isZero();
