@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
             RunCommand.class,
             InspectCommand.class,
             PruneCommand.class,
+            PlanCommand.class,
             InfoCommand.class,
             CommandLine.HelpCommand.class
         },
@@ -73,6 +74,9 @@ public final class Main {
         } catch (OutOfMemoryError e) {
             err.println("sprnn: out of Java heap memory (" + e.getMessage() + "): give the JVM more with SPRNN_JAVA_OPTS=-Xmx<size>");
             return EXIT_USAGE;
+        } finally {
+            out.flush();
+            err.flush();
         }
     }
 }
