@@ -24,12 +24,13 @@ import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.engine.cuda.CudaRnnEngine;
-import org.sprnn.internal.cuda.CudaEnvironment;
+import org.sprnn.engine.cuda.GpuStatus;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -44,10 +45,13 @@ import picocli.CommandLine.Option;
         description = {"Times engines side by side on a synthetic rnn_relu layer (W_hh at the given density, uniform "
                 + "random positions, N(0,1)/sqrt(H*d) values; dense W_ih). GPU rows: median of the replays of the "
                 + "captured sequence / T, CUDA events; 'recurrent' excludes the input-projection GEMM (ANCHORS.md's measure)."},
-        footer = {"", "Examples:", "  sprnn bench",
+        footerHeading = "%nExamples:%n",
+        footer = {"  sprnn bench",
                 "  sprnn bench --hidden 2304 --batch 4 --density 0.3 --steps 256 --engines cuda-gemm,cuda-spmm --precisions fp16,fp32",
                 "  sprnn bench --hidden 1152 --density 0.1 --engines cuda-gemm,cuda-spmm,cpu --out-dir results/gpu"})
 final class BenchCommand implements Callable<Integer> {
+    @Mixin
+    DebugOption debug;
 
     @Option(names = "--hidden", defaultValue = "2304", description = "hidden size H (default: ${DEFAULT-VALUE})")
     int hidden;
@@ -107,8 +111,8 @@ final class BenchCommand implements Callable<Integer> {
             throw new SprnnException("--input-sets >= 1, --warmup >= 0, --verify-steps >= 1");
         }
         int in = input == null ? hidden : input;
-        CudaEnvironment env = CudaEnvironment.get();
-        System.out.print(env.report());
+        GpuStatus.describe().forEach(System.out::println);
+        Map<String, String> env = GpuStatus.versions();
         RnnModel model = SyntheticModels.random(CellType.RNN_RELU, in, hidden, 1, density, 1.0, seed);
         Tensor verifyX = SyntheticModels.input(verifySteps, batch, in, seed + 1);
         Tensor h0 = SyntheticModels.state(1, batch, hidden, seed + 2);
@@ -175,11 +179,11 @@ final class BenchCommand implements Callable<Integer> {
         return s[lo] + (s[hi] - s[lo]) * (pos - lo);
     }
 
-    private void print(List<Row> rows, CudaEnvironment env, int in) {
+    private void print(List<Row> rows, Map<String, String> env, int in) {
         System.out.println();
         System.out.printf(Locale.ROOT, "rnn_relu layer: hidden %d, input %d, batch %d, W_hh density %.2f, T %d; %d replays after %d warm-up, "
                 + "%d input sets rotated; device %s%n", hidden, in, batch, density, steps, reps, warmup, inputSets,
-                env.device() == null ? "none" : env.device().name() + ", driver " + env.device().driverVersionText());
+                env.get("device") + ", driver " + env.get("driver"));
         System.out.println();
         System.out.println("| engine | precision | rel. error (T=" + verifySteps + ") | recurrent µs/step (median) | p10–p90 | "
                 + "full µs/step (incl. input GEMM) | ratio (recurrent, to first row) | how |");
@@ -193,7 +197,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private void write(List<Row> rows, CudaEnvironment env, int in) throws IOException {
+    private void write(List<Row> rows, Map<String, String> env, int in) throws IOException {
         Files.createDirectories(outDir);
         ObjectMapper om = new ObjectMapper();
         Path csv = outDir.resolve("bench.csv");
@@ -209,11 +213,11 @@ final class BenchCommand implements Callable<Integer> {
         for (Row r : rows) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("date", date);
-            m.put("device", env.device() == null ? "none" : env.device().name());
-            m.put("driver", env.device() == null ? "" : env.device().driverVersionText());
-            m.put("nvrtc", String.valueOf(env.library("NVRTC").version()));
-            m.put("cublaslt", String.valueOf(env.library("cuBLASLt").version()));
-            m.put("cusparse", String.valueOf(env.library("cuSPARSE").version()));
+            m.put("device", env.get("device"));
+            m.put("driver", env.get("driver"));
+            m.put("nvrtc", env.get("NVRTC"));
+            m.put("cublaslt", env.get("cuBLASLt"));
+            m.put("cusparse", env.get("cuSPARSE"));
             m.put("engine", r.engine());
             m.put("precision", r.precision());
             m.put("cell", "rnn_relu");

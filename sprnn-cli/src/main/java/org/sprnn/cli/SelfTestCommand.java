@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.sprnn.engine.cuda.GpuSelfTest;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code sprnn selftest}: the GPU test matrix against cpu-reference, for GPU machines without Maven. */
@@ -11,9 +12,12 @@ import picocli.CommandLine.Option;
         description = {"Runs every GPU engine against cpu-reference over cell x hidden {33,256,1152} x batch {1,4,8}"
                 + " x density {1%,30%,100%} x T {1,50} x precision (fp32 <= 1e-5, fp16 <= 3e-3), plus 3-layer stacks;"
                 + " prints a pass/fail table and exits 1 on any failure, 2 when there is no usable GPU."},
-        footer = {"", "Examples:", "  sprnn selftest", "  sprnn selftest --quick --engines cuda-gemm",
+        footerHeading = "%nExamples:%n",
+        footer = {"  sprnn selftest", "  sprnn selftest --quick --engines cuda-gemm",
                 "  sprnn selftest --precisions fp32,fp16,bf16 --seed 42"})
 final class SelfTestCommand implements Callable<Integer> {
+    @Mixin
+    DebugOption debug;
 
     @Option(names = "--engines", split = ",", description = "GPU engines to test (default: ${DEFAULT-VALUE})",
             defaultValue = "cuda-gemm,cuda-spmm")

@@ -26,6 +26,14 @@ public interface Engine extends AutoCloseable {
      */
     RnnOutput run(Tensor input, Tensor h0, Tensor c0);
 
+    /**
+     * The relative error ({@link Accuracy#relativeError}) this engine is specified to stay within against
+     * {@code cpu-reference}: 1e-5 for float32 arithmetic, about 3e-3 with fp16/bf16 weights.
+     */
+    default double tolerance() {
+        return 1e-5;
+    }
+
     /** Releases what the engine holds; idempotent. */
     @Override
     void close();

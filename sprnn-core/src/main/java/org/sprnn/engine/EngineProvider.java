@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.sprnn.SprnnException;
+import org.sprnn.engine.cpu.CpuEngineFactory;
 import org.sprnn.engine.cpu.CpuReferenceFactory;
 import org.sprnn.engine.cuda.CudaEngineFactory;
 import org.sprnn.engine.cuda.CudaRnnEngine;
@@ -24,6 +25,7 @@ public final class EngineProvider {
     private static final List<EngineFactory> FACTORIES = List.of(
             new CudaEngineFactory(CudaRnnEngine.Kind.GEMM),
             new CudaEngineFactory(CudaRnnEngine.Kind.SPMM),
+            new CpuEngineFactory(),
             new CpuReferenceFactory());
 
     private EngineProvider() {

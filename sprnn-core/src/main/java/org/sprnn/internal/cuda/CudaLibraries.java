@@ -71,10 +71,26 @@ public final class CudaLibraries {
             }
         }
         String problem = String.join(" or ", sonames) + " not found on the loader path (LD_LIBRARY_PATH, ld.so.cache)"
-                + (dirs.isEmpty() ? "" : " nor in " + dirs)
-                + (System.getenv("CUDA_HOME") == null ? " (CUDA_HOME is not set)" : "")
+                + (dirs.isEmpty() ? "" : " nor under " + searchedPlaces(dirs))
+                + (System.getenv("CUDA_HOME") == null ? "; CUDA_HOME is not set" : "")
                 + (loadErrors.isEmpty() ? "" : "; found but failed to load: " + String.join("; ", loadErrors));
         return new Found(name, null, null, problem);
+    }
+
+    /** The folders searched, shortened to their toolkit roots: {@code /usr/local/cuda-13.0/{lib64,lib,...}} → one entry. */
+    private static String searchedPlaces(List<Path> dirs) {
+        Set<String> places = new LinkedHashSet<>();
+        for (Path d : dirs) {
+            String s = d.toString();
+            for (String suffix : new String[] {"/targets/x86_64-linux/lib", "/lib64", "/lib"}) {
+                if (s.endsWith(suffix) && s.contains("cuda")) {
+                    s = s.substring(0, s.length() - suffix.length());
+                    break;
+                }
+            }
+            places.add(s);
+        }
+        return String.join(", ", places);
     }
 
     /** Candidate folders that exist, in search order, without duplicates. */

@@ -16,11 +16,13 @@ package org.sprnn.internal.cuda;
  * @param totalMemoryBytes      device memory in bytes
  * @param clockKhz              typical SM clock, kHz
  * @param cooperativeLaunch     whether cooperative launches are supported
+ * @param maxThreadsPerBlock    threads per block
  * @param driverVersion         driver API version, e.g. 13000
  */
 public record DeviceInfo(int ordinal, String name, int computeMajor, int computeMinor, int multiprocessors,
                          int registersPerSm, int sharedMemoryPerSm, int sharedMemoryPerBlockOptIn, long l2Bytes,
-                         long totalMemoryBytes, int clockKhz, boolean cooperativeLaunch, int driverVersion) {
+                         long totalMemoryBytes, int clockKhz, boolean cooperativeLaunch, int maxThreadsPerBlock,
+                         int driverVersion) {
 
     /** Reads every field from the driver. */
     static DeviceInfo query(CudaDriver d, int ordinal) {
@@ -36,6 +38,7 @@ public record DeviceInfo(int ordinal, String name, int computeMajor, int compute
                 d.totalMemory(dev),
                 d.attribute(dev, CudaDriver.ATTR_CLOCK_RATE_KHZ),
                 d.attribute(dev, CudaDriver.ATTR_COOPERATIVE_LAUNCH) != 0,
+                d.attribute(dev, CudaDriver.ATTR_MAX_THREADS_PER_BLOCK),
                 d.driverVersion());
     }
 
