@@ -23,12 +23,18 @@ rc=0
 if [ "$MODE" = all ] || [ "$MODE" = selftest ]; then
   timeout 420 "$S" selftest "$@" > "$OUT/selftest.log" 2>&1; rc=$?
   echo "selftest exit $rc"
-  grep -E "^(NVRTC|compiled|selftest:|FAILED|first compile|sprnn:|GPU:)" "$OUT/selftest.log" | head -40
+  grep -E "^(NVRTC|compiled|selftest:|FAILED|first compile|sprnn|GPU:|fault)" "$OUT/selftest.log" | cut -c1-400 | head -40
 fi
 if [ "$MODE" = all ] || [ "$MODE" = bench ]; then
+  # the headline configuration twice (run-to-run spread), then the paper's Table 1 point, a large very
+  # sparse layer, and batch 1 / 16 at the headline size
   for args in "--hidden 2304 --batch 4 --density 0.3 --precisions fp16,fp32" \
+              "--hidden 2304 --batch 4 --density 0.3 --precisions fp16,fp32" \
               "--hidden 1152 --batch 4 --density 0.1 --precisions fp16,fp32" \
-              "--hidden 4608 --batch 4 --density 0.01 --precisions fp16"; do
+              "--hidden 4608 --batch 4 --density 0.01 --precisions fp16" \
+              "--hidden 2304 --batch 1 --density 0.3 --precisions fp16" \
+              "--hidden 2304 --batch 16 --density 0.3 --precisions fp16"; do
+    echo "## sprnn bench $args --steps 256 --engines cuda-gemm,cuda-spmm --reps 50" >> "$OUT/bench.log"
     timeout 240 "$S" bench $args --steps 256 --engines cuda-gemm,cuda-spmm --reps 50 --out-dir "$OUT" \
       >> "$OUT/bench.log" 2>&1
     echo "bench $args: exit $?"

@@ -117,6 +117,7 @@ public final class GpuSelfTest {
                 opt.seed(), tolerance("fp32"), tolerance("fp16"), tolerance("bf16"));
         int failures = 0;
         failures += headerProbe(env, out);
+        failures += faultChecks(env, out);
 
         List<CellType> cells = List.of(CellType.values());
         List<Integer> hiddens = opt.quick() ? List.of(33, 256) : List.of(33, 256, 1152);
@@ -220,7 +221,7 @@ public final class GpuSelfTest {
             failures += failed.size();
             out.println();
             out.printf(Locale.ROOT, "selftest: %d of %d engine cases passed, %d failed%s%n", total - failed.size(), total,
-                    failed.size(), failures > failed.size() ? " (and the NVRTC header probe failed)" : "");
+                    failed.size(), failures > failed.size() ? " (and " + (failures - failed.size()) + " probe/fault checks failed)" : "");
             for (String f : failed) {
                 out.println("FAILED " + f);
             }
@@ -310,6 +311,59 @@ public final class GpuSelfTest {
                 KernelCompiler.defaultCacheDir());
         if (!errors.isEmpty()) {
             out.println("first compile failure: " + errors.get(0).getMessage());
+        }
+    }
+
+    /**
+     * Provokes the faults a user can meet and checks each becomes one line naming the call and the
+     * error, with the context still usable afterwards: device out-of-memory, a kernel that does not
+     * compile (NVRTC log in the message), an invalid launch configuration.
+     *
+     * @return the number of checks that failed
+     */
+    static int faultChecks(CudaEnvironment env, PrintStream out) {
+        int failed = 0;
+        try (CudaContext ctx = CudaContext.open(0); CudaStream stream = ctx.createStream()) {
+            failed += expectFault(out, "device out of memory", "cuMemAlloc_v2 failed: CUDA_ERROR_OUT_OF_MEMORY",
+                    () -> ctx.allocate(1L << 50, "fault check (1 PiB)").close());
+            KernelCompiler compiler = new KernelCompiler();
+            failed += expectFault(out, "kernel that does not compile", "undefined_function_in_fault_check",
+                    () -> compiler.compileSource("extern \"C\" __global__ void broken() { undefined_function_in_fault_check(); }\n",
+                            "fault_check.cu", "fault_check_" + System.nanoTime(), Map.of(), env.device().arch()));
+            byte[] cubin = compiler.compile("toolkit_header_probe.cu", "toolkit_header_probe_" + env.device().arch(),
+                    Map.of(), env.device().arch());
+            try (CudaModule mod = ctx.loadModule(cubin, "toolkit_header_probe")) {
+                CudaModule.CudaKernel k = mod.kernel("toolkit_header_probe");
+                failed += expectFault(out, "launch with 4096 threads per block", "cuLaunchKernel failed: CUDA_ERROR_INVALID_VALUE",
+                        () -> k.launch(stream, 1, 4096, 0, 0L, 0L, 0L, 0));
+                stream.synchronize();
+                try (DeviceBuffer b = ctx.allocate(1024, "after the faults")) {
+                    b.fill((byte) 0, stream);
+                    stream.synchronize();
+                }
+                out.println("fault check: context usable after the faults: PASS");
+            }
+        } catch (RuntimeException e) {
+            out.println("fault check: FAIL: the context did not survive: " + e.getMessage());
+            failed++;
+        }
+        return failed;
+    }
+
+    private static int expectFault(PrintStream out, String what, String expected, Runnable action) {
+        try {
+            action.run();
+            out.println("fault check: " + what + ": FAIL (no error raised)");
+            return 1;
+        } catch (SprnnException e) {
+            String msg = e.getMessage();
+            boolean ok = msg.contains(expected);
+            String shown = msg.length() > 300 ? msg.substring(0, 300) + "..." : msg;
+            out.println("fault check: " + what + ": " + (ok ? "PASS" : "FAIL (expected '" + expected + "')") + " — " + shown);
+            return ok ? 0 : 1;
+        } catch (RuntimeException e) {
+            out.println("fault check: " + what + ": FAIL (not a one-line sprnn error: " + e + ")");
+            return 1;
         }
     }
 

@@ -113,7 +113,14 @@ public final class KernelCompiler {
      * @throws CudaException with the kernel name, defines and the full NVRTC log if the compile fails
      */
     public byte[] compile(String sourceName, String kernelName, Map<String, String> defines, String arch) {
-        String source = readResource(sourceName);
+        return compileSource(readResource(sourceName), sourceName, kernelName, defines, arch);
+    }
+
+    /**
+     * Like {@link #compile}, for source text that is not a resource (its {@code #include "x"} lines still
+     * resolve from {@link #RESOURCE_DIR}).
+     */
+    public byte[] compileSource(String source, String sourceName, String kernelName, Map<String, String> defines, String arch) {
         Map<String, String> headers = headersOf(source, new LinkedHashMap<>());
         List<String> options = new ArrayList<>();
         options.add("--gpu-architecture=" + arch);
