@@ -35,15 +35,28 @@ import org.sprnn.model.Tensor;
 public final class CpuEngine implements Engine {
     public static final String NAME = "cpu";
 
-    /** Bytes of X (one step tile of the input projection, {@code [I][tile*B]} floats) to keep in L2. */
-    private static final int PROJECTION_TILE_BYTES = 256 * 1024;
+    /**
+     * Whether jdk.incubator.vector is in this JVM ({@code --add-modules jdk.incubator.vector}); if not,
+     * the engine runs its scalar loops and never loads {@link VectorKernels}.
+     */
+    static final boolean VECTOR_API_PRESENT = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
+    /**
+     * (step, batch) columns per block of the input projection: 16 steps at batch 4, four AVX-512
+     * vectors. The layer inputs are stored block by block ({@code [blocks][I][BLOCK]}) so that one
+     * block of X is contiguous.
+     */
+    static final int BLOCK = 64;
+
+    static final int TILE_FLOATS = Integer.getInteger("sprnn.tile", 64);
+    static final boolean PROFILE = Boolean.getBoolean("sprnn.profile");
     private final RnnModel model;
     private final CellType cell;
     private final int gates;
     private final int hidden;
     private final PackedLayer[] layers;
     private final WorkerPool pool;
+    private final boolean vectorApi;
 
     /** One layer's weights in the engine's form, and which units each worker owns. */
     private record PackedLayer(UnitMajorCsr wIh, UnitMajorCsr wHh, float[] bIh, float[] bHh, int[] unitStart) {
@@ -52,9 +65,10 @@ public final class CpuEngine implements Engine {
     // per-run buffers, grown to the largest (T, B) seen; only touched inside run()
     private int capSteps;
     private int capBatch;
-    private float[] x0; // [I][T*B] the model input, time-and-batch innermost
-    private float[][] seq; // 2 x [H][T*B] layer outputs that feed the next layer, ping-pong
-    private float[] pre; // [G*H][T*B] input projections (+ b_ih), rows unit-major
+    private int stride; // row stride of pre, whole blocks >= capSteps * capBatch (see rowStride)
+    private float[] x0; // [blocks][I][BLOCK] the model input; column t*B + b is x0[(t*B+b)/BLOCK][i][(t*B+b)%BLOCK]
+    private float[][] seq; // 2 x [blocks][H][BLOCK] layer outputs that feed the next layer, ping-pong
+    private float[] pre; // [G*H][stride] input projections (+ b_ih), rows unit-major
     private float[][] state; // 2 x [H][B] hidden state, batch innermost; step t writes state[t & 1]
     private float[] cellState; // [H][B] LSTM cell state (each worker updates only its units)
     private float[][] acc; // per worker [G*B] recurrent dot products of one unit
@@ -75,6 +89,18 @@ public final class CpuEngine implements Engine {
      * @throws SprnnException if a matrix is wider than 65,536 columns (see {@link CpuEngineFactory})
      */
     public CpuEngine(RnnModel model, int threads) {
+        this(model, threads, VECTOR_API_PRESENT);
+    }
+
+    /**
+     * As {@link #CpuEngine(RnnModel, int)}, choosing the inner loops: {@code vectorApi} needs the
+     * jdk.incubator.vector module; {@code false} runs the scalar loops (for tests and measurements).
+     */
+    CpuEngine(RnnModel model, int threads, boolean vectorApi) {
+        if (vectorApi && !VECTOR_API_PRESENT) {
+            throw new SprnnException("cpu engine: the Vector API was requested but jdk.incubator.vector is not in this JVM (--add-modules jdk.incubator.vector)");
+        }
+        this.vectorApi = vectorApi;
         this.model = model;
         this.cell = model.cell();
         this.gates = cell.gates();
@@ -119,6 +145,11 @@ public final class CpuEngine implements Engine {
     @Override
     public String name() {
         return NAME;
+    }
+
+    /** Whether the inner loops use the Vector API (jdk.incubator.vector present) or the scalar ones. */
+    public boolean usesVectorApi() {
+        return vectorApi;
     }
 
     /** Worker threads, the caller included. */
@@ -167,14 +198,15 @@ public final class CpuEngine implements Engine {
         if (t <= capSteps && b == capBatch) {
             return;
         }
-        int tb = t * b;
-        long need = (long) Math.max(model.inputSize(), hidden) * tb;
-        if ((long) gates * hidden * tb > Integer.MAX_VALUE - 16 || need > Integer.MAX_VALUE - 16) {
+        int blocks = (t * b + BLOCK - 1) / BLOCK;
+        int rowStride = rowStride(blocks);
+        long need = (long) Math.max(Math.max(model.inputSize(), hidden) * BLOCK, (long) gates * rowStride) * Math.max(blocks, hidden);
+        if (need > Integer.MAX_VALUE - 16) {
             throw new SprnnException("input of " + t + " steps x batch " + b + " is too long for the cpu engine's buffers: split the sequence");
         }
-        x0 = new float[model.inputSize() * tb];
-        seq = layers.length > 1 ? new float[][] {new float[hidden * tb], new float[hidden * tb]} : new float[2][0];
-        pre = new float[gates * hidden * tb];
+        x0 = new float[blocks * model.inputSize() * BLOCK];
+        seq = layers.length > 1 ? new float[][] {new float[blocks * hidden * BLOCK], new float[blocks * hidden * BLOCK]} : new float[2][0];
+        pre = new float[gates * hidden * rowStride];
         state = new float[][] {new float[hidden * b], new float[hidden * b]};
         cellState = new float[hidden * b];
         for (int w = 0; w < acc.length; w++) {
@@ -182,40 +214,59 @@ public final class CpuEngine implements Engine {
         }
         capSteps = t;
         capBatch = b;
+        stride = rowStride;
+    }
+
+    /**
+     * Row stride of {@code pre}: whole blocks, plus 16 floats when that is a multiple of 256 floats
+     * (1 KiB). A power-of-two stride (T*B = 1024 floats = 4 KiB) would map every row to the same L1
+     * sets and evict, at every step, the lines of {@code pre} that the next three steps read; one extra
+     * cache line per row spreads the rows over all sets.
+     */
+    static int rowStride(int blocks) {
+        int n = blocks * BLOCK;
+        return n % 256 == 0 ? n + 16 : n;
     }
 
     /** The whole run as seen by worker {@code w}; every worker executes it, meeting at barriers. */
     private void work(int w) {
         int workers = pool.size(), inSize = model.inputSize();
-        int tb = capSteps * batch; // row stride of x0, seq and pre
-        // the model input, [T][B][I] double → [I][T*B] float, split by input feature
-        transposeInput(inSize * w / workers, inSize * (w + 1) / workers, tb);
+        long t0 = System.nanoTime();
+        transposeInput(inSize * w / workers, inSize * (w + 1) / workers);
+        if (PROFILE) System.err.printf("w%d transpose %.1f us/step%n", w, (System.nanoTime() - t0) / 1e3 / steps);
         for (int k = 0; k < layers.length; k++) {
             PackedLayer l = layers[k];
             int u0 = l.unitStart[w], u1 = l.unitStart[w + 1];
             initState(k, u0, u1);
-            pool.await(); // X and every unit's initial state are written
-            project(l, k == 0 ? x0 : seq[(k - 1) & 1], tb, u0, u1);
+            pool.await(); // the layer input and every unit's initial state are written
+            long tA = System.nanoTime();
+            project(l, k == 0 ? x0 : seq[(k - 1) & 1], u0, u1);
+            long tB = System.nanoTime();
             boolean last = k == layers.length - 1;
             float[] a = acc[w];
             for (int t = 0; t < steps; t++) {
-                step(l, t, tb, u0, u1, a, last ? null : seq[k & 1]);
+                step(l, t, u0, u1, a, last ? null : seq[k & 1]);
                 pool.await(); // state[t & 1] complete
             }
             finalState(k, u0, u1);
+            if (PROFILE) System.err.printf("w%d proj %.1f us/step, rec %.1f us/step%n", w, (tB - tA) / 1e3 / steps, (System.nanoTime() - tB) / 1e3 / steps);
         }
     }
 
-    private void transposeInput(int i0, int i1, int tb) {
+    /**
+     * The model input {@code [T][B][I]} double into x0 {@code [blocks][I][BLOCK]} float, for features
+     * [i0, i1): writes run along a block's 64 columns, reads reuse each input line for 8 features.
+     * Columns past T*B in the last block keep whatever they held; their projections are never read.
+     */
+    private void transposeInput(int i0, int i1) {
         double[] in = input.data();
-        int inSize = model.inputSize(), rows = steps * batch;
-        final int block = 16;
-        for (int ib = i0; ib < i1; ib += block) {
-            int ie = Math.min(i1, ib + block);
-            for (int r = 0; r < rows; r++) {
-                int src = r * inSize;
-                for (int i = ib; i < ie; i++) {
-                    x0[i * tb + r] = (float) in[src + i];
+        int inSize = model.inputSize(), cols = steps * batch;
+        for (int c0 = 0; c0 < cols; c0 += BLOCK) {
+            int n = Math.min(BLOCK, cols - c0), blockBase = (c0 / BLOCK) * inSize * BLOCK;
+            for (int i = i0; i < i1; i++) {
+                int dst = blockBase + i * BLOCK, src = c0 * inSize + i;
+                for (int m = 0; m < n; m++) {
+                    x0[dst + m] = (float) in[src + m * inSize];
                 }
             }
         }
@@ -246,90 +297,111 @@ public final class CpuEngine implements Engine {
     }
 
     /**
-     * {@code pre[r][t*B+b] = b_ih[r] + Σ W_ih[r][c] x[c][t*B+b]} for the rows of units [u0, u1), in tiles
-     * of steps so that the tile of x ({@code [I][tile*B]}) stays in L2 while every row streams over it.
+     * {@code pre[r][t*B+b] = b_ih[r] + Σ W_ih[r][c] x[c][t*B+b]} for the rows of units [u0, u1), block
+     * by block: a block of x ({@code [cols][BLOCK]}, contiguous, 590 KB at I = 2304) stays in L2 while
+     * every row streams its nonzeros over it.
+     *
+     * @param x [blocks][cols][BLOCK] the layer input
      */
-    private void project(PackedLayer l, float[] x, int tb, int u0, int u1) {
+    private void project(PackedLayer l, float[] x, int u0, int u1) {
         UnitMajorCsr w = l.wIh;
         int[] ptr = w.rowPtr();
         char[] col = w.col();
         float[] val = w.val();
         float[] bias = l.bIh;
-        int r0 = u0 * gates, r1 = u1 * gates;
-        int tileSteps = Math.max(1, Math.min(steps, PROJECTION_TILE_BYTES / (4 * batch * w.cols())));
-        for (int ts = 0; ts < steps; ts += tileSteps) {
-            int off = ts * batch, len = Math.min(tileSteps, steps - ts) * batch;
+        int r0 = u0 * gates, r1 = u1 * gates, cols = w.cols(), tb = stride;
+        int blocks = (steps * batch + BLOCK - 1) / BLOCK;
+        for (int blk = 0; blk < blocks; blk++) {
+            int xBase = blk * cols * BLOCK, off = blk * BLOCK;
             for (int r = r0; r < r1; r++) {
-                int d = r * tb + off;
-                java.util.Arrays.fill(pre, d, d + len, bias[r]);
-                for (int k = ptr[r], e = ptr[r + 1]; k < e; k++) {
-                    axpy(pre, d, val[k], x, col[k] * tb + off, len);
+                if (vectorApi) {
+                    VectorKernels.projectBlock(ptr[r], ptr[r + 1], col, val, bias[r], x, xBase, pre, r * tb + off);
+                } else {
+                    int d = r * tb + off;
+                    java.util.Arrays.fill(pre, d, d + BLOCK, bias[r]);
+                    for (int k = ptr[r], e = ptr[r + 1]; k < e; k++) {
+                        axpy(pre, d, val[k], x, xBase + col[k] * BLOCK);
+                    }
                 }
             }
         }
     }
 
-    private static void axpy(float[] y, int yOff, float a, float[] x, int xOff, int n) {
-        for (int i = 0; i < n; i++) {
-            y[yOff + i] += a * x[xOff + i];
+    /** {@code y[yOff + m] += a * x[xOff + m]} for one block. */
+    private static void axpy(float[] y, int yOff, float a, float[] x, int xOff) {
+        for (int m = 0; m < BLOCK; m++) {
+            y[yOff + m] += a * x[xOff + m];
         }
     }
 
     /** One step for units [u0, u1): recurrent dot products, then the cell update. */
-    private void step(PackedLayer l, int t, int tb, int u0, int u1, float[] a, float[] seqOut) {
+    private void step(PackedLayer l, int t, int u0, int u1, float[] a, float[] seqOut) {
         float[] hPrev = state[(t + 1) & 1], hNext = state[t & 1];
         UnitMajorCsr w = l.wHh;
-        int b = batch, g = gates;
+        int[] ptr = w.rowPtr();
+        char[] col = w.col();
+        float[] val = w.val();
+        int b = batch, g = gates, tb = stride;
+        boolean vectorRowDot = vectorApi && VectorKernels.rowDotSupports(b);
         for (int u = u0; u < u1; u++) {
             for (int q = 0; q < g; q++) {
-                rowDot(w, u * g + q, hPrev, b, a, q * b);
+                int r = u * g + q;
+                if (vectorRowDot) {
+                    VectorKernels.rowDot(ptr[r], ptr[r + 1], col, val, hPrev, b, a, q * b);
+                } else {
+                    rowDot(w, r, hPrev, b, a, q * b);
+                }
             }
             for (int n = 0; n < b; n++) {
-                int pi = (u * g) * tb + t * b + n; // pre of gate 0; gate q is at + q * tb
-                float hv = cellUpdate(l, u, n, pi, tb, a, hPrev[u * b + n]);
+                int c = t * b + n; // (step, batch) column
+                float hv = cellUpdate(l, u, n, (u * g) * tb + c, tb, a, hPrev[u * b + n]);
                 hNext[u * b + n] = hv;
                 if (seqOut != null) {
-                    seqOut[u * tb + t * b + n] = hv;
+                    seqOut[((c / BLOCK) * hidden + u) * BLOCK + c % BLOCK] = hv;
                 } else {
-                    out[(t * b + n) * hidden + u] = hv;
+                    out[c * hidden + u] = hv;
                 }
             }
         }
     }
 
-    /** The cell update of unit u, batch element n; returns h'. Gate q's sums: pre[pi + q*tb] and a[q*B + n]. */
+    /**
+     * The cell update of unit u, batch element n; returns h'. Gate q's sums: {@code pre[pi + q*tb]} and
+     * {@code a[q*B + n]}. Evaluated in double from the float sums and rounded once: in float, a
+     * saturated gate ({@code z = sigmoid(14)}) would leave {@code 1 - z} with no correct digit.
+     */
     private float cellUpdate(PackedLayer l, int u, int n, int pi, int tb, float[] a, float hOld) {
         int b = batch, r = u * gates;
         float[] bhh = l.bHh;
         switch (cell) {
             case RNN_RELU -> {
-                return Math.max(0f, pre[pi] + a[n] + bhh[r]);
+                return (float) Math.max(0.0, (double) pre[pi] + a[n] + bhh[r]);
             }
             case RNN_TANH -> {
-                return (float) Math.tanh(pre[pi] + a[n] + bhh[r]);
+                return (float) Math.tanh((double) pre[pi] + a[n] + bhh[r]);
             }
             case GRU -> {
-                float rg = sigmoid(pre[pi] + a[n] + bhh[r]);
-                float z = sigmoid(pre[pi + tb] + a[b + n] + bhh[r + 1]);
-                float nn = (float) Math.tanh(pre[pi + 2 * tb] + rg * (a[2 * b + n] + bhh[r + 2]));
-                return (1f - z) * nn + z * hOld;
+                double rg = sigmoid((double) pre[pi] + a[n] + bhh[r]);
+                double z = sigmoid((double) pre[pi + tb] + a[b + n] + bhh[r + 1]);
+                double nn = Math.tanh(pre[pi + 2 * tb] + rg * ((double) a[2 * b + n] + bhh[r + 2]));
+                return (float) ((1.0 - z) * nn + z * hOld);
             }
             case LSTM -> {
-                float i = sigmoid(pre[pi] + a[n] + bhh[r]);
-                float f = sigmoid(pre[pi + tb] + a[b + n] + bhh[r + 1]);
-                float gg = (float) Math.tanh(pre[pi + 2 * tb] + a[2 * b + n] + bhh[r + 2]);
-                float o = sigmoid(pre[pi + 3 * tb] + a[3 * b + n] + bhh[r + 3]);
+                double i = sigmoid((double) pre[pi] + a[n] + bhh[r]);
+                double f = sigmoid((double) pre[pi + tb] + a[b + n] + bhh[r + 1]);
+                double gg = Math.tanh((double) pre[pi + 2 * tb] + a[2 * b + n] + bhh[r + 2]);
+                double o = sigmoid((double) pre[pi + 3 * tb] + a[3 * b + n] + bhh[r + 3]);
                 int ci = u * b + n;
-                float c = f * cellState[ci] + i * gg;
-                cellState[ci] = c;
-                return o * (float) Math.tanh(c);
+                double c = f * cellState[ci] + i * gg;
+                cellState[ci] = (float) c;
+                return (float) (o * Math.tanh(c));
             }
             default -> throw new IllegalStateException("unhandled cell " + cell);
         }
     }
 
-    private static float sigmoid(float x) {
-        return (float) (1.0 / (1.0 + Math.exp(-(double) x)));
+    private static double sigmoid(double x) {
+        return 1.0 / (1.0 + Math.exp(-x));
     }
 
     /** {@code a[o + n] = Σ_k val[k] * h[col[k]*B + n]} over row r's nonzeros, for n in [0, B). */
