@@ -7,7 +7,7 @@ DEST=${1:-/work/main/.carry/kernel}
 rm -rf "$DEST"; mkdir -p "$DEST/lay" "$DEST/kernels"
 cd "$ROOT"
 specs=()
-while read name spec T reps only; do specs+=("$name:$spec"); done < <(grep -v '^#' scripts/kernel-harness/variants.txt | awk 'NF>=5')
+while read name spec T reps extra; do specs+=("$name:$spec"); done < <(grep -v '^#' scripts/kernel-harness/variants.txt | awk 'NF>=5')
 java -cp sprnn-core/target/classes scripts/kernel-harness/ExportLayouts.java "$DEST/lay" "${specs[@]}"
 cp sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cu sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cuh "$DEST/kernels/"
 cp scripts/kernel-harness/harness.cu scripts/kernel-harness/run.sh scripts/kernel-harness/variants.txt "$DEST/"

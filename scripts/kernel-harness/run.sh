@@ -9,17 +9,17 @@ mkdir -p bin "$OUT"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
 nvcc --version | tail -2 | tee -a "$OUT/gpu.txt"
 grep -v '^#' variants.txt | awk 'NF>=5' > /tmp/vlist
-build() {  # name only
+build() {  # one line of variants.txt
   set -- $1 $2 $3 $4 $5
-  local layout=${1%_floor}
-  nvcc -O3 -arch=sm_90 -std=c++17 -Ikernels $(cat lay/$1.defines) -DSPRNN_EXCHANGE_ONLY=$5 -Xptxas -v harness.cu -o bin/$1 > bin/$1.log 2>&1 \
+  local extra=$5; [ "$extra" = "-" ] && extra=""
+  nvcc -O3 -arch=sm_90 -std=c++17 -Ikernels $(cat lay/$1.defines) $extra -Xptxas -v harness.cu -o bin/$1 > bin/$1.log 2>&1 \
     || echo "BUILD FAILED $1"
 }
 export -f build
 cat /tmp/vlist | tr -s ' ' | xargs -P 16 -I{} bash -c 'build {}'
 for f in bin/*.log; do n=$(basename $f .log); echo "$n: $(grep -A1 'sparse_persistent_rnn' $f | grep -oE 'Used [0-9]+ registers|[0-9]+ bytes spill stores|[0-9]+ bytes stack frame' | tr '\n' ' ')"; done | tee "$OUT/ptxas.txt"
 : > "$OUT/results.txt"
-while read name spec T reps only; do
+while read name spec T reps extra; do
   [ -x bin/$name ] || { echo "MISSING $name" | tee -a "$OUT/results.txt"; continue; }
   timeout 120 ./bin/$name lay/$name.bin.gz $T 7 $reps 2>&1 | tee -a "$OUT/results.txt" | tail -3
 done < /tmp/vlist

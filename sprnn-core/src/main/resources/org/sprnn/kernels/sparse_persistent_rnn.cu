@@ -117,27 +117,54 @@ __device__ void record_fault(int* fault, int kind, int cta, int step, int detail
   }
 }
 
-// Reduce acc[PB] over the warp: after it, lane l holds the sum for batch l / (32 / PB).
-// Halving levels first (each lane keeps half its values and sends the other half), then plain levels.
+// Sum N values per lane over the warp (N a power of two <= 32): halving levels first (each lane keeps half
+// its values and sends the other half), then plain levels. After it lane l holds the sum of value index
+// l / (32 / N): N values cost N-1 + (5 - log2 N) shuffles at a dependency depth of 5.
+template <int N, int OFF>
+struct HalvingLevel {  // one level, unrolled by template recursion so every index stays compile-time
+  static __device__ __forceinline__ void run(float* v, int lane) {
+    const bool hi = (lane & OFF) != 0;
+#pragma unroll
+    for (int i = 0; i < N / 2; ++i) {
+      const float send = hi ? v[i] : v[i + N / 2];
+      const float keep = hi ? v[i + N / 2] : v[i];
+      v[i] = keep + __shfl_xor_sync(0xffffffffu, send, OFF);
+    }
+    HalvingLevel<N / 2, OFF / 2>::run(v, lane);
+  }
+};
+template <int OFF>
+struct HalvingLevel<1, OFF> {
+  static __device__ __forceinline__ void run(float* v, int) {
+#pragma unroll
+    for (int off = OFF; off >= 1; off >>= 1) v[0] += __shfl_xor_sync(0xffffffffu, v[0], off);
+  }
+};
+template <int N>
+__device__ __forceinline__ float reduce_tree(float (&v)[N], int lane) {
+  HalvingLevel<N, 16>::run(v, lane);
+  return v[0];
+}
+
 __device__ __forceinline__ float reduce_rows(float (&acc)[PB], int lane) {
   float v[PB];
 #pragma unroll
   for (int i = 0; i < PB; ++i) v[i] = acc[i];
-  int off = 16;
-#pragma unroll
-  for (int n = PB; n > 1; n >>= 1, off >>= 1) {
-    const bool hi = (lane & off) != 0;
-#pragma unroll
-    for (int i = 0; i < n / 2; ++i) {
-      float send = hi ? v[i] : v[i + n / 2];
-      float keep = hi ? v[i + n / 2] : v[i];
-      v[i] = keep + __shfl_xor_sync(0xffffffffu, send, off);
-    }
-  }
-#pragma unroll
-  for (; off >= 1; off >>= 1) v[0] += __shfl_xor_sync(0xffffffffu, v[0], off);
-  return v[0];
+  return reduce_tree<PB>(v, lane);
 }
+
+// With SPRNN_DEFER_REDUCE the row sums wait in registers (stash[row][b], filled by selects at each row end)
+// and one tree over all U*G*PB values reduces every row of the warp at once.
+#ifndef SPRNN_DEFER_REDUCE
+#define SPRNN_DEFER_REDUCE 1
+#endif
+#define STASH_VALUES (U * G * PB)
+#if SPRNN_DEFER_REDUCE && STASH_VALUES <= 32
+#define DEFER 1
+#define STASH_N (STASH_VALUES <= 2 ? 2 : STASH_VALUES <= 4 ? 4 : STASH_VALUES <= 8 ? 8 : STASH_VALUES <= 16 ? 16 : 32)
+#else
+#define DEFER 0
+#endif
 
 // acc[b] += value(w) * act[column(w)][b] for the whole (padded) batch.
 __device__ __forceinline__ void accumulate_word(unsigned w, const unsigned char* actb, float (&acc)[PB]) {
@@ -178,7 +205,19 @@ __device__ __forceinline__ void accumulate_word(unsigned w, const unsigned char*
 #endif
 }
 
-// Row complete: reduce over the warp, store the row's sums, move to the next row.
+// Row complete: reduce over the warp (or stash for the deferred tree), move to the next row.
+#if DEFER
+__device__ __forceinline__ void finish_row(float (&acc)[PB], float (&stash)[STASH_N], const int* ends, int& row, int& next_end) {
+#pragma unroll
+  for (int r = 0; r < U * G; ++r)
+#pragma unroll
+    for (int b = 0; b < PB; ++b) stash[r * PB + b] = (row == r) ? acc[b] : stash[r * PB + b];
+#pragma unroll
+  for (int b = 0; b < PB; ++b) acc[b] = 0.f;
+  ++row;
+  next_end = row < U * G ? ends[row] : -1;
+}
+#else
 __device__ __forceinline__ void finish_row(float (&acc)[PB], float* preact, const int* ends, int& row, int& next_end, int lane) {
   const float sum = reduce_rows(acc, lane);
   if ((lane & (32 / PB - 1)) == 0) preact[row * PB + lane / (32 / PB)] = sum;
@@ -187,6 +226,7 @@ __device__ __forceinline__ void finish_row(float (&acc)[PB], float* preact, cons
   ++row;
   next_end = row < U * G ? ends[row] : -1;
 }
+#endif
 
 extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #if SPRNN_EXCHANGE == 2
@@ -274,25 +314,46 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     act16[buf * (ACT_BUF_BYTES / 2) + H * PB + r] = 0;
   }
 #if SPRNN_EXCHANGE == 2
+  unsigned my_rank;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(my_rank));
+  const unsigned smem_base = (unsigned)__cvta_generic_to_shared(smem);
+  // this CTA's units are one contiguous range (PackedLayer with ctaContiguous)
+  int unit_lo = H, unit_hi = 0;
+  for (int i = 0; i < WARPS * U; ++i) {
+    const int uu = warp_units[(size_t)cta * WARPS * U + i];
+    if (uu >= 0) {
+      unit_lo = min(unit_lo, uu);
+      unit_hi = max(unit_hi, uu + 1);
+    }
+  }
+  if (unit_hi < unit_lo) unit_hi = unit_lo;
   // every CTA of the cluster must be running (its shared memory live) before anyone writes into it
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
 #else
   __syncthreads();
 #endif
 
-  float xr[ITEMS][2][G];  // x projection of the current step for the lane's items
+  // x projection for the lane's items: xr for this step, xn loaded one step ahead so that its
+  // latency hides behind a whole step instead of sitting on the critical path
+  float xr[ITEMS][2][G], xn[ITEMS][2][G];
+#define LOAD_X(dst, step)                                                                                              \
+  _Pragma("unroll") for (int k = 0; k < ITEMS; ++k) _Pragma("unroll") for (int e = 0; e < 2; ++e)                      \
+      _Pragma("unroll") for (int g = 0; g < G; ++g) {                                                                  \
+    const int b_ = 2 * item_pair[k] + e;                                                                               \
+    dst[k][e][g] = (item_unit[k] >= 0 && b_ < B) ? __ldg(&xproj[((size_t)(step)*B + b_) * (G * H) + g * H + item_unit[k]]) : 0.f; \
+  }
+  LOAD_X(xn, 0)
   for (int t = 0; t < steps; ++t) {
     const int cur = t & 1;
-    // issue this step's x-projection loads first: their latency hides behind the exchange wait
 #pragma unroll
     for (int k = 0; k < ITEMS; ++k)
 #pragma unroll
       for (int e = 0; e < 2; ++e)
 #pragma unroll
-        for (int g = 0; g < G; ++g) {
-          int b = 2 * item_pair[k] + e;
-          xr[k][e][g] = (item_unit[k] >= 0 && b < B) ? __ldg(&xproj[((size_t)t * B + b) * (G * H) + g * H + item_unit[k]]) : 0.f;
-        }
+        for (int g = 0; g < G; ++g) xr[k][e][g] = xn[k][e][g];
+    if (t + 1 < steps) {
+      LOAD_X(xn, t + 1)
+    }
 
 #if SPRNN_EXCHANGE == 0
     if (t > 0) {  // stage h_{t-1} from global memory (the grid barrier of step t-1 has passed)
@@ -354,20 +415,36 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       for (int b = 0; b < PB; ++b) acc[b] = 0.f;
       int row = 0;
       int next_end = ends[0];
+#if DEFER
+      float stash[STASH_N];
+#pragma unroll
+      for (int i = 0; i < STASH_N; ++i) stash[i] = 0.f;
+#define FINISH_ROW() finish_row(acc, stash, ends, row, next_end)
+#else
+#define FINISH_ROW() finish_row(acc, preact, ends, row, next_end, lane)
+#endif
       // register tier: compile-time slot indices keep wreg[] in registers
 #pragma unroll
       for (int j = 0; j < R; ++j) {
         if (j > last_end) break;  // warp-uniform: the warp's padding tail
         accumulate_word(wreg[j], actb, acc);
-        if (j == next_end) finish_row(acc, preact, ends, row, next_end, lane);  // warp-uniform
+        if (j == next_end) FINISH_ROW();  // warp-uniform
       }
 #if S > R
       // shared tier: coalesced conflict-free words, slot-major
       for (int j = R; j <= last_end; ++j) {
         accumulate_word(tier2[(j - R) * 32 + lane], actb, acc);
-        if (j == next_end) finish_row(acc, preact, ends, row, next_end, lane);
+        if (j == next_end) FINISH_ROW();
       }
 #endif
+#if DEFER
+      {
+        const float sum = reduce_tree<STASH_N>(stash, lane);
+        const int idx = lane / (32 / STASH_N);
+        if ((lane & (32 / STASH_N - 1)) == 0 && idx < STASH_VALUES) preact[idx] = sum;
+      }
+#endif
+#undef FINISH_ROW
     }
 #endif
     __syncwarp();
@@ -424,15 +501,36 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       store_relaxed_u64(reinterpret_cast<unsigned long long*>(exchange) + ((size_t)t * H + u) * PAIRS + item_pair[k],
                         ((unsigned long long)(epoch + (unsigned)t) << 32) | packed);
 #else
-      const unsigned local = nxt_local + (unsigned)(u * ROW_BYTES + 4 * item_pair[k]);
-#pragma unroll 4
-      for (unsigned r = 0; r < SPRNN_CTAS; ++r) {
-        unsigned remote;
-        asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(local), "r"(r));
-        asm volatile("st.shared::cluster.u32 [%0], %1;" ::"r"(remote), "r"(packed) : "memory");
-      }
+      // into this CTA's own next buffer; the block is pushed to the other CTAs below
+      reinterpret_cast<unsigned*>(smem + (cur ^ 1) * ACT_BUF_BYTES)[u * PAIRS + item_pair[k]] = packed;
 #endif
     }
+#if SPRNN_EXCHANGE == 2
+    // push this CTA's contiguous block of h_t [unit_lo, unit_hi) to every other CTA of the cluster with
+    // 16-byte DSMEM stores (the host aligns blocks to 16 bytes), then one cluster barrier
+    __syncthreads();
+    {
+      const unsigned base = nxt_local + (unsigned)(unit_lo * ROW_BYTES);
+      const int bytes = (unit_hi - unit_lo) * ROW_BYTES;
+      const int n16 = bytes / 16, n4 = (bytes % 16) / 4;
+      const int per_rank = n16 + n4;
+      for (int i = threadIdx.x; i < per_rank * (SPRNN_CTAS - 1); i += THREADS) {
+        const int q = i / (SPRNN_CTAS - 1);
+        unsigned r = (unsigned)(i % (SPRNN_CTAS - 1));
+        r += r >= my_rank ? 1u : 0u;  // every rank but this one
+        const unsigned local = q < n16 ? base + 16u * q : base + 16u * n16 + 4u * (q - n16);
+        unsigned remote;
+        asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(local), "r"(r));
+        if (q < n16) {
+          const uint4 v = *reinterpret_cast<const uint4*>(smem + (local - smem_base));
+          asm volatile("st.shared::cluster.v4.u32 [%0], {%1, %2, %3, %4};" ::"r"(remote), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
+        } else {
+          const unsigned v = *reinterpret_cast<const unsigned*>(smem + (local - smem_base));
+          asm volatile("st.shared::cluster.u32 [%0], %1;" ::"r"(remote), "r"(v) : "memory");
+        }
+      }
+    }
+#endif
 
 #if SPRNN_EXCHANGE == 0
     // grid barrier: one arrival per CTA on a monotone counter, bounded spin
