@@ -51,8 +51,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         if (warps == 0) {
             warps = Math.max(1, Math.min(16, Math.min(device.maxThreadsPerBlock() / 32, (h + ctas - 1) / ctas)));
         }
-        PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas * warps, options.balanced(), options.bankAware(),
-                options.wideLoads(), options.weights());
+        PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ex == ExchangeMode.CLUSTER,
+                options.balanced(), options.bankAware(), options.wideLoads(), options.weights());
         int threads = warps * 32;
         int regs = Math.min(device.maxRegistersPerThread(), (device.registersPerSm() / threads) & ~7);
         int regSlotsAvail = Math.max(0, regs - KernelSpec.REGISTER_OVERHEAD);

@@ -67,6 +67,21 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      */
     public static PackedLayer pack(SparseRows whh, CellType cell, int batch, int warps, boolean balanced,
                                    boolean bankAware, boolean wideLoads, WeightFormat format) {
+        return pack(whh, cell, batch, 1, warps, false, balanced, bankAware, wideLoads, format);
+    }
+
+    /**
+     * Packs {@code whh} for {@code ctas} CTAs of {@code warps / ctas} warps. With {@code ctaContiguous}, each CTA
+     * owns one contiguous range of hidden units (split where the running slot count crosses an even share,
+     * at multiples of {@code max(1, 16 / rowBytes)} units so a CTA's block of {@code h_t} is 16-byte aligned
+     * in shared memory); units are then dealt to that CTA's warps (balanced or naive). The cluster exchange
+     * pushes each CTA's block with 16-byte stores.
+     */
+    public static PackedLayer pack(SparseRows whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+                                   boolean balanced, boolean bankAware, boolean wideLoads, WeightFormat format) {
+        if (ctas < 1 || warps % ctas != 0) {
+            throw new SprnnException("pack: warps " + warps + " must be a multiple of ctas " + ctas);
+        }
         int h = whh.cols();
         int gates = cell.gates();
         if (whh.rows() != gates * h) {
@@ -88,7 +103,37 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 unitNnz[u] += k;
             }
         }
-        List<List<Integer>> dealt = balanced ? dealBalanced(unitSlots, warps) : dealNaive(h, warps);
+        List<List<Integer>> dealt;
+        if (ctaContiguous) {
+            int align = Math.max(1, 16 / (2 * SharedMemoryBanks.paddedBatch(batch)));
+            int perCta = warps / ctas;
+            long total = 0;
+            for (int x : unitSlots) {
+                total += x;
+            }
+            dealt = new ArrayList<>(warps);
+            int lo = 0;
+            long run = 0;
+            for (int c = 0; c < ctas; c++) {
+                int hi = lo;
+                long share = total * (c + 1) / ctas;
+                while (hi < h && (c == ctas - 1 || run + unitSlots[hi] <= share || hi == lo || (hi - lo) % align != 0)) {
+                    run += unitSlots[hi++];
+                }
+                int[] sub = Arrays.copyOfRange(unitSlots, lo, hi);
+                List<List<Integer>> local = balanced ? dealBalanced(sub, perCta) : dealNaive(hi - lo, perCta);
+                for (List<Integer> units : local) {
+                    List<Integer> shifted = new ArrayList<>(units.size());
+                    for (int u : units) {
+                        shifted.add(u + lo);
+                    }
+                    dealt.add(shifted);
+                }
+                lo = hi;
+            }
+        } else {
+            dealt = balanced ? dealBalanced(unitSlots, warps) : dealNaive(h, warps);
+        }
         int slots = 1;
         int upw = 1;
         long maxNnz = 0;
