@@ -80,6 +80,17 @@ public final class CudaContext implements AutoCloseable {
         return new CudaModule(this, cubin, label);
     }
 
+    /** {@code {free, total}} device memory in bytes ({@code cuMemGetInfo_v2}). */
+    public long[] memoryInfo() {
+        makeCurrent();
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment free = a.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            MemorySegment total = a.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            driver.cuMemGetInfo.check(free, total);
+            return new long[] {free.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0), total.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0)};
+        }
+    }
+
     /** Waits for all work on the device and surfaces any asynchronous fault. */
     public void synchronize() {
         makeCurrent();

@@ -58,7 +58,7 @@ public final class CudaDriver {
             cuMemcpyDtoDAsync, cuMemsetD8Async, cuStreamCreate, cuStreamDestroy, cuStreamSynchronize,
             cuEventCreate, cuEventDestroy, cuEventRecord, cuEventSynchronize, cuEventElapsedTime,
             cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiateWithFlags, cuGraphLaunch,
-            cuGraphExecDestroy, cuGraphDestroy, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction,
+            cuGraphExecDestroy, cuGraphDestroy, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuModuleGetGlobal,
             cuLaunchKernel, cuLaunchCooperativeKernel, cuFuncGetAttribute, cuFuncSetAttribute,
             cuOccupancyMaxActiveBlocksPerMultiprocessor;
     private final NativeFunction cuGetErrorName, cuGetErrorString;
@@ -106,6 +106,7 @@ public final class CudaDriver {
         cuModuleLoadData = bind(lib, "cuModuleLoadData", ADDRESS, ADDRESS);
         cuModuleUnload = bind(lib, "cuModuleUnload", ADDRESS);
         cuModuleGetFunction = bind(lib, "cuModuleGetFunction", ADDRESS, ADDRESS, ADDRESS);
+        cuModuleGetGlobal = bind(lib, "cuModuleGetGlobal_v2", ADDRESS, ADDRESS, ADDRESS, ADDRESS);
         cuLaunchKernel = bind(lib, "cuLaunchKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         cuLaunchCooperativeKernel = bind(lib, "cuLaunchCooperativeKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
