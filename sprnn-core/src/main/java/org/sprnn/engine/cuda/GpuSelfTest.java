@@ -108,6 +108,7 @@ public final class GpuSelfTest {
         }
         // one context retained throughout: engines come and go, the primary context is not torn down between them
         try (CudaContext keep = CudaContext.open(0)) {
+            keep.makeCurrent();
             return runMatrix(opt, out, env);
         }
     }

@@ -136,6 +136,7 @@ public final class CudaDriver {
         }
     }
 
+    @SuppressWarnings("restricted") // a C string returned by the library: bounded to 4 KB, read up to its NUL
     static String cString(MemorySegment p) {
         return p.equals(MemorySegment.NULL) ? "" : p.reinterpret(4096).getString(0);
     }
