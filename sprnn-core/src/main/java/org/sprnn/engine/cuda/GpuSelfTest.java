@@ -85,11 +85,7 @@ public final class GpuSelfTest {
     }
 
     static double tolerance(String precision) {
-        return switch (precision) {
-            case "fp32" -> 1e-5;
-            case "fp16" -> 3e-3;
-            default -> 2e-2; // bf16: 8 significant bits
-        };
+        return CudaRnnEngine.tolerance(precision);
     }
 
     /**

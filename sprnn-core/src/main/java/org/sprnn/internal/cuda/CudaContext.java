@@ -62,6 +62,12 @@ public final class CudaContext implements AutoCloseable {
         return DeviceBuffer.allocate(this, bytes, what);
     }
 
+    /** Allocates {@code bytes} of page-locked host memory for fast copies. */
+    public PinnedBuffer allocatePinned(long bytes, String what) {
+        makeCurrent();
+        return new PinnedBuffer(this, Math.max(1, bytes), what);
+    }
+
     /** A new non-blocking stream. */
     public CudaStream createStream() {
         makeCurrent();
