@@ -135,11 +135,7 @@ final class BenchCommand implements Callable<Integer> {
                     continue;
                 }
                 try (Engine e = f.create(model, opts)) {
-                    double tol = switch (prec) {
-                        case "fp16" -> 3e-3;
-                        case "bf16" -> 2e-2;
-                        default -> 1e-5;
-                    };
+                    double tol = e.tolerance();
                     RnnOutput got = e.run(verifyX, h0, null);
                     double err = Math.max(Accuracy.relativeError(got.output(), ref.output()),
                             Accuracy.relativeError(got.hN(), ref.hN()));

@@ -22,6 +22,7 @@ import org.sprnn.internal.cuda.Cusparse;
 import org.sprnn.internal.cuda.DeviceBuffer;
 import org.sprnn.internal.cuda.GemmPlan;
 import org.sprnn.internal.cuda.KernelCompiler;
+import org.sprnn.internal.cuda.PinnedBuffer;
 import org.sprnn.internal.cuda.SpmmPlan;
 import org.sprnn.model.CellType;
 import org.sprnn.model.Layer;
@@ -223,6 +224,24 @@ public final class CudaRnnEngine implements Engine {
         return kind.engineName;
     }
 
+    /**
+     * 1e-5 with fp32 weights; 3e-3 with fp16 weights (and h rounded to fp16 as the next product's operand);
+     * 2e-2 with bf16 (8 significant bits). The selftest holds every cell, size, density and batch to these.
+     */
+    @Override
+    public double tolerance() {
+        return tolerance(elem.id());
+    }
+
+    /** The tolerance for a precision name (see {@link #tolerance()}). */
+    public static double tolerance(String precision) {
+        return switch (precision) {
+            case "fp32" -> 1e-5;
+            case "fp16" -> 3e-3;
+            default -> 2e-2;
+        };
+    }
+
     /** The operand precision, e.g. {@code fp16}. */
     public String precision() {
         return elem.id();
@@ -376,6 +395,7 @@ public final class CudaRnnEngine implements Engine {
         final DeviceBuffer h0e;      // [L][B][H] elem (GEMM operand at t=0; = h0f for fp32)
         final DeviceBuffer h0hb;     // [L][H][B] elem (SpMM operand at t=0), cuda-spmm only
         final DeviceBuffer c0;       // [L][B][H] fp32, LSTM only
+        final PinnedBuffer staging;  // page-locked host memory for every upload and download of a run (one at a time)
         final List<LayerBuffers> lb = new ArrayList<>();
         final CudaModule.CudaKernel cellUpdate; // null for the fused relu path
         final CellUpdateSpec spec;
@@ -392,6 +412,9 @@ public final class CudaRnnEngine implements Engine {
                 h0e = elem == ElementType.FP32 ? h0f : kind == Kind.GEMM ? alloc(layers * bh * elem.bytes, "h0 operand") : null;
                 h0hb = kind == Kind.SPMM ? alloc(layers * bh * elem.bytes, "h0 operand [H][B]") : null;
                 c0 = model.cell().hasCellState() ? alloc(layers * bh * 4, "c0") : null;
+                long stagingBytes = Math.max(x.bytes(), Math.max((long) steps * bh * 4, layers * bh * 4));
+                staging = ctx.allocatePinned(stagingBytes, "host staging (T=" + steps + ", B=" + batch + ")");
+                res.push(staging);
                 StringBuilder info = new StringBuilder(elem.id());
                 for (int k = 0; k < layers; k++) {
                     // layer 0's tuning picks the SpMM output precision; the other layers (same shape) follow it
@@ -595,47 +618,44 @@ public final class CudaRnnEngine implements Engine {
             return g;
         }
 
+        /** The first {@code bytes} of the staging buffer. */
+        MemorySegment stage(long bytes) {
+            return staging.segment().asSlice(0, bytes);
+        }
+
         void uploadInputs(Tensor input, Tensor h0, Tensor c0t) {
             long bh = (long) batch * hidden;
-            try (Arena a = Arena.ofConfined()) {
-                double[] xv = input.data();
-                MemorySegment xs = a.allocate((long) xv.length * elem.bytes, 4);
-                for (int i = 0; i < xv.length; i++) {
-                    elem.put(xs, i, xv[i]);
-                }
-                x.upload(xs, 0, stream);
-                double[] hv = h0 == null ? new double[(int) (layers * bh)] : h0.data();
-                MemorySegment hf = a.allocate(hv.length * 4L, 4);
-                for (int i = 0; i < hv.length; i++) {
-                    hf.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) hv[i]);
-                }
-                h0f.upload(hf, 0, stream);
-                if (h0e != null && h0e != h0f) {
-                    MemorySegment he = a.allocate(hv.length * (long) elem.bytes, 4);
-                    for (int i = 0; i < hv.length; i++) {
-                        elem.put(he, i, hv[i]);
-                    }
-                    h0e.upload(he, 0, stream);
-                }
-                if (h0hb != null) {
-                    MemorySegment ht = a.allocate(hv.length * (long) elem.bytes, 4);
-                    for (int k = 0; k < layers; k++) {
-                        for (int b = 0; b < batch; b++) {
-                            for (int j = 0; j < hidden; j++) {
-                                elem.put(ht, k * bh + (long) j * batch + b, hv[(int) (k * bh + (long) b * hidden + j)]);
-                            }
+            double[] xv = input.data();
+            MemorySegment xs = stage((long) xv.length * elem.bytes);
+            elem.putAll(xs, xv);
+            x.upload(xs, 0, stream);
+            double[] hv = h0 == null ? new double[(int) (layers * bh)] : h0.data();
+            MemorySegment hf = stage(hv.length * 4L);
+            ElementType.FP32.putAll(hf, hv);
+            h0f.upload(hf, 0, stream);
+            if (h0e != null && h0e != h0f) {
+                MemorySegment he = stage(hv.length * (long) elem.bytes);
+                elem.putAll(he, hv);
+                h0e.upload(he, 0, stream);
+            }
+            if (h0hb != null) {
+                double[] t = new double[hv.length]; // [L][H][B]
+                for (int k = 0; k < layers; k++) {
+                    for (int b = 0; b < batch; b++) {
+                        for (int j = 0; j < hidden; j++) {
+                            t[(int) (k * bh + (long) j * batch + b)] = hv[(int) (k * bh + (long) b * hidden + j)];
                         }
                     }
-                    h0hb.upload(ht, 0, stream);
                 }
-                if (c0 != null) {
-                    double[] cv = c0t == null ? new double[(int) (layers * bh)] : c0t.data();
-                    MemorySegment cs = a.allocate(cv.length * 4L, 4);
-                    for (int i = 0; i < cv.length; i++) {
-                        cs.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) cv[i]);
-                    }
-                    c0.upload(cs, 0, stream);
-                }
+                MemorySegment ht = stage(t.length * (long) elem.bytes);
+                elem.putAll(ht, t);
+                h0hb.upload(ht, 0, stream);
+            }
+            if (c0 != null) {
+                double[] cv = c0t == null ? new double[(int) (layers * bh)] : c0t.data();
+                MemorySegment cs = stage(cv.length * 4L);
+                ElementType.FP32.putAll(cs, cv);
+                c0.upload(cs, 0, stream);
             }
         }
 
@@ -658,33 +678,28 @@ public final class CudaRnnEngine implements Engine {
         RnnOutput download() {
             long bh = (long) batch * hidden;
             ElementType outType = fusedRelu ? elem : ElementType.FP32;
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment seg = a.allocate((long) steps * bh * outType.bytes, 4);
-                lb.get(layers - 1).output().download(seg, 0, stream);
-                double[] out = new double[(int) (steps * bh)];
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = outType.get(seg, i);
+            MemorySegment seg = stage((long) steps * bh * outType.bytes);
+            lb.get(layers - 1).output().download(seg, 0, stream);
+            double[] out = new double[(int) (steps * bh)];
+            outType.getAll(seg, out);
+            double[] hN = new double[(int) (layers * bh)];
+            double[] cN = model.cell().hasCellState() ? new double[hN.length] : null;
+            double[] one = new double[(int) bh];
+            for (int k = 0; k < layers; k++) {
+                MemorySegment last = stage(bh * outType.bytes);
+                lb.get(k).output().download(last, (steps - 1) * bh * outType.bytes, stream);
+                outType.getAll(last, one);
+                System.arraycopy(one, 0, hN, (int) (k * bh), (int) bh);
+                if (cN != null) {
+                    MemorySegment c = stage(bh * 4);
+                    lb.get(k).cState.download(c, 0, stream);
+                    ElementType.FP32.getAll(c, one);
+                    System.arraycopy(one, 0, cN, (int) (k * bh), (int) bh);
                 }
-                double[] hN = new double[(int) (layers * bh)];
-                double[] cN = model.cell().hasCellState() ? new double[hN.length] : null;
-                MemorySegment last = a.allocate(bh * outType.bytes, 4);
-                MemorySegment c = a.allocate(bh * 4, 4);
-                for (int k = 0; k < layers; k++) {
-                    lb.get(k).output().download(last, (steps - 1) * bh * outType.bytes, stream);
-                    for (int i = 0; i < bh; i++) {
-                        hN[(int) (k * bh + i)] = outType.get(last, i);
-                    }
-                    if (cN != null) {
-                        lb.get(k).cState.download(c, 0, stream);
-                        for (int i = 0; i < bh; i++) {
-                            cN[(int) (k * bh + i)] = c.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-                        }
-                    }
-                }
-                return new RnnOutput(new Tensor(new int[] {steps, batch, hidden}, out),
-                        new Tensor(new int[] {layers, batch, hidden}, hN),
-                        cN == null ? null : new Tensor(new int[] {layers, batch, hidden}, cN));
             }
+            return new RnnOutput(new Tensor(new int[] {steps, batch, hidden}, out),
+                    new Tensor(new int[] {layers, batch, hidden}, hN),
+                    cN == null ? null : new Tensor(new int[] {layers, batch, hidden}, cN));
         }
 
         @Override

@@ -59,6 +59,62 @@ enum ElementType {
         };
     }
 
+    /** Stores {@code v[0..n)} rounded to this type at the start of {@code seg}, in bulk. */
+    void putAll(MemorySegment seg, double[] v) {
+        int n = v.length;
+        switch (this) {
+            case FP32 -> {
+                float[] f = new float[n];
+                for (int i = 0; i < n; i++) {
+                    f[i] = (float) v[i];
+                }
+                MemorySegment.copy(f, 0, seg, ValueLayout.JAVA_FLOAT, 0, n);
+            }
+            case FP16 -> {
+                short[] h = new short[n];
+                for (int i = 0; i < n; i++) {
+                    h[i] = Float.floatToFloat16((float) v[i]);
+                }
+                MemorySegment.copy(h, 0, seg, ValueLayout.JAVA_SHORT, 0, n);
+            }
+            case BF16 -> {
+                short[] h = new short[n];
+                for (int i = 0; i < n; i++) {
+                    h[i] = toBf16(v[i]);
+                }
+                MemorySegment.copy(h, 0, seg, ValueLayout.JAVA_SHORT, 0, n);
+            }
+        }
+    }
+
+    /** Reads {@code out.length} elements from the start of {@code seg} as doubles, in bulk. */
+    void getAll(MemorySegment seg, double[] out) {
+        int n = out.length;
+        switch (this) {
+            case FP32 -> {
+                float[] f = new float[n];
+                MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT, 0, f, 0, n);
+                for (int i = 0; i < n; i++) {
+                    out[i] = f[i];
+                }
+            }
+            case FP16 -> {
+                short[] h = new short[n];
+                MemorySegment.copy(seg, ValueLayout.JAVA_SHORT, 0, h, 0, n);
+                for (int i = 0; i < n; i++) {
+                    out[i] = Float.float16ToFloat(h[i]);
+                }
+            }
+            case BF16 -> {
+                short[] h = new short[n];
+                MemorySegment.copy(seg, ValueLayout.JAVA_SHORT, 0, h, 0, n);
+                for (int i = 0; i < n; i++) {
+                    out[i] = Float.intBitsToFloat((h[i] & 0xFFFF) << 16);
+                }
+            }
+        }
+    }
+
     /**
      * double → float, then float → half rounds twice; the double rounding differs from a single
      * rounding only on exact ties at float precision, a relative 2^-24 effect far below fp16's 2^-11.

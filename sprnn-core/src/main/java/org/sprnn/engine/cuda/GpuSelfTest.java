@@ -37,6 +37,13 @@ import org.sprnn.model.Tensor;
  * 1e-5) and fp16 weights (≤ 3e-3), plus 3-layer stacks; device outputs are poisoned (NaN) before every
  * run. Prints one row per case and a summary; {@link #run} returns the number of failures.
  *
+ * <p>Some random models are ill-conditioned (hidden 33 at 1% density keeps one weight of σ≈1.7 per row,
+ * and tanh/GRU/LSTM dynamics then amplify any perturbation): rounding only the weights, or only h at each
+ * step, to fp16 moves even the float64 result by more than 1e-3. For those ({@link #ILL_CONDITIONED}) the
+ * tolerance of a reduced precision becomes {@link #RAISE} times that sensitivity, marked {@code *} in the
+ * table and listed at the end: no engine with fp16 operands can do better, while a real defect (a wrong
+ * index, a missing write) still shows as an error near 1 or NaN.
+ *
  * <p>The error is the largest of {@code ‖out−ref‖/‖ref‖} over the output sequence, the final hidden
  * states and (LSTM) the final cell states. The float64 references are computed on all CPU cores while
  * the GPU works through the cases in order.
@@ -44,6 +51,10 @@ import org.sprnn.model.Tensor;
 public final class GpuSelfTest {
     /** Input size of every test model: not equal to any hidden size, so W_ih shape mistakes show. */
     static final int INPUT_SIZE = 48;
+    /** Sensitivity (see {@link #reference}) above which a model counts as ill-conditioned: ~3× the typical fp16 value. */
+    static final double ILL_CONDITIONED = 1e-3;
+    /** An ill-conditioned case's tolerance: this many times its sensitivity (float64 emulation of fp16 engines: ≤ 3.9×). */
+    static final double RAISE = 5;
 
     /**
      * What to run.
@@ -85,11 +96,7 @@ public final class GpuSelfTest {
     }
 
     static double tolerance(String precision) {
-        return switch (precision) {
-            case "fp32" -> 1e-5;
-            case "fp16" -> 3e-3;
-            default -> 2e-2; // bf16: 8 significant bits
-        };
+        return CudaRnnEngine.tolerance(precision);
     }
 
     /**
@@ -108,6 +115,7 @@ public final class GpuSelfTest {
         }
         // one context retained throughout: engines come and go, the primary context is not torn down between them
         try (CudaContext keep = CudaContext.open(0)) {
+            keep.makeCurrent();
             return runMatrix(opt, out, env);
         }
     }
@@ -156,7 +164,7 @@ public final class GpuSelfTest {
             for (ModelCase m : models) {
                 for (Shape s : m.layers() > 1 ? List.of(new Shape(4, 50)) : shapes) {
                     String key = m + "|" + s;
-                    refs.put(key, pool.submit(() -> reference(m, s, opt.seed())));
+                    refs.put(key, pool.submit(() -> reference(m, s, opt.seed(), opt.precisions())));
                 }
             }
             out.println();
@@ -164,13 +172,14 @@ public final class GpuSelfTest {
             out.println("|---|---|---|---|---|---|---|---|---|---|---|");
             int total = 0;
             List<String> failed = new ArrayList<>();
+            List<String> raised = new ArrayList<>();
             for (ModelCase m : models) {
                 RnnModel model = model(m, opt.seed());
                 List<Shape> ms = m.layers() > 1 ? List.of(new Shape(4, 50)) : shapes;
                 for (String engineName : opt.engines()) {
                     CudaRnnEngine.Kind kind = engineName.equals("cuda-gemm") ? CudaRnnEngine.Kind.GEMM : CudaRnnEngine.Kind.SPMM;
                     for (String prec : opt.precisions()) {
-                        double tol = tolerance(prec);
+                        double baseTol = tolerance(prec);
                         CudaRnnEngine engine = null;
                         String buildError = null;
                         try {
@@ -189,6 +198,17 @@ public final class GpuSelfTest {
                                 }
                                 double err;
                                 String note = "";
+                                // an ill-conditioned model: rounding only its weights, or only h at every step, to
+                                // `prec` already moves the float64 result by `sensitivity`; no engine computing
+                                // with `prec` operands can do much better
+                                Map<?, ?> sens = (Map<?, ?>) ref[4];
+                                double sensitivity = sens.containsKey(prec) ? (Double) sens.get(prec) : 0;
+                                double tol = sensitivity > ILL_CONDITIONED ? Math.max(baseTol, RAISE * sensitivity) : baseTol;
+                                if (tol > baseTol) {
+                                    raised.add(String.format(Locale.ROOT, "%s %s %s h%d b%d d%.2f T%d: rounding weights or h to %s "
+                                            + "alone moves the float64 reference by %.2e", engineName, prec, m.cell().id(), m.hidden(),
+                                            s.batch(), m.density(), s.steps(), prec, sensitivity));
+                                }
                                 if (engine == null) {
                                     err = Double.NaN;
                                     note = buildError;
@@ -202,9 +222,11 @@ public final class GpuSelfTest {
                                     }
                                 }
                                 boolean pass = err <= tol; // NaN fails
-                                String row = String.format(Locale.ROOT, "| %s | %s | %s | %d | %d | %d | %.2f | %d | %.2e | %.0e | %s |",
+                                String row = String.format(Locale.ROOT, "| %s | %s | %s | %d | %d | %d | %.2f | %d | %.2e | %s | %s |",
                                         engineName, prec, m.cell().id(), m.hidden(), m.layers(), s.batch(), m.density(),
-                                        s.steps(), err, tol, pass ? "PASS" : "FAIL" + (note.isEmpty() ? "" : ": " + note));
+                                        s.steps(), err, tol > baseTol ? String.format(Locale.ROOT, "%.1e*", tol)
+                                                : String.format(Locale.ROOT, "%.0e", tol),
+                                        pass ? "PASS" : "FAIL" + (note.isEmpty() ? "" : ": " + note));
                                 out.println(row);
                                 if (!pass) {
                                     failed.add(row);
@@ -225,6 +247,10 @@ public final class GpuSelfTest {
             for (String f : failed) {
                 out.println("FAILED " + f);
             }
+            if (!raised.isEmpty()) {
+                out.printf("* tolerance raised to %.0f× the model's rounding sensitivity for %d ill-conditioned case(s):%n", RAISE, raised.size());
+                raised.forEach(r -> out.println("  " + r));
+            }
             return failures;
         } finally {
             pool.shutdownNow();
@@ -236,8 +262,13 @@ public final class GpuSelfTest {
         return SyntheticModels.random(m.cell(), INPUT_SIZE, m.hidden(), m.layers(), m.density(), 1.0, s);
     }
 
-    /** {input, h0, c0, reference output} for a case; fresh random input per shape. */
-    static Object[] reference(ModelCase m, Shape s, long seed) {
+    /**
+     * {input, h0, c0, reference output, precision → weight-rounding error} for a case; fresh random input
+     * per shape. The weight-rounding error of a precision is how far the float64 reference moves when
+     * only W_ih and W_hh are rounded to it: the part of an fp16-weight engine's error that no engine can
+     * avoid (large only for ill-conditioned models, e.g. hidden 33 with one weight of σ≈1.7 per row).
+     */
+    static Object[] reference(ModelCase m, Shape s, long seed, List<String> precisions) {
         RnnModel model = model(m, seed);
         long k = seed ^ (m.key() * 31 + s.batch() * 1009L + s.steps()) * 0xBF58476D1CE4E5B9L;
         Tensor x = SyntheticModels.input(s.steps(), s.batch(), INPUT_SIZE, k);
@@ -245,7 +276,60 @@ public final class GpuSelfTest {
         Tensor c0 = m.givenStates() && m.cell().hasCellState()
                 ? SyntheticModels.state(m.layers(), s.batch(), m.hidden(), k + 2) : null;
         RnnOutput ref = new CpuReferenceEngine(model).run(x, h0, c0);
-        return new Object[] {x, h0, c0, ref};
+        Map<String, Double> sensitivity = new LinkedHashMap<>();
+        for (String p : precisions) {
+            ElementType t = ElementType.of(p);
+            if (t != ElementType.FP32) {
+                double w = error(new CpuReferenceEngine(roundWeights(model, t)).run(x, h0, c0), ref);
+                double h = m.layers() == 1 ? error(roundingHEachStep(model, x, h0, c0, t), ref) : 0;
+                sensitivity.put(p, Math.max(w, h));
+            }
+        }
+        return new Object[] {x, h0, c0, ref, sensitivity};
+    }
+
+    /**
+     * The float64 reference of a one-layer model with h rounded to {@code t} before every step (what
+     * a product with {@code t} operands sees); the cell state, if any, stays exact.
+     */
+    static RnnOutput roundingHEachStep(RnnModel model, Tensor x, Tensor h0, Tensor c0, ElementType t) {
+        int steps = x.dim(0), b = x.dim(1), in = x.dim(2), hid = model.hiddenSize();
+        CpuReferenceEngine eng = new CpuReferenceEngine(model);
+        Tensor h = h0 != null ? h0 : Tensor.zeros(1, b, hid);
+        Tensor c = model.cell().hasCellState() ? (c0 != null ? c0 : Tensor.zeros(1, b, hid)) : null;
+        double[] out = new double[steps * b * hid];
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment one = a.allocate(4, 4);
+            for (int s = 0; s < steps; s++) {
+                Tensor xs = new Tensor(new int[] {1, b, in}, java.util.Arrays.copyOfRange(x.data(), s * b * in, (s + 1) * b * in));
+                RnnOutput o = eng.run(xs, round(h, t, one), c);
+                System.arraycopy(o.output().data(), 0, out, s * b * hid, b * hid);
+                h = o.hN();
+                c = o.cN();
+            }
+        }
+        return new RnnOutput(new Tensor(new int[] {steps, b, hid}, out), h, c);
+    }
+
+    /** The model with W_ih and W_hh rounded to {@code t} (biases unchanged, as the engines keep them fp32). */
+    static RnnModel roundWeights(RnnModel model, ElementType t) {
+        List<org.sprnn.model.Layer> out = new ArrayList<>();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment one = a.allocate(4, 4);
+            for (org.sprnn.model.Layer l : model.layers()) {
+                out.add(new org.sprnn.model.Layer(round(l.wIh(), t, one), round(l.wHh(), t, one), l.bIh(), l.bHh()));
+            }
+        }
+        return new RnnModel(model.cell(), out);
+    }
+
+    private static Tensor round(Tensor w, ElementType t, MemorySegment one) {
+        double[] d = w.data().clone();
+        for (int i = 0; i < d.length; i++) {
+            t.put(one, 0, d[i]);
+            d[i] = t.get(one, 0);
+        }
+        return new Tensor(w.shape(), d);
     }
 
     /** The largest relative error over output, final h and (LSTM) final c. */

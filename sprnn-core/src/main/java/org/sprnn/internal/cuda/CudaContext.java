@@ -62,6 +62,12 @@ public final class CudaContext implements AutoCloseable {
         return DeviceBuffer.allocate(this, bytes, what);
     }
 
+    /** Allocates {@code bytes} of page-locked host memory for fast copies. */
+    public PinnedBuffer allocatePinned(long bytes, String what) {
+        makeCurrent();
+        return new PinnedBuffer(this, Math.max(1, bytes), what);
+    }
+
     /** A new non-blocking stream. */
     public CudaStream createStream() {
         makeCurrent();
@@ -78,6 +84,17 @@ public final class CudaContext implements AutoCloseable {
     public CudaModule loadModule(byte[] cubin, String label) {
         makeCurrent();
         return new CudaModule(this, cubin, label);
+    }
+
+    /** {@code {free, total}} device memory in bytes ({@code cuMemGetInfo_v2}). */
+    public long[] memoryInfo() {
+        makeCurrent();
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment free = a.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            MemorySegment total = a.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            driver.cuMemGetInfo.check(free, total);
+            return new long[] {free.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0), total.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0)};
+        }
     }
 
     /** Waits for all work on the device and surfaces any asynchronous fault. */

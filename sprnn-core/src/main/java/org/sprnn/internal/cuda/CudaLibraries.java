@@ -45,6 +45,7 @@ public final class CudaLibraries {
      * Opens the first of {@code sonames} that loads, looking in the places listed in the class comment.
      * Never throws: failures come back as {@link Found#problem()}.
      */
+    @SuppressWarnings("restricted") // loading native libraries is this class's job
     public static Found open(String name, List<String> sonames) {
         List<String> tried = new ArrayList<>();
         for (String so : sonames) {

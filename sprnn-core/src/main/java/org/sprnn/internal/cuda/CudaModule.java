@@ -38,6 +38,25 @@ public final class CudaModule implements AutoCloseable {
         }
     }
 
+    /**
+     * A {@code __device__} global of this module: its device address and size in bytes
+     * ({@code cuModuleGetGlobal_v2}), e.g. a fault flag a kernel sets.
+     *
+     * @return {@code {address, bytes}}
+     */
+    public long[] global(String name) {
+        if (module == null) {
+            throw new IllegalStateException("module " + label + " used after close");
+        }
+        ctx.makeCurrent();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment ptr = a.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            MemorySegment size = a.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            ctx.driver().cuModuleGetGlobal.check(ptr, size, module, a.allocateFrom(name));
+            return new long[] {ptr.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0), size.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0)};
+        }
+    }
+
     boolean isOpen() {
         return module != null;
     }

@@ -28,6 +28,7 @@ public record NativeFunction(String name, MethodHandle handle, IntFunction<Strin
      *
      * @throws CudaException if the library does not export it (too old a library)
      */
+    @SuppressWarnings("restricted") // binding native code is this package's job; the launcher enables native access
     static NativeFunction bind(SymbolLookup lookup, String library, String name, FunctionDescriptor fd,
                                IntFunction<String> errorText) {
         MemorySegment address = lookup.find(name).orElseThrow(() ->

@@ -38,6 +38,31 @@ class ElementTypeTest {
     }
 
     @Test
+    void bulkConversionsMatchElementWiseOnes() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        double[] v = new double[1001];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = r.nextGaussian() * 10;
+        }
+        try (Arena a = Arena.ofConfined()) {
+            for (ElementType t : ElementType.values()) {
+                MemorySegment bulk = a.allocate((long) t.bytes * v.length, 4);
+                MemorySegment one = a.allocate((long) t.bytes * v.length, 4);
+                t.putAll(bulk, v);
+                for (int i = 0; i < v.length; i++) {
+                    t.put(one, i, v[i]);
+                }
+                assertThat(bulk.mismatch(one)).as("%s putAll vs put", t).isEqualTo(-1);
+                double[] back = new double[v.length];
+                t.getAll(bulk, back);
+                for (int i = 0; i < v.length; i++) {
+                    assertThat(back[i]).as("%s element %d", t, i).isEqualTo(t.get(one, i));
+                }
+            }
+        }
+    }
+
+    @Test
     void kernelNamesAndDefinesCarryTheWholeSpecialisation() {
         CellUpdateSpec s = new CellUpdateSpec(CellType.GRU, 256, 4, true, ElementType.FP16, ElementType.FP16, true, true);
         assertThat(s.kernelName()).isEqualTo("rnn_cell_update_gru_h256_b4_fp16_hb_pfp16_e_o");
