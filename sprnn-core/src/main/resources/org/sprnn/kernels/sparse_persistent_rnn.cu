@@ -166,21 +166,53 @@ __device__ __forceinline__ float reduce_rows(float (&acc)[PB], int lane) {
 #define DEFER 0
 #endif
 
-// acc[b] += value(w) * act[column(w)][b] for the whole (padded) batch.
-__device__ __forceinline__ void accumulate_word(unsigned w, const unsigned char* actb, float (&acc)[PB]) {
-  const float v = half_bits_to_float(sprnn_word_value_bits(w));
+// One nonzero's activations for the whole (padded) batch, as loaded from shared memory.
+struct ActRaw {
+#if SPRNN_WIDE_LOADS
+#if PB == 2
+  unsigned v;  // one 4-byte load
+#elif PB == 4
+  uint2 v;  // one 8-byte load
+#else
+  uint4 v[PB / 8];  // 16-byte loads
+#endif
+#else
+  unsigned short v[B];  // one 2-byte load per batch element
+#endif
+};
+
+__device__ __forceinline__ ActRaw load_act(unsigned w, const unsigned char* actb) {
   const unsigned off = sprnn_word_column(w) * ROW_BYTES;
+  ActRaw r;
+#if SPRNN_WIDE_LOADS
+#if PB == 2
+  r.v = *reinterpret_cast<const unsigned*>(actb + off);
+#elif PB == 4
+  r.v = *reinterpret_cast<const uint2*>(actb + off);
+#else
+#pragma unroll
+  for (int q = 0; q < PB / 8; ++q) r.v[q] = *reinterpret_cast<const uint4*>(actb + off + 16 * q);
+#endif
+#else
+#pragma unroll
+  for (int b = 0; b < B; ++b) r.v[b] = *reinterpret_cast<const unsigned short*>(actb + off + 2 * b);
+#endif
+  return r;
+}
+
+// acc[b] += value(w) * act[column(w)][b]
+__device__ __forceinline__ void fma_act(unsigned w, const ActRaw& r, float (&acc)[PB]) {
+  const float v = half_bits_to_float(sprnn_word_value_bits(w));
 #if SPRNN_WIDE_LOADS
 #if PB == 2
   float a0, a1;
-  half2_to_float2(*reinterpret_cast<const unsigned*>(actb + off), a0, a1);
+  half2_to_float2(r.v, a0, a1);
   acc[0] = fmaf(v, a0, acc[0]);
   acc[1] = fmaf(v, a1, acc[1]);
 #elif PB == 4
-  const uint2 raw = *reinterpret_cast<const uint2*>(actb + off);  // one 8-byte load: the column's batch
   float a0, a1, a2, a3;
-  half2_to_float2(raw.x, a0, a1);
-  half2_to_float2(raw.y, a2, a3);
+  half2_to_float2(r.v.x, a0, a1);
+  half2_to_float2(r.v.y, a2, a3);
   acc[0] = fmaf(v, a0, acc[0]);
   acc[1] = fmaf(v, a1, acc[1]);
   acc[2] = fmaf(v, a2, acc[2]);
@@ -188,22 +220,26 @@ __device__ __forceinline__ void accumulate_word(unsigned w, const unsigned char*
 #else
 #pragma unroll
   for (int q = 0; q < PB / 8; ++q) {
-    const uint4 raw = *reinterpret_cast<const uint4*>(actb + off + 16 * q);  // 16-byte loads
     float a[8];
-    half2_to_float2(raw.x, a[0], a[1]);
-    half2_to_float2(raw.y, a[2], a[3]);
-    half2_to_float2(raw.z, a[4], a[5]);
-    half2_to_float2(raw.w, a[6], a[7]);
+    half2_to_float2(r.v[q].x, a[0], a[1]);
+    half2_to_float2(r.v[q].y, a[2], a[3]);
+    half2_to_float2(r.v[q].z, a[4], a[5]);
+    half2_to_float2(r.v[q].w, a[6], a[7]);
 #pragma unroll
     for (int e = 0; e < 8; ++e) acc[8 * q + e] = fmaf(v, a[e], acc[8 * q + e]);
   }
 #endif
 #else
 #pragma unroll
-  for (int b = 0; b < B; ++b)  // one 2-byte load per batch element
-    acc[b] = fmaf(v, act_to_float(*reinterpret_cast<const unsigned short*>(actb + off + 2 * b)), acc[b]);
+  for (int b = 0; b < B; ++b) acc[b] = fmaf(v, act_to_float(r.v[b]), acc[b]);
 #endif
 }
+
+// Slots whose activation loads are issued together before any is used (branches at row ends would
+// otherwise serialise one shared-memory latency per slot).
+#ifndef SPRNN_LOAD_AHEAD
+#define SPRNN_LOAD_AHEAD 8
+#endif
 
 // Row complete: reduce over the warp (or stash for the deferred tree), move to the next row.
 #if DEFER
@@ -425,15 +461,26 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
       // register tier: compile-time slot indices keep wreg[] in registers
 #pragma unroll
-      for (int j = 0; j < R; ++j) {
-        if (j > last_end) break;  // warp-uniform: the warp's padding tail
-        accumulate_word(wreg[j], actb, acc);
-        if (j == next_end) FINISH_ROW();  // warp-uniform
+      for (int j0 = 0; j0 < R; j0 += SPRNN_LOAD_AHEAD) {
+        if (j0 > last_end) break;  // warp-uniform: the warp's padding tail
+        ActRaw raw[SPRNN_LOAD_AHEAD];
+#pragma unroll
+        for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c)
+          if (j0 + c < R) raw[c] = load_act(wreg[j0 + c < R ? j0 + c : 0], actb);
+#pragma unroll
+        for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {
+          const int j = j0 + c;
+          if (j < R) {
+            fma_act(wreg[j < R ? j : 0], raw[c], acc);
+            if (j == next_end) FINISH_ROW();  // warp-uniform
+          }
+        }
       }
 #if S > R
       // shared tier: coalesced conflict-free words, slot-major
       for (int j = R; j <= last_end; ++j) {
-        accumulate_word(tier2[(j - R) * 32 + lane], actb, acc);
+        const unsigned w = tier2[(j - R) * 32 + lane];
+        fma_act(w, load_act(w, actb), acc);
         if (j == next_end) FINISH_ROW();
       }
 #endif
@@ -451,6 +498,13 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 
     // ---- cell update of the warp's own units, publish h_t ----------------------------------------------
     float* out_t = out + (size_t)t * B * H;
+    // out[t] is written after this step's exchange has been signalled, so that no release waits for it
+    float hout[ITEMS][2];
+#define STORE_OUTS()                                                                        \
+  _Pragma("unroll") for (int k = 0; k < ITEMS; ++k) _Pragma("unroll") for (int e = 0; e < 2; ++e) { \
+    const int b_ = 2 * item_pair[k] + e;                                                    \
+    if (item_unit[k] >= 0 && b_ < B) out_t[b_ * H + item_unit[k]] = hout[k][e];              \
+  }
 #if SPRNN_EXCHANGE == 2
     const unsigned nxt_local = (unsigned)__cvta_generic_to_shared(smem + (cur ^ 1) * ACT_BUF_BYTES);
 #endif
@@ -492,7 +546,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         if (b >= B) h = 0.f;
         hs[k][e] = h;
         hv[e] = h;
-        if (b < B) out_t[b * H + u] = h;
+        hout[k][e] = h;
       }
       const unsigned packed = float2_to_half2(hv[0], hv[1]);
 #if SPRNN_EXCHANGE == 0
@@ -538,6 +592,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     if (threadIdx.x == 0) {
       __threadfence();
       add_release_u32(counter, 1u);
+    }
+    STORE_OUTS()
+    if (threadIdx.x == 0) {
       const unsigned target = (unsigned)(t + 1) * SPRNN_CTAS;
       unsigned long long start = global_timer();
       unsigned spins = 0;
@@ -553,8 +610,13 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     __syncthreads();
     if (abort_flag) return;
 #elif SPRNN_EXCHANGE == 2
-    asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+    asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory");
+    STORE_OUTS()
+    asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory");
+#else
+    STORE_OUTS()
 #endif
+#undef STORE_OUTS
   }
 
   // ---- final state ------------------------------------------------------------------------------------
