@@ -49,7 +49,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         }
         int warps = options.warpsPerCta();
         if (warps == 0) {
-            warps = Math.max(1, Math.min(16, Math.min(device.maxThreadsPerBlock() / 32, (h + ctas - 1) / ctas)));
+            warps = chooseWarps(whh, cell, batch, device, ctas, ex == ExchangeMode.CLUSTER, options.balanced());
         }
         PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ex == ExchangeMode.CLUSTER,
                 options.balanced(), options.bankAware(), options.wideLoads(), options.weights());
@@ -95,6 +95,27 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                     s, regSlots, s - regSlots, regSlotsAvail, sharedSlotsAvail, needed, capacity);
         }
         return new Plan(spec, layout, device, regs, regSlotsAvail, sharedSlotsAvail, fits, why);
+    }
+
+    /**
+     * Warps per CTA with the shortest critical path: the fewest slots per lane {@code S} (words held in the shared
+     * tier counted 2.5x: an extra load each, and their loop is not unrolled), ties to fewer warps (more registers each); from 1 to the block limit.
+     */
+    static int chooseWarps(SparseRows whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous, boolean balanced) {
+        int[] unitSlots = PackedLayer.unitSlots(whh, cell);
+        int best = 1;
+        double bestCost = Double.MAX_VALUE;
+        for (int w = 1; w <= Math.min(32, device.maxThreadsPerBlock() / 32); w++) {
+            int regs = Math.min(device.maxRegistersPerThread(), (device.registersPerSm() / (32 * w)) & ~7);
+            int regSlots = Math.max(0, regs - KernelSpec.REGISTER_OVERHEAD);
+            int s = PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * w, contiguous, balanced);
+            double cost = Math.min(s, regSlots) + 2.5 * Math.max(0, s - regSlots);
+            if (cost < bestCost - 1e-9) {
+                bestCost = cost;
+                best = w;
+            }
+        }
+        return best;
     }
 
     /** Throws, naming the capacity figures, unless the layer fits. */
