@@ -18,13 +18,21 @@ import picocli.CommandLine.Command;
                 + "on NVIDIA GPUs with on-chip sparse weights, or on the CPU.",
         subcommands = {
             DemoCommand.class,
+            RunCommand.class,
+            InspectCommand.class,
+            PruneCommand.class,
+            PlanCommand.class,
             InfoCommand.class,
+            SelfTestCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class
         },
         footerHeading = "%nExamples:%n",
         footer = {
             "  sprnn demo",
             "  sprnn info",
+            "  sprnn selftest",
+            "  sprnn bench --hidden 2304 --batch 4 --density 0.3 --steps 256",
             "  sprnn run --model lstm.safetensors --input x.npy --output y.npy",
             "  sprnn prune --model lstm.safetensors --density 0.1 --output lstm-d10.safetensors",
             "  sprnn <command> --help"
@@ -70,6 +78,9 @@ public final class Main {
         } catch (OutOfMemoryError e) {
             err.println("sprnn: out of Java heap memory (" + e.getMessage() + "): give the JVM more with SPRNN_JAVA_OPTS=-Xmx<size>");
             return EXIT_USAGE;
+        } finally {
+            out.flush();
+            err.flush();
         }
     }
 }

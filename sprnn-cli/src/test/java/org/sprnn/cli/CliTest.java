@@ -22,7 +22,7 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"demo", "info"})
+    @ValueSource(strings = {"demo", "info", "run", "inspect", "prune", "plan"})
     void everyCommandHasHelpEndingInExamples(String command) {
         Result r = cli(command, "--help");
         assertThat(r.code()).isZero();
@@ -79,5 +79,26 @@ class CliTest {
         Result r = cli("info");
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("cpu-reference").contains("JDK");
+    }
+
+    @Test
+    void planShowsPartitionRegistersSharedMemoryAndVerdict() {
+        Result r = cli("plan", "--hidden", "1152", "--density", "0.1", "--batch", "4");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("partition").contains("registers").contains("shared").contains("fits       yes");
+    }
+
+    @Test
+    void planRefusesALayerTooLargeWithTheNumbers() {
+        Result r = cli("plan", "--hidden", "3700", "--density", "0.02", "--batch", "16");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("fits       NO").contains("shared memory");
+    }
+
+    @Test
+    void planNeedsAModelOrASize() {
+        Result r = cli("plan", "--batch", "4");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--model").contains("--hidden");
     }
 }

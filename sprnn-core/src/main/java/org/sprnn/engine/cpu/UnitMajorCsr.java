@@ -1,0 +1,75 @@
+package org.sprnn.engine.cpu;
+
+import org.sprnn.model.Tensor;
+import org.sprnn.sparse.CsrMatrix;
+
+/**
+ * A gate matrix ({@code W_ih} or {@code W_hh}) as the {@code cpu} engine streams it: CSR rows in
+ * unit-major order with 16-bit column indices.
+ *
+ * <p>Unit-major: packed row {@code u*G + g} is PyTorch row {@code g*H + u}, so the G gate rows of one
+ * hidden unit are adjacent and the worker that owns unit {@code u} computes all its gates and its cell
+ * update with no exchange. Column indices are {@code char} (unsigned 16-bit): each nonzero costs 6 bytes
+ * (fp32 value + index), and the factory refuses matrices wider than 65,536 columns.
+ *
+ * @param rows   G*H
+ * @param cols   input width (I or H), at most {@link #MAX_COLS}
+ * @param rowPtr [rows + 1] offsets into col/val
+ * @param col    [nnz] column indices, increasing within a row
+ * @param val    [nnz] fp32 values, never zero
+ */
+record UnitMajorCsr(int rows, int cols, int[] rowPtr, char[] col, float[] val) {
+    /** The widest matrix a 16-bit column index can address. */
+    static final int MAX_COLS = 1 << 16;
+
+    /** Packs {@code w [G*H][cols]} unit-major; keeps the entries nonzero in float32. */
+    static UnitMajorCsr pack(Tensor w, int gates, int hidden) {
+        CsrMatrix csr = CsrMatrix.of(w);
+        int rows = gates * hidden;
+        int[] srcPtr = csr.rowPtrView(), srcCol = csr.colIdxView();
+        float[] srcVal = csr.valuesView();
+        int[] rowPtr = new int[rows + 1];
+        char[] col = new char[csr.nnz()];
+        float[] val = new float[csr.nnz()];
+        int k = 0;
+        for (int u = 0; u < hidden; u++) {
+            for (int g = 0; g < gates; g++) {
+                int src = g * hidden + u;
+                for (int s = srcPtr[src]; s < srcPtr[src + 1]; s++) {
+                    col[k] = (char) srcCol[s];
+                    val[k] = srcVal[s];
+                    k++;
+                }
+                rowPtr[u * gates + g + 1] = k;
+            }
+        }
+        return new UnitMajorCsr(rows, csr.cols(), rowPtr, col, val);
+    }
+
+    /** Nonzeros of hidden unit {@code u}'s G rows. */
+    int unitNnz(int u, int gates) {
+        return rowPtr[(u + 1) * gates] - rowPtr[u * gates];
+    }
+
+    /** Nonzeros stored. */
+    int nnz() {
+        return val.length;
+    }
+
+    /** Bytes streamed to visit every nonzero once: 4 (value) + 2 (index) each. */
+    long streamedBytes() {
+        return 6L * val.length;
+    }
+
+    /** Reorders a PyTorch-ordered vector {@code [G*H]} (a bias) unit-major, as float32. */
+    static float[] unitMajor(Tensor v, int gates, int hidden) {
+        double[] d = v.data();
+        float[] out = new float[gates * hidden];
+        for (int u = 0; u < hidden; u++) {
+            for (int g = 0; g < gates; g++) {
+                out[u * gates + g] = (float) d[g * hidden + u];
+            }
+        }
+        return out;
+    }
+}
