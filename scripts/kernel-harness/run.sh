@@ -10,13 +10,13 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv 
 nvcc --version | tail -2 | tee -a "$OUT/gpu.txt"
 grep -v '^#' variants.txt | awk 'NF>=5' > /tmp/vlist
 build() {  # one line of variants.txt
-  set -- $1 $2 $3 $4 $5
-  local extra=$5; [ "$extra" = "-" ] && extra=""
+  set -- $1
+  local extra="${*:5}"; [ "$extra" = "-" ] && extra=""
   nvcc -O3 -arch=sm_90 -std=c++17 -Ikernels $(cat lay/$1.defines) $extra -Xptxas -v harness.cu -o bin/$1 > bin/$1.log 2>&1 \
     || echo "BUILD FAILED $1"
 }
 export -f build
-cat /tmp/vlist | tr -s ' ' | xargs -P 16 -I{} bash -c 'build {}'
+tr -s ' ' < /tmp/vlist | xargs -P 16 -I{} bash -c 'build "{}"'
 for f in bin/*.log; do n=$(basename $f .log); echo "$n: $(grep -A1 'sparse_persistent_rnn' $f | grep -oE 'Used [0-9]+ registers|[0-9]+ bytes spill stores|[0-9]+ bytes stack frame' | tr '\n' ' ')"; done | tee "$OUT/ptxas.txt"
 : > "$OUT/results.txt"
 while read name spec T reps extra; do

@@ -44,6 +44,19 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
 
     /** Registers per thread the kernel needs besides its register tier (ptxas -v, sm_90, nvcc 13.0: 71-90 registers at R=20, spills from R=48 at 16 warps). */
     public static final int REGISTER_OVERHEAD = 84;
+
+    /**
+     * Registers per thread the kernel needs besides its register tier, by cell: the gated cells keep more state
+     * (x projections of 3-4 gates a step ahead, cell state). From ptxas -v and the H100 runs (sm_90, nvcc 13.0):
+     * GRU spilled with R=72 at 168 registers and LSTM with R=84 at 168, so 112 and 128.
+     */
+    public static int registerOverhead(CellType cell) {
+        return switch (cell) {
+            case RNN_RELU, RNN_TANH -> REGISTER_OVERHEAD;
+            case GRU -> 112;
+            case LSTM -> 128;
+        };
+    }
     /** Longest sequence the kernel's 32-bit step tags and timestamp slots are planned for per launch. */
     public static final int MAX_STEPS_PER_LAUNCH = 1 << 20;
 

@@ -35,6 +35,15 @@
 #ifndef SPRNN_EXCHANGE_ONLY
 #define SPRNN_EXCHANGE_ONLY 0
 #endif
+// Cluster exchange signal: 1 = asynchronous DSMEM stores (st.async) completing on the receiver's mbarrier
+// (no fence, no cluster barrier per step); 0 = plain DSMEM stores + barrier.cluster (release/acquire).
+#ifndef SPRNN_CLUSTER_MBARRIER
+#define SPRNN_CLUSTER_MBARRIER 1
+#endif
+// Grid barrier: 1 = fence.sc before the release add (belt and braces); 0 = the release add alone.
+#ifndef SPRNN_BARRIER_FENCE
+#define SPRNN_BARRIER_FENCE 0
+#endif
 
 #define H SPRNN_HIDDEN
 #define B SPRNN_BATCH
@@ -105,6 +114,18 @@ __device__ __forceinline__ unsigned load_acquire_u32(const unsigned* p) {
 __device__ __forceinline__ void add_release_u32(unsigned* p, unsigned v) {
   asm volatile("red.release.gpu.global.add.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
 }
+__device__ __forceinline__ void mbar_init(unsigned bar, unsigned count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ bool mbar_try_wait(unsigned bar, unsigned parity) {
+  unsigned ok;
+  asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+               : "=r"(ok) : "r"(bar), "r"(parity) : "memory");
+  return ok != 0;
+}
 __device__ __forceinline__ int load_volatile_int(const int* p) { return *(const volatile int*)p; }
 __device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + __expf(-x)); }
 
@@ -156,7 +177,7 @@ __device__ __forceinline__ float reduce_rows(float (&acc)[PB], int lane) {
 // With SPRNN_DEFER_REDUCE the row sums wait in registers (stash[row][b], filled by selects at each row end)
 // and one tree over all U*G*PB values reduces every row of the warp at once.
 #ifndef SPRNN_DEFER_REDUCE
-#define SPRNN_DEFER_REDUCE 1
+#define SPRNN_DEFER_REDUCE 0
 #endif
 #define STASH_VALUES (U * G * PB)
 #if SPRNN_DEFER_REDUCE && STASH_VALUES <= 32
@@ -166,21 +187,53 @@ __device__ __forceinline__ float reduce_rows(float (&acc)[PB], int lane) {
 #define DEFER 0
 #endif
 
-// acc[b] += value(w) * act[column(w)][b] for the whole (padded) batch.
-__device__ __forceinline__ void accumulate_word(unsigned w, const unsigned char* actb, float (&acc)[PB]) {
-  const float v = half_bits_to_float(sprnn_word_value_bits(w));
+// One nonzero's activations for the whole (padded) batch, as loaded from shared memory.
+struct ActRaw {
+#if SPRNN_WIDE_LOADS
+#if PB == 2
+  unsigned v;  // one 4-byte load
+#elif PB == 4
+  uint2 v;  // one 8-byte load
+#else
+  uint4 v[PB / 8];  // 16-byte loads
+#endif
+#else
+  unsigned short v[B];  // one 2-byte load per batch element
+#endif
+};
+
+__device__ __forceinline__ ActRaw load_act(unsigned w, const unsigned char* actb) {
   const unsigned off = sprnn_word_column(w) * ROW_BYTES;
+  ActRaw r;
+#if SPRNN_WIDE_LOADS
+#if PB == 2
+  r.v = *reinterpret_cast<const unsigned*>(actb + off);
+#elif PB == 4
+  r.v = *reinterpret_cast<const uint2*>(actb + off);
+#else
+#pragma unroll
+  for (int q = 0; q < PB / 8; ++q) r.v[q] = *reinterpret_cast<const uint4*>(actb + off + 16 * q);
+#endif
+#else
+#pragma unroll
+  for (int b = 0; b < B; ++b) r.v[b] = *reinterpret_cast<const unsigned short*>(actb + off + 2 * b);
+#endif
+  return r;
+}
+
+// acc[b] += value(w) * act[column(w)][b]
+__device__ __forceinline__ void fma_act(unsigned w, const ActRaw& r, float (&acc)[PB]) {
+  const float v = half_bits_to_float(sprnn_word_value_bits(w));
 #if SPRNN_WIDE_LOADS
 #if PB == 2
   float a0, a1;
-  half2_to_float2(*reinterpret_cast<const unsigned*>(actb + off), a0, a1);
+  half2_to_float2(r.v, a0, a1);
   acc[0] = fmaf(v, a0, acc[0]);
   acc[1] = fmaf(v, a1, acc[1]);
 #elif PB == 4
-  const uint2 raw = *reinterpret_cast<const uint2*>(actb + off);  // one 8-byte load: the column's batch
   float a0, a1, a2, a3;
-  half2_to_float2(raw.x, a0, a1);
-  half2_to_float2(raw.y, a2, a3);
+  half2_to_float2(r.v.x, a0, a1);
+  half2_to_float2(r.v.y, a2, a3);
   acc[0] = fmaf(v, a0, acc[0]);
   acc[1] = fmaf(v, a1, acc[1]);
   acc[2] = fmaf(v, a2, acc[2]);
@@ -188,22 +241,26 @@ __device__ __forceinline__ void accumulate_word(unsigned w, const unsigned char*
 #else
 #pragma unroll
   for (int q = 0; q < PB / 8; ++q) {
-    const uint4 raw = *reinterpret_cast<const uint4*>(actb + off + 16 * q);  // 16-byte loads
     float a[8];
-    half2_to_float2(raw.x, a[0], a[1]);
-    half2_to_float2(raw.y, a[2], a[3]);
-    half2_to_float2(raw.z, a[4], a[5]);
-    half2_to_float2(raw.w, a[6], a[7]);
+    half2_to_float2(r.v[q].x, a[0], a[1]);
+    half2_to_float2(r.v[q].y, a[2], a[3]);
+    half2_to_float2(r.v[q].z, a[4], a[5]);
+    half2_to_float2(r.v[q].w, a[6], a[7]);
 #pragma unroll
     for (int e = 0; e < 8; ++e) acc[8 * q + e] = fmaf(v, a[e], acc[8 * q + e]);
   }
 #endif
 #else
 #pragma unroll
-  for (int b = 0; b < B; ++b)  // one 2-byte load per batch element
-    acc[b] = fmaf(v, act_to_float(*reinterpret_cast<const unsigned short*>(actb + off + 2 * b)), acc[b]);
+  for (int b = 0; b < B; ++b) acc[b] = fmaf(v, act_to_float(r.v[b]), acc[b]);
 #endif
 }
+
+// Slots whose activation loads are issued together before any is used (branches at row ends would
+// otherwise serialise one shared-memory latency per slot).
+#ifndef SPRNN_LOAD_AHEAD
+#define SPRNN_LOAD_AHEAD 8
+#endif
 
 // Row complete: reduce over the warp (or stash for the deferred tree), move to the next row.
 #if DEFER
@@ -327,6 +384,21 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     }
   }
   if (unit_hi < unit_lo) unit_hi = unit_lo;
+#if SPRNN_CLUSTER_MBARRIER
+  // mbar[p]: completes when every other CTA's block of h has landed in act[p] (bytes from all peers)
+  __shared__ __align__(8) unsigned long long mbar[2];
+  const unsigned mbar_local = (unsigned)__cvta_generic_to_shared(&mbar[0]);
+  if (threadIdx.x == 0) {
+    mbar_init(mbar_local, 1);
+    mbar_init(mbar_local + 8, 1);
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  const unsigned peer_bytes = (unsigned)((H - (unit_hi - unit_lo)) * ROW_BYTES);
+  if (threadIdx.x == 0) {  // arm both: mbar[1] for step 1 (h_0), mbar[0] for step 2 (h_1)
+    if (steps > 1) mbar_arrive_expect_tx(mbar_local + 8, peer_bytes);
+    if (steps > 2) mbar_arrive_expect_tx(mbar_local, peer_bytes);
+  }
+#endif
   // every CTA of the cluster must be running (its shared memory live) before anyone writes into it
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
 #else
@@ -404,6 +476,22 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       __syncthreads();
       if (abort_flag) return;
     }
+#elif SPRNN_EXCHANGE == 2 && SPRNN_CLUSTER_MBARRIER
+    if (t > 0) {  // wait until every peer's block of h_{t-1} has landed in act[cur]
+      const unsigned bar = mbar_local + 8u * cur;
+      const unsigned parity = ((unsigned)(t - 1) >> 1) & 1u;
+      if (!mbar_try_wait(bar, parity)) {
+        unsigned long long start = global_timer();
+        while (!mbar_try_wait(bar, parity)) {
+          if (global_timer() - start > timeout_ns) {
+            record_fault(fault, SPRNN_FAULT_TIMESTAMP_WAIT, cta, t, -1);
+            return;  // peers may still write here; the launch is lost anyway and the host throws
+          }
+        }
+      }
+      __syncthreads();  // every thread has seen the phase before it is re-armed
+      if (threadIdx.x == 0 && t + 2 < steps) mbar_arrive_expect_tx(bar, peer_bytes);
+    }
 #endif
 
     // ---- sparse arithmetic: this warp's rows, one at a time, 32 lanes a row ----------------------------
@@ -425,15 +513,26 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
       // register tier: compile-time slot indices keep wreg[] in registers
 #pragma unroll
-      for (int j = 0; j < R; ++j) {
-        if (j > last_end) break;  // warp-uniform: the warp's padding tail
-        accumulate_word(wreg[j], actb, acc);
-        if (j == next_end) FINISH_ROW();  // warp-uniform
+      for (int j0 = 0; j0 < R; j0 += SPRNN_LOAD_AHEAD) {
+        if (j0 > last_end) break;  // warp-uniform: the warp's padding tail
+        ActRaw raw[SPRNN_LOAD_AHEAD];
+#pragma unroll
+        for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c)
+          if (j0 + c < R) raw[c] = load_act(wreg[j0 + c < R ? j0 + c : 0], actb);
+#pragma unroll
+        for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {
+          const int j = j0 + c;
+          if (j < R) {
+            fma_act(wreg[j < R ? j : 0], raw[c], acc);
+            if (j == next_end) FINISH_ROW();  // warp-uniform
+          }
+        }
       }
 #if S > R
       // shared tier: coalesced conflict-free words, slot-major
       for (int j = R; j <= last_end; ++j) {
-        accumulate_word(tier2[(j - R) * 32 + lane], actb, acc);
+        const unsigned w = tier2[(j - R) * 32 + lane];
+        fma_act(w, load_act(w, actb), acc);
         if (j == next_end) FINISH_ROW();
       }
 #endif
@@ -451,6 +550,13 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 
     // ---- cell update of the warp's own units, publish h_t ----------------------------------------------
     float* out_t = out + (size_t)t * B * H;
+    // out[t] is written after this step's exchange has been signalled, so that no release waits for it
+    float hout[ITEMS][2];
+#define STORE_OUTS()                                                                        \
+  _Pragma("unroll") for (int k = 0; k < ITEMS; ++k) _Pragma("unroll") for (int e = 0; e < 2; ++e) { \
+    const int b_ = 2 * item_pair[k] + e;                                                    \
+    if (item_unit[k] >= 0 && b_ < B) out_t[b_ * H + item_unit[k]] = hout[k][e];              \
+  }
 #if SPRNN_EXCHANGE == 2
     const unsigned nxt_local = (unsigned)__cvta_generic_to_shared(smem + (cur ^ 1) * ACT_BUF_BYTES);
 #endif
@@ -492,7 +598,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         if (b >= B) h = 0.f;
         hs[k][e] = h;
         hv[e] = h;
-        if (b < B) out_t[b * H + u] = h;
+        hout[k][e] = h;
       }
       const unsigned packed = float2_to_half2(hv[0], hv[1]);
 #if SPRNN_EXCHANGE == 0
@@ -507,8 +613,35 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     }
 #if SPRNN_EXCHANGE == 2
     // push this CTA's contiguous block of h_t [unit_lo, unit_hi) to every other CTA of the cluster with
-    // 16-byte DSMEM stores (the host aligns blocks to 16 bytes), then one cluster barrier
+    // 16-byte DSMEM stores (the host aligns blocks to 16 bytes)
     __syncthreads();
+#if SPRNN_CLUSTER_MBARRIER
+    if (t + 1 < steps) {  // h_{T-1} is needed by no one
+      const unsigned base = nxt_local + (unsigned)(unit_lo * ROW_BYTES);
+      const unsigned bar_local = mbar_local + 8u * (cur ^ 1);
+      const int bytes = (unit_hi - unit_lo) * ROW_BYTES;
+      const int n16 = bytes / 16, n4 = (bytes % 16) / 4;
+      const int per_rank = n16 + n4;
+      for (int i = threadIdx.x; i < per_rank * (SPRNN_CTAS - 1); i += THREADS) {
+        const int q = i / (SPRNN_CTAS - 1);
+        unsigned r = (unsigned)(i % (SPRNN_CTAS - 1));
+        r += r >= my_rank ? 1u : 0u;  // every rank but this one
+        const unsigned local = q < n16 ? base + 16u * q : base + 16u * n16 + 4u * (q - n16);
+        unsigned remote, remote_bar;
+        asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(local), "r"(r));
+        asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote_bar) : "r"(bar_local), "r"(r));
+        if (q < n16) {
+          const uint4 v = *reinterpret_cast<const uint4*>(smem + (local - smem_base));
+          asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v4.b32 [%0], {%1, %2, %3, %4}, [%5];"
+                       ::"r"(remote), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w), "r"(remote_bar) : "memory");
+        } else {
+          const unsigned v = *reinterpret_cast<const unsigned*>(smem + (local - smem_base));
+          asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [%0], %1, [%2];"
+                       ::"r"(remote), "r"(v), "r"(remote_bar) : "memory");
+        }
+      }
+    }
+#else
     {
       const unsigned base = nxt_local + (unsigned)(unit_lo * ROW_BYTES);
       const int bytes = (unit_hi - unit_lo) * ROW_BYTES;
@@ -531,13 +664,19 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       }
     }
 #endif
+#endif
 
 #if SPRNN_EXCHANGE == 0
     // grid barrier: one arrival per CTA on a monotone counter, bounded spin
     __syncthreads();
     if (threadIdx.x == 0) {
+#if SPRNN_BARRIER_FENCE
       __threadfence();
-      add_release_u32(counter, 1u);
+#endif
+      add_release_u32(counter, 1u);  // release: cumulative over the CTA's stores ordered by the bar.sync above
+    }
+    STORE_OUTS()
+    if (threadIdx.x == 0) {
       const unsigned target = (unsigned)(t + 1) * SPRNN_CTAS;
       unsigned long long start = global_timer();
       unsigned spins = 0;
@@ -552,11 +691,20 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     }
     __syncthreads();
     if (abort_flag) return;
-#elif SPRNN_EXCHANGE == 2
-    asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+#elif SPRNN_EXCHANGE == 2 && !SPRNN_CLUSTER_MBARRIER
+    asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory");
+    STORE_OUTS()
+    asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory");
+#else
+    STORE_OUTS()
 #endif
+#undef STORE_OUTS
   }
 
+#if SPRNN_EXCHANGE == 2
+  // no CTA leaves while a peer may still address its shared memory
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+#endif
   // ---- final state ------------------------------------------------------------------------------------
 #pragma unroll
   for (int k = 0; k < ITEMS; ++k) {
