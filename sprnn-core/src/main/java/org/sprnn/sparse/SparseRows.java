@@ -15,6 +15,7 @@ import org.sprnn.model.Tensor;
  * @param values per row, the values at those columns
  */
 public record SparseRows(int cols, List<int[]> columns, List<float[]> values) {
+    /** Checks that every row's columns and values pair up and lie in range. */
     public SparseRows {
         if (columns.size() != values.size()) {
             throw new SprnnException("sparse rows: " + columns.size() + " column lists but " + values.size() + " value lists");
