@@ -19,10 +19,7 @@ import org.sprnn.sparse.WeightFormat;
  * <pre>
  *   act     [2][H + 32][paddedBatch] fp16   h_{t-1} double-buffered, batch innermost; 32 zero columns above H
  *   preact  [warps][U*G][paddedBatch] fp32  each row's recurrent sum, handed from the reduction to the cell update
- *   hstate  [warps][U][paddedBatch] fp32    h_{t-1} of the warp's own units (GRU's z*h)
- *   cstate  [warps][U][paddedBatch] fp32    LSTM only: c_{t-1} of the warp's own units
- *   rowEnds [warps][U*G] int32              slot at which each of the warp's rows ends
- *   units   [warps][U] int32                the warp's hidden units
+ *   ends    [warps][U*G] int32              slot at which each of the warp's rows ends
  *   tier2   [warps][S - R][32] u32          packed words beyond the register tier, slot-major
  * </pre>
  *
@@ -45,8 +42,21 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
                          ExchangeMode exchange, boolean balanced, int smArch) {
 
-    /** Registers per thread the kernel needs besides its register tier of weights (checked against ptxas -v). */
-    public static final int REGISTER_OVERHEAD = 40;
+    /** Registers per thread the kernel needs besides its register tier (ptxas -v, sm_90, nvcc 13.0: 71-90 registers at R=20, spills from R=48 at 16 warps). */
+    public static final int REGISTER_OVERHEAD = 84;
+
+    /**
+     * Registers per thread the kernel needs besides its register tier, by cell: the gated cells keep more state
+     * (x projections of 3-4 gates a step ahead, cell state). From ptxas -v and the H100 runs (sm_90, nvcc 13.0):
+     * GRU spilled with R=72 at 168 registers and LSTM with R=84 at 168, so 112 and 128.
+     */
+    public static int registerOverhead(CellType cell) {
+        return switch (cell) {
+            case RNN_RELU, RNN_TANH -> REGISTER_OVERHEAD;
+            case GRU -> 112;
+            case LSTM -> 128;
+        };
+    }
     /** Longest sequence the kernel's 32-bit step tags and timestamp slots are planned for per launch. */
     public static final int MAX_STEPS_PER_LAUNCH = 1 << 20;
 
@@ -57,8 +67,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         if (hidden < 1 || hidden + SharedMemoryBanks.ZERO_COLUMNS - 1 > PackedWord.MAX_COLUMN) {
             throw new SprnnException("kernel spec: hidden " + hidden + " outside [1, " + (PackedWord.MAX_COLUMN - SharedMemoryBanks.ZERO_COLUMNS + 1) + "]");
         }
-        if (batch < 1 || batch > 64) {
-            throw new SprnnException("kernel spec: batch " + batch + " outside [1, 64]");
+        if (batch < 1 || batch > 32) {
+            throw new SprnnException("kernel spec: batch " + batch + " outside [1, 32]");
         }
         if (ctas < 1 || (exchange == ExchangeMode.CLUSTER && ctas > 16)) {
             throw new SprnnException("kernel spec: ctas " + ctas + (exchange == ExchangeMode.CLUSTER ? " outside [1, 16] for a cluster" : " must be >= 1"));
@@ -116,11 +126,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         int pb = paddedBatch();
         long act = align16(2L * (hidden + SharedMemoryBanks.ZERO_COLUMNS) * rowBytes());
         long preact = align16((long) warpsPerCta * unitsPerWarp * g * pb * 4);
-        long hstate = align16((long) warpsPerCta * unitsPerWarp * pb * 4);
-        long cstate = cell.hasCellState() ? hstate : 0;
         long ends = align16((long) warpsPerCta * unitsPerWarp * g * 4);
-        long units = align16((long) warpsPerCta * unitsPerWarp * 4);
-        return act + preact + hstate + cstate + ends + units;
+        return act + preact + ends;
     }
 
     /** Bytes of the tier-2 words per CTA. */

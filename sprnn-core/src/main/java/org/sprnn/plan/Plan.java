@@ -49,13 +49,13 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         }
         int warps = options.warpsPerCta();
         if (warps == 0) {
-            warps = Math.max(1, Math.min(16, Math.min(device.maxThreadsPerBlock() / 32, (h + ctas - 1) / ctas)));
+            warps = chooseWarps(whh, cell, batch, device, ctas, ex == ExchangeMode.CLUSTER, options.balanced());
         }
-        PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas * warps, options.balanced(), options.bankAware(),
-                options.wideLoads(), options.weights());
+        PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ex == ExchangeMode.CLUSTER,
+                options.balanced(), options.bankAware(), options.wideLoads(), options.weights());
         int threads = warps * 32;
         int regs = Math.min(device.maxRegistersPerThread(), (device.registersPerSm() / threads) & ~7);
-        int regSlotsAvail = Math.max(0, regs - KernelSpec.REGISTER_OVERHEAD);
+        int regSlotsAvail = Math.max(0, regs - KernelSpec.registerOverhead(cell));
         int s = layout.slotsPerLane();
         int regSlots = Math.min(s, regSlotsAvail);
         KernelSpec spec = new KernelSpec(cell, h, batch, options.weights(), ctas, warps, s, regSlots, layout.unitsPerWarp(),
@@ -79,7 +79,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
             why = String.format(Locale.ROOT, "%d threads per CTA > %d", threads, device.maxThreadsPerBlock());
         } else if (regSlotsAvail == 0 && s > 0 && left < 0) {
             fits = false;
-            why = "no room for weights: registers per thread " + regs + " <= overhead " + KernelSpec.REGISTER_OVERHEAD;
+            why = "no room for weights: registers per thread " + regs + " <= overhead " + KernelSpec.registerOverhead(cell);
         } else if (left < 0) {
             fits = false;
             why = String.format(Locale.ROOT, "activations and bookkeeping need %d B of shared memory per CTA > %d B",
@@ -95,6 +95,27 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                     s, regSlots, s - regSlots, regSlotsAvail, sharedSlotsAvail, needed, capacity);
         }
         return new Plan(spec, layout, device, regs, regSlotsAvail, sharedSlotsAvail, fits, why);
+    }
+
+    /**
+     * Warps per CTA with the shortest critical path: the fewest slots per lane {@code S} (words held in the shared
+     * tier counted 2.5x: an extra load each, and their loop is not unrolled), ties to fewer warps (more registers each); from 1 to the block limit.
+     */
+    static int chooseWarps(SparseRows whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous, boolean balanced) {
+        int[] unitSlots = PackedLayer.unitSlots(whh, cell);
+        int best = 1;
+        double bestCost = Double.MAX_VALUE;
+        for (int w = 1; w <= Math.min(32, device.maxThreadsPerBlock() / 32); w++) {
+            int regs = Math.min(device.maxRegistersPerThread(), (device.registersPerSm() / (32 * w)) & ~7);
+            int regSlots = Math.max(0, regs - KernelSpec.registerOverhead(cell));
+            int s = PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * w, contiguous, balanced);
+            double cost = Math.min(s, regSlots) + 2.5 * Math.max(0, s - regSlots);
+            if (cost < bestCost - 1e-9) {
+                bestCost = cost;
+                best = w;
+            }
+        }
+        return best;
     }
 
     /** Throws, naming the capacity figures, unless the layer fits. */
@@ -119,7 +140,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 s.ctas(), s.warpsPerCta(), s.threadsPerCta(), s.exchange().id(), s.balanced() ? "balanced" : "naive",
                 s.bankAware() ? "bank-aware" : "natural", s.wideLoads() ? "wide" : "scalar"));
         b.append(String.format(Locale.ROOT, "registers  %d per thread: %d for the kernel, %d words per lane available, %d used%n",
-                registersPerThread, KernelSpec.REGISTER_OVERHEAD, registerSlotsAvailable, s.registerSlots()));
+                registersPerThread, KernelSpec.registerOverhead(s.cell()), registerSlotsAvailable, s.registerSlots()));
         b.append(String.format(Locale.ROOT, "shared     %d B per CTA: %d B activations+bookkeeping, %d B tier-2 words (%d per lane; room for %d)%n",
                 s.sharedMemoryBytes(), s.sharedMemoryBytesWithoutTier2(), s.tier2Bytes(), s.sharedSlots(), sharedSlotsAvailable));
         b.append(String.format(Locale.ROOT, "layout     %s%n", layout.summary()));

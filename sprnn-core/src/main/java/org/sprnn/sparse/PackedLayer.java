@@ -67,6 +67,21 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      */
     public static PackedLayer pack(SparseRows whh, CellType cell, int batch, int warps, boolean balanced,
                                    boolean bankAware, boolean wideLoads, WeightFormat format) {
+        return pack(whh, cell, batch, 1, warps, false, balanced, bankAware, wideLoads, format);
+    }
+
+    /**
+     * Packs {@code whh} for {@code ctas} CTAs of {@code warps / ctas} warps. With {@code ctaContiguous}, each CTA
+     * owns one contiguous range of hidden units (split where the running slot count crosses an even share,
+     * at multiples of {@code max(1, 16 / rowBytes)} units so a CTA's block of {@code h_t} is 16-byte aligned
+     * in shared memory); units are then dealt to that CTA's warps (balanced or naive). The cluster exchange
+     * pushes each CTA's block with 16-byte stores.
+     */
+    public static PackedLayer pack(SparseRows whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+                                   boolean balanced, boolean bankAware, boolean wideLoads, WeightFormat format) {
+        if (ctas < 1 || warps % ctas != 0) {
+            throw new SprnnException("pack: warps " + warps + " must be a multiple of ctas " + ctas);
+        }
         int h = whh.cols();
         int gates = cell.gates();
         if (whh.rows() != gates * h) {
@@ -88,7 +103,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 unitNnz[u] += k;
             }
         }
-        List<List<Integer>> dealt = balanced ? dealBalanced(unitSlots, warps) : dealNaive(h, warps);
+        List<List<Integer>> dealt = deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced);
         int slots = 1;
         int upw = 1;
         long maxNnz = 0;
@@ -157,6 +172,68 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         Stats stats = new Stats(whh.nonzeros(), maxNnz, whh.nonzeros() / (double) warps, sumSlots / (double) warps,
                 loads, wfNat, worstNat, wf, worst, lb);
         return new PackedLayer(cell, h, batch, warps, slots, upw, words, rowEnds, warpUnits, stats);
+    }
+
+
+    /** Slots per lane of each hidden unit: the sum over its gate rows of {@code max(1, ceil(k/32))}. */
+    public static int[] unitSlots(SparseRows whh, CellType cell) {
+        int h = whh.cols();
+        int[] unitSlots = new int[h];
+        for (int u = 0; u < h; u++) {
+            for (int g = 0; g < cell.gates(); g++) {
+                unitSlots[u] += BankAwareOrder.slotColumns(whh.rowLength(g * h + u));
+            }
+        }
+        return unitSlots;
+    }
+
+    /** The slots per lane ({@code S}) a dealing would give, without packing (cheap: for choosing a partition). */
+    public static int slotsPerLane(int[] unitSlots, int batch, int ctas, int warps, boolean ctaContiguous, boolean balanced) {
+        int s = 1;
+        for (List<Integer> units : deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced)) {
+            int x = 0;
+            for (int u : units) {
+                x += unitSlots[u];
+            }
+            s = Math.max(s, x);
+        }
+        return s;
+    }
+
+    private static List<List<Integer>> deal(int[] unitSlots, int batch, int ctas, int warps, boolean ctaContiguous, boolean balanced) {
+        int h = unitSlots.length;
+        List<List<Integer>> dealt;
+        if (ctaContiguous) {
+            int align = Math.max(1, 16 / (2 * SharedMemoryBanks.paddedBatch(batch)));
+            int perCta = warps / ctas;
+            long total = 0;
+            for (int x : unitSlots) {
+                total += x;
+            }
+            dealt = new ArrayList<>(warps);
+            int lo = 0;
+            long run = 0;
+            for (int c = 0; c < ctas; c++) {
+                int hi = lo;
+                long share = total * (c + 1) / ctas;
+                while (hi < h && (c == ctas - 1 || run + unitSlots[hi] <= share || hi == lo || (hi - lo) % align != 0)) {
+                    run += unitSlots[hi++];
+                }
+                int[] sub = Arrays.copyOfRange(unitSlots, lo, hi);
+                List<List<Integer>> local = balanced ? dealBalanced(sub, perCta) : dealNaive(hi - lo, perCta);
+                for (List<Integer> units : local) {
+                    List<Integer> shifted = new ArrayList<>(units.size());
+                    for (int u : units) {
+                        shifted.add(u + lo);
+                    }
+                    dealt.add(shifted);
+                }
+                lo = hi;
+            }
+        } else {
+            dealt = balanced ? dealBalanced(unitSlots, warps) : dealNaive(h, warps);
+        }
+        return dealt;
     }
 
     private static List<List<Integer>> dealNaive(int h, int warps) {

@@ -17,11 +17,14 @@ import org.sprnn.model.Tensor;
  * once and used for as many products as possible. Per layer:
  * <ol>
  *   <li><b>Input projection, all steps at once.</b> {@code P = W_ih X + b_ih} is not recurrent, so it
- *       runs as one sparse-times-dense product: for each W_ih nonzero {@code (r, c, v)} an axpy
- *       {@code P[r][t*B+b] += v * X[c][t*B+b]} over a tile of steps (the tile of X sized to stay in L2),
- *       which the JIT vectorises. W_ih is streamed once per tile instead of once per step.
+ *       runs as one sparse-times-dense product over blocks of 64 (step, batch) columns: X is stored
+ *       block by block ({@code [blocks][I][64]}), one block (590 KB at I = 2304) stays in L2 while
+ *       every W_ih row streams its nonzeros over it, and each nonzero feeds 64 products held in four
+ *       vector registers ({@link VectorKernels#projectBlock}). W_ih is read once per block, not per step.
  *   <li><b>Recurrence, step by step.</b> The hidden state is kept {@code [H][B]}, batch innermost, so a
- *       W_hh nonzero {@code (r, c, v)} fetches {@code h[c][0..B)} in one cache line and is reused B times.
+ *       W_hh nonzero {@code (r, c, v)} fetches {@code h[c][0..B)} with one load and is reused B times
+ *       ({@link VectorKernels#rowDot}); then the cell update reads P for this step, which is stored
+ *       time-major ({@code [T][G*H][B]}) so that it streams.
  * </ol>
  * Work is split by hidden unit: worker w owns a contiguous range of units (balanced by their nonzeros)
  * and computes all G gate rows of those units (rows are packed unit-major, {@link UnitMajorCsr}), their
@@ -29,14 +32,25 @@ import org.sprnn.model.Tensor;
  * state is written. The threads ({@link WorkerPool}) are made once per engine; buffers are made once
  * per (T, B) shape and reused, so a run allocates only its result tensors.
  *
- * <p>Accumulation is in float32 with the nonzeros of a row in column order; activations are evaluated in
- * double and rounded, so results agree with {@link CpuReferenceEngine} to about 1e-6 relative.
+ * <p>Dot products accumulate in float32; cell updates are evaluated in double from the float sums and
+ * rounded once. Results agree with {@link CpuReferenceEngine} to about 1e-7 relative for layers of
+ * 33 units or more.
  */
 public final class CpuEngine implements Engine {
     public static final String NAME = "cpu";
 
-    /** Bytes of X (one step tile of the input projection, {@code [I][tile*B]} floats) to keep in L2. */
-    private static final int PROJECTION_TILE_BYTES = 256 * 1024;
+    /**
+     * Whether jdk.incubator.vector is in this JVM ({@code --add-modules jdk.incubator.vector}); if not,
+     * the engine runs its scalar loops and never loads {@link VectorKernels}.
+     */
+    static final boolean VECTOR_API_PRESENT = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+    /**
+     * (step, batch) columns per block of the input projection: 16 steps at batch 4, four AVX-512
+     * vectors. Layer inputs are stored block by block ({@code [blocks][I][BLOCK]}) so that a block of X
+     * is contiguous.
+     */
+    static final int BLOCK = 64;
 
     private final RnnModel model;
     private final CellType cell;
@@ -44,6 +58,7 @@ public final class CpuEngine implements Engine {
     private final int hidden;
     private final PackedLayer[] layers;
     private final WorkerPool pool;
+    private final boolean vectorApi;
 
     /** One layer's weights in the engine's form, and which units each worker owns. */
     private record PackedLayer(UnitMajorCsr wIh, UnitMajorCsr wHh, float[] bIh, float[] bHh, int[] unitStart) {
@@ -52,12 +67,13 @@ public final class CpuEngine implements Engine {
     // per-run buffers, grown to the largest (T, B) seen; only touched inside run()
     private int capSteps;
     private int capBatch;
-    private float[] x0; // [I][T*B] the model input, time-and-batch innermost
-    private float[][] seq; // 2 x [H][T*B] layer outputs that feed the next layer, ping-pong
-    private float[] pre; // [G*H][T*B] input projections (+ b_ih), rows unit-major
+    private float[] x0; // [blocks][I][BLOCK] the model input; column c = t*B + b is x0[c / BLOCK][i][c % BLOCK]
+    private float[][] seq; // 2 x [blocks][H][BLOCK] layer outputs that feed the next layer, ping-pong
+    private float[] pre; // [T][G*H][B] input projections + b_ih, rows unit-major, batch innermost
     private float[][] state; // 2 x [H][B] hidden state, batch innermost; step t writes state[t & 1]
     private float[] cellState; // [H][B] LSTM cell state (each worker updates only its units)
-    private float[][] acc; // per worker [G*B] recurrent dot products of one unit
+    private float[] gateSums; // [G*H][B] W_hh h of the current step, rows unit-major (each worker writes its rows)
+    private float[][] blockOut; // per worker [BLOCK] one row's projection of one block, before it is scattered to pre
 
     // the current run's arguments, published to the workers by WorkerPool.run
     private int steps;
@@ -70,11 +86,24 @@ public final class CpuEngine implements Engine {
     private double[] cN; // [L][B][H] or null
 
     /**
-     * Packs the model's weights and starts {@code threads - 1} worker threads.
+     * Packs the model's weights and starts {@code threads - 1} worker threads (fewer if the model has
+     * fewer hidden units). Uses the Vector API if jdk.incubator.vector is in this JVM.
      *
      * @throws SprnnException if a matrix is wider than 65,536 columns (see {@link CpuEngineFactory})
      */
     public CpuEngine(RnnModel model, int threads) {
+        this(model, threads, VECTOR_API_PRESENT);
+    }
+
+    /**
+     * As {@link #CpuEngine(RnnModel, int)}, choosing the inner loops: {@code vectorApi} needs the
+     * jdk.incubator.vector module; {@code false} runs the scalar loops (for tests and measurements).
+     */
+    CpuEngine(RnnModel model, int threads, boolean vectorApi) {
+        if (vectorApi && !VECTOR_API_PRESENT) {
+            throw new SprnnException("cpu engine: the Vector API was requested but jdk.incubator.vector is not in this JVM (--add-modules jdk.incubator.vector)");
+        }
+        this.vectorApi = vectorApi;
         this.model = model;
         this.cell = model.cell();
         this.gates = cell.gates();
@@ -93,7 +122,7 @@ public final class CpuEngine implements Engine {
             layers[k] = new PackedLayer(ih, hh, UnitMajorCsr.unitMajor(l.bIh(), gates, hidden),
                     UnitMajorCsr.unitMajor(l.bHh(), gates, hidden), balance(ih, hh, workers));
         }
-        this.acc = new float[workers][];
+        this.blockOut = new float[workers][BLOCK];
         this.pool = new WorkerPool(workers, "sprnn-cpu");
     }
 
@@ -121,12 +150,20 @@ public final class CpuEngine implements Engine {
         return NAME;
     }
 
+    /** Whether the inner loops use the Vector API (jdk.incubator.vector present) or the scalar ones. */
+    public boolean usesVectorApi() {
+        return vectorApi;
+    }
+
     /** Worker threads, the caller included. */
     public int threads() {
         return pool.size();
     }
 
-    /** Bytes of weights streamed per pass over every layer's nonzeros (6 per nonzero, both matrices). */
+    /**
+     * Bytes of weights in one pass over every layer's nonzeros, W_ih and W_hh: 6 per nonzero (fp32 value +
+     * 16-bit column index). The numerator of the memory floor.
+     */
     public long weightBytes() {
         long b = 0;
         for (PackedLayer l : layers) {
@@ -167,19 +204,17 @@ public final class CpuEngine implements Engine {
         if (t <= capSteps && b == capBatch) {
             return;
         }
-        int tb = t * b;
-        long need = (long) Math.max(model.inputSize(), hidden) * tb;
-        if ((long) gates * hidden * tb > Integer.MAX_VALUE - 16 || need > Integer.MAX_VALUE - 16) {
+        int blocks = (t * b + BLOCK - 1) / BLOCK;
+        long widest = Math.max((long) blocks * Math.max(model.inputSize(), hidden) * BLOCK, (long) t * gates * hidden * b);
+        if (widest > Integer.MAX_VALUE - 16) {
             throw new SprnnException("input of " + t + " steps x batch " + b + " is too long for the cpu engine's buffers: split the sequence");
         }
-        x0 = new float[model.inputSize() * tb];
-        seq = layers.length > 1 ? new float[][] {new float[hidden * tb], new float[hidden * tb]} : new float[2][0];
-        pre = new float[gates * hidden * tb];
+        x0 = new float[blocks * model.inputSize() * BLOCK];
+        seq = layers.length > 1 ? new float[][] {new float[blocks * hidden * BLOCK], new float[blocks * hidden * BLOCK]} : new float[2][0];
+        pre = new float[t * gates * hidden * b];
         state = new float[][] {new float[hidden * b], new float[hidden * b]};
         cellState = new float[hidden * b];
-        for (int w = 0; w < acc.length; w++) {
-            acc[w] = new float[gates * b];
-        }
+        gateSums = new float[gates * hidden * b];
         capSteps = t;
         capBatch = b;
     }
@@ -187,35 +222,36 @@ public final class CpuEngine implements Engine {
     /** The whole run as seen by worker {@code w}; every worker executes it, meeting at barriers. */
     private void work(int w) {
         int workers = pool.size(), inSize = model.inputSize();
-        int tb = capSteps * batch; // row stride of x0, seq and pre
-        // the model input, [T][B][I] double → [I][T*B] float, split by input feature
-        transposeInput(inSize * w / workers, inSize * (w + 1) / workers, tb);
+        transposeInput(inSize * w / workers, inSize * (w + 1) / workers);
         for (int k = 0; k < layers.length; k++) {
             PackedLayer l = layers[k];
             int u0 = l.unitStart[w], u1 = l.unitStart[w + 1];
             initState(k, u0, u1);
-            pool.await(); // X and every unit's initial state are written
-            project(l, k == 0 ? x0 : seq[(k - 1) & 1], tb, u0, u1);
+            pool.await(); // the layer input and every unit's initial state are written
+            project(l, k == 0 ? x0 : seq[(k - 1) & 1], u0, u1, blockOut[w]);
             boolean last = k == layers.length - 1;
-            float[] a = acc[w];
             for (int t = 0; t < steps; t++) {
-                step(l, t, tb, u0, u1, a, last ? null : seq[k & 1]);
+                step(l, t, u0, u1, last ? null : seq[k & 1]);
                 pool.await(); // state[t & 1] complete
             }
             finalState(k, u0, u1);
         }
     }
 
-    private void transposeInput(int i0, int i1, int tb) {
+    /**
+     * The model input {@code [T][B][I]} double into x0 {@code [blocks][I][BLOCK]} float, for features
+     * [i0, i1): writes run along a block's 64 columns, reads reuse each input line for 8 features.
+     * Columns past T*B in the last block keep whatever they held; their projections are never read.
+     */
+    private void transposeInput(int i0, int i1) {
         double[] in = input.data();
-        int inSize = model.inputSize(), rows = steps * batch;
-        final int block = 16;
-        for (int ib = i0; ib < i1; ib += block) {
-            int ie = Math.min(i1, ib + block);
-            for (int r = 0; r < rows; r++) {
-                int src = r * inSize;
-                for (int i = ib; i < ie; i++) {
-                    x0[i * tb + r] = (float) in[src + i];
+        int inSize = model.inputSize(), cols = steps * batch;
+        for (int c0 = 0; c0 < cols; c0 += BLOCK) {
+            int n = Math.min(BLOCK, cols - c0), blockBase = (c0 / BLOCK) * inSize * BLOCK;
+            for (int i = i0; i < i1; i++) {
+                int dst = blockBase + i * BLOCK, src = c0 * inSize + i;
+                for (int m = 0; m < n; m++) {
+                    x0[dst + m] = (float) in[src + m * inSize];
                 }
             }
         }
@@ -246,93 +282,129 @@ public final class CpuEngine implements Engine {
     }
 
     /**
-     * {@code pre[r][t*B+b] = b_ih[r] + Σ W_ih[r][c] x[c][t*B+b]} for the rows of units [u0, u1), in tiles
-     * of steps so that the tile of x ({@code [I][tile*B]}) stays in L2 while every row streams over it.
+     * {@code pre[t][r][b] = b_ih[r] + Σ W_ih[r][c] x[c][t*B+b]} for the rows of units [u0, u1), block by
+     * block: a block of x ({@code [cols][BLOCK]}, contiguous) stays in L2 while every row streams its
+     * nonzeros over it; each row's 64 sums go to {@code scratch}, then to their (step, batch) places.
+     *
+     * @param x       [blocks][cols][BLOCK] the layer input
+     * @param scratch [BLOCK] this worker's
      */
-    private void project(PackedLayer l, float[] x, int tb, int u0, int u1) {
+    private void project(PackedLayer l, float[] x, int u0, int u1, float[] scratch) {
         UnitMajorCsr w = l.wIh;
         int[] ptr = w.rowPtr();
         char[] col = w.col();
         float[] val = w.val();
         float[] bias = l.bIh;
-        int r0 = u0 * gates, r1 = u1 * gates;
-        int tileSteps = Math.max(1, Math.min(steps, PROJECTION_TILE_BYTES / (4 * batch * w.cols())));
-        for (int ts = 0; ts < steps; ts += tileSteps) {
-            int off = ts * batch, len = Math.min(tileSteps, steps - ts) * batch;
+        int r0 = u0 * gates, r1 = u1 * gates, cols = w.cols(), b = batch, stepStride = gates * hidden * b;
+        int len = steps * b;
+        for (int c0 = 0; c0 < len; c0 += BLOCK) {
+            int xBase = (c0 / BLOCK) * cols * BLOCK, n = Math.min(BLOCK, len - c0);
+            int t0 = c0 / b, n0 = c0 % b;
             for (int r = r0; r < r1; r++) {
-                int d = r * tb + off;
-                java.util.Arrays.fill(pre, d, d + len, bias[r]);
-                for (int k = ptr[r], e = ptr[r + 1]; k < e; k++) {
-                    axpy(pre, d, val[k], x, col[k] * tb + off, len);
+                if (vectorApi) {
+                    VectorKernels.projectBlock(ptr[r], ptr[r + 1], col, val, bias[r], x, xBase, scratch);
+                } else {
+                    java.util.Arrays.fill(scratch, bias[r]);
+                    for (int k = ptr[r], e = ptr[r + 1]; k < e; k++) {
+                        axpy(scratch, val[k], x, xBase + col[k] * BLOCK);
+                    }
+                }
+                // column c0 + m is step t, batch element nb
+                for (int m = 0, t = t0, nb = n0; m < n; m++) {
+                    pre[t * stepStride + r * b + nb] = scratch[m];
+                    if (++nb == b) {
+                        nb = 0;
+                        t++;
+                    }
                 }
             }
         }
     }
 
-    private static void axpy(float[] y, int yOff, float a, float[] x, int xOff, int n) {
-        for (int i = 0; i < n; i++) {
-            y[yOff + i] += a * x[xOff + i];
+    /** {@code y[m] += a * x[xOff + m]} for one block. */
+    private static void axpy(float[] y, float a, float[] x, int xOff) {
+        for (int m = 0; m < BLOCK; m++) {
+            y[m] += a * x[xOff + m];
         }
     }
 
-    /** One step for units [u0, u1): recurrent dot products, then the cell update. */
-    private void step(PackedLayer l, int t, int tb, int u0, int u1, float[] a, float[] seqOut) {
-        float[] hPrev = state[(t + 1) & 1], hNext = state[t & 1];
+    /**
+     * One step for units [u0, u1): first every W_hh row of those units against the state (one tight
+     * loop over the nonzeros), then the cell updates, which read the sums back from {@code gateSums}.
+     */
+    private void step(PackedLayer l, int t, int u0, int u1, float[] seqOut) {
+        float[] hPrev = state[(t + 1) & 1], hNext = state[t & 1], a = gateSums;
         UnitMajorCsr w = l.wHh;
+        int[] ptr = w.rowPtr();
+        char[] col = w.col();
+        float[] val = w.val();
         int b = batch, g = gates;
-        for (int u = u0; u < u1; u++) {
-            for (int q = 0; q < g; q++) {
-                rowDot(w, u * g + q, hPrev, b, a, q * b);
+        int r0 = u0 * g, r1 = u1 * g;
+        if (vectorApi && VectorKernels.rowDotSupports(b)) {
+            for (int r = r0; r < r1; r++) {
+                VectorKernels.rowDot(ptr[r], ptr[r + 1], col, val, hPrev, b, a, r * b);
             }
+        } else {
+            for (int r = r0; r < r1; r++) {
+                rowDot(w, r, hPrev, b, a, r * b);
+            }
+        }
+        int preStep = t * g * hidden * b;
+        for (int u = u0; u < u1; u++) {
             for (int n = 0; n < b; n++) {
-                int pi = (u * g) * tb + t * b + n; // pre of gate 0; gate q is at + q * tb
-                float hv = cellUpdate(l, u, n, pi, tb, a, hPrev[u * b + n]);
+                int c = t * b + n; // (step, batch) column
+                float hv = cellUpdate(l, u, n, preStep, hPrev[u * b + n]);
                 hNext[u * b + n] = hv;
                 if (seqOut != null) {
-                    seqOut[u * tb + t * b + n] = hv;
+                    seqOut[((c / BLOCK) * hidden + u) * BLOCK + c % BLOCK] = hv;
                 } else {
-                    out[(t * b + n) * hidden + u] = hv;
+                    out[c * hidden + u] = hv;
                 }
             }
         }
     }
 
-    /** The cell update of unit u, batch element n; returns h'. Gate q's sums: pre[pi + q*tb] and a[q*B + n]. */
-    private float cellUpdate(PackedLayer l, int u, int n, int pi, int tb, float[] a, float hOld) {
-        int b = batch, r = u * gates;
-        float[] bhh = l.bHh;
+    /**
+     * The cell update of unit u, batch element n; returns h'. Gate q's sums are
+     * {@code pre[preStep + i]} and {@code gateSums[i]} with {@code i = (u*G + q)*B + n}. Evaluated in double
+     * from the float sums and rounded once: in float, a saturated gate ({@code z = sigmoid(14)}) would
+     * leave {@code 1 - z} with no correct digit.
+     */
+    private float cellUpdate(PackedLayer l, int u, int n, int preStep, float hOld) {
+        int b = batch, r = u * gates, i0 = r * b + n, p0 = preStep + i0;
+        float[] bhh = l.bHh, a = gateSums, p = pre;
         switch (cell) {
             case RNN_RELU -> {
-                return Math.max(0f, pre[pi] + a[n] + bhh[r]);
+                return (float) Math.max(0.0, (double) p[p0] + a[i0] + bhh[r]);
             }
             case RNN_TANH -> {
-                return (float) Math.tanh(pre[pi] + a[n] + bhh[r]);
+                return (float) Math.tanh((double) p[p0] + a[i0] + bhh[r]);
             }
             case GRU -> {
-                float rg = sigmoid(pre[pi] + a[n] + bhh[r]);
-                float z = sigmoid(pre[pi + tb] + a[b + n] + bhh[r + 1]);
-                float nn = (float) Math.tanh(pre[pi + 2 * tb] + rg * (a[2 * b + n] + bhh[r + 2]));
-                return (1f - z) * nn + z * hOld;
+                double rg = sigmoid((double) p[p0] + a[i0] + bhh[r]);
+                double z = sigmoid((double) p[p0 + b] + a[i0 + b] + bhh[r + 1]);
+                double nn = Math.tanh(p[p0 + 2 * b] + rg * ((double) a[i0 + 2 * b] + bhh[r + 2]));
+                return (float) ((1.0 - z) * nn + z * hOld);
             }
             case LSTM -> {
-                float i = sigmoid(pre[pi] + a[n] + bhh[r]);
-                float f = sigmoid(pre[pi + tb] + a[b + n] + bhh[r + 1]);
-                float gg = (float) Math.tanh(pre[pi + 2 * tb] + a[2 * b + n] + bhh[r + 2]);
-                float o = sigmoid(pre[pi + 3 * tb] + a[3 * b + n] + bhh[r + 3]);
+                double i = sigmoid((double) p[p0] + a[i0] + bhh[r]);
+                double f = sigmoid((double) p[p0 + b] + a[i0 + b] + bhh[r + 1]);
+                double gg = Math.tanh((double) p[p0 + 2 * b] + a[i0 + 2 * b] + bhh[r + 2]);
+                double o = sigmoid((double) p[p0 + 3 * b] + a[i0 + 3 * b] + bhh[r + 3]);
                 int ci = u * b + n;
-                float c = f * cellState[ci] + i * gg;
-                cellState[ci] = c;
-                return o * (float) Math.tanh(c);
+                double c = f * cellState[ci] + i * gg;
+                cellState[ci] = (float) c;
+                return (float) (o * Math.tanh(c));
             }
             default -> throw new IllegalStateException("unhandled cell " + cell);
         }
     }
 
-    private static float sigmoid(float x) {
-        return (float) (1.0 / (1.0 + Math.exp(-(double) x)));
+    private static double sigmoid(double x) {
+        return 1.0 / (1.0 + Math.exp(-x));
     }
 
-    /** {@code a[o + n] = Σ_k val[k] * h[col[k]*B + n]} over row r's nonzeros, for n in [0, B). */
+    /** {@code a[o + n] = Σ_k val[k] * h[col[k]*B + n]} over row r's nonzeros, for n in [0, B): the scalar loops. */
     static void rowDot(UnitMajorCsr w, int r, float[] h, int b, float[] a, int o) {
         int[] ptr = w.rowPtr();
         char[] col = w.col();

@@ -17,6 +17,7 @@ import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.model.CellType;
+import org.sprnn.model.Layer;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
@@ -25,6 +26,12 @@ import org.sprnn.model.Tensor;
  * The {@code cpu} engine against the float64 oracle over cell × hidden size × density × batch × layers ×
  * initial states, on fresh random weights and inputs. The seed is printed in every assertion message;
  * rerun one with {@code -Dsprnn.seed=N}.
+ *
+ * <p>Tolerance: relative error ≤ 1e-5, plus 10 × the distance between the oracle run on the exact
+ * model and the oracle run on the model and input rounded to float32 ({@link #roundingSensitivity}).
+ * For every layer of 33 units or more that distance is about 1e-7 and the bound is 1e-5 in effect; a
+ * single saturated or cancelling unit (H = 1) can be so ill-conditioned that rounding the weights to
+ * float32 alone moves the output by more than 1e-5, which no float32 engine can undo.
  */
 class CpuEngineTest {
     private static final double TOLERANCE = 1e-5;
@@ -56,6 +63,38 @@ class CpuEngineTest {
         check(cell, input, hidden, density, batch, layers, states, steps, 2, seed);
     }
 
+    static Stream<Arguments> longerSequences() {
+        List<Arguments> a = new ArrayList<>();
+        long n = 5000;
+        for (CellType cell : CellType.values()) {
+            for (int batch : new int[] {1, 3, 4, 8, 16}) {
+                for (boolean vectorApi : new boolean[] {true, false}) {
+                    a.add(Arguments.of(cell, batch, vectorApi, SEED + n++));
+                }
+            }
+        }
+        return a.stream();
+    }
+
+    /**
+     * Sequences long enough that T*B spans several 64-column blocks of the input projection plus a
+     * partial one, with the Vector API loops and with the scalar ones.
+     */
+    @ParameterizedTest(name = "{0} B={1} vectorApi={2}")
+    @MethodSource("longerSequences")
+    void agreesWithReferenceOverSeveralProjectionBlocks(CellType cell, int batch, boolean vectorApi, long seed) {
+        int steps = 37, input = 45, hidden = 61, layers = 2;
+        RnnModel m = SyntheticModels.random(cell, input, hidden, layers, 0.3, 0.5, seed);
+        Tensor x = SyntheticModels.input(steps, batch, input, seed + 1);
+        Tensor h0 = SyntheticModels.state(layers, batch, hidden, seed + 2);
+        Tensor c0 = cell.hasCellState() ? SyntheticModels.state(layers, batch, hidden, seed + 3) : null;
+        try (CpuEngine e = new CpuEngine(m, 2, vectorApi)) {
+            assertThat(e.usesVectorApi()).isEqualTo(vectorApi);
+            assertAgrees(m, x, h0, c0, e.run(x, h0, c0), String.format("cell %s I=%d H=%d density 0.3/0.5 B=%d L=%d T=%d states given vectorApi %s seed %d",
+                    cell, input, hidden, batch, layers, steps, vectorApi, seed));
+        }
+    }
+
     @Test
     void agreesWithReferenceForOneThreadAndMoreThreadsThanCores() {
         for (int threads : new int[] {1, 3, 5}) {
@@ -71,10 +110,7 @@ class CpuEngineTest {
             int[][] shapes = {{9, 4}, {3, 4}, {5, 2}, {12, 2}, {1, 1}};
             for (int[] s : shapes) {
                 Tensor x = SyntheticModels.input(s[0], s[1], 20, SEED + s[0]);
-                RnnOutput got = e.run(x, null, null);
-                RnnOutput ref = new CpuReferenceEngine(m).run(x, null, null);
-                assertThat(Accuracy.relativeError(got.output(), ref.output()))
-                        .as("T=%d B=%d after other shapes, seed %d", s[0], s[1], SEED).isLessThanOrEqualTo(TOLERANCE);
+                assertAgrees(m, x, null, null, e.run(x, null, null), String.format("GRU I=20 H=30 L=2 T=%d B=%d after other shapes, seed %d", s[0], s[1], SEED));
             }
         }
     }
@@ -106,8 +142,7 @@ class CpuEngineTest {
                     .isInstanceOf(SprnnException.class).hasMessageContaining("input size is 5");
             // the engine still works after a refused run
             Tensor x = SyntheticModels.input(3, 2, 5, SEED);
-            assertThat(Accuracy.relativeError(e.run(x, null, null).output(), new CpuReferenceEngine(m).run(x, null, null).output()))
-                    .isLessThanOrEqualTo(TOLERANCE);
+            assertAgrees(m, x, null, null, e.run(x, null, null), "LSTM I=5 H=7 T=3 B=2 after a refused run, seed " + SEED);
         }
     }
 
@@ -117,19 +152,49 @@ class CpuEngineTest {
         Tensor x = SyntheticModels.input(steps, batch, input, seed + 1);
         Tensor h0 = states ? SyntheticModels.state(layers, batch, hidden, seed + 2) : null;
         Tensor c0 = states && cell.hasCellState() ? SyntheticModels.state(layers, batch, hidden, seed + 3) : null;
-        RnnOutput ref = new CpuReferenceEngine(m).run(x, h0, c0);
         RnnOutput got;
         try (CpuEngine e = new CpuEngine(m, threads)) {
             got = e.run(x, h0, c0);
         }
-        String what = String.format("cpu vs cpu-reference: cell %s I=%d H=%d density %s B=%d L=%d T=%d states %s threads %d seed %d, tolerance %s",
-                cell, input, hidden, density, batch, layers, steps, states ? "given" : "zero", threads, seed, TOLERANCE);
-        assertThat(Accuracy.relativeError(got.output(), ref.output())).as("output: " + what).isLessThanOrEqualTo(TOLERANCE);
-        assertThat(Accuracy.relativeError(got.hN(), ref.hN())).as("hN: " + what).isLessThanOrEqualTo(TOLERANCE);
-        if (cell.hasCellState()) {
-            assertThat(Accuracy.relativeError(got.cN(), ref.cN())).as("cN: " + what).isLessThanOrEqualTo(TOLERANCE);
-        } else {
-            assertThat(got.cN()).as("cN: " + what).isNull();
+        String what = String.format("cell %s I=%d H=%d density %s B=%d L=%d T=%d states %s threads %d vectorApi %s seed %d",
+                cell, input, hidden, density, batch, layers, steps, states ? "given" : "zero", threads, CpuEngine.VECTOR_API_PRESENT, seed);
+        assertAgrees(m, x, h0, c0, got, what);
+    }
+
+    /** Asserts output, hN and cN against the oracle within {@link #TOLERANCE} (see the class comment). */
+    static void assertAgrees(RnnModel m, Tensor x, Tensor h0, Tensor c0, RnnOutput got, String what) {
+        RnnOutput ref = new CpuReferenceEngine(m).run(x, h0, c0);
+        RnnOutput ref32 = null;
+        String[] names = {"output", "hN", "cN"};
+        Tensor[] g = {got.output(), got.hN(), got.cN()};
+        Tensor[] r = {ref.output(), ref.hN(), ref.cN()};
+        for (int i = 0; i < 3; i++) {
+            if (r[i] == null) {
+                assertThat(g[i]).as(names[i] + " of cpu vs cpu-reference: " + what).isNull();
+                continue;
+            }
+            double err = Accuracy.relativeError(g[i], r[i]);
+            double sensitivity = 0;
+            if (err > TOLERANCE) {
+                ref32 = ref32 != null ? ref32 : roundedReference(m, x, h0, c0);
+                sensitivity = Accuracy.relativeError(new Tensor[] {ref32.output(), ref32.hN(), ref32.cN()}[i], r[i]);
+            }
+            double bound = TOLERANCE + 10 * sensitivity;
+            assertThat(err).as("%s of cpu vs cpu-reference: %s; tolerance %s + 10 x float32 rounding sensitivity %s = %s",
+                    names[i], what, TOLERANCE, sensitivity, bound).isLessThanOrEqualTo(bound);
         }
+    }
+
+    /** The oracle on the model, input and states rounded to float32: what a float32 engine computes with. */
+    private static RnnOutput roundedReference(RnnModel m, Tensor x, Tensor h0, Tensor c0) {
+        List<Layer> ls = new ArrayList<>();
+        for (Layer l : m.layers()) {
+            ls.add(new Layer(f32(l.wIh()), f32(l.wHh()), f32(l.bIh()), f32(l.bHh())));
+        }
+        return new CpuReferenceEngine(new RnnModel(m.cell(), ls)).run(f32(x), f32(h0), f32(c0));
+    }
+
+    private static Tensor f32(Tensor t) {
+        return t == null ? null : Tensor.ofFloats(t.toFloats(), t.shape());
     }
 }

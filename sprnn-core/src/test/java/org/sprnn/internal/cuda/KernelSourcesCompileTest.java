@@ -103,9 +103,37 @@ class KernelSourcesCompileTest {
         assertThat(sources).as("kernel sources in %s", dir).isNotEmpty();
         for (Path src : sources) {
             for (String arch : List.of("sm_80", "sm_90")) {
-                report(src.getFileName().toString(), compile(nvcc, src, arch, List.of(), out));
+                for (List<String> defines : specialisations(src.getFileName().toString(), arch)) {
+                    report(src.getFileName() + " " + defines, compile(nvcc, src, arch, defines, out));
+                }
             }
         }
+    }
+
+    /**
+     * The defines each source is checked with: none for sources with defaults; for the sparse persistent
+     * kernel, which has no defaults (every shape constant comes from its KernelSpec), the specs that
+     * {@link org.sprnn.plan.Plan} derives for one small layer per cell and exchange (the cluster exchange
+     * needs Hopper's thread-block clusters, so it is checked for sm_90 only).
+     */
+    static List<List<String>> specialisations(String source, String arch) {
+        if (!source.equals("sparse_persistent_rnn.cu")) {
+            return List.of(List.of());
+        }
+        List<List<String>> out = new ArrayList<>();
+        var h100 = org.sprnn.plan.DeviceLimits.h100Sxm();
+        for (var cell : org.sprnn.model.CellType.values()) {
+            for (var exchange : org.sprnn.plan.ExchangeMode.values()) {
+                if (exchange == org.sprnn.plan.ExchangeMode.CLUSTER && !arch.equals("sm_90")) {
+                    continue;
+                }
+                var model = org.sprnn.model.SyntheticModels.random(cell, 1, 96, 1, 0.3, 1.0, 5);
+                var plan = org.sprnn.plan.Plan.of(org.sprnn.sparse.SparseRows.of(model.layers().get(0).wHh()), cell, 4, h100,
+                        org.sprnn.plan.PlanOptions.defaults().withExchange(exchange));
+                out.add(plan.spec().defineOptions());
+            }
+        }
+        return out;
     }
 
     @Test

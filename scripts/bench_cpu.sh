@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Reproduces results/cpu: the cpu engine's time per step (JMH), the machine's copy bandwidth (JMH),
+# PyTorch's nn.RNN on the same layer, and the summary table (scripts/cpu_bench_summary.py).
+# Run on a quiet machine: it records the load average before and after each part in load.txt.
+#   scripts/bench_cpu.sh [results-dir]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-results/cpu}
+mkdir -p "$out"
+export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+export PATH=$JAVA_HOME/bin:$PATH MAVEN_OPTS=--sun-misc-unsafe-memory-access=allow
+mvn -B -q -ntp -pl sprnn-core,sprnn-bench -am package -DskipTests
+jar=sprnn-bench/target/sprnn-bench.jar
+{ echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; java $(java -version 2>&1 | head -1)"; } > "$out/load.txt"
+echo "before engine: $(uptime)" >> "$out/load.txt"
+java -jar $jar CpuEngineBenchmark -p threads=1,2 -rf json -rff "$out/jmh_engine.json" | tee "$out/jmh_engine.txt"
+echo "before copy: $(uptime)" >> "$out/load.txt"
+java -jar $jar CopyBandwidthBenchmark -rf json -rff "$out/jmh_copy.json" | tee "$out/jmh_copy.txt"
+echo "before torch: $(uptime)" >> "$out/load.txt"
+/usr/bin/python3 scripts/bench_torch_cpu.py --out "$out/torch_cpu.json"
+echo "after: $(uptime)" >> "$out/load.txt"
+/usr/bin/python3 scripts/cpu_bench_summary.py --dir "$out"
