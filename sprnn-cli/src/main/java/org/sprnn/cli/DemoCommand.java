@@ -102,8 +102,17 @@ final class DemoCommand implements Callable<Integer> {
             }
             Arrays.sort(perStepMicros);
             double median = perStepMicros[c.repeats() / 2];
-            out.printf("time     %.2f µs per step (median of %d runs after a warm-up; wall clock of a whole run / %d steps,"
-                    + " min %.2f, max %.2f)%n", median, c.repeats(), c.steps(), perStepMicros[0], perStepMicros[c.repeats() - 1]);
+            var device = sel.engine().deviceMicrosPerRun(x, 3, Math.max(20, c.repeats()));
+            if (device.isPresent()) {
+                double[] d = device.get().clone();
+                Arrays.sort(d);
+                out.printf("time     %.2f µs per step on the device (median of %d runs after 3 warm-ups, CUDA events, whole sequence"
+                        + " incl. the input projection / %d steps)%n", d[d.length / 2] / c.steps(), d.length, c.steps());
+            }
+            out.printf("%s %.2f µs per step (median of %d runs after a warm-up; wall clock of a whole run / %d steps%s,"
+                    + " min %.2f, max %.2f)%n", device.isPresent() ? "         " : "time    ", median, c.repeats(), c.steps(),
+                    device.isPresent() ? ", incl. transfers and Java-side conversion" : "", perStepMicros[0],
+                    perStepMicros[c.repeats() - 1]);
             RnnOutput ref;
             try (CpuReferenceEngine reference = new CpuReferenceEngine(model)) {
                 ref = reference.run(x, null, null);

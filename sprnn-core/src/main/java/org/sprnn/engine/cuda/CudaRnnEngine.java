@@ -272,6 +272,11 @@ public final class CudaRnnEngine implements Engine {
         return p.download();
     }
 
+    @Override
+    public java.util.Optional<double[]> deviceMicrosPerRun(Tensor input, int warmup, int reps) {
+        return java.util.Optional.of(timeReplays(List.of(input), null, null, warmup, reps).fullMicros());
+    }
+
     /**
      * Per-replay times of the captured sequence, for {@code sprnn bench}.
      *
