@@ -30,16 +30,21 @@ import org.sprnn.sparse.SparseRows;
 public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int registersPerThread,
                    int registerSlotsAvailable, int sharedSlotsAvailable, boolean fits, String why) {
 
-    /** Plans one layer with explicit options; an exchange of null picks the cluster when it fits, else timestamps. */
+    /**
+     * Plans one layer. An exchange of null plans both the grid barrier and (on compute capability 9.0) the cluster
+     * and keeps the one with the lower {@link #predictedMicrosPerStep()}; the timestamped exchange is only used when
+     * asked for (it measured slower than the grid barrier at every shape on the H100).
+     */
     public static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options) {
         if (options.exchange() == null) {
+            Plan grid = of(whh, cell, batch, device, options.withExchange(ExchangeMode.GRID_BARRIER));
             if (device.maxClusterSize() >= 2 && device.computeCapability() >= 90) {
                 Plan cluster = of(whh, cell, batch, device, options.withExchange(ExchangeMode.CLUSTER));
-                if (cluster.fits()) {
+                if (cluster.fits() && (!grid.fits() || cluster.predictedMicrosPerStep() < grid.predictedMicrosPerStep())) {
                     return cluster;
                 }
             }
-            return of(whh, cell, batch, device, options.withExchange(ExchangeMode.TIMESTAMPS));
+            return grid;
         }
         ExchangeMode ex = options.exchange();
         int h = whh.cols();
@@ -94,7 +99,25 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
             why = String.format(Locale.ROOT, "%d words per lane = %d in registers + %d in shared memory (room for %d + %d); %d of %d words of capacity used",
                     s, regSlots, s - regSlots, regSlotsAvail, sharedSlotsAvail, needed, capacity);
         }
+        if (!fits && !why.contains("capacity")) {
+            why += String.format(Locale.ROOT, " (capacity %d words = %d CTAs x %d warps x 32 lanes x (%d register + %d shared words); needs %d words for %d nonzeros)",
+                    capacity, ctas, warps, regSlotsAvail, sharedSlotsAvail, needed, layout.stats().nonzeros());
+        }
         return new Plan(spec, layout, device, regs, regSlotsAvail, sharedSlotsAvail, fits, why);
+    }
+
+    /**
+     * A rough step time for choosing the exchange: the exchange floor plus a cost per slot of the critical warp,
+     * both measured on the H100 (results/kernel/NOTES.md, run 4: floors 1.13 us cluster / 1.66 us grid barrier /
+     * 3.1 us timestamps; about 0.085 us per slot per lane, tier-2 slots 2.5x). A model for ranking, not a promise.
+     */
+    public double predictedMicrosPerStep() {
+        double floor = switch (spec.exchange()) {
+            case CLUSTER -> 1.13;
+            case GRID_BARRIER -> 1.66;
+            case TIMESTAMPS -> 3.1;
+        };
+        return floor + 0.085 * (spec.registerSlots() + 2.5 * spec.sharedSlots());
     }
 
     /**
@@ -108,6 +131,9 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         for (int w = 1; w <= Math.min(32, device.maxThreadsPerBlock() / 32); w++) {
             int regs = Math.min(device.maxRegistersPerThread(), (device.registersPerSm() / (32 * w)) & ~7);
             int regSlots = Math.max(0, regs - KernelSpec.registerOverhead(cell));
+            if (regSlots == 0) {
+                continue; // no register tier at all: the kernel's own registers do not fit
+            }
             int s = PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * w, contiguous, balanced);
             double cost = Math.min(s, regSlots) + 2.5 * Math.max(0, s - regSlots);
             if (cost < bestCost - 1e-9) {
