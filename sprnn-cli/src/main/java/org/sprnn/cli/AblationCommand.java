@@ -140,7 +140,7 @@ final class AblationCommand implements Callable<Integer> {
                 Plan p = e.plans(batch).get(0);
                 double us = e.microsPerStep(x, reps);
                 rows.add(new Row(v.name(), p.spec().name() + (v.floor() ? "_exchangeonly" : ""), v.floor() ? Double.NaN : err, us));
-                System.out.printf(Locale.ROOT, "%-62s %8.3f us/step  (%s)%n", v.name(), us, p.spec().name());
+                System.out.printf(Locale.ROOT, "%-62s %8.3f us/step  (%s, %s)%n", v.name(), us, p.spec().name(), e.kernelResources(batch, 0));
             }
         }
         for (String b : baselines) {

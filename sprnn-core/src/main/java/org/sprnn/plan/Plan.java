@@ -31,20 +31,22 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                    int registerSlotsAvailable, int sharedSlotsAvailable, boolean fits, String why) {
 
     /**
-     * Plans one layer. An exchange of null plans both the grid barrier and (on compute capability 9.0) the cluster
-     * and keeps the one with the lower {@link #predictedMicrosPerStep()}; the timestamped exchange is only used when
-     * asked for (it measured slower than the grid barrier at every shape on the H100).
+     * Plans one layer. An exchange of null plans every exchange (the cluster only on compute capability 9.0) and
+     * keeps the fitting one with the lowest {@link #predictedMicrosPerStep()}.
      */
     public static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options) {
         if (options.exchange() == null) {
-            Plan grid = of(whh, cell, batch, device, options.withExchange(ExchangeMode.GRID_BARRIER));
-            if (device.maxClusterSize() >= 2 && device.computeCapability() >= 90) {
-                Plan cluster = of(whh, cell, batch, device, options.withExchange(ExchangeMode.CLUSTER));
-                if (cluster.fits() && (!grid.fits() || cluster.predictedMicrosPerStep() < grid.predictedMicrosPerStep())) {
-                    return cluster;
+            Plan best = null;
+            for (ExchangeMode e : ExchangeMode.values()) {
+                if (e == ExchangeMode.CLUSTER && (device.maxClusterSize() < 2 || device.computeCapability() < 90)) {
+                    continue;
+                }
+                Plan p = of(whh, cell, batch, device, options.withExchange(e));
+                if (best == null || (p.fits() && (!best.fits() || p.predictedMicrosPerStep() < best.predictedMicrosPerStep()))) {
+                    best = p;
                 }
             }
-            return grid;
+            return best;
         }
         ExchangeMode ex = options.exchange();
         int h = whh.cols();
@@ -108,14 +110,17 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
 
     /**
      * A rough step time for choosing the exchange: the exchange floor plus a cost per slot of the critical warp,
-     * both measured on the H100 (results/kernel/NOTES.md, run 4: floors 1.13 us cluster / 1.66 us grid barrier /
-     * 3.1 us timestamps; about 0.085 us per slot per lane, tier-2 slots 2.5x). A model for ranking, not a promise.
+     * fitted to the H100 measurements in results/kernel/NOTES.md (final run): cluster floor 1.13 us (16 CTAs);
+     * grid barrier 1.4 us + 0.11 us per 1000 exchanged words; timestamps 0.45 us + 0.37 us per 1000 words (every
+     * CTA polls them), never below the 1.25 us measured at 2304 words, a word being one fp16 pair ({@code H * paddedBatch / 2}); about 0.085 us per slot per lane,
+     * tier-2 slots 2.5x. A model for ranking, not a promise.
      */
     public double predictedMicrosPerStep() {
+        double kWords = spec.hidden() * (spec.paddedBatch() / 2) / 1000.0;
         double floor = switch (spec.exchange()) {
             case CLUSTER -> 1.13;
-            case GRID_BARRIER -> 1.66;
-            case TIMESTAMPS -> 3.1;
+            case GRID_BARRIER -> 1.4 + 0.11 * kWords;
+            case TIMESTAMPS -> Math.max(1.25, 0.45 + 0.37 * kWords);
         };
         return floor + 0.085 * (spec.registerSlots() + 2.5 * spec.sharedSlots());
     }

@@ -158,6 +158,12 @@ public final class SparsePersistentEngine implements Engine {
         return kernels(batch).stream().map(LayerKernel::plan).toList();
     }
 
+    /** Registers per thread and local (spill) bytes of layer {@code layer}'s compiled kernel for {@code batch}. */
+    public String kernelResources(int batch, int layer) {
+        CudaModule.CudaKernel k = kernels(batch).get(layer).kernel();
+        return "regs=" + k.attribute(CudaDriver.FUNC_ATTR_NUM_REGS) + " local=" + k.attribute(CudaDriver.FUNC_ATTR_LOCAL_SIZE_BYTES) + "B";
+    }
+
     @Override
     public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
         RunInputs.check(model, input, h0, c0);
