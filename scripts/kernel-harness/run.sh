@@ -8,7 +8,7 @@ OUT=${OUT:-/tmp/out}
 mkdir -p bin "$OUT"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
 nvcc --version | tail -2 | tee -a "$OUT/gpu.txt"
-grep -v '^#' variants.txt | awk 'NF>=5' > /tmp/vlist
+grep -v "^#" variants.txt | awk 'NF>=5' > /tmp/vlist
 build() {  # one line of variants.txt
   set -- $1
   local extra="${*:5}"; [ "$extra" = "-" ] && extra=""

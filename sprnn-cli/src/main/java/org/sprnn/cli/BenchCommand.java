@@ -41,14 +41,15 @@ import picocli.CommandLine.Option;
  * ratio to the first row) and appends rows to CSV and JSON-lines files with the device, driver,
  * library versions and the full configuration.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = AblationCommand.class,
         description = {"Times engines side by side on a synthetic rnn_relu layer (W_hh at the given density, uniform "
                 + "random positions, N(0,1)/sqrt(H*d) values; dense W_ih). GPU rows: median of the replays of the "
                 + "captured sequence / T, CUDA events; 'recurrent' excludes the input-projection GEMM (ANCHORS.md's measure)."},
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn bench",
                 "  sprnn bench --hidden 2304 --batch 4 --density 0.3 --steps 256 --engines cuda-gemm,cuda-spmm --precisions fp16,fp32",
-                "  sprnn bench --hidden 1152 --density 0.1 --engines cuda-gemm,cuda-spmm,cpu --out-dir results/gpu"})
+                "  sprnn bench --hidden 1152 --density 0.1 --engines cuda-gemm,cuda-spmm,cpu --out-dir results/gpu",
+                "  sprnn bench ablation      (the sparse persistent kernel's ablation, see its --help)"})
 final class BenchCommand implements Callable<Integer> {
     @Mixin
     DebugOption debug;

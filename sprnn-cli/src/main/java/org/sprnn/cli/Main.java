@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
             InfoCommand.class,
             SelfTestCommand.class,
             BenchCommand.class,
+            KernelCheckCommand.class,
             CommandLine.HelpCommand.class
         },
         footerHeading = "%nExamples:%n",

@@ -12,6 +12,7 @@ import org.sprnn.engine.cpu.CpuEngineFactory;
 import org.sprnn.engine.cpu.CpuReferenceFactory;
 import org.sprnn.engine.cuda.CudaEngineFactory;
 import org.sprnn.engine.cuda.CudaRnnEngine;
+import org.sprnn.engine.cuda.SparsePersistentFactory;
 import org.sprnn.model.RnnModel;
 
 /**
@@ -23,6 +24,7 @@ import org.sprnn.model.RnnModel;
 public final class EngineProvider {
 
     private static final List<EngineFactory> FACTORIES = List.of(
+            new SparsePersistentFactory(),
             new CudaEngineFactory(CudaRnnEngine.Kind.GEMM),
             new CudaEngineFactory(CudaRnnEngine.Kind.SPMM),
             new CpuEngineFactory(),

@@ -30,16 +30,23 @@ import org.sprnn.sparse.SparseRows;
 public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int registersPerThread,
                    int registerSlotsAvailable, int sharedSlotsAvailable, boolean fits, String why) {
 
-    /** Plans one layer with explicit options; an exchange of null picks the cluster when it fits, else timestamps. */
+    /**
+     * Plans one layer. An exchange of null plans every exchange (the cluster only on compute capability 9.0) and
+     * keeps the fitting one with the lowest {@link #predictedMicrosPerStep()}.
+     */
     public static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options) {
         if (options.exchange() == null) {
-            if (device.maxClusterSize() >= 2 && device.computeCapability() >= 90) {
-                Plan cluster = of(whh, cell, batch, device, options.withExchange(ExchangeMode.CLUSTER));
-                if (cluster.fits()) {
-                    return cluster;
+            Plan best = null;
+            for (ExchangeMode e : ExchangeMode.values()) {
+                if (e == ExchangeMode.CLUSTER && (device.maxClusterSize() < 2 || device.computeCapability() < 90)) {
+                    continue;
+                }
+                Plan p = of(whh, cell, batch, device, options.withExchange(e));
+                if (best == null || (p.fits() && (!best.fits() || p.predictedMicrosPerStep() < best.predictedMicrosPerStep()))) {
+                    best = p;
                 }
             }
-            return of(whh, cell, batch, device, options.withExchange(ExchangeMode.TIMESTAMPS));
+            return best;
         }
         ExchangeMode ex = options.exchange();
         int h = whh.cols();
@@ -94,7 +101,28 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
             why = String.format(Locale.ROOT, "%d words per lane = %d in registers + %d in shared memory (room for %d + %d); %d of %d words of capacity used",
                     s, regSlots, s - regSlots, regSlotsAvail, sharedSlotsAvail, needed, capacity);
         }
+        if (!fits && !why.contains("capacity")) {
+            why += String.format(Locale.ROOT, " (capacity %d words = %d CTAs x %d warps x 32 lanes x (%d register + %d shared words); needs %d words for %d nonzeros)",
+                    capacity, ctas, warps, regSlotsAvail, sharedSlotsAvail, needed, layout.stats().nonzeros());
+        }
         return new Plan(spec, layout, device, regs, regSlotsAvail, sharedSlotsAvail, fits, why);
+    }
+
+    /**
+     * A rough step time for choosing the exchange: the exchange floor plus a cost per slot of the critical warp,
+     * fitted to the H100 measurements in results/kernel/NOTES.md (final run): cluster floor 1.13 us (16 CTAs);
+     * grid barrier 1.4 us + 0.11 us per 1000 exchanged words; timestamps 0.45 us + 0.37 us per 1000 words (every
+     * CTA polls them), never below the 1.25 us measured at 2304 words, a word being one fp16 pair ({@code H * paddedBatch / 2}); about 0.085 us per slot per lane,
+     * tier-2 slots 2.5x. A model for ranking, not a promise.
+     */
+    public double predictedMicrosPerStep() {
+        double kWords = spec.hidden() * (spec.paddedBatch() / 2) / 1000.0;
+        double floor = switch (spec.exchange()) {
+            case CLUSTER -> 1.13;
+            case GRID_BARRIER -> 1.4 + 0.11 * kWords;
+            case TIMESTAMPS -> Math.max(1.25, 0.45 + 0.37 * kWords);
+        };
+        return floor + 0.085 * (spec.registerSlots() + 2.5 * spec.sharedSlots());
     }
 
     /**
@@ -108,6 +136,9 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         for (int w = 1; w <= Math.min(32, device.maxThreadsPerBlock() / 32); w++) {
             int regs = Math.min(device.maxRegistersPerThread(), (device.registersPerSm() / (32 * w)) & ~7);
             int regSlots = Math.max(0, regs - KernelSpec.registerOverhead(cell));
+            if (regSlots == 0) {
+                continue; // no register tier at all: the kernel's own registers do not fit
+            }
             int s = PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * w, contiguous, balanced);
             double cost = Math.min(s, regSlots) + 2.5 * Math.max(0, s - regSlots);
             if (cost < bestCost - 1e-9) {

@@ -40,6 +40,10 @@
 #ifndef SPRNN_CLUSTER_MBARRIER
 #define SPRNN_CLUSTER_MBARRIER 1
 #endif
+// Timestamped exchange: tagged words each thread polls with loads in flight together.
+#ifndef SPRNN_POLL_BATCH
+#define SPRNN_POLL_BATCH 8
+#endif
 // Grid barrier: 1 = fence.sc before the release add (belt and braces); 0 = the release add alone.
 #ifndef SPRNN_BARRIER_FENCE
 #define SPRNN_BARRIER_FENCE 0
@@ -445,33 +449,45 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       const int count = needed[(size_t)cta * (H + 1)];
       const int* cols = needed + (size_t)cta * (H + 1) + 1;
       unsigned* act32 = reinterpret_cast<unsigned*>(smem + cur * ACT_BUF_BYTES);  // [H+32][PAIRS]
-      constexpr int BATCHED = 4;  // loads in flight per thread before the first check
-      for (int base = threadIdx.x; base < count * PAIRS; base += THREADS * BATCHED) {
-        unsigned long long v[BATCHED];
+      // SPRNN_POLL_BATCH loads in flight per thread; the words whose tag is not yet t-1 are re-polled together
+      // (one round trip per retry for all of them, not one per word)
+      for (int base = threadIdx.x; base < count * PAIRS; base += THREADS * SPRNN_POLL_BATCH) {
+        unsigned long long v[SPRNN_POLL_BATCH];
+        const unsigned long long* ptr[SPRNN_POLL_BATCH];
+        unsigned pending = 0;
 #pragma unroll
-        for (int q = 0; q < BATCHED; ++q) {
-          int i = base + q * THREADS;
-          v[q] = i < count * PAIRS ? load_relaxed_u64(slot + (size_t)cols[i / PAIRS] * PAIRS + i % PAIRS) : 0ull;
+        for (int q = 0; q < SPRNN_POLL_BATCH; ++q) {
+          const int i = base + q * THREADS;
+          ptr[q] = i < count * PAIRS ? slot + (size_t)cols[i / PAIRS] * PAIRS + i % PAIRS : nullptr;
+          v[q] = ptr[q] ? load_relaxed_u64(ptr[q]) : 0ull;
         }
 #pragma unroll
-        for (int q = 0; q < BATCHED; ++q) {
-          int i = base + q * THREADS;
-          if (i >= count * PAIRS) break;
-          int c = cols[i / PAIRS];
-          const unsigned long long* p = slot + (size_t)c * PAIRS + i % PAIRS;
-          if ((unsigned)(v[q] >> 32) != tag) {
-            unsigned long long start = global_timer();
-            unsigned spins = 0;
-            while ((unsigned)((v[q] = load_relaxed_u64(p)) >> 32) != tag) {
-              if ((++spins & 63u) == 0 && (load_volatile_int(fault) != 0 || global_timer() - start > timeout_ns)) {
-                record_fault(fault, SPRNN_FAULT_TIMESTAMP_WAIT, cta, t, c);
-                abort_flag = 1;
-                break;
-              }
+        for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
+          if (ptr[q] && (unsigned)(v[q] >> 32) != tag) pending |= 1u << q;
+        if (pending) {
+          const unsigned long long start = global_timer();
+          unsigned spins = 0;
+          while (pending) {
+#pragma unroll
+            for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
+              if (pending & (1u << q)) v[q] = load_relaxed_u64(ptr[q]);
+#pragma unroll
+            for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
+              if ((pending & (1u << q)) && (unsigned)(v[q] >> 32) == tag) pending &= ~(1u << q);
+            if (pending && (++spins & 63u) == 0 && (load_volatile_int(fault) != 0 || global_timer() - start > timeout_ns)) {
+              int col = -1;
+#pragma unroll
+              for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
+                if (col < 0 && (pending & (1u << q))) col = (int)((ptr[q] - slot) / PAIRS);
+              record_fault(fault, SPRNN_FAULT_TIMESTAMP_WAIT, cta, t, col);
+              abort_flag = 1;
+              break;
             }
           }
-          act32[c * PAIRS + i % PAIRS] = (unsigned)v[q];
         }
+#pragma unroll
+        for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
+          if (ptr[q]) act32[(ptr[q] - slot)] = (unsigned)v[q];  // [column][pair]: same index as the slot's word
       }
       __syncthreads();
       if (abort_flag) return;

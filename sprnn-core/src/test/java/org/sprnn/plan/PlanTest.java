@@ -21,7 +21,7 @@ class PlanTest {
 
     @Test
     void paperPointFitsInOneClusterInRegisters() {
-        Plan p = Plan.of(rows(CellType.RNN_RELU, 1152, 0.1), CellType.RNN_RELU, 4, H100, PlanOptions.defaults());
+        Plan p = Plan.of(rows(CellType.RNN_RELU, 1152, 0.1), CellType.RNN_RELU, 4, H100, PlanOptions.defaults().withExchange(ExchangeMode.CLUSTER));
         System.out.println(p.describe());
         assertThat(p.fits()).as(p.describe()).isTrue();
         assertThat(p.spec().exchange()).isEqualTo(ExchangeMode.CLUSTER);
@@ -36,8 +36,18 @@ class PlanTest {
         Plan p = Plan.of(rows(CellType.RNN_RELU, 5760, 0.1), CellType.RNN_RELU, 4, H100, PlanOptions.defaults());
         System.out.println(p.describe());
         assertThat(p.fits()).as(p.describe()).isTrue();
-        assertThat(p.spec().exchange()).isEqualTo(ExchangeMode.TIMESTAMPS);
+        assertThat(p.spec().exchange()).isNotEqualTo(ExchangeMode.CLUSTER);
         assertThat(p.spec().ctas()).isEqualTo(132);
+    }
+
+    @Test
+    void autoExchangePicksTheFasterPrediction() {
+        Plan small = Plan.of(rows(CellType.RNN_TANH, 300, 0.1), CellType.RNN_TANH, 3, H100, PlanOptions.defaults());
+        Plan paper = Plan.of(rows(CellType.RNN_RELU, 1152, 0.1), CellType.RNN_RELU, 4, H100, PlanOptions.defaults());
+        assertThat(small.spec().exchange()).as(small.describe()).isEqualTo(ExchangeMode.CLUSTER);
+        assertThat(paper.spec().exchange()).as(paper.describe()).isEqualTo(ExchangeMode.TIMESTAMPS);
+        Plan large = Plan.of(rows(CellType.RNN_RELU, 2304, 0.3), CellType.RNN_RELU, 4, H100, PlanOptions.defaults());
+        assertThat(large.spec().exchange()).as(large.describe()).isEqualTo(ExchangeMode.GRID_BARRIER);
     }
 
     @Test

@@ -46,6 +46,8 @@ public final class CudaDriver {
     public static final int FUNC_ATTR_LOCAL_SIZE_BYTES = 3;
     public static final int FUNC_ATTR_NUM_REGS = 4;
     public static final int FUNC_ATTR_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+    /** {@code CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED}: clusters above 8 CTAs (up to 16 on H100). */
+    public static final int FUNC_ATTR_NON_PORTABLE_CLUSTER_SIZE_ALLOWED = 14;
 
     public static final int STREAM_NON_BLOCKING = 1;
     public static final int CAPTURE_MODE_THREAD_LOCAL = 1;

@@ -110,6 +110,11 @@ public final class CudaModule implements AutoCloseable {
             ctx.driver().cuFuncSetAttribute.check(fn(), CudaDriver.FUNC_ATTR_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes);
         }
 
+        /** Sets a function attribute ({@code cuFuncSetAttribute}), e.g. {@code FUNC_ATTR_NON_PORTABLE_CLUSTER_SIZE_ALLOWED}. */
+        public void setAttribute(int attribute, int value) {
+            ctx.driver().cuFuncSetAttribute.check(fn(), attribute, value);
+        }
+
         /** How many blocks of {@code blockSize} threads fit on one SM at once. */
         public int maxActiveBlocksPerSm(int blockSize, long dynamicSharedBytes) {
             try (Arena a = Arena.ofConfined()) {

@@ -1,0 +1,481 @@
+package org.sprnn.engine.cuda;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.sprnn.SprnnException;
+import org.sprnn.engine.Engine;
+import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.RunInputs;
+import org.sprnn.internal.cuda.CublasLt;
+import org.sprnn.internal.cuda.CudaContext;
+import org.sprnn.internal.cuda.CudaDriver;
+import org.sprnn.internal.cuda.CudaEvent;
+import org.sprnn.internal.cuda.CudaModule;
+import org.sprnn.internal.cuda.CudaStream;
+import org.sprnn.internal.cuda.DeviceBuffer;
+import org.sprnn.internal.cuda.GemmPlan;
+import org.sprnn.internal.cuda.KernelCompiler;
+import org.sprnn.model.Layer;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.Tensor;
+import org.sprnn.plan.DeviceLimits;
+import org.sprnn.plan.ExchangeMode;
+import org.sprnn.plan.KernelSpec;
+import org.sprnn.plan.Plan;
+import org.sprnn.plan.PlanOptions;
+import org.sprnn.sparse.PackedLayer;
+import org.sprnn.sparse.PackedWord;
+import org.sprnn.sparse.SparseRows;
+
+/**
+ * {@code cuda-sparse-persistent}: the paper's kernel ({@code sparse_persistent_rnn.cu}). Per layer, the input
+ * projection {@code W_ih x_t + b_ih} for all T steps is one fp32 cuBLASLt GEMM; then one launch of the
+ * persistent kernel runs every step with {@code W_hh} resident on-chip (packed words in registers and
+ * shared memory), exchanging {@code h_t} between CTAs as its {@link Plan} says (cluster DSMEM, tagged words
+ * or grid barrier). Stacked layers run layer by layer.
+ *
+ * <p>Per batch size the engine plans each layer ({@link Plan}; refusing layers that do not fit, with the
+ * capacity numbers), packs, compiles the specialised kernel through NVRTC (cubin cache keyed by the
+ * spec's name) and uploads the packed layout once; a run uploads inputs, launches and downloads. Outputs
+ * are poisoned (NaN) before every launch; a kernel that gave up (bounded spins) leaves a fault record
+ * and the run throws naming the layer, CTA and step.
+ */
+public final class SparsePersistentEngine implements Engine {
+    /** The engine's name. */
+    public static final String NAME = "cuda-sparse-persistent";
+    /** How long one spin of the kernel may wait before it records a fault and leaves. */
+    static final long SPIN_TIMEOUT_NS = 2_000_000_000L;
+    private static final long WORKSPACE_BYTES = 8L << 20;
+    /** Launches timed together in {@link #microsPerStep} (each sample's time divided by it). */
+    static final int LAUNCHES_PER_SAMPLE = 4;
+
+    private final RnnModel model;
+    private final PlanOptions planOptions;
+    private final DeviceLimits limits;
+    private final boolean exchangeOnly;
+    private final int hidden;
+    private final int gates;
+    private final CudaContext ctx;
+    private final Deque<AutoCloseable> owned = new ArrayDeque<>(); // closed in reverse order
+    private final CudaStream stream;
+    private final CublasLt.Handle lt;
+    private final DeviceBuffer workspace;
+    private final KernelCompiler compiler;
+    private final List<SparseRows> recurrent = new ArrayList<>();
+    private final List<DeviceBuffer> wIh = new ArrayList<>();  // per layer [G*H][I] fp32 row-major
+    private final List<DeviceBuffer> bIh = new ArrayList<>();  // per layer [G*H] fp32
+    private final List<DeviceBuffer> bHh = new ArrayList<>();  // per layer [G*H] fp32
+    private final Map<Integer, List<LayerKernel>> byBatch = new HashMap<>();
+    private int epoch = 1; // step tags of the timestamp exchange: unique per launch
+    private boolean closed;
+
+    /**
+     * One layer planned, compiled and uploaded for one batch size.
+     *
+     * @param plan the plan (fits)
+     * @param kernel the specialised kernel
+     * @param words {@code [W][S][32]} packed words
+     * @param rowEnds {@code [W][U*G]} int32
+     * @param warpUnits {@code [W][U]} int32
+     * @param needed {@code [CTAs][H+1]} int32: count, then the columns each CTA reads
+     */
+    record LayerKernel(Plan plan, CudaModule.CudaKernel kernel, DeviceBuffer words, DeviceBuffer rowEnds,
+                       DeviceBuffer warpUnits, DeviceBuffer needed) {
+    }
+
+    /**
+     * Builds the engine: opens the device and uploads the input weights; layers are planned per batch size at
+     * the first run with that batch.
+     *
+     * @param options switches and partition (null exchange = cluster if it fits, else timestamps)
+     */
+    public SparsePersistentEngine(RnnModel model, DeviceLimits limits, PlanOptions options) {
+        this(model, limits, options, false);
+    }
+
+    /**
+     * An engine whose kernel skips the sparse arithmetic and only exchanges h each step
+     * ({@code SPRNN_EXCHANGE_ONLY}): the floor of the same partition and exchange, for the ablation. Its
+     * outputs are not the layer's.
+     */
+    public static SparsePersistentEngine exchangeFloor(RnnModel model, DeviceLimits limits, PlanOptions options) {
+        return new SparsePersistentEngine(model, limits, options, true);
+    }
+
+    private SparsePersistentEngine(RnnModel model, DeviceLimits limits, PlanOptions options, boolean exchangeOnly) {
+        this.exchangeOnly = exchangeOnly;
+        this.model = model;
+        this.planOptions = options;
+        this.limits = limits;
+        this.hidden = model.hiddenSize();
+        this.gates = model.cell().gates();
+        this.ctx = CudaContext.open(0);
+        try {
+            owned.push(ctx);
+            stream = own(ctx.createStream());
+            lt = own(CublasLt.get().new Handle(ctx));
+            workspace = own(ctx.allocate(WORKSPACE_BYTES, "cuBLASLt workspace"));
+            compiler = new KernelCompiler();
+            for (Layer layer : model.layers()) {
+                recurrent.add(SparseRows.of(layer.wHh()));
+                wIh.add(uploadFloats(layer.wIh().data(), "W_ih"));
+                bIh.add(uploadFloats(layer.bIh().data(), "b_ih"));
+                bHh.add(uploadFloats(layer.bHh().data(), "b_hh"));
+            }
+        } catch (RuntimeException | Error e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Plans every layer of {@code model} for {@code batch} on {@code limits}; the first that does not fit, or null. */
+    public static String refusal(RnnModel model, int batch, DeviceLimits limits, PlanOptions options) {
+        for (int k = 0; k < model.numLayers(); k++) {
+            Plan p = Plan.of(SparseRows.of(model.layers().get(k).wHh()), model.cell(), batch, limits, options);
+            if (!p.fits()) {
+                return "layer " + k + " does not fit on-chip (" + p.spec().exchange().id() + ", batch " + batch + "): " + p.why();
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    /** The plans used for {@code batch} (planning and compiling them if needed), one per layer. */
+    public List<Plan> plans(int batch) {
+        return kernels(batch).stream().map(LayerKernel::plan).toList();
+    }
+
+    /** Registers per thread and local (spill) bytes of layer {@code layer}'s compiled kernel for {@code batch}. */
+    public String kernelResources(int batch, int layer) {
+        CudaModule.CudaKernel k = kernels(batch).get(layer).kernel();
+        return "regs=" + k.attribute(CudaDriver.FUNC_ATTR_NUM_REGS) + " local=" + k.attribute(CudaDriver.FUNC_ATTR_LOCAL_SIZE_BYTES) + "B";
+    }
+
+    @Override
+    public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
+        RunInputs.check(model, input, h0, c0);
+        try (Run r = new Run(input, h0, c0)) {
+            r.forward(0, null);
+            return r.result();
+        }
+    }
+
+    /**
+     * Times the recurrent part (the persistent launch, input projection excluded) of layer 0 on {@code input}:
+     * the median over {@code reps} samples of {@link #LAUNCHES_PER_SAMPLE} back-to-back launches, after warm-up,
+     * with CUDA events, in µs per step. The layer is run and checked by the caller through {@link #run} first.
+     */
+    public double microsPerStep(Tensor input, int reps) {
+        RunInputs.check(model, input, null, null);
+        try (Run r = new Run(input, null, null)) {
+            double[] ms = new double[reps];
+            r.forward(3, ms);
+            Arrays.sort(ms);
+            return ms[reps / 2] * 1000.0 / input.dim(0);
+        }
+    }
+
+    private List<LayerKernel> kernels(int batch) {
+        List<LayerKernel> ks = byBatch.get(batch);
+        if (ks != null) {
+            return ks;
+        }
+        ks = new ArrayList<>();
+        for (int k = 0; k < model.numLayers(); k++) {
+            Plan p = Plan.of(recurrent.get(k), model.cell(), batch, limits, planOptions);
+            if (!p.fits()) {
+                throw new SprnnException(NAME + ": layer " + k + " does not fit on-chip (" + p.spec().exchange().id()
+                        + ", batch " + batch + "): " + p.why());
+            }
+            KernelSpec s = p.spec();
+            Map<String, String> defines = new java.util.LinkedHashMap<>(s.defines());
+            String kernelName = s.name();
+            if (exchangeOnly) {
+                defines.put("SPRNN_EXCHANGE_ONLY", "1");
+                kernelName += "_exchangeonly";
+            }
+            byte[] cubin = compiler.compile("sparse_persistent_rnn.cu", kernelName, defines, "sm_" + s.smArch());
+            CudaModule module = own(ctx.loadModule(cubin, kernelName));
+            CudaModule.CudaKernel kernel = module.kernel("sparse_persistent_rnn");
+            kernel.setMaxDynamicSharedMemory((int) s.sharedMemoryBytes());
+            if (s.exchange() == ExchangeMode.CLUSTER && s.ctas() > 8) {
+                kernel.setAttribute(CudaDriver.FUNC_ATTR_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1);
+            }
+            PackedLayer l = p.layout();
+            ks.add(new LayerKernel(p, kernel, uploadInts(l.words(), "packed W_hh words"), uploadInts(l.rowEnds(), "row ends"),
+                    uploadInts(l.warpUnits(), "warp units"), uploadInts(neededColumns(s, l), "needed columns")));
+        }
+        byBatch.put(batch, ks);
+        return ks;
+    }
+
+    /** Per CTA: how many columns of h its rows read, then those columns ascending ({@code [CTAs][H+1]}). */
+    static int[] neededColumns(KernelSpec s, PackedLayer l) {
+        int h = s.hidden();
+        int[] needed = new int[s.ctas() * (h + 1)];
+        for (int c = 0; c < s.ctas(); c++) {
+            boolean[] need = new boolean[h];
+            int from = c * s.warpsPerCta() * l.slotsPerLane() * 32;
+            int to = (c + 1) * s.warpsPerCta() * l.slotsPerLane() * 32;
+            for (int i = from; i < to; i++) {
+                int col = PackedWord.column(l.words()[i]);
+                if (col < h) {
+                    need[col] = true;
+                }
+            }
+            int n = 0;
+            for (int col = 0; col < h; col++) {
+                if (need[col]) {
+                    needed[c * (h + 1) + 1 + n++] = col;
+                }
+            }
+            needed[c * (h + 1)] = n;
+        }
+        return needed;
+    }
+
+    /** The buffers of one run (T, B) and the layer-by-layer forward pass. */
+    private final class Run implements AutoCloseable {
+        private final Deque<AutoCloseable> res = new ArrayDeque<>();
+        private final int steps;
+        private final int batch;
+        private final List<LayerKernel> ks;
+        private final DeviceBuffer x;        // [T][B][I] fp32: the sequence
+        private final DeviceBuffer xproj;    // [T][B][G*H] fp32: W_ih x_t + b_ih of the current layer
+        private final DeviceBuffer[] seq;    // two [T][B][H] fp32: layer outputs, alternating
+        private final DeviceBuffer h0s;      // [L][B][H] fp32
+        private final DeviceBuffer c0s;      // [L][B][H] fp32
+        private final DeviceBuffer hN;       // [L][B][H] fp32
+        private final DeviceBuffer cN;       // [L][B][H] fp32
+        private final DeviceBuffer exchange; // timestamps: u64 [T][H][PB/2]; barrier: fp16 [2][H][PB]
+        private final DeviceBuffer counter;  // grid barrier arrivals (16 B)
+        private final DeviceBuffer fault;    // int32 [4]
+        private int lastLayerSeq;
+
+        Run(Tensor input, Tensor h0, Tensor c0) {
+            steps = input.dim(0);
+            batch = input.dim(1);
+            ks = kernels(batch);
+            int layers = model.numLayers();
+            long tb = (long) steps * batch;
+            try {
+                x = alloc(tb * input.dim(2) * 4, "input sequence");
+                upload(x, input.data());
+                xproj = alloc(tb * gates * hidden * 4, "input projection");
+                seq = new DeviceBuffer[] {alloc(tb * hidden * 4, "layer output"), layers > 1 ? alloc(tb * hidden * 4, "layer output") : null};
+                long state = (long) layers * batch * hidden * 4;
+                h0s = alloc(state, "h0");
+                c0s = alloc(state, "c0");
+                hN = alloc(state, "h_n");
+                cN = alloc(state, "c_n");
+                upload(h0s, h0 == null ? new double[layers * batch * hidden] : h0.data());
+                upload(c0s, c0 == null ? new double[layers * batch * hidden] : c0.data());
+                long ex = 16;
+                for (LayerKernel k : ks) {
+                    KernelSpec s = k.plan().spec();
+                    ex = Math.max(ex, s.exchange() == ExchangeMode.TIMESTAMPS ? (long) steps * hidden * (s.paddedBatch() / 2) * 8
+                            : 2L * hidden * s.rowBytes());
+                }
+                exchange = alloc(ex, "h exchange");
+                exchange.fill((byte) 0, stream);
+                counter = alloc(16, "barrier counter");
+                fault = alloc(16, "fault record");
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
+            }
+        }
+
+        private DeviceBuffer alloc(long bytes, String what) {
+            DeviceBuffer b = ctx.allocate(Math.max(16, bytes), what);
+            res.push(b);
+            return b;
+        }
+
+        /**
+         * Runs every layer; with {@code timed != null}, layer 0 only, {@code warmups} untimed launches then one
+         * timed launch per element of {@code timed} (ms).
+         */
+        void forward(int warmups, double[] timed) {
+            long in = x.ptr();
+            int inputSize = model.layers().get(0).inputSize();
+            int layers = timed == null ? model.numLayers() : 1;
+            for (int k = 0; k < layers; k++) {
+                LayerKernel lk = ks.get(k);
+                int gh = gates * hidden;
+                int tb = steps * batch;
+                try (GemmPlan proj = new GemmPlan(ctx, lt, new GemmPlan.Spec(gh, tb, inputSize, true, inputSize, inputSize, gh,
+                        CublasLt.CUDA_R_32F, CublasLt.CUDA_R_32F, CublasLt.EPILOGUE_BIAS, 0f, 16), bIh.get(k).ptr(), workspace, 1)) {
+                    proj.run(stream, wIh.get(k).ptr(), in, xproj.ptr(), xproj.ptr());
+                }
+                DeviceBuffer out = seq[k % 2];
+                if (timed == null) {
+                    launch(k, lk, out);
+                } else {
+                    for (int w = 0; w < warmups; w++) {
+                        launch(k, lk, out);
+                    }
+                    // LAUNCHES_PER_SAMPLE launches back to back between two events: the host's launch overhead
+                    // (FFM marshalling, the driver) overlaps the previous launch instead of sitting inside the timing
+                    try (CudaEvent start = ctx.createEvent(); CudaEvent stop = ctx.createEvent()) {
+                        for (int i = 0; i < timed.length; i++) {
+                            start.record(stream);
+                            for (int l = 0; l < LAUNCHES_PER_SAMPLE; l++) {
+                                counter.fill((byte) 0, stream);
+                                launchOnly(lk, k, out);
+                            }
+                            stop.record(stream);
+                            stop.synchronize();
+                            timed[i] = stop.millisSince(start) / LAUNCHES_PER_SAMPLE;
+                            checkFault(k);
+                        }
+                    }
+                }
+                in = out.ptr();
+                inputSize = hidden;
+                lastLayerSeq = k % 2;
+            }
+        }
+
+        private void launch(int k, LayerKernel lk, DeviceBuffer out) {
+            out.fill((byte) 0xFF, stream); // NaN: unwritten outputs show
+            counter.fill((byte) 0, stream);
+            fault.fill((byte) 0, stream);
+            launchOnly(lk, k, out);
+            stream.synchronize();
+            checkFault(k);
+        }
+
+        private void launchOnly(LayerKernel lk, int k, DeviceBuffer out) {
+            KernelSpec s = lk.plan().spec();
+            long state = (long) k * batch * hidden * 4;
+            Object[] args = {lk.words(), lk.rowEnds(), lk.warpUnits(), lk.needed(), xproj, bHh.get(k), h0s.ptr(state),
+                    c0s.ptr(state), out, hN.ptr(state), cN.ptr(state), exchange, counter, fault, steps, epoch,
+                    SPIN_TIMEOUT_NS};
+            int smem = (int) s.sharedMemoryBytes();
+            if (s.exchange() == ExchangeMode.CLUSTER) {
+                lk.kernel().launch(stream, s.ctas(), s.threadsPerCta(), smem, args); // cluster dims are compiled in
+            } else {
+                lk.kernel().launchCooperative(stream, s.ctas(), s.threadsPerCta(), smem, args);
+            }
+            epoch += 1;
+        }
+
+        private void checkFault(int k) {
+            int[] f = downloadInts(fault, 4);
+            if (f[0] != 0) {
+                String kind = switch (f[0]) {
+                    case 1 -> "a tagged h value (column " + f[3] + ") did not arrive";
+                    case 2 -> "the grid barrier did not complete (counter " + f[3] + ")";
+                    case 3 -> "launched with too little shared memory (" + f[3] + " B)";
+                    default -> "fault kind " + f[0];
+                };
+                throw new SprnnException(String.format(Locale.ROOT, "%s: layer %d: kernel gave up at step %d in CTA %d: %s within %.1f s",
+                        NAME, k, f[2], f[1], kind, SPIN_TIMEOUT_NS / 1e9));
+            }
+        }
+
+        RnnOutput result() {
+            int layers = model.numLayers();
+            float[] out = downloadFloats(seq[lastLayerSeq], (long) steps * batch * hidden);
+            float[] h = downloadFloats(hN, (long) layers * batch * hidden);
+            Tensor c = null;
+            if (model.cell().hasCellState()) {
+                c = Tensor.ofFloats(downloadFloats(cN, (long) layers * batch * hidden), layers, batch, hidden);
+            }
+            return new RnnOutput(Tensor.ofFloats(out, steps, batch, hidden), Tensor.ofFloats(h, layers, batch, hidden), c);
+        }
+
+        @Override
+        public void close() {
+            while (!res.isEmpty()) {
+                try {
+                    res.pop().close();
+                } catch (Exception e) {
+                    // keep closing the rest
+                }
+            }
+        }
+    }
+
+    private void upload(DeviceBuffer b, double[] v) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(Math.max(4L, 4L * v.length), 16);
+            for (int i = 0; i < v.length; i++) {
+                m.setAtIndex(JAVA_FLOAT, i, (float) v[i]);
+            }
+            if (v.length > 0) {
+                b.upload(m.asSlice(0, 4L * v.length), 0, stream);
+            }
+        }
+    }
+
+    private DeviceBuffer uploadFloats(double[] v, String what) {
+        DeviceBuffer b = own(ctx.allocate(Math.max(16L, 4L * v.length), what));
+        upload(b, v);
+        return b;
+    }
+
+    private DeviceBuffer uploadInts(int[] v, String what) {
+        DeviceBuffer b = own(ctx.allocate(Math.max(16L, 4L * v.length), what));
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(Math.max(4L, 4L * v.length), 16);
+            MemorySegment.copy(v, 0, m, JAVA_INT, 0, v.length);
+            if (v.length > 0) {
+                b.upload(m.asSlice(0, 4L * v.length), 0, stream);
+            }
+        }
+        return b;
+    }
+
+    private float[] downloadFloats(DeviceBuffer b, long n) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(4L * n, 16);
+            b.download(m, 0, stream);
+            return m.toArray(JAVA_FLOAT);
+        }
+    }
+
+    private int[] downloadInts(DeviceBuffer b, int n) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(4L * n, 16);
+            b.download(m, 0, stream);
+            return m.toArray(JAVA_INT);
+        }
+    }
+
+    private <T extends AutoCloseable> T own(T resource) {
+        owned.push(resource);
+        return resource;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        while (!owned.isEmpty()) {
+            try {
+                owned.pop().close();
+            } catch (Exception e) {
+                // keep closing the rest
+            }
+        }
+    }
+}

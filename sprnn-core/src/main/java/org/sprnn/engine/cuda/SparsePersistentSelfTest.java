@@ -1,0 +1,157 @@
+package org.sprnn.engine.cuda;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.sprnn.SprnnException;
+import org.sprnn.engine.Accuracy;
+import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.cpu.CpuReferenceEngine;
+import org.sprnn.model.CellType;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.SyntheticModels;
+import org.sprnn.model.Tensor;
+import org.sprnn.plan.DeviceLimits;
+import org.sprnn.plan.ExchangeMode;
+import org.sprnn.plan.PlanOptions;
+import org.sprnn.sparse.WeightFormat;
+
+/**
+ * The correctness matrix of {@code cuda-sparse-persistent} on a real GPU (issue 4): every cell against
+ * {@code cpu-reference} on fresh random models and inputs, outputs poisoned, relative error ≤ 3e-3 with fp16
+ * weights, over hidden sizes, batches, densities, sequence lengths, every exchange and switch combination at one
+ * shape, stacked layers, and a layer that must be refused with its capacity numbers. Runs where the JVM runs
+ * ({@code sprnn kernel-check}); JUnit cannot reach the GPU machine.
+ */
+public final class SparsePersistentSelfTest {
+    static final double TOLERANCE = 3e-3;
+
+    private SparsePersistentSelfTest() {
+    }
+
+    /** One case: model shape, run shape, plan options. */
+    record Case(CellType cell, int hidden, int layers, double density, int batch, int steps, PlanOptions options) {
+        @Override
+        public String toString() {
+            PlanOptions o = options;
+            return String.format(Locale.ROOT, "%s H=%d L=%d d=%.2f B=%d T=%d %s%s%s%s", cell.id(), hidden, layers, density, batch, steps,
+                    o.exchange() == null ? "auto" : o.exchange().id(), o.wideLoads() ? " wide" : " scalar",
+                    o.bankAware() ? " bank" : " natural", o.balanced() ? " bal" : " naive");
+        }
+    }
+
+    static List<Case> cases(boolean quick) {
+        List<Case> cs = new ArrayList<>();
+        PlanOptions auto = PlanOptions.defaults();
+        for (CellType c : CellType.values()) {
+            cs.add(new Case(c, 64, 1, 0.3, 1, 7, auto));
+            cs.add(new Case(c, 64, 1, 0.3, 4, 1, auto));
+            cs.add(new Case(c, 300, 1, 0.1, 3, 64, auto));
+            cs.add(new Case(c, 300, 1, 1.0, 8, 7, auto));
+            cs.add(new Case(c, 1152, 1, 0.1, 4, 64, auto));
+            if (!quick) {
+                cs.add(new Case(c, 2304, 1, 0.01, 16, 7, auto));
+                cs.add(new Case(c, 1152, 1, 0.3, 1, 256, auto));
+                cs.add(new Case(c, 300, 1, 0.1, 3, 64, auto.withExchange(ExchangeMode.TIMESTAMPS)));
+                cs.add(new Case(c, 300, 1, 0.1, 3, 64, auto.withExchange(ExchangeMode.GRID_BARRIER)));
+            }
+        }
+        // every exchange with every switch off, then each switch alone on, at one shape
+        for (ExchangeMode e : ExchangeMode.values()) {
+            PlanOptions base = new PlanOptions(e, false, false, false, 0, 0, WeightFormat.FP16);
+            cs.add(new Case(CellType.RNN_RELU, 300, 1, 0.1, 3, 64, base));
+            if (!quick) {
+                cs.add(new Case(CellType.RNN_RELU, 300, 1, 0.1, 3, 64, base.withSwitches(true, false, false)));
+                cs.add(new Case(CellType.RNN_RELU, 300, 1, 0.1, 3, 64, base.withSwitches(false, true, false)));
+                cs.add(new Case(CellType.RNN_RELU, 300, 1, 0.1, 3, 64, base.withSwitches(false, false, true)));
+                cs.add(new Case(CellType.RNN_RELU, 4096, 1, 0.01, 4, 64, base.withSwitches(true, true, true)));
+            }
+        }
+        cs.add(new Case(CellType.RNN_RELU, 256, 3, 0.3, 4, 50, auto));  // stacked
+        cs.add(new Case(CellType.LSTM, 256, 2, 0.3, 4, 50, auto));
+        cs.add(new Case(CellType.GRU, 256, 2, 0.1, 3, 50, auto));
+        return cs;
+    }
+
+    /** Runs the matrix; returns the number of failures. */
+    public static int run(boolean quick, long seed, PrintStream out) {
+        DeviceLimits limits = GpuStatus.deviceLimits().orElseThrow(() -> new SprnnException("kernel-check: no usable GPU: "
+                + GpuStatus.problem().orElse("unknown")));
+        List<Case> cases = cases(quick);
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Runtime.getRuntime().availableProcessors() - 1), r -> {
+            Thread t = new Thread(r, "kernel-check-reference");
+            t.setDaemon(true);
+            return t;
+        });
+        int failures = 0;
+        try {
+            Map<Case, Future<Object[]>> refs = new LinkedHashMap<>();
+            for (Case c : cases) {
+                refs.put(c, pool.submit(() -> reference(c, seed)));
+            }
+            out.printf(Locale.ROOT, "%s; seed %d; tolerance %.0e (fp16 weights, fp32 accumulation); outputs poisoned%n", limits.name(), seed, TOLERANCE);
+            out.println("| case | kernel | rel. error | result |");
+            out.println("|---|---|---|---|");
+            for (Case c : cases) {
+                Object[] ref;
+                try {
+                    ref = refs.get(c).get();
+                } catch (InterruptedException | ExecutionException e) {
+                    throw new IllegalStateException("reference failed: " + e, e);
+                }
+                RnnModel model = (RnnModel) ref[4];
+                String refusal = SparsePersistentEngine.refusal(model, c.batch(), limits, c.options());
+                if (refusal != null) {
+                    out.printf(Locale.ROOT, "| %s | - | - | FAIL: refused: %s |%n", c, refusal);
+                    failures++;
+                    continue;
+                }
+                String kernel = "-";
+                double err;
+                String note = "";
+                try (SparsePersistentEngine e = new SparsePersistentEngine(model, limits, c.options())) {
+                    kernel = e.plans(c.batch()).get(0).spec().name();
+                    RnnOutput got = e.run((Tensor) ref[0], (Tensor) ref[1], (Tensor) ref[2]);
+                    RnnOutput want = (RnnOutput) ref[3];
+                    err = Math.max(Accuracy.relativeError(got.output(), want.output()), Accuracy.relativeError(got.hN(), want.hN()));
+                    if (want.cN() != null) {
+                        err = Math.max(err, Accuracy.relativeError(got.cN(), want.cN()));
+                    }
+                } catch (RuntimeException ex) {
+                    err = Double.NaN;
+                    note = ": " + ex.getMessage();
+                }
+                boolean pass = err <= TOLERANCE;
+                failures += pass ? 0 : 1;
+                out.printf(Locale.ROOT, "| %s | %s | %.2e | %s%s |%n", c, kernel, err, pass ? "PASS" : "FAIL", note);
+            }
+            // a layer too large for the chip must be refused, with the capacity numbers
+            RnnModel big = SyntheticModels.random(CellType.LSTM, 64, 4096, 1, 1.0, 1.0, seed);
+            String why = SparsePersistentEngine.refusal(big, 16, limits, PlanOptions.defaults());
+            boolean refused = why != null && why.contains("capacity");
+            failures += refused ? 0 : 1;
+            out.printf(Locale.ROOT, "| lstm H=4096 d=1.00 B=16 (must be refused) | - | - | %s: %s |%n", refused ? "PASS" : "FAIL", why);
+            out.printf(Locale.ROOT, "kernel-check: %d of %d cases passed%n", cases.size() + 1 - failures, cases.size() + 1);
+            return failures;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static Object[] reference(Case c, long seed) {
+        long s = seed * 1_000_003L + c.toString().hashCode();
+        RnnModel model = SyntheticModels.random(c.cell(), 24, c.hidden(), c.layers(), c.density(), 1.0, s);
+        Tensor x = SyntheticModels.input(c.steps(), c.batch(), 24, s + 1);
+        Tensor h0 = SyntheticModels.state(c.layers(), c.batch(), c.hidden(), s + 2);
+        Tensor c0 = c.cell().hasCellState() ? SyntheticModels.state(c.layers(), c.batch(), c.hidden(), s + 3) : null;
+        RnnOutput want = new CpuReferenceEngine(model).run(x, h0, c0);
+        return new Object[] {x, h0, c0, want, model};
+    }
+}
