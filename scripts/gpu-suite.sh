@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# gpu-suite.sh — every GPU result this repository commits, from one command, on a GPU machine with no JDK.
+#
+#   scripts/dist.sh                                          # here: build dist/sprnn-linux-x64.tar.xz
+#   bash scripts/gpu-suite.sh dist/sprnn-linux-x64.tar.xz OUT [PART]   # there
+#
+# PART (default all): checks = machine, info, demo, selftest of the library baselines, kernel-check of
+# the sparse persistent engine, the no-GPU path, compute-sanitizer on small cases;
+# bench = the ANCHORS.md shapes with every GPU engine side by side, and the ablation (paper's Table 1
+# and the headline shape). Each step has its own time limit; a failing step is reported and the rest
+# still run; the exit code is the number of failed steps. Logs, CSV and JSON rows go to OUT.
+set -uo pipefail
+tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|bench|all]}
+OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|bench|all]}
+PART=${3:-all}
+mkdir -p "$OUT"
+work=$(mktemp -d)
+tar -C "$work" -xJf "$tarball"
+S="$work/sprnn-linux-x64/bin/sprnn"
+export SPRNN_CACHE="$work/cache"
+failed=0
+
+step() { # step NAME LIMIT_S COMMAND...: runs, logs to OUT/NAME.log, prints a one-line verdict
+  local name=$1 limit=$2; shift 2
+  local t0=$SECONDS
+  timeout "$limit" "$@" > "$OUT/$name.log" 2>&1
+  local rc=$?
+  printf '%-28s exit %-3s %4ss\n' "$name" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
+  [ "$rc" -eq 0 ] || failed=$((failed + 1))
+  return 0
+}
+
+{
+  date -u +"date %Y-%m-%dT%H:%M:%SZ"
+  nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv
+} > "$OUT/machine.txt" 2>&1
+cat "$OUT/machine.txt"
+
+if [ "$PART" = all ] || [ "$PART" = checks ]; then
+  step info 60 "$S" info
+  step demo 180 "$S" demo
+  step selftest-baselines 300 "$S" selftest --seed 11
+  step kernel-check 300 "$S" kernel-check --seed 11
+  step no-gpu-auto 60 env CUDA_VISIBLE_DEVICES= "$S" demo --hidden 64 --steps 4
+  # must fail with the reason (exit 2): the engine was asked for by name and there is no device
+  CUDA_VISIBLE_DEVICES= timeout 60 "$S" demo --engine cuda-sparse-persistent --hidden 64 --steps 4 > "$OUT/no-gpu-named.log" 2>&1
+  rc=$?; printf '%-28s exit %-3s (expected 2)\n' no-gpu-named "$rc" | tee -a "$OUT/steps.txt"; [ "$rc" -eq 2 ] || failed=$((failed + 1))
+  SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
+  J="$work/sprnn-linux-x64/runtime/bin/java --enable-native-access=ALL-UNNAMED -jar $work/sprnn-linux-x64/lib/sprnn.jar"
+  for tool in memcheck racecheck; do
+    step "sanitizer-$tool" 240 "$SAN" --tool "$tool" --print-limit 20 $J \
+      bench --hidden 96 --input 40 --batch 3 --density 0.3 --steps 6 --verify-steps 6 --reps 20 --warmup 0 --input-sets 1 \
+      --engines cuda-sparse-persistent,cuda-gemm,cuda-spmm
+    grep -h "ERROR SUMMARY" "$OUT/sanitizer-$tool.log" | head -3
+  done
+fi
+
+if [ "$PART" = all ] || [ "$PART" = bench ]; then
+  engines=cuda-sparse-persistent,cuda-gemm,cuda-spmm
+  step bench-1152-b4-d10 120 "$S" bench --hidden 1152 --batch 4 --density 0.1 --steps 256 --engines $engines --out-dir "$OUT"
+  step bench-2304-b4-d30 120 "$S" bench --hidden 2304 --batch 4 --density 0.3 --steps 256 --engines $engines --out-dir "$OUT"
+  step bench-5760-b4-d10 150 "$S" bench --hidden 5760 --batch 4 --density 0.1 --steps 256 --engines $engines --out-dir "$OUT"
+  step ablation-1152 150 "$S" bench ablation --baselines cuda-gemm,cuda-spmm --out-dir "$OUT"
+  step ablation-2304 150 "$S" bench ablation --hidden 2304 --density 0.3 --baselines cuda-gemm --out-dir "$OUT"
+  grep -h "^|" "$OUT"/bench-*.log "$OUT"/ablation-*.log | cut -c1-200
+fi
+echo "failed steps: $failed"
+exit "$failed"
