@@ -147,6 +147,15 @@ final class BenchCommand implements Callable<Integer> {
                     if (e instanceof CudaRnnEngine ce) {
                         CudaRnnEngine.ReplayTimes rt = ce.timeReplays(sets, h0, null, warmup, reps);
                         rows.add(new Row(name, prec, err, tol, steps, rt.recurrentMicros(), rt.fullMicros(), ce.details()));
+                    } else if (e.deviceMicrosPerRun(sets.get(0), warmup, reps).isPresent()) {
+                        // engines with a device clock but no captured graph (the persistent kernel): the
+                        // recurrent launch alone, rotating the input sets sample by sample
+                        double[] us = new double[reps];
+                        for (int i = 0; i < reps; i++) {
+                            us[i] = e.deviceMicrosPerRun(sets.get(i % sets.size()), 1, 1).orElseThrow()[0];
+                        }
+                        rows.add(new Row(name, prec, err, tol, steps, us, us, "recurrent launch alone (input projection "
+                                + "excluded), CUDA events, one sample per input set in rotation"));
                     } else {
                         int n = Math.min(reps, 5);
                         double[] us = new double[n];

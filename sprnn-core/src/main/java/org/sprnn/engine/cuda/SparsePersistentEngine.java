@@ -190,6 +190,24 @@ public final class SparsePersistentEngine implements Engine {
         }
     }
 
+    /**
+     * The recurrent part of layer 0 (the persistent launch; the input projection excluded), µs per whole
+     * sequence for each of {@code reps} samples after warm-up, CUDA events (see {@link #microsPerStep}).
+     */
+    @Override
+    public java.util.Optional<double[]> deviceMicrosPerRun(Tensor input, int warmup, int reps) {
+        RunInputs.check(model, input, null, null);
+        try (Run r = new Run(input, null, null)) {
+            double[] ms = new double[reps];
+            r.forward(Math.max(1, warmup), ms);
+            double[] us = new double[reps];
+            for (int i = 0; i < reps; i++) {
+                us[i] = ms[i] * 1000.0;
+            }
+            return java.util.Optional.of(us);
+        }
+    }
+
     private List<LayerKernel> kernels(int batch) {
         List<LayerKernel> ks = byBatch.get(batch);
         if (ks != null) {
