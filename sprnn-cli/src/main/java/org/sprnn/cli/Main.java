@@ -1,11 +1,86 @@
 package org.sprnn.cli;
 
-/** Entry point of the sprnn command-line tool. */
+import java.io.PrintWriter;
+import org.sprnn.SprnnException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * Entry point of the sprnn command-line tool: a thin layer of picocli commands over the library.
+ *
+ * <p>Errors the user can act on ({@link SprnnException}, bad options) print one line on stderr and exit
+ * with code 2; a stack trace only with {@code --debug}. Anything else is a bug: one line, exit code 3.
+ */
+@Command(name = "sprnn",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = "Runs pruned (sparse) recurrent networks (RNN relu/tanh, GRU, LSTM) with PyTorch's semantics, "
+                + "on NVIDIA GPUs with on-chip sparse weights, or on the CPU.",
+        subcommands = {
+            DemoCommand.class,
+            RunCommand.class,
+            InspectCommand.class,
+            PruneCommand.class,
+            PlanCommand.class,
+            InfoCommand.class,
+            SelfTestCommand.class,
+            BenchCommand.class,
+            CommandLine.HelpCommand.class
+        },
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  sprnn demo",
+            "  sprnn info",
+            "  sprnn selftest",
+            "  sprnn bench --hidden 2304 --batch 4 --density 0.3 --steps 256",
+            "  sprnn run --model lstm.safetensors --input x.npy --output y.npy",
+            "  sprnn prune --model lstm.safetensors --density 0.1 --output lstm-d10.safetensors",
+            "  sprnn <command> --help"
+        })
 public final class Main {
+    /** Exit code for bad input or options, and for unavailable engines. */
+    public static final int EXIT_USAGE = 2;
+    /** Exit code for an unexpected internal error (a bug). */
+    public static final int EXIT_BUG = 3;
+
     private Main() {
     }
 
     public static void main(String[] args) {
-        System.out.println("sprnn (bootstrap)");
+        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the CLI with the given streams; returns the exit code (used by tests). */
+    public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        boolean debug = java.util.Arrays.asList(args).contains("--debug");
+        CommandLine cl = new CommandLine(Main.class);
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            if (debug) {
+                ex.printStackTrace(err);
+            }
+            if (ex instanceof SprnnException) {
+                err.println("sprnn " + commandLine.getCommandName() + ": " + ex.getMessage());
+                return EXIT_USAGE;
+            }
+            err.println("sprnn " + commandLine.getCommandName() + ": internal error: " + ex
+                    + (debug ? "" : " (run with --debug for the stack trace)"));
+            return EXIT_BUG;
+        });
+        cl.setParameterExceptionHandler((ex, a) -> {
+            err.println("sprnn: " + ex.getMessage() + " (see '" + ex.getCommandLine().getCommandSpec().qualifiedName()
+                    + " --help')");
+            return EXIT_USAGE;
+        });
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            err.println("sprnn: out of Java heap memory (" + e.getMessage() + "): give the JVM more with SPRNN_JAVA_OPTS=-Xmx<size>");
+            return EXIT_USAGE;
+        } finally {
+            out.flush();
+            err.flush();
+        }
     }
 }

@@ -26,6 +26,25 @@ public interface Engine extends AutoCloseable {
      */
     RnnOutput run(Tensor input, Tensor h0, Tensor c0);
 
+    /**
+     * The relative error ({@link Accuracy#relativeError}) this engine is specified to stay within against
+     * {@code cpu-reference}: 1e-5 for float32 arithmetic, about 3e-3 with fp16/bf16 weights.
+     */
+    default double tolerance() {
+        return 1e-5;
+    }
+
+    /**
+     * Device time of whole sequences on this input, where the engine can measure it on the device itself
+     * (GPU engines: CUDA events around the sequence; host transfers and Java conversions excluded).
+     *
+     * @return µs per run for each of {@code reps} runs after {@code warmup} untimed ones; empty for
+     *         engines without a device clock (the CPU engines)
+     */
+    default java.util.Optional<double[]> deviceMicrosPerRun(Tensor input, int warmup, int reps) {
+        return java.util.Optional.empty();
+    }
+
     /** Releases what the engine holds; idempotent. */
     @Override
     void close();

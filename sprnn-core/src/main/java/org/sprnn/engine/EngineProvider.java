@@ -10,6 +10,8 @@ import java.util.stream.Collectors;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.cpu.CpuEngineFactory;
 import org.sprnn.engine.cpu.CpuReferenceFactory;
+import org.sprnn.engine.cuda.CudaEngineFactory;
+import org.sprnn.engine.cuda.CudaRnnEngine;
 import org.sprnn.model.RnnModel;
 
 /**
@@ -21,6 +23,8 @@ import org.sprnn.model.RnnModel;
 public final class EngineProvider {
 
     private static final List<EngineFactory> FACTORIES = List.of(
+            new CudaEngineFactory(CudaRnnEngine.Kind.GEMM),
+            new CudaEngineFactory(CudaRnnEngine.Kind.SPMM),
             new CpuEngineFactory(),
             new CpuReferenceFactory());
 

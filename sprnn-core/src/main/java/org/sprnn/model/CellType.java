@@ -17,9 +17,13 @@ import org.sprnn.SprnnException;
  * </ul>
  */
 public enum CellType {
+    /** {@code nn.RNN(nonlinearity='relu')}: one gate row per unit. */
     RNN_RELU("rnn_relu", 1),
+    /** {@code nn.RNN(nonlinearity='tanh')}: one gate row per unit. */
     RNN_TANH("rnn_tanh", 1),
+    /** {@code nn.GRU}: rows r, z, n per unit. */
     GRU("gru", 3),
+    /** {@code nn.LSTM}: rows i, f, g, o per unit. */
     LSTM("lstm", 4);
 
     private final String id;

@@ -15,6 +15,7 @@ import org.sprnn.SprnnException;
  */
 public record RnnModel(CellType cell, List<Layer> layers) {
 
+    /** Validates every layer against the cell (shapes, chaining of sizes, finite values). */
     public RnnModel {
         if (cell == null) {
             throw new SprnnException("model has no cell type");

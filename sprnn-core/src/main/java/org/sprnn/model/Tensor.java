@@ -15,6 +15,7 @@ import org.sprnn.SprnnException;
  */
 public record Tensor(int[] shape, double[] data) {
 
+    /** Checks that the shape's product equals the data length; copies the shape. */
     public Tensor {
         shape = shape.clone();
         long n = 1;

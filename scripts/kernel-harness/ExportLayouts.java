@@ -1,0 +1,127 @@
+// ExportLayouts — writes packed layers for the standalone kernel harness (harness.cu) with the library's
+// own packer and planner, so the harness tests exactly the layout the engine uploads.
+//
+// Run (from the repository root, after `mvn -pl sprnn-core compile`):
+//   java -cp sprnn-core/target/classes scripts/kernel-harness/ExportLayouts.java OUTDIR \
+//        NAME:CELL:H:B:DENSITY:EXCHANGE:WIDE:BANK:BAL[:CTAS:WARPS] ...
+// e.g. paper:rnn_relu:1152:4:0.1:cluster:1:1:1
+// Writes OUTDIR/NAME.bin.gz (layout + W_hh CSR, little-endian, gzip), OUTDIR/NAME.defines (nvcc -D flags) and
+// OUTDIR/NAME.plan.txt (Plan.describe()).
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import org.sprnn.model.CellType;
+import org.sprnn.model.SyntheticModels;
+import org.sprnn.plan.DeviceLimits;
+import org.sprnn.plan.ExchangeMode;
+import org.sprnn.plan.KernelSpec;
+import org.sprnn.plan.Plan;
+import org.sprnn.plan.PlanOptions;
+import org.sprnn.sparse.PackedLayer;
+import org.sprnn.sparse.PackedWord;
+import org.sprnn.sparse.SparseRows;
+import org.sprnn.sparse.WeightFormat;
+
+public class ExportLayouts {
+    public static void main(String[] args) throws IOException {
+        Path dir = Path.of(args[0]);
+        Files.createDirectories(dir);
+        for (int a = 1; a < args.length; a++) {
+            String[] f = args[a].split(":");
+            String name = f[0];
+            CellType cell = CellType.parse(f[1]);
+            int h = Integer.parseInt(f[2]);
+            int batch = Integer.parseInt(f[3]);
+            double d = Double.parseDouble(f[4]);
+            ExchangeMode ex = switch (f[5]) {
+                case "barrier" -> ExchangeMode.GRID_BARRIER;
+                case "timestamps" -> ExchangeMode.TIMESTAMPS;
+                case "cluster" -> ExchangeMode.CLUSTER;
+                default -> throw new IllegalArgumentException(f[5]);
+            };
+            PlanOptions o = new PlanOptions(ex, f[6].equals("1"), f[7].equals("1"), f[8].equals("1"),
+                    f.length > 9 ? Integer.parseInt(f[9]) : 0, f.length > 10 ? Integer.parseInt(f[10]) : 0, WeightFormat.FP16);
+            SparseRows w = SparseRows.of(SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(1234 + h)));
+            Plan p = Plan.of(w, cell, batch, DeviceLimits.h100Sxm(), o);
+            Files.writeString(dir.resolve(name + ".plan.txt"), p.describe());
+            if (!p.fits()) {
+                System.out.println(name + ": does not fit: " + p.why());
+                continue;
+            }
+            KernelSpec s = p.spec();
+            PackedLayer l = p.layout();
+            Files.writeString(dir.resolve(name + ".defines"), String.join(" ", s.defineOptions()) + "\n");
+            int g = cell.gates();
+            int warps = s.warps();
+            // columns each CTA needs (timestamps exchange polls only these)
+            int[] needed = new int[s.ctas() * (h + 1)];
+            for (int c = 0; c < s.ctas(); c++) {
+                boolean[] need = new boolean[h];
+                for (int wp = c * s.warpsPerCta(); wp < (c + 1) * s.warpsPerCta(); wp++) {
+                    for (int i = 0; i < l.slotsPerLane() * 32; i++) {
+                        int col = PackedWord.column(l.words()[wp * l.slotsPerLane() * 32 + i]);
+                        if (col < h) {
+                            need[col] = true;
+                        }
+                    }
+                }
+                int n = 0;
+                for (int col = 0; col < h; col++) {
+                    if (need[col]) {
+                        needed[c * (h + 1) + 1 + n++] = col;
+                    }
+                }
+                needed[c * (h + 1)] = n;
+            }
+            long nnz = w.nonzeros();
+            // large layers leave out the CSR (the carried files are limited): the harness then checks against
+            // the packed words' own (rounded) values instead of the original float32 ones
+            boolean withCsr = nnz <= 600_000;
+            ByteBuffer bb = ByteBuffer.allocate((int) (64 + 4L * (l.words().length + l.rowEnds().length + l.warpUnits().length
+                    + needed.length + (g * h + 1) + 2 * nnz))).order(ByteOrder.LITTLE_ENDIAN);
+            int[] header = {0x53505252, 1, cell.ordinal(), h, batch, s.paddedBatch(), s.ctas(), s.warpsPerCta(), s.slotsPerLane(),
+                    s.registerSlots(), s.unitsPerWarp(), s.wideLoads() ? 1 : 0, s.exchange().define(), g, withCsr ? (int) nnz : -1, (int) s.sharedMemoryBytes()};
+            for (int x : header) {
+                bb.putInt(x);
+            }
+            for (int x : l.words()) {
+                bb.putInt(x);
+            }
+            for (int x : l.rowEnds()) {
+                bb.putInt(x);
+            }
+            for (int x : l.warpUnits()) {
+                bb.putInt(x);
+            }
+            for (int x : needed) {
+                bb.putInt(x);
+            }
+            int off = 0;
+            if (withCsr) {
+            bb.putInt(0);
+            for (int r = 0; r < g * h; r++) {
+                off += w.rowLength(r);
+                bb.putInt(off);
+            }
+            for (int r = 0; r < g * h; r++) {
+                for (int c : w.columns().get(r)) {
+                    bb.putInt(c);
+                }
+            }
+            for (int r = 0; r < g * h; r++) {
+                for (float v : w.values().get(r)) {
+                    bb.putFloat(v);
+                }
+            }
+            }
+            try (var gz = new java.util.zip.GZIPOutputStream(Files.newOutputStream(dir.resolve(name + ".bin.gz")))) {
+                gz.write(bb.array(), 0, bb.position());
+            }
+            System.out.println(name + ": " + s.name() + " | " + l.summary());
+        }
+    }
+}

@@ -1,0 +1,14 @@
+#!/bin/bash
+# prepare.sh — on the development machine: export every layout of variants.txt with the library's packer
+# and stage harness + kernels into DEST (default /work/main/.carry/kernel, which the device tool carries).
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DEST=${1:-/work/main/.carry/kernel}
+rm -rf "$DEST"; mkdir -p "$DEST/lay" "$DEST/kernels"
+cd "$ROOT"
+specs=()
+while read name spec T reps extra; do specs+=("$name:$spec"); done < <(grep -v '^#' scripts/kernel-harness/variants.txt | awk 'NF>=5')
+java -cp sprnn-core/target/classes scripts/kernel-harness/ExportLayouts.java "$DEST/lay" "${specs[@]}"
+cp sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cu sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cuh "$DEST/kernels/"
+cp scripts/kernel-harness/harness.cu scripts/kernel-harness/run.sh scripts/kernel-harness/variants.txt "$DEST/"
+du -sh "$DEST"

@@ -1,0 +1,115 @@
+package org.sprnn.cli;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.sprnn.SprnnException;
+import org.sprnn.io.ModelFiles;
+import org.sprnn.model.CellType;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.SyntheticModels;
+import org.sprnn.plan.DeviceLimits;
+import org.sprnn.plan.ExchangeMode;
+import org.sprnn.plan.Plan;
+import org.sprnn.plan.PlanOptions;
+import org.sprnn.sparse.SparseRows;
+import org.sprnn.sparse.WeightFormat;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code sprnn plan}: how the sparse persistent kernel would lay out each layer of a model (or of a
+ * synthetic layer) on this GPU — partition, registers per thread, shared memory per CTA — and whether
+ * it fits on-chip, and why.
+ */
+@Command(name = "plan",
+        description = {"Show how cuda-sparse-persistent lays out each layer's W_hh on the GPU: CTAs and warps, registers "
+                + "per thread, shared memory per CTA, bank conflicts, and whether it fits on-chip and why.",
+            "Uses this machine's GPU; without one, plans for an H100 SXM (132 SMs) and says so."},
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        footerHeading = "%nExamples:%n",
+        footer = {"  sprnn plan --model lstm.safetensors --batch 4",
+            "  sprnn plan --hidden 1152 --density 0.1 --batch 4",
+            "  sprnn plan --hidden 5760 --density 0.1 --batch 4 --cell rnn_relu --exchange timestamps"})
+final class PlanCommand implements Callable<Integer> {
+    @Mixin
+    DebugOption debug;
+
+    @Spec
+    CommandSpec spec;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    static final class Source {
+        @Option(names = "--model", description = "Model file (.safetensors or .npz).")
+        Path model;
+
+        @Option(names = "--hidden", description = "Plan a synthetic layer of this hidden size (with --density).")
+        Integer hidden;
+    }
+
+    @Option(names = "--density", defaultValue = "0.1", description = "Density of the synthetic layer's W_hh (default: ${DEFAULT-VALUE}).")
+    double density;
+
+    @Option(names = "--cell", description = "Cell: rnn_relu, rnn_tanh, gru, lstm (synthetic default rnn_relu; for a model, if the file does not say).")
+    String cell;
+
+    @Option(names = "--batch", defaultValue = "1", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--exchange", defaultValue = "auto", description = "Exchange of h_t: auto, cluster, timestamps, barrier (default: ${DEFAULT-VALUE}).")
+    String exchange;
+
+    @Option(names = "--precision", defaultValue = "fp16", description = "Weight encoding: fp16 or bf16 (default: ${DEFAULT-VALUE}).")
+    String precision;
+
+    @Option(names = "--naive", description = "Plan the ablation's naive kernel: scalar loads, natural order, naive split.")
+    boolean naive;
+
+    @Override
+    public Integer call() {
+        Options.positive("--batch", batch);
+        Options.density("--density", density);
+        ExchangeMode mode = switch (exchange.toLowerCase(Locale.ROOT)) {
+            case "auto" -> null;
+            case "cluster" -> ExchangeMode.CLUSTER;
+            case "timestamps" -> ExchangeMode.TIMESTAMPS;
+            case "barrier" -> ExchangeMode.GRID_BARRIER;
+            default -> throw new SprnnException("--exchange: expected auto, cluster, timestamps or barrier, got '" + exchange + "'");
+        };
+        WeightFormat format = switch (precision.toLowerCase(Locale.ROOT)) {
+            case "fp16" -> WeightFormat.FP16;
+            case "bf16" -> WeightFormat.BF16;
+            default -> throw new SprnnException("--precision: expected fp16 or bf16, got '" + precision + "'");
+        };
+        PlanOptions options = new PlanOptions(mode, !naive, !naive, !naive, 0, 0, format);
+        RnnModel model;
+        if (source.model != null) {
+            model = ModelFiles.load(source.model, cell == null ? null : CellType.parse(cell));
+        } else {
+            Options.positive("--hidden", source.hidden);
+            CellType c = cell == null ? CellType.RNN_RELU : CellType.parse(cell);
+            model = SyntheticModels.random(c, 1, source.hidden, 1, density, 1.0, 1);
+        }
+        DeviceLimits device = GpuInfo.deviceLimits().orElse(null);
+        var out = spec.commandLine().getOut();
+        if (device == null) {
+            device = DeviceLimits.h100Sxm();
+            out.println("note       no GPU here: planning for " + device.name());
+        }
+        for (int k = 0; k < model.numLayers(); k++) {
+            if (model.numLayers() > 1) {
+                out.printf("== layer %d%n", k);
+            }
+            Plan plan = Plan.of(SparseRows.of(model.layers().get(k).wHh()), model.cell(), batch, device, options);
+            out.print(plan.describe());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,114 @@
+package org.sprnn.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.sprnn.SprnnException;
+import org.sprnn.engine.EngineOptions;
+import org.sprnn.engine.EngineProvider;
+import org.sprnn.engine.EngineSelection;
+import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.RunInputs;
+import org.sprnn.io.ModelFiles;
+import org.sprnn.io.Npy;
+import org.sprnn.model.CellType;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code sprnn run}: a model on an input sequence from files, outputs to {@code .npy} files. */
+@Command(name = "run",
+        description = {"Run a model (safetensors or npz with PyTorch's state-dict names) on an input sequence "
+                + "[T][B][I] (.npy, float32/64) and write the output [T][B][H] (last layer's h for every step) as float32 .npy.",
+            "Initial states are [layers][B][H]; they default to zeros. Files are written whole or not at all."},
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        footerHeading = "%nExamples:%n",
+        footer = {"  sprnn run --model gru.safetensors --input x.npy --output y.npy",
+            "  sprnn run --model lstm.npz --cell lstm --input x.npy --h0 h0.npy --c0 c0.npy --output y.npy --final-h hN.npy --final-c cN.npy",
+            "  sprnn run --model rnn.safetensors --input x.npy --output y.npy --engine cpu-reference"})
+final class RunCommand implements Callable<Integer> {
+    @Mixin
+    DebugOption debug;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, description = "Model file (.safetensors or .npz).")
+    Path model;
+
+    @Option(names = "--input", required = true, description = "Input sequence [T][B][I], .npy float32 or float64.")
+    Path input;
+
+    @Option(names = "--h0", description = "Initial hidden states [layers][B][H], .npy (default zeros).")
+    Path h0;
+
+    @Option(names = "--c0", description = "Initial cell states [layers][B][H], .npy, LSTM only (default zeros).")
+    Path c0;
+
+    @Option(names = "--cell", description = "Cell type: rnn_relu, rnn_tanh, gru, lstm (default: the model file's metadata 'cell').")
+    String cell;
+
+    @Option(names = "--engine", defaultValue = "auto", description = "Engine, or auto for the fastest available (default: ${DEFAULT-VALUE}). See 'sprnn info'.")
+    String engine;
+
+    @Option(names = "--precision", defaultValue = "fp16", description = "GPU weight precision: fp16, bf16, fp32 (default: ${DEFAULT-VALUE}).")
+    String precision;
+
+    @Option(names = "--threads", description = "CPU threads for the cpu engine (default: all processors).")
+    Integer threads;
+
+    @Option(names = "--output", required = true, description = "Output file [T][B][H], float32 .npy.")
+    Path output;
+
+    @Option(names = "--final-h", description = "Also write the final hidden states [layers][B][H] here (.npy).")
+    Path finalH;
+
+    @Option(names = "--final-c", description = "Also write the final cell states [layers][B][H] here (.npy, LSTM only).")
+    Path finalC;
+
+    @Option(names = {"-v", "--verbose"}, description = "Print the engine chosen and why the others were not.")
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+        CellType cellType = cell == null ? null : CellType.parse(cell);
+        EngineOptions.Builder ob = EngineOptions.builder().engine(engine).precision(precision);
+        if (threads != null) {
+            ob.threads(threads);
+        }
+        RnnModel m = ModelFiles.load(model, cellType);
+        if (finalC != null && !m.cell().hasCellState()) {
+            throw new SprnnException("--final-c: cell " + m.cell() + " has no cell state (only lstm has)");
+        }
+        Tensor x = Npy.read(input);
+        Tensor h = h0 == null ? null : Npy.read(h0);
+        Tensor c = c0 == null ? null : Npy.read(c0);
+        try {
+            RunInputs.check(m, x, h, c);
+        } catch (SprnnException e) { // name the files, not just the arguments
+            throw new SprnnException(e.getMessage().replaceFirst("^input", input + ": input").replaceFirst("^h0", h0 + ": h0")
+                    .replaceFirst("^c0", c0 + ": c0") + " (model " + model + ")");
+        }
+        ob.batchHint(x.dim(1));
+        try (EngineSelection sel = EngineProvider.select(m, ob.build())) {
+            if (verbose) {
+                var err = spec.commandLine().getErr();
+                err.printf("engine %s (%s)%n", sel.engine().name(), sel.reason());
+                sel.rejected().forEach((k, v) -> err.printf("  not %s: %s%n", k, v));
+            }
+            RnnOutput out = sel.engine().run(x, h, c);
+            Npy.write(output, out.output());
+            if (finalH != null) {
+                Npy.write(finalH, out.hN());
+            }
+            if (finalC != null) {
+                Npy.write(finalC, out.cN());
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,42 @@
+package org.sprnn.cli;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.sprnn.engine.cuda.GpuSelfTest;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code sprnn selftest}: the GPU test matrix against cpu-reference, for GPU machines without Maven. */
+@Command(name = "selftest", mixinStandardHelpOptions = true,
+        description = {"Runs every GPU engine against cpu-reference over cell x hidden {33,256,1152} x batch {1,4,8}"
+                + " x density {1%,30%,100%} x T {1,50} x precision (fp32 <= 1e-5, fp16 <= 3e-3), plus 3-layer stacks;"
+                + " prints a pass/fail table and exits 1 on any failure, 2 when there is no usable GPU."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  sprnn selftest", "  sprnn selftest --quick --engines cuda-gemm",
+                "  sprnn selftest --precisions fp32,fp16,bf16 --seed 42"})
+final class SelfTestCommand implements Callable<Integer> {
+    @Mixin
+    DebugOption debug;
+
+    @Option(names = "--engines", split = ",", description = "GPU engines to test (default: ${DEFAULT-VALUE})",
+            defaultValue = "cuda-gemm,cuda-spmm")
+    List<String> engines;
+
+    @Option(names = "--precisions", split = ",", description = "weight precisions (default: ${DEFAULT-VALUE})",
+            defaultValue = "fp32,fp16")
+    List<String> precisions;
+
+    @Option(names = "--quick", description = "a reduced matrix (hidden 33 and 256, batch 1 and 4, T 50)")
+    boolean quick;
+
+    @Option(names = "--seed", description = "random seed (default: a fresh one, printed)")
+    Long seed;
+
+    @Override
+    public Integer call() {
+        long s = seed != null ? seed : System.nanoTime();
+        int failures = GpuSelfTest.run(new GpuSelfTest.Options(engines, precisions, quick, s), System.out);
+        return failures == 0 ? 0 : 1;
+    }
+}

@@ -1,0 +1,104 @@
+package org.sprnn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The CLI's contract: help with examples, one-line errors with exit code 2, a demo that checks itself. */
+class CliTest {
+
+    /** Exit code, stdout and stderr of one CLI invocation. */
+    record Result(int code, String out, String err) {
+    }
+
+    static Result cli(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"demo", "info", "run", "inspect", "prune", "plan"})
+    void everyCommandHasHelpEndingInExamples(String command) {
+        Result r = cli(command, "--help");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("Examples:").contains("sprnn " + command);
+    }
+
+    @Test
+    void versionNamesTheProject() {
+        Result r = cli("--version");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).startsWith("sprnn ");
+    }
+
+    @Test
+    void unknownOptionIsOneLineAndExitTwo() {
+        Result r = cli("demo", "--hiden", "5");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err().strip().lines()).hasSize(1);
+        assertThat(r.err()).contains("--hiden");
+    }
+
+    @Test
+    void badOptionValueNamesTheOption() {
+        Result r = cli("demo", "--density", "1.5");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err().strip().lines()).hasSize(1);
+        assertThat(r.err()).contains("--density").contains("1.5");
+        assertThat(r.err()).doesNotContain("Exception");
+    }
+
+    @Test
+    void unknownEngineListsTheKnownOnes() {
+        Result r = cli("demo", "--engine", "warp-drive", "--hidden", "8", "--steps", "2");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("warp-drive").contains("cpu-reference");
+    }
+
+    @Test
+    void unknownCellNamesTheValue() {
+        Result r = cli("demo", "--cell", "transformer", "--hidden", "8");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown cell 'transformer'");
+    }
+
+    @Test
+    void demoRunsChecksAndExplainsItsChoice() {
+        Result r = cli("demo", "--cell", "lstm", "--hidden", "48", "--input-size", "16", "--steps", "6", "--batch", "3");
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("engine ").contains("µs per step").contains("PASS");
+    }
+
+    @Test
+    void infoListsEveryEngine() {
+        Result r = cli("info");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("cpu-reference").contains("JDK");
+    }
+
+    @Test
+    void planShowsPartitionRegistersSharedMemoryAndVerdict() {
+        Result r = cli("plan", "--hidden", "1152", "--density", "0.1", "--batch", "4");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("partition").contains("registers").contains("shared").contains("fits       yes");
+    }
+
+    @Test
+    void planRefusesALayerTooLargeWithTheNumbers() {
+        Result r = cli("plan", "--hidden", "3700", "--density", "0.02", "--batch", "16");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("fits       NO").contains("shared memory");
+    }
+
+    @Test
+    void planNeedsAModelOrASize() {
+        Result r = cli("plan", "--batch", "4");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--model").contains("--hidden");
+    }
+}

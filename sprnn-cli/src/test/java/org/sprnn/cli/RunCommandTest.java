@@ -1,0 +1,147 @@
+package org.sprnn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.sprnn.cli.CliTest.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sprnn.engine.Accuracy;
+import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.cpu.CpuReferenceEngine;
+import org.sprnn.io.DType;
+import org.sprnn.io.ModelFiles;
+import org.sprnn.io.Npy;
+import org.sprnn.io.Safetensors;
+import org.sprnn.model.CellType;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.SyntheticModels;
+import org.sprnn.model.Tensor;
+
+/** {@code sprnn run} end to end: files in, files out, and every kind of bad input as one line with exit code 2. */
+class RunCommandTest {
+    @TempDir
+    Path dir;
+
+    Path model, input, h0, c0;
+    RnnModel lstm;
+    Tensor x, h, c;
+
+    @BeforeEach
+    void files() {
+        lstm = SyntheticModels.random(CellType.LSTM, 6, 10, 2, 0.3, 1.0, 7);
+        model = dir.resolve("lstm.safetensors");
+        ModelFiles.save(lstm, model, DType.F32);
+        x = SyntheticModels.input(5, 3, 6, 8);
+        h = SyntheticModels.state(2, 3, 10, 9);
+        c = SyntheticModels.state(2, 3, 10, 10);
+        input = dir.resolve("x.npy");
+        h0 = dir.resolve("h0.npy");
+        c0 = dir.resolve("c0.npy");
+        Npy.write(input, x, DType.F64);
+        Npy.write(h0, h, DType.F64);
+        Npy.write(c0, c, DType.F64);
+    }
+
+    private static void assertOneLineError(CliTest.Result r, String... fragments) {
+        assertThat(r.code()).as(r.err()).isEqualTo(2);
+        assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
+        assertThat(r.err()).doesNotContain("Exception").contains(fragments);
+    }
+
+    @Test
+    void writesOutputAndFinalStatesMatchingTheReference() {
+        Path y = dir.resolve("y.npy"), hN = dir.resolve("hN.npy"), cN = dir.resolve("cN.npy");
+        CliTest.Result r = cli("run", "--model", model.toString(), "--input", input.toString(), "--h0", h0.toString(),
+                "--c0", c0.toString(), "--output", y.toString(), "--final-h", hN.toString(), "--final-c", cN.toString(),
+                "--engine", "cpu-reference");
+        assertThat(r.code()).as(r.err()).isZero();
+        RnnOutput ref = new CpuReferenceEngine(lstm).run(x, h, c);
+        // the files are float32: compare at float32 resolution
+        assertThat(Accuracy.relativeError(Npy.read(y), ref.output())).isLessThan(1e-6);
+        assertThat(Accuracy.relativeError(Npy.read(hN), ref.hN())).isLessThan(1e-6);
+        assertThat(Accuracy.relativeError(Npy.read(cN), ref.cN())).isLessThan(1e-6);
+        assertThat(Npy.read(y).shape()).containsExactly(5, 3, 10);
+    }
+
+    @Test
+    void truncatedModelFile() throws IOException {
+        Path bad = dir.resolve("cut.safetensors");
+        byte[] all = Files.readAllBytes(model);
+        Files.write(bad, java.util.Arrays.copyOf(all, all.length / 2));
+        assertOneLineError(cli("run", "--model", bad.toString(), "--input", input.toString(), "--output",
+                dir.resolve("y.npy").toString()), "cut.safetensors");
+        assertThat(dir.resolve("y.npy")).doesNotExist();
+    }
+
+    @Test
+    void inputOfWrongSizeNamesTheFile() {
+        Path wrong = dir.resolve("wrong.npy");
+        Npy.write(wrong, SyntheticModels.input(5, 3, 7, 1));
+        assertOneLineError(cli("run", "--model", model.toString(), "--input", wrong.toString(), "--output",
+                dir.resolve("y.npy").toString()), "wrong.npy", "7 features", "input size is 6");
+    }
+
+    @Test
+    void nanInInputNamesTheElement() {
+        Tensor bad = SyntheticModels.input(5, 3, 6, 1);
+        bad.data()[3 * 6 + 2] = Double.NaN; // t=1, b=0, i=2
+        Path nan = dir.resolve("nan.npy");
+        Npy.write(nan, bad);
+        assertOneLineError(cli("run", "--model", model.toString(), "--input", nan.toString(), "--output",
+                dir.resolve("y.npy").toString()), "nan.npy", "[1][0][2]");
+        assertThat(dir.resolve("y.npy")).doesNotExist();
+    }
+
+    @Test
+    void initialStateOfWrongShape() {
+        Path bad = dir.resolve("h0bad.npy");
+        Npy.write(bad, SyntheticModels.state(1, 3, 10, 1));
+        assertOneLineError(cli("run", "--model", model.toString(), "--input", input.toString(), "--h0", bad.toString(),
+                "--output", dir.resolve("y.npy").toString()), "h0bad.npy", "[2, 3, 10]");
+    }
+
+    @Test
+    void missingTensorIsNamed() {
+        Map<String, Tensor> sd = new java.util.TreeMap<>(ModelFiles.toStateDict(lstm));
+        sd.remove("weight_hh_l1");
+        Path partial = dir.resolve("partial.safetensors");
+        Safetensors.write(partial, sd, Map.of("cell", "lstm"), DType.F32);
+        assertOneLineError(cli("run", "--model", partial.toString(), "--input", input.toString(), "--output",
+                dir.resolve("y.npy").toString()), "partial.safetensors", "weight_hh_l1");
+    }
+
+    @Test
+    void unknownCellOption() {
+        assertOneLineError(cli("run", "--model", model.toString(), "--cell", "lstmx", "--input", input.toString(),
+                "--output", dir.resolve("y.npy").toString()), "lstmx");
+    }
+
+    @Test
+    void unwritableOutputLeavesNoFile() {
+        Path y = dir.resolve("no-such-dir").resolve("y.npy");
+        assertOneLineError(cli("run", "--model", model.toString(), "--input", input.toString(), "--output", y.toString()),
+                "no-such-dir");
+        assertThat(y).doesNotExist();
+    }
+
+    @Test
+    void finalCellStateOfAGruIsRefused() {
+        RnnModel gru = SyntheticModels.random(CellType.GRU, 6, 10, 1, 0.3, 1.0, 7);
+        Path g = dir.resolve("gru.safetensors");
+        ModelFiles.save(gru, g, DType.F32);
+        assertOneLineError(cli("run", "--model", g.toString(), "--input", input.toString(), "--output",
+                dir.resolve("y.npy").toString(), "--final-c", dir.resolve("c.npy").toString()), "--final-c", "gru");
+    }
+
+    @Test
+    void unavailableEngineSaysWhy() {
+        CliTest.Result r = cli("run", "--model", model.toString(), "--input", input.toString(), "--output",
+                dir.resolve("y.npy").toString(), "--engine", "nope");
+        assertOneLineError(r, "nope");
+    }
+}

@@ -1,0 +1,81 @@
+package org.sprnn.engine.cuda;
+
+import java.util.Optional;
+import org.sprnn.engine.Engine;
+import org.sprnn.engine.EngineFactory;
+import org.sprnn.engine.EngineOptions;
+import org.sprnn.internal.cuda.CudaEnvironment;
+import org.sprnn.model.Layer;
+import org.sprnn.model.RnnModel;
+
+/**
+ * Makes {@code cuda-gemm} or {@code cuda-spmm} ({@link CudaRnnEngine}) and says why it cannot: no
+ * driver, no device, too old a device, or a library missing (from {@link CudaEnvironment}, probed once
+ * and never throwing).
+ *
+ * <p>Ranks for {@code auto} (lower wins; {@code cpu} is 500, ranks 100–199 are kept for the sparse
+ * persistent engine): both GPU baselines beat the CPU. Between them, ANCHORS.md's H100 figures show
+ * the dense GEMM ahead at 30% density (N=2304, batch 4: cuBLASLt 5.49 µs vs cuSPARSE 18.5 µs per step)
+ * and cuSPARSE ahead only for large, very sparse layers (N=4608, batch 4: 6.3 vs 15.4 µs at 1%); so
+ * {@code cuda-spmm} ranks first only at W_hh density ≤ 5% with hidden ≥ 2048.
+ */
+public final class CudaEngineFactory implements EngineFactory {
+    static final double SPMM_MAX_DENSITY = 0.05;
+    static final int SPMM_MIN_HIDDEN = 2048;
+
+    private final CudaRnnEngine.Kind kind;
+
+    public CudaEngineFactory(CudaRnnEngine.Kind kind) {
+        this.kind = kind;
+    }
+
+    @Override
+    public String name() {
+        return kind.engineName;
+    }
+
+    @Override
+    public String description() {
+        return kind == CudaRnnEngine.Kind.GEMM
+                ? "GPU baseline: cuBLASLt GEMM per step (fp16/bf16/fp32 weights, fp32 accumulate) + fused cell update, one CUDA graph per sequence"
+                : "GPU baseline: cuSPARSE SpMM on CSR weights per step + fused cell update, one CUDA graph per sequence";
+    }
+
+    @Override
+    public int rank(RnnModel model, EngineOptions options) {
+        boolean sparseWins = density(model) <= SPMM_MAX_DENSITY && model.hiddenSize() >= SPMM_MIN_HIDDEN;
+        if (kind == CudaRnnEngine.Kind.GEMM) {
+            return sparseWins ? 320 : 300;
+        }
+        return sparseWins ? 300 : 320;
+    }
+
+    /** Fraction of nonzeros over every layer's W_hh. */
+    static double density(RnnModel model) {
+        long nz = 0, all = 0;
+        for (Layer l : model.layers()) {
+            nz += l.wHh().countNonZero();
+            all += l.wHh().size();
+        }
+        return all == 0 ? 0 : (double) nz / all;
+    }
+
+    @Override
+    public Optional<String> unavailableReason(RnnModel model, EngineOptions options) {
+        CudaEnvironment env = CudaEnvironment.get();
+        String p = env.problem(kind == CudaRnnEngine.Kind.SPMM);
+        if (p != null) {
+            return Optional.of(p);
+        }
+        if (options.precision().equals("bf16") && env.device().computeMajor() < 8) {
+            return Optional.of("--precision bf16 needs compute capability 8.0 or newer; " + env.device().name() + " has "
+                    + env.device().computeMajor() + "." + env.device().computeMinor());
+        }
+        return Optional.empty();
+    }
+
+    @Override
+    public Engine create(RnnModel model, EngineOptions options) {
+        return new CudaRnnEngine(model, kind, options.precision());
+    }
+}

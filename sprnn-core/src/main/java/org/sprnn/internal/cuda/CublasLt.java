@@ -1,0 +1,176 @@
+package org.sprnn.internal.cuda;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.util.List;
+
+/**
+ * cuBLASLt ({@code libcublasLt.so.13}): matrix products with fused epilogues (bias, ReLU), algorithm
+ * lists from its heuristic. {@link GemmPlan} holds one configured product.
+ */
+public final class CublasLt {
+    public static final List<String> SONAMES = List.of("libcublasLt.so.13", "libcublasLt.so.12");
+
+    // cudaDataType_t (library_types.h)
+    public static final int CUDA_R_32F = 0;
+    public static final int CUDA_R_16F = 2;
+    public static final int CUDA_R_16BF = 14;
+    // cublasComputeType_t
+    public static final int COMPUTE_32F = 68;
+    // cublasOperation_t
+    public static final int OP_N = 0;
+    public static final int OP_T = 1;
+    // cublasLtMatmulDescAttributes_t
+    static final int DESC_TRANSA = 3;
+    static final int DESC_TRANSB = 4;
+    static final int DESC_EPILOGUE = 7;
+    static final int DESC_BIAS_POINTER = 8;
+    // cublasLtEpilogue_t
+    public static final int EPILOGUE_DEFAULT = 1;
+    public static final int EPILOGUE_RELU = 2;
+    public static final int EPILOGUE_BIAS = 4;
+    public static final int EPILOGUE_RELU_BIAS = 6;
+    // cublasLtMatmulPreferenceAttributes_t
+    static final int PREF_MAX_WORKSPACE_BYTES = 1;
+    static final int PREF_MIN_ALIGNMENT_A_BYTES = 5; // A, B, C, D: 5, 6, 7, 8 (uint32)
+    static final int PREF_MIN_ALIGNMENT_D_BYTES = 8;
+    /** sizeof(cublasLtMatmulHeuristicResult_t): algo (8 × uint64) + size_t + int + float + int[4]. */
+    static final long HEURISTIC_RESULT_BYTES = 96;
+    static final long ALGO_BYTES = 64;
+
+    final NativeFunction cublasLtCreate, cublasLtDestroy, cublasLtMatmulDescCreate, cublasLtMatmulDescDestroy,
+            cublasLtMatmulDescSetAttribute, cublasLtMatrixLayoutCreate, cublasLtMatrixLayoutDestroy,
+            cublasLtMatmulPreferenceCreate, cublasLtMatmulPreferenceDestroy, cublasLtMatmulPreferenceSetAttribute,
+            cublasLtMatmulAlgoGetHeuristic, cublasLtMatmul;
+    private final NativeFunction cublasLtGetStatusName, cublasLtGetStatusString, cublasLtGetVersion;
+    private final String path;
+
+    private CublasLt(SymbolLookup lib, String path) {
+        this.path = path;
+        cublasLtGetStatusName = NativeFunction.bind(lib, "libcublasLt", "cublasLtGetStatusName",
+                FunctionDescriptor.of(ADDRESS, JAVA_INT), rc -> "status " + rc);
+        cublasLtGetStatusString = NativeFunction.bind(lib, "libcublasLt", "cublasLtGetStatusString",
+                FunctionDescriptor.of(ADDRESS, JAVA_INT), rc -> "status " + rc);
+        cublasLtGetVersion = NativeFunction.bind(lib, "libcublasLt", "cublasLtGetVersion",
+                FunctionDescriptor.of(JAVA_LONG), rc -> "status " + rc);
+        cublasLtCreate = bind(lib, "cublasLtCreate", ADDRESS);
+        cublasLtDestroy = bind(lib, "cublasLtDestroy", ADDRESS);
+        cublasLtMatmulDescCreate = bind(lib, "cublasLtMatmulDescCreate", ADDRESS, JAVA_INT, JAVA_INT);
+        cublasLtMatmulDescDestroy = bind(lib, "cublasLtMatmulDescDestroy", ADDRESS);
+        cublasLtMatmulDescSetAttribute = bind(lib, "cublasLtMatmulDescSetAttribute", ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG);
+        cublasLtMatrixLayoutCreate = bind(lib, "cublasLtMatrixLayoutCreate", ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+        cublasLtMatrixLayoutDestroy = bind(lib, "cublasLtMatrixLayoutDestroy", ADDRESS);
+        cublasLtMatmulPreferenceCreate = bind(lib, "cublasLtMatmulPreferenceCreate", ADDRESS);
+        cublasLtMatmulPreferenceDestroy = bind(lib, "cublasLtMatmulPreferenceDestroy", ADDRESS);
+        cublasLtMatmulPreferenceSetAttribute = bind(lib, "cublasLtMatmulPreferenceSetAttribute", ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG);
+        cublasLtMatmulAlgoGetHeuristic = bind(lib, "cublasLtMatmulAlgoGetHeuristic", ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
+        // device pointers (A, B, C, D, workspace) are passed as 64-bit integers: same register class on x86-64
+        cublasLtMatmul = bind(lib, "cublasLtMatmul", ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS,
+                ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
+    }
+
+    private NativeFunction bind(SymbolLookup lib, String name, MemoryLayout... args) {
+        return NativeFunction.bind(lib, "libcublasLt", name, FunctionDescriptor.of(JAVA_INT, args), this::errorText);
+    }
+
+    private String errorText(int rc) {
+        String n = CudaDriver.cString((MemorySegment) cublasLtGetStatusName.invoke(rc));
+        String s = CudaDriver.cString((MemorySegment) cublasLtGetStatusString.invoke(rc));
+        return s.isEmpty() || s.equals(n) ? n : n + " (" + s + ")";
+    }
+
+    private static final class Holder {
+        static final CudaLibraries.Found FOUND = CudaLibraries.open("cuBLASLt", SONAMES);
+        static final CublasLt LT;
+        static final String PROBLEM;
+
+        static {
+            CublasLt l = null;
+            String p = null;
+            if (!FOUND.ok()) {
+                p = "cuBLASLt missing: " + FOUND.problem();
+            } else {
+                try {
+                    l = new CublasLt(FOUND.lookup(), FOUND.path());
+                } catch (RuntimeException | LinkageError e) {
+                    p = "cuBLASLt could not be bound: " + e.getMessage();
+                }
+            }
+            LT = l;
+            PROBLEM = p;
+        }
+    }
+
+    /** Why cuBLASLt cannot be used here, or {@code null}. Never throws. */
+    public static String problem() {
+        try {
+            return Holder.PROBLEM;
+        } catch (LinkageError e) {
+            return "cuBLASLt bindings failed to initialise: " + e;
+        }
+    }
+
+    /** The loaded library, or a {@link CudaException} with {@link #problem()}. */
+    public static CublasLt get() {
+        String p = problem();
+        if (p != null) {
+            throw new CudaException(p);
+        }
+        return Holder.LT;
+    }
+
+    /** The library file loaded. */
+    public String path() {
+        return path;
+    }
+
+    /** Version as text, e.g. {@code 13.1.0}. */
+    public String version() {
+        long v = (Long) cublasLtGetVersion.invoke();
+        return v / 10000 + "." + (v % 10000) / 100 + "." + v % 100;
+    }
+
+    /** A cuBLASLt handle ({@code cublasLtCreate}/{@code cublasLtDestroy}). */
+    public final class Handle implements AutoCloseable {
+        private MemorySegment handle;
+
+        /** Creates a handle; the context must be current. */
+        public Handle(CudaContext ctx) {
+            ctx.makeCurrent();
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment out = a.allocate(ADDRESS);
+                cublasLtCreate.check(out);
+                handle = out.get(ADDRESS, 0);
+            }
+        }
+
+        MemorySegment get() {
+            if (handle == null) {
+                throw new IllegalStateException("cuBLASLt handle used after close");
+            }
+            return handle;
+        }
+
+        CublasLt lib() {
+            return CublasLt.this;
+        }
+
+        /** Destroys the handle; idempotent. */
+        @Override
+        public void close() {
+            if (handle != null) {
+                MemorySegment h = handle;
+                handle = null;
+                cublasLtDestroy.check(h);
+            }
+        }
+    }
+}

@@ -1,0 +1,276 @@
+package org.sprnn.internal.cuda;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.util.List;
+
+/**
+ * The CUDA driver API ({@code libcuda.so.1}): the functions sprnn calls, bound by the versioned names
+ * that CUDA 13's {@code cuda.h} maps to.
+ *
+ * <p>Loaded on first use through {@link #get()}; {@link #problem()} says why it cannot be, without
+ * throwing. {@code cuInit(0)} runs once at load. Handles ({@code CUcontext}, {@code CUstream}, ...) are
+ * {@link MemorySegment} addresses; device pointers ({@code CUdeviceptr}) are {@code long}.
+ */
+public final class CudaDriver {
+    public static final String SONAME = "libcuda.so.1";
+
+    // CUdevice_attribute values (cuda.h)
+    public static final int ATTR_MAX_THREADS_PER_BLOCK = 1;
+    public static final int ATTR_MAX_SHARED_MEMORY_PER_BLOCK = 8;
+    public static final int ATTR_CLOCK_RATE_KHZ = 13;
+    public static final int ATTR_MULTIPROCESSOR_COUNT = 16;
+    public static final int ATTR_MEMORY_CLOCK_RATE_KHZ = 36;
+    public static final int ATTR_GLOBAL_MEMORY_BUS_WIDTH = 37;
+    public static final int ATTR_L2_CACHE_SIZE = 38;
+    public static final int ATTR_MAX_THREADS_PER_MULTIPROCESSOR = 39;
+    public static final int ATTR_COMPUTE_CAPABILITY_MAJOR = 75;
+    public static final int ATTR_COMPUTE_CAPABILITY_MINOR = 76;
+    public static final int ATTR_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR = 81;
+    public static final int ATTR_MAX_REGISTERS_PER_MULTIPROCESSOR = 82;
+    public static final int ATTR_COOPERATIVE_LAUNCH = 95;
+    public static final int ATTR_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
+
+    // CUfunction_attribute values (cuda.h)
+    public static final int FUNC_ATTR_MAX_THREADS_PER_BLOCK = 0;
+    public static final int FUNC_ATTR_SHARED_SIZE_BYTES = 1;
+    public static final int FUNC_ATTR_LOCAL_SIZE_BYTES = 3;
+    public static final int FUNC_ATTR_NUM_REGS = 4;
+    public static final int FUNC_ATTR_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+
+    public static final int STREAM_NON_BLOCKING = 1;
+    public static final int CAPTURE_MODE_THREAD_LOCAL = 1;
+
+    private static final FunctionDescriptor NO_ARGS = FunctionDescriptor.of(JAVA_INT);
+
+    final NativeFunction cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
+            cuDeviceGetAttribute, cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease,
+            cuCtxSetCurrent, cuCtxSynchronize, cuMemGetInfo, cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync,
+            cuMemcpyDtoDAsync, cuMemsetD8Async, cuStreamCreate, cuStreamDestroy, cuStreamSynchronize,
+            cuEventCreate, cuEventDestroy, cuEventRecord, cuEventSynchronize, cuEventElapsedTime,
+            cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiateWithFlags, cuGraphLaunch,
+            cuGraphExecDestroy, cuGraphDestroy, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuModuleGetGlobal,
+            cuLaunchKernel, cuLaunchCooperativeKernel, cuFuncGetAttribute, cuFuncSetAttribute,
+            cuOccupancyMaxActiveBlocksPerMultiprocessor;
+    private final NativeFunction cuGetErrorName, cuGetErrorString;
+    private final String path;
+
+    private CudaDriver(SymbolLookup lib, String path) {
+        this.path = path;
+        // error naming first: every other binding reports through it
+        cuGetErrorName = bindRaw(lib, "cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        cuGetErrorString = bindRaw(lib, "cuGetErrorString", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        cuInit = bind(lib, "cuInit", JAVA_INT);
+        cuDriverGetVersion = bind(lib, "cuDriverGetVersion", ADDRESS);
+        cuDeviceGetCount = bind(lib, "cuDeviceGetCount", ADDRESS);
+        cuDeviceGet = bind(lib, "cuDeviceGet", ADDRESS, JAVA_INT);
+        cuDeviceGetName = bind(lib, "cuDeviceGetName", ADDRESS, JAVA_INT, JAVA_INT);
+        cuDeviceGetAttribute = bind(lib, "cuDeviceGetAttribute", ADDRESS, JAVA_INT, JAVA_INT);
+        cuDeviceTotalMem = bind(lib, "cuDeviceTotalMem_v2", ADDRESS, JAVA_INT);
+        cuDevicePrimaryCtxRetain = bind(lib, "cuDevicePrimaryCtxRetain", ADDRESS, JAVA_INT);
+        cuDevicePrimaryCtxRelease = bind(lib, "cuDevicePrimaryCtxRelease_v2", JAVA_INT);
+        cuCtxSetCurrent = bind(lib, "cuCtxSetCurrent", ADDRESS);
+        cuCtxSynchronize = NativeFunction.bind(lib, SONAME, "cuCtxSynchronize", NO_ARGS, this::errorText);
+        cuMemGetInfo = bind(lib, "cuMemGetInfo_v2", ADDRESS, ADDRESS);
+        cuMemAlloc = bind(lib, "cuMemAlloc_v2", ADDRESS, JAVA_LONG);
+        cuMemFree = bind(lib, "cuMemFree_v2", JAVA_LONG);
+        cuMemAllocHost = bind(lib, "cuMemAllocHost_v2", ADDRESS, JAVA_LONG);
+        cuMemFreeHost = bind(lib, "cuMemFreeHost", ADDRESS);
+        cuMemcpyHtoDAsync = bind(lib, "cuMemcpyHtoDAsync_v2", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS);
+        cuMemcpyDtoHAsync = bind(lib, "cuMemcpyDtoHAsync_v2", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
+        cuMemcpyDtoDAsync = bind(lib, "cuMemcpyDtoDAsync_v2", JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS);
+        cuMemsetD8Async = bind(lib, "cuMemsetD8Async", JAVA_LONG, JAVA_BYTE, JAVA_LONG, ADDRESS);
+        cuStreamCreate = bind(lib, "cuStreamCreate", ADDRESS, JAVA_INT);
+        cuStreamDestroy = bind(lib, "cuStreamDestroy_v2", ADDRESS);
+        cuStreamSynchronize = bind(lib, "cuStreamSynchronize", ADDRESS);
+        cuEventCreate = bind(lib, "cuEventCreate", ADDRESS, JAVA_INT);
+        cuEventDestroy = bind(lib, "cuEventDestroy_v2", ADDRESS);
+        cuEventRecord = bind(lib, "cuEventRecord", ADDRESS, ADDRESS);
+        cuEventSynchronize = bind(lib, "cuEventSynchronize", ADDRESS);
+        cuEventElapsedTime = lib.find("cuEventElapsedTime_v2").isPresent()
+                ? bind(lib, "cuEventElapsedTime_v2", ADDRESS, ADDRESS, ADDRESS)
+                : bind(lib, "cuEventElapsedTime", ADDRESS, ADDRESS, ADDRESS);
+        cuStreamBeginCapture = bind(lib, "cuStreamBeginCapture_v2", ADDRESS, JAVA_INT);
+        cuStreamEndCapture = bind(lib, "cuStreamEndCapture", ADDRESS, ADDRESS);
+        cuGraphInstantiateWithFlags = bind(lib, "cuGraphInstantiateWithFlags", ADDRESS, ADDRESS, JAVA_LONG);
+        cuGraphLaunch = bind(lib, "cuGraphLaunch", ADDRESS, ADDRESS);
+        cuGraphExecDestroy = bind(lib, "cuGraphExecDestroy", ADDRESS);
+        cuGraphDestroy = bind(lib, "cuGraphDestroy", ADDRESS);
+        cuModuleLoadData = bind(lib, "cuModuleLoadData", ADDRESS, ADDRESS);
+        cuModuleUnload = bind(lib, "cuModuleUnload", ADDRESS);
+        cuModuleGetFunction = bind(lib, "cuModuleGetFunction", ADDRESS, ADDRESS, ADDRESS);
+        cuModuleGetGlobal = bind(lib, "cuModuleGetGlobal_v2", ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        cuLaunchKernel = bind(lib, "cuLaunchKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+        cuLaunchCooperativeKernel = bind(lib, "cuLaunchCooperativeKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+        cuFuncGetAttribute = bind(lib, "cuFuncGetAttribute", ADDRESS, JAVA_INT, ADDRESS);
+        cuFuncSetAttribute = bind(lib, "cuFuncSetAttribute", ADDRESS, JAVA_INT, JAVA_INT);
+        cuOccupancyMaxActiveBlocksPerMultiprocessor = bind(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessor",
+                ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG);
+        cuInit.check(0);
+    }
+
+    private NativeFunction bind(SymbolLookup lib, String name, MemoryLayout... args) {
+        return NativeFunction.bind(lib, SONAME, name, FunctionDescriptor.of(JAVA_INT, args), this::errorText);
+    }
+
+    private static NativeFunction bindRaw(SymbolLookup lib, String name, FunctionDescriptor fd) {
+        return NativeFunction.bind(lib, SONAME, name, fd, rc -> "error " + rc);
+    }
+
+    /** {@code CUDA_ERROR_X (description)} for a CUresult. */
+    String errorText(int rc) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            String name = cuGetErrorName.call(rc, p) == 0 ? cString(p.get(ADDRESS, 0)) : "CUresult " + rc;
+            String text = cuGetErrorString.call(rc, p) == 0 ? cString(p.get(ADDRESS, 0)) : "";
+            return text.isEmpty() ? name : name + " (" + text + ")";
+        }
+    }
+
+    @SuppressWarnings("restricted") // a C string returned by the library: bounded to 4 KB, read up to its NUL
+    static String cString(MemorySegment p) {
+        return p.equals(MemorySegment.NULL) ? "" : p.reinterpret(4096).getString(0);
+    }
+
+    private static final class Holder {
+        static final CudaLibraries.Found FOUND = CudaLibraries.open("CUDA driver", List.of(SONAME));
+        static final CudaDriver DRIVER;
+        static final String PROBLEM;
+
+        static {
+            CudaDriver d = null;
+            String problem = null;
+            if (!FOUND.ok()) {
+                problem = "no NVIDIA driver: " + FOUND.problem();
+            } else {
+                try {
+                    d = new CudaDriver(FOUND.lookup(), FOUND.path());
+                } catch (CudaException e) {
+                    problem = "the NVIDIA driver does not initialise: " + e.getMessage();
+                } catch (RuntimeException | LinkageError e) {
+                    problem = "the NVIDIA driver could not be bound: " + e;
+                }
+            }
+            DRIVER = d;
+            PROBLEM = problem;
+        }
+    }
+
+    /** Why the driver cannot be used here, or {@code null} if it can. Never throws. */
+    public static String problem() {
+        try {
+            return Holder.PROBLEM;
+        } catch (LinkageError e) {
+            return "the CUDA driver bindings failed to initialise: " + e;
+        }
+    }
+
+    /**
+     * The loaded, initialised driver.
+     *
+     * @throws CudaException with {@link #problem()} when it is unavailable
+     */
+    public static CudaDriver get() {
+        String p = problem();
+        if (p != null) {
+            throw new CudaException(p);
+        }
+        return Holder.DRIVER;
+    }
+
+    /** The library file loaded. */
+    public String path() {
+        return path;
+    }
+
+    /** Driver API version, e.g. 13000 for CUDA 13.0. */
+    public int driverVersion() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            cuDriverGetVersion.check(v);
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    /** Number of CUDA devices visible. */
+    public int deviceCount() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            cuDeviceGetCount.check(v);
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    /** The device handle of ordinal {@code ordinal}. */
+    public int device(int ordinal) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            cuDeviceGet.check(v, ordinal);
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    /** A device attribute ({@code ATTR_*}). */
+    public int attribute(int device, int attribute) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            cuDeviceGetAttribute.check(v, attribute, device);
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    /** The device's marketing name. */
+    public String deviceName(int device) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(256);
+            cuDeviceGetName.check(v, 256, device);
+            return v.getString(0);
+        }
+    }
+
+    /** Total device memory in bytes. */
+    public long totalMemory(int device) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_LONG);
+            cuDeviceTotalMem.check(v, device);
+            return v.get(JAVA_LONG, 0);
+        }
+    }
+
+    /** Blocks until all work of the current context is done; reports asynchronous kernel faults. */
+    public void synchronizeContext() {
+        cuCtxSynchronize.check();
+    }
+
+    /** Reads a {@code float*} out-parameter call, e.g. event elapsed time. */
+    float elapsedMillis(MemorySegment start, MemorySegment end) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_FLOAT);
+            cuEventElapsedTime.check(v, start, end);
+            return v.get(JAVA_FLOAT, 0);
+        }
+    }
+
+    /** Calls {@code fn(out, args...)} where {@code out} is a pointer-sized out-parameter, and returns it. */
+    MemorySegment createHandle(NativeFunction fn, Object... args) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ADDRESS);
+            Object[] all = new Object[args.length + 1];
+            all[0] = out;
+            System.arraycopy(args, 0, all, 1, args.length);
+            fn.check(all);
+            return out.get(ADDRESS, 0);
+        }
+    }
+}

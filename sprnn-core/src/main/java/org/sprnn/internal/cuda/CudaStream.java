@@ -1,0 +1,76 @@
+package org.sprnn.internal.cuda;
+
+import java.lang.foreign.MemorySegment;
+
+/** A non-blocking CUDA stream ({@code cuStreamCreate}/{@code cuStreamDestroy_v2}). */
+public final class CudaStream implements AutoCloseable {
+    private final CudaContext ctx;
+    private MemorySegment handle; // CUstream, null once destroyed
+
+    CudaStream(CudaContext ctx) {
+        this.ctx = ctx;
+        this.handle = ctx.driver().createHandle(ctx.driver().cuStreamCreate, CudaDriver.STREAM_NON_BLOCKING);
+    }
+
+    /** The {@code CUstream} handle. */
+    public MemorySegment handle() {
+        if (handle == null) {
+            throw new IllegalStateException("CUDA stream used after close");
+        }
+        return handle;
+    }
+
+    /** Waits for all work queued on the stream; surfaces asynchronous faults. */
+    public void synchronize() {
+        ctx.makeCurrent();
+        ctx.driver().cuStreamSynchronize.check(handle());
+    }
+
+    /**
+     * Records everything {@code work} queues on this stream into a graph and instantiates it. The work
+     * runs nothing while captured.
+     *
+     * @throws CudaException if capture or instantiation fails (the capture is always ended)
+     */
+    public CudaGraph capture(Runnable work) {
+        ctx.makeCurrent();
+        CudaDriver d = ctx.driver();
+        d.cuStreamBeginCapture.check(handle(), CudaDriver.CAPTURE_MODE_THREAD_LOCAL);
+        MemorySegment graph;
+        try {
+            work.run();
+        } catch (RuntimeException | Error e) {
+            try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+                MemorySegment g = CudaContext.pointerOut(a);
+                if (d.cuStreamEndCapture.call(handle(), g) == 0) {
+                    MemorySegment gh = g.get(java.lang.foreign.ValueLayout.ADDRESS, 0);
+                    if (!gh.equals(MemorySegment.NULL)) {
+                        d.cuGraphDestroy.call(gh);
+                    }
+                }
+            }
+            throw e;
+        }
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment g = CudaContext.pointerOut(a); // cuStreamEndCapture(stream, CUgraph* out)
+            d.cuStreamEndCapture.check(handle(), g);
+            graph = g.get(java.lang.foreign.ValueLayout.ADDRESS, 0);
+        }
+        try {
+            return new CudaGraph(ctx, d.createHandle(d.cuGraphInstantiateWithFlags, graph, 0L));
+        } finally {
+            d.cuGraphDestroy.check(graph);
+        }
+    }
+
+    /** Destroys the stream; idempotent. */
+    @Override
+    public void close() {
+        if (handle != null) {
+            MemorySegment h = handle;
+            handle = null;
+            ctx.makeCurrent();
+            ctx.driver().cuStreamDestroy.check(h);
+        }
+    }
+}

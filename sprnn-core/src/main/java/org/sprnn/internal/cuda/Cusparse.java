@@ -1,0 +1,176 @@
+package org.sprnn.internal.cuda;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.util.List;
+
+/**
+ * cuSPARSE ({@code libcusparse.so.12}, the soname CUDA 13 still ships): the generic SpMM API on CSR
+ * matrices. {@link SpmmPlan} holds one configured product.
+ */
+public final class Cusparse {
+    public static final List<String> SONAMES = List.of("libcusparse.so.12", "libcusparse.so.13");
+
+    // cusparseOperation_t
+    static final int OP_NON_TRANSPOSE = 0;
+    // cusparseIndexType_t
+    static final int INDEX_32I = 2;
+    // cusparseIndexBase_t
+    static final int INDEX_BASE_ZERO = 0;
+    // cusparseOrder_t
+    public static final int ORDER_COL = 1;
+    public static final int ORDER_ROW = 2;
+    // cusparseSpMMAlg_t
+    public static final int SPMM_ALG_DEFAULT = 0;
+    public static final int SPMM_CSR_ALG1 = 4;
+    public static final int SPMM_CSR_ALG2 = 6;
+    public static final int SPMM_CSR_ALG3 = 12;
+
+    final NativeFunction cusparseCreate, cusparseDestroy, cusparseSetStream, cusparseCreateCsr, cusparseDestroySpMat,
+            cusparseCreateDnMat, cusparseDestroyDnMat, cusparseDnMatSetValues, cusparseSpMM_bufferSize,
+            cusparseSpMM_preprocess, cusparseSpMM;
+    private final NativeFunction cusparseGetErrorName, cusparseGetErrorString, cusparseGetProperty;
+    private final String path;
+
+    private Cusparse(SymbolLookup lib, String path) {
+        this.path = path;
+        cusparseGetErrorName = NativeFunction.bind(lib, "libcusparse", "cusparseGetErrorName",
+                FunctionDescriptor.of(ADDRESS, JAVA_INT), rc -> "status " + rc);
+        cusparseGetErrorString = NativeFunction.bind(lib, "libcusparse", "cusparseGetErrorString",
+                FunctionDescriptor.of(ADDRESS, JAVA_INT), rc -> "status " + rc);
+        cusparseGetProperty = bind(lib, "cusparseGetProperty", JAVA_INT, ADDRESS);
+        cusparseCreate = bind(lib, "cusparseCreate", ADDRESS);
+        cusparseDestroy = bind(lib, "cusparseDestroy", ADDRESS);
+        cusparseSetStream = bind(lib, "cusparseSetStream", ADDRESS, ADDRESS);
+        // device pointers are passed as 64-bit integers: same register class as void* on x86-64
+        cusparseCreateCsr = bind(lib, "cusparseCreateCsr", ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+        cusparseDestroySpMat = bind(lib, "cusparseDestroySpMat", ADDRESS);
+        cusparseCreateDnMat = bind(lib, "cusparseCreateDnMat", ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                JAVA_INT, JAVA_INT);
+        cusparseDestroyDnMat = bind(lib, "cusparseDestroyDnMat", ADDRESS);
+        cusparseDnMatSetValues = bind(lib, "cusparseDnMatSetValues", ADDRESS, JAVA_LONG);
+        cusparseSpMM_bufferSize = bind(lib, "cusparseSpMM_bufferSize", ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
+        cusparseSpMM_preprocess = bind(lib, "cusparseSpMM_preprocess", ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG);
+        cusparseSpMM = bind(lib, "cusparseSpMM", ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG);
+    }
+
+    private NativeFunction bind(SymbolLookup lib, String name, MemoryLayout... args) {
+        return NativeFunction.bind(lib, "libcusparse", name, FunctionDescriptor.of(JAVA_INT, args), this::errorText);
+    }
+
+    private String errorText(int rc) {
+        String n = CudaDriver.cString((MemorySegment) cusparseGetErrorName.invoke(rc));
+        String s = CudaDriver.cString((MemorySegment) cusparseGetErrorString.invoke(rc));
+        return s.isEmpty() || s.equals(n) ? n : n + " (" + s + ")";
+    }
+
+    private static final class Holder {
+        static final CudaLibraries.Found FOUND = CudaLibraries.open("cuSPARSE", SONAMES);
+        static final Cusparse SP;
+        static final String PROBLEM;
+
+        static {
+            Cusparse s = null;
+            String p = null;
+            if (!FOUND.ok()) {
+                p = "cuSPARSE missing: " + FOUND.problem();
+            } else {
+                try {
+                    s = new Cusparse(FOUND.lookup(), FOUND.path());
+                } catch (RuntimeException | LinkageError e) {
+                    p = "cuSPARSE could not be bound: " + e.getMessage();
+                }
+            }
+            SP = s;
+            PROBLEM = p;
+        }
+    }
+
+    /** Why cuSPARSE cannot be used here, or {@code null}. Never throws. */
+    public static String problem() {
+        try {
+            return Holder.PROBLEM;
+        } catch (LinkageError e) {
+            return "cuSPARSE bindings failed to initialise: " + e;
+        }
+    }
+
+    /** The loaded library, or a {@link CudaException} with {@link #problem()}. */
+    public static Cusparse get() {
+        String p = problem();
+        if (p != null) {
+            throw new CudaException(p);
+        }
+        return Holder.SP;
+    }
+
+    /** The library file loaded. */
+    public String path() {
+        return path;
+    }
+
+    /** Version as text, e.g. {@code 12.6.3}. */
+    public String version() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            StringBuilder sb = new StringBuilder();
+            for (int prop = 0; prop < 3; prop++) { // MAJOR_VERSION, MINOR_VERSION, PATCH_LEVEL
+                cusparseGetProperty.check(prop, v);
+                sb.append(prop == 0 ? "" : ".").append(v.get(JAVA_INT, 0));
+            }
+            return sb.toString();
+        }
+    }
+
+    /** A cuSPARSE handle ({@code cusparseCreate}/{@code cusparseDestroy}). */
+    public final class Handle implements AutoCloseable {
+        private MemorySegment handle;
+
+        /** Creates a handle; the context must be current. */
+        public Handle(CudaContext ctx) {
+            ctx.makeCurrent();
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment out = a.allocate(ADDRESS);
+                cusparseCreate.check(out);
+                handle = out.get(ADDRESS, 0);
+            }
+        }
+
+        MemorySegment get() {
+            if (handle == null) {
+                throw new IllegalStateException("cuSPARSE handle used after close");
+            }
+            return handle;
+        }
+
+        Cusparse lib() {
+            return Cusparse.this;
+        }
+
+        /** Queues this handle's work on {@code stream}. */
+        public void setStream(CudaStream stream) {
+            cusparseSetStream.check(get(), stream.handle());
+        }
+
+        /** Destroys the handle; idempotent. */
+        @Override
+        public void close() {
+            if (handle != null) {
+                MemorySegment h = handle;
+                handle = null;
+                cusparseDestroy.check(h);
+            }
+        }
+    }
+}

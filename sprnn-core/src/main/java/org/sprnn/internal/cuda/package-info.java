@@ -1,0 +1,12 @@
+/**
+ * Hand-written Foreign Function &amp; Memory bindings to the CUDA driver API, NVRTC, cuBLASLt and
+ * cuSPARSE, plus small {@link java.lang.AutoCloseable} wrappers around the native objects they create.
+ *
+ * <p>Internal: only {@code org.sprnn.engine.cuda} and {@code org.sprnn.kernel} use it. Libraries are
+ * opened lazily, by soname, and a missing library or driver becomes a reason string
+ * ({@link org.sprnn.internal.cuda.CudaLibraries}), never a {@link java.lang.LinkageError}. Symbols are
+ * looked up by the versioned names the CUDA 13 headers map to ({@code cuMemAlloc_v2}, ...). Every
+ * return code goes through {@link org.sprnn.internal.cuda.NativeFunction#check}, which names the call
+ * and the library's own error name.
+ */
+package org.sprnn.internal.cuda;

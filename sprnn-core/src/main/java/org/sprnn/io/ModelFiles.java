@@ -1,0 +1,239 @@
+package org.sprnn.io;
+
+// Turns a weight file into an RnnModel and back. This is where PyTorch's state-dict naming
+// (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, optionally under one module prefix such
+// as "rnn." or "encoder.lstm.") meets sprnn's Layer records, and where everything a state dict can get
+// wrong is caught: bidirectional or projected LSTMs, stray tensors, gaps in the layer numbering, half a
+// bias pair, an unknown or missing cell type.
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.sprnn.SprnnException;
+import org.sprnn.model.CellType;
+import org.sprnn.model.Layer;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.Tensor;
+
+/**
+ * Loads and saves {@link RnnModel}s as PyTorch-named weight files ({@code .safetensors} or {@code .npz}).
+ *
+ * <p>The format is recognised by content (zip magic → npz, a safetensors header → safetensors), falling
+ * back to the extension. The cell type comes from the caller's override (the CLI's {@code --cell}) if
+ * given, otherwise from the safetensors {@code __metadata__} key {@code cell}; when both are present and
+ * differ, <b>the override wins</b> (the user said so explicitly). An {@code .npz} carries no metadata, so
+ * it needs the override.
+ */
+public final class ModelFiles {
+
+    /** PyTorch's state-dict name of an RNN parameter, after an optional module prefix. */
+    private static final Pattern PARAM = Pattern.compile(
+            "^(.*?)((weight|bias)_(ih|hh|hr)_l(0|[1-9][0-9]{0,5})(_reverse)?)$");
+
+    private static final byte[] ZIP_MAGIC = {'P', 'K'};
+
+    private ModelFiles() {
+    }
+
+    /**
+     * Loads a model.
+     *
+     * @param file         a {@code .safetensors} or {@code .npz} file with PyTorch's parameter names
+     * @param cellOverride the cell type, or {@code null} to take it from the file's metadata; overrides
+     *                     the metadata where both are present
+     * @throws SprnnException naming the file (and tensor) for any problem: unreadable or malformed file,
+     *                        unknown format, missing/extra/bidirectional tensors, wrong shapes, non-finite
+     *                        weights, no cell type
+     */
+    public static RnnModel load(Path file, CellType cellOverride) {
+        Safetensors.Contents contents = switch (detect(file)) {
+            case SAFETENSORS -> Safetensors.read(file);
+            case NPZ -> new Safetensors.Contents(Npz.read(file), Map.of(), Map.of()); // npz has no metadata
+        };
+        Map<String, String> metadata = contents.metadata();
+        CellType cell = cellOverride;
+        if (cell == null) {
+            String meta = metadata.get("cell");
+            if (meta == null) {
+                throw new SprnnException(file + ": the file does not say which cell it holds (no __metadata__ \"cell\"): "
+                        + "pass --cell rnn_relu|rnn_tanh|gru|lstm");
+            }
+            try {
+                cell = CellType.parse(meta);
+            } catch (SprnnException e) {
+                throw new SprnnException(file + ": __metadata__ \"cell\": " + e.getMessage());
+            }
+        }
+        return fromStateDict(file, contents.tensors(), cell);
+    }
+
+    private enum Format { SAFETENSORS, NPZ }
+
+    private static Format detect(Path file) {
+        if (!Files.exists(file)) {
+            throw new SprnnException(file + ": no such file");
+        }
+        if (Files.isDirectory(file)) {
+            throw new SprnnException(file + ": is a directory, not a model file");
+        }
+        byte[] head;
+        try (InputStream in = Files.newInputStream(file)) {
+            head = in.readNBytes(8);
+        } catch (IOException e) {
+            throw new SprnnException(file + ": cannot read: " + e.getMessage());
+        }
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (head.length >= 2 && head[0] == ZIP_MAGIC[0] && head[1] == ZIP_MAGIC[1]) {
+            return Format.NPZ;
+        }
+        if (head.length >= 6 && head[0] == Npy.MAGIC[0] && new String(head, 1, 5, java.nio.charset.StandardCharsets.ISO_8859_1).equals("NUMPY")) {
+            throw new SprnnException(file + ": a .npy file holds one array; a model needs a .safetensors or .npz file of "
+                    + "weight_ih_l0, weight_hh_l0, ...");
+        }
+        if (Safetensors.looksLike(file) || name.endsWith(".safetensors")) {
+            return Format.SAFETENSORS; // a damaged .safetensors gets the reader's precise message
+        }
+        if (name.endsWith(".npz")) {
+            return Format.NPZ;
+        }
+        throw new SprnnException(file + ": unknown model format: expected a .safetensors or .npz file "
+                + "(PyTorch .pt/.pth pickles are not read; convert with safetensors.torch.save_file)");
+    }
+
+    /**
+     * Builds a model from PyTorch-named tensors (a state dict).
+     *
+     * @param source names the origin in messages (usually the file)
+     * @throws SprnnException naming {@code source} and the tensors at fault
+     */
+    public static RnnModel fromStateDict(Object source, Map<String, Tensor> tensors, CellType cell) {
+        String where = String.valueOf(source);
+        if (tensors.isEmpty()) {
+            throw new SprnnException(where + ": holds no tensors");
+        }
+        List<String> unknown = new ArrayList<>();
+        TreeSet<String> prefixes = new TreeSet<>();
+        TreeSet<String> reverse = new TreeSet<>();
+        TreeSet<String> projections = new TreeSet<>();
+        Map<String, Tensor> params = new TreeMap<>(); // stripped name → tensor
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            Matcher m = PARAM.matcher(e.getKey());
+            if (!m.matches()) {
+                unknown.add(e.getKey());
+                continue;
+            }
+            prefixes.add(m.group(1));
+            params.put(m.group(2), e.getValue());
+            if (m.group(6) != null) {
+                reverse.add(e.getKey());
+            }
+            if (m.group(4).equals("hr")) {
+                projections.add(e.getKey());
+            }
+        }
+        if (!reverse.isEmpty()) {
+            // name the first input weight, the tensor a user recognises as the reverse direction
+            String shown = reverse.stream().filter(n -> n.contains("weight_ih")).findFirst().orElse(reverse.first());
+            throw new SprnnException(where + ": bidirectional models are not supported yet (found " + shown + ")");
+        }
+        if (!projections.isEmpty()) {
+            throw new SprnnException(where + ": LSTM projections (proj_size) are not supported (found " + projections.first() + ")");
+        }
+        if (!unknown.isEmpty()) {
+            throw new SprnnException(where + ": unexpected tensor" + (unknown.size() > 1 ? "s " : " ")
+                    + list(unknown) + " (sprnn reads weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, "
+                    + "under at most one common prefix)");
+        }
+        if (prefixes.size() > 1) {
+            throw new SprnnException(where + ": tensors come from several modules (prefixes "
+                    + prefixes.stream().map(p -> "'" + p + "'").collect(Collectors.joining(", "))
+                    + "); a file must hold one RNN");
+        }
+        String prefix = prefixes.first();
+        int layerCount = 0;
+        for (String n : params.keySet()) {
+            int k = Integer.parseInt(n.substring(n.lastIndexOf("_l") + 2));
+            layerCount = Math.max(layerCount, k + 1);
+        }
+        boolean anyBias = params.keySet().stream().anyMatch(n -> n.startsWith("bias_"));
+        List<Layer> layers = new ArrayList<>();
+        for (int k = 0; k < layerCount; k++) {
+            Tensor wIh = required(where, prefix, params, "weight_ih_l" + k, layerCount);
+            Tensor wHh = required(where, prefix, params, "weight_hh_l" + k, layerCount);
+            Tensor bIh = params.get("bias_ih_l" + k);
+            Tensor bHh = params.get("bias_hh_l" + k);
+            if ((bIh == null) != (bHh == null)) {
+                String has = bIh != null ? "bias_ih_l" + k : "bias_hh_l" + k;
+                String lacks = bIh != null ? "bias_hh_l" + k : "bias_ih_l" + k;
+                throw new SprnnException(where + ": has " + prefix + has + " but not " + prefix + lacks
+                        + " (PyTorch layers have both biases or neither)");
+            }
+            if (bIh == null && anyBias) {
+                throw new SprnnException(where + ": layer " + k + " has no biases but other layers do (missing "
+                        + prefix + "bias_ih_l" + k + ", " + prefix + "bias_hh_l" + k + ")");
+            }
+            int rows = wHh.rank() == 2 ? wHh.dim(0) : 0;
+            layers.add(new Layer(wIh, wHh, bIh != null ? bIh : Tensor.zeros(rows), bHh != null ? bHh : Tensor.zeros(rows)));
+        }
+        try {
+            return new RnnModel(cell, layers);
+        } catch (SprnnException e) {
+            throw new SprnnException(where + ": " + (prefix.isEmpty() ? "" : "(prefix '" + prefix + "') ") + e.getMessage(), e);
+        }
+    }
+
+    private static Tensor required(String where, String prefix, Map<String, Tensor> params, String name, int layers) {
+        Tensor t = params.get(name);
+        if (t == null) {
+            throw new SprnnException(where + ": missing tensor " + prefix + name + " (the file has tensors for "
+                    + layers + " layer" + (layers > 1 ? "s" : "") + "; layers must be numbered from l0 without gaps)");
+        }
+        return t;
+    }
+
+    private static String list(List<String> names) {
+        int shown = Math.min(names.size(), 5);
+        String s = names.subList(0, shown).stream().map(n -> "'" + n + "'").collect(Collectors.joining(", "));
+        return names.size() > shown ? s + " and " + (names.size() - shown) + " more" : s;
+    }
+
+    /**
+     * The model as a PyTorch state dict: {@code weight_ih_l{k}}, {@code weight_hh_l{k}},
+     * {@code bias_ih_l{k}}, {@code bias_hh_l{k}} for every layer (biases always written, zeros included).
+     */
+    public static Map<String, Tensor> toStateDict(RnnModel model) {
+        Map<String, Tensor> sd = new LinkedHashMap<>();
+        for (int k = 0; k < model.numLayers(); k++) {
+            Layer l = model.layers().get(k);
+            sd.put("weight_ih_l" + k, l.wIh());
+            sd.put("weight_hh_l" + k, l.wHh());
+            sd.put("bias_ih_l" + k, l.bIh());
+            sd.put("bias_hh_l" + k, l.bHh());
+        }
+        return sd;
+    }
+
+    /**
+     * Saves a model as safetensors with {@code __metadata__ {"cell": <cell id>, "format": "pt"}}, every
+     * tensor in {@code dtype}, atomically.
+     *
+     * @throws SprnnException naming the file if it cannot be written
+     */
+    public static void save(RnnModel model, Path file, DType dtype) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("cell", model.cell().id());
+        meta.put("format", "pt");
+        Safetensors.write(file, toStateDict(model), meta, dtype);
+    }
+}

@@ -1,0 +1,344 @@
+package org.sprnn.io;
+
+// Reads and writes the safetensors format (https://github.com/huggingface/safetensors) by hand: an
+// 8-byte little-endian header length N, N bytes of JSON naming each tensor's dtype, shape and byte span
+// in the data section that follows, then the raw little-endian data. The file is memory-mapped and the
+// header is checked completely before any tensor is decoded, so a malformed or truncated file gives one
+// line naming the file, the tensor and what is wrong rather than garbage weights or an exception from
+// deep inside a library.
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.sprnn.SprnnException;
+import org.sprnn.model.Tensor;
+
+/**
+ * safetensors files: read (memory-mapped, fully validated) and write (atomically).
+ *
+ * <p>Reads F32, F16, BF16 and F64 tensors, exactly, into {@link Tensor}s; any other dtype is refused
+ * naming the tensor. Checks: the header length is at most {@value #MAX_HEADER_BYTES} bytes and fits in
+ * the file; the header is one JSON object (UTF-8, no duplicate keys); every entry has {@code dtype},
+ * {@code shape} and {@code data_offsets}; shape × dtype size equals the byte span; spans lie inside the
+ * data section and do not overlap; {@code __metadata__} maps strings to strings. Gaps between spans
+ * are tolerated (their bytes are ignored), as is any alignment.
+ */
+public final class Safetensors {
+
+    /** The largest header accepted, as in the reference implementation (100 MB). */
+    public static final long MAX_HEADER_BYTES = 100_000_000L;
+
+    /** The metadata key of the header. */
+    public static final String METADATA_KEY = "__metadata__";
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    private Safetensors() {
+    }
+
+    /**
+     * The contents of a safetensors file.
+     *
+     * @param tensors  name → values, in the header's order
+     * @param dtypes   name → the dtype the file stores it in
+     * @param metadata the {@code __metadata__} map (empty if absent)
+     */
+    public record Contents(Map<String, Tensor> tensors, Map<String, DType> dtypes, Map<String, String> metadata) {
+        public Contents {
+            tensors = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
+            dtypes = Collections.unmodifiableMap(new LinkedHashMap<>(dtypes));
+            metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+        }
+    }
+
+    /** One header entry after validation: where its bytes are and what they mean. */
+    private record Entry(String name, DType dtype, int[] shape, long begin, long end) {
+    }
+
+    /**
+     * Reads every tensor of a file.
+     *
+     * @throws SprnnException naming the file (and tensor) if the file is missing, unreadable or malformed
+     */
+    public static Contents read(Path file) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
+            long size = ch.size();
+            if (size < 8) {
+                throw fail(file, "too short for a safetensors file (" + size + " bytes; the header length alone takes 8)");
+            }
+            MemorySegment map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena); // the whole file, read-only
+            long headerLen = map.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
+            if (headerLen <= 0 || headerLen > MAX_HEADER_BYTES) {
+                throw fail(file, "header length " + Long.toUnsignedString(headerLen) + " is out of range (1 to "
+                        + MAX_HEADER_BYTES + " bytes): not a safetensors file, or a corrupt one");
+            }
+            if (headerLen > size - 8) {
+                throw fail(file, "header length " + headerLen + " runs past the end of the file (" + size
+                        + " bytes): the file is truncated or not a safetensors file");
+            }
+            byte[] headerBytes = map.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);
+            long dataStart = 8 + headerLen;
+            long dataSize = size - dataStart;
+            List<Entry> entries = new ArrayList<>();
+            Map<String, String> metadata = new LinkedHashMap<>();
+            parseHeader(file, headerBytes, dataSize, entries, metadata);
+
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            Map<String, DType> dtypes = new LinkedHashMap<>();
+            for (Entry e : entries) {
+                double[] values = new double[Math.toIntExact((e.end - e.begin) / e.dtype.bytes())];
+                e.dtype.decode(map, dataStart + e.begin, values, values.length);
+                tensors.put(e.name, new Tensor(e.shape, values));
+                dtypes.put(e.name, e.dtype);
+            }
+            return new Contents(tensors, dtypes, metadata);
+        } catch (NoSuchFileException e) {
+            throw fail(file, "no such file");
+        } catch (IOException e) {
+            throw fail(file, "cannot read: " + e.getMessage());
+        } catch (InternalError e) {
+            // a mapped page that can no longer be read (the file was truncated meanwhile, an I/O error)
+            throw fail(file, "the file changed or could not be read while it was mapped (" + e.getMessage() + ")");
+        }
+    }
+
+    private static void parseHeader(Path file, byte[] headerBytes, long dataSize, List<Entry> entries,
+                                    Map<String, String> metadata) {
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(headerBytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw fail(file, "header is not valid UTF-8: not a safetensors file, or a corrupt one");
+        }
+        if (!text.startsWith("{")) {
+            throw fail(file, "header does not start with '{': not a safetensors file, or a corrupt one");
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw fail(file, "header is not valid JSON (" + e.getOriginalMessage().replace('\n', ' ') + ")");
+        }
+        if (root == null || !root.isObject()) {
+            throw fail(file, "header is not a JSON object");
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> field = it.next();
+            String name = field.getKey();
+            JsonNode node = field.getValue();
+            if (name.equals(METADATA_KEY)) {
+                if (!node.isObject()) {
+                    throw fail(file, METADATA_KEY + " is not a JSON object of strings");
+                }
+                for (Map.Entry<String, JsonNode> m : node.properties()) {
+                    if (!m.getValue().isTextual()) {
+                        throw fail(file, METADATA_KEY + " entry '" + m.getKey() + "' is not a string (" + m.getValue() + ")");
+                    }
+                    metadata.put(m.getKey(), m.getValue().asText());
+                }
+                continue;
+            }
+            entries.add(parseEntry(file, name, node, dataSize));
+        }
+        List<Entry> bySpan = new ArrayList<>(entries);
+        bySpan.removeIf(e -> e.begin == e.end); // empty tensors occupy no bytes and overlap nothing
+        bySpan.sort(Comparator.comparingLong(Entry::begin));
+        for (int i = 1; i < bySpan.size(); i++) {
+            Entry prev = bySpan.get(i - 1);
+            Entry cur = bySpan.get(i);
+            if (cur.begin < prev.end) {
+                throw fail(file, "tensors '" + prev.name + "' (bytes " + prev.begin + ".." + prev.end + ") and '"
+                        + cur.name + "' (bytes " + cur.begin + ".." + cur.end + ") overlap");
+            }
+        }
+    }
+
+    private static Entry parseEntry(Path file, String name, JsonNode node, long dataSize) {
+        String where = "tensor '" + name + "'";
+        if (!node.isObject()) {
+            throw fail(file, where + ": header entry is not a JSON object");
+        }
+        JsonNode dtypeNode = node.get("dtype");
+        JsonNode shapeNode = node.get("shape");
+        JsonNode offsetsNode = node.get("data_offsets");
+        if (dtypeNode == null || shapeNode == null || offsetsNode == null) {
+            throw fail(file, where + ": header entry lacks " + (dtypeNode == null ? "dtype" : shapeNode == null ? "shape" : "data_offsets"));
+        }
+        if (!dtypeNode.isTextual()) {
+            throw fail(file, where + ": dtype is not a string (" + dtypeNode + ")");
+        }
+        DType dtype = DType.ofSafetensorsName(dtypeNode.asText());
+        if (dtype == null) {
+            throw fail(file, where + " has dtype " + dtypeNode.asText() + ", which sprnn does not read (F32, F16, BF16, F64)");
+        }
+        if (!shapeNode.isArray()) {
+            throw fail(file, where + ": shape is not an array (" + shapeNode + ")");
+        }
+        int[] shape = new int[shapeNode.size()];
+        long count = 1;
+        for (int i = 0; i < shape.length; i++) {
+            JsonNode d = shapeNode.get(i);
+            if (!d.canConvertToExactIntegral() || !d.canConvertToInt() || d.asInt() < 0) {
+                throw fail(file, where + ": shape " + shapeNode + " holds " + d + ", not an extent 0.." + Integer.MAX_VALUE);
+            }
+            shape[i] = d.asInt();
+            count = multiplyOrHuge(count, shape[i]);
+        }
+        if (!offsetsNode.isArray() || offsetsNode.size() != 2) {
+            throw fail(file, where + ": data_offsets is not a pair [begin, end] (" + offsetsNode + ")");
+        }
+        long[] off = new long[2];
+        for (int i = 0; i < 2; i++) {
+            JsonNode o = offsetsNode.get(i);
+            if (!o.canConvertToExactIntegral() || !o.canConvertToLong() || o.asLong() < 0) {
+                throw fail(file, where + ": data_offsets " + offsetsNode + " holds " + o + ", not a byte offset");
+            }
+            off[i] = o.asLong();
+        }
+        if (off[1] < off[0]) {
+            throw fail(file, where + ": data_offsets " + offsetsNode + " end before they begin");
+        }
+        if (off[1] > dataSize) {
+            throw fail(file, where + ": data_offsets " + offsetsNode + " reach past the data section (" + dataSize
+                    + " bytes): the file is truncated or corrupt");
+        }
+        long bytes = multiplyOrHuge(count, dtype.bytes());
+        if (bytes != off[1] - off[0]) {
+            throw fail(file, where + ": shape " + Arrays.toString(shape) + " of " + dtype.safetensorsName() + " needs "
+                    + bytes + " bytes but data_offsets " + offsetsNode + " span " + (off[1] - off[0]));
+        }
+        if (count > Integer.MAX_VALUE - 16) {
+            throw fail(file, where + ": " + count + " elements is more than one array can hold");
+        }
+        return new Entry(name, dtype, shape, off[0], off[1]);
+    }
+
+    /**
+     * a × b for a, b ≥ 0, or Long.MAX_VALUE where that overflows (no file is that large, so the size check
+     * that follows fails); a zero extent still gives 0.
+     */
+    static long multiplyOrHuge(long a, long b) {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /**
+     * Writes tensors and metadata to {@code file} atomically (temporary file, then rename). Tensors are
+     * laid out in name order, every value stored in {@code dtype} (rounded to nearest-even); the header
+     * is padded with spaces so that the data starts 8-byte aligned.
+     *
+     * @throws SprnnException naming the file if it cannot be written, or a tensor or metadata key is invalid
+     */
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, DType dtype) {
+        Map<String, Tensor> ordered = new TreeMap<>(tensors);
+        ObjectNode header = JSON.createObjectNode();
+        if (metadata != null && !metadata.isEmpty()) {
+            ObjectNode meta = header.putObject(METADATA_KEY);
+            new TreeMap<>(metadata).forEach((k, v) -> {
+                if (k == null || v == null) {
+                    throw fail(file, METADATA_KEY + " has a null key or value");
+                }
+                meta.put(k, v);
+            });
+        }
+        long offset = 0;
+        for (Map.Entry<String, Tensor> e : ordered.entrySet()) {
+            if (e.getKey().isEmpty() || e.getKey().equals(METADATA_KEY)) {
+                throw fail(file, "invalid tensor name '" + e.getKey() + "'");
+            }
+            Tensor t = e.getValue();
+            ObjectNode entry = header.putObject(e.getKey());
+            entry.put("dtype", dtype.safetensorsName());
+            ArrayNode shape = entry.putArray("shape");
+            for (int d : t.shape()) {
+                shape.add(d);
+            }
+            long bytes = (long) t.size() * dtype.bytes();
+            entry.putArray("data_offsets").add(offset).add(offset + bytes);
+            offset += bytes;
+        }
+        byte[] json;
+        try {
+            json = JSON.writeValueAsBytes(header);
+        } catch (JsonProcessingException e) {
+            throw fail(file, "cannot encode header: " + e.getOriginalMessage());
+        }
+        int padded = (json.length + 7) / 8 * 8;
+        ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+        head.putLong(padded).put(json);
+        while (head.hasRemaining()) {
+            head.put((byte) ' ');
+        }
+        head.flip();
+        AtomicFiles.write(file, ch -> {
+            writeFully(ch, head);
+            for (Tensor t : ordered.values()) {
+                byte[] raw = new byte[t.size() * dtype.bytes()]; // one tensor, little-endian, in the file's dtype
+                dtype.encode(t.data(), MemorySegment.ofArray(raw), 0);
+                writeFully(ch, ByteBuffer.wrap(raw));
+            }
+        });
+    }
+
+    static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            ch.write(buf);
+        }
+    }
+
+    private static SprnnException fail(Path file, String problem) {
+        return new SprnnException(file + ": " + problem);
+    }
+
+    /** Whether {@code file} starts like a safetensors file: a plausible header length followed by '{'. */
+    static boolean looksLike(Path file) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN);
+            while (b.hasRemaining() && ch.read(b) > 0) {
+                // fill
+            }
+            if (b.position() < 9) {
+                return false;
+            }
+            long n = b.getLong(0);
+            return n > 0 && n <= MAX_HEADER_BYTES && n <= Files.size(file) - 8 && b.get(8) == '{';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+/**
+ * Files in and out: PyTorch-named weight files ({@link org.sprnn.io.ModelFiles}: safetensors or npz) to
+ * {@link org.sprnn.model.RnnModel} and back, and numpy arrays ({@link org.sprnn.io.Npy},
+ * {@link org.sprnn.io.Npz}) for inputs, initial states and outputs.
+ *
+ * <p>Every reader is hand-written and checks its input completely before trusting it; every problem is a
+ * {@link org.sprnn.SprnnException} with one line naming the file (and tensor or entry) and what is wrong.
+ * Every writer goes through {@link org.sprnn.io.AtomicFiles}, so a failed write leaves no partial file.
+ * Values are float64 on the host: reading F16, BF16 and F32 is exact; writing rounds once to nearest-even.
+ */
+package org.sprnn.io;

@@ -1,0 +1,35 @@
+package org.sprnn.plan;
+
+import org.sprnn.SprnnException;
+
+/**
+ * The device attributes capacity planning needs, read from the driver at run time (never from a table of
+ * GPU names). {@link #h100Sxm()} exists for tests and for planning on a machine without a GPU.
+ *
+ * @param name device name, for reports
+ * @param smCount multiprocessors ({@code CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT})
+ * @param registersPerSm 32-bit registers per multiprocessor
+ * @param maxRegistersPerThread architectural limit per thread (255)
+ * @param sharedMemoryPerSm bytes of shared memory per multiprocessor
+ * @param sharedMemoryPerBlockOptin bytes one block may use after opting in
+ * @param maxThreadsPerBlock threads per block
+ * @param computeCapability e.g. 90
+ * @param maxClusterSize CTAs in one thread-block cluster, non-portable size included (0: no clusters)
+ * @param cooperativeLaunch whether cooperative launches are supported
+ */
+public record DeviceLimits(String name, int smCount, int registersPerSm, int maxRegistersPerThread, int sharedMemoryPerSm,
+                           int sharedMemoryPerBlockOptin, int maxThreadsPerBlock, int computeCapability, int maxClusterSize,
+                           boolean cooperativeLaunch) {
+    public DeviceLimits {
+        if (smCount < 1 || registersPerSm < 1 || maxRegistersPerThread < 1 || sharedMemoryPerSm < 1
+                || sharedMemoryPerBlockOptin < 1 || maxThreadsPerBlock < 32 || computeCapability < 10 || maxClusterSize < 0) {
+            throw new SprnnException("device limits of " + name + ": a count is out of range (" + smCount + " SMs, "
+                    + registersPerSm + " registers/SM, " + sharedMemoryPerBlockOptin + " B shared/block)");
+        }
+    }
+
+    /** An H100 SXM (132 SMs, 64K registers and 228 KB shared memory per SM, 227 KB per block, clusters of 16). */
+    public static DeviceLimits h100Sxm() {
+        return new DeviceLimits("NVIDIA H100 80GB HBM3 (assumed)", 132, 65536, 255, 233472, 232448, 1024, 90, 16, true);
+    }
+}

@@ -1,0 +1,184 @@
+package org.sprnn.plan;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import org.sprnn.SprnnException;
+import org.sprnn.model.CellType;
+import org.sprnn.sparse.PackedWord;
+import org.sprnn.sparse.SharedMemoryBanks;
+import org.sprnn.sparse.WeightFormat;
+
+/**
+ * Everything that specialises one compiled sparse persistent kernel: shape, partition, on-chip tiers and
+ * every optimization switch. It validates itself and derives the rest (threads, shared-memory layout,
+ * the {@code -D} defines, the kernel name that keys the cubin cache and labels benchmark rows).
+ *
+ * <p>The shared-memory layout the kernel carves out of its dynamic shared memory, in this order (each part
+ * 16-byte aligned); {@code sparse_persistent_rnn.cuh} computes the same offsets from the same defines:
+ * <pre>
+ *   act     [2][H + 32][paddedBatch] fp16   h_{t-1} double-buffered, batch innermost; 32 zero columns above H
+ *   preact  [warps][U*G][paddedBatch] fp32  each row's recurrent sum, handed from the reduction to the cell update
+ *   ends    [warps][U*G] int32              slot at which each of the warp's rows ends
+ *   tier2   [warps][S - R][32] u32          packed words beyond the register tier, slot-major
+ * </pre>
+ *
+ * @param cell cell type
+ * @param hidden {@code H}
+ * @param batch batch size {@code B}
+ * @param weights 16-bit weight encoding
+ * @param ctas CTAs (one per SM); for {@link ExchangeMode#CLUSTER} the cluster size
+ * @param warpsPerCta warps per CTA
+ * @param slotsPerLane {@code S}: packed words per lane
+ * @param registerSlots {@code R <= S}: words held in registers; the other {@code S-R} in shared memory
+ * @param unitsPerWarp {@code U}: most hidden units one warp owns
+ * @param wideLoads one access per nonzero for the whole batch (else one 2-byte load per batch element)
+ * @param bankAware rows in bank-aware order (host layout only; part of the name for benchmark rows)
+ * @param exchange how {@code h_t} moves between CTAs
+ * @param balanced balanced dealing of units to warps (host layout only; part of the name)
+ * @param smArch compute capability the cubin is built for, e.g. 90
+ */
+public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta,
+                         int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
+                         ExchangeMode exchange, boolean balanced, int smArch) {
+
+    /** Registers per thread the kernel needs besides its register tier (ptxas -v, sm_90, nvcc 13.0: 71-90 registers at R=20, spills from R=48 at 16 warps). */
+    public static final int REGISTER_OVERHEAD = 84;
+
+    /**
+     * Registers per thread the kernel needs besides its register tier, by cell: the gated cells keep more state
+     * (x projections of 3-4 gates a step ahead, cell state). From ptxas -v and the H100 runs (sm_90, nvcc 13.0):
+     * GRU spilled with R=72 at 168 registers and LSTM with R=84 at 168, so 112 and 128.
+     */
+    public static int registerOverhead(CellType cell) {
+        return switch (cell) {
+            case RNN_RELU, RNN_TANH -> REGISTER_OVERHEAD;
+            case GRU -> 112;
+            case LSTM -> 128;
+        };
+    }
+    /** Longest sequence the kernel's 32-bit step tags and timestamp slots are planned for per launch. */
+    public static final int MAX_STEPS_PER_LAUNCH = 1 << 20;
+
+    public KernelSpec {
+        if (cell == null || weights == null || exchange == null) {
+            throw new SprnnException("kernel spec: cell, weights and exchange must be given");
+        }
+        if (hidden < 1 || hidden + SharedMemoryBanks.ZERO_COLUMNS - 1 > PackedWord.MAX_COLUMN) {
+            throw new SprnnException("kernel spec: hidden " + hidden + " outside [1, " + (PackedWord.MAX_COLUMN - SharedMemoryBanks.ZERO_COLUMNS + 1) + "]");
+        }
+        if (batch < 1 || batch > 32) {
+            throw new SprnnException("kernel spec: batch " + batch + " outside [1, 32]");
+        }
+        if (ctas < 1 || (exchange == ExchangeMode.CLUSTER && ctas > 16)) {
+            throw new SprnnException("kernel spec: ctas " + ctas + (exchange == ExchangeMode.CLUSTER ? " outside [1, 16] for a cluster" : " must be >= 1"));
+        }
+        if (warpsPerCta < 1 || warpsPerCta > 32) {
+            throw new SprnnException("kernel spec: warpsPerCta " + warpsPerCta + " outside [1, 32]");
+        }
+        if (slotsPerLane < 1 || registerSlots < 0 || registerSlots > slotsPerLane) {
+            throw new SprnnException("kernel spec: registerSlots " + registerSlots + " must be in [0, slotsPerLane=" + slotsPerLane + "]");
+        }
+        if (unitsPerWarp < 1) {
+            throw new SprnnException("kernel spec: unitsPerWarp " + unitsPerWarp + " must be >= 1");
+        }
+        if (smArch < 50) {
+            throw new SprnnException("kernel spec: smArch " + smArch + " below 50");
+        }
+        if (exchange == ExchangeMode.CLUSTER && smArch < 90) {
+            throw new SprnnException("kernel spec: the cluster exchange needs compute capability 9.0, target is " + smArch);
+        }
+    }
+
+    /** Batch as stored per activation column: next power of two, at least 2. */
+    public int paddedBatch() {
+        return SharedMemoryBanks.paddedBatch(batch);
+    }
+
+    /** Bytes per activation column ({@code 2 * paddedBatch}). */
+    public int rowBytes() {
+        return 2 * paddedBatch();
+    }
+
+    /** Threads per CTA. */
+    public int threadsPerCta() {
+        return warpsPerCta * 32;
+    }
+
+    /** Words per lane in the shared-memory tier. */
+    public int sharedSlots() {
+        return slotsPerLane - registerSlots;
+    }
+
+    /** Total warps. */
+    public int warps() {
+        return ctas * warpsPerCta;
+    }
+
+    /** Bytes of dynamic shared memory each CTA needs (the layout in the class comment). */
+    public long sharedMemoryBytes() {
+        return sharedMemoryBytesWithoutTier2() + tier2Bytes();
+    }
+
+    /** Shared memory besides the tier-2 words. */
+    public long sharedMemoryBytesWithoutTier2() {
+        int g = cell.gates();
+        int pb = paddedBatch();
+        long act = align16(2L * (hidden + SharedMemoryBanks.ZERO_COLUMNS) * rowBytes());
+        long preact = align16((long) warpsPerCta * unitsPerWarp * g * pb * 4);
+        long ends = align16((long) warpsPerCta * unitsPerWarp * g * 4);
+        return act + preact + ends;
+    }
+
+    /** Bytes of the tier-2 words per CTA. */
+    public long tier2Bytes() {
+        return (long) warpsPerCta * sharedSlots() * 32 * 4;
+    }
+
+    private static long align16(long b) {
+        return (b + 15) & ~15L;
+    }
+
+    private String cellShort() {
+        return switch (cell) {
+            case RNN_RELU -> "relu";
+            case RNN_TANH -> "tanh";
+            case GRU -> "gru";
+            case LSTM -> "lstm";
+        };
+    }
+
+    /**
+     * The kernel's name, e.g. {@code sparse_persistent_rnn_relu_h1152_b4_k5_sm90_c16w16r5_wide_bank_cluster_bal}:
+     * shape, slots per lane, architecture, then partition and switches, so it is unique per compiled variant.
+     */
+    public String name() {
+        return String.format(Locale.ROOT, "sparse_persistent_rnn_%s_h%d_b%d_k%d_sm%d_c%dw%dr%du%d_%s_%s_%s_%s%s",
+                cellShort(), hidden, batch, slotsPerLane, smArch, ctas, warpsPerCta, registerSlots, unitsPerWarp,
+                wideLoads ? "wide" : "scalar", bankAware ? "bank" : "natural", exchange.id(), balanced ? "bal" : "naivesplit",
+                weights == WeightFormat.BF16 ? "_bf16" : "");
+    }
+
+    /** The {@code -D} defines that specialise {@code sparse_persistent_rnn.cu}, in a fixed order. */
+    public Map<String, String> defines() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("SPRNN_CELL", Integer.toString(cell.ordinal()));
+        d.put("SPRNN_HIDDEN", Integer.toString(hidden));
+        d.put("SPRNN_BATCH", Integer.toString(batch));
+        d.put("SPRNN_PADDED_BATCH", Integer.toString(paddedBatch()));
+        d.put("SPRNN_CTAS", Integer.toString(ctas));
+        d.put("SPRNN_WARPS", Integer.toString(warpsPerCta));
+        d.put("SPRNN_SLOTS", Integer.toString(slotsPerLane));
+        d.put("SPRNN_REG_SLOTS", Integer.toString(registerSlots));
+        d.put("SPRNN_UNITS_PER_WARP", Integer.toString(unitsPerWarp));
+        d.put("SPRNN_WIDE_LOADS", wideLoads ? "1" : "0");
+        d.put("SPRNN_EXCHANGE", Integer.toString(exchange.define()));
+        d.put("SPRNN_BF16", weights == WeightFormat.BF16 ? "1" : "0");
+        return d;
+    }
+
+    /** The defines as nvcc/NVRTC options ({@code -DNAME=value}). */
+    public java.util.List<String> defineOptions() {
+        return defines().entrySet().stream().map(e -> "-D" + e.getKey() + "=" + e.getValue()).toList();
+    }
+}

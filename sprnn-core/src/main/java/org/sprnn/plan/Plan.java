@@ -1,0 +1,150 @@
+package org.sprnn.plan;
+
+import java.util.Locale;
+import org.sprnn.SprnnException;
+import org.sprnn.model.CellType;
+import org.sprnn.sparse.PackedLayer;
+import org.sprnn.sparse.SparseRows;
+
+/**
+ * Whether one layer fits on-chip for the sparse persistent kernel on a device, and how: the partition,
+ * the packed layout, registers per thread, shared memory per CTA, and the capacity it was held against.
+ *
+ * <p>Capacity, exactly: with {@code T = 32 * warpsPerCta} threads in the one CTA per SM, a thread may use
+ * {@code min(255, floor(registersPerSm / T) rounded down to 8)} registers; {@link KernelSpec#REGISTER_OVERHEAD}
+ * of them are the kernel's own, the rest hold packed words (the register tier, {@code R} per lane).
+ * Shared memory per CTA left after the activation buffers and bookkeeping (the layout in {@link KernelSpec})
+ * holds the second tier, {@code floor(left / (4 * T))} words per lane. The layer fits when every warp's
+ * {@code S} slots fit in {@code R} plus that tier. Capacity in nonzeros = warps x 32 x (R + tier-2 words per lane),
+ * padding included.
+ *
+ * @param spec the kernel spec (also when it does not fit, to say how far off)
+ * @param layout the packed layer
+ * @param device the limits planned against
+ * @param registersPerThread registers a thread may use
+ * @param registerSlotsAvailable packed words per lane the register tier can hold
+ * @param sharedSlotsAvailable packed words per lane the shared-memory tier can hold
+ * @param fits whether it fits
+ * @param why one line: why it fits or what exceeds which limit
+ */
+public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int registersPerThread,
+                   int registerSlotsAvailable, int sharedSlotsAvailable, boolean fits, String why) {
+
+    /** Plans one layer with explicit options; an exchange of null picks the cluster when it fits, else timestamps. */
+    public static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options) {
+        if (options.exchange() == null) {
+            if (device.maxClusterSize() >= 2 && device.computeCapability() >= 90) {
+                Plan cluster = of(whh, cell, batch, device, options.withExchange(ExchangeMode.CLUSTER));
+                if (cluster.fits()) {
+                    return cluster;
+                }
+            }
+            return of(whh, cell, batch, device, options.withExchange(ExchangeMode.TIMESTAMPS));
+        }
+        ExchangeMode ex = options.exchange();
+        int h = whh.cols();
+        int ctas = options.ctas();
+        if (ctas == 0) {
+            ctas = ex == ExchangeMode.CLUSTER ? Math.min(16, Math.max(1, device.maxClusterSize())) : device.smCount();
+        }
+        int warps = options.warpsPerCta();
+        if (warps == 0) {
+            warps = chooseWarps(whh, cell, batch, device, ctas, ex == ExchangeMode.CLUSTER, options.balanced());
+        }
+        PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ex == ExchangeMode.CLUSTER,
+                options.balanced(), options.bankAware(), options.wideLoads(), options.weights());
+        int threads = warps * 32;
+        int regs = Math.min(device.maxRegistersPerThread(), (device.registersPerSm() / threads) & ~7);
+        int regSlotsAvail = Math.max(0, regs - KernelSpec.registerOverhead(cell));
+        int s = layout.slotsPerLane();
+        int regSlots = Math.min(s, regSlotsAvail);
+        KernelSpec spec = new KernelSpec(cell, h, batch, options.weights(), ctas, warps, s, regSlots, layout.unitsPerWarp(),
+                options.wideLoads(), options.bankAware(), ex, options.balanced(), device.computeCapability());
+        long fixed = spec.sharedMemoryBytesWithoutTier2();
+        long left = device.sharedMemoryPerBlockOptin() - fixed;
+        int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));
+        long capacity = (long) ctas * warps * 32 * (regSlotsAvail + sharedSlotsAvail);
+        long needed = (long) ctas * warps * 32 * s;
+        String why;
+        boolean fits;
+        if (ex == ExchangeMode.CLUSTER && (device.computeCapability() < 90 || ctas > device.maxClusterSize())) {
+            fits = false;
+            why = String.format(Locale.ROOT, "a cluster of %d CTAs needs compute capability 9.0 and clusters of that size; %s has %d.%d and clusters up to %d",
+                    ctas, device.name(), device.computeCapability() / 10, device.computeCapability() % 10, device.maxClusterSize());
+        } else if (ex != ExchangeMode.CLUSTER && ctas > device.smCount()) {
+            fits = false;
+            why = String.format(Locale.ROOT, "%d CTAs, one per SM, but %s has %d SMs", ctas, device.name(), device.smCount());
+        } else if (threads > device.maxThreadsPerBlock()) {
+            fits = false;
+            why = String.format(Locale.ROOT, "%d threads per CTA > %d", threads, device.maxThreadsPerBlock());
+        } else if (regSlotsAvail == 0 && s > 0 && left < 0) {
+            fits = false;
+            why = "no room for weights: registers per thread " + regs + " <= overhead " + KernelSpec.registerOverhead(cell);
+        } else if (left < 0) {
+            fits = false;
+            why = String.format(Locale.ROOT, "activations and bookkeeping need %d B of shared memory per CTA > %d B",
+                    fixed, device.sharedMemoryPerBlockOptin());
+        } else if (s > regSlotsAvail + sharedSlotsAvail) {
+            fits = false;
+            why = String.format(Locale.ROOT,
+                    "needs %d words per lane (%d padded words, %d nonzeros) but %d registers + %d shared fit per lane (capacity %d words on %d CTAs x %d warps)",
+                    s, needed, layout.stats().nonzeros(), regSlotsAvail, sharedSlotsAvail, capacity, ctas, warps);
+        } else {
+            fits = true;
+            why = String.format(Locale.ROOT, "%d words per lane = %d in registers + %d in shared memory (room for %d + %d); %d of %d words of capacity used",
+                    s, regSlots, s - regSlots, regSlotsAvail, sharedSlotsAvail, needed, capacity);
+        }
+        return new Plan(spec, layout, device, regs, regSlotsAvail, sharedSlotsAvail, fits, why);
+    }
+
+    /**
+     * Warps per CTA with the shortest critical path: the fewest slots per lane {@code S} (words held in the shared
+     * tier counted 2.5x: an extra load each, and their loop is not unrolled), ties to fewer warps (more registers each); from 1 to the block limit.
+     */
+    static int chooseWarps(SparseRows whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous, boolean balanced) {
+        int[] unitSlots = PackedLayer.unitSlots(whh, cell);
+        int best = 1;
+        double bestCost = Double.MAX_VALUE;
+        for (int w = 1; w <= Math.min(32, device.maxThreadsPerBlock() / 32); w++) {
+            int regs = Math.min(device.maxRegistersPerThread(), (device.registersPerSm() / (32 * w)) & ~7);
+            int regSlots = Math.max(0, regs - KernelSpec.registerOverhead(cell));
+            int s = PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * w, contiguous, balanced);
+            double cost = Math.min(s, regSlots) + 2.5 * Math.max(0, s - regSlots);
+            if (cost < bestCost - 1e-9) {
+                bestCost = cost;
+                best = w;
+            }
+        }
+        return best;
+    }
+
+    /** Throws, naming the capacity figures, unless the layer fits. */
+    public Plan requireFits() {
+        if (!fits) {
+            throw new SprnnException("layer does not fit on-chip for cuda-sparse-persistent (" + spec.exchange().id() + "): " + why);
+        }
+        return this;
+    }
+
+    /** Human-readable plan: partition, registers per thread, shared memory per CTA, fits or not and why. */
+    public String describe() {
+        KernelSpec s = spec;
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "kernel     %s%n", s.name()));
+        b.append(String.format(Locale.ROOT, "device     %s: %d SMs, %d registers/SM, %d B shared/block (opt-in), clusters up to %d%n",
+                device.name(), device.smCount(), device.registersPerSm(), device.sharedMemoryPerBlockOptin(), device.maxClusterSize()));
+        b.append(String.format(Locale.ROOT, "layer      %s hidden %d batch %d (padded %d), %d nonzeros (density %.2f%%)%n",
+                s.cell().id(), s.hidden(), s.batch(), s.paddedBatch(), layout.stats().nonzeros(),
+                100.0 * layout.stats().nonzeros() / ((double) s.cell().gates() * s.hidden() * s.hidden())));
+        b.append(String.format(Locale.ROOT, "partition  %d CTAs x %d warps (%d threads), exchange %s, %s split, %s order, %s loads%n",
+                s.ctas(), s.warpsPerCta(), s.threadsPerCta(), s.exchange().id(), s.balanced() ? "balanced" : "naive",
+                s.bankAware() ? "bank-aware" : "natural", s.wideLoads() ? "wide" : "scalar"));
+        b.append(String.format(Locale.ROOT, "registers  %d per thread: %d for the kernel, %d words per lane available, %d used%n",
+                registersPerThread, KernelSpec.registerOverhead(s.cell()), registerSlotsAvailable, s.registerSlots()));
+        b.append(String.format(Locale.ROOT, "shared     %d B per CTA: %d B activations+bookkeeping, %d B tier-2 words (%d per lane; room for %d)%n",
+                s.sharedMemoryBytes(), s.sharedMemoryBytesWithoutTier2(), s.tier2Bytes(), s.sharedSlots(), sharedSlotsAvailable));
+        b.append(String.format(Locale.ROOT, "layout     %s%n", layout.summary()));
+        b.append(String.format(Locale.ROOT, "fits       %s: %s%n", fits ? "yes" : "NO", why));
+        return b.toString();
+    }
+}

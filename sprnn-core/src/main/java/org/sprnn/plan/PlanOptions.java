@@ -1,0 +1,48 @@
+package org.sprnn.plan;
+
+import org.sprnn.SprnnException;
+import org.sprnn.sparse.WeightFormat;
+
+/**
+ * The choices a plan is made with: the optimization switches (each one a column of the ablation) and,
+ * optionally, a fixed partition.
+ *
+ * @param exchange exchange of {@code h_t}; null = the cluster if the layer fits one, else timestamps
+ * @param wideLoads one shared-memory access per nonzero for the whole batch
+ * @param bankAware bank-aware order of each row (Algorithm 1)
+ * @param balanced balanced dealing of units to warps (else naive contiguous split)
+ * @param ctas CTAs, 0 = derive (cluster: the device's largest cluster; grid: one per SM)
+ * @param warpsPerCta warps per CTA, 0 = derive
+ * @param weights 16-bit weight encoding
+ */
+public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
+                          int warpsPerCta, WeightFormat weights) {
+    public PlanOptions {
+        if (ctas < 0 || warpsPerCta < 0 || warpsPerCta > 32) {
+            throw new SprnnException("plan options: ctas " + ctas + " / warpsPerCta " + warpsPerCta + " out of range");
+        }
+        if (weights == null) {
+            throw new SprnnException("plan options: weights format must be given");
+        }
+    }
+
+    /** Every optimization on, exchange and partition derived, fp16 weights. */
+    public static PlanOptions defaults() {
+        return new PlanOptions(null, true, true, true, 0, 0, WeightFormat.FP16);
+    }
+
+    /** The same options with another exchange. */
+    public PlanOptions withExchange(ExchangeMode e) {
+        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights);
+    }
+
+    /** The same options with another partition. */
+    public PlanOptions withPartition(int newCtas, int newWarps) {
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights);
+    }
+
+    /** The same options with the given switches. */
+    public PlanOptions withSwitches(boolean wide, boolean bank, boolean bal) {
+        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights);
+    }
+}

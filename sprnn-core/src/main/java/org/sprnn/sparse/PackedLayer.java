@@ -1,0 +1,286 @@
+package org.sprnn.sparse;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.PriorityQueue;
+import org.sprnn.SprnnException;
+import org.sprnn.model.CellType;
+
+/**
+ * One layer's {@code W_hh} packed for the sparse persistent kernel: hidden units dealt to warps, each warp's
+ * rows laid out lane x slot in packed words, with everything the kernel reads besides.
+ *
+ * <p>Dealing: the unit is a hidden unit with its {@code G} gate rows (1 for relu/tanh, 3 GRU, 4 LSTM), so
+ * a unit's gates meet in one warp and the cell update needs no exchange. A row of {@code k} nonzeros costs
+ * {@code max(1, ceil(k/32))} slots per lane; balanced dealing gives each unit, largest first, to the warp
+ * with the fewest slots so far (longest-processing-time first); naive dealing gives warp {@code w} the
+ * units {@code [w*H/W, (w+1)*H/W)}. Every warp is padded to {@code slotsPerLane} = the most slots any warp
+ * got, with zero words reading zero column {@code H}.
+ *
+ * @param cell the cell (gate rows per unit)
+ * @param hidden {@code H}
+ * @param batch the batch the layout was ordered for
+ * @param warps total warps {@code W} over all CTAs
+ * @param slotsPerLane {@code S}: words per lane per warp
+ * @param unitsPerWarp {@code U}: the most units any warp holds
+ * @param words {@code [W][S][32]} packed words ({@link PackedWord}), slot-major within a warp so a slot
+ *     column is 32 consecutive words
+ * @param rowEnds {@code [W][U*G]} per warp, the slot at which each of its rows ends (ascending), -1 after
+ *     the warp's last row
+ * @param warpUnits {@code [W][U]} per warp, its hidden units in row order (row {@code i} of the warp is
+ *     gate {@code i % G} of unit {@code warpUnits[i / G]}), -1 padded
+ * @param stats balance and bank-conflict figures
+ */
+public record PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
+                          int[] words, int[] rowEnds, int[] warpUnits, Stats stats) {
+
+    /**
+     * What the layout costs.
+     *
+     * @param nonzeros real nonzeros
+     * @param maxNonzerosPerWarp most real nonzeros in one warp
+     * @param meanNonzerosPerWarp mean over warps
+     * @param meanSlotsPerWarp mean slots (per lane) used over warps; {@code slotsPerLane} is the max
+     * @param loads warp loads per step of all rows (slot columns holding a row)
+     * @param wavefrontsNatural total wavefronts of those loads in natural order
+     * @param worstNatural worst wavefronts of one load in natural order
+     * @param wavefronts total wavefronts in the layout's order
+     * @param worst worst wavefronts of one load in the layout's order
+     * @param lowerBound sum over rows of the per-row lower bound
+     */
+    public record Stats(long nonzeros, long maxNonzerosPerWarp, double meanNonzerosPerWarp, double meanSlotsPerWarp,
+                        long loads, long wavefrontsNatural, int worstNatural, long wavefronts, int worst, long lowerBound) {
+        /** Max over mean nonzeros per warp (1.0 = perfect balance). */
+        public double imbalance() {
+            return meanNonzerosPerWarp == 0 ? 1.0 : maxNonzerosPerWarp / meanNonzerosPerWarp;
+        }
+    }
+
+    /**
+     * Packs {@code whh} ({@code [G*H][H]}, PyTorch row order).
+     *
+     * @param warps total warps over all CTAs
+     * @param balanced balanced (LPT) dealing, else naive contiguous split
+     * @param bankAware order each row with {@link BankAwareOrder}, else natural order
+     * @param wideLoads whether the kernel loads a column's batch in one access (changes the bank model)
+     */
+    public static PackedLayer pack(SparseRows whh, CellType cell, int batch, int warps, boolean balanced,
+                                   boolean bankAware, boolean wideLoads, WeightFormat format) {
+        return pack(whh, cell, batch, 1, warps, false, balanced, bankAware, wideLoads, format);
+    }
+
+    /**
+     * Packs {@code whh} for {@code ctas} CTAs of {@code warps / ctas} warps. With {@code ctaContiguous}, each CTA
+     * owns one contiguous range of hidden units (split where the running slot count crosses an even share,
+     * at multiples of {@code max(1, 16 / rowBytes)} units so a CTA's block of {@code h_t} is 16-byte aligned
+     * in shared memory); units are then dealt to that CTA's warps (balanced or naive). The cluster exchange
+     * pushes each CTA's block with 16-byte stores.
+     */
+    public static PackedLayer pack(SparseRows whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+                                   boolean balanced, boolean bankAware, boolean wideLoads, WeightFormat format) {
+        if (ctas < 1 || warps % ctas != 0) {
+            throw new SprnnException("pack: warps " + warps + " must be a multiple of ctas " + ctas);
+        }
+        int h = whh.cols();
+        int gates = cell.gates();
+        if (whh.rows() != gates * h) {
+            throw new SprnnException("pack: W_hh has " + whh.rows() + " rows, a " + cell.id() + " layer of hidden " + h + " needs " + gates * h);
+        }
+        if (h + SharedMemoryBanks.ZERO_COLUMNS - 1 > PackedWord.MAX_COLUMN) {
+            throw new SprnnException("pack: hidden " + h + " too large for 16-bit column indices (max " + (PackedWord.MAX_COLUMN - SharedMemoryBanks.ZERO_COLUMNS + 1) + ")");
+        }
+        if (warps < 1) {
+            throw new SprnnException("pack: warps " + warps + " must be >= 1");
+        }
+        SharedMemoryBanks banks = SharedMemoryBanks.forBatch(batch, wideLoads);
+        int[] unitSlots = new int[h];
+        long[] unitNnz = new long[h];
+        for (int u = 0; u < h; u++) {
+            for (int g = 0; g < gates; g++) {
+                int k = whh.rowLength(g * h + u);
+                unitSlots[u] += BankAwareOrder.slotColumns(k);
+                unitNnz[u] += k;
+            }
+        }
+        List<List<Integer>> dealt = deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced);
+        int slots = 1;
+        int upw = 1;
+        long maxNnz = 0;
+        long sumSlots = 0;
+        for (List<Integer> units : dealt) {
+            int s = 0;
+            long n = 0;
+            for (int u : units) {
+                s += unitSlots[u];
+                n += unitNnz[u];
+            }
+            slots = Math.max(slots, s);
+            upw = Math.max(upw, units.size());
+            maxNnz = Math.max(maxNnz, n);
+            sumSlots += s;
+        }
+        int[] words = new int[warps * slots * 32];
+        int[] rowEnds = new int[warps * upw * gates];
+        int[] warpUnits = new int[warps * upw];
+        Arrays.fill(rowEnds, -1);
+        Arrays.fill(warpUnits, -1);
+        int padWord = PackedWord.pack(0f, h, format);
+        Arrays.fill(words, padWord);
+        long loads = 0;
+        long wfNat = 0;
+        long wf = 0;
+        long lb = 0;
+        int worstNat = 0;
+        int worst = 0;
+        for (int w = 0; w < warps; w++) {
+            int j0 = 0;
+            int row = 0;
+            List<Integer> units = dealt.get(w);
+            for (int i = 0; i < units.size(); i++) {
+                int u = units.get(i);
+                warpUnits[w * upw + i] = u;
+                for (int g = 0; g < gates; g++) {
+                    int r = g * h + u;
+                    int[] cols = whh.columns().get(r);
+                    float[] vals = whh.values().get(r);
+                    int[] nat = BankAwareOrder.natural(cols.length);
+                    int[] cells = bankAware ? BankAwareOrder.order(cols, h, banks) : nat;
+                    int[] before = BankAwareOrder.wavefronts(nat, cols, h, banks);
+                    int[] after = BankAwareOrder.wavefronts(cells, cols, h, banks);
+                    for (int x : before) {
+                        wfNat += x;
+                        worstNat = Math.max(worstNat, x);
+                    }
+                    for (int x : after) {
+                        wf += x;
+                        worst = Math.max(worst, x);
+                    }
+                    loads += before.length;
+                    lb += BankAwareOrder.lowerBound(cols, banks);
+                    for (int q = 0; q < cells.length; q++) {
+                        int c = cells[q];
+                        int word = c >= 0 ? PackedWord.pack(vals[c], cols[c], format)
+                                : PackedWord.pack(0f, h + (-1 - c), format);
+                        words[(w * slots + j0 + q / 32) * 32 + q % 32] = word;
+                    }
+                    j0 += cells.length / 32;
+                    rowEnds[w * upw * gates + row++] = j0 - 1;
+                }
+            }
+        }
+        Stats stats = new Stats(whh.nonzeros(), maxNnz, whh.nonzeros() / (double) warps, sumSlots / (double) warps,
+                loads, wfNat, worstNat, wf, worst, lb);
+        return new PackedLayer(cell, h, batch, warps, slots, upw, words, rowEnds, warpUnits, stats);
+    }
+
+
+    /** Slots per lane of each hidden unit: the sum over its gate rows of {@code max(1, ceil(k/32))}. */
+    public static int[] unitSlots(SparseRows whh, CellType cell) {
+        int h = whh.cols();
+        int[] unitSlots = new int[h];
+        for (int u = 0; u < h; u++) {
+            for (int g = 0; g < cell.gates(); g++) {
+                unitSlots[u] += BankAwareOrder.slotColumns(whh.rowLength(g * h + u));
+            }
+        }
+        return unitSlots;
+    }
+
+    /** The slots per lane ({@code S}) a dealing would give, without packing (cheap: for choosing a partition). */
+    public static int slotsPerLane(int[] unitSlots, int batch, int ctas, int warps, boolean ctaContiguous, boolean balanced) {
+        int s = 1;
+        for (List<Integer> units : deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced)) {
+            int x = 0;
+            for (int u : units) {
+                x += unitSlots[u];
+            }
+            s = Math.max(s, x);
+        }
+        return s;
+    }
+
+    private static List<List<Integer>> deal(int[] unitSlots, int batch, int ctas, int warps, boolean ctaContiguous, boolean balanced) {
+        int h = unitSlots.length;
+        List<List<Integer>> dealt;
+        if (ctaContiguous) {
+            int align = Math.max(1, 16 / (2 * SharedMemoryBanks.paddedBatch(batch)));
+            int perCta = warps / ctas;
+            long total = 0;
+            for (int x : unitSlots) {
+                total += x;
+            }
+            dealt = new ArrayList<>(warps);
+            int lo = 0;
+            long run = 0;
+            for (int c = 0; c < ctas; c++) {
+                int hi = lo;
+                long share = total * (c + 1) / ctas;
+                while (hi < h && (c == ctas - 1 || run + unitSlots[hi] <= share || hi == lo || (hi - lo) % align != 0)) {
+                    run += unitSlots[hi++];
+                }
+                int[] sub = Arrays.copyOfRange(unitSlots, lo, hi);
+                List<List<Integer>> local = balanced ? dealBalanced(sub, perCta) : dealNaive(hi - lo, perCta);
+                for (List<Integer> units : local) {
+                    List<Integer> shifted = new ArrayList<>(units.size());
+                    for (int u : units) {
+                        shifted.add(u + lo);
+                    }
+                    dealt.add(shifted);
+                }
+                lo = hi;
+            }
+        } else {
+            dealt = balanced ? dealBalanced(unitSlots, warps) : dealNaive(h, warps);
+        }
+        return dealt;
+    }
+
+    private static List<List<Integer>> dealNaive(int h, int warps) {
+        List<List<Integer>> out = new ArrayList<>(warps);
+        for (int w = 0; w < warps; w++) {
+            List<Integer> units = new ArrayList<>();
+            for (int u = (int) ((long) w * h / warps); u < (int) ((long) (w + 1) * h / warps); u++) {
+                units.add(u);
+            }
+            out.add(units);
+        }
+        return out;
+    }
+
+    private static List<List<Integer>> dealBalanced(int[] unitSlots, int warps) {
+        Integer[] order = new Integer[unitSlots.length];
+        for (int u = 0; u < order.length; u++) {
+            order[u] = u;
+        }
+        Arrays.sort(order, (a, b) -> unitSlots[b] != unitSlots[a] ? unitSlots[b] - unitSlots[a] : a - b);
+        long[] load = new long[warps];
+        PriorityQueue<Integer> q = new PriorityQueue<>((a, b) -> load[a] != load[b] ? Long.compare(load[a], load[b]) : a - b);
+        List<List<Integer>> out = new ArrayList<>(warps);
+        for (int w = 0; w < warps; w++) {
+            out.add(new ArrayList<>());
+            q.add(w);
+        }
+        for (int u : order) {
+            int w = q.poll();
+            out.get(w).add(u);
+            load[w] += unitSlots[u];
+            q.add(w);
+        }
+        for (List<Integer> units : out) {
+            units.sort(null); // row order inside a warp: ascending unit, so neighbouring units publish together
+        }
+        return out;
+    }
+
+    /** A one-line summary of balance and bank conflicts (before and after ordering). */
+    public String summary() {
+        Stats s = stats;
+        return String.format(java.util.Locale.ROOT,
+                "%d nonzeros in %d warps x %d slots x 32 lanes (%.1f%% padding); nonzeros per warp max/mean %d/%.1f (%.3f); "
+                        + "wavefronts per warp load natural avg %.3f worst %d -> layout avg %.3f worst %d (bound avg %.3f)",
+                s.nonzeros(), warps, slotsPerLane, 100.0 * (1 - s.nonzeros() / (double) words.length), s.maxNonzerosPerWarp(),
+                s.meanNonzerosPerWarp(), s.imbalance(), s.wavefrontsNatural() / (double) Math.max(1, s.loads()), s.worstNatural(),
+                s.wavefronts() / (double) Math.max(1, s.loads()), s.worst(), s.lowerBound() / (double) Math.max(1, s.loads()));
+    }
+}

@@ -1,0 +1,721 @@
+// sparse_persistent_rnn.cu — the sparse persistent RNN kernel (Zhu et al., ICLR 2018), for Hopper.
+//
+// One launch runs every timestep of one layer. W_hh stays on-chip for the whole sequence as packed
+// 32-bit words (fp16/bf16 value + u16 column, sparse_persistent_rnn.cuh), dealt by the host
+// (org.sprnn.sparse.PackedLayer) to warps, lane x slot; each warp computes one row at a time, its 32
+// lanes splitting the row's nonzeros, a shuffle reduction finishing the row. The gate rows of a hidden
+// unit sit in one warp, so the cell update needs no extra exchange; only h_t moves between CTAs.
+//
+// Variants, in rising sophistication (each a field of org.sprnn.plan.KernelSpec; the host-only ones change
+// the packed data, not this code). Build any with
+//   nvcc -arch=sm_90 -cubin -Xptxas -v $(defines of KernelSpec#defineOptions) sparse_persistent_rnn.cu
+// and run through scripts/kernel-harness (standalone) or the engine cuda-sparse-persistent.
+//   v1 naive        SPRNN_WIDE_LOADS=0, natural order, SPRNN_EXCHANGE=0 (grid barrier), naive split:
+//                   the CPU reference's row loop with the row's nonzeros across lanes; one 2-byte
+//                   shared-memory load per nonzero and batch element; h_t via global memory + grid barrier.
+//   v2 wide loads   SPRNN_WIDE_LOADS=1: activations [H][B] batch innermost, one 4/8/16-byte load brings a
+//                   column's whole batch, the weight reused B times from a register.
+//   v3 bank-aware   (host) each row's nonzeros ordered so a warp load's columns hit distinct banks.
+//   v4 timestamps   SPRNN_EXCHANGE=1: each h value pair travels with its step tag in one 64-bit store, a
+//                   slot per step (never reused in a launch); consumers poll only the columns they need.
+//   v5 balance      (host) units dealt to warps by slot count (LPT), not by index.
+//   v6 cluster      SPRNN_EXCHANGE=2: the layer in one thread-block cluster (<= 16 SMs); h_t written
+//                   straight into every CTA's shared memory (DSMEM), one hardware cluster barrier a step.
+//   floor           SPRNN_EXCHANGE_ONLY=1: skips the sparse arithmetic, keeps the exchange (the floor).
+//
+// Every spin is bounded by timeout_ns of %globaltimer; on timeout the CTA records {kind, CTA, step,
+// detail} in `fault` and every CTA leaves; the host reads the record and throws.
+//
+// Defines (all required unless noted): SPRNN_CELL 0 relu 1 tanh 2 gru 3 lstm; SPRNN_HIDDEN H;
+// SPRNN_BATCH B; SPRNN_PADDED_BATCH PB (pow2 >= 2, >= B, <= 32); SPRNN_CTAS; SPRNN_WARPS (per CTA);
+// SPRNN_SLOTS S; SPRNN_REG_SLOTS R (<= S); SPRNN_UNITS_PER_WARP U; SPRNN_WIDE_LOADS; SPRNN_EXCHANGE;
+// SPRNN_BF16; SPRNN_EXCHANGE_ONLY (optional, 0).
+#include "sparse_persistent_rnn.cuh"
+
+#ifndef SPRNN_EXCHANGE_ONLY
+#define SPRNN_EXCHANGE_ONLY 0
+#endif
+// Cluster exchange signal: 1 = asynchronous DSMEM stores (st.async) completing on the receiver's mbarrier
+// (no fence, no cluster barrier per step); 0 = plain DSMEM stores + barrier.cluster (release/acquire).
+#ifndef SPRNN_CLUSTER_MBARRIER
+#define SPRNN_CLUSTER_MBARRIER 1
+#endif
+// Grid barrier: 1 = fence.sc before the release add (belt and braces); 0 = the release add alone.
+#ifndef SPRNN_BARRIER_FENCE
+#define SPRNN_BARRIER_FENCE 0
+#endif
+
+#define H SPRNN_HIDDEN
+#define B SPRNN_BATCH
+#define PB SPRNN_PADDED_BATCH
+#define WARPS SPRNN_WARPS
+#define S SPRNN_SLOTS
+#define R SPRNN_REG_SLOTS
+#define U SPRNN_UNITS_PER_WARP
+#define G (SPRNN_CELL == 2 ? 3 : (SPRNN_CELL == 3 ? 4 : 1))
+#define THREADS (WARPS * 32)
+#define ROW_BYTES (PB * 2)
+#define PAIRS (PB / 2)                             // fp16 pairs per column: the unit of publishing
+#define ITEMS ((U * PAIRS + 31) / 32)              // (unit, pair) items per lane in the cell update
+#define ACT_BUF_BYTES ((H + SPRNN_ZERO_COLUMNS) * ROW_BYTES)
+#define OFF_PREACT SPRNN_SMEM_ACT_BYTES(H, PB)
+#define OFF_ENDS (OFF_PREACT + SPRNN_SMEM_PREACT_BYTES(WARPS, U, G, PB))
+#define OFF_TIER2 (OFF_ENDS + SPRNN_SMEM_ENDS_BYTES(WARPS, U, G))
+#define SMEM_BYTES SPRNN_SMEM_BYTES(H, PB, WARPS, U, G, S, R)
+
+#if PB < 2 || PB > 32 || (PB & (PB - 1)) != 0 || PB < B
+#error "SPRNN_PADDED_BATCH must be a power of two in [2, 32] and >= SPRNN_BATCH"
+#endif
+#if R > S
+#error "SPRNN_REG_SLOTS must be <= SPRNN_SLOTS"
+#endif
+
+// ---- small PTX helpers (no CUDA headers, so NVRTC needs no include path) ------------------------------
+__device__ __forceinline__ float half_bits_to_float(unsigned bits) {
+#if SPRNN_BF16
+  return __uint_as_float(bits << 16);
+#else
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"((unsigned short)bits));
+  return f;
+#endif
+}
+__device__ __forceinline__ float act_to_float(unsigned short bits) {  // activations are always fp16
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(bits));
+  return f;
+}
+__device__ __forceinline__ void half2_to_float2(unsigned v, float& lo, float& hi) {
+  asm("{ .reg .b16 a, b; mov.b32 {a, b}, %2; cvt.f32.f16 %0, a; cvt.f32.f16 %1, b; }" : "=f"(lo), "=f"(hi) : "r"(v));
+}
+__device__ __forceinline__ unsigned float2_to_half2(float lo, float hi) {
+  unsigned v;
+  asm("{ .reg .b16 a, b; cvt.rn.f16.f32 a, %1; cvt.rn.f16.f32 b, %2; mov.b32 %0, {a, b}; }" : "=r"(v) : "f"(lo), "f"(hi));
+  return v;
+}
+__device__ __forceinline__ unsigned long long global_timer() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+__device__ __forceinline__ unsigned long long load_relaxed_u64(const unsigned long long* p) {
+  unsigned long long v;
+  asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(p) : "memory");
+  return v;
+}
+__device__ __forceinline__ void store_relaxed_u64(unsigned long long* p, unsigned long long v) {
+  asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" ::"l"(p), "l"(v) : "memory");
+}
+__device__ __forceinline__ unsigned load_acquire_u32(const unsigned* p) {
+  unsigned v;
+  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+__device__ __forceinline__ void add_release_u32(unsigned* p, unsigned v) {
+  asm volatile("red.release.gpu.global.add.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
+}
+__device__ __forceinline__ void mbar_init(unsigned bar, unsigned count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ bool mbar_try_wait(unsigned bar, unsigned parity) {
+  unsigned ok;
+  asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+               : "=r"(ok) : "r"(bar), "r"(parity) : "memory");
+  return ok != 0;
+}
+__device__ __forceinline__ int load_volatile_int(const int* p) { return *(const volatile int*)p; }
+__device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + __expf(-x)); }
+
+__device__ void record_fault(int* fault, int kind, int cta, int step, int detail) {
+  if (atomicCAS(&fault[0], 0, kind) == 0) {
+    fault[1] = cta;
+    fault[2] = step;
+    fault[3] = detail;
+    __threadfence();
+  }
+}
+
+// Sum N values per lane over the warp (N a power of two <= 32): halving levels first (each lane keeps half
+// its values and sends the other half), then plain levels. After it lane l holds the sum of value index
+// l / (32 / N): N values cost N-1 + (5 - log2 N) shuffles at a dependency depth of 5.
+template <int N, int OFF>
+struct HalvingLevel {  // one level, unrolled by template recursion so every index stays compile-time
+  static __device__ __forceinline__ void run(float* v, int lane) {
+    const bool hi = (lane & OFF) != 0;
+#pragma unroll
+    for (int i = 0; i < N / 2; ++i) {
+      const float send = hi ? v[i] : v[i + N / 2];
+      const float keep = hi ? v[i + N / 2] : v[i];
+      v[i] = keep + __shfl_xor_sync(0xffffffffu, send, OFF);
+    }
+    HalvingLevel<N / 2, OFF / 2>::run(v, lane);
+  }
+};
+template <int OFF>
+struct HalvingLevel<1, OFF> {
+  static __device__ __forceinline__ void run(float* v, int) {
+#pragma unroll
+    for (int off = OFF; off >= 1; off >>= 1) v[0] += __shfl_xor_sync(0xffffffffu, v[0], off);
+  }
+};
+template <int N>
+__device__ __forceinline__ float reduce_tree(float (&v)[N], int lane) {
+  HalvingLevel<N, 16>::run(v, lane);
+  return v[0];
+}
+
+__device__ __forceinline__ float reduce_rows(float (&acc)[PB], int lane) {
+  float v[PB];
+#pragma unroll
+  for (int i = 0; i < PB; ++i) v[i] = acc[i];
+  return reduce_tree<PB>(v, lane);
+}
+
+// With SPRNN_DEFER_REDUCE the row sums wait in registers (stash[row][b], filled by selects at each row end)
+// and one tree over all U*G*PB values reduces every row of the warp at once.
+#ifndef SPRNN_DEFER_REDUCE
+#define SPRNN_DEFER_REDUCE 0
+#endif
+#define STASH_VALUES (U * G * PB)
+#if SPRNN_DEFER_REDUCE && STASH_VALUES <= 32
+#define DEFER 1
+#define STASH_N (STASH_VALUES <= 2 ? 2 : STASH_VALUES <= 4 ? 4 : STASH_VALUES <= 8 ? 8 : STASH_VALUES <= 16 ? 16 : 32)
+#else
+#define DEFER 0
+#endif
+
+// One nonzero's activations for the whole (padded) batch, as loaded from shared memory.
+struct ActRaw {
+#if SPRNN_WIDE_LOADS
+#if PB == 2
+  unsigned v;  // one 4-byte load
+#elif PB == 4
+  uint2 v;  // one 8-byte load
+#else
+  uint4 v[PB / 8];  // 16-byte loads
+#endif
+#else
+  unsigned short v[B];  // one 2-byte load per batch element
+#endif
+};
+
+__device__ __forceinline__ ActRaw load_act(unsigned w, const unsigned char* actb) {
+  const unsigned off = sprnn_word_column(w) * ROW_BYTES;
+  ActRaw r;
+#if SPRNN_WIDE_LOADS
+#if PB == 2
+  r.v = *reinterpret_cast<const unsigned*>(actb + off);
+#elif PB == 4
+  r.v = *reinterpret_cast<const uint2*>(actb + off);
+#else
+#pragma unroll
+  for (int q = 0; q < PB / 8; ++q) r.v[q] = *reinterpret_cast<const uint4*>(actb + off + 16 * q);
+#endif
+#else
+#pragma unroll
+  for (int b = 0; b < B; ++b) r.v[b] = *reinterpret_cast<const unsigned short*>(actb + off + 2 * b);
+#endif
+  return r;
+}
+
+// acc[b] += value(w) * act[column(w)][b]
+__device__ __forceinline__ void fma_act(unsigned w, const ActRaw& r, float (&acc)[PB]) {
+  const float v = half_bits_to_float(sprnn_word_value_bits(w));
+#if SPRNN_WIDE_LOADS
+#if PB == 2
+  float a0, a1;
+  half2_to_float2(r.v, a0, a1);
+  acc[0] = fmaf(v, a0, acc[0]);
+  acc[1] = fmaf(v, a1, acc[1]);
+#elif PB == 4
+  float a0, a1, a2, a3;
+  half2_to_float2(r.v.x, a0, a1);
+  half2_to_float2(r.v.y, a2, a3);
+  acc[0] = fmaf(v, a0, acc[0]);
+  acc[1] = fmaf(v, a1, acc[1]);
+  acc[2] = fmaf(v, a2, acc[2]);
+  acc[3] = fmaf(v, a3, acc[3]);
+#else
+#pragma unroll
+  for (int q = 0; q < PB / 8; ++q) {
+    float a[8];
+    half2_to_float2(r.v[q].x, a[0], a[1]);
+    half2_to_float2(r.v[q].y, a[2], a[3]);
+    half2_to_float2(r.v[q].z, a[4], a[5]);
+    half2_to_float2(r.v[q].w, a[6], a[7]);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) acc[8 * q + e] = fmaf(v, a[e], acc[8 * q + e]);
+  }
+#endif
+#else
+#pragma unroll
+  for (int b = 0; b < B; ++b) acc[b] = fmaf(v, act_to_float(r.v[b]), acc[b]);
+#endif
+}
+
+// Slots whose activation loads are issued together before any is used (branches at row ends would
+// otherwise serialise one shared-memory latency per slot).
+#ifndef SPRNN_LOAD_AHEAD
+#define SPRNN_LOAD_AHEAD 8
+#endif
+
+// Row complete: reduce over the warp (or stash for the deferred tree), move to the next row.
+#if DEFER
+__device__ __forceinline__ void finish_row(float (&acc)[PB], float (&stash)[STASH_N], const int* ends, int& row, int& next_end) {
+#pragma unroll
+  for (int r = 0; r < U * G; ++r)
+#pragma unroll
+    for (int b = 0; b < PB; ++b) stash[r * PB + b] = (row == r) ? acc[b] : stash[r * PB + b];
+#pragma unroll
+  for (int b = 0; b < PB; ++b) acc[b] = 0.f;
+  ++row;
+  next_end = row < U * G ? ends[row] : -1;
+}
+#else
+__device__ __forceinline__ void finish_row(float (&acc)[PB], float* preact, const int* ends, int& row, int& next_end, int lane) {
+  const float sum = reduce_rows(acc, lane);
+  if ((lane & (32 / PB - 1)) == 0) preact[row * PB + lane / (32 / PB)] = sum;
+#pragma unroll
+  for (int b = 0; b < PB; ++b) acc[b] = 0.f;
+  ++row;
+  next_end = row < U * G ? ends[row] : -1;
+}
+#endif
+
+extern "C" __global__ void __launch_bounds__(THREADS, 1)
+#if SPRNN_EXCHANGE == 2
+    __cluster_dims__(SPRNN_CTAS, 1, 1)
+#endif
+    sparse_persistent_rnn(const unsigned* __restrict__ words,    // [CTAS*WARPS][S][32] packed words
+                          const int* __restrict__ row_ends,      // [CTAS*WARPS][U*G] last slot of each row, -1 pad
+                          const int* __restrict__ warp_units,    // [CTAS*WARPS][U] hidden units, -1 pad
+                          const int* __restrict__ needed,        // [CTAS][H+1]: count, then columns (timestamps)
+                          const float* __restrict__ xproj,       // [T][B][G*H] W_ih x_t + b_ih, fp32
+                          const float* __restrict__ bias_hh,     // [G*H] b_hh, fp32
+                          const float* __restrict__ h0,          // [B][H] fp32
+                          const float* __restrict__ c0,          // [B][H] fp32 (LSTM; else unused)
+                          float* __restrict__ out,               // [T][B][H] fp32: h_t for every t
+                          float* __restrict__ h_n,               // [B][H] fp32
+                          float* __restrict__ c_n,               // [B][H] fp32 (LSTM; else unused)
+                          void* exchange,                        // barrier: fp16 [2][H][PB]; timestamps: u64 [T][H][PAIRS]
+                          unsigned* counter,                     // barrier: arrivals, zeroed by the host per launch
+                          int* fault,                            // int32 [4], see sparse_persistent_rnn.cuh
+                          int steps, unsigned epoch, unsigned long long timeout_ns) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const int cta = blockIdx.x;
+  const int gw = cta * WARPS + warp;  // global warp index into the packed arrays
+  float* preact = reinterpret_cast<float*>(smem + OFF_PREACT) + warp * (U * G * PB);  // [U*G][PB]
+  int* ends = reinterpret_cast<int*>(smem + OFF_ENDS) + warp * (U * G);               // [U*G]
+#if SPRNN_EXCHANGE != 2
+  __shared__ int abort_flag;  // set by a thread whose bounded spin ran out; the CTA leaves together
+#endif
+
+  {
+    unsigned dyn;
+    asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));
+    if (dyn < SMEM_BYTES) {
+      if (threadIdx.x == 0) record_fault(fault, SPRNN_FAULT_SHARED_MEMORY, cta, -1, (int)dyn);
+      return;  // uniform over the CTA (and every CTA): no barrier is reached
+    }
+  }
+#if SPRNN_EXCHANGE != 2
+  if (threadIdx.x == 0) abort_flag = 0;
+#endif
+
+  // ---- resident weights: register tier (compile-time indexed) and shared tier -------------------------
+  unsigned wreg[R > 0 ? R : 1];
+#pragma unroll
+  for (int j = 0; j < R; ++j) wreg[j] = words[((size_t)gw * S + j) * 32 + lane];
+#if S > R
+  unsigned* tier2 = reinterpret_cast<unsigned*>(smem + OFF_TIER2) + warp * ((S - R) * 32);  // [S-R][32]
+  for (int j = R; j < S; ++j) tier2[(j - R) * 32 + lane] = words[((size_t)gw * S + j) * 32 + lane];
+#endif
+  for (int i = lane; i < U * G; i += 32) ends[i] = row_ends[(size_t)gw * U * G + i];
+  int last_end = -1;
+  for (int i = 0; i < U * G; ++i) last_end = max(last_end, row_ends[(size_t)gw * U * G + i]);
+
+  // ---- this lane's (unit, pair) items of the cell update, their state in registers ---------------------
+  int item_unit[ITEMS], item_row[ITEMS], item_pair[ITEMS];
+  float hs[ITEMS][2], cs[ITEMS][2], bh[ITEMS][G];
+#pragma unroll
+  for (int k = 0; k < ITEMS; ++k) {
+    int i = lane + 32 * k;
+    int slot = i / PAIRS;
+    item_unit[k] = (i < U * PAIRS) ? warp_units[(size_t)gw * U + slot] : -1;
+    item_row[k] = slot * G;
+    item_pair[k] = i % PAIRS;
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      int b = 2 * item_pair[k] + e;
+      hs[k][e] = (item_unit[k] >= 0 && b < B) ? h0[b * H + item_unit[k]] : 0.f;
+      cs[k][e] = (SPRNN_CELL == 3 && item_unit[k] >= 0 && b < B) ? c0[b * H + item_unit[k]] : 0.f;
+    }
+#pragma unroll
+    for (int g = 0; g < G; ++g) bh[k][g] = item_unit[k] >= 0 ? bias_hh[g * H + item_unit[k]] : 0.f;
+  }
+
+  // ---- h_{-1} = h0 into act[0], zero columns into both buffers ----------------------------------------
+  unsigned short* act16 = reinterpret_cast<unsigned short*>(smem);  // [2][H+32][PB]
+  for (int i = threadIdx.x; i < H * PB; i += THREADS) {
+    int c = i / PB, b = i % PB;
+    unsigned hb = float2_to_half2(b < B ? h0[b * H + c] : 0.f, 0.f) & 0xFFFFu;
+    act16[i] = (unsigned short)hb;
+  }
+  for (int i = threadIdx.x; i < 2 * SPRNN_ZERO_COLUMNS * PB; i += THREADS) {
+    int buf = i / (SPRNN_ZERO_COLUMNS * PB), r = i % (SPRNN_ZERO_COLUMNS * PB);
+    act16[buf * (ACT_BUF_BYTES / 2) + H * PB + r] = 0;
+  }
+#if SPRNN_EXCHANGE == 2
+  unsigned my_rank;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(my_rank));
+  const unsigned smem_base = (unsigned)__cvta_generic_to_shared(smem);
+  // this CTA's units are one contiguous range (PackedLayer with ctaContiguous)
+  int unit_lo = H, unit_hi = 0;
+  for (int i = 0; i < WARPS * U; ++i) {
+    const int uu = warp_units[(size_t)cta * WARPS * U + i];
+    if (uu >= 0) {
+      unit_lo = min(unit_lo, uu);
+      unit_hi = max(unit_hi, uu + 1);
+    }
+  }
+  if (unit_hi < unit_lo) unit_hi = unit_lo;
+#if SPRNN_CLUSTER_MBARRIER
+  // mbar[p]: completes when every other CTA's block of h has landed in act[p] (bytes from all peers)
+  __shared__ __align__(8) unsigned long long mbar[2];
+  const unsigned mbar_local = (unsigned)__cvta_generic_to_shared(&mbar[0]);
+  if (threadIdx.x == 0) {
+    mbar_init(mbar_local, 1);
+    mbar_init(mbar_local + 8, 1);
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  const unsigned peer_bytes = (unsigned)((H - (unit_hi - unit_lo)) * ROW_BYTES);
+  if (threadIdx.x == 0) {  // arm both: mbar[1] for step 1 (h_0), mbar[0] for step 2 (h_1)
+    if (steps > 1) mbar_arrive_expect_tx(mbar_local + 8, peer_bytes);
+    if (steps > 2) mbar_arrive_expect_tx(mbar_local, peer_bytes);
+  }
+#endif
+  // every CTA of the cluster must be running (its shared memory live) before anyone writes into it
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+#else
+  __syncthreads();
+#endif
+
+  // x projection for the lane's items: xr for this step, xn loaded one step ahead so that its
+  // latency hides behind a whole step instead of sitting on the critical path
+  float xr[ITEMS][2][G], xn[ITEMS][2][G];
+#define LOAD_X(dst, step)                                                                                              \
+  _Pragma("unroll") for (int k = 0; k < ITEMS; ++k) _Pragma("unroll") for (int e = 0; e < 2; ++e)                      \
+      _Pragma("unroll") for (int g = 0; g < G; ++g) {                                                                  \
+    const int b_ = 2 * item_pair[k] + e;                                                                               \
+    dst[k][e][g] = (item_unit[k] >= 0 && b_ < B) ? __ldg(&xproj[((size_t)(step)*B + b_) * (G * H) + g * H + item_unit[k]]) : 0.f; \
+  }
+  LOAD_X(xn, 0)
+  for (int t = 0; t < steps; ++t) {
+    const int cur = t & 1;
+#pragma unroll
+    for (int k = 0; k < ITEMS; ++k)
+#pragma unroll
+      for (int e = 0; e < 2; ++e)
+#pragma unroll
+        for (int g = 0; g < G; ++g) xr[k][e][g] = xn[k][e][g];
+    if (t + 1 < steps) {
+      LOAD_X(xn, t + 1)
+    }
+
+#if SPRNN_EXCHANGE == 0
+    if (t > 0) {  // stage h_{t-1} from global memory (the grid barrier of step t-1 has passed)
+      const uint4* src = reinterpret_cast<const uint4*>(reinterpret_cast<const unsigned char*>(exchange) + (size_t)cur * H * ROW_BYTES);
+      uint4* dst = reinterpret_cast<uint4*>(smem + cur * ACT_BUF_BYTES);
+      for (int i = threadIdx.x; i < H * ROW_BYTES / 16; i += THREADS) dst[i] = __ldcg(src + i);
+#if (H * ROW_BYTES) % 16 != 0
+      for (int i = (H * ROW_BYTES / 16) * 8 + threadIdx.x; i < H * PB; i += THREADS)
+        act16[cur * (ACT_BUF_BYTES / 2) + i] = __ldcg(reinterpret_cast<const unsigned short*>(src) + i);
+#endif
+      __syncthreads();
+    }
+#elif SPRNN_EXCHANGE == 1
+    if (t > 0) {  // poll the tagged words of h_{t-1} this CTA needs, stage each as it arrives
+      const unsigned long long* slot = reinterpret_cast<const unsigned long long*>(exchange) + (size_t)(t - 1) * H * PAIRS;
+      const unsigned tag = epoch + (unsigned)(t - 1);
+      const int count = needed[(size_t)cta * (H + 1)];
+      const int* cols = needed + (size_t)cta * (H + 1) + 1;
+      unsigned* act32 = reinterpret_cast<unsigned*>(smem + cur * ACT_BUF_BYTES);  // [H+32][PAIRS]
+      constexpr int BATCHED = 4;  // loads in flight per thread before the first check
+      for (int base = threadIdx.x; base < count * PAIRS; base += THREADS * BATCHED) {
+        unsigned long long v[BATCHED];
+#pragma unroll
+        for (int q = 0; q < BATCHED; ++q) {
+          int i = base + q * THREADS;
+          v[q] = i < count * PAIRS ? load_relaxed_u64(slot + (size_t)cols[i / PAIRS] * PAIRS + i % PAIRS) : 0ull;
+        }
+#pragma unroll
+        for (int q = 0; q < BATCHED; ++q) {
+          int i = base + q * THREADS;
+          if (i >= count * PAIRS) break;
+          int c = cols[i / PAIRS];
+          const unsigned long long* p = slot + (size_t)c * PAIRS + i % PAIRS;
+          if ((unsigned)(v[q] >> 32) != tag) {
+            unsigned long long start = global_timer();
+            unsigned spins = 0;
+            while ((unsigned)((v[q] = load_relaxed_u64(p)) >> 32) != tag) {
+              if ((++spins & 63u) == 0 && (load_volatile_int(fault) != 0 || global_timer() - start > timeout_ns)) {
+                record_fault(fault, SPRNN_FAULT_TIMESTAMP_WAIT, cta, t, c);
+                abort_flag = 1;
+                break;
+              }
+            }
+          }
+          act32[c * PAIRS + i % PAIRS] = (unsigned)v[q];
+        }
+      }
+      __syncthreads();
+      if (abort_flag) return;
+    }
+#elif SPRNN_EXCHANGE == 2 && SPRNN_CLUSTER_MBARRIER
+    if (t > 0) {  // wait until every peer's block of h_{t-1} has landed in act[cur]
+      const unsigned bar = mbar_local + 8u * cur;
+      const unsigned parity = ((unsigned)(t - 1) >> 1) & 1u;
+      if (!mbar_try_wait(bar, parity)) {
+        unsigned long long start = global_timer();
+        while (!mbar_try_wait(bar, parity)) {
+          if (global_timer() - start > timeout_ns) {
+            record_fault(fault, SPRNN_FAULT_TIMESTAMP_WAIT, cta, t, -1);
+            return;  // peers may still write here; the launch is lost anyway and the host throws
+          }
+        }
+      }
+      __syncthreads();  // every thread has seen the phase before it is re-armed
+      if (threadIdx.x == 0 && t + 2 < steps) mbar_arrive_expect_tx(bar, peer_bytes);
+    }
+#endif
+
+    // ---- sparse arithmetic: this warp's rows, one at a time, 32 lanes a row ----------------------------
+#if !SPRNN_EXCHANGE_ONLY
+    {
+      const unsigned char* actb = smem + cur * ACT_BUF_BYTES;
+      float acc[PB];
+#pragma unroll
+      for (int b = 0; b < PB; ++b) acc[b] = 0.f;
+      int row = 0;
+      int next_end = ends[0];
+#if DEFER
+      float stash[STASH_N];
+#pragma unroll
+      for (int i = 0; i < STASH_N; ++i) stash[i] = 0.f;
+#define FINISH_ROW() finish_row(acc, stash, ends, row, next_end)
+#else
+#define FINISH_ROW() finish_row(acc, preact, ends, row, next_end, lane)
+#endif
+      // register tier: compile-time slot indices keep wreg[] in registers
+#pragma unroll
+      for (int j0 = 0; j0 < R; j0 += SPRNN_LOAD_AHEAD) {
+        if (j0 > last_end) break;  // warp-uniform: the warp's padding tail
+        ActRaw raw[SPRNN_LOAD_AHEAD];
+#pragma unroll
+        for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c)
+          if (j0 + c < R) raw[c] = load_act(wreg[j0 + c < R ? j0 + c : 0], actb);
+#pragma unroll
+        for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {
+          const int j = j0 + c;
+          if (j < R) {
+            fma_act(wreg[j < R ? j : 0], raw[c], acc);
+            if (j == next_end) FINISH_ROW();  // warp-uniform
+          }
+        }
+      }
+#if S > R
+      // shared tier: coalesced conflict-free words, slot-major
+      for (int j = R; j <= last_end; ++j) {
+        const unsigned w = tier2[(j - R) * 32 + lane];
+        fma_act(w, load_act(w, actb), acc);
+        if (j == next_end) FINISH_ROW();
+      }
+#endif
+#if DEFER
+      {
+        const float sum = reduce_tree<STASH_N>(stash, lane);
+        const int idx = lane / (32 / STASH_N);
+        if ((lane & (32 / STASH_N - 1)) == 0 && idx < STASH_VALUES) preact[idx] = sum;
+      }
+#endif
+#undef FINISH_ROW
+    }
+#endif
+    __syncwarp();
+
+    // ---- cell update of the warp's own units, publish h_t ----------------------------------------------
+    float* out_t = out + (size_t)t * B * H;
+    // out[t] is written after this step's exchange has been signalled, so that no release waits for it
+    float hout[ITEMS][2];
+#define STORE_OUTS()                                                                        \
+  _Pragma("unroll") for (int k = 0; k < ITEMS; ++k) _Pragma("unroll") for (int e = 0; e < 2; ++e) { \
+    const int b_ = 2 * item_pair[k] + e;                                                    \
+    if (item_unit[k] >= 0 && b_ < B) out_t[b_ * H + item_unit[k]] = hout[k][e];              \
+  }
+#if SPRNN_EXCHANGE == 2
+    const unsigned nxt_local = (unsigned)__cvta_generic_to_shared(smem + (cur ^ 1) * ACT_BUF_BYTES);
+#endif
+#pragma unroll
+    for (int k = 0; k < ITEMS; ++k) {
+      const int u = item_unit[k];
+      if (u < 0) continue;
+      float hv[2];
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int b = 2 * item_pair[k] + e;
+        float pre[G];
+#pragma unroll
+        for (int g = 0; g < G; ++g) {
+#if SPRNN_EXCHANGE_ONLY
+          pre[g] = 0.f;
+#else
+          pre[g] = preact[(item_row[k] + g) * PB + b];
+#endif
+        }
+        float h;
+#if SPRNN_CELL == 0
+        h = fmaxf(xr[k][e][0] + pre[0] + bh[k][0], 0.f);
+#elif SPRNN_CELL == 1
+        h = tanhf(xr[k][e][0] + pre[0] + bh[k][0]);
+#elif SPRNN_CELL == 2
+        const float r = sigmoidf_(xr[k][e][0] + pre[0] + bh[k][0]);
+        const float z = sigmoidf_(xr[k][e][1] + pre[1] + bh[k][1]);
+        const float n = tanhf(xr[k][e][2] + r * (pre[2] + bh[k][2]));
+        h = (1.f - z) * n + z * hs[k][e];
+#else
+        const float ig = sigmoidf_(xr[k][e][0] + pre[0] + bh[k][0]);
+        const float fg = sigmoidf_(xr[k][e][1] + pre[1] + bh[k][1]);
+        const float gg = tanhf(xr[k][e][2] + pre[2] + bh[k][2]);
+        const float og = sigmoidf_(xr[k][e][3] + pre[3] + bh[k][3]);
+        cs[k][e] = fg * cs[k][e] + ig * gg;
+        h = og * tanhf(cs[k][e]);
+#endif
+        if (b >= B) h = 0.f;
+        hs[k][e] = h;
+        hv[e] = h;
+        hout[k][e] = h;
+      }
+      const unsigned packed = float2_to_half2(hv[0], hv[1]);
+#if SPRNN_EXCHANGE == 0
+      reinterpret_cast<unsigned*>(reinterpret_cast<unsigned char*>(exchange) + (size_t)(cur ^ 1) * H * ROW_BYTES)[u * PAIRS + item_pair[k]] = packed;
+#elif SPRNN_EXCHANGE == 1
+      store_relaxed_u64(reinterpret_cast<unsigned long long*>(exchange) + ((size_t)t * H + u) * PAIRS + item_pair[k],
+                        ((unsigned long long)(epoch + (unsigned)t) << 32) | packed);
+#else
+      // into this CTA's own next buffer; the block is pushed to the other CTAs below
+      reinterpret_cast<unsigned*>(smem + (cur ^ 1) * ACT_BUF_BYTES)[u * PAIRS + item_pair[k]] = packed;
+#endif
+    }
+#if SPRNN_EXCHANGE == 2
+    // push this CTA's contiguous block of h_t [unit_lo, unit_hi) to every other CTA of the cluster with
+    // 16-byte DSMEM stores (the host aligns blocks to 16 bytes)
+    __syncthreads();
+#if SPRNN_CLUSTER_MBARRIER
+    if (t + 1 < steps) {  // h_{T-1} is needed by no one
+      const unsigned base = nxt_local + (unsigned)(unit_lo * ROW_BYTES);
+      const unsigned bar_local = mbar_local + 8u * (cur ^ 1);
+      const int bytes = (unit_hi - unit_lo) * ROW_BYTES;
+      const int n16 = bytes / 16, n4 = (bytes % 16) / 4;
+      const int per_rank = n16 + n4;
+      for (int i = threadIdx.x; i < per_rank * (SPRNN_CTAS - 1); i += THREADS) {
+        const int q = i / (SPRNN_CTAS - 1);
+        unsigned r = (unsigned)(i % (SPRNN_CTAS - 1));
+        r += r >= my_rank ? 1u : 0u;  // every rank but this one
+        const unsigned local = q < n16 ? base + 16u * q : base + 16u * n16 + 4u * (q - n16);
+        unsigned remote, remote_bar;
+        asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(local), "r"(r));
+        asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote_bar) : "r"(bar_local), "r"(r));
+        if (q < n16) {
+          const uint4 v = *reinterpret_cast<const uint4*>(smem + (local - smem_base));
+          asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v4.b32 [%0], {%1, %2, %3, %4}, [%5];"
+                       ::"r"(remote), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w), "r"(remote_bar) : "memory");
+        } else {
+          const unsigned v = *reinterpret_cast<const unsigned*>(smem + (local - smem_base));
+          asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [%0], %1, [%2];"
+                       ::"r"(remote), "r"(v), "r"(remote_bar) : "memory");
+        }
+      }
+    }
+#else
+    {
+      const unsigned base = nxt_local + (unsigned)(unit_lo * ROW_BYTES);
+      const int bytes = (unit_hi - unit_lo) * ROW_BYTES;
+      const int n16 = bytes / 16, n4 = (bytes % 16) / 4;
+      const int per_rank = n16 + n4;
+      for (int i = threadIdx.x; i < per_rank * (SPRNN_CTAS - 1); i += THREADS) {
+        const int q = i / (SPRNN_CTAS - 1);
+        unsigned r = (unsigned)(i % (SPRNN_CTAS - 1));
+        r += r >= my_rank ? 1u : 0u;  // every rank but this one
+        const unsigned local = q < n16 ? base + 16u * q : base + 16u * n16 + 4u * (q - n16);
+        unsigned remote;
+        asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(local), "r"(r));
+        if (q < n16) {
+          const uint4 v = *reinterpret_cast<const uint4*>(smem + (local - smem_base));
+          asm volatile("st.shared::cluster.v4.u32 [%0], {%1, %2, %3, %4};" ::"r"(remote), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
+        } else {
+          const unsigned v = *reinterpret_cast<const unsigned*>(smem + (local - smem_base));
+          asm volatile("st.shared::cluster.u32 [%0], %1;" ::"r"(remote), "r"(v) : "memory");
+        }
+      }
+    }
+#endif
+#endif
+
+#if SPRNN_EXCHANGE == 0
+    // grid barrier: one arrival per CTA on a monotone counter, bounded spin
+    __syncthreads();
+    if (threadIdx.x == 0) {
+#if SPRNN_BARRIER_FENCE
+      __threadfence();
+#endif
+      add_release_u32(counter, 1u);  // release: cumulative over the CTA's stores ordered by the bar.sync above
+    }
+    STORE_OUTS()
+    if (threadIdx.x == 0) {
+      const unsigned target = (unsigned)(t + 1) * SPRNN_CTAS;
+      unsigned long long start = global_timer();
+      unsigned spins = 0;
+      unsigned seen;
+      while ((seen = load_acquire_u32(counter)) < target) {
+        if ((++spins & 63u) == 0 && (load_volatile_int(fault) != 0 || global_timer() - start > timeout_ns)) {
+          record_fault(fault, SPRNN_FAULT_BARRIER_WAIT, cta, t, (int)seen);
+          abort_flag = 1;
+          break;
+        }
+      }
+    }
+    __syncthreads();
+    if (abort_flag) return;
+#elif SPRNN_EXCHANGE == 2 && !SPRNN_CLUSTER_MBARRIER
+    asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory");
+    STORE_OUTS()
+    asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory");
+#else
+    STORE_OUTS()
+#endif
+#undef STORE_OUTS
+  }
+
+#if SPRNN_EXCHANGE == 2
+  // no CTA leaves while a peer may still address its shared memory
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+#endif
+  // ---- final state ------------------------------------------------------------------------------------
+#pragma unroll
+  for (int k = 0; k < ITEMS; ++k) {
+    const int u = item_unit[k];
+    if (u < 0) continue;
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int b = 2 * item_pair[k] + e;
+      if (b >= B) continue;
+      h_n[b * H + u] = hs[k][e];
+      if (SPRNN_CELL == 3) c_n[b * H + u] = cs[k][e];
+    }
+  }
+}

@@ -1,0 +1,50 @@
+package org.sprnn.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sprnn.engine.Accuracy;
+import org.sprnn.engine.EngineOptions;
+import org.sprnn.engine.EngineProvider;
+import org.sprnn.engine.EngineSelection;
+import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.cpu.CpuReferenceEngine;
+import org.sprnn.io.DType;
+import org.sprnn.io.ModelFiles;
+import org.sprnn.io.Npy;
+import org.sprnn.model.CellType;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.SyntheticModels;
+import org.sprnn.model.Tensor;
+
+/** The README's Java example, kept compiling and correct: the lines between the markers are the README's. */
+class ReadmeExampleTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void readmeExampleRunsAndMatchesTheReference() {
+        RnnModel saved = SyntheticModels.random(CellType.LSTM, 8, 16, 2, 0.2, 1.0, 11);
+        ModelFiles.save(saved, dir.resolve("lstm.safetensors"), DType.F32);
+        Npy.write(dir.resolve("x.npy"), SyntheticModels.input(6, 3, 8, 12));
+        Path folder = dir;
+
+        // --- README example begins
+        RnnModel model = ModelFiles.load(folder.resolve("lstm.safetensors"), null);   // cell from the file's metadata
+        Tensor x = Npy.read(folder.resolve("x.npy"));                                 // [T][B][I]
+        EngineOptions options = EngineOptions.builder().engine("auto").batchHint(x.dim(1)).build();
+        try (EngineSelection chosen = EngineProvider.select(model, options)) {
+            RnnOutput out = chosen.engine().run(x, null, null);                        // zero initial states
+            Tensor y = out.output();                                                   // [T][B][H]
+            Tensor hN = out.hN(), cN = out.cN();                                       // [layers][B][H]
+            System.out.println(chosen.engine().name() + " because " + chosen.reason());
+            // --- README example ends
+            RnnOutput ref = new CpuReferenceEngine(saved).run(x, null, null);
+            assertThat(Accuracy.relativeError(y, ref.output())).isLessThanOrEqualTo(chosen.engine().tolerance());
+            assertThat(Accuracy.relativeError(hN, ref.hN())).isLessThanOrEqualTo(chosen.engine().tolerance());
+            assertThat(Accuracy.relativeError(cN, ref.cN())).isLessThanOrEqualTo(chosen.engine().tolerance());
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package org.sprnn.internal.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Library discovery and kernel-source resolution (no GPU needed). */
+class CudaLibrariesTest {
+    @Test
+    void aMissingLibraryIsAReasonNotAnError() {
+        CudaLibraries.Found f = CudaLibraries.open("nothing", List.of("libsprnn-does-not-exist.so.7"));
+        assertThat(f.ok()).isFalse();
+        assertThat(f.problem()).contains("libsprnn-does-not-exist.so.7 not found on the loader path");
+    }
+
+    @Test
+    void kernelIncludesResolveFromTheKernelFolder() {
+        Map<String, String> h = KernelCompiler.headersOf(KernelCompiler.readResource("rnn_cell_update.cu"),
+                new java.util.LinkedHashMap<>());
+        assertThat(h).containsOnlyKeys("cell_math.cuh");
+        assertThat(h.get("cell_math.cuh")).contains("to_elem");
+    }
+
+    @Test
+    void everyKernelSourceOpensWithItsVariantIndex() {
+        for (String f : List.of("rnn_cell_update.cu", "cell_math.cuh", "toolkit_header_probe.cu")) {
+            String src = KernelCompiler.readResource(f);
+            assertThat(src).as(f).startsWith("// " + f + " — ").contains("Variants");
+        }
+    }
+}

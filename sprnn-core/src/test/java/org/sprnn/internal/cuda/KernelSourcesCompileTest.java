@@ -1,0 +1,152 @@
+package org.sprnn.internal.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * CI check without a GPU: every kernel source compiles with {@code nvcc} for sm_80 and sm_90
+ * ({@code -cubin -Xptxas -v}), with its default defines; registers and spills per kernel are printed,
+ * and a compile error fails the test. Skipped, with the reason, where nvcc is absent.
+ */
+class KernelSourcesCompileTest {
+    private static final Pattern FUNCTION = Pattern.compile("Compiling entry function '([^']+)' for '(sm_\\d+)'");
+    private static final Pattern SPILLS = Pattern.compile("(\\d+) bytes stack frame, (\\d+) bytes spill stores, (\\d+) bytes spill loads");
+    private static final Pattern REGS = Pattern.compile("Used (\\d+) registers");
+
+    /** nvcc from CUDA_HOME, PATH, /usr/local/cuda, /usr/local/bin; or null. */
+    static Path nvcc() {
+        List<Path> candidates = new ArrayList<>();
+        String home = System.getenv("CUDA_HOME");
+        if (home != null) {
+            candidates.add(Path.of(home, "bin", "nvcc"));
+        }
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (!dir.isEmpty()) {
+                candidates.add(Path.of(dir, "nvcc"));
+            }
+        }
+        candidates.add(Path.of("/usr/local/cuda/bin/nvcc"));
+        candidates.add(Path.of("/usr/local/bin/nvcc"));
+        return candidates.stream().filter(Files::isExecutable).findFirst().orElse(null);
+    }
+
+    static Path kernelDir() throws URISyntaxException {
+        URL u = KernelSourcesCompileTest.class.getClassLoader().getResource(KernelCompiler.RESOURCE_DIR + "cell_math.cuh");
+        assertThat(u).as("kernel resources on the test class path").isNotNull();
+        return Path.of(u.toURI()).getParent();
+    }
+
+    /** Compiles one source; returns nvcc's output (ptxas report). */
+    static String compile(Path nvcc, Path source, String arch, List<String> defines, Path outDir)
+            throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(nvcc.toString(), "-arch=" + arch, "-cubin", "-Xptxas", "-v", "-std=c++17",
+                "-o", outDir.resolve(source.getFileName() + "." + arch + ".cubin").toString()));
+        cmd.addAll(defines);
+        cmd.add(source.toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("nvcc finished").isTrue();
+        assertThat(p.exitValue()).as("nvcc %s for %s %s failed:%n%s", source.getFileName(), arch, defines, out).isZero();
+        return out;
+    }
+
+    /** Prints "kernel arch: N registers, S bytes spilled" lines; returns total spill bytes. */
+    static long report(String label, String ptxas) {
+        long spills = 0;
+        String[] lines = ptxas.split("\n");
+        String fn = null, arch = null;
+        for (String l : lines) {
+            Matcher f = FUNCTION.matcher(l);
+            if (f.find()) {
+                fn = f.group(1);
+                arch = f.group(2);
+            }
+            Matcher s = SPILLS.matcher(l);
+            if (s.find()) {
+                spills += Long.parseLong(s.group(2)) + Long.parseLong(s.group(3));
+                System.out.printf("  %s %s %s: stack %s B, spill stores %s B, spill loads %s B%n", label, fn, arch,
+                        s.group(1), s.group(2), s.group(3));
+            }
+            Matcher r = REGS.matcher(l);
+            if (r.find()) {
+                System.out.printf("  %s %s %s: %s registers%n", label, fn, arch, r.group(1));
+            }
+        }
+        return spills;
+    }
+
+    @Test
+    void everyKernelSourceCompilesForAmpereAndHopper() throws Exception {
+        Path nvcc = nvcc();
+        assumeTrue(nvcc != null, "nvcc not found (CUDA_HOME, PATH, /usr/local/cuda/bin): kernel sources not compiled");
+        Path dir = kernelDir();
+        Path out = Files.createTempDirectory("sprnn-nvcc");
+        List<Path> sources;
+        try (Stream<Path> s = Files.list(dir)) {
+            sources = s.filter(p -> p.toString().endsWith(".cu")).sorted().toList();
+        }
+        assertThat(sources).as("kernel sources in %s", dir).isNotEmpty();
+        for (Path src : sources) {
+            for (String arch : List.of("sm_80", "sm_90")) {
+                for (List<String> defines : specialisations(src.getFileName().toString(), arch)) {
+                    report(src.getFileName() + " " + defines, compile(nvcc, src, arch, defines, out));
+                }
+            }
+        }
+    }
+
+    /**
+     * The defines each source is checked with: none for sources with defaults; for the sparse persistent
+     * kernel, which has no defaults (every shape constant comes from its KernelSpec), the specs that
+     * {@link org.sprnn.plan.Plan} derives for one small layer per cell and exchange (the cluster exchange
+     * needs Hopper's thread-block clusters, so it is checked for sm_90 only).
+     */
+    static List<List<String>> specialisations(String source, String arch) {
+        if (!source.equals("sparse_persistent_rnn.cu")) {
+            return List.of(List.of());
+        }
+        List<List<String>> out = new ArrayList<>();
+        var h100 = org.sprnn.plan.DeviceLimits.h100Sxm();
+        for (var cell : org.sprnn.model.CellType.values()) {
+            for (var exchange : org.sprnn.plan.ExchangeMode.values()) {
+                if (exchange == org.sprnn.plan.ExchangeMode.CLUSTER && !arch.equals("sm_90")) {
+                    continue;
+                }
+                var model = org.sprnn.model.SyntheticModels.random(cell, 1, 96, 1, 0.3, 1.0, 5);
+                var plan = org.sprnn.plan.Plan.of(org.sprnn.sparse.SparseRows.of(model.layers().get(0).wHh()), cell, 4, h100,
+                        org.sprnn.plan.PlanOptions.defaults().withExchange(exchange));
+                out.add(plan.spec().defineOptions());
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void cellUpdateSpecialisationsCompileWithoutSpills() throws Exception {
+        Path nvcc = nvcc();
+        assumeTrue(nvcc != null, "nvcc not found (CUDA_HOME, PATH, /usr/local/cuda/bin): kernel sources not compiled");
+        Path src = kernelDir().resolve("rnn_cell_update.cu");
+        Path out = Files.createTempDirectory("sprnn-nvcc");
+        // the defines the engines use (CellUpdateSpec), one per cell and layout, fp16 and bf16 products
+        for (Map<String, String> d : org.sprnn.engine.cuda.CellUpdateSpecs.samples()) {
+            List<String> defs = d.entrySet().stream().map(e -> "-D" + e.getKey() + "=" + e.getValue()).toList();
+            long spills = report("rnn_cell_update " + d, compile(nvcc, src, "sm_90", defs, out));
+            assertThat(spills).as("spill bytes of rnn_cell_update with %s", d).isZero();
+        }
+    }
+}

@@ -1,0 +1,272 @@
+package org.sprnn.io;
+
+// ModelFiles: models survive save/load for every cell and dtype; PyTorch state dicts with prefixes and
+// without biases load; and every way a state dict can be wrong gives one line naming the file and the
+// tensor. Also the all-or-nothing writes: a failed write leaves no file behind.
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.sprnn.SprnnException;
+import org.sprnn.model.CellType;
+import org.sprnn.model.Layer;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.SyntheticModels;
+import org.sprnn.model.Tensor;
+
+class ModelFilesTest {
+
+    @TempDir
+    Path dir;
+
+    /** A random model whose every weight is already a value of {@code dtype}. */
+    private static RnnModel model(CellType cell, int layers, DType dtype) {
+        RnnModel m = SyntheticModels.random(cell, 5, 7, layers, 0.5, 1.0, 42);
+        return new RnnModel(cell, m.layers().stream().map(l -> new Layer(round(l.wIh(), dtype), round(l.wHh(), dtype),
+                round(l.bIh(), dtype), round(l.bHh(), dtype))).toList());
+    }
+
+    private static Tensor round(Tensor t, DType dtype) {
+        double[] d = t.data().clone();
+        for (int i = 0; i < d.length; i++) {
+            d[i] = dtype.round(d[i]);
+        }
+        return new Tensor(t.shape(), d);
+    }
+
+    @ParameterizedTest
+    @EnumSource(CellType.class)
+    void saveLoadRoundTripEveryCellAndDtype(CellType cell) {
+        for (DType dtype : DType.values()) {
+            RnnModel m = model(cell, 2, dtype);
+            Path f = dir.resolve(cell + "-" + dtype + ".safetensors");
+            ModelFiles.save(m, f, dtype);
+            RnnModel back = ModelFiles.load(f, null);
+            assertThat(back).as(cell + " " + dtype).isEqualTo(m);
+            assertThat(Safetensors.read(f).metadata()).containsEntry("cell", cell.id()).containsEntry("format", "pt");
+        }
+    }
+
+    @Test
+    void npzModelNeedsTheCellAndLoadsWithIt() {
+        RnnModel m = model(CellType.GRU, 3, DType.F32);
+        Path f = dir.resolve("m.npz");
+        Npz.write(f, ModelFiles.toStateDict(m), DType.F32, true);
+        assertThat(ModelFiles.load(f, CellType.GRU)).isEqualTo(m);
+        assertThatThrownBy(() -> ModelFiles.load(f, null)).isInstanceOf(SprnnException.class)
+                .hasMessageContainingAll(f.toString(), "--cell");
+    }
+
+    private Path stateDict(String name, Map<String, Tensor> tensors, Map<String, String> meta) {
+        Path f = dir.resolve(name);
+        Safetensors.write(f, tensors, meta, DType.F32);
+        return f;
+    }
+
+    private static Map<String, Tensor> withPrefix(String prefix, Map<String, Tensor> sd) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        sd.forEach((k, v) -> out.put(prefix + k, v));
+        return out;
+    }
+
+    private static void assertLoadFails(Path f, CellType cell, String... parts) {
+        assertThatThrownBy(() -> ModelFiles.load(f, cell)).isInstanceOf(SprnnException.class)
+                .hasMessageContaining(f.toString()).hasMessageContainingAll(parts)
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    }
+
+    @Test
+    void modulePrefixIsStripped() {
+        RnnModel m = model(CellType.LSTM, 2, DType.F32);
+        for (String prefix : new String[] {"rnn.", "encoder.lstm.", "module.rnn."}) {
+            Path f = stateDict("p.safetensors", withPrefix(prefix, ModelFiles.toStateDict(m)), Map.of("cell", "lstm"));
+            assertThat(ModelFiles.load(f, null)).as(prefix).isEqualTo(m);
+        }
+        Map<String, Tensor> mixed = withPrefix("a.", ModelFiles.toStateDict(m));
+        mixed.put("b.weight_ih_l2", mixed.remove("a.weight_ih_l1"));
+        assertLoadFails(stateDict("mixed.safetensors", mixed, Map.of()), CellType.LSTM, "'a.'", "'b.'", "several modules");
+    }
+
+    @Test
+    void noBiasesMeansZeros() {
+        RnnModel m = model(CellType.RNN_TANH, 2, DType.F32);
+        Map<String, Tensor> sd = ModelFiles.toStateDict(m);
+        sd.keySet().removeIf(k -> k.startsWith("bias"));
+        RnnModel back = ModelFiles.load(stateDict("nobias.safetensors", sd, Map.of("cell", "rnn_tanh")), null);
+        for (Layer l : back.layers()) {
+            assertThat(l.bIh().countNonZero() + l.bHh().countNonZero()).isZero();
+            assertThat(l.bIh().shape()).containsExactly(7);
+        }
+        assertThat(back.layers().get(1).wHh()).isEqualTo(m.layers().get(1).wHh());
+    }
+
+    @Test
+    void halfABiasPairIsRefused() {
+        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.GRU, 2, DType.F32));
+        sd.remove("bias_hh_l1");
+        assertLoadFails(stateDict("half.safetensors", withPrefix("rnn.", sd), Map.of()), CellType.GRU,
+                "rnn.bias_ih_l1", "not rnn.bias_hh_l1");
+        Map<String, Tensor> oneLayer = ModelFiles.toStateDict(model(CellType.GRU, 2, DType.F32));
+        oneLayer.remove("bias_hh_l1");
+        oneLayer.remove("bias_ih_l1");
+        assertLoadFails(stateDict("layerbias.safetensors", oneLayer, Map.of()), CellType.GRU, "layer 1 has no biases");
+    }
+
+    @Test
+    void missingTensorAndGapsInLayers() {
+        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.LSTM, 3, DType.F32));
+        sd.remove("weight_hh_l1");
+        assertLoadFails(stateDict("missing.safetensors", sd, Map.of("cell", "lstm")), null, "missing tensor weight_hh_l1");
+        Map<String, Tensor> gap = ModelFiles.toStateDict(model(CellType.LSTM, 3, DType.F32));
+        gap.keySet().removeIf(k -> k.endsWith("_l1"));
+        assertLoadFails(stateDict("gap.safetensors", gap, Map.of("cell", "lstm")), null, "missing tensor weight_ih_l1", "from l0");
+    }
+
+    @Test
+    void bidirectionalIsRefused() {
+        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.GRU, 1, DType.F32));
+        Map<String, Tensor> bi = new LinkedHashMap<>(sd);
+        sd.forEach((k, v) -> bi.put(k + "_reverse", v));
+        assertLoadFails(stateDict("bi.safetensors", bi, Map.of("cell", "gru")), null,
+                "bidirectional models are not supported yet (found weight_ih_l0_reverse)");
+    }
+
+    @Test
+    void unknownExtraTensorsAreNamed() {
+        Map<String, Tensor> sd = withPrefix("rnn.", ModelFiles.toStateDict(model(CellType.GRU, 1, DType.F32)));
+        sd.put("fc.weight", Tensor.zeros(2, 7));
+        sd.put("fc.bias", Tensor.zeros(2));
+        assertLoadFails(stateDict("extra.safetensors", sd, Map.of("cell", "gru")), null, "'fc.weight'", "'fc.bias'", "unexpected tensors");
+        Map<String, Tensor> proj = ModelFiles.toStateDict(model(CellType.LSTM, 1, DType.F32));
+        proj.put("weight_hr_l0", Tensor.zeros(3, 7));
+        assertLoadFails(stateDict("proj.safetensors", proj, Map.of("cell", "lstm")), null, "proj_size", "weight_hr_l0");
+    }
+
+    @Test
+    void cellComesFromOverrideThenMetadata() {
+        RnnModel m = model(CellType.RNN_RELU, 1, DType.F32);
+        Path f = stateDict("cell.safetensors", ModelFiles.toStateDict(m), Map.of("cell", "rnn_relu"));
+        assertThat(ModelFiles.load(f, null).cell()).isEqualTo(CellType.RNN_RELU);
+        assertThat(ModelFiles.load(f, CellType.RNN_TANH).cell()).as("the override wins over metadata").isEqualTo(CellType.RNN_TANH);
+
+        Path none = stateDict("nocell.safetensors", ModelFiles.toStateDict(m), Map.of("format", "pt"));
+        assertLoadFails(none, null, "does not say which cell", "--cell");
+        Path unknown = stateDict("badcell.safetensors", ModelFiles.toStateDict(m), Map.of("cell", "transformer"));
+        assertLoadFails(unknown, null, "__metadata__ \"cell\"", "unknown cell 'transformer'", "rnn_relu");
+    }
+
+    @Test
+    void gateCountMismatchNamesFileAndTensor() {
+        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.GRU, 1, DType.F32));
+        Path f = stateDict("gru.safetensors", withPrefix("rnn.", sd), Map.of("cell", "gru"));
+        assertLoadFails(f, CellType.LSTM, "weight_hh_l0", "[21, 7]", "prefix 'rnn.'");
+    }
+
+    @Test
+    void nanInWeightsNamesFileAndTensor() {
+        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.LSTM, 2, DType.F32));
+        Tensor w = sd.get("weight_hh_l1");
+        double[] d = w.data().clone();
+        d[9] = Double.NaN;
+        sd.put("weight_hh_l1", new Tensor(w.shape(), d));
+        Path f = stateDict("nan.safetensors", sd, Map.of("cell", "lstm"));
+        assertLoadFails(f, null, "weight_hh_l1", "NaN", "row 1, column 2");
+    }
+
+    @Test
+    void unknownFormatsAreRefused() throws IOException {
+        Path pt = dir.resolve("model.pt");
+        Files.write(pt, new byte[] {(byte) 0x80, 2, 'c', 'x', 0, 0, 0, 0, 0, 0});
+        assertLoadFails(pt, CellType.GRU, "unknown model format", ".safetensors or .npz");
+        Path npy = dir.resolve("w.npy");
+        Npy.write(npy, Tensor.zeros(3, 3));
+        assertLoadFails(npy, CellType.GRU, "a .npy file holds one array");
+        Path empty = dir.resolve("empty.safetensors");
+        Files.write(empty, new byte[0]);
+        assertLoadFails(empty, CellType.GRU, "too short");
+        assertLoadFails(dir.resolve("absent.safetensors"), CellType.GRU, "no such file");
+        Path text = dir.resolve("notes.npz");
+        Files.writeString(text, "not a zip", StandardCharsets.US_ASCII);
+        assertLoadFails(text, CellType.GRU, "not a valid .npz");
+    }
+
+    // ---- all-or-nothing writes --------------------------------------------------------------------
+
+    private static long filesIn(Path d) throws IOException {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.count();
+        }
+    }
+
+    @Test
+    void missingDirectoryIsNamedAndNothingIsWritten() {
+        Path target = dir.resolve("no/such/dir/model.safetensors");
+        RnnModel m = model(CellType.GRU, 1, DType.F32);
+        assertThatThrownBy(() -> ModelFiles.save(m, target, DType.F32)).isInstanceOf(SprnnException.class)
+                .hasMessageContainingAll(target.toString(), "does not exist");
+        assertThatThrownBy(() -> Npy.write(target, Tensor.zeros(1))).isInstanceOf(SprnnException.class)
+                .hasMessageContaining(target.toString());
+        assertThat(Files.exists(dir.resolve("no"))).isFalse();
+    }
+
+    @Test
+    void targetThatIsADirectoryIsRefused() throws IOException {
+        Path sub = Files.createDirectory(dir.resolve("out.npy"));
+        assertThatThrownBy(() -> Npy.write(sub, Tensor.zeros(1))).isInstanceOf(SprnnException.class)
+                .hasMessageContainingAll(sub.toString(), "is a directory");
+    }
+
+    @Test
+    void unwritableDirectoryIsNamed() throws IOException {
+        Path ro = Files.createDirectory(dir.resolve("readonly"));
+        Files.setPosixFilePermissions(ro, PosixFilePermissions.fromString("r-xr-xr-x"));
+        try {
+            Assumptions.assumeFalse(Files.isWritable(ro), "running as root: permissions do not stop writes");
+            Path target = ro.resolve("y.npy");
+            assertThatThrownBy(() -> Npy.write(target, Tensor.zeros(2))).isInstanceOf(SprnnException.class)
+                    .hasMessageContainingAll(target.toString(), "not writable");
+            assertThat(filesIn(ro)).isZero();
+        } finally {
+            Files.setPosixFilePermissions(ro, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+    }
+
+    @Test
+    void failureMidWriteLeavesNoPartialFileAndKeepsTheOldOne() throws IOException {
+        Path target = dir.resolve("y.npy");
+        assertThatThrownBy(() -> AtomicFiles.write(target, ch -> {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[1000]));
+            throw new IOException("No space left on device");
+        })).isInstanceOf(SprnnException.class).hasMessageContainingAll(target.toString(), "No space left on device");
+        assertThat(filesIn(dir)).as("no target and no temporary file").isZero();
+
+        Npy.write(target, Tensor.zeros(3));
+        byte[] before = Files.readAllBytes(target);
+        assertThatThrownBy(() -> AtomicFiles.write(target, ch -> {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[10]));
+            throw new SprnnException("tensor x: cannot encode");
+        })).isInstanceOf(SprnnException.class).hasMessage("tensor x: cannot encode");
+        assertThat(Files.readAllBytes(target)).as("the previous file is untouched").isEqualTo(before);
+        assertThat(filesIn(dir)).isEqualTo(1);
+    }
+
+    @Test
+    void writtenFilesAreReadableByOthers() throws IOException {
+        Path target = dir.resolve("z.npy");
+        Npy.write(target, Tensor.zeros(3));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(target))).isEqualTo("rw-r--r--");
+    }
+}

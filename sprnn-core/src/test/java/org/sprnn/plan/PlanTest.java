@@ -1,0 +1,74 @@
+package org.sprnn.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.sprnn.SprnnException;
+import org.sprnn.model.CellType;
+import org.sprnn.model.SyntheticModels;
+import org.sprnn.sparse.SparseRows;
+import org.sprnn.sparse.WeightFormat;
+
+/** Capacity planning against an assumed H100: what fits, where, and the refusals with their numbers. */
+class PlanTest {
+    private static final DeviceLimits H100 = DeviceLimits.h100Sxm();
+
+    private static SparseRows rows(CellType cell, int h, double d) {
+        return SparseRows.of(SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(h * 31L + cell.ordinal())));
+    }
+
+    @Test
+    void paperPointFitsInOneClusterInRegisters() {
+        Plan p = Plan.of(rows(CellType.RNN_RELU, 1152, 0.1), CellType.RNN_RELU, 4, H100, PlanOptions.defaults());
+        System.out.println(p.describe());
+        assertThat(p.fits()).as(p.describe()).isTrue();
+        assertThat(p.spec().exchange()).isEqualTo(ExchangeMode.CLUSTER);
+        assertThat(p.spec().ctas()).isEqualTo(16);
+        assertThat(p.spec().sharedSlots()).as(p.describe()).isZero();
+        assertThat(p.spec().name()).startsWith("sparse_persistent_rnn_relu_h1152_b4_k");
+        assertThat(p.describe()).contains("fits       yes").contains("registers").contains("shared");
+    }
+
+    @Test
+    void largeLayerGoesGridWideAndUsesTheSharedTier() {
+        Plan p = Plan.of(rows(CellType.RNN_RELU, 5760, 0.1), CellType.RNN_RELU, 4, H100, PlanOptions.defaults());
+        System.out.println(p.describe());
+        assertThat(p.fits()).as(p.describe()).isTrue();
+        assertThat(p.spec().exchange()).isEqualTo(ExchangeMode.TIMESTAMPS);
+        assertThat(p.spec().ctas()).isEqualTo(132);
+    }
+
+    @Test
+    void tooLargeIsRefusedWithTheCapacityNumbers() {
+        Plan p = Plan.of(rows(CellType.LSTM, 4096, 1.0), CellType.LSTM, 4, H100, PlanOptions.defaults());
+        assertThat(p.fits()).isFalse();
+        assertThat(p.why()).contains("words per lane").contains("capacity");
+        assertThatThrownBy(p::requireFits).isInstanceOf(SprnnException.class).hasMessageContaining("does not fit");
+    }
+
+    @Test
+    void capacityIsExactAtTheBoundary() {
+        // Exactly the words per lane the plan says fit must fit; one more slot must not.
+        Plan p = Plan.of(rows(CellType.RNN_RELU, 1152, 0.1), CellType.RNN_RELU, 4, H100,
+                PlanOptions.defaults().withExchange(ExchangeMode.TIMESTAMPS));
+        KernelSpec s = p.spec();
+        long room = H100.sharedMemoryPerBlockOptin() - s.sharedMemoryBytesWithoutTier2();
+        assertThat((long) p.sharedSlotsAvailable() * s.threadsPerCta() * 4).isLessThanOrEqualTo(room);
+        assertThat((long) (p.sharedSlotsAvailable() + 1) * s.threadsPerCta() * 4).isGreaterThan(room);
+        assertThat(p.registersPerThread()).isEqualTo(Math.min(255, (65536 / s.threadsPerCta()) & ~7));
+    }
+
+    @Test
+    void specValidatesItselfAndNamesEveryVariant() {
+        assertThatThrownBy(() -> new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 17, 16, 8, 8, 2, true, true,
+                ExchangeMode.CLUSTER, true, 90)).isInstanceOf(SprnnException.class).hasMessageContaining("ctas 17");
+        assertThatThrownBy(() -> new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 8, 9, 2, true, true,
+                ExchangeMode.CLUSTER, true, 90)).hasMessageContaining("registerSlots 9");
+        KernelSpec a = new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 8, 8, 2, true, true, ExchangeMode.CLUSTER, true, 90);
+        KernelSpec b = new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 8, 8, 2, false, true, ExchangeMode.CLUSTER, true, 90);
+        assertThat(a.name()).isNotEqualTo(b.name()).startsWith("sparse_persistent_rnn_gru_h1152_b4_k8_sm90");
+        assertThat(a.defines()).containsEntry("SPRNN_CELL", "2").containsEntry("SPRNN_PADDED_BATCH", "4").containsEntry("SPRNN_EXCHANGE", "2");
+    }
+}
