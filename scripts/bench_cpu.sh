@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Reproduces results/cpu: the cpu engine's time per step (JMH), the machine's copy bandwidth (JMH),
+# Reproduces results/cpu: the cpu engine's time per step (JMH), Vector API vs scalar loops (JMH),
+# the machine's copy bandwidth (JMH),
 # PyTorch's nn.RNN on the same layer, and the summary table (scripts/cpu_bench_summary.py).
 # Run on a quiet machine: it records the load average before and after each part in load.txt.
 #   scripts/bench_cpu.sh [results-dir]
@@ -14,6 +15,8 @@ jar=sprnn-bench/target/sprnn-bench.jar
 { echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; java $(java -version 2>&1 | head -1)"; } > "$out/load.txt"
 echo "before engine: $(uptime)" >> "$out/load.txt"
 java -jar $jar CpuEngineBenchmark -p threads=1,2 -rf json -rff "$out/jmh_engine.json" | tee "$out/jmh_engine.txt"
+echo "before vector-api: $(uptime)" >> "$out/load.txt"
+java -jar $jar CpuEngineVectorApiBenchmark -rf json -rff "$out/jmh_vector_api.json" | tee "$out/jmh_vector_api.txt"
 echo "before copy: $(uptime)" >> "$out/load.txt"
 java -jar $jar CopyBandwidthBenchmark -rf json -rff "$out/jmh_copy.json" | tee "$out/jmh_copy.txt"
 echo "before torch: $(uptime)" >> "$out/load.txt"

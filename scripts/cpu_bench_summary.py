@@ -4,6 +4,7 @@
 Reads (from --dir, default results/cpu):
   jmh_engine.json  JMH -rf json of CpuEngineBenchmark   (score: us per timestep)
   jmh_copy.json    JMH -rf json of CopyBandwidthBenchmark (score: ms per copy of one 256 MiB array)
+  jmh_vector_api.json  JMH -rf json of CpuEngineVectorApiBenchmark (optional; us per timestep)
   torch_cpu.json   scripts/bench_torch_cpu.py output    (us per timestep)
 and writes results.csv (one row per measurement) and summary.md (the table), and prints the table.
 
@@ -74,6 +75,17 @@ def main():
                      "spread": f"±{err:.1f} (99.9% CI); iterations min {min(raw):.1f} median {statistics.median(raw):.1f} max {max(raw):.1f}",
                      "config": f"H={b['params']['hidden']} I={b['params']['inputSize']} B={b['params']['batch']} T=256 d={b['params']['density']}",
                      "speedup_vs_torch": round(torch_us / us, 1), "x_floor": round(us / floor_us, 2)})
+
+    vpath = os.path.join(d, "jmh_vector_api.json")
+    if os.path.exists(vpath):
+        for b in jmh(vpath):
+            us = b["primaryMetric"]["score"]
+            raw = [x for fork in b["primaryMetric"]["rawData"] for x in fork]
+            loops = "Vector API" if b["params"]["vectorApi"] == "true" else "scalar"
+            rows.append({"measurement": f"sprnn cpu engine, {loops} loops, {b['params']['threads']} thread(s)",
+                         "value": round(us, 1), "unit": "us/step",
+                         "spread": f"±{b['primaryMetric']['scoreError']:.1f} (99.9% CI); iterations min {min(raw):.1f} max {max(raw):.1f}",
+                         "config": f"H=2304 I=2304 B=4 T=256 d=0.1 (CpuEngineVectorApiBenchmark)"})
 
     fields = ["measurement", "value", "unit", "spread", "config", "speedup_vs_torch", "x_floor"]
     with open(os.path.join(d, "results.csv"), "w", newline="") as f:

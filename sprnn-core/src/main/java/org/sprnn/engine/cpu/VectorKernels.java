@@ -66,6 +66,59 @@ final class VectorKernels {
         }
     }
 
+    /** Whether {@link #projectPair} may be used: it needs 16-float vectors (AVX-512) and their 32 registers. */
+    static boolean projectPairSupported() {
+        return Species.PREFERRED.length() == 16;
+    }
+
+    /**
+     * {@link #projectBlock} for two rows at once (A: nonzeros [a0, a1), B: [b0, b1)), eight accumulators:
+     * the two rows' loads and FMAs interleave, which measured about 15% faster than one row at a time.
+     */
+    static void projectPair(int ka0, int ka1, float biasA, int kb0, int kb1, float biasB, char[] col, float[] val,
+                            float[] x, int xBase, float[] outA, float[] outB) {
+        VectorSpecies<Float> s = Species.PREFERRED; // 16 floats: one pass covers BLOCK = 64
+        FloatVector a0 = FloatVector.broadcast(s, biasA), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector b0 = FloatVector.broadcast(s, biasB), b1 = b0, b2 = b0, b3 = b0;
+        int ka = ka0, kb = kb0;
+        for (; ka < ka1 && kb < kb1; ka++, kb++) {
+            FloatVector va = FloatVector.broadcast(s, val[ka]), vb = FloatVector.broadcast(s, val[kb]);
+            int xa = xBase + col[ka] * CpuEngine.BLOCK, xb = xBase + col[kb] * CpuEngine.BLOCK;
+            a0 = FloatVector.fromArray(s, x, xa).fma(va, a0);
+            b0 = FloatVector.fromArray(s, x, xb).fma(vb, b0);
+            a1 = FloatVector.fromArray(s, x, xa + 16).fma(va, a1);
+            b1 = FloatVector.fromArray(s, x, xb + 16).fma(vb, b1);
+            a2 = FloatVector.fromArray(s, x, xa + 32).fma(va, a2);
+            b2 = FloatVector.fromArray(s, x, xb + 32).fma(vb, b2);
+            a3 = FloatVector.fromArray(s, x, xa + 48).fma(va, a3);
+            b3 = FloatVector.fromArray(s, x, xb + 48).fma(vb, b3);
+        }
+        for (; ka < ka1; ka++) {
+            FloatVector va = FloatVector.broadcast(s, val[ka]);
+            int xa = xBase + col[ka] * CpuEngine.BLOCK;
+            a0 = FloatVector.fromArray(s, x, xa).fma(va, a0);
+            a1 = FloatVector.fromArray(s, x, xa + 16).fma(va, a1);
+            a2 = FloatVector.fromArray(s, x, xa + 32).fma(va, a2);
+            a3 = FloatVector.fromArray(s, x, xa + 48).fma(va, a3);
+        }
+        for (; kb < kb1; kb++) {
+            FloatVector vb = FloatVector.broadcast(s, val[kb]);
+            int xb = xBase + col[kb] * CpuEngine.BLOCK;
+            b0 = FloatVector.fromArray(s, x, xb).fma(vb, b0);
+            b1 = FloatVector.fromArray(s, x, xb + 16).fma(vb, b1);
+            b2 = FloatVector.fromArray(s, x, xb + 32).fma(vb, b2);
+            b3 = FloatVector.fromArray(s, x, xb + 48).fma(vb, b3);
+        }
+        a0.intoArray(outA, 0);
+        a1.intoArray(outA, 16);
+        a2.intoArray(outA, 32);
+        a3.intoArray(outA, 48);
+        b0.intoArray(outB, 0);
+        b1.intoArray(outB, 16);
+        b2.intoArray(outB, 32);
+        b3.intoArray(outB, 48);
+    }
+
     /**
      * {@code a[o + n] = Σ_k val[k] * h[col[k]*B + n]}, n in [0, B), for B = 4, 8 or 16. One method per
      * species: C2 compiles Vector API calls to vector instructions only when the species is a constant.
@@ -79,19 +132,24 @@ final class VectorKernels {
     }
 
     private static void rowDot4(int k0, int k1, char[] col, float[] val, float[] h, float[] a, int o) {
+        // eight accumulators: with one 4-wide FMA per nonzero, four left the loop bound by FMA latency
         VectorSpecies<Float> s = Species.S128;
-        FloatVector s0 = FloatVector.zero(s), s1 = s0, s2 = s0, s3 = s0;
+        FloatVector s0 = FloatVector.zero(s), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
         int k = k0;
-        for (; k + 3 < k1; k += 4) {
+        for (; k + 7 < k1; k += 8) {
             s0 = FloatVector.fromArray(s, h, col[k] << 2).fma(FloatVector.broadcast(s, val[k]), s0);
             s1 = FloatVector.fromArray(s, h, col[k + 1] << 2).fma(FloatVector.broadcast(s, val[k + 1]), s1);
             s2 = FloatVector.fromArray(s, h, col[k + 2] << 2).fma(FloatVector.broadcast(s, val[k + 2]), s2);
             s3 = FloatVector.fromArray(s, h, col[k + 3] << 2).fma(FloatVector.broadcast(s, val[k + 3]), s3);
+            s4 = FloatVector.fromArray(s, h, col[k + 4] << 2).fma(FloatVector.broadcast(s, val[k + 4]), s4);
+            s5 = FloatVector.fromArray(s, h, col[k + 5] << 2).fma(FloatVector.broadcast(s, val[k + 5]), s5);
+            s6 = FloatVector.fromArray(s, h, col[k + 6] << 2).fma(FloatVector.broadcast(s, val[k + 6]), s6);
+            s7 = FloatVector.fromArray(s, h, col[k + 7] << 2).fma(FloatVector.broadcast(s, val[k + 7]), s7);
         }
         for (; k < k1; k++) {
             s0 = FloatVector.fromArray(s, h, col[k] << 2).fma(FloatVector.broadcast(s, val[k]), s0);
         }
-        s0.add(s1).add(s2.add(s3)).intoArray(a, o);
+        s0.add(s1).add(s2.add(s3)).add(s4.add(s5).add(s6.add(s7))).intoArray(a, o);
     }
 
     private static void rowDot8(int k0, int k1, char[] col, float[] val, float[] h, float[] a, int o) {
