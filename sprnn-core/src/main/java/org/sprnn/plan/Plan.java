@@ -176,6 +176,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 s.sharedMemoryBytes(), s.sharedMemoryBytesWithoutTier2(), s.tier2Bytes(), s.sharedSlots(), sharedSlotsAvailable));
         b.append(String.format(Locale.ROOT, "layout     %s%n", layout.summary()));
         b.append(String.format(Locale.ROOT, "fits       %s: %s%n", fits ? "yes" : "NO", why));
+        b.append(String.format(Locale.ROOT, "predicted  ~%.2f us/step (exchange floor + slots; a model fitted to H100 runs, for ranking)%n",
+                predictedMicrosPerStep()));
         return b.toString();
     }
 }
