@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 /** {@code sprnn selftest}: the GPU test matrix against cpu-reference, for GPU machines without Maven. */
 @Command(name = "selftest", mixinStandardHelpOptions = true,
         description = {"Runs every GPU engine against cpu-reference over cell x hidden {33,256,1152} x batch {1,4,8}"
-                + " x density {1%,30%,100%} x T {1,50} x precision (fp32 <= 1e-5, fp16 <= 3e-3), plus 3-layer stacks;"
+                + " x density {1%%,30%%,100%%} x T {1,50} x precision (fp32 <= 1e-5, fp16 <= 3e-3), plus 3-layer stacks;"
                 + " prints a pass/fail table and exits 1 on any failure, 2 when there is no usable GPU."},
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn selftest", "  sprnn selftest --quick --engines cuda-gemm",

@@ -22,11 +22,20 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"demo", "info", "run", "inspect", "prune", "plan"})
+    @ValueSource(strings = {"demo", "info", "run", "inspect", "prune", "plan", "selftest", "bench", "kernel-check"})
     void everyCommandHasHelpEndingInExamples(String command) {
-        Result r = cli(command, "--help");
+        java.io.PrintStream saved = System.err;
+        java.io.ByteArrayOutputStream picocliWarnings = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(picocliWarnings, true, java.nio.charset.StandardCharsets.UTF_8));
+        Result r;
+        try {
+            r = cli(command, "--help");
+        } finally {
+            System.setErr(saved);
+        }
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("Examples:").contains("sprnn " + command);
+        assertThat(picocliWarnings.toString(java.nio.charset.StandardCharsets.UTF_8)).as("help text formats cleanly").doesNotContain("WARN");
     }
 
     @Test
