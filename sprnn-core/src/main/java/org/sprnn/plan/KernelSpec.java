@@ -48,7 +48,9 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
     /**
      * Registers per thread the kernel needs besides its register tier, by cell: the gated cells keep more state
      * (x projections of 3-4 gates a step ahead, cell state). From ptxas -v and the H100 runs (sm_90, nvcc 13.0):
-     * GRU spilled with R=72 at 168 registers and LSTM with R=84 at 168, so 112 and 128.
+     * GRU spilled with R=72 at 168 registers and LSTM with R=84 at 168, so 112 and 128. For relu/tanh the need
+     * grows with R: 94 registers at R=22 (72 besides), 128 plus a 16-byte spill at R=44, so 72 up to R=24
+     * and 84 above ({@link #registerSlotsFor}).
      */
     public static int registerOverhead(CellType cell) {
         return switch (cell) {
@@ -57,8 +59,18 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
             case LSTM -> 128;
         };
     }
-    /** Longest sequence the kernel's 32-bit step tags and timestamp slots are planned for per launch. */
-    public static final int MAX_STEPS_PER_LAUNCH = 1 << 20;
+
+    /** The most packed words per lane a thread with {@code registers} registers can hold without spilling. */
+    public static int registerSlotsFor(CellType cell, int registers) {
+        if (cell == CellType.RNN_RELU || cell == CellType.RNN_TANH) {
+            int small = registers - 72;
+            if (small <= 24) {
+                return Math.max(0, small);
+            }
+            return Math.max(24, registers - REGISTER_OVERHEAD);
+        }
+        return Math.max(0, registers - registerOverhead(cell));
+    }
 
     public KernelSpec {
         if (cell == null || weights == null || exchange == null) {

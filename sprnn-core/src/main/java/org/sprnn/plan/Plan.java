@@ -10,8 +10,9 @@ import org.sprnn.sparse.SparseRows;
  * Whether one layer fits on-chip for the sparse persistent kernel on a device, and how: the partition,
  * the packed layout, registers per thread, shared memory per CTA, and the capacity it was held against.
  *
- * <p>Capacity, exactly: with {@code T = 32 * warpsPerCta} threads in the one CTA per SM, a thread may use
- * {@code min(255, floor(registersPerSm / T) rounded down to 8)} registers; {@link KernelSpec#REGISTER_OVERHEAD}
+ * <p>Capacity, exactly: with {@code warpsPerCta} warps in the one CTA per SM, a thread may use
+ * {@link #registersPerThread} registers (a sub-partition's quarter of the register file over its
+ * {@code ceil(warps / 4)} warps, rounded down to 8, at most 255); {@link KernelSpec#REGISTER_OVERHEAD}
  * of them are the kernel's own, the rest hold packed words (the register tier, {@code R} per lane).
  * Shared memory per CTA left after the activation buffers and bookkeeping (the layout in {@link KernelSpec})
  * holds the second tier, {@code floor(left / (4 * T))} words per lane. The layer fits when every warp's
@@ -61,8 +62,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ex == ExchangeMode.CLUSTER,
                 options.balanced(), options.bankAware(), options.wideLoads(), options.weights());
         int threads = warps * 32;
-        int regs = Math.min(device.maxRegistersPerThread(), (device.registersPerSm() / threads) & ~7);
-        int regSlotsAvail = Math.max(0, regs - KernelSpec.registerOverhead(cell));
+        int regs = registersPerThread(device, warps);
+        int regSlotsAvail = KernelSpec.registerSlotsFor(cell, regs);
         int s = layout.slotsPerLane();
         int regSlots = Math.min(s, regSlotsAvail);
         KernelSpec spec = new KernelSpec(cell, h, batch, options.weights(), ctas, warps, s, regSlots, layout.unitsPerWarp(),
@@ -108,6 +109,21 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         return new Plan(spec, layout, device, regs, regSlotsAvail, sharedSlotsAvail, fits, why);
     }
 
+    /** Sub-partitions (warp schedulers, each with a quarter of the register file) per SM since Volta. */
+    static final int SM_SUBPARTITIONS = 4;
+
+    /**
+     * Registers a thread of a one-CTA-per-SM kernel of {@code warps} warps may use: each SM sub-partition holds a
+     * quarter of the register file and up to {@code ceil(warps / 4)} of the CTA's warps, so
+     * {@code floor(registersPerSm / 4 / (ceil(warps / 4) * 32))}, rounded down to a multiple of 8 and capped at the
+     * per-thread limit. (15 warps get 128 registers, not 136: ptxas caps __launch_bounds__(480, 1) there.)
+     */
+    public static int registersPerThread(DeviceLimits device, int warps) {
+        int warpsPerSubpartition = (warps + SM_SUBPARTITIONS - 1) / SM_SUBPARTITIONS;
+        return Math.min(device.maxRegistersPerThread(),
+                (device.registersPerSm() / SM_SUBPARTITIONS / (warpsPerSubpartition * 32)) & ~7);
+    }
+
     /**
      * A rough step time for choosing the exchange: the exchange floor plus a cost per slot of the critical warp,
      * fitted to the H100 measurements in results/kernel/NOTES.md (final run): cluster floor 1.13 us (16 CTAs);
@@ -134,8 +150,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         int best = 1;
         double bestCost = Double.MAX_VALUE;
         for (int w = 1; w <= Math.min(32, device.maxThreadsPerBlock() / 32); w++) {
-            int regs = Math.min(device.maxRegistersPerThread(), (device.registersPerSm() / (32 * w)) & ~7);
-            int regSlots = Math.max(0, regs - KernelSpec.registerOverhead(cell));
+            int regs = registersPerThread(device, w);
+            int regSlots = KernelSpec.registerSlotsFor(cell, regs);
             if (regSlots == 0) {
                 continue; // no register tier at all: the kernel's own registers do not fit
             }
@@ -171,11 +187,13 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 s.ctas(), s.warpsPerCta(), s.threadsPerCta(), s.exchange().id(), s.balanced() ? "balanced" : "naive",
                 s.bankAware() ? "bank-aware" : "natural", s.wideLoads() ? "wide" : "scalar"));
         b.append(String.format(Locale.ROOT, "registers  %d per thread: %d for the kernel, %d words per lane available, %d used%n",
-                registersPerThread, KernelSpec.registerOverhead(s.cell()), registerSlotsAvailable, s.registerSlots()));
+                registersPerThread, registersPerThread - registerSlotsAvailable, registerSlotsAvailable, s.registerSlots()));
         b.append(String.format(Locale.ROOT, "shared     %d B per CTA: %d B activations+bookkeeping, %d B tier-2 words (%d per lane; room for %d)%n",
                 s.sharedMemoryBytes(), s.sharedMemoryBytesWithoutTier2(), s.tier2Bytes(), s.sharedSlots(), sharedSlotsAvailable));
         b.append(String.format(Locale.ROOT, "layout     %s%n", layout.summary()));
         b.append(String.format(Locale.ROOT, "fits       %s: %s%n", fits ? "yes" : "NO", why));
+        b.append(String.format(Locale.ROOT, "predicted  ~%.2f us/step (exchange floor + slots; a model fitted to H100 runs, for ranking)%n",
+                predictedMicrosPerStep()));
         return b.toString();
     }
 }

@@ -17,10 +17,16 @@
 //                   column's whole batch, the weight reused B times from a register.
 //   v3 bank-aware   (host) each row's nonzeros ordered so a warp load's columns hit distinct banks.
 //   v4 timestamps   SPRNN_EXCHANGE=1: each h value pair travels with its step tag in one 64-bit store, a
-//                   slot per step (never reused in a launch); consumers poll only the columns they need.
+//                   slot per step (never reused in a launch); consumers poll only the columns they need,
+//                   SPRNN_POLL_BATCH words in flight per thread, re-polling all pending ones together.
 //   v5 balance      (host) units dealt to warps by slot count (LPT), not by index.
-//   v6 cluster      SPRNN_EXCHANGE=2: the layer in one thread-block cluster (<= 16 SMs); h_t written
-//                   straight into every CTA's shared memory (DSMEM), one hardware cluster barrier a step.
+//   v6 cluster      SPRNN_EXCHANGE=2: the layer in one thread-block cluster (<= 16 SMs); each CTA pushes its
+//                   contiguous block of h_t into every other CTA's shared memory with st.async (16 bytes),
+//                   completing on the receiver's mbarrier: no fence and no cluster barrier per step
+//                   (SPRNN_CLUSTER_MBARRIER=0: plain DSMEM stores + barrier.cluster, for comparison).
+//   always on       x projection loaded a step ahead; SPRNN_LOAD_AHEAD activation loads issued before use;
+//                   out[t] stored after the exchange is signalled; grid barrier = release add + acquire spin.
+//   measured        H100, 1152/b4/d10%, T=256 (results/kernel/NOTES.md): v1 1.92, v4 1.55 us/step.
 //   floor           SPRNN_EXCHANGE_ONLY=1: skips the sparse arithmetic, keeps the exchange (the floor).
 //
 // Every spin is bounded by timeout_ns of %globaltimer; on timeout the CTA records {kind, CTA, step,

@@ -67,7 +67,10 @@ class PlanTest {
         long room = H100.sharedMemoryPerBlockOptin() - s.sharedMemoryBytesWithoutTier2();
         assertThat((long) p.sharedSlotsAvailable() * s.threadsPerCta() * 4).isLessThanOrEqualTo(room);
         assertThat((long) (p.sharedSlotsAvailable() + 1) * s.threadsPerCta() * 4).isGreaterThan(room);
-        assertThat(p.registersPerThread()).isEqualTo(Math.min(255, (65536 / s.threadsPerCta()) & ~7));
+        assertThat(p.registersPerThread()).isEqualTo(Math.min(255, (16384 / (((s.warpsPerCta() + 3) / 4) * 32)) & ~7));
+        assertThat(Plan.registersPerThread(H100, 15)).as("15 warps: 4 on one sub-partition").isEqualTo(128);
+        assertThat(Plan.registersPerThread(H100, 9)).isEqualTo(168);
+        assertThat(Plan.registersPerThread(H100, 4)).isEqualTo(255);
     }
 
     @Test
