@@ -190,6 +190,12 @@ public final class SparsePersistentEngine implements Engine {
         }
     }
 
+    /** fp16 weights: 3e-3; bf16: 2e-2 (the same bars as the library engines at those precisions). */
+    @Override
+    public double tolerance() {
+        return CudaRnnEngine.tolerance(planOptions.weights() == org.sprnn.sparse.WeightFormat.BF16 ? "bf16" : "fp16");
+    }
+
     /**
      * The recurrent part of layer 0 (the persistent launch; the input projection excluded), µs per whole
      * sequence for each of {@code reps} samples after warm-up, CUDA events (see {@link #microsPerStep}).
