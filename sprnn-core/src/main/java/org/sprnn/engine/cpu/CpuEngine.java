@@ -235,6 +235,11 @@ public final class CpuEngine implements Engine {
                 pool.await(); // state[t & 1] complete
             }
             finalState(k, u0, u1);
+            if (k + 1 < layers.length) {
+                // the next layer's partition of units can differ: nobody may overwrite state[1] or
+                // cellState with layer k+1's initial state while another worker still copies layer k's out
+                pool.await();
+            }
         }
     }
 
