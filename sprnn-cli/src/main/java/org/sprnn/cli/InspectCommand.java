@@ -1,9 +1,6 @@
 package org.sprnn.cli;
 
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.sprnn.io.ModelFiles;
-import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.prune.ModelStats;
 import picocli.CommandLine.Command;
@@ -26,15 +23,12 @@ final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "Model file (.safetensors or .npz).")
-    Path model;
-
-    @Option(names = "--cell", description = "Cell type, if the file does not say: rnn_relu, rnn_tanh, gru, lstm.")
-    String cell;
+    @Mixin
+    ModelOption modelOption;
 
     @Override
     public Integer call() {
-        RnnModel m = ModelFiles.load(model, cell == null ? null : CellType.parse(cell));
+        RnnModel m = modelOption.load();
         spec.commandLine().getOut().print(ModelStats.of(m).toTable());
         return 0;
     }

@@ -5,7 +5,6 @@ import java.util.concurrent.Callable;
 import org.sprnn.SprnnException;
 import org.sprnn.io.DType;
 import org.sprnn.io.ModelFiles;
-import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.prune.ModelStats;
 import org.sprnn.prune.PruneSpec;
@@ -32,11 +31,8 @@ final class PruneCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "Model file (.safetensors or .npz).")
-    Path model;
-
-    @Option(names = "--cell", description = "Cell type, if the file does not say: rnn_relu, rnn_tanh, gru, lstm.")
-    String cell;
+    @Mixin
+    ModelOption modelOption;
 
     @Option(names = "--density", required = true, description = "Fraction of weights to keep, in (0, 1].")
     double density;
@@ -62,7 +58,7 @@ final class PruneCommand implements Callable<Integer> {
             throw new SprnnException("--dtype: " + e.getMessage());
         }
         PruneSpec ps = new PruneSpec(density, perRow ? PruneSpec.Mode.PER_ROW : PruneSpec.Mode.PER_MATRIX, inputWeights);
-        RnnModel m = ModelFiles.load(model, cell == null ? null : CellType.parse(cell));
+        RnnModel m = modelOption.load();
         RnnModel pruned = Pruner.prune(m, ps);
         ModelFiles.save(pruned, output, type);
         spec.commandLine().getOut().printf("wrote %s%n", output);

@@ -8,9 +8,7 @@ import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
-import org.sprnn.io.ModelFiles;
 import org.sprnn.io.Npy;
-import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.Tensor;
 import picocli.CommandLine.Command;
@@ -37,8 +35,8 @@ final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "Model file (.safetensors or .npz).")
-    Path model;
+    @Mixin
+    ModelOption modelOption;
 
     @Option(names = "--input", required = true, description = "Input sequence [T][B][I], .npy float32 or float64.")
     Path input;
@@ -48,9 +46,6 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--c0", description = "Initial cell states [layers][B][H], .npy, LSTM only (default zeros).")
     Path c0;
-
-    @Option(names = "--cell", description = "Cell type: rnn_relu, rnn_tanh, gru, lstm (default: the model file's metadata 'cell').")
-    String cell;
 
     @Option(names = "--engine", defaultValue = "auto", description = "Engine, or auto for the fastest available (default: ${DEFAULT-VALUE}). See 'sprnn info'.")
     String engine;
@@ -75,12 +70,11 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        CellType cellType = cell == null ? null : CellType.parse(cell);
         EngineOptions.Builder ob = EngineOptions.builder().engine(engine).precision(precision);
         if (threads != null) {
             ob.threads(threads);
         }
-        RnnModel m = ModelFiles.load(model, cellType);
+        RnnModel m = modelOption.load();
         if (finalC != null && !m.cell().hasCellState()) {
             throw new SprnnException("--final-c: cell " + m.cell() + " has no cell state (only lstm has)");
         }
@@ -91,7 +85,7 @@ final class RunCommand implements Callable<Integer> {
             RunInputs.check(m, x, h, c);
         } catch (SprnnException e) { // name the files, not just the arguments
             throw new SprnnException(e.getMessage().replaceFirst("^input", input + ": input").replaceFirst("^h0", h0 + ": h0")
-                    .replaceFirst("^c0", c0 + ": c0") + " (model " + model + ")");
+                    .replaceFirst("^c0", c0 + ": c0") + " (model " + modelOption.model + ")");
         }
         ob.batchHint(x.dim(1));
         try (EngineSelection sel = EngineProvider.select(m, ob.build())) {
