@@ -61,7 +61,24 @@ public final class CpuEngine implements Engine {
     private final boolean vectorApi;
 
     /** One layer's weights in the engine's form, and which units each worker owns. */
-    private record PackedLayer(UnitMajorCsr wIh, UnitMajorCsr wHh, float[] bIh, float[] bHh, int[] unitStart) {
+    private record PackedLayer(UnitMajorCsr wIh, UnitMajorCsr wHh, char[] wHhOffsets4, float[] bIh, float[] bHh,
+                               int[] unitStart) {
+    }
+
+    /**
+     * W_hh's column indices times 4 ({@code [nnz]}, the offsets of {@code h[c][0]} at batch 4) for
+     * {@link VectorKernels#rowDot4Offsets}, or null where the Vector API is off or {@code 4 * hidden}
+     * does not fit 16 bits.
+     */
+    private static char[] offsetsTimes4(UnitMajorCsr hh, int hidden, boolean vectorApi) {
+        if (!vectorApi || 4L * hidden > UnitMajorCsr.MAX_COLS) {
+            return null;
+        }
+        char[] col = hh.col(), off = new char[col.length];
+        for (int k = 0; k < col.length; k++) {
+            off[k] = (char) (col[k] * 4);
+        }
+        return off;
     }
 
     // per-run buffers, grown to the largest (T, B) seen; only touched inside run()
@@ -120,7 +137,7 @@ public final class CpuEngine implements Engine {
             Layer l = ls.get(k);
             UnitMajorCsr ih = UnitMajorCsr.pack(l.wIh(), gates, hidden);
             UnitMajorCsr hh = UnitMajorCsr.pack(l.wHh(), gates, hidden);
-            layers[k] = new PackedLayer(ih, hh, UnitMajorCsr.unitMajor(l.bIh(), gates, hidden),
+            layers[k] = new PackedLayer(ih, hh, offsetsTimes4(hh, hidden, vectorApi), UnitMajorCsr.unitMajor(l.bIh(), gates, hidden),
                     UnitMajorCsr.unitMajor(l.bHh(), gates, hidden), balance(ih, hh, workers));
         }
         this.blockOut = new float[workers][2][BLOCK];
@@ -382,7 +399,12 @@ public final class CpuEngine implements Engine {
         float[] val = w.val();
         int b = batch, g = gates;
         int r0 = u0 * g, r1 = u1 * g;
-        if (vectorApi && VectorKernels.rowDotSupports(b)) {
+        if (b == 4 && l.wHhOffsets4 != null) {
+            char[] off = l.wHhOffsets4;
+            for (int r = r0; r < r1; r++) {
+                VectorKernels.rowDot4Offsets(ptr[r], ptr[r + 1], off, val, hPrev, a, r * 4);
+            }
+        } else if (vectorApi && VectorKernels.rowDotSupports(b)) {
             for (int r = r0; r < r1; r++) {
                 VectorKernels.rowDot(ptr[r], ptr[r + 1], col, val, hPrev, b, a, r * b);
             }
