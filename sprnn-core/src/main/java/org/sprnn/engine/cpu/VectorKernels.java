@@ -152,6 +152,31 @@ final class VectorKernels {
         s0.add(s1).add(s2.add(s3)).add(s4.add(s5).add(s6.add(s7))).intoArray(a, o);
     }
 
+    /**
+     * {@link #rowDot} for B = 4 with the column indices already multiplied by 4 ({@code offset[k] =
+     * col[k] * 4}, still 16-bit): one shift fewer per nonzero, measured about 5% faster (0.434 vs 0.457
+     * ns per nonzero, one thread, hidden 2304).
+     */
+    static void rowDot4Offsets(int k0, int k1, char[] offset, float[] val, float[] h, float[] a, int o) {
+        VectorSpecies<Float> s = Species.S128;
+        FloatVector s0 = FloatVector.zero(s), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+        int k = k0;
+        for (; k + 7 < k1; k += 8) {
+            s0 = FloatVector.fromArray(s, h, offset[k]).fma(FloatVector.broadcast(s, val[k]), s0);
+            s1 = FloatVector.fromArray(s, h, offset[k + 1]).fma(FloatVector.broadcast(s, val[k + 1]), s1);
+            s2 = FloatVector.fromArray(s, h, offset[k + 2]).fma(FloatVector.broadcast(s, val[k + 2]), s2);
+            s3 = FloatVector.fromArray(s, h, offset[k + 3]).fma(FloatVector.broadcast(s, val[k + 3]), s3);
+            s4 = FloatVector.fromArray(s, h, offset[k + 4]).fma(FloatVector.broadcast(s, val[k + 4]), s4);
+            s5 = FloatVector.fromArray(s, h, offset[k + 5]).fma(FloatVector.broadcast(s, val[k + 5]), s5);
+            s6 = FloatVector.fromArray(s, h, offset[k + 6]).fma(FloatVector.broadcast(s, val[k + 6]), s6);
+            s7 = FloatVector.fromArray(s, h, offset[k + 7]).fma(FloatVector.broadcast(s, val[k + 7]), s7);
+        }
+        for (; k < k1; k++) {
+            s0 = FloatVector.fromArray(s, h, offset[k]).fma(FloatVector.broadcast(s, val[k]), s0);
+        }
+        s0.add(s1).add(s2.add(s3)).add(s4.add(s5).add(s6.add(s7))).intoArray(a, o);
+    }
+
     private static void rowDot8(int k0, int k1, char[] col, float[] val, float[] h, float[] a, int o) {
         VectorSpecies<Float> s = Species.S256;
         FloatVector s0 = FloatVector.zero(s), s1 = s0, s2 = s0, s3 = s0;
