@@ -1,4 +1,7 @@
 #!/bin/bash
+# Inputs (in .carry/race/h, made by scripts/kernel-harness/prepare.sh-style export of rnn_relu:96:3:0.3:cluster:1:1:1 as lay/r96_cl):
+#   kernels/probe.cu   = sed '/fence.mbarrier_init.release.cluster/{n;s/^  }$/  }\n  __syncthreads();/}' kernels/sparse_persistent_rnn.cu
+#   harness_probe.cu   = harness.cu with #include "probe.cu"
 set -u
 R=$(cd "$(dirname "$0")" && pwd); OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 export PATH=$PATH:/usr/local/cuda/bin
