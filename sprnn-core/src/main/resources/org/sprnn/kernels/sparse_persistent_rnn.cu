@@ -398,6 +398,10 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   // mbar[p]: completes when every other CTA's block of h has landed in act[p] (bytes from all peers)
   __shared__ __align__(8) unsigned long long mbar[2];
   const unsigned mbar_local = (unsigned)__cvta_generic_to_shared(&mbar[0]);
+  // racecheck false positive (results/kernel/NOTES.md "racecheck"): ptxas runs these inits as warp-uniform
+  // SYNCS.EXCH.64, which racecheck credits to lane 31, then flags thread 0's arming below as a "(Warp Level
+  // Programming) RAW hazard". Both are thread 0's, in program order; no other thread touches mbar before the
+  // cluster barrier, and peers only after it (fence.mbarrier_init.release.cluster + barrier.cluster).
   if (threadIdx.x == 0) {
     mbar_init(mbar_local, 1);
     mbar_init(mbar_local + 8, 1);
