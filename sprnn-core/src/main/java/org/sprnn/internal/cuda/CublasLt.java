@@ -88,43 +88,17 @@ public final class CublasLt {
     }
 
     private static final class Holder {
-        static final CudaLibraries.Found FOUND = CudaLibraries.open("cuBLASLt", SONAMES);
-        static final CublasLt LT;
-        static final String PROBLEM;
-
-        static {
-            CublasLt l = null;
-            String p = null;
-            if (!FOUND.ok()) {
-                p = "cuBLASLt missing: " + FOUND.problem();
-            } else {
-                try {
-                    l = new CublasLt(FOUND.lookup(), FOUND.path());
-                } catch (RuntimeException | LinkageError e) {
-                    p = "cuBLASLt could not be bound: " + e.getMessage();
-                }
-            }
-            LT = l;
-            PROBLEM = p;
-        }
+        static final BoundLibrary<CublasLt> LIB = BoundLibrary.open("cuBLASLt", SONAMES, CublasLt::new);
     }
 
     /** Why cuBLASLt cannot be used here, or {@code null}. Never throws. */
     public static String problem() {
-        try {
-            return Holder.PROBLEM;
-        } catch (LinkageError e) {
-            return "cuBLASLt bindings failed to initialise: " + e;
-        }
+        return BoundLibrary.problemOf(() -> Holder.LIB, "cuBLASLt");
     }
 
     /** The loaded library, or a {@link CudaException} with {@link #problem()}. */
     public static CublasLt get() {
-        String p = problem();
-        if (p != null) {
-            throw new CudaException(p);
-        }
-        return Holder.LT;
+        return BoundLibrary.require(() -> Holder.LIB, "cuBLASLt");
     }
 
     /** The library file loaded. */

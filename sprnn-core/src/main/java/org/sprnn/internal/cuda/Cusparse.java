@@ -76,43 +76,17 @@ public final class Cusparse {
     }
 
     private static final class Holder {
-        static final CudaLibraries.Found FOUND = CudaLibraries.open("cuSPARSE", SONAMES);
-        static final Cusparse SP;
-        static final String PROBLEM;
-
-        static {
-            Cusparse s = null;
-            String p = null;
-            if (!FOUND.ok()) {
-                p = "cuSPARSE missing: " + FOUND.problem();
-            } else {
-                try {
-                    s = new Cusparse(FOUND.lookup(), FOUND.path());
-                } catch (RuntimeException | LinkageError e) {
-                    p = "cuSPARSE could not be bound: " + e.getMessage();
-                }
-            }
-            SP = s;
-            PROBLEM = p;
-        }
+        static final BoundLibrary<Cusparse> LIB = BoundLibrary.open("cuSPARSE", SONAMES, Cusparse::new);
     }
 
     /** Why cuSPARSE cannot be used here, or {@code null}. Never throws. */
     public static String problem() {
-        try {
-            return Holder.PROBLEM;
-        } catch (LinkageError e) {
-            return "cuSPARSE bindings failed to initialise: " + e;
-        }
+        return BoundLibrary.problemOf(() -> Holder.LIB, "cuSPARSE");
     }
 
     /** The loaded library, or a {@link CudaException} with {@link #problem()}. */
     public static Cusparse get() {
-        String p = problem();
-        if (p != null) {
-            throw new CudaException(p);
-        }
-        return Holder.SP;
+        return BoundLibrary.require(() -> Holder.LIB, "cuSPARSE");
     }
 
     /** The library file loaded. */

@@ -55,43 +55,17 @@ public final class Nvrtc {
     }
 
     private static final class Holder {
-        static final CudaLibraries.Found FOUND = CudaLibraries.open("NVRTC", SONAMES);
-        static final Nvrtc NVRTC;
-        static final String PROBLEM;
-
-        static {
-            Nvrtc n = null;
-            String p = null;
-            if (!FOUND.ok()) {
-                p = "NVRTC missing: " + FOUND.problem();
-            } else {
-                try {
-                    n = new Nvrtc(FOUND.lookup(), FOUND.path());
-                } catch (RuntimeException | LinkageError e) {
-                    p = "NVRTC could not be bound: " + e.getMessage();
-                }
-            }
-            NVRTC = n;
-            PROBLEM = p;
-        }
+        static final BoundLibrary<Nvrtc> LIB = BoundLibrary.open("NVRTC", SONAMES, Nvrtc::new);
     }
 
     /** Why NVRTC cannot be used here, or {@code null}. Never throws. */
     public static String problem() {
-        try {
-            return Holder.PROBLEM;
-        } catch (LinkageError e) {
-            return "NVRTC bindings failed to initialise: " + e;
-        }
+        return BoundLibrary.problemOf(() -> Holder.LIB, "NVRTC");
     }
 
     /** The loaded NVRTC, or a {@link CudaException} with {@link #problem()}. */
     public static Nvrtc get() {
-        String p = problem();
-        if (p != null) {
-            throw new CudaException(p);
-        }
-        return Holder.NVRTC;
+        return BoundLibrary.require(() -> Holder.LIB, "NVRTC");
     }
 
     /** The library file loaded. */
