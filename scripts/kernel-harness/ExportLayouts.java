@@ -22,7 +22,6 @@ import org.sprnn.plan.KernelSpec;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
 import org.sprnn.sparse.PackedLayer;
-import org.sprnn.sparse.PackedWord;
 import org.sprnn.sparse.SparseRows;
 import org.sprnn.sparse.WeightFormat;
 
@@ -57,26 +56,7 @@ public class ExportLayouts {
             Files.writeString(dir.resolve(name + ".defines"), String.join(" ", s.defineOptions()) + "\n");
             int g = cell.gates();
             int warps = s.warps();
-            // columns each CTA needs (timestamps exchange polls only these)
-            int[] needed = new int[s.ctas() * (h + 1)];
-            for (int c = 0; c < s.ctas(); c++) {
-                boolean[] need = new boolean[h];
-                for (int wp = c * s.warpsPerCta(); wp < (c + 1) * s.warpsPerCta(); wp++) {
-                    for (int i = 0; i < l.slotsPerLane() * 32; i++) {
-                        int col = PackedWord.column(l.words()[wp * l.slotsPerLane() * 32 + i]);
-                        if (col < h) {
-                            need[col] = true;
-                        }
-                    }
-                }
-                int n = 0;
-                for (int col = 0; col < h; col++) {
-                    if (need[col]) {
-                        needed[c * (h + 1) + 1 + n++] = col;
-                    }
-                }
-                needed[c * (h + 1)] = n;
-            }
+            int[] needed = l.neededColumns(s.ctas(), s.warpsPerCta()); // columns each CTA polls (timestamps)
             long nnz = w.nonzeros();
             // large layers leave out the CSR (the carried files are limited): the harness then checks against
             // the packed words' own (rounded) values instead of the original float32 ones

@@ -283,4 +283,36 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 s.meanNonzerosPerWarp(), s.imbalance(), s.wavefrontsNatural() / (double) Math.max(1, s.loads()), s.worstNatural(),
                 s.wavefronts() / (double) Math.max(1, s.loads()), s.worst(), s.lowerBound() / (double) Math.max(1, s.loads()));
     }
+
+    /**
+     * Per CTA, the columns of {@code h} its warps' words read: {@code [ctas][hidden + 1]}, each CTA's
+     * count first, then those columns ascending (padding's zero columns excluded). The timestamped
+     * exchange polls only these; the kernel harness exports the same array.
+     *
+     * @param ctas        CTAs, each holding {@code warpsPerCta} consecutive warps of this layout
+     * @param warpsPerCta warps per CTA
+     */
+    public int[] neededColumns(int ctas, int warpsPerCta) {
+        int h = hidden;
+        int perWarp = slotsPerLane * 32;
+        int[] needed = new int[ctas * (h + 1)];
+        for (int c = 0; c < ctas; c++) {
+            boolean[] need = new boolean[h];
+            int to = Math.min(words.length, (c + 1) * warpsPerCta * perWarp);
+            for (int i = c * warpsPerCta * perWarp; i < to; i++) {
+                int col = PackedWord.column(words[i]);
+                if (col < h) {
+                    need[col] = true;
+                }
+            }
+            int n = 0;
+            for (int col = 0; col < h; col++) {
+                if (need[col]) {
+                    needed[c * (h + 1) + 1 + n++] = col;
+                }
+            }
+            needed[c * (h + 1)] = n;
+        }
+        return needed;
+    }
 }

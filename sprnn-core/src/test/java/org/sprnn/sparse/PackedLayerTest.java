@@ -125,4 +125,26 @@ class PackedLayerTest {
         assertThat(after).as("natural %.3f -> bank-aware %.3f wavefronts per load", before, after).isLessThan(before * 0.75);
         assertThat(bank.stats().wavefronts()).isEqualTo(bank.stats().lowerBound());
     }
+
+    @Test
+    void neededColumnsAreExactlyTheColumnsEachCtasWordsRead() {
+        long seed = Long.getLong("sprnn.seed", System.nanoTime());
+        SparseRows w = SparseRows.of(SyntheticModels.sparse(200, 200, 0.05, new SplittableRandom(seed)));
+        int ctas = 4, warpsPerCta = 3;
+        PackedLayer l = PackedLayer.pack(w, CellType.RNN_RELU, 4, ctas, ctas * warpsPerCta, true, true, true, true, WeightFormat.FP16);
+        int[] needed = l.neededColumns(ctas, warpsPerCta);
+        int perCta = warpsPerCta * l.slotsPerLane() * 32;
+        for (int c = 0; c < ctas; c++) {
+            java.util.TreeSet<Integer> expected = new java.util.TreeSet<>();
+            for (int i = c * perCta; i < (c + 1) * perCta; i++) {
+                int col = PackedWord.column(l.words()[i]);
+                if (col < 200) {
+                    expected.add(col);
+                }
+            }
+            int n = needed[c * 201];
+            int[] got = java.util.Arrays.copyOfRange(needed, c * 201 + 1, c * 201 + 1 + n);
+            assertThat(got).as("CTA %d, seed %d", c, seed).containsExactly(expected.stream().mapToInt(Integer::intValue).toArray());
+        }
+    }
 }

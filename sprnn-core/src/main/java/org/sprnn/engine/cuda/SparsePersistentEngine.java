@@ -35,7 +35,6 @@ import org.sprnn.plan.KernelSpec;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
 import org.sprnn.sparse.PackedLayer;
-import org.sprnn.sparse.PackedWord;
 import org.sprnn.sparse.SparseRows;
 
 /**
@@ -242,35 +241,10 @@ public final class SparsePersistentEngine implements Engine {
             }
             PackedLayer l = p.layout();
             ks.add(new LayerKernel(p, kernel, uploadInts(l.words(), "packed W_hh words"), uploadInts(l.rowEnds(), "row ends"),
-                    uploadInts(l.warpUnits(), "warp units"), uploadInts(neededColumns(s, l), "needed columns")));
+                    uploadInts(l.warpUnits(), "warp units"), uploadInts(l.neededColumns(s.ctas(), s.warpsPerCta()), "needed columns")));
         }
         byBatch.put(batch, ks);
         return ks;
-    }
-
-    /** Per CTA: how many columns of h its rows read, then those columns ascending ({@code [CTAs][H+1]}). */
-    static int[] neededColumns(KernelSpec s, PackedLayer l) {
-        int h = s.hidden();
-        int[] needed = new int[s.ctas() * (h + 1)];
-        for (int c = 0; c < s.ctas(); c++) {
-            boolean[] need = new boolean[h];
-            int from = c * s.warpsPerCta() * l.slotsPerLane() * 32;
-            int to = (c + 1) * s.warpsPerCta() * l.slotsPerLane() * 32;
-            for (int i = from; i < to; i++) {
-                int col = PackedWord.column(l.words()[i]);
-                if (col < h) {
-                    need[col] = true;
-                }
-            }
-            int n = 0;
-            for (int col = 0; col < h; col++) {
-                if (need[col]) {
-                    needed[c * (h + 1) + 1 + n++] = col;
-                }
-            }
-            needed[c * (h + 1)] = n;
-        }
-        return needed;
     }
 
     /** The buffers of one run (T, B) and the layer-by-layer forward pass. */
