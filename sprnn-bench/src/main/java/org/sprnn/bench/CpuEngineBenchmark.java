@@ -16,10 +16,12 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.sprnn.engine.Accuracy;
+import org.sprnn.engine.FloatRnnOutput;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuEngine;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.model.CellType;
+import org.sprnn.model.FloatTensor;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
@@ -28,10 +30,19 @@ import org.sprnn.model.Tensor;
  * Time per timestep of the {@code cpu} engine on issue 2's speed workload: a vanilla ReLU layer, hidden
  * 2304, input 2304, batch 4, 10% density in both W_ih and W_hh, 256 steps.
  *
- * <p>One invocation runs the whole sequence ({@code engine.run}, including converting the double input
- * and output); {@code @OperationsPerInvocation(256)} makes JMH report the time per step. The engine is
- * checked against {@code cpu-reference} on the first 8 steps before anything is timed. Four inputs are
- * used in rotation so that no run sees the same data as the one before.
+ * <p>One invocation runs the whole sequence through the public API, in the two ways a caller can:
+ * <ul>
+ *   <li>{@link #sequence}: {@code engine.run(Tensor, ...)} on float64 tensors, including the engine's
+ *       conversion of the double input to float32 and of the outputs back to a freshly allocated
+ *       {@code double[T*B*H]};
+ *   <li>{@link #sequenceFloat}: {@code engine.runFloat(FloatTensor, ...)}, what a caller whose data is
+ *       float32 calls: the input is read as it is and the outputs go into one {@code [T][B][H]} float
+ *       buffer that the caller reuses from run to run (the input check, the input's transposition into
+ *       the engine's layout and the output's are all included).
+ * </ul>
+ * {@code @OperationsPerInvocation(256)} makes JMH report the time per step. Both paths are checked
+ * against {@code cpu-reference} on 8 steps before anything is timed. Four inputs are used in rotation
+ * so that no run sees the same data as the one before.
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -jar sprnn-bench/target/sprnn-bench.jar CpuEngineBenchmark
@@ -63,6 +74,8 @@ public class CpuEngineBenchmark {
 
     private CpuEngine engine;
     private Tensor[] inputs;
+    private FloatTensor[] floatInputs; // the same values as inputs, float32
+    private FloatTensor floatOutput; // [T][B][H] reused by every sequenceFloat call
     private int next;
 
     @Setup(Level.Trial)
@@ -70,18 +83,22 @@ public class CpuEngineBenchmark {
         RnnModel model = SyntheticModels.random(CellType.RNN_RELU, inputSize, hidden, 1, density, density, 42);
         engine = new CpuEngine(model, threads);
         inputs = new Tensor[4];
+        floatInputs = new FloatTensor[4];
         for (int i = 0; i < inputs.length; i++) {
             inputs[i] = SyntheticModels.input(STEPS, batch, inputSize, 100 + i);
+            floatInputs[i] = FloatTensor.of(inputs[i]);
         }
+        floatOutput = FloatTensor.zeros(STEPS, batch, hidden);
         Tensor shortInput = SyntheticModels.input(8, batch, inputSize, 7);
-        RnnOutput got = engine.run(shortInput, null, null);
         RnnOutput ref = new CpuReferenceEngine(model).run(shortInput, null, null);
-        double err = Accuracy.relativeError(got.output(), ref.output());
-        if (!(err <= 1e-5)) {
-            throw new IllegalStateException("cpu engine disagrees with cpu-reference before timing: relative error " + err);
+        double err = Accuracy.relativeError(engine.run(shortInput, null, null).output(), ref.output());
+        double errFloat = Accuracy.relativeError(engine.runFloat(FloatTensor.of(shortInput), null, null, null).output().toTensor(), ref.output());
+        if (!(err <= 1e-5) || !(errFloat <= 1e-5)) {
+            throw new IllegalStateException("cpu engine disagrees with cpu-reference before timing: relative error " + err
+                    + " (run), " + errFloat + " (runFloat)");
         }
-        System.out.printf("# verified against cpu-reference (8 steps): relative error %.2e; weights streamed per step %d bytes; threads %d%n",
-                err, engine.weightBytes(), engine.threads());
+        System.out.printf("# verified against cpu-reference (8 steps): relative error %.2e (run), %.2e (runFloat); weights streamed per step %d bytes; threads %d%n",
+                err, errFloat, engine.weightBytes(), engine.threads());
     }
 
     @TearDown(Level.Trial)
@@ -95,5 +112,13 @@ public class CpuEngineBenchmark {
         Tensor x = inputs[next];
         next = (next + 1) % inputs.length;
         return engine.run(x, null, null);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(STEPS)
+    public FloatRnnOutput sequenceFloat() {
+        FloatTensor x = floatInputs[next];
+        next = (next + 1) % floatInputs.length;
+        return engine.runFloat(x, null, null, floatOutput);
     }
 }

@@ -1,5 +1,6 @@
 package org.sprnn.engine;
 
+import org.sprnn.model.FloatTensor;
 import org.sprnn.model.Tensor;
 
 /**
@@ -25,6 +26,42 @@ public interface Engine extends AutoCloseable {
      *                                  device fault
      */
     RnnOutput run(Tensor input, Tensor h0, Tensor c0);
+
+    /**
+     * Runs a whole sequence held in float32, for callers whose data is float32 already: no float64
+     * copy of the input or output is made where the engine computes in float32 (the {@code cpu} engine
+     * overrides this), and the output can go into a buffer the caller reuses from run to run, so that a
+     * run need not allocate and zero {@code T*B*H} values.
+     *
+     * <p>This default runs {@link #run(Tensor, Tensor, Tensor)} on float64 copies and rounds the results
+     * to float32, so every engine accepts it; results then equal {@code run}'s rounded to float32.
+     *
+     * @param input  {@code [T][B][I]}
+     * @param h0     initial hidden states {@code [L][B][H]}, or {@code null} for zeros
+     * @param c0     initial cell states {@code [L][B][H]} (LSTM), or {@code null} for zeros
+     * @param output {@code [T][B][H]} to overwrite with the outputs, or {@code null} to allocate one
+     * @return outputs ({@code output} itself where given) and final states
+     * @throws org.sprnn.SprnnException as {@link #run(Tensor, Tensor, Tensor)}, and if {@code output} has
+     *                                  the wrong shape
+     */
+    default FloatRnnOutput runFloat(FloatTensor input, FloatTensor h0, FloatTensor c0, FloatTensor output) {
+        if (input == null) {
+            throw new org.sprnn.SprnnException("input: missing");
+        }
+        RnnOutput r = run(input.toTensor(), h0 == null ? null : h0.toTensor(), c0 == null ? null : c0.toTensor());
+        int[] shape = r.output().shape();
+        if (output != null && !output.hasShape(shape)) {
+            throw new org.sprnn.SprnnException("output has shape " + output.shapeString() + ", expected "
+                    + r.output().shapeString() + " (steps, batch, hidden)");
+        }
+        FloatTensor out = output != null ? output : FloatTensor.zeros(shape);
+        double[] src = r.output().data();
+        float[] dst = out.data();
+        for (int i = 0; i < dst.length; i++) {
+            dst[i] = (float) src[i];
+        }
+        return new FloatRnnOutput(out, FloatTensor.of(r.hN()), r.cN() == null ? null : FloatTensor.of(r.cN()));
+    }
 
     /**
      * The relative error ({@link Accuracy#relativeError}) this engine is specified to stay within against

@@ -1,6 +1,8 @@
 package org.sprnn.engine;
 
+import java.util.Arrays;
 import org.sprnn.SprnnException;
+import org.sprnn.model.FloatTensor;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.Tensor;
 
@@ -16,46 +18,81 @@ public final class RunInputs {
      * @throws SprnnException naming the argument, its shape and the expected one
      */
     public static int check(RnnModel model, Tensor input, Tensor h0, Tensor c0) {
+        int b = checkShapes(model, input == null ? null : input.shape(), h0 == null ? null : h0.shape(),
+                c0 == null ? null : c0.shape());
+        finite(input.firstNonFinite(), input.shape(), "input", input.data());
+        if (h0 != null) {
+            finite(h0.firstNonFinite(), h0.shape(), "h0", h0.data());
+        }
+        if (c0 != null) {
+            finite(c0.firstNonFinite(), c0.shape(), "c0", c0.data());
+        }
+        return b;
+    }
+
+    /**
+     * The same check for a float32 run ({@link Engine#runFloat}), plus the output buffer: {@code output},
+     * where given, must be {@code [T][B][H]}.
+     *
+     * @return the batch size B
+     * @throws SprnnException naming the argument, its shape and the expected one
+     */
+    public static int check(RnnModel model, FloatTensor input, FloatTensor h0, FloatTensor c0, FloatTensor output) {
+        int b = checkShapes(model, input == null ? null : input.shape(), h0 == null ? null : h0.shape(),
+                c0 == null ? null : c0.shape());
+        if (output != null && !output.hasShape(input.dim(0), b, model.hiddenSize())) {
+            throw new SprnnException("output has shape " + output.shapeString() + ", expected [" + input.dim(0) + ", " + b
+                    + ", " + model.hiddenSize() + "] (steps, batch, hidden)");
+        }
+        finite(input.firstNonFinite(), input.shape(), "input", input.data());
+        if (h0 != null) {
+            finite(h0.firstNonFinite(), h0.shape(), "h0", h0.data());
+        }
+        if (c0 != null) {
+            finite(c0.firstNonFinite(), c0.shape(), "c0", c0.data());
+        }
+        return b;
+    }
+
+    /** Shapes only (each argument's shape, or null where absent); returns B. */
+    private static int checkShapes(RnnModel model, int[] input, int[] h0, int[] c0) {
         if (input == null) {
             throw new SprnnException("input: missing");
         }
-        if (input.rank() != 3) {
-            throw new SprnnException("input has shape " + input.shapeString() + ", expected [T][B][I] (rank 3)");
+        String inShape = Arrays.toString(input);
+        if (input.length != 3) {
+            throw new SprnnException("input has shape " + inShape + ", expected [T][B][I] (rank 3)");
         }
-        int t = input.dim(0), b = input.dim(1), i = input.dim(2);
+        int t = input[0], b = input[1], i = input[2];
         if (t < 1 || b < 1) {
-            throw new SprnnException("input has shape " + input.shapeString() + ": need T >= 1 and B >= 1");
+            throw new SprnnException("input has shape " + inShape + ": need T >= 1 and B >= 1");
         }
         if (i != model.inputSize()) {
-            throw new SprnnException("input has " + i + " features per step (shape " + input.shapeString()
+            throw new SprnnException("input has " + i + " features per step (shape " + inShape
                     + ") but the model's input size is " + model.inputSize());
         }
-        finite(input, "input");
         int l = model.numLayers(), h = model.hiddenSize();
-        if (h0 != null) {
-            if (!h0.hasShape(l, b, h)) {
-                throw new SprnnException("h0 has shape " + h0.shapeString() + ", expected [" + l + ", " + b + ", " + h + "] (layers, batch, hidden)");
-            }
-            finite(h0, "h0");
+        int[] state = {l, b, h};
+        if (h0 != null && !Arrays.equals(h0, state)) {
+            throw new SprnnException("h0 has shape " + Arrays.toString(h0) + ", expected [" + l + ", " + b + ", " + h + "] (layers, batch, hidden)");
         }
         if (c0 != null) {
             if (!model.cell().hasCellState()) {
                 throw new SprnnException("c0 given, but cell " + model.cell() + " has no cell state (only lstm has)");
             }
-            if (!c0.hasShape(l, b, h)) {
-                throw new SprnnException("c0 has shape " + c0.shapeString() + ", expected [" + l + ", " + b + ", " + h + "] (layers, batch, hidden)");
+            if (!Arrays.equals(c0, state)) {
+                throw new SprnnException("c0 has shape " + Arrays.toString(c0) + ", expected [" + l + ", " + b + ", " + h + "] (layers, batch, hidden)");
             }
-            finite(c0, "c0");
         }
         return b;
     }
 
-    private static void finite(Tensor x, String what) {
-        int bad = x.firstNonFinite();
+    /** Throws if {@code bad} (the first non-finite element's index, or -1) names one. */
+    private static void finite(int bad, int[] s, String what, Object data) {
         if (bad >= 0) {
-            int[] s = x.shape();
             int i2 = bad % s[2], i1 = (bad / s[2]) % s[1], i0 = bad / (s[1] * s[2]);
-            throw new SprnnException(what + " holds a non-finite value (" + x.data()[bad] + ") at [" + i0 + "][" + i1 + "][" + i2 + "]");
+            Object v = data instanceof double[] d ? (Object) d[bad] : (Object) ((float[]) data)[bad];
+            throw new SprnnException(what + " holds a non-finite value (" + v + ") at [" + i0 + "][" + i1 + "][" + i2 + "]");
         }
     }
 }

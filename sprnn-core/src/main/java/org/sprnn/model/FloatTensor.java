@@ -1,0 +1,128 @@
+package org.sprnn.model;
+
+import java.util.Arrays;
+import org.sprnn.SprnnException;
+
+/**
+ * A dense, row-major (C order) array of float32 values with a shape: the form in which an application
+ * that already holds float32 data passes inputs to an engine and receives outputs, without the float64
+ * {@link Tensor} in between.
+ *
+ * <p>Why it exists: {@link Tensor} is float64 so that the reference engine sees a file's values
+ * exactly, but the {@code cpu} engine computes in float32. For a caller whose data is float32 (the
+ * common case: PyTorch's default dtype, {@code .npy} float32 files) a float64 round trip costs two
+ * conversions of every input and output value and a float64 output twice the size; at hidden 2304,
+ * batch 4, 256 steps that was about 20 µs of a 257 µs step (results/cpu/README.md). See
+ * {@link org.sprnn.engine.Engine#runFloat}.
+ *
+ * @param shape the extent of each dimension, outermost first; every extent ≥ 0
+ * @param data  {@code product(shape)} values, last dimension innermost; held, not copied, so that an
+ *              output buffer can be reused across runs
+ */
+public record FloatTensor(int[] shape, float[] data) {
+
+    /** Checks that the shape's product equals the data length; copies the shape. */
+    public FloatTensor {
+        shape = shape.clone();
+        long n = 1;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] < 0) {
+                throw new SprnnException("negative extent " + shape[i] + " in shape " + Arrays.toString(shape));
+            }
+            n *= shape[i];
+        }
+        if (n != data.length) {
+            throw new SprnnException("shape " + Arrays.toString(shape) + " holds " + n + " values, data has " + data.length);
+        }
+    }
+
+    /** A tensor of zeros. */
+    public static FloatTensor zeros(int... shape) {
+        long n = 1;
+        for (int s : shape) {
+            n *= s;
+        }
+        if (n > Integer.MAX_VALUE - 16) {
+            throw new SprnnException("shape " + Arrays.toString(shape) + " is too large (" + n + " elements)");
+        }
+        return new FloatTensor(shape, new float[(int) n]);
+    }
+
+    /** {@code t}'s values rounded to float32, same shape. */
+    public static FloatTensor of(Tensor t) {
+        return new FloatTensor(t.shape(), t.toFloats());
+    }
+
+    /** The same values as a float64 {@link Tensor} (exact). */
+    public Tensor toTensor() {
+        return Tensor.ofFloats(data, shape);
+    }
+
+    /** Number of dimensions. */
+    public int rank() {
+        return shape.length;
+    }
+
+    /** Extent of dimension {@code i}. */
+    public int dim(int i) {
+        return shape[i];
+    }
+
+    /** The shape (a copy). */
+    @Override
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    /** Number of elements. */
+    public int size() {
+        return data.length;
+    }
+
+    /** Whether the shape equals {@code expected}. */
+    public boolean hasShape(int... expected) {
+        return Arrays.equals(shape, expected);
+    }
+
+    /**
+     * The index of the first NaN or infinite value, or -1. Scans 1,024 values at a time with a
+     * branch-free test (the largest magnitude bit pattern of the chunk) and looks for the index only in
+     * a chunk that holds one.
+     */
+    public int firstNonFinite() {
+        for (int c = 0; c < data.length; c += 1024) {
+            int e = Math.min(data.length, c + 1024), widest = 0;
+            for (int i = c; i < e; i++) {
+                widest = Math.max(widest, Float.floatToRawIntBits(data[i]) & 0x7fffffff);
+            }
+            if (widest >= 0x7f800000) { // exponent all ones: infinity or NaN
+                for (int i = c; i < e; i++) {
+                    if (!Float.isFinite(data[i])) {
+                        return i;
+                    }
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** Shape as text, e.g. {@code [256, 4, 2304]}. */
+    public String shapeString() {
+        return Arrays.toString(shape);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof FloatTensor t && Arrays.equals(shape, t.shape) && Arrays.equals(data, t.data);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Arrays.hashCode(shape) + Arrays.hashCode(data);
+    }
+
+    @Override
+    public String toString() {
+        return "FloatTensor" + shapeString();
+    }
+}
