@@ -434,6 +434,10 @@ public final class CpuEngine implements Engine {
     /** Copies row r's sums of one block (columns from step t0, batch element n0 on) to {@code pre[t][r][b]}. */
     private void scatter(float[] sums, int r, int n, int t0, int n0, int stepStride) {
         int b = batch;
+        if (b == 4 && n == BLOCK && vectorApi) { // a whole block at batch 4: 16 steps of 4 sums, n0 = 0
+            VectorKernels.scatterSteps4(sums, pre, t0 * stepStride + r * 4, stepStride);
+            return;
+        }
         for (int m = 0, t = t0, nb = n0; m < n; m++) {
             pre[t * stepStride + r * b + nb] = sums[m];
             if (++nb == b) {
