@@ -18,15 +18,8 @@ public final class RunInputs {
      * @throws SprnnException naming the argument, its shape and the expected one
      */
     public static int check(RnnModel model, Tensor input, Tensor h0, Tensor c0) {
-        int b = checkShapes(model, input == null ? null : input.shape(), h0 == null ? null : h0.shape(),
-                c0 == null ? null : c0.shape());
+        int b = checkExceptInputValues(model, input, h0, c0);
         finite(input.firstNonFinite(), input.shape(), "input", input.data());
-        if (h0 != null) {
-            finite(h0.firstNonFinite(), h0.shape(), "h0", h0.data());
-        }
-        if (c0 != null) {
-            finite(c0.firstNonFinite(), c0.shape(), "c0", c0.data());
-        }
         return b;
     }
 
@@ -38,13 +31,39 @@ public final class RunInputs {
      * @throws SprnnException naming the argument, its shape and the expected one
      */
     public static int check(RnnModel model, FloatTensor input, FloatTensor h0, FloatTensor c0, FloatTensor output) {
+        int b = checkExceptInputValues(model, input, h0, c0, output);
+        finite(input.firstNonFinite(), input.shape(), "input", input.data());
+        return b;
+    }
+
+    /**
+     * {@link #check(RnnModel, Tensor, Tensor, Tensor)} except the scan of the input's values for NaN and
+     * infinity, for an engine that tests them itself while it reads them anyway (the {@code cpu} engine
+     * does, in parallel, while it transposes the input). Such an engine must call {@code check} when it
+     * finds a non-finite value, so that its message is every engine's.
+     *
+     * @return the batch size B
+     */
+    public static int checkExceptInputValues(RnnModel model, Tensor input, Tensor h0, Tensor c0) {
+        int b = checkShapes(model, input == null ? null : input.shape(), h0 == null ? null : h0.shape(),
+                c0 == null ? null : c0.shape());
+        if (h0 != null) {
+            finite(h0.firstNonFinite(), h0.shape(), "h0", h0.data());
+        }
+        if (c0 != null) {
+            finite(c0.firstNonFinite(), c0.shape(), "c0", c0.data());
+        }
+        return b;
+    }
+
+    /** {@link #checkExceptInputValues(RnnModel, Tensor, Tensor, Tensor)} for a float32 run, with the output's shape. */
+    public static int checkExceptInputValues(RnnModel model, FloatTensor input, FloatTensor h0, FloatTensor c0, FloatTensor output) {
         int b = checkShapes(model, input == null ? null : input.shape(), h0 == null ? null : h0.shape(),
                 c0 == null ? null : c0.shape());
         if (output != null && !output.hasShape(input.dim(0), b, model.hiddenSize())) {
             throw new SprnnException("output has shape " + output.shapeString() + ", expected [" + input.dim(0) + ", " + b
                     + ", " + model.hiddenSize() + "] (steps, batch, hidden)");
         }
-        finite(input.firstNonFinite(), input.shape(), "input", input.data());
         if (h0 != null) {
             finite(h0.firstNonFinite(), h0.shape(), "h0", h0.data());
         }

@@ -19,10 +19,10 @@ class FloatTensorTest {
 
     @Test
     void findsTheFirstNonFiniteValueInAnyChunk() {
-        // chunks of 1,024: a value in the first, in a middle and in the partial last chunk
-        for (int at : new int[] {0, 1023, 1024, 2500, 3000 - 1}) {
+        // chunks of 4,096: a value in the first, in a middle and in the partial last chunk
+        for (int at : new int[] {0, 4095, 4096, 9000, 10000 - 1}) {
             for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
-                float[] d = new float[3000];
+                float[] d = new float[10000];
                 for (int i = 0; i < d.length; i++) {
                     d[i] = (i % 7 - 3) * 1e30f; // large but finite values of both signs
                 }
@@ -30,7 +30,7 @@ class FloatTensorTest {
                 if (at + 5 < d.length) {
                     d[at + 5] = Float.NaN; // a later one is not reported
                 }
-                assertThat(new FloatTensor(new int[] {3000}, d).firstNonFinite()).as("%s at %d", bad, at).isEqualTo(at);
+                assertThat(new FloatTensor(new int[] {10000}, d).firstNonFinite()).as("%s at %d", bad, at).isEqualTo(at);
             }
         }
         float[] finite = {Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE, -0f, 0f};

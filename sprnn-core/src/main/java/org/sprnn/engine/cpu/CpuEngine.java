@@ -94,6 +94,7 @@ public final class CpuEngine implements Engine {
     private float[] cellState; // [H][B] LSTM cell state (each worker updates only its units)
     private float[] gateSums; // [G*H][B] W_hh h of the current step, rows unit-major (each worker writes its rows)
     private float[][] hhBiasByElement; // per layer [H][B] b_hh[u] repeated B times (single-gate cells), so the update runs over [u][b] as one flat loop
+    private final boolean[] nonFiniteInput; // [workers] whether worker w found NaN/Inf in its features of the input (this run)
     private float[][][] blockOut; // per worker 2 x [BLOCK] one or two rows' projections of one block, before they go to pre
 
     // the current run's arguments, published to the workers by WorkerPool.run
@@ -146,6 +147,7 @@ public final class CpuEngine implements Engine {
                     UnitMajorCsr.unitMajor(l.bHh(), gates, hidden), balance(ih, hh, workers));
         }
         this.blockOut = new float[workers][2][BLOCK];
+        this.nonFiniteInput = new boolean[workers];
         this.pool = new WorkerPool(workers, "sprnn-cpu");
     }
 
@@ -197,13 +199,16 @@ public final class CpuEngine implements Engine {
 
     @Override
     public synchronized RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
-        int b = RunInputs.check(model, input, h0, c0);
+        int b = RunInputs.checkExceptInputValues(model, input, h0, c0);
         int t = input.dim(0);
         double[] out = new double[t * b * hidden];
         try {
             this.inputDoubles = input.data();
             this.outDoubles = out;
-            execute(t, b, h0 == null ? null : h0.toFloats(), c0 == null ? null : c0.toFloats());
+            if (!execute(t, b, h0 == null ? null : h0.toFloats(), c0 == null ? null : c0.toFloats())) {
+                RunInputs.check(model, input, h0, c0);
+                throw new IllegalStateException("cpu engine: the workers found a non-finite input value that RunInputs did not");
+            }
             int[] st = {layers.length, b, hidden};
             return new RnnOutput(new Tensor(new int[] {t, b, hidden}, out), Tensor.ofFloats(hN, st),
                     cN == null ? null : Tensor.ofFloats(cN, st));
@@ -220,13 +225,16 @@ public final class CpuEngine implements Engine {
      */
     @Override
     public synchronized FloatRnnOutput runFloat(FloatTensor input, FloatTensor h0, FloatTensor c0, FloatTensor output) {
-        int b = RunInputs.check(model, input, h0, c0, output);
+        int b = RunInputs.checkExceptInputValues(model, input, h0, c0, output);
         int t = input.dim(0);
         FloatTensor out = output != null ? output : FloatTensor.zeros(t, b, hidden);
         try {
             this.inputFloats = input.data();
             this.outFloats = out.data();
-            execute(t, b, h0 == null ? null : h0.data(), c0 == null ? null : c0.data());
+            if (!execute(t, b, h0 == null ? null : h0.data(), c0 == null ? null : c0.data())) {
+                RunInputs.check(model, input, h0, c0, output);
+                throw new IllegalStateException("cpu engine: the workers found a non-finite input value that RunInputs did not");
+            }
             int[] st = {layers.length, b, hidden};
             return new FloatRnnOutput(out, new FloatTensor(st, hN), cN == null ? null : new FloatTensor(st, cN));
         } finally {
@@ -235,8 +243,13 @@ public final class CpuEngine implements Engine {
         }
     }
 
-    /** Runs every worker over the current run's arguments; leaves the final states in hN and cN. */
-    private void execute(int t, int b, float[] h0, float[] c0) {
+    /**
+     * Runs every worker over the current run's arguments; leaves the final states in hN and cN.
+     *
+     * @return false if the input holds NaN or infinity (the workers test it while they transpose it, and
+     *         then stop before the first layer; the caller reports it through {@link RunInputs#check})
+     */
+    private boolean execute(int t, int b, float[] h0, float[] c0) {
         ensureCapacity(t, b);
         this.steps = t;
         this.batch = b;
@@ -250,6 +263,17 @@ public final class CpuEngine implements Engine {
             this.h0 = null;
             this.c0 = null;
         }
+        return !anyNonFiniteInput();
+    }
+
+    /** Whether a worker found NaN or infinity in its part of the input; valid after the first barrier. */
+    private boolean anyNonFiniteInput() {
+        for (boolean bad : nonFiniteInput) {
+            if (bad) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void ensureCapacity(int t, int b) {
@@ -285,12 +309,15 @@ public final class CpuEngine implements Engine {
     /** The whole run as seen by worker {@code w}; every worker executes it, meeting at barriers. */
     private void work(int w) {
         int workers = pool.size(), inSize = model.inputSize();
-        transposeInput(inSize * w / workers, inSize * (w + 1) / workers);
+        nonFiniteInput[w] = !transposeInput(inSize * w / workers, inSize * (w + 1) / workers);
         for (int k = 0; k < layers.length; k++) {
             PackedLayer l = layers[k];
             int u0 = l.unitStart[w], u1 = l.unitStart[w + 1];
             initState(k, u0, u1);
             pool.await(); // the layer input and every unit's initial state are written
+            if (k == 0 && anyNonFiniteInput()) {
+                return; // every worker sees the same flags after the barrier and leaves here
+            }
             project(l, k == 0 ? x0 : seq[(k - 1) & 1], u0, u1, blockOut[w]);
             boolean last = k == layers.length - 1;
             for (int t = 0; t < steps; t++) {
@@ -342,13 +369,24 @@ public final class CpuEngine implements Engine {
      * [i0, i1): writes run along a block's 64 columns, reads reuse each input line for 8 features
      * (measured faster here than tiles of 64 columns × 16 features).
      * Columns past T*B in the last block keep whatever they held; their projections are never read.
+     * Also tests those input values for NaN and infinity, which {@link RunInputs#checkExceptInputValues}
+     * left to the engine: done here, in parallel and on rows the transposition reads next, it costs
+     * about 0.5 instead of 2-3 µs per step (hidden 2304, batch 4, 256 steps).
+     *
+     * @return whether every value read was finite
      */
-    private void transposeInput(int i0, int i1) {
+    private boolean transposeInput(int i0, int i1) {
         double[] ind = inputDoubles;
         float[] inf = inputFloats;
         int inSize = model.inputSize(), cols = steps * batch;
+        boolean finite = true;
         for (int c0 = 0; c0 < cols; c0 += BLOCK) {
             int n = Math.min(BLOCK, cols - c0), blockBase = (c0 / BLOCK) * inSize * BLOCK;
+            // this block's rows, features [i0, i1): tested here, then read again by the transposition below from L2
+            for (int m = 0; m < n; m++) {
+                int from = (c0 + m) * inSize + i0;
+                finite &= inf != null ? allFinite(inf, from, i1 - i0) : allFinite(ind, from, i1 - i0);
+            }
             for (int i = i0; i < i1; i++) {
                 int dst = blockBase + i * BLOCK, src = c0 * inSize + i;
                 if (inf != null) {
@@ -362,6 +400,31 @@ public final class CpuEngine implements Engine {
                 }
             }
         }
+        return finite;
+    }
+
+    /** Whether {@code x[from, from + n)} holds no NaN or infinity. */
+    private boolean allFinite(float[] x, int from, int n) {
+        if (vectorApi) {
+            return VectorKernels.allFinite(x, from, n);
+        }
+        float zeros = 0f; // x - x is 0 for every finite x and NaN otherwise
+        for (int i = from, e = from + n; i < e; i++) {
+            zeros += x[i] - x[i];
+        }
+        return zeros == 0f;
+    }
+
+    /** Whether {@code x[from, from + n)} holds no NaN or infinity. */
+    private boolean allFinite(double[] x, int from, int n) {
+        if (vectorApi) {
+            return VectorKernels.allFinite(x, from, n);
+        }
+        double zeros = 0;
+        for (int i = from, e = from + n; i < e; i++) {
+            zeros += x[i] - x[i];
+        }
+        return zeros == 0;
     }
 
     private void initState(int k, int u0, int u1) {

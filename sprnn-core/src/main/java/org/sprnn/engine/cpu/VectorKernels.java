@@ -1,6 +1,8 @@
 package org.sprnn.engine.cpu;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -118,6 +120,40 @@ final class VectorKernels {
         b1.intoArray(outB, 16);
         b2.intoArray(outB, 32);
         b3.intoArray(outB, 48);
+    }
+
+    /** Whether {@code x[from, from + n)} holds no NaN or infinity: sums {@code x - x}, which is 0 only where x is finite. */
+    static boolean allFinite(float[] x, int from, int n) {
+        VectorSpecies<Float> s = Species.PREFERRED;
+        FloatVector z0 = FloatVector.zero(s), z1 = z0;
+        int i = from, e = from + n;
+        for (; i + 2 * s.length() <= e; i += 2 * s.length()) {
+            FloatVector a = FloatVector.fromArray(s, x, i), b = FloatVector.fromArray(s, x, i + s.length());
+            z0 = z0.add(a.sub(a));
+            z1 = z1.add(b.sub(b));
+        }
+        float zeros = z0.add(z1).reduceLanes(VectorOperators.ADD);
+        for (; i < e; i++) {
+            zeros += x[i] - x[i];
+        }
+        return zeros == 0f;
+    }
+
+    /** {@link #allFinite(float[], int, int)} for doubles. */
+    static boolean allFinite(double[] x, int from, int n) {
+        VectorSpecies<Double> s = DoubleVector.SPECIES_PREFERRED;
+        DoubleVector z0 = DoubleVector.zero(s), z1 = z0;
+        int i = from, e = from + n;
+        for (; i + 2 * s.length() <= e; i += 2 * s.length()) {
+            DoubleVector a = DoubleVector.fromArray(s, x, i), b = DoubleVector.fromArray(s, x, i + s.length());
+            z0 = z0.add(a.sub(a));
+            z1 = z1.add(b.sub(b));
+        }
+        double zeros = z0.add(z1).reduceLanes(VectorOperators.ADD);
+        for (; i < e; i++) {
+            zeros += x[i] - x[i];
+        }
+        return zeros == 0;
     }
 
     /**

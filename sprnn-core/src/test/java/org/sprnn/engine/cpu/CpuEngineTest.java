@@ -150,6 +150,39 @@ class CpuEngineTest {
         }
     }
 
+    /**
+     * The engine tests input values itself, in parallel while it transposes them: a NaN or infinity in
+     * any worker's features, any projection block (T*B = 70: a full and a partial block), with the
+     * Vector API and without, through run and runFloat, gives the reference engine's message, and the
+     * engine still works after it.
+     */
+    @Test
+    void reportsNonFiniteInputLikeTheReference() {
+        RnnModel m = SyntheticModels.random(CellType.RNN_TANH, 40, 16, 2, 0.5, 0.5, SEED);
+        Tensor clean = SyntheticModels.input(35, 2, 40, SEED + 1);
+        int[][] places = {{0, 0, 0}, {3, 1, 39}, {20, 0, 21}, {34, 1, 39}, {34, 1, 0}};
+        for (boolean vectorApi : CpuEngine.VECTOR_API_PRESENT ? new boolean[] {true, false} : new boolean[] {false}) {
+            try (CpuEngine e = new CpuEngine(m, 2, vectorApi)) {
+                for (int[] at : places) {
+                    for (double bad : new double[] {Double.NaN, Double.NEGATIVE_INFINITY}) {
+                        double[] d = clean.data().clone();
+                        d[(at[0] * 2 + at[1]) * 40 + at[2]] = bad;
+                        Tensor x = new Tensor(clean.shape(), d);
+                        String what = String.format("%s at %s, vectorApi %s, seed %d", bad, java.util.Arrays.toString(at), vectorApi, SEED);
+                        String expected = "input holds a non-finite value (" + bad + ") at [" + at[0] + "][" + at[1] + "][" + at[2] + "]";
+                        assertThatThrownBy(() -> e.run(x, null, null)).as(what).isInstanceOf(SprnnException.class).hasMessage(expected);
+                        assertThatThrownBy(() -> new CpuReferenceEngine(m).run(x, null, null)).as(what).hasMessage(expected);
+                        org.sprnn.model.FloatTensor xf = org.sprnn.model.FloatTensor.of(x);
+                        assertThatThrownBy(() -> e.runFloat(xf, null, null, null)).as("runFloat " + what)
+                                .isInstanceOf(SprnnException.class).hasMessage("input holds a non-finite value (" + (float) bad + ") at ["
+                                        + at[0] + "][" + at[1] + "][" + at[2] + "]");
+                    }
+                }
+                assertAgrees(m, clean, null, null, e.run(clean, null, null), "tanh I=40 H=16 L=2 T=35 B=2 after refused runs, vectorApi " + vectorApi + ", seed " + SEED);
+            }
+        }
+    }
+
     private static void check(CellType cell, int input, int hidden, double density, int batch, int layers,
                               boolean states, int steps, int threads, long seed) {
         RnnModel m = SyntheticModels.random(cell, input, hidden, layers, density, density, seed);
