@@ -100,6 +100,7 @@ public final class CpuEngine implements Engine {
     // the current run's arguments, published to the workers by WorkerPool.run
     private int steps;
     private int batch;
+    private boolean reluWritesOutput; // the last layer's ReLU update writes outFloats [T][B][H] from the new state (no outHistory, no writeOutput)
     private double[] inputDoubles; // [T][B][I] the caller's input of run(), or null
     private float[] inputFloats; // [T][B][I] the caller's input of runFloat(), or null
     private float[] h0; // [L][B][H] initial hidden states (float32), or null for zeros
@@ -253,6 +254,7 @@ public final class CpuEngine implements Engine {
         ensureCapacity(t, b);
         this.steps = t;
         this.batch = b;
+        this.reluWritesOutput = outFloats != null && cell == CellType.RNN_RELU && vectorApi;
         this.h0 = h0;
         this.c0 = c0;
         this.hN = new float[layers.length * b * hidden];
@@ -330,7 +332,7 @@ public final class CpuEngine implements Engine {
                 // cellState with layer k+1's initial state while another worker still copies layer k's out
                 pool.await();
             }
-            if (last) {
+            if (last && !reluWritesOutput) {
                 writeOutput(u0, u1);
             }
         }
@@ -571,12 +573,24 @@ public final class CpuEngine implements Engine {
      * the scalar per-unit loop took about 9 µs of a step (2 threads, hidden 2304, batch 4), about 2 ns
      * per element.
      *
+     * <p>Where the run's output is float32 ({@link #reluWritesOutput}), the step's outputs are copied
+     * from the new state (in L1) straight into {@code outFloats [T][B][H]} instead of going through
+     * {@code outHistory}, which saves {@link #writeOutput}'s pass over the whole sequence.
+     *
      * @param bias [H][B] b_hh per element ({@link #hhBiasByElement})
      */
     private void singleGateUpdate(float[] bias, int preStep, int u0, int u1, float[] hNext, int histStep) {
         int b = batch, e = u1 * b;
         float[] p = pre, a = gateSums, hist = outHistory;
-        if (cell == CellType.RNN_RELU && vectorApi) {
+        if (reluWritesOutput) {
+            VectorKernels.reluUpdate(p, preStep, a, bias, u0 * b, e, hNext);
+            float[] out = outFloats; // [T][B][H]; step t's rows start at histStep = t*B*H
+            for (int n = 0; n < b; n++) {
+                for (int u = u0, o = histStep + n * hidden; u < u1; u++) {
+                    out[o + u] = hNext[u * b + n];
+                }
+            }
+        } else if (cell == CellType.RNN_RELU && vectorApi) {
             VectorKernels.reluUpdate(p, preStep, a, bias, u0 * b, e, hNext, hist, histStep);
         } else if (cell == CellType.RNN_RELU) {
             for (int i = u0 * b; i < e; i++) {

@@ -193,6 +193,19 @@ final class VectorKernels {
         }
     }
 
+    /** {@link #reluUpdate} without the history copy: the new state only. */
+    static void reluUpdate(float[] pre, int preOff, float[] sums, float[] bias, int i0, int i1, float[] hNext) {
+        VectorSpecies<Float> s = Species.PREFERRED;
+        int i = i0;
+        for (int e = i1 - s.length(); i <= e; i += s.length()) {
+            FloatVector.fromArray(s, pre, preOff + i).add(FloatVector.fromArray(s, sums, i))
+                    .add(FloatVector.fromArray(s, bias, i)).max(0f).intoArray(hNext, i);
+        }
+        for (; i < i1; i++) {
+            hNext[i] = Math.max(0f, (pre[preOff + i] + sums[i]) + bias[i]);
+        }
+    }
+
     /**
      * {@code a[o + n] = Σ_k val[k] * h[col[k]*B + n]}, n in [0, B), for B = 4, 8 or 16. One method per
      * species: C2 compiles Vector API calls to vector instructions only when the species is a constant.

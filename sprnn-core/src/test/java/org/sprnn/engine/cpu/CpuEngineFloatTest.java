@@ -28,11 +28,12 @@ class CpuEngineFloatTest {
         long n = 0;
         for (CellType cell : CellType.values()) {
             for (int batch : new int[] {1, 4, 5}) {
+              for (boolean vectorApi : CpuEngine.VECTOR_API_PRESENT ? new boolean[] {true, false} : new boolean[] {false}) {
                 long seed = SEED + n++;
                 int steps = 21, input = 37, hidden = 45, layers = 2; // 21 x 4 = 84 columns: two projection blocks
                 RnnModel m = SyntheticModels.random(cell, input, hidden, layers, 0.3, 0.4, seed);
                 FloatTensor out = FloatTensor.zeros(steps, batch, hidden);
-                try (CpuEngine e = new CpuEngine(m, 2)) {
+                try (CpuEngine e = new CpuEngine(m, 2, vectorApi)) {
                     for (int run = 0; run < 2; run++) { // the second run overwrites the first one's output
                         FloatTensor x = FloatTensor.of(SyntheticModels.input(steps, batch, input, seed + 10 * run + 1));
                         FloatTensor h0 = FloatTensor.of(SyntheticModels.state(layers, batch, hidden, seed + 10 * run + 2));
@@ -43,9 +44,10 @@ class CpuEngineFloatTest {
                                 got.cN() == null ? null : got.cN().toTensor());
                         CpuEngineTest.assertAgrees(m, x.toTensor(), h0.toTensor(), c0 == null ? null : c0.toTensor(), asDoubles,
                                 String.format("runFloat, run %d into a reused output: cell %s I=%d H=%d density 0.3/0.4 B=%d L=%d T=%d states given threads 2 vectorApi %s seed %d",
-                                        run, cell, input, hidden, batch, layers, steps, CpuEngine.VECTOR_API_PRESENT, seed));
+                                        run, cell, input, hidden, batch, layers, steps, vectorApi, seed));
                     }
                 }
+              }
             }
         }
     }
