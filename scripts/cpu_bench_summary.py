@@ -2,7 +2,8 @@
 """Turns the cpu engine's benchmark outputs into the figures of results/cpu/README.md.
 
 Reads (from --dir, default results/cpu):
-  jmh_engine.json  JMH -rf json of CpuEngineBenchmark   (score: us per timestep)
+  jmh_engine.json  JMH -rf json of CpuEngineBenchmark   (score: us per timestep; methods sequence =
+                   engine.run on float64 tensors, sequenceFloat = engine.runFloat on float32 tensors)
   jmh_copy.json    JMH -rf json of CopyBandwidthBenchmark (score: ms per copy of one 256 MiB array)
   jmh_vector_api.json  JMH -rf json of CpuEngineVectorApiBenchmark (optional; us per timestep)
   torch_cpu.json   scripts/bench_torch_cpu.py output    (us per timestep)
@@ -66,12 +67,14 @@ def main():
                  "config": f"torch {torch_res['torch']}, {torch_res['torch_threads']} thread(s), H={hidden} I={inp} B=4 T=256 d={density}"})
 
     table = ["| measurement | value | spread | vs PyTorch | vs floor |", "|---|---|---|---|---|"]
+    api = {"sequence": "run(Tensor) float64 API", "sequenceFloat": "runFloat(FloatTensor) float32 API"}
     for b in jmh(os.path.join(d, "jmh_engine.json")):
         th = b["params"]["threads"]
         us = b["primaryMetric"]["score"]
         err = b["primaryMetric"]["scoreError"]
         raw = [x for fork in b["primaryMetric"]["rawData"] for x in fork]
-        rows.append({"measurement": f"sprnn cpu engine, {th} thread(s)", "value": round(us, 1), "unit": "us/step",
+        method = b["benchmark"].rsplit(".", 1)[1]
+        rows.append({"measurement": f"sprnn cpu engine, {api.get(method, method)}, {th} thread(s)", "value": round(us, 1), "unit": "us/step",
                      "spread": f"±{err:.1f} (99.9% CI); iterations min {min(raw):.1f} median {statistics.median(raw):.1f} max {max(raw):.1f}",
                      "config": f"H={b['params']['hidden']} I={b['params']['inputSize']} B={b['params']['batch']} T=256 d={b['params']['density']}",
                      "speedup_vs_torch": round(torch_us / us, 1), "x_floor": round(us / floor_us, 2)})

@@ -9,12 +9,14 @@ import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
+import org.sprnn.engine.FloatRnnOutput;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.io.DType;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.io.Npy;
 import org.sprnn.model.CellType;
+import org.sprnn.model.FloatTensor;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
@@ -45,6 +47,29 @@ class ReadmeExampleTest {
             assertThat(Accuracy.relativeError(y, ref.output())).isLessThanOrEqualTo(chosen.engine().tolerance());
             assertThat(Accuracy.relativeError(hN, ref.hN())).isLessThanOrEqualTo(chosen.engine().tolerance());
             assertThat(Accuracy.relativeError(cN, ref.cN())).isLessThanOrEqualTo(chosen.engine().tolerance());
+        }
+    }
+
+    @Test
+    void readmeFloatExampleRunsAndMatchesTheReference() {
+        RnnModel model = SyntheticModels.random(CellType.RNN_RELU, 8, 16, 1, 0.3, 1.0, 13);
+        Tensor x = SyntheticModels.input(6, 3, 8, 14);
+        EngineOptions options = EngineOptions.builder().engine("auto").batchHint(x.dim(1)).build();
+        float[] got;
+
+        // --- README float example begins
+        FloatTensor xf = FloatTensor.of(x);                                           // or new FloatTensor(shape, floats)
+        FloatTensor yf = FloatTensor.zeros(xf.dim(0), xf.dim(1), model.hiddenSize()); // [T][B][H], reusable
+        try (EngineSelection chosen = EngineProvider.select(model, options)) {
+            FloatRnnOutput outF = chosen.engine().runFloat(xf, null, null, yf);       // fills yf; returns it with hN, cN
+            float[] y32 = yf.data();                                                  // [T][B][H], row-major
+            // --- README float example ends
+            assertThat(outF.output()).isSameAs(yf);
+            got = y32;
+            RnnOutput ref = new CpuReferenceEngine(model).run(xf.toTensor(), null, null);
+            assertThat(Accuracy.relativeError(new FloatTensor(yf.shape(), got).toTensor(), ref.output()))
+                    .isLessThanOrEqualTo(chosen.engine().tolerance());
+            assertThat(Accuracy.relativeError(outF.hN().toTensor(), ref.hN())).isLessThanOrEqualTo(chosen.engine().tolerance());
         }
     }
 }

@@ -100,7 +100,7 @@ public final class CpuEngine implements Engine {
     // the current run's arguments, published to the workers by WorkerPool.run
     private int steps;
     private int batch;
-    private boolean reluWritesOutput; // the last layer's ReLU update writes outFloats [T][B][H] from the new state (no outHistory, no writeOutput)
+    private boolean reluWritesOutput; // the last layer's ReLU update writes the output [T][B][H] from the new state (no outHistory, no writeOutput)
     private double[] inputDoubles; // [T][B][I] the caller's input of run(), or null
     private float[] inputFloats; // [T][B][I] the caller's input of runFloat(), or null
     private float[] h0; // [L][B][H] initial hidden states (float32), or null for zeros
@@ -254,7 +254,7 @@ public final class CpuEngine implements Engine {
         ensureCapacity(t, b);
         this.steps = t;
         this.batch = b;
-        this.reluWritesOutput = outFloats != null && cell == CellType.RNN_RELU && vectorApi;
+        this.reluWritesOutput = cell == CellType.RNN_RELU && vectorApi;
         this.h0 = h0;
         this.c0 = c0;
         this.hN = new float[layers.length * b * hidden];
@@ -573,8 +573,8 @@ public final class CpuEngine implements Engine {
      * the scalar per-unit loop took about 9 µs of a step (2 threads, hidden 2304, batch 4), about 2 ns
      * per element.
      *
-     * <p>Where the run's output is float32 ({@link #reluWritesOutput}), the step's outputs are copied
-     * from the new state (in L1) straight into {@code outFloats [T][B][H]} instead of going through
+     * <p>With the Vector API ({@link #reluWritesOutput}), the step's outputs are copied from the new
+     * state (in L1) straight into the run's output {@code [T][B][H]} instead of going through
      * {@code outHistory}, which saves {@link #writeOutput}'s pass over the whole sequence.
      *
      * @param bias [H][B] b_hh per element ({@link #hhBiasByElement})
@@ -584,10 +584,18 @@ public final class CpuEngine implements Engine {
         float[] p = pre, a = gateSums, hist = outHistory;
         if (reluWritesOutput) {
             VectorKernels.reluUpdate(p, preStep, a, bias, u0 * b, e, hNext);
-            float[] out = outFloats; // [T][B][H]; step t's rows start at histStep = t*B*H
+            float[] of = outFloats; // [T][B][H] (float or double); step t's rows start at histStep = t*B*H
+            double[] od = outDoubles;
             for (int n = 0; n < b; n++) {
-                for (int u = u0, o = histStep + n * hidden; u < u1; u++) {
-                    out[o + u] = hNext[u * b + n];
+                int o = histStep + n * hidden;
+                if (of != null) {
+                    for (int u = u0; u < u1; u++) {
+                        of[o + u] = hNext[u * b + n];
+                    }
+                } else {
+                    for (int u = u0; u < u1; u++) {
+                        od[o + u] = hNext[u * b + n];
+                    }
                 }
             }
         } else if (cell == CellType.RNN_RELU && vectorApi) {
