@@ -34,9 +34,16 @@ import org.sprnn.model.Tensor;
  * state is written. The threads ({@link WorkerPool}) are made once per engine; buffers are made once
  * per (T, B) shape and reused, so a run allocates only its result tensors.
  *
- * <p>Dot products accumulate in float32; cell updates are evaluated in double from the float sums and
- * rounded once. Results agree with {@link CpuReferenceEngine} to about 1e-7 relative for layers of
- * 33 units or more.
+ * <p>Two entry points: {@link #run} on float64 {@link Tensor}s (the input is converted to float32 while
+ * it is transposed into X, the outputs back into a new {@code double[]}), and {@link #runFloat} on
+ * {@link FloatTensor}s, which reads a float32 input as it is and writes the outputs into a buffer the
+ * caller may reuse: at hidden 2304, batch 4, 256 steps the float32 path saves about 20 µs of a step
+ * (results/cpu/README.md). Either way the workers also test the input for NaN and infinity while
+ * they transpose it, in parallel, instead of a serial scan before the run.
+ *
+ * <p>Dot products accumulate in float32; GRU, LSTM and tanh updates are evaluated in double from the
+ * float sums and rounded once (the ReLU update, with the Vector API, in float32). Results agree with
+ * {@link CpuReferenceEngine} to about 1e-7 relative for layers of 33 units or more.
  */
 public final class CpuEngine implements Engine {
     public static final String NAME = "cpu";
