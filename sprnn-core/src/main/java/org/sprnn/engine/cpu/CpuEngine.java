@@ -1,6 +1,7 @@
 package org.sprnn.engine.cpu;
 
 import java.util.List;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.FloatRnnOutput;
@@ -31,7 +32,10 @@ import org.sprnn.model.Tensor;
  * Work is split by hidden unit: worker w owns a contiguous range of units (balanced by their nonzeros)
  * and computes all G gate rows of those units (rows are packed unit-major, {@link UnitMajorCsr}), their
  * part of P, and their cell updates, so the only synchronisation is one barrier per step, after the new
- * state is written. The threads ({@link WorkerPool}) are made once per engine; buffers are made once
+ * state is written. Within a step a worker claims its units in chunks of 128 gate rows and, when its
+ * own are done, takes the other workers' unclaimed chunks ({@link #stepChunks}): on a machine whose
+ * cores are shared with other processes, the slowed worker hands work over instead of holding the
+ * other at the barrier. The threads ({@link WorkerPool}) are made once per engine; buffers are made once
  * per (T, B) shape and reused, so a run allocates only its result tensors.
  *
  * <p>Two entry points: {@link #run} on float64 {@link Tensor}s (the input is converted to float32 while
@@ -101,6 +105,8 @@ public final class CpuEngine implements Engine {
     private float[] cellState; // [H][B] LSTM cell state (each worker updates only its units)
     private float[] gateSums; // [G*H][B] W_hh h of the current step, rows unit-major (each worker writes its rows)
     private float[][] hhBiasByElement; // per layer [H][B] b_hh[u] repeated B times (single-gate cells), so the update runs over [u][b] as one flat loop
+    private final int chunkUnits; // units per chunk of a step's work (128 gate rows by default), the unit a worker may take over
+    private final AtomicIntegerArray claims; // [2][workers] x 16: per step parity and worker, the next chunk of its units to claim
     private final boolean[] nonFiniteInput; // [workers] whether worker w found NaN/Inf in its features of the input (this run)
     private float[][][] blockOut; // per worker 2 x [BLOCK] one or two rows' projections of one block, before they go to pre
 
@@ -132,6 +138,18 @@ public final class CpuEngine implements Engine {
      * jdk.incubator.vector module; {@code false} runs the scalar loops (for tests and measurements).
      */
     CpuEngine(RnnModel model, int threads, boolean vectorApi) {
+        this(model, threads, vectorApi, Math.max(1, 128 / model.cell().gates()));
+    }
+
+    /**
+     * As {@link #CpuEngine(RnnModel, int, boolean)} with {@code chunkUnits} hidden units per chunk of a
+     * step's work, the unit a worker may take over from another (tests use 1, so that chunks change
+     * hands all the time).
+     */
+    CpuEngine(RnnModel model, int threads, boolean vectorApi, int chunkUnits) {
+        if (chunkUnits < 1) {
+            throw new SprnnException("cpu engine: chunkUnits must be >= 1, got " + chunkUnits);
+        }
         if (vectorApi && !VECTOR_API_PRESENT) {
             throw new SprnnException("cpu engine: the Vector API was requested but jdk.incubator.vector is not in this JVM (--add-modules jdk.incubator.vector)");
         }
@@ -156,6 +174,8 @@ public final class CpuEngine implements Engine {
         }
         this.blockOut = new float[workers][2][BLOCK];
         this.nonFiniteInput = new boolean[workers];
+        this.chunkUnits = chunkUnits;
+        this.claims = new AtomicIntegerArray(2 * workers * 16);
         this.pool = new WorkerPool(workers, "sprnn-cpu");
     }
 
@@ -329,8 +349,18 @@ public final class CpuEngine implements Engine {
             }
             project(l, k == 0 ? x0 : seq[(k - 1) & 1], u0, u1, blockOut[w]);
             boolean last = k == layers.length - 1;
+            float[] seqOut = last ? null : seq[k & 1];
+            if (workers > 1) {
+                claims.set(claimSlot(0, w), 0);
+                claims.set(claimSlot(1, w), 0);
+                pool.await(); // every unit's projections are written: a chunk may run on any worker
+            }
             for (int t = 0; t < steps; t++) {
-                step(k, t, u0, u1, last ? null : seq[k & 1]);
+                if (workers == 1) {
+                    step(k, t, u0, u1, seqOut);
+                } else {
+                    stepChunks(k, t, w, seqOut);
+                }
                 pool.await(); // state[t & 1] complete
             }
             finalState(k, u0, u1);
@@ -341,6 +371,32 @@ public final class CpuEngine implements Engine {
             }
             if (last && !reluWritesOutput) {
                 writeOutput(u0, u1);
+            }
+        }
+    }
+
+    /** Index in {@link #claims} of worker w's counter for steps of parity {@code parity}, one cache line apart. */
+    private int claimSlot(int parity, int w) {
+        return (parity * pool.size() + w) * 16;
+    }
+
+    /**
+     * Step t as seen by worker w: first the chunks of its own units, claimed one at a time from its
+     * counter, then whatever chunks of the other workers' units are still unclaimed. On a machine whose
+     * cores are shared, a worker slowed by another process loses chunks to the other instead of making
+     * it wait at the barrier; on a quiet machine each worker mostly runs its own chunks, in order.
+     * Resets its counter for step t + 1 (nobody claims from it during step t).
+     */
+    private void stepChunks(int k, int t, int w, float[] seqOut) {
+        int workers = pool.size(), parity = t & 1;
+        claims.set(claimSlot(parity ^ 1, w), 0);
+        for (int i = 0; i < workers; i++) {
+            int v = (w + i) % workers, slot = claimSlot(parity, v);
+            int u0 = layers[k].unitStart[v], u1 = layers[k].unitStart[v + 1], width = chunkUnits;
+            int chunks = (u1 - u0 + width - 1) / width;
+            for (int c; (c = claims.getAndIncrement(slot)) < chunks; ) {
+                int cu0 = u0 + c * width;
+                step(k, t, cu0, Math.min(u1, cu0 + width), seqOut);
             }
         }
     }

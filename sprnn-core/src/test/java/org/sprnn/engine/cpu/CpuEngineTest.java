@@ -151,6 +151,43 @@ class CpuEngineTest {
     }
 
     /**
+     * One-unit chunks, so that workers take over each other's units in most steps: every cell, several
+     * layers (the unit split differs per layer), given states, 2 and 3 threads, run and runFloat.
+     */
+    @Test
+    void agreesWithReferenceWhenWorkersTakeOverEachOthersUnits() {
+        long n = 7000;
+        for (CellType cell : CellType.values()) {
+            for (int threads : new int[] {2, 3}) {
+                long seed = SEED + n++;
+                int steps = 19, input = 23, hidden = 41, layers = 3, batch = 4;
+                RnnModel m = SyntheticModels.random(cell, input, hidden, layers, 0.4, 0.4, seed);
+                Tensor x = SyntheticModels.input(steps, batch, input, seed + 1);
+                Tensor h0 = SyntheticModels.state(layers, batch, hidden, seed + 2);
+                Tensor c0 = cell.hasCellState() ? SyntheticModels.state(layers, batch, hidden, seed + 3) : null;
+                String what = String.format("cell %s I=%d H=%d density 0.4 B=%d L=%d T=%d states given threads %d chunks of 1 unit vectorApi %s seed %d",
+                        cell, input, hidden, batch, layers, steps, threads, CpuEngine.VECTOR_API_PRESENT, seed);
+                try (CpuEngine e = new CpuEngine(m, threads, CpuEngine.VECTOR_API_PRESENT, 1)) {
+                    for (int run = 0; run < 3; run++) {
+                        assertAgrees(m, x, h0, c0, e.run(x, h0, c0), "run " + run + ": " + what);
+                    }
+                    org.sprnn.model.FloatTensor xf = org.sprnn.model.FloatTensor.of(x);
+                    var f = e.runFloat(xf, org.sprnn.model.FloatTensor.of(h0), c0 == null ? null : org.sprnn.model.FloatTensor.of(c0), null);
+                    assertAgrees(m, xf.toTensor(), FloatTensorRounding.round(h0), FloatTensorRounding.round(c0),
+                            new RnnOutput(f.output().toTensor(), f.hN().toTensor(), f.cN() == null ? null : f.cN().toTensor()), "runFloat: " + what);
+                }
+            }
+        }
+    }
+
+    /** Float32-rounded copies, what runFloat's caller passes. */
+    private static final class FloatTensorRounding {
+        static Tensor round(Tensor t) {
+            return t == null ? null : org.sprnn.model.FloatTensor.of(t).toTensor();
+        }
+    }
+
+    /**
      * The engine tests input values itself, in parallel while it transposes them: a NaN or infinity in
      * any worker's features, any projection block (T*B = 70: a full and a partial block), with the
      * Vector API and without, through run and runFloat, gives the reference engine's message, and the
