@@ -32,10 +32,11 @@ import org.sprnn.model.Tensor;
  * Work is split by hidden unit: worker w owns a contiguous range of units (balanced by their nonzeros)
  * and computes all G gate rows of those units (rows are packed unit-major, {@link UnitMajorCsr}), their
  * part of P, and their cell updates, so the only synchronisation is one barrier per step, after the new
- * state is written. Within a step a worker claims its units in chunks of 128 gate rows and, when its
- * own are done, takes the other workers' unclaimed chunks ({@link #stepChunks}): on a machine whose
- * cores are shared with other processes, the slowed worker hands work over instead of holding the
- * other at the barrier. The threads ({@link WorkerPool}) are made once per engine; buffers are made once
+ * state is written (and one after the input projection). Within a step a worker claims its units in
+ * chunks of 128 gate rows and, when its own are done, takes the other workers' unclaimed chunks
+ * ({@link #stepChunks}; the projection likewise, by block and chunk, {@link #projectChunks}): on a
+ * machine whose cores are shared with other processes, the slowed worker hands work over instead of
+ * holding the other at the barrier. The threads ({@link WorkerPool}) are made once per engine; buffers are made once
  * per (T, B) shape and reused, so a run allocates only its result tensors.
  *
  * <p>Two entry points: {@link #run} on float64 {@link Tensor}s (the input is converted to float32 while
@@ -106,7 +107,7 @@ public final class CpuEngine implements Engine {
     private float[] gateSums; // [G*H][B] W_hh h of the current step, rows unit-major (each worker writes its rows)
     private float[][] hhBiasByElement; // per layer [H][B] b_hh[u] repeated B times (single-gate cells), so the update runs over [u][b] as one flat loop
     private final int chunkUnits; // units per chunk of a step's work (128 gate rows by default), the unit a worker may take over
-    private final AtomicIntegerArray claims; // [2][workers] x 16: per step parity and worker, the next chunk of its units to claim
+    private final AtomicIntegerArray claims; // [3][workers] x 16: per use (step parity 0/1, projection) and worker, the next chunk of its units to claim
     private final boolean[] nonFiniteInput; // [workers] whether worker w found NaN/Inf in its features of the input (this run)
     private float[][][] blockOut; // per worker 2 x [BLOCK] one or two rows' projections of one block, before they go to pre
 
@@ -175,7 +176,7 @@ public final class CpuEngine implements Engine {
         this.blockOut = new float[workers][2][BLOCK];
         this.nonFiniteInput = new boolean[workers];
         this.chunkUnits = chunkUnits;
-        this.claims = new AtomicIntegerArray(2 * workers * 16);
+        this.claims = new AtomicIntegerArray(3 * workers * 16);
         this.pool = new WorkerPool(workers, "sprnn-cpu");
     }
 
@@ -343,11 +344,17 @@ public final class CpuEngine implements Engine {
             PackedLayer l = layers[k];
             int u0 = l.unitStart[w], u1 = l.unitStart[w + 1];
             initState(k, u0, u1);
+            claims.set(claimSlot(2, w), 0);
             pool.await(); // the layer input and every unit's initial state are written
             if (k == 0 && anyNonFiniteInput()) {
                 return; // every worker sees the same flags after the barrier and leaves here
             }
-            project(l, k == 0 ? x0 : seq[(k - 1) & 1], u0, u1, blockOut[w]);
+            float[] x = k == 0 ? x0 : seq[(k - 1) & 1];
+            if (workers == 1) {
+                project(l, x, u0, u1, blockOut[w]);
+            } else {
+                projectChunks(k, x, w);
+            }
             boolean last = k == layers.length - 1;
             float[] seqOut = last ? null : seq[k & 1];
             if (workers > 1) {
@@ -375,9 +382,31 @@ public final class CpuEngine implements Engine {
         }
     }
 
-    /** Index in {@link #claims} of worker w's counter for steps of parity {@code parity}, one cache line apart. */
-    private int claimSlot(int parity, int w) {
-        return (parity * pool.size() + w) * 16;
+    /**
+     * Index in {@link #claims} of worker w's counter, one cache line apart: {@code use} 0 and 1 for the
+     * steps of that parity, 2 for the input projection.
+     */
+    private int claimSlot(int use, int w) {
+        return (use * pool.size() + w) * 16;
+    }
+
+    /**
+     * The input projection as seen by worker w: tasks of one 64-column block times one chunk of units,
+     * block by block, its own first (so that its blocks of X stay in its L2 across its chunks), then the
+     * other workers' unclaimed tasks, as in {@link #stepChunks}.
+     */
+    private void projectChunks(int k, float[] x, int w) {
+        int workers = pool.size(), blocks = (steps * batch + BLOCK - 1) / BLOCK;
+        PackedLayer l = layers[k];
+        for (int i = 0; i < workers; i++) {
+            int v = (w + i) % workers, slot = claimSlot(2, v);
+            int u0 = l.unitStart[v], u1 = l.unitStart[v + 1], width = chunkUnits;
+            int chunks = (u1 - u0 + width - 1) / width;
+            for (int task; (task = claims.getAndIncrement(slot)) < blocks * chunks; ) {
+                int cu0 = u0 + (task % chunks) * width, block = task / chunks;
+                projectBlockRows(l, x, block * BLOCK, cu0 * gates, Math.min(u1, cu0 + width) * gates, blockOut[w]);
+            }
+        }
     }
 
     /**
@@ -525,37 +554,42 @@ public final class CpuEngine implements Engine {
      * @param scratch 2 x [BLOCK] this worker's
      */
     private void project(PackedLayer l, float[] x, int u0, int u1, float[][] scratch) {
+        for (int c0 = 0, len = steps * batch; c0 < len; c0 += BLOCK) {
+            projectBlockRows(l, x, c0, u0 * gates, u1 * gates, scratch);
+        }
+    }
+
+    /** {@link #project}'s work for one block (columns from {@code c0} on) and rows [r0, r1). */
+    private void projectBlockRows(PackedLayer l, float[] x, int c0, int r0, int r1, float[][] scratch) {
         UnitMajorCsr w = l.wIh;
         int[] ptr = w.rowPtr();
         char[] col = w.col();
         float[] val = w.val();
         float[] bias = l.bIh;
-        int r0 = u0 * gates, r1 = u1 * gates, cols = w.cols(), b = batch, stepStride = gates * hidden * b;
+        int cols = w.cols(), b = batch, stepStride = gates * hidden * b;
         int len = steps * b;
         boolean pairs = vectorApi && VectorKernels.projectPairSupported();
         float[] scratchA = scratch[0], scratchB = scratch[1];
-        for (int c0 = 0; c0 < len; c0 += BLOCK) {
-            int xBase = (c0 / BLOCK) * cols * BLOCK, n = Math.min(BLOCK, len - c0);
-            int t0 = c0 / b, n0 = c0 % b;
-            for (int r = r0; r < r1; r++) {
-                if (pairs && r + 1 < r1) {
-                    VectorKernels.projectPair(ptr[r], ptr[r + 1], bias[r], ptr[r + 1], ptr[r + 2], bias[r + 1], col, val,
-                            x, xBase, scratchA, scratchB);
-                    scatter(scratchA, r, n, t0, n0, stepStride);
-                    r++;
-                    scatter(scratchB, r, n, t0, n0, stepStride);
-                    continue;
-                }
-                if (vectorApi) {
-                    VectorKernels.projectBlock(ptr[r], ptr[r + 1], col, val, bias[r], x, xBase, scratchA);
-                } else {
-                    java.util.Arrays.fill(scratchA, bias[r]);
-                    for (int k = ptr[r], e = ptr[r + 1]; k < e; k++) {
-                        axpy(scratchA, val[k], x, xBase + col[k] * BLOCK);
-                    }
-                }
+        int xBase = (c0 / BLOCK) * cols * BLOCK, n = Math.min(BLOCK, len - c0);
+        int t0 = c0 / b, n0 = c0 % b;
+        for (int r = r0; r < r1; r++) {
+            if (pairs && r + 1 < r1) {
+                VectorKernels.projectPair(ptr[r], ptr[r + 1], bias[r], ptr[r + 1], ptr[r + 2], bias[r + 1], col, val,
+                        x, xBase, scratchA, scratchB);
                 scatter(scratchA, r, n, t0, n0, stepStride);
+                r++;
+                scatter(scratchB, r, n, t0, n0, stepStride);
+                continue;
             }
+            if (vectorApi) {
+                VectorKernels.projectBlock(ptr[r], ptr[r + 1], col, val, bias[r], x, xBase, scratchA);
+            } else {
+                java.util.Arrays.fill(scratchA, bias[r]);
+                for (int k = ptr[r], e = ptr[r + 1]; k < e; k++) {
+                    axpy(scratchA, val[k], x, xBase + col[k] * BLOCK);
+                }
+            }
+            scatter(scratchA, r, n, t0, n0, stepStride);
         }
     }
 
