@@ -236,7 +236,7 @@ public final class CpuEngine implements Engine {
             this.outDoubles = out;
             if (!execute(t, b, h0 == null ? null : h0.toFloats(), c0 == null ? null : c0.toFloats())) {
                 RunInputs.check(model, input, h0, c0);
-                throw new IllegalStateException("cpu engine: the workers found a non-finite input value that RunInputs did not");
+                throw new SprnnException("input holds a non-finite value (found by the cpu engine while reading it)");
             }
             int[] st = {layers.length, b, hidden};
             return new RnnOutput(new Tensor(new int[] {t, b, hidden}, out), Tensor.ofFloats(hN, st),
@@ -262,7 +262,7 @@ public final class CpuEngine implements Engine {
             this.outFloats = out.data();
             if (!execute(t, b, h0 == null ? null : h0.data(), c0 == null ? null : c0.data())) {
                 RunInputs.check(model, input, h0, c0, output);
-                throw new IllegalStateException("cpu engine: the workers found a non-finite input value that RunInputs did not");
+                throw new SprnnException("input holds a non-finite value (found by the cpu engine while reading it)");
             }
             int[] st = {layers.length, b, hidden};
             return new FloatRnnOutput(out, new FloatTensor(st, hN), cN == null ? null : new FloatTensor(st, cN));
