@@ -42,7 +42,7 @@ import org.sprnn.model.Tensor;
  * <p>Two entry points: {@link #run} on float64 {@link Tensor}s (the input is converted to float32 while
  * it is transposed into X, the outputs back into a new {@code double[]}), and {@link #runFloat} on
  * {@link FloatTensor}s, which reads a float32 input as it is and writes the outputs into a buffer the
- * caller may reuse: at hidden 2304, batch 4, 256 steps the float32 path saves about 20 µs of a step
+ * caller may reuse: at hidden 2304, batch 4, 256 steps the float32 path saves 4-10 µs of a step
  * (results/cpu/README.md). Either way the workers also test the input for NaN and infinity while
  * they transpose it, in parallel, instead of a serial scan before the run.
  *
