@@ -29,8 +29,9 @@
 //   measured        H100, 1152/b4/d10%, T=256 (results/kernel/NOTES.md): v1 1.92, v4 1.55 us/step.
 //   floor           SPRNN_EXCHANGE_ONLY=1: skips the sparse arithmetic, keeps the exchange (the floor).
 //
-// Every spin is bounded by timeout_ns of %globaltimer; on timeout the CTA records {kind, CTA, step,
-// detail} in `fault` and every CTA leaves; the host reads the record and throws.
+// Every spin is bounded by timeout_ns of %globaltimer (the cluster's exit wait by 2 x timeout_ns); on timeout
+// the CTA records {kind, CTA, step, detail} in `fault` and every CTA leaves (the cluster's through the bounded
+// exit wait, so no CTA's shared memory goes while a peer may still write it); the host reads the record and throws.
 //
 // Defines (all required unless noted): SPRNN_CELL 0 relu 1 tanh 2 gru 3 lstm; SPRNN_HIDDEN H;
 // SPRNN_BATCH B; SPRNN_PADDED_BATCH PB (pow2 >= 2, >= B, <= 32); SPRNN_CTAS; SPRNN_WARPS (per CTA);
@@ -40,6 +41,15 @@
 
 #ifndef SPRNN_EXCHANGE_ONLY
 #define SPRNN_EXCHANGE_ONLY 0
+#endif
+// Fault injection, for the fault-path check only (SparsePersistentEngine's stall hook, kernel-check --full):
+// CTA SPRNN_STALL_CTA leaves the step loop at step SPRNN_STALL_STEP of every launch as if it had hung, publishing
+// nothing more, so its consumers' bounded waits must record the fault. -1: off (every engine kernel).
+#ifndef SPRNN_STALL_CTA
+#define SPRNN_STALL_CTA -1
+#endif
+#ifndef SPRNN_STALL_STEP
+#define SPRNN_STALL_STEP 0
 #endif
 // Cluster exchange signal: 1 = asynchronous DSMEM stores (st.async) completing on the receiver's mbarrier
 // (no fence, no cluster barrier per step); 0 = plain DSMEM stores + barrier.cluster (release/acquire).
@@ -146,6 +156,17 @@ __device__ void record_fault(int* fault, int kind, int cta, int step, int detail
     fault[3] = detail;
     __threadfence();
   }
+}
+// Cluster exit: arrive on the mbarrier at shared::cluster address `bar` of another CTA (release at cluster
+// scope), and wait for this CTA's own with acquire at cluster scope.
+__device__ __forceinline__ void mbar_arrive_remote(unsigned bar) {
+  asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ bool mbar_try_wait_cluster(unsigned bar, unsigned parity) {
+  unsigned ok;
+  asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+               : "=r"(ok) : "r"(bar), "r"(parity) : "memory");
+  return ok != 0;
 }
 
 // Sum N values per lane over the warp (N a power of two <= 32): halving levels first (each lane keeps half
@@ -402,9 +423,14 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   // SYNCS.EXCH.64, which racecheck credits to lane 31, then flags thread 0's arming below as a "(Warp Level
   // Programming) RAW hazard". Both are thread 0's, in program order; no other thread touches mbar before the
   // cluster barrier, and peers only after it (fence.mbarrier_init.release.cluster + barrier.cluster).
+  // exit_mbar: completes when every other CTA has left its step loop and issued its last push (one remote
+  // arrival each); a CTA leaves only then (bounded), so its shared memory outlives every peer's access
+  __shared__ __align__(8) unsigned long long exit_mbar;
+  const unsigned exit_bar = (unsigned)__cvta_generic_to_shared(&exit_mbar);
   if (threadIdx.x == 0) {
     mbar_init(mbar_local, 1);
     mbar_init(mbar_local + 8, 1);
+    mbar_init(exit_bar, SPRNN_CTAS > 1 ? SPRNN_CTAS - 1 : 1);
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   const unsigned peer_bytes = (unsigned)((H - (unit_hi - unit_lo)) * ROW_BYTES);
@@ -431,6 +457,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   LOAD_X(xn, 0)
   for (int t = 0; t < steps; ++t) {
     const int cur = t & 1;
+#if SPRNN_STALL_CTA >= 0
+    if (cta == SPRNN_STALL_CTA && t == SPRNN_STALL_STEP) break;  // injected fault (uniform over the CTA)
+#endif
 #pragma unroll
     for (int k = 0; k < ITEMS; ++k)
 #pragma unroll
@@ -506,16 +535,21 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     if (t > 0) {  // wait until every peer's block of h_{t-1} has landed in act[cur]
       const unsigned bar = mbar_local + 8u * cur;
       const unsigned parity = ((unsigned)(t - 1) >> 1) & 1u;
+      bool gave_up = false;
       if (!mbar_try_wait(bar, parity)) {
         unsigned long long start = global_timer();
+        unsigned spins = 0;
         while (!mbar_try_wait(bar, parity)) {
-          if (global_timer() - start > timeout_ns) {
-            record_fault(fault, SPRNN_FAULT_TIMESTAMP_WAIT, cta, t, -1);
-            return;  // peers may still write here; the launch is lost anyway and the host throws
+          if (global_timer() - start > timeout_ns || ((++spins & 15u) == 0 && load_volatile_int(fault) != 0)) {
+            record_fault(fault, SPRNN_FAULT_CLUSTER_WAIT, cta, t, (int)parity);
+            gave_up = true;
+            break;
           }
         }
       }
-      __syncthreads();  // every thread has seen the phase before it is re-armed
+      // every thread has seen the phase before it is re-armed; on a fault the whole CTA leaves the step loop
+      // together for the bounded exit below (peers may still push into this CTA's shared memory until then)
+      if (__syncthreads_or(gave_up)) break;
       if (threadIdx.x == 0 && t + 2 < steps) mbar_arrive_expect_tx(bar, peer_bytes);
     }
 #endif
@@ -727,8 +761,31 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #undef STORE_OUTS
   }
 
-#if SPRNN_EXCHANGE == 2
-  // no CTA leaves while a peer may still address its shared memory
+#if SPRNN_EXCHANGE == 2 && SPRNN_CLUSTER_MBARRIER
+  // no CTA leaves while a peer may still address its shared memory: once every thread of this CTA has issued
+  // its last push (bar.sync), thread 0 arrives on each peer's exit_mbar, then waits for every peer's arrival on
+  // its own, bounded by 2 x timeout_ns (a peer that gave up on a step waits up to timeout_ns before it arrives)
+  __syncthreads();
+  if (threadIdx.x == 0 && SPRNN_CTAS > 1) {
+    for (unsigned r = 0; r < SPRNN_CTAS; ++r) {
+      if (r == my_rank) continue;
+      unsigned remote;
+      asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(exit_bar), "r"(r));
+      mbar_arrive_remote(remote);
+    }
+    if (!mbar_try_wait_cluster(exit_bar, 0)) {
+      const unsigned long long start = global_timer();
+      while (!mbar_try_wait_cluster(exit_bar, 0)) {
+        if (global_timer() - start > 2 * timeout_ns) {
+          record_fault(fault, SPRNN_FAULT_CLUSTER_EXIT, cta, steps, -1);
+          break;  // leaves anyway: a peer that never arrives is stuck, and the host throws
+        }
+      }
+    }
+  }
+  __syncthreads();
+#elif SPRNN_EXCHANGE == 2
+  // comparison variant (SPRNN_CLUSTER_MBARRIER=0, not used by the engine): an unbounded cluster barrier
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
 #endif
   // ---- final state ------------------------------------------------------------------------------------
