@@ -194,10 +194,15 @@ public final class SparsePersistentEngine implements Engine {
         for (int k = 0; k < model.numLayers(); k++) {
             Plan p = Plan.of(SparseRows.of(model.layers().get(k).wHh()), model.cell(), batch, limits, options);
             if (!p.fits()) {
-                return "layer " + k + " does not fit on-chip (" + p.spec().exchange().id() + ", batch " + batch + "): " + p.why();
+                return refusal(k, p, batch);
             }
         }
         return null;
+    }
+
+    /** Why layer {@code k} is refused under plan {@code p} (which does not fit): the capacity numbers. */
+    static String refusal(int k, Plan p, int batch) {
+        return "layer " + k + " does not fit on-chip (" + p.spec().exchange().id() + ", batch " + batch + "): " + p.why();
     }
 
     @Override
@@ -299,13 +304,13 @@ public final class SparsePersistentEngine implements Engine {
         }
     }
 
-    /** The name a spec's kernel is compiled (and cached) under by this engine. */
-    String kernelName(KernelSpec s) {
+    /** The name a spec's kernel is compiled (and cached) under by an engine of {@code variant}. */
+    static String kernelName(KernelSpec s, Variant variant) {
         return s.name() + variant.suffix();
     }
 
-    /** The defines a spec's kernel is compiled with by this engine. */
-    Map<String, String> kernelDefines(KernelSpec s) {
+    /** The defines a spec's kernel is compiled with by an engine of {@code variant}. */
+    static Map<String, String> kernelDefines(KernelSpec s, Variant variant) {
         Map<String, String> defines = new java.util.LinkedHashMap<>(s.defines());
         if (variant.exchangeOnly()) {
             defines.put("SPRNN_EXCHANGE_ONLY", "1");
@@ -322,12 +327,11 @@ public final class SparsePersistentEngine implements Engine {
         for (int k = 0; k < model.numLayers(); k++) {
             Plan p = plans.get(k);
             if (!p.fits()) {
-                throw new SprnnException(NAME + ": layer " + k + " does not fit on-chip (" + p.spec().exchange().id()
-                        + ", batch " + batch + "): " + p.why());
+                throw new SprnnException(NAME + ": " + refusal(k, p, batch));
             }
             KernelSpec s = p.spec();
-            String kernelName = kernelName(s);
-            byte[] cubin = compiler.compile("sparse_persistent_rnn.cu", kernelName, kernelDefines(s), "sm_" + s.smArch());
+            String kernelName = kernelName(s, variant);
+            byte[] cubin = compiler.compile("sparse_persistent_rnn.cu", kernelName, kernelDefines(s, variant), "sm_" + s.smArch());
             CudaModule module = own(ctx.loadModule(cubin, kernelName));
             CudaModule.CudaKernel kernel = module.kernel("sparse_persistent_rnn");
             kernel.setMaxDynamicSharedMemory((int) s.sharedMemoryBytes());
