@@ -77,7 +77,11 @@
 #define ROW_BYTES (PB * 2)
 #define PAIRS (PB / 2)                             // fp16 pairs per column: the unit of publishing
 #define ITEMS ((U * PAIRS + 31) / 32)              // (unit, pair) items per lane in the cell update
-#define ACT_BUF_BYTES ((H + SPRNN_ZERO_COLUMNS) * ROW_BYTES)
+// one activation buffer, padded to 16 bytes so that act[1] (and its 16-byte pushes, copies and wide loads) stays
+// aligned for every H and PB (unpadded, H = 97 at PB = 2 put act[1] at byte 516: misaligned address)
+#define ACT_BUF_BYTES ((int)SPRNN_ALIGN16((H + SPRNN_ZERO_COLUMNS) * ROW_BYTES))
+// grid barrier: one half of the global h exchange (fp16 [H][PB]), padded to 16 bytes for the same reason
+#define EXCH_BUF_BYTES ((size_t)SPRNN_ALIGN16(H * ROW_BYTES))
 #define OFF_PREACT SPRNN_SMEM_ACT_BYTES(H, PB)
 #define OFF_ENDS (OFF_PREACT + SPRNN_SMEM_PREACT_BYTES(WARPS, U, G, PB))
 #define OFF_TIER2 (OFF_ENDS + SPRNN_SMEM_ENDS_BYTES(WARPS, U, G))
@@ -331,7 +335,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                           float* __restrict__ out,               // [T][B][H] fp32: h_t for every t
                           float* __restrict__ h_n,               // [B][H] fp32
                           float* __restrict__ c_n,               // [B][H] fp32 (LSTM; else unused)
-                          void* exchange,                        // barrier: fp16 [2][H][PB]; timestamps: u64 [T][H][PAIRS]
+                          void* exchange,                        // barrier: fp16 [2][pad16(H*PB*2) B]; timestamps: u64 [T][H][PAIRS]
                           unsigned* counter,                     // barrier: arrivals, zeroed by the host per launch
                           int* fault,                            // int32 [4], see sparse_persistent_rnn.cuh
                           int steps, unsigned epoch, unsigned long long timeout_ns) {
@@ -472,7 +476,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 
 #if SPRNN_EXCHANGE == 0
     if (t > 0) {  // stage h_{t-1} from global memory (the grid barrier of step t-1 has passed)
-      const uint4* src = reinterpret_cast<const uint4*>(reinterpret_cast<const unsigned char*>(exchange) + (size_t)cur * H * ROW_BYTES);
+      const uint4* src = reinterpret_cast<const uint4*>(reinterpret_cast<const unsigned char*>(exchange) + (size_t)cur * EXCH_BUF_BYTES);
       uint4* dst = reinterpret_cast<uint4*>(smem + cur * ACT_BUF_BYTES);
       for (int i = threadIdx.x; i < H * ROW_BYTES / 16; i += THREADS) dst[i] = __ldcg(src + i);
 #if (H * ROW_BYTES) % 16 != 0
@@ -662,7 +666,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       }
       const unsigned packed = float2_to_half2(hv[0], hv[1]);
 #if SPRNN_EXCHANGE == 0
-      reinterpret_cast<unsigned*>(reinterpret_cast<unsigned char*>(exchange) + (size_t)(cur ^ 1) * H * ROW_BYTES)[u * PAIRS + item_pair[k]] = packed;
+      reinterpret_cast<unsigned*>(reinterpret_cast<unsigned char*>(exchange) + (size_t)(cur ^ 1) * EXCH_BUF_BYTES)[u * PAIRS + item_pair[k]] = packed;
 #elif SPRNN_EXCHANGE == 1
       store_relaxed_u64(reinterpret_cast<unsigned long long*>(exchange) + ((size_t)t * H + u) * PAIRS + item_pair[k],
                         ((unsigned long long)(epoch + (unsigned)t) << 32) | packed);

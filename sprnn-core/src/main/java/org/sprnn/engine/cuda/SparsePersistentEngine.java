@@ -359,7 +359,7 @@ public final class SparsePersistentEngine implements Engine {
         private final DeviceBuffer c0s;      // [L][B][H] fp32
         private final DeviceBuffer hN;       // [L][B][H] fp32
         private final DeviceBuffer cN;       // [L][B][H] fp32
-        private final DeviceBuffer exchange; // timestamps: u64 [min(T, steps per launch)][H][PB/2]; barrier: fp16 [2][H][PB]
+        private final DeviceBuffer exchange; // timestamps: u64 [min(T, steps per launch)][H][PB/2]; barrier: fp16 [2][pad16(H*PB*2) B]
         private final DeviceBuffer counter;  // grid barrier: arrivals (word 0) or one flag word per CTA (u32 [1024])
         private final DeviceBuffer fault;    // int32 [4]
         private final DeviceBuffer[] carry;  // two [2][B][H] fp32 (h then c) between launches of one layer, or null
@@ -390,7 +390,7 @@ public final class SparsePersistentEngine implements Engine {
                 for (LayerKernel k : ks) {
                     KernelSpec s = k.plan().spec();
                     ex = Math.max(ex, s.exchange() == ExchangeMode.TIMESTAMPS ? (long) launchSteps * hidden * (s.paddedBatch() / 2) * 8
-                            : 2L * hidden * s.rowBytes());
+                            : 2L * ((hidden * (long) s.rowBytes() + 15) & ~15L)); // two halves, each 16-byte aligned
                 }
                 exchange = alloc(ex, "h exchange");
                 exchange.fill((byte) 0, stream);

@@ -49,11 +49,15 @@ import org.sprnn.sparse.WeightFormat;
  *       capacity numbers (checked in the text);</li>
  *   <li>ablation: every exchange x wide loads x bank-aware x balance (24 combinations) on representative shapes of
  *       every cell, the 24 sharing one model, input and reference per shape;</li>
- *   <li>stacked layers (2 and 3, every cell), bf16 weights, sequences longer than one launch (h/c carried between
- *       launches of {@link StepChunks}), the PyTorch golden fixtures (when a folder is given);</li>
+ *   <li>stacked layers (2 and 3, every cell), bf16 weights, hidden sizes not a multiple of 4 (5, 97, 301) with
+ *       every exchange, sequences longer than one launch (h/c carried between launches of {@link StepChunks}),
+ *       the PyTorch golden fixtures (when a folder is given);</li>
  *   <li>faults: per exchange, a CTA made to stop (compiled-in stall) must make the run throw a one-line error naming
  *       layer, step and CTA, again on a second run, and a normal engine must still pass afterwards.</li>
  * </ul>
+ * A drawn model whose float64 reference leaves fp16's range (a ReLU recurrence that explodes, e.g. one large weight
+ * per row at hidden 64 and density 1%) cannot be held by the kernel's fp16 activations by design; such a shape is
+ * checked with that model's W_hh halved until its reference stays in range, and the row says so.
  * Fast by construction: every model is planned once per batch in parallel (refusals decided before any reference is
  * computed), every distinct kernel is compiled in parallel into the cubin cache first (NVRTC per program and the
  * cache's write-then-rename are thread-safe), references are computed in parallel in GPU order while one thread runs
@@ -70,6 +74,8 @@ public final class SparsePersistentFullCheck {
     static final long FAULT_TIMEOUT_NS = 50_000_000L;
     static final int STALL_CTA = 0;
     static final int STALL_STEP = 5;
+    /** The largest finite fp16 value: the kernel's activations (h exchanged between steps) are fp16. */
+    static final double FP16_MAX = 65504;
     private static final Pattern CAPACITY = Pattern.compile("capacity \\d+ words");
     private static final Pattern FAULT_LINE = Pattern.compile("layer (\\d+): kernel gave up at step (\\d+) in CTA (\\d+): ");
 
@@ -164,6 +170,16 @@ public final class SparsePersistentFullCheck {
             for (int[] hb : new int[][] {{300, 3, 64}, {1152, 4, 256}, {2304, 8, 7}}) {
                 ModelKey m = synthetic(c, hb[0], 1, hb[0] == 2304 ? 0.01 : 0.1, seed);
                 jobs.add(new Job("bf16", m, bf16, normal, List.of(new Shape(m, hb[1], hb[2]))));
+            }
+        }
+        // hidden sizes that are not multiples of 4 or 8 (buffer alignment), every exchange, batches 1 to 5
+        for (CellType c : CellType.values()) {
+            for (int h : new int[] {5, 97, 301}) {
+                ModelKey m = synthetic(c, h, 1, h == 5 ? 0.6 : 0.1, seed);
+                for (ExchangeMode e : ExchangeMode.values()) {
+                    jobs.add(new Job("odd", m, auto.withExchange(e), normal,
+                            List.of(new Shape(m, 1, 64), new Shape(m, 2, 7), new Shape(m, 4, 64), new Shape(m, 5, 7))));
+                }
             }
         }
         // sequences longer than one launch: every exchange at 16 steps per launch, and the default 256 at T 600
@@ -435,6 +451,11 @@ public final class SparsePersistentFullCheck {
                     }
                     engine.usePlans(s.batch(), p.plans());
                     Reference ref = get(st.reference(s));
+                    double peak = peak(ref.want());
+                    if (peak > FP16_MAX) {
+                        add(st, damped(st, j, s, model, ref, kernel, peak));
+                        continue;
+                    }
                     RnnOutput got = engine.run(ref.x(), ref.h0(), ref.c0());
                     double err = error(got, ref.want());
                     double tol = engine.tolerance();
@@ -454,6 +475,58 @@ public final class SparsePersistentFullCheck {
             if (st.modelUses.merge(j.model(), -1, Integer::sum) <= 0) {
                 st.models.remove(j.model());
             }
+        }
+    }
+
+    /** The largest |value| of a run's outputs and final states. */
+    static double peak(RnnOutput o) {
+        double m = 0;
+        for (Tensor t : new Tensor[] {o.output(), o.hN(), o.cN()}) {
+            if (t != null) {
+                for (double v : t.data()) {
+                    m = Math.max(m, Math.abs(v));
+                }
+            }
+        }
+        return m;
+    }
+
+    /** {@code model} with every layer's W_hh times {@code f}. */
+    static RnnModel scaleRecurrent(RnnModel model, double f) {
+        List<org.sprnn.model.Layer> ls = new ArrayList<>();
+        for (org.sprnn.model.Layer l : model.layers()) {
+            double[] w = l.wHh().data().clone();
+            for (int i = 0; i < w.length; i++) {
+                w[i] *= f;
+            }
+            ls.add(new org.sprnn.model.Layer(l.wIh(), new Tensor(l.wHh().shape(), w), l.bIh(), l.bHh()));
+        }
+        return new RnnModel(model.cell(), ls);
+    }
+
+    /**
+     * A drawn model whose recurrence explodes (a ReLU RNN with a few large weights per row: the float64 reference
+     * leaves fp16's range, which the kernel's fp16 activations cannot hold by design) is checked with W_hh halved
+     * until its reference stays in range: same sparsity pattern, same kernel, same inputs.
+     */
+    private static Row damped(State st, Job j, Shape s, RnnModel model, Reference ref, String kernel, double peak) {
+        String cell = j.model().cell().id();
+        double f = 1;
+        RnnModel m = model;
+        RnnOutput want = ref.want();
+        while (peak(want) > FP16_MAX && f > 1e-3) {
+            f /= 2;
+            m = scaleRecurrent(model, f);
+            want = new CpuReferenceEngine(m).run(ref.x(), ref.h0(), ref.c0());
+        }
+        String why = String.format(Locale.ROOT, "drawn W_hh explodes (float64 max |h| %.1e > fp16 max): checked with W_hh x %s", peak,
+                new java.math.BigDecimal(f).stripTrailingZeros().toPlainString());
+        try (SparsePersistentEngine e = new SparsePersistentEngine(m, st.limits, j.options(), j.variant())) {
+            double err = error(e.run(ref.x(), ref.h0(), ref.c0()), want);
+            double tol = e.tolerance();
+            return new Row(j.section(), cell, label(j, s), kernel, err, err <= tol ? "PASS" : "FAIL", why);
+        } catch (RuntimeException ex) {
+            return new Row(j.section(), cell, label(j, s), kernel, Double.NaN, "FAIL", why + ": " + oneLine(ex));
         }
     }
 
