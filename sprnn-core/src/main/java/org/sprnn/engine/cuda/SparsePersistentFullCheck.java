@@ -389,18 +389,27 @@ public final class SparsePersistentFullCheck {
             out.println("| section | case | kernel | rel. error | result |");
             out.println("|---|---|---|---|---|");
             // 4. the GPU, one job at a time
+            // the odd hidden sizes and the fixtures last: a kernel fault that kills the CUDA context there (as a
+            // misaligned address at H = 97 once did) cannot take the rest of the matrix with it
             String lastSection = "";
-            for (Job j : jobs) {
-                if (!j.section().equals(lastSection)) {
-                    progress.printf(Locale.ROOT, "kernel-check --full: section %s at %.1f s%n", j.section(), (System.nanoTime() - t0) / 1e9);
-                    lastSection = j.section();
+            for (boolean odd : new boolean[] {false, true}) {
+                if (odd) {
+                    progress.printf(Locale.ROOT, "kernel-check --full: section faults at %.1f s%n", (System.nanoTime() - t0) / 1e9);
+                    for (CellType c : CellType.values()) {
+                        for (ExchangeMode e : ExchangeMode.values()) {
+                            faultCheck(st, faultJob(c, e, seed));
+                        }
+                    }
                 }
-                runJob(st, j);
-            }
-            progress.printf(Locale.ROOT, "kernel-check --full: section faults at %.1f s%n", (System.nanoTime() - t0) / 1e9);
-            for (CellType c : CellType.values()) {
-                for (ExchangeMode e : ExchangeMode.values()) {
-                    faultCheck(st, faultJob(c, e, seed));
+                for (Job j : jobs) {
+                    if (j.section().equals("odd") != odd) {
+                        continue;
+                    }
+                    if (!j.section().equals(lastSection)) {
+                        progress.printf(Locale.ROOT, "kernel-check --full: section %s at %.1f s%n", j.section(), (System.nanoTime() - t0) / 1e9);
+                        lastSection = j.section();
+                    }
+                    runJob(st, j);
                 }
             }
             if (fixtures != null) {
