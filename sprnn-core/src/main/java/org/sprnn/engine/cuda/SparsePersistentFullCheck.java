@@ -442,6 +442,7 @@ public final class SparsePersistentFullCheck {
     private static void runJob(State st, Job j) {
         RnnModel model = null;
         SparsePersistentEngine engine = null;
+        java.util.Set<Integer> runLengths = new java.util.HashSet<>(); // distinct T*B this engine ran
         try {
             for (Shape s : j.shapes()) {
                 Planned p = get(st.plan(j, s.batch()));
@@ -465,6 +466,7 @@ public final class SparsePersistentFullCheck {
                         add(st, damped(st, j, s, model, ref, kernel, peak));
                         continue;
                     }
+                    runLengths.add(s.batch() * s.steps());
                     RnnOutput got = engine.run(ref.x(), ref.h0(), ref.c0());
                     double err = error(got, ref.want());
                     double tol = engine.tolerance();
@@ -476,6 +478,12 @@ public final class SparsePersistentFullCheck {
                 if (st.shapeUses.merge(s, -1, Integer::sum) <= 0) {
                     st.refs.remove(s); // its output may be large: kept only while a later job runs the shape
                 }
+            }
+            // the input projection's cuBLASLt plan is built once per (layer, T*B) and kept by the engine
+            if (engine != null && engine.projectionPlans() != runLengths.size() * j.model().layers()) {
+                add(st, new Row(j.section(), j.model().cell().id(), j.model() + " " + j.optionsLabel() + ": input projection plans",
+                        "-", Double.NaN, "FAIL", engine.projectionPlans() + " plans cached for " + runLengths.size()
+                        + " distinct T*B x " + j.model().layers() + " layers"));
             }
         } finally {
             if (engine != null) {
