@@ -471,7 +471,7 @@ public final class SparsePersistentFullCheck {
                     double err = error(got, ref.want());
                     double tol = engine.tolerance();
                     add(st, new Row(j.section(), cell, label(j, s), kernel, err, err <= tol ? "PASS" : "FAIL",
-                            err <= tol ? "" : String.format(Locale.ROOT, "above %.0e", tol)));
+                            err <= tol ? "" : String.format(Locale.ROOT, "above %.0e; %s", tol, probe(model, s, ref, j.options().weights(), err))));
                 } catch (RuntimeException e) {
                     add(st, new Row(j.section(), cell, label(j, s), kernel, Double.NaN, "FAIL", oneLine(e)));
                 }
@@ -493,6 +493,21 @@ public final class SparsePersistentFullCheck {
                 st.models.remove(j.model());
             }
         }
+    }
+
+    /** Work (nonzeros x batch x steps) up to which a failing row gets a {@link RoundingProbe} (about a second each). */
+    static final double PROBE_WORK = 3e8;
+
+    /** For a row above tolerance: whether 16-bit roundings alone reach its error on this model and input. */
+    private static String probe(RnnModel model, Shape s, Reference ref, WeightFormat weights, double err) {
+        if (Double.isNaN(err)) {
+            return "no rounding probe for NaN";
+        }
+        double nnz = model.layers().stream().mapToDouble(l -> l.wHh().countNonZero()).sum();
+        if (nnz * s.batch() * s.steps() > PROBE_WORK) {
+            return "no rounding probe (too large for the CPU)";
+        }
+        return RoundingProbe.explain(model, ref.x(), ref.h0(), ref.c0(), ref.want(), weights, err, 8);
     }
 
     /** The largest |value| of a run's outputs and final states. */
