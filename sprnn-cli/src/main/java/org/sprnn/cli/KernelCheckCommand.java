@@ -29,7 +29,7 @@ final class KernelCheckCommand implements Callable<Integer> {
     boolean quick;
 
     @Option(names = "--full", description = "the whole matrix: every cell x hidden {64..4096} x batch {1..16} x density "
-            + "{1..100%} x T {1,7,256}, every switch combination, stacked layers, bf16, long sequences, the fault path "
+            + "{1..100%%} x T {1,7,256}, every switch combination, stacked layers, bf16, long sequences, the fault path "
             + "(a few minutes on an H100 with 16 cores)")
     boolean full;
 
