@@ -214,6 +214,8 @@ public final class SparsePersistentFullCheck {
         final Map<Shape, Integer> shapeUses = new ConcurrentHashMap<>();   // runs left per shape: its reference is dropped at 0
         final Map<ModelKey, Integer> modelUses = new ConcurrentHashMap<>(); // jobs left per model: dropped at 0
         final List<Row> rows_ = new ArrayList<>();
+        final Map<String, String> spills = new TreeMap<>(); // kernel name → registers and local bytes, where local > 0
+        final java.util.Set<String> kernelsRun = new java.util.HashSet<>();
         final PrintStream out;
         final PrintStream progress;
         final AtomicLong compileNanos = new AtomicLong();
@@ -460,6 +462,12 @@ public final class SparsePersistentFullCheck {
                         engine = new SparsePersistentEngine(model, st.limits, j.options(), j.variant());
                     }
                     engine.usePlans(s.batch(), p.plans());
+                    if (st.kernelsRun.add(kernel)) { // the compile report: registers and local (spill) bytes
+                        String res = engine.kernelResources(s.batch(), 0);
+                        if (!res.endsWith("local=0B")) {
+                            st.spills.put(kernel, res);
+                        }
+                    }
                     Reference ref = get(st.reference(s));
                     double peak = peak(ref.want());
                     if (peak > FP16_MAX) {
@@ -709,6 +717,10 @@ public final class SparsePersistentFullCheck {
         st.out.println("| cell | worst rel. error, fp16 weights (passed rows) | worst, bf16 weights |");
         st.out.println("|---|---|---|");
         worst.forEach((k, v) -> st.out.printf(Locale.ROOT, "| %s | %.2e | %.2e |%n", k, v[0], v[1]));
+        st.out.println();
+        st.out.printf(Locale.ROOT, "Kernels with local memory (register spills), %d of %d run (layer 0 of each engine):%n",
+                st.spills.size(), st.kernelsRun.size());
+        st.spills.forEach((k, v) -> st.out.printf(Locale.ROOT, "- %s: %s%n", k, v));
         st.out.printf(Locale.ROOT, "kernel-check --full: %d passed / %d refused correctly / %d failed (of %d) in %.0f s%n",
                 pass, refused, fail, st.rows_.size(), seconds);
         return fail;
