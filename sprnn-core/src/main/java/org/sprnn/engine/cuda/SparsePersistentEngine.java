@@ -261,7 +261,7 @@ public final class SparsePersistentEngine implements Engine {
         private final DeviceBuffer hN;       // [L][B][H] fp32
         private final DeviceBuffer cN;       // [L][B][H] fp32
         private final DeviceBuffer exchange; // timestamps: u64 [T][H][PB/2]; barrier: fp16 [2][H][PB]
-        private final DeviceBuffer counter;  // grid barrier arrivals (16 B)
+        private final DeviceBuffer counter;  // grid barrier: arrivals (word 0) or one flag word per CTA (u32 [1024])
         private final DeviceBuffer fault;    // int32 [4]
         private int lastLayerSeq;
 
@@ -291,7 +291,7 @@ public final class SparsePersistentEngine implements Engine {
                 }
                 exchange = alloc(ex, "h exchange");
                 exchange.fill((byte) 0, stream);
-                counter = alloc(16, "barrier counter");
+                counter = alloc(4096, "grid barrier counter or per-CTA flags");
                 fault = alloc(16, "fault record");
             } catch (RuntimeException | Error e) {
                 close();
