@@ -159,6 +159,18 @@ __device__ __forceinline__ bool mbar_try_wait(unsigned bar, unsigned parity) {
 __device__ __forceinline__ void st_shared_u32(unsigned addr, unsigned v) {
   asm volatile("st.shared.u32 [%0], %1;" ::"r"(addr), "r"(v) : "memory");
 }
+__device__ __forceinline__ void st_shared_f32(unsigned addr, float v) {
+  asm volatile("st.shared.f32 [%0], %1;" ::"r"(addr), "f"(v) : "memory");
+}
+__device__ __forceinline__ float ld_shared_f32(unsigned addr) {
+  float v;
+  asm volatile("ld.shared.f32 %0, [%1];" : "=f"(v) : "r"(addr) : "memory");
+  return v;
+}
+// The row sums (preact) by explicit shared-memory address: NVRTC otherwise emits generic accesses with an
+// address-window conversion on the step's critical path (results/kernel/session2/README.md).
+#define PREACT_STORE(i, v) st_shared_f32(preact_s + 4u * (unsigned)(i), v)
+#define PREACT_LOAD(i) ld_shared_f32(preact_s + 4u * (unsigned)(i))
 __device__ __forceinline__ int load_volatile_int(const int* p) { return *(const volatile int*)p; }
 __device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + __expf(-x)); }
 
@@ -308,13 +320,13 @@ __device__ __forceinline__ void finish_row(float (&acc)[PB], float (&stash)[STAS
   next_end = row < U * G ? ends[row] : -1;
 }
 #else
-__device__ __forceinline__ void finish_row(float (&acc)[PB], float* preact, const int* ends, int& row, int& next_end, int lane) {
+__device__ __forceinline__ void finish_row(float (&acc)[PB], unsigned preact_s, const int* ends, int& row, int& next_end, int lane) {
   const float sum = reduce_rows(acc, lane);
-  if ((lane & (32 / PB - 1)) == 0) preact[row * PB + lane / (32 / PB)] = sum;
+  if ((lane & (32 / PB - 1)) == 0) PREACT_STORE(row * PB + lane / (32 / PB), sum);
 #pragma unroll
   for (int b = 0; b < PB; ++b) acc[b] = 0.f;
   ++row;
-  next_end = row < U * G ? ends[row] : -1;
+  next_end = row < U * G ? ends[row] : -1;  // for the shared tier; the register tier reads end_bits
 }
 #endif
 
@@ -343,6 +355,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   const int cta = blockIdx.x;
   const int gw = cta * WARPS + warp;  // global warp index into the packed arrays
   float* preact = reinterpret_cast<float*>(smem + OFF_PREACT) + warp * (U * G * PB);  // [U*G][PB]
+  const unsigned preact_s = (unsigned)__cvta_generic_to_shared(preact);                 // the same, as a shared address
   int* ends = reinterpret_cast<int*>(smem + OFF_ENDS) + warp * (U * G);               // [U*G]
 #if SPRNN_EXCHANGE != 2
   __shared__ int abort_flag;  // set by a thread whose bounded spin ran out; the CTA leaves together
@@ -382,6 +395,18 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   for (int i = lane; i < U * G; i += 32) ends[i] = row_ends[(size_t)gw * U * G + i];
   int last_end = -1;
   for (int i = 0; i < U * G; ++i) last_end = max(last_end, row_ends[(size_t)gw * U * G + i]);
+  // the register tier's row ends as bits (bit j of word j/32: a row ends at slot j), so that the unrolled slot
+  // loop tests a register instead of waiting on a load after each row; every row has >= 1 slot (PackedLayer)
+  unsigned end_bits[R > 0 ? (R + 31) / 32 : 1];
+#pragma unroll
+  for (int w = 0; w < (R > 0 ? (R + 31) / 32 : 1); ++w) {
+    unsigned bits = 0;
+    for (int i = 0; i < U * G; ++i) {
+      const int e = row_ends[(size_t)gw * U * G + i];
+      if (e >= 32 * w && e < 32 * w + 32 && e < R) bits |= 1u << (e - 32 * w);
+    }
+    end_bits[w] = bits;
+  }
 
   // ---- this lane's (unit, pair) items of the cell update, their state in registers ---------------------
   int item_unit[ITEMS], item_row[ITEMS], item_pair[ITEMS];
@@ -600,7 +625,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       for (int i = 0; i < STASH_N; ++i) stash[i] = 0.f;
 #define FINISH_ROW() finish_row(acc, stash, ends, row, next_end)
 #else
-#define FINISH_ROW() finish_row(acc, preact, ends, row, next_end, lane)
+#define FINISH_ROW() finish_row(acc, preact_s, ends, row, next_end, lane)
 #endif
       // register tier: compile-time slot indices keep wreg[] in registers
 #pragma unroll
@@ -615,7 +640,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           const int j = j0 + c;
           if (j < R) {
             fma_act(wreg[j < R ? j : 0], raw[c], acc);
-            if (j == next_end) FINISH_ROW();  // warp-uniform
+            if ((end_bits[j / 32] >> (j % 32)) & 1u) FINISH_ROW();  // warp-uniform; no load on the critical path
           }
         }
       }
@@ -631,7 +656,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       {
         const float sum = reduce_tree<STASH_N>(stash, lane);
         const int idx = lane / (32 / STASH_N);
-        if ((lane & (32 / STASH_N - 1)) == 0 && idx < STASH_VALUES) preact[idx] = sum;
+        if ((lane & (32 / STASH_N - 1)) == 0 && idx < STASH_VALUES) PREACT_STORE(idx, sum);
       }
 #endif
 #undef FINISH_ROW
@@ -665,7 +690,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #if SPRNN_EXCHANGE_ONLY
           pre[g] = 0.f;
 #else
-          pre[g] = preact[(item_row[k] + g) * PB + b];
+          pre[g] = PREACT_LOAD((item_row[k] + g) * PB + b);
 #endif
         }
         float h;
