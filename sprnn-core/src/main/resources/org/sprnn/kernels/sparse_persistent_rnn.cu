@@ -64,6 +64,23 @@
 #ifndef SPRNN_BARRIER_FENCE
 #define SPRNN_BARRIER_FENCE 0
 #endif
+// Grid barrier: how h_{t-1} is staged into shared memory. 2 = one bulk copy (TMA, cp.async.bulk) issued by
+// thread 0 the moment its barrier spin ends, completing on an mbarrier the CTA waits on (sm_90); 1 = cp.async,
+// every 16-byte copy of a thread in flight at once; 0 = a load/store loop (one L2 round trip per iteration).
+#ifndef SPRNN_STAGE_ASYNC
+#define SPRNN_STAGE_ASYNC 0
+#endif
+// Grid barrier: 1 = all-to-all flags (each CTA release-stores its step count into its own word of `counter`,
+// threads 0..CTAS-1 each acquire-poll one producer's word: no contended atomic, CTAS pollers in parallel);
+// 0 = one arrival counter (release add, thread 0 acquire-spins). `counter` holds >= CTAS words either way.
+#ifndef SPRNN_BARRIER_FLAGS
+#define SPRNN_BARRIER_FLAGS 0
+#endif
+// Timestamped exchange: nanoseconds a polling thread sleeps between re-polls of its pending words (0: none),
+// so that waiting consumers do not flood L2 with polls while the producers still compute.
+#ifndef SPRNN_POLL_SLEEP_NS
+#define SPRNN_POLL_SLEEP_NS 0
+#endif
 
 #define H SPRNN_HIDDEN
 #define B SPRNN_BATCH
@@ -135,6 +152,9 @@ __device__ __forceinline__ unsigned load_acquire_u32(const unsigned* p) {
   asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
   return v;
 }
+__device__ __forceinline__ void store_release_u32(unsigned* p, unsigned v) {
+  asm volatile("st.release.gpu.global.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
+}
 __device__ __forceinline__ void add_release_u32(unsigned* p, unsigned v) {
   asm volatile("red.release.gpu.global.add.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
 }
@@ -150,6 +170,21 @@ __device__ __forceinline__ bool mbar_try_wait(unsigned bar, unsigned parity) {
                : "=r"(ok) : "r"(bar), "r"(parity) : "memory");
   return ok != 0;
 }
+__device__ __forceinline__ void st_shared_u32(unsigned addr, unsigned v) {
+  asm volatile("st.shared.u32 [%0], %1;" ::"r"(addr), "r"(v) : "memory");
+}
+__device__ __forceinline__ void st_shared_f32(unsigned addr, float v) {
+  asm volatile("st.shared.f32 [%0], %1;" ::"r"(addr), "f"(v) : "memory");
+}
+__device__ __forceinline__ float ld_shared_f32(unsigned addr) {
+  float v;
+  asm volatile("ld.shared.f32 %0, [%1];" : "=f"(v) : "r"(addr) : "memory");
+  return v;
+}
+// The row sums (preact) by explicit shared-memory address: NVRTC otherwise emits generic accesses with an
+// address-window conversion on the step's critical path (results/kernel/session2/README.md).
+#define PREACT_STORE(i, v) st_shared_f32(preact_s + 4u * (unsigned)(i), v)
+#define PREACT_LOAD(i) ld_shared_f32(preact_s + 4u * (unsigned)(i))
 __device__ __forceinline__ int load_volatile_int(const int* p) { return *(const volatile int*)p; }
 __device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + __expf(-x)); }
 
@@ -310,13 +345,13 @@ __device__ __forceinline__ void finish_row(float (&acc)[PB], float (&stash)[STAS
   next_end = row < U * G ? ends[row] : -1;
 }
 #else
-__device__ __forceinline__ void finish_row(float (&acc)[PB], float* preact, const int* ends, int& row, int& next_end, int lane) {
+__device__ __forceinline__ void finish_row(float (&acc)[PB], unsigned preact_s, const int* ends, int& row, int& next_end, int lane) {
   const float sum = reduce_rows(acc, lane);
-  if ((lane & (32 / PB - 1)) == 0) preact[row * PB + lane / (32 / PB)] = sum;
+  if ((lane & (32 / PB - 1)) == 0) PREACT_STORE(row * PB + lane / (32 / PB), sum);
 #pragma unroll
   for (int b = 0; b < PB; ++b) acc[b] = 0.f;
   ++row;
-  next_end = row < U * G ? ends[row] : -1;
+  next_end = row < U * G ? ends[row] : -1;  // for the shared tier; the register tier reads end_bits
 }
 #endif
 
@@ -345,6 +380,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   const int cta = blockIdx.x;
   const int gw = cta * WARPS + warp;  // global warp index into the packed arrays
   float* preact = reinterpret_cast<float*>(smem + OFF_PREACT) + warp * (U * G * PB);  // [U*G][PB]
+  const unsigned preact_s = (unsigned)__cvta_generic_to_shared(preact);                 // the same, as a shared address
   int* ends = reinterpret_cast<int*>(smem + OFF_ENDS) + warp * (U * G);               // [U*G]
 #if SPRNN_EXCHANGE != 2
   __shared__ int abort_flag;  // set by a thread whose bounded spin ran out; the CTA leaves together
@@ -361,6 +397,17 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #if SPRNN_EXCHANGE != 2
   if (threadIdx.x == 0) abort_flag = 0;
 #endif
+#if SPRNN_EXCHANGE == 0 && SPRNN_STAGE_ASYNC == 2
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#error "SPRNN_STAGE_ASYNC=2 (bulk copy) needs sm_90"
+#endif
+  __shared__ __align__(8) unsigned long long stage_mbar;  // completes when h_{t-1} has landed in act[t & 1]
+  const unsigned stage_bar = (unsigned)__cvta_generic_to_shared(&stage_mbar);
+  if (threadIdx.x == 0) {
+    mbar_init(stage_bar, 1);
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");  // visible to the async proxy
+  }
+#endif
 
   // ---- resident weights: register tier (compile-time indexed) and shared tier -------------------------
   unsigned wreg[R > 0 ? R : 1];
@@ -373,6 +420,18 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   for (int i = lane; i < U * G; i += 32) ends[i] = row_ends[(size_t)gw * U * G + i];
   int last_end = -1;
   for (int i = 0; i < U * G; ++i) last_end = max(last_end, row_ends[(size_t)gw * U * G + i]);
+  // the register tier's row ends as bits (bit j of word j/32: a row ends at slot j), so that the unrolled slot
+  // loop tests a register instead of waiting on a load after each row; every row has >= 1 slot (PackedLayer)
+  unsigned end_bits[R > 0 ? (R + 31) / 32 : 1];
+#pragma unroll
+  for (int w = 0; w < (R > 0 ? (R + 31) / 32 : 1); ++w) {
+    unsigned bits = 0;
+    for (int i = 0; i < U * G; ++i) {
+      const int e = row_ends[(size_t)gw * U * G + i];
+      if (e >= 32 * w && e < 32 * w + 32 && e < R) bits |= 1u << (e - 32 * w);
+    }
+    end_bits[w] = bits;
+  }
 
   // ---- this lane's (unit, pair) items of the cell update, their state in registers ---------------------
   int item_unit[ITEMS], item_row[ITEMS], item_pair[ITEMS];
@@ -476,14 +535,40 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 
 #if SPRNN_EXCHANGE == 0
     if (t > 0) {  // stage h_{t-1} from global memory (the grid barrier of step t-1 has passed)
+#if SPRNN_STAGE_ASYNC != 2 || (H * ROW_BYTES) % 16 != 0
       const uint4* src = reinterpret_cast<const uint4*>(reinterpret_cast<const unsigned char*>(exchange) + (size_t)cur * EXCH_BUF_BYTES);
+#endif
+#if SPRNN_STAGE_ASYNC == 2
+      const unsigned parity = (unsigned)(t - 1) & 1u;  // phase k is the copy for step k + 1
+      if (!mbar_try_wait(stage_bar, parity)) {
+        const unsigned long long start = global_timer();
+        while (!mbar_try_wait(stage_bar, parity)) {
+          if (global_timer() - start > timeout_ns) {
+            record_fault(fault, SPRNN_FAULT_BARRIER_WAIT, cta, t, -2);
+            abort_flag = 1;
+            break;
+          }
+        }
+      }
+#elif SPRNN_STAGE_ASYNC
+      uint4* dst = reinterpret_cast<uint4*>(smem + cur * ACT_BUF_BYTES);
+      // cp.async: every 16-byte copy of the thread in flight at once, no registers (a plain load/store loop
+      // waits one L2 round trip per iteration: 6 round trips per step at H=5760)
+      for (int i = threadIdx.x; i < H * ROW_BYTES / 16; i += THREADS)
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"((unsigned)__cvta_generic_to_shared(dst + i)), "l"(src + i) : "memory");
+      asm volatile("cp.async.wait_all;" ::: "memory");
+#else
       uint4* dst = reinterpret_cast<uint4*>(smem + cur * ACT_BUF_BYTES);
       for (int i = threadIdx.x; i < H * ROW_BYTES / 16; i += THREADS) dst[i] = __ldcg(src + i);
+#endif
 #if (H * ROW_BYTES) % 16 != 0
       for (int i = (H * ROW_BYTES / 16) * 8 + threadIdx.x; i < H * PB; i += THREADS)
         act16[cur * (ACT_BUF_BYTES / 2) + i] = __ldcg(reinterpret_cast<const unsigned short*>(src) + i);
 #endif
       __syncthreads();
+#if SPRNN_STAGE_ASYNC == 2
+      if (abort_flag) return;
+#endif
     }
 #elif SPRNN_EXCHANGE == 1
     if (t > 0) {  // poll the tagged words of h_{t-1} this CTA needs, stage each as it arrives
@@ -491,29 +576,34 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       const unsigned tag = epoch + (unsigned)(t - 1);
       const int count = needed[(size_t)cta * (H + 1)];
       const int* cols = needed + (size_t)cta * (H + 1) + 1;
-      unsigned* act32 = reinterpret_cast<unsigned*>(smem + cur * ACT_BUF_BYTES);  // [H+32][PAIRS]
+      // act[cur] as [H+32][PAIRS] u32 words, addressed as shared memory explicitly (NVRTC otherwise keeps
+      // generic addresses here and converts each store through SR_CgaCtaId behind a branch)
+      const unsigned act32 = (unsigned)__cvta_generic_to_shared(smem + cur * ACT_BUF_BYTES);
       // SPRNN_POLL_BATCH loads in flight per thread; the words whose tag is not yet t-1 are re-polled together
       // (one round trip per retry for all of them, not one per word)
       for (int base = threadIdx.x; base < count * PAIRS; base += THREADS * SPRNN_POLL_BATCH) {
         unsigned long long v[SPRNN_POLL_BATCH];
-        const unsigned long long* ptr[SPRNN_POLL_BATCH];
+        int word[SPRNN_POLL_BATCH];  // index of the tagged word in this step's slot (= of the u32 in act32), -1: none
         unsigned pending = 0;
 #pragma unroll
         for (int q = 0; q < SPRNN_POLL_BATCH; ++q) {
           const int i = base + q * THREADS;
-          ptr[q] = i < count * PAIRS ? slot + (size_t)cols[i / PAIRS] * PAIRS + i % PAIRS : nullptr;
-          v[q] = ptr[q] ? load_relaxed_u64(ptr[q]) : 0ull;
+          word[q] = i < count * PAIRS ? cols[i / PAIRS] * PAIRS + i % PAIRS : -1;
+          v[q] = word[q] >= 0 ? load_relaxed_u64(slot + word[q]) : 0ull;
         }
 #pragma unroll
         for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-          if (ptr[q] && (unsigned)(v[q] >> 32) != tag) pending |= 1u << q;
+          if (word[q] >= 0 && (unsigned)(v[q] >> 32) != tag) pending |= 1u << q;
         if (pending) {
           const unsigned long long start = global_timer();
           unsigned spins = 0;
           while (pending) {
+#if SPRNN_POLL_SLEEP_NS > 0
+            asm volatile("nanosleep.u32 %0;" ::"r"((unsigned)SPRNN_POLL_SLEEP_NS));
+#endif
 #pragma unroll
             for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-              if (pending & (1u << q)) v[q] = load_relaxed_u64(ptr[q]);
+              if (pending & (1u << q)) v[q] = load_relaxed_u64(slot + word[q]);
 #pragma unroll
             for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
               if ((pending & (1u << q)) && (unsigned)(v[q] >> 32) == tag) pending &= ~(1u << q);
@@ -521,7 +611,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
               int col = -1;
 #pragma unroll
               for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-                if (col < 0 && (pending & (1u << q))) col = (int)((ptr[q] - slot) / PAIRS);
+                if (col < 0 && (pending & (1u << q))) col = word[q] / PAIRS;
               record_fault(fault, SPRNN_FAULT_TIMESTAMP_WAIT, cta, t, col);
               abort_flag = 1;
               break;
@@ -530,7 +620,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         }
 #pragma unroll
         for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-          if (ptr[q]) act32[(ptr[q] - slot)] = (unsigned)v[q];  // [column][pair]: same index as the slot's word
+          if (word[q] >= 0) st_shared_u32(act32 + 4u * (unsigned)word[q], (unsigned)v[q]);  // [column][pair]
       }
       __syncthreads();
       if (abort_flag) return;
@@ -573,7 +663,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       for (int i = 0; i < STASH_N; ++i) stash[i] = 0.f;
 #define FINISH_ROW() finish_row(acc, stash, ends, row, next_end)
 #else
-#define FINISH_ROW() finish_row(acc, preact, ends, row, next_end, lane)
+#define FINISH_ROW() finish_row(acc, preact_s, ends, row, next_end, lane)
 #endif
       // register tier: compile-time slot indices keep wreg[] in registers
 #pragma unroll
@@ -588,7 +678,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           const int j = j0 + c;
           if (j < R) {
             fma_act(wreg[j < R ? j : 0], raw[c], acc);
-            if (j == next_end) FINISH_ROW();  // warp-uniform
+            if ((end_bits[j / 32] >> (j % 32)) & 1u) FINISH_ROW();  // warp-uniform; no load on the critical path
           }
         }
       }
@@ -604,7 +694,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       {
         const float sum = reduce_tree<STASH_N>(stash, lane);
         const int idx = lane / (32 / STASH_N);
-        if ((lane & (32 / STASH_N - 1)) == 0 && idx < STASH_VALUES) preact[idx] = sum;
+        if ((lane & (32 / STASH_N - 1)) == 0 && idx < STASH_VALUES) PREACT_STORE(idx, sum);
       }
 #endif
 #undef FINISH_ROW
@@ -638,7 +728,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #if SPRNN_EXCHANGE_ONLY
           pre[g] = 0.f;
 #else
-          pre[g] = preact[(item_row[k] + g) * PB + b];
+          pre[g] = PREACT_LOAD((item_row[k] + g) * PB + b);
 #endif
         }
         float h;
@@ -731,15 +821,36 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
 
 #if SPRNN_EXCHANGE == 0
-    // grid barrier: one arrival per CTA on a monotone counter, bounded spin
+    // grid barrier: one arrival per CTA on a monotone counter (or its own flag word), bounded spin
     __syncthreads();
     if (threadIdx.x == 0) {
 #if SPRNN_BARRIER_FENCE
       __threadfence();
 #endif
+#if SPRNN_BARRIER_FLAGS
+      store_release_u32(counter + cta, (unsigned)(t + 1));  // release: cumulative over the CTA's stores (bar.sync above)
+#else
       add_release_u32(counter, 1u);  // release: cumulative over the CTA's stores ordered by the bar.sync above
+#endif
     }
     STORE_OUTS()
+#if SPRNN_BARRIER_FLAGS
+    for (int i = threadIdx.x; i < SPRNN_CTAS; i += THREADS) {  // thread i waits for producer CTA i
+      const unsigned target = (unsigned)(t + 1);
+      unsigned long long start = 0;
+      unsigned spins = 0;
+      while (load_acquire_u32(counter + i) < target) {
+        if ((++spins & 63u) == 0) {
+          if (start == 0) start = global_timer();
+          if (load_volatile_int(fault) != 0 || global_timer() - start > timeout_ns) {
+            record_fault(fault, SPRNN_FAULT_BARRIER_WAIT, cta, t, i);
+            abort_flag = 1;
+            break;
+          }
+        }
+      }
+    }
+#else
     if (threadIdx.x == 0) {
       const unsigned target = (unsigned)(t + 1) * SPRNN_CTAS;
       unsigned long long start = global_timer();
@@ -753,6 +864,20 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         }
       }
     }
+#endif
+#if SPRNN_STAGE_ASYNC == 2
+    if (threadIdx.x == 0 && !abort_flag && t + 1 < steps) {  // stage h_t for step t + 1 now, in one bulk copy
+      const unsigned dst = (unsigned)__cvta_generic_to_shared(smem + ((t + 1) & 1) * ACT_BUF_BYTES);
+      const unsigned char* src = reinterpret_cast<const unsigned char*>(exchange) + (size_t)((t + 1) & 1) * EXCH_BUF_BYTES;
+      // peers' h_t (generic-proxy stores, acquired above) and this CTA's earlier reads of act[(t+1)&1] (step t-1,
+      // ordered by the bar.sync above) before the async-proxy copy
+      asm volatile("fence.proxy.async.global;" ::: "memory");
+      asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+      mbar_arrive_expect_tx(stage_bar, (unsigned)(H * ROW_BYTES / 16 * 16));  // any tail: the loop at the step's top
+      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
+                   ::"r"(dst), "l"(src), "r"((unsigned)(H * ROW_BYTES / 16 * 16)), "r"(stage_bar) : "memory");
+    }
+#endif
     __syncthreads();
     if (abort_flag) return;
 #elif SPRNN_EXCHANGE == 2 && !SPRNN_CLUSTER_MBARRIER
