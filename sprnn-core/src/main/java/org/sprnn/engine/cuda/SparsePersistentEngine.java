@@ -21,6 +21,7 @@ import org.sprnn.internal.cuda.CublasLt;
 import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaDriver;
 import org.sprnn.internal.cuda.CudaEvent;
+import org.sprnn.internal.cuda.CudaException;
 import org.sprnn.internal.cuda.CudaModule;
 import org.sprnn.internal.cuda.CudaStream;
 import org.sprnn.internal.cuda.DeviceBuffer;
@@ -185,8 +186,24 @@ public final class SparsePersistentEngine implements Engine {
             }
         } catch (RuntimeException | Error e) {
             close();
+            if (contextLost(e)) {
+                throw lostContext(e);
+            }
             throw e;
         }
+    }
+
+    /**
+     * Whether {@code e} is a CUDA error after which the process's context on the device is unusable (a kernel fault:
+     * illegal or misaligned address, illegal instruction, launch failure or timeout): every later call fails the same.
+     */
+    static boolean contextLost(Throwable e) {
+        return e instanceof CudaException c && (c.code() == 700 || c.code() == 702 || (c.code() >= 714 && c.code() <= 719));
+    }
+
+    private static SprnnException lostContext(Throwable e) {
+        return new SprnnException(NAME + ": the CUDA context is unusable after a kernel fault in this process (" + e.getMessage()
+                + "); restart the process");
     }
 
     /** Plans every layer of {@code model} for {@code batch} on {@code limits}; the first that does not fit, or null. */
@@ -227,6 +244,8 @@ public final class SparsePersistentEngine implements Engine {
         try (Run r = new Run(input, h0, c0)) {
             r.forward(0, null);
             return r.result();
+        } catch (CudaException e) {
+            throw contextLost(e) ? lostContext(e) : e;
         }
     }
 
@@ -461,8 +480,8 @@ public final class SparsePersistentEngine implements Engine {
                     stream.synchronize();
                 } catch (SprnnException e) {
                     throw new SprnnException(NAME + ": layer " + k + ": the kernel failed at steps " + chunks.get(i).first() + ".."
-                            + (chunks.get(i).first() + chunks.get(i).steps() - 1) + " (" + e.getMessage()
-                            + "); the CUDA context is lost: close this engine and create a new one");
+                            + (chunks.get(i).first() + chunks.get(i).steps() - 1) + " (" + e.getMessage() + ")"
+                            + (contextLost(e) ? "; the CUDA context is lost for this process: restart it" : ""));
                 }
                 checkFault(k, chunks.get(i));
             }
