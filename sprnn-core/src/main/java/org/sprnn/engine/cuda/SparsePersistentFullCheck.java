@@ -219,6 +219,7 @@ public final class SparsePersistentFullCheck {
         final PrintStream out;
         final PrintStream progress;
         final AtomicLong compileNanos = new AtomicLong();
+        final Map<String, String> compileErrors = new ConcurrentHashMap<>(); // kernel → NVRTC's error (its rows fail)
 
         State(DeviceLimits limits, PrintStream out, PrintStream progress) {
             this.limits = limits;
@@ -257,16 +258,20 @@ public final class SparsePersistentFullCheck {
 
         Future<Planned> plan(Job j, int batch) {
             return plans.computeIfAbsent(planKey(j, batch), key -> pool.submit(() -> {
-                List<SparseRows> rs = get(rows(j.model()));
-                List<Plan> ps = new ArrayList<>();
-                for (int k = 0; k < rs.size(); k++) {
-                    Plan p = Plan.of(rs.get(k), j.model().cell(), batch, limits, j.options());
-                    if (!p.fits()) {
-                        return new Planned(null, SparsePersistentEngine.refusal(k, p, batch));
+                try {
+                    List<SparseRows> rs = get(rows(j.model()));
+                    List<Plan> ps = new ArrayList<>();
+                    for (int k = 0; k < rs.size(); k++) {
+                        Plan p = Plan.of(rs.get(k), j.model().cell(), batch, limits, j.options());
+                        if (!p.fits()) {
+                            return new Planned(null, SparsePersistentEngine.refusal(k, p, batch));
+                        }
+                        ps.add(p);
                     }
-                    ps.add(p);
+                    return new Planned(ps, null);
+                } catch (RuntimeException e) { // reported as the row's failure (no capacity numbers), not fatal
+                    return new Planned(null, "planning failed: " + oneLine(e));
                 }
-                return new Planned(ps, null);
             }));
         }
 
@@ -368,7 +373,11 @@ public final class SparsePersistentFullCheck {
                 String arch = (String) e.getValue()[1];
                 compiles.add(st.pool.submit(() -> {
                     long c0 = System.nanoTime();
-                    compiler.compile("sparse_persistent_rnn.cu", e.getKey(), defines, arch);
+                    try {
+                        compiler.compile("sparse_persistent_rnn.cu", e.getKey(), defines, arch);
+                    } catch (RuntimeException ex) { // the engine compiles it again and its rows fail with the error
+                        st.compileErrors.put(e.getKey(), oneLine(ex));
+                    }
                     st.compileNanos.addAndGet(System.nanoTime() - c0);
                 }));
             }
@@ -384,8 +393,8 @@ public final class SparsePersistentFullCheck {
                 get(f);
             }
             long t2 = System.nanoTime();
-            progress.printf(Locale.ROOT, "kernel-check --full: %d kernels compiled (or cached) in %.1f s wall, %.1f s summed over threads%n",
-                    kernels.size(), (t2 - t1) / 1e9, st.compileNanos.get() / 1e9);
+            progress.printf(Locale.ROOT, "kernel-check --full: %d kernels compiled (or cached) in %.1f s wall, %.1f s summed over threads; %d failed to compile%n",
+                    kernels.size(), (t2 - t1) / 1e9, st.compileNanos.get() / 1e9, st.compileErrors.size());
             out.printf(Locale.ROOT, "%s; seed %d; tolerance %.0e fp16 / %.0e bf16 weights (fp32 accumulation); outputs poisoned%n",
                     limits.name(), seed, FP16_TOLERANCE, CudaRnnEngine.tolerance("bf16"));
             out.println("| section | case | kernel | rel. error | result |");
