@@ -482,10 +482,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   // mbar[p]: completes when every other CTA's block of h has landed in act[p] (bytes from all peers)
   __shared__ __align__(8) unsigned long long mbar[2];
   const unsigned mbar_local = (unsigned)__cvta_generic_to_shared(&mbar[0]);
-  // racecheck false positive (results/kernel/NOTES.md "racecheck"): ptxas runs these inits as warp-uniform
-  // SYNCS.EXCH.64, which racecheck credits to lane 31, then flags thread 0's arming below as a "(Warp Level
-  // Programming) RAW hazard". Both are thread 0's, in program order; no other thread touches mbar before the
-  // cluster barrier, and peers only after it (fence.mbarrier_init.release.cluster + barrier.cluster).
+  // ptxas runs these inits as warp-uniform SYNCS.EXCH.64, which racecheck credits to lane 31, and then flagged
+  // thread 0's arming below as a "(Warp Level Programming) RAW hazard" (results/kernel/NOTES.md "racecheck"):
+  // a false positive (both are thread 0's, in program order), silenced by the __syncthreads between them.
   // exit_mbar: completes when every other CTA has left its step loop and issued its last push (one remote
   // arrival each); a CTA leaves only then (bounded), so its shared memory outlives every peer's access
   __shared__ __align__(8) unsigned long long exit_mbar;
@@ -496,6 +495,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     mbar_init(exit_bar, SPRNN_CTAS > 1 ? SPRNN_CTAS - 1 : 1);
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
+  __syncthreads();  // once per launch: keeps racecheck's lane attribution of the inits out of the arming below
   const unsigned peer_bytes = (unsigned)((H - (unit_hi - unit_lo)) * ROW_BYTES);
   if (threadIdx.x == 0) {  // arm both: mbar[1] for step 1 (h_0), mbar[0] for step 2 (h_1)
     if (steps > 1) mbar_arrive_expect_tx(mbar_local + 8, peer_bytes);
