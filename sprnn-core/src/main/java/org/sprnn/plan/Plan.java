@@ -157,20 +157,33 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     }
 
     /**
-     * A rough step time for choosing the exchange: the exchange floor plus a cost per slot of the critical warp,
-     * fitted to the H100 measurements in results/kernel/NOTES.md (final run): cluster floor 1.13 us (16 CTAs);
-     * grid barrier 1.4 us + 0.11 us per 1000 exchanged words; timestamps 0.45 us + 0.37 us per 1000 words (every
-     * CTA polls them), never below the 1.25 us measured at 2304 words, a word being one fp16 pair ({@code H * paddedBatch / 2}); about 0.085 us per slot per lane,
-     * tier-2 slots 2.5x. A model for ranking, not a promise.
+     * A rough step time for choosing the exchange: the exchange floor plus a cost per slot of the critical warp.
+     * The floors are piecewise linear in the exchanged words (one word = one fp16 pair, {@code H * paddedBatch / 2}),
+     * through the floors measured on the H100 at 2304, 4608 and 11520 words (rnn_relu, batch 4, H 1152 / 2304 / 5760;
+     * results/suite/ablation-*.log and results/kernel/session2/runC, 2026-11-24): timestamps 1.23 / 1.65 / 6.01 us
+     * (every CTA polls every word, so L2 traffic grows with the words), grid barrier 1.66 / 1.80 / 2.52 us; the
+     * cluster floor 1.13 us (16 CTAs). Plus about 0.085 us per slot per lane, tier-2 slots 2.5x. A model for
+     * ranking, not a promise.
      */
     public double predictedMicrosPerStep() {
         double kWords = spec.hidden() * (spec.paddedBatch() / 2) / 1000.0;
         double floor = switch (spec.exchange()) {
             case CLUSTER -> 1.13;
-            case GRID_BARRIER -> 1.4 + 0.11 * kWords;
-            case TIMESTAMPS -> Math.max(1.25, 0.45 + 0.37 * kWords);
+            case GRID_BARRIER -> piecewise(kWords, 1.66, 1.80, 2.52);
+            case TIMESTAMPS -> piecewise(kWords, 1.23, 1.65, 6.01);
         };
         return floor + 0.085 * (spec.registerSlots() + 2.5 * spec.sharedSlots());
+    }
+
+    /**
+     * Linear through (2.304, a), (4.608, b), (11.52, c) thousand words and extended past the last point; flat at
+     * {@code a} below the first (a grid-wide exchange costs about 1 us however little it moves: ANCHORS.md).
+     */
+    static double piecewise(double kWords, double a, double b, double c) {
+        if (kWords <= 2.304) {
+            return a;
+        }
+        return kWords <= 4.608 ? a + (b - a) * (kWords - 2.304) / 2.304 : b + (c - b) * (kWords - 4.608) / 6.912;
     }
 
     /**
