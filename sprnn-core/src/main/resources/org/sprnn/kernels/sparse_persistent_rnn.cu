@@ -25,8 +25,12 @@
 //                   completing on the receiver's mbarrier: no fence and no cluster barrier per step
 //                   (SPRNN_CLUSTER_MBARRIER=0: plain DSMEM stores + barrier.cluster, for comparison).
 //   always on       x projection loaded a step ahead; SPRNN_LOAD_AHEAD activation loads issued before use;
-//                   out[t] stored after the exchange is signalled; grid barrier = release add + acquire spin.
-//   measured        H100, 1152/b4/d10%, T=256 (results/kernel/NOTES.md): v1 1.92, v4 1.55 us/step.
+//                   out[t] stored after the exchange is signalled; grid barrier = release add + acquire spin;
+//                   polled words, row sums staged by explicit shared addresses; register-tier row ends as bits.
+//   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC (cp.async / TMA bulk staging),
+//                   SPRNN_POLL_SLEEP_NS: each slower or no faster on the H100 (results/kernel/session2/README.md).
+//   measured        H100, 1152/b4/d10%, T=256, through the Java engine (results/suite/confirm): v1 2.07,
+//                   v5 1.50 us/step; exchange-only floor 1.23.
 //   floor           SPRNN_EXCHANGE_ONLY=1: skips the sparse arithmetic, keeps the exchange (the floor).
 //
 // Every spin is bounded by timeout_ns of %globaltimer (the cluster's exit wait by 2 x timeout_ns); on timeout
