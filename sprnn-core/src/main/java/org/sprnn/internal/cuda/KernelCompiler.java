@@ -165,7 +165,9 @@ public final class KernelCompiler {
             Files.move(tmp, cached, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             // beside the cubin, what built it: the options one per line (reproducible with nvcc -cubin)
             Path opts = cacheDir.resolve(kernelName + "-" + key.substring(0, 24) + ".options");
-            Files.writeString(opts, sourceName + "\n" + String.join("\n", options) + "\n", StandardCharsets.UTF_8);
+            Path optsTmp = Files.createTempFile(cacheDir, kernelName, ".tmp");
+            Files.writeString(optsTmp, sourceName + "\n" + String.join("\n", options) + "\n", StandardCharsets.UTF_8);
+            Files.move(optsTmp, opts, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | UnsupportedOperationException e) {
             // a read-only home only costs a recompile next time
         }
