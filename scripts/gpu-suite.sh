@@ -5,13 +5,15 @@
 #   bash scripts/gpu-suite.sh dist/sprnn-linux-x64.tar.xz OUT [PART]   # there
 #
 # PART (default all): checks = machine, info, demo, selftest of the library baselines, kernel-check of
-# the sparse persistent engine, the no-GPU path, compute-sanitizer on small cases;
+# the sparse persistent engine, the no-GPU path, compute-sanitizer on small cases; full = kernel-check --full,
+# the whole correctness matrix of issue 4 (about 5-6 minutes on an H100 with 16 cores, so not part of all: run
+# it as its own device command; the golden fixtures: $SPRNN_FIXTURES, else this checkout's test resources);
 # bench = the ANCHORS.md shapes with every GPU engine side by side, and the ablation (paper's Table 1
 # and the headline shape). Each step has its own time limit; a failing step is reported and the rest
 # still run; the exit code is the number of failed steps. Logs, CSV and JSON rows go to OUT.
 set -uo pipefail
-tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|bench|all]}
-OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|bench|all]}
+tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|bench|full|all]}
+OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|bench|full|all]}
 PART=${3:-all}
 mkdir -p "$OUT"
 work=$(mktemp -d)
@@ -63,6 +65,17 @@ if [ "$PART" = all ] || [ "$PART" = bench ]; then
   step ablation-1152 150 "$S" bench ablation --baselines cuda-gemm,cuda-spmm --out-dir "$OUT"
   step ablation-2304 150 "$S" bench ablation --hidden 2304 --density 0.3 --baselines cuda-gemm --out-dir "$OUT"
   grep -h "^|" "$OUT"/bench-*.log "$OUT"/ablation-*.log | cut -c1-200
+fi
+if [ "$PART" = full ]; then
+  fixtures=${SPRNN_FIXTURES:-"$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/sprnn-core/src/test/resources/golden"}
+  fx=(); [ -f "$fixtures/manifest.json" ] && fx=(--fixtures "$fixtures")
+  # the table on stdout (kernel-check-full.log), phase timings on stderr (kernel-check-full.err)
+  t0=$SECONDS
+  SPRNN_JAVA_OPTS="${SPRNN_JAVA_OPTS:--Xmx96g}" timeout 560 "$S" kernel-check --full ${fx[@]+"${fx[@]}"} --seed 11 \
+    > "$OUT/kernel-check-full.log" 2> "$OUT/kernel-check-full.err"
+  rc=$?; printf '%-28s exit %-3s %4ss\n' kernel-check-full "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
+  [ "$rc" -eq 0 ] || failed=$((failed + 1))
+  tail -n 25 "$OUT/kernel-check-full.log"
 fi
 echo "failed steps: $failed"
 exit "$failed"

@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   int *d_ends, *d_units, *d_needed, *d_fault;
   float *d_x, *d_bhh, *d_h0, *d_c0, *d_out, *d_hn, *d_cn;
   void* d_ex;
-  size_t ex_bytes = SPRNN_EXCHANGE == 1 ? (size_t)T * H * PAIRS * 8 : (size_t)2 * H * ROW_BYTES + 16;
+  size_t ex_bytes = SPRNN_EXCHANGE == 1 ? (size_t)T * H * PAIRS * 8 : (size_t)2 * EXCH_BUF_BYTES + 16;  // two 16-byte-aligned halves
   CK(cudaMalloc(&d_words, words.size() * 4));
   CK(cudaMalloc(&d_ends, ends.size() * 4));
   CK(cudaMalloc(&d_units, units.size() * 4));
@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   CK(cudaMalloc(&d_hn, h0.size() * 4));
   CK(cudaMalloc(&d_cn, c0.size() * 4));
   CK(cudaMalloc(&d_ex, ex_bytes));
-  CK(cudaMalloc(&d_counter, 16));
+  CK(cudaMalloc(&d_counter, 4096));
   CK(cudaMalloc(&d_fault, 16));
   CK(cudaMemcpy(d_words, words.data(), words.size() * 4, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(d_ends, ends.data(), ends.size() * 4, cudaMemcpyHostToDevice));
@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
   unsigned long long timeout_ns = 1000000000ull;
   int steps = T;
   auto launch = [&](size_t dyn) {
-    CK(cudaMemsetAsync(d_counter, 0, 16));
+    CK(cudaMemsetAsync(d_counter, 0, 4096));
     void* args[] = {&d_words, &d_ends, &d_units, &d_needed, &d_x, &d_bhh, &d_h0, &d_c0, &d_out, &d_hn, &d_cn,
                     &d_ex, &d_counter, &d_fault, &steps, &epoch, &timeout_ns};
 #if SPRNN_EXCHANGE == 2
@@ -259,7 +259,7 @@ int main(int argc, char** argv) {
   CK(cudaEventCreate(&e1));
   std::vector<float> ms;
   for (int i = 0; i < reps; ++i) {
-    CK(cudaMemsetAsync(d_counter, 0, 16));
+    CK(cudaMemsetAsync(d_counter, 0, 4096));
     CK(cudaEventRecord(e0));
     void* args[] = {&d_words, &d_ends, &d_units, &d_needed, &d_x, &d_bhh, &d_h0, &d_c0, &d_out, &d_hn, &d_cn,
                     &d_ex, &d_counter, &d_fault, &steps, &epoch, &timeout_ns};

@@ -9,6 +9,12 @@ cd "$ROOT"
 specs=()
 while read name spec T reps extra; do specs+=("$name:$spec"); done < <(grep -v '^#' scripts/kernel-harness/${VARIANTS:-variants.txt} | awk 'NF>=5')
 java -cp sprnn-core/target/classes scripts/kernel-harness/ExportLayouts.java "$DEST/lay" "${specs[@]}"
+# variants that differ only in nvcc defines share one layout: keep the first, leave NAME.same naming it
+declare -A first
+for f in "$DEST"/lay/*.bin.gz; do
+  sum=$(md5sum < "$f" | cut -d' ' -f1); n=$(basename "$f" .bin.gz)
+  if [ -n "${first[$sum]:-}" ]; then rm "$f"; echo "${first[$sum]}" > "$DEST/lay/$n.same"; else first[$sum]=$n; fi
+done
 cp sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cu sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cuh "$DEST/kernels/"
 cp scripts/kernel-harness/harness.cu scripts/kernel-harness/run.sh scripts/kernel-harness/profile.sh scripts/kernel-harness/java-run.sh "$DEST/"; cp scripts/kernel-harness/${VARIANTS:-variants.txt} "$DEST/variants.txt"
 du -sh "$DEST"

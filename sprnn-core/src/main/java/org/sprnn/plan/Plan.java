@@ -1,5 +1,8 @@
 package org.sprnn.plan;
 
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Locale;
 import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
@@ -55,10 +58,39 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         if (ctas == 0) {
             ctas = ex == ExchangeMode.CLUSTER ? Math.min(16, Math.max(1, device.maxClusterSize())) : device.smCount();
         }
-        int warps = options.warpsPerCta();
-        if (warps == 0) {
-            warps = chooseWarps(whh, cell, batch, device, ctas, ex == ExchangeMode.CLUSTER, options.balanced());
+        if (options.warpsPerCta() != 0) {
+            return of(whh, cell, batch, device, options, ex, ctas, options.warpsPerCta());
         }
+        // the warp count with the shortest critical path; if that partition does not fit, the next ones (by the same
+        // cost) that might (their slots per lane within registers plus the shared memory left after the activations
+        // alone, an optimistic bound), so that no layer is refused that fits with another warp count
+        List<int[]> candidates = warpCandidates(whh, cell, batch, device, ctas, ex == ExchangeMode.CLUSTER, options.balanced());
+        Plan first = of(whh, cell, batch, device, options, ex, ctas, candidates.get(0)[0]);
+        boolean partitionPossible = ex == ExchangeMode.CLUSTER ? device.computeCapability() >= 90 && ctas <= device.maxClusterSize()
+                : ctas <= device.smCount();
+        if (first.fits() || !partitionPossible) {
+            return first;
+        }
+        long act = new KernelSpec(cell, h, batch, options.weights(), ctas, 1, 1, 0, 1, options.wideLoads(), options.bankAware(), ex,
+                options.balanced(), device.computeCapability()).sharedMemoryBytesWithoutTier2();
+        for (int[] c : candidates.subList(1, candidates.size())) {
+            int w = c[0], slots = c[1];
+            int optimistic = KernelSpec.registerSlotsFor(cell, registersPerThread(device, w))
+                    + (int) Math.max(0, (device.sharedMemoryPerBlockOptin() - act) / (4L * w * 32));
+            if (slots <= optimistic) {
+                Plan p = of(whh, cell, batch, device, options, ex, ctas, w);
+                if (p.fits()) {
+                    return p;
+                }
+            }
+        }
+        return first; // refused with the cost-optimal partition's numbers
+    }
+
+    /** One layer on a given partition (exchange, CTAs and warps fixed). */
+    private static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options, ExchangeMode ex,
+                           int ctas, int warps) {
+        int h = whh.cols();
         PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ex == ExchangeMode.CLUSTER,
                 options.balanced(), options.bankAware(), options.wideLoads(), options.weights());
         int threads = warps * 32;
@@ -125,20 +157,33 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     }
 
     /**
-     * A rough step time for choosing the exchange: the exchange floor plus a cost per slot of the critical warp,
-     * fitted to the H100 measurements in results/kernel/NOTES.md (final run): cluster floor 1.13 us (16 CTAs);
-     * grid barrier 1.4 us + 0.11 us per 1000 exchanged words; timestamps 0.45 us + 0.37 us per 1000 words (every
-     * CTA polls them), never below the 1.25 us measured at 2304 words, a word being one fp16 pair ({@code H * paddedBatch / 2}); about 0.085 us per slot per lane,
-     * tier-2 slots 2.5x. A model for ranking, not a promise.
+     * A rough step time for choosing the exchange: the exchange floor plus a cost per slot of the critical warp.
+     * The floors are piecewise linear in the exchanged words (one word = one fp16 pair, {@code H * paddedBatch / 2}),
+     * through the floors measured on the H100 at 2304, 4608 and 11520 words (rnn_relu, batch 4, H 1152 / 2304 / 5760;
+     * results/suite/ablation-*.log and results/kernel/session2/runC, 2026-11-24): timestamps 1.23 / 1.65 / 6.01 us
+     * (every CTA polls every word, so L2 traffic grows with the words), grid barrier 1.66 / 1.80 / 2.52 us; the
+     * cluster floor 1.13 us (16 CTAs). Plus about 0.085 us per slot per lane, tier-2 slots 2.5x. A model for
+     * ranking, not a promise.
      */
     public double predictedMicrosPerStep() {
         double kWords = spec.hidden() * (spec.paddedBatch() / 2) / 1000.0;
         double floor = switch (spec.exchange()) {
             case CLUSTER -> 1.13;
-            case GRID_BARRIER -> 1.4 + 0.11 * kWords;
-            case TIMESTAMPS -> Math.max(1.25, 0.45 + 0.37 * kWords);
+            case GRID_BARRIER -> piecewise(kWords, 1.66, 1.80, 2.52);
+            case TIMESTAMPS -> piecewise(kWords, 1.23, 1.65, 6.01);
         };
         return floor + 0.085 * (spec.registerSlots() + 2.5 * spec.sharedSlots());
+    }
+
+    /**
+     * Linear through (2.304, a), (4.608, b), (11.52, c) thousand words and extended past the last point; flat at
+     * {@code a} below the first (a grid-wide exchange costs about 1 us however little it moves: ANCHORS.md).
+     */
+    static double piecewise(double kWords, double a, double b, double c) {
+        if (kWords <= 2.304) {
+            return a;
+        }
+        return kWords <= 4.608 ? a + (b - a) * (kWords - 2.304) / 2.304 : b + (c - b) * (kWords - 4.608) / 6.912;
     }
 
     /**
@@ -146,9 +191,17 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * tier counted 2.5x: an extra load each, and their loop is not unrolled), ties to fewer warps (more registers each); from 1 to the block limit.
      */
     static int chooseWarps(SparseRows whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous, boolean balanced) {
+        return warpCandidates(whh, cell, batch, device, ctas, contiguous, balanced).get(0)[0];
+    }
+
+    /**
+     * Every usable warp count as {@code {warps, slots per lane}}, cheapest first by the cost of {@link #chooseWarps}
+     * (ties to fewer warps); never empty (1 warp when no count has a register tier).
+     */
+    static List<int[]> warpCandidates(SparseRows whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous,
+                                      boolean balanced) {
         int[] unitSlots = PackedLayer.unitSlots(whh, cell);
-        int best = 1;
-        double bestCost = Double.MAX_VALUE;
+        List<double[]> scored = new ArrayList<>(); // {cost, warps, slots}
         for (int w = 1; w <= Math.min(32, device.maxThreadsPerBlock() / 32); w++) {
             int regs = registersPerThread(device, w);
             int regSlots = KernelSpec.registerSlotsFor(cell, regs);
@@ -156,13 +209,18 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 continue; // no register tier at all: the kernel's own registers do not fit
             }
             int s = PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * w, contiguous, balanced);
-            double cost = Math.min(s, regSlots) + 2.5 * Math.max(0, s - regSlots);
-            if (cost < bestCost - 1e-9) {
-                bestCost = cost;
-                best = w;
-            }
+            scored.add(new double[] {Math.min(s, regSlots) + 2.5 * Math.max(0, s - regSlots), w, s});
         }
-        return best;
+        // costs are multiples of 0.5: exact comparison, then fewer warps (the first strictly cheaper one before)
+        scored.sort(Comparator.<double[]>comparingDouble(c -> c[0]).thenComparingDouble(c -> c[1]));
+        List<int[]> out = new ArrayList<>();
+        for (double[] c : scored) {
+            out.add(new int[] {(int) c[1], (int) c[2]});
+        }
+        if (out.isEmpty()) {
+            out.add(new int[] {1, PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas, contiguous, balanced)});
+        }
+        return out;
     }
 
     /** Throws, naming the capacity figures, unless the layer fits. */

@@ -25,12 +25,17 @@
 //                   completing on the receiver's mbarrier: no fence and no cluster barrier per step
 //                   (SPRNN_CLUSTER_MBARRIER=0: plain DSMEM stores + barrier.cluster, for comparison).
 //   always on       x projection loaded a step ahead; SPRNN_LOAD_AHEAD activation loads issued before use;
-//                   out[t] stored after the exchange is signalled; grid barrier = release add + acquire spin.
-//   measured        H100, 1152/b4/d10%, T=256 (results/kernel/NOTES.md): v1 1.92, v4 1.55 us/step.
+//                   out[t] stored after the exchange is signalled; grid barrier = release add + acquire spin;
+//                   polled words, row sums staged by explicit shared addresses; register-tier row ends as bits.
+//   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC (cp.async / TMA bulk staging),
+//                   SPRNN_POLL_SLEEP_NS: each slower or no faster on the H100 (results/kernel/session2/README.md).
+//   measured        H100, 1152/b4/d10%, T=256, through the Java engine (results/suite/confirm): v1 2.07,
+//                   v5 1.50 us/step; exchange-only floor 1.23.
 //   floor           SPRNN_EXCHANGE_ONLY=1: skips the sparse arithmetic, keeps the exchange (the floor).
 //
-// Every spin is bounded by timeout_ns of %globaltimer; on timeout the CTA records {kind, CTA, step,
-// detail} in `fault` and every CTA leaves; the host reads the record and throws.
+// Every spin is bounded by timeout_ns of %globaltimer (the cluster's exit wait by 2 x timeout_ns); on timeout
+// the CTA records {kind, CTA, step, detail} in `fault` and every CTA leaves (the cluster's through the bounded
+// exit wait, so no CTA's shared memory goes while a peer may still write it); the host reads the record and throws.
 //
 // Defines (all required unless noted): SPRNN_CELL 0 relu 1 tanh 2 gru 3 lstm; SPRNN_HIDDEN H;
 // SPRNN_BATCH B; SPRNN_PADDED_BATCH PB (pow2 >= 2, >= B, <= 32); SPRNN_CTAS; SPRNN_WARPS (per CTA);
@@ -40,6 +45,15 @@
 
 #ifndef SPRNN_EXCHANGE_ONLY
 #define SPRNN_EXCHANGE_ONLY 0
+#endif
+// Fault injection, for the fault-path check only (SparsePersistentEngine's stall hook, kernel-check --full):
+// CTA SPRNN_STALL_CTA leaves the step loop at step SPRNN_STALL_STEP of every launch as if it had hung, publishing
+// nothing more, so its consumers' bounded waits must record the fault. -1: off (every engine kernel).
+#ifndef SPRNN_STALL_CTA
+#define SPRNN_STALL_CTA -1
+#endif
+#ifndef SPRNN_STALL_STEP
+#define SPRNN_STALL_STEP 0
 #endif
 // Cluster exchange signal: 1 = asynchronous DSMEM stores (st.async) completing on the receiver's mbarrier
 // (no fence, no cluster barrier per step); 0 = plain DSMEM stores + barrier.cluster (release/acquire).
@@ -54,6 +68,23 @@
 #ifndef SPRNN_BARRIER_FENCE
 #define SPRNN_BARRIER_FENCE 0
 #endif
+// Grid barrier: how h_{t-1} is staged into shared memory. 2 = one bulk copy (TMA, cp.async.bulk) issued by
+// thread 0 the moment its barrier spin ends, completing on an mbarrier the CTA waits on (sm_90); 1 = cp.async,
+// every 16-byte copy of a thread in flight at once; 0 = a load/store loop (one L2 round trip per iteration).
+#ifndef SPRNN_STAGE_ASYNC
+#define SPRNN_STAGE_ASYNC 0
+#endif
+// Grid barrier: 1 = all-to-all flags (each CTA release-stores its step count into its own word of `counter`,
+// threads 0..CTAS-1 each acquire-poll one producer's word: no contended atomic, CTAS pollers in parallel);
+// 0 = one arrival counter (release add, thread 0 acquire-spins). `counter` holds >= CTAS words either way.
+#ifndef SPRNN_BARRIER_FLAGS
+#define SPRNN_BARRIER_FLAGS 0
+#endif
+// Timestamped exchange: nanoseconds a polling thread sleeps between re-polls of its pending words (0: none),
+// so that waiting consumers do not flood L2 with polls while the producers still compute.
+#ifndef SPRNN_POLL_SLEEP_NS
+#define SPRNN_POLL_SLEEP_NS 0
+#endif
 
 #define H SPRNN_HIDDEN
 #define B SPRNN_BATCH
@@ -67,7 +98,11 @@
 #define ROW_BYTES (PB * 2)
 #define PAIRS (PB / 2)                             // fp16 pairs per column: the unit of publishing
 #define ITEMS ((U * PAIRS + 31) / 32)              // (unit, pair) items per lane in the cell update
-#define ACT_BUF_BYTES ((H + SPRNN_ZERO_COLUMNS) * ROW_BYTES)
+// one activation buffer, padded to 16 bytes so that act[1] (and its 16-byte pushes, copies and wide loads) stays
+// aligned for every H and PB (unpadded, H = 97 at PB = 2 put act[1] at byte 516: misaligned address)
+#define ACT_BUF_BYTES ((int)SPRNN_ALIGN16((H + SPRNN_ZERO_COLUMNS) * ROW_BYTES))
+// grid barrier: one half of the global h exchange (fp16 [H][PB]), padded to 16 bytes for the same reason
+#define EXCH_BUF_BYTES ((size_t)SPRNN_ALIGN16(H * ROW_BYTES))
 #define OFF_PREACT SPRNN_SMEM_ACT_BYTES(H, PB)
 #define OFF_ENDS (OFF_PREACT + SPRNN_SMEM_PREACT_BYTES(WARPS, U, G, PB))
 #define OFF_TIER2 (OFF_ENDS + SPRNN_SMEM_ENDS_BYTES(WARPS, U, G))
@@ -121,6 +156,9 @@ __device__ __forceinline__ unsigned load_acquire_u32(const unsigned* p) {
   asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
   return v;
 }
+__device__ __forceinline__ void store_release_u32(unsigned* p, unsigned v) {
+  asm volatile("st.release.gpu.global.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
+}
 __device__ __forceinline__ void add_release_u32(unsigned* p, unsigned v) {
   asm volatile("red.release.gpu.global.add.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
 }
@@ -136,6 +174,21 @@ __device__ __forceinline__ bool mbar_try_wait(unsigned bar, unsigned parity) {
                : "=r"(ok) : "r"(bar), "r"(parity) : "memory");
   return ok != 0;
 }
+__device__ __forceinline__ void st_shared_u32(unsigned addr, unsigned v) {
+  asm volatile("st.shared.u32 [%0], %1;" ::"r"(addr), "r"(v) : "memory");
+}
+__device__ __forceinline__ void st_shared_f32(unsigned addr, float v) {
+  asm volatile("st.shared.f32 [%0], %1;" ::"r"(addr), "f"(v) : "memory");
+}
+__device__ __forceinline__ float ld_shared_f32(unsigned addr) {
+  float v;
+  asm volatile("ld.shared.f32 %0, [%1];" : "=f"(v) : "r"(addr) : "memory");
+  return v;
+}
+// The row sums (preact) by explicit shared-memory address: NVRTC otherwise emits generic accesses with an
+// address-window conversion on the step's critical path (results/kernel/session2/README.md).
+#define PREACT_STORE(i, v) st_shared_f32(preact_s + 4u * (unsigned)(i), v)
+#define PREACT_LOAD(i) ld_shared_f32(preact_s + 4u * (unsigned)(i))
 __device__ __forceinline__ int load_volatile_int(const int* p) { return *(const volatile int*)p; }
 __device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + __expf(-x)); }
 
@@ -146,6 +199,17 @@ __device__ void record_fault(int* fault, int kind, int cta, int step, int detail
     fault[3] = detail;
     __threadfence();
   }
+}
+// Cluster exit: arrive on the mbarrier at shared::cluster address `bar` of another CTA (release at cluster
+// scope), and wait for this CTA's own with acquire at cluster scope.
+__device__ __forceinline__ void mbar_arrive_remote(unsigned bar) {
+  asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ bool mbar_try_wait_cluster(unsigned bar, unsigned parity) {
+  unsigned ok;
+  asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+               : "=r"(ok) : "r"(bar), "r"(parity) : "memory");
+  return ok != 0;
 }
 
 // Sum N values per lane over the warp (N a power of two <= 32): halving levels first (each lane keeps half
@@ -285,13 +349,13 @@ __device__ __forceinline__ void finish_row(float (&acc)[PB], float (&stash)[STAS
   next_end = row < U * G ? ends[row] : -1;
 }
 #else
-__device__ __forceinline__ void finish_row(float (&acc)[PB], float* preact, const int* ends, int& row, int& next_end, int lane) {
+__device__ __forceinline__ void finish_row(float (&acc)[PB], unsigned preact_s, const int* ends, int& row, int& next_end, int lane) {
   const float sum = reduce_rows(acc, lane);
-  if ((lane & (32 / PB - 1)) == 0) preact[row * PB + lane / (32 / PB)] = sum;
+  if ((lane & (32 / PB - 1)) == 0) PREACT_STORE(row * PB + lane / (32 / PB), sum);
 #pragma unroll
   for (int b = 0; b < PB; ++b) acc[b] = 0.f;
   ++row;
-  next_end = row < U * G ? ends[row] : -1;
+  next_end = row < U * G ? ends[row] : -1;  // for the shared tier; the register tier reads end_bits
 }
 #endif
 
@@ -310,7 +374,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                           float* __restrict__ out,               // [T][B][H] fp32: h_t for every t
                           float* __restrict__ h_n,               // [B][H] fp32
                           float* __restrict__ c_n,               // [B][H] fp32 (LSTM; else unused)
-                          void* exchange,                        // barrier: fp16 [2][H][PB]; timestamps: u64 [T][H][PAIRS]
+                          void* exchange,                        // barrier: fp16 [2][pad16(H*PB*2) B]; timestamps: u64 [T][H][PAIRS]
                           unsigned* counter,                     // barrier: arrivals, zeroed by the host per launch
                           int* fault,                            // int32 [4], see sparse_persistent_rnn.cuh
                           int steps, unsigned epoch, unsigned long long timeout_ns) {
@@ -320,6 +384,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   const int cta = blockIdx.x;
   const int gw = cta * WARPS + warp;  // global warp index into the packed arrays
   float* preact = reinterpret_cast<float*>(smem + OFF_PREACT) + warp * (U * G * PB);  // [U*G][PB]
+  const unsigned preact_s = (unsigned)__cvta_generic_to_shared(preact);                 // the same, as a shared address
   int* ends = reinterpret_cast<int*>(smem + OFF_ENDS) + warp * (U * G);               // [U*G]
 #if SPRNN_EXCHANGE != 2
   __shared__ int abort_flag;  // set by a thread whose bounded spin ran out; the CTA leaves together
@@ -336,6 +401,17 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #if SPRNN_EXCHANGE != 2
   if (threadIdx.x == 0) abort_flag = 0;
 #endif
+#if SPRNN_EXCHANGE == 0 && SPRNN_STAGE_ASYNC == 2
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#error "SPRNN_STAGE_ASYNC=2 (bulk copy) needs sm_90"
+#endif
+  __shared__ __align__(8) unsigned long long stage_mbar;  // completes when h_{t-1} has landed in act[t & 1]
+  const unsigned stage_bar = (unsigned)__cvta_generic_to_shared(&stage_mbar);
+  if (threadIdx.x == 0) {
+    mbar_init(stage_bar, 1);
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");  // visible to the async proxy
+  }
+#endif
 
   // ---- resident weights: register tier (compile-time indexed) and shared tier -------------------------
   unsigned wreg[R > 0 ? R : 1];
@@ -348,6 +424,18 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   for (int i = lane; i < U * G; i += 32) ends[i] = row_ends[(size_t)gw * U * G + i];
   int last_end = -1;
   for (int i = 0; i < U * G; ++i) last_end = max(last_end, row_ends[(size_t)gw * U * G + i]);
+  // the register tier's row ends as bits (bit j of word j/32: a row ends at slot j), so that the unrolled slot
+  // loop tests a register instead of waiting on a load after each row; every row has >= 1 slot (PackedLayer)
+  unsigned end_bits[R > 0 ? (R + 31) / 32 : 1];
+#pragma unroll
+  for (int w = 0; w < (R > 0 ? (R + 31) / 32 : 1); ++w) {
+    unsigned bits = 0;
+    for (int i = 0; i < U * G; ++i) {
+      const int e = row_ends[(size_t)gw * U * G + i];
+      if (e >= 32 * w && e < 32 * w + 32 && e < R) bits |= 1u << (e - 32 * w);
+    }
+    end_bits[w] = bits;
+  }
 
   // ---- this lane's (unit, pair) items of the cell update, their state in registers ---------------------
   int item_unit[ITEMS], item_row[ITEMS], item_pair[ITEMS];
@@ -398,15 +486,20 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   // mbar[p]: completes when every other CTA's block of h has landed in act[p] (bytes from all peers)
   __shared__ __align__(8) unsigned long long mbar[2];
   const unsigned mbar_local = (unsigned)__cvta_generic_to_shared(&mbar[0]);
-  // racecheck false positive (results/kernel/NOTES.md "racecheck"): ptxas runs these inits as warp-uniform
-  // SYNCS.EXCH.64, which racecheck credits to lane 31, then flags thread 0's arming below as a "(Warp Level
-  // Programming) RAW hazard". Both are thread 0's, in program order; no other thread touches mbar before the
-  // cluster barrier, and peers only after it (fence.mbarrier_init.release.cluster + barrier.cluster).
+  // ptxas runs these inits as warp-uniform SYNCS.EXCH.64, which racecheck credits to lane 31, and then flagged
+  // thread 0's arming below as a "(Warp Level Programming) RAW hazard" (results/kernel/NOTES.md "racecheck"):
+  // a false positive (both are thread 0's, in program order), silenced by the __syncthreads between them.
+  // exit_mbar: completes when every other CTA has left its step loop and issued its last push (one remote
+  // arrival each); a CTA leaves only then (bounded), so its shared memory outlives every peer's access
+  __shared__ __align__(8) unsigned long long exit_mbar;
+  const unsigned exit_bar = (unsigned)__cvta_generic_to_shared(&exit_mbar);
   if (threadIdx.x == 0) {
     mbar_init(mbar_local, 1);
     mbar_init(mbar_local + 8, 1);
+    mbar_init(exit_bar, SPRNN_CTAS > 1 ? SPRNN_CTAS - 1 : 1);
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
+  __syncthreads();  // once per launch: keeps racecheck's lane attribution of the inits out of the arming below
   const unsigned peer_bytes = (unsigned)((H - (unit_hi - unit_lo)) * ROW_BYTES);
   if (threadIdx.x == 0) {  // arm both: mbar[1] for step 1 (h_0), mbar[0] for step 2 (h_1)
     if (steps > 1) mbar_arrive_expect_tx(mbar_local + 8, peer_bytes);
@@ -431,6 +524,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   LOAD_X(xn, 0)
   for (int t = 0; t < steps; ++t) {
     const int cur = t & 1;
+#if SPRNN_STALL_CTA >= 0
+    if (cta == SPRNN_STALL_CTA && t == SPRNN_STALL_STEP) break;  // injected fault (uniform over the CTA)
+#endif
 #pragma unroll
     for (int k = 0; k < ITEMS; ++k)
 #pragma unroll
@@ -443,14 +539,40 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 
 #if SPRNN_EXCHANGE == 0
     if (t > 0) {  // stage h_{t-1} from global memory (the grid barrier of step t-1 has passed)
-      const uint4* src = reinterpret_cast<const uint4*>(reinterpret_cast<const unsigned char*>(exchange) + (size_t)cur * H * ROW_BYTES);
+#if SPRNN_STAGE_ASYNC != 2 || (H * ROW_BYTES) % 16 != 0
+      const uint4* src = reinterpret_cast<const uint4*>(reinterpret_cast<const unsigned char*>(exchange) + (size_t)cur * EXCH_BUF_BYTES);
+#endif
+#if SPRNN_STAGE_ASYNC == 2
+      const unsigned parity = (unsigned)(t - 1) & 1u;  // phase k is the copy for step k + 1
+      if (!mbar_try_wait(stage_bar, parity)) {
+        const unsigned long long start = global_timer();
+        while (!mbar_try_wait(stage_bar, parity)) {
+          if (global_timer() - start > timeout_ns) {
+            record_fault(fault, SPRNN_FAULT_BARRIER_WAIT, cta, t, -2);
+            abort_flag = 1;
+            break;
+          }
+        }
+      }
+#elif SPRNN_STAGE_ASYNC
+      uint4* dst = reinterpret_cast<uint4*>(smem + cur * ACT_BUF_BYTES);
+      // cp.async: every 16-byte copy of the thread in flight at once, no registers (a plain load/store loop
+      // waits one L2 round trip per iteration: 6 round trips per step at H=5760)
+      for (int i = threadIdx.x; i < H * ROW_BYTES / 16; i += THREADS)
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"((unsigned)__cvta_generic_to_shared(dst + i)), "l"(src + i) : "memory");
+      asm volatile("cp.async.wait_all;" ::: "memory");
+#else
       uint4* dst = reinterpret_cast<uint4*>(smem + cur * ACT_BUF_BYTES);
       for (int i = threadIdx.x; i < H * ROW_BYTES / 16; i += THREADS) dst[i] = __ldcg(src + i);
+#endif
 #if (H * ROW_BYTES) % 16 != 0
       for (int i = (H * ROW_BYTES / 16) * 8 + threadIdx.x; i < H * PB; i += THREADS)
         act16[cur * (ACT_BUF_BYTES / 2) + i] = __ldcg(reinterpret_cast<const unsigned short*>(src) + i);
 #endif
       __syncthreads();
+#if SPRNN_STAGE_ASYNC == 2
+      if (abort_flag) return;
+#endif
     }
 #elif SPRNN_EXCHANGE == 1
     if (t > 0) {  // poll the tagged words of h_{t-1} this CTA needs, stage each as it arrives
@@ -458,29 +580,34 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       const unsigned tag = epoch + (unsigned)(t - 1);
       const int count = needed[(size_t)cta * (H + 1)];
       const int* cols = needed + (size_t)cta * (H + 1) + 1;
-      unsigned* act32 = reinterpret_cast<unsigned*>(smem + cur * ACT_BUF_BYTES);  // [H+32][PAIRS]
+      // act[cur] as [H+32][PAIRS] u32 words, addressed as shared memory explicitly (NVRTC otherwise keeps
+      // generic addresses here and converts each store through SR_CgaCtaId behind a branch)
+      const unsigned act32 = (unsigned)__cvta_generic_to_shared(smem + cur * ACT_BUF_BYTES);
       // SPRNN_POLL_BATCH loads in flight per thread; the words whose tag is not yet t-1 are re-polled together
       // (one round trip per retry for all of them, not one per word)
       for (int base = threadIdx.x; base < count * PAIRS; base += THREADS * SPRNN_POLL_BATCH) {
         unsigned long long v[SPRNN_POLL_BATCH];
-        const unsigned long long* ptr[SPRNN_POLL_BATCH];
+        int word[SPRNN_POLL_BATCH];  // index of the tagged word in this step's slot (= of the u32 in act32), -1: none
         unsigned pending = 0;
 #pragma unroll
         for (int q = 0; q < SPRNN_POLL_BATCH; ++q) {
           const int i = base + q * THREADS;
-          ptr[q] = i < count * PAIRS ? slot + (size_t)cols[i / PAIRS] * PAIRS + i % PAIRS : nullptr;
-          v[q] = ptr[q] ? load_relaxed_u64(ptr[q]) : 0ull;
+          word[q] = i < count * PAIRS ? cols[i / PAIRS] * PAIRS + i % PAIRS : -1;
+          v[q] = word[q] >= 0 ? load_relaxed_u64(slot + word[q]) : 0ull;
         }
 #pragma unroll
         for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-          if (ptr[q] && (unsigned)(v[q] >> 32) != tag) pending |= 1u << q;
+          if (word[q] >= 0 && (unsigned)(v[q] >> 32) != tag) pending |= 1u << q;
         if (pending) {
           const unsigned long long start = global_timer();
           unsigned spins = 0;
           while (pending) {
+#if SPRNN_POLL_SLEEP_NS > 0
+            asm volatile("nanosleep.u32 %0;" ::"r"((unsigned)SPRNN_POLL_SLEEP_NS));
+#endif
 #pragma unroll
             for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-              if (pending & (1u << q)) v[q] = load_relaxed_u64(ptr[q]);
+              if (pending & (1u << q)) v[q] = load_relaxed_u64(slot + word[q]);
 #pragma unroll
             for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
               if ((pending & (1u << q)) && (unsigned)(v[q] >> 32) == tag) pending &= ~(1u << q);
@@ -488,7 +615,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
               int col = -1;
 #pragma unroll
               for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-                if (col < 0 && (pending & (1u << q))) col = (int)((ptr[q] - slot) / PAIRS);
+                if (col < 0 && (pending & (1u << q))) col = word[q] / PAIRS;
               record_fault(fault, SPRNN_FAULT_TIMESTAMP_WAIT, cta, t, col);
               abort_flag = 1;
               break;
@@ -497,7 +624,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         }
 #pragma unroll
         for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-          if (ptr[q]) act32[(ptr[q] - slot)] = (unsigned)v[q];  // [column][pair]: same index as the slot's word
+          if (word[q] >= 0) st_shared_u32(act32 + 4u * (unsigned)word[q], (unsigned)v[q]);  // [column][pair]
       }
       __syncthreads();
       if (abort_flag) return;
@@ -506,16 +633,21 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     if (t > 0) {  // wait until every peer's block of h_{t-1} has landed in act[cur]
       const unsigned bar = mbar_local + 8u * cur;
       const unsigned parity = ((unsigned)(t - 1) >> 1) & 1u;
+      bool gave_up = false;
       if (!mbar_try_wait(bar, parity)) {
         unsigned long long start = global_timer();
+        unsigned spins = 0;
         while (!mbar_try_wait(bar, parity)) {
-          if (global_timer() - start > timeout_ns) {
-            record_fault(fault, SPRNN_FAULT_TIMESTAMP_WAIT, cta, t, -1);
-            return;  // peers may still write here; the launch is lost anyway and the host throws
+          if (global_timer() - start > timeout_ns || ((++spins & 15u) == 0 && load_volatile_int(fault) != 0)) {
+            record_fault(fault, SPRNN_FAULT_CLUSTER_WAIT, cta, t, (int)parity);
+            gave_up = true;
+            break;
           }
         }
       }
-      __syncthreads();  // every thread has seen the phase before it is re-armed
+      // every thread has seen the phase before it is re-armed; on a fault the whole CTA leaves the step loop
+      // together for the bounded exit below (peers may still push into this CTA's shared memory until then)
+      if (__syncthreads_or(gave_up)) break;
       if (threadIdx.x == 0 && t + 2 < steps) mbar_arrive_expect_tx(bar, peer_bytes);
     }
 #endif
@@ -535,7 +667,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       for (int i = 0; i < STASH_N; ++i) stash[i] = 0.f;
 #define FINISH_ROW() finish_row(acc, stash, ends, row, next_end)
 #else
-#define FINISH_ROW() finish_row(acc, preact, ends, row, next_end, lane)
+#define FINISH_ROW() finish_row(acc, preact_s, ends, row, next_end, lane)
 #endif
       // register tier: compile-time slot indices keep wreg[] in registers
 #pragma unroll
@@ -550,7 +682,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           const int j = j0 + c;
           if (j < R) {
             fma_act(wreg[j < R ? j : 0], raw[c], acc);
-            if (j == next_end) FINISH_ROW();  // warp-uniform
+            if ((end_bits[j / 32] >> (j % 32)) & 1u) FINISH_ROW();  // warp-uniform; no load on the critical path
           }
         }
       }
@@ -566,7 +698,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       {
         const float sum = reduce_tree<STASH_N>(stash, lane);
         const int idx = lane / (32 / STASH_N);
-        if ((lane & (32 / STASH_N - 1)) == 0 && idx < STASH_VALUES) preact[idx] = sum;
+        if ((lane & (32 / STASH_N - 1)) == 0 && idx < STASH_VALUES) PREACT_STORE(idx, sum);
       }
 #endif
 #undef FINISH_ROW
@@ -600,7 +732,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #if SPRNN_EXCHANGE_ONLY
           pre[g] = 0.f;
 #else
-          pre[g] = preact[(item_row[k] + g) * PB + b];
+          pre[g] = PREACT_LOAD((item_row[k] + g) * PB + b);
 #endif
         }
         float h;
@@ -628,7 +760,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       }
       const unsigned packed = float2_to_half2(hv[0], hv[1]);
 #if SPRNN_EXCHANGE == 0
-      reinterpret_cast<unsigned*>(reinterpret_cast<unsigned char*>(exchange) + (size_t)(cur ^ 1) * H * ROW_BYTES)[u * PAIRS + item_pair[k]] = packed;
+      reinterpret_cast<unsigned*>(reinterpret_cast<unsigned char*>(exchange) + (size_t)(cur ^ 1) * EXCH_BUF_BYTES)[u * PAIRS + item_pair[k]] = packed;
 #elif SPRNN_EXCHANGE == 1
       store_relaxed_u64(reinterpret_cast<unsigned long long*>(exchange) + ((size_t)t * H + u) * PAIRS + item_pair[k],
                         ((unsigned long long)(epoch + (unsigned)t) << 32) | packed);
@@ -693,15 +825,36 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
 
 #if SPRNN_EXCHANGE == 0
-    // grid barrier: one arrival per CTA on a monotone counter, bounded spin
+    // grid barrier: one arrival per CTA on a monotone counter (or its own flag word), bounded spin
     __syncthreads();
     if (threadIdx.x == 0) {
 #if SPRNN_BARRIER_FENCE
       __threadfence();
 #endif
+#if SPRNN_BARRIER_FLAGS
+      store_release_u32(counter + cta, (unsigned)(t + 1));  // release: cumulative over the CTA's stores (bar.sync above)
+#else
       add_release_u32(counter, 1u);  // release: cumulative over the CTA's stores ordered by the bar.sync above
+#endif
     }
     STORE_OUTS()
+#if SPRNN_BARRIER_FLAGS
+    for (int i = threadIdx.x; i < SPRNN_CTAS; i += THREADS) {  // thread i waits for producer CTA i
+      const unsigned target = (unsigned)(t + 1);
+      unsigned long long start = 0;
+      unsigned spins = 0;
+      while (load_acquire_u32(counter + i) < target) {
+        if ((++spins & 63u) == 0) {
+          if (start == 0) start = global_timer();
+          if (load_volatile_int(fault) != 0 || global_timer() - start > timeout_ns) {
+            record_fault(fault, SPRNN_FAULT_BARRIER_WAIT, cta, t, i);
+            abort_flag = 1;
+            break;
+          }
+        }
+      }
+    }
+#else
     if (threadIdx.x == 0) {
       const unsigned target = (unsigned)(t + 1) * SPRNN_CTAS;
       unsigned long long start = global_timer();
@@ -715,6 +868,20 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         }
       }
     }
+#endif
+#if SPRNN_STAGE_ASYNC == 2
+    if (threadIdx.x == 0 && !abort_flag && t + 1 < steps) {  // stage h_t for step t + 1 now, in one bulk copy
+      const unsigned dst = (unsigned)__cvta_generic_to_shared(smem + ((t + 1) & 1) * ACT_BUF_BYTES);
+      const unsigned char* src = reinterpret_cast<const unsigned char*>(exchange) + (size_t)((t + 1) & 1) * EXCH_BUF_BYTES;
+      // peers' h_t (generic-proxy stores, acquired above) and this CTA's earlier reads of act[(t+1)&1] (step t-1,
+      // ordered by the bar.sync above) before the async-proxy copy
+      asm volatile("fence.proxy.async.global;" ::: "memory");
+      asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+      mbar_arrive_expect_tx(stage_bar, (unsigned)(H * ROW_BYTES / 16 * 16));  // any tail: the loop at the step's top
+      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
+                   ::"r"(dst), "l"(src), "r"((unsigned)(H * ROW_BYTES / 16 * 16)), "r"(stage_bar) : "memory");
+    }
+#endif
     __syncthreads();
     if (abort_flag) return;
 #elif SPRNN_EXCHANGE == 2 && !SPRNN_CLUSTER_MBARRIER
@@ -727,8 +894,31 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #undef STORE_OUTS
   }
 
-#if SPRNN_EXCHANGE == 2
-  // no CTA leaves while a peer may still address its shared memory
+#if SPRNN_EXCHANGE == 2 && SPRNN_CLUSTER_MBARRIER
+  // no CTA leaves while a peer may still address its shared memory: once every thread of this CTA has issued
+  // its last push (bar.sync), thread 0 arrives on each peer's exit_mbar, then waits for every peer's arrival on
+  // its own, bounded by 2 x timeout_ns (a peer that gave up on a step waits up to timeout_ns before it arrives)
+  __syncthreads();
+  if (threadIdx.x == 0 && SPRNN_CTAS > 1) {
+    for (unsigned r = 0; r < SPRNN_CTAS; ++r) {
+      if (r == my_rank) continue;
+      unsigned remote;
+      asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(exit_bar), "r"(r));
+      mbar_arrive_remote(remote);
+    }
+    if (!mbar_try_wait_cluster(exit_bar, 0)) {
+      const unsigned long long start = global_timer();
+      while (!mbar_try_wait_cluster(exit_bar, 0)) {
+        if (global_timer() - start > 2 * timeout_ns) {
+          record_fault(fault, SPRNN_FAULT_CLUSTER_EXIT, cta, steps, -1);
+          break;  // leaves anyway: a peer that never arrives is stuck, and the host throws
+        }
+      }
+    }
+  }
+  __syncthreads();
+#elif SPRNN_EXCHANGE == 2
+  // comparison variant (SPRNN_CLUSTER_MBARRIER=0, not used by the engine): an unbounded cluster barrier
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
 #endif
   // ---- final state ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import org.sprnn.internal.cuda.CublasLt;
 import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaDriver;
 import org.sprnn.internal.cuda.CudaEvent;
+import org.sprnn.internal.cuda.CudaException;
 import org.sprnn.internal.cuda.CudaModule;
 import org.sprnn.internal.cuda.CudaStream;
 import org.sprnn.internal.cuda.DeviceBuffer;
@@ -48,7 +49,12 @@ import org.sprnn.sparse.SparseRows;
  * capacity numbers), packs, compiles the specialised kernel through NVRTC (cubin cache keyed by the
  * spec's name) and uploads the packed layout once; a run uploads inputs, launches and downloads. Outputs
  * are poisoned (NaN) before every launch; a kernel that gave up (bounded spins) leaves a fault record
- * and the run throws naming the layer, CTA and step.
+ * and the run throws naming the layer, CTA and step (the engine stays usable: the kernel left normally).
+ *
+ * <p>A sequence runs in launches of at most {@link #STEPS_PER_LAUNCH} steps ({@link StepChunks}), h (and c)
+ * carried between them on the device, so the timestamped exchange buffer is bounded by that many steps instead of
+ * growing with T. The input projection's cuBLASLt plan is built once per (layer, T*B) and kept until
+ * {@link #close()}.
  */
 public final class SparsePersistentEngine implements Engine {
     /** The engine's name. */
@@ -58,11 +64,16 @@ public final class SparsePersistentEngine implements Engine {
     private static final long WORKSPACE_BYTES = 8L << 20;
     /** Launches timed together in {@link #microsPerStep} (each sample's time divided by it). */
     static final int LAUNCHES_PER_SAMPLE = 4;
+    /**
+     * The most timesteps one launch runs (the paper's T = 256 in one launch); longer sequences run in launches of
+     * this many steps, which bounds the timestamped exchange buffer at {@code 256 x H x paddedBatch/2 x 8} bytes.
+     */
+    public static final int STEPS_PER_LAUNCH = 256;
 
     private final RnnModel model;
     private final PlanOptions planOptions;
     private final DeviceLimits limits;
-    private final boolean exchangeOnly;
+    private final Variant variant;
     private final int hidden;
     private final int gates;
     private final CudaContext ctx;
@@ -71,11 +82,12 @@ public final class SparsePersistentEngine implements Engine {
     private final CublasLt.Handle lt;
     private final DeviceBuffer workspace;
     private final KernelCompiler compiler;
-    private final List<SparseRows> recurrent = new ArrayList<>();
+    private final List<SparseRows> recurrent = new ArrayList<>(); // per layer, made at the first planning
     private final List<DeviceBuffer> wIh = new ArrayList<>();  // per layer [G*H][I] fp32 row-major
     private final List<DeviceBuffer> bIh = new ArrayList<>();  // per layer [G*H] fp32
     private final List<DeviceBuffer> bHh = new ArrayList<>();  // per layer [G*H] fp32
     private final Map<Integer, List<LayerKernel>> byBatch = new HashMap<>();
+    private final Map<Long, GemmPlan> projections = new HashMap<>(); // (layer << 32 | T*B) → input projection plan
     private int epoch = 1; // step tags of the timestamp exchange: unique per launch
     private boolean closed;
 
@@ -94,13 +106,38 @@ public final class SparsePersistentEngine implements Engine {
     }
 
     /**
+     * What the engine's kernels are besides their spec: the normal kernel, the exchange floor, or (for the
+     * fault-path check only) a kernel whose CTA {@code stallCta} stops at step {@code stallStep} of every launch.
+     *
+     * @param exchangeOnly {@code SPRNN_EXCHANGE_ONLY}: skip the arithmetic (the floor)
+     * @param stallCta CTA that stops ({@code SPRNN_STALL_CTA}), -1 = none
+     * @param stallStep step of each launch at which it stops
+     * @param spinTimeoutNs how long each bounded spin of the kernel waits
+     * @param stepsPerLaunch the most steps one launch runs
+     */
+    record Variant(boolean exchangeOnly, int stallCta, int stallStep, long spinTimeoutNs, int stepsPerLaunch) {
+        Variant {
+            if (spinTimeoutNs < 1_000_000L || stepsPerLaunch < 1 || stallCta < -1 || stallStep < 0) {
+                throw new SprnnException(NAME + ": variant " + stallCta + "/" + stallStep + "/" + spinTimeoutNs + " ns/"
+                        + stepsPerLaunch + " steps per launch out of range");
+            }
+        }
+
+        static final Variant NORMAL = new Variant(false, -1, 0, SPIN_TIMEOUT_NS, STEPS_PER_LAUNCH);
+
+        String suffix() {
+            return (exchangeOnly ? "_exchangeonly" : "") + (stallCta >= 0 ? "_stall" + stallCta + "at" + stallStep : "");
+        }
+    }
+
+    /**
      * Builds the engine: opens the device and uploads the input weights; layers are planned per batch size at
      * the first run with that batch.
      *
      * @param options switches and partition (null exchange = cluster if it fits, else timestamps)
      */
     public SparsePersistentEngine(RnnModel model, DeviceLimits limits, PlanOptions options) {
-        this(model, limits, options, false);
+        this(model, limits, options, Variant.NORMAL);
     }
 
     /**
@@ -109,11 +146,27 @@ public final class SparsePersistentEngine implements Engine {
      * outputs are not the layer's.
      */
     public static SparsePersistentEngine exchangeFloor(RnnModel model, DeviceLimits limits, PlanOptions options) {
-        return new SparsePersistentEngine(model, limits, options, true);
+        Variant n = Variant.NORMAL;
+        return new SparsePersistentEngine(model, limits, options, new Variant(true, -1, 0, n.spinTimeoutNs(), n.stepsPerLaunch()));
     }
 
-    private SparsePersistentEngine(RnnModel model, DeviceLimits limits, PlanOptions options, boolean exchangeOnly) {
-        this.exchangeOnly = exchangeOnly;
+    /**
+     * For the fault-path check: an engine whose kernels' CTA {@code cta} stops at step {@code step} of every launch
+     * (injected at compile time), with bounded spins of {@code spinTimeoutNs}: every run must throw naming the layer,
+     * step and CTA, and leave the engine usable.
+     */
+    static SparsePersistentEngine withInjectedStall(RnnModel model, DeviceLimits limits, PlanOptions options, int cta, int step,
+                                                    long spinTimeoutNs) {
+        return new SparsePersistentEngine(model, limits, options, new Variant(false, cta, step, spinTimeoutNs, STEPS_PER_LAUNCH));
+    }
+
+    /** For the chunking check: an engine that runs at most {@code stepsPerLaunch} steps per launch. */
+    static SparsePersistentEngine withStepsPerLaunch(RnnModel model, DeviceLimits limits, PlanOptions options, int stepsPerLaunch) {
+        return new SparsePersistentEngine(model, limits, options, new Variant(false, -1, 0, SPIN_TIMEOUT_NS, stepsPerLaunch));
+    }
+
+    SparsePersistentEngine(RnnModel model, DeviceLimits limits, PlanOptions options, Variant variant) {
+        this.variant = variant;
         this.model = model;
         this.planOptions = options;
         this.limits = limits;
@@ -127,15 +180,30 @@ public final class SparsePersistentEngine implements Engine {
             workspace = own(ctx.allocate(WORKSPACE_BYTES, "cuBLASLt workspace"));
             compiler = new KernelCompiler();
             for (Layer layer : model.layers()) {
-                recurrent.add(SparseRows.of(layer.wHh()));
                 wIh.add(uploadFloats(layer.wIh().data(), "W_ih"));
                 bIh.add(uploadFloats(layer.bIh().data(), "b_ih"));
                 bHh.add(uploadFloats(layer.bHh().data(), "b_hh"));
             }
         } catch (RuntimeException | Error e) {
             close();
+            if (contextLost(e)) {
+                throw lostContext(e);
+            }
             throw e;
         }
+    }
+
+    /**
+     * Whether {@code e} is a CUDA error after which the process's context on the device is unusable (a kernel fault:
+     * illegal or misaligned address, illegal instruction, launch failure or timeout): every later call fails the same.
+     */
+    static boolean contextLost(Throwable e) {
+        return e instanceof CudaException c && (c.code() == 700 || c.code() == 702 || (c.code() >= 714 && c.code() <= 719));
+    }
+
+    private static SprnnException lostContext(Throwable e) {
+        return new SprnnException(NAME + ": the CUDA context is unusable after a kernel fault in this process (" + e.getMessage()
+                + "); restart the process");
     }
 
     /** Plans every layer of {@code model} for {@code batch} on {@code limits}; the first that does not fit, or null. */
@@ -143,10 +211,15 @@ public final class SparsePersistentEngine implements Engine {
         for (int k = 0; k < model.numLayers(); k++) {
             Plan p = Plan.of(SparseRows.of(model.layers().get(k).wHh()), model.cell(), batch, limits, options);
             if (!p.fits()) {
-                return "layer " + k + " does not fit on-chip (" + p.spec().exchange().id() + ", batch " + batch + "): " + p.why();
+                return refusal(k, p, batch);
             }
         }
         return null;
+    }
+
+    /** Why layer {@code k} is refused under plan {@code p} (which does not fit): the capacity numbers. */
+    static String refusal(int k, Plan p, int batch) {
+        return "layer " + k + " does not fit on-chip (" + p.spec().exchange().id() + ", batch " + batch + "): " + p.why();
     }
 
     @Override
@@ -171,6 +244,8 @@ public final class SparsePersistentEngine implements Engine {
         try (Run r = new Run(input, h0, c0)) {
             r.forward(0, null);
             return r.result();
+        } catch (CudaException e) {
+            throw contextLost(e) ? lostContext(e) : e;
         }
     }
 
@@ -218,21 +293,64 @@ public final class SparsePersistentEngine implements Engine {
         if (ks != null) {
             return ks;
         }
-        ks = new ArrayList<>();
+        if (recurrent.isEmpty()) {
+            for (Layer layer : model.layers()) {
+                recurrent.add(SparseRows.of(layer.wHh()));
+            }
+        }
+        List<Plan> plans = new ArrayList<>();
         for (int k = 0; k < model.numLayers(); k++) {
-            Plan p = Plan.of(recurrent.get(k), model.cell(), batch, limits, planOptions);
+            plans.add(Plan.of(recurrent.get(k), model.cell(), batch, limits, planOptions));
+        }
+        return build(batch, plans);
+    }
+
+    /**
+     * Uses {@code plans} (one per layer, made by {@link Plan#of} for this engine's model, options and limits, e.g.
+     * in parallel by a check) for {@code batch} instead of planning again.
+     */
+    void usePlans(int batch, List<Plan> plans) {
+        if (plans.size() != model.numLayers()) {
+            throw new SprnnException(NAME + ": " + plans.size() + " plans for " + model.numLayers() + " layers");
+        }
+        for (Plan p : plans) {
+            if (p.spec().batch() != batch || p.spec().hidden() != hidden || p.spec().cell() != model.cell()) {
+                throw new SprnnException(NAME + ": plan " + p.spec().name() + " is not for batch " + batch + " of this model");
+            }
+        }
+        if (!byBatch.containsKey(batch)) {
+            build(batch, plans);
+        }
+    }
+
+    /** The name a spec's kernel is compiled (and cached) under by an engine of {@code variant}. */
+    static String kernelName(KernelSpec s, Variant variant) {
+        return s.name() + variant.suffix();
+    }
+
+    /** The defines a spec's kernel is compiled with by an engine of {@code variant}. */
+    static Map<String, String> kernelDefines(KernelSpec s, Variant variant) {
+        Map<String, String> defines = new java.util.LinkedHashMap<>(s.defines());
+        if (variant.exchangeOnly()) {
+            defines.put("SPRNN_EXCHANGE_ONLY", "1");
+        }
+        if (variant.stallCta() >= 0) {
+            defines.put("SPRNN_STALL_CTA", Integer.toString(variant.stallCta()));
+            defines.put("SPRNN_STALL_STEP", Integer.toString(variant.stallStep()));
+        }
+        return defines;
+    }
+
+    private List<LayerKernel> build(int batch, List<Plan> plans) {
+        List<LayerKernel> ks = new ArrayList<>();
+        for (int k = 0; k < model.numLayers(); k++) {
+            Plan p = plans.get(k);
             if (!p.fits()) {
-                throw new SprnnException(NAME + ": layer " + k + " does not fit on-chip (" + p.spec().exchange().id()
-                        + ", batch " + batch + "): " + p.why());
+                throw new SprnnException(NAME + ": " + refusal(k, p, batch));
             }
             KernelSpec s = p.spec();
-            Map<String, String> defines = new java.util.LinkedHashMap<>(s.defines());
-            String kernelName = s.name();
-            if (exchangeOnly) {
-                defines.put("SPRNN_EXCHANGE_ONLY", "1");
-                kernelName += "_exchangeonly";
-            }
-            byte[] cubin = compiler.compile("sparse_persistent_rnn.cu", kernelName, defines, "sm_" + s.smArch());
+            String kernelName = kernelName(s, variant);
+            byte[] cubin = compiler.compile("sparse_persistent_rnn.cu", kernelName, kernelDefines(s, variant), "sm_" + s.smArch());
             CudaModule module = own(ctx.loadModule(cubin, kernelName));
             CudaModule.CudaKernel kernel = module.kernel("sparse_persistent_rnn");
             kernel.setMaxDynamicSharedMemory((int) s.sharedMemoryBytes());
@@ -260,15 +378,18 @@ public final class SparsePersistentEngine implements Engine {
         private final DeviceBuffer c0s;      // [L][B][H] fp32
         private final DeviceBuffer hN;       // [L][B][H] fp32
         private final DeviceBuffer cN;       // [L][B][H] fp32
-        private final DeviceBuffer exchange; // timestamps: u64 [T][H][PB/2]; barrier: fp16 [2][H][PB]
-        private final DeviceBuffer counter;  // grid barrier arrivals (16 B)
+        private final DeviceBuffer exchange; // timestamps: u64 [min(T, steps per launch)][H][PB/2]; barrier: fp16 [2][pad16(H*PB*2) B]
+        private final DeviceBuffer counter;  // grid barrier: arrivals (word 0) or one flag word per CTA (u32 [1024])
         private final DeviceBuffer fault;    // int32 [4]
+        private final DeviceBuffer[] carry;  // two [2][B][H] fp32 (h then c) between launches of one layer, or null
+        private final List<StepChunks.Chunk> chunks;
         private int lastLayerSeq;
 
         Run(Tensor input, Tensor h0, Tensor c0) {
             steps = input.dim(0);
             batch = input.dim(1);
             ks = kernels(batch);
+            chunks = StepChunks.of(steps, variant.stepsPerLaunch());
             int layers = model.numLayers();
             long tb = (long) steps * batch;
             try {
@@ -284,15 +405,18 @@ public final class SparsePersistentEngine implements Engine {
                 upload(h0s, h0 == null ? new double[layers * batch * hidden] : h0.data());
                 upload(c0s, c0 == null ? new double[layers * batch * hidden] : c0.data());
                 long ex = 16;
+                int launchSteps = StepChunks.longest(chunks);
                 for (LayerKernel k : ks) {
                     KernelSpec s = k.plan().spec();
-                    ex = Math.max(ex, s.exchange() == ExchangeMode.TIMESTAMPS ? (long) steps * hidden * (s.paddedBatch() / 2) * 8
-                            : 2L * hidden * s.rowBytes());
+                    ex = Math.max(ex, s.exchange() == ExchangeMode.TIMESTAMPS ? (long) launchSteps * hidden * (s.paddedBatch() / 2) * 8
+                            : 2L * ((hidden * (long) s.rowBytes() + 15) & ~15L)); // two halves, each 16-byte aligned
                 }
                 exchange = alloc(ex, "h exchange");
                 exchange.fill((byte) 0, stream);
-                counter = alloc(16, "barrier counter");
+                counter = alloc(4096, "grid barrier counter or per-CTA flags");
                 fault = alloc(16, "fault record");
+                carry = chunks.size() > 1 ? new DeviceBuffer[] {alloc(2L * batch * hidden * 4, "h/c carry"),
+                        alloc(2L * batch * hidden * 4, "h/c carry")} : null;
             } catch (RuntimeException | Error e) {
                 close();
                 throw e;
@@ -315,12 +439,7 @@ public final class SparsePersistentEngine implements Engine {
             int layers = timed == null ? model.numLayers() : 1;
             for (int k = 0; k < layers; k++) {
                 LayerKernel lk = ks.get(k);
-                int gh = gates * hidden;
-                int tb = steps * batch;
-                try (GemmPlan proj = new GemmPlan(ctx, lt, new GemmPlan.Spec(gh, tb, inputSize, true, inputSize, inputSize, gh,
-                        CublasLt.CUDA_R_32F, CublasLt.CUDA_R_32F, CublasLt.EPILOGUE_BIAS, 0f, 16), bIh.get(k).ptr(), workspace, 1)) {
-                    proj.run(stream, wIh.get(k).ptr(), in, xproj.ptr(), xproj.ptr());
-                }
+                projection(k, inputSize, steps * batch).run(stream, wIh.get(k).ptr(), in, xproj.ptr(), xproj.ptr());
                 DeviceBuffer out = seq[k % 2];
                 if (timed == null) {
                     launch(k, lk, out);
@@ -340,7 +459,7 @@ public final class SparsePersistentEngine implements Engine {
                             stop.record(stream);
                             stop.synchronize();
                             timed[i] = stop.millisSince(start) / LAUNCHES_PER_SAMPLE;
-                            checkFault(k);
+                            checkFault(k, chunks.size() == 1 ? chunks.get(0) : new StepChunks.Chunk(0, steps)); // step within its launch
                         }
                     }
                 }
@@ -350,41 +469,71 @@ public final class SparsePersistentEngine implements Engine {
             }
         }
 
+        /** Runs layer {@code k}, every launch of it checked for a fault record. */
         private void launch(int k, LayerKernel lk, DeviceBuffer out) {
             out.fill((byte) 0xFF, stream); // NaN: unwritten outputs show
-            counter.fill((byte) 0, stream);
-            fault.fill((byte) 0, stream);
-            launchOnly(lk, k, out);
-            stream.synchronize();
-            checkFault(k);
+            for (int i = 0; i < chunks.size(); i++) {
+                counter.fill((byte) 0, stream);
+                fault.fill((byte) 0, stream);
+                launchChunk(lk, k, out, i);
+                try {
+                    stream.synchronize();
+                } catch (SprnnException e) {
+                    throw new SprnnException(NAME + ": layer " + k + ": the kernel failed at steps " + chunks.get(i).first() + ".."
+                            + (chunks.get(i).first() + chunks.get(i).steps() - 1) + " (" + e.getMessage() + ")"
+                            + (contextLost(e) ? "; the CUDA context is lost for this process: restart it" : ""));
+                }
+                checkFault(k, chunks.get(i));
+            }
         }
 
+        /** Every launch of layer {@code k} back to back, unchecked (the timed path). */
         private void launchOnly(LayerKernel lk, int k, DeviceBuffer out) {
+            for (int i = 0; i < chunks.size(); i++) {
+                if (i > 0) {
+                    counter.fill((byte) 0, stream);
+                }
+                launchChunk(lk, k, out, i);
+            }
+        }
+
+        /** One launch: steps {@code [first, first + steps)} of layer {@code k}, state from the previous launch's. */
+        private void launchChunk(LayerKernel lk, int k, DeviceBuffer out, int i) {
             KernelSpec s = lk.plan().spec();
+            StepChunks.Chunk c = chunks.get(i);
             long state = (long) k * batch * hidden * 4;
-            Object[] args = {lk.words(), lk.rowEnds(), lk.warpUnits(), lk.needed(), xproj, bHh.get(k), h0s.ptr(state),
-                    c0s.ptr(state), out, hN.ptr(state), cN.ptr(state), exchange, counter, fault, steps, epoch,
-                    SPIN_TIMEOUT_NS};
+            long bh = (long) batch * hidden * 4;
+            long hIn = i == 0 ? h0s.ptr(state) : carry[(i - 1) & 1].ptr(0);
+            long cIn = i == 0 ? c0s.ptr(state) : carry[(i - 1) & 1].ptr(bh);
+            boolean last = i == chunks.size() - 1;
+            long hOut = last ? hN.ptr(state) : carry[i & 1].ptr(0);
+            long cOut = last ? cN.ptr(state) : carry[i & 1].ptr(bh);
+            long xOff = (long) c.first() * batch * gates * hidden * 4;
+            long outOff = (long) c.first() * batch * hidden * 4;
+            Object[] args = {lk.words(), lk.rowEnds(), lk.warpUnits(), lk.needed(), xproj.ptr(xOff), bHh.get(k), hIn, cIn,
+                    out.ptr(outOff), hOut, cOut, exchange, counter, fault, c.steps(), epoch, variant.spinTimeoutNs()};
             int smem = (int) s.sharedMemoryBytes();
             if (s.exchange() == ExchangeMode.CLUSTER) {
                 lk.kernel().launch(stream, s.ctas(), s.threadsPerCta(), smem, args); // cluster dims are compiled in
             } else {
                 lk.kernel().launchCooperative(stream, s.ctas(), s.threadsPerCta(), smem, args);
             }
-            epoch += 1;
+            epoch = StepChunks.nextEpoch(epoch, c.steps()); // tags epoch .. epoch+steps-1 are this launch's only
         }
 
-        private void checkFault(int k) {
+        private void checkFault(int k, StepChunks.Chunk c) {
             int[] f = downloadInts(fault, 4);
             if (f[0] != 0) {
                 String kind = switch (f[0]) {
                     case 1 -> "a tagged h value (column " + f[3] + ") did not arrive";
                     case 2 -> "the grid barrier did not complete (counter " + f[3] + ")";
                     case 3 -> "launched with too little shared memory (" + f[3] + " B)";
+                    case 4 -> "the cluster peers' blocks of h did not all arrive";
+                    case 5 -> "a cluster peer did not reach the exit barrier";
                     default -> "fault kind " + f[0];
                 };
-                throw new SprnnException(String.format(Locale.ROOT, "%s: layer %d: kernel gave up at step %d in CTA %d: %s within %.1f s",
-                        NAME, k, f[2], f[1], kind, SPIN_TIMEOUT_NS / 1e9));
+                throw new SprnnException(String.format(Locale.ROOT, "%s: layer %d: kernel gave up at step %d in CTA %d: %s within %s s",
+                        NAME, k, c.first() + f[2], f[1], kind, formatSeconds(variant.spinTimeoutNs() * (f[0] == 5 ? 2 : 1))));
             }
         }
 
@@ -455,6 +604,28 @@ public final class SparsePersistentEngine implements Engine {
             b.download(m, 0, stream);
             return m.toArray(JAVA_INT);
         }
+    }
+
+    /** The input projection of layer {@code k} for {@code tb = T*B} columns: built once, kept until {@link #close()}. */
+    private GemmPlan projection(int k, int inputSize, int tb) {
+        long key = ((long) k << 32) | tb;
+        GemmPlan p = projections.get(key);
+        if (p == null) {
+            int gh = gates * hidden;
+            p = own(new GemmPlan(ctx, lt, new GemmPlan.Spec(gh, tb, inputSize, true, inputSize, inputSize, gh,
+                    CublasLt.CUDA_R_32F, CublasLt.CUDA_R_32F, CublasLt.EPILOGUE_BIAS, 0f, 16), bIh.get(k).ptr(), workspace, 1));
+            projections.put(key, p);
+        }
+        return p;
+    }
+
+    /** Input projection plans built so far (one per layer and T*B run). */
+    int projectionPlans() {
+        return projections.size();
+    }
+
+    private static String formatSeconds(long ns) {
+        return new java.math.BigDecimal(ns).movePointLeft(9).stripTrailingZeros().toPlainString();
     }
 
     private <T extends AutoCloseable> T own(T resource) {

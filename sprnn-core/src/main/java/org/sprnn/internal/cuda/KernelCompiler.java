@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
  *
  * <p>Cache: {@code $SPRNN_CACHE/cubin} or {@code ~/.cache/sprnn/cubin}, one file per
  * {@code <kernel name>-<sha256 prefix>.cubin}, the hash over the source and headers, the defines, the
- * architecture, the options and NVRTC's version. A cache that cannot be written is skipped silently.
+ * architecture, the options and NVRTC's version, and beside it {@code <same>.options}: the source name and the
+ * options, one per line, that built it. A cache that cannot be written is skipped silently.
  */
 public final class KernelCompiler {
     /** Class-path folder of kernel sources. */
@@ -35,6 +36,19 @@ public final class KernelCompiler {
     private static final Pattern INCLUDE = Pattern.compile("^\\s*#\\s*include\\s+\"([^\"]+)\"", Pattern.MULTILINE);
 
     private final Nvrtc nvrtc;
+    /**
+     * Code-generation options: {@code $SPRNN_NVRTC_OPTIONS} (whitespace-separated) if set, for experiments
+     * with NVRTC's code generation (they enter the cache key like every option), else the defaults.
+     */
+    static final List<String> TUNING_OPTIONS = tuningOptions(System.getenv("SPRNN_NVRTC_OPTIONS"));
+
+    static List<String> tuningOptions(String env) {
+        if (env == null) {
+            return List.of("-default-device");
+        }
+        return java.util.Arrays.stream(env.trim().split("\\s+")).filter(o -> !o.isEmpty()).toList();
+    }
+
     private final Path cacheDir;
     private final List<String> includeOptions;
 
@@ -125,7 +139,7 @@ public final class KernelCompiler {
         List<String> options = new ArrayList<>();
         options.add("--gpu-architecture=" + arch);
         options.add("--std=c++17");
-        options.add("-default-device");
+        options.addAll(TUNING_OPTIONS);
         options.addAll(includeOptions);
         for (Map.Entry<String, String> e : new TreeMap<>(defines).entrySet()) {
             options.add("-D" + e.getKey() + "=" + e.getValue());
@@ -149,6 +163,11 @@ public final class KernelCompiler {
             Path tmp = Files.createTempFile(cacheDir, kernelName, ".tmp");
             Files.write(tmp, r.cubin());
             Files.move(tmp, cached, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            // beside the cubin, what built it: the options one per line (reproducible with nvcc -cubin)
+            Path opts = cacheDir.resolve(kernelName + "-" + key.substring(0, 24) + ".options");
+            Path optsTmp = Files.createTempFile(cacheDir, kernelName, ".tmp");
+            Files.writeString(optsTmp, sourceName + "\n" + String.join("\n", options) + "\n", StandardCharsets.UTF_8);
+            Files.move(optsTmp, opts, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | UnsupportedOperationException e) {
             // a read-only home only costs a recompile next time
         }

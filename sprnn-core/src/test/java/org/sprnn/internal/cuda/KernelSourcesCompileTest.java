@@ -131,6 +131,11 @@ class KernelSourcesCompileTest {
                 var plan = org.sprnn.plan.Plan.of(org.sprnn.sparse.SparseRows.of(model.layers().get(0).wHh()), cell, 4, h100,
                         org.sprnn.plan.PlanOptions.defaults().withExchange(exchange));
                 out.add(plan.spec().defineOptions());
+                if (cell == org.sprnn.model.CellType.RNN_RELU) { // the fault-path check's kernels (a CTA stalls)
+                    List<String> stalled = new ArrayList<>(plan.spec().defineOptions());
+                    stalled.addAll(List.of("-DSPRNN_STALL_CTA=0", "-DSPRNN_STALL_STEP=5"));
+                    out.add(stalled);
+                }
             }
         }
         return out;

@@ -1,0 +1,73 @@
+package org.sprnn.engine.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.sprnn.model.CellType;
+import org.sprnn.plan.DeviceLimits;
+import org.sprnn.plan.ExchangeMode;
+import org.sprnn.plan.Plan;
+import org.sprnn.plan.PlanOptions;
+import org.sprnn.model.SyntheticModels;
+import org.sprnn.sparse.SparseRows;
+import org.sprnn.sparse.WeightFormat;
+
+/** What {@code kernel-check --full} covers (no GPU needed to enumerate it), and the kernels of its fault path. */
+class SparsePersistentFullCheckTest {
+
+    @Test
+    void theMatrixIsEveryCellHiddenBatchDensityAndLength() {
+        List<SparsePersistentFullCheck.Job> jobs = SparsePersistentFullCheck.jobs(1);
+        Set<String> cells = new HashSet<>();
+        long shapes = jobs.stream().filter(j -> j.section().equals("matrix")).peek(j -> {
+            assertThat(j.options()).isEqualTo(PlanOptions.defaults());
+            cells.add(j.model().cell().id() + "/" + j.model().hidden() + "/" + j.model().density());
+        }).mapToLong(j -> j.shapes().size()).sum();
+        assertThat(cells).hasSize(4 * 5 * 4);
+        assertThat(shapes).isEqualTo(4L * 5 * 5 * 4 * 3);
+    }
+
+    @Test
+    void theAblationIsEverySwitchCombinationForEveryCellSharingOneShape() {
+        List<SparsePersistentFullCheck.Job> abl = SparsePersistentFullCheck.jobs(1).stream().filter(j -> j.section().equals("ablation")).toList();
+        Map<SparsePersistentFullCheck.Shape, List<SparsePersistentFullCheck.Job>> byShape = abl.stream()
+                .collect(Collectors.groupingBy(j -> j.shapes().get(0)));
+        assertThat(byShape.keySet().stream().map(s -> s.model().cell()).collect(Collectors.toSet())).containsExactlyInAnyOrder(CellType.values());
+        for (var e : byShape.entrySet()) {
+            Set<String> combos = e.getValue().stream().map(j -> j.options().exchange() + "/" + j.options().wideLoads() + "/"
+                    + j.options().bankAware() + "/" + j.options().balanced()).collect(Collectors.toSet());
+            assertThat(combos).as("switch combinations at %s", e.getKey()).hasSize(3 * 2 * 2 * 2);
+            assertThat(e.getValue()).as("one model per shape").allMatch(j -> j.model().equals(e.getKey().model()));
+        }
+    }
+
+    @Test
+    void otherSectionsCoverStackingBf16AndSequencesLongerThanOneLaunch() {
+        List<SparsePersistentFullCheck.Job> jobs = SparsePersistentFullCheck.jobs(1);
+        assertThat(jobs.stream().filter(j -> j.section().equals("stacked")).map(j -> j.model().layers()))
+                .contains(2, 3);
+        assertThat(jobs.stream().filter(j -> j.section().equals("bf16")))
+                .isNotEmpty().allMatch(j -> j.options().weights() == WeightFormat.BF16);
+        assertThat(jobs.stream().filter(j -> j.section().equals("chunks")).flatMap(j -> j.shapes().stream()
+                .filter(s -> s.steps() > j.variant().stepsPerLaunch()).map(s -> j.options().exchange())).collect(Collectors.toSet()))
+                .as("exchanges run with T longer than one launch").contains(ExchangeMode.values()).contains((ExchangeMode) null);
+    }
+
+    @Test
+    void onlyTheStalledVariantCarriesTheStallDefines() {
+        var model = SyntheticModels.random(CellType.GRU, 8, 96, 1, 0.3, 1.0, 3);
+        Plan p = Plan.of(SparseRows.of(model.layers().get(0).wHh()), CellType.GRU, 3, DeviceLimits.h100Sxm(), PlanOptions.defaults());
+        var normal = SparsePersistentEngine.Variant.NORMAL;
+        assertThat(SparsePersistentEngine.kernelDefines(p.spec(), normal)).isEqualTo(p.spec().defines());
+        assertThat(SparsePersistentEngine.kernelName(p.spec(), normal)).isEqualTo(p.spec().name());
+        var stalled = new SparsePersistentEngine.Variant(false, 0, 5, 50_000_000L, 256);
+        assertThat(SparsePersistentEngine.kernelDefines(p.spec(), stalled)).containsEntry("SPRNN_STALL_CTA", "0")
+                .containsEntry("SPRNN_STALL_STEP", "5");
+        assertThat(SparsePersistentEngine.kernelName(p.spec(), stalled)).isNotEqualTo(p.spec().name()).startsWith(p.spec().name());
+    }
+}

@@ -1,0 +1,101 @@
+package org.sprnn.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sprnn.model.CellType;
+import org.sprnn.sparse.WeightFormat;
+
+/**
+ * Holds {@link KernelSpec#sharedMemoryBytes()} and the kernel header's {@code SPRNN_SMEM_BYTES} together (a host
+ * program compiled from {@code sparse_persistent_rnn.cuh}), and checks that each activation buffer is a multiple of
+ * 16 bytes, so that the second one stays aligned for 16-byte accesses at every hidden size (H = 97 at batch 1 put it
+ * at byte 516: a misaligned-address fault on the H100).
+ */
+class SharedMemoryLayoutContractTest {
+    private static final Path HEADER = Path.of("src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cuh");
+
+    private static List<KernelSpec> specs() {
+        List<KernelSpec> out = new ArrayList<>();
+        for (CellType c : CellType.values()) {
+            for (int h : new int[] {5, 8, 13, 64, 97, 300, 301, 1152, 4095}) {
+                for (int b : new int[] {1, 2, 3, 4, 5, 8, 16}) {
+                    for (int[] wusr : new int[][] {{3, 1, 4, 4}, {20, 2, 40, 25}, {9, 3, 11, 11}}) {
+                        out.add(new KernelSpec(c, h, b, WeightFormat.FP16, 16, wusr[0], wusr[2], wusr[3], wusr[1], true, true,
+                                ExchangeMode.CLUSTER, true, 90));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void activationBuffersAreSixteenByteMultiples() {
+        for (KernelSpec s : specs()) {
+            long one = (long) (s.hidden() + 32) * s.rowBytes();
+            long act = s.sharedMemoryBytesWithoutTier2() - align16((long) s.warpsPerCta() * s.unitsPerWarp() * s.cell().gates() * s.paddedBatch() * 4)
+                    - align16((long) s.warpsPerCta() * s.unitsPerWarp() * s.cell().gates() * 4);
+            assertThat(act).as("activation bytes of %s", s.name()).isEqualTo(2 * align16(one)).matches(a -> a % 32 == 0);
+        }
+    }
+
+    private static long align16(long b) {
+        return (b + 15) & ~15L;
+    }
+
+    @Test
+    void headerComputesTheSameSharedMemoryAsJava(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(onPath("g++"), "g++ not found on PATH: cannot compile the kernel header on the host");
+        Path src = dir.resolve("smem.cpp");
+        Files.writeString(src, """
+                #include <cstdio>
+                #include "%s"
+                int main() {
+                  unsigned h, pb, w, u, g, s, r;
+                  while (std::scanf("%%u %%u %%u %%u %%u %%u %%u", &h, &pb, &w, &u, &g, &s, &r) == 7)
+                    std::printf("%%llu\\n", SPRNN_SMEM_BYTES(h, pb, w, u, g, s, r));
+                  return 0;
+                }
+                """.formatted(HEADER.toAbsolutePath()));
+        Path exe = dir.resolve("smem");
+        Process cc = new ProcessBuilder("g++", "-O1", "-o", exe.toString(), src.toString()).redirectErrorStream(true).start();
+        String log = new String(cc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(cc.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(cc.exitValue()).as("g++: %s", log).isZero();
+        List<KernelSpec> specs = specs();
+        StringBuilder in = new StringBuilder();
+        for (KernelSpec s : specs) {
+            in.append(s.hidden()).append(' ').append(s.paddedBatch()).append(' ').append(s.warpsPerCta()).append(' ')
+                    .append(s.unitsPerWarp()).append(' ').append(s.cell().gates()).append(' ').append(s.slotsPerLane()).append(' ')
+                    .append(s.registerSlots()).append('\n');
+        }
+        Process p = new ProcessBuilder(exe.toString()).start();
+        p.getOutputStream().write(in.toString().getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String[] lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim().split("\n");
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(lines).hasSize(specs.size());
+        for (int i = 0; i < lines.length; i++) {
+            assertThat(Long.parseLong(lines[i].trim())).as("SPRNN_SMEM_BYTES vs KernelSpec.sharedMemoryBytes for %s", specs.get(i).name())
+                    .isEqualTo(specs.get(i).sharedMemoryBytes());
+        }
+    }
+
+    private static boolean onPath(String exe) {
+        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (!d.isEmpty() && Files.isExecutable(Path.of(d, exe))) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
