@@ -5,7 +5,7 @@
 // next layer read it. One thread per (batch, hidden unit); captured in the engine's CUDA graph.
 //
 // Variants, by define (the Java side, CellUpdateSpec, sets them; defaults below compile offline):
-//   v1 CELL 0..3 (rnn_relu, rnn_tanh, gru, lstm): the direct port of CpuReferenceEngine.step.
+//   v1 CELL 0..3 (rnn_relu, rnn_tanh, gru, lstm): the direct port of CellEquations.step.
 //   v2 GATES_HB 1: the product comes as [G*H][B] (cuSPARSE row-major C, batch innermost) instead of
 //      [B][G*H] (cuBLASLt column-major D); WRITE_OPERAND_HB 1 also stores h_t as [H][B] for the next
 //      SpMM's row-major B operand.

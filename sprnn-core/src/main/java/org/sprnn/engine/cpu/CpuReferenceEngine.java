@@ -84,9 +84,9 @@ public final class CpuReferenceEngine implements Engine {
                     System.arraycopy(cN, st, cs, 0, h);
                 }
                 for (int t = 0; t < steps; t++) {
-                    matVec(layer.wIh(), nonzeroColsIh[k], layer.bIh(), seq, (t * b + n) * in, gi);
-                    matVec(layer.wHh(), nonzeroColsHh[k], layer.bHh(), hs, 0, gh);
-                    step(cell, h, gi, gh, hs, cs);
+                    CellEquations.matVec(layer.wIh().data(), nonzeroColsIh[k], in, layer.bIh().data(), seq, (t * b + n) * in, gi);
+                    CellEquations.matVec(layer.wHh().data(), nonzeroColsHh[k], h, layer.bHh().data(), hs, 0, gh);
+                    CellEquations.step(cell, h, gi, gh, hs, cs);
                     System.arraycopy(hs, 0, out, (t * b + n) * h, h);
                 }
                 System.arraycopy(hs, 0, hN, st, h);
@@ -99,60 +99,6 @@ public final class CpuReferenceEngine implements Engine {
         }
         return new RnnOutput(new Tensor(new int[] {steps, b, h}, seq), new Tensor(new int[] {layers, b, h}, hN),
                 cN == null ? null : new Tensor(new int[] {layers, b, h}, cN));
-    }
-
-    /** {@code y = W x[off..] + bias}, for every row of W, summing over the row's nonzeros in column order. */
-    private static void matVec(Tensor w, int[][] nonzeroCols, Tensor bias, double[] x, int off, double[] y) {
-        int cols = w.dim(1);
-        double[] wd = w.data(), bd = bias.data();
-        for (int r = 0; r < nonzeroCols.length; r++) {
-            double s = 0;
-            for (int j : nonzeroCols[r]) {
-                s += wd[r * cols + j] * x[off + j];
-            }
-            y[r] = s + bd[r];
-        }
-    }
-
-    /**
-     * One cell update in place. {@code gi = W_ih x + b_ih}, {@code gh = W_hh h + b_hh}, both {@code [G*H]}
-     * in PyTorch's gate order.
-     */
-    static void step(CellType cell, int h, double[] gi, double[] gh, double[] hs, double[] cs) {
-        switch (cell) {
-            case RNN_RELU -> {
-                for (int j = 0; j < h; j++) {
-                    hs[j] = Math.max(0.0, gi[j] + gh[j]);
-                }
-            }
-            case RNN_TANH -> {
-                for (int j = 0; j < h; j++) {
-                    hs[j] = Math.tanh(gi[j] + gh[j]);
-                }
-            }
-            case GRU -> {
-                for (int j = 0; j < h; j++) {
-                    double r = sigmoid(gi[j] + gh[j]);
-                    double z = sigmoid(gi[h + j] + gh[h + j]);
-                    double n = Math.tanh(gi[2 * h + j] + r * gh[2 * h + j]);
-                    hs[j] = (1.0 - z) * n + z * hs[j];
-                }
-            }
-            case LSTM -> {
-                for (int j = 0; j < h; j++) {
-                    double i = sigmoid(gi[j] + gh[j]);
-                    double f = sigmoid(gi[h + j] + gh[h + j]);
-                    double g = Math.tanh(gi[2 * h + j] + gh[2 * h + j]);
-                    double o = sigmoid(gi[3 * h + j] + gh[3 * h + j]);
-                    cs[j] = f * cs[j] + i * g;
-                    hs[j] = o * Math.tanh(cs[j]);
-                }
-            }
-        }
-    }
-
-    static double sigmoid(double x) {
-        return 1.0 / (1.0 + Math.exp(-x));
     }
 
     @Override

@@ -2,6 +2,7 @@ package org.sprnn.engine.cuda;
 
 import java.util.SplittableRandom;
 import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.cpu.CellEquations;
 import org.sprnn.model.CellType;
 import org.sprnn.model.Layer;
 import org.sprnn.model.RnnModel;
@@ -70,9 +71,9 @@ final class RoundingProbe {
                     for (int j = 0; j < h; j++) {
                         hq[j] = roundActivations ? jittered(round16(hs[j], WeightFormat.FP16), jitter, rnd) : hs[j];
                     }
-                    matVec(wih, colsIh, in, bih, seq, (t * b + n) * in, gi);
-                    matVec(whh, colsHh, h, bhh, hq, 0, gh);
-                    step(cell, h, gi, gh, hs, cs);
+                    CellEquations.matVec(wih, colsIh, in, bih, seq, (t * b + n) * in, gi);
+                    CellEquations.matVec(whh, colsHh, h, bhh, hq, 0, gh);
+                    CellEquations.step(cell, h, gi, gh, hs, cs);
                     System.arraycopy(hs, 0, out, (t * b + n) * h, h);
                 }
                 System.arraycopy(hs, 0, hN, st, h);
@@ -134,54 +135,5 @@ final class RoundingProbe {
             out[r] = java.util.Arrays.copyOf(buf, n);
         }
         return out;
-    }
-
-    /** {@code y = W x[off..] + bias}, each row's nonzeros in column order (CpuReferenceEngine's order). */
-    private static void matVec(double[] w, int[][] cols, int width, double[] bias, double[] x, int off, double[] y) {
-        for (int r = 0; r < cols.length; r++) {
-            double s = 0;
-            for (int j : cols[r]) {
-                s += w[r * width + j] * x[off + j];
-            }
-            y[r] = s + bias[r];
-        }
-    }
-
-    private static double sigmoid(double v) {
-        return 1.0 / (1.0 + Math.exp(-v));
-    }
-
-    /** PyTorch's cell updates (gate order i,f,g,o and r,z,n), as in CpuReferenceEngine. */
-    private static void step(CellType cell, int h, double[] gi, double[] gh, double[] hs, double[] cs) {
-        switch (cell) {
-            case RNN_RELU -> {
-                for (int j = 0; j < h; j++) {
-                    hs[j] = Math.max(0.0, gi[j] + gh[j]);
-                }
-            }
-            case RNN_TANH -> {
-                for (int j = 0; j < h; j++) {
-                    hs[j] = Math.tanh(gi[j] + gh[j]);
-                }
-            }
-            case GRU -> {
-                for (int j = 0; j < h; j++) {
-                    double r = sigmoid(gi[j] + gh[j]);
-                    double z = sigmoid(gi[h + j] + gh[h + j]);
-                    double n = Math.tanh(gi[2 * h + j] + r * gh[2 * h + j]);
-                    hs[j] = (1.0 - z) * n + z * hs[j];
-                }
-            }
-            case LSTM -> {
-                for (int j = 0; j < h; j++) {
-                    double i = sigmoid(gi[j] + gh[j]);
-                    double f = sigmoid(gi[h + j] + gh[h + j]);
-                    double gg = Math.tanh(gi[2 * h + j] + gh[2 * h + j]);
-                    double o = sigmoid(gi[3 * h + j] + gh[3 * h + j]);
-                    cs[j] = f * cs[j] + i * gg;
-                    hs[j] = o * Math.tanh(cs[j]);
-                }
-            }
-        }
     }
 }
