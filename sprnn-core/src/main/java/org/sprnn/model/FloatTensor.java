@@ -1,7 +1,6 @@
 package org.sprnn.model;
 
 import java.util.Arrays;
-import org.sprnn.SprnnException;
 
 /**
  * A dense, row-major (C order) array of float32 values with a shape: the form in which an application
@@ -23,29 +22,12 @@ public record FloatTensor(int[] shape, float[] data) {
 
     /** Checks that the shape's product equals the data length; copies the shape. */
     public FloatTensor {
-        shape = shape.clone();
-        long n = 1;
-        for (int i = 0; i < shape.length; i++) {
-            if (shape[i] < 0) {
-                throw new SprnnException("negative extent " + shape[i] + " in shape " + Arrays.toString(shape));
-            }
-            n *= shape[i];
-        }
-        if (n != data.length) {
-            throw new SprnnException("shape " + Arrays.toString(shape) + " holds " + n + " values, data has " + data.length);
-        }
+        shape = Tensor.checkedShape(shape, data.length);
     }
 
     /** A tensor of zeros. */
     public static FloatTensor zeros(int... shape) {
-        long n = 1;
-        for (int s : shape) {
-            n *= s;
-        }
-        if (n > Integer.MAX_VALUE - 16) {
-            throw new SprnnException("shape " + Arrays.toString(shape) + " is too large (" + n + " elements)");
-        }
-        return new FloatTensor(shape, new float[(int) n]);
+        return new FloatTensor(shape, new float[Tensor.allocatableSize(shape)]);
     }
 
     /** {@code t}'s values rounded to float32, same shape. */

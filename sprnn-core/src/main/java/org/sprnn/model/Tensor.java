@@ -17,21 +17,27 @@ public record Tensor(int[] shape, double[] data) {
 
     /** Checks that the shape's product equals the data length; copies the shape. */
     public Tensor {
-        shape = shape.clone();
-        long n = 1;
-        for (int i = 0; i < shape.length; i++) {
-            if (shape[i] < 0) {
-                throw new SprnnException("negative extent " + shape[i] + " in shape " + Arrays.toString(shape));
-            }
-            n *= shape[i];
-        }
-        if (n != data.length) {
-            throw new SprnnException("shape " + Arrays.toString(shape) + " holds " + n + " values, data has " + data.length);
-        }
+        shape = checkedShape(shape, data.length);
     }
 
-    /** A tensor of zeros. */
-    public static Tensor zeros(int... shape) {
+    /** A copy of {@code shape} after checking its extents and that they hold {@code length} values (also FloatTensor's). */
+    static int[] checkedShape(int[] shape, int length) {
+        int[] s = shape.clone();
+        long n = 1;
+        for (int extent : s) {
+            if (extent < 0) {
+                throw new SprnnException("negative extent " + extent + " in shape " + Arrays.toString(s));
+            }
+            n *= extent;
+        }
+        if (n != length) {
+            throw new SprnnException("shape " + Arrays.toString(s) + " holds " + n + " values, data has " + length);
+        }
+        return s;
+    }
+
+    /** The element count of {@code shape}, refused when no Java array can hold it (also FloatTensor's). */
+    static int allocatableSize(int[] shape) {
         long n = 1;
         for (int s : shape) {
             n *= s;
@@ -39,7 +45,12 @@ public record Tensor(int[] shape, double[] data) {
         if (n > Integer.MAX_VALUE - 16) {
             throw new SprnnException("shape " + Arrays.toString(shape) + " is too large (" + n + " elements)");
         }
-        return new Tensor(shape, new double[(int) n]);
+        return (int) n;
+    }
+
+    /** A tensor of zeros. */
+    public static Tensor zeros(int... shape) {
+        return new Tensor(shape, new double[allocatableSize(shape)]);
     }
 
     /** Wraps float32 values (copied to double, exactly). */
