@@ -773,35 +773,11 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     // push this CTA's contiguous block of h_t [unit_lo, unit_hi) to every other CTA of the cluster with
     // 16-byte DSMEM stores (the host aligns blocks to 16 bytes)
     __syncthreads();
-#if SPRNN_CLUSTER_MBARRIER
     if (t + 1 < steps) {  // h_{T-1} is needed by no one
       const unsigned base = nxt_local + (unsigned)(unit_lo * ROW_BYTES);
+#if SPRNN_CLUSTER_MBARRIER
       const unsigned bar_local = mbar_local + 8u * (cur ^ 1);
-      const int bytes = (unit_hi - unit_lo) * ROW_BYTES;
-      const int n16 = bytes / 16, n4 = (bytes % 16) / 4;
-      const int per_rank = n16 + n4;
-      for (int i = threadIdx.x; i < per_rank * (SPRNN_CTAS - 1); i += THREADS) {
-        const int q = i / (SPRNN_CTAS - 1);
-        unsigned r = (unsigned)(i % (SPRNN_CTAS - 1));
-        r += r >= my_rank ? 1u : 0u;  // every rank but this one
-        const unsigned local = q < n16 ? base + 16u * q : base + 16u * n16 + 4u * (q - n16);
-        unsigned remote, remote_bar;
-        asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(local), "r"(r));
-        asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote_bar) : "r"(bar_local), "r"(r));
-        if (q < n16) {
-          const uint4 v = *reinterpret_cast<const uint4*>(smem + (local - smem_base));
-          asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v4.b32 [%0], {%1, %2, %3, %4}, [%5];"
-                       ::"r"(remote), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w), "r"(remote_bar) : "memory");
-        } else {
-          const unsigned v = *reinterpret_cast<const unsigned*>(smem + (local - smem_base));
-          asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [%0], %1, [%2];"
-                       ::"r"(remote), "r"(v), "r"(remote_bar) : "memory");
-        }
-      }
-    }
-#else
-    {
-      const unsigned base = nxt_local + (unsigned)(unit_lo * ROW_BYTES);
+#endif
       const int bytes = (unit_hi - unit_lo) * ROW_BYTES;
       const int n16 = bytes / 16, n4 = (bytes % 16) / 4;
       const int per_rank = n16 + n4;
@@ -812,6 +788,19 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         const unsigned local = q < n16 ? base + 16u * q : base + 16u * n16 + 4u * (q - n16);
         unsigned remote;
         asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(local), "r"(r));
+#if SPRNN_CLUSTER_MBARRIER  // st.async, completing on the receiver's mbarrier
+        unsigned remote_bar;
+        asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote_bar) : "r"(bar_local), "r"(r));
+        if (q < n16) {
+          const uint4 v = *reinterpret_cast<const uint4*>(smem + (local - smem_base));
+          asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v4.b32 [%0], {%1, %2, %3, %4}, [%5];"
+                       ::"r"(remote), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w), "r"(remote_bar) : "memory");
+        } else {
+          const unsigned v = *reinterpret_cast<const unsigned*>(smem + (local - smem_base));
+          asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [%0], %1, [%2];"
+                       ::"r"(remote), "r"(v), "r"(remote_bar) : "memory");
+        }
+#else  // plain DSMEM stores, made visible by the step's barrier.cluster
         if (q < n16) {
           const uint4 v = *reinterpret_cast<const uint4*>(smem + (local - smem_base));
           asm volatile("st.shared::cluster.v4.u32 [%0], {%1, %2, %3, %4};" ::"r"(remote), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
@@ -819,9 +808,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           const unsigned v = *reinterpret_cast<const unsigned*>(smem + (local - smem_base));
           asm volatile("st.shared::cluster.u32 [%0], %1;" ::"r"(remote), "r"(v) : "memory");
         }
+#endif
       }
     }
-#endif
 #endif
 
 #if SPRNN_EXCHANGE == 0

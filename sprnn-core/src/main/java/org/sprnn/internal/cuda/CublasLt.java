@@ -82,9 +82,7 @@ public final class CublasLt {
     }
 
     private String errorText(int rc) {
-        String n = CudaDriver.cString((MemorySegment) cublasLtGetStatusName.invoke(rc));
-        String s = CudaDriver.cString((MemorySegment) cublasLtGetStatusString.invoke(rc));
-        return s.isEmpty() || s.equals(n) ? n : n + " (" + s + ")";
+        return CudaDriver.statusText((MemorySegment) cublasLtGetStatusName.invoke(rc), (MemorySegment) cublasLtGetStatusString.invoke(rc));
     }
 
     private static final class Holder {

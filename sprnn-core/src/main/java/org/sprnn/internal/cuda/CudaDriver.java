@@ -145,6 +145,12 @@ public final class CudaDriver {
         return p.equals(MemorySegment.NULL) ? "" : p.reinterpret(4096).getString(0);
     }
 
+    /** A library status as {@code NAME (description)} from its two C strings, the description left out if empty or the same. */
+    static String statusText(MemorySegment name, MemorySegment description) {
+        String n = cString(name), s = cString(description);
+        return s.isEmpty() || s.equals(n) ? n : n + " (" + s + ")";
+    }
+
     private static final class Holder {
         static final CudaLibraries.Found FOUND = CudaLibraries.open("CUDA driver", List.of(SONAME));
         static final CudaDriver DRIVER;

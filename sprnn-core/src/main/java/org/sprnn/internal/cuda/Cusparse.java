@@ -70,9 +70,7 @@ public final class Cusparse {
     }
 
     private String errorText(int rc) {
-        String n = CudaDriver.cString((MemorySegment) cusparseGetErrorName.invoke(rc));
-        String s = CudaDriver.cString((MemorySegment) cusparseGetErrorString.invoke(rc));
-        return s.isEmpty() || s.equals(n) ? n : n + " (" + s + ")";
+        return CudaDriver.statusText((MemorySegment) cusparseGetErrorName.invoke(rc), (MemorySegment) cusparseGetErrorString.invoke(rc));
     }
 
     private static final class Holder {
