@@ -155,7 +155,9 @@ int main(int argc, char** argv) {
   int *d_ends, *d_units, *d_needed, *d_fault;
   float *d_x, *d_bhh, *d_h0, *d_c0, *d_out, *d_hn, *d_cn;
   void* d_ex;
-  size_t ex_bytes = SPRNN_EXCHANGE == 1 ? (size_t)T * H * PAIRS * 8 : (size_t)2 * EXCH_BUF_BYTES + 16;  // two 16-byte-aligned halves
+  // timestamps: a slot per step ([T][H][PB] fp16, emptied to all ones before every launch); barrier: two 16-byte-aligned halves
+  const bool empty_slots = SPRNN_EXCHANGE == 1;
+  size_t ex_bytes = SPRNN_EXCHANGE == 1 ? (size_t)T * H * ROW_BYTES : (size_t)2 * EXCH_BUF_BYTES + 16;
   CK(cudaMalloc(&d_words, words.size() * 4));
   CK(cudaMalloc(&d_ends, ends.size() * 4));
   CK(cudaMalloc(&d_units, units.size() * 4));
@@ -186,19 +188,18 @@ int main(int argc, char** argv) {
 #endif
   cudaFuncAttributes fa;
   CK(cudaFuncGetAttributes(&fa, sparse_persistent_rnn));
-  unsigned epoch = 1;
   unsigned long long timeout_ns = 1000000000ull;
   int steps = T;
   auto launch = [&](size_t dyn) {
     CK(cudaMemsetAsync(d_counter, 0, 4096));
+    if (empty_slots) CK(cudaMemsetAsync(d_ex, 0xFF, ex_bytes));
     void* args[] = {&d_words, &d_ends, &d_units, &d_needed, &d_x, &d_bhh, &d_h0, &d_c0, &d_out, &d_hn, &d_cn,
-                    &d_ex, &d_counter, &d_fault, &steps, &epoch, &timeout_ns};
+                    &d_ex, &d_counter, &d_fault, &steps, &timeout_ns};
 #if SPRNN_EXCHANGE == 2
     CK(cudaLaunchKernel((const void*)sparse_persistent_rnn, dim3(SPRNN_CTAS), dim3(THREADS), args, dyn, 0));
 #else
     CK(cudaLaunchCooperativeKernel((const void*)sparse_persistent_rnn, dim3(SPRNN_CTAS), dim3(THREADS), args, dyn, 0));
 #endif
-    epoch += 1;
   };
   auto check_fault = [&](const char* when) {
     int fr[4];
@@ -261,8 +262,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < reps; ++i) {
     CK(cudaMemsetAsync(d_counter, 0, 4096));
     CK(cudaEventRecord(e0));
+    if (empty_slots) CK(cudaMemsetAsync(d_ex, 0xFF, ex_bytes));  // timed: the engine empties the slots per launch too
     void* args[] = {&d_words, &d_ends, &d_units, &d_needed, &d_x, &d_bhh, &d_h0, &d_c0, &d_out, &d_hn, &d_cn,
-                    &d_ex, &d_counter, &d_fault, &steps, &epoch, &timeout_ns};
+                    &d_ex, &d_counter, &d_fault, &steps, &timeout_ns};
 #if SPRNN_EXCHANGE == 2
     CK(cudaLaunchKernel((const void*)sparse_persistent_rnn, dim3(SPRNN_CTAS), dim3(THREADS), args, smem, 0));
 #else
@@ -270,7 +272,6 @@ int main(int argc, char** argv) {
 #endif
     CK(cudaEventRecord(e1));
     CK(cudaEventSynchronize(e1));
-    epoch += 1;
     float m;
     CK(cudaEventElapsedTime(&m, e0, e1));
     ms.push_back(m);

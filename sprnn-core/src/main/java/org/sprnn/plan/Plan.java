@@ -160,19 +160,42 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * A rough step time for choosing the exchange: the exchange floor plus a cost per slot of the critical warp.
      * The floors are piecewise linear in the exchanged words (one word = one fp16 pair, {@code H * paddedBatch / 2}),
      * through the floors measured on the H100 at 2304, 4608 and 11520 words (rnn_relu, batch 4, H 1152 / 2304 / 5760;
-     * results/suite/ablation-*.log and results/kernel/session2/runC, 2026-11-24): timestamps 1.23 / 1.65 / 6.01 us
-     * (every CTA polls every word, so L2 traffic grows with the words), grid barrier 1.66 / 1.80 / 2.52 us; the
-     * cluster floor 1.13 us (16 CTAs). Plus about 0.085 us per slot per lane, tier-2 slots 2.5x. A model for
-     * ranking, not a promise.
+     * results/kernel/session3 and results/kernel/session2/runC, 2026-11-24): grid barrier 1.66 / 1.80 / 2.52 us;
+     * timestamps 1.09 / 1.15 / 1.40 for one round of polls per thread and 1.38 us more for each further round
+     * ({@link #pollRounds}: 5760 took 2.78 in two rounds, 4.15 in three); the cluster 1.13 at 2304 words (16 CTAs).
+     * Below 2304 words the timestamps and cluster floors fall linearly to 0.85 and 0.79 us at 600 words (rnn_tanh
+     * H 300, batch 3, one slot per lane: 0.93 and 0.87 us/step), the barrier's stays (it costs about 1 us however
+     * little it moves: ANCHORS.md). Plus about 0.085 us per slot per lane, tier-2 slots 2.5x. A model for ranking,
+     * not a promise.
      */
     public double predictedMicrosPerStep() {
         double kWords = spec.hidden() * (spec.paddedBatch() / 2) / 1000.0;
         double floor = switch (spec.exchange()) {
-            case CLUSTER -> 1.13;
+            case CLUSTER -> small(kWords, 0.79, 1.13);
             case GRID_BARRIER -> piecewise(kWords, 1.66, 1.80, 2.52);
-            case TIMESTAMPS -> piecewise(kWords, 1.23, 1.65, 6.01);
+            case TIMESTAMPS -> (kWords < 2.304 ? small(kWords, 0.85, 1.09) : piecewise(kWords, 1.09, 1.15, 1.40))
+                    + 1.38 * (pollRounds(spec) - 1);
         };
         return floor + 0.085 * (spec.registerSlots() + 2.5 * spec.sharedSlots());
+    }
+
+    /**
+     * Rounds of polls a thread of the timestamped exchange makes per step when its CTA needs every column: the words
+     * ({@code H} units of {@code max(1, paddedBatch / 4)} words) over the CTA's threads, {@code SPRNN_POLL_BATCH} at a
+     * time (the kernel's default: 4, or 8 above 8 words a thread).
+     */
+    static int pollRounds(KernelSpec spec) {
+        long words = (long) spec.hidden() * Math.max(1, spec.paddedBatch() / 4);
+        int threads = spec.threadsPerCta();
+        long perThread = (words + threads - 1) / threads;
+        int batch = words > 8L * threads ? 8 : 4;
+        return (int) Math.max(1, (perThread + batch - 1) / batch);
+    }
+
+    /** Linear from {@code at600} at 0.6 thousand words (flat below) to {@code at2304} at 2.304 thousand. */
+    static double small(double kWords, double at600, double at2304) {
+        double x = Math.min(Math.max(kWords, 0.6), 2.304);
+        return at600 + (at2304 - at600) * (x - 0.6) / (2.304 - 0.6);
     }
 
     /**

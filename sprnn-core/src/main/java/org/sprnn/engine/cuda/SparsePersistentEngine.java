@@ -66,7 +66,7 @@ public final class SparsePersistentEngine implements Engine {
     static final int LAUNCHES_PER_SAMPLE = 4;
     /**
      * The most timesteps one launch runs (the paper's T = 256 in one launch); longer sequences run in launches of
-     * this many steps, which bounds the timestamped exchange buffer at {@code 256 x H x paddedBatch/2 x 8} bytes.
+     * this many steps, which bounds the timestamped exchange buffer at {@code 256 x H x paddedBatch x 2} bytes.
      */
     public static final int STEPS_PER_LAUNCH = 256;
 
@@ -88,7 +88,6 @@ public final class SparsePersistentEngine implements Engine {
     private final List<DeviceBuffer> bHh = new ArrayList<>();  // per layer [G*H] fp32
     private final Map<Integer, List<LayerKernel>> byBatch = new HashMap<>();
     private final Map<Long, GemmPlan> projections = new HashMap<>(); // (layer << 32 | T*B) → input projection plan
-    private int epoch = 1; // step tags of the timestamp exchange: unique per launch
     private boolean closed;
 
     /**
@@ -378,7 +377,7 @@ public final class SparsePersistentEngine implements Engine {
         private final DeviceBuffer c0s;      // [L][B][H] fp32
         private final DeviceBuffer hN;       // [L][B][H] fp32
         private final DeviceBuffer cN;       // [L][B][H] fp32
-        private final DeviceBuffer exchange; // timestamps: u64 [min(T, steps per launch)][H][PB/2]; barrier: fp16 [2][pad16(H*PB*2) B]
+        private final DeviceBuffer exchange; // timestamps: fp16 [min(T, steps per launch)][H][PB], emptied per launch; barrier: fp16 [2][pad16(H*PB*2) B]
         private final DeviceBuffer counter;  // grid barrier: arrivals (word 0) or one flag word per CTA (u32 [1024])
         private final DeviceBuffer fault;    // int32 [4]
         private final DeviceBuffer[] carry;  // two [2][B][H] fp32 (h then c) between launches of one layer, or null
@@ -408,7 +407,7 @@ public final class SparsePersistentEngine implements Engine {
                 int launchSteps = StepChunks.longest(chunks);
                 for (LayerKernel k : ks) {
                     KernelSpec s = k.plan().spec();
-                    ex = Math.max(ex, s.exchange() == ExchangeMode.TIMESTAMPS ? (long) launchSteps * hidden * (s.paddedBatch() / 2) * 8
+                    ex = Math.max(ex, s.exchange() == ExchangeMode.TIMESTAMPS ? (long) launchSteps * hidden * s.rowBytes() // a slot per step
                             : 2L * ((hidden * (long) s.rowBytes() + 15) & ~15L)); // two halves, each 16-byte aligned
                 }
                 exchange = alloc(ex, "h exchange");
@@ -511,14 +510,16 @@ public final class SparsePersistentEngine implements Engine {
             long xOff = (long) c.first() * batch * gates * hidden * 4;
             long outOff = (long) c.first() * batch * hidden * 4;
             Object[] args = {lk.words(), lk.rowEnds(), lk.warpUnits(), lk.needed(), xproj.ptr(xOff), bHh.get(k), hIn, cIn,
-                    out.ptr(outOff), hOut, cOut, exchange, counter, fault, c.steps(), epoch, variant.spinTimeoutNs()};
+                    out.ptr(outOff), hOut, cOut, exchange, counter, fault, c.steps(), variant.spinTimeoutNs()};
             int smem = (int) s.sharedMemoryBytes();
+            if (s.exchange() == ExchangeMode.TIMESTAMPS) {
+                exchange.fill((byte) 0xFF, stream); // every slot empty (all ones) before the launch writes its steps
+            }
             if (s.exchange() == ExchangeMode.CLUSTER) {
                 lk.kernel().launch(stream, s.ctas(), s.threadsPerCta(), smem, args); // cluster dims are compiled in
             } else {
                 lk.kernel().launchCooperative(stream, s.ctas(), s.threadsPerCta(), smem, args);
             }
-            epoch = StepChunks.nextEpoch(epoch, c.steps()); // tags epoch .. epoch+steps-1 are this launch's only
         }
 
         private void checkFault(int k, StepChunks.Chunk c) {
