@@ -74,6 +74,11 @@
 #ifndef SPRNN_STAGE_ASYNC
 #define SPRNN_STAGE_ASYNC 0
 #endif
+// Grid barrier, SPRNN_STAGE_ASYNC=0: 16-byte loads each thread keeps in flight while staging h_{t-1} (H 5760: the
+// exchange alone 2.23 us/step at 6, 2.26 at 4, 2.39 at 2).
+#ifndef SPRNN_STAGE_BATCH
+#define SPRNN_STAGE_BATCH 6
+#endif
 // Grid barrier: 1 = all-to-all flags (each CTA release-stores its step count into its own word of `counter`,
 // threads 0..CTAS-1 each acquire-poll one producer's word: no contended atomic, CTAS pollers in parallel);
 // 0 = one arrival counter (release add, thread 0 acquire-spins). `counter` holds >= CTAS words either way.
@@ -381,6 +386,7 @@ __device__ __forceinline__ void fma_act(unsigned w, const ActRaw& r, float (&acc
 #ifndef SPRNN_LOAD_AHEAD
 #define SPRNN_LOAD_AHEAD 4
 #endif
+
 #if 32 % SPRNN_LOAD_AHEAD != 0
 #error "SPRNN_LOAD_AHEAD must divide 32"
 #endif
@@ -608,8 +614,18 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"((unsigned)__cvta_generic_to_shared(dst + i)), "l"(src + i) : "memory");
       asm volatile("cp.async.wait_all;" ::: "memory");
 #else
+      // SPRNN_STAGE_BATCH 16-byte loads of a thread in flight before their stores (left to itself, ptxas kept two
+      // in flight at H 5760, where the register tier leaves few registers: three L2 round trips per step)
       uint4* dst = reinterpret_cast<uint4*>(smem + cur * ACT_BUF_BYTES);
-      for (int i = threadIdx.x; i < H * ROW_BYTES / 16; i += THREADS) dst[i] = __ldcg(src + i);
+      for (int base = threadIdx.x; base < H * ROW_BYTES / 16; base += THREADS * SPRNN_STAGE_BATCH) {
+        uint4 v[SPRNN_STAGE_BATCH];
+#pragma unroll
+        for (int q = 0; q < SPRNN_STAGE_BATCH; ++q)
+          if (base + q * THREADS < H * ROW_BYTES / 16) v[q] = __ldcg(src + base + q * THREADS);
+#pragma unroll
+        for (int q = 0; q < SPRNN_STAGE_BATCH; ++q)
+          if (base + q * THREADS < H * ROW_BYTES / 16) dst[base + q * THREADS] = v[q];
+      }
 #endif
 #if (H * ROW_BYTES) % 16 != 0
       for (int i = (H * ROW_BYTES / 16) * 8 + threadIdx.x; i < H * PB; i += THREADS)
