@@ -48,7 +48,7 @@ SPRNN_HD unsigned sprnn_bank_slot(unsigned column, unsigned row_bytes, unsigned 
 
 // ---- fault record (int32 [4]) written by a CTA whose bounded spin ran out ------------------------------
 #define SPRNN_FAULT_NONE 0
-#define SPRNN_FAULT_TIMESTAMP_WAIT 1  // a tagged h value for the step did not arrive in time
+#define SPRNN_FAULT_TIMESTAMP_WAIT 1  // a timestamped h value for the step did not arrive in time
 #define SPRNN_FAULT_BARRIER_WAIT 2    // the grid barrier of the step did not complete in time
 #define SPRNN_FAULT_SHARED_MEMORY 3   // launched with less dynamic shared memory than the layout needs
 #define SPRNN_FAULT_CLUSTER_WAIT 4    // the cluster peers' blocks of h for the step did not all arrive in time

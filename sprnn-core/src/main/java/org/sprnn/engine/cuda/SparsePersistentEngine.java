@@ -42,7 +42,7 @@ import org.sprnn.sparse.SparseRows;
  * {@code cuda-sparse-persistent}: the paper's kernel ({@code sparse_persistent_rnn.cu}). Per layer, the input
  * projection {@code W_ih x_t + b_ih} for all T steps is one fp32 cuBLASLt GEMM; then one launch of the
  * persistent kernel runs every step with {@code W_hh} resident on-chip (packed words in registers and
- * shared memory), exchanging {@code h_t} between CTAs as its {@link Plan} says (cluster DSMEM, tagged words
+ * shared memory), exchanging {@code h_t} between CTAs as its {@link Plan} says (cluster DSMEM, timestamped words
  * or grid barrier). Stacked layers run layer by layer.
  *
  * <p>Per batch size the engine plans each layer ({@link Plan}; refusing layers that do not fit, with the
@@ -526,7 +526,7 @@ public final class SparsePersistentEngine implements Engine {
             int[] f = downloadInts(fault, 4);
             if (f[0] != 0) {
                 String kind = switch (f[0]) {
-                    case 1 -> "a tagged h value (column " + f[3] + ") did not arrive";
+                    case 1 -> "a timestamped h value (column " + f[3] + ") did not arrive";
                     case 2 -> "the grid barrier did not complete (counter " + f[3] + ")";
                     case 3 -> "launched with too little shared memory (" + f[3] + " B)";
                     case 4 -> "the cluster peers' blocks of h did not all arrive";
