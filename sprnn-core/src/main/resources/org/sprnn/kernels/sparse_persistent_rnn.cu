@@ -475,19 +475,21 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
   int last_end = -1;
   for (int i = 0; i < U * G; ++i) last_end = max(last_end, row_ends[(size_t)gw * U * G + i]);
-  // the register tier's row ends as bits (bit j of word j/32: a row ends at slot j), so that the unrolled slot
-  // loop tests a register instead of waiting on a load after each row; every row has >= 1 slot (PackedLayer)
-#define END_SLOTS S  // every slot's row end as a bit
-  unsigned end_bits[END_SLOTS > 0 ? (END_SLOTS + 31) / 32 : 1];
+#if U * G > 1
+  // the warp's row ends as bits (bit j of word j/32: a row ends at slot j), so that the unrolled slot loop tests a
+  // register instead of waiting on a load after each row; every row has >= 1 slot (PackedLayer). A warp of one row
+  // needs none: its row ends in the last group.
+  unsigned end_bits[S > 0 ? (S + 31) / 32 : 1];
 #pragma unroll
-  for (int w = 0; w < (END_SLOTS > 0 ? (END_SLOTS + 31) / 32 : 1); ++w) {
+  for (int w = 0; w < (S > 0 ? (S + 31) / 32 : 1); ++w) {
     unsigned bits = 0;
     for (int i = 0; i < U * G; ++i) {
       const int e = row_ends[(size_t)gw * U * G + i];
-      if (e >= 32 * w && e < 32 * w + 32 && e < END_SLOTS) bits |= 1u << (e - 32 * w);
+      if (e >= 32 * w && e < 32 * w + 32 && e < S) bits |= 1u << (e - 32 * w);
     }
     end_bits[w] = bits;
   }
+#endif
 
   // ---- this lane's (unit, pair) items of the cell update, their state in registers ---------------------
   int item_unit[ITEMS], item_row[ITEMS], item_pair[ITEMS];
