@@ -1,5 +1,7 @@
 package org.sprnn.engine.cpu;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -30,6 +32,9 @@ final class VectorKernels {
     private VectorKernels() {
     }
 
+    /** Byte order of the engine's off-heap buffers (the platform's, as {@code ValueLayout.JAVA_FLOAT}). */
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+
     /** Holder so the species are initialised only when the module is present. */
     private static final class Species {
         static final VectorSpecies<Float> PREFERRED = FloatVector.SPECIES_PREFERRED;
@@ -46,21 +51,21 @@ final class VectorKernels {
     /**
      * {@code out[m] = bias + Σ_k val[k] * x[xBase + col[k]*BLOCK + m]} for m in [0, BLOCK): one W_ih row
      * times one block of X, in passes of four preferred-length vector accumulators (one pass with
-     * AVX-512, two with AVX2).
+     * AVX-512, two with AVX2). X is a 64-byte-aligned float buffer and {@code xBase} a float index.
      */
-    static void projectBlock(int k0, int k1, char[] col, float[] val, float bias, float[] x, int xBase, float[] out) {
+    static void projectBlock(int k0, int k1, char[] col, float[] val, float bias, MemorySegment x, long xBase, float[] out) {
         VectorSpecies<Float> s = Species.PREFERRED;
-        int l = s.length();
+        int l = s.length(), lb = 4 * l;
         for (int part = 0; part < CpuEngine.BLOCK; part += 4 * l) {
             FloatVector a0 = FloatVector.broadcast(s, bias), a1 = a0, a2 = a0, a3 = a0;
-            int base = xBase + part;
+            long base = 4 * (xBase + part);
             for (int k = k0; k < k1; k++) {
                 FloatVector v = FloatVector.broadcast(s, val[k]);
-                int xo = base + col[k] * CpuEngine.BLOCK;
-                a0 = FloatVector.fromArray(s, x, xo).fma(v, a0);
-                a1 = FloatVector.fromArray(s, x, xo + l).fma(v, a1);
-                a2 = FloatVector.fromArray(s, x, xo + 2 * l).fma(v, a2);
-                a3 = FloatVector.fromArray(s, x, xo + 3 * l).fma(v, a3);
+                long xo = base + col[k] * (4L * CpuEngine.BLOCK);
+                a0 = FloatVector.fromMemorySegment(s, x, xo, NATIVE).fma(v, a0);
+                a1 = FloatVector.fromMemorySegment(s, x, xo + lb, NATIVE).fma(v, a1);
+                a2 = FloatVector.fromMemorySegment(s, x, xo + 2 * lb, NATIVE).fma(v, a2);
+                a3 = FloatVector.fromMemorySegment(s, x, xo + 3 * lb, NATIVE).fma(v, a3);
             }
             a0.intoArray(out, part);
             a1.intoArray(out, part + l);
@@ -77,40 +82,43 @@ final class VectorKernels {
     /**
      * {@link #projectBlock} for two rows at once (A: nonzeros [a0, a1), B: [b0, b1)), eight accumulators:
      * the two rows' loads and FMAs interleave, which measured about 15% faster than one row at a time.
+     * Every load is one whole 64-byte line of X (X is 64-byte aligned): a 64-byte load that straddles two
+     * lines made this loop 25-35% slower (results/cpu/README.md).
      */
     static void projectPair(int ka0, int ka1, float biasA, int kb0, int kb1, float biasB, char[] col, float[] val,
-                            float[] x, int xBase, float[] outA, float[] outB) {
+                            MemorySegment x, long xBase, float[] outA, float[] outB) {
         VectorSpecies<Float> s = Species.PREFERRED; // 16 floats: one pass covers BLOCK = 64
         FloatVector a0 = FloatVector.broadcast(s, biasA), a1 = a0, a2 = a0, a3 = a0;
         FloatVector b0 = FloatVector.broadcast(s, biasB), b1 = b0, b2 = b0, b3 = b0;
+        long base = 4 * xBase, rowBytes = 4L * CpuEngine.BLOCK;
         int ka = ka0, kb = kb0;
         for (; ka < ka1 && kb < kb1; ka++, kb++) {
             FloatVector va = FloatVector.broadcast(s, val[ka]), vb = FloatVector.broadcast(s, val[kb]);
-            int xa = xBase + col[ka] * CpuEngine.BLOCK, xb = xBase + col[kb] * CpuEngine.BLOCK;
-            a0 = FloatVector.fromArray(s, x, xa).fma(va, a0);
-            b0 = FloatVector.fromArray(s, x, xb).fma(vb, b0);
-            a1 = FloatVector.fromArray(s, x, xa + 16).fma(va, a1);
-            b1 = FloatVector.fromArray(s, x, xb + 16).fma(vb, b1);
-            a2 = FloatVector.fromArray(s, x, xa + 32).fma(va, a2);
-            b2 = FloatVector.fromArray(s, x, xb + 32).fma(vb, b2);
-            a3 = FloatVector.fromArray(s, x, xa + 48).fma(va, a3);
-            b3 = FloatVector.fromArray(s, x, xb + 48).fma(vb, b3);
+            long xa = base + col[ka] * rowBytes, xb = base + col[kb] * rowBytes;
+            a0 = FloatVector.fromMemorySegment(s, x, xa, NATIVE).fma(va, a0);
+            b0 = FloatVector.fromMemorySegment(s, x, xb, NATIVE).fma(vb, b0);
+            a1 = FloatVector.fromMemorySegment(s, x, xa + 64, NATIVE).fma(va, a1);
+            b1 = FloatVector.fromMemorySegment(s, x, xb + 64, NATIVE).fma(vb, b1);
+            a2 = FloatVector.fromMemorySegment(s, x, xa + 128, NATIVE).fma(va, a2);
+            b2 = FloatVector.fromMemorySegment(s, x, xb + 128, NATIVE).fma(vb, b2);
+            a3 = FloatVector.fromMemorySegment(s, x, xa + 192, NATIVE).fma(va, a3);
+            b3 = FloatVector.fromMemorySegment(s, x, xb + 192, NATIVE).fma(vb, b3);
         }
         for (; ka < ka1; ka++) {
             FloatVector va = FloatVector.broadcast(s, val[ka]);
-            int xa = xBase + col[ka] * CpuEngine.BLOCK;
-            a0 = FloatVector.fromArray(s, x, xa).fma(va, a0);
-            a1 = FloatVector.fromArray(s, x, xa + 16).fma(va, a1);
-            a2 = FloatVector.fromArray(s, x, xa + 32).fma(va, a2);
-            a3 = FloatVector.fromArray(s, x, xa + 48).fma(va, a3);
+            long xa = base + col[ka] * rowBytes;
+            a0 = FloatVector.fromMemorySegment(s, x, xa, NATIVE).fma(va, a0);
+            a1 = FloatVector.fromMemorySegment(s, x, xa + 64, NATIVE).fma(va, a1);
+            a2 = FloatVector.fromMemorySegment(s, x, xa + 128, NATIVE).fma(va, a2);
+            a3 = FloatVector.fromMemorySegment(s, x, xa + 192, NATIVE).fma(va, a3);
         }
         for (; kb < kb1; kb++) {
             FloatVector vb = FloatVector.broadcast(s, val[kb]);
-            int xb = xBase + col[kb] * CpuEngine.BLOCK;
-            b0 = FloatVector.fromArray(s, x, xb).fma(vb, b0);
-            b1 = FloatVector.fromArray(s, x, xb + 16).fma(vb, b1);
-            b2 = FloatVector.fromArray(s, x, xb + 32).fma(vb, b2);
-            b3 = FloatVector.fromArray(s, x, xb + 48).fma(vb, b3);
+            long xb = base + col[kb] * rowBytes;
+            b0 = FloatVector.fromMemorySegment(s, x, xb, NATIVE).fma(vb, b0);
+            b1 = FloatVector.fromMemorySegment(s, x, xb + 64, NATIVE).fma(vb, b1);
+            b2 = FloatVector.fromMemorySegment(s, x, xb + 128, NATIVE).fma(vb, b2);
+            b3 = FloatVector.fromMemorySegment(s, x, xb + 192, NATIVE).fma(vb, b3);
         }
         a0.intoArray(outA, 0);
         a1.intoArray(outA, 16);
