@@ -113,6 +113,7 @@ public final class CpuEngine implements Engine {
     private final int chunkUnits; // units per chunk of a step's work (128 gate rows by default), the unit a worker may take over
     private final AtomicIntegerArray claims; // [3][workers] x 16: per use (step parity 0/1, projection) and worker, the next chunk of its units to claim
     private final boolean[] nonFiniteInput; // [workers] whether worker w found NaN/Inf in its features of the input (this run)
+    private float[][] inputRows; // per worker [BLOCK][its features of the model input]: one block's input rows, float32, which transposeInput transposes into x0 (Vector API only)
     private float[][][] blockOut; // per worker 2 x [BLOCK] one or two rows' projections of one block, before they go to pre
 
     // the current run's arguments, published to the workers by WorkerPool.run
@@ -311,6 +312,10 @@ public final class CpuEngine implements Engine {
     }
 
     private void ensureCapacity(int t, int b) {
+        if (vectorApi && inputRows == null) {
+            int workers = pool.size();
+            inputRows = new float[workers][BLOCK * ((model.inputSize() + workers - 1) / workers)];
+        }
         if (t <= capSteps && b == capBatch) {
             return;
         }
@@ -359,7 +364,7 @@ public final class CpuEngine implements Engine {
     /** The whole run as seen by worker {@code w}; every worker executes it, meeting at barriers. */
     private void work(int w) {
         int workers = pool.size(), inSize = model.inputSize();
-        nonFiniteInput[w] = !transposeInput(inSize * w / workers, inSize * (w + 1) / workers);
+        nonFiniteInput[w] = !transposeInput(w, inSize * w / workers, inSize * (w + 1) / workers);
         for (int k = 0; k < layers.length; k++) {
             PackedLayer l = layers[k];
             int u0 = l.unitStart[w], u1 = l.unitStart[w + 1];
@@ -479,27 +484,47 @@ public final class CpuEngine implements Engine {
     }
 
     /**
-     * The model input {@code [T][B][I]} (the double or the float array of the run) into x0 {@code [blocks][I][BLOCK]} float, for features
-     * [i0, i1): writes run along a block's 64 columns, reads reuse each input line for 8 features
-     * (measured faster here than tiles of 64 columns × 16 features).
-     * Columns past T*B in the last block keep whatever they held; their projections are never read.
-     * Also tests those input values for NaN and infinity, which {@link RunInputs#checkExceptInputValues}
-     * left to the engine: done here, in parallel and on rows the transposition reads next, it costs
-     * about 0.5 instead of 2-3 µs per step (hidden 2304, batch 4, 256 steps).
+     * The model input {@code [T][B][I]} (the double or the float array of the run) into x0
+     * {@code [blocks][I][BLOCK]} float, for features [i0, i1), block by block; writes run along a block's
+     * 64 columns, reads reuse each input line for several features (measured faster here than tiles of
+     * 64 columns × 16 features). Columns past T*B in the last block keep whatever they held; their
+     * projections are never read.
+     *
+     * <p>Also tests those input values for NaN and infinity, which {@link RunInputs#checkExceptInputValues}
+     * left to the engine, in the same pass: with the Vector API each row of the block (this worker's
+     * features) is first copied into {@code inputRows[w]}, rounded to float32 and tested in one vector
+     * loop ({@link VectorKernels#toFloats}), and the transposition reads that compact copy; for a float64
+     * input this took 170-175 instead of 178-182 µs off a whole step (2 threads, hidden 2304, batch 4,
+     * 256 steps), where the transposition had read and rounded each double twice from the input. The
+     * scalar path tests each row, then transposes from the input.
      *
      * @return whether every value read was finite
      */
-    private boolean transposeInput(int i0, int i1) {
+    private boolean transposeInput(int w, int i0, int i1) {
         double[] ind = inputDoubles;
         float[] inf = inputFloats;
-        int inSize = model.inputSize(), cols = steps * batch;
+        int inSize = model.inputSize(), cols = steps * batch, width = i1 - i0;
         boolean finite = true;
         for (int c0 = 0; c0 < cols; c0 += BLOCK) {
             int n = Math.min(BLOCK, cols - c0), blockBase = (c0 / BLOCK) * inSize * BLOCK;
-            // this block's rows, features [i0, i1): tested here, then read again by the transposition below from L2
+            if (vectorApi) {
+                float[] rows = inputRows[w]; // [n][width]
+                for (int m = 0; m < n; m++) {
+                    int from = (c0 + m) * inSize + i0;
+                    finite &= inf != null ? VectorKernels.toFloats(inf, from, width, rows, m * width)
+                            : VectorKernels.toFloats(ind, from, width, rows, m * width);
+                }
+                for (int i = i0; i < i1; i++) {
+                    int dst = blockBase + i * BLOCK, src = i - i0;
+                    for (int m = 0; m < n; m++) {
+                        x0.setAtIndex(ValueLayout.JAVA_FLOAT, dst + m, rows[src + m * width]);
+                    }
+                }
+                continue;
+            }
             for (int m = 0; m < n; m++) {
                 int from = (c0 + m) * inSize + i0;
-                finite &= inf != null ? allFinite(inf, from, i1 - i0) : allFinite(ind, from, i1 - i0);
+                finite &= inf != null ? allFinite(inf, from, width) : allFinite(ind, from, width);
             }
             for (int i = i0; i < i1; i++) {
                 int dst = blockBase + i * BLOCK, src = c0 * inSize + i;
@@ -517,11 +542,8 @@ public final class CpuEngine implements Engine {
         return finite;
     }
 
-    /** Whether {@code x[from, from + n)} holds no NaN or infinity. */
-    private boolean allFinite(float[] x, int from, int n) {
-        if (vectorApi) {
-            return VectorKernels.allFinite(x, from, n);
-        }
+    /** Whether {@code x[from, from + n)} holds no NaN or infinity (the scalar path). */
+    private static boolean allFinite(float[] x, int from, int n) {
         float zeros = 0f; // x - x is 0 for every finite x and NaN otherwise
         for (int i = from, e = from + n; i < e; i++) {
             zeros += x[i] - x[i];
@@ -529,11 +551,8 @@ public final class CpuEngine implements Engine {
         return zeros == 0f;
     }
 
-    /** Whether {@code x[from, from + n)} holds no NaN or infinity. */
-    private boolean allFinite(double[] x, int from, int n) {
-        if (vectorApi) {
-            return VectorKernels.allFinite(x, from, n);
-        }
+    /** Whether {@code x[from, from + n)} holds no NaN or infinity (the scalar path). */
+    private static boolean allFinite(double[] x, int from, int n) {
         double zeros = 0;
         for (int i = from, e = from + n; i < e; i++) {
             zeros += x[i] - x[i];

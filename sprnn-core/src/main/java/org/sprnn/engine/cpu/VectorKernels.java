@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -41,6 +42,10 @@ final class VectorKernels {
         static final VectorSpecies<Float> S128 = FloatVector.SPECIES_128;
         static final VectorSpecies<Float> S256 = FloatVector.SPECIES_256;
         static final VectorSpecies<Float> S512 = FloatVector.SPECIES_512;
+        static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+        /** Floats in half the bits of {@link #DOUBLES}: as many lanes, what a D2F conversion of it gives. */
+        static final VectorSpecies<Float> FLOATS_OF_DOUBLES = VectorSpecies.of(float.class,
+                VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
     }
 
     /** Whether {@link #rowDot} handles this batch size. */
@@ -130,38 +135,45 @@ final class VectorKernels {
         b3.intoArray(outB, 48);
     }
 
-    /** Whether {@code x[from, from + n)} holds no NaN or infinity: sums {@code x - x}, which is 0 only where x is finite. */
-    static boolean allFinite(float[] x, int from, int n) {
-        VectorSpecies<Float> s = Species.PREFERRED;
-        FloatVector z0 = FloatVector.zero(s), z1 = z0;
-        int i = from, e = from + n;
-        for (; i + 2 * s.length() <= e; i += 2 * s.length()) {
-            FloatVector a = FloatVector.fromArray(s, x, i), b = FloatVector.fromArray(s, x, i + s.length());
-            z0 = z0.add(a.sub(a));
-            z1 = z1.add(b.sub(b));
+    /**
+     * {@code dst[to + j] = (float) src[from + j]} for j in [0, n); returns whether every value was finite
+     * (the sum of {@code x - x} is 0 only where x is finite).
+     */
+    static boolean toFloats(double[] src, int from, int n, float[] dst, int to) {
+        VectorSpecies<Double> s = Species.DOUBLES;
+        DoubleVector z = DoubleVector.zero(s);
+        int j = 0;
+        for (; j + s.length() <= n; j += s.length()) {
+            DoubleVector v = DoubleVector.fromArray(s, src, from + j);
+            z = z.add(v.sub(v));
+            ((FloatVector) v.convertShape(VectorOperators.D2F, Species.FLOATS_OF_DOUBLES, 0)).intoArray(dst, to + j);
         }
-        float zeros = z0.add(z1).reduceLanes(VectorOperators.ADD);
-        for (; i < e; i++) {
-            zeros += x[i] - x[i];
-        }
-        return zeros == 0f;
-    }
-
-    /** {@link #allFinite(float[], int, int)} for doubles. */
-    static boolean allFinite(double[] x, int from, int n) {
-        VectorSpecies<Double> s = DoubleVector.SPECIES_PREFERRED;
-        DoubleVector z0 = DoubleVector.zero(s), z1 = z0;
-        int i = from, e = from + n;
-        for (; i + 2 * s.length() <= e; i += 2 * s.length()) {
-            DoubleVector a = DoubleVector.fromArray(s, x, i), b = DoubleVector.fromArray(s, x, i + s.length());
-            z0 = z0.add(a.sub(a));
-            z1 = z1.add(b.sub(b));
-        }
-        double zeros = z0.add(z1).reduceLanes(VectorOperators.ADD);
-        for (; i < e; i++) {
-            zeros += x[i] - x[i];
+        double zeros = z.reduceLanes(VectorOperators.ADD);
+        for (; j < n; j++) {
+            double v = src[from + j];
+            zeros += v - v;
+            dst[to + j] = (float) v;
         }
         return zeros == 0;
+    }
+
+    /** {@link #toFloats(double[], int, int, float[], int)} from float32 values: a copy and the finiteness test. */
+    static boolean toFloats(float[] src, int from, int n, float[] dst, int to) {
+        VectorSpecies<Float> s = Species.PREFERRED;
+        FloatVector z = FloatVector.zero(s);
+        int j = 0;
+        for (; j + s.length() <= n; j += s.length()) {
+            FloatVector v = FloatVector.fromArray(s, src, from + j);
+            z = z.add(v.sub(v));
+            v.intoArray(dst, to + j);
+        }
+        float zeros = z.reduceLanes(VectorOperators.ADD);
+        for (; j < n; j++) {
+            float v = src[from + j];
+            zeros += v - v;
+            dst[to + j] = v;
+        }
+        return zeros == 0f;
     }
 
     /**
