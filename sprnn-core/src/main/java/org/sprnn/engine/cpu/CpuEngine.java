@@ -723,6 +723,14 @@ public final class CpuEngine implements Engine {
             VectorKernels.reluUpdate(p, preStep, a, bias, u0 * b, e, hNext);
             float[] of = outFloats; // [T][B][H] (float or double); step t's rows start at histStep = t*B*H
             double[] od = outDoubles;
+            if (b == 4 && VectorKernels.copyBatch4Supported()) {
+                if (of != null) {
+                    VectorKernels.copyBatch4(hNext, u0, u1, of, histStep, hidden);
+                } else {
+                    VectorKernels.copyBatch4(hNext, u0, u1, od, histStep, hidden);
+                }
+                return;
+            }
             for (int n = 0; n < b; n++) {
                 int o = histStep + n * hidden;
                 if (of != null) {

@@ -226,6 +226,74 @@ final class VectorKernels {
         }
     }
 
+    /** Whether {@link #copyBatch4} may be used: it needs 16-float vectors (AVX-512). */
+    static boolean copyBatch4Supported() {
+        return Species.PREFERRED.length() == 16;
+    }
+
+    /**
+     * Lanes n, n+4, ..., n+28 of a pair of 16-float vectors (batch element n of 8 units of a batch-4
+     * state) into lanes 0..7: indices 16..31 select from the second vector.
+     */
+    private static final class BatchLanes {
+        static final VectorShuffle<Float> N0 = pick(0);
+        static final VectorShuffle<Float> N1 = pick(1);
+        static final VectorShuffle<Float> N2 = pick(2);
+        static final VectorShuffle<Float> N3 = pick(3);
+
+        private static VectorShuffle<Float> pick(int n) {
+            int[] lanes = new int[16];
+            for (int j = 0; j < 16; j++) {
+                lanes[j] = n + 4 * (j % 8);
+            }
+            return VectorShuffle.fromValues(Species.S512, lanes);
+        }
+    }
+
+    /**
+     * {@code out[base + n*hidden + u] = h[u*4 + n]} for units [u0, u1) and n in [0, 4): one step's new
+     * state {@code [H][4]} into the run's output rows {@code [4][H]}. Eight units at a time: two 16-float
+     * loads, and per batch element one two-vector shuffle and one 8-float store; measured 2.5 instead of
+     * 4.4 µs for all 2,304 units (one thread), where the scalar loop did one strided load per value.
+     */
+    static void copyBatch4(float[] h, int u0, int u1, float[] out, int base, int hidden) {
+        VectorSpecies<Float> s = Species.S512;
+        int u = u0;
+        for (; u + 8 <= u1; u += 8) {
+            FloatVector x = FloatVector.fromArray(s, h, 4 * u), y = FloatVector.fromArray(s, h, 4 * u + 16);
+            int o = base + u;
+            ((FloatVector) x.rearrange(BatchLanes.N0, y).reinterpretShape(Species.S256, 0)).intoArray(out, o);
+            ((FloatVector) x.rearrange(BatchLanes.N1, y).reinterpretShape(Species.S256, 0)).intoArray(out, o + hidden);
+            ((FloatVector) x.rearrange(BatchLanes.N2, y).reinterpretShape(Species.S256, 0)).intoArray(out, o + 2 * hidden);
+            ((FloatVector) x.rearrange(BatchLanes.N3, y).reinterpretShape(Species.S256, 0)).intoArray(out, o + 3 * hidden);
+        }
+        for (; u < u1; u++) {
+            for (int n = 0; n < 4; n++) {
+                out[base + n * hidden + u] = h[4 * u + n];
+            }
+        }
+    }
+
+    /** {@link #copyBatch4} into float64 outputs (widened in the vector): 4.0 instead of 7.0 µs for 2,304 units. */
+    static void copyBatch4(float[] h, int u0, int u1, double[] out, int base, int hidden) {
+        VectorSpecies<Float> s = Species.S512;
+        VectorSpecies<Double> d = DoubleVector.SPECIES_512;
+        int u = u0;
+        for (; u + 8 <= u1; u += 8) {
+            FloatVector x = FloatVector.fromArray(s, h, 4 * u), y = FloatVector.fromArray(s, h, 4 * u + 16);
+            int o = base + u;
+            ((DoubleVector) x.rearrange(BatchLanes.N0, y).convertShape(VectorOperators.F2D, d, 0)).intoArray(out, o);
+            ((DoubleVector) x.rearrange(BatchLanes.N1, y).convertShape(VectorOperators.F2D, d, 0)).intoArray(out, o + hidden);
+            ((DoubleVector) x.rearrange(BatchLanes.N2, y).convertShape(VectorOperators.F2D, d, 0)).intoArray(out, o + 2 * hidden);
+            ((DoubleVector) x.rearrange(BatchLanes.N3, y).convertShape(VectorOperators.F2D, d, 0)).intoArray(out, o + 3 * hidden);
+        }
+        for (; u < u1; u++) {
+            for (int n = 0; n < 4; n++) {
+                out[base + n * hidden + u] = h[4 * u + n];
+            }
+        }
+    }
+
     /**
      * {@code a[o + n] = Σ_k val[k] * h[col[k]*B + n]}, n in [0, B), for B = 4, 8 or 16. One method per
      * species: C2 compiles Vector API calls to vector instructions only when the species is a constant.
