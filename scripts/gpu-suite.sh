@@ -15,12 +15,15 @@ set -uo pipefail
 tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|bench|full|all]}
 OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|bench|full|all]}
 PART=${3:-all}
+# fresh random models and inputs each run unless SPRNN_SEED is given; the seed is recorded in steps.txt
+SEED=${SPRNN_SEED:-$(( $(date +%s) % 100000 ))}
 mkdir -p "$OUT"
 work=$(mktemp -d)
 tar -C "$work" -xJf "$tarball"
 S="$work/sprnn-linux-x64/bin/sprnn"
 export SPRNN_CACHE="$work/cache"
 failed=0
+echo "seed $SEED ($PART)" >> "$OUT/steps.txt"
 
 step() { # step NAME LIMIT_S COMMAND...: runs, logs to OUT/NAME.log, prints a one-line verdict
   local name=$1 limit=$2; shift 2
@@ -41,8 +44,8 @@ cat "$OUT/machine.txt"
 if [ "$PART" = all ] || [ "$PART" = checks ]; then
   step info 60 "$S" info
   step demo 180 "$S" demo
-  step selftest-baselines 300 "$S" selftest --seed 11
-  step kernel-check 300 "$S" kernel-check --seed 11
+  step selftest-baselines 300 "$S" selftest --seed "$SEED"
+  step kernel-check 300 "$S" kernel-check --seed "$SEED"
   step no-gpu-auto 60 env CUDA_VISIBLE_DEVICES= "$S" demo --hidden 64 --steps 4
   # must fail with the reason (exit 2): the engine was asked for by name and there is no device
   CUDA_VISIBLE_DEVICES= timeout 60 "$S" demo --engine cuda-sparse-persistent --hidden 64 --steps 4 > "$OUT/no-gpu-named.log" 2>&1
@@ -64,6 +67,7 @@ if [ "$PART" = all ] || [ "$PART" = bench ]; then
   step bench-5760-b4-d10 150 "$S" bench --hidden 5760 --batch 4 --density 0.1 --steps 256 --engines $engines --out-dir "$OUT"
   step ablation-1152 150 "$S" bench ablation --baselines cuda-gemm,cuda-spmm --out-dir "$OUT"
   step ablation-2304 150 "$S" bench ablation --hidden 2304 --density 0.3 --baselines cuda-gemm --out-dir "$OUT"
+  step ablation-5760 200 "$S" bench ablation --hidden 5760 --density 0.1 --baselines cuda-gemm,cuda-spmm --out-dir "$OUT"
   grep -h "^|" "$OUT"/bench-*.log "$OUT"/ablation-*.log | cut -c1-200
 fi
 if [ "$PART" = full ]; then
@@ -71,7 +75,7 @@ if [ "$PART" = full ]; then
   fx=(); [ -f "$fixtures/manifest.json" ] && fx=(--fixtures "$fixtures")
   # the table on stdout (kernel-check-full.log), phase timings on stderr (kernel-check-full.err)
   t0=$SECONDS
-  SPRNN_JAVA_OPTS="${SPRNN_JAVA_OPTS:--Xmx96g}" timeout 560 "$S" kernel-check --full ${fx[@]+"${fx[@]}"} --seed 11 \
+  SPRNN_JAVA_OPTS="${SPRNN_JAVA_OPTS:--Xmx96g}" timeout 560 "$S" kernel-check --full ${fx[@]+"${fx[@]}"} --seed "$SEED" \
     > "$OUT/kernel-check-full.log" 2> "$OUT/kernel-check-full.err"
   rc=$?; printf '%-28s exit %-3s %4ss\n' kernel-check-full "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
   [ "$rc" -eq 0 ] || failed=$((failed + 1))

@@ -5,13 +5,16 @@ public enum ExchangeMode {
     /** {@code h_t} in global memory (fp16), then a grid-wide counter barrier; every CTA re-reads all of it. */
     GRID_BARRIER("barrier"),
     /**
-     * Each pair of batch values travels with its step tag in one 64-bit store (a slot per step, never reused
-     * within a launch); consumers poll only the columns they need and stage each as its tag arrives.
+     * Each unit's batch values travel in words written whole by one store (at batch 3-4 one 64-bit word of four
+     * fp16), in a slot per step that is never reused within a launch and is emptied (all ones) before it, so a
+     * word's first value is its step tag: consumers poll only the columns they need and stage each word as it
+     * arrives.
      */
     TIMESTAMPS("timestamps"),
     /**
      * One thread-block cluster (Hopper, at most 16 CTAs): each CTA writes its {@code h_t} straight into every
-     * CTA's shared memory (distributed shared memory), then one cluster barrier (about 0.5 us).
+     * CTA's shared memory (distributed shared memory) with asynchronous stores that complete on the receiver's
+     * mbarrier.
      */
     CLUSTER("cluster");
 

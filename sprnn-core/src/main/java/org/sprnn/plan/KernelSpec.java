@@ -20,7 +20,6 @@ import org.sprnn.sparse.WeightFormat;
  *   act     [2][H + 32][paddedBatch] fp16   h_{t-1} double-buffered, batch innermost; 32 zero columns above H;
  *                                           each buffer padded to 16 bytes
  *   preact  [warps][U*G][paddedBatch] fp32  each row's recurrent sum, handed from the reduction to the cell update
- *   ends    [warps][U*G] int32              slot at which each of the warp's rows ends
  *   tier2   [warps][S - R][32] u32          packed words beyond the register tier, slot-major
  * </pre>
  *
@@ -139,8 +138,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         int pb = paddedBatch();
         long act = 2 * align16((long) (hidden + SharedMemoryBanks.ZERO_COLUMNS) * rowBytes()); // each buffer 16-byte aligned
         long preact = align16((long) warpsPerCta * unitsPerWarp * g * pb * 4);
-        long ends = align16((long) warpsPerCta * unitsPerWarp * g * 4);
-        return act + preact + ends;
+        return act + preact;
     }
 
     /** Bytes of the tier-2 words per CTA. */

@@ -157,22 +157,52 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     }
 
     /**
+     * Cost of a shared-tier slot relative to a register slot (one more shared load a slot), for ranking warp counts
+     * and exchanges. At H 5760 / batch 4 / 10% it keeps 15 warps with 44 of 54 slots in registers (4.58 us/step, harness
+     * run F) ahead of 22 warps with 8 of 36 (4.84, run H; results/kernel/session3).
+     */
+    static final double TIER2_SLOT_COST = 2.5;
+
+    /**
      * A rough step time for choosing the exchange: the exchange floor plus a cost per slot of the critical warp.
      * The floors are piecewise linear in the exchanged words (one word = one fp16 pair, {@code H * paddedBatch / 2}),
      * through the floors measured on the H100 at 2304, 4608 and 11520 words (rnn_relu, batch 4, H 1152 / 2304 / 5760;
-     * results/suite/ablation-*.log and results/kernel/session2/runC, 2026-11-24): timestamps 1.23 / 1.65 / 6.01 us
-     * (every CTA polls every word, so L2 traffic grows with the words), grid barrier 1.66 / 1.80 / 2.52 us; the
-     * cluster floor 1.13 us (16 CTAs). Plus about 0.085 us per slot per lane, tier-2 slots 2.5x. A model for
-     * ranking, not a promise.
+     * results/kernel/session3 and results/kernel/session2/runC, 2026-11-24): grid barrier 1.66 / 1.80 / 2.52 us;
+     * timestamps 1.09 / 1.15 / 1.40 for one round of polls per thread and 1.38 us more for each further round
+     * ({@link #pollRounds}: 5760 took 2.78 in two rounds, 4.15 in three); the cluster 1.13 at 2304 words (16 CTAs).
+     * Below 2304 words the timestamps and cluster floors fall linearly to 0.85 and 0.79 us at 600 words (rnn_tanh
+     * H 300, batch 3, one slot per lane: 0.93 and 0.87 us/step), the barrier's stays (it costs about 1 us however
+     * little it moves: ANCHORS.md). Plus about 0.085 us per slot per lane, tier-2 slots {@link #TIER2_SLOT_COST}x. A model for ranking,
+     * not a promise.
      */
     public double predictedMicrosPerStep() {
         double kWords = spec.hidden() * (spec.paddedBatch() / 2) / 1000.0;
         double floor = switch (spec.exchange()) {
-            case CLUSTER -> 1.13;
+            case CLUSTER -> small(kWords, 0.79, 1.13);
             case GRID_BARRIER -> piecewise(kWords, 1.66, 1.80, 2.52);
-            case TIMESTAMPS -> piecewise(kWords, 1.23, 1.65, 6.01);
+            case TIMESTAMPS -> (kWords < 2.304 ? small(kWords, 0.85, 1.09) : piecewise(kWords, 1.09, 1.15, 1.40))
+                    + 1.38 * (pollRounds(spec) - 1);
         };
-        return floor + 0.085 * (spec.registerSlots() + 2.5 * spec.sharedSlots());
+        return floor + 0.085 * (spec.registerSlots() + TIER2_SLOT_COST * spec.sharedSlots());
+    }
+
+    /**
+     * Rounds of polls a thread of the timestamped exchange makes per step when its CTA needs every column: the words
+     * ({@code H} units of {@code max(1, paddedBatch / 4)} words) over the CTA's threads, {@code SPRNN_POLL_BATCH} at a
+     * time (the kernel's default: 4, or 8 above 8 words a thread).
+     */
+    static int pollRounds(KernelSpec spec) {
+        long words = (long) spec.hidden() * Math.max(1, spec.paddedBatch() / 4);
+        int threads = spec.threadsPerCta();
+        long perThread = (words + threads - 1) / threads;
+        int batch = words > 8L * threads ? 8 : 4;
+        return (int) Math.max(1, (perThread + batch - 1) / batch);
+    }
+
+    /** Linear from {@code at600} at 0.6 thousand words (flat below) to {@code at2304} at 2.304 thousand. */
+    static double small(double kWords, double at600, double at2304) {
+        double x = Math.min(Math.max(kWords, 0.6), 2.304);
+        return at600 + (at2304 - at600) * (x - 0.6) / (2.304 - 0.6);
     }
 
     /**
@@ -188,7 +218,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
 
     /**
      * Warps per CTA with the shortest critical path: the fewest slots per lane {@code S} (words held in the shared
-     * tier counted 2.5x: an extra load each, and their loop is not unrolled), ties to fewer warps (more registers each); from 1 to the block limit.
+     * tier counted {@link #TIER2_SLOT_COST}x), ties to fewer warps (more registers each); from 1 to the block limit.
      */
     static int chooseWarps(SparseRows whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous, boolean balanced) {
         return warpCandidates(whh, cell, batch, device, ctas, contiguous, balanced).get(0)[0];
@@ -196,7 +226,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
 
     /**
      * Every usable warp count as {@code {warps, slots per lane}}, cheapest first by the cost of {@link #chooseWarps}
-     * (ties to fewer warps); never empty (1 warp when no count has a register tier).
+     * (ties to fewer warps, but see {@link #fillSubpartitions}); never empty (1 warp when no count has a register tier).
      */
     static List<int[]> warpCandidates(SparseRows whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous,
                                       boolean balanced) {
@@ -209,10 +239,10 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 continue; // no register tier at all: the kernel's own registers do not fit
             }
             int s = PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * w, contiguous, balanced);
-            scored.add(new double[] {Math.min(s, regSlots) + 2.5 * Math.max(0, s - regSlots), w, s});
+            scored.add(new double[] {Math.min(s, regSlots) + TIER2_SLOT_COST * Math.max(0, s - regSlots), w, s});
         }
-        // costs are multiples of 0.5: exact comparison, then fewer warps (the first strictly cheaper one before)
-        scored.sort(Comparator.<double[]>comparingDouble(c -> c[0]).thenComparingDouble(c -> c[1]));
+        // costs are multiples of 0.5 (compared rounded to tenths), then fewer warps
+        scored.sort(Comparator.<double[]>comparingLong(c -> Math.round(c[0] * 10)).thenComparingDouble(c -> c[1]));
         List<int[]> out = new ArrayList<>();
         for (double[] c : scored) {
             out.add(new int[] {(int) c[1], (int) c[2]});
@@ -220,7 +250,33 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         if (out.isEmpty()) {
             out.add(new int[] {1, PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas, contiguous, balanced)});
         }
+        fillSubpartitions(out);
         return out;
+    }
+
+    /** Slots per lane up to which a step is mostly exchange, so more warps (more polling threads) pay. */
+    static final int EXCHANGE_BOUND_SLOTS = 8;
+
+    /**
+     * When the cheapest warp count leaves a step little arithmetic ({@link #EXCHANGE_BOUND_SLOTS} slots per lane or
+     * fewer), moves to the front the count that fills every scheduler's sub-partition as far as the busiest one
+     * ({@code 4 x ceil(warps / 4)}: the same registers per thread, so the same tiers) if it needs no more slots: the
+     * extra warps poll and stage the exchange. Measured on the H100 (1152 / batch 4 / 10%, harness, results/kernel/
+     * session3 run H): 9 warps 1.45 us/step, 12 warps 1.15; at 2304 / 30% (22 slots) 20 warps were slower than 18.
+     */
+    static void fillSubpartitions(List<int[]> candidates) {
+        int[] best = candidates.get(0);
+        if (best[1] > EXCHANGE_BOUND_SLOTS) {
+            return;
+        }
+        int filled = 4 * ((best[0] + 3) / 4);
+        for (int i = 1; i < candidates.size(); i++) {
+            int[] c = candidates.get(i);
+            if (c[0] == filled && c[1] <= best[1]) {
+                candidates.add(0, candidates.remove(i));
+                return;
+            }
+        }
     }
 
     /** Throws, naming the capacity figures, unless the layer fits. */

@@ -16,8 +16,9 @@
 //   v2 wide loads   SPRNN_WIDE_LOADS=1: activations [H][B] batch innermost, one 4/8/16-byte load brings a
 //                   column's whole batch, the weight reused B times from a register.
 //   v3 bank-aware   (host) each row's nonzeros ordered so a warp load's columns hit distinct banks.
-//   v4 timestamps   SPRNN_EXCHANGE=1: each h value pair travels with its step tag in one 64-bit store, a
-//                   slot per step (never reused in a launch); consumers poll only the columns they need,
+//   v4 timestamps   SPRNN_EXCHANGE=1: each unit's h values travel in words written whole by one store, in a slot per
+//                   step (never reused in a launch) that the host empties before the launch, so a word's first fp16
+//                   is its tag (0xFFFF: not yet written); consumers poll only the columns they need,
 //                   SPRNN_POLL_BATCH words in flight per thread, re-polling all pending ones together.
 //   v5 balance      (host) units dealt to warps by slot count (LPT), not by index.
 //   v6 cluster      SPRNN_EXCHANGE=2: the layer in one thread-block cluster (<= 16 SMs); each CTA pushes its
@@ -26,7 +27,9 @@
 //                   (SPRNN_CLUSTER_MBARRIER=0: plain DSMEM stores + barrier.cluster, for comparison).
 //   always on       x projection loaded a step ahead; SPRNN_LOAD_AHEAD activation loads issued before use;
 //                   out[t] stored after the exchange is signalled; grid barrier = release add + acquire spin;
-//                   polled words, row sums staged by explicit shared addresses; register-tier row ends as bits.
+//                   polled words, row sums, activation loads by explicit shared addresses; both weight tiers in one
+//                   unrolled slot loop (the shared tier's words loaded a group ahead); row ends as bits in registers,
+//                   tested once per group of slots (never for a warp of one row).
 //   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC (cp.async / TMA bulk staging),
 //                   SPRNN_POLL_SLEEP_NS: each slower or no faster on the H100 (results/kernel/session2/README.md).
 //   measured        H100, 1152/b4/d10%, T=256, through the Java engine (results/suite/confirm): v1 2.07,
@@ -60,10 +63,7 @@
 #ifndef SPRNN_CLUSTER_MBARRIER
 #define SPRNN_CLUSTER_MBARRIER 1
 #endif
-// Timestamped exchange: tagged words each thread polls with loads in flight together.
-#ifndef SPRNN_POLL_BATCH
-#define SPRNN_POLL_BATCH 8
-#endif
+// Timestamped exchange: words each thread polls with loads in flight together (default below, once the word size is known).
 // Grid barrier: 1 = fence.sc before the release add (belt and braces); 0 = the release add alone.
 #ifndef SPRNN_BARRIER_FENCE
 #define SPRNN_BARRIER_FENCE 0
@@ -73,6 +73,11 @@
 // every 16-byte copy of a thread in flight at once; 0 = a load/store loop (one L2 round trip per iteration).
 #ifndef SPRNN_STAGE_ASYNC
 #define SPRNN_STAGE_ASYNC 0
+#endif
+// Grid barrier, SPRNN_STAGE_ASYNC=0: 16-byte loads each thread keeps in flight while staging h_{t-1} (H 5760: the
+// exchange alone 2.23 us/step at 6, 2.26 at 4, 2.39 at 2).
+#ifndef SPRNN_STAGE_BATCH
+#define SPRNN_STAGE_BATCH 6
 #endif
 // Grid barrier: 1 = all-to-all flags (each CTA release-stores its step count into its own word of `counter`,
 // threads 0..CTAS-1 each acquire-poll one producer's word: no contended atomic, CTAS pollers in parallel);
@@ -98,14 +103,25 @@
 #define ROW_BYTES (PB * 2)
 #define PAIRS (PB / 2)                             // fp16 pairs per column: the unit of publishing
 #define ITEMS ((U * PAIRS + 31) / 32)              // (unit, pair) items per lane in the cell update
+// Timestamped exchange word: a unit's whole padded batch up to 4 fp16 (one u32 at PB = 2, one u64 at PB = 4), else
+// PB/4 u64 words per unit, each written whole by one store. The step is the slot (a slot per step, never reused in a
+// launch) and the host empties every slot (all ones) before each launch, so a word's first fp16 doubles as its tag:
+// 0xFFFF, a NaN the producer never writes, means not yet written this launch. Half the bytes of a u64 word holding a
+// 32-bit step tag beside one fp16 pair (the former protocol): at H 2304, batch 4 the exchange alone took 1.31 against
+// 1.65 us/step (results/kernel/session3).
+#define EX_WORDS_PER_UNIT (PB == 2 ? 1 : PB / 4)
+// Polls in flight per thread: 4 while a thread polls at most 8 words a step (fewer polls pending per re-poll measured
+// faster at H 1152 and 2304, batch 4), else 8 (H 5760: 4 took 4.15 us/step for the exchange alone, 8 took 2.78).
+#ifndef SPRNN_POLL_BATCH
+#define SPRNN_POLL_BATCH (H * EX_WORDS_PER_UNIT > 8 * THREADS ? 8 : 4)
+#endif
 // one activation buffer, padded to 16 bytes so that act[1] (and its 16-byte pushes, copies and wide loads) stays
 // aligned for every H and PB (unpadded, H = 97 at PB = 2 put act[1] at byte 516: misaligned address)
 #define ACT_BUF_BYTES ((int)SPRNN_ALIGN16((H + SPRNN_ZERO_COLUMNS) * ROW_BYTES))
 // grid barrier: one half of the global h exchange (fp16 [H][PB]), padded to 16 bytes for the same reason
 #define EXCH_BUF_BYTES ((size_t)SPRNN_ALIGN16(H * ROW_BYTES))
 #define OFF_PREACT SPRNN_SMEM_ACT_BYTES(H, PB)
-#define OFF_ENDS (OFF_PREACT + SPRNN_SMEM_PREACT_BYTES(WARPS, U, G, PB))
-#define OFF_TIER2 (OFF_ENDS + SPRNN_SMEM_ENDS_BYTES(WARPS, U, G))
+#define OFF_TIER2 (OFF_PREACT + SPRNN_SMEM_PREACT_BYTES(WARPS, U, G, PB))
 #define SMEM_BYTES SPRNN_SMEM_BYTES(H, PB, WARPS, U, G, S, R)
 
 #if PB < 2 || PB > 32 || (PB & (PB - 1)) != 0 || PB < B
@@ -150,6 +166,38 @@ __device__ __forceinline__ unsigned long long load_relaxed_u64(const unsigned lo
 }
 __device__ __forceinline__ void store_relaxed_u64(unsigned long long* p, unsigned long long v) {
   asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" ::"l"(p), "l"(v) : "memory");
+}
+#if PB == 2
+typedef unsigned ExWord;
+__device__ __forceinline__ ExWord ex_load_relaxed(const ExWord* p) {
+  unsigned v;
+  asm volatile("ld.relaxed.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+__device__ __forceinline__ void ex_store_relaxed(ExWord* p, ExWord v) {
+  asm volatile("st.relaxed.gpu.global.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
+}
+__device__ __forceinline__ void ex_store_shared(unsigned addr, ExWord v) {
+  asm volatile("st.shared.u32 [%0], %1;" ::"r"(addr), "r"(v) : "memory");
+}
+#else
+typedef unsigned long long ExWord;
+__device__ __forceinline__ ExWord ex_load_relaxed(const ExWord* p) { return load_relaxed_u64(p); }
+__device__ __forceinline__ void ex_store_relaxed(ExWord* p, ExWord v) { store_relaxed_u64(p, v); }
+__device__ __forceinline__ void ex_store_shared(unsigned addr, ExWord v) {
+  asm volatile("st.shared.u64 [%0], %1;" ::"r"(addr), "l"(v) : "memory");
+}
+#endif
+__device__ __forceinline__ bool ex_empty(ExWord v) { return ((unsigned)v & 0xFFFFu) == 0xFFFFu; }
+// the word of fp16 pairs lo (first) and hi; a first value of 0xFFFF (a NaN) becomes 0x7FFF (a NaN) so the
+// word never reads as empty
+__device__ __forceinline__ ExWord ex_word_of(unsigned lo, unsigned hi) {
+  if ((lo & 0xFFFFu) == 0xFFFFu) lo ^= 0x8000u;
+#if PB == 2
+  return lo;
+#else
+  return ((unsigned long long)hi << 32) | lo;
+#endif
 }
 __device__ __forceinline__ unsigned load_acquire_u32(const unsigned* p) {
   unsigned v;
@@ -276,14 +324,16 @@ struct ActRaw {
 #endif
 };
 
-__device__ __forceinline__ ActRaw load_act(unsigned w, const unsigned char* actb) {
+// The wide loads of 2 and 4 fp16 by explicit shared address (this step's buffer + the column's offset): through the
+// generic pointer the compiler multiplied the buffer index into every load's address (H 2304: 2.43 against 2.25 us/step).
+__device__ __forceinline__ ActRaw load_act(unsigned w, const unsigned char* actb, unsigned actb_s) {
   const unsigned off = sprnn_word_column(w) * ROW_BYTES;
   ActRaw r;
 #if SPRNN_WIDE_LOADS
 #if PB == 2
-  r.v = *reinterpret_cast<const unsigned*>(actb + off);
+  asm volatile("ld.shared.u32 %0, [%1];" : "=r"(r.v) : "r"(actb_s + off));
 #elif PB == 4
-  r.v = *reinterpret_cast<const uint2*>(actb + off);
+  asm volatile("ld.shared.v2.u32 {%0, %1}, [%2];" : "=r"(r.v.x), "=r"(r.v.y) : "r"(actb_s + off));
 #else
 #pragma unroll
   for (int q = 0; q < PB / 8; ++q) r.v[q] = *reinterpret_cast<const uint4*>(actb + off + 16 * q);
@@ -331,14 +381,19 @@ __device__ __forceinline__ void fma_act(unsigned w, const ActRaw& r, float (&acc
 }
 
 // Slots whose activation loads are issued together before any is used (branches at row ends would
-// otherwise serialise one shared-memory latency per slot).
+// otherwise serialise one shared-memory latency per slot). 4: at H 5760 no spill and 4.70 us/step against 4.77
+// for 8 (36 B spilled) and 6.29 for 16 (harness, results/kernel/session3).
 #ifndef SPRNN_LOAD_AHEAD
-#define SPRNN_LOAD_AHEAD 8
+#define SPRNN_LOAD_AHEAD 4
+#endif
+
+#if 32 % SPRNN_LOAD_AHEAD != 0
+#error "SPRNN_LOAD_AHEAD must divide 32"
 #endif
 
 // Row complete: reduce over the warp (or stash for the deferred tree), move to the next row.
 #if DEFER
-__device__ __forceinline__ void finish_row(float (&acc)[PB], float (&stash)[STASH_N], const int* ends, int& row, int& next_end) {
+__device__ __forceinline__ void finish_row(float (&acc)[PB], float (&stash)[STASH_N], int& row) {
 #pragma unroll
   for (int r = 0; r < U * G; ++r)
 #pragma unroll
@@ -346,16 +401,14 @@ __device__ __forceinline__ void finish_row(float (&acc)[PB], float (&stash)[STAS
 #pragma unroll
   for (int b = 0; b < PB; ++b) acc[b] = 0.f;
   ++row;
-  next_end = row < U * G ? ends[row] : -1;
 }
 #else
-__device__ __forceinline__ void finish_row(float (&acc)[PB], unsigned preact_s, const int* ends, int& row, int& next_end, int lane) {
+__device__ __forceinline__ void finish_row(float (&acc)[PB], unsigned preact_s, int& row, int lane) {
   const float sum = reduce_rows(acc, lane);
   if ((lane & (32 / PB - 1)) == 0) PREACT_STORE(row * PB + lane / (32 / PB), sum);
 #pragma unroll
   for (int b = 0; b < PB; ++b) acc[b] = 0.f;
   ++row;
-  next_end = row < U * G ? ends[row] : -1;  // for the shared tier; the register tier reads end_bits
 }
 #endif
 
@@ -374,10 +427,10 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                           float* __restrict__ out,               // [T][B][H] fp32: h_t for every t
                           float* __restrict__ h_n,               // [B][H] fp32
                           float* __restrict__ c_n,               // [B][H] fp32 (LSTM; else unused)
-                          void* exchange,                        // barrier: fp16 [2][pad16(H*PB*2) B]; timestamps: u64 [T][H][PAIRS]
+                          void* exchange,                        // barrier: fp16 [2][pad16(H*PB*2) B]; timestamps: ExWord [T][H][EX_WORDS_PER_UNIT], all ones = empty
                           unsigned* counter,                     // barrier: arrivals, zeroed by the host per launch
                           int* fault,                            // int32 [4], see sparse_persistent_rnn.cuh
-                          int steps, unsigned epoch, unsigned long long timeout_ns) {
+                          int steps, unsigned long long timeout_ns) {
   extern __shared__ __align__(16) unsigned char smem[];
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
@@ -385,7 +438,6 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   const int gw = cta * WARPS + warp;  // global warp index into the packed arrays
   float* preact = reinterpret_cast<float*>(smem + OFF_PREACT) + warp * (U * G * PB);  // [U*G][PB]
   const unsigned preact_s = (unsigned)__cvta_generic_to_shared(preact);                 // the same, as a shared address
-  int* ends = reinterpret_cast<int*>(smem + OFF_ENDS) + warp * (U * G);               // [U*G]
 #if SPRNN_EXCHANGE != 2
   __shared__ int abort_flag;  // set by a thread whose bounded spin ran out; the CTA leaves together
 #endif
@@ -421,21 +473,23 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   unsigned* tier2 = reinterpret_cast<unsigned*>(smem + OFF_TIER2) + warp * ((S - R) * 32);  // [S-R][32]
   for (int j = R; j < S; ++j) tier2[(j - R) * 32 + lane] = words[((size_t)gw * S + j) * 32 + lane];
 #endif
-  for (int i = lane; i < U * G; i += 32) ends[i] = row_ends[(size_t)gw * U * G + i];
   int last_end = -1;
   for (int i = 0; i < U * G; ++i) last_end = max(last_end, row_ends[(size_t)gw * U * G + i]);
-  // the register tier's row ends as bits (bit j of word j/32: a row ends at slot j), so that the unrolled slot
-  // loop tests a register instead of waiting on a load after each row; every row has >= 1 slot (PackedLayer)
-  unsigned end_bits[R > 0 ? (R + 31) / 32 : 1];
+#if U * G > 1
+  // the warp's row ends as bits (bit j of word j/32: a row ends at slot j), so that the unrolled slot loop tests a
+  // register instead of waiting on a load after each row; every row has >= 1 slot (PackedLayer). A warp of one row
+  // needs none: its row ends in the last group.
+  unsigned end_bits[S > 0 ? (S + 31) / 32 : 1];
 #pragma unroll
-  for (int w = 0; w < (R > 0 ? (R + 31) / 32 : 1); ++w) {
+  for (int w = 0; w < (S > 0 ? (S + 31) / 32 : 1); ++w) {
     unsigned bits = 0;
     for (int i = 0; i < U * G; ++i) {
       const int e = row_ends[(size_t)gw * U * G + i];
-      if (e >= 32 * w && e < 32 * w + 32 && e < R) bits |= 1u << (e - 32 * w);
+      if (e >= 32 * w && e < 32 * w + 32 && e < S) bits |= 1u << (e - 32 * w);
     }
     end_bits[w] = bits;
   }
+#endif
 
   // ---- this lane's (unit, pair) items of the cell update, their state in registers ---------------------
   int item_unit[ITEMS], item_row[ITEMS], item_pair[ITEMS];
@@ -562,8 +616,18 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"((unsigned)__cvta_generic_to_shared(dst + i)), "l"(src + i) : "memory");
       asm volatile("cp.async.wait_all;" ::: "memory");
 #else
+      // SPRNN_STAGE_BATCH 16-byte loads of a thread in flight before their stores (left to itself, ptxas kept two
+      // in flight at H 5760, where the register tier leaves few registers: three L2 round trips per step)
       uint4* dst = reinterpret_cast<uint4*>(smem + cur * ACT_BUF_BYTES);
-      for (int i = threadIdx.x; i < H * ROW_BYTES / 16; i += THREADS) dst[i] = __ldcg(src + i);
+      for (int base = threadIdx.x; base < H * ROW_BYTES / 16; base += THREADS * SPRNN_STAGE_BATCH) {
+        uint4 v[SPRNN_STAGE_BATCH];
+#pragma unroll
+        for (int q = 0; q < SPRNN_STAGE_BATCH; ++q)
+          if (base + q * THREADS < H * ROW_BYTES / 16) v[q] = __ldcg(src + base + q * THREADS);
+#pragma unroll
+        for (int q = 0; q < SPRNN_STAGE_BATCH; ++q)
+          if (base + q * THREADS < H * ROW_BYTES / 16) dst[base + q * THREADS] = v[q];
+      }
 #endif
 #if (H * ROW_BYTES) % 16 != 0
       for (int i = (H * ROW_BYTES / 16) * 8 + threadIdx.x; i < H * PB; i += THREADS)
@@ -575,29 +639,28 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
     }
 #elif SPRNN_EXCHANGE == 1
-    if (t > 0) {  // poll the tagged words of h_{t-1} this CTA needs, stage each as it arrives
-      const unsigned long long* slot = reinterpret_cast<const unsigned long long*>(exchange) + (size_t)(t - 1) * H * PAIRS;
-      const unsigned tag = epoch + (unsigned)(t - 1);
-      const int count = needed[(size_t)cta * (H + 1)];
+    if (t > 0) {  // poll the words of h_{t-1} this CTA needs, stage each as it arrives
+      const ExWord* slot = reinterpret_cast<const ExWord*>(exchange) + (size_t)(t - 1) * H * EX_WORDS_PER_UNIT;
+      const int count = needed[(size_t)cta * (H + 1)] * EX_WORDS_PER_UNIT;
       const int* cols = needed + (size_t)cta * (H + 1) + 1;
-      // act[cur] as [H+32][PAIRS] u32 words, addressed as shared memory explicitly (NVRTC otherwise keeps
-      // generic addresses here and converts each store through SR_CgaCtaId behind a branch)
-      const unsigned act32 = (unsigned)__cvta_generic_to_shared(smem + cur * ACT_BUF_BYTES);
-      // SPRNN_POLL_BATCH loads in flight per thread; the words whose tag is not yet t-1 are re-polled together
-      // (one round trip per retry for all of them, not one per word)
-      for (int base = threadIdx.x; base < count * PAIRS; base += THREADS * SPRNN_POLL_BATCH) {
-        unsigned long long v[SPRNN_POLL_BATCH];
-        int word[SPRNN_POLL_BATCH];  // index of the tagged word in this step's slot (= of the u32 in act32), -1: none
+      // act[cur] as [H+32][EX_WORDS_PER_UNIT] exchange words, addressed as shared memory explicitly (NVRTC otherwise
+      // keeps generic addresses here and converts each store through SR_CgaCtaId behind a branch)
+      const unsigned act_s = (unsigned)__cvta_generic_to_shared(smem + cur * ACT_BUF_BYTES);
+      // SPRNN_POLL_BATCH loads in flight per thread; the words still empty are re-polled together (one round trip
+      // per retry for all of them, not one per word)
+      for (int base = threadIdx.x; base < count; base += THREADS * SPRNN_POLL_BATCH) {
+        ExWord v[SPRNN_POLL_BATCH];
+        int word[SPRNN_POLL_BATCH];  // index of the word in this step's slot (= of the word in act[cur]), -1: none
         unsigned pending = 0;
 #pragma unroll
         for (int q = 0; q < SPRNN_POLL_BATCH; ++q) {
           const int i = base + q * THREADS;
-          word[q] = i < count * PAIRS ? cols[i / PAIRS] * PAIRS + i % PAIRS : -1;
-          v[q] = word[q] >= 0 ? load_relaxed_u64(slot + word[q]) : 0ull;
+          word[q] = i < count ? cols[i / EX_WORDS_PER_UNIT] * EX_WORDS_PER_UNIT + i % EX_WORDS_PER_UNIT : -1;
+          v[q] = word[q] >= 0 ? ex_load_relaxed(slot + word[q]) : (ExWord)0;
         }
 #pragma unroll
         for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-          if (word[q] >= 0 && (unsigned)(v[q] >> 32) != tag) pending |= 1u << q;
+          if (word[q] >= 0 && ex_empty(v[q])) pending |= 1u << q;
         if (pending) {
           const unsigned long long start = global_timer();
           unsigned spins = 0;
@@ -607,15 +670,15 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
 #pragma unroll
             for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-              if (pending & (1u << q)) v[q] = load_relaxed_u64(slot + word[q]);
+              if (pending & (1u << q)) v[q] = ex_load_relaxed(slot + word[q]);
 #pragma unroll
             for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-              if ((pending & (1u << q)) && (unsigned)(v[q] >> 32) == tag) pending &= ~(1u << q);
+              if ((pending & (1u << q)) && !ex_empty(v[q])) pending &= ~(1u << q);
             if (pending && (++spins & 63u) == 0 && (load_volatile_int(fault) != 0 || global_timer() - start > timeout_ns)) {
               int col = -1;
 #pragma unroll
               for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-                if (col < 0 && (pending & (1u << q))) col = word[q] / PAIRS;
+                if (col < 0 && (pending & (1u << q))) col = word[q] / EX_WORDS_PER_UNIT;
               record_fault(fault, SPRNN_FAULT_TIMESTAMP_WAIT, cta, t, col);
               abort_flag = 1;
               break;
@@ -624,7 +687,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         }
 #pragma unroll
         for (int q = 0; q < SPRNN_POLL_BATCH; ++q)
-          if (word[q] >= 0) st_shared_u32(act32 + 4u * (unsigned)word[q], (unsigned)v[q]);  // [column][pair]
+          if (word[q] >= 0) ex_store_shared(act_s + (unsigned)sizeof(ExWord) * (unsigned)word[q], v[q]);  // [column][word]
       }
       __syncthreads();
       if (abort_flag) return;
@@ -656,43 +719,65 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #if !SPRNN_EXCHANGE_ONLY
     {
       const unsigned char* actb = smem + cur * ACT_BUF_BYTES;
+      const unsigned actb_s = (unsigned)__cvta_generic_to_shared(actb);  // the same, as a shared address
       float acc[PB];
 #pragma unroll
       for (int b = 0; b < PB; ++b) acc[b] = 0.f;
       int row = 0;
-      int next_end = ends[0];
 #if DEFER
       float stash[STASH_N];
 #pragma unroll
       for (int i = 0; i < STASH_N; ++i) stash[i] = 0.f;
-#define FINISH_ROW() finish_row(acc, stash, ends, row, next_end)
+#define FINISH_ROW() finish_row(acc, stash, row)
 #else
-#define FINISH_ROW() finish_row(acc, preact_s, ends, row, next_end, lane)
+#define FINISH_ROW() finish_row(acc, preact_s, row, lane)
 #endif
-      // register tier: compile-time slot indices keep wreg[] in registers
+      // every slot in one unrolled loop: the register tier from wreg[] (compile-time indices keep it in registers),
+      // the shared tier's words loaded a group ahead with the group's activations, so neither waits on a load
+      // chain per slot; row ends from the end_bits registers
 #pragma unroll
-      for (int j0 = 0; j0 < R; j0 += SPRNN_LOAD_AHEAD) {
+      for (int j0 = 0; j0 < S; j0 += SPRNN_LOAD_AHEAD) {
         if (j0 > last_end) break;  // warp-uniform: the warp's padding tail
-        ActRaw raw[SPRNN_LOAD_AHEAD];
-#pragma unroll
-        for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c)
-          if (j0 + c < R) raw[c] = load_act(wreg[j0 + c < R ? j0 + c : 0], actb);
+        unsigned wv[SPRNN_LOAD_AHEAD];
 #pragma unroll
         for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {
           const int j = j0 + c;
-          if (j < R) {
-            fma_act(wreg[j < R ? j : 0], raw[c], acc);
-            if ((end_bits[j / 32] >> (j % 32)) & 1u) FINISH_ROW();  // warp-uniform; no load on the critical path
+#if S > R
+          if (j >= R && j < S) wv[c] = tier2[(j >= R ? j - R : 0) * 32 + lane];
+#endif
+          if (j < R) wv[c] = wreg[j < R ? j : 0];
+        }
+        ActRaw raw[SPRNN_LOAD_AHEAD];
+#pragma unroll
+        for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c)
+          if (j0 + c < S) raw[c] = load_act(wv[c], actb, actb_s);
+#if U * G == 1
+        // one row per warp: it ends in the last group (the slots after its end hold padding, value 0), so no slot
+        // tests for an end; the row is finished after the loop
+#pragma unroll
+        for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c)
+          if (j0 + c < S) fma_act(wv[c], raw[c], acc);
+#else
+        // the group's row ends (SPRNN_LOAD_AHEAD divides 32, so a group sits in one word of end_bits): a group
+        // without one, the common case, runs its slots without a test each
+        const unsigned gbits = (end_bits[j0 / 32] >> (j0 % 32)) & (SPRNN_LOAD_AHEAD == 32 ? ~0u : (1u << SPRNN_LOAD_AHEAD) - 1u);
+        if (gbits == 0) {
+#pragma unroll
+          for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c)
+            if (j0 + c < S) fma_act(wv[c], raw[c], acc);
+        } else {
+#pragma unroll
+          for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {
+            if (j0 + c < S) {
+              fma_act(wv[c], raw[c], acc);
+              if ((gbits >> c) & 1u) FINISH_ROW();  // warp-uniform; no load on the critical path
+            }
           }
         }
+#endif
       }
-#if S > R
-      // shared tier: coalesced conflict-free words, slot-major
-      for (int j = R; j <= last_end; ++j) {
-        const unsigned w = tier2[(j - R) * 32 + lane];
-        fma_act(w, load_act(w, actb), acc);
-        if (j == next_end) FINISH_ROW();
-      }
+#if U * G == 1
+      FINISH_ROW();
 #endif
 #if DEFER
       {
@@ -717,6 +802,11 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   }
 #if SPRNN_EXCHANGE == 2
     const unsigned nxt_local = (unsigned)__cvta_generic_to_shared(smem + (cur ^ 1) * ACT_BUF_BYTES);
+#endif
+#if SPRNN_EXCHANGE == 1
+    unsigned packed_h[ITEMS];  // the item's h_t pair as fp16x2 (0 for no item)
+#pragma unroll
+    for (int k = 0; k < ITEMS; ++k) packed_h[k] = 0u;
 #endif
 #pragma unroll
     for (int k = 0; k < ITEMS; ++k) {
@@ -759,16 +849,31 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         hout[k][e] = h;
       }
       const unsigned packed = float2_to_half2(hv[0], hv[1]);
-#if SPRNN_EXCHANGE == 0
+#if SPRNN_EXCHANGE == 1
+      packed_h[k] = packed;
+#elif SPRNN_EXCHANGE == 0
       reinterpret_cast<unsigned*>(reinterpret_cast<unsigned char*>(exchange) + (size_t)(cur ^ 1) * EXCH_BUF_BYTES)[u * PAIRS + item_pair[k]] = packed;
-#elif SPRNN_EXCHANGE == 1
-      store_relaxed_u64(reinterpret_cast<unsigned long long*>(exchange) + ((size_t)t * H + u) * PAIRS + item_pair[k],
-                        ((unsigned long long)(epoch + (unsigned)t) << 32) | packed);
-#else
+#elif SPRNN_EXCHANGE == 2
       // into this CTA's own next buffer; the block is pushed to the other CTAs below
       reinterpret_cast<unsigned*>(smem + (cur ^ 1) * ACT_BUF_BYTES)[u * PAIRS + item_pair[k]] = packed;
 #endif
     }
+#if SPRNN_EXCHANGE == 1
+    // publish h_t: one word per unit and EX_WORDS_PER_UNIT, written whole by one relaxed store, so a consumer that
+    // sees it non-empty has all of its values (the word is the step's: slots are per step and emptied per launch)
+#pragma unroll
+    for (int k = 0; k < ITEMS; ++k) {
+#if PAIRS == 1
+      if (item_unit[k] >= 0)
+        ex_store_relaxed(reinterpret_cast<ExWord*>(exchange) + (size_t)t * H + item_unit[k], ex_word_of(packed_h[k], 0u));
+#else
+      const unsigned odd = __shfl_xor_sync(0xffffffffu, packed_h[k], 1);  // the next pair of the same unit
+      if (item_unit[k] >= 0 && (item_pair[k] & 1) == 0)
+        ex_store_relaxed(reinterpret_cast<ExWord*>(exchange) + ((size_t)t * H + item_unit[k]) * EX_WORDS_PER_UNIT + item_pair[k] / 2,
+                         ex_word_of(packed_h[k], odd));
+#endif
+    }
+#endif
 #if SPRNN_EXCHANGE == 2
     // push this CTA's contiguous block of h_t [unit_lo, unit_hi) to every other CTA of the cluster with
     // 16-byte DSMEM stores (the host aligns blocks to 16 bytes)

@@ -38,20 +38,17 @@ SPRNN_HD unsigned sprnn_bank_slot(unsigned column, unsigned row_bytes, unsigned 
 //   act    [2][H + 32][PB] fp16   h_{t-1}, double-buffered by step parity, batch innermost; 32 zero columns;
 //                                 each buffer padded to 16 bytes
 //   preact [WARPS][U*G][PB] fp32  a warp's row sums, from the shuffle reduction to the cell update
-//   ends   [WARPS][U*G] int32     slot at which each of the warp's rows ends, -1 after the last
 //   tier2  [WARPS][S - R][32] u32 packed words beyond the register tier, slot-major
 #define SPRNN_ALIGN16(x) ((((unsigned long long)(x)) + 15ull) & ~15ull)
 #define SPRNN_SMEM_ACT_BYTES(H, PB) (2ull * SPRNN_ALIGN16(((H) + SPRNN_ZERO_COLUMNS) * (PB) * 2ull))
 #define SPRNN_SMEM_PREACT_BYTES(W, U, G, PB) SPRNN_ALIGN16((unsigned long long)(W) * (U) * (G) * (PB) * 4ull)
-#define SPRNN_SMEM_ENDS_BYTES(W, U, G) SPRNN_ALIGN16((unsigned long long)(W) * (U) * (G) * 4ull)
 #define SPRNN_SMEM_TIER2_BYTES(W, S, R) ((unsigned long long)(W) * ((S) - (R)) * 32ull * 4ull)
 #define SPRNN_SMEM_BYTES(H, PB, W, U, G, S, R)                                                   \
-  (SPRNN_SMEM_ACT_BYTES(H, PB) + SPRNN_SMEM_PREACT_BYTES(W, U, G, PB) + SPRNN_SMEM_ENDS_BYTES(W, U, G) + \
-   SPRNN_SMEM_TIER2_BYTES(W, S, R))
+  (SPRNN_SMEM_ACT_BYTES(H, PB) + SPRNN_SMEM_PREACT_BYTES(W, U, G, PB) + SPRNN_SMEM_TIER2_BYTES(W, S, R))
 
 // ---- fault record (int32 [4]) written by a CTA whose bounded spin ran out ------------------------------
 #define SPRNN_FAULT_NONE 0
-#define SPRNN_FAULT_TIMESTAMP_WAIT 1  // a tagged h value for the step did not arrive in time
+#define SPRNN_FAULT_TIMESTAMP_WAIT 1  // a timestamped h value for the step did not arrive in time
 #define SPRNN_FAULT_BARRIER_WAIT 2    // the grid barrier of the step did not complete in time
 #define SPRNN_FAULT_SHARED_MEMORY 3   // launched with less dynamic shared memory than the layout needs
 #define SPRNN_FAULT_CLUSTER_WAIT 4    // the cluster peers' blocks of h for the step did not all arrive in time

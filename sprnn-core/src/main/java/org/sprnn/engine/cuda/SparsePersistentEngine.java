@@ -42,7 +42,7 @@ import org.sprnn.sparse.SparseRows;
  * {@code cuda-sparse-persistent}: the paper's kernel ({@code sparse_persistent_rnn.cu}). Per layer, the input
  * projection {@code W_ih x_t + b_ih} for all T steps is one fp32 cuBLASLt GEMM; then one launch of the
  * persistent kernel runs every step with {@code W_hh} resident on-chip (packed words in registers and
- * shared memory), exchanging {@code h_t} between CTAs as its {@link Plan} says (cluster DSMEM, tagged words
+ * shared memory), exchanging {@code h_t} between CTAs as its {@link Plan} says (cluster DSMEM, timestamped words
  * or grid barrier). Stacked layers run layer by layer.
  *
  * <p>Per batch size the engine plans each layer ({@link Plan}; refusing layers that do not fit, with the
@@ -66,7 +66,7 @@ public final class SparsePersistentEngine implements Engine {
     static final int LAUNCHES_PER_SAMPLE = 4;
     /**
      * The most timesteps one launch runs (the paper's T = 256 in one launch); longer sequences run in launches of
-     * this many steps, which bounds the timestamped exchange buffer at {@code 256 x H x paddedBatch/2 x 8} bytes.
+     * this many steps, which bounds the timestamped exchange buffer at {@code 256 x H x paddedBatch x 2} bytes.
      */
     public static final int STEPS_PER_LAUNCH = 256;
 
@@ -88,7 +88,6 @@ public final class SparsePersistentEngine implements Engine {
     private final List<DeviceBuffer> bHh = new ArrayList<>();  // per layer [G*H] fp32
     private final Map<Integer, List<LayerKernel>> byBatch = new HashMap<>();
     private final Map<Long, GemmPlan> projections = new HashMap<>(); // (layer << 32 | T*B) → input projection plan
-    private int epoch = 1; // step tags of the timestamp exchange: unique per launch
     private boolean closed;
 
     /**
@@ -378,7 +377,7 @@ public final class SparsePersistentEngine implements Engine {
         private final DeviceBuffer c0s;      // [L][B][H] fp32
         private final DeviceBuffer hN;       // [L][B][H] fp32
         private final DeviceBuffer cN;       // [L][B][H] fp32
-        private final DeviceBuffer exchange; // timestamps: u64 [min(T, steps per launch)][H][PB/2]; barrier: fp16 [2][pad16(H*PB*2) B]
+        private final DeviceBuffer exchange; // timestamps: fp16 [min(T, steps per launch)][H][PB], emptied per launch; barrier: fp16 [2][pad16(H*PB*2) B]
         private final DeviceBuffer counter;  // grid barrier: arrivals (word 0) or one flag word per CTA (u32 [1024])
         private final DeviceBuffer fault;    // int32 [4]
         private final DeviceBuffer[] carry;  // two [2][B][H] fp32 (h then c) between launches of one layer, or null
@@ -408,7 +407,7 @@ public final class SparsePersistentEngine implements Engine {
                 int launchSteps = StepChunks.longest(chunks);
                 for (LayerKernel k : ks) {
                     KernelSpec s = k.plan().spec();
-                    ex = Math.max(ex, s.exchange() == ExchangeMode.TIMESTAMPS ? (long) launchSteps * hidden * (s.paddedBatch() / 2) * 8
+                    ex = Math.max(ex, s.exchange() == ExchangeMode.TIMESTAMPS ? (long) launchSteps * hidden * s.rowBytes() // a slot per step
                             : 2L * ((hidden * (long) s.rowBytes() + 15) & ~15L)); // two halves, each 16-byte aligned
                 }
                 exchange = alloc(ex, "h exchange");
@@ -511,21 +510,23 @@ public final class SparsePersistentEngine implements Engine {
             long xOff = (long) c.first() * batch * gates * hidden * 4;
             long outOff = (long) c.first() * batch * hidden * 4;
             Object[] args = {lk.words(), lk.rowEnds(), lk.warpUnits(), lk.needed(), xproj.ptr(xOff), bHh.get(k), hIn, cIn,
-                    out.ptr(outOff), hOut, cOut, exchange, counter, fault, c.steps(), epoch, variant.spinTimeoutNs()};
+                    out.ptr(outOff), hOut, cOut, exchange, counter, fault, c.steps(), variant.spinTimeoutNs()};
             int smem = (int) s.sharedMemoryBytes();
+            if (s.exchange() == ExchangeMode.TIMESTAMPS) {
+                exchange.fill((byte) 0xFF, stream); // every slot empty (all ones) before the launch writes its steps
+            }
             if (s.exchange() == ExchangeMode.CLUSTER) {
                 lk.kernel().launch(stream, s.ctas(), s.threadsPerCta(), smem, args); // cluster dims are compiled in
             } else {
                 lk.kernel().launchCooperative(stream, s.ctas(), s.threadsPerCta(), smem, args);
             }
-            epoch = StepChunks.nextEpoch(epoch, c.steps()); // tags epoch .. epoch+steps-1 are this launch's only
         }
 
         private void checkFault(int k, StepChunks.Chunk c) {
             int[] f = downloadInts(fault, 4);
             if (f[0] != 0) {
                 String kind = switch (f[0]) {
-                    case 1 -> "a tagged h value (column " + f[3] + ") did not arrive";
+                    case 1 -> "a timestamped h value (column " + f[3] + ") did not arrive";
                     case 2 -> "the grid barrier did not complete (counter " + f[3] + ")";
                     case 3 -> "launched with too little shared memory (" + f[3] + " B)";
                     case 4 -> "the cluster peers' blocks of h did not all arrive";

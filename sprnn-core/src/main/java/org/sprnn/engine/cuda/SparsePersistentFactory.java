@@ -27,7 +27,7 @@ public final class SparsePersistentFactory implements EngineFactory {
     @Override
     public String description() {
         return "the sparse persistent kernel: W_hh packed on-chip (registers + shared memory), one launch per layer and sequence, "
-                + "h exchanged by cluster DSMEM, tagged words or a grid barrier";
+                + "h exchanged by cluster DSMEM, timestamped words or a grid barrier";
     }
 
     @Override

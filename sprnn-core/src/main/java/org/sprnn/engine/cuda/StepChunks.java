@@ -5,11 +5,9 @@ import java.util.List;
 import org.sprnn.SprnnException;
 
 /**
- * How {@link SparsePersistentEngine} splits a sequence into launches of a bounded number of steps, and how the step
- * tags of the timestamped exchange advance between launches. One definition, so the engine and its unit test agree:
- * the launches cover {@code [0, T)} in order without gap or overlap, each at most {@code stepsPerLaunch} long, and
- * launch {@code i} tags its words {@code epoch_i .. epoch_i + steps_i - 1} with {@code epoch_{i+1} = epoch_i + steps_i}
- * (skipping 0, the tag of a zeroed buffer), so no tag of an earlier launch can match in a reused slot.
+ * How {@link SparsePersistentEngine} splits a sequence into launches of a bounded number of steps. One definition, so
+ * the engine and its unit test agree: the launches cover {@code [0, T)} in order without gap or overlap, each at most
+ * {@code stepsPerLaunch} long (the timestamped exchange holds a slot per step of one launch, emptied before each).
  */
 final class StepChunks {
     private StepChunks() {
@@ -42,15 +40,5 @@ final class StepChunks {
     /** The longest launch's steps. */
     static int longest(List<Chunk> chunks) {
         return chunks.stream().mapToInt(Chunk::steps).max().orElse(0);
-    }
-
-    /**
-     * The epoch after a launch that used tags {@code epoch .. epoch + steps - 1}: past every tag that launch used;
-     * back to 1 once past {@code 2^31}, so that no launch's tags (at most {@code 2^31 + 2^31 - 1}) wrap to 0, the tag
-     * of a zeroed slot. A slot is then only ever compared with the tag of the launch before, which differs.
-     */
-    static int nextEpoch(int epoch, int steps) {
-        long next = Integer.toUnsignedLong(epoch) + Math.max(1, steps);
-        return next > Integer.MAX_VALUE ? 1 : (int) next;
     }
 }

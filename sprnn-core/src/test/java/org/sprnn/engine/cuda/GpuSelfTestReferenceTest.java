@@ -46,4 +46,26 @@ class GpuSelfTestReferenceTest {
         Object[] r = GpuSelfTest.reference(m, new GpuSelfTest.Shape(4, 50), 4, List.of("fp16"));
         assertThat((Double) ((Map<?, ?>) r[4]).get("fp16")).isLessThan(GpuSelfTest.ILL_CONDITIONED);
     }
+
+    @Test
+    void anExplodingReluDrawIsDampedIntoFp16sRange() {
+        // seed 51830 of `sprnn selftest` on the H100: a drawn ReLU layer's float64 h left fp16's range, and rounding h to
+        // fp16 for the sensitivity probe gave Infinity (the selftest stopped); every ReLU case of that seed now stays in range
+        int damped = 0;
+        for (int hidden : new int[] {33, 256}) {
+            for (double d : new double[] {0.01, 0.3, 1.0}) {
+                for (GpuSelfTest.Shape s : List.of(new GpuSelfTest.Shape(1, 50), new GpuSelfTest.Shape(4, 50), new GpuSelfTest.Shape(8, 50))) {
+                    GpuSelfTest.ModelCase m = new GpuSelfTest.ModelCase(CellType.RNN_RELU, hidden, d, 1, true);
+                    Object[] r = GpuSelfTest.reference(m, s, 51830, List.of("fp16", "fp32"));
+                    double peak = SparsePersistentFullCheck.peak((RnnOutput) r[3]);
+                    assertThat(peak).as("%s %s: max |h| of the checked reference", m, s).isLessThanOrEqualTo(SparsePersistentFullCheck.FP16_MAX);
+                    assertThat((Double) ((Map<?, ?>) r[4]).get("fp16")).as("%s %s: fp16 sensitivity", m, s).isFinite();
+                    if ((Double) r[5] < 1) {
+                        damped++;
+                    }
+                }
+            }
+        }
+        assertThat(damped).as("cases of seed 51830 whose W_hh had to be damped").isPositive();
+    }
 }
