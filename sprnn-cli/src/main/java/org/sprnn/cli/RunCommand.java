@@ -6,9 +6,12 @@ import org.sprnn.SprnnException;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
+import org.sprnn.engine.FloatRnnOutput;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
+import org.sprnn.engine.cpu.CpuEngine;
 import org.sprnn.io.Npy;
+import org.sprnn.model.FloatTensor;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.Tensor;
 import picocli.CommandLine.Command;
@@ -94,15 +97,37 @@ final class RunCommand implements Callable<Integer> {
                 err.printf("engine %s (%s)%n", sel.engine().name(), sel.reason());
                 sel.rejected().forEach((k, v) -> err.printf("  not %s: %s%n", k, v));
             }
-            RnnOutput out = sel.engine().run(x, h, c);
-            Npy.write(output, out.output());
-            if (finalH != null) {
-                Npy.write(finalH, out.hN());
-            }
-            if (finalC != null) {
-                Npy.write(finalC, out.cN());
+            if (CpuEngine.NAME.equals(sel.engine().name())) {
+                runFloat(sel, x, h, c);
+            } else {
+                RnnOutput out = sel.engine().run(x, h, c);
+                Npy.write(output, out.output());
+                if (finalH != null) {
+                    Npy.write(finalH, out.hN());
+                }
+                if (finalC != null) {
+                    Npy.write(finalC, out.cN());
+                }
             }
         }
         return 0;
+    }
+
+    /**
+     * The run on the {@code cpu} engine, which computes in float32 from float32 copies of the arrays
+     * whichever entry point is called: through {@code runFloat} the outputs come back as float32 and are
+     * written as they are, with no float64 output array (the same values as {@code run}'s, which are
+     * float32 values widened).
+     */
+    private void runFloat(EngineSelection sel, Tensor x, Tensor h, Tensor c) {
+        FloatRnnOutput out = sel.engine().runFloat(FloatTensor.of(x), h == null ? null : FloatTensor.of(h),
+                c == null ? null : FloatTensor.of(c), null);
+        Npy.write(output, out.output());
+        if (finalH != null) {
+            Npy.write(finalH, out.hN());
+        }
+        if (finalC != null) {
+            Npy.write(finalC, out.cN());
+        }
     }
 }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.cpu.CpuEngine;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.io.DType;
 import org.sprnn.io.ModelFiles;
@@ -65,6 +66,24 @@ class RunCommandTest {
         assertThat(Accuracy.relativeError(Npy.read(y), ref.output())).isLessThan(1e-6);
         assertThat(Accuracy.relativeError(Npy.read(hN), ref.hN())).isLessThan(1e-6);
         assertThat(Accuracy.relativeError(Npy.read(cN), ref.cN())).isLessThan(1e-6);
+        assertThat(Npy.read(y).shape()).containsExactly(5, 3, 10);
+    }
+
+    @Test
+    void cpuEngineFilesHoldExactlyTheEnginesFloat64RunRoundedToFloat32() {
+        // the CLI runs the cpu engine through runFloat: its files must equal what run() gives, value for value
+        Path y = dir.resolve("y.npy"), hN = dir.resolve("hN.npy"), cN = dir.resolve("cN.npy");
+        CliTest.Result r = cli("run", "--model", model.toString(), "--input", input.toString(), "--h0", h0.toString(),
+                "--c0", c0.toString(), "--output", y.toString(), "--final-h", hN.toString(), "--final-c", cN.toString(),
+                "--engine", "cpu", "--threads", "2");
+        assertThat(r.code()).as(r.err()).isZero();
+        RnnOutput viaRun;
+        try (CpuEngine e = new CpuEngine(lstm, 2)) {
+            viaRun = e.run(x, h, c);
+        }
+        assertThat(Npy.read(y).data()).as("output, lstm 2 layers, T 5, B 3").containsExactly(viaRun.output().data());
+        assertThat(Npy.read(hN).data()).as("final h").containsExactly(viaRun.hN().data());
+        assertThat(Npy.read(cN).data()).as("final c").containsExactly(viaRun.cN().data());
         assertThat(Npy.read(y).shape()).containsExactly(5, 3, 10);
     }
 

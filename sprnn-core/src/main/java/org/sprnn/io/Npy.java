@@ -22,11 +22,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sprnn.SprnnException;
+import org.sprnn.model.FloatTensor;
 import org.sprnn.model.Tensor;
 
 /**
  * numpy {@code .npy} arrays: read float16/32/64 little-endian C-order arrays exactly into a {@link Tensor};
- * write float32 or float64, format version 1.0, atomically.
+ * write float32 or float64 (from a {@link Tensor}) or float32 (from a {@link FloatTensor}), format version
+ * 1.0, atomically.
  *
  * <p>Refused with a one-line message naming the file: Fortran order, big-endian data, object arrays,
  * structured and any other dtypes, truncated data or trailing bytes, malformed headers.
@@ -35,6 +37,9 @@ public final class Npy {
 
     /** The magic string every .npy file starts with. */
     static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+    /** float32, little-endian, at any byte offset: the element layout of a written {@code <f4} array. */
+    private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Npy() {
     }
@@ -194,18 +199,36 @@ public final class Npy {
         write(file, t, DType.F32);
     }
 
+    /** Writes {@code t} as float32 .npy (format 1.0) atomically: the values as they are, no float64 copy. */
+    public static void write(Path file, FloatTensor t) {
+        String where = file.toString();
+        byte[] bytes = allocateWithHeader(t.shape(), t.size(), DType.F32, where);
+        MemorySegment.copy(t.data(), 0, MemorySegment.ofArray(bytes), LE_FLOAT, bytes.length - 4L * t.size(), t.size());
+        AtomicFiles.write(file, ch -> Safetensors.writeFully(ch, ByteBuffer.wrap(bytes)));
+    }
+
     /** The complete bytes of a .npy file holding {@code t} in {@code dtype}. */
     static byte[] encode(Tensor t, DType dtype, String where) {
+        byte[] out = allocateWithHeader(t.shape(), t.size(), dtype, where);
+        dtype.encode(t.data(), MemorySegment.ofArray(out), out.length - (long) t.size() * dtype.bytes());
+        return out;
+    }
+
+    /**
+     * A .npy file's bytes for an array of this shape and dtype: the header written, the data (at the end,
+     * {@code size * dtype.bytes()} bytes) left for the caller.
+     */
+    private static byte[] allocateWithHeader(int[] dims, int size, DType dtype, String where) {
         if (dtype.npyDescr() == null) {
             throw fail(where, "numpy has no " + dtype + " dtype: write f32, f16 or f64");
         }
         StringBuilder shape = new StringBuilder("(");
-        for (int d : t.shape()) {
+        for (int d : dims) {
             shape.append(d).append(", ");
         }
-        if (t.rank() == 1) {
+        if (dims.length == 1) {
             shape.setLength(shape.length() - 1); // (n,)
-        } else if (t.rank() > 1) {
+        } else if (dims.length > 1) {
             shape.setLength(shape.length() - 2); // (a, b)
         }
         shape.append(')');
@@ -214,17 +237,16 @@ public final class Npy {
         int unpadded = 10 + dict.length() + 1;
         int total = (unpadded + 63) / 64 * 64;
         if (total - 10 > 0xFFFF) {
-            throw fail(where, "array of rank " + t.rank() + " needs a header too long for format 1.0");
+            throw fail(where, "array of rank " + dims.length + " needs a header too long for format 1.0");
         }
         String header = dict + " ".repeat(total - unpadded) + "\n";
-        long dataBytes = (long) t.size() * dtype.bytes();
+        long dataBytes = (long) size * dtype.bytes();
         if (total + dataBytes > Integer.MAX_VALUE - 16) {
-            throw fail(where, "array of " + t.size() + " elements is too large to write in one piece");
+            throw fail(where, "array of " + size + " elements is too large to write in one piece");
         }
         byte[] out = new byte[(int) (total + dataBytes)];
         ByteBuffer b = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
         b.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) (total - 10)).put(header.getBytes(StandardCharsets.ISO_8859_1));
-        dtype.encode(t.data(), MemorySegment.ofArray(out), total);
         return out;
     }
 

@@ -24,6 +24,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.sprnn.SprnnException;
+import org.sprnn.model.FloatTensor;
 import org.sprnn.model.Tensor;
 
 class NpyTest {
@@ -44,6 +45,19 @@ class NpyTest {
             int headerEnd = 10 + (b[8] & 0xFF | (b[9] & 0xFF) << 8);
             assertThat(headerEnd % 64).as("numpy pads the header to 64 bytes").isZero();
             assertThat(b[headerEnd - 1]).isEqualTo((byte) '\n');
+        }
+    }
+
+    @Test
+    void floatTensorWritesTheSameFileAsItsFloat64Copy() throws IOException {
+        SplittableRandom rnd = new SplittableRandom(5);
+        for (int[] shape : new int[][] {{7, 3, 33}, {5}, {}, {2, 0, 4}}) {
+            FloatTensor t = FloatTensor.of(SafetensorsTest.random(rnd, DType.F32, shape));
+            Path viaFloat = dir.resolve("f.npy"), viaDouble = dir.resolve("d.npy");
+            Npy.write(viaFloat, t);
+            Npy.write(viaDouble, t.toTensor());
+            assertThat(Files.readAllBytes(viaFloat)).as(t.shapeString()).isEqualTo(Files.readAllBytes(viaDouble));
+            assertThat(Npy.read(viaFloat)).as(t.shapeString()).isEqualTo(t.toTensor());
         }
     }
 

@@ -1,5 +1,8 @@
 package org.sprnn.engine.cpu;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.sprnn.SprnnException;
@@ -21,7 +24,8 @@ import org.sprnn.model.Tensor;
  * <ol>
  *   <li><b>Input projection, all steps at once.</b> {@code P = W_ih X + b_ih} is not recurrent, so it
  *       runs as one sparse-times-dense product over blocks of 64 (step, batch) columns: X is stored
- *       block by block ({@code [blocks][I][64]}), one block (590 KB at I = 2304) stays in L2 while
+ *       block by block ({@code [blocks][I][64]}, off-heap and 64-byte aligned so that every vector load
+ *       of it is one cache line), one block (590 KB at I = 2304) stays in L2 while
  *       every W_ih row streams its nonzeros over it, and each nonzero feeds 64 products held in four
  *       vector registers ({@link VectorKernels#projectBlock}). W_ih is read once per block, not per step.
  *   <li><b>Recurrence, step by step.</b> The hidden state is kept {@code [H][B]}, batch innermost, so a
@@ -98,8 +102,8 @@ public final class CpuEngine implements Engine {
     // per-run buffers, grown to the largest (T, B) seen; only touched inside run()
     private int capSteps;
     private int capBatch;
-    private float[] x0; // [blocks][I][BLOCK] the model input; column c = t*B + b is x0[c / BLOCK][i][c % BLOCK]
-    private float[][] seq; // 2 x [blocks][H][BLOCK] layer outputs that feed the next layer, ping-pong
+    private MemorySegment x0; // [blocks][I][BLOCK] float, 64-byte aligned (alignedFloats): the model input; column c = t*B + b is x0[c / BLOCK][i][c % BLOCK]
+    private MemorySegment[] seq; // 2 x [blocks][H][BLOCK] float, 64-byte aligned: layer outputs that feed the next layer, ping-pong
     private float[] pre; // [T][G*H][B] input projections + b_ih, rows unit-major, batch innermost
     private float[][] state; // 2 x [H][B] hidden state, batch innermost; step t writes state[t & 1]
     private float[] outHistory; // [T][H][B] the last layer's h of every step, float; converted to out after the last step
@@ -109,6 +113,7 @@ public final class CpuEngine implements Engine {
     private final int chunkUnits; // units per chunk of a step's work (128 gate rows by default), the unit a worker may take over
     private final AtomicIntegerArray claims; // [3][workers] x 16: per use (step parity 0/1, projection) and worker, the next chunk of its units to claim
     private final boolean[] nonFiniteInput; // [workers] whether worker w found NaN/Inf in its features of the input (this run)
+    private float[][] inputRows; // per worker [BLOCK][its features of the model input]: one block's input rows, float32, which transposeInput transposes into x0 (Vector API only)
     private float[][][] blockOut; // per worker 2 x [BLOCK] one or two rows' projections of one block, before they go to pre
 
     // the current run's arguments, published to the workers by WorkerPool.run
@@ -307,6 +312,10 @@ public final class CpuEngine implements Engine {
     }
 
     private void ensureCapacity(int t, int b) {
+        if (vectorApi && inputRows == null) {
+            int workers = pool.size();
+            inputRows = new float[workers][BLOCK * ((model.inputSize() + workers - 1) / workers)];
+        }
         if (t <= capSteps && b == capBatch) {
             return;
         }
@@ -315,8 +324,9 @@ public final class CpuEngine implements Engine {
         if (widest > Integer.MAX_VALUE - 16) {
             throw new SprnnException("input of " + t + " steps x batch " + b + " is too long for the cpu engine's buffers: split the sequence");
         }
-        x0 = new float[blocks * model.inputSize() * BLOCK];
-        seq = layers.length > 1 ? new float[][] {new float[blocks * hidden * BLOCK], new float[blocks * hidden * BLOCK]} : new float[2][0];
+        x0 = alignedFloats((long) blocks * model.inputSize() * BLOCK);
+        seq = layers.length > 1 ? new MemorySegment[] {alignedFloats((long) blocks * hidden * BLOCK), alignedFloats((long) blocks * hidden * BLOCK)}
+                : new MemorySegment[2];
         pre = new float[t * gates * hidden * b];
         state = new float[][] {new float[hidden * b], new float[hidden * b]};
         outHistory = new float[t * hidden * b];
@@ -336,10 +346,25 @@ public final class CpuEngine implements Engine {
         capBatch = b;
     }
 
+    /**
+     * A zeroed buffer of {@code n} floats starting on a 64-byte boundary, off the Java heap (freed by the
+     * garbage collector once unreachable), for the layer inputs X that the input projection reads in
+     * whole 64-byte lines. Why not a {@code float[]}: an array's elements start 16 bytes past its
+     * header, so a large array (which G1 places at the start of a region) has every 64-byte load of X
+     * straddle two cache lines, and a small one is aligned or not depending on where the collector put
+     * it; with straddling loads the projection took 63 instead of 49 µs of a step (2 threads, hidden
+     * 2304, batch 4, results/cpu/README.md). The state {@code h} stays a {@code float[]}: its 16-byte
+     * loads straddle a line only when the array sits 8 bytes off a 16-byte boundary (about 4% of the
+     * recurrent loop), and reading it from a segment cost more than that.
+     */
+    private static MemorySegment alignedFloats(long n) {
+        return Arena.ofAuto().allocate(n * Float.BYTES, 64);
+    }
+
     /** The whole run as seen by worker {@code w}; every worker executes it, meeting at barriers. */
     private void work(int w) {
         int workers = pool.size(), inSize = model.inputSize();
-        nonFiniteInput[w] = !transposeInput(inSize * w / workers, inSize * (w + 1) / workers);
+        nonFiniteInput[w] = !transposeInput(w, inSize * w / workers, inSize * (w + 1) / workers);
         for (int k = 0; k < layers.length; k++) {
             PackedLayer l = layers[k];
             int u0 = l.unitStart[w], u1 = l.unitStart[w + 1];
@@ -349,14 +374,14 @@ public final class CpuEngine implements Engine {
             if (k == 0 && anyNonFiniteInput()) {
                 return; // every worker sees the same flags after the barrier and leaves here
             }
-            float[] x = k == 0 ? x0 : seq[(k - 1) & 1];
+            MemorySegment x = k == 0 ? x0 : seq[(k - 1) & 1];
             if (workers == 1) {
                 project(l, x, u0, u1, blockOut[w]);
             } else {
                 projectChunks(k, x, w);
             }
             boolean last = k == layers.length - 1;
-            float[] seqOut = last ? null : seq[k & 1];
+            MemorySegment seqOut = last ? null : seq[k & 1];
             if (workers > 1) {
                 claims.set(claimSlot(0, w), 0);
                 claims.set(claimSlot(1, w), 0);
@@ -395,7 +420,7 @@ public final class CpuEngine implements Engine {
      * block by block, its own first (so that its blocks of X stay in its L2 across its chunks), then the
      * other workers' unclaimed tasks, as in {@link #stepChunks}.
      */
-    private void projectChunks(int k, float[] x, int w) {
+    private void projectChunks(int k, MemorySegment x, int w) {
         int workers = pool.size(), blocks = (steps * batch + BLOCK - 1) / BLOCK;
         PackedLayer l = layers[k];
         for (int i = 0; i < workers; i++) {
@@ -416,7 +441,7 @@ public final class CpuEngine implements Engine {
      * it wait at the barrier; on a quiet machine each worker mostly runs its own chunks, in order.
      * Resets its counter for step t + 1 (nobody claims from it during step t).
      */
-    private void stepChunks(int k, int t, int w, float[] seqOut) {
+    private void stepChunks(int k, int t, int w, MemorySegment seqOut) {
         int workers = pool.size(), parity = t & 1;
         claims.set(claimSlot(parity ^ 1, w), 0);
         for (int i = 0; i < workers; i++) {
@@ -459,37 +484,57 @@ public final class CpuEngine implements Engine {
     }
 
     /**
-     * The model input {@code [T][B][I]} (the double or the float array of the run) into x0 {@code [blocks][I][BLOCK]} float, for features
-     * [i0, i1): writes run along a block's 64 columns, reads reuse each input line for 8 features
-     * (measured faster here than tiles of 64 columns × 16 features).
-     * Columns past T*B in the last block keep whatever they held; their projections are never read.
-     * Also tests those input values for NaN and infinity, which {@link RunInputs#checkExceptInputValues}
-     * left to the engine: done here, in parallel and on rows the transposition reads next, it costs
-     * about 0.5 instead of 2-3 µs per step (hidden 2304, batch 4, 256 steps).
+     * The model input {@code [T][B][I]} (the double or the float array of the run) into x0
+     * {@code [blocks][I][BLOCK]} float, for features [i0, i1), block by block; writes run along a block's
+     * 64 columns, reads reuse each input line for several features (measured faster here than tiles of
+     * 64 columns × 16 features). Columns past T*B in the last block keep whatever they held; their
+     * projections are never read.
+     *
+     * <p>Also tests those input values for NaN and infinity, which {@link RunInputs#checkExceptInputValues}
+     * left to the engine, in the same pass: with the Vector API each row of the block (this worker's
+     * features) is first copied into {@code inputRows[w]}, rounded to float32 and tested in one vector
+     * loop ({@link VectorKernels#toFloats}), and the transposition reads that compact copy; for a float64
+     * input this took 170-175 instead of 178-182 µs off a whole step (2 threads, hidden 2304, batch 4,
+     * 256 steps), where the transposition had read and rounded each double twice from the input. The
+     * scalar path tests each row, then transposes from the input.
      *
      * @return whether every value read was finite
      */
-    private boolean transposeInput(int i0, int i1) {
+    private boolean transposeInput(int w, int i0, int i1) {
         double[] ind = inputDoubles;
         float[] inf = inputFloats;
-        int inSize = model.inputSize(), cols = steps * batch;
+        int inSize = model.inputSize(), cols = steps * batch, width = i1 - i0;
         boolean finite = true;
         for (int c0 = 0; c0 < cols; c0 += BLOCK) {
             int n = Math.min(BLOCK, cols - c0), blockBase = (c0 / BLOCK) * inSize * BLOCK;
-            // this block's rows, features [i0, i1): tested here, then read again by the transposition below from L2
+            if (vectorApi) {
+                float[] rows = inputRows[w]; // [n][width]
+                for (int m = 0; m < n; m++) {
+                    int from = (c0 + m) * inSize + i0;
+                    finite &= inf != null ? VectorKernels.toFloats(inf, from, width, rows, m * width)
+                            : VectorKernels.toFloats(ind, from, width, rows, m * width);
+                }
+                for (int i = i0; i < i1; i++) {
+                    int dst = blockBase + i * BLOCK, src = i - i0;
+                    for (int m = 0; m < n; m++) {
+                        x0.setAtIndex(ValueLayout.JAVA_FLOAT, dst + m, rows[src + m * width]);
+                    }
+                }
+                continue;
+            }
             for (int m = 0; m < n; m++) {
                 int from = (c0 + m) * inSize + i0;
-                finite &= inf != null ? allFinite(inf, from, i1 - i0) : allFinite(ind, from, i1 - i0);
+                finite &= inf != null ? allFinite(inf, from, width) : allFinite(ind, from, width);
             }
             for (int i = i0; i < i1; i++) {
                 int dst = blockBase + i * BLOCK, src = c0 * inSize + i;
                 if (inf != null) {
                     for (int m = 0; m < n; m++) {
-                        x0[dst + m] = inf[src + m * inSize];
+                        x0.setAtIndex(ValueLayout.JAVA_FLOAT, dst + m, inf[src + m * inSize]);
                     }
                 } else {
                     for (int m = 0; m < n; m++) {
-                        x0[dst + m] = (float) ind[src + m * inSize];
+                        x0.setAtIndex(ValueLayout.JAVA_FLOAT, dst + m, (float) ind[src + m * inSize]);
                     }
                 }
             }
@@ -497,11 +542,8 @@ public final class CpuEngine implements Engine {
         return finite;
     }
 
-    /** Whether {@code x[from, from + n)} holds no NaN or infinity. */
-    private boolean allFinite(float[] x, int from, int n) {
-        if (vectorApi) {
-            return VectorKernels.allFinite(x, from, n);
-        }
+    /** Whether {@code x[from, from + n)} holds no NaN or infinity (the scalar path). */
+    private static boolean allFinite(float[] x, int from, int n) {
         float zeros = 0f; // x - x is 0 for every finite x and NaN otherwise
         for (int i = from, e = from + n; i < e; i++) {
             zeros += x[i] - x[i];
@@ -509,11 +551,8 @@ public final class CpuEngine implements Engine {
         return zeros == 0f;
     }
 
-    /** Whether {@code x[from, from + n)} holds no NaN or infinity. */
-    private boolean allFinite(double[] x, int from, int n) {
-        if (vectorApi) {
-            return VectorKernels.allFinite(x, from, n);
-        }
+    /** Whether {@code x[from, from + n)} holds no NaN or infinity (the scalar path). */
+    private static boolean allFinite(double[] x, int from, int n) {
         double zeros = 0;
         for (int i = from, e = from + n; i < e; i++) {
             zeros += x[i] - x[i];
@@ -550,17 +589,17 @@ public final class CpuEngine implements Engine {
      * block: a block of x ({@code [cols][BLOCK]}, contiguous) stays in L2 while every row streams its
      * nonzeros over it; each row's 64 sums go to {@code scratch}, then to their (step, batch) places.
      *
-     * @param x       [blocks][cols][BLOCK] the layer input
+     * @param x       [blocks][cols][BLOCK] float the layer input
      * @param scratch 2 x [BLOCK] this worker's
      */
-    private void project(PackedLayer l, float[] x, int u0, int u1, float[][] scratch) {
+    private void project(PackedLayer l, MemorySegment x, int u0, int u1, float[][] scratch) {
         for (int c0 = 0, len = steps * batch; c0 < len; c0 += BLOCK) {
             projectBlockRows(l, x, c0, u0 * gates, u1 * gates, scratch);
         }
     }
 
     /** {@link #project}'s work for one block (columns from {@code c0} on) and rows [r0, r1). */
-    private void projectBlockRows(PackedLayer l, float[] x, int c0, int r0, int r1, float[][] scratch) {
+    private void projectBlockRows(PackedLayer l, MemorySegment x, int c0, int r0, int r1, float[][] scratch) {
         UnitMajorCsr w = l.wIh;
         int[] ptr = w.rowPtr();
         char[] col = w.col();
@@ -570,7 +609,8 @@ public final class CpuEngine implements Engine {
         int len = steps * b;
         boolean pairs = vectorApi && VectorKernels.projectPairSupported();
         float[] scratchA = scratch[0], scratchB = scratch[1];
-        int xBase = (c0 / BLOCK) * cols * BLOCK, n = Math.min(BLOCK, len - c0);
+        long xBase = (long) (c0 / BLOCK) * cols * BLOCK;
+        int n = Math.min(BLOCK, len - c0);
         int t0 = c0 / b, n0 = c0 % b;
         for (int r = r0; r < r1; r++) {
             if (pairs && r + 1 < r1) {
@@ -610,9 +650,9 @@ public final class CpuEngine implements Engine {
     }
 
     /** {@code y[m] += a * x[xOff + m]} for one block. */
-    private static void axpy(float[] y, float a, float[] x, int xOff) {
+    private static void axpy(float[] y, float a, MemorySegment x, long xOff) {
         for (int m = 0; m < BLOCK; m++) {
-            y[m] += a * x[xOff + m];
+            y[m] += a * x.getAtIndex(ValueLayout.JAVA_FLOAT, xOff + m);
         }
     }
 
@@ -620,7 +660,7 @@ public final class CpuEngine implements Engine {
      * One step for units [u0, u1): first every W_hh row of those units against the state (one tight
      * loop over the nonzeros), then the cell updates, which read the sums back from {@code gateSums}.
      */
-    private void step(int k, int t, int u0, int u1, float[] seqOut) {
+    private void step(int k, int t, int u0, int u1, MemorySegment seqOut) {
         PackedLayer l = layers[k];
         float[] hPrev = state[(t + 1) & 1], hNext = state[t & 1], a = gateSums;
         UnitMajorCsr w = l.wHh;
@@ -654,7 +694,7 @@ public final class CpuEngine implements Engine {
                 float hv = cellUpdate(l, u, n, preStep, hPrev[u * b + n]);
                 hNext[u * b + n] = hv;
                 if (seqOut != null) {
-                    seqOut[((c / BLOCK) * hidden + u) * BLOCK + c % BLOCK] = hv;
+                    seqOut.setAtIndex(ValueLayout.JAVA_FLOAT, ((long) (c / BLOCK) * hidden + u) * BLOCK + c % BLOCK, hv);
                 } else {
                     outHistory[t * hidden * b + u * b + n] = hv;
                 }
@@ -683,6 +723,14 @@ public final class CpuEngine implements Engine {
             VectorKernels.reluUpdate(p, preStep, a, bias, u0 * b, e, hNext);
             float[] of = outFloats; // [T][B][H] (float or double); step t's rows start at histStep = t*B*H
             double[] od = outDoubles;
+            if (b == 4 && VectorKernels.copyBatch4Supported()) {
+                if (of != null) {
+                    VectorKernels.copyBatch4(hNext, u0, u1, of, histStep, hidden);
+                } else {
+                    VectorKernels.copyBatch4(hNext, u0, u1, od, histStep, hidden);
+                }
+                return;
+            }
             for (int n = 0; n < b; n++) {
                 int o = histStep + n * hidden;
                 if (of != null) {
