@@ -3,14 +3,107 @@
 // these, so the two can never disagree about what a cell computes.
 package org.sprnn.engine.cpu;
 
+import java.util.Arrays;
+import java.util.function.IntFunction;
+import org.sprnn.engine.RnnOutput;
 import org.sprnn.model.CellType;
+import org.sprnn.model.Layer;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.Tensor;
 
 /**
  * The float64 equations of {@code nn.RNN} (relu, tanh), {@code nn.GRU} and {@code nn.LSTM}: the sparse
- * matrix-vector product in a fixed summation order and the cell update in PyTorch's gate order.
+ * matrix-vector product in a fixed summation order, the cell update in PyTorch's gate order, and the forward
+ * pass over layers, batch elements and steps that applies them.
  */
 public final class CellEquations {
     private CellEquations() {
+    }
+
+    /**
+     * One layer's arrays for {@link #forward}: W_ih {@code [G*H][in]} and W_hh {@code [G*H][H]} row-major, each row's
+     * nonzero columns in summation order, and the biases {@code [G*H]}.
+     */
+    public record LayerArrays(double[] wIh, int[][] colsIh, double[] wHh, int[][] colsHh, double[] bIh, double[] bHh) {
+        /** The layer's own arrays, each row's nonzero columns ascending. */
+        public static LayerArrays of(Layer layer) {
+            return new LayerArrays(layer.wIh().data(), nonzeroColumns(layer.wIh().data(), layer.wIh().dim(0), layer.wIh().dim(1)),
+                    layer.wHh().data(), nonzeroColumns(layer.wHh().data(), layer.wHh().dim(0), layer.wHh().dim(1)),
+                    layer.bIh().data(), layer.bHh().data());
+        }
+    }
+
+    /** What a step's recurrent product sees of the state: fills {@code view [H]} from {@code h [H]}. */
+    public interface StateView {
+        void fill(double[] h, double[] view);
+    }
+
+    /** Each row's nonzero columns of a row-major {@code [rows][cols]} matrix, ascending. */
+    public static int[][] nonzeroColumns(double[] w, int rows, int cols) {
+        int[][] out = new int[rows][];
+        int[] buf = new int[cols];
+        for (int r = 0; r < rows; r++) {
+            int n = 0;
+            for (int j = 0; j < cols; j++) {
+                if (w[r * cols + j] != 0.0) {
+                    buf[n++] = j;
+                }
+            }
+            out[r] = Arrays.copyOf(buf, n);
+        }
+        return out;
+    }
+
+    /**
+     * The forward pass of {@code model}'s cell over {@code input [T][B][in]} from {@code h0}, {@code c0} ({@code [L][B][H]},
+     * null: zeros), layer by layer, batch element by batch element, step by step. Layer {@code k}'s arrays come from
+     * {@code layers.apply(k)}, asked once at the start of the layer; the recurrent product sees h through
+     * {@code hView} (null: h itself).
+     */
+    public static RnnOutput forward(RnnModel model, Tensor input, Tensor h0, Tensor c0, IntFunction<LayerArrays> layers,
+                                    StateView hView) {
+        int steps = input.dim(0), b = input.dim(1), h = model.hiddenSize(), numLayers = model.numLayers();
+        CellType cell = model.cell();
+        double[] hN = new double[numLayers * b * h];
+        double[] cN = cell.hasCellState() ? new double[numLayers * b * h] : null;
+        if (h0 != null) {
+            System.arraycopy(h0.data(), 0, hN, 0, hN.length);
+        }
+        if (c0 != null && cN != null) {
+            System.arraycopy(c0.data(), 0, cN, 0, cN.length);
+        }
+        double[] seq = input.data(); // [T][B][in] of the current layer
+        int in = model.inputSize();
+        for (int k = 0; k < numLayers; k++) {
+            LayerArrays a = layers.apply(k);
+            double[] out = new double[steps * b * h];
+            double[] hs = new double[h], cs = new double[h], hq = hView == null ? hs : new double[h];
+            double[] gi = new double[cell.gates() * h], gh = new double[cell.gates() * h];
+            for (int n = 0; n < b; n++) {
+                int st = (k * b + n) * h;
+                System.arraycopy(hN, st, hs, 0, h);
+                if (cN != null) {
+                    System.arraycopy(cN, st, cs, 0, h);
+                }
+                for (int t = 0; t < steps; t++) {
+                    if (hView != null) {
+                        hView.fill(hs, hq);
+                    }
+                    matVec(a.wIh(), a.colsIh(), in, a.bIh(), seq, (t * b + n) * in, gi);
+                    matVec(a.wHh(), a.colsHh(), h, a.bHh(), hq, 0, gh);
+                    step(cell, h, gi, gh, hs, cs);
+                    System.arraycopy(hs, 0, out, (t * b + n) * h, h);
+                }
+                System.arraycopy(hs, 0, hN, st, h);
+                if (cN != null) {
+                    System.arraycopy(cs, 0, cN, st, h);
+                }
+            }
+            seq = out;
+            in = h;
+        }
+        return new RnnOutput(new Tensor(new int[] {steps, b, h}, seq), new Tensor(new int[] {numLayers, b, h}, hN),
+                cN == null ? null : new Tensor(new int[] {numLayers, b, h}, cN));
     }
 
     /**

@@ -1,9 +1,9 @@
 package org.sprnn.engine.cuda;
 
 import java.util.SplittableRandom;
+import java.util.function.IntFunction;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CellEquations;
-import org.sprnn.model.CellType;
 import org.sprnn.model.Layer;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.Tensor;
@@ -35,57 +35,25 @@ final class RoundingProbe {
     static RnnOutput run(RnnModel model, Tensor input, Tensor h0, Tensor c0, WeightFormat weights, boolean roundActivations,
                          double jitter, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        int steps = input.dim(0), b = input.dim(1), h = model.hiddenSize(), layers = model.numLayers();
-        CellType cell = model.cell();
-        int g = cell.gates();
-        double[] hN = new double[layers * b * h];
-        double[] cN = cell.hasCellState() ? new double[layers * b * h] : null;
-        if (h0 != null) {
-            System.arraycopy(h0.data(), 0, hN, 0, hN.length);
-        }
-        if (c0 != null && cN != null) {
-            System.arraycopy(c0.data(), 0, cN, 0, cN.length);
-        }
-        double[] seq = input.data();
-        int in = model.inputSize();
-        for (int k = 0; k < layers; k++) {
+        int h = model.hiddenSize();
+        IntFunction<CellEquations.LayerArrays> layers = k -> {
             Layer layer = model.layers().get(k);
-            double[] wih = layer.wIh().data(), bih = layer.bIh().data(), bhh = layer.bHh().data();
             double[] whh = layer.wHh().data().clone();
             if (weights != null) {
                 for (int i = 0; i < whh.length; i++) {
                     whh[i] = whh[i] == 0 ? 0 : jittered(round16(whh[i], weights), jitter, rnd);
                 }
             }
-            int[][] colsIh = nonzeroColumns(wih, g * h, in), colsHh = nonzeroColumns(whh, g * h, h);
-            double[] out = new double[steps * b * h];
-            double[] hs = new double[h], cs = new double[h], hq = new double[h];
-            double[] gi = new double[g * h], gh = new double[g * h];
-            for (int n = 0; n < b; n++) {
-                int st = (k * b + n) * h;
-                System.arraycopy(hN, st, hs, 0, h);
-                if (cN != null) {
-                    System.arraycopy(cN, st, cs, 0, h);
-                }
-                for (int t = 0; t < steps; t++) {
-                    for (int j = 0; j < h; j++) {
-                        hq[j] = roundActivations ? jittered(round16(hs[j], WeightFormat.FP16), jitter, rnd) : hs[j];
-                    }
-                    CellEquations.matVec(wih, colsIh, in, bih, seq, (t * b + n) * in, gi);
-                    CellEquations.matVec(whh, colsHh, h, bhh, hq, 0, gh);
-                    CellEquations.step(cell, h, gi, gh, hs, cs);
-                    System.arraycopy(hs, 0, out, (t * b + n) * h, h);
-                }
-                System.arraycopy(hs, 0, hN, st, h);
-                if (cN != null) {
-                    System.arraycopy(cs, 0, cN, st, h);
-                }
+            double[] wih = layer.wIh().data();
+            return new CellEquations.LayerArrays(wih, CellEquations.nonzeroColumns(wih, layer.wIh().dim(0), layer.wIh().dim(1)),
+                    whh, CellEquations.nonzeroColumns(whh, layer.wHh().dim(0), h), layer.bIh().data(), layer.bHh().data());
+        };
+        CellEquations.StateView hView = !roundActivations ? null : (hs, hq) -> {
+            for (int j = 0; j < h; j++) {
+                hq[j] = jittered(round16(hs[j], WeightFormat.FP16), jitter, rnd);
             }
-            seq = out;
-            in = h;
-        }
-        return new RnnOutput(new Tensor(new int[] {steps, b, h}, seq), new Tensor(new int[] {layers, b, h}, hN),
-                cN == null ? null : new Tensor(new int[] {layers, b, h}, cN));
+        };
+        return CellEquations.forward(model, input, h0, c0, layers, hView);
     }
 
     /**
@@ -120,20 +88,5 @@ final class RoundingProbe {
 
     private static double jittered(double v, double jitter, SplittableRandom rnd) {
         return jitter == 0 ? v : v * (1 + jitter * (2 * rnd.nextDouble() - 1));
-    }
-
-    private static int[][] nonzeroColumns(double[] w, int rows, int cols) {
-        int[][] out = new int[rows][];
-        int[] buf = new int[cols];
-        for (int r = 0; r < rows; r++) {
-            int n = 0;
-            for (int j = 0; j < cols; j++) {
-                if (w[r * cols + j] != 0.0) {
-                    buf[n++] = j;
-                }
-            }
-            out[r] = java.util.Arrays.copyOf(buf, n);
-        }
-        return out;
     }
 }
