@@ -37,10 +37,12 @@ import org.sprnn.sparse.WeightFormat;
  * @param exchange how {@code h_t} moves between CTAs
  * @param balanced balanced dealing of units to warps (host layout only; part of the name)
  * @param smArch compute capability the cubin is built for, e.g. 90
+ * @param splitWeights each nonzero packed as two words, hi and lo ({@link org.sprnn.sparse.PackedLayer}; host layout
+ *     only, the kernel sums a row's words either way; part of the name)
  */
 public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta,
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
-                         ExchangeMode exchange, boolean balanced, int smArch) {
+                         ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights) {
 
     /** Registers per thread the kernel needs besides its register tier (ptxas -v, sm_90, nvcc 13.0: 71-90 registers at R=20, spills from R=48 at 16 warps). */
     public static final int REGISTER_OVERHEAD = 84;
@@ -102,6 +104,14 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         }
     }
 
+    /** A spec with one word per nonzero (weights not split). */
+    public KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta, int slotsPerLane,
+                      int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware, ExchangeMode exchange,
+                      boolean balanced, int smArch) {
+        this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
+                exchange, balanced, smArch, false);
+    }
+
     /** Batch as stored per activation column: next power of two, at least 2. */
     public int paddedBatch() {
         return SharedMemoryBanks.paddedBatch(batch);
@@ -161,13 +171,14 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
 
     /**
      * The kernel's name, e.g. {@code sparse_persistent_rnn_relu_h1152_b4_k5_sm90_c16w16r5_wide_bank_cluster_bal}:
-     * shape, slots per lane, architecture, then partition and switches, so it is unique per compiled variant.
+     * shape, slots per lane, architecture, then partition and switches ({@code _bf16}, {@code _split} where set), so it
+     * is unique per compiled variant and labels benchmark rows.
      */
     public String name() {
-        return String.format(Locale.ROOT, "sparse_persistent_rnn_%s_h%d_b%d_k%d_sm%d_c%dw%dr%du%d_%s_%s_%s_%s%s",
+        return String.format(Locale.ROOT, "sparse_persistent_rnn_%s_h%d_b%d_k%d_sm%d_c%dw%dr%du%d_%s_%s_%s_%s%s%s",
                 cellShort(), hidden, batch, slotsPerLane, smArch, ctas, warpsPerCta, registerSlots, unitsPerWarp,
                 wideLoads ? "wide" : "scalar", bankAware ? "bank" : "natural", exchange.id(), balanced ? "bal" : "naivesplit",
-                weights == WeightFormat.BF16 ? "_bf16" : "");
+                weights == WeightFormat.BF16 ? "_bf16" : "", splitWeights ? "_split" : "");
     }
 
     /** The {@code -D} defines that specialise {@code sparse_persistent_rnn.cu}, in a fixed order. */

@@ -64,7 +64,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         // the warp count with the shortest critical path; if that partition does not fit, the next ones (by the same
         // cost) that might (their slots per lane within registers plus the shared memory left after the activations
         // alone, an optimistic bound), so that no layer is refused that fits with another warp count
-        List<int[]> candidates = warpCandidates(whh, cell, batch, device, ctas, ex == ExchangeMode.CLUSTER, options.balanced());
+        List<int[]> candidates = warpCandidates(whh, cell, batch, device, ctas, ex == ExchangeMode.CLUSTER, options.balanced(),
+                options.splitWeights());
         Plan first = of(whh, cell, batch, device, options, ex, ctas, candidates.get(0)[0]);
         boolean partitionPossible = ex == ExchangeMode.CLUSTER ? device.computeCapability() >= 90 && ctas <= device.maxClusterSize()
                 : ctas <= device.smCount();
@@ -92,19 +93,20 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                            int ctas, int warps) {
         int h = whh.cols();
         PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ex == ExchangeMode.CLUSTER,
-                options.balanced(), options.bankAware(), options.wideLoads(), options.weights());
+                options.balanced(), options.bankAware(), options.wideLoads(), options.weights(), options.splitWeights());
         int threads = warps * 32;
         int regs = registersPerThread(device, warps);
         int regSlotsAvail = KernelSpec.registerSlotsFor(cell, regs);
         int s = layout.slotsPerLane();
         int regSlots = Math.min(s, regSlotsAvail);
         KernelSpec spec = new KernelSpec(cell, h, batch, options.weights(), ctas, warps, s, regSlots, layout.unitsPerWarp(),
-                options.wideLoads(), options.bankAware(), ex, options.balanced(), device.computeCapability());
+                options.wideLoads(), options.bankAware(), ex, options.balanced(), device.computeCapability(), options.splitWeights());
         long fixed = spec.sharedMemoryBytesWithoutTier2();
         long left = device.sharedMemoryPerBlockOptin() - fixed;
         int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));
         long capacity = (long) ctas * warps * 32 * (regSlotsAvail + sharedSlotsAvail);
         long needed = (long) ctas * warps * 32 * s;
+        String split = options.splitWeights() ? " x 2 words, split weights" : "";
         String why;
         boolean fits;
         if (ex == ExchangeMode.CLUSTER && (device.computeCapability() < 90 || ctas > device.maxClusterSize())) {
@@ -127,16 +129,16 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         } else if (s > regSlotsAvail + sharedSlotsAvail) {
             fits = false;
             why = String.format(Locale.ROOT,
-                    "needs %d words per lane (%d padded words, %d nonzeros) but %d registers + %d shared fit per lane (capacity %d words on %d CTAs x %d warps)",
-                    s, needed, layout.stats().nonzeros(), regSlotsAvail, sharedSlotsAvail, capacity, ctas, warps);
+                    "needs %d words per lane (%d padded words, %d nonzeros%s) but %d registers + %d shared fit per lane (capacity %d words on %d CTAs x %d warps)",
+                    s, needed, layout.stats().nonzeros(), split, regSlotsAvail, sharedSlotsAvail, capacity, ctas, warps);
         } else {
             fits = true;
             why = String.format(Locale.ROOT, "%d words per lane = %d in registers + %d in shared memory (room for %d + %d); %d of %d words of capacity used",
                     s, regSlots, s - regSlots, regSlotsAvail, sharedSlotsAvail, needed, capacity);
         }
         if (!fits && !why.contains("capacity")) {
-            why += String.format(Locale.ROOT, " (capacity %d words = %d CTAs x %d warps x 32 lanes x (%d register + %d shared words); needs %d words for %d nonzeros)",
-                    capacity, ctas, warps, regSlotsAvail, sharedSlotsAvail, needed, layout.stats().nonzeros());
+            why += String.format(Locale.ROOT, " (capacity %d words = %d CTAs x %d warps x 32 lanes x (%d register + %d shared words); needs %d words for %d nonzeros%s)",
+                    capacity, ctas, warps, regSlotsAvail, sharedSlotsAvail, needed, layout.stats().nonzeros(), split);
         }
         return new Plan(spec, layout, device, regs, regSlotsAvail, sharedSlotsAvail, fits, why);
     }
@@ -221,7 +223,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * tier counted {@link #TIER2_SLOT_COST}x), ties to fewer warps (more registers each); from 1 to the block limit.
      */
     static int chooseWarps(SparseRows whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous, boolean balanced) {
-        return warpCandidates(whh, cell, batch, device, ctas, contiguous, balanced).get(0)[0];
+        return warpCandidates(whh, cell, batch, device, ctas, contiguous, balanced, false).get(0)[0];
     }
 
     /**
@@ -229,8 +231,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * (ties to fewer warps, but see {@link #fillSubpartitions}); never empty (1 warp when no count has a register tier).
      */
     static List<int[]> warpCandidates(SparseRows whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous,
-                                      boolean balanced) {
-        int[] unitSlots = PackedLayer.unitSlots(whh, cell);
+                                      boolean balanced, boolean splitWeights) {
+        int[] unitSlots = PackedLayer.unitSlots(whh, cell, splitWeights);
         List<double[]> scored = new ArrayList<>(); // {cost, warps, slots}
         for (int w = 1; w <= Math.min(32, device.maxThreadsPerBlock() / 32); w++) {
             int regs = registersPerThread(device, w);
@@ -297,9 +299,10 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         b.append(String.format(Locale.ROOT, "layer      %s hidden %d batch %d (padded %d), %d nonzeros (density %.2f%%)%n",
                 s.cell().id(), s.hidden(), s.batch(), s.paddedBatch(), layout.stats().nonzeros(),
                 100.0 * layout.stats().nonzeros() / ((double) s.cell().gates() * s.hidden() * s.hidden())));
-        b.append(String.format(Locale.ROOT, "partition  %d CTAs x %d warps (%d threads), exchange %s, %s split, %s order, %s loads%n",
+        b.append(String.format(Locale.ROOT, "partition  %d CTAs x %d warps (%d threads), exchange %s, %s split, %s order, %s loads%s%n",
                 s.ctas(), s.warpsPerCta(), s.threadsPerCta(), s.exchange().id(), s.balanced() ? "balanced" : "naive",
-                s.bankAware() ? "bank-aware" : "natural", s.wideLoads() ? "wide" : "scalar"));
+                s.bankAware() ? "bank-aware" : "natural", s.wideLoads() ? "wide" : "scalar",
+                s.splitWeights() ? ", split weights (2 words per nonzero)" : ""));
         b.append(String.format(Locale.ROOT, "registers  %d per thread: %d for the kernel, %d words per lane available, %d used%n",
                 registersPerThread, registersPerThread - registerSlotsAvailable, registerSlotsAvailable, s.registerSlots()));
         b.append(String.format(Locale.ROOT, "shared     %d B per CTA: %d B activations+bookkeeping, %d B tier-2 words (%d per lane; room for %d)%n",

@@ -14,9 +14,12 @@ import org.sprnn.sparse.WeightFormat;
  * @param ctas CTAs, 0 = derive (cluster: the device's largest cluster; grid: one per SM)
  * @param warpsPerCta warps per CTA, 0 = derive
  * @param weights 16-bit weight encoding
+ * @param splitWeights each nonzero packed as two 16-bit words of one column, its rounding and its residual's
+ *     ({@link org.sprnn.sparse.PackedLayer}): weights within {@code 2^-22} relative instead of {@code 2^-11} for fp16,
+ *     twice the words per row (the plan counts them against the capacity); the kernel is unchanged
  */
 public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
-                          int warpsPerCta, WeightFormat weights) {
+                          int warpsPerCta, WeightFormat weights, boolean splitWeights) {
     public PlanOptions {
         if (ctas < 0 || warpsPerCta < 0 || warpsPerCta > 32) {
             throw new SprnnException("plan options: ctas " + ctas + " / warpsPerCta " + warpsPerCta + " out of range");
@@ -26,23 +29,34 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
         }
     }
 
-    /** Every optimization on, exchange and partition derived, fp16 weights. */
+    /** The options with one word per nonzero (weights not split). */
+    public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas, int warpsPerCta,
+                       WeightFormat weights) {
+        this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, false);
+    }
+
+    /** Every optimization on, exchange and partition derived, fp16 weights, one word per nonzero. */
     public static PlanOptions defaults() {
         return new PlanOptions(null, true, true, true, 0, 0, WeightFormat.FP16);
     }
 
     /** The same options with another exchange. */
     public PlanOptions withExchange(ExchangeMode e) {
-        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights);
+        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights);
     }
 
     /** The same options with another partition. */
     public PlanOptions withPartition(int newCtas, int newWarps) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights);
     }
 
     /** The same options with the given switches. */
     public PlanOptions withSwitches(boolean wide, boolean bank, boolean bal) {
-        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights);
+        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights);
+    }
+
+    /** The same options with weights split in two words per nonzero, or not. */
+    public PlanOptions withSplitWeights(boolean split) {
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split);
     }
 }

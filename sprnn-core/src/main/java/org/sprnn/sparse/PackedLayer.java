@@ -18,6 +18,15 @@ import org.sprnn.model.CellType;
  * units {@code [w*H/W, (w+1)*H/W)}. Every warp is padded to {@code slotsPerLane} = the most slots any warp
  * got, with zero words reading zero column {@code H}.
  *
+ * <p>Split weights (an option, off by default): each nonzero {@code w} becomes two words of the same column, the
+ * 16-bit rounding of {@code w} and that of its residual ({@link WeightFormat#encodeResidual}), adjacent in the
+ * row before ordering. The kernel sums value x activation over a row's words, so it computes with
+ * {@code hi + lo} (within {@code 2^-22 |w|} for fp16) instead of {@code hi} (within {@code 2^-11 |w|}) and needs no
+ * change; a row of {@code k} nonzeros then holds {@code 2k} words and costs {@code max(1, ceil(2k/32))} slots per
+ * lane. The two words of a column read the same address (a broadcast where they share a lane group); the
+ * bank-aware order is computed on the {@code 2k} words and, as always, kept only where it beats the natural
+ * order, which keeps each pair in adjacent lanes.
+ *
  * @param cell the cell (gate rows per unit)
  * @param hidden {@code H}
  * @param batch the batch the layout was ordered for
@@ -31,14 +40,15 @@ import org.sprnn.model.CellType;
  * @param warpUnits {@code [W][U]} per warp, its hidden units in row order (row {@code i} of the warp is
  *     gate {@code i % G} of unit {@code warpUnits[i / G]}), -1 padded
  * @param stats balance and bank-conflict figures
+ * @param splitWeights each nonzero is two words (hi and lo), see the class comment
  */
 public record PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
-                          int[] words, int[] rowEnds, int[] warpUnits, Stats stats) {
+                          int[] words, int[] rowEnds, int[] warpUnits, Stats stats, boolean splitWeights) {
 
     /**
      * What the layout costs.
      *
-     * @param nonzeros real nonzeros
+     * @param nonzeros real nonzeros (with split weights, half the words that hold them)
      * @param maxNonzerosPerWarp most real nonzeros in one warp
      * @param meanNonzerosPerWarp mean over warps
      * @param meanSlotsPerWarp mean slots (per lane) used over warps; {@code slotsPerLane} is the max
@@ -47,7 +57,9 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * @param worstNatural worst wavefronts of one load in natural order
      * @param wavefronts total wavefronts in the layout's order
      * @param worst worst wavefronts of one load in the layout's order
-     * @param lowerBound sum over rows of the per-row lower bound
+     * @param lowerBound sum over rows of the per-row lower bound ({@link BankAwareOrder#lowerBound}; with split
+     *     weights, of the row's {@code 2k} words taken as distinct columns, which the layout can beat where the two
+     *     words of a column share a lane group)
      */
     public record Stats(long nonzeros, long maxNonzerosPerWarp, double meanNonzerosPerWarp, double meanSlotsPerWarp,
                         long loads, long wavefrontsNatural, int worstNatural, long wavefronts, int worst, long lowerBound) {
@@ -79,6 +91,13 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      */
     public static PackedLayer pack(SparseRows whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
                                    boolean balanced, boolean bankAware, boolean wideLoads, WeightFormat format) {
+        return pack(whh, cell, batch, ctas, warps, ctaContiguous, balanced, bankAware, wideLoads, format, false);
+    }
+
+    /** As {@link #pack(SparseRows, CellType, int, int, int, boolean, boolean, boolean, boolean, WeightFormat)}, with split weights or not. */
+    public static PackedLayer pack(SparseRows whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+                                   boolean balanced, boolean bankAware, boolean wideLoads, WeightFormat format,
+                                   boolean splitWeights) {
         if (ctas < 1 || warps % ctas != 0) {
             throw new SprnnException("pack: warps " + warps + " must be a multiple of ctas " + ctas);
         }
@@ -94,13 +113,11 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             throw new SprnnException("pack: warps " + warps + " must be >= 1");
         }
         SharedMemoryBanks banks = SharedMemoryBanks.forBatch(batch, wideLoads);
-        int[] unitSlots = new int[h];
+        int[] unitSlots = unitSlots(whh, cell, splitWeights);
         long[] unitNnz = new long[h];
         for (int u = 0; u < h; u++) {
             for (int g = 0; g < gates; g++) {
-                int k = whh.rowLength(g * h + u);
-                unitSlots[u] += BankAwareOrder.slotColumns(k);
-                unitNnz[u] += k;
+                unitNnz[u] += whh.rowLength(g * h + u);
             }
         }
         List<List<Integer>> dealt = deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced);
@@ -144,6 +161,17 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                     int r = g * h + u;
                     int[] cols = whh.columns().get(r);
                     float[] vals = whh.values().get(r);
+                    if (splitWeights) {
+                        int[] both = new int[2 * cols.length];
+                        float[] parts = new float[2 * cols.length];
+                        for (int n = 0; n < cols.length; n++) {
+                            both[2 * n] = both[2 * n + 1] = cols[n];
+                            parts[2 * n] = format.decode(format.encode(vals[n]));
+                            parts[2 * n + 1] = format.decode(format.encodeResidual(vals[n]));
+                        }
+                        cols = both;
+                        vals = parts;
+                    }
                     int[] nat = BankAwareOrder.natural(cols.length);
                     int[] cells = bankAware ? BankAwareOrder.order(cols, h, banks) : nat;
                     int[] before = BankAwareOrder.wavefronts(nat, cols, h, banks);
@@ -171,20 +199,34 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         }
         Stats stats = new Stats(whh.nonzeros(), maxNnz, whh.nonzeros() / (double) warps, sumSlots / (double) warps,
                 loads, wfNat, worstNat, wf, worst, lb);
-        return new PackedLayer(cell, h, batch, warps, slots, upw, words, rowEnds, warpUnits, stats);
+        return new PackedLayer(cell, h, batch, warps, slots, upw, words, rowEnds, warpUnits, stats, splitWeights);
     }
 
 
     /** Slots per lane of each hidden unit: the sum over its gate rows of {@code max(1, ceil(k/32))}. */
     public static int[] unitSlots(SparseRows whh, CellType cell) {
+        return unitSlots(whh, cell, false);
+    }
+
+    /**
+     * Slots per lane of each hidden unit: the sum over its gate rows of {@code max(1, ceil(k/32))}, with
+     * {@code 2k} words for {@code k} nonzeros when the weights are split.
+     */
+    public static int[] unitSlots(SparseRows whh, CellType cell, boolean splitWeights) {
         int h = whh.cols();
+        int wordsPerNonzero = splitWeights ? 2 : 1;
         int[] unitSlots = new int[h];
         for (int u = 0; u < h; u++) {
             for (int g = 0; g < cell.gates(); g++) {
-                unitSlots[u] += BankAwareOrder.slotColumns(whh.rowLength(g * h + u));
+                unitSlots[u] += BankAwareOrder.slotColumns(wordsPerNonzero * whh.rowLength(g * h + u));
             }
         }
         return unitSlots;
+    }
+
+    /** Words that hold one nonzero: 2 with split weights, else 1. */
+    public int wordsPerNonzero() {
+        return splitWeights ? 2 : 1;
     }
 
     /** The slots per lane ({@code S}) a dealing would give, without packing (cheap: for choosing a partition). */
@@ -277,9 +319,10 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     public String summary() {
         Stats s = stats;
         return String.format(java.util.Locale.ROOT,
-                "%d nonzeros in %d warps x %d slots x 32 lanes (%.1f%% padding); nonzeros per warp max/mean %d/%.1f (%.3f); "
+                "%d nonzeros%s in %d warps x %d slots x 32 lanes (%.1f%% padding); nonzeros per warp max/mean %d/%.1f (%.3f); "
                         + "wavefronts per warp load natural avg %.3f worst %d -> layout avg %.3f worst %d (bound avg %.3f)",
-                s.nonzeros(), warps, slotsPerLane, 100.0 * (1 - s.nonzeros() / (double) words.length), s.maxNonzerosPerWarp(),
+                s.nonzeros(), splitWeights ? " (split weights: 2 words each)" : "", warps, slotsPerLane,
+                100.0 * (1 - wordsPerNonzero() * s.nonzeros() / (double) words.length), s.maxNonzerosPerWarp(),
                 s.meanNonzerosPerWarp(), s.imbalance(), s.wavefrontsNatural() / (double) Math.max(1, s.loads()), s.worstNatural(),
                 s.wavefronts() / (double) Math.max(1, s.loads()), s.worst(), s.lowerBound() / (double) Math.max(1, s.loads()));
     }

@@ -1,6 +1,7 @@
 package org.sprnn.engine.cuda;
 
 import java.util.SplittableRandom;
+import java.util.function.DoubleUnaryOperator;
 import java.util.function.IntFunction;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CellEquations;
@@ -34,6 +35,15 @@ final class RoundingProbe {
      */
     static RnnOutput run(RnnModel model, Tensor input, Tensor h0, Tensor c0, WeightFormat weights, boolean roundActivations,
                          double jitter, long seed) {
+        return runRounded(model, input, h0, c0, weights == null ? null : v -> round16(v, weights), roundActivations, jitter, seed);
+    }
+
+    /**
+     * The forward pass with W_hh's nonzeros replaced by {@code weights.applyAsDouble(w)} (null: kept; e.g.
+     * {@link #splitRound16} for split weights) and h optionally rounded to fp16 before each recurrent product.
+     */
+    static RnnOutput runRounded(RnnModel model, Tensor input, Tensor h0, Tensor c0, DoubleUnaryOperator weights, boolean roundActivations,
+                         double jitter, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         int h = model.hiddenSize();
         IntFunction<CellEquations.LayerArrays> layers = k -> {
@@ -41,7 +51,7 @@ final class RoundingProbe {
             double[] whh = layer.wHh().data().clone();
             if (weights != null) {
                 for (int i = 0; i < whh.length; i++) {
-                    whh[i] = whh[i] == 0 ? 0 : jittered(round16(whh[i], weights), jitter, rnd);
+                    whh[i] = whh[i] == 0 ? 0 : jittered(weights.applyAsDouble(whh[i]), jitter, rnd);
                 }
             }
             double[] wih = layer.wIh().data();
@@ -84,6 +94,15 @@ final class RoundingProbe {
             return Float.intBitsToFloat(bits & 0xFFFF0000);
         }
         return Float.float16ToFloat(Float.floatToFloat16(x));
+    }
+
+    /**
+     * The weight a split nonzero has on the kernel: the sum of its two 16-bit words, {@code f.encode(w)} and
+     * {@code f.encodeResidual(w)} ({@link WeightFormat#encodeResidual}), of float32 {@code w}.
+     */
+    static double splitRound16(double v, WeightFormat f) {
+        float x = (float) v;
+        return (double) f.decode(f.encode(x)) + f.decode(f.encodeResidual(x));
     }
 
     private static double jittered(double v, double jitter, SplittableRandom rnd) {

@@ -77,4 +77,34 @@ class RoundingProbeTest {
         double exact = SparsePersistentFullCheck.error(RoundingProbe.run(m, x, h0, null, WeightFormat.FP16, true, 0, 0), want);
         assertThat(exact).as("deterministic fp16 emulation of the failed row").isBetween(4.6e-3, 5.7e-3);
     }
+
+    /** Split weights (hi + lo, {@link WeightFormat#encodeResidual}) leave W_hh within 2^-22: the probe without h rounding is near exact. */
+    @Test
+    void splitWeightsRemoveTheWeightRounding() {
+        RnnModel m = SyntheticModels.random(CellType.RNN_TANH, 24, 64, 1, 0.3, 1.0, 5);
+        Tensor x = SyntheticModels.input(64, 4, 24, 6);
+        RnnOutput want = new CpuReferenceEngine(m).run(x, null, null);
+        double plain = SparsePersistentFullCheck.error(RoundingProbe.run(m, x, null, null, WeightFormat.FP16, false, 0, 0), want);
+        double split = SparsePersistentFullCheck.error(RoundingProbe.runRounded(m, x, null, null,
+                v -> RoundingProbe.splitRound16(v, WeightFormat.FP16), false, 0, 0), want);
+        assertThat(plain).as("tanh H=64 d=0.3 B=4 T=64, W_hh fp16").isGreaterThan(1e-5);
+        assertThat(split).as("tanh H=64 d=0.3 B=4 T=64, W_hh split (fp16 %.2e)", plain).isLessThan(plain / 100).isLessThan(1e-6);
+    }
+
+    /**
+     * The one row of results/suite/full that failed (relu H=64 d=1% B=3 T=256, seed 52499: 3.51e-3 on the H100): the
+     * emulation of the kernel's roundings gives 3.51e-3, W_hh rounding alone 7.5e-4, h rounding alone 1.39e-3; with
+     * split weights (and h still fp16) 1.39e-3, under the 3e-3 bar. (The seed-11 tanh row above is driven by h
+     * rounding: split weights leave it at 5.7e-3; see results/fp16.)
+     */
+    @Test
+    void splitWeightsBringTheSeed52499RowUnderTheBar() {
+        long modelSeed = RoundingSourcesSurvey.checkModelSeed(CellType.RNN_RELU, 64, 0.01, 52499);
+        RoundingSourcesSurvey.Draw d = RoundingSourcesSurvey.draw(CellType.RNN_RELU, 64, 0.01, 3, 256, modelSeed);
+        double[] e = d.errors();
+        String what = String.format("relu H=64 d=0.01 B=3 T=256 seed 52499: W %.2e, h %.2e, both %.2e, split W + h %.2e", e[0], e[1], e[2], e[3]);
+        assertThat(d.damping()).as(what).isEqualTo(1.0);
+        assertThat(e[2]).as(what + ": the kernel's roundings").isBetween(3.4e-3, 3.6e-3);
+        assertThat(e[3]).as(what + ": split weights").isLessThan(SparsePersistentFullCheck.FP16_TOLERANCE).isEqualTo(e[1], org.assertj.core.api.Assertions.within(e[1] * 0.02));
+    }
 }
