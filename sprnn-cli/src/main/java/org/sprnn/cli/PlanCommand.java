@@ -35,7 +35,8 @@ import picocli.CommandLine.Model.CommandSpec;
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn plan --model lstm.safetensors --batch 4",
             "  sprnn plan --hidden 1152 --density 0.1 --batch 4",
-            "  sprnn plan --hidden 5760 --density 0.1 --batch 4 --cell rnn_relu --exchange timestamps"})
+            "  sprnn plan --hidden 5760 --density 0.1 --batch 4 --cell rnn_relu --exchange timestamps",
+            "  sprnn plan --hidden 300 --density 0.1 --batch 3 --split-weights"})
 final class PlanCommand implements Callable<Integer> {
     @Mixin
     DebugOption debug;
@@ -72,6 +73,10 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--naive", description = "Plan the ablation's naive kernel: scalar loads, natural order, naive split.")
     boolean naive;
 
+    @Option(names = "--split-weights", description = "Pack each nonzero as two 16-bit words (its rounding and the residual's): "
+            + "weights within 2^-22 relative instead of 2^-11 for fp16, at twice the words per row.")
+    boolean splitWeights;
+
     @Override
     public Integer call() {
         Options.positive("--batch", batch);
@@ -88,7 +93,7 @@ final class PlanCommand implements Callable<Integer> {
             case "bf16" -> WeightFormat.BF16;
             default -> throw new SprnnException("--precision: expected fp16 or bf16, got '" + precision + "'");
         };
-        PlanOptions options = new PlanOptions(mode, !naive, !naive, !naive, 0, 0, format);
+        PlanOptions options = new PlanOptions(mode, !naive, !naive, !naive, 0, 0, format, splitWeights);
         RnnModel model;
         if (source.model != null) {
             model = ModelFiles.load(source.model, cell == null ? null : CellType.parse(cell));

@@ -105,6 +105,15 @@ class CliTest {
     }
 
     @Test
+    void planWithSplitWeightsCountsTwoWordsPerNonzero() {
+        Result one = cli("plan", "--hidden", "300", "--density", "0.1", "--batch", "3");
+        Result two = cli("plan", "--hidden", "300", "--density", "0.1", "--batch", "3", "--split-weights");
+        assertThat(two.code()).as(two.err()).isZero();
+        assertThat(two.out()).contains("split weights (2 words per nonzero)").contains("_split").contains("fits       yes");
+        assertThat(one.out()).doesNotContain("split weights");
+    }
+
+    @Test
     void planNeedsAModelOrASize() {
         Result r = cli("plan", "--batch", "4");
         assertThat(r.code()).isEqualTo(2);
