@@ -224,6 +224,21 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         return unitSlots;
     }
 
+    /**
+     * Whether split weights cost {@code whh} no slot: every row of {@code k} nonzeros takes as many slot columns with
+     * {@code 2k} words, i.e. no row has more than 16 nonzeros. Then the split layout has the same slots per lane as
+     * the plain one for any partition (the same step time up to the extra multiply-adds of one slot's lanes), e.g.
+     * hidden 64 up to 25% density, hidden 300 and 1152 at 1%.
+     */
+    public static boolean splitCostsNoSlots(SparseRows whh) {
+        for (int r = 0; r < whh.rows(); r++) {
+            if (BankAwareOrder.slotColumns(2 * whh.rowLength(r)) != BankAwareOrder.slotColumns(whh.rowLength(r))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Words that hold one nonzero: 2 with split weights, else 1. */
     public int wordsPerNonzero() {
         return splitWeights ? 2 : 1;

@@ -163,4 +163,26 @@ class SplitWeightsTest {
             }
         }
     }
+
+    @Test
+    void splitIsFreeExactlyWhereNoRowHasMoreThan16Nonzeros() {
+        SplittableRandom rnd = new SplittableRandom(3);
+        assertThat(PackedLayer.splitCostsNoSlots(SparseRows.of(org.sprnn.model.SyntheticModels.sparse(64, 64, 0.1, rnd)))).isTrue();
+        assertThat(PackedLayer.splitCostsNoSlots(SparseRows.of(org.sprnn.model.SyntheticModels.sparse(300, 300, 0.01, rnd)))).isTrue();
+        assertThat(PackedLayer.splitCostsNoSlots(SparseRows.of(org.sprnn.model.SyntheticModels.sparse(300, 300, 0.1, rnd)))).isFalse();
+        for (int k : new int[] {0, 1, 16, 17, 32, 33}) {
+            List<int[]> cs = new ArrayList<>();
+            List<float[]> vs = new ArrayList<>();
+            for (int r = 0; r < 40; r++) { // row 0 (unit 0) has k nonzeros, the others none
+                cs.add(r == 0 ? java.util.stream.IntStream.range(0, k).toArray() : new int[0]);
+                vs.add(new float[r == 0 ? k : 0]);
+            }
+            SparseRows w = new SparseRows(40, cs, vs);
+            assertThat(PackedLayer.splitCostsNoSlots(w)).as("a row of %d nonzeros", k).isEqualTo(k <= 16);
+            assertThat(PackedLayer.unitSlots(w, CellType.RNN_RELU, true)[0]).as("a row of %d nonzeros: slots split", k)
+                    .isEqualTo(BankAwareOrder.slotColumns(2 * k));
+            assertThat(PackedLayer.unitSlots(w, CellType.RNN_RELU, true)[0] == PackedLayer.unitSlots(w, CellType.RNN_RELU)[0])
+                    .as("a row of %d nonzeros: split costs no slot", k).isEqualTo(k <= 16);
+        }
+    }
 }
