@@ -89,8 +89,8 @@ final class RoundingSourcesSurvey {
         int[] hidden = args.length > 2 ? Arrays.stream(args, 2, args.length).mapToInt(Integer::parseInt).toArray() : new int[] {64, 300};
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         System.out.printf(Locale.ROOT, "# %d draws per configuration (model seeds 1000000*config+i), T 256, tolerance %.0e%n", draws, TOLERANCE);
-        System.out.println("| config | mode | > 3e-3 | worst | median | p99 | damped draws | > 3e-3 of the damped |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+        System.out.println("| config | mode | > 3e-3 | worst | median | p99 | damped draws | > 3e-3 of the damped | > 3e-3 here, not with (c) |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|");
         int config = 0;
         for (int h : hidden) {
             for (CellType c : CellType.values()) {
@@ -106,6 +106,7 @@ final class RoundingSourcesSurvey {
                         double[][] e = new double[MODES.length][draws];
                         int damped = 0;
                         int[] overDamped = new int[MODES.length];
+                        int[] overNotBoth = new int[MODES.length]; // over in this mode on a draw that (c), the kernel's roundings, passes
                         for (int i = 0; i < draws; i++) {
                             Draw dr = fs.get(i).get();
                             damped += dr.damping() < 1 ? 1 : 0;
@@ -113,15 +114,18 @@ final class RoundingSourcesSurvey {
                                 e[k][i] = dr.errors()[k];
                                 overDamped[k] += dr.damping() < 1 && !(e[k][i] <= TOLERANCE) ? 1 : 0;
                             }
+                            for (int k = 0; k < MODES.length; k++) {
+                                overNotBoth[k] += !(e[k][i] <= TOLERANCE) && e[2][i] <= TOLERANCE ? 1 : 0;
+                            }
                         }
                         String name = String.format(Locale.ROOT, "%s H=%d d=%.2f B=%d", c.id(), h, d, b);
                         for (int k = 0; k < MODES.length; k++) {
                             double[] v = e[k].clone();
                             Arrays.sort(v); // NaN (a draw that still explodes) sorts last and counts as over
                             long over = Arrays.stream(v).filter(x -> !(x <= TOLERANCE)).count();
-                            System.out.printf(Locale.ROOT, "| %s | %s | %d/%d (%.2f%%) | %.2e | %.2e | %.2e | %d | %d |%n", name, MODES[k], over, draws,
+                            System.out.printf(Locale.ROOT, "| %s | %s | %d/%d (%.2f%%) | %.2e | %.2e | %.2e | %d | %d | %d |%n", name, MODES[k], over, draws,
                                     100.0 * over / draws, v[draws - 1], v[draws / 2], v[(int) Math.min(draws - 1, Math.ceil(0.99 * draws) - 1)], damped,
-                                    overDamped[k]);
+                                    overDamped[k], overNotBoth[k]);
                         }
                         System.err.printf(Locale.ROOT, "%s: %.1f s%n", name, (System.nanoTime() - t0) / 1e9);
                     }
