@@ -30,8 +30,12 @@
 //                   polled words, row sums, activation loads by explicit shared addresses; both weight tiers in one
 //                   unrolled slot loop (the shared tier's words loaded a group ahead); row ends as bits in registers,
 //                   tested once per group of slots (never for a warp of one row).
-//   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC (cp.async / TMA bulk staging),
-//                   SPRNN_POLL_SLEEP_NS: each slower or no faster on the H100 (results/kernel/session2/README.md).
+//   grid barrier    one act buffer (staging starts only after every CTA has left the step); above 40 KB of h per
+//                   CTA (KernelSpec#stageCluster) cluster pairs stage h by TMA multicast, each rank half of it
+//                   (SPRNN_STAGE_CLUSTER=2, SPRNN_STAGE_ASYNC=2; H 5760: 4.37 against 4.48 us/step, session 4).
+//   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC alone (cp.async / one TMA bulk copy per
+//                   CTA), SPRNN_STAGE_PHASES (the bulk copy in pieces), SPRNN_POLL_SLEEP_NS: each slower or no faster
+//                   on the H100 (results/kernel/session2/README.md, results/kernel/session4/README.md).
 //   measured        H100, 1152/b4/d10%, T=256, through the Java engine (results/suite/confirm): v1 2.07,
 //                   v5 1.50 us/step; exchange-only floor 1.23.
 //   floor           SPRNN_EXCHANGE_ONLY=1: skips the sparse arithmetic, keeps the exchange (the floor).
