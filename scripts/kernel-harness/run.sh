@@ -13,7 +13,7 @@ grep -v "^#" variants.txt | awk 'NF>=5' > /tmp/vlist
 build() {  # one line of variants.txt
   set -- $1
   local extra="${*:5}"; [ "$extra" = "-" ] && extra=""
-  nvcc -O3 -arch=sm_90 -std=c++17 -Ikernels $(cat lay/$1.defines) $extra -Xptxas -v harness.cu -o bin/$1 > bin/$1.log 2>&1 \
+  nvcc -O3 -arch=${ARCH:-sm_90} -std=c++17 -Ikernels $(cat lay/$1.defines) $extra -Xptxas -v harness.cu -o bin/$1 > bin/$1.log 2>&1 \
     || echo "BUILD FAILED $1"
 }
 export -f build
@@ -27,9 +27,10 @@ done < /tmp/vlist
 echo "--- fault test (launch with 16 B too little shared memory)" | tee -a "$OUT/results.txt"
 timeout 60 ./bin/relu64b1_ts $(lay relu64b1_ts) 7 1 1 1 2>&1 | tee -a "$OUT/results.txt"
 echo "--- compute-sanitizer" | tee -a "$OUT/results.txt"
+# SAN_EXTRA: more variant names to run the sanitizers on
 [ -n "${NOSAN:-}" ] && tools="" || tools="memcheck racecheck"
 for tool in $tools; do
-  for n in relu64b1_ts relu64b1_bar relu64b1_cl; do
+  for n in relu64b1_ts relu64b1_bar relu64b1_cl ${SAN_EXTRA:-}; do
     timeout 120 compute-sanitizer --tool $tool --print-limit 5 ./bin/$n $(lay $n) 7 1 1 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|RESULT" | sed "s/^/$tool $n: /" | tee -a "$OUT/results.txt"
   done
 done

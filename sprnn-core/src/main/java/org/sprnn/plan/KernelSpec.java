@@ -17,7 +17,8 @@ import org.sprnn.sparse.WeightFormat;
  * <p>The shared-memory layout the kernel carves out of its dynamic shared memory, in this order (each part
  * 16-byte aligned); {@code sparse_persistent_rnn.cuh} computes the same offsets from the same defines:
  * <pre>
- *   act     [2][H + 32][paddedBatch] fp16   h_{t-1} double-buffered, batch innermost; 32 zero columns above H;
+ *   act     [2][H + 32][paddedBatch] fp16   h_{t-1} double-buffered (the grid barrier without multicast staging
+ *                                           uses the first only), batch innermost; 32 zero columns above H;
  *                                           each buffer padded to 16 bytes
  *   preact  [warps][U*G][paddedBatch] fp32  each row's recurrent sum, handed from the reduction to the cell update
  *   tier2   [warps][S - R][32] u32          packed words beyond the register tier, slot-major
@@ -122,6 +123,25 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         return 2 * paddedBatch();
     }
 
+    /**
+     * Staged bytes of {@code h} per CTA and step above which the grid barrier stages through a cluster's TMA
+     * multicast ({@link #stageCluster}). H100, batch 4, harness (results/kernel/session4): at 5760 (46 KB) the
+     * multicast staging took 4.37 against 4.48 us/step for each CTA's 16-byte load loop; at 4096 (32 KB) 3.49 against
+     * 3.24 and at 3456 (27 KB) 2.88 against 2.74.
+     */
+    public static final long MULTICAST_STAGING_MIN_BYTES = 40 * 1024;
+
+    /**
+     * CTAs of a thread-block cluster that share the grid barrier's staging of {@code h_{t-1}}: 2 where the staged
+     * bytes exceed {@link #MULTICAST_STAGING_MIN_BYTES} (grid barrier, compute capability 9.0, an even CTA count), so
+     * each of the pair copies half of {@code h} with one TMA bulk copy multicast into both; else 1 (each CTA loads
+     * all of {@code h} itself). The launch stays cooperative; the cluster shape is compiled into the kernel.
+     */
+    public int stageCluster() {
+        return exchange == ExchangeMode.GRID_BARRIER && smArch >= 90 && ctas % 2 == 0
+                && (long) hidden * rowBytes() > MULTICAST_STAGING_MIN_BYTES ? 2 : 1;
+    }
+
     /** Threads per CTA. */
     public int threadsPerCta() {
         return warpsPerCta * 32;
@@ -178,7 +198,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         return String.format(Locale.ROOT, "sparse_persistent_rnn_%s_h%d_b%d_k%d_sm%d_c%dw%dr%du%d_%s_%s_%s_%s%s%s",
                 cellShort(), hidden, batch, slotsPerLane, smArch, ctas, warpsPerCta, registerSlots, unitsPerWarp,
                 wideLoads ? "wide" : "scalar", bankAware ? "bank" : "natural", exchange.id(), balanced ? "bal" : "naivesplit",
-                weights == WeightFormat.BF16 ? "_bf16" : "", splitWeights ? "_split" : "");
+                weights == WeightFormat.BF16 ? "_bf16" : "", splitWeights ? "_split" : "")
+                + (stageCluster() > 1 ? "_mc" + stageCluster() : "");
     }
 
     /** The {@code -D} defines that specialise {@code sparse_persistent_rnn.cu}, in a fixed order. */
@@ -196,6 +217,10 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         d.put("SPRNN_WIDE_LOADS", wideLoads ? "1" : "0");
         d.put("SPRNN_EXCHANGE", Integer.toString(exchange.define()));
         d.put("SPRNN_BF16", weights == WeightFormat.BF16 ? "1" : "0");
+        if (stageCluster() > 1) {
+            d.put("SPRNN_STAGE_ASYNC", "2");
+            d.put("SPRNN_STAGE_CLUSTER", Integer.toString(stageCluster()));
+        }
         return d;
     }
 

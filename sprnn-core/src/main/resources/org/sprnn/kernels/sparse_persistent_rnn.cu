@@ -30,8 +30,12 @@
 //                   polled words, row sums, activation loads by explicit shared addresses; both weight tiers in one
 //                   unrolled slot loop (the shared tier's words loaded a group ahead); row ends as bits in registers,
 //                   tested once per group of slots (never for a warp of one row).
-//   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC (cp.async / TMA bulk staging),
-//                   SPRNN_POLL_SLEEP_NS: each slower or no faster on the H100 (results/kernel/session2/README.md).
+//   grid barrier    one act buffer (staging starts only after every CTA has left the step); above 40 KB of h per
+//                   CTA (KernelSpec#stageCluster) cluster pairs stage h by TMA multicast, each rank half of it
+//                   (SPRNN_STAGE_CLUSTER=2, SPRNN_STAGE_ASYNC=2; H 5760: 4.37 against 4.48 us/step, session 4).
+//   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC alone (cp.async / one TMA bulk copy per
+//                   CTA), SPRNN_STAGE_PHASES (the bulk copy in pieces), SPRNN_POLL_SLEEP_NS: each slower or no faster
+//                   on the H100 (results/kernel/session2/README.md, results/kernel/session4/README.md).
 //   measured        H100, 1152/b4/d10%, T=256, through the Java engine (results/suite/confirm): v1 2.07,
 //                   v5 1.50 us/step; exchange-only floor 1.23.
 //   floor           SPRNN_EXCHANGE_ONLY=1: skips the sparse arithmetic, keeps the exchange (the floor).
@@ -85,6 +89,46 @@
 #ifndef SPRNN_BARRIER_FLAGS
 #define SPRNN_BARRIER_FLAGS 0
 #endif
+// Grid barrier with bulk staging (SPRNN_STAGE_ASYNC=2): CTAs of a thread-block cluster that share the staging of h_{t-1}
+// (1: each CTA copies all of h itself). With C > 1, rank r of each cluster copies the r-th of C parts of h with a TMA
+// multicast bulk copy into every CTA of its cluster, so each rank issues 1/C of the bytes (H 5760, batch 4: the exchange
+// alone 2.17 us/step at C = 2 against 3.01 with one 46 KB copy per CTA and 2.25 with the 16-byte load loop; pushing
+// the loop's chunks to the peers with st.async instead took 2.84, results/kernel/session4). A CTA leaves only after its
+// peers (bounded), as the cluster exchange does.
+#ifndef SPRNN_STAGE_CLUSTER
+#define SPRNN_STAGE_CLUSTER 1
+#endif
+#define SC SPRNN_STAGE_CLUSTER
+#if SC > 1 && (SPRNN_EXCHANGE != 0 || SPRNN_STAGE_ASYNC != 2 || SPRNN_CTAS % SC != 0 || SC > 16)
+#error "SPRNN_STAGE_CLUSTER > 1 needs the grid barrier, SPRNN_STAGE_ASYNC=2 and SPRNN_CTAS a multiple of it (<= 16)"
+#endif
+// Bulk staging: h in SPRNN_STAGE_PHASES column ranges, each its own bulk copies (issued by as many lanes of warp 0)
+// completing on its own mbarrier. Phase p covers columns [STAGE_COL(p), STAGE_COL(p + 1)), cut at 16-byte boundaries of
+// act (org.sprnn.plan.KernelSpec#stagePhaseColumn mirrors it); bytes beyond the last whole 16 are staged by every CTA's
+// own loads at the step's top.
+#ifndef SPRNN_STAGE_PHASES
+#define SPRNN_STAGE_PHASES 1
+#endif
+#define SP SPRNN_STAGE_PHASES
+#if SP > 1 && SPRNN_STAGE_ASYNC != 2
+#error "SPRNN_STAGE_PHASES > 1 needs SPRNN_STAGE_ASYNC=2"
+#endif
+#if SP < 1 || SP > 32
+#error "SPRNN_STAGE_PHASES must be in [1, 32]"
+#endif
+// Grid barrier: 0 = one act buffer for every step (a CTA stages h_{t-1} only after every CTA has finished step t-1, so
+// nothing reads the buffer then; H 5760: 4.48 against 4.62 us/step, the buffer's address loop-invariant in the slot
+// loop); 1 = act[t & 1], as the other exchanges. The multicast staging keeps two: a peer's copy into this CTA's buffer
+// is ordered after this CTA's reads only through the grid barrier's release/acquire, which compute-sanitizer's
+// racecheck does not follow (it reports the single buffer's reads and the peer's writes as hazards; with two buffers
+// it reports none, at 4.31 against 4.37 us/step, results/kernel/session4).
+#ifndef SPRNN_ACT_DOUBLE
+#define SPRNN_ACT_DOUBLE (SC > 1)
+#endif
+// Measurement only (the harness's exchange-only floor without the staging): the bulk staging copies nothing.
+#ifndef SPRNN_MEASURE_SKIP_STAGE
+#define SPRNN_MEASURE_SKIP_STAGE 0
+#endif
 // Timestamped exchange: nanoseconds a polling thread sleeps between re-polls of its pending words (0: none),
 // so that waiting consumers do not flood L2 with polls while the producers still compute.
 #ifndef SPRNN_POLL_SLEEP_NS
@@ -118,6 +162,10 @@
 // one activation buffer, padded to 16 bytes so that act[1] (and its 16-byte pushes, copies and wide loads) stays
 // aligned for every H and PB (unpadded, H = 97 at PB = 2 put act[1] at byte 516: misaligned address)
 #define ACT_BUF_BYTES ((int)SPRNN_ALIGN16((H + SPRNN_ZERO_COLUMNS) * ROW_BYTES))
+// bulk staging phases: columns per 16 bytes of act, the first column of phase p, the phase's bytes (whole 16s only)
+#define STAGE_COLS16 (ROW_BYTES >= 16 ? 1 : 16 / ROW_BYTES)
+#define STAGE_COL(p) ((p) >= SP ? H : (H * (p) / SP) / STAGE_COLS16 * STAGE_COLS16)
+#define STAGE_BYTE(p) (STAGE_COL(p) * ROW_BYTES < H * ROW_BYTES / 16 * 16 ? STAGE_COL(p) * ROW_BYTES : H * ROW_BYTES / 16 * 16)
 // grid barrier: one half of the global h exchange (fp16 [H][PB]), padded to 16 bytes for the same reason
 #define EXCH_BUF_BYTES ((size_t)SPRNN_ALIGN16(H * ROW_BYTES))
 #define OFF_PREACT SPRNN_SMEM_ACT_BYTES(H, PB)
@@ -415,6 +463,8 @@ __device__ __forceinline__ void finish_row(float (&acc)[PB], unsigned preact_s, 
 extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #if SPRNN_EXCHANGE == 2
     __cluster_dims__(SPRNN_CTAS, 1, 1)
+#elif SC > 1
+    __cluster_dims__(SC, 1, 1)
 #endif
     sparse_persistent_rnn(const unsigned* __restrict__ words,    // [CTAS*WARPS][S][32] packed words
                           const int* __restrict__ row_ends,      // [CTAS*WARPS][U*G] last slot of each row, -1 pad
@@ -455,13 +505,26 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
 #if SPRNN_EXCHANGE == 0 && SPRNN_STAGE_ASYNC == 2
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-#error "SPRNN_STAGE_ASYNC=2 (bulk copy) needs sm_90"
+#error "SPRNN_STAGE_ASYNC=2 (bulk copy) and SPRNN_STAGE_CLUSTER need sm_90"
 #endif
-  __shared__ __align__(8) unsigned long long stage_mbar;  // completes when h_{t-1} has landed in act[t & 1]
-  const unsigned stage_bar = (unsigned)__cvta_generic_to_shared(&stage_mbar);
+  // stage_mbar[p] completes when phase p of h_{t-1} has landed in act[t & 1] (its phase k: the staging for step
+  // k + 1): the bulk copies' bytes (every rank's of the cluster); one arrival (the issuing lane's expect_tx)
+  __shared__ __align__(8) unsigned long long stage_mbar[SP];
+  const unsigned stage_bar = (unsigned)__cvta_generic_to_shared(&stage_mbar[0]);  // phase p's: stage_bar + 8 p
   if (threadIdx.x == 0) {
-    mbar_init(stage_bar, 1);
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");  // visible to the async proxy
+    for (int p = 0; p < SP; ++p) mbar_init(stage_bar + 8u * p, 1);
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");  // visible to the async proxy and the cluster
+  }
+#endif
+#if SC > 1
+  unsigned my_rank;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(my_rank));
+  // exit_mbar: completes when every peer has left its step loop (one remote arrival each); see the end
+  __shared__ __align__(8) unsigned long long exit_mbar;
+  const unsigned exit_bar = (unsigned)__cvta_generic_to_shared(&exit_mbar);
+  if (threadIdx.x == 0) {
+    mbar_init(exit_bar, SC - 1);
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
 #endif
 
@@ -562,6 +625,10 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
   // every CTA of the cluster must be running (its shared memory live) before anyone writes into it
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+#elif SC > 1
+  __syncthreads();
+  // every CTA of the staging cluster running, its mbarriers initialised, before a peer pushes or multicasts into it
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
 #else
   __syncthreads();
 #endif
@@ -578,6 +645,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   LOAD_X(xn, 0)
   for (int t = 0; t < steps; ++t) {
     const int cur = t & 1;
+    // act buffer of this step: the grid barrier stages h_{t-1} only after every CTA has finished step t-1 (its
+    // arrival follows a bar.sync), so one buffer serves every step; its address is then loop-invariant
+    const int cur_act = SPRNN_EXCHANGE == 0 && !SPRNN_ACT_DOUBLE ? 0 : cur;
 #if SPRNN_STALL_CTA >= 0
     if (cta == SPRNN_STALL_CTA && t == SPRNN_STALL_STEP) break;  // injected fault (uniform over the CTA)
 #endif
@@ -597,19 +667,25 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       const uint4* src = reinterpret_cast<const uint4*>(reinterpret_cast<const unsigned char*>(exchange) + (size_t)cur * EXCH_BUF_BYTES);
 #endif
 #if SPRNN_STAGE_ASYNC == 2
-      const unsigned parity = (unsigned)(t - 1) & 1u;  // phase k is the copy for step k + 1
-      if (!mbar_try_wait(stage_bar, parity)) {
-        const unsigned long long start = global_timer();
-        while (!mbar_try_wait(stage_bar, parity)) {
-          if (global_timer() - start > timeout_ns) {
-            record_fault(fault, SPRNN_FAULT_BARRIER_WAIT, cta, t, -2);
-            abort_flag = 1;
-            break;
+      const unsigned parity = (unsigned)(t - 1) & 1u;  // an mbarrier's phase k is the staging for step k + 1
+      for (int p = 0; p < SP; ++p) {
+        if (!mbar_try_wait(stage_bar + 8u * p, parity)) {
+          const unsigned long long start = global_timer();
+          unsigned spins = 0;
+          bool late = false;
+          while (!mbar_try_wait(stage_bar + 8u * p, parity)) {
+            if (global_timer() - start > timeout_ns || ((++spins & 63u) == 0 && load_volatile_int(fault) != 0)) {
+              record_fault(fault, SPRNN_FAULT_BARRIER_WAIT, cta, t, -2 - p);
+              abort_flag = 1;
+              late = true;
+              break;
+            }
           }
+          if (late) break;
         }
       }
 #elif SPRNN_STAGE_ASYNC
-      uint4* dst = reinterpret_cast<uint4*>(smem + cur * ACT_BUF_BYTES);
+      uint4* dst = reinterpret_cast<uint4*>(smem + cur_act * ACT_BUF_BYTES);
       // cp.async: every 16-byte copy of the thread in flight at once, no registers (a plain load/store loop
       // waits one L2 round trip per iteration: 6 round trips per step at H=5760)
       for (int i = threadIdx.x; i < H * ROW_BYTES / 16; i += THREADS)
@@ -618,7 +694,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #else
       // SPRNN_STAGE_BATCH 16-byte loads of a thread in flight before their stores (left to itself, ptxas kept two
       // in flight at H 5760, where the register tier leaves few registers: three L2 round trips per step)
-      uint4* dst = reinterpret_cast<uint4*>(smem + cur * ACT_BUF_BYTES);
+      uint4* dst = reinterpret_cast<uint4*>(smem + cur_act * ACT_BUF_BYTES);
       for (int base = threadIdx.x; base < H * ROW_BYTES / 16; base += THREADS * SPRNN_STAGE_BATCH) {
         uint4 v[SPRNN_STAGE_BATCH];
 #pragma unroll
@@ -631,11 +707,11 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
 #if (H * ROW_BYTES) % 16 != 0
       for (int i = (H * ROW_BYTES / 16) * 8 + threadIdx.x; i < H * PB; i += THREADS)
-        act16[cur * (ACT_BUF_BYTES / 2) + i] = __ldcg(reinterpret_cast<const unsigned short*>(src) + i);
+        act16[cur_act * (ACT_BUF_BYTES / 2) + i] = __ldcg(reinterpret_cast<const unsigned short*>(src) + i);
 #endif
       __syncthreads();
 #if SPRNN_STAGE_ASYNC == 2
-      if (abort_flag) return;
+      if (abort_flag) break;  // to the exit (a staging cluster's CTA leaves after its peers)
 #endif
     }
 #elif SPRNN_EXCHANGE == 1
@@ -718,7 +794,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     // ---- sparse arithmetic: this warp's rows, one at a time, 32 lanes a row ----------------------------
 #if !SPRNN_EXCHANGE_ONLY
     {
-      const unsigned char* actb = smem + cur * ACT_BUF_BYTES;
+      const unsigned char* actb = smem + cur_act * ACT_BUF_BYTES;
       const unsigned actb_s = (unsigned)__cvta_generic_to_shared(actb);  // the same, as a shared address
       float acc[PB];
 #pragma unroll
@@ -964,20 +1040,43 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     }
 #endif
 #if SPRNN_STAGE_ASYNC == 2
-    if (threadIdx.x == 0 && !abort_flag && t + 1 < steps) {  // stage h_t for step t + 1 now, in one bulk copy
-      const unsigned dst = (unsigned)__cvta_generic_to_shared(smem + ((t + 1) & 1) * ACT_BUF_BYTES);
-      const unsigned char* src = reinterpret_cast<const unsigned char*>(exchange) + (size_t)((t + 1) & 1) * EXCH_BUF_BYTES;
-      // peers' h_t (generic-proxy stores, acquired above) and this CTA's earlier reads of act[(t+1)&1] (step t-1,
-      // ordered by the bar.sync above) before the async-proxy copy
-      asm volatile("fence.proxy.async.global;" ::: "memory");
-      asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
-      mbar_arrive_expect_tx(stage_bar, (unsigned)(H * ROW_BYTES / 16 * 16));  // any tail: the loop at the step's top
-      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
-                   ::"r"(dst), "l"(src), "r"((unsigned)(H * ROW_BYTES / 16 * 16)), "r"(stage_bar) : "memory");
+    if (warp == 0) {  // stage h_t for step t + 1 now: lane p issues phase p's bulk copies (thread 0's acquire above)
+      __syncwarp();
+      if (lane < SP && !abort_flag && t + 1 < steps) {
+        const unsigned dst = (unsigned)__cvta_generic_to_shared(smem + (SPRNN_ACT_DOUBLE ? ((t + 1) & 1) * ACT_BUF_BYTES : 0));
+        const unsigned char* src = reinterpret_cast<const unsigned char*>(exchange) + (size_t)((t + 1) & 1) * EXCH_BUF_BYTES;
+        const unsigned bar = stage_bar + 8u * lane;
+        int lo = STAGE_BYTE(lane) / 16, hi = STAGE_BYTE(lane + 1) / 16;  // the phase, in 16-byte units
+        // peers' h_t (generic-proxy stores, acquired above) and this CTA's earlier reads of act[(t+1)&1] (step t-1,
+        // ordered by the bar.sync above) before the async-proxy copy
+        asm volatile("fence.proxy.async.global;" ::: "memory");
+        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+#if SPRNN_MEASURE_SKIP_STAGE  // measurement only (exchange-only floor without the staging): no copy, an empty phase
+        mbar_arrive_expect_tx(bar, 0u);
+        hi = lo;
+#else
+        mbar_arrive_expect_tx(bar, (unsigned)(16 * (hi - lo)));  // the whole phase, from every rank of the cluster
+#endif
+#if SC > 1
+        {  // this rank's part of the phase, into the same place of every CTA of the cluster
+          const int n = hi - lo;
+          hi = lo + n * (int)(my_rank + 1) / SC;
+          lo = lo + n * (int)my_rank / SC;
+        }
+        if (hi > lo)
+          asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1], %2, [%3], %4;"
+                       ::"r"(dst + 16u * (unsigned)lo), "l"(src + 16 * lo), "r"((unsigned)(16 * (hi - lo))), "r"(bar),
+                       "h"((unsigned short)((1u << SC) - 1u)) : "memory");
+#else
+        if (hi > lo)
+          asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
+                       ::"r"(dst + 16u * (unsigned)lo), "l"(src + 16 * lo), "r"((unsigned)(16 * (hi - lo))), "r"(bar) : "memory");
+#endif
+      }
     }
 #endif
     __syncthreads();
-    if (abort_flag) return;
+    if (abort_flag) break;  // to the exit (a staging cluster's CTA leaves after its peers)
 #elif SPRNN_EXCHANGE == 2 && !SPRNN_CLUSTER_MBARRIER
     asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory");
     STORE_OUTS()
@@ -1006,6 +1105,28 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         if (global_timer() - start > 2 * timeout_ns) {
           record_fault(fault, SPRNN_FAULT_CLUSTER_EXIT, cta, steps, -1);
           break;  // leaves anyway: a peer that never arrives is stuck, and the host throws
+        }
+      }
+    }
+  }
+  __syncthreads();
+#elif SC > 1
+  // as the cluster exchange: no CTA leaves while a peer may still push or multicast into its shared memory (the
+  // bytes for a step a CTA waited for have landed; a peer's push for a step this CTA left before is bounded here)
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (unsigned r = 0; r < SC; ++r) {
+      if (r == my_rank) continue;
+      unsigned remote;
+      asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(exit_bar), "r"(r));
+      mbar_arrive_remote(remote);
+    }
+    if (!mbar_try_wait_cluster(exit_bar, 0)) {
+      const unsigned long long start = global_timer();
+      while (!mbar_try_wait_cluster(exit_bar, 0)) {
+        if (global_timer() - start > 2 * timeout_ns) {
+          record_fault(fault, SPRNN_FAULT_CLUSTER_EXIT, cta, steps, -1);
+          break;
         }
       }
     }

@@ -20,6 +20,25 @@ class PlanTest {
     }
 
     @Test
+    void gridBarrierStagesThroughAClusterMulticastOnlyAboveFortyKilobytesOfH() {
+        // H 5760, batch 4: 46 080 staged bytes per CTA, 132 CTAs on sm_90: pairs share the copy
+        KernelSpec big = spec(5760, 4, 132, ExchangeMode.GRID_BARRIER, 90);
+        assertThat(big.stageCluster()).isEqualTo(2);
+        assertThat(big.defines()).containsEntry("SPRNN_STAGE_CLUSTER", "2").containsEntry("SPRNN_STAGE_ASYNC", "2");
+        assertThat(big.name()).endsWith("_mc2");
+        // 4096 (32 KB): the load loop measured faster; odd CTA counts, Ampere and the other exchanges never pair
+        assertThat(spec(4096, 4, 132, ExchangeMode.GRID_BARRIER, 90).stageCluster()).isEqualTo(1);
+        assertThat(spec(5760, 4, 131, ExchangeMode.GRID_BARRIER, 90).stageCluster()).isEqualTo(1);
+        assertThat(spec(5760, 4, 132, ExchangeMode.GRID_BARRIER, 80).stageCluster()).isEqualTo(1);
+        assertThat(spec(5760, 4, 132, ExchangeMode.TIMESTAMPS, 90).stageCluster()).isEqualTo(1);
+        assertThat(spec(4096, 4, 132, ExchangeMode.GRID_BARRIER, 90).defines()).doesNotContainKey("SPRNN_STAGE_CLUSTER");
+    }
+
+    private static KernelSpec spec(int hidden, int batch, int ctas, ExchangeMode exchange, int arch) {
+        return new KernelSpec(CellType.RNN_RELU, hidden, batch, WeightFormat.FP16, ctas, 15, 54, 44, 3, true, true, exchange, true, arch);
+    }
+
+    @Test
     void paperPointFitsInOneClusterInRegisters() {
         Plan p = Plan.of(rows(CellType.RNN_RELU, 1152, 0.1), CellType.RNN_RELU, 4, H100, PlanOptions.defaults().withExchange(ExchangeMode.CLUSTER));
         System.out.println(p.describe());

@@ -138,6 +138,12 @@ class KernelSourcesCompileTest {
                 }
             }
         }
+        if (arch.equals("sm_90")) { // the grid barrier's multicast staging (a cluster of 2), at the paper's largest layer
+            var spec = new org.sprnn.plan.KernelSpec(org.sprnn.model.CellType.RNN_RELU, 5760, 4, org.sprnn.sparse.WeightFormat.FP16,
+                    132, 15, 54, 44, 3, true, true, org.sprnn.plan.ExchangeMode.GRID_BARRIER, true, 90);
+            assertThat(spec.defineOptions()).contains("-DSPRNN_STAGE_CLUSTER=2", "-DSPRNN_STAGE_ASYNC=2");
+            out.add(spec.defineOptions());
+        }
         return out;
     }
 
