@@ -36,9 +36,17 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
 
     /**
      * Plans one layer. An exchange of null plans every exchange (the cluster only on compute capability 9.0) and
-     * keeps the fitting one with the lowest {@link #predictedMicrosPerStep()}.
+     * keeps the fitting one with the lowest {@link #predictedMicrosPerStep()}. Split weights
+     * ({@link PlanOptions#splitWeights}) are used when asked for, and wherever they cost no slot
+     * ({@link PackedLayer#splitCostsNoSlots}).
      */
     public static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options) {
+        if (!options.splitWeights() && PackedLayer.splitCostsNoSlots(whh)) {
+            // split weights where they cost no slot: the same kernel and step, W_hh to about 2^-22 instead of 2^-11
+            // (results/fp16: relu draws whose recurrence amplifies the weights' fp16 rounding past 3e-3, 136 of
+            // 16 000 at hidden 64, fell to 23)
+            options = options.withSplitWeights(true);
+        }
         if (options.exchange() == null) {
             Plan best = null;
             for (ExchangeMode e : ExchangeMode.values()) {

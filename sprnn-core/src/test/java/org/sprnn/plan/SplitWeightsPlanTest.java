@@ -68,6 +68,19 @@ class SplitWeightsPlanTest {
     }
 
     @Test
+    void theDefaultPlanSplitsWhereItCostsNoSlot() {
+        SparseRows sparse = rows(CellType.RNN_RELU, 300, 0.01, 5); // rows of at most 16 nonzeros
+        assertThat(PackedLayer.splitCostsNoSlots(sparse)).isTrue();
+        Plan auto = Plan.of(sparse, CellType.RNN_RELU, 3, H100, PlanOptions.defaults());
+        assertThat(auto.spec().splitWeights()).as(auto.describe()).isTrue();
+        assertThat(auto.layout().splitWeights()).isTrue();
+        SparseRows dense = rows(CellType.RNN_RELU, 300, 0.1, 5); // rows of about 30: split would double their slots
+        assertThat(PackedLayer.splitCostsNoSlots(dense)).isFalse();
+        Plan plain = Plan.of(dense, CellType.RNN_RELU, 3, H100, PlanOptions.defaults());
+        assertThat(plain.spec().splitWeights()).as(plain.describe()).isFalse();
+    }
+
+    @Test
     void capacityCountsTheDoubledWords() {
         // relu 512 at 80% on 4 SMs, grid barrier: 78 words per lane fit (8 registers + 78 shared per lane at 22 warps),
         // the 156 of split weights do not; the refusal names the capacity and the split

@@ -8,6 +8,8 @@ import org.sprnn.engine.cpu.CellEquations;
 import org.sprnn.model.Layer;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.Tensor;
+import org.sprnn.sparse.PackedLayer;
+import org.sprnn.sparse.SparseRows;
 import org.sprnn.sparse.WeightFormat;
 
 /**
@@ -44,11 +46,18 @@ final class RoundingProbe {
      */
     static RnnOutput runRounded(RnnModel model, Tensor input, Tensor h0, Tensor c0, DoubleUnaryOperator weights, boolean roundActivations,
                          double jitter, long seed) {
+        return runPerLayer(model, input, h0, c0, weights == null ? null : k -> weights, roundActivations, jitter, seed);
+    }
+
+    /** {@link #runRounded} with each layer's own W_hh rounding ({@code weightsOfLayer.apply(k)}; null: none). */
+    static RnnOutput runPerLayer(RnnModel model, Tensor input, Tensor h0, Tensor c0, IntFunction<DoubleUnaryOperator> weightsOfLayer,
+                                 boolean roundActivations, double jitter, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         int h = model.hiddenSize();
         IntFunction<CellEquations.LayerArrays> layers = k -> {
             Layer layer = model.layers().get(k);
             double[] whh = layer.wHh().data().clone();
+            DoubleUnaryOperator weights = weightsOfLayer == null ? null : weightsOfLayer.apply(k);
             if (weights != null) {
                 for (int i = 0; i < whh.length; i++) {
                     whh[i] = whh[i] == 0 ? 0 : jittered(weights.applyAsDouble(whh[i]), jitter, rnd);
@@ -72,10 +81,11 @@ final class RoundingProbe {
      */
     static String explain(RnnModel model, Tensor x, Tensor h0, Tensor c0, RnnOutput want, WeightFormat weights, double error,
                           int samples) {
-        double exact = SparsePersistentFullCheck.error(run(model, x, h0, c0, weights, true, 0, 0), want);
+        IntFunction<DoubleUnaryOperator> planned = asPlanned(model, weights);
+        double exact = SparsePersistentFullCheck.error(runPerLayer(model, x, h0, c0, planned, true, 0, 0), want);
         double lo = Double.MAX_VALUE, hi = 0;
         for (int i = 1; i <= samples; i++) {
-            double e = SparsePersistentFullCheck.error(run(model, x, h0, c0, weights, true, FP16_HALF_ULP, i), want);
+            double e = SparsePersistentFullCheck.error(runPerLayer(model, x, h0, c0, planned, true, FP16_HALF_ULP, i), want);
             lo = Math.min(lo, e);
             hi = Math.max(hi, e);
         }
@@ -84,6 +94,16 @@ final class RoundingProbe {
                 "CPU emulation of the kernel's fp16 roundings: %.2e, %.2e..%.2e over %d rounding perturbations of +-2^-11: %s",
                 exact, lo, hi, samples, within ? "the kernel's error is within that spread (the draw amplifies rounding)"
                         : "the kernel's error is above it");
+    }
+
+    /**
+     * Each layer's W_hh rounding as the planner packs it for the kernel: split weights (hi + lo words,
+     * {@link #splitRound16}) where they cost no slot ({@link PackedLayer#splitCostsNoSlots}, {@code Plan.of}), else
+     * one 16-bit word ({@link #round16}).
+     */
+    static IntFunction<DoubleUnaryOperator> asPlanned(RnnModel model, WeightFormat weights) {
+        return k -> PackedLayer.splitCostsNoSlots(SparseRows.of(model.layers().get(k).wHh())) ? v -> splitRound16(v, weights)
+                : v -> round16(v, weights);
     }
 
     static double round16(double v, WeightFormat f) {
