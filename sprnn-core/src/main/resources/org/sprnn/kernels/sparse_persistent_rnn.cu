@@ -308,6 +308,33 @@ __device__ __forceinline__ bool mbar_try_wait_cluster(unsigned bar, unsigned par
   return ok != 0;
 }
 
+// No CTA of a cluster leaves while a peer may still address its shared memory: once every thread of this CTA has
+// issued its last remote access (bar.sync), thread 0 arrives on each peer's exit mbarrier (`exit_bar`, one arrival
+// from each of the other ranks completes it), then waits for every peer's arrival on its own, bounded by 2 x timeout_ns
+// (a peer that gave up on a step waits up to timeout_ns before it arrives).
+__device__ __forceinline__ void cluster_exit(unsigned exit_bar, unsigned my_rank, unsigned ranks, int* fault, int cta,
+                                             int steps, unsigned long long timeout_ns) {
+  __syncthreads();
+  if (threadIdx.x == 0 && ranks > 1) {
+    for (unsigned r = 0; r < ranks; ++r) {
+      if (r == my_rank) continue;
+      unsigned remote;
+      asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(exit_bar), "r"(r));
+      mbar_arrive_remote(remote);
+    }
+    if (!mbar_try_wait_cluster(exit_bar, 0)) {
+      const unsigned long long start = global_timer();
+      while (!mbar_try_wait_cluster(exit_bar, 0)) {
+        if (global_timer() - start > 2 * timeout_ns) {
+          record_fault(fault, SPRNN_FAULT_CLUSTER_EXIT, cta, steps, -1);
+          break;  // leaves anyway: a peer that never arrives is stuck, and the host throws
+        }
+      }
+    }
+  }
+  __syncthreads();
+}
+
 // Sum N values per lane over the warp (N a power of two <= 32): halving levels first (each lane keeps half
 // its values and sends the other half), then plain levels. After it lane l holds the sum of value index
 // l / (32 / N): N values cost N-1 + (5 - log2 N) shuffles at a dependency depth of 5.
@@ -1088,50 +1115,10 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   }
 
 #if SPRNN_EXCHANGE == 2 && SPRNN_CLUSTER_MBARRIER
-  // no CTA leaves while a peer may still address its shared memory: once every thread of this CTA has issued
-  // its last push (bar.sync), thread 0 arrives on each peer's exit_mbar, then waits for every peer's arrival on
-  // its own, bounded by 2 x timeout_ns (a peer that gave up on a step waits up to timeout_ns before it arrives)
-  __syncthreads();
-  if (threadIdx.x == 0 && SPRNN_CTAS > 1) {
-    for (unsigned r = 0; r < SPRNN_CTAS; ++r) {
-      if (r == my_rank) continue;
-      unsigned remote;
-      asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(exit_bar), "r"(r));
-      mbar_arrive_remote(remote);
-    }
-    if (!mbar_try_wait_cluster(exit_bar, 0)) {
-      const unsigned long long start = global_timer();
-      while (!mbar_try_wait_cluster(exit_bar, 0)) {
-        if (global_timer() - start > 2 * timeout_ns) {
-          record_fault(fault, SPRNN_FAULT_CLUSTER_EXIT, cta, steps, -1);
-          break;  // leaves anyway: a peer that never arrives is stuck, and the host throws
-        }
-      }
-    }
-  }
-  __syncthreads();
+  cluster_exit(exit_bar, my_rank, SPRNN_CTAS, fault, cta, steps, timeout_ns);
 #elif SC > 1
-  // as the cluster exchange: no CTA leaves while a peer may still push or multicast into its shared memory (the
-  // bytes for a step a CTA waited for have landed; a peer's push for a step this CTA left before is bounded here)
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    for (unsigned r = 0; r < SC; ++r) {
-      if (r == my_rank) continue;
-      unsigned remote;
-      asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(exit_bar), "r"(r));
-      mbar_arrive_remote(remote);
-    }
-    if (!mbar_try_wait_cluster(exit_bar, 0)) {
-      const unsigned long long start = global_timer();
-      while (!mbar_try_wait_cluster(exit_bar, 0)) {
-        if (global_timer() - start > 2 * timeout_ns) {
-          record_fault(fault, SPRNN_FAULT_CLUSTER_EXIT, cta, steps, -1);
-          break;
-        }
-      }
-    }
-  }
-  __syncthreads();
+  // as the cluster exchange (a peer's multicast for a step this CTA left before it completed is bounded here)
+  cluster_exit(exit_bar, my_rank, SC, fault, cta, steps, timeout_ns);
 #elif SPRNN_EXCHANGE == 2
   // comparison variant (SPRNN_CLUSTER_MBARRIER=0, not used by the engine): an unbounded cluster barrier
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
