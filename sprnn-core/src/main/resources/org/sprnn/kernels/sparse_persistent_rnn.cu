@@ -103,9 +103,9 @@
 #error "SPRNN_STAGE_CLUSTER > 1 needs the grid barrier, SPRNN_STAGE_ASYNC=2 and SPRNN_CTAS a multiple of it (<= 16)"
 #endif
 // Bulk staging: h in SPRNN_STAGE_PHASES column ranges, each its own bulk copies (issued by as many lanes of warp 0)
-// completing on its own mbarrier. Phase p covers columns [STAGE_COL(p), STAGE_COL(p + 1)), cut at 16-byte boundaries of
-// act (org.sprnn.plan.KernelSpec#stagePhaseColumn mirrors it); bytes beyond the last whole 16 are staged by every CTA's
-// own loads at the step's top.
+// completing on its own mbarrier, all waited for at the step's top (a measurement switch: 2 to 16 phases were no faster,
+// results/kernel/session4; the engine uses 1). Phase p covers columns [STAGE_COL(p), STAGE_COL(p + 1)), cut at 16-byte
+// boundaries of act; bytes beyond the last whole 16 are staged by every CTA's own loads at the step's top.
 #ifndef SPRNN_STAGE_PHASES
 #define SPRNN_STAGE_PHASES 1
 #endif
