@@ -4,24 +4,10 @@
 #include <cuda_runtime.h>
 #define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { std::printf("  %s -> %s\n", #x, cudaGetErrorString(e)); } } while (0)
 
-__global__ void __cluster_dims__(2, 1, 1) k2(unsigned* counter, int rounds) {
+// `rounds` grid barriers on counter[0]: they deadlock unless the whole grid is co-resident (bounded: counter[1] = 1)
+__device__ void grid_barriers(unsigned* counter, int rounds) {
   extern __shared__ unsigned char smem[];
   smem[threadIdx.x] = 1;
-  for (int r = 1; r <= rounds; ++r) {  // a grid barrier: deadlocks unless the whole grid is co-resident
-    __syncthreads();
-    if (threadIdx.x == 0) {
-      atomicAdd(counter, 1u);
-      unsigned long long start = clock64();
-      while (*(volatile unsigned*)counter < r * gridDim.x) if (clock64() - start > 4000000000ull) { counter[1] = 1; break; }
-    }
-    __syncthreads();
-  }
-}
-__global__ void kx(unsigned* counter, int rounds) {
-  extern __shared__ unsigned char smem[];
-  smem[threadIdx.x] = 1;
-  unsigned rank;
-  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(rank));
   for (int r = 1; r <= rounds; ++r) {
     __syncthreads();
     if (threadIdx.x == 0) {
@@ -31,6 +17,12 @@ __global__ void kx(unsigned* counter, int rounds) {
     }
     __syncthreads();
   }
+}
+__global__ void __cluster_dims__(2, 1, 1) k2(unsigned* counter, int rounds) { grid_barriers(counter, rounds); }
+__global__ void kx(unsigned* counter, int rounds) {  // the cluster shape from the launch; records CTA 1's rank
+  unsigned rank;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(rank));
+  grid_barriers(counter, rounds);
   if (threadIdx.x == 0 && blockIdx.x == 1) counter[2] = rank + 100;
 }
 

@@ -41,10 +41,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * ({@link PackedLayer#splitCostsNoSlots}).
      */
     public static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options) {
-        if (!options.splitWeights() && PackedLayer.splitCostsNoSlots(whh)) {
-            // split weights where they cost no slot: the same kernel and step, W_hh to about 2^-22 instead of 2^-11
-            // (results/fp16: relu draws whose recurrence amplifies the weights' fp16 rounding past 3e-3, 136 of
-            // 16 000 at hidden 64, fell to 23)
+        if (!options.splitWeights() && splitsWeights(whh, options)) {
             options = options.withSplitWeights(true);
         }
         if (options.exchange() == null) {
@@ -94,6 +91,16 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
             }
         }
         return first; // refused with the cost-optimal partition's numbers
+    }
+
+    /**
+     * Whether a plan of {@code whh} with {@code options} splits its weights: when asked for, and wherever that costs no
+     * slot ({@link PackedLayer#splitCostsNoSlots}): the same kernel and step, W_hh to about 2^-22 instead of 2^-11
+     * (results/fp16: relu draws whose recurrence amplifies the weights' fp16 rounding past 3e-3, 136 of 16 000 at
+     * hidden 64, fell to 23).
+     */
+    public static boolean splitsWeights(SparseRows whh, PlanOptions options) {
+        return options.splitWeights() || PackedLayer.splitCostsNoSlots(whh);
     }
 
     /** One layer on a given partition (exchange, CTAs and warps fixed). */

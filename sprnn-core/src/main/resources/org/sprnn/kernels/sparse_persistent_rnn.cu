@@ -296,6 +296,22 @@ __device__ void record_fault(int* fault, int kind, int cta, int step, int detail
     __threadfence();
   }
 }
+// Waits for the phase of parity `parity` of this CTA's mbarrier `bar`, bounded: true once it has completed; false after
+// timeout_ns, or once another CTA has recorded a fault (looked at every `poll_mask + 1` spins), with {kind, CTA, step,
+// detail} recorded.
+__device__ __forceinline__ bool mbar_wait_bounded(unsigned bar, unsigned parity, unsigned poll_mask, int* fault, int kind,
+                                                  int cta, int step, int detail, unsigned long long timeout_ns) {
+  if (mbar_try_wait(bar, parity)) return true;
+  const unsigned long long start = global_timer();
+  unsigned spins = 0;
+  while (!mbar_try_wait(bar, parity)) {
+    if (global_timer() - start > timeout_ns || ((++spins & poll_mask) == 0 && load_volatile_int(fault) != 0)) {
+      record_fault(fault, kind, cta, step, detail);
+      return false;
+    }
+  }
+  return true;
+}
 // Cluster exit: arrive on the mbarrier at shared::cluster address `bar` of another CTA (release at cluster
 // scope), and wait for this CTA's own with acquire at cluster scope.
 __device__ __forceinline__ void mbar_arrive_remote(unsigned bar) {
@@ -696,19 +712,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #if SPRNN_STAGE_ASYNC == 2
       const unsigned parity = (unsigned)(t - 1) & 1u;  // an mbarrier's phase k is the staging for step k + 1
       for (int p = 0; p < SP; ++p) {
-        if (!mbar_try_wait(stage_bar + 8u * p, parity)) {
-          const unsigned long long start = global_timer();
-          unsigned spins = 0;
-          bool late = false;
-          while (!mbar_try_wait(stage_bar + 8u * p, parity)) {
-            if (global_timer() - start > timeout_ns || ((++spins & 63u) == 0 && load_volatile_int(fault) != 0)) {
-              record_fault(fault, SPRNN_FAULT_BARRIER_WAIT, cta, t, -2 - p);
-              abort_flag = 1;
-              late = true;
-              break;
-            }
-          }
-          if (late) break;
+        if (!mbar_wait_bounded(stage_bar + 8u * p, parity, 63u, fault, SPRNN_FAULT_BARRIER_WAIT, cta, t, -2 - p, timeout_ns)) {
+          abort_flag = 1;
+          break;
         }
       }
 #elif SPRNN_STAGE_ASYNC
@@ -799,18 +805,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     if (t > 0) {  // wait until every peer's block of h_{t-1} has landed in act[cur]
       const unsigned bar = mbar_local + 8u * cur;
       const unsigned parity = ((unsigned)(t - 1) >> 1) & 1u;
-      bool gave_up = false;
-      if (!mbar_try_wait(bar, parity)) {
-        unsigned long long start = global_timer();
-        unsigned spins = 0;
-        while (!mbar_try_wait(bar, parity)) {
-          if (global_timer() - start > timeout_ns || ((++spins & 15u) == 0 && load_volatile_int(fault) != 0)) {
-            record_fault(fault, SPRNN_FAULT_CLUSTER_WAIT, cta, t, (int)parity);
-            gave_up = true;
-            break;
-          }
-        }
-      }
+      const bool gave_up = !mbar_wait_bounded(bar, parity, 15u, fault, SPRNN_FAULT_CLUSTER_WAIT, cta, t, (int)parity, timeout_ns);
       // every thread has seen the phase before it is re-armed; on a fault the whole CTA leaves the step loop
       // together for the bounded exit below (peers may still push into this CTA's shared memory until then)
       if (__syncthreads_or(gave_up)) break;

@@ -15,16 +15,25 @@ import org.sprnn.model.SyntheticModels;
 /** The packed layer holds exactly W_hh (rounded to the weight format), dealt and padded as documented. */
 class PackedLayerTest {
 
-    /** Rows with uneven lengths (some long, some empty), so balanced and naive dealing differ. */
+    /** Rows with uneven lengths (some long, some empty), so balanced and naive dealing differ; values in [-1, 1). */
     static SparseRows unevenRows(SplittableRandom rnd, int rows, int cols, double d) {
+        return unevenRows(rnd, rows, cols, d, 4, x -> x.nextDouble(-1, 1));
+    }
+
+    /**
+     * Rows of density {@code d}, every 7th of {@code min(1, longFactor * d)}, every 11th (not 7th) empty; each value
+     * drawn by {@code value} after the row's columns.
+     */
+    static SparseRows unevenRows(SplittableRandom rnd, int rows, int cols, double d, double longFactor,
+                                 java.util.function.ToDoubleFunction<SplittableRandom> value) {
         List<int[]> cs = new ArrayList<>();
         List<float[]> vs = new ArrayList<>();
         for (int r = 0; r < rows; r++) {
-            double dr = r % 7 == 0 ? Math.min(1.0, 4 * d) : (r % 11 == 0 ? 0 : d);
+            double dr = r % 7 == 0 ? Math.min(1.0, longFactor * d) : (r % 11 == 0 ? 0 : d);
             int[] c = java.util.stream.IntStream.range(0, cols).filter(x -> rnd.nextDouble() < dr).toArray();
             float[] v = new float[c.length];
             for (int i = 0; i < v.length; i++) {
-                v[i] = (float) rnd.nextDouble(-1, 1);
+                v[i] = (float) value.applyAsDouble(rnd);
             }
             cs.add(c);
             vs.add(v);

@@ -49,19 +49,7 @@ class SplitWeightsTest {
 
     /** Random rows of uneven lengths (some empty, some long), values over several binades. */
     static SparseRows rows(SplittableRandom rnd, int rows, int cols, double d) {
-        List<int[]> cs = new ArrayList<>();
-        List<float[]> vs = new ArrayList<>();
-        for (int r = 0; r < rows; r++) {
-            double dr = r % 7 == 0 ? Math.min(1.0, 5 * d) : (r % 11 == 0 ? 0 : d);
-            int[] c = java.util.stream.IntStream.range(0, cols).filter(x -> rnd.nextDouble() < dr).toArray();
-            float[] v = new float[c.length];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) (rnd.nextGaussian() * Math.pow(2, rnd.nextInt(-6, 3)));
-            }
-            cs.add(c);
-            vs.add(v);
-        }
-        return new SparseRows(cols, cs, vs);
+        return PackedLayerTest.unevenRows(rnd, rows, cols, d, 5, x -> x.nextGaussian() * Math.pow(2, x.nextInt(-6, 3)));
     }
 
     @Test

@@ -8,7 +8,8 @@ import org.sprnn.engine.cpu.CellEquations;
 import org.sprnn.model.Layer;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.Tensor;
-import org.sprnn.sparse.PackedLayer;
+import org.sprnn.plan.Plan;
+import org.sprnn.plan.PlanOptions;
 import org.sprnn.sparse.SparseRows;
 import org.sprnn.sparse.WeightFormat;
 
@@ -97,13 +98,12 @@ final class RoundingProbe {
     }
 
     /**
-     * Each layer's W_hh rounding as the planner packs it for the kernel: split weights (hi + lo words,
-     * {@link #splitRound16}) where they cost no slot ({@link PackedLayer#splitCostsNoSlots}, {@code Plan.of}), else
-     * one 16-bit word ({@link #round16}).
+     * Each layer's W_hh rounding as the default plan packs it for the kernel: split weights (hi + lo words,
+     * {@link #splitRound16}) where {@link Plan#splitsWeights} says so, else one 16-bit word ({@link #round16}).
      */
     static IntFunction<DoubleUnaryOperator> asPlanned(RnnModel model, WeightFormat weights) {
-        return k -> PackedLayer.splitCostsNoSlots(SparseRows.of(model.layers().get(k).wHh())) ? v -> splitRound16(v, weights)
-                : v -> round16(v, weights);
+        return k -> Plan.splitsWeights(SparseRows.of(model.layers().get(k).wHh()), PlanOptions.defaults())
+                ? v -> splitRound16(v, weights) : v -> round16(v, weights);
     }
 
     static double round16(double v, WeightFormat f) {
