@@ -19,6 +19,9 @@
 #include <vector>
 
 #include "sparse_persistent_rnn.cu"
+#ifndef RP
+#define RP 1  // sub-rows per row: 1 unless the kernel cuts rows by staging phase (results/kernel/session5/stage-overlap.patch)
+#endif
 // -DHARNESS_REG_SLOTS_OVERRIDE=1 with -DSPRNN_REG_SLOTS=R': run a layout with fewer register slots than its plan chose
 // (the words are the same; R' splits them between the tiers), for measuring the register/shared split
 #ifndef HARNESS_REG_SLOTS_OVERRIDE
@@ -93,7 +96,7 @@ int main(int argc, char** argv) {
   }
   const int W = ctas * warps;
   auto words = take<unsigned>(p, (size_t)W * S * 32);
-  auto ends = take<int>(p, (size_t)W * U * G);
+  auto ends = take<int>(p, (size_t)W * U * G * RP);  // RP: sub-rows per row (overlapped staging)
   auto units = take<int>(p, (size_t)W * U);
   auto needed = take<int>(p, (size_t)ctas * (H + 1));
   std::vector<int> rowptr, cols;
@@ -105,11 +108,14 @@ int main(int argc, char** argv) {
   } else {  // no CSR in the file: rebuild W_hh from the packed words themselves (their rounded values)
     std::vector<std::vector<std::pair<int, float>>> rows((size_t)G * H);
     for (int wp = 0; wp < W; ++wp) {
-      int start = 0;
-      for (int i = 0; i < U * G; ++i) {
-        int end = ends[(size_t)wp * U * G + i];
+      int start = 0, nrows = 0;
+      for (int i = 0; i < U * G * RP; ++i) nrows += ends[(size_t)wp * U * G * RP + i] >= 0 ? 1 : 0;
+      nrows /= RP;  // the warp's rows; its sub-rows run phase by phase
+      for (int i = 0; i < U * G * RP; ++i) {
+        int end = ends[(size_t)wp * U * G * RP + i];
         if (end < 0) break;
-        int row = (i % G) * H + units[(size_t)wp * U + i / G];
+        const int ri = i % nrows;
+        int row = (ri % G) * H + units[(size_t)wp * U + ri / G];
         for (int j = start; j <= end; ++j)
           for (int l = 0; l < 32; ++l) {
             unsigned w = words[((size_t)wp * S + j) * 32 + l];
@@ -294,6 +300,50 @@ int main(int argc, char** argv) {
     ms.push_back(m);
   }
   if (check_fault("timing")) return 1;
+#if SPRNN_TRACE
+  if (T >= SPRNN_TRACE_T0 + 32) {  // the last timing launch's timeline (the kernel's TRACE points), means over CTAs x steps
+    const int NP = 8, TN = 32;
+    std::vector<unsigned long long> tr((size_t)SPRNN_CTAS * TN * NP);
+    CK(cudaMemcpyFromSymbol(tr.data(), sprnn_trace, tr.size() * 8));
+    auto at = [&](int c, int t, int p) { return (double)tr[((size_t)c * TN + t) * NP + p]; };
+    const char* names[] = {"top->staged", "arith(w0)", "cell(w0)", "sync+arrive", "poll", "issue+sync", "->next top"};
+    std::printf("TRACE %s ns, mean over CTAs x steps:", argv[1]);
+    double step = 0;
+    for (int q = 0; q < 7; ++q) {
+      double sum = 0; long n = 0;
+      for (int c = 0; c < SPRNN_CTAS; ++c)
+        for (int t = 1; t < TN - 1; ++t) { sum += (q < 6 ? at(c, t, q + 1) : at(c, t + 1, 0)) - at(c, t, q); ++n; }
+      std::printf(" %s=%.0f", names[q], sum / n);
+      step += sum / n;
+    }
+    // across CTAs: the spread of arrivals, the last arrival to each CTA's poll done, poll done to the next step's data
+    double skew = 0, lat = 0, stage = 0; long n = 0, m = 0;
+    for (int t = 1; t < TN - 1; ++t) {
+      double last = 0, first = 1e300;
+      for (int c = 0; c < SPRNN_CTAS; ++c) { last = std::max(last, at(c, t, 4)); first = std::min(first, at(c, t, 4)); }
+      skew += last - first; ++m;
+      for (int c = 0; c < SPRNN_CTAS; ++c) { lat += at(c, t, 5) - last; stage += at(c, t + 1, 1) - at(c, t, 5); ++n; }
+    }
+    std::printf(" | step=%.0f arrivalSpread=%.0f lastArrival->pollDone=%.0f pollDone->nextStaged=%.0f", step, skew / m, lat / n, stage / n);
+    // the spread of staged times across CTAs, and within each CTA the spread of its warps' arithmetic ends
+    std::vector<unsigned long long> tw((size_t)SPRNN_CTAS * TN * 32);
+    CK(cudaMemcpyFromSymbol(tw.data(), sprnn_trace_warp, tw.size() * 8));
+    double stagedSpread = 0, warpSpread = 0, slowestWarp = 0, ctaWork = 0, ctaWorkMax = 0;
+    for (int t = 1; t < TN - 1; ++t) {
+      double lo = 1e300, hi = 0, wmax = 0;
+      for (int c = 0; c < SPRNN_CTAS; ++c) {
+        lo = std::min(lo, at(c, t, 1)); hi = std::max(hi, at(c, t, 1));
+        double a = 1e300, b = 0;
+        for (int w = 0; w < WARPS; ++w) { double v = (double)tw[((size_t)c * TN + t) * 32 + w]; a = std::min(a, v); b = std::max(b, v); }
+        warpSpread += b - a; slowestWarp += b - at(c, t, 1); wmax = std::max(wmax, b - at(c, t, 1));
+      }
+      stagedSpread += hi - lo; ctaWorkMax += wmax;
+    }
+    const double k = TN - 2;
+    std::printf(" stagedSpread=%.0f warpEndSpread=%.0f staged->slowestWarp=%.0f (max over CTAs %.0f)\n", stagedSpread / k,
+                warpSpread / (k * SPRNN_CTAS), slowestWarp / (k * SPRNN_CTAS), ctaWorkMax / k);
+  }
+#endif
   std::sort(ms.begin(), ms.end());
   double med = ms[ms.size() / 2] * 1000.0 / T, lo = ms.front() * 1000.0 / T, hi = ms.back() * 1000.0 / T;
   std::printf("RESULT %s cell=%d H=%d B=%d ctas=%d warps=%d S=%d R=%d ex=%d sc=%d wide=%d only=%d regs=%d local=%zu smem=%zu T=%d "

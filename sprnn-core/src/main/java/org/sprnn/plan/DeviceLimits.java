@@ -16,20 +16,35 @@ import org.sprnn.SprnnException;
  * @param computeCapability e.g. 90
  * @param maxClusterSize CTAs in one thread-block cluster, non-portable size included (0: no clusters)
  * @param cooperativeLaunch whether cooperative launches are supported
+ * @param clustersOf8 clusters of 8 CTAs that can be resident at once at one CTA per SM (what a cooperative launch in
+ *     such clusters can hold; 0: unknown, the planner then plans none)
  */
 public record DeviceLimits(String name, int smCount, int registersPerSm, int maxRegistersPerThread, int sharedMemoryPerSm,
                            int sharedMemoryPerBlockOptin, int maxThreadsPerBlock, int computeCapability, int maxClusterSize,
-                           boolean cooperativeLaunch) {
+                           boolean cooperativeLaunch, int clustersOf8) {
     public DeviceLimits {
         if (smCount < 1 || registersPerSm < 1 || maxRegistersPerThread < 1 || sharedMemoryPerSm < 1
-                || sharedMemoryPerBlockOptin < 1 || maxThreadsPerBlock < 32 || computeCapability < 10 || maxClusterSize < 0) {
+                || sharedMemoryPerBlockOptin < 1 || maxThreadsPerBlock < 32 || computeCapability < 10 || maxClusterSize < 0
+                || clustersOf8 < 0 || clustersOf8 * 8L > smCount) {
             throw new SprnnException("device limits of " + name + ": a count is out of range (" + smCount + " SMs, "
                     + registersPerSm + " registers/SM, " + sharedMemoryPerBlockOptin + " B shared/block)");
         }
     }
 
-    /** An H100 SXM (132 SMs, 64K registers and 228 KB shared memory per SM, 227 KB per block, clusters of 16). */
+    /** Limits without a count of co-resident 8-CTA clusters (0: the planner uses none). */
+    public DeviceLimits(String name, int smCount, int registersPerSm, int maxRegistersPerThread, int sharedMemoryPerSm,
+                        int sharedMemoryPerBlockOptin, int maxThreadsPerBlock, int computeCapability, int maxClusterSize,
+                        boolean cooperativeLaunch) {
+        this(name, smCount, registersPerSm, maxRegistersPerThread, sharedMemoryPerSm, sharedMemoryPerBlockOptin, maxThreadsPerBlock,
+                computeCapability, maxClusterSize, cooperativeLaunch, 0);
+    }
+
+    /**
+     * An H100 SXM (132 SMs, 64K registers and 228 KB shared memory per SM, 227 KB per block, clusters of 16; 15 clusters
+     * of 8 CTAs co-resident at one CTA per SM, as cuOccupancyMaxActiveClusters and a cooperative launch of 120 CTAs in
+     * clusters of 8 showed on one, results/kernel/session5).
+     */
     public static DeviceLimits h100Sxm() {
-        return new DeviceLimits("NVIDIA H100 80GB HBM3 (assumed)", 132, 65536, 255, 233472, 232448, 1024, 90, 16, true);
+        return new DeviceLimits("NVIDIA H100 80GB HBM3 (assumed)", 132, 65536, 255, 233472, 232448, 1024, 90, 16, true, 15);
     }
 }

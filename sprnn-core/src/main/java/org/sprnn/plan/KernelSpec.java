@@ -40,10 +40,13 @@ import org.sprnn.sparse.WeightFormat;
  * @param smArch compute capability the cubin is built for, e.g. 90
  * @param splitWeights each nonzero packed as two words, hi and lo ({@link org.sprnn.sparse.PackedLayer}; host layout
  *     only, the kernel sums a row's words either way; part of the name)
+ * @param stageCluster CTAs of a thread-block cluster that share the grid barrier's staging of {@code h_{t-1}} by TMA
+ *     multicast (1: none; 2, 4, 8 or 16 dividing {@code ctas}, grid barrier, compute capability 9.0); see
+ *     {@link #defaultStageCluster}
  */
 public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta,
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
-                         ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights) {
+                         ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster) {
 
     /** Registers per thread the kernel needs besides its register tier (ptxas -v, sm_90, nvcc 13.0: 71-90 registers at R=20, spills from R=48 at 16 warps). */
     public static final int REGISTER_OVERHEAD = 84;
@@ -103,6 +106,19 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         if (exchange == ExchangeMode.CLUSTER && smArch < 90) {
             throw new SprnnException("kernel spec: the cluster exchange needs compute capability 9.0, target is " + smArch);
         }
+        if (stageCluster != 1 && !(exchange == ExchangeMode.GRID_BARRIER && smArch >= 90 && Integer.bitCount(stageCluster) == 1
+                && stageCluster >= 2 && stageCluster <= 16 && ctas % stageCluster == 0)) {
+            throw new SprnnException("kernel spec: stageCluster " + stageCluster + " must be 1, or 2, 4, 8 or 16 dividing ctas " + ctas
+                    + " with the grid barrier on compute capability 9.0 (" + exchange.id() + ", sm " + smArch + ")");
+        }
+    }
+
+    /** A spec whose staging cluster follows {@link #defaultStageCluster}. */
+    public KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta, int slotsPerLane,
+                      int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware, ExchangeMode exchange,
+                      boolean balanced, int smArch, boolean splitWeights) {
+        this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
+                exchange, balanced, smArch, splitWeights, defaultStageCluster(exchange, smArch, ctas, hidden, batch));
     }
 
     /** A spec with one word per nonzero (weights not split). */
@@ -132,15 +148,30 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
     public static final long MULTICAST_STAGING_MIN_BYTES = 40 * 1024;
 
     /**
-     * CTAs of a thread-block cluster that share the grid barrier's staging of {@code h_{t-1}}: 2 where the staged
+     * The staging cluster of a spec on {@code ctas} CTAs unless the planner picks a bigger one: 2 where the staged
      * bytes exceed {@link #MULTICAST_STAGING_MIN_BYTES} (grid barrier, compute capability 9.0, an even CTA count), so
      * each of the pair copies half of {@code h} with one TMA bulk copy multicast into both; else 1 (each CTA loads
-     * all of {@code h} itself). The launch stays cooperative; the cluster shape is compiled into the kernel.
+     * all of {@code h} itself). The launch stays cooperative; the cluster shape is compiled into the kernel. (The
+     * planner also tries clusters of {@link #WIDE_STAGE_CLUSTER} on fewer CTAs: {@code Plan#of}.)
      */
-    public int stageCluster() {
-        return exchange == ExchangeMode.GRID_BARRIER && smArch >= 90 && ctas % 2 == 0
-                && (long) hidden * rowBytes() > MULTICAST_STAGING_MIN_BYTES ? 2 : 1;
+    public static int defaultStageCluster(ExchangeMode exchange, int smArch, int ctas, int hidden, int batch) {
+        return multicastWorthIt(exchange, smArch, hidden, batch) && ctas % 2 == 0 ? 2 : 1;
     }
+
+    /** Whether the grid barrier's staging moves enough bytes per CTA for multicast staging ({@link #MULTICAST_STAGING_MIN_BYTES}). */
+    public static boolean multicastWorthIt(ExchangeMode exchange, int smArch, int hidden, int batch) {
+        return exchange == ExchangeMode.GRID_BARRIER && smArch >= 90
+                && (long) hidden * 2 * SharedMemoryBanks.paddedBatch(batch) > MULTICAST_STAGING_MIN_BYTES;
+    }
+
+    /**
+     * The bigger staging cluster the planner tries where multicast staging pays: every byte of {@code h} is read from
+     * L2 once per cluster, so 8 CTAs read it a quarter as often as pairs do; the cooperative launch must then fit in
+     * the co-resident 8-CTA clusters (15 on an H100 SXM: 120 CTAs). H100, harness, H 5760 / batch 4 / 10%: 120 CTAs x
+     * 16 warps in clusters of 8 took 4.11 and 4.13 us/step, in clusters of 4 4.23-4.29, against 4.42-4.52 for 132 x 15
+     * in pairs (results/kernel/session5, runs E-G).
+     */
+    public static final int WIDE_STAGE_CLUSTER = 8;
 
     /** Threads per CTA. */
     public int threadsPerCta() {

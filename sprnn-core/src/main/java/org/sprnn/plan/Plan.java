@@ -63,15 +63,41 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         if (ctas == 0) {
             ctas = ex == ExchangeMode.CLUSTER ? Math.min(16, Math.max(1, device.maxClusterSize())) : device.smCount();
         }
+        Plan plan = of(whh, cell, batch, device, options, ex, ctas, 0);
+        // the grid barrier's staging in clusters of 8 on the CTAs such clusters can hold (fewer than the SMs): h is read
+        // from L2 once per 8 CTAs; taken where its partition costs no more slots per lane (KernelSpec.WIDE_STAGE_CLUSTER)
+        int wideCtas = KernelSpec.WIDE_STAGE_CLUSTER * device.clustersOf8();
+        if (options.ctas() == 0 && wideCtas >= KernelSpec.WIDE_STAGE_CLUSTER && wideCtas <= device.smCount()
+                && KernelSpec.multicastWorthIt(ex, device.computeCapability(), h, batch)) {
+            Plan wide = of(whh, cell, batch, device, options, ex, wideCtas, KernelSpec.WIDE_STAGE_CLUSTER);
+            if (wide.fits() && (!plan.fits() || wide.slotCost() <= plan.slotCost())) {
+                plan = wide;
+            }
+        }
+        return plan;
+    }
+
+    /**
+     * Slots per lane of the critical warp, shared-tier slots weighted {@link #TIER2_SLOT_COST}: the arithmetic part of
+     * {@link #predictedMicrosPerStep}.
+     */
+    double slotCost() {
+        return spec.registerSlots() + TIER2_SLOT_COST * spec.sharedSlots();
+    }
+
+    /** One layer on {@code ctas} CTAs, staging in clusters of {@code stageCluster} (0: {@link KernelSpec#defaultStageCluster}). */
+    private static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options, ExchangeMode ex,
+                           int ctas, int stageCluster) {
+        int h = whh.cols();
         if (options.warpsPerCta() != 0) {
-            return of(whh, cell, batch, device, options, ex, ctas, options.warpsPerCta());
+            return of(whh, cell, batch, device, options, ex, ctas, options.warpsPerCta(), stageCluster);
         }
         // the warp count with the shortest critical path; if that partition does not fit, the next ones (by the same
         // cost) that might (their slots per lane within registers plus the shared memory left after the activations
         // alone, an optimistic bound), so that no layer is refused that fits with another warp count
         List<int[]> candidates = warpCandidates(whh, cell, batch, device, ctas, ex == ExchangeMode.CLUSTER, options.balanced(),
                 options.splitWeights());
-        Plan first = of(whh, cell, batch, device, options, ex, ctas, candidates.get(0)[0]);
+        Plan first = of(whh, cell, batch, device, options, ex, ctas, candidates.get(0)[0], stageCluster);
         boolean partitionPossible = ex == ExchangeMode.CLUSTER ? device.computeCapability() >= 90 && ctas <= device.maxClusterSize()
                 : ctas <= device.smCount();
         if (first.fits() || !partitionPossible) {
@@ -84,7 +110,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
             int optimistic = KernelSpec.registerSlotsFor(cell, registersPerThread(device, w))
                     + (int) Math.max(0, (device.sharedMemoryPerBlockOptin() - act) / (4L * w * 32));
             if (slots <= optimistic) {
-                Plan p = of(whh, cell, batch, device, options, ex, ctas, w);
+                Plan p = of(whh, cell, batch, device, options, ex, ctas, w, stageCluster);
                 if (p.fits()) {
                     return p;
                 }
@@ -103,9 +129,9 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         return options.splitWeights() || PackedLayer.splitCostsNoSlots(whh);
     }
 
-    /** One layer on a given partition (exchange, CTAs and warps fixed). */
+    /** One layer on a given partition (exchange, CTAs, warps and staging cluster fixed; 0: the default cluster). */
     private static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options, ExchangeMode ex,
-                           int ctas, int warps) {
+                           int ctas, int warps, int stageCluster) {
         int h = whh.cols();
         PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ex == ExchangeMode.CLUSTER,
                 options.balanced(), options.bankAware(), options.wideLoads(), options.weights(), options.splitWeights());
@@ -115,7 +141,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         int s = layout.slotsPerLane();
         int regSlots = Math.min(s, regSlotsAvail);
         KernelSpec spec = new KernelSpec(cell, h, batch, options.weights(), ctas, warps, s, regSlots, layout.unitsPerWarp(),
-                options.wideLoads(), options.bankAware(), ex, options.balanced(), device.computeCapability(), options.splitWeights());
+                options.wideLoads(), options.bankAware(), ex, options.balanced(), device.computeCapability(), options.splitWeights(),
+                stageCluster != 0 ? stageCluster : KernelSpec.defaultStageCluster(ex, device.computeCapability(), ctas, h, batch));
         long fixed = spec.sharedMemoryBytesWithoutTier2();
         long left = device.sharedMemoryPerBlockOptin() - fixed;
         int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));

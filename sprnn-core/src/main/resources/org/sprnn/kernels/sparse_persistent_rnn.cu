@@ -125,6 +125,30 @@
 #ifndef SPRNN_ACT_DOUBLE
 #define SPRNN_ACT_DOUBLE (SC > 1)
 #endif
+// Measurement only (the harness): thread 0 of every CTA records %globaltimer at 7 points of each step in
+// [SPRNN_TRACE_T0, SPRNN_TRACE_T0 + 32) into sprnn_trace[CTA][step][point], and lane 0 of every warp the end of its
+// arithmetic into sprnn_trace_warp[CTA][step][warp]; the harness reads both back.
+#ifndef SPRNN_TRACE
+#define SPRNN_TRACE 0
+#endif
+#ifndef SPRNN_TRACE_T0
+#define SPRNN_TRACE_T0 64
+#endif
+#if SPRNN_TRACE
+__device__ unsigned long long sprnn_trace[SPRNN_CTAS * 32 * 8];
+__device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
+#define TRACE_AT(array, index, who)                                                                       \
+  if ((who) && t >= SPRNN_TRACE_T0 && t < SPRNN_TRACE_T0 + 32) {                                          \
+    unsigned long long now_;                                                                              \
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now_));                                             \
+    array[index] = now_;                                                                                  \
+  }
+#define TRACE(i) TRACE_AT(sprnn_trace, (cta * 32 + t - SPRNN_TRACE_T0) * 8 + (i), threadIdx.x == 0)
+#define TRACE_WARP() TRACE_AT(sprnn_trace_warp, (cta * 32 + t - SPRNN_TRACE_T0) * 32 + (threadIdx.x >> 5), (threadIdx.x & 31) == 0)
+#else
+#define TRACE(i)
+#define TRACE_WARP()
+#endif
 // Measurement only (the harness's exchange-only floor without the staging): the bulk staging copies nothing.
 #ifndef SPRNN_MEASURE_SKIP_STAGE
 #define SPRNN_MEASURE_SKIP_STAGE 0
@@ -703,6 +727,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     if (t + 1 < steps) {
       LOAD_X(xn, t + 1)
     }
+    TRACE(0)
 
 #if SPRNN_EXCHANGE == 0
     if (t > 0) {  // stage h_{t-1} from global memory (the grid barrier of step t-1 has passed)
@@ -813,6 +838,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     }
 #endif
 
+    TRACE(1)
     // ---- sparse arithmetic: this warp's rows, one at a time, 32 lanes a row ----------------------------
 #if !SPRNN_EXCHANGE_ONLY
     {
@@ -888,6 +914,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     }
 #endif
     __syncwarp();
+    TRACE(2)
+    TRACE_WARP()
 
     // ---- cell update of the warp's own units, publish h_t ----------------------------------------------
     float* out_t = out + (size_t)t * B * H;
@@ -1018,6 +1046,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 
 #if SPRNN_EXCHANGE == 0
     // grid barrier: one arrival per CTA on a monotone counter (or its own flag word), bounded spin
+    TRACE(3)
     __syncthreads();
     if (threadIdx.x == 0) {
 #if SPRNN_BARRIER_FENCE
@@ -1027,6 +1056,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       store_release_u32(counter + cta, (unsigned)(t + 1));  // release: cumulative over the CTA's stores (bar.sync above)
 #else
       add_release_u32(counter, 1u);  // release: cumulative over the CTA's stores ordered by the bar.sync above
+      TRACE(4)
 #endif
     }
     STORE_OUTS()
@@ -1061,6 +1091,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       }
     }
 #endif
+    TRACE(5)
 #if SPRNN_STAGE_ASYNC == 2
     if (warp == 0) {  // stage h_t for step t + 1 now: lane p issues phase p's bulk copies (thread 0's acquire above)
       __syncwarp();
@@ -1098,6 +1129,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     }
 #endif
     __syncthreads();
+    TRACE(6)
     if (abort_flag) break;  // to the exit (a staging cluster's CTA leaves after its peers)
 #elif SPRNN_EXCHANGE == 2 && !SPRNN_CLUSTER_MBARRIER
     asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory");

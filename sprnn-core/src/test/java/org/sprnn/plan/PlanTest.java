@@ -55,8 +55,65 @@ class PlanTest {
         Plan p = Plan.of(rows(CellType.RNN_RELU, 5760, 0.1), CellType.RNN_RELU, 4, H100, PlanOptions.defaults());
         System.out.println(p.describe());
         assertThat(p.fits()).as(p.describe()).isTrue();
-        assertThat(p.spec().exchange()).isNotEqualTo(ExchangeMode.CLUSTER);
-        assertThat(p.spec().ctas()).isEqualTo(132);
+        assertThat(p.spec().exchange()).isEqualTo(ExchangeMode.GRID_BARRIER);
+        assertThat(p.spec().sharedSlots()).as(p.describe()).isPositive();
+        // staged in clusters of 8 on the 120 CTAs such clusters can hold: 16 warps of 3 units each, 54 slots a lane as
+        // on 132 CTAs x 15 warps (measured 4.11 against 4.42 us/step in the harness, results/kernel/session5)
+        assertThat(p.spec().ctas()).isEqualTo(120);
+        assertThat(p.spec().warpsPerCta()).isEqualTo(16);
+        assertThat(p.spec().slotsPerLane()).isEqualTo(54);
+        assertThat(p.spec().stageCluster()).isEqualTo(8);
+        assertThat(p.spec().defines()).containsEntry("SPRNN_STAGE_CLUSTER", "8").containsEntry("SPRNN_STAGE_ASYNC", "2");
+        assertThat(p.spec().name()).endsWith("_mc8");
+    }
+
+    @Test
+    void withoutEightCtaClustersTheGridBarrierStagesInPairsOnEverySm() {
+        DeviceLimits noCount = new DeviceLimits(H100.name(), 132, 65536, 255, 233472, 232448, 1024, 90, 16, true, 0);
+        Plan p = Plan.of(rows(CellType.RNN_RELU, 5760, 0.1), CellType.RNN_RELU, 4, noCount, PlanOptions.defaults());
+        assertThat(p.spec().ctas()).as(p.describe()).isEqualTo(132);
+        assertThat(p.spec().stageCluster()).isEqualTo(2);
+        // a partition asked for keeps its CTAs (and the default pairs)
+        Plan asked = Plan.of(rows(CellType.RNN_RELU, 5760, 0.1), CellType.RNN_RELU, 4, H100,
+                PlanOptions.defaults().withExchange(ExchangeMode.GRID_BARRIER).withPartition(132, 15));
+        assertThat(asked.spec().ctas()).isEqualTo(132);
+        assertThat(asked.spec().stageCluster()).isEqualTo(2);
+    }
+
+    @Test
+    void eightCtaClustersOnlyWhereTheyCostNoSlotsPerLane() {
+        DeviceLimits noCount = new DeviceLimits(H100.name(), 132, 65536, 255, 233472, 232448, 1024, 90, 16, true, 0);
+        int wide = 0;
+        for (int h : new int[] {5376, 5760, 6144, 6400}) {
+            SparseRows r = rows(CellType.RNN_RELU, h, 0.1);
+            PlanOptions o = PlanOptions.defaults().withExchange(ExchangeMode.GRID_BARRIER);
+            Plan p = Plan.of(r, CellType.RNN_RELU, 4, H100, o);
+            Plan all = Plan.of(r, CellType.RNN_RELU, 4, noCount, o);
+            if (p.spec().stageCluster() == 8) {
+                wide++;
+                assertThat(p.slotCost()).as("H %d: %s against %s", h, p.describe(), all.describe()).isLessThanOrEqualTo(all.slotCost());
+                assertThat(p.spec().ctas()).isEqualTo(120);
+            } else {
+                assertThat(p.spec().ctas()).as("H %d", h).isEqualTo(all.spec().ctas());
+            }
+        }
+        assertThat(wide).isPositive();
+    }
+
+    @Test
+    void stagingClustersAreWholeAndOnlyForTheGridBarrier() {
+        KernelSpec base = spec(5760, 4, 120, ExchangeMode.GRID_BARRIER, 90);
+        assertThatThrownBy(() -> withStageCluster(base, 132, 8)).isInstanceOf(SprnnException.class).hasMessageContaining("dividing ctas");
+        assertThatThrownBy(() -> withStageCluster(base, 120, 3)).isInstanceOf(SprnnException.class);
+        assertThatThrownBy(() -> new KernelSpec(CellType.RNN_RELU, 5760, 4, WeightFormat.FP16, 120, 16, 54, 44, 3, true, true,
+                ExchangeMode.TIMESTAMPS, true, 90, false, 8)).isInstanceOf(SprnnException.class);
+        assertThat(withStageCluster(base, 120, 8).name()).endsWith("_mc8");
+        assertThat(withStageCluster(base, 120, 1).defines()).doesNotContainKey("SPRNN_STAGE_CLUSTER");
+    }
+
+    private static KernelSpec withStageCluster(KernelSpec s, int ctas, int cluster) {
+        return new KernelSpec(s.cell(), s.hidden(), s.batch(), s.weights(), ctas, 16, s.slotsPerLane(), s.registerSlots(), s.unitsPerWarp(),
+                s.wideLoads(), s.bankAware(), s.exchange(), s.balanced(), s.smArch(), s.splitWeights(), cluster);
     }
 
     @Test

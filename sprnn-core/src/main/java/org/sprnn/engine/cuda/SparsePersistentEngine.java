@@ -356,6 +356,13 @@ public final class SparsePersistentEngine implements Engine {
             if (s.exchange() == ExchangeMode.CLUSTER && s.ctas() > 8) {
                 kernel.setAttribute(CudaDriver.FUNC_ATTR_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1);
             }
+            if (s.stageCluster() > 1) { // the cooperative launch must hold every staging cluster at once
+                int resident = kernel.maxActiveClusters(s.ctas(), s.threadsPerCta(), (int) s.sharedMemoryBytes());
+                if ((long) resident * s.stageCluster() < s.ctas()) {
+                    throw new SprnnException(NAME + ": layer " + k + " stages h in clusters of " + s.stageCluster() + " on " + s.ctas()
+                            + " CTAs, but " + ctx.info().name() + " holds only " + resident + " such clusters at once");
+                }
+            }
             PackedLayer l = p.layout();
             ks.add(new LayerKernel(p, kernel, uploadInts(l.words(), "packed W_hh words"), uploadInts(l.rowEnds(), "row ends"),
                     uploadInts(l.warpUnits(), "warp units"), uploadInts(l.neededColumns(s.ctas(), s.warpsPerCta()), "needed columns")));

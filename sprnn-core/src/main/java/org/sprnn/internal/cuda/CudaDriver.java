@@ -62,7 +62,7 @@ public final class CudaDriver {
             cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiateWithFlags, cuGraphLaunch,
             cuGraphExecDestroy, cuGraphDestroy, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuModuleGetGlobal,
             cuLaunchKernel, cuLaunchCooperativeKernel, cuFuncGetAttribute, cuFuncSetAttribute,
-            cuOccupancyMaxActiveBlocksPerMultiprocessor;
+            cuOccupancyMaxActiveBlocksPerMultiprocessor, cuOccupancyMaxActiveClusters;
     private final NativeFunction cuGetErrorName, cuGetErrorString;
     private final String path;
 
@@ -119,6 +119,8 @@ public final class CudaDriver {
         cuFuncSetAttribute = bind(lib, "cuFuncSetAttribute", ADDRESS, JAVA_INT, JAVA_INT);
         cuOccupancyMaxActiveBlocksPerMultiprocessor = bind(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessor",
                 ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG);
+        // (int* numClusters, CUfunction, const CUlaunchConfig*), CUDA 12.0+
+        cuOccupancyMaxActiveClusters = bind(lib, "cuOccupancyMaxActiveClusters", ADDRESS, ADDRESS, ADDRESS);
         cuInit.check(0);
     }
 

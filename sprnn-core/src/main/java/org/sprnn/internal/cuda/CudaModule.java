@@ -124,6 +124,28 @@ public final class CudaModule implements AutoCloseable {
             }
         }
 
+        /**
+         * How many thread-block clusters of this kernel (its cluster shape compiled in) can be resident at once for a
+         * grid of {@code gridX} blocks of {@code blockX} threads with {@code dynamicSharedBytes} each
+         * ({@code cuOccupancyMaxActiveClusters}).
+         */
+        public int maxActiveClusters(int gridX, int blockX, int dynamicSharedBytes) {
+            try (Arena a = Arena.ofConfined()) {
+                // CUlaunchConfig: grid xyz, block xyz, sharedMemBytes (u32 each), hStream at 32, attrs at 40, numAttrs at 48
+                MemorySegment cfg = a.allocate(56, 8);
+                cfg.set(JAVA_INT, 0, gridX);
+                cfg.set(JAVA_INT, 4, 1);
+                cfg.set(JAVA_INT, 8, 1);
+                cfg.set(JAVA_INT, 12, blockX);
+                cfg.set(JAVA_INT, 16, 1);
+                cfg.set(JAVA_INT, 20, 1);
+                cfg.set(JAVA_INT, 24, dynamicSharedBytes);
+                MemorySegment v = a.allocate(JAVA_INT);
+                ctx.driver().cuOccupancyMaxActiveClusters.check(v, fn(), cfg);
+                return v.get(JAVA_INT, 0);
+            }
+        }
+
         /** An ordinary launch on {@code stream} (may be captured into a graph). */
         public void launch(CudaStream stream, int gridX, int blockX, int sharedBytes, Object... args) {
             try (Arena a = Arena.ofConfined()) {
