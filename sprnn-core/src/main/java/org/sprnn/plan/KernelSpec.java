@@ -43,10 +43,14 @@ import org.sprnn.sparse.WeightFormat;
  * @param stageCluster CTAs of a thread-block cluster that share the grid barrier's staging of {@code h_{t-1}} by TMA
  *     multicast (1: none; 2, 4, 8 or 16 dividing {@code ctas}, grid barrier, compute capability 9.0); see
  *     {@link #defaultStageCluster}
+ * @param uniformSlots every warp's rows fill all {@code S} slots ({@link org.sprnn.sparse.PackedLayer#fullWarps}), so
+ *     the slot loop needs no test for a warp's padding tail ({@code SPRNN_UNIFORM_SLOTS}; H100, harness, H 5760 on 120
+ *     CTAs in clusters of 8: 4.05 and 3.99 against 4.13 and 4.09 us/step, results/kernel/session5 run J)
  */
 public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta,
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
-                         ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster) {
+                         ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
+                         boolean uniformSlots) {
 
     /** Registers per thread the kernel needs besides its register tier (ptxas -v, sm_90, nvcc 13.0: 71-90 registers at R=20, spills from R=48 at 16 warps). */
     public static final int REGISTER_OVERHEAD = 84;
@@ -111,6 +115,14 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
             throw new SprnnException("kernel spec: stageCluster " + stageCluster + " must be 1, or 2, 4, 8 or 16 dividing ctas " + ctas
                     + " with the grid barrier on compute capability 9.0 (" + exchange.id() + ", sm " + smArch + ")");
         }
+    }
+
+    /** A spec whose slot loop tests for each warp's padding tail. */
+    public KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta, int slotsPerLane,
+                      int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware, ExchangeMode exchange,
+                      boolean balanced, int smArch, boolean splitWeights, int stageCluster) {
+        this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
+                exchange, balanced, smArch, splitWeights, stageCluster, false);
     }
 
     /** A spec whose staging cluster follows {@link #defaultStageCluster}. */
@@ -230,7 +242,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
                 cellShort(), hidden, batch, slotsPerLane, smArch, ctas, warpsPerCta, registerSlots, unitsPerWarp,
                 wideLoads ? "wide" : "scalar", bankAware ? "bank" : "natural", exchange.id(), balanced ? "bal" : "naivesplit",
                 weights == WeightFormat.BF16 ? "_bf16" : "", splitWeights ? "_split" : "")
-                + (stageCluster() > 1 ? "_mc" + stageCluster() : "");
+                + (stageCluster() > 1 ? "_mc" + stageCluster() : "") + (uniformSlots ? "_full" : "");
     }
 
     /** The {@code -D} defines that specialise {@code sparse_persistent_rnn.cu}, in a fixed order. */
@@ -251,6 +263,9 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         if (stageCluster() > 1) {
             d.put("SPRNN_STAGE_ASYNC", "2");
             d.put("SPRNN_STAGE_CLUSTER", Integer.toString(stageCluster()));
+        }
+        if (uniformSlots) {
+            d.put("SPRNN_UNIFORM_SLOTS", "1");
         }
         return d;
     }

@@ -142,7 +142,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         int regSlots = Math.min(s, regSlotsAvail);
         KernelSpec spec = new KernelSpec(cell, h, batch, options.weights(), ctas, warps, s, regSlots, layout.unitsPerWarp(),
                 options.wideLoads(), options.bankAware(), ex, options.balanced(), device.computeCapability(), options.splitWeights(),
-                stageCluster != 0 ? stageCluster : KernelSpec.defaultStageCluster(ex, device.computeCapability(), ctas, h, batch));
+                stageCluster != 0 ? stageCluster : KernelSpec.defaultStageCluster(ex, device.computeCapability(), ctas, h, batch),
+                layout.fullWarps());
         long fixed = spec.sharedMemoryBytesWithoutTier2();
         long left = device.sharedMemoryPerBlockOptin() - fixed;
         int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));

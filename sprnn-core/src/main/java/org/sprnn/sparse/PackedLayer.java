@@ -204,6 +204,21 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
 
 
     /** Slots per lane of each hidden unit: the sum over its gate rows of {@code max(1, ceil(k/32))}. */
+    /** Whether every warp's rows end at its last slot {@code S - 1}: no warp has a padding tail. */
+    public boolean fullWarps() {
+        int perWarp = rowEnds.length / warps;
+        for (int w = 0; w < warps; w++) {
+            int last = -1;
+            for (int i = 0; i < perWarp; i++) {
+                last = Math.max(last, rowEnds[w * perWarp + i]);
+            }
+            if (last != slotsPerLane - 1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     public static int[] unitSlots(SparseRows whh, CellType cell) {
         return unitSlots(whh, cell, false);
     }

@@ -31,11 +31,14 @@
 //                   unrolled slot loop (the shared tier's words loaded a group ahead); row ends as bits in registers,
 //                   tested once per group of slots (never for a warp of one row).
 //   grid barrier    one act buffer (staging starts only after every CTA has left the step); above 40 KB of h per
-//                   CTA (KernelSpec#stageCluster) cluster pairs stage h by TMA multicast, each rank half of it
-//                   (SPRNN_STAGE_CLUSTER=2, SPRNN_STAGE_ASYNC=2; H 5760: 4.37 against 4.48 us/step, session 4).
+//                   CTA (KernelSpec#stageCluster) clusters stage h by TMA multicast, each rank 1/SC of it
+//                   (SPRNN_STAGE_CLUSTER=SC, SPRNN_STAGE_ASYNC=2): pairs on every SM (H 5760: 4.37 against 4.48
+//                   us/step, session 4), or clusters of 8 on the 120 CTAs such clusters can hold (4.11, session 5).
+//   full warps      SPRNN_UNIFORM_SLOTS: every warp's rows fill all S slots, so no padding-tail test per slot group.
 //   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC alone (cp.async / one TMA bulk copy per
 //                   CTA), SPRNN_STAGE_PHASES (the bulk copy in pieces), SPRNN_POLL_SLEEP_NS: each slower or no faster
-//                   on the H100 (results/kernel/session2/README.md, results/kernel/session4/README.md).
+//                   on the H100 (results/kernel/session2/README.md, results/kernel/session4/README.md); the batch in
+//                   two streams and rows cut by staging phase, as patches (results/kernel/session5/README.md).
 //   measured        H100, 1152/b4/d10%, T=256, through the Java engine (results/suite/confirm): v1 2.07,
 //                   v5 1.50 us/step; exchange-only floor 1.23.
 //   floor           SPRNN_EXCHANGE_ONLY=1: skips the sparse arithmetic, keeps the exchange (the floor).
@@ -124,6 +127,11 @@
 // it reports none, at 4.31 against 4.37 us/step, results/kernel/session4).
 #ifndef SPRNN_ACT_DOUBLE
 #define SPRNN_ACT_DOUBLE (SC > 1)
+#endif
+// Every warp's rows fill all S slots (PackedLayer: the same slots per lane for every warp): the slot loop needs no
+// test for the warp's padding tail.
+#ifndef SPRNN_UNIFORM_SLOTS
+#define SPRNN_UNIFORM_SLOTS 0
 #endif
 // Measurement only (the harness): thread 0 of every CTA records %globaltimer at 7 points of each step in
 // [SPRNN_TRACE_T0, SPRNN_TRACE_T0 + 32) into sprnn_trace[CTA][step][point], and lane 0 of every warp the end of its
@@ -861,7 +869,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       // chain per slot; row ends from the end_bits registers
 #pragma unroll
       for (int j0 = 0; j0 < S; j0 += SPRNN_LOAD_AHEAD) {
-        if (j0 > last_end) break;  // warp-uniform: the warp's padding tail
+        if (!SPRNN_UNIFORM_SLOTS && j0 > last_end) break;  // warp-uniform: the warp's padding tail
         unsigned wv[SPRNN_LOAD_AHEAD];
 #pragma unroll
         for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {

@@ -64,7 +64,31 @@ class PlanTest {
         assertThat(p.spec().slotsPerLane()).isEqualTo(54);
         assertThat(p.spec().stageCluster()).isEqualTo(8);
         assertThat(p.spec().defines()).containsEntry("SPRNN_STAGE_CLUSTER", "8").containsEntry("SPRNN_STAGE_ASYNC", "2");
-        assertThat(p.spec().name()).endsWith("_mc8");
+        // every warp's three units fill its 54 slots: the slot loop skips the padding-tail test
+        assertThat(p.layout().fullWarps()).isTrue();
+        assertThat(p.spec().uniformSlots()).isTrue();
+        assertThat(p.spec().defines()).containsEntry("SPRNN_UNIFORM_SLOTS", "1");
+        assertThat(p.spec().name()).endsWith("_mc8_full");
+    }
+
+    @Test
+    void warpsWithAPaddingTailKeepItsTest() {
+        // 97 units over 8 warps: some warps hold fewer slots than S
+        Plan p = Plan.of(rows(CellType.RNN_RELU, 97, 0.3), CellType.RNN_RELU, 3, H100,
+                PlanOptions.defaults().withExchange(ExchangeMode.GRID_BARRIER).withPartition(4, 2));
+        assertThat(p.layout().fullWarps()).as(p.describe()).isFalse();
+        assertThat(p.spec().uniformSlots()).isFalse();
+        assertThat(p.spec().defines()).doesNotContainKey("SPRNN_UNIFORM_SLOTS");
+        int perWarp = p.layout().rowEnds().length / p.layout().warps();
+        boolean shortWarp = false;
+        for (int w = 0; w < p.layout().warps(); w++) {
+            int last = -1;
+            for (int i = 0; i < perWarp; i++) {
+                last = Math.max(last, p.layout().rowEnds()[w * perWarp + i]);
+            }
+            shortWarp |= last < p.spec().slotsPerLane() - 1;
+        }
+        assertThat(shortWarp).isTrue();
     }
 
     @Test
