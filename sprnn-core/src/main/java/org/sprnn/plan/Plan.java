@@ -129,11 +129,25 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         return options.splitWeights() || PackedLayer.splitCostsNoSlots(whh);
     }
 
+    /**
+     * Whether dealing each CTA one contiguous range of units (then balanced over its warps) costs the grid barrier no
+     * slot per lane against dealing all units over all warps: then each CTA's {@code h_t}, {@code out[t]} and x loads
+     * are one contiguous block (whole 32-byte sectors) instead of 8-byte pieces scattered over the buffer. H100, H 5760
+     * on 120 CTAs in clusters of 8, through the engine: the contiguous (naive) split 3.96 against 4.01 us/step for the
+     * scattered balanced one, in the same ablation run (results/suite, session 5).
+     */
+    static boolean ctaContiguousIsFree(SparseRows whh, CellType cell, int batch, int ctas, int warps, PlanOptions options) {
+        int[] unitSlots = PackedLayer.unitSlots(whh, cell, options.splitWeights());
+        return PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * warps, true, options.balanced())
+                <= PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * warps, false, options.balanced());
+    }
+
     /** One layer on a given partition (exchange, CTAs, warps and staging cluster fixed; 0: the default cluster). */
     private static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options, ExchangeMode ex,
                            int ctas, int warps, int stageCluster) {
         int h = whh.cols();
-        PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ex == ExchangeMode.CLUSTER,
+        PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps,
+                ex == ExchangeMode.CLUSTER || (ex == ExchangeMode.GRID_BARRIER && ctaContiguousIsFree(whh, cell, batch, ctas, warps, options)),
                 options.balanced(), options.bankAware(), options.wideLoads(), options.weights(), options.splitWeights());
         int threads = warps * 32;
         int regs = registersPerThread(device, warps);

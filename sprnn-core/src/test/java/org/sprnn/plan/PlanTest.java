@@ -69,6 +69,21 @@ class PlanTest {
         assertThat(p.spec().uniformSlots()).isTrue();
         assertThat(p.spec().defines()).containsEntry("SPRNN_UNIFORM_SLOTS", "1");
         assertThat(p.spec().name()).endsWith("_mc8_full");
+        // each CTA one contiguous range of units (it costs no slot here): its h_t is one block of the exchange buffer
+        assertThat(Plan.ctaContiguousIsFree(rows(CellType.RNN_RELU, 5760, 0.1), CellType.RNN_RELU, 4, 120, 16, PlanOptions.defaults())).isTrue();
+        int[] units = p.layout().warpUnits();
+        int perCta = units.length / p.spec().ctas();
+        for (int c = 0; c < p.spec().ctas(); c++) {
+            int lo = Integer.MAX_VALUE, hi = -1, n = 0;
+            for (int i = c * perCta; i < (c + 1) * perCta; i++) {
+                if (units[i] >= 0) {
+                    lo = Math.min(lo, units[i]);
+                    hi = Math.max(hi, units[i]);
+                    n++;
+                }
+            }
+            assertThat(hi - lo + 1).as("CTA %d", c).isEqualTo(n);
+        }
     }
 
     @Test
