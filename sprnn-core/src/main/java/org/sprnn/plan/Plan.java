@@ -361,7 +361,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         b.append(String.format(Locale.ROOT, "partition  %d CTAs x %d warps (%d threads), exchange %s, %s split, %s order, %s loads%s%n",
                 s.ctas(), s.warpsPerCta(), s.threadsPerCta(), s.exchange().id(), s.balanced() ? "balanced" : "naive",
                 s.bankAware() ? "bank-aware" : "natural", s.wideLoads() ? "wide" : "scalar",
-                s.splitWeights() ? ", split weights (2 words per nonzero)" : ""));
+                (s.splitWeights() ? ", split weights (2 words per nonzero)" : "")
+                        + (s.stageCluster() > 1 ? ", h staged by TMA multicast in clusters of " + s.stageCluster() : "")));
         b.append(String.format(Locale.ROOT, "registers  %d per thread: %d for the kernel, %d words per lane available, %d used%n",
                 registersPerThread, registersPerThread - registerSlotsAvailable, registerSlotsAvailable, s.registerSlots()));
         b.append(String.format(Locale.ROOT, "shared     %d B per CTA: %d B activations+bookkeeping, %d B tier-2 words (%d per lane; room for %d)%n",

@@ -69,6 +69,7 @@ class PlanTest {
         assertThat(p.spec().uniformSlots()).isTrue();
         assertThat(p.spec().defines()).containsEntry("SPRNN_UNIFORM_SLOTS", "1");
         assertThat(p.spec().name()).endsWith("_mc8_full");
+        assertThat(p.describe()).contains("120 CTAs x 16 warps").contains("h staged by TMA multicast in clusters of 8");
         // each CTA one contiguous range of units (it costs no slot here): its h_t is one block of the exchange buffer
         assertThat(Plan.ctaContiguousIsFree(rows(CellType.RNN_RELU, 5760, 0.1), CellType.RNN_RELU, 4, 120, 16, PlanOptions.defaults())).isTrue();
         int[] units = p.layout().warpUnits();
