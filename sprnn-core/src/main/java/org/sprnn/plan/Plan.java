@@ -148,8 +148,9 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     private static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options, ExchangeMode ex,
                            int ctas, int warps, int stageCluster) {
         int h = whh.cols();
-        PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps,
-                ex == ExchangeMode.CLUSTER || (ex == ExchangeMode.GRID_BARRIER && ctaContiguousIsFree(whh, cell, batch, ctas, warps, options)),
+        boolean ctaContiguous = ex == ExchangeMode.CLUSTER
+                || (ex == ExchangeMode.GRID_BARRIER && ctaContiguousIsFree(whh, cell, batch, ctas, warps, options));
+        PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ctaContiguous,
                 options.balanced(), options.bankAware(), options.wideLoads(), options.weights(), options.splitWeights());
         int threads = warps * 32;
         int regs = registersPerThread(device, warps);

@@ -71,7 +71,8 @@ public final class GpuStatus {
             // more than half an SM's shared memory: one CTA per SM, as the sparse persistent kernel
             int smem = Math.min(d.sharedMemoryPerBlockOptIn(), d.sharedMemoryPerSm() / 2 + 1024);
             try (CudaContext ctx = CudaContext.open(0)) {
-                byte[] cubin = new KernelCompiler().compileSource(src, "sprnn_cluster_probe.cu", "sprnn_cluster_probe", Map.of(), "sm_" + cc);
+                byte[] cubin = new KernelCompiler().compileSource(src, "sprnn_cluster_probe.cu", "sprnn_cluster_probe", Map.of(),
+                        "sm_" + cc);
                 try (CudaModule m = ctx.loadModule(cubin, "cluster probe")) {
                     CudaModule.CudaKernel k = m.kernel("sprnn_cluster_probe");
                     k.setMaxDynamicSharedMemory(smem);
