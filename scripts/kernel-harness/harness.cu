@@ -19,9 +19,6 @@
 #include <vector>
 
 #include "sparse_persistent_rnn.cu"
-#ifndef RP
-#define RP 1  // sub-rows per row: 1 unless the kernel cuts rows by staging phase (results/kernel/session5/stage-overlap.patch)
-#endif
 // -DHARNESS_REG_SLOTS_OVERRIDE=1 with -DSPRNN_REG_SLOTS=R': run a layout with fewer register slots than its plan chose
 // (the words are the same; R' splits them between the tiers), for measuring the register/shared split
 #ifndef HARNESS_REG_SLOTS_OVERRIDE
@@ -96,7 +93,7 @@ int main(int argc, char** argv) {
   }
   const int W = ctas * warps;
   auto words = take<unsigned>(p, (size_t)W * S * 32);
-  auto ends = take<int>(p, (size_t)W * U * G * RP);  // RP: sub-rows per row (overlapped staging)
+  auto ends = take<int>(p, (size_t)W * U * G);
   auto units = take<int>(p, (size_t)W * U);
   auto needed = take<int>(p, (size_t)ctas * (H + 1));
   std::vector<int> rowptr, cols;
@@ -108,14 +105,11 @@ int main(int argc, char** argv) {
   } else {  // no CSR in the file: rebuild W_hh from the packed words themselves (their rounded values)
     std::vector<std::vector<std::pair<int, float>>> rows((size_t)G * H);
     for (int wp = 0; wp < W; ++wp) {
-      int start = 0, nrows = 0;
-      for (int i = 0; i < U * G * RP; ++i) nrows += ends[(size_t)wp * U * G * RP + i] >= 0 ? 1 : 0;
-      nrows /= RP;  // the warp's rows; its sub-rows run phase by phase
-      for (int i = 0; i < U * G * RP; ++i) {
-        int end = ends[(size_t)wp * U * G * RP + i];
+      int start = 0;
+      for (int i = 0; i < U * G; ++i) {
+        int end = ends[(size_t)wp * U * G + i];
         if (end < 0) break;
-        const int ri = i % nrows;
-        int row = (ri % G) * H + units[(size_t)wp * U + ri / G];
+        int row = (i % G) * H + units[(size_t)wp * U + i / G];
         for (int j = start; j <= end; ++j)
           for (int l = 0; l < 32; ++l) {
             unsigned w = words[((size_t)wp * S + j) * 32 + l];

@@ -117,20 +117,12 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         }
     }
 
-    /** A spec whose slot loop tests for each warp's padding tail. */
-    public KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta, int slotsPerLane,
-                      int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware, ExchangeMode exchange,
-                      boolean balanced, int smArch, boolean splitWeights, int stageCluster) {
-        this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
-                exchange, balanced, smArch, splitWeights, stageCluster, false);
-    }
-
-    /** A spec whose staging cluster follows {@link #defaultStageCluster}. */
+    /** A spec whose staging cluster follows {@link #defaultStageCluster} and whose slot loop tests for padding tails. */
     public KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta, int slotsPerLane,
                       int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware, ExchangeMode exchange,
                       boolean balanced, int smArch, boolean splitWeights) {
         this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
-                exchange, balanced, smArch, splitWeights, defaultStageCluster(exchange, smArch, ctas, hidden, batch));
+                exchange, balanced, smArch, splitWeights, defaultStageCluster(exchange, smArch, ctas, hidden, batch), false);
     }
 
     /** A spec with one word per nonzero (weights not split). */

@@ -146,14 +146,14 @@ class PlanTest {
         assertThatThrownBy(() -> withStageCluster(base, 132, 8)).isInstanceOf(SprnnException.class).hasMessageContaining("dividing ctas");
         assertThatThrownBy(() -> withStageCluster(base, 120, 3)).isInstanceOf(SprnnException.class);
         assertThatThrownBy(() -> new KernelSpec(CellType.RNN_RELU, 5760, 4, WeightFormat.FP16, 120, 16, 54, 44, 3, true, true,
-                ExchangeMode.TIMESTAMPS, true, 90, false, 8)).isInstanceOf(SprnnException.class);
+                ExchangeMode.TIMESTAMPS, true, 90, false, 8, false)).isInstanceOf(SprnnException.class);
         assertThat(withStageCluster(base, 120, 8).name()).endsWith("_mc8");
         assertThat(withStageCluster(base, 120, 1).defines()).doesNotContainKey("SPRNN_STAGE_CLUSTER");
     }
 
     private static KernelSpec withStageCluster(KernelSpec s, int ctas, int cluster) {
         return new KernelSpec(s.cell(), s.hidden(), s.batch(), s.weights(), ctas, 16, s.slotsPerLane(), s.registerSlots(), s.unitsPerWarp(),
-                s.wideLoads(), s.bankAware(), s.exchange(), s.balanced(), s.smArch(), s.splitWeights(), cluster);
+                s.wideLoads(), s.bankAware(), s.exchange(), s.balanced(), s.smArch(), s.splitWeights(), cluster, false);
     }
 
     @Test

@@ -14,6 +14,21 @@ import org.sprnn.model.SyntheticModels;
 
 /** The packed layer holds exactly W_hh (rounded to the weight format), dealt and padded as documented. */
 class PackedLayerTest {
+    /** A packed word as read back: its column and its fp16 value. */
+    interface WordVisitor {
+        void visit(int column, float value);
+    }
+
+    /** Visits every word of warp {@code wp}'s slots {@code from..to} (inclusive), slot by slot, lane by lane. */
+    static void forEachWord(PackedLayer p, int wp, int from, int to, WordVisitor visit) {
+        for (int j = from; j <= to; j++) {
+            for (int lane = 0; lane < 32; lane++) {
+                int word = p.words()[(wp * p.slotsPerLane() + j) * 32 + lane];
+                visit.visit(PackedWord.column(word), PackedWord.value(word, WeightFormat.FP16));
+            }
+        }
+    }
+
 
     /** Rows with uneven lengths (some long, some empty), so balanced and naive dealing differ; values in [-1, 1). */
     static SparseRows unevenRows(SplittableRandom rnd, int rows, int cols, double d) {
@@ -71,19 +86,14 @@ class PackedLayerTest {
                         for (int gate = 0; gate < g; gate++) {
                             int end = p.rowEnds()[(wp * p.unitsPerWarp() + i) * g + gate];
                             Map<Integer, Float> got = new HashMap<>();
-                            for (int j = start; j <= end; j++) {
-                                for (int lane = 0; lane < 32; lane++) {
-                                    int word = p.words()[(wp * p.slotsPerLane() + j) * 32 + lane];
-                                    int c = PackedWord.column(word);
-                                    float v = PackedWord.value(word, WeightFormat.FP16);
-                                    if (c >= h) {
-                                        assertThat(v).as(what + ": padding value").isEqualTo(0f);
-                                        assertThat(c).as(what).isLessThan(h + SharedMemoryBanks.ZERO_COLUMNS);
-                                    } else {
-                                        assertThat(got.put(c, v)).as(what + ": column %d twice in row", c).isNull();
-                                    }
+                            forEachWord(p, wp, start, end, (c, v) -> {
+                                if (c >= h) {
+                                    assertThat(v).as(what + ": padding value").isEqualTo(0f);
+                                    assertThat(c).as(what).isLessThan(h + SharedMemoryBanks.ZERO_COLUMNS);
+                                } else {
+                                    assertThat(got.put(c, v)).as(what + ": column %d twice in row", c).isNull();
                                 }
-                            }
+                            });
                             int r = gate * h + u;
                             int[] cols = w.columns().get(r);
                             assertThat(got).as(what + " row %d", r).hasSize(cols.length);

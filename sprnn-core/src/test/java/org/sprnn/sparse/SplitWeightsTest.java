@@ -74,7 +74,7 @@ class SplitWeightsTest {
                 assertThat(p.wordsPerNonzero()).isEqualTo(2);
                 assertThat(p.stats().nonzeros()).as(what).isEqualTo(w.nonzeros());
                 int g = cell.gates();
-                int realWords = 0;
+                int[] realWords = {0};
                 for (int wp = 0; wp < warps; wp++) {
                     int start = 0;
                     for (int i = 0; i < p.unitsPerWarp(); i++) {
@@ -87,22 +87,17 @@ class SplitWeightsTest {
                             Map<Integer, Integer> count = new HashMap<>();
                             Map<Integer, Double> sum = new HashMap<>();
                             Map<Integer, Float> hi = new HashMap<>();
-                            for (int j = start; j <= end; j++) {
-                                for (int lane = 0; lane < 32; lane++) {
-                                    int word = p.words()[(wp * p.slotsPerLane() + j) * 32 + lane];
-                                    int c = PackedWord.column(word);
-                                    float v = PackedWord.value(word, WeightFormat.FP16);
-                                    if (c >= h) {
-                                        assertThat(v).as(what + ": padding value").isEqualTo(0f);
-                                        continue;
-                                    }
-                                    realWords++;
-                                    count.merge(c, 1, Integer::sum);
-                                    sum.merge(c, (double) v, Double::sum);
-                                    // the larger of the two words is the plain fp16 rounding
-                                    hi.merge(c, v, (a, b) -> Math.abs(a) >= Math.abs(b) ? a : b);
+                            PackedLayerTest.forEachWord(p, wp, start, end, (c, v) -> {
+                                if (c >= h) {
+                                    assertThat(v).as(what + ": padding value").isEqualTo(0f);
+                                    return;
                                 }
-                            }
+                                realWords[0]++;
+                                count.merge(c, 1, Integer::sum);
+                                sum.merge(c, (double) v, Double::sum);
+                                // the larger of the two words is the plain fp16 rounding
+                                hi.merge(c, v, (a, b) -> Math.abs(a) >= Math.abs(b) ? a : b);
+                            });
                             int r = gate * h + u;
                             int[] cols = w.columns().get(r);
                             float[] vals = w.values().get(r);
@@ -118,7 +113,7 @@ class SplitWeightsTest {
                         }
                     }
                 }
-                assertThat((long) realWords).as(what + ": words reading a column below H").isEqualTo(2 * w.nonzeros());
+                assertThat((long) realWords[0]).as(what + ": words reading a column below H").isEqualTo(2 * w.nonzeros());
                 assertThat(p.stats().wavefronts()).as(what).isLessThanOrEqualTo(p.stats().wavefrontsNatural());
             }
         }
