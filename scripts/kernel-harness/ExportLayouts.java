@@ -26,6 +26,24 @@ import org.sprnn.sparse.SparseRows;
 import org.sprnn.sparse.WeightFormat;
 
 public class ExportLayouts {
+    /** Rows of different lengths, as magnitude pruning leaves them: each row's count drawn from [0.8, 1.2] x d x cols. */
+    static org.sprnn.model.Tensor varied(int rows, int cols, double d, SplittableRandom rnd) {
+        double[] data = new double[rows * cols];
+        double scale = 1.0 / Math.sqrt(cols * d);
+        for (int r = 0; r < rows; r++) {
+            int k = Math.max(1, Math.min(cols, (int) Math.round(d * cols * (0.8 + 0.4 * rnd.nextDouble()))));
+            int placed = 0;
+            while (placed < k) {
+                int c = rnd.nextInt(cols);
+                if (data[r * cols + c] == 0) {
+                    data[r * cols + c] = rnd.nextGaussian() * scale;
+                    placed += data[r * cols + c] != 0 ? 1 : 0;
+                }
+            }
+        }
+        return new org.sprnn.model.Tensor(new int[] {rows, cols}, data);
+    }
+
     public static void main(String[] args) throws IOException {
         Path dir = Path.of(args[0]);
         Files.createDirectories(dir);
@@ -42,9 +60,14 @@ public class ExportLayouts {
                 case "cluster" -> ExchangeMode.CLUSTER;
                 default -> throw new IllegalArgumentException(f[5]);
             };
+            // optional 12th field, '+'-separated: vary (row lengths drawn from [0.8, 1.2] x d x H instead of all equal),
+            // general (row ends tested at run time even where every row takes the same slots)
+            String mods = f.length > 11 ? f[11] : "";
             PlanOptions o = new PlanOptions(ex, f[6].equals("1"), f[7].equals("1"), f[8].equals("1"),
-                    f.length > 9 ? Integer.parseInt(f[9]) : 0, f.length > 10 ? Integer.parseInt(f[10]) : 0, WeightFormat.FP16);
-            SparseRows w = SparseRows.of(SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(1234 + h)));
+                    f.length > 9 ? Integer.parseInt(f[9]) : 0, f.length > 10 ? Integer.parseInt(f[10]) : 0, WeightFormat.FP16)
+                    .withCompiledRowEnds(!mods.contains("general"));
+            SparseRows w = SparseRows.of(mods.contains("vary") ? varied(cell.gates() * h, h, d, new SplittableRandom(1234 + h))
+                    : SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(1234 + h)));
             Plan p = Plan.of(w, cell, batch, DeviceLimits.h100Sxm(), o);
             Files.writeString(dir.resolve(name + ".plan.txt"), p.describe());
             if (!p.fits()) {

@@ -16,5 +16,5 @@ for f in "$DEST"/lay/*.bin.gz; do
   if [ -n "${first[$sum]:-}" ]; then rm "$f"; echo "${first[$sum]}" > "$DEST/lay/$n.same"; else first[$sum]=$n; fi
 done
 cp sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cu sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cuh "$DEST/kernels/"
-cp scripts/kernel-harness/harness.cu scripts/kernel-harness/run.sh scripts/kernel-harness/profile.sh scripts/kernel-harness/java-run.sh "$DEST/"; cp scripts/kernel-harness/${VARIANTS:-variants.txt} "$DEST/variants.txt"
+cp scripts/kernel-harness/harness.cu scripts/kernel-harness/run.sh scripts/kernel-harness/go.sh scripts/kernel-harness/profile.sh scripts/kernel-harness/java-run.sh "$DEST/"; cp scripts/kernel-harness/${VARIANTS:-variants.txt} "$DEST/variants.txt"
 du -sh "$DEST"

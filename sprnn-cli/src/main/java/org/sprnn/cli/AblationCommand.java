@@ -100,6 +100,10 @@ final class AblationCommand implements Callable<Integer> {
                 new Variant("+ balanced dealing", bal, false),
                 new Variant("all on, grid barrier instead of timestamps", barrierAll, false),
                 new Variant("all on, Hopper cluster exchange (DSMEM + mbarrier)", cluster, false),
+                new Variant("auto plan (the engine's kernel; row ends compiled in where every row takes the same slots)",
+                        PlanOptions.defaults(), false),
+                new Variant("auto plan, row ends tested at run time (as for rows of unequal length)",
+                        PlanOptions.defaults().withCompiledRowEnds(false), false),
                 new Variant("floor: grid barrier exchange only", barrierAll, true),
                 new Variant("floor: timestamped exchange only", bal, true),
                 new Variant("floor: cluster exchange only", cluster, true));

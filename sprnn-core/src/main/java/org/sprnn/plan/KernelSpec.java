@@ -46,11 +46,16 @@ import org.sprnn.sparse.WeightFormat;
  * @param uniformSlots every warp's rows fill all {@code S} slots ({@link org.sprnn.sparse.PackedLayer#fullWarps}), so
  *     the slot loop needs no test for a warp's padding tail ({@code SPRNN_UNIFORM_SLOTS}; H100, harness, H 5760 on 120
  *     CTAs in clusters of 8: 4.05 and 3.99 against 4.13 and 4.09 us/step, results/kernel/session5 run J)
+ * @param rowSlots {@code L > 0} when every warp holds {@code U*G} rows of exactly {@code L} slots each
+ *     ({@link org.sprnn.sparse.PackedLayer#equalRowSlots}: rows of equal nonzero counts, as N-per-row pruning gives), so
+ *     row {@code k} of every warp ends at slot {@code (k+1)L-1} and the kernel compiles the row ends in: no per-group
+ *     row-end test or branch, the slot loop one basic block ({@code SPRNN_ROW_SLOTS}; H100, harness, H 5760 on 120 CTAs
+ *     in clusters of 8: 3.60-3.65 against 3.99-4.03 us/step, results/kernel/session6 run L); 0 where rows differ
  */
 public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta,
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
                          ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
-                         boolean uniformSlots) {
+                         boolean uniformSlots, int rowSlots) {
 
     /** Registers per thread the kernel needs besides its register tier (ptxas -v, sm_90, nvcc 13.0: 71-90 registers at R=20, spills from R=48 at 16 warps). */
     public static final int REGISTER_OVERHEAD = 84;
@@ -115,14 +120,21 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
             throw new SprnnException("kernel spec: stageCluster " + stageCluster + " must be 1, or 2, 4, 8 or 16 dividing ctas " + ctas
                     + " with the grid barrier on compute capability 9.0 (" + exchange.id() + ", sm " + smArch + ")");
         }
+        if (rowSlots < 0 || (long) rowSlots * unitsPerWarp * cell.gates() > slotsPerLane) {
+            throw new SprnnException("kernel spec: rowSlots " + rowSlots + " x " + unitsPerWarp * cell.gates()
+                    + " rows a warp must fit in slotsPerLane " + slotsPerLane);
+        }
     }
 
-    /** A spec whose staging cluster follows {@link #defaultStageCluster} and whose slot loop tests for padding tails. */
+    /**
+     * A spec whose staging cluster follows {@link #defaultStageCluster} and whose slot loop tests for padding tails and
+     * row ends.
+     */
     public KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta, int slotsPerLane,
                       int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware, ExchangeMode exchange,
                       boolean balanced, int smArch, boolean splitWeights) {
         this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
-                exchange, balanced, smArch, splitWeights, defaultStageCluster(exchange, smArch, ctas, hidden, batch), false);
+                exchange, balanced, smArch, splitWeights, defaultStageCluster(exchange, smArch, ctas, hidden, batch), false, 0);
     }
 
     /** A spec with one word per nonzero (weights not split). */
@@ -234,7 +246,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
                 cellShort(), hidden, batch, slotsPerLane, smArch, ctas, warpsPerCta, registerSlots, unitsPerWarp,
                 wideLoads ? "wide" : "scalar", bankAware ? "bank" : "natural", exchange.id(), balanced ? "bal" : "naivesplit",
                 weights == WeightFormat.BF16 ? "_bf16" : "", splitWeights ? "_split" : "")
-                + (stageCluster() > 1 ? "_mc" + stageCluster() : "") + (uniformSlots ? "_full" : "");
+                + (stageCluster() > 1 ? "_mc" + stageCluster() : "") + (uniformSlots ? "_full" : "")
+                + (rowSlots > 0 ? "_rows" + rowSlots : "");
     }
 
     /** The {@code -D} defines that specialise {@code sparse_persistent_rnn.cu}, in a fixed order. */
@@ -258,6 +271,9 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         }
         if (uniformSlots) {
             d.put("SPRNN_UNIFORM_SLOTS", "1");
+        }
+        if (rowSlots > 0) {
+            d.put("SPRNN_ROW_SLOTS", Integer.toString(rowSlots));
         }
         return d;
     }

@@ -160,7 +160,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         KernelSpec spec = new KernelSpec(cell, h, batch, options.weights(), ctas, warps, s, regSlots, layout.unitsPerWarp(),
                 options.wideLoads(), options.bankAware(), ex, options.balanced(), device.computeCapability(), options.splitWeights(),
                 stageCluster != 0 ? stageCluster : KernelSpec.defaultStageCluster(ex, device.computeCapability(), ctas, h, batch),
-                layout.fullWarps());
+                layout.fullWarps(), options.compiledRowEnds() ? layout.equalRowSlots() : 0);
         long fixed = spec.sharedMemoryBytesWithoutTier2();
         long left = device.sharedMemoryPerBlockOptin() - fixed;
         int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));
@@ -368,7 +368,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 registersPerThread, registersPerThread - registerSlotsAvailable, registerSlotsAvailable, s.registerSlots()));
         b.append(String.format(Locale.ROOT, "shared     %d B per CTA: %d B activations+bookkeeping, %d B tier-2 words (%d per lane; room for %d)%n",
                 s.sharedMemoryBytes(), s.sharedMemoryBytesWithoutTier2(), s.tier2Bytes(), s.sharedSlots(), sharedSlotsAvailable));
-        b.append(String.format(Locale.ROOT, "layout     %s%n", layout.summary()));
+        b.append(String.format(Locale.ROOT, "layout     %s%s%n", layout.summary(),
+                s.rowSlots() > 0 ? "; every row " + s.rowSlots() + " slots: row ends compiled in" : ""));
         b.append(String.format(Locale.ROOT, "fits       %s: %s%n", fits ? "yes" : "NO", why));
         b.append(String.format(Locale.ROOT, "predicted  ~%.2f us/step (exchange floor + slots; a model fitted to H100 runs, for ranking)%n",
                 predictedMicrosPerStep()));

@@ -17,9 +17,12 @@ import org.sprnn.sparse.WeightFormat;
  * @param splitWeights each nonzero packed as two 16-bit words of one column, its rounding and its residual's
  *     ({@link org.sprnn.sparse.PackedLayer}): weights within {@code 2^-22} relative instead of {@code 2^-11} for fp16,
  *     twice the words per row (the plan counts them against the capacity); the kernel is unchanged
+ * @param compiledRowEnds compile the row ends into the kernel where every row takes the same slots
+ *     ({@link KernelSpec#rowSlots}); false keeps the general slot loop, which tests for row ends at run time (for
+ *     measuring one against the other, and to check the general loop on layers of equal rows)
  */
 public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
-                          int warpsPerCta, WeightFormat weights, boolean splitWeights) {
+                          int warpsPerCta, WeightFormat weights, boolean splitWeights, boolean compiledRowEnds) {
     public PlanOptions {
         if (ctas < 0 || warpsPerCta < 0 || warpsPerCta > 32) {
             throw new SprnnException("plan options: ctas " + ctas + " / warpsPerCta " + warpsPerCta + " out of range");
@@ -29,7 +32,13 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
         }
     }
 
-    /** The options with one word per nonzero (weights not split). */
+    /** The options with row ends compiled in where rows are alike. */
+    public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas, int warpsPerCta,
+                       WeightFormat weights, boolean splitWeights) {
+        this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, true);
+    }
+
+    /** The options with one word per nonzero (weights not split), row ends compiled in where rows are alike. */
     public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas, int warpsPerCta,
                        WeightFormat weights) {
         this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, false);
@@ -42,21 +51,26 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
 
     /** The same options with another exchange. */
     public PlanOptions withExchange(ExchangeMode e) {
-        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights);
+        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds);
     }
 
     /** The same options with another partition. */
     public PlanOptions withPartition(int newCtas, int newWarps) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds);
     }
 
     /** The same options with the given switches. */
     public PlanOptions withSwitches(boolean wide, boolean bank, boolean bal) {
-        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights);
+        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds);
+    }
+
+    /** The same options with row ends compiled in where rows are alike, or never. */
+    public PlanOptions withCompiledRowEnds(boolean compiled) {
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled);
     }
 
     /** The same options with weights split in two words per nonzero, or not. */
     public PlanOptions withSplitWeights(boolean split) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds);
     }
 }

@@ -203,7 +203,6 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     }
 
 
-    /** Slots per lane of each hidden unit: the sum over its gate rows of {@code max(1, ceil(k/32))}. */
     /** Whether every warp's rows end at its last slot {@code S - 1}: no warp has a padding tail. */
     public boolean fullWarps() {
         int perWarp = rowEnds.length / warps;
@@ -217,6 +216,27 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             }
         }
         return true;
+    }
+
+    /**
+     * The slots of every row when all rows are alike: {@code L > 0} if every warp holds {@code U*G} rows (no padding
+     * unit) and its row {@code k} ends at slot {@code (k+1)L - 1}, as when every row of {@code W_hh} has the same number
+     * of slots (N nonzeros a row); else 0. The kernel then compiles the row ends in ({@code KernelSpec#rowSlots}).
+     */
+    public int equalRowSlots() {
+        int perWarp = rowEnds.length / warps;
+        if (perWarp == 0 || rowEnds[0] < 0) {
+            return 0;
+        }
+        int l = rowEnds[0] + 1;
+        for (int w = 0; w < warps; w++) {
+            for (int k = 0; k < perWarp; k++) {
+                if (rowEnds[w * perWarp + k] != (k + 1) * l - 1) {
+                    return 0;
+                }
+            }
+        }
+        return l;
     }
 
     public static int[] unitSlots(SparseRows whh, CellType cell) {

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
 import org.sprnn.model.SyntheticModels;
+import org.sprnn.model.Tensor;
 import org.sprnn.sparse.SparseRows;
 import org.sprnn.sparse.WeightFormat;
 
@@ -68,7 +69,12 @@ class PlanTest {
         assertThat(p.layout().fullWarps()).isTrue();
         assertThat(p.spec().uniformSlots()).isTrue();
         assertThat(p.spec().defines()).containsEntry("SPRNN_UNIFORM_SLOTS", "1");
-        assertThat(p.spec().name()).endsWith("_mc8_full");
+        // every row 576 nonzeros, so 18 slots: the row ends (17, 35, 53 in every warp) are compiled in
+        assertThat(p.layout().equalRowSlots()).isEqualTo(18);
+        assertThat(p.spec().rowSlots()).isEqualTo(18);
+        assertThat(p.spec().defines()).containsEntry("SPRNN_ROW_SLOTS", "18");
+        assertThat(p.spec().name()).endsWith("_mc8_full_rows18");
+        assertThat(p.describe()).contains("every row 18 slots: row ends compiled in");
         assertThat(p.describe()).contains("120 CTAs x 16 warps").contains("h staged by TMA multicast in clusters of 8");
         // each CTA one contiguous range of units (it costs no slot here): its h_t is one block of the exchange buffer
         assertThat(Plan.ctaContiguousIsFree(rows(CellType.RNN_RELU, 5760, 0.1), CellType.RNN_RELU, 4, 120, 16, PlanOptions.defaults())).isTrue();
@@ -105,6 +111,38 @@ class PlanTest {
             shortWarp |= last < p.spec().slotsPerLane() - 1;
         }
         assertThat(shortWarp).isTrue();
+    }
+
+    @Test
+    void rowEndsAreCompiledInOnlyWhereEveryRowOfEveryWarpTakesTheSameSlots() {
+        // equal rows, but 97 units leave warps short of units: the row ends stay a run-time test
+        Plan padded = Plan.of(rows(CellType.RNN_RELU, 97, 0.3), CellType.RNN_RELU, 3, H100,
+                PlanOptions.defaults().withExchange(ExchangeMode.GRID_BARRIER).withPartition(4, 2));
+        assertThat(padded.layout().equalRowSlots()).isZero();
+        assertThat(padded.spec().rowSlots()).isZero();
+        assertThat(padded.spec().defines()).doesNotContainKey("SPRNN_ROW_SLOTS");
+        // every warp full, every row 115 nonzeros (4 slots); GRU: three gate rows a unit
+        Plan gru = Plan.of(rows(CellType.GRU, 1152, 0.1), CellType.GRU, 4, H100, PlanOptions.defaults().withExchange(ExchangeMode.CLUSTER));
+        assertThat(gru.layout().equalRowSlots()).as(gru.describe()).isEqualTo(gru.spec().rowSlots()).isEqualTo(4);
+        assertThat(gru.spec().rowSlots() * gru.spec().unitsPerWarp() * 3).isLessThanOrEqualTo(gru.spec().slotsPerLane());
+        // the same layer with the general slot loop asked for
+        Plan general = Plan.of(rows(CellType.GRU, 1152, 0.1), CellType.GRU, 4, H100,
+                PlanOptions.defaults().withExchange(ExchangeMode.CLUSTER).withCompiledRowEnds(false));
+        assertThat(general.spec().rowSlots()).isZero();
+        assertThat(general.spec().name()).doesNotContain("_rows");
+        assertThat(general.layout().equalRowSlots()).isEqualTo(4);
+        // rows of different lengths (one row of 40 nonzeros among rows of 20): never compiled in
+        int h = 1152;
+        double[] dense = new double[h * h];
+        SplittableRandom rnd = new SplittableRandom(3);
+        for (int r = 0; r < h; r++) {
+            for (int i = 0; i < (r == 7 ? 40 : 20); i++) {
+                dense[r * h + (r * 131 + i * 37) % h] = rnd.nextDouble(-1, 1) + 2;
+            }
+        }
+        Plan uneven = Plan.of(SparseRows.of(new Tensor(new int[] {h, h}, dense)), CellType.RNN_RELU, 4, H100, PlanOptions.defaults());
+        assertThat(uneven.layout().equalRowSlots()).as(uneven.describe()).isZero();
+        assertThat(uneven.spec().rowSlots()).isZero();
     }
 
     @Test
@@ -146,14 +184,14 @@ class PlanTest {
         assertThatThrownBy(() -> withStageCluster(base, 132, 8)).isInstanceOf(SprnnException.class).hasMessageContaining("dividing ctas");
         assertThatThrownBy(() -> withStageCluster(base, 120, 3)).isInstanceOf(SprnnException.class);
         assertThatThrownBy(() -> new KernelSpec(CellType.RNN_RELU, 5760, 4, WeightFormat.FP16, 120, 16, 54, 44, 3, true, true,
-                ExchangeMode.TIMESTAMPS, true, 90, false, 8, false)).isInstanceOf(SprnnException.class);
+                ExchangeMode.TIMESTAMPS, true, 90, false, 8, false, 0)).isInstanceOf(SprnnException.class);
         assertThat(withStageCluster(base, 120, 8).name()).endsWith("_mc8");
         assertThat(withStageCluster(base, 120, 1).defines()).doesNotContainKey("SPRNN_STAGE_CLUSTER");
     }
 
     private static KernelSpec withStageCluster(KernelSpec s, int ctas, int cluster) {
         return new KernelSpec(s.cell(), s.hidden(), s.batch(), s.weights(), ctas, 16, s.slotsPerLane(), s.registerSlots(), s.unitsPerWarp(),
-                s.wideLoads(), s.bankAware(), s.exchange(), s.balanced(), s.smArch(), s.splitWeights(), cluster, false);
+                s.wideLoads(), s.bankAware(), s.exchange(), s.balanced(), s.smArch(), s.splitWeights(), cluster, false, 0);
     }
 
     @Test
@@ -216,5 +254,12 @@ class PlanTest {
         KernelSpec b = new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 8, 8, 2, false, true, ExchangeMode.CLUSTER, true, 90);
         assertThat(a.name()).isNotEqualTo(b.name()).startsWith("sparse_persistent_rnn_gru_h1152_b4_k8_sm90");
         assertThat(a.defines()).containsEntry("SPRNN_CELL", "2").containsEntry("SPRNN_PADDED_BATCH", "4").containsEntry("SPRNN_EXCHANGE", "2");
+        // compiled row ends: 2 units x 3 gate rows of L slots must fit in the 8 slots
+        assertThatThrownBy(() -> new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 8, 8, 2, true, true,
+                ExchangeMode.CLUSTER, true, 90, false, 1, true, 2)).hasMessageContaining("rowSlots 2");
+        KernelSpec rows = new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 6, 6, 2, true, true,
+                ExchangeMode.CLUSTER, true, 90, false, 1, true, 1);
+        assertThat(rows.name()).endsWith("_full_rows1");
+        assertThat(rows.defines()).containsEntry("SPRNN_ROW_SLOTS", "1");
     }
 }

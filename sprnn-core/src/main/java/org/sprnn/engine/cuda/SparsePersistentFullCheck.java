@@ -49,6 +49,8 @@ import org.sprnn.sparse.WeightFormat;
  *       capacity numbers (checked in the text);</li>
  *   <li>ablation: every exchange x wide loads x bank-aware x balance (24 combinations) on representative shapes of
  *       every cell, the 24 sharing one model, input and reference per shape;</li>
+ *   <li>run-time row ends: every cell x exchange at hidden 1152 with the general slot loop (the synthetic rows are all
+ *       alike, so elsewhere full warps get their row ends compiled in, {@link org.sprnn.plan.KernelSpec#rowSlots});</li>
  *   <li>stacked layers (2 and 3, every cell), bf16 weights, hidden sizes not a multiple of 4 (5, 97, 301) with
  *       every exchange, sequences longer than one launch (h/c carried between launches of {@link StepChunks}),
  *       the PyTorch golden fixtures (when a folder is given);</li>
@@ -157,6 +159,15 @@ public final class SparsePersistentFullCheck {
                         jobs.add(new Job("ablation", m, o, normal, List.of(s)));
                     }
                 }
+            }
+        }
+        // the general slot loop (row ends tested at run time, as for pruned rows of unequal length) on layers whose
+        // rows are all alike, so the matrix's compiled row ends have their run-time counterpart at every cell and exchange
+        for (CellType c : CellType.values()) {
+            for (ExchangeMode e : ExchangeMode.values()) {
+                ModelKey m = synthetic(c, 1152, 1, 0.1, seed);
+                jobs.add(new Job("run-time row ends", m, auto.withExchange(e).withCompiledRowEnds(false), normal,
+                        List.of(new Shape(m, 4, 256), new Shape(m, 3, 7))));
             }
         }
         for (CellType c : CellType.values()) {

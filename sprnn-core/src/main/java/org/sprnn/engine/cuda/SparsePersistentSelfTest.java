@@ -41,9 +41,10 @@ public final class SparsePersistentSelfTest {
         @Override
         public String toString() {
             PlanOptions o = options;
-            return String.format(Locale.ROOT, "%s H=%d L=%d d=%.2f B=%d T=%d %s%s%s%s", cell.id(), hidden, layers, density, batch, steps,
+            return String.format(Locale.ROOT, "%s H=%d L=%d d=%.2f B=%d T=%d %s%s%s%s%s", cell.id(), hidden, layers, density, batch, steps,
                     o.exchange() == null ? "auto" : o.exchange().id(), o.wideLoads() ? " wide" : " scalar",
-                    o.bankAware() ? " bank" : " natural", o.balanced() ? " bal" : " naive");
+                    o.bankAware() ? " bank" : " natural", o.balanced() ? " bal" : " naive",
+                    o.compiledRowEnds() ? "" : " run-time row ends");
         }
     }
 
@@ -73,6 +74,11 @@ public final class SparsePersistentSelfTest {
                 cs.add(new Case(CellType.RNN_RELU, 300, 1, 0.1, 3, 64, base.withSwitches(false, false, true)));
                 cs.add(new Case(CellType.RNN_RELU, 4096, 1, 0.01, 4, 64, base.withSwitches(true, true, true)));
             }
+        }
+        // the synthetic layers' rows are all alike, so full warps get their row ends compiled in: the general slot loop
+        // (row ends tested at run time, as for pruned rows of unequal length) on the same layers
+        for (CellType c : new CellType[] {CellType.RNN_RELU, CellType.GRU, CellType.LSTM}) {
+            cs.add(new Case(c, 1152, 1, 0.1, 4, 64, auto.withExchange(ExchangeMode.CLUSTER).withCompiledRowEnds(false)));
         }
         cs.add(new Case(CellType.RNN_RELU, 256, 3, 0.3, 4, 50, auto));  // stacked
         cs.add(new Case(CellType.LSTM, 256, 2, 0.3, 4, 50, auto));

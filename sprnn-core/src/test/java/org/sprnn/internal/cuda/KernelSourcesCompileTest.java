@@ -143,6 +143,11 @@ class KernelSourcesCompileTest {
                     132, 15, 54, 44, 3, true, true, org.sprnn.plan.ExchangeMode.GRID_BARRIER, true, 90);
             assertThat(spec.defineOptions()).contains("-DSPRNN_STAGE_CLUSTER=2", "-DSPRNN_STAGE_ASYNC=2");
             out.add(spec.defineOptions());
+            // the engine's plan for it: clusters of 8 on 120 CTAs, full warps, rows of 18 slots compiled in
+            var planned = new org.sprnn.plan.KernelSpec(org.sprnn.model.CellType.RNN_RELU, 5760, 4, org.sprnn.sparse.WeightFormat.FP16,
+                    120, 16, 54, 44, 3, true, true, org.sprnn.plan.ExchangeMode.GRID_BARRIER, true, 90, false, 8, true, 18);
+            assertThat(planned.defineOptions()).contains("-DSPRNN_ROW_SLOTS=18", "-DSPRNN_UNIFORM_SLOTS=1");
+            out.add(planned.defineOptions());
         }
         return out;
     }
