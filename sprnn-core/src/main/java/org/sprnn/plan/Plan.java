@@ -144,6 +144,18 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 <= PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * warps, false, options.balanced());
     }
 
+    /**
+     * The row slots a layout's kernel compiles in ({@link KernelSpec#rowSlots}): {@link PackedLayer#equalRowSlots} (every
+     * warp full, its rows alike) where a warp holds more than one row, for only there does the general slot loop test
+     * for row ends, once per group of slots; 0 for one row a warp, where the general loop has no row-end test and
+     * measured as fast or faster (H100, harness, H 2304 / 30% on 132 x 18 warps: 2.13 against 2.33 us/step with the row
+     * ends compiled in and the 72 warps without a unit skipped; H 1152 / 10% on 132 x 12: 1.15 against 1.13;
+     * results/kernel/session6 run O), and 0 where the options ask for the general loop.
+     */
+    static int compiledRowSlots(PackedLayer layout, CellType cell, PlanOptions options) {
+        return options.compiledRowEnds() && layout.unitsPerWarp() * cell.gates() > 1 ? layout.equalRowSlots() : 0;
+    }
+
     /** One layer on a given partition (exchange, CTAs, warps and staging cluster fixed; 0: the default cluster). */
     private static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options, ExchangeMode ex,
                            int ctas, int warps, int stageCluster) {
@@ -160,7 +172,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         KernelSpec spec = new KernelSpec(cell, h, batch, options.weights(), ctas, warps, s, regSlots, layout.unitsPerWarp(),
                 options.wideLoads(), options.bankAware(), ex, options.balanced(), device.computeCapability(), options.splitWeights(),
                 stageCluster != 0 ? stageCluster : KernelSpec.defaultStageCluster(ex, device.computeCapability(), ctas, h, batch),
-                layout.fullWarps(), options.compiledRowEnds() ? layout.equalRowSlots() : 0);
+                layout.fullWarps(), compiledRowSlots(layout, cell, options));
         long fixed = spec.sharedMemoryBytesWithoutTier2();
         long left = device.sharedMemoryPerBlockOptin() - fixed;
         int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));

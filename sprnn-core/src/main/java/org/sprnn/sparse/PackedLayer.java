@@ -219,9 +219,10 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     }
 
     /**
-     * The slots of every row when all rows are alike: {@code L > 0} if every warp holds {@code U*G} rows (no padding
-     * unit) and its row {@code k} ends at slot {@code (k+1)L - 1}, as when every row of {@code W_hh} has the same number
-     * of slots (N nonzeros a row); else 0. The kernel then compiles the row ends in ({@code KernelSpec#rowSlots}).
+     * The slots of every row when all rows are alike: {@code L > 0} if every warp holds {@code U*G} rows (no warp short
+     * of units) and its row {@code k} ends at slot {@code (k+1)L - 1}, as when every row of {@code W_hh} has the same
+     * number of slots (N nonzeros a row) and the units fill the warps; else 0. The kernel can then compile the row ends
+     * in ({@code KernelSpec#rowSlots}).
      */
     public int equalRowSlots() {
         int perWarp = rowEnds.length / warps;

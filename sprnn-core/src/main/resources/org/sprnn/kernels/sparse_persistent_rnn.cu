@@ -35,6 +35,9 @@
 //                   (SPRNN_STAGE_CLUSTER=SC, SPRNN_STAGE_ASYNC=2): pairs on every SM (H 5760: 4.37 against 4.48
 //                   us/step, session 4), or clusters of 8 on the 120 CTAs such clusters can hold (4.11, session 5).
 //   full warps      SPRNN_UNIFORM_SLOTS: every warp's rows fill all S slots, so no padding-tail test per slot group.
+//   equal rows      SPRNN_ROW_SLOTS=L: every warp's U*G > 1 rows take L slots each, so the row ends are compiled in and
+//                   the slot loop is one basic block (H 5760: 3.58-3.65 against 3.89-4.00 us/step, session 6); else the
+//                   group's row-end bits, made warp-uniform by redux.sync, are tested once per group of slots.
 //   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC alone (cp.async / one TMA bulk copy per
 //                   CTA), SPRNN_STAGE_PHASES (the bulk copy in pieces), SPRNN_POLL_SLEEP_NS: each slower or no faster
 //                   on the H100 (results/kernel/session2/README.md, results/kernel/session4/README.md); the batch in
@@ -133,8 +136,8 @@
 #ifndef SPRNN_UNIFORM_SLOTS
 #define SPRNN_UNIFORM_SLOTS 0
 #endif
-// Equal rows: SPRNN_ROW_SLOTS=L when every row of every warp takes exactly L slots (rows of equal nonzero counts, e.g.
-// N nonzeros a row), so row k of a warp ends at slot (k+1)L-1 in every warp. The row ends are then compile-time facts of
+// Equal rows: SPRNN_ROW_SLOTS=L when every warp holds U*G rows of exactly L slots each (rows of equal nonzero counts,
+// e.g. N nonzeros a row), so row k of every warp ends at slot (k+1)L-1 and S = U*G*L. The row ends are then compile-time facts of
 // the unrolled slot loop: no end_bits, no per-group test and branch, the whole loop one basic block that ptxas
 // schedules across groups.
 #ifdef SPRNN_ROW_SLOTS
@@ -888,7 +891,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       // chain per slot; row ends from the end_bits registers
 #pragma unroll
       for (int j0 = 0; j0 < S; j0 += SPRNN_LOAD_AHEAD) {
-        if (!SPRNN_UNIFORM_SLOTS && j0 > last_end) break;  // warp-uniform: the warp's padding tail
+        if (!SPRNN_UNIFORM_SLOTS && !SHARED_ENDS && j0 > last_end) break;  // warp-uniform: the warp's padding tail
         unsigned wv[SPRNN_LOAD_AHEAD];
 #pragma unroll
         for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {

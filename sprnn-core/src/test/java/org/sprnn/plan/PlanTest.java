@@ -131,6 +131,21 @@ class PlanTest {
         assertThat(general.spec().rowSlots()).isZero();
         assertThat(general.spec().name()).doesNotContain("_rows");
         assertThat(general.layout().equalRowSlots()).isEqualTo(4);
+        // one row a warp (H 2304 on 132 x 18 warps, some without a unit): the general loop, which has no row-end test
+        Plan headline = Plan.of(rows(CellType.RNN_RELU, 2304, 0.3), CellType.RNN_RELU, 4, H100,
+                PlanOptions.defaults().withExchange(ExchangeMode.TIMESTAMPS));
+        assertThat(headline.spec().unitsPerWarp()).as(headline.describe()).isEqualTo(1);
+        assertThat(headline.spec().rowSlots()).isZero();
+        // one row a warp and every warp full (H 2304 on 128 x 18): alike rows, still the general loop
+        Plan full = Plan.of(rows(CellType.RNN_RELU, 2304, 0.3), CellType.RNN_RELU, 4, H100,
+                PlanOptions.defaults().withExchange(ExchangeMode.TIMESTAMPS).withPartition(128, 18));
+        assertThat(full.layout().equalRowSlots()).as(full.describe()).isEqualTo(22);
+        assertThat(full.spec().rowSlots()).isZero();
+        // three gate rows a warp, but warps without a unit (GRU 1152 on 132 x 9 = 1188 warps): not alike
+        Plan spare = Plan.of(rows(CellType.GRU, 1152, 0.1), CellType.GRU, 4, H100, PlanOptions.defaults().withExchange(ExchangeMode.TIMESTAMPS));
+        assertThat(spare.spec().warps()).as(spare.describe()).isEqualTo(1188);
+        assertThat(spare.layout().equalRowSlots()).isZero();
+        assertThat(spare.spec().rowSlots()).isZero();
         // rows of different lengths (one row of 40 nonzeros among rows of 20): never compiled in
         int h = 1152;
         double[] dense = new double[h * h];
