@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.sprnn.model.CellType;
 import org.sprnn.model.SyntheticModels;
+import org.sprnn.model.Tensor;
 import org.sprnn.plan.DeviceLimits;
 import org.sprnn.plan.ExchangeMode;
 import org.sprnn.plan.KernelSpec;
@@ -27,7 +28,7 @@ import org.sprnn.sparse.WeightFormat;
 
 public class ExportLayouts {
     /** Rows of different lengths, as magnitude pruning leaves them: each row's count drawn from [0.8, 1.2] x d x cols. */
-    static org.sprnn.model.Tensor varied(int rows, int cols, double d, SplittableRandom rnd) {
+    static Tensor varied(int rows, int cols, double d, SplittableRandom rnd) {
         double[] data = new double[rows * cols];
         double scale = 1.0 / Math.sqrt(cols * d);
         for (int r = 0; r < rows; r++) {
@@ -41,7 +42,7 @@ public class ExportLayouts {
                 }
             }
         }
-        return new org.sprnn.model.Tensor(new int[] {rows, cols}, data);
+        return new Tensor(new int[] {rows, cols}, data);
     }
 
     public static void main(String[] args) throws IOException {

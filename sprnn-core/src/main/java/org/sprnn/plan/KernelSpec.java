@@ -46,11 +46,12 @@ import org.sprnn.sparse.WeightFormat;
  * @param uniformSlots every warp's rows fill all {@code S} slots ({@link org.sprnn.sparse.PackedLayer#fullWarps}), so
  *     the slot loop needs no test for a warp's padding tail ({@code SPRNN_UNIFORM_SLOTS}; H100, harness, H 5760 on 120
  *     CTAs in clusters of 8: 4.05 and 3.99 against 4.13 and 4.09 us/step, results/kernel/session5 run J)
- * @param rowSlots {@code L > 0} when every warp holds {@code U*G} rows of exactly {@code L} slots each
- *     ({@link org.sprnn.sparse.PackedLayer#equalRowSlots}: rows of equal nonzero counts, as N-per-row pruning gives), so
- *     row {@code k} of every warp ends at slot {@code (k+1)L-1} and the kernel compiles the row ends in: no per-group
- *     row-end test or branch, the slot loop one basic block ({@code SPRNN_ROW_SLOTS}; H100, harness, H 5760 on 120 CTAs
- *     in clusters of 8: 3.60-3.65 against 3.99-4.03 us/step, results/kernel/session6 run L); 0 where rows differ
+ * @param rowSlots {@code L > 0} when every warp holds {@code U*G > 1} rows of exactly {@code L} slots each
+ *     ({@link org.sprnn.sparse.PackedLayer#equalRowSlots}: rows of equal slot counts, as N nonzeros a row give, every
+ *     warp full; then {@code S = U*G*L} and {@code uniformSlots}), so row {@code k} of every warp ends at slot
+ *     {@code (k+1)L-1} and the kernel compiles the row ends in: no per-group row-end test or branch, the slot loop one
+ *     basic block ({@code SPRNN_ROW_SLOTS}; H100, harness, H 5760 on 120 CTAs in clusters of 8: 3.60-3.65 against
+ *     3.99-4.03 us/step in the same run, results/kernel/session6 run L); 0 for the general loop
  */
 public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta,
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
@@ -120,9 +121,10 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
             throw new SprnnException("kernel spec: stageCluster " + stageCluster + " must be 1, or 2, 4, 8 or 16 dividing ctas " + ctas
                     + " with the grid barrier on compute capability 9.0 (" + exchange.id() + ", sm " + smArch + ")");
         }
-        if (rowSlots < 0 || (long) rowSlots * unitsPerWarp * cell.gates() > slotsPerLane) {
+        if (rowSlots < 0 || (rowSlots > 0 && ((long) rowSlots * unitsPerWarp * cell.gates() != slotsPerLane
+                || unitsPerWarp * cell.gates() < 2 || !uniformSlots))) {
             throw new SprnnException("kernel spec: rowSlots " + rowSlots + " x " + unitsPerWarp * cell.gates()
-                    + " rows a warp must fit in slotsPerLane " + slotsPerLane);
+                    + " rows a warp must be slotsPerLane " + slotsPerLane + ", with more than one row a warp and full warps");
         }
     }
 

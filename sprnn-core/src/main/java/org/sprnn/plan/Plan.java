@@ -147,10 +147,10 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     /**
      * The row slots a layout's kernel compiles in ({@link KernelSpec#rowSlots}): {@link PackedLayer#equalRowSlots} (every
      * warp full, its rows alike) where a warp holds more than one row, for only there does the general slot loop test
-     * for row ends, once per group of slots; 0 for one row a warp, where the general loop has no row-end test and
-     * measured as fast or faster (H100, harness, H 2304 / 30% on 132 x 18 warps: 2.13 against 2.33 us/step with the row
-     * ends compiled in and the 72 warps without a unit skipped; H 1152 / 10% on 132 x 12: 1.15 against 1.13;
-     * results/kernel/session6 run O), and 0 where the options ask for the general loop.
+     * for row ends, once per group of slots; 0 for one row a warp, where the general loop has no row-end test (H100,
+     * harness: compiled in, with the warps without a unit skipped, H 2304 / 30% on 132 x 18 warps took 2.33 against
+     * 2.13 us/step, H 1152 / 10% on 132 x 12 1.13 against 1.15; results/kernel/session6 run O), and 0 where the options
+     * ask for the general loop.
      */
     static int compiledRowSlots(PackedLayer layout, CellType cell, PlanOptions options) {
         return options.compiledRowEnds() && layout.unitsPerWarp() * cell.gates() > 1 ? layout.equalRowSlots() : 0;

@@ -240,6 +240,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         return l;
     }
 
+    /** Slots per lane of each hidden unit, one word per nonzero ({@link #unitSlots(SparseRows, CellType, boolean)}). */
     public static int[] unitSlots(SparseRows whh, CellType cell) {
         return unitSlots(whh, cell, false);
     }

@@ -28,16 +28,18 @@
 //   always on       x projection loaded a step ahead; SPRNN_LOAD_AHEAD activation loads issued before use;
 //                   out[t] stored after the exchange is signalled; grid barrier = release add + acquire spin;
 //                   polled words, row sums, activation loads by explicit shared addresses; both weight tiers in one
-//                   unrolled slot loop (the shared tier's words loaded a group ahead); row ends as bits in registers,
-//                   tested once per group of slots (never for a warp of one row).
+//                   unrolled slot loop (the shared tier's words loaded a group ahead); row ends compiled in (equal
+//                   rows, below) or as warp-uniform bits in registers tested once per group of slots (never for a warp
+//                   of one row).
 //   grid barrier    one act buffer (staging starts only after every CTA has left the step); above 40 KB of h per
 //                   CTA (KernelSpec#stageCluster) clusters stage h by TMA multicast, each rank 1/SC of it
 //                   (SPRNN_STAGE_CLUSTER=SC, SPRNN_STAGE_ASYNC=2): pairs on every SM (H 5760: 4.37 against 4.48
 //                   us/step, session 4), or clusters of 8 on the 120 CTAs such clusters can hold (4.11, session 5).
 //   full warps      SPRNN_UNIFORM_SLOTS: every warp's rows fill all S slots, so no padding-tail test per slot group.
 //   equal rows      SPRNN_ROW_SLOTS=L: every warp's U*G > 1 rows take L slots each, so the row ends are compiled in and
-//                   the slot loop is one basic block (H 5760: 3.58-3.65 against 3.89-4.00 us/step, session 6); else the
-//                   group's row-end bits, made warp-uniform by redux.sync, are tested once per group of slots.
+//                   the slot loop is one basic block (H 5760: 3.60-3.65 against 3.99-4.03 us/step in the same harness
+//                   run, session 6 run L); else the group's row-end bits, made warp-uniform by redux.sync, are tested
+//                   once per group of slots (3.90 against 4.00, run M).
 //   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC alone (cp.async / one TMA bulk copy per
 //                   CTA), SPRNN_STAGE_PHASES (the bulk copy in pieces), SPRNN_POLL_SLEEP_NS: each slower or no faster
 //                   on the H100 (results/kernel/session2/README.md, results/kernel/session4/README.md); the batch in
@@ -136,19 +138,6 @@
 #ifndef SPRNN_UNIFORM_SLOTS
 #define SPRNN_UNIFORM_SLOTS 0
 #endif
-// Equal rows: SPRNN_ROW_SLOTS=L when every warp holds U*G rows of exactly L slots each (rows of equal nonzero counts,
-// e.g. N nonzeros a row), so row k of every warp ends at slot (k+1)L-1 and S = U*G*L. The row ends are then compile-time facts of
-// the unrolled slot loop: no end_bits, no per-group test and branch, the whole loop one basic block that ptxas
-// schedules across groups.
-#ifdef SPRNN_ROW_SLOTS
-#define SHARED_ENDS 1
-#if SPRNN_ROW_SLOTS < 1 || SPRNN_ROW_SLOTS * SPRNN_UNITS_PER_WARP * (SPRNN_CELL == 2 ? 3 : (SPRNN_CELL == 3 ? 4 : 1)) > SPRNN_SLOTS
-#error "SPRNN_ROW_SLOTS x rows per warp must fit in SPRNN_SLOTS"
-#endif
-#define SHARED_ROW_END(j) ((j) % SPRNN_ROW_SLOTS == SPRNN_ROW_SLOTS - 1 && (j) < SPRNN_ROW_SLOTS * U * G)
-#else
-#define SHARED_ENDS 0
-#endif
 // Measurement only (the harness): thread 0 of every CTA records %globaltimer at 7 points of each step in
 // [SPRNN_TRACE_T0, SPRNN_TRACE_T0 + 32) into sprnn_trace[CTA][step][point], and lane 0 of every warp the end of its
 // arithmetic into sprnn_trace_warp[CTA][step][warp]; the harness reads both back.
@@ -195,6 +184,19 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #define ROW_BYTES (PB * 2)
 #define PAIRS (PB / 2)                             // fp16 pairs per column: the unit of publishing
 #define ITEMS ((U * PAIRS + 31) / 32)              // (unit, pair) items per lane in the cell update
+// Equal rows: SPRNN_ROW_SLOTS=L when every warp holds U*G > 1 rows of exactly L slots each (rows of equal slot counts,
+// e.g. N nonzeros a row), every warp full, so row k of every warp ends at slot (k+1)L-1 and S = U*G*L. The row ends are
+// then compile-time facts of the unrolled slot loop: no end_bits, no per-group test and branch, the whole loop one basic
+// block that ptxas schedules across groups.
+#ifdef SPRNN_ROW_SLOTS
+#define SHARED_ENDS 1
+#if SPRNN_ROW_SLOTS < 1 || SPRNN_ROW_SLOTS * U * G != S
+#error "SPRNN_ROW_SLOTS x rows per warp must be SPRNN_SLOTS"
+#endif
+#define SHARED_ROW_END(j) ((j) % SPRNN_ROW_SLOTS == SPRNN_ROW_SLOTS - 1 && (j) < SPRNN_ROW_SLOTS * U * G)
+#else
+#define SHARED_ENDS 0
+#endif
 // Timestamped exchange word: a unit's whole padded batch up to 4 fp16 (one u32 at PB = 2, one u64 at PB = 4), else
 // PB/4 u64 words per unit, each written whole by one store. The step is the slot (a slot per step, never reused in a
 // launch) and the host empties every slot (all ones) before each launch, so a word's first fp16 doubles as its tag:
@@ -888,7 +890,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
       // every slot in one unrolled loop: the register tier from wreg[] (compile-time indices keep it in registers),
       // the shared tier's words loaded a group ahead with the group's activations, so neither waits on a load
-      // chain per slot; row ends from the end_bits registers
+      // chain per slot; row ends compiled in (SHARED_ENDS) or from the end_bits registers
 #pragma unroll
       for (int j0 = 0; j0 < S; j0 += SPRNN_LOAD_AHEAD) {
         if (!SPRNN_UNIFORM_SLOTS && !SHARED_ENDS && j0 > last_end) break;  // warp-uniform: the warp's padding tail

@@ -124,19 +124,15 @@ class PlanTest {
         // every warp full, every row 115 nonzeros (4 slots); GRU: three gate rows a unit
         Plan gru = Plan.of(rows(CellType.GRU, 1152, 0.1), CellType.GRU, 4, H100, PlanOptions.defaults().withExchange(ExchangeMode.CLUSTER));
         assertThat(gru.layout().equalRowSlots()).as(gru.describe()).isEqualTo(gru.spec().rowSlots()).isEqualTo(4);
-        assertThat(gru.spec().rowSlots() * gru.spec().unitsPerWarp() * 3).isLessThanOrEqualTo(gru.spec().slotsPerLane());
+        assertThat(gru.spec().rowSlots() * gru.spec().unitsPerWarp() * 3).isEqualTo(gru.spec().slotsPerLane());
         // the same layer with the general slot loop asked for
         Plan general = Plan.of(rows(CellType.GRU, 1152, 0.1), CellType.GRU, 4, H100,
                 PlanOptions.defaults().withExchange(ExchangeMode.CLUSTER).withCompiledRowEnds(false));
         assertThat(general.spec().rowSlots()).isZero();
         assertThat(general.spec().name()).doesNotContain("_rows");
         assertThat(general.layout().equalRowSlots()).isEqualTo(4);
-        // one row a warp (H 2304 on 132 x 18 warps, some without a unit): the general loop, which has no row-end test
-        Plan headline = Plan.of(rows(CellType.RNN_RELU, 2304, 0.3), CellType.RNN_RELU, 4, H100,
-                PlanOptions.defaults().withExchange(ExchangeMode.TIMESTAMPS));
-        assertThat(headline.spec().unitsPerWarp()).as(headline.describe()).isEqualTo(1);
-        assertThat(headline.spec().rowSlots()).isZero();
-        // one row a warp and every warp full (H 2304 on 128 x 18): alike rows, still the general loop
+        // one row a warp and every warp full (H 2304 on 128 x 18): alike rows, still the general loop, which has no
+        // row-end test for one row
         Plan full = Plan.of(rows(CellType.RNN_RELU, 2304, 0.3), CellType.RNN_RELU, 4, H100,
                 PlanOptions.defaults().withExchange(ExchangeMode.TIMESTAMPS).withPartition(128, 18));
         assertThat(full.layout().equalRowSlots()).as(full.describe()).isEqualTo(22);
@@ -146,18 +142,27 @@ class PlanTest {
         assertThat(spare.spec().warps()).as(spare.describe()).isEqualTo(1188);
         assertThat(spare.layout().equalRowSlots()).isZero();
         assertThat(spare.spec().rowSlots()).isZero();
-        // rows of different lengths (one row of 40 nonzeros among rows of 20): never compiled in
-        int h = 1152;
+        // rows of different lengths on 16 x 18 warps of 4 units: rows of 20 nonzeros take one slot each, compiled in;
+        // one row of 40 among them (two slots) keeps the general loop
+        PlanOptions fullWarps = PlanOptions.defaults().withExchange(ExchangeMode.CLUSTER).withPartition(16, 18);
+        Plan even = Plan.of(SparseRows.of(new Tensor(new int[] {1152, 1152}, rowsOfLength(1152, 20, -1))), CellType.RNN_RELU, 4, H100, fullWarps);
+        assertThat(even.layout().equalRowSlots()).as(even.describe()).isEqualTo(1);
+        assertThat(even.spec().rowSlots()).isEqualTo(1);
+        Plan uneven = Plan.of(SparseRows.of(new Tensor(new int[] {1152, 1152}, rowsOfLength(1152, 20, 7))), CellType.RNN_RELU, 4, H100, fullWarps);
+        assertThat(uneven.layout().equalRowSlots()).as(uneven.describe()).isZero();
+        assertThat(uneven.spec().rowSlots()).isZero();
+    }
+
+    /** A square matrix of {@code k} nonzeros a row (row {@code longRow}, if any, {@code 2k}). */
+    private static double[] rowsOfLength(int h, int k, int longRow) {
         double[] dense = new double[h * h];
         SplittableRandom rnd = new SplittableRandom(3);
         for (int r = 0; r < h; r++) {
-            for (int i = 0; i < (r == 7 ? 40 : 20); i++) {
+            for (int i = 0; i < (r == longRow ? 2 * k : k); i++) {
                 dense[r * h + (r * 131 + i * 37) % h] = rnd.nextDouble(-1, 1) + 2;
             }
         }
-        Plan uneven = Plan.of(SparseRows.of(new Tensor(new int[] {h, h}, dense)), CellType.RNN_RELU, 4, H100, PlanOptions.defaults());
-        assertThat(uneven.layout().equalRowSlots()).as(uneven.describe()).isZero();
-        assertThat(uneven.spec().rowSlots()).isZero();
+        return dense;
     }
 
     @Test
@@ -269,9 +274,13 @@ class PlanTest {
         KernelSpec b = new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 8, 8, 2, false, true, ExchangeMode.CLUSTER, true, 90);
         assertThat(a.name()).isNotEqualTo(b.name()).startsWith("sparse_persistent_rnn_gru_h1152_b4_k8_sm90");
         assertThat(a.defines()).containsEntry("SPRNN_CELL", "2").containsEntry("SPRNN_PADDED_BATCH", "4").containsEntry("SPRNN_EXCHANGE", "2");
-        // compiled row ends: 2 units x 3 gate rows of L slots must fit in the 8 slots
+        // compiled row ends: 2 units x 3 gate rows of L slots must be the S slots, in full warps, more than one row a warp
         assertThatThrownBy(() -> new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 8, 8, 2, true, true,
                 ExchangeMode.CLUSTER, true, 90, false, 1, true, 2)).hasMessageContaining("rowSlots 2");
+        assertThatThrownBy(() -> new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 6, 6, 2, true, true,
+                ExchangeMode.CLUSTER, true, 90, false, 1, false, 1)).hasMessageContaining("full warps");
+        assertThatThrownBy(() -> new KernelSpec(CellType.RNN_RELU, 1152, 4, WeightFormat.FP16, 16, 16, 4, 4, 1, true, true,
+                ExchangeMode.CLUSTER, true, 90, false, 1, true, 4)).hasMessageContaining("more than one row");
         KernelSpec rows = new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 6, 6, 2, true, true,
                 ExchangeMode.CLUSTER, true, 90, false, 1, true, 1);
         assertThat(rows.name()).endsWith("_full_rows1");

@@ -56,6 +56,54 @@ class PackedLayerTest {
         return new SparseRows(cols, cs, vs);
     }
 
+    /** {@code rows} rows over {@code cols} columns, row {@code r} with {@code length.applyAsInt(r)} nonzeros. */
+    static SparseRows rowsOfLength(int rows, int cols, java.util.function.IntUnaryOperator length) {
+        List<int[]> cs = new ArrayList<>();
+        List<float[]> vs = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            int k = length.applyAsInt(r);
+            int[] c = new int[k];
+            float[] v = new float[k];
+            for (int i = 0; i < k; i++) {
+                c[i] = (r * 7 + i * 3) % cols;
+                v[i] = 0.25f * (1 + (r + i) % 3);
+            }
+            Arrays.sort(c);
+            cs.add(c);
+            vs.add(v);
+        }
+        return new SparseRows(cols, cs, vs);
+    }
+
+    @Test
+    void equalRowSlotsOnlyWhereEveryWarpIsFullOfRowsOfTheSameSlots() {
+        // 64 units of 20 nonzeros (one slot) on 32 warps: 2 units a warp, rows end at slots 0 and 1
+        PackedLayer even = PackedLayer.pack(rowsOfLength(64, 64, r -> 20), CellType.RNN_RELU, 4, 32, true, true, true, WeightFormat.FP16);
+        assertThat(even.unitsPerWarp()).isEqualTo(2);
+        assertThat(even.fullWarps()).isTrue();
+        assertThat(even.equalRowSlots()).isEqualTo(1);
+        // the same on 24 warps: 3 units a warp at most, some warps short of one
+        PackedLayer shortWarp = PackedLayer.pack(rowsOfLength(64, 64, r -> 20), CellType.RNN_RELU, 4, 24, true, true, true, WeightFormat.FP16);
+        assertThat(shortWarp.unitsPerWarp()).isEqualTo(3);
+        assertThat(shortWarp.equalRowSlots()).isZero();
+        // one row of 40 nonzeros (two slots) among them
+        PackedLayer uneven = PackedLayer.pack(rowsOfLength(64, 64, r -> r == 5 ? 40 : 20), CellType.RNN_RELU, 4, 32, true, true, true,
+                WeightFormat.FP16);
+        assertThat(uneven.equalRowSlots()).isZero();
+        // 64 units on 128 warps: warps without a unit
+        PackedLayer empty = PackedLayer.pack(rowsOfLength(64, 64, r -> 20), CellType.RNN_RELU, 4, 128, true, true, true, WeightFormat.FP16);
+        assertThat(empty.equalRowSlots()).isZero();
+        // GRU, 64 units (gate rows of 45 nonzeros: two slots each) on 64 warps: one unit a warp, ends at 1, 3, 5
+        PackedLayer gru = PackedLayer.pack(rowsOfLength(3 * 64, 64, r -> 45), CellType.GRU, 4, 64, true, true, true, WeightFormat.FP16);
+        assertThat(gru.equalRowSlots()).isEqualTo(2);
+        assertThat(Arrays.copyOf(gru.rowEnds(), 6)).containsExactly(1, 3, 5, 1, 3, 5);
+        // split weights: 20 nonzeros are 40 words, two slots a row
+        PackedLayer split = PackedLayer.pack(rowsOfLength(64, 64, r -> 20), CellType.RNN_RELU, 4, 1, 32, false, true, true, true,
+                WeightFormat.FP16, true);
+        assertThat(split.equalRowSlots()).isEqualTo(2);
+        assertThat(split.slotsPerLane()).isEqualTo(4);
+    }
+
     @Test
     void everyRowDecodesToItsNonzerosAndPaddingIsZero() {
         long seed = System.nanoTime();

@@ -49,8 +49,11 @@ import org.sprnn.sparse.WeightFormat;
  *       capacity numbers (checked in the text);</li>
  *   <li>ablation: every exchange x wide loads x bank-aware x balance (24 combinations) on representative shapes of
  *       every cell, the 24 sharing one model, input and reference per shape;</li>
- *   <li>run-time row ends: every cell x exchange at hidden 1152 with the general slot loop (the synthetic rows are all
- *       alike, so elsewhere full warps get their row ends compiled in, {@link org.sprnn.plan.KernelSpec#rowSlots});</li>
+ *   <li>run-time row ends: every cell x exchange at hidden 1152 with the general slot loop asked for. The synthetic
+ *       rows are all alike, so full warps of more than one row get their row ends compiled in elsewhere
+ *       ({@link org.sprnn.plan.KernelSpec#rowSlots}); at 1152 that is the cluster exchange's partition, whose jobs here
+ *       are the general loop's counterpart (the other exchanges plan one unit a warp or warps without a unit, the
+ *       matrix's own kernels);</li>
  *   <li>stacked layers (2 and 3, every cell), bf16 weights, hidden sizes not a multiple of 4 (5, 97, 301) with
  *       every exchange, sequences longer than one launch (h/c carried between launches of {@link StepChunks}),
  *       the PyTorch golden fixtures (when a folder is given);</li>
@@ -103,7 +106,7 @@ public final class SparsePersistentFullCheck {
             PlanOptions o = options;
             return (o.exchange() == null ? "auto" : o.exchange().id()) + (o.wideLoads() ? " wide" : " scalar")
                     + (o.bankAware() ? " bank" : " natural") + (o.balanced() ? " bal" : " naive")
-                    + (o.weights() == WeightFormat.BF16 ? " bf16" : "")
+                    + (o.weights() == WeightFormat.BF16 ? " bf16" : "") + (o.compiledRowEnds() ? "" : " run-time row ends")
                     + (variant.stepsPerLaunch() != SparsePersistentEngine.STEPS_PER_LAUNCH ? " " + variant.stepsPerLaunch() + "/launch" : "");
         }
     }
@@ -161,8 +164,9 @@ public final class SparsePersistentFullCheck {
                 }
             }
         }
-        // the general slot loop (row ends tested at run time, as for pruned rows of unequal length) on layers whose
-        // rows are all alike, so the matrix's compiled row ends have their run-time counterpart at every cell and exchange
+        // the general slot loop (row ends tested at run time, as for pruned rows of unequal length) on layers whose rows
+        // are all alike: with the cluster exchange the counterpart of the compiled row ends (SparsePersistentFullCheckTest
+        // checks that those plans compile them in); the other exchanges plan the matrix's own kernels here
         for (CellType c : CellType.values()) {
             for (ExchangeMode e : ExchangeMode.values()) {
                 ModelKey m = synthetic(c, 1152, 1, 0.1, seed);

@@ -59,6 +59,31 @@ class SparsePersistentFullCheckTest {
     }
 
     @Test
+    void theRunTimeRowEndJobsOfTheClusterExchangeAreTheCompiledKernelsCounterparts() {
+        List<SparsePersistentFullCheck.Job> jobs = SparsePersistentFullCheck.jobs(1).stream()
+                .filter(j -> j.section().equals("run-time row ends")).toList();
+        assertThat(jobs).hasSize(4 * 3).allMatch(j -> !j.options().compiledRowEnds());
+        Set<CellType> counterparts = new HashSet<>();
+        for (SparsePersistentFullCheck.Job j : jobs) {
+            if (j.options().exchange() != ExchangeMode.CLUSTER) {
+                continue;
+            }
+            var k = j.model();
+            var model = SyntheticModels.random(k.cell(), SparsePersistentFullCheck.INPUT, k.hidden(), k.layers(), k.density(), 1.0, k.seed());
+            SparseRows rows = SparseRows.of(model.layers().get(0).wHh());
+            for (var shape : j.shapes()) {
+                Plan general = Plan.of(rows, k.cell(), shape.batch(), DeviceLimits.h100Sxm(), j.options());
+                Plan compiled = Plan.of(rows, k.cell(), shape.batch(), DeviceLimits.h100Sxm(), j.options().withCompiledRowEnds(true));
+                assertThat(general.spec().rowSlots()).as(general.describe()).isZero();
+                assertThat(compiled.spec().rowSlots()).as(compiled.describe()).isPositive();
+                assertThat(compiled.layout().words()).isEqualTo(general.layout().words());
+            }
+            counterparts.add(k.cell());
+        }
+        assertThat(counterparts).containsExactlyInAnyOrder(CellType.values());
+    }
+
+    @Test
     void onlyTheStalledVariantCarriesTheStallDefines() {
         var model = SyntheticModels.random(CellType.GRU, 8, 96, 1, 0.3, 1.0, 3);
         Plan p = Plan.of(SparseRows.of(model.layers().get(0).wHh()), CellType.GRU, 3, DeviceLimits.h100Sxm(), PlanOptions.defaults());

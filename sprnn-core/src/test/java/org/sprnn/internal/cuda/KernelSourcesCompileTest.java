@@ -148,6 +148,12 @@ class KernelSourcesCompileTest {
                     120, 16, 54, 44, 3, true, true, org.sprnn.plan.ExchangeMode.GRID_BARRIER, true, 90, false, 8, true, 18);
             assertThat(planned.defineOptions()).contains("-DSPRNN_ROW_SLOTS=18", "-DSPRNN_UNIFORM_SLOTS=1");
             out.add(planned.defineOptions());
+            // gate rows with compiled row ends: GRU 1152 / 10% in one cluster (several units of three rows a warp)
+            var gru = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.GRU, 1, 1152, 1, 0.1, 1.0, 5);
+            var gruPlan = org.sprnn.plan.Plan.of(org.sprnn.sparse.SparseRows.of(gru.layers().get(0).wHh()), org.sprnn.model.CellType.GRU,
+                    4, h100, org.sprnn.plan.PlanOptions.defaults().withExchange(org.sprnn.plan.ExchangeMode.CLUSTER));
+            assertThat(gruPlan.spec().rowSlots()).as(gruPlan.describe()).isPositive();
+            out.add(gruPlan.spec().defineOptions());
         }
         return out;
     }
