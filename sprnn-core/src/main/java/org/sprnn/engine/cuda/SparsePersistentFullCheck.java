@@ -103,10 +103,7 @@ public final class SparsePersistentFullCheck {
     /** One engine (model, plan options, variant) and the shapes it runs, in order. */
     record Job(String section, ModelKey model, PlanOptions options, SparsePersistentEngine.Variant variant, List<Shape> shapes) {
         String optionsLabel() {
-            PlanOptions o = options;
-            return (o.exchange() == null ? "auto" : o.exchange().id()) + (o.wideLoads() ? " wide" : " scalar")
-                    + (o.bankAware() ? " bank" : " natural") + (o.balanced() ? " bal" : " naive")
-                    + (o.weights() == WeightFormat.BF16 ? " bf16" : "") + (o.compiledRowEnds() ? "" : " run-time row ends")
+            return SparsePersistentSelfTest.optionsLabel(options)
                     + (variant.stepsPerLaunch() != SparsePersistentEngine.STEPS_PER_LAUNCH ? " " + variant.stepsPerLaunch() + "/launch" : "");
         }
     }

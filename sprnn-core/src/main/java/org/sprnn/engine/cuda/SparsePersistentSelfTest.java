@@ -40,12 +40,16 @@ public final class SparsePersistentSelfTest {
     record Case(CellType cell, int hidden, int layers, double density, int batch, int steps, PlanOptions options) {
         @Override
         public String toString() {
-            PlanOptions o = options;
-            return String.format(Locale.ROOT, "%s H=%d L=%d d=%.2f B=%d T=%d %s%s%s%s%s", cell.id(), hidden, layers, density, batch, steps,
-                    o.exchange() == null ? "auto" : o.exchange().id(), o.wideLoads() ? " wide" : " scalar",
-                    o.bankAware() ? " bank" : " natural", o.balanced() ? " bal" : " naive",
-                    o.compiledRowEnds() ? "" : " run-time row ends");
+            return String.format(Locale.ROOT, "%s H=%d L=%d d=%.2f B=%d T=%d %s", cell.id(), hidden, layers, density, batch, steps,
+                    optionsLabel(options));
         }
+    }
+
+    /** Plan options as a check's rows name them: exchange and switches, then bf16 and run-time row ends where set. */
+    static String optionsLabel(PlanOptions o) {
+        return (o.exchange() == null ? "auto" : o.exchange().id()) + (o.wideLoads() ? " wide" : " scalar")
+                + (o.bankAware() ? " bank" : " natural") + (o.balanced() ? " bal" : " naive")
+                + (o.weights() == WeightFormat.BF16 ? " bf16" : "") + (o.compiledRowEnds() ? "" : " run-time row ends");
     }
 
     static List<Case> cases(boolean quick) {
