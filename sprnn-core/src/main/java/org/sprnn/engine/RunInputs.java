@@ -19,7 +19,7 @@ public final class RunInputs {
      */
     public static int check(RnnModel model, Tensor input, Tensor h0, Tensor c0) {
         int b = checkExceptInputValues(model, input, h0, c0);
-        finite(input.firstNonFinite(), input.shape(), "input", input.data());
+        finite(Float32Range.firstOutside(input.data()), input.shape(), "input", input.data());
         return b;
     }
 
@@ -48,10 +48,10 @@ public final class RunInputs {
         int b = checkShapes(model, input == null ? null : input.shape(), h0 == null ? null : h0.shape(),
                 c0 == null ? null : c0.shape());
         if (h0 != null) {
-            finite(h0.firstNonFinite(), h0.shape(), "h0", h0.data());
+            finite(Float32Range.firstOutside(h0.data()), h0.shape(), "h0", h0.data());
         }
         if (c0 != null) {
-            finite(c0.firstNonFinite(), c0.shape(), "c0", c0.data());
+            finite(Float32Range.firstOutside(c0.data()), c0.shape(), "c0", c0.data());
         }
         return b;
     }
@@ -90,6 +90,7 @@ public final class RunInputs {
             throw new SprnnException("input has " + i + " features per step (shape " + inShape
                     + ") but the model's input size is " + model.inputSize());
         }
+        checkSize(model, input);
         int l = model.numLayers(), h = model.hiddenSize();
         int[] state = {l, b, h};
         if (h0 != null && !Arrays.equals(h0, state)) {
@@ -106,12 +107,39 @@ public final class RunInputs {
         return b;
     }
 
-    /** Throws if {@code bad} (the first non-finite element's index, or -1) names one. */
+    /**
+     * Throws if {@code bad} (the index of the first element float32 cannot hold: NaN, infinite, or a float64
+     * beyond float32's range; or -1) names one.
+     */
     private static void finite(int bad, int[] s, String what, Object data) {
         if (bad >= 0) {
             int i2 = bad % s[2], i1 = (bad / s[2]) % s[1], i0 = bad / (s[1] * s[2]);
-            Object v = data instanceof double[] d ? (Object) d[bad] : (Object) ((float[]) data)[bad];
-            throw new SprnnException(what + " holds a non-finite value (" + v + ") at [" + i0 + "][" + i1 + "][" + i2 + "]");
+            double v = data instanceof double[] d ? d[bad] : ((float[]) data)[bad];
+            String shown = data instanceof double[] ? String.valueOf(v) : String.valueOf((float) v);
+            throw new SprnnException(Float32Range.refusal(what, v, shown, "[" + i0 + "][" + i1 + "][" + i2 + "]"));
+        }
+    }
+
+    /**
+     * The most values one of a run's per-layer arrays may hold: a Java array's limit, which also keeps every
+     * element index of the GPU engines' buffers within a 32-bit int.
+     */
+    public static final long MAX_VALUES_PER_LAYER = Integer.MAX_VALUE - 64;
+
+    /**
+     * Refuses a run whose per-layer arrays would not fit one Java array: the input projection
+     * {@code [T][B][G*H]} (G gate rows per unit), the outputs {@code [T][B][H]} and the input itself, each
+     * rounded up to whole blocks of 64 (T*B) columns as the {@code cpu} engine holds them.
+     */
+    private static void checkSize(RnnModel model, int[] input) {
+        long t = input[0], b = input[1], cols = (t * b + 63) / 64 * 64;
+        long width = Math.max((long) model.cell().gates() * model.hiddenSize(), model.inputSize());
+        if (cols * width > MAX_VALUES_PER_LAYER) {
+            throw new SprnnException("input of " + t + " steps x batch " + b + " is too large for one run of this model"
+                    + " (cell " + model.cell() + ", hidden " + model.hiddenSize() + ", input size " + model.inputSize() + "): T*B*"
+                    + width + " = " + t * b * width + " values per layer, more than the " + MAX_VALUES_PER_LAYER
+                    + " one array can hold; run the sequence in pieces, each piece's final states (--final-h/--final-c)"
+                    + " the next one's h0/c0");
         }
     }
 }

@@ -49,10 +49,9 @@ public record RnnModel(CellType cell, List<Layer> layers) {
             throw new SprnnException(name + " has shape " + t.shapeString() + ", expected [" + rows + ", " + cols
                     + "] for cell " + cell + " (" + cell.gates() + " gate rows per hidden unit)");
         }
-        int bad = t.firstNonFinite();
+        int bad = t.firstOutsideFloat32();
         if (bad >= 0) {
-            throw new SprnnException(name + " holds a non-finite value (" + t.data()[bad] + ") at row "
-                    + bad / cols + ", column " + bad % cols);
+            throw new SprnnException(outsideFloat32(name, t.data()[bad], "row " + bad / cols + ", column " + bad % cols));
         }
     }
 
@@ -63,10 +62,16 @@ public record RnnModel(CellType cell, List<Layer> layers) {
         if (!t.hasShape(rows)) {
             throw new SprnnException(name + " has shape " + t.shapeString() + ", expected [" + rows + "] for cell " + cell);
         }
-        int bad = t.firstNonFinite();
+        int bad = t.firstOutsideFloat32();
         if (bad >= 0) {
-            throw new SprnnException(name + " holds a non-finite value (" + t.data()[bad] + ") at index " + bad);
+            throw new SprnnException(outsideFloat32(name, t.data()[bad], "index " + bad));
         }
+    }
+
+    /** What is wrong with a weight float32 cannot hold (engine.Float32Range states the contract). */
+    private static String outsideFloat32(String name, double v, String where) {
+        return Double.isFinite(v) ? name + " holds " + v + " at " + where + ", beyond float32's range (|v| <= 3.4028235E38): sprnn computes in float32"
+                : name + " holds a non-finite value (" + v + ") at " + where;
     }
 
     /** Input size of the first layer. */

@@ -123,6 +123,19 @@ public record Tensor(int[] shape, double[] data) {
         return -1;
     }
 
+    /**
+     * The index of the first value float32 cannot hold (NaN, infinite, or beyond {@code ±Float.MAX_VALUE},
+     * such as {@code 1e300}), or -1: sprnn computes in float32, so such values are refused on the way in.
+     */
+    public int firstOutsideFloat32() {
+        for (int i = 0; i < data.length; i++) {
+            if (!(Math.abs(data[i]) <= Float.MAX_VALUE)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** Shape as text, e.g. {@code [256, 4, 2304]}. */
     public String shapeString() {
         return Arrays.toString(shape);

@@ -5,6 +5,7 @@ package org.sprnn.engine.cpu;
 
 import java.util.Arrays;
 import java.util.function.IntFunction;
+import org.sprnn.engine.Float32Range;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.model.CellType;
 import org.sprnn.model.Layer;
@@ -79,6 +80,9 @@ public final class CellEquations {
             double[] out = new double[steps * b * h];
             double[] hs = new double[h], cs = new double[h], hq = hView == null ? hs : new double[h];
             double[] gi = new double[cell.gates() * h], gh = new double[cell.gates() * h];
+            int badStep = steps, badBatch = 0, badUnit = 0; // the earliest state float32 cannot hold, over the batch
+            double badValue = 0;
+            String badWhat = null;
             for (int n = 0; n < b; n++) {
                 int st = (k * b + n) * h;
                 System.arraycopy(hN, st, hs, 0, h);
@@ -93,17 +97,48 @@ public final class CellEquations {
                     matVec(a.wHh(), a.colsHh(), h, a.bHh(), hq, 0, gh);
                     step(cell, h, gi, gh, hs, cs);
                     System.arraycopy(hs, 0, out, (t * b + n) * h, h);
+                    if (t < badStep) { // the first of: input projection, recurrent product, hidden state, cell state
+                        double[][] tested = {gi, gh, hs, cN != null ? cs : new double[0]};
+                        for (int q = 0; q < tested.length; q++) {
+                            int j = firstOutsideFloat32(tested[q]);
+                            if (j >= 0) {
+                                badStep = t;
+                                badBatch = n;
+                                badUnit = j;
+                                badWhat = STAGES[q];
+                                badValue = tested[q][j];
+                                break;
+                            }
+                        }
+                    }
                 }
                 System.arraycopy(hs, 0, hN, st, h);
                 if (cN != null) {
                     System.arraycopy(cs, 0, cN, st, h);
                 }
             }
+            if (badWhat != null) {
+                throw Float32Range.overflow(badWhat, k, badStep, badBatch, badUnit, badValue);
+            }
             seq = out;
             in = h;
         }
         return new RnnOutput(new Tensor(new int[] {steps, b, h}, seq), new Tensor(new int[] {numLayers, b, h}, hN),
                 cN == null ? null : new Tensor(new int[] {numLayers, b, h}, cN));
+    }
+
+    /** What forward tests against float32's range each step, in this order, as {@link Float32Range#overflow} names it. */
+    private static final String[] STAGES = {Float32Range.INPUT_PROJECTION, Float32Range.RECURRENT_PRODUCT,
+        Float32Range.HIDDEN_STATE, Float32Range.CELL_STATE};
+
+    /** The first element float32 cannot hold (the {@link Float32Range} contract), or -1. */
+    private static int firstOutsideFloat32(double[] a) {
+        for (int j = 0; j < a.length; j++) {
+            if (!Float32Range.holds(a[j])) {
+                return j;
+            }
+        }
+        return -1;
     }
 
     /**

@@ -3,10 +3,12 @@ package org.sprnn.engine.cpu;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.Engine;
+import org.sprnn.engine.Float32Range;
 import org.sprnn.engine.FloatRnnOutput;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
@@ -113,6 +115,8 @@ public final class CpuEngine implements Engine {
     private final int chunkUnits; // units per chunk of a step's work (128 gate rows by default), the unit a worker may take over
     private final AtomicIntegerArray claims; // [3][workers] x 16: per use (step parity 0/1, projection) and worker, the next chunk of its units to claim
     private final boolean[] nonFiniteInput; // [workers] whether worker w found NaN/Inf in its features of the input (this run)
+    private final int[][] overflowAt; // [workers] {layer, step, batch element, stage (0 input projection, 2 hidden state), gate row (PyTorch's order) or unit} of the first value worker w found NaN/Inf in this run, in that order, or null
+    private final float[] overflowValue; // [workers] that state's value
     private float[][] inputRows; // per worker [BLOCK][its features of the model input]: one block's input rows, float32, which transposeInput transposes into x0 (Vector API only)
     private float[][][] blockOut; // per worker 2 x [BLOCK] one or two rows' projections of one block, before they go to pre
 
@@ -180,6 +184,8 @@ public final class CpuEngine implements Engine {
         }
         this.blockOut = new float[workers][2][BLOCK];
         this.nonFiniteInput = new boolean[workers];
+        this.overflowAt = new int[workers][];
+        this.overflowValue = new float[workers];
         this.chunkUnits = chunkUnits;
         this.claims = new AtomicIntegerArray(3 * workers * 16);
         this.pool = new WorkerPool(workers, "sprnn-cpu");
@@ -292,13 +298,38 @@ public final class CpuEngine implements Engine {
         this.c0 = c0;
         this.hN = new float[layers.length * b * hidden];
         this.cN = cell.hasCellState() ? new float[layers.length * b * hidden] : null;
+        Arrays.fill(overflowAt, null);
         try {
             pool.run(this::work);
         } finally {
             this.h0 = null;
             this.c0 = null;
         }
-        return !anyNonFiniteInput();
+        if (anyNonFiniteInput()) {
+            return false;
+        }
+        throwIfOverflow();
+        return true;
+    }
+
+    /**
+     * Throws the {@link Float32Range} overflow error for the first value float32 cannot hold in the order
+     * (layer, step, batch element, input projection before state, row or unit), as {@code cpu-reference}
+     * names it.
+     */
+    private void throwIfOverflow() {
+        int first = -1;
+        for (int w = 0; w < overflowAt.length; w++) {
+            int[] a = overflowAt[w];
+            if (a != null && (first < 0 || Arrays.compare(a, overflowAt[first]) < 0)) {
+                first = w;
+            }
+        }
+        if (first >= 0) {
+            int[] a = overflowAt[first];
+            throw Float32Range.overflow(a[3] == 0 ? Float32Range.INPUT_PROJECTION : Float32Range.HIDDEN_STATE, a[0], a[1], a[2], a[4],
+                    overflowValue[first]);
+        }
     }
 
     /** Whether a worker found NaN or infinity in its part of the input; valid after the first barrier. */
@@ -387,6 +418,9 @@ public final class CpuEngine implements Engine {
                 claims.set(claimSlot(1, w), 0);
                 pool.await(); // every unit's projections are written: a chunk may run on any worker
             }
+            if (overflowAt[w] == null || overflowAt[w][0] == k) {
+                findProjectionOverflow(k, u0, u1, w);
+            }
             for (int t = 0; t < steps; t++) {
                 if (workers == 1) {
                     step(k, t, u0, u1, seqOut);
@@ -394,6 +428,9 @@ public final class CpuEngine implements Engine {
                     stepChunks(k, t, w, seqOut);
                 }
                 pool.await(); // state[t & 1] complete
+            }
+            if (overflowAt[w] == null || overflowAt[w][0] == k) {
+                findOverflow(k, seqOut, u0, u1, w);
             }
             finalState(k, u0, u1);
             if (k + 1 < layers.length) {
@@ -552,12 +589,120 @@ public final class CpuEngine implements Engine {
     }
 
     /** Whether {@code x[from, from + n)} holds no NaN or infinity (the scalar path). */
+    /** Whether every value rounds to a finite float32 (1e300 does not). */
     private static boolean allFinite(double[] x, int from, int n) {
-        double zeros = 0;
+        float zeros = 0;
         for (int i = from, e = from + n; i < e; i++) {
-            zeros += x[i] - x[i];
+            float f = (float) x[i];
+            zeros += f - f;
         }
-        return zeros == 0;
+        return zeros == 0f;
+    }
+
+    /**
+     * Looks for a NaN or infinite state (an overflow, {@link Float32Range}) among layer k's outputs of units
+     * [u0, u1), every step, where the layer left them: the next layer's input {@code seqOut}, the run's
+     * output (ReLU with the Vector API), or {@code outHistory}; records the earliest step's in
+     * {@link #overflowAt}. A (step, batch) row at a time, the earliest step first, so that the scan stops
+     * at the first hit.
+     */
+    private void findOverflow(int k, MemorySegment seqOut, int u0, int u1, int w) {
+        int b = batch, n = u1 - u0;
+        if (n <= 0) {
+            return;
+        }
+        float[] row = seqOut != null ? new float[n] : null;
+        for (int t = 0; t < steps; t++) {
+            for (int e = 0; e < b; e++) {
+                int c = t * b + e, at;
+                float[] src;
+                int from;
+                if (seqOut != null) { // [blocks][H][BLOCK]: unit u of column c at ((c / BLOCK) * H + u) * BLOCK + c % BLOCK
+                    long base = (long) (c / BLOCK) * hidden * BLOCK + c % BLOCK;
+                    for (int u = u0; u < u1; u++) {
+                        row[u - u0] = seqOut.getAtIndex(ValueLayout.JAVA_FLOAT, base + (long) u * BLOCK);
+                    }
+                    src = row;
+                    from = 0;
+                } else if (reluWritesOutput) { // the run's output [T][B][H]
+                    int o = c * hidden + u0;
+                    if (outFloats == null) {
+                        at = firstNonFinite(outDoubles, o, n);
+                        if (at >= 0) {
+                            record(w, k, t, e, u0 + at - o, (float) outDoubles[at]);
+                            return;
+                        }
+                        continue;
+                    }
+                    src = outFloats;
+                    from = o;
+                } else { // outHistory [T][H][B]: a step's units of one batch element are B apart
+                    for (int u = u0; u < u1; u++) {
+                        float v = outHistory[t * hidden * b + u * b + e];
+                        if (!(Math.abs(v) <= Float.MAX_VALUE)) {
+                            record(w, k, t, e, u, v);
+                            return;
+                        }
+                    }
+                    continue;
+                }
+                at = Float32Range.firstNonFinite(src, from, n);
+                if (at >= 0) {
+                    record(w, k, t, e, u0 + at - from, src[at]);
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * Looks for a NaN or infinite input projection ({@code pre}, W_ih x + b_ih, float32) among layer k's rows
+     * of units [u0, u1), every step; records the earliest step's, lowest batch element's, lowest row's
+     * (in PyTorch's gate order) in {@link #overflowAt}.
+     */
+    private void findProjectionOverflow(int k, int u0, int u1, int w) {
+        int b = batch, gh = gates * hidden, r0 = u0 * gates, n = (u1 - u0) * gates * b;
+        for (int t = 0; t < steps; t++) {
+            int from = (t * gh + r0) * b;
+            if (Float32Range.firstNonFinite(pre, from, n) < 0) {
+                continue;
+            }
+            int bestRow = Integer.MAX_VALUE, bestBatch = Integer.MAX_VALUE;
+            float value = 0;
+            for (int i = from; i < from + n; i++) {
+                if (!(Math.abs(pre[i]) <= Float.MAX_VALUE)) {
+                    int r = (i - t * gh * b) / b, e = i % b, row = (r % gates) * hidden + r / gates; // unit-major row to PyTorch's
+                    if (e < bestBatch || e == bestBatch && row < bestRow) {
+                        bestBatch = e;
+                        bestRow = row;
+                        value = pre[i];
+                    }
+                }
+            }
+            record(w, new int[] {k, t, bestBatch, 0, bestRow}, value);
+            return;
+        }
+    }
+
+    /** Keeps {@code at} as worker w's first overflow if it comes before the one it has. */
+    private void record(int w, int[] at, float value) {
+        if (overflowAt[w] == null || Arrays.compare(at, overflowAt[w]) < 0) {
+            overflowAt[w] = at;
+            overflowValue[w] = value;
+        }
+    }
+
+    private void record(int w, int layer, int step, int batchElement, int unit, float value) {
+        record(w, new int[] {layer, step, batchElement, 2, unit}, value);
+    }
+
+    private static int firstNonFinite(double[] a, int from, int n) {
+        for (int i = from, e = from + n; i < e; i++) {
+            if (!(Math.abs(a[i]) <= Float.MAX_VALUE)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private void initState(int k, int u0, int u1) {

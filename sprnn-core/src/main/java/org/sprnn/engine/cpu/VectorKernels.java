@@ -136,25 +136,27 @@ final class VectorKernels {
     }
 
     /**
-     * {@code dst[to + j] = (float) src[from + j]} for j in [0, n); returns whether every value was finite
-     * (the sum of {@code x - x} is 0 only where x is finite).
+     * {@code dst[to + j] = (float) src[from + j]} for j in [0, n); returns whether every rounded value is
+     * finite (the sum of {@code f - f} is 0 only where f is finite): a float64 beyond float32's range, such
+     * as 1e300, rounds to infinity and is caught too.
      */
     static boolean toFloats(double[] src, int from, int n, float[] dst, int to) {
         VectorSpecies<Double> s = Species.DOUBLES;
-        DoubleVector z = DoubleVector.zero(s);
+        FloatVector z = FloatVector.zero(Species.FLOATS_OF_DOUBLES);
         int j = 0;
         for (; j + s.length() <= n; j += s.length()) {
             DoubleVector v = DoubleVector.fromArray(s, src, from + j);
-            z = z.add(v.sub(v));
-            ((FloatVector) v.convertShape(VectorOperators.D2F, Species.FLOATS_OF_DOUBLES, 0)).intoArray(dst, to + j);
+            FloatVector f = (FloatVector) v.convertShape(VectorOperators.D2F, Species.FLOATS_OF_DOUBLES, 0);
+            z = z.add(f.sub(f));
+            f.intoArray(dst, to + j);
         }
-        double zeros = z.reduceLanes(VectorOperators.ADD);
+        float zeros = z.reduceLanes(VectorOperators.ADD);
         for (; j < n; j++) {
-            double v = src[from + j];
-            zeros += v - v;
-            dst[to + j] = (float) v;
+            float f = (float) src[from + j];
+            zeros += f - f;
+            dst[to + j] = f;
         }
-        return zeros == 0;
+        return zeros == 0f;
     }
 
     /** {@link #toFloats(double[], int, int, float[], int)} from float32 values: a copy and the finiteness test. */

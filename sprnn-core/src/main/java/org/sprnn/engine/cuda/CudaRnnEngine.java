@@ -11,6 +11,7 @@ import java.util.Map;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.Float32Range;
 import org.sprnn.engine.RunInputs;
 import org.sprnn.internal.cuda.CublasLt;
 import org.sprnn.internal.cuda.CudaContext;
@@ -269,7 +270,7 @@ public final class CudaRnnEngine implements Engine {
         p.poisonOutputs();
         p.graph().launch(stream);
         stream.synchronize();
-        return p.download();
+        return Float32Range.requireInRange(p.download());
     }
 
     @Override

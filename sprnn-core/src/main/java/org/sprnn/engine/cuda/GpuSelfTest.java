@@ -126,6 +126,7 @@ public final class GpuSelfTest {
         int failures = 0;
         failures += headerProbe(env, out);
         failures += faultChecks(env, out);
+        failures += float32Checks(opt, out);
 
         List<CellType> cells = List.of(CellType.values());
         List<Integer> hiddens = opt.quick() ? List.of(33, 256) : List.of(33, 256, 1152);
@@ -450,6 +451,53 @@ public final class GpuSelfTest {
         } catch (RuntimeException e) {
             out.println("fault check: FAIL: the context did not survive: " + e.getMessage());
             failed++;
+        }
+        return failed;
+    }
+
+    /**
+     * The {@link org.sprnn.engine.Float32Range} contract on every GPU engine (the selftest's engines and the
+     * sparse persistent one) and precision: a ReLU layer whose state overflows fails with an {@code overflow}
+     * error instead of returning infinity, a float64 input float32 cannot hold is refused on the way in, and
+     * the engine then still runs a normal input within its tolerance.
+     *
+     * @return the number of checks that failed
+     */
+    static int float32Checks(Options opt, PrintStream out) {
+        int h = 64;
+        double[] wIh = new double[h], wHh = new double[h * h], zeros = new double[h];
+        java.util.Arrays.fill(wIh, 1);
+        for (int u = 0; u < h; u++) {
+            wHh[u * h + u] = 1; // every unit accumulates its input: h_t = relu(x_t + h_{t-1})
+        }
+        RnnModel model = new RnnModel(CellType.RNN_RELU, List.of(new org.sprnn.model.Layer(new Tensor(new int[] {h, 1}, wIh),
+                new Tensor(new int[] {h, h}, wHh), new Tensor(new int[] {h}, zeros), new Tensor(new int[] {h}, zeros))));
+        Tensor huge = new Tensor(new int[] {4, 2, 1}, new double[] {1, 1, 1, 1.5e38, 1, 1.5e38, 1, 1.5e38});
+        Tensor outside = new Tensor(new int[] {4, 2, 1}, new double[] {1, 1, 1, 1e300, 1, 1, 1, 1});
+        Tensor normal = new Tensor(new int[] {4, 2, 1}, new double[] {0.5, -0.25, 0.125, 0.5, -1, 0.75, 0.25, 0.5});
+        RnnOutput ref = new CpuReferenceEngine(model).run(normal, null, null);
+        List<String> engines = new ArrayList<>(opt.engines());
+        if (!engines.contains(SparsePersistentEngine.NAME)) {
+            engines.add(SparsePersistentEngine.NAME);
+        }
+        int failed = 0;
+        for (String name : engines) {
+            for (String prec : name.equals(SparsePersistentEngine.NAME) ? List.of("fp16") : opt.precisions()) {
+                String label = "float32 contract: " + name + " " + prec;
+                org.sprnn.engine.EngineOptions eo = org.sprnn.engine.EngineOptions.builder().engine(name).precision(prec).batchHint(2).build();
+                try (org.sprnn.engine.EngineSelection sel = org.sprnn.engine.EngineProvider.select(model, eo)) {
+                    failed += expectFault(out, label + ": state overflow", "overflow: ", () -> sel.engine().run(huge, null, null));
+                    failed += expectFault(out, label + ": 1e300 input", "input holds 1.0E300 at [1][1][0], beyond float32's range",
+                            () -> sel.engine().run(outside, null, null));
+                    double err = error(sel.engine().run(normal, null, null), ref);
+                    boolean ok = err <= tolerance(prec);
+                    out.printf(Locale.ROOT, "%s: a normal input afterwards: %s (rel. error %.2e)%n", label, ok ? "PASS" : "FAIL", err);
+                    failed += ok ? 0 : 1;
+                } catch (RuntimeException e) {
+                    out.println(label + ": FAIL: " + e);
+                    failed++;
+                }
+            }
         }
         return failed;
     }

@@ -16,6 +16,7 @@ import java.util.Map;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.Float32Range;
 import org.sprnn.engine.RunInputs;
 import org.sprnn.internal.cuda.CublasLt;
 import org.sprnn.internal.cuda.CudaContext;
@@ -242,7 +243,7 @@ public final class SparsePersistentEngine implements Engine {
         RunInputs.check(model, input, h0, c0);
         try (Run r = new Run(input, h0, c0)) {
             r.forward(0, null);
-            return r.result();
+            return Float32Range.requireInRange(r.result());
         } catch (CudaException e) {
             throw contextLost(e) ? lostContext(e) : e;
         }

@@ -1,0 +1,137 @@
+// Float32Range.java — the numeric contract every engine holds, written once. sprnn computes in float32
+// (every engine but the float64 oracle, which is held to the same bounds so that its answers are ones a
+// float32 engine could give): values that float32 cannot hold are refused on the way in, and a value
+// that leaves float32's range on the way is an error naming the layer and step, never a NaN or an
+// infinity returned with success.
+package org.sprnn.engine;
+
+import org.sprnn.SprnnException;
+
+/**
+ * The float32 contract of a run: an engine returns finite values, or fails with an error naming what left
+ * float32's range, where, and in which layer and step; never NaN or infinity with success.
+ *
+ * <ul>
+ *   <li>In: weights, biases, inputs and initial states must be finite and within float32's range
+ *       ({@code |v| <= }{@link Float#MAX_VALUE}); a float64 value such as {@code 1e300} is refused as out of
+ *       range (not as "non-finite"), naming the tensor and the element.</li>
+ *   <li>On the way, {@code cpu-reference} and {@code cpu} fail with an {@code overflow} error naming the
+ *       layer, step, batch element and gate row or unit of the first value float32 cannot hold, in the order
+ *       (layer, step, batch element, what): an input projection {@code W_ih x + b_ih}, a hidden or cell
+ *       state, and (reference only; {@code cpu} sums it with the bias in float64 and catches its overflow
+ *       in the state) a recurrent product {@code W_hh h + b_hh}. So a saturating cell (tanh, GRU, LSTM)
+ *       whose pre-activation overflows is an error there, not a silently saturated value, and both CPU
+ *       engines name the same place.</li>
+ *   <li>The GPU engines test every value they return (the last layer's outputs, every layer's final
+ *       states) and fail with an {@code overflow} error naming the first one. An overflow they do not
+ *       return goes unseen: in a lower layer that a higher ReLU layer maps back to zero, or in a
+ *       pre-activation that a saturating cell maps to ±1. Where they carry h between steps in fp16, a state
+ *       beyond fp16's 65504 is such an overflow.</li>
+ * </ul>
+ */
+public final class Float32Range {
+    /** What a run states about the range, for messages. */
+    public static final String RANGE = "float32's range (|v| <= 3.4028235E38)";
+
+    private Float32Range() {
+    }
+
+    /** Whether {@code v} is a finite value float32 can hold (false for NaN and infinities). */
+    public static boolean holds(double v) {
+        return Math.abs(v) <= Float.MAX_VALUE;
+    }
+
+    /** The index of the first value of {@code a} that float32 cannot hold (NaN, infinite, or too large), or -1. */
+    public static int firstOutside(double[] a) {
+        for (int i = 0; i < a.length; i++) {
+            if (!holds(a[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The index of the first NaN or infinite value of {@code a} in {@code [from, from + n)}, or -1. */
+    public static int firstNonFinite(float[] a, int from, int n) {
+        for (int i = from, e = from + n; i < e; i++) {
+            if (!(Math.abs(a[i]) <= Float.MAX_VALUE)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * The refusal of a value on the way in: {@code input holds a non-finite value (NaN) at [0][1][2]}, or
+     * {@code input holds 1.0E300 at [0][1][2], beyond float32's range (...): sprnn computes in float32}.
+     *
+     * @param what  the tensor, e.g. {@code input}
+     * @param v     the value
+     * @param shown the value as the message shows it (a float32's own digits for float32 data)
+     * @param where the element, e.g. {@code [0][1][2]}
+     */
+    public static String refusal(String what, double v, String shown, String where) {
+        if (!Double.isFinite(v)) {
+            return what + " holds a non-finite value (" + shown + ") at " + where;
+        }
+        return what + " holds " + shown + " at " + where + ", beyond " + RANGE + ": sprnn computes in float32";
+    }
+
+    /** {@link #overflow}'s {@code what} for {@code W_ih x_t + b_ih}, element = gate row. */
+    public static final String INPUT_PROJECTION = "input projection (W_ih x + b_ih)";
+    /** {@link #overflow}'s {@code what} for {@code W_hh h_{t-1} + b_hh}, element = gate row. */
+    public static final String RECURRENT_PRODUCT = "recurrent product (W_hh h + b_hh)";
+    /** {@link #overflow}'s {@code what} for h, element = unit. */
+    public static final String HIDDEN_STATE = "hidden state";
+    /** {@link #overflow}'s {@code what} for the LSTM's c, element = unit. */
+    public static final String CELL_STATE = "cell state";
+
+    /**
+     * The error of a value that left float32's range.
+     *
+     * @param what    which value: {@link #INPUT_PROJECTION}, {@link #RECURRENT_PRODUCT} (element: the gate row,
+     *                PyTorch's order), {@link #HIDDEN_STATE}, {@link #CELL_STATE} (element: the unit)
+     * @param layer   the layer (0 = first)
+     * @param step    the timestep (0 = first)
+     * @param element the gate row or unit
+     * @param value   the value found (NaN, infinite or too large)
+     */
+    public static SprnnException overflow(String what, int layer, int step, int batch, int element, double value) {
+        String el = what.equals(HIDDEN_STATE) || what.equals(CELL_STATE) ? "unit " : "gate row ";
+        return new SprnnException("overflow: layer " + layer + "'s " + what + " at step " + step + " (batch element " + batch
+                + ", " + el + element + ") is " + value + ", beyond " + RANGE
+                + ": the weights or inputs are too large for float32 arithmetic");
+    }
+
+    /**
+     * Tests what a GPU engine returns: the last layer's outputs {@code [T][B][H]} and every layer's final
+     * states {@code [L][B][H]}; returns {@code out} or throws naming the first value found (the output at
+     * the lowest step first).
+     *
+     * @throws SprnnException naming the layer, step, batch element and unit
+     */
+    public static RnnOutput requireInRange(RnnOutput out) {
+        // the final states are tested against float32's range; the output too, whose first bad value names the step
+        int[] s = out.output().shape();
+        int steps = s[0], batch = s[1], hidden = s[2], layers = out.hN().dim(0);
+        int bad = firstOutside(out.output().data());
+        if (bad >= 0) {
+            throw new SprnnException("overflow: the output (layer " + (layers - 1) + ", the last) at step " + bad / (batch * hidden)
+                    + " (batch element " + bad / hidden % batch + ", unit " + bad % hidden + ") is " + out.output().data()[bad]
+                    + ": a state of this layer or of one below it left the range this engine computes in (float32's;"
+                    + " h between steps in fp16, |h| <= 65504, where the engine carries it so): the weights or inputs are too large");
+        }
+        checkStates(out.hN(), HIDDEN_STATE, steps, batch, hidden);
+        if (out.cN() != null) {
+            checkStates(out.cN(), CELL_STATE, steps, batch, hidden);
+        }
+        return out;
+    }
+
+    private static void checkStates(org.sprnn.model.Tensor states, String what, int steps, int batch, int hidden) {
+        int bad = firstOutside(states.data());
+        if (bad >= 0) {
+            throw overflow(what, bad / (batch * hidden), steps - 1, bad / hidden % batch, bad % hidden, states.data()[bad]);
+        }
+    }
+}
