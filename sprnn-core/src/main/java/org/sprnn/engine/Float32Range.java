@@ -51,11 +51,25 @@ public final class Float32Range {
         return -1;
     }
 
-    /** The index of the first NaN or infinite value of {@code a} in {@code [from, from + n)}, or -1. */
+    /**
+     * The index of the first NaN or infinite value of {@code a} in {@code [from, from + n)}, or -1. Tests
+     * 4,096 values at a time by their largest magnitude (NaN propagates through {@code Math.max}), as
+     * {@link org.sprnn.model.FloatTensor#firstNonFinite} does, and looks for the index only in a chunk
+     * that holds one.
+     */
     public static int firstNonFinite(float[] a, int from, int n) {
-        for (int i = from, e = from + n; i < e; i++) {
-            if (!(Math.abs(a[i]) <= Float.MAX_VALUE)) {
-                return i;
+        for (int c = from, end = from + n; c < end; c += 4096) {
+            int e = Math.min(end, c + 4096);
+            float widest = 0f;
+            for (int i = c; i < e; i++) {
+                widest = Math.max(widest, Math.abs(a[i]));
+            }
+            if (!(widest <= Float.MAX_VALUE)) {
+                for (int i = c; i < e; i++) {
+                    if (!Float.isFinite(a[i])) {
+                        return i;
+                    }
+                }
             }
         }
         return -1;

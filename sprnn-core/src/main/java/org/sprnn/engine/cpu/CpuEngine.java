@@ -602,40 +602,46 @@ public final class CpuEngine implements Engine {
     /**
      * Looks for a NaN or infinite state (an overflow, {@link Float32Range}) among layer k's outputs of units
      * [u0, u1), every step, where the layer left them: the next layer's input {@code seqOut}, the run's
-     * output (ReLU with the Vector API), or {@code outHistory}; records the earliest step's in
-     * {@link #overflowAt}. A (step, batch) row at a time, the earliest step first, so that the scan stops
-     * at the first hit.
+     * output (ReLU with the Vector API), or {@code outHistory}; records the earliest (step, batch element,
+     * unit) in {@link #overflowAt}, stopping at the first step that has one.
      */
     private void findOverflow(int k, MemorySegment seqOut, int u0, int u1, int w) {
         int b = batch, n = u1 - u0;
         if (n <= 0) {
             return;
         }
-        float[] row = seqOut != null ? new float[n] : null;
+        if (seqOut != null) { // [blocks][H][BLOCK]: column c = t*B + e of unit u at ((c / BLOCK) * H + u) * BLOCK + c % BLOCK
+            for (int c0 = 0, cols = steps * b; c0 < cols; c0 += BLOCK) {
+                int first = Math.min(BLOCK, cols - c0), unit = -1;
+                float value = 0;
+                for (int u = u0; u < u1; u++) { // the lowest column of the block, then the lowest unit
+                    long base = ((long) (c0 / BLOCK) * hidden + u) * BLOCK;
+                    for (int m = 0; m < first; m++) {
+                        float v = seqOut.getAtIndex(ValueLayout.JAVA_FLOAT, base + m);
+                        if (!(Math.abs(v) <= Float.MAX_VALUE)) {
+                            first = m;
+                            unit = u;
+                            value = v;
+                            break;
+                        }
+                    }
+                }
+                if (unit >= 0) {
+                    record(w, k, (c0 + first) / b, (c0 + first) % b, unit, value);
+                    return;
+                }
+            }
+            return;
+        }
         for (int t = 0; t < steps; t++) {
             for (int e = 0; e < b; e++) {
-                int c = t * b + e, at;
-                float[] src;
-                int from;
-                if (seqOut != null) { // [blocks][H][BLOCK]: unit u of column c at ((c / BLOCK) * H + u) * BLOCK + c % BLOCK
-                    long base = (long) (c / BLOCK) * hidden * BLOCK + c % BLOCK;
-                    for (int u = u0; u < u1; u++) {
-                        row[u - u0] = seqOut.getAtIndex(ValueLayout.JAVA_FLOAT, base + (long) u * BLOCK);
+                if (reluWritesOutput) { // the run's output [T][B][H]
+                    int o = (t * b + e) * hidden + u0;
+                    int at = outFloats != null ? Float32Range.firstNonFinite(outFloats, o, n) : firstNonFinite(outDoubles, o, n);
+                    if (at >= 0) {
+                        record(w, k, t, e, u0 + at - o, outFloats != null ? outFloats[at] : (float) outDoubles[at]);
+                        return;
                     }
-                    src = row;
-                    from = 0;
-                } else if (reluWritesOutput) { // the run's output [T][B][H]
-                    int o = c * hidden + u0;
-                    if (outFloats == null) {
-                        at = firstNonFinite(outDoubles, o, n);
-                        if (at >= 0) {
-                            record(w, k, t, e, u0 + at - o, (float) outDoubles[at]);
-                            return;
-                        }
-                        continue;
-                    }
-                    src = outFloats;
-                    from = o;
                 } else { // outHistory [T][H][B]: a step's units of one batch element are B apart
                     for (int u = u0; u < u1; u++) {
                         float v = outHistory[t * hidden * b + u * b + e];
@@ -644,12 +650,6 @@ public final class CpuEngine implements Engine {
                             return;
                         }
                     }
-                    continue;
-                }
-                at = Float32Range.firstNonFinite(src, from, n);
-                if (at >= 0) {
-                    record(w, k, t, e, u0 + at - from, src[at]);
-                    return;
                 }
             }
         }
