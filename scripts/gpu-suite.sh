@@ -8,7 +8,7 @@
 # the sparse persistent engine, the no-GPU path, compute-sanitizer on small cases; full = kernel-check --full,
 # the whole correctness matrix of issue 4 (about 5-6 minutes on an H100 with 16 cores, so not part of all: run
 # it as its own device command; the golden fixtures: $SPRNN_FIXTURES, else this checkout's test resources);
-# bench = the ANCHORS.md shapes with every GPU engine side by side, and the ablation (paper's Table 1
+# bench = the results/anchors/README.md shapes with every GPU engine side by side, and the ablation (paper's Table 1
 # and the headline shape). Each step has its own time limit; a failing step is reported and the rest
 # still run; the exit code is the number of failed steps. Logs, CSV and JSON rows go to OUT.
 set -uo pipefail

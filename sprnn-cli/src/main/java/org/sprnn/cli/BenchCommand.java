@@ -44,7 +44,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = AblationCommand.class,
         description = {"Times engines side by side on a synthetic rnn_relu layer (W_hh at the given density, uniform "
                 + "random positions, N(0,1)/sqrt(H*d) values; dense W_ih). GPU rows: median of the replays of the "
-                + "captured sequence / T, CUDA events; 'recurrent' excludes the input-projection GEMM (ANCHORS.md's measure)."},
+                + "captured sequence / T, CUDA events; 'recurrent' excludes the input-projection GEMM (the measure of results/anchors)."},
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn bench",
                 "  sprnn bench --hidden 2304 --batch 4 --density 0.3 --steps 256 --engines cuda-gemm,cuda-spmm --precisions fp16,fp32",

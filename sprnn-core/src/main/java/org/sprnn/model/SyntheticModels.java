@@ -8,7 +8,7 @@ import org.sprnn.SprnnException;
 /**
  * Random models and inputs for demos, tests and benchmarks, reproducible from a seed.
  *
- * <p>Weights follow ANCHORS.md's workload: nonzeros at uniform random positions with the given density
+ * <p>Weights follow results/anchors/README.md's workload: nonzeros at uniform random positions with the given density
  * (exactly {@code round(d * cols)} per row, at least 1), values {@code N(0,1)/sqrt(cols * d)}, so that
  * a step neither explodes nor vanishes. Biases are {@code N(0, 0.1²)}.
  */

@@ -246,7 +246,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * ({@link #pollRounds}: 5760 took 2.78 in two rounds, 4.15 in three); the cluster 1.13 at 2304 words (16 CTAs).
      * Below 2304 words the timestamps and cluster floors fall linearly to 0.85 and 0.79 us at 600 words (rnn_tanh
      * H 300, batch 3, one slot per lane: 0.93 and 0.87 us/step), the barrier's stays (it costs about 1 us however
-     * little it moves: ANCHORS.md). Plus about 0.085 us per slot per lane, tier-2 slots {@link #TIER2_SLOT_COST}x.
+     * little it moves: results/anchors/README.md). Plus about 0.085 us per slot per lane, tier-2 slots {@link #TIER2_SLOT_COST}x.
      * A model for ranking, not a promise.
      */
     public double predictedMicrosPerStep() {
@@ -281,7 +281,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
 
     /**
      * Linear through (2.304, a), (4.608, b), (11.52, c) thousand words and extended past the last point; flat at
-     * {@code a} below the first (a grid-wide exchange costs about 1 us however little it moves: ANCHORS.md).
+     * {@code a} below the first (a grid-wide exchange costs about 1 us however little it moves: results/anchors/README.md).
      */
     static double piecewise(double kWords, double a, double b, double c) {
         if (kWords <= 2.304) {

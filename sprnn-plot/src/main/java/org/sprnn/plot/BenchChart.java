@@ -23,7 +23,7 @@ import org.jfree.data.category.DefaultCategoryDataset;
 
 /**
  * Turns benchmark rows (the CSV that {@code sprnn bench} writes) into one PNG bar chart: µs per step of
- * each engine, grouped by layer configuration, beside the best baseline measured in ANCHORS.md.
+ * each engine, grouped by layer configuration, beside the best baseline measured in results/anchors/README.md.
  *
  * <pre>
  * java -jar sprnn-plot/target/sprnn-plot.jar OUT.png "title" ROWS.csv [ROWS.csv ...] [--anchor "1152/4/0.1=2.94" ...]
@@ -52,7 +52,7 @@ public final class BenchChart {
             if (args[i].equals("--anchor")) {
                 String[] kv = args[++i].split("=");
                 String[] c = kv[0].split("/");
-                bars.add(new Bar("best baseline (ANCHORS.md)", config(c[0], c[1], c[2]), Double.parseDouble(kv[1])));
+                bars.add(new Bar("best baseline (results/anchors)", config(c[0], c[1], c[2]), Double.parseDouble(kv[1])));
             } else {
                 bars.addAll(read(Path.of(args[i])));
             }
