@@ -10,7 +10,9 @@ inputs (up to float64 rounding). Per case it writes
   <name>.npz                                  input [T][B][I], h0/c0 [L][B][H] if given, and the expected
                                               output [T][B][H], h_n and c_n [L][B][H] (float64)
 
-plus manifest.json listing every case. The safetensors files are written by hand (8-byte little-endian
+plus manifest.json listing every case: "cases" sequence-first, as the engines take them, and
+"batch_first_cases" run by PyTorch with batch_first=True, whose input is [B][T][I] and output [B][T][H]
+(h0/c0/h_n/c_n stay [L][B][H]); those check EngineOptions.batchFirst. The safetensors files are written by hand (8-byte little-endian
 header length, JSON header, raw little-endian data), so the `safetensors` package is not needed.
 
 Usage:  /usr/bin/python3 scripts/make_golden.py    (torch 1.13+ and numpy; CPU only; deterministic: a rerun
@@ -61,12 +63,24 @@ CASES = [
          steps=6, density=1.0, dtype="BF16", states="given", bias=False, arrays="npz_compressed"),
 ]
 
+# nn.*(batch_first=True): arrays input [B][T][I], output [B][T][H]; batch != steps so that a swapped axis
+# cannot pass. Seeds 2000 + i, so that adding them changes none of the CASES above.
+BATCH_FIRST_CASES = [
+    dict(name="lstm_i7_h11_l2_b3_t5_d50_f32_given_batchfirst", cell="lstm", input=7, hidden=11, layers=2, batch=3,
+         steps=5, density=0.50, dtype="F32", states="given", prefix="rnn.", batch_first=True),
+    dict(name="gru_i5_h9_l3_b4_t2_d70_f32_zero_batchfirst", cell="gru", input=5, hidden=9, layers=3, batch=4,
+         steps=2, density=0.70, dtype="F32", states="zero", batch_first=True),
+    dict(name="rnn_tanh_i4_h6_l1_b2_t7_d100_f16_given_batchfirst", cell="rnn_tanh", input=4, hidden=6, layers=1,
+         batch=2, steps=7, density=1.0, dtype="F16", states="given", batch_first=True),
+]
+
 DTYPE_SIZE = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
 
 
 def make_module(c):
     kind = c["cell"]
-    args = dict(input_size=c["input"], hidden_size=c["hidden"], num_layers=c["layers"], bias=c.get("bias", True))
+    args = dict(input_size=c["input"], hidden_size=c["hidden"], num_layers=c["layers"], bias=c.get("bias", True),
+                batch_first=c.get("batch_first", False))
     if kind in ("rnn_relu", "rnn_tanh"):
         return torch.nn.RNN(nonlinearity=kind[4:], **args)
     if kind == "gru":
@@ -136,7 +150,7 @@ def make_case(c, seed):
             v = prune(p, c["density"]) if name.startswith("weight") else p
             p.copy_(round_to(v, c["dtype"]))
     in_dtype = c.get("input_dtype", "float32")
-    x = torch.rand(T, B, I, dtype=torch.float64) * 2 - 1
+    x = torch.rand(*((B, T, I) if c.get("batch_first", False) else (T, B, I)), dtype=torch.float64) * 2 - 1
     if in_dtype == "float32":
         x = x.float().double()
     arrays = {"input": x.numpy().astype(in_dtype)}
@@ -186,10 +200,11 @@ def main():
         old.unlink()
     torch.set_num_threads(1)
     manifest = {"generator": "scripts/make_golden.py", "torch": torch.__version__, "numpy": np.__version__,
-                "cases": [make_case(c, 1000 + i) for i, c in enumerate(CASES)]}
+                "cases": [make_case(c, 1000 + i) for i, c in enumerate(CASES)],
+                "batch_first_cases": [make_case(c, 2000 + i) for i, c in enumerate(BATCH_FIRST_CASES)]}
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     total = sum(f.stat().st_size for f in OUT.iterdir())
-    print(f"wrote {len(CASES)} cases, {total} bytes, to {OUT}")
+    print(f"wrote {len(CASES) + len(BATCH_FIRST_CASES)} cases, {total} bytes, to {OUT}")
     assert total < 2_000_000, "fixtures must stay under 2 MB"
 
 

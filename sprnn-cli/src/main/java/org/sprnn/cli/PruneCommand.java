@@ -15,15 +15,22 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code sprnn prune}: magnitude pruning of a model to a target density, written as safetensors. */
+/**
+ * {@code sprnn prune}: magnitude pruning of a model to a target density, written in the format the output's
+ * name says ({@code .safetensors} or {@code .npz}) under the input's own state-dict keys (same module prefix,
+ * biases only where the input had them), so the result loads into the same PyTorch module with
+ * {@code load_state_dict(strict=True)}.
+ */
 @Command(name = "prune",
-        description = "Magnitude-prune W_hh (and with --input-weights also W_ih) of every layer to a target density, "
-                + "per matrix or per row (every row keeps the same count), and write a safetensors model.",
+        description = {"Magnitude-prune W_hh (and with --input-weights also W_ih) of every layer to a target density, "
+                + "per matrix or per row (every row keeps the same count).",
+            "The output keeps the input's state-dict keys (module prefix, no biases added to a bias=False model) and is "
+                + "written as safetensors or npz as its name ends in .safetensors or .npz."},
         mixinStandardHelpOptions = true,
         sortOptions = false,
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn prune --model lstm.safetensors --density 0.1 --output lstm-d10.safetensors",
-            "  sprnn prune --model gru.npz --cell gru --density 0.3 --per-row --input-weights --output gru-d30.safetensors"})
+            "  sprnn prune --model gru.npz --cell gru --density 0.3 --per-row --input-weights --output gru-d30.npz"})
 final class PruneCommand implements Callable<Integer> {
     @Mixin
     DebugOption debug;
@@ -43,7 +50,7 @@ final class PruneCommand implements Callable<Integer> {
     @Option(names = "--input-weights", description = "Prune W_ih too (default: only W_hh).")
     boolean inputWeights;
 
-    @Option(names = "--output", required = true, description = "Output safetensors file.")
+    @Option(names = "--output", required = true, description = "Output file: .safetensors (with the cell in its metadata) or .npz.")
     Path output;
 
     @Option(names = "--dtype", defaultValue = "f32", description = "Weight type of the output file: f32, f16, bf16, f64 (default: ${DEFAULT-VALUE}).")
@@ -57,11 +64,23 @@ final class PruneCommand implements Callable<Integer> {
         } catch (SprnnException e) {
             throw new SprnnException("--dtype: " + e.getMessage());
         }
+        ModelFiles.Format format;
+        try {
+            format = ModelFiles.formatOfName(output);
+        } catch (SprnnException e) {
+            throw new SprnnException("--output: " + e.getMessage());
+        }
+        if (format == ModelFiles.Format.NPZ && type.npyDescr() == null) {
+            throw new SprnnException("--dtype: " + dtype + " cannot be stored in an .npz (numpy has no such dtype): "
+                    + "use f32, f16 or f64, or a .safetensors --output");
+        }
         PruneSpec ps = new PruneSpec(density, perRow ? PruneSpec.Mode.PER_ROW : PruneSpec.Mode.PER_MATRIX, inputWeights);
         RnnModel m = modelOption.load();
         RnnModel pruned = Pruner.prune(m, ps);
         ModelFiles.save(pruned, output, type);
-        spec.commandLine().getOut().printf("wrote %s%n", output);
+        spec.commandLine().getOut().printf("wrote %s (%s)%n", output, format == ModelFiles.Format.NPZ
+                ? "npz: holds no cell type, so load it with --cell " + pruned.cell().id()
+                : "safetensors, cell " + pruned.cell().id() + " in its metadata");
         spec.commandLine().getOut().print(ModelStats.of(pruned).toTable());
         return 0;
     }

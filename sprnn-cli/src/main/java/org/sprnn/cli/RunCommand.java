@@ -3,6 +3,7 @@ package org.sprnn.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.sprnn.SprnnException;
+import org.sprnn.engine.BatchFirstEngine;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
@@ -24,13 +25,16 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "run",
         description = {"Run a model (safetensors or npz with PyTorch's state-dict names) on an input sequence "
                 + "[T][B][I] (.npy, float32/64) and write the output [T][B][H] (last layer's h for every step) as float32 .npy.",
-            "Initial states are [layers][B][H]; they default to zeros. Files are written whole or not at all."},
+            "With --batch-first (PyTorch's batch_first=True) the input is [B][T][I] and the output [B][T][H].",
+            "Initial and final states are [layers][B][H] in both layouts; initial states default to zeros. "
+                + "Files are written whole or not at all."},
         mixinStandardHelpOptions = true,
         sortOptions = false,
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn run --model gru.safetensors --input x.npy --output y.npy",
             "  sprnn run --model lstm.npz --cell lstm --input x.npy --h0 h0.npy --c0 c0.npy --output y.npy --final-h hN.npy --final-c cN.npy",
-            "  sprnn run --model rnn.safetensors --input x.npy --output y.npy --engine cpu-reference"})
+            "  sprnn run --model rnn.safetensors --input x.npy --output y.npy --engine cpu-reference",
+            "  sprnn run --model lstm.safetensors --input x_bti.npy --batch-first --output y_bth.npy"})
 final class RunCommand implements Callable<Integer> {
     @Mixin
     DebugOption debug;
@@ -41,8 +45,12 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     ModelOption modelOption;
 
-    @Option(names = "--input", required = true, description = "Input sequence [T][B][I], .npy float32 or float64.")
+    @Option(names = "--input", required = true, description = "Input sequence [T][B][I] ([B][T][I] with --batch-first), .npy float32 or float64.")
     Path input;
+
+    @Option(names = "--batch-first", description = "Input is [B][T][I] and output [B][T][H], as PyTorch's batch_first=True "
+            + "(default: sequence first, [T][B][I] and [T][B][H]). States stay [layers][B][H].")
+    boolean batchFirst;
 
     @Option(names = "--h0", description = "Initial hidden states [layers][B][H], .npy (default zeros).")
     Path h0;
@@ -59,7 +67,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "CPU threads for the cpu engine (default: all processors).")
     Integer threads;
 
-    @Option(names = "--output", required = true, description = "Output file [T][B][H], float32 .npy.")
+    @Option(names = "--output", required = true, description = "Output file [T][B][H] ([B][T][H] with --batch-first), float32 .npy.")
     Path output;
 
     @Option(names = "--final-h", description = "Also write the final hidden states [layers][B][H] here (.npy).")
@@ -73,7 +81,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        EngineOptions.Builder ob = EngineOptions.builder().engine(engine).precision(precision);
+        EngineOptions.Builder ob = EngineOptions.builder().engine(engine).precision(precision).batchFirst(batchFirst);
         if (threads != null) {
             ob.threads(threads);
         }
@@ -85,12 +93,16 @@ final class RunCommand implements Callable<Integer> {
         Tensor h = h0 == null ? null : Npy.read(h0);
         Tensor c = c0 == null ? null : Npy.read(c0);
         try {
-            RunInputs.check(m, x, h, c);
+            if (batchFirst) {
+                BatchFirstEngine.check(m, x, h, c);
+            } else {
+                RunInputs.check(m, x, h, c);
+            }
         } catch (SprnnException e) { // name the files, not just the arguments
             throw new SprnnException(e.getMessage().replaceFirst("^input", input + ": input").replaceFirst("^h0", h0 + ": h0")
                     .replaceFirst("^c0", c0 + ": c0") + " (model " + modelOption.model + ")");
         }
-        ob.batchHint(x.dim(1));
+        ob.batchHint(x.dim(batchFirst ? 0 : 1));
         try (EngineSelection sel = EngineProvider.select(m, ob.build())) {
             if (verbose) {
                 var err = spec.commandLine().getErr();

@@ -7,8 +7,11 @@ import org.sprnn.model.Tensor;
  * Runs one model on sequences. Built for a model by an {@link EngineFactory}; holds whatever the model
  * needs (packed weights, device buffers, compiled kernels) until closed.
  *
- * <p>Inputs follow PyTorch's sequence-first layout. Implementations check them with
- * {@link RunInputs#check} and never modify them.
+ * <p>Inputs follow PyTorch's sequence-first layout ({@code batch_first=False}): {@code [T][B][I]} in,
+ * {@code [T][B][H]} out. For batch-first data, {@link BatchFirstEngine} (what
+ * {@link EngineProvider#select} returns with {@link EngineOptions#batchFirst()}) takes {@code [B][T][I]}
+ * and returns {@code [B][T][H]}. Implementations check their arguments with {@link RunInputs#check} and
+ * never modify them.
  */
 public interface Engine extends AutoCloseable {
 

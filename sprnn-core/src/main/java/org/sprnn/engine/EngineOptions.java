@@ -9,9 +9,14 @@ import org.sprnn.SprnnException;
  * @param engine    engine name, or {@code auto} for the fastest feasible one
  * @param threads   CPU threads for the {@code cpu} engine (≥ 1)
  * @param precision weight precision on the GPU: {@code fp16} (default), {@code bf16} or {@code fp32}
- * @param batchHint expected batch size, used by {@code auto} to judge which engines fit (≥ 1)
+ * @param batchHint  expected batch size, used by {@code auto} to judge which engines fit (≥ 1)
+ * @param batchFirst PyTorch's {@code batch_first=True}: the engine that {@link EngineProvider#select}
+ *                   returns takes inputs {@code [B][T][I]} and returns outputs {@code [B][T][H]}
+ *                   (a {@link BatchFirstEngine}); initial and final states stay {@code [L][B][H]}, as in
+ *                   PyTorch. Default false: sequence-first {@code [T][B][I]}. Factories called directly
+ *                   ({@link EngineFactory#create}) always build sequence-first engines.
  */
-public record EngineOptions(String engine, int threads, String precision, int batchHint) {
+public record EngineOptions(String engine, int threads, String precision, int batchHint, boolean batchFirst) {
 
     public EngineOptions {
         if (engine == null || engine.isBlank()) {
@@ -29,7 +34,7 @@ public record EngineOptions(String engine, int threads, String precision, int ba
         }
     }
 
-    /** Defaults: {@code auto}, all available processors, fp16, batch 1. */
+    /** Defaults: {@code auto}, all available processors, fp16, batch 1, sequence-first. */
     public static Builder builder() {
         return new Builder();
     }
@@ -40,6 +45,7 @@ public record EngineOptions(String engine, int threads, String precision, int ba
         private int threads = Runtime.getRuntime().availableProcessors();
         private String precision = "fp16";
         private int batchHint = 1;
+        private boolean batchFirst;
 
         private Builder() {
         }
@@ -68,8 +74,19 @@ public record EngineOptions(String engine, int threads, String precision, int ba
             return this;
         }
 
+        /**
+         * Whether runs take {@code [B][T][I]} and return {@code [B][T][H]} (PyTorch's
+         * {@code batch_first=True}) instead of {@code [T][B][I]} / {@code [T][B][H]}; states are
+         * {@code [L][B][H]} either way.
+         */
+        public Builder batchFirst(boolean batchFirst) {
+            this.batchFirst = batchFirst;
+            return this;
+        }
+
+        /** The options, validated. */
         public EngineOptions build() {
-            return new EngineOptions(engine, threads, precision, batchHint);
+            return new EngineOptions(engine, threads, precision, batchHint, batchFirst);
         }
     }
 }

@@ -46,7 +46,9 @@ public final class EngineProvider {
     }
 
     /**
-     * Chooses and builds an engine.
+     * Chooses and builds an engine: a sequence-first one, or with {@link EngineOptions#batchFirst()} one
+     * that takes and returns batch-first sequences (a {@link BatchFirstEngine} around the chosen engine,
+     * which keeps its name).
      *
      * @throws SprnnException if the named engine is unknown or cannot run this model here (with why)
      */
@@ -63,7 +65,7 @@ public final class EngineProvider {
                     rejected.put(other.name(), "not requested (--engine " + f.name() + ")");
                 }
             }
-            return new EngineSelection(f.create(model, options), "requested with --engine", rejected);
+            return new EngineSelection(layout(f.create(model, options), model, options), "requested with --engine", rejected);
         }
         List<EngineFactory> byRank = new ArrayList<>(FACTORIES);
         byRank.sort(Comparator.comparingInt(f -> f.rank(model, options)));
@@ -81,7 +83,12 @@ public final class EngineProvider {
         if (chosen == null) {
             throw new SprnnException("no engine can run this model: " + rejected);
         }
-        return new EngineSelection(chosen.create(model, options), "the highest-ranked available engine for "
+        return new EngineSelection(layout(chosen.create(model, options), model, options), "the highest-ranked available engine for "
                 + model.cell() + " hidden " + model.hiddenSize() + ", batch " + options.batchHint(), rejected);
+    }
+
+    /** The engine as it is, or wrapped to take and return batch-first sequences where the options ask for it. */
+    private static Engine layout(Engine engine, RnnModel model, EngineOptions options) {
+        return options.batchFirst() ? new BatchFirstEngine(model, engine) : engine;
     }
 }

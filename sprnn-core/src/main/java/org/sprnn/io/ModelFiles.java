@@ -4,7 +4,9 @@ package org.sprnn.io;
 // (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, optionally under one module prefix such
 // as "rnn." or "encoder.lstm.") meets sprnn's Layer records, and where everything a state dict can get
 // wrong is caught: bidirectional or projected LSTMs, stray tensors, gaps in the layer numbering, half a
-// bias pair, an unknown or missing cell type.
+// bias pair, an unknown or missing cell type. Saving writes the keys the file was loaded with (the
+// model keeps its prefix and whether it has biases), in the format the output's name says, so that a
+// pruned file loads back into the user's PyTorch module with load_state_dict(strict=True).
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,6 +36,11 @@ import org.sprnn.model.Tensor;
  * given, otherwise from the safetensors {@code __metadata__} key {@code cell}; when both are present and
  * differ, <b>the override wins</b> (the user said so explicitly). An {@code .npz} carries no metadata, so
  * it needs the override.
+ *
+ * <p>A file's tensors must all be RNN parameters under one prefix: any other tensor is refused on load,
+ * never ignored, so the keys {@link #toStateDict} gives for a loaded model are exactly the file's keys
+ * (same prefix, biases only where the file had them). Safetensors metadata other than {@code cell} is
+ * not kept; {@link #save} writes {@code cell} and {@code format}.
  */
 public final class ModelFiles {
 
@@ -78,7 +85,32 @@ public final class ModelFiles {
         return fromStateDict(file, contents.tensors(), cell);
     }
 
-    private enum Format { SAFETENSORS, NPZ }
+    /** The two model file formats: told apart by content on load, chosen by the file's name on save. */
+    public enum Format {
+        /** Hugging Face safetensors, with {@code __metadata__}. */
+        SAFETENSORS,
+        /** numpy {@code .npz}, one {@code .npy} entry per tensor, no metadata. */
+        NPZ
+    }
+
+    /**
+     * The format {@link #save} writes to a file of this name: {@code .safetensors} or {@code .npz}
+     * (case ignored).
+     *
+     * @throws SprnnException naming the file and both accepted endings, for any other name
+     */
+    public static Format formatOfName(Path file) {
+        Path leaf = file.getFileName();
+        String name = leaf == null ? "" : leaf.toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".safetensors")) {
+            return Format.SAFETENSORS;
+        }
+        if (name.endsWith(".npz")) {
+            return Format.NPZ;
+        }
+        throw new SprnnException(file + ": cannot tell which format to write from the name: expected a name ending "
+                + "in .safetensors or .npz");
+    }
 
     private static Format detect(Path file) {
         if (!Files.exists(file)) {
@@ -187,7 +219,7 @@ public final class ModelFiles {
             layers.add(new Layer(wIh, wHh, bIh != null ? bIh : Tensor.zeros(rows), bHh != null ? bHh : Tensor.zeros(rows)));
         }
         try {
-            return new RnnModel(cell, layers);
+            return new RnnModel(cell, layers, anyBias, prefix);
         } catch (SprnnException e) {
             throw new SprnnException(where + ": " + (prefix.isEmpty() ? "" : "(prefix '" + prefix + "') ") + e.getMessage(), e);
         }
@@ -209,31 +241,51 @@ public final class ModelFiles {
     }
 
     /**
-     * The model as a PyTorch state dict: {@code weight_ih_l{k}}, {@code weight_hh_l{k}},
-     * {@code bias_ih_l{k}}, {@code bias_hh_l{k}} for every layer (biases always written, zeros included).
+     * The model as a PyTorch state dict: {@code weight_ih_l{k}}, {@code weight_hh_l{k}} and, where the
+     * model has biases ({@link RnnModel#bias()}), {@code bias_ih_l{k}}, {@code bias_hh_l{k}} for every
+     * layer, each key preceded by the model's {@link RnnModel#keyPrefix()}: for a model loaded from a
+     * file, the file's own keys.
      */
     public static Map<String, Tensor> toStateDict(RnnModel model) {
+        String p = model.keyPrefix();
         Map<String, Tensor> sd = new LinkedHashMap<>();
         for (int k = 0; k < model.numLayers(); k++) {
             Layer l = model.layers().get(k);
-            sd.put("weight_ih_l" + k, l.wIh());
-            sd.put("weight_hh_l" + k, l.wHh());
-            sd.put("bias_ih_l" + k, l.bIh());
-            sd.put("bias_hh_l" + k, l.bHh());
+            sd.put(p + "weight_ih_l" + k, l.wIh());
+            sd.put(p + "weight_hh_l" + k, l.wHh());
+            if (model.bias()) {
+                sd.put(p + "bias_ih_l" + k, l.bIh());
+                sd.put(p + "bias_hh_l" + k, l.bHh());
+            }
         }
         return sd;
     }
 
     /**
-     * Saves a model as safetensors with {@code __metadata__ {"cell": <cell id>, "format": "pt"}}, every
-     * tensor in {@code dtype}, atomically.
+     * Saves a model's state dict ({@link #toStateDict}) atomically, every tensor in {@code dtype}, in the
+     * format the file's name says ({@link #formatOfName}): safetensors with
+     * {@code __metadata__ {"cell": <cell id>, "format": "pt"}}, or an {@code .npz} (deflated entries, as
+     * {@code np.savez_compressed}; it has no metadata, so loading it needs the cell type given).
      *
-     * @throws SprnnException naming the file if it cannot be written
+     * @throws SprnnException naming the file if its name ends in neither {@code .safetensors} nor
+     *                        {@code .npz}, if {@code dtype} is bf16 for an {@code .npz} (numpy has no
+     *                        bfloat16), or if it cannot be written
      */
     public static void save(RnnModel model, Path file, DType dtype) {
-        Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("cell", model.cell().id());
-        meta.put("format", "pt");
-        Safetensors.write(file, toStateDict(model), meta, dtype);
+        switch (formatOfName(file)) {
+            case SAFETENSORS -> {
+                Map<String, String> meta = new LinkedHashMap<>();
+                meta.put("cell", model.cell().id());
+                meta.put("format", "pt");
+                Safetensors.write(file, toStateDict(model), meta, dtype);
+            }
+            case NPZ -> {
+                if (dtype.npyDescr() == null) {
+                    throw new SprnnException(file + ": an .npz cannot hold " + dtype + " (numpy has no such dtype): "
+                            + "save f32, f16 or f64, or a .safetensors file");
+                }
+                Npz.write(file, toStateDict(model), dtype, true);
+            }
+        }
     }
 }

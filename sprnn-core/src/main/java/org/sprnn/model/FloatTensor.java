@@ -40,6 +40,45 @@ public record FloatTensor(int[] shape, float[] data) {
         return Tensor.ofFloats(data, shape);
     }
 
+    /**
+     * The tensor with its first two dimensions swapped, in a new array: a batch-first {@code [B][T][I]}
+     * sequence as the sequence-first {@code [T][B][I]} that engines take, and back. See
+     * {@link Tensor#transpose01()}.
+     *
+     * @throws org.sprnn.SprnnException if the rank is below 2
+     */
+    public FloatTensor transpose01() {
+        if (shape.length < 2) {
+            throw new org.sprnn.SprnnException("transpose01: needs rank >= 2, shape is " + shapeString());
+        }
+        int[] s = shape.clone();
+        s[0] = shape[1];
+        s[1] = shape[0];
+        float[] out = new float[data.length];
+        Tensor.transpose01(data, out, shape[0], shape[1], Tensor.innerSize(shape));
+        return new FloatTensor(s, out);
+    }
+
+    /**
+     * Writes this tensor with its first two dimensions swapped into {@code target}, whose shape must be
+     * this one's with the first two extents exchanged: for filling a caller's reused output buffer.
+     *
+     * @throws org.sprnn.SprnnException if the rank is below 2 or {@code target} has another shape
+     */
+    public void transpose01Into(FloatTensor target) {
+        if (shape.length < 2) {
+            throw new org.sprnn.SprnnException("transpose01: needs rank >= 2, shape is " + shapeString());
+        }
+        int[] s = shape.clone();
+        s[0] = shape[1];
+        s[1] = shape[0];
+        if (!target.hasShape(s)) {
+            throw new org.sprnn.SprnnException("transpose01: target has shape " + target.shapeString() + ", expected "
+                    + Arrays.toString(s));
+        }
+        Tensor.transpose01(data, target.data(), shape[0], shape[1], Tensor.innerSize(shape));
+    }
+
     /** Number of dimensions. */
     public int rank() {
         return shape.length;

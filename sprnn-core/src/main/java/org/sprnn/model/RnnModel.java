@@ -10,15 +10,37 @@ import org.sprnn.SprnnException;
  * the cell's gate count, {@code I_0} the model's input size and {@code I_k = H} for k &gt; 0 (as in
  * PyTorch, every layer has the same hidden size). Weights must be finite.
  *
- * @param cell   the cell type
- * @param layers one or more layers, input side first
+ * <p>Besides the weights, a model remembers the two things that decide how its PyTorch state dict is
+ * named, so that a model loaded from a file, pruned and saved again loads back into the user's module
+ * with {@code load_state_dict(strict=True)}: whether it has biases at all (PyTorch's {@code bias=False}
+ * leaves {@code bias_*} out of the state dict; here the biases are then zeros, which every engine adds
+ * as it would real ones) and the module prefix of its keys (e.g. {@code rnn.} for an
+ * {@code nn.LSTM} held as {@code self.rnn}). Neither changes what the model computes.
+ *
+ * @param cell      the cell type
+ * @param layers    one or more layers, input side first
+ * @param bias      whether the state dict has {@code bias_ih_l{k}}/{@code bias_hh_l{k}} (PyTorch's
+ *                  {@code bias}); where false every bias tensor must be all zeros
+ * @param keyPrefix what precedes {@code weight_ih_l0} etc. in the state dict's keys, e.g.
+ *                  {@code encoder.lstm.}; empty for none
  */
-public record RnnModel(CellType cell, List<Layer> layers) {
+public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String keyPrefix) {
 
-    /** Validates every layer against the cell (shapes, chaining of sizes, finite values). */
+    /** A model with biases and no key prefix: {@code RnnModel(cell, layers, true, "")}. */
+    public RnnModel(CellType cell, List<Layer> layers) {
+        this(cell, layers, true, "");
+    }
+
+    /**
+     * Validates every layer against the cell (shapes, chaining of sizes, finite values), and that a model
+     * without biases has only zero ones.
+     */
     public RnnModel {
         if (cell == null) {
             throw new SprnnException("model has no cell type");
+        }
+        if (keyPrefix == null) {
+            throw new SprnnException("model key prefix is null (use \"\" for none)");
         }
         layers = List.copyOf(layers);
         if (layers.isEmpty()) {
@@ -38,6 +60,10 @@ public record RnnModel(CellType cell, List<Layer> layers) {
             check(l.wIh(), "weight_ih_l" + k, g * h, in, cell);
             checkBias(l.bIh(), "bias_ih_l" + k, g * h, cell);
             checkBias(l.bHh(), "bias_hh_l" + k, g * h, cell);
+            if (!bias && (l.bIh().countNonZero() > 0 || l.bHh().countNonZero() > 0)) {
+                throw new SprnnException("layer " + k + " has nonzero biases but the model is declared without "
+                        + "biases (bias=false): they would be lost from its state dict");
+            }
         }
     }
 
@@ -89,10 +115,15 @@ public record RnnModel(CellType cell, List<Layer> layers) {
         return layers.size();
     }
 
-    /** The model with layer {@code k} replaced. */
+    /** The model with layer {@code k} replaced; bias flag and key prefix kept. */
     public RnnModel withLayer(int k, Layer layer) {
         var copy = new java.util.ArrayList<>(layers);
         copy.set(k, layer);
-        return new RnnModel(cell, copy);
+        return new RnnModel(cell, copy, bias, keyPrefix);
+    }
+
+    /** The same cell, bias flag and key prefix with other layers (e.g. pruned ones). */
+    public RnnModel withLayers(List<Layer> newLayers) {
+        return new RnnModel(cell, newLayers, bias, keyPrefix);
     }
 }

@@ -97,6 +97,43 @@ public record Tensor(int[] shape, double[] data) {
         return data[r * shape[1] + c];
     }
 
+    /**
+     * The tensor with its first two dimensions swapped, e.g. a batch-first {@code [B][T][I]} sequence as
+     * the sequence-first {@code [T][B][I]} that engines take (PyTorch's {@code x.transpose(0, 1)}, made
+     * contiguous). Values are copied, not rounded.
+     *
+     * @throws SprnnException if the rank is below 2
+     */
+    public Tensor transpose01() {
+        if (shape.length < 2) {
+            throw new SprnnException("transpose01: needs rank >= 2, shape is " + shapeString());
+        }
+        int[] s = shape.clone();
+        s[0] = shape[1];
+        s[1] = shape[0];
+        double[] out = new double[data.length];
+        transpose01(data, out, shape[0], shape[1], innerSize(shape));
+        return new Tensor(s, out);
+    }
+
+    /** The element count of the dimensions after the first two (1 for rank 2). */
+    static int innerSize(int[] shape) {
+        int n = 1;
+        for (int k = 2; k < shape.length; k++) {
+            n *= shape[k];
+        }
+        return n;
+    }
+
+    /** Copies {@code src [d0][d1][inner]} into {@code dst [d1][d0][inner]} (also FloatTensor's, with float arrays). */
+    static void transpose01(Object src, Object dst, int d0, int d1, int inner) {
+        for (int a = 0; a < d0; a++) {
+            for (int b = 0; b < d1; b++) {
+                System.arraycopy(src, (a * d1 + b) * inner, dst, (b * d0 + a) * inner, inner);
+            }
+        }
+    }
+
     /** Number of elements that are not exactly zero. */
     public long countNonZero() {
         long n = 0;

@@ -20,7 +20,8 @@ public final class Pruner {
 
     /**
      * Prunes every layer's W_hh (and W_ih if {@link PruneSpec#includeInputWeights()}) to the spec's
-     * density; biases and the unpruned matrices are kept as they are.
+     * density; biases and the unpruned matrices are kept as they are, and so are the model's bias flag
+     * and key prefix, so that the pruned model saves under the same state-dict keys as the original.
      *
      * @return a new model; the argument is not modified
      */
@@ -30,7 +31,7 @@ public final class Pruner {
             Tensor wIh = spec.includeInputWeights() ? prune(l.wIh(), spec) : l.wIh();
             out.add(new Layer(wIh, prune(l.wHh(), spec), l.bIh(), l.bHh()));
         }
-        return new RnnModel(model.cell(), out);
+        return model.withLayers(out);
     }
 
     /** Prunes one {@code [rows][cols]} matrix as the spec says; returns a new tensor. */

@@ -3,7 +3,9 @@ package org.sprnn.io;
 // PyTorch agreement: every CPU engine against fixtures that scripts/make_golden.py wrote with PyTorch
 // (float64, on weights already rounded to the file's dtype). Reads the fixtures through the same
 // ModelFiles/Npz code the CLI uses, so the readers are tested against files numpy and a hand-written
-// safetensors writer produced, not only against our own writer. Regenerate the fixtures with
+// safetensors writer produced, not only against our own writer. The manifest's batch_first_cases were
+// run by PyTorch with batch_first=True and go through EngineProvider.select with
+// EngineOptions.batchFirst, as a user's batch-first data would. Regenerate the fixtures with
 // /usr/bin/python3 scripts/make_golden.py (a rerun rewrites identical bytes).
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -44,17 +46,30 @@ class GoldenTest {
     }
 
     static List<JsonNode> cases() throws IOException {
+        return cases("cases");
+    }
+
+    /** The manifest's list under {@code key}: {@code cases} (sequence-first) or {@code batch_first_cases}. */
+    static List<JsonNode> cases(String key) throws IOException {
         JsonNode manifest = new ObjectMapper().readTree(goldenDir().resolve("manifest.json").toFile());
         List<JsonNode> cases = new ArrayList<>();
-        manifest.get("cases").forEach(cases::add);
+        manifest.get(key).forEach(cases::add);
         return cases;
     }
 
     static Stream<Arguments> caseAndEngine() throws IOException {
+        return caseAndEngine(cases());
+    }
+
+    static Stream<Arguments> batchFirstCaseAndEngine() throws IOException {
+        return caseAndEngine(cases("batch_first_cases"));
+    }
+
+    private static Stream<Arguments> caseAndEngine(List<JsonNode> cases) {
         List<EngineFactory> cpu = EngineProvider.factories().stream().filter(f -> f.name().startsWith("cpu")).toList();
         assertThat(cpu).as("CPU engines in EngineProvider.factories()").isNotEmpty();
         List<Arguments> args = new ArrayList<>();
-        for (JsonNode c : cases()) {
+        for (JsonNode c : cases) {
             for (EngineFactory f : cpu) {
                 args.add(Arguments.of(c.get("name").asText(), f.name(), c));
             }
@@ -77,6 +92,10 @@ class GoldenTest {
         assertThat(values.apply("input")).contains("33");
         assertThat(cs).anyMatch(c -> c.get("batch").asInt() == 1).anyMatch(c -> c.get("batch").asInt() > 1);
         assertThat(cs).anyMatch(c -> c.get("density").asDouble() <= 0.01).anyMatch(c -> c.get("density").asDouble() == 1.0);
+        List<JsonNode> bf = cases("batch_first_cases");
+        assertThat(bf).as("batch_first=True cases").isNotEmpty()
+                .allMatch(c -> c.get("batch_first").asBoolean() && c.get("batch").asInt() != c.get("steps").asInt())
+                .anyMatch(c -> c.get("cell").asText().equals("lstm") && c.get("layers").asInt() > 1 && c.get("states").asText().equals("given"));
         long bytes;
         try (Stream<Path> files = java.nio.file.Files.list(goldenDir())) {
             bytes = files.mapToLong(p -> p.toFile().length()).sum();
@@ -87,6 +106,17 @@ class GoldenTest {
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("caseAndEngine")
     void matchesPyTorch(String name, String engineName, JsonNode c) {
+        matches(name, engineName, c, false);
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("batchFirstCaseAndEngine")
+    void batchFirstMatchesPyTorch(String name, String engineName, JsonNode c) {
+        matches(name, engineName, c, true);
+    }
+
+    /** One case on one engine; batch-first cases through EngineProvider.select with batchFirst. */
+    private static void matches(String name, String engineName, JsonNode c, boolean batchFirst) {
         Path dir = goldenDir();
         CellType override = c.get("cell_override").isNull() ? null : CellType.parse(c.get("cell_override").asText());
         RnnModel model = ModelFiles.load(dir.resolve(c.get("model_file").asText()), override);
@@ -99,12 +129,15 @@ class GoldenTest {
         assertThat(model.inputSize()).as(what).isEqualTo(c.get("input").asInt());
 
         assertThat(arrays.get("output").countNonZero()).as("the expected output is not all zeros: " + what).isPositive();
+        int b = c.get("batch").asInt(), t = c.get("steps").asInt();
+        assertThat(arrays.get("input").shape()).as(what).containsExactly(batchFirst ? b : t, batchFirst ? t : b, model.inputSize());
 
         EngineFactory factory = EngineProvider.factory(engineName);
         EngineOptions options = EngineOptions.builder().engine(engineName).threads(2).precision("fp32")
-                .batchHint(c.get("batch").asInt()).build();
+                .batchHint(b).batchFirst(batchFirst).build();
         assertThat(factory.unavailableReason(model, options)).as(what).isEmpty();
-        try (Engine engine = factory.create(model, options)) {
+        try (Engine engine = batchFirst ? EngineProvider.select(model, options).engine() : factory.create(model, options)) {
+            assertThat(engine.name()).as(what).isEqualTo(engineName);
             RnnOutput out = engine.run(arrays.get("input"), arrays.get("h0"), arrays.get("c0"));
             double eOut = Accuracy.relativeError(out.output(), arrays.get("output"));
             double eH = Accuracy.relativeError(out.hN(), arrays.get("h_n"));

@@ -1,7 +1,7 @@
 package org.sprnn.io;
 
 // ModelFiles: models survive save/load for every cell and dtype; PyTorch state dicts with prefixes and
-// without biases load; and every way a state dict can be wrong gives one line naming the file and the
+// without biases load and save back under the same keys, in the format the output's name says; and every way a state dict can be wrong gives one line naming the file and the
 // tensor. Also the all-or-nothing writes: a failed write leaves no file behind.
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -89,11 +90,17 @@ class ModelFilesTest {
     }
 
     @Test
-    void modulePrefixIsStripped() {
+    void modulePrefixIsStrippedAndRemembered() {
         RnnModel m = model(CellType.LSTM, 2, DType.F32);
         for (String prefix : new String[] {"rnn.", "encoder.lstm.", "module.rnn."}) {
-            Path f = stateDict("p.safetensors", withPrefix(prefix, ModelFiles.toStateDict(m)), Map.of("cell", "lstm"));
-            assertThat(ModelFiles.load(f, null)).as(prefix).isEqualTo(m);
+            Map<String, Tensor> sd = withPrefix(prefix, ModelFiles.toStateDict(m));
+            Path f = stateDict("p.safetensors", sd, Map.of("cell", "lstm"));
+            RnnModel back = ModelFiles.load(f, null);
+            assertThat(back.layers()).as(prefix).isEqualTo(m.layers());
+            assertThat(back.keyPrefix()).as(prefix).isEqualTo(prefix);
+            assertThat(back).as(prefix).isEqualTo(new RnnModel(m.cell(), m.layers(), true, prefix));
+            assertThat(ModelFiles.toStateDict(back)).as("the state dict of a loaded model has the file's keys, " + prefix)
+                    .containsExactlyInAnyOrderEntriesOf(sd);
         }
         Map<String, Tensor> mixed = withPrefix("a.", ModelFiles.toStateDict(m));
         mixed.put("b.weight_ih_l2", mixed.remove("a.weight_ih_l1"));
@@ -101,7 +108,7 @@ class ModelFilesTest {
     }
 
     @Test
-    void noBiasesMeansZeros() {
+    void noBiasesMeansZerosAndNoBiasKeysOnTheWayOut() {
         RnnModel m = model(CellType.RNN_TANH, 2, DType.F32);
         Map<String, Tensor> sd = ModelFiles.toStateDict(m);
         sd.keySet().removeIf(k -> k.startsWith("bias"));
@@ -111,6 +118,53 @@ class ModelFilesTest {
             assertThat(l.bIh().shape()).containsExactly(7);
         }
         assertThat(back.layers().get(1).wHh()).isEqualTo(m.layers().get(1).wHh());
+        assertThat(back.bias()).as("a file without bias tensors is a bias=False model").isFalse();
+        assertThat(ModelFiles.toStateDict(back)).containsOnlyKeys("weight_ih_l0", "weight_hh_l0", "weight_ih_l1", "weight_hh_l1");
+        assertThat(ModelFiles.load(stateDict("bias.safetensors", ModelFiles.toStateDict(m), Map.of("cell", "rnn_tanh")), null)
+                .bias()).isTrue();
+    }
+
+    @Test
+    void aModelWithoutBiasesMustHaveZeroOnes() {
+        RnnModel m = model(CellType.GRU, 2, DType.F32);
+        assertThatThrownBy(() -> new RnnModel(m.cell(), m.layers(), false, "")).isInstanceOf(SprnnException.class)
+                .hasMessageContainingAll("layer 0", "nonzero biases", "bias=false");
+        assertThatThrownBy(() -> new RnnModel(m.cell(), m.layers(), true, null)).isInstanceOf(SprnnException.class)
+                .hasMessageContaining("prefix");
+    }
+
+    @Test
+    void saveWritesTheFormatTheNameSaysWithTheSameKeys() throws IOException {
+        RnnModel m = model(CellType.LSTM, 2, DType.F32);
+        Map<String, Tensor> sd = ModelFiles.toStateDict(m);
+        sd.keySet().removeIf(k -> k.startsWith("bias"));
+        Path in = stateDict("in.safetensors", withPrefix("encoder.lstm.", sd), Map.of("cell", "lstm"));
+        RnnModel loaded = ModelFiles.load(in, null);
+        Map<String, Tensor> keys = Safetensors.read(in).tensors();
+
+        Path npz = dir.resolve("out.NPZ");
+        ModelFiles.save(loaded, npz, DType.F32);
+        byte[] head = Arrays.copyOf(Files.readAllBytes(npz), 2);
+        assertThat(new String(head, StandardCharsets.ISO_8859_1)).as("an .npz name gets a zip archive").isEqualTo("PK");
+        assertThat(Npz.read(npz)).as("npz entries: the input's keys and values").containsExactlyInAnyOrderEntriesOf(keys);
+        assertThat(ModelFiles.load(npz, CellType.LSTM)).isEqualTo(loaded);
+
+        Path st = dir.resolve("out.safetensors");
+        ModelFiles.save(loaded, st, DType.F32);
+        assertThat(Safetensors.read(st).tensors()).containsExactlyInAnyOrderEntriesOf(keys);
+        assertThat(Safetensors.read(st).metadata()).containsEntry("cell", "lstm").containsEntry("format", "pt");
+        assertThat(ModelFiles.load(st, null)).isEqualTo(loaded);
+
+        for (String name : new String[] {"out.pt", "out.npy", "out", "out.safetensors.tmp"}) {
+            Path bad = dir.resolve(name);
+            assertThatThrownBy(() -> ModelFiles.save(loaded, bad, DType.F32)).isInstanceOf(SprnnException.class)
+                    .hasMessageContainingAll(bad.toString(), ".safetensors", ".npz");
+            assertThat(bad).as(name).doesNotExist();
+        }
+        Path bf16 = dir.resolve("bf16.npz");
+        assertThatThrownBy(() -> ModelFiles.save(loaded, bf16, DType.BF16)).isInstanceOf(SprnnException.class)
+                .hasMessageContainingAll(bf16.toString(), "BF16", ".safetensors");
+        assertThat(bf16).doesNotExist();
     }
 
     @Test
