@@ -3,7 +3,7 @@
 to the loaders: one small file per way an untrusted .npy, .npz, .safetensors or torch.save file has
 broken sprnn, each with the exact refusal the tests expect (see the corpus README.md).
 
-Files too large to commit (the zip bomb, a 1 MB metadata string, a 70 KB header) are built by the tests
+Files too large to commit (the zip bomb, a 1 MB metadata string, a header over 64 KiB) are built by the tests
 themselves; this script writes only the small ones, into sprnn-core/src/test/resources/hostile/.
 
 Usage:  /usr/bin/python3 scripts/make_hostile.py    (numpy, and torch 1.13+ for the two .pt files;

@@ -174,7 +174,8 @@ public final class ModelFiles {
                     + list(new ArrayList<>(prefixes))
                     + "); a file must hold one RNN");
         }
-        String prefix = Untrusted.escape(prefixes.first()); // only ever shown in messages from here on
+        String rawPrefix = prefixes.first();
+        String prefix = Untrusted.escape(rawPrefix); // only ever shown in messages from here on
         int layerCount = 0;
         for (String n : params.keySet()) {
             int k = Integer.parseInt(n.substring(n.lastIndexOf("_l") + 2));
@@ -203,7 +204,7 @@ public final class ModelFiles {
         try {
             return new RnnModel(cell, layers);
         } catch (SprnnException e) {
-            throw new SprnnException(where + ": " + (prefix.isEmpty() ? "" : "(prefix '" + prefix + "') ") + e.getMessage(), e);
+            throw new SprnnException(where + ": " + (rawPrefix.isEmpty() ? "" : "(prefix " + Untrusted.quote(rawPrefix) + ") ") + e.getMessage(), e);
         }
     }
 

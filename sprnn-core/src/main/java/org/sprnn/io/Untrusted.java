@@ -52,20 +52,24 @@ public final class Untrusted {
     }
 
     /**
-     * The text escaped as {@link #quote(String)} does (a single quote escaped) but without quotes around it, for text that
-     * sits where a reader expects a bare name (the {@code entry.npy} of {@code archive.npz:entry.npy}) or
-     * a message of a library that repeats file content.
+     * The text escaped and cut as {@link #quote(String)} does, but without quotes around it (so quotes in
+     * it stay as they are; backslashes are still doubled): for text that sits where a reader expects a
+     * bare name (the {@code entry.npy} of {@code archive.npz:entry.npy}) or for a library's message that
+     * repeats file content.
      */
     public static String escape(String s) {
         if (s == null) {
             return "null";
         }
         StringBuilder out = new StringBuilder();
-        boolean cut = append(out, s, MAX_SHOWN, '\'');
+        boolean cut = append(out, s, MAX_SHOWN, '\\');
         return cut ? out.append("... (").append(s.length()).append(" characters in all)").toString() : out.toString();
     }
 
-    /** Appends the escaped text, at most {@code max} characters of it; true if it had to cut. */
+    /**
+     * Appends the text with backslash, {@code delimiter} (a quote; backslash again where there is none)
+     * and everything not printable escaped, at most {@code max} characters of it; true if it had to cut.
+     */
     private static boolean append(StringBuilder out, String s, int max, char delimiter) {
         int start = out.length();
         StringBuilder piece = new StringBuilder(10);

@@ -2,8 +2,9 @@ package org.sprnn.io;
 
 // Every way an untrusted file has broken sprnn's loaders, each pinned to its exact refusal: the small
 // files of src/test/resources/hostile/ (written by scripts/make_hostile.py; the corpus README lists them)
-// and the ones too large to commit, built here: a 2 MB zip bomb that inflates to 1.9 GiB, a 70 KB .npy
-// header, a 1 MB metadata string. A refusal is one line naming the file, quick, and cheap in memory.
+// and the ones too large to commit, built here: a 2 MB zip bomb that inflates to 1.9 GiB, a .npy header
+// one byte over 64 KiB, a 1 MB metadata string. A refusal is one line naming the file, quick, and cheap
+// in memory.
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

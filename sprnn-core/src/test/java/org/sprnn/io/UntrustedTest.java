@@ -26,7 +26,7 @@ class UntrustedTest {
         assertThat(Untrusted.quote("say \"hi\"")).isEqualTo("'say \"hi\"'");
         assertThat(Untrusted.quote("'\"")).isEqualTo("'\\'\"'");
         assertThat(Untrusted.quote("a\\b")).isEqualTo("'a\\\\b'");
-        assertThat(Untrusted.escape("it's")).isEqualTo("it\\'s");
+        assertThat(Untrusted.escape("it's \"x\" a\\b")).as("no quotes around it, none escaped").isEqualTo("it's \"x\" a\\\\b");
     }
 
     @Test
