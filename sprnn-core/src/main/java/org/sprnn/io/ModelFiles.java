@@ -32,7 +32,10 @@ import org.sprnn.model.Tensor;
  * Loads and saves {@link RnnModel}s as PyTorch-named weight files ({@code .safetensors} or {@code .npz}).
  *
  * <p>The format is recognised by content (zip magic → npz, a safetensors header → safetensors), falling
- * back to the extension. The cell type comes from the caller's override (the CLI's {@code --cell}) if
+ * back to the extension. PyTorch's own {@code torch.save} files ({@code .pt}/{@code .pth}: a zip holding
+ * a pickle, or a bare pickle in the legacy format) are recognised and refused with the way to convert
+ * them ({@code scripts/torch_to_safetensors.py}); sprnn never unpickles anything. Names and metadata a
+ * message repeats go through {@link Untrusted}. The cell type comes from the caller's override (the CLI's {@code --cell}) if
  * given, otherwise from the safetensors {@code __metadata__} key {@code cell}; when both are present and
  * differ, <b>the override wins</b> (the user said so explicitly). An {@code .npz} carries no metadata, so
  * it needs the override.
@@ -49,6 +52,10 @@ public final class ModelFiles {
             "^(.*?)((weight|bias)_(ih|hh|hr)_l(0|[1-9][0-9]{0,5})(_reverse)?)$");
 
     private static final byte[] ZIP_MAGIC = {'P', 'K'};
+
+    /** How to turn a PyTorch checkpoint into a file sprnn reads; ends the message that refuses one. */
+    static final String CONVERT_HINT = "convert it with sprnn's scripts/torch_to_safetensors.py IN.pt OUT.safetensors "
+            + "--cell <rnn_relu|rnn_tanh|gru|lstm>";
 
     private ModelFiles() {
     }
@@ -78,8 +85,9 @@ public final class ModelFiles {
             }
             try {
                 cell = CellType.parse(meta);
-            } catch (SprnnException e) {
-                throw new SprnnException(file + ": __metadata__ \"cell\": " + e.getMessage());
+            } catch (SprnnException e) { // CellType's message repeats the value as it is: quote it here instead
+                throw new SprnnException(file + ": __metadata__ \"cell\": unknown cell " + Untrusted.quote(meta)
+                        + ": expected one of rnn_relu, rnn_tanh, gru, lstm (or pass --cell)");
             }
         }
         return fromStateDict(file, contents.tensors(), cell);
@@ -129,6 +137,11 @@ public final class ModelFiles {
         if (head.length >= 2 && head[0] == ZIP_MAGIC[0] && head[1] == ZIP_MAGIC[1]) {
             return Format.NPZ;
         }
+        if (head.length >= 2 && (head[0] & 0xFF) == 0x80 && head[1] >= 2 && head[1] <= 5) {
+            // pickle's PROTO opcode, protocol 2 to 5: torch.save's legacy (non-zip) format starts so
+            throw new SprnnException(file + ": a Python pickle (PyTorch's legacy torch.save format), not a .safetensors "
+                    + "or .npz model file; sprnn does not unpickle: " + CONVERT_HINT);
+        }
         if (head.length >= 6 && head[0] == Npy.MAGIC[0] && new String(head, 1, 5, java.nio.charset.StandardCharsets.ISO_8859_1).equals("NUMPY")) {
             throw new SprnnException(file + ": a .npy file holds one array; a model needs a .safetensors or .npz file of "
                     + "weight_ih_l0, weight_hh_l0, ...");
@@ -140,7 +153,7 @@ public final class ModelFiles {
             return Format.NPZ;
         }
         throw new SprnnException(file + ": unknown model format: expected a .safetensors or .npz file "
-                + "(PyTorch .pt/.pth pickles are not read; convert with safetensors.torch.save_file)");
+                + "(for a PyTorch .pt/.pth checkpoint, " + CONVERT_HINT + ")");
     }
 
     /**
@@ -177,10 +190,11 @@ public final class ModelFiles {
         if (!reverse.isEmpty()) {
             // name the first input weight, the tensor a user recognises as the reverse direction
             String shown = reverse.stream().filter(n -> n.contains("weight_ih")).findFirst().orElse(reverse.first());
-            throw new SprnnException(where + ": bidirectional models are not supported yet (found " + shown + ")");
+            throw new SprnnException(where + ": bidirectional models are not supported yet (found " + Untrusted.escape(shown) + ")");
         }
         if (!projections.isEmpty()) {
-            throw new SprnnException(where + ": LSTM projections (proj_size) are not supported (found " + projections.first() + ")");
+            throw new SprnnException(where + ": LSTM projections (proj_size) are not supported (found "
+                    + Untrusted.escape(projections.first()) + ")");
         }
         if (!unknown.isEmpty()) {
             throw new SprnnException(where + ": unexpected tensor" + (unknown.size() > 1 ? "s " : " ")
@@ -189,10 +203,11 @@ public final class ModelFiles {
         }
         if (prefixes.size() > 1) {
             throw new SprnnException(where + ": tensors come from several modules (prefixes "
-                    + prefixes.stream().map(p -> "'" + p + "'").collect(Collectors.joining(", "))
+                    + list(new ArrayList<>(prefixes))
                     + "); a file must hold one RNN");
         }
-        String prefix = prefixes.first();
+        String rawPrefix = prefixes.first();
+        String prefix = Untrusted.escape(rawPrefix); // only ever shown in messages from here on
         int layerCount = 0;
         for (String n : params.keySet()) {
             int k = Integer.parseInt(n.substring(n.lastIndexOf("_l") + 2));
@@ -221,7 +236,7 @@ public final class ModelFiles {
         try {
             return new RnnModel(cell, layers, anyBias, prefix);
         } catch (SprnnException e) {
-            throw new SprnnException(where + ": " + (prefix.isEmpty() ? "" : "(prefix '" + prefix + "') ") + e.getMessage(), e);
+            throw new SprnnException(where + ": " + (rawPrefix.isEmpty() ? "" : "(prefix " + Untrusted.quote(rawPrefix) + ") ") + e.getMessage(), e);
         }
     }
 
@@ -236,7 +251,7 @@ public final class ModelFiles {
 
     private static String list(List<String> names) {
         int shown = Math.min(names.size(), 5);
-        String s = names.subList(0, shown).stream().map(n -> "'" + n + "'").collect(Collectors.joining(", "));
+        String s = names.subList(0, shown).stream().map(n -> Untrusted.quote(n, 40)).collect(Collectors.joining(", "));
         return names.size() > shown ? s + " and " + (names.size() - shown) + " more" : s;
     }
 

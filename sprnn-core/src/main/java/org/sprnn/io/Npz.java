@@ -1,8 +1,12 @@
 package org.sprnn.io;
 
 // numpy's .npz: a zip archive of .npy files, one per named array (np.savez stores entries,
-// np.savez_compressed deflates them). java.util.zip reads both; each entry's bytes then go through the
-// .npy parser, so every .npy check applies and messages name "archive.npz:entry.npy".
+// np.savez_compressed deflates them). java.util.zip reads the central directory and inflates; everything
+// else is checked here, because an archive is as untrusted as any file: each entry's .npy header is read
+// first (bounded), the exact size it needs is computed, an entry whose recorded size disagrees is refused
+// before its data is touched, and the data is inflated only up to that size (a zip bomb stops at its first
+// byte too many), then its CRC-32 is compared with the archive's. The bytes then go through the .npy
+// parser, so every .npy check applies and messages name "archive.npz:entry.npy".
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,8 +16,11 @@ import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Enumeration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.zip.CRC32;
@@ -24,8 +31,24 @@ import java.util.zip.ZipOutputStream;
 import org.sprnn.SprnnException;
 import org.sprnn.model.Tensor;
 
-/** numpy {@code .npz} archives: name → array, stored or deflated entries. */
+/**
+ * numpy {@code .npz} archives: name → array, stored or deflated entries.
+ *
+ * <p>Reading checks, per entry, before and while inflating: the name ends in {@code .npy} and is not
+ * repeated; the .npy header (at most {@value Npy#MAX_HEADER_BYTES} bytes) is valid; the entry's
+ * uncompressed size recorded in the zip equals what the header needs (header plus shape × dtype size,
+ * under 2 GiB); the data holds exactly that many bytes (no more is ever inflated); its CRC-32 equals the
+ * archive's. Memory grows with the data actually inflated, up to what the header promises. A zip written
+ * by {@code torch.save} is recognised and refused with the way to convert it.
+ */
 public final class Npz {
+
+    /** The largest entry read: a .npy file in one Java array. */
+    private static final long MAX_ENTRY_BYTES = Integer.MAX_VALUE - 16;
+
+    /** The first allocation for an entry's bytes; it doubles as data arrives, up to the header's size. */
+    private static final int INITIAL_BUFFER = 1 << 20;
+
     private Npz() {
     }
 
@@ -33,8 +56,9 @@ public final class Npz {
      * Reads every array of an archive; {@code name.npy} entries are returned under {@code name}, in
      * archive order.
      *
-     * @throws SprnnException naming the file (and entry) if it is missing, not a zip, holds something other
-     *                        than .npy entries, or an entry is malformed
+     * @throws SprnnException naming the file (and entry) if it is missing, not a zip, a PyTorch archive,
+     *                        holds something other than .npy entries, or an entry is malformed, corrupt
+     *                        (CRC-32) or not the size its header says
      */
     public static Map<String, Tensor> read(Path file) {
         if (!Files.exists(file)) {
@@ -42,37 +66,118 @@ public final class Npz {
         }
         Map<String, Tensor> arrays = new LinkedHashMap<>();
         try (ZipFile zip = new ZipFile(file.toFile())) {
+            List<ZipEntry> entries = new ArrayList<>();
             for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements(); ) {
-                ZipEntry e = en.nextElement();
+                entries.add(en.nextElement());
+            }
+            refuseTorchArchive(file, entries);
+            for (ZipEntry e : entries) {
                 if (e.isDirectory()) {
                     continue;
                 }
-                String where = file + ":" + e.getName();
+                String where = file + ":" + Untrusted.escape(e.getName());
                 if (!e.getName().endsWith(".npy")) {
                     throw new SprnnException(where + ": entry is not a .npy array");
                 }
-                if (e.getSize() > Integer.MAX_VALUE - 16) {
-                    throw new SprnnException(where + ": entry of " + e.getSize() + " bytes is too large");
+                String name = e.getName().substring(0, e.getName().length() - 4);
+                if (arrays.containsKey(name)) {
+                    throw new SprnnException(where + ": the archive holds " + Untrusted.quote(name) + " twice");
                 }
                 byte[] bytes;
                 try (InputStream in = zip.getInputStream(e)) {
-                    bytes = in.readNBytes(Integer.MAX_VALUE - 16);
+                    bytes = readEntry(in, e, where);
                 } catch (IOException ex) {
-                    throw new SprnnException(where + ": corrupt entry (" + ex.getMessage() + ")");
+                    throw new SprnnException(where + ": corrupt entry (" + Untrusted.escape(String.valueOf(ex.getMessage())) + ")");
                 }
-                String name = e.getName().substring(0, e.getName().length() - 4);
-                if (arrays.put(name, Npy.parse(MemorySegment.ofArray(bytes), where)) != null) {
-                    throw new SprnnException(where + ": the archive holds '" + name + "' twice");
-                }
+                arrays.put(name, Npy.parse(MemorySegment.ofArray(bytes), where));
             }
         } catch (NoSuchFileException e) {
             throw new SprnnException(file + ": no such file");
         } catch (ZipException e) {
-            throw new SprnnException(file + ": not a valid .npz (zip) archive (" + e.getMessage() + ")");
+            throw new SprnnException(file + ": not a valid .npz (zip) archive (" + Untrusted.escape(String.valueOf(e.getMessage())) + ")");
         } catch (IOException e) {
             throw new SprnnException(file + ": cannot read: " + e.getMessage());
         }
         return arrays;
+    }
+
+    /**
+     * The bytes of one entry, exactly as many as its .npy header needs, CRC-checked: header first (its
+     * length comes from the first 12 bytes), then the recorded size compared with the header's, then the
+     * data, with a buffer that grows only as bytes arrive.
+     */
+    private static byte[] readEntry(InputStream in, ZipEntry e, String where) throws IOException {
+        byte[] pre = in.readNBytes(12); // magic, version, header length: 10 bytes in 1.0, 12 in 2.0/3.0
+        long headerEnd = Npy.headerEnd(MemorySegment.ofArray(pre), where);
+        byte[] buf = pre;
+        if (headerEnd > pre.length) {
+            buf = Arrays.copyOf(pre, (int) headerEnd); // headerEnd <= 12 + Npy.MAX_HEADER_BYTES
+            int n = in.readNBytes(buf, pre.length, buf.length - pre.length);
+            if (pre.length + n < buf.length) {
+                buf = Arrays.copyOf(buf, pre.length + n); // the header is cut short: Npy.header names it
+            }
+        }
+        Npy.Header header = Npy.header(MemorySegment.ofArray(buf), where);
+        long needed = header.totalBytes();
+        if (needed > MAX_ENTRY_BYTES) {
+            throw new SprnnException(where + ": shape " + Arrays.toString(header.shape()) + " needs " + needed
+                    + " bytes, more than the " + MAX_ENTRY_BYTES + " sprnn reads from one .npz entry");
+        }
+        if (e.getSize() != needed) {
+            throw new SprnnException(where + ": the archive records " + e.getSize() + " bytes uncompressed but the entry's "
+                    + ".npy header (shape " + Arrays.toString(header.shape()) + ") needs " + needed + ": corrupt");
+        }
+        int have = buf.length;
+        if (have > needed) { // the preamble read reached past a tiny array's data: the entry is too long
+            throw new SprnnException(where + ": entry holds more than the " + needed + " bytes its .npy header needs: trailing data");
+        }
+        buf = Arrays.copyOf(buf, (int) Math.min(needed, Math.max(have, INITIAL_BUFFER)));
+        while (have < needed) {
+            if (have == buf.length) {
+                buf = grow(buf, needed, where);
+            }
+            int n = in.read(buf, have, buf.length - have);
+            if (n < 0) {
+                throw new SprnnException(where + ": entry ends after " + have + " of the " + needed
+                        + " bytes its .npy header needs: truncated");
+            }
+            have += n;
+        }
+        if (in.read() >= 0) {
+            throw new SprnnException(where + ": entry holds more than the " + needed + " bytes its .npy header needs: trailing data");
+        }
+        CRC32 crc = new CRC32();
+        crc.update(buf, 0, have);
+        if (crc.getValue() != e.getCrc()) {
+            throw new SprnnException(where + ": CRC-32 mismatch (the archive records " + String.format("%08x", e.getCrc())
+                    + ", the data gives " + String.format("%08x", crc.getValue()) + "): the file is corrupt");
+        }
+        return buf;
+    }
+
+    /** Doubles {@code buf}, to at most {@code limit} bytes; a heap too small for that is a one-line refusal. */
+    private static byte[] grow(byte[] buf, long limit, String where) {
+        int size = (int) Math.min(limit, 2L * buf.length);
+        try {
+            return Arrays.copyOf(buf, size);
+        } catch (OutOfMemoryError oom) {
+            throw new SprnnException(where + ": the entry's " + limit + " bytes need more Java heap than the JVM can give: "
+                    + "raise its limit (-Xmx, or SPRNN_JAVA_OPTS=-Xmx<size> for the sprnn command)");
+        }
+    }
+
+    /**
+     * Refuses a zip written by {@code torch.save} ({@code <name>/data.pkl}, {@code <name>/data/0}, ...):
+     * it holds a pickle, which sprnn does not run, not .npy arrays.
+     */
+    private static void refuseTorchArchive(Path file, List<ZipEntry> entries) {
+        for (ZipEntry e : entries) {
+            String n = e.getName();
+            if (n.equals("data.pkl") || n.endsWith("/data.pkl")) {
+                throw new SprnnException(file + ": a PyTorch archive written by torch.save (it holds " + Untrusted.quote(n)
+                        + "), not an .npz of arrays; sprnn does not unpickle: " + ModelFiles.CONVERT_HINT);
+            }
+        }
     }
 
     /**

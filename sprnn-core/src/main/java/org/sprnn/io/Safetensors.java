@@ -46,9 +46,12 @@ import org.sprnn.model.Tensor;
  * <p>Reads F32, F16, BF16 and F64 tensors, exactly, into {@link Tensor}s; any other dtype is refused
  * naming the tensor. Checks: the header length is at most {@value #MAX_HEADER_BYTES} bytes and fits in
  * the file; the header is one JSON object (UTF-8, no duplicate keys); every entry has {@code dtype},
- * {@code shape} and {@code data_offsets}; shape × dtype size equals the byte span; spans lie inside the
- * data section and do not overlap; {@code __metadata__} maps strings to strings. Gaps between spans
- * are tolerated (their bytes are ignored), as is any alignment.
+ * {@code shape} and {@code data_offsets}; extents and offsets are plain JSON integers (no fraction, no
+ * exponent, no sign, in range: {@code 144.0} and {@code 1e2} are refused); at most {@value Npy#MAX_RANK}
+ * extents; shape × dtype size equals the byte span; spans lie inside the data section and do not
+ * overlap; {@code __metadata__} maps strings to strings. Gaps between spans are tolerated (their bytes
+ * are ignored), as is any alignment. Names, dtypes and metadata a message repeats go through
+ * {@link Untrusted}.
  */
 public final class Safetensors {
 
@@ -149,7 +152,8 @@ public final class Safetensors {
         try {
             root = JSON.readTree(text);
         } catch (JsonProcessingException e) {
-            throw fail(file, "header is not valid JSON (" + e.getOriginalMessage().replace('\n', ' ') + ")");
+            // Jackson's message repeats the offending token: escape it like any file content
+            throw fail(file, "header is not valid JSON (" + Untrusted.escape(String.valueOf(e.getOriginalMessage())) + ")");
         }
         if (root == null || !root.isObject()) {
             throw fail(file, "header is not a JSON object");
@@ -164,7 +168,8 @@ public final class Safetensors {
                 }
                 for (Map.Entry<String, JsonNode> m : node.properties()) {
                     if (!m.getValue().isTextual()) {
-                        throw fail(file, METADATA_KEY + " entry '" + m.getKey() + "' is not a string (" + m.getValue() + ")");
+                        throw fail(file, METADATA_KEY + " entry " + Untrusted.quote(m.getKey()) + " is not a string ("
+                                + Untrusted.escape(m.getValue().toString()) + ")");
                     }
                     metadata.put(m.getKey(), m.getValue().asText());
                 }
@@ -179,14 +184,14 @@ public final class Safetensors {
             Entry prev = bySpan.get(i - 1);
             Entry cur = bySpan.get(i);
             if (cur.begin < prev.end) {
-                throw fail(file, "tensors '" + prev.name + "' (bytes " + prev.begin + ".." + prev.end + ") and '"
-                        + cur.name + "' (bytes " + cur.begin + ".." + cur.end + ") overlap");
+                throw fail(file, "tensors " + Untrusted.quote(prev.name, 60) + " (bytes " + prev.begin + ".." + prev.end + ") and "
+                        + Untrusted.quote(cur.name, 60) + " (bytes " + cur.begin + ".." + cur.end + ") overlap");
             }
         }
     }
 
     private static Entry parseEntry(Path file, String name, JsonNode node, long dataSize) {
-        String where = "tensor '" + name + "'";
+        String where = "tensor " + Untrusted.quote(name);
         if (!node.isObject()) {
             throw fail(file, where + ": header entry is not a JSON object");
         }
@@ -197,52 +202,82 @@ public final class Safetensors {
             throw fail(file, where + ": header entry lacks " + (dtypeNode == null ? "dtype" : shapeNode == null ? "shape" : "data_offsets"));
         }
         if (!dtypeNode.isTextual()) {
-            throw fail(file, where + ": dtype is not a string (" + dtypeNode + ")");
+            throw fail(file, where + ": dtype is not a string (" + show(dtypeNode) + ")");
         }
         DType dtype = DType.ofSafetensorsName(dtypeNode.asText());
         if (dtype == null) {
-            throw fail(file, where + " has dtype " + dtypeNode.asText() + ", which sprnn does not read (F32, F16, BF16, F64)");
+            throw fail(file, where + " has dtype " + Untrusted.quote(dtypeNode.asText())
+                    + ", which sprnn does not read (F32, F16, BF16, F64)");
         }
         if (!shapeNode.isArray()) {
-            throw fail(file, where + ": shape is not an array (" + shapeNode + ")");
+            throw fail(file, where + ": shape is not an array (" + show(shapeNode) + ")");
+        }
+        if (shapeNode.size() > Npy.MAX_RANK) {
+            throw fail(file, where + ": shape has " + shapeNode.size() + " dimensions; sprnn reads at most " + Npy.MAX_RANK);
         }
         int[] shape = new int[shapeNode.size()];
         long count = 1;
         for (int i = 0; i < shape.length; i++) {
             JsonNode d = shapeNode.get(i);
-            if (!d.canConvertToExactIntegral() || !d.canConvertToInt() || d.asInt() < 0) {
-                throw fail(file, where + ": shape " + shapeNode + " holds " + d + ", not an extent 0.." + Integer.MAX_VALUE);
+            if (!isCount(d) || !d.canConvertToInt()) {
+                throw fail(file, where + ": shape " + show(shapeNode) + " holds " + show(d) + ", not an extent 0.."
+                        + Integer.MAX_VALUE + problem(d));
             }
             shape[i] = d.asInt();
             count = multiplyOrHuge(count, shape[i]);
         }
         if (!offsetsNode.isArray() || offsetsNode.size() != 2) {
-            throw fail(file, where + ": data_offsets is not a pair [begin, end] (" + offsetsNode + ")");
+            throw fail(file, where + ": data_offsets is not a pair [begin, end] (" + show(offsetsNode) + ")");
         }
         long[] off = new long[2];
         for (int i = 0; i < 2; i++) {
             JsonNode o = offsetsNode.get(i);
-            if (!o.canConvertToExactIntegral() || !o.canConvertToLong() || o.asLong() < 0) {
-                throw fail(file, where + ": data_offsets " + offsetsNode + " holds " + o + ", not a byte offset");
+            if (!isCount(o) || !o.canConvertToLong()) {
+                throw fail(file, where + ": data_offsets " + show(offsetsNode) + " holds " + show(o) + ", not a byte offset"
+                        + problem(o));
             }
             off[i] = o.asLong();
         }
         if (off[1] < off[0]) {
-            throw fail(file, where + ": data_offsets " + offsetsNode + " end before they begin");
+            throw fail(file, where + ": data_offsets " + show(offsetsNode) + " end before they begin");
         }
         if (off[1] > dataSize) {
-            throw fail(file, where + ": data_offsets " + offsetsNode + " reach past the data section (" + dataSize
+            throw fail(file, where + ": data_offsets " + show(offsetsNode) + " reach past the data section (" + dataSize
                     + " bytes): the file is truncated or corrupt");
         }
         long bytes = multiplyOrHuge(count, dtype.bytes());
         if (bytes != off[1] - off[0]) {
-            throw fail(file, where + ": shape " + Arrays.toString(shape) + " of " + dtype.safetensorsName() + " needs "
-                    + bytes + " bytes but data_offsets " + offsetsNode + " span " + (off[1] - off[0]));
+            throw fail(file, where + ": shape " + Untrusted.escape(Arrays.toString(shape)) + " of " + dtype.safetensorsName()
+                    + " needs " + bytes + " bytes but data_offsets " + show(offsetsNode) + " span " + (off[1] - off[0]));
         }
         if (count > Integer.MAX_VALUE - 16) {
             throw fail(file, where + ": " + count + " elements is more than one array can hold");
         }
         return new Entry(name, dtype, shape, off[0], off[1]);
+    }
+
+    /**
+     * Whether a JSON value is a plain non-negative integer, as the reference implementation (Rust, usize)
+     * reads extents and offsets: {@code 144.0} and {@code 1e2} are floats to JSON, whatever their value.
+     */
+    private static boolean isCount(JsonNode n) {
+        return n.isIntegralNumber() && n.bigIntegerValue().signum() >= 0;
+    }
+
+    /** Why a shape or offset value is refused, for the message: "" unless it is a number. */
+    private static String problem(JsonNode n) {
+        if (!n.isNumber()) {
+            return "";
+        }
+        if (!n.isIntegralNumber()) {
+            return " (a float: JSON integers only, no fraction or exponent)";
+        }
+        return n.bigIntegerValue().signum() < 0 ? " (negative)" : " (too large)";
+    }
+
+    /** A header value as JSON, escaped and cut for a message. */
+    private static String show(JsonNode n) {
+        return Untrusted.escape(n.toString());
     }
 
     /**
@@ -279,7 +314,7 @@ public final class Safetensors {
         long offset = 0;
         for (Map.Entry<String, Tensor> e : ordered.entrySet()) {
             if (e.getKey().isEmpty() || e.getKey().equals(METADATA_KEY)) {
-                throw fail(file, "invalid tensor name '" + e.getKey() + "'");
+                throw fail(file, "invalid tensor name " + Untrusted.quote(e.getKey()));
             }
             Tensor t = e.getValue();
             ObjectNode entry = header.putObject(e.getKey());

@@ -4,7 +4,10 @@
  * {@link org.sprnn.io.Npz}) for inputs, initial states and outputs.
  *
  * <p>Every reader is hand-written and checks its input completely before trusting it; every problem is a
- * {@link org.sprnn.SprnnException} with one line naming the file (and tensor or entry) and what is wrong.
+ * {@link org.sprnn.SprnnException} with one line naming the file (and tensor or entry) and what is wrong,
+ * whatever the bytes: no other exception and no {@link Error} escapes, parsing is bounded in depth and
+ * length, an archive entry is inflated only as far as its header says, and text of the file that a
+ * message repeats goes through {@link org.sprnn.io.Untrusted} (escaped, one line, cut short).
  * Every writer goes through {@link org.sprnn.io.AtomicFiles}, so a failed write leaves no partial file.
  * Values are float64 on the host: reading F16, BF16 and F32 is exact; writing rounds once to nearest-even.
  */

@@ -244,7 +244,10 @@ class ModelFilesTest {
     void unknownFormatsAreRefused() throws IOException {
         Path pt = dir.resolve("model.pt");
         Files.write(pt, new byte[] {(byte) 0x80, 2, 'c', 'x', 0, 0, 0, 0, 0, 0});
-        assertLoadFails(pt, CellType.GRU, "unknown model format", ".safetensors or .npz");
+        assertLoadFails(pt, CellType.GRU, "a Python pickle", ".safetensors or .npz", "scripts/torch_to_safetensors.py");
+        Path other = dir.resolve("model.bin");
+        Files.write(other, new byte[] {'G', 'G', 'U', 'F', 0, 0, 0, 0, 0, 0});
+        assertLoadFails(other, CellType.GRU, "unknown model format", ".safetensors or .npz");
         Path npy = dir.resolve("w.npy");
         Npy.write(npy, Tensor.zeros(3, 3));
         assertLoadFails(npy, CellType.GRU, "a .npy file holds one array");
