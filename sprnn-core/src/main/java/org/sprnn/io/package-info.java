@@ -5,7 +5,8 @@
  *
  * <p>Every reader is hand-written and checks its input completely before trusting it; every problem is a
  * {@link org.sprnn.SprnnException} with one line naming the file (and tensor or entry) and what is wrong.
- * Every writer goes through {@link org.sprnn.io.AtomicFiles}, so a failed write leaves no partial file.
+ * Every writer goes through {@link org.sprnn.io.AtomicFiles}, so a failed or interrupted write leaves no
+ * partial file, and files written together (a run's output and final states) appear all or not at all.
  * Values are float64 on the host: reading F16, BF16 and F32 is exact; writing rounds once to nearest-even.
  */
 package org.sprnn.io;
