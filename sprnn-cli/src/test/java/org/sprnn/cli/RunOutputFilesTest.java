@@ -131,6 +131,19 @@ class RunOutputFilesTest {
         assertThat(outNames()).containsExactly("null");
     }
 
+    @Test
+    void leftoverOfAKilledRunIsRemovedByTheNextRun() throws Exception {
+        // what kill -9 during a write leaves: the temporary file of a process that is gone, some time ago
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor(10, TimeUnit.SECONDS);
+        Assumptions.assumeTrue(ProcessHandle.of(gone.pid()).isEmpty(), "pid reused at once");
+        Path leftover = Files.writeString(out.resolve(".y.npy.sprnn-" + gone.pid() + "-k9.tmp"), "partial");
+        Files.setLastModifiedTime(leftover, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(60)));
+        CliTest.Result r = run("cpu", "--output", out.resolve("y.npy").toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(outNames()).containsExactly("y.npy");
+    }
+
     /**
      * A real {@code sprnn run} in a child JVM, made to pause in its first write (the test-only system
      * property of AtomicFiles), is sent SIGTERM once its temporary file exists.

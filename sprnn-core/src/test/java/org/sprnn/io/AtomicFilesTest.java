@@ -89,6 +89,22 @@ class AtomicFilesTest {
     }
 
     @Test
+    void checkRefusesBadTargetsAndWritesNothing() throws IOException {
+        Path a = dir.resolve("a.bin");
+        boolean[] ran = {false};
+        AtomicFiles.Batch good = AtomicFiles.batch().add(a, ch -> ran[0] = true);
+        good.check();
+        Path link = Files.createSymbolicLink(dir.resolve("l.bin"), a);
+        AtomicFiles.Batch bad = AtomicFiles.batch().add(a, ch -> ran[0] = true).add(link, ch -> ran[0] = true);
+        assertThatThrownBy(bad::check).isInstanceOf(SprnnException.class).hasMessageContainingAll(link.toString(), "symbolic link");
+        assertThat(ran[0]).isFalse();
+        assertThat(names(dir)).containsExactly("l.bin");
+        good.write();
+        assertThat(ran[0]).isTrue();
+        assertThat(names(dir)).containsExactly("a.bin", "l.bin");
+    }
+
+    @Test
     void sameFileTwiceIsRefused() throws IOException {
         Path a = dir.resolve("a.bin");
         Path again = dir.resolve(".").resolve("a.bin");
