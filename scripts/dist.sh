@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # dist.sh — builds a self-contained linux-x64 distribution of sprnn for machines without a JDK (GPU
 # servers): a jlink'd Java runtime with only the modules sprnn needs (java.base, jdk.incubator.vector;
-# no java.desktop), the shaded CLI jar and a bin/sprnn launcher with native access enabled.
+# no java.desktop), the shaded CLI jar and a bin/sprnn launcher (bash) with native access enabled.
 #
 #   scripts/dist.sh            build (mvn package, tests skipped) and assemble
 #   scripts/dist.sh --no-build assemble from an existing sprnn-cli/target/sprnn.jar
@@ -41,7 +41,7 @@ jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --
   --output "$out/runtime"
 cp "$jar" "$out/lib/sprnn.jar"
 cat > "$out/bin/sprnn" <<'LAUNCHER'
-#!/bin/sh
+#!/usr/bin/env bash
 # sprnn launcher of the self-contained distribution: runs the bundled Java runtime.
 # Extra JVM flags: SPRNN_JAVA_OPTS (e.g. -Xmx8g).
 self="$0"
@@ -50,8 +50,18 @@ while [ -L "$self" ]; do
   case "$link" in /*) self="$link" ;; *) self="$(dirname "$self")/$link" ;; esac
 done
 home="$(cd "$(dirname "$self")/.." && pwd)"
+# The JVM prints "WARNING: Using incubator modules: jdk.incubator.vector" on stderr at every start, before
+# main; no option turns it off. The JVM starts with its stderr going through a filter that drops exactly
+# that line and with the caller's stderr kept as descriptor 3; the CLI's main moves stderr back onto it
+# first thing, so nothing it prints is reordered or arrives after it exits (as in the ./sprnn launcher).
+# java is exec'd: it keeps this script's pid, signals, stdin and exit status.
+filter=()
+if { : >&2; } 2>/dev/null; then # stderr is open
+  exec 3>&2 2> >(trap '' INT TERM QUIT HUP; LC_ALL=C exec grep -a -v -x -F --line-buffered 'WARNING: Using incubator modules: jdk.incubator.vector' >&2)
+  filter=(-Dsprnn.stderr.fd=3 "-Dsprnn.stderr.filterPid=${!:-}")
+fi
 exec "$home/runtime/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
-  -XX:+UseParallelGC ${SPRNN_JAVA_OPTS:-} -jar "$home/lib/sprnn.jar" "$@"
+  -XX:+UseParallelGC "${filter[@]}" ${SPRNN_JAVA_OPTS:-} -jar "$home/lib/sprnn.jar" "$@"
 LAUNCHER
 chmod +x "$out/bin/sprnn"
 printf 'sprnn %s, built %s from commit %s; runtime: %s (%s)\n' \

@@ -48,6 +48,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        LauncherStderr.restore(); // the launchers filter the JVM's start-up warning out of stderr
         System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 

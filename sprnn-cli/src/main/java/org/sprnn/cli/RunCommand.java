@@ -11,6 +11,7 @@ import org.sprnn.engine.FloatRnnOutput;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
 import org.sprnn.engine.cpu.CpuEngine;
+import org.sprnn.io.AtomicFiles;
 import org.sprnn.io.Npy;
 import org.sprnn.model.FloatTensor;
 import org.sprnn.model.RnnModel;
@@ -113,13 +114,14 @@ final class RunCommand implements Callable<Integer> {
                 runFloat(sel, x, h, c);
             } else {
                 RnnOutput out = sel.engine().run(x, h, c);
-                Npy.write(output, out.output());
+                AtomicFiles.Batch files = Npy.addTo(AtomicFiles.batch(), output, out.output());
                 if (finalH != null) {
-                    Npy.write(finalH, out.hN());
+                    Npy.addTo(files, finalH, out.hN());
                 }
                 if (finalC != null) {
-                    Npy.write(finalC, out.cN());
+                    Npy.addTo(files, finalC, out.cN());
                 }
+                files.write(); // all of them or none
             }
         }
         return 0;
@@ -134,12 +136,13 @@ final class RunCommand implements Callable<Integer> {
     private void runFloat(EngineSelection sel, Tensor x, Tensor h, Tensor c) {
         FloatRnnOutput out = sel.engine().runFloat(FloatTensor.of(x), h == null ? null : FloatTensor.of(h),
                 c == null ? null : FloatTensor.of(c), null);
-        Npy.write(output, out.output());
+        AtomicFiles.Batch files = Npy.addTo(AtomicFiles.batch(), output, out.output());
         if (finalH != null) {
-            Npy.write(finalH, out.hN());
+            Npy.addTo(files, finalH, out.hN());
         }
         if (finalC != null) {
-            Npy.write(finalC, out.cN());
+            Npy.addTo(files, finalC, out.cN());
         }
+        files.write(); // all of them or none
     }
 }

@@ -7,6 +7,14 @@ import org.sprnn.model.Tensor;
  * Runs one model on sequences. Built for a model by an {@link EngineFactory}; holds whatever the model
  * needs (packed weights, device buffers, compiled kernels) until closed.
  *
+ * <p><b>Close every engine</b> (try-with-resources) when done with it: {@link #close()} releases its
+ * threads and native memory at once. An engine dropped without {@code close()} releases what it can
+ * when the garbage collector finds it unreachable, which may be much later or never: the {@code cpu}
+ * engine's worker threads then stop and its memory is freed with it; {@code cpu-reference} holds
+ * nothing but heap memory; the CUDA engines' device memory, pinned host memory, CUDA context
+ * reference, streams and compiled modules are <em>not</em> released until the process exits (so
+ * engines built in a loop without {@code close()} run the GPU out of memory).
+ *
  * <p>Inputs follow PyTorch's sequence-first layout ({@code batch_first=False}): {@code [T][B][I]} in,
  * {@code [T][B][H]} out. For batch-first data, {@link BatchFirstEngine} (what
  * {@link EngineProvider#select} returns with {@link EngineOptions#batchFirst()}) takes {@code [B][T][I]}
@@ -85,7 +93,10 @@ public interface Engine extends AutoCloseable {
         return java.util.Optional.empty();
     }
 
-    /** Releases what the engine holds; idempotent. */
+    /**
+     * Releases what the engine holds (threads, device and pinned memory, compiled modules); idempotent.
+     * A closed engine refuses to run. See the class comment for engines that are never closed.
+     */
     @Override
     void close();
 }

@@ -5,7 +5,11 @@ import java.util.Map;
 /**
  * The engine the provider chose, why, and why every other engine was not chosen.
  *
- * @param engine   the engine, open; the caller closes it
+ * <p>The selection owns the engine: close it (try-with-resources) and the engine is closed. One that is
+ * dropped unclosed leaves the engine to the garbage collector, which for the CUDA engines frees nothing
+ * before the process exits ({@link Engine}).
+ *
+ * @param engine   the engine, open; the caller closes it (through this selection or directly)
  * @param reason   why it was chosen
  * @param rejected engine name → why it was not used, in the provider's order
  */
@@ -15,6 +19,7 @@ public record EngineSelection(Engine engine, String reason, Map<String, String> 
         rejected = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(rejected));
     }
 
+    /** Closes the engine; idempotent. */
     @Override
     public void close() {
         engine.close();

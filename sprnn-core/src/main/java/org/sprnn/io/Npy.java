@@ -314,10 +314,31 @@ public final class Npy {
 
     /** Writes {@code t} as float32 .npy (format 1.0) atomically: the values as they are, no float64 copy. */
     public static void write(Path file, FloatTensor t) {
-        String where = file.toString();
-        byte[] bytes = allocateWithHeader(t.shape(), t.size(), DType.F32, where);
-        MemorySegment.copy(t.data(), 0, MemorySegment.ofArray(bytes), LE_FLOAT, bytes.length - 4L * t.size(), t.size());
-        AtomicFiles.write(file, ch -> Safetensors.writeFully(ch, ByteBuffer.wrap(bytes)));
+        addTo(AtomicFiles.batch(), file, t).write();
+    }
+
+    /**
+     * Adds {@code t} as a float32 .npy file to {@code batch}, to be written with the batch's other files
+     * (all or none). The bytes are made when the batch writes this file, one file at a time.
+     *
+     * @return {@code batch}
+     */
+    public static AtomicFiles.Batch addTo(AtomicFiles.Batch batch, Path file, Tensor t) {
+        return batch.add(file, ch -> Safetensors.writeFully(ch, ByteBuffer.wrap(encode(t, DType.F32, file.toString()))));
+    }
+
+    /**
+     * As {@link #addTo(AtomicFiles.Batch, Path, Tensor)} for float32 values, written as they are (no
+     * float64 copy).
+     *
+     * @return {@code batch}
+     */
+    public static AtomicFiles.Batch addTo(AtomicFiles.Batch batch, Path file, FloatTensor t) {
+        return batch.add(file, ch -> {
+            byte[] bytes = allocateWithHeader(t.shape(), t.size(), DType.F32, file.toString());
+            MemorySegment.copy(t.data(), 0, MemorySegment.ofArray(bytes), LE_FLOAT, bytes.length - 4L * t.size(), t.size());
+            Safetensors.writeFully(ch, ByteBuffer.wrap(bytes));
+        });
     }
 
     /** The complete bytes of a .npy file holding {@code t} in {@code dtype}. */

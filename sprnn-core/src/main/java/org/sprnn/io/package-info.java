@@ -8,7 +8,8 @@
  * whatever the bytes: no other exception and no {@link Error} escapes, parsing is bounded in depth and
  * length, an archive entry is inflated only as far as its header says, and text of the file that a
  * message repeats goes through {@link org.sprnn.io.Untrusted} (escaped, one line, cut short).
- * Every writer goes through {@link org.sprnn.io.AtomicFiles}, so a failed write leaves no partial file.
+ * Every writer goes through {@link org.sprnn.io.AtomicFiles}, so a failed or interrupted write leaves no
+ * partial file, and files written together (a run's output and final states) appear all or not at all.
  * Values are float64 on the host: reading F16, BF16 and F32 is exact; writing rounds once to nearest-even.
  */
 package org.sprnn.io;

@@ -42,8 +42,9 @@ import org.sprnn.model.Tensor;
  * chunks of 128 gate rows and, when its own are done, takes the other workers' unclaimed chunks
  * ({@link #stepChunks}; the projection likewise, by block and chunk, {@link #projectChunks}): on a
  * machine whose cores are shared with other processes, the slowed worker hands work over instead of
- * holding the other at the barrier. The threads ({@link WorkerPool}) are made once per engine; buffers are made once
- * per (T, B) shape and reused, so a run allocates only its result tensors.
+ * holding the other at the barrier. The threads ({@link WorkerPool}) are made once per engine and stopped by
+ * {@link #close()} (or when the engine is collected unclosed); buffers are made once per (T, B) shape and
+ * reused, so a run allocates only its result tensors.
  *
  * <p>Two entry points: {@link #run} on float64 {@link Tensor}s (the input is converted to float32 while
  * it is transposed into X, the outputs back into a new {@code double[]}), and {@link #runFloat} on
@@ -188,7 +189,7 @@ public final class CpuEngine implements Engine {
         this.overflowValue = new float[workers];
         this.chunkUnits = chunkUnits;
         this.claims = new AtomicIntegerArray(3 * workers * 16);
-        this.pool = new WorkerPool(workers, "sprnn-cpu");
+        this.pool = new WorkerPool(workers, "sprnn-cpu", this);
     }
 
     /** Splits units into {@code workers} contiguous ranges of about equal nonzeros (both matrices). */
@@ -1007,7 +1008,11 @@ public final class CpuEngine implements Engine {
         }
     }
 
-    /** Stops the worker threads; idempotent. A closed engine refuses to run. */
+    /**
+     * Stops the worker threads; idempotent. A closed engine refuses to run. An engine that is dropped
+     * without close() stops its threads once the garbage collector finds it unreachable
+     * ({@link WorkerPool}); its other memory is on the Java heap or in automatic arenas and goes with it.
+     */
     @Override
     public void close() {
         pool.close();

@@ -40,6 +40,7 @@ public final class CpuReferenceEngine implements Engine {
         return CellEquations.forward(model, input, h0, c0, k -> layers[k], null);
     }
 
+    /** Nothing to release: the engine holds only heap memory, which goes with it. */
     @Override
     public void close() {
         // holds no resources

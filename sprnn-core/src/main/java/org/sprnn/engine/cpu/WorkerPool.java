@@ -1,5 +1,6 @@
 package org.sprnn.engine.cpu;
 
+import java.lang.ref.Cleaner;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.sprnn.SprnnException;
@@ -16,6 +17,11 @@ import org.sprnn.SprnnException;
  *
  * <p>A body that throws breaks the barrier: every other worker leaves its wait, {@link #run} rethrows
  * the first failure, and the pool refuses further work.
+ *
+ * <p>The pool belongs to an owner (the engine) and stops its threads when the owner is closed, or, if
+ * the owner is never closed, once the owner has become unreachable (a {@link Cleaner}). For that the
+ * threads and the cleaning action reference the pool and never the owner, and the pool forgets each
+ * run's body (which does reference the owner) when the run ends.
  */
 final class WorkerPool implements AutoCloseable {
     /** What every worker runs; {@code worker} is 0 (the caller) .. size-1. */
@@ -26,16 +32,24 @@ final class WorkerPool implements AutoCloseable {
     /** Spin this long at a barrier or for a job before parking. */
     private static final long SPIN_NANOS = 50_000;
 
+    /** Stops the pools of owners that were dropped without close(); one daemon thread for all pools. */
+    private static final Cleaner CLEANER = Cleaner.create();
+
     private final int size;
     private final Thread[] members; // [size]; members[0] is the thread currently inside run()
     private final AtomicInteger arrived = new AtomicInteger();
     private volatile int phase;
     private volatile int job; // incremented once per run(); workers wait for it to move
-    private volatile Body body;
+    private volatile Body body; // the current run's; null between runs (it holds the owner)
     private volatile Throwable failure;
     private volatile boolean closed;
+    private final Cleaner.Cleanable cleanable; // runs stop() once: at close() or when the owner is unreachable
 
-    WorkerPool(int size, String name) {
+    /**
+     * Starts {@code size - 1} daemon threads named {@code name-worker-N}, stopped by {@link #close()} or
+     * when {@code owner} becomes unreachable.
+     */
+    WorkerPool(int size, String name, Object owner) {
         if (size < 1) {
             throw new SprnnException("--threads: must be >= 1, got " + size);
         }
@@ -50,6 +64,7 @@ final class WorkerPool implements AutoCloseable {
         for (int w = 1; w < size; w++) {
             members[w].start();
         }
+        this.cleanable = CLEANER.register(owner, this::stop); // the action holds the pool, not the owner
     }
 
     /** Number of workers, the caller included. */
@@ -76,6 +91,10 @@ final class WorkerPool implements AutoCloseable {
             LockSupport.unpark(members[w]);
         }
         execute(0, b);
+        // every worker has read the body and passed the run's last barrier, unless a failure broke it
+        // (then a worker not yet started sees null and skips the run)
+        body = null;
+        members[0] = null;
         if (failure != null) {
             throw new SprnnException("cpu engine: worker failed: " + failure, failure);
         }
@@ -108,7 +127,10 @@ final class WorkerPool implements AutoCloseable {
                 return;
             }
             seen = job;
-            execute(id, body);
+            Body b = body; // null only for a worker late to a run that another worker's failure ended
+            if (b != null) {
+                execute(id, b);
+            }
         }
     }
 
@@ -167,10 +189,12 @@ final class WorkerPool implements AutoCloseable {
 
     /** Stops the worker threads; idempotent. */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
+    public void close() {
+        cleanable.clean();
+    }
+
+    /** The cleaning action: wakes every worker to see {@code closed} and leave (once, from clean()). */
+    private synchronized void stop() {
         closed = true;
         for (int w = 1; w < size; w++) {
             LockSupport.unpark(members[w]);

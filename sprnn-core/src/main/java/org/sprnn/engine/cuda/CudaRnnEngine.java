@@ -362,9 +362,19 @@ public final class CudaRnnEngine implements Engine {
         }
     }
 
-    /** Frees every device resource; idempotent. */
+    /**
+     * Frees every device resource; idempotent.
+     *
+     * <p>Nothing else releases them: an engine dropped without {@code close()} keeps its device memory,
+     * pinned host memory, streams, modules and its reference on the device's primary context until the
+     * process exits (there is no Cleaner; see {@link org.sprnn.engine.Engine}).
+     */
     @Override
     public synchronized void close() {
+        // No Cleaner on purpose (yet): the release would run on the Cleaner's thread, making the context
+        // current there and freeing memory while other engines may run on it; plausible with the driver
+        // API, but not validated on a GPU. The live ShapePlan is an inner class (it holds the engine), so
+        // a Cleaner would also need the plan's resources moved into a holder that does not.
         if (closed) {
             return;
         }

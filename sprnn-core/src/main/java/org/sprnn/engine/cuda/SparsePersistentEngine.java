@@ -642,8 +642,17 @@ public final class SparsePersistentEngine implements Engine {
         return resource;
     }
 
+    /**
+     * Frees every device resource (modules, plans, buffers, stream, context reference); idempotent.
+     *
+     * <p>Nothing else releases them: an engine dropped without {@code close()} keeps its device memory,
+     * pinned host memory, streams, modules and its reference on the device's primary context until the
+     * process exits (there is no Cleaner; see {@link org.sprnn.engine.Engine}).
+     */
     @Override
     public void close() {
+        // No Cleaner on purpose (yet): see CudaRnnEngine.close(); here `owned` holds every long-lived
+        // resource and none of them references the engine, so a Cleaner action over `owned` would do.
         if (closed) {
             return;
         }
