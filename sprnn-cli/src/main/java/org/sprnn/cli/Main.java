@@ -80,6 +80,12 @@ public final class Main {
         } catch (OutOfMemoryError e) {
             err.println("sprnn: out of Java heap memory (" + e.getMessage() + "): give the JVM more with SPRNN_JAVA_OPTS=-Xmx<size>");
             return EXIT_USAGE;
+        } catch (Error e) { // a bug (no input should reach one): one line, as for any other
+            if (debug) {
+                e.printStackTrace(err);
+            }
+            err.println("sprnn: internal error: " + e.getClass().getName() + (debug ? "" : " (run with --debug for the stack trace)"));
+            return EXIT_BUG;
         } finally {
             out.flush();
             err.flush();

@@ -100,8 +100,9 @@ final class RunCommand implements Callable<Integer> {
                 RunInputs.check(m, x, h, c);
             }
         } catch (SprnnException e) { // name the files, not just the arguments
-            throw new SprnnException(e.getMessage().replaceFirst("^input", input + ": input").replaceFirst("^h0", h0 + ": h0")
-                    .replaceFirst("^c0", c0 + ": c0") + " (model " + modelOption.model + ")");
+            String msg = e.getMessage();
+            Path file = msg.startsWith("input") ? input : msg.startsWith("h0") ? h0 : msg.startsWith("c0") ? c0 : null;
+            throw new SprnnException((file == null ? "" : file + ": ") + msg + " (model " + modelOption.model + ")");
         }
         ob.batchHint(x.dim(batchFirst ? 0 : 1));
         try (EngineSelection sel = EngineProvider.select(m, ob.build())) {

@@ -55,6 +55,15 @@ class RunCommandTest {
     }
 
     @Test
+    void aPathWithRegexReplacementCharactersIsNamedAsItIs() {
+        // the message names the file: a '$1' or '\\' in its path must not be read as a regex group (it gave exit 3)
+        Path odd = dir.resolve("x$1\\y.npy");
+        Npy.write(odd, SyntheticModels.input(5, 3, 4, 8), DType.F32); // 4 features where the model has 6
+        CliTest.Result r = cli("run", "--model", model.toString(), "--input", odd.toString(), "--output", dir.resolve("y.npy").toString());
+        assertOneLineError(r, odd + ": input has 4 features per step");
+    }
+
+    @Test
     void writesOutputAndFinalStatesMatchingTheReference() {
         Path y = dir.resolve("y.npy"), hN = dir.resolve("hN.npy"), cN = dir.resolve("cN.npy");
         CliTest.Result r = cli("run", "--model", model.toString(), "--input", input.toString(), "--h0", h0.toString(),
