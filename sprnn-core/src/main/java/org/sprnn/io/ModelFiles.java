@@ -137,7 +137,8 @@ public final class ModelFiles {
         if (head.length >= 2 && head[0] == ZIP_MAGIC[0] && head[1] == ZIP_MAGIC[1]) {
             return Format.NPZ;
         }
-        if (head.length >= 2 && (head[0] & 0xFF) == 0x80 && head[1] >= 2 && head[1] <= 5) {
+        boolean safetensors = Safetensors.looksLike(file); // first: its header length may start 0x80 0x02..0x05 too (640-1407 bytes)
+        if (!safetensors && head.length >= 2 && (head[0] & 0xFF) == 0x80 && head[1] >= 2 && head[1] <= 5) {
             // pickle's PROTO opcode, protocol 2 to 5: torch.save's legacy (non-zip) format starts so
             throw new SprnnException(file + ": a Python pickle (PyTorch's legacy torch.save format), not a .safetensors "
                     + "or .npz model file; sprnn does not unpickle: " + CONVERT_HINT);
@@ -146,7 +147,7 @@ public final class ModelFiles {
             throw new SprnnException(file + ": a .npy file holds one array; a model needs a .safetensors or .npz file of "
                     + "weight_ih_l0, weight_hh_l0, ...");
         }
-        if (Safetensors.looksLike(file) || name.endsWith(".safetensors")) {
+        if (safetensors || name.endsWith(".safetensors")) {
             return Format.SAFETENSORS; // a damaged .safetensors gets the reader's precise message
         }
         if (name.endsWith(".npz")) {

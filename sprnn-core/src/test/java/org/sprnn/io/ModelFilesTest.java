@@ -62,6 +62,27 @@ class ModelFilesTest {
     }
 
     @Test
+    void aSafetensorsHeaderLengthThatStartsLikeAPickleIsStillSafetensors() throws IOException {
+        // a header of 640..1407 bytes begins the file 0x80 0x02..0x05, as pickle's PROTO opcode does
+        RnnModel m = SyntheticModels.random(CellType.GRU, 3, 4, 1, 1.0, 1.0, 5);
+        Path plain = dir.resolve("plain.safetensors");
+        ModelFiles.save(m, plain, DType.F32);
+        byte[] b = Files.readAllBytes(plain);
+        long n = java.nio.ByteBuffer.wrap(b, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        for (int target : new int[] {0x0280, 0x0580}) {
+            assertThat(n).isLessThan(target);
+            byte[] header = (new String(b, 8, (int) n, StandardCharsets.UTF_8) + " ".repeat(target - (int) n)).getBytes(StandardCharsets.UTF_8);
+            byte[] out = new byte[8 + header.length + b.length - 8 - (int) n];
+            java.nio.ByteBuffer.wrap(out).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(header.length).put(header)
+                    .put(b, 8 + (int) n, b.length - 8 - (int) n);
+            assertThat(out[0] & 0xFF).isEqualTo(0x80);
+            Path padded = dir.resolve("padded-" + target + ".safetensors");
+            Files.write(padded, out);
+            assertThat(ModelFiles.load(padded, null).layers()).isEqualTo(ModelFiles.load(plain, null).layers());
+        }
+    }
+
+    @Test
     void npzModelNeedsTheCellAndLoadsWithIt() {
         RnnModel m = model(CellType.GRU, 3, DType.F32);
         Path f = dir.resolve("m.npz");
