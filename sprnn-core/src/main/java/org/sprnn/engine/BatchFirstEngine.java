@@ -117,8 +117,8 @@ public final class BatchFirstEngine implements Engine {
 
     /**
      * {@link RunInputs#check(RnnModel, Tensor, Tensor, Tensor)} for a batch-first run: the input must be
-     * {@code [B][T][I]}, the states {@code [L][B][H]}; messages name the batch-first layout, and a
-     * non-finite input value by its {@code [b][t][i]}.
+     * {@code [B][T][I]}, the states {@code [L][B][H]}; messages name the batch-first layout, and an input
+     * value float32 cannot hold by its {@code [b][t][i]}.
      *
      * @return the batch size B
      * @throws SprnnException naming the argument, its shape and the expected one
@@ -128,9 +128,9 @@ public final class BatchFirstEngine implements Engine {
         // the states through RunInputs itself (a one-step stand-in input of the same B and I), so that
         // their messages are every engine's
         RunInputs.checkExceptInputValues(model, Tensor.zeros(1, b, model.inputSize()), h0, c0);
-        int bad = input.firstNonFinite();
+        int bad = input.firstOutsideFloat32(); // NaN, infinity, or a float64 such as 1e300 (Float32Range)
         if (bad >= 0) {
-            throw nonFinite(input.shape(), bad, input.data()[bad]);
+            throw refused(input.shape(), bad, input.data()[bad], String.valueOf(input.data()[bad]));
         }
         return b;
     }
@@ -152,7 +152,7 @@ public final class BatchFirstEngine implements Engine {
         }
         int bad = input.firstNonFinite();
         if (bad >= 0) {
-            throw nonFinite(input.shape(), bad, input.data()[bad]);
+            throw refused(input.shape(), bad, input.data()[bad], String.valueOf(input.data()[bad]));
         }
         return b;
     }
@@ -178,8 +178,9 @@ public final class BatchFirstEngine implements Engine {
     }
 
     /** RunInputs' message for a non-finite input value, at its index in the caller's {@code [B][T][I]} array. */
-    private static SprnnException nonFinite(int[] s, int bad, Object value) {
+    /** The {@link Float32Range} refusal of input element {@code bad} of a {@code [B][T][I]} input, by its {@code [b][t][i]}. */
+    private static SprnnException refused(int[] s, int bad, double value, String shown) {
         int i = bad % s[2], t = (bad / s[2]) % s[1], b = bad / (s[1] * s[2]);
-        return new SprnnException("input holds a non-finite value (" + value + ") at [" + b + "][" + t + "][" + i + "]");
+        return new SprnnException(Float32Range.refusal("input", value, shown, "[" + b + "][" + t + "][" + i + "]"));
     }
 }

@@ -17,11 +17,12 @@ import org.sprnn.SprnnException;
  *       range (not as "non-finite"), naming the tensor and the element.</li>
  *   <li>On the way, {@code cpu-reference} and {@code cpu} fail with an {@code overflow} error naming the
  *       layer, step, batch element and gate row or unit of the first value float32 cannot hold, in the order
- *       (layer, step, batch element, what): an input projection {@code W_ih x + b_ih}, a hidden or cell
- *       state, and (reference only; {@code cpu} sums it with the bias in float64 and catches its overflow
- *       in the state) a recurrent product {@code W_hh h + b_hh}. So a saturating cell (tanh, GRU, LSTM)
- *       whose pre-activation overflows is an error there, not a silently saturated value, and both CPU
- *       engines name the same place.</li>
+ *       (layer, step, batch element, what): an input projection {@code W_ih x + b_ih}, a recurrent product
+ *       {@code W_hh h + b_hh}, a hidden or cell state. So a saturating cell (tanh, GRU, LSTM) whose
+ *       pre-activation overflows is an error there, not a silently saturated value, and both name the same
+ *       place. One difference remains: {@code cpu} sums a product in float32, so where partial sums
+ *       overflow on the way to a total float32 can hold (+3e38 +3e38 -3e38), it refuses what the float64
+ *       reference computes.</li>
  *   <li>The GPU engines test every value they return (the last layer's outputs, every layer's final
  *       states) and fail with an {@code overflow} error naming the first one. An overflow they do not
  *       return goes unseen: in a lower layer that a higher ReLU layer maps back to zero, or in a
@@ -36,9 +37,13 @@ public final class Float32Range {
     private Float32Range() {
     }
 
-    /** Whether {@code v} is a finite value float32 can hold (false for NaN and infinities). */
+    /**
+     * Whether float32 can hold {@code v}: it rounds to a finite float32 (false for NaN, infinities and
+     * float64 values beyond {@code ±Float.MAX_VALUE} by more than half a float32 ulp; {@code 3.4028235e38}
+     * itself is held).
+     */
     public static boolean holds(double v) {
-        return Math.abs(v) <= Float.MAX_VALUE;
+        return Float.isFinite((float) v);
     }
 
     /** The index of the first value of {@code a} that float32 cannot hold (NaN, infinite, or too large), or -1. */
@@ -58,8 +63,8 @@ public final class Float32Range {
      * that holds one.
      */
     public static int firstNonFinite(float[] a, int from, int n) {
-        for (int c = from, end = from + n; c < end; c += 4096) {
-            int e = Math.min(end, c + 4096);
+        for (int c = from, end = from + n, e; c < end; c = e) {
+            e = c + Math.min(4096, end - c);
             float widest = 0f;
             for (int i = c; i < e; i++) {
                 widest = Math.max(widest, Math.abs(a[i]));

@@ -19,7 +19,7 @@ public final class RunInputs {
      */
     public static int check(RnnModel model, Tensor input, Tensor h0, Tensor c0) {
         int b = checkExceptInputValues(model, input, h0, c0);
-        finite(Float32Range.firstOutside(input.data()), input.shape(), "input", input.data());
+        finite(input.firstOutsideFloat32(), input.shape(), "input", input.data());
         return b;
     }
 
@@ -48,10 +48,10 @@ public final class RunInputs {
         int b = checkShapes(model, input == null ? null : input.shape(), h0 == null ? null : h0.shape(),
                 c0 == null ? null : c0.shape());
         if (h0 != null) {
-            finite(Float32Range.firstOutside(h0.data()), h0.shape(), "h0", h0.data());
+            finite(h0.firstOutsideFloat32(), h0.shape(), "h0", h0.data());
         }
         if (c0 != null) {
-            finite(Float32Range.firstOutside(c0.data()), c0.shape(), "c0", c0.data());
+            finite(c0.firstOutsideFloat32(), c0.shape(), "c0", c0.data());
         }
         return b;
     }

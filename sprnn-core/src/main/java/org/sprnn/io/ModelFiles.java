@@ -134,10 +134,12 @@ public final class ModelFiles {
             throw new SprnnException(file + ": cannot read: " + e.getMessage());
         }
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (head.length >= 2 && head[0] == ZIP_MAGIC[0] && head[1] == ZIP_MAGIC[1]) {
+        // safetensors first: its 8-byte header length may begin like another format's magic, "PK" (19280 +
+        // 65536k bytes) or pickle's 0x80 0x02..0x05 (640-1407 bytes)
+        boolean safetensors = Safetensors.looksLike(file);
+        if (!safetensors && head.length >= 2 && head[0] == ZIP_MAGIC[0] && head[1] == ZIP_MAGIC[1]) {
             return Format.NPZ;
         }
-        boolean safetensors = Safetensors.looksLike(file); // first: its header length may start 0x80 0x02..0x05 too (640-1407 bytes)
         if (!safetensors && head.length >= 2 && (head[0] & 0xFF) == 0x80 && head[1] >= 2 && head[1] <= 5) {
             // pickle's PROTO opcode, protocol 2 to 5: torch.save's legacy (non-zip) format starts so
             throw new SprnnException(file + ": a Python pickle (PyTorch's legacy torch.save format), not a .safetensors "
@@ -208,7 +210,7 @@ public final class ModelFiles {
                     + "); a file must hold one RNN");
         }
         String rawPrefix = prefixes.first();
-        String prefix = Untrusted.escape(rawPrefix); // only ever shown in messages from here on
+        String prefix = Untrusted.escape(rawPrefix); // for messages only; the model keeps rawPrefix
         int layerCount = 0;
         for (String n : params.keySet()) {
             int k = Integer.parseInt(n.substring(n.lastIndexOf("_l") + 2));
@@ -235,7 +237,7 @@ public final class ModelFiles {
             layers.add(new Layer(wIh, wHh, bIh != null ? bIh : Tensor.zeros(rows), bHh != null ? bHh : Tensor.zeros(rows)));
         }
         try {
-            return new RnnModel(cell, layers, anyBias, prefix);
+            return new RnnModel(cell, layers, anyBias, rawPrefix); // the key prefix as it was: a saved model keeps its keys exactly
         } catch (SprnnException e) {
             throw new SprnnException(where + ": " + (rawPrefix.isEmpty() ? "" : "(prefix " + Untrusted.quote(rawPrefix) + ") ") + e.getMessage(), e);
         }

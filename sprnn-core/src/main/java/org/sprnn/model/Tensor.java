@@ -161,12 +161,12 @@ public record Tensor(int[] shape, double[] data) {
     }
 
     /**
-     * The index of the first value float32 cannot hold (NaN, infinite, or beyond {@code ±Float.MAX_VALUE},
+     * The index of the first value float32 cannot hold (NaN, infinite, or rounding to infinity in float32,
      * such as {@code 1e300}), or -1: sprnn computes in float32, so such values are refused on the way in.
      */
     public int firstOutsideFloat32() {
         for (int i = 0; i < data.length; i++) {
-            if (!(Math.abs(data[i]) <= Float.MAX_VALUE)) {
+            if (!Float.isFinite((float) data[i])) { // rounds to infinity (or is NaN): engine.Float32Range's rule
                 return i;
             }
         }

@@ -113,6 +113,10 @@ class BatchFirstEngineTest {
             nan.data()[(2 * T + 1) * I + 4] = Double.NaN; // b 2, t 1, i 4
             assertThatThrownBy(() -> bf.run(nan, null, null)).isInstanceOf(SprnnException.class)
                     .hasMessageContainingAll("non-finite", "[2][1][4]");
+            Tensor big = SyntheticModels.input(B, T, I, 1);
+            big.data()[(2 * T + 1) * I + 4] = 1e300; // a float64 float32 cannot hold: out of range, not "non-finite"
+            assertThatThrownBy(() -> bf.run(big, null, null)).isInstanceOf(SprnnException.class)
+                    .hasMessage("input holds 1.0E300 at [2][1][4], beyond float32's range (|v| <= 3.4028235E38): sprnn computes in float32");
             FloatTensor inf = FloatTensor.of(nan);
             inf.data()[(2 * T + 1) * I + 4] = Float.POSITIVE_INFINITY;
             assertThatThrownBy(() -> bf.runFloat(inf, null, null, null)).isInstanceOf(SprnnException.class)

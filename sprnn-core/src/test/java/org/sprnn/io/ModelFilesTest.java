@@ -61,21 +61,36 @@ class ModelFilesTest {
         }
     }
 
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"a\\b.", "enc\u00a0rnn.", "m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m."
+            + "m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.m.rnn."})
+    void aModelKeepsItsKeyPrefixExactlyHoweverItIsSpelled(String prefix) {
+        // messages escape and cut the prefix; the model and a file saved from it keep it as it was
+        Map<String, Tensor> dict = new LinkedHashMap<>();
+        ModelFiles.toStateDict(SyntheticModels.random(CellType.GRU, 3, 4, 1, 1.0, 1.0, 5)).forEach((k, v) -> dict.put(prefix + k, v));
+        Path in = dir.resolve("in.safetensors"), out = dir.resolve("out.safetensors");
+        Safetensors.write(in, dict, Map.of("cell", "gru"), DType.F32);
+        RnnModel m = ModelFiles.load(in, null);
+        assertThat(m.keyPrefix()).isEqualTo(prefix);
+        ModelFiles.save(m, out, DType.F32);
+        assertThat(Safetensors.read(out).tensors().keySet()).containsExactlyInAnyOrderElementsOf(dict.keySet());
+    }
+
     @Test
-    void aSafetensorsHeaderLengthThatStartsLikeAPickleIsStillSafetensors() throws IOException {
+    void aSafetensorsHeaderLengthThatStartsLikeAPickleOrAZipIsStillSafetensors() throws IOException {
         // a header of 640..1407 bytes begins the file 0x80 0x02..0x05, as pickle's PROTO opcode does
         RnnModel m = SyntheticModels.random(CellType.GRU, 3, 4, 1, 1.0, 1.0, 5);
         Path plain = dir.resolve("plain.safetensors");
         ModelFiles.save(m, plain, DType.F32);
         byte[] b = Files.readAllBytes(plain);
         long n = java.nio.ByteBuffer.wrap(b, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
-        for (int target : new int[] {0x0280, 0x0580}) {
+        for (int target : new int[] {0x0280, 0x0580, 0x4B50}) { // ... and "PK", a zip's magic
             assertThat(n).isLessThan(target);
             byte[] header = (new String(b, 8, (int) n, StandardCharsets.UTF_8) + " ".repeat(target - (int) n)).getBytes(StandardCharsets.UTF_8);
             byte[] out = new byte[8 + header.length + b.length - 8 - (int) n];
             java.nio.ByteBuffer.wrap(out).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(header.length).put(header)
                     .put(b, 8 + (int) n, b.length - 8 - (int) n);
-            assertThat(out[0] & 0xFF).isEqualTo(0x80);
+            assertThat(out[0] & 0xFF).isEqualTo(target & 0xFF);
             Path padded = dir.resolve("padded-" + target + ".safetensors");
             Files.write(padded, out);
             assertThat(ModelFiles.load(padded, null).layers()).isEqualTo(ModelFiles.load(plain, null).layers());

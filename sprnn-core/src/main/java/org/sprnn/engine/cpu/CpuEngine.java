@@ -83,7 +83,7 @@ public final class CpuEngine implements Engine {
 
     /** One layer's weights in the engine's form, and which units each worker owns. */
     private record PackedLayer(UnitMajorCsr wIh, UnitMajorCsr wHh, char[] wHhOffsets4, float[] bIh, float[] bHh,
-                               int[] unitStart) {
+                               int[] unitStart, double maxAbsBHh) {
     }
 
     /**
@@ -116,8 +116,8 @@ public final class CpuEngine implements Engine {
     private final int chunkUnits; // units per chunk of a step's work (128 gate rows by default), the unit a worker may take over
     private final AtomicIntegerArray claims; // [3][workers] x 16: per use (step parity 0/1, projection) and worker, the next chunk of its units to claim
     private final boolean[] nonFiniteInput; // [workers] whether worker w found NaN/Inf in its features of the input (this run)
-    private final int[][] overflowAt; // [workers] {layer, step, batch element, stage (0 input projection, 2 hidden state), gate row (PyTorch's order) or unit} of the first value worker w found NaN/Inf in this run, in that order, or null
-    private final float[] overflowValue; // [workers] that state's value
+    private final int[][] overflowAt; // [workers] {layer, step, batch element, stage (0 input projection, 1 recurrent product, 2 hidden state), gate row (PyTorch's order) or unit} of the first value worker w found beyond float32 in this run, in that order, or null
+    private final double[] overflowValue; // [workers] that value
     private float[][] inputRows; // per worker [BLOCK][its features of the model input]: one block's input rows, float32, which transposeInput transposes into x0 (Vector API only)
     private float[][][] blockOut; // per worker 2 x [BLOCK] one or two rows' projections of one block, before they go to pre
 
@@ -181,12 +181,12 @@ public final class CpuEngine implements Engine {
             UnitMajorCsr ih = UnitMajorCsr.pack(l.wIh(), gates, hidden);
             UnitMajorCsr hh = UnitMajorCsr.pack(l.wHh(), gates, hidden);
             layers[k] = new PackedLayer(ih, hh, offsetsTimes4(hh, hidden, vectorApi), UnitMajorCsr.unitMajor(l.bIh(), gates, hidden),
-                    UnitMajorCsr.unitMajor(l.bHh(), gates, hidden), balance(ih, hh, workers));
+                    UnitMajorCsr.unitMajor(l.bHh(), gates, hidden), balance(ih, hh, workers), maxAbs(l.bHh().data()));
         }
         this.blockOut = new float[workers][2][BLOCK];
         this.nonFiniteInput = new boolean[workers];
         this.overflowAt = new int[workers][];
-        this.overflowValue = new float[workers];
+        this.overflowValue = new double[workers];
         this.chunkUnits = chunkUnits;
         this.claims = new AtomicIntegerArray(3 * workers * 16);
         this.pool = new WorkerPool(workers, "sprnn-cpu", this);
@@ -328,8 +328,12 @@ public final class CpuEngine implements Engine {
         }
         if (first >= 0) {
             int[] a = overflowAt[first];
-            throw Float32Range.overflow(a[3] == 0 ? Float32Range.INPUT_PROJECTION : Float32Range.HIDDEN_STATE, a[0], a[1], a[2], a[4],
-                    overflowValue[first]);
+            String what = switch (a[3]) {
+                case 0 -> Float32Range.INPUT_PROJECTION;
+                case 1 -> Float32Range.RECURRENT_PRODUCT;
+                default -> Float32Range.HIDDEN_STATE;
+            };
+            throw Float32Range.overflow(what, a[0], a[1], a[2], a[4], overflowValue[first]);
         }
     }
 
@@ -424,7 +428,7 @@ public final class CpuEngine implements Engine {
             }
             for (int t = 0; t < steps; t++) {
                 if (workers == 1) {
-                    step(k, t, u0, u1, seqOut);
+                    step(k, t, u0, u1, seqOut, w);
                 } else {
                     stepChunks(k, t, w, seqOut);
                 }
@@ -488,7 +492,7 @@ public final class CpuEngine implements Engine {
             int chunks = (u1 - u0 + width - 1) / width;
             for (int c; (c = claims.getAndIncrement(slot)) < chunks; ) {
                 int cu0 = u0 + c * width;
-                step(k, t, cu0, Math.min(u1, cu0 + width), seqOut);
+                step(k, t, cu0, Math.min(u1, cu0 + width), seqOut, w);
             }
         }
     }
@@ -685,8 +689,54 @@ public final class CpuEngine implements Engine {
         }
     }
 
+    /**
+     * Whether no recurrent product {@code W_hh h + b_hh} of {@code gateSums[from, from + n)} can leave float32's
+     * range: their largest magnitude plus the layer's largest bias is within it (NaN fails the test).
+     */
+    private static boolean recurrentInRange(float[] sums, int from, int n, double maxAbsBias) {
+        float widest = 0f;
+        for (int i = from, e = from + n; i < e; i++) {
+            widest = Math.max(widest, Math.abs(sums[i]));
+        }
+        return widest + maxAbsBias <= Float.MAX_VALUE;
+    }
+
+    /**
+     * Records the first recurrent product {@code W_hh h + b_hh} (summed in float64, as the cell update does)
+     * that float32 cannot hold among gate rows [r0, r1) (unit-major) at step t, by batch element, then row
+     * in PyTorch's order.
+     */
+    private void findRecurrentOverflow(int k, int t, int r0, int r1, int w) {
+        int b = batch;
+        float[] bhh = layers[k].bHh;
+        int bestRow = Integer.MAX_VALUE, bestBatch = Integer.MAX_VALUE;
+        double value = 0;
+        for (int r = r0; r < r1; r++) {
+            for (int e = 0; e < b; e++) {
+                double v = (double) gateSums[r * b + e] + bhh[r];
+                int row = (r % gates) * hidden + r / gates; // unit-major row to PyTorch's
+                if (!Float32Range.holds(v) && (e < bestBatch || e == bestBatch && row < bestRow)) {
+                    bestBatch = e;
+                    bestRow = row;
+                    value = v;
+                }
+            }
+        }
+        if (bestBatch != Integer.MAX_VALUE) {
+            record(w, new int[] {k, t, bestBatch, 1, bestRow}, value);
+        }
+    }
+
+    private static double maxAbs(double[] a) {
+        double m = 0;
+        for (double v : a) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
+    }
+
     /** Keeps {@code at} as worker w's first overflow if it comes before the one it has. */
-    private void record(int w, int[] at, float value) {
+    private void record(int w, int[] at, double value) {
         if (overflowAt[w] == null || Arrays.compare(at, overflowAt[w]) < 0) {
             overflowAt[w] = at;
             overflowValue[w] = value;
@@ -806,7 +856,7 @@ public final class CpuEngine implements Engine {
      * One step for units [u0, u1): first every W_hh row of those units against the state (one tight
      * loop over the nonzeros), then the cell updates, which read the sums back from {@code gateSums}.
      */
-    private void step(int k, int t, int u0, int u1, MemorySegment seqOut) {
+    private void step(int k, int t, int u0, int u1, MemorySegment seqOut, int worker) {
         PackedLayer l = layers[k];
         float[] hPrev = state[(t + 1) & 1], hNext = state[t & 1], a = gateSums;
         UnitMajorCsr w = l.wHh;
@@ -828,6 +878,9 @@ public final class CpuEngine implements Engine {
             for (int r = r0; r < r1; r++) {
                 rowDot(w, r, hPrev, b, a, r * b);
             }
+        }
+        if (!recurrentInRange(a, r0 * b, (r1 - r0) * b, l.maxAbsBHh)) {
+            findRecurrentOverflow(k, t, r0, r1, worker);
         }
         int preStep = t * g * hidden * b;
         if (seqOut == null && g == 1) {

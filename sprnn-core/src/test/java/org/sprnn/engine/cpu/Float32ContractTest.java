@@ -121,6 +121,15 @@ class Float32ContractTest {
                         .hasMessageStartingWith("overflow: layer 0's input projection (W_ih x + b_ih) at step 1 (batch element 1, gate row 5) is ");
             }
         }
+        // a recurrent product beyond float32 (W_hh h0 = 10 x 3e38), which tanh would map to 1
+        RnnModel rec = new RnnModel(CellType.RNN_TANH, List.of(new Layer(t(new int[] {1, 1}, 1), t(new int[] {1, 1}, 10),
+                t(new int[] {1}, 0), t(new int[] {1}, 0))));
+        for (Supplier<Engine> s : engines(rec)) {
+            try (Engine e = s.get()) {
+                assertThatThrownBy(() -> e.run(t(new int[] {2, 1, 1}, 0.5, 0.5), t(new int[] {1, 1, 1}, 3e38), null)).as(e.name())
+                        .hasMessageStartingWith("overflow: layer 0's recurrent product (W_hh h + b_hh) at step 0 (batch element 0, gate row 0) is ");
+            }
+        }
         // +inf and -inf from two inputs: float64 sums them to 0; the float32 engines refuse rather than guess
         RnnModel two = new RnnModel(CellType.RNN_TANH, List.of(new Layer(t(new int[] {1, 2}, 2, -2), t(new int[] {1, 1}, 0),
                 t(new int[] {1}, 0), t(new int[] {1}, 0))));
@@ -151,7 +160,10 @@ class Float32ContractTest {
                         .hasMessage("input holds a non-finite value (NaN) at [0][0][0]");
             }
         }
-        // the largest float32 itself is accepted
+        // the largest float32 itself is accepted, also as a float64 that rounds to it
+        try (Engine e = new CpuReferenceEngine(relu(2, new double[] {1, 0.5}))) {
+            assertThat(e.run(t(new int[] {1, 1, 1}, 3.4028235e38), null, null).output().data()[0]).isEqualTo(3.4028235e38);
+        }
         try (Engine e = new CpuReferenceEngine(relu(2, new double[] {1, 0.5}))) {
             assertThat(e.run(t(new int[] {1, 1, 1}, Float.MAX_VALUE), null, null).output().data()[0]).isEqualTo(Float.MAX_VALUE);
         }
