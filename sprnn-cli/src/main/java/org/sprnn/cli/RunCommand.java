@@ -86,6 +86,15 @@ final class RunCommand implements Callable<Integer> {
         if (threads != null) {
             ob.threads(threads);
         }
+        // the output files checked before any work (directory there, regular file or absent, none named twice)
+        AtomicFiles.Batch targets = AtomicFiles.batch().add(output, ch -> { });
+        if (finalH != null) {
+            targets.add(finalH, ch -> { });
+        }
+        if (finalC != null) {
+            targets.add(finalC, ch -> { });
+        }
+        targets.check();
         RnnModel m = modelOption.load();
         if (finalC != null && !m.cell().hasCellState()) {
             throw new SprnnException("--final-c: cell " + m.cell() + " has no cell state (only lstm has)");

@@ -89,6 +89,15 @@ class RunOutputFilesTest {
         assertThat(outNames()).containsExactly("c.npy", "y.npy");
     }
 
+    @org.junit.jupiter.api.Test
+    void badTargetsAreRefusedBeforeAnyWork() throws IOException {
+        // the model does not exist: a refusal that names the output proves the targets are checked first
+        Path cDir = Files.createDirectory(out.resolve("c.npy"));
+        CliTest.Result r = CliTest.cli("run", "--model", out.resolve("no-model.safetensors").toString(), "--input",
+                out.resolve("no-input.npy").toString(), "--output", out.resolve("y.npy").toString(), "--final-h", cDir.toString());
+        assertOneLineError(r, cDir.toString(), "is a directory");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"cpu", "cpu-reference"})
     void sameFileForTwoOutputsIsRefused(String engine) throws IOException {

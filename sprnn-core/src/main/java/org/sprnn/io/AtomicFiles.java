@@ -315,7 +315,7 @@ public final class AtomicFiles {
             if (shuttingDown) { // the hook may have run before the file existed: delete it here (the caller does)
                 throw new SprnnException(t.given() + ": not written: the JVM is shutting down");
             }
-            widenPermissions(tmp);
+            setPermissions(tmp, t.abs());
             return tmp;
         }
     }
@@ -458,10 +458,19 @@ public final class AtomicFiles {
         }
     }
 
-    /** A written file reads like any other (rw-r--r--), whatever the umask gave its temporary file. */
-    private static void widenPermissions(Path tmp) {
+    /**
+     * The permissions a written file gets: those of the file it replaces (a private rw------- file stays
+     * private), else rw-r--r-- like any new file, whatever the temporary file started with (rw-------).
+     */
+    private static void setPermissions(Path tmp, Path target) {
         try {
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> perms;
+            try {
+                perms = Files.getPosixFilePermissions(target, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException absent) {
+                perms = PosixFilePermissions.fromString("rw-r--r--");
+            }
+            Files.setPosixFilePermissions(tmp, perms);
         } catch (UnsupportedOperationException | IOException ignored) {
             // not a POSIX file system: keep the default
         }

@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -72,6 +73,12 @@ public final class Npy {
      * @throws SprnnException naming the file and the problem
      */
     public static Tensor read(Path file) {
+        if (Files.isDirectory(file)) {
+            throw new SprnnException(file + ": is a directory, not a .npy file");
+        }
+        if (Files.exists(file) && !Files.isRegularFile(file)) { // a FIFO, device or socket: no size to check a header against
+            throw new SprnnException(file + ": is not a regular file (a pipe or device): sprnn reads .npy arrays from regular files");
+        }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
             long size = ch.size();
             MemorySegment map = size == 0 ? MemorySegment.ofArray(new byte[0])

@@ -71,6 +71,16 @@ public final class Npz {
                 entries.add(en.nextElement());
             }
             refuseTorchArchive(file, entries);
+            // duplicates first: ZipFile finds an entry's data by its name, so a second entry of one name would
+            // be read with the first one's bytes (and refused as a CRC mismatch instead of for what it is)
+            java.util.Set<String> names = new java.util.HashSet<>();
+            for (ZipEntry e : entries) {
+                if (!e.isDirectory() && !names.add(e.getName())) {
+                    String array = e.getName().endsWith(".npy") ? e.getName().substring(0, e.getName().length() - 4) : e.getName();
+                    throw new SprnnException(file + ":" + Untrusted.escape(e.getName()) + ": the archive holds "
+                            + Untrusted.quote(array) + " twice");
+                }
+            }
             for (ZipEntry e : entries) {
                 if (e.isDirectory()) {
                     continue;

@@ -57,6 +57,18 @@ class AtomicFilesTest {
     }
 
     @Test
+    void aReplacedFileKeepsItsPermissionsAndANewOneIsReadable() throws IOException {
+        Path priv = dir.resolve("priv.npy"), fresh = dir.resolve("new.npy");
+        Files.writeString(priv, "old");
+        Files.setPosixFilePermissions(priv, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        AtomicFiles.write(priv, ch -> ch.write(java.nio.ByteBuffer.wrap(new byte[] {1})));
+        AtomicFiles.write(fresh, ch -> ch.write(java.nio.ByteBuffer.wrap(new byte[] {1})));
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(priv))).isEqualTo("rw-------");
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh))).isEqualTo("rw-r--r--");
+        assertThat(Files.readAllBytes(priv)).containsExactly(1);
+    }
+
+    @Test
     void batchWritesAllFilesInOrder() throws IOException {
         Path a = dir.resolve("a.bin"), b = dir.resolve("b.bin");
         Files.writeString(a, "old a");

@@ -234,6 +234,9 @@ class HostileFilesTest {
                 + String.format("%08x", HandZip.crc(smallNpy(4))) + "): the file is corrupt");
         Files.write(f, HandZip.write(List.of(HandZip.Entry.of("x.npy", smallNpy(4), true), HandZip.Entry.of("x.npy", smallNpy(4), true))));
         assertRefusal(f, NPZ, ":x.npy: the archive holds 'x' twice");
+        // two different arrays of one name: ZipFile would read the second with the first one's bytes
+        Files.write(f, HandZip.write(List.of(HandZip.Entry.of("x.npy", smallNpy(4), true), HandZip.Entry.of("x.npy", smallNpy(8), false))));
+        assertRefusal(f, NPZ, ":x.npy: the archive holds 'x' twice");
         Files.write(f, HandZip.write(List.of(HandZip.Entry.of("notes\u001b[2J.txt", new byte[3], true))));
         assertRefusal(f, NPZ, ":notes\\x1b[2J.txt: entry is not a .npy array");
     }

@@ -49,6 +49,17 @@ class NpyTest {
     }
 
     @Test
+    void aDirectoryOrAPipeIsNamedForWhatItIs() throws Exception {
+        Path d = Files.createDirectory(dir.resolve("arrays.npy"));
+        assertThatThrownBy(() -> Npy.read(d)).isInstanceOf(SprnnException.class).hasMessage(d + ": is a directory, not a .npy file");
+        Path fifo = dir.resolve("fifo.npy");
+        Process p = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "mkfifo is available");
+        assertThatThrownBy(() -> Npy.read(fifo)).isInstanceOf(SprnnException.class)
+                .hasMessage(fifo + ": is not a regular file (a pipe or device): sprnn reads .npy arrays from regular files");
+    }
+
+    @Test
     void floatTensorWritesTheSameFileAsItsFloat64Copy() throws IOException {
         SplittableRandom rnd = new SplittableRandom(5);
         for (int[] shape : new int[][] {{7, 3, 33}, {5}, {}, {2, 0, 4}}) {
