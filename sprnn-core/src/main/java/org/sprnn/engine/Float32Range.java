@@ -26,8 +26,10 @@ import org.sprnn.SprnnException;
  *   <li>The GPU engines test every value they return (the last layer's outputs, every layer's final
  *       states) and fail with an {@code overflow} error naming the first one. An overflow they do not
  *       return goes unseen: in a lower layer that a higher ReLU layer maps back to zero, or in a
- *       pre-activation that a saturating cell maps to ±1. Where they carry h between steps in fp16, a state
- *       beyond fp16's 65504 is such an overflow.</li>
+ *       pre-activation that a saturating cell maps to ±1. {@code cuda-sparse-persistent} carries h between
+ *       steps in fp16 (and {@code cuda-gemm}/{@code cuda-spmm} at fp16): an h beyond fp16's 65504 is an
+ *       overflow there; the persistent engine refuses such an h0 and an output beyond it at any step but the
+ *       last ({@link #requireFp16Exchange}); in a lower layer of a stack it goes unseen.</li>
  * </ul>
  */
 public final class Float32Range {
@@ -145,6 +147,50 @@ public final class Float32Range {
             checkStates(out.cN(), CELL_STATE, steps, batch, hidden);
         }
         return out;
+    }
+
+    /** The largest finite fp16 value: beyond it, an h an engine carries between steps in fp16 becomes infinite. */
+    public static final double FP16_MAX = 65504;
+
+    /**
+     * Tests a run of an engine that carries h between steps in fp16 ({@code cuda-sparse-persistent}): an
+     * output beyond {@link #FP16_MAX} at any step but the last means the next step read an infinite h,
+     * which the kernel's arithmetic can turn into any finite value (a ReLU of NaN is 0), so the run fails
+     * naming that step. The last step's outputs and the final states are returned as computed (in fp32).
+     *
+     * @throws SprnnException naming the layer (the last), step, batch element and unit
+     */
+    public static RnnOutput requireFp16Exchange(RnnOutput out, String engine) {
+        int[] s = out.output().shape();
+        int steps = s[0], batch = s[1], hidden = s[2], layers = out.hN().dim(0);
+        double[] y = out.output().data();
+        for (int i = 0, e = (steps - 1) * batch * hidden; i < e; i++) {
+            if (!(Math.abs(y[i]) <= FP16_MAX)) {
+                throw new SprnnException("overflow: the output (layer " + (layers - 1) + ", the last) at step " + i / (batch * hidden)
+                        + " (batch element " + i / hidden % batch + ", unit " + i % hidden + ") is " + y[i] + ", beyond fp16's range (|h| <= 65504), in which "
+                        + engine + " carries h to the next step: the weights or inputs are too large for it (cpu or cuda-gemm fp32 compute in float32)");
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Refuses initial states an engine that carries h in fp16 cannot hold.
+     *
+     * @throws SprnnException naming h0's element
+     */
+    public static void requireFp16(org.sprnn.model.Tensor h0, String engine) {
+        if (h0 == null) {
+            return;
+        }
+        double[] d = h0.data();
+        int[] s = h0.shape();
+        for (int i = 0; i < d.length; i++) {
+            if (!(Math.abs(d[i]) <= FP16_MAX)) {
+                throw new SprnnException("h0 holds " + d[i] + " at [" + i / (s[1] * s[2]) + "][" + i / s[2] % s[1] + "][" + i % s[2]
+                        + "], beyond fp16's range (|h| <= 65504), in which " + engine + " carries h between steps");
+            }
+        }
     }
 
     private static void checkStates(org.sprnn.model.Tensor states, String what, int steps, int batch, int hidden) {

@@ -458,8 +458,9 @@ public final class GpuSelfTest {
     /**
      * The {@link org.sprnn.engine.Float32Range} contract on every GPU engine (the selftest's engines and the
      * sparse persistent one) and precision: a ReLU layer whose state overflows fails with an {@code overflow}
-     * error instead of returning infinity, a float64 input float32 cannot hold is refused on the way in, and
-     * the engine then still runs a normal input within its tolerance.
+     * error instead of returning infinity, one whose h leaves fp16's range fails so where the engine carries
+     * h in fp16 and is computed where it does not, a float64 input float32 cannot hold is refused on the way
+     * in, and the engine then still runs a normal input within its tolerance.
      *
      * @return the number of checks that failed
      */
@@ -476,6 +477,8 @@ public final class GpuSelfTest {
         Tensor outside = new Tensor(new int[] {4, 2, 1}, new double[] {1, 1, 1, 1e300, 1, 1, 1, 1});
         Tensor normal = new Tensor(new int[] {4, 2, 1}, new double[] {0.5, -0.25, 0.125, 0.5, -1, 0.75, 0.25, 0.5});
         RnnOutput ref = new CpuReferenceEngine(model).run(normal, null, null);
+        Tensor beyondFp16 = new Tensor(new int[] {4, 2, 1}, new double[] {1, 1, 1, 4e4, 1, 4e4, 1, 4e4});
+        RnnOutput refBeyondFp16 = new CpuReferenceEngine(model).run(beyondFp16, null, null);
         List<String> engines = new ArrayList<>(opt.engines());
         if (!engines.contains(SparsePersistentEngine.NAME)) {
             engines.add(SparsePersistentEngine.NAME);
@@ -489,6 +492,15 @@ public final class GpuSelfTest {
                     failed += expectFault(out, label + ": state overflow", "overflow: ", () -> sel.engine().run(huge, null, null));
                     failed += expectFault(out, label + ": 1e300 input", "input holds 1.0E300 at [1][1][0], beyond float32's range",
                             () -> sel.engine().run(outside, null, null));
+                    // beyond fp16 (4e4 + 4e4), within float32: an fp16 h is an overflow error, an fp32 engine computes it
+                    if (prec.equals("fp32")) {
+                        double e32 = error(sel.engine().run(beyondFp16, null, null), refBeyondFp16);
+                        boolean ok32 = e32 <= tolerance(prec);
+                        out.printf(Locale.ROOT, "%s: h beyond fp16, within float32: %s (rel. error %.2e)%n", label, ok32 ? "PASS" : "FAIL", e32);
+                        failed += ok32 ? 0 : 1;
+                    } else {
+                        failed += expectFault(out, label + ": h beyond fp16", "overflow: ", () -> sel.engine().run(beyondFp16, null, null));
+                    }
                     double err = error(sel.engine().run(normal, null, null), ref);
                     boolean ok = err <= tolerance(prec);
                     out.printf(Locale.ROOT, "%s: a normal input afterwards: %s (rel. error %.2e)%n", label, ok ? "PASS" : "FAIL", err);

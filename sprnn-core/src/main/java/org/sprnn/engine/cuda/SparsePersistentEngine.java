@@ -241,9 +241,10 @@ public final class SparsePersistentEngine implements Engine {
     @Override
     public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
         RunInputs.check(model, input, h0, c0);
+        Float32Range.requireFp16(h0, NAME); // h travels between steps in fp16
         try (Run r = new Run(input, h0, c0)) {
             r.forward(0, null);
-            return Float32Range.requireInRange(r.result());
+            return Float32Range.requireInRange(Float32Range.requireFp16Exchange(r.result(), NAME));
         } catch (CudaException e) {
             throw contextLost(e) ? lostContext(e) : e;
         }
