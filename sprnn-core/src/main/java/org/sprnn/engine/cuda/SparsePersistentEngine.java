@@ -110,8 +110,8 @@ public final class SparsePersistentEngine implements Engine {
     /**
      * What the engine's kernels are besides their spec: the normal kernel, the exchange floor, or (for the
      * checks only) a kernel whose CTA {@code stallCta} stops at step {@code stallStep} of every launch, or one that
-     * runs fewer steps per launch. A user's engine is always {@link #NORMAL} (or the floor, {@link SparsePersistentEngine#exchangeFloor});
-     * the others are built through {@link EngineTesting#sparsePersistent}.
+     * runs fewer steps per launch. A user's engine is always {@link #NORMAL} (or the floor,
+     * {@link SparsePersistentEngine#exchangeFloor}); the others are built through {@link EngineTesting#sparsePersistent}.
      *
      * @param exchangeOnly {@code SPRNN_EXCHANGE_ONLY}: skip the arithmetic (the floor)
      * @param stallCta CTA that stops ({@code SPRNN_STALL_CTA}), -1 = none
@@ -128,7 +128,7 @@ public final class SparsePersistentEngine implements Engine {
             }
         }
 
-        /** The engine's own kernel: arithmetic on, no stall, 2 s spins, {@link SparsePersistentEngine#STEPS_PER_LAUNCH} steps per launch. */
+        /** The engine's own kernel: arithmetic on, no stall, 2 s spins, {@link SparsePersistentEngine#STEPS_PER_LAUNCH} per launch. */
         public static final Variant NORMAL = new Variant(false, -1, 0, SPIN_TIMEOUT_NS, STEPS_PER_LAUNCH);
 
         /**
