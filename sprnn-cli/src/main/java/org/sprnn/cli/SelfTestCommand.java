@@ -2,7 +2,7 @@ package org.sprnn.cli;
 
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.sprnn.engine.cuda.GpuSelfTest;
+import org.sprnn.check.GpuSelfTest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -70,6 +70,8 @@ public final class SparsePersistentEngine implements Engine {
      * this many steps, which bounds the timestamped exchange buffer at {@code 256 x H x paddedBatch x 2} bytes.
      */
     public static final int STEPS_PER_LAUNCH = 256;
+    /** The kernel source every layer's kernel is specialised from. */
+    static final String SOURCE = "sparse_persistent_rnn.cu";
 
     private final RnnModel model;
     private final PlanOptions planOptions;
@@ -107,7 +109,9 @@ public final class SparsePersistentEngine implements Engine {
 
     /**
      * What the engine's kernels are besides their spec: the normal kernel, the exchange floor, or (for the
-     * fault-path check only) a kernel whose CTA {@code stallCta} stops at step {@code stallStep} of every launch.
+     * checks only) a kernel whose CTA {@code stallCta} stops at step {@code stallStep} of every launch, or one that
+     * runs fewer steps per launch. A user's engine is always {@link #NORMAL} (or the floor,
+     * {@link SparsePersistentEngine#exchangeFloor}); the others are built through {@link EngineTesting#sparsePersistent}.
      *
      * @param exchangeOnly {@code SPRNN_EXCHANGE_ONLY}: skip the arithmetic (the floor)
      * @param stallCta CTA that stops ({@code SPRNN_STALL_CTA}), -1 = none
@@ -115,15 +119,31 @@ public final class SparsePersistentEngine implements Engine {
      * @param spinTimeoutNs how long each bounded spin of the kernel waits
      * @param stepsPerLaunch the most steps one launch runs
      */
-    record Variant(boolean exchangeOnly, int stallCta, int stallStep, long spinTimeoutNs, int stepsPerLaunch) {
-        Variant {
+    public record Variant(boolean exchangeOnly, int stallCta, int stallStep, long spinTimeoutNs, int stepsPerLaunch) {
+        /** Validates the ranges. */
+        public Variant {
             if (spinTimeoutNs < 1_000_000L || stepsPerLaunch < 1 || stallCta < -1 || stallStep < 0) {
                 throw new SprnnException(NAME + ": variant " + stallCta + "/" + stallStep + "/" + spinTimeoutNs + " ns/"
                         + stepsPerLaunch + " steps per launch out of range");
             }
         }
 
-        static final Variant NORMAL = new Variant(false, -1, 0, SPIN_TIMEOUT_NS, STEPS_PER_LAUNCH);
+        /** The engine's own kernel: arithmetic on, no stall, 2 s spins, {@link SparsePersistentEngine#STEPS_PER_LAUNCH} per launch. */
+        public static final Variant NORMAL = new Variant(false, -1, 0, SPIN_TIMEOUT_NS, STEPS_PER_LAUNCH);
+
+        /**
+         * For the fault-path check: this variant with CTA {@code cta} stopping at step {@code step} of every launch
+         * (injected at compile time) and bounded spins of {@code spinTimeoutNs}: every run must throw naming the
+         * layer, step and CTA, and leave the engine usable.
+         */
+        public Variant withStall(int cta, int step, long spinTimeoutNs) {
+            return new Variant(exchangeOnly, cta, step, spinTimeoutNs, stepsPerLaunch);
+        }
+
+        /** For the chunking check: this variant running at most {@code steps} steps per launch. */
+        public Variant withStepsPerLaunch(int steps) {
+            return new Variant(exchangeOnly, stallCta, stallStep, spinTimeoutNs, steps);
+        }
 
         String suffix() {
             return (exchangeOnly ? "_exchangeonly" : "") + (stallCta >= 0 ? "_stall" + stallCta + "at" + stallStep : "");
@@ -150,21 +170,7 @@ public final class SparsePersistentEngine implements Engine {
         return new SparsePersistentEngine(model, limits, options, new Variant(true, -1, 0, n.spinTimeoutNs(), n.stepsPerLaunch()));
     }
 
-    /**
-     * For the fault-path check: an engine whose kernels' CTA {@code cta} stops at step {@code step} of every launch
-     * (injected at compile time), with bounded spins of {@code spinTimeoutNs}: every run must throw naming the layer,
-     * step and CTA, and leave the engine usable.
-     */
-    static SparsePersistentEngine withInjectedStall(RnnModel model, DeviceLimits limits, PlanOptions options, int cta, int step,
-                                                    long spinTimeoutNs) {
-        return new SparsePersistentEngine(model, limits, options, new Variant(false, cta, step, spinTimeoutNs, STEPS_PER_LAUNCH));
-    }
-
-    /** For the chunking check: an engine that runs at most {@code stepsPerLaunch} steps per launch. */
-    static SparsePersistentEngine withStepsPerLaunch(RnnModel model, DeviceLimits limits, PlanOptions options, int stepsPerLaunch) {
-        return new SparsePersistentEngine(model, limits, options, new Variant(false, -1, 0, SPIN_TIMEOUT_NS, stepsPerLaunch));
-    }
-
+    /** An engine of {@code variant}: the constructor above, {@link #exchangeFloor} and {@link EngineTesting}. */
     SparsePersistentEngine(RnnModel model, DeviceLimits limits, PlanOptions options, Variant variant) {
         this.variant = variant;
         this.model = model;
@@ -308,7 +314,7 @@ public final class SparsePersistentEngine implements Engine {
 
     /**
      * Uses {@code plans} (one per layer, made by {@link Plan#of} for this engine's model, options and limits, e.g.
-     * in parallel by a check) for {@code batch} instead of planning again.
+     * in parallel by a check) for {@code batch} instead of planning again. Reached through {@link EngineTesting}.
      */
     void usePlans(int batch, List<Plan> plans) {
         if (plans.size() != model.numLayers()) {
@@ -351,7 +357,7 @@ public final class SparsePersistentEngine implements Engine {
             }
             KernelSpec s = p.spec();
             String kernelName = kernelName(s, variant);
-            byte[] cubin = compiler.compile("sparse_persistent_rnn.cu", kernelName, kernelDefines(s, variant), "sm_" + s.smArch());
+            byte[] cubin = compiler.compile(SOURCE, kernelName, kernelDefines(s, variant), "sm_" + s.smArch());
             CudaModule module = own(ctx.loadModule(cubin, kernelName));
             CudaModule.CudaKernel kernel = module.kernel("sparse_persistent_rnn");
             kernel.setMaxDynamicSharedMemory((int) s.sharedMemoryBytes());
@@ -629,7 +635,7 @@ public final class SparsePersistentEngine implements Engine {
         return p;
     }
 
-    /** Input projection plans built so far (one per layer and T*B run). */
+    /** Input projection plans built so far (one per layer and T*B run); reached through {@link EngineTesting}. */
     int projectionPlans() {
         return projections.size();
     }

@@ -10,6 +10,7 @@ import org.sprnn.SprnnException;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
+import org.sprnn.check.GpuSelfTest;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.internal.cuda.CudaEnvironment;
 import org.sprnn.model.CellType;

@@ -1,4 +1,4 @@
-package org.sprnn.engine.cuda;
+package org.sprnn.check;
 
 import java.util.SplittableRandom;
 import java.util.function.DoubleUnaryOperator;

@@ -1,4 +1,4 @@
-package org.sprnn.engine.cuda;
+package org.sprnn.check;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,8 +27,8 @@ import org.sprnn.sparse.WeightFormat;
  * A measuring tool, not a test (a few minutes of CPU per thousand draws at H 300):
  *
  * <pre>
- *   java -cp ... org.sprnn.engine.cuda.RoundingSourcesSurvey DRAWS THREADS [H ...]
- *   java -cp ... org.sprnn.engine.cuda.RoundingSourcesSurvey --rows SEED ...   the check's own draws at those seeds
+ *   java -cp ... org.sprnn.check.RoundingSourcesSurvey DRAWS THREADS [H ...]
+ *   java -cp ... org.sprnn.check.RoundingSourcesSurvey --rows SEED ...   the check's own draws at those seeds
  * </pre>
  */
 final class RoundingSourcesSurvey {

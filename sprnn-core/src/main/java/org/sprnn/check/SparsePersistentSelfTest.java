@@ -1,4 +1,4 @@
-package org.sprnn.engine.cuda;
+package org.sprnn.check;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -14,6 +14,8 @@ import org.sprnn.SprnnException;
 import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
+import org.sprnn.engine.cuda.GpuStatus;
+import org.sprnn.engine.cuda.SparsePersistentEngine;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;

@@ -1,4 +1,4 @@
-package org.sprnn.engine.cuda;
+package org.sprnn.check;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -23,7 +23,7 @@ class GpuSelfTestReferenceTest {
             Tensor h0 = SyntheticModels.state(1, 3, 12, 13);
             Tensor c0 = cell.hasCellState() ? SyntheticModels.state(1, 3, 12, 14) : null;
             RnnOutput ref = new CpuReferenceEngine(m).run(x, h0, c0);
-            RnnOutput stepped = GpuSelfTest.roundingHEachStep(m, x, h0, c0, ElementType.FP32);
+            RnnOutput stepped = GpuSelfTest.roundingHEachStep(m, x, h0, c0, "fp32");
             assertThat(GpuSelfTest.error(stepped, ref)).as("%s stepped with fp32 h vs reference", cell).isLessThan(1e-6);
         }
     }

@@ -1,4 +1,4 @@
-package org.sprnn.engine.cuda;
+package org.sprnn.check;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.sprnn.engine.cuda.EngineTesting;
+import org.sprnn.engine.cuda.SparsePersistentEngine;
 import org.sprnn.model.CellType;
 import org.sprnn.plan.DeviceLimits;
 import org.sprnn.plan.ExchangeMode;
@@ -87,12 +89,14 @@ class SparsePersistentFullCheckTest {
     void onlyTheStalledVariantCarriesTheStallDefines() {
         var model = SyntheticModels.random(CellType.GRU, 8, 96, 1, 0.3, 1.0, 3);
         Plan p = Plan.of(SparseRows.of(model.layers().get(0).wHh()), CellType.GRU, 3, DeviceLimits.h100Sxm(), PlanOptions.defaults());
-        var normal = SparsePersistentEngine.Variant.NORMAL;
-        assertThat(SparsePersistentEngine.kernelDefines(p.spec(), normal)).isEqualTo(p.spec().defines());
-        assertThat(SparsePersistentEngine.kernelName(p.spec(), normal)).isEqualTo(p.spec().name());
+        EngineTesting.KernelBuild normal = EngineTesting.sparsePersistentKernel(p.spec(), SparsePersistentEngine.Variant.NORMAL);
+        assertThat(normal.defines()).isEqualTo(p.spec().defines());
+        assertThat(normal.name()).isEqualTo(p.spec().name());
         var stalled = new SparsePersistentEngine.Variant(false, 0, 5, 50_000_000L, 256);
-        assertThat(SparsePersistentEngine.kernelDefines(p.spec(), stalled)).containsEntry("SPRNN_STALL_CTA", "0")
+        assertThat(stalled).isEqualTo(SparsePersistentEngine.Variant.NORMAL.withStall(0, 5, 50_000_000L));
+        EngineTesting.KernelBuild k = EngineTesting.sparsePersistentKernel(p.spec(), stalled);
+        assertThat(k.defines()).containsEntry("SPRNN_STALL_CTA", "0")
                 .containsEntry("SPRNN_STALL_STEP", "5");
-        assertThat(SparsePersistentEngine.kernelName(p.spec(), stalled)).isNotEqualTo(p.spec().name()).startsWith(p.spec().name());
+        assertThat(k.name()).isNotEqualTo(p.spec().name()).startsWith(p.spec().name());
     }
 }

@@ -1,4 +1,4 @@
-package org.sprnn.engine.cuda;
+package org.sprnn.check;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -19,6 +19,9 @@ import org.sprnn.SprnnException;
 import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
+import org.sprnn.engine.cuda.CudaRnnEngine;
+import org.sprnn.engine.cuda.EngineTesting;
+import org.sprnn.engine.cuda.SparsePersistentEngine;
 import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaEnvironment;
 import org.sprnn.internal.cuda.CudaModule;
@@ -74,7 +77,7 @@ public final class GpuSelfTest {
                 }
             }
             for (String p : precisions) {
-                ElementType.of(p);
+                EngineTesting.checkPrecision(p);
             }
         }
     }
@@ -290,7 +293,7 @@ public final class GpuSelfTest {
         // a drawn ReLU recurrence that explodes past fp16's range (which a 16-bit engine cannot hold by design) is
         // checked with W_hh halved until its reference stays in range, as kernel-check --full does
         double damping = 1;
-        if (precisions.stream().anyMatch(p -> ElementType.of(p) != ElementType.FP32)) {
+        if (precisions.stream().anyMatch(GpuSelfTest::reduced)) {
             while (SparsePersistentFullCheck.peak(ref) > SparsePersistentFullCheck.FP16_MAX && damping > 1e-3) {
                 damping /= 2;
                 model = SparsePersistentFullCheck.scaleRecurrent(model(m, seed), damping);
@@ -299,58 +302,53 @@ public final class GpuSelfTest {
         }
         Map<String, Double> sensitivity = new LinkedHashMap<>();
         for (String p : precisions) {
-            ElementType t = ElementType.of(p);
-            if (t != ElementType.FP32) {
-                double w = error(new CpuReferenceEngine(roundWeights(model, t)).run(x, h0, c0), ref);
-                double h = m.layers() == 1 ? error(roundingHEachStep(model, x, h0, c0, t), ref) : 0;
+            if (reduced(p)) {
+                double w = error(new CpuReferenceEngine(roundWeights(model, p)).run(x, h0, c0), ref);
+                double h = m.layers() == 1 ? error(roundingHEachStep(model, x, h0, c0, p), ref) : 0;
                 sensitivity.put(p, Math.max(w, h));
             }
         }
         return new Object[] {x, h0, c0, ref, sensitivity, damping, model};
     }
 
+    /** Whether {@code precision} (checked) is a 16-bit one, below the fp32 the references are compared in. */
+    private static boolean reduced(String precision) {
+        EngineTesting.checkPrecision(precision);
+        return !precision.equals("fp32");
+    }
+
     /**
-     * The float64 reference of a one-layer model with h rounded to {@code t} before every step (what
-     * a product with {@code t} operands sees); the cell state, if any, stays exact.
+     * The float64 reference of a one-layer model with h rounded to {@code precision} before every step (what
+     * a product with {@code precision} operands sees); the cell state, if any, stays exact.
      */
-    static RnnOutput roundingHEachStep(RnnModel model, Tensor x, Tensor h0, Tensor c0, ElementType t) {
+    static RnnOutput roundingHEachStep(RnnModel model, Tensor x, Tensor h0, Tensor c0, String precision) {
         int steps = x.dim(0), b = x.dim(1), in = x.dim(2), hid = model.hiddenSize();
         CpuReferenceEngine eng = new CpuReferenceEngine(model);
         Tensor h = h0 != null ? h0 : Tensor.zeros(1, b, hid);
         Tensor c = model.cell().hasCellState() ? (c0 != null ? c0 : Tensor.zeros(1, b, hid)) : null;
         double[] out = new double[steps * b * hid];
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment one = a.allocate(4, 4);
-            for (int s = 0; s < steps; s++) {
-                Tensor xs = new Tensor(new int[] {1, b, in}, java.util.Arrays.copyOfRange(x.data(), s * b * in, (s + 1) * b * in));
-                RnnOutput o = eng.run(xs, round(h, t, one), c);
-                System.arraycopy(o.output().data(), 0, out, s * b * hid, b * hid);
-                h = o.hN();
-                c = o.cN();
-            }
+        for (int s = 0; s < steps; s++) {
+            Tensor xs = new Tensor(new int[] {1, b, in}, java.util.Arrays.copyOfRange(x.data(), s * b * in, (s + 1) * b * in));
+            RnnOutput o = eng.run(xs, round(h, precision), c);
+            System.arraycopy(o.output().data(), 0, out, s * b * hid, b * hid);
+            h = o.hN();
+            c = o.cN();
         }
         return new RnnOutput(new Tensor(new int[] {steps, b, hid}, out), h, c);
     }
 
-    /** The model with W_ih and W_hh rounded to {@code t} (biases unchanged, as the engines keep them fp32). */
-    static RnnModel roundWeights(RnnModel model, ElementType t) {
+    /** The model with W_ih and W_hh rounded to {@code precision} (biases unchanged, as the engines keep them fp32). */
+    static RnnModel roundWeights(RnnModel model, String precision) {
         List<org.sprnn.model.Layer> out = new ArrayList<>();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment one = a.allocate(4, 4);
-            for (org.sprnn.model.Layer l : model.layers()) {
-                out.add(new org.sprnn.model.Layer(round(l.wIh(), t, one), round(l.wHh(), t, one), l.bIh(), l.bHh()));
-            }
+        for (org.sprnn.model.Layer l : model.layers()) {
+            out.add(new org.sprnn.model.Layer(round(l.wIh(), precision), round(l.wHh(), precision), l.bIh(), l.bHh()));
         }
         return new RnnModel(model.cell(), out);
     }
 
-    private static Tensor round(Tensor w, ElementType t, MemorySegment one) {
-        double[] d = w.data().clone();
-        for (int i = 0; i < d.length; i++) {
-            t.put(one, 0, d[i]);
-            d[i] = t.get(one, 0);
-        }
-        return new Tensor(w.shape(), d);
+    /** {@code w} stored as the GPU engines store a {@code precision} operand and read back. */
+    private static Tensor round(Tensor w, String precision) {
+        return new Tensor(w.shape(), EngineTesting.rounded(precision, w.data()));
     }
 
     /** The largest relative error over output, final h and (LSTM) final c. */
@@ -365,20 +363,13 @@ public final class GpuSelfTest {
     /** Compiles every cell-update kernel the matrix needs, on all cores, so the GPU loop finds them cached. */
     private static void precompileKernels(CudaEnvironment env, Options opt, List<ModelCase> models, List<Integer> batches,
                                           PrintStream out) {
-        Set<CellUpdateSpec> specs = new LinkedHashSet<>();
+        Set<EngineTesting.KernelBuild> specs = new LinkedHashSet<>();
         for (ModelCase m : models) {
             for (int b : m.layers() > 1 ? List.of(4) : batches) {
                 for (String e : opt.engines()) {
-                    boolean spmm = e.equals("cuda-spmm");
-                    if (!spmm && m.cell() == CellType.RNN_RELU) {
-                        continue; // fused into the GEMM epilogue
-                    }
+                    CudaRnnEngine.Kind kind = e.equals("cuda-spmm") ? CudaRnnEngine.Kind.SPMM : CudaRnnEngine.Kind.GEMM;
                     for (String p : opt.precisions()) {
-                        ElementType el = ElementType.of(p);
-                        specs.add(new CellUpdateSpec(m.cell(), m.hidden(), b, spmm, ElementType.FP32, el, el != ElementType.FP32, spmm));
-                        if (spmm && el != ElementType.FP32) { // the SpMM may deliver its product in el
-                            specs.add(new CellUpdateSpec(m.cell(), m.hidden(), b, true, el, el, true, true));
-                        }
+                        specs.addAll(EngineTesting.cellUpdateKernels(m.cell(), m.hidden(), b, kind, p));
                     }
                 }
             }
@@ -387,16 +378,16 @@ public final class GpuSelfTest {
         KernelCompiler compiler = new KernelCompiler();
         String arch = env.device().arch();
         List<Thread> threads = new ArrayList<>();
-        List<CellUpdateSpec> list = new ArrayList<>(specs);
+        List<EngineTesting.KernelBuild> list = new ArrayList<>(specs);
         int n = Math.max(1, Runtime.getRuntime().availableProcessors());
         List<RuntimeException> errors = java.util.Collections.synchronizedList(new ArrayList<>());
         for (int w = 0; w < n; w++) {
             int start = w;
             Thread t = Thread.ofPlatform().start(() -> {
                 for (int i = start; i < list.size(); i += n) {
-                    CellUpdateSpec s = list.get(i);
+                    EngineTesting.KernelBuild s = list.get(i);
                     try {
-                        compiler.compile(CellUpdateSpec.SOURCE, s.kernelName(), s.defines(), arch);
+                        compiler.compile(s.source(), s.name(), s.defines(), arch);
                     } catch (RuntimeException e) {
                         errors.add(e);
                     }
@@ -563,7 +554,7 @@ public final class GpuSelfTest {
                 int bad = 0;
                 for (int i = 0; i < n; i++) {
                     if (hh.getAtIndex(ValueLayout.JAVA_SHORT, i) != Float.floatToFloat16(v[i])
-                            || hb.getAtIndex(ValueLayout.JAVA_SHORT, i) != ElementType.toBf16(v[i])) {
+                            || hb.getAtIndex(ValueLayout.JAVA_SHORT, i) != EngineTesting.bf16Bits(v[i])) {
                         bad++;
                     }
                 }

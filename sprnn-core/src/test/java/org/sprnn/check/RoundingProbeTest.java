@@ -1,4 +1,4 @@
-package org.sprnn.engine.cuda;
+package org.sprnn.check;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

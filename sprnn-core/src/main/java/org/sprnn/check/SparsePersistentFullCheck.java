@@ -1,4 +1,4 @@
-package org.sprnn.engine.cuda;
+package org.sprnn.check;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -25,6 +25,11 @@ import org.sprnn.SprnnException;
 import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
+import org.sprnn.engine.cuda.CudaRnnEngine;
+import org.sprnn.engine.cuda.EngineTesting;
+import org.sprnn.engine.cuda.GpuStatus;
+import org.sprnn.engine.cuda.SparsePersistentEngine;
+import org.sprnn.engine.cuda.SparsePersistentEngine.Variant;
 import org.sprnn.internal.cuda.KernelCompiler;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.io.Npz;
@@ -55,7 +60,8 @@ import org.sprnn.sparse.WeightFormat;
  *       are the general loop's counterpart (the other exchanges plan one unit a warp or warps without a unit, the
  *       matrix's own kernels);</li>
  *   <li>stacked layers (2 and 3, every cell), bf16 weights, hidden sizes not a multiple of 4 (5, 97, 301) with
- *       every exchange, sequences longer than one launch (h/c carried between launches of {@link StepChunks}),
+ *       every exchange, sequences longer than one launch (h/c carried between launches of at most
+ *       {@link Variant#stepsPerLaunch} steps),
  *       the PyTorch golden fixtures (when a folder is given);</li>
  *   <li>faults: per exchange, a CTA made to stop (compiled-in stall) must make the run throw a one-line error naming
  *       layer, step and CTA, again on a second run, and a normal engine must still pass afterwards.</li>
@@ -66,7 +72,7 @@ import org.sprnn.sparse.WeightFormat;
  * Fast by construction: every model is planned once per batch in parallel (refusals decided before any reference is
  * computed), every distinct kernel is compiled in parallel into the cubin cache first (NVRTC per program and the
  * cache's write-then-rename are thread-safe), references are computed in parallel in GPU order while one thread runs
- * the GPU, and each engine reuses the check's plans ({@link SparsePersistentEngine#usePlans}).
+ * the GPU, and each engine reuses the check's plans ({@link EngineTesting#usePlans}).
  */
 public final class SparsePersistentFullCheck {
     static final double FP16_TOLERANCE = 3e-3;
@@ -101,7 +107,7 @@ public final class SparsePersistentFullCheck {
     }
 
     /** One engine (model, plan options, variant) and the shapes it runs, in order. */
-    record Job(String section, ModelKey model, PlanOptions options, SparsePersistentEngine.Variant variant, List<Shape> shapes) {
+    record Job(String section, ModelKey model, PlanOptions options, Variant variant, List<Shape> shapes) {
         String optionsLabel() {
             return SparsePersistentSelfTest.optionsLabel(options)
                     + (variant.stepsPerLaunch() != SparsePersistentEngine.STEPS_PER_LAUNCH ? " " + variant.stepsPerLaunch() + "/launch" : "");
@@ -130,7 +136,7 @@ public final class SparsePersistentFullCheck {
     /** The jobs of the matrix, ablation, stacked, bf16 and chunk sections (faults and fixtures run apart). */
     static List<Job> jobs(long seed) {
         List<Job> jobs = new ArrayList<>();
-        SparsePersistentEngine.Variant normal = SparsePersistentEngine.Variant.NORMAL;
+        Variant normal = Variant.NORMAL;
         PlanOptions auto = PlanOptions.defaults();
         for (CellType c : CellType.values()) {
             for (int h : HIDDEN) {
@@ -199,7 +205,7 @@ public final class SparsePersistentFullCheck {
             ModelKey m = synthetic(c, 300, 1, 0.1, seed);
             for (ExchangeMode e : ExchangeMode.values()) {
                 jobs.add(new Job("chunks", m, auto.withExchange(e),
-                        new SparsePersistentEngine.Variant(false, -1, 0, SparsePersistentEngine.SPIN_TIMEOUT_NS, 16),
+                        normal.withStepsPerLaunch(16),
                         List.of(new Shape(m, 3, 100), new Shape(m, 4, 16))));
             }
             ModelKey big = synthetic(c, 1152, 1, 0.1, seed);
@@ -276,7 +282,7 @@ public final class SparsePersistentFullCheck {
                     for (int k = 0; k < rs.size(); k++) {
                         Plan p = Plan.of(rs.get(k), j.model().cell(), batch, limits, j.options());
                         if (!p.fits()) {
-                            return new Planned(null, SparsePersistentEngine.refusal(k, p, batch));
+                            return new Planned(null, EngineTesting.refusal(k, p, batch));
                         }
                         ps.add(p);
                     }
@@ -338,7 +344,7 @@ public final class SparsePersistentFullCheck {
                     st.plan(j, s.batch());
                 }
             }
-            Map<String, Object[]> kernels = new TreeMap<>(); // name → {spec defines, arch}
+            Map<String, Object[]> kernels = new TreeMap<>(); // name → {kernel, arch}
             int planned = 0, refused = 0;
             for (Job j : jobs) {
                 for (Shape s : j.shapes()) {
@@ -349,20 +355,19 @@ public final class SparsePersistentFullCheck {
                     }
                     planned++;
                     for (Plan pl : p.plans()) {
-                        kernels.putIfAbsent(SparsePersistentEngine.kernelName(pl.spec(), j.variant()),
-                                new Object[] {SparsePersistentEngine.kernelDefines(pl.spec(), j.variant()), "sm_" + pl.spec().smArch()});
+                        EngineTesting.KernelBuild k = EngineTesting.sparsePersistentKernel(pl.spec(), j.variant());
+                        kernels.putIfAbsent(k.name(), new Object[] {k, "sm_" + pl.spec().smArch()});
                     }
                 }
             }
             for (CellType c : CellType.values()) { // the fault checks' kernels, compiled with the rest
                 for (ExchangeMode e : ExchangeMode.values()) {
                     Job j = faultJob(c, e, seed);
-                    st.plan(new Job("faults", j.model(), j.options(), SparsePersistentEngine.Variant.NORMAL, j.shapes()), 3);
+                    st.plan(new Job("faults", j.model(), j.options(), Variant.NORMAL, j.shapes()), 3);
                     Planned p = get(st.plan(j, 3));
                     if (p.plans() != null) {
-                        kernels.putIfAbsent(SparsePersistentEngine.kernelName(p.plans().get(0).spec(), j.variant()),
-                                new Object[] {SparsePersistentEngine.kernelDefines(p.plans().get(0).spec(), j.variant()),
-                                        "sm_" + p.plans().get(0).spec().smArch()});
+                        EngineTesting.KernelBuild k = EngineTesting.sparsePersistentKernel(p.plans().get(0).spec(), j.variant());
+                        kernels.putIfAbsent(k.name(), new Object[] {k, "sm_" + p.plans().get(0).spec().smArch()});
                     }
                 }
             }
@@ -380,13 +385,12 @@ public final class SparsePersistentFullCheck {
             KernelCompiler compiler = new KernelCompiler();
             List<Future<?>> compiles = new ArrayList<>();
             for (Map.Entry<String, Object[]> e : kernels.entrySet()) {
-                @SuppressWarnings("unchecked")
-                Map<String, String> defines = (Map<String, String>) e.getValue()[0];
+                EngineTesting.KernelBuild k = (EngineTesting.KernelBuild) e.getValue()[0];
                 String arch = (String) e.getValue()[1];
                 compiles.add(st.pool.submit(() -> {
                     long c0 = System.nanoTime();
                     try {
-                        compiler.compile("sparse_persistent_rnn.cu", e.getKey(), defines, arch);
+                        compiler.compile(k.source(), k.name(), k.defines(), arch);
                     } catch (RuntimeException ex) { // the engine compiles it again and its rows fail with the error
                         st.compileErrors.put(e.getKey(), oneLine(ex));
                     }
@@ -446,7 +450,7 @@ public final class SparsePersistentFullCheck {
     private static Job faultJob(CellType c, ExchangeMode e, long seed) {
         ModelKey m = synthetic(c, 300, 1, 0.1, seed);
         return new Job("faults", m, PlanOptions.defaults().withExchange(e),
-                new SparsePersistentEngine.Variant(false, STALL_CTA, STALL_STEP, FAULT_TIMEOUT_NS, SparsePersistentEngine.STEPS_PER_LAUNCH),
+                Variant.NORMAL.withStall(STALL_CTA, STALL_STEP, FAULT_TIMEOUT_NS),
                 List.of(new Shape(m, 3, 64)));
     }
 
@@ -480,9 +484,9 @@ public final class SparsePersistentFullCheck {
                 try {
                     if (engine == null) {
                         model = get(st.model(j.model()));
-                        engine = new SparsePersistentEngine(model, st.limits, j.options(), j.variant());
+                        engine = EngineTesting.sparsePersistent(model, st.limits, j.options(), j.variant());
                     }
-                    engine.usePlans(s.batch(), p.plans());
+                    EngineTesting.usePlans(engine, s.batch(), p.plans());
                     if (st.kernelsRun.add(kernel)) { // the compile report: registers and local (spill) bytes
                         String res = engine.kernelResources(s.batch(), 0);
                         if (!res.endsWith("local=0B")) {
@@ -509,9 +513,9 @@ public final class SparsePersistentFullCheck {
                 }
             }
             // the input projection's cuBLASLt plan is built once per (layer, T*B) and kept by the engine
-            if (engine != null && engine.projectionPlans() != runLengths.size() * j.model().layers()) {
+            if (engine != null && EngineTesting.projectionPlans(engine) != runLengths.size() * j.model().layers()) {
                 add(st, new Row(j.section(), j.model().cell().id(), j.model() + " " + j.optionsLabel() + ": input projection plans",
-                        "-", Double.NaN, "FAIL", engine.projectionPlans() + " plans cached for " + runLengths.size()
+                        "-", Double.NaN, "FAIL", EngineTesting.projectionPlans(engine) + " plans cached for " + runLengths.size()
                         + " distinct T*B x " + j.model().layers() + " layers"));
             }
         } finally {
@@ -582,7 +586,7 @@ public final class SparsePersistentFullCheck {
         }
         String why = String.format(Locale.ROOT, "drawn W_hh explodes (float64 max |h| %.1e > fp16 max): checked with W_hh x %s", peak,
                 new java.math.BigDecimal(f).stripTrailingZeros().toPlainString());
-        try (SparsePersistentEngine e = new SparsePersistentEngine(m, st.limits, j.options(), j.variant())) {
+        try (SparsePersistentEngine e = EngineTesting.sparsePersistent(m, st.limits, j.options(), j.variant())) {
             double err = error(e.run(ref.x(), ref.h0(), ref.c0()), want);
             double tol = e.tolerance();
             return new Row(j.section(), cell, label(j, s), kernel, err, err <= tol ? "PASS" : "FAIL", why);
@@ -619,14 +623,14 @@ public final class SparsePersistentFullCheck {
             add(st, new Row("faults", cell, what, "-", Double.NaN, CAPACITY.matcher(p.refusal()).find() ? "REFUSED" : "FAIL", p.refusal()));
             return;
         }
-        String kernel = SparsePersistentEngine.kernelName(p.plans().get(0).spec(), j.variant());
+        String kernel = EngineTesting.sparsePersistentKernel(p.plans().get(0).spec(), j.variant()).name();
         RnnModel model = get(st.model(j.model()));
         Reference ref = get(st.reference(s));
         List<String> problems = new ArrayList<>();
         String first = null;
         long t0 = System.nanoTime();
-        try (SparsePersistentEngine e = new SparsePersistentEngine(model, st.limits, j.options(), j.variant())) {
-            e.usePlans(s.batch(), p.plans());
+        try (SparsePersistentEngine e = EngineTesting.sparsePersistent(model, st.limits, j.options(), j.variant())) {
+            EngineTesting.usePlans(e, s.batch(), p.plans());
             for (int attempt = 0; attempt < 2; attempt++) {
                 try {
                     e.run(ref.x(), ref.h0(), ref.c0());
@@ -655,9 +659,9 @@ public final class SparsePersistentFullCheck {
         double faultSeconds = (System.nanoTime() - t0) / 1e9;
         // the device is still usable: a normal engine, same model and input, passes
         double err = Double.NaN;
-        Planned normal = get(st.plan(new Job("faults", j.model(), j.options(), SparsePersistentEngine.Variant.NORMAL, j.shapes()), s.batch()));
+        Planned normal = get(st.plan(new Job("faults", j.model(), j.options(), Variant.NORMAL, j.shapes()), s.batch()));
         try (SparsePersistentEngine e = new SparsePersistentEngine(model, st.limits, j.options())) {
-            e.usePlans(s.batch(), normal.plans());
+            EngineTesting.usePlans(e, s.batch(), normal.plans());
             err = error(e.run(ref.x(), ref.h0(), ref.c0()), ref.want());
             if (!(err <= FP16_TOLERANCE)) {
                 problems.add(String.format(Locale.ROOT, "normal run after the fault: error %.2e", err));
