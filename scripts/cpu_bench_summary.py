@@ -5,7 +5,8 @@ Reads (from --dir, default results/cpu):
   jmh_engine.json  JMH -rf json of CpuEngineBenchmark   (score: us per timestep; methods sequence =
                    engine.run on float64 tensors, sequenceFloat = engine.runFloat on float32 tensors)
   jmh_copy.json    JMH -rf json of CopyBandwidthBenchmark (score: ms per copy of one 256 MiB array)
-  jmh_vector_api.json  JMH -rf json of CpuEngineVectorApiBenchmark (optional; us per timestep)
+  jmh_vector_api.json  JMH -rf json of CpuEngineVectorApiBenchmark (optional; us per timestep; methods
+                   vectorApiLoops and scalarLoops, or older files' vectorApi parameter)
   torch_cpu.json   scripts/bench_torch_cpu.py output    (us per timestep)
 and writes results.csv (one row per measurement) and summary.md (the table), and prints the table.
 
@@ -84,7 +85,11 @@ def main():
         for b in jmh(vpath):
             us = b["primaryMetric"]["score"]
             raw = [x for fork in b["primaryMetric"]["rawData"] for x in fork]
-            loops = "Vector API" if b["params"]["vectorApi"] == "true" else "scalar"
+            if "vectorApi" in b["params"]:  # files written before the benchmark moved to org.sprnn.bench
+                vector = b["params"]["vectorApi"] == "true"
+            else:  # one method per loop kind: vectorApiLoops, scalarLoops
+                vector = b["benchmark"].endswith(".vectorApiLoops")
+            loops = "Vector API" if vector else "scalar"
             rows.append({"measurement": f"sprnn cpu engine, {loops} loops, {b['params']['threads']} thread(s)",
                          "value": round(us, 1), "unit": "us/step",
                          "spread": f"±{b['primaryMetric']['scoreError']:.1f} (99.9% CI); iterations min {min(raw):.1f} max {max(raw):.1f}",

@@ -11,5 +11,8 @@
  * Every writer goes through {@link org.sprnn.io.AtomicFiles}, so a failed or interrupted write leaves no
  * partial file, and files written together (a run's output and final states) appear all or not at all.
  * Values are float64 on the host: reading F16, BF16 and F32 is exact; writing rounds once to nearest-even.
+ *
+ * <p>Imports {@link org.sprnn.model} and Jackson (the safetensors header). Used by the CLI and the verification
+ * harness; no engine imports it.
  */
 package org.sprnn.io;

@@ -42,7 +42,7 @@ public record DeviceLimits(String name, int smCount, int registersPerSm, int max
     /**
      * An H100 SXM (132 SMs, 64K registers and 228 KB shared memory per SM, 227 KB per block, clusters of 16; 15 clusters
      * of 8 CTAs co-resident at one CTA per SM, as cuOccupancyMaxActiveClusters and a cooperative launch of 120 CTAs in
-     * clusters of 8 showed on one, results/kernel/session5).
+     * clusters of 8 showed on one: results/kernel/session5/README.md).
      */
     public static DeviceLimits h100Sxm() {
         return new DeviceLimits("NVIDIA H100 80GB HBM3 (assumed)", 132, 65536, 255, 233472, 232448, 1024, 90, 16, true, 15);

@@ -44,14 +44,14 @@ import org.sprnn.sparse.WeightFormat;
  *     multicast (1: none; 2, 4, 8 or 16 dividing {@code ctas}, grid barrier, compute capability 9.0); see
  *     {@link #defaultStageCluster}
  * @param uniformSlots every warp's rows fill all {@code S} slots ({@link org.sprnn.sparse.PackedLayer#fullWarps}), so
- *     the slot loop needs no test for a warp's padding tail ({@code SPRNN_UNIFORM_SLOTS}; H100, harness, H 5760 on 120
- *     CTAs in clusters of 8: 4.05 and 3.99 against 4.13 and 4.09 us/step, results/kernel/session5 run J)
+ *     the slot loop needs no test for a warp's padding tail ({@code SPRNN_UNIFORM_SLOTS}; measured faster where it
+ *     applies: results/kernel/session5/README.md)
  * @param rowSlots {@code L > 0} when every warp holds {@code U*G > 1} rows of exactly {@code L} slots each
  *     ({@link org.sprnn.sparse.PackedLayer#equalRowSlots}: rows of equal slot counts, as N nonzeros a row give, every
  *     warp full; then {@code S = U*G*L} and {@code uniformSlots}), so row {@code k} of every warp ends at slot
  *     {@code (k+1)L-1} and the kernel compiles the row ends in: no per-group row-end test or branch, the slot loop one
- *     basic block ({@code SPRNN_ROW_SLOTS}; H100, harness, H 5760 on 120 CTAs in clusters of 8: 3.60-3.65 against
- *     3.99-4.03 us/step in the same run, results/kernel/session6 run L); 0 for the general loop
+ *     basic block ({@code SPRNN_ROW_SLOTS}; measured faster than the run-time row-end test:
+ *     results/kernel/session6/README.md); 0 for the general loop
  */
 public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta,
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
@@ -159,9 +159,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
 
     /**
      * Staged bytes of {@code h} per CTA and step above which the grid barrier stages through a cluster's TMA
-     * multicast ({@link #stageCluster}). H100, batch 4, harness (results/kernel/session4): at 5760 (46 KB) the
-     * multicast staging took 4.37 against 4.48 us/step for each CTA's 16-byte load loop; at 4096 (32 KB) 3.49 against
-     * 3.24 and at 3456 (27 KB) 2.88 against 2.74.
+     * multicast ({@link #stageCluster}): on the H100 at batch 4 the multicast staging beat each CTA's own 16-byte load
+     * loop at H 5760 (46 KB) and lost at 4096 (32 KB) and 3456 (27 KB); results/kernel/session4/README.md.
      */
     public static final long MULTICAST_STAGING_MIN_BYTES = 40 * 1024;
 
@@ -185,9 +184,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
     /**
      * The bigger staging cluster the planner tries where multicast staging pays: every byte of {@code h} is read from
      * L2 once per cluster, so 8 CTAs read it a quarter as often as pairs do; the cooperative launch must then fit in
-     * the co-resident 8-CTA clusters (15 on an H100 SXM: 120 CTAs). H100, harness, H 5760 / batch 4 / 10%: 120 CTAs x
-     * 16 warps in clusters of 8 took 4.11 and 4.13 us/step, in clusters of 4 4.23-4.29, against 4.42-4.52 for 132 x 15
-     * in pairs (results/kernel/session5, runs E-G).
+     * the co-resident 8-CTA clusters (15 on an H100 SXM: 120 CTAs). At H 5760 / batch 4 / 10% clusters of 8 on 120
+     * CTAs beat clusters of 4 and pairs on all 132 (results/kernel/session5/README.md).
      */
     public static final int WIDE_STAGE_CLUSTER = 8;
 

@@ -132,11 +132,10 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     /**
      * Whether dealing each CTA one contiguous range of units (then balanced over its warps) costs the grid barrier no
      * slot per lane against dealing all units over all warps: then each CTA's {@code h_t}, {@code out[t]} and x loads
-     * are one contiguous block (whole 32-byte sectors) instead of 8-byte pieces scattered over the buffer. H100, H 5760
-     * on 120 CTAs in clusters of 8, through the engine: the contiguous (naive) split 3.96 against 4.01 us/step for the
-     * scattered balanced one, in the same ablation run (results/suite, session 5). It applies to the naive split as well
-     * (the ablation's grid-barrier rows): each CTA's range by slot share, then dealt over its warps by count; at 1152
-     * and 2304 those rows measured as in session 4 (within 3%), at 5760 the two dealings are the same layout.
+     * are one contiguous block (whole 32-byte sectors) instead of 8-byte pieces scattered over the buffer, a little
+     * faster at H 5760 through the engine (results/kernel/session5/README.md). It applies to the naive split as well (the
+     * ablation's grid-barrier rows): each CTA's range by slot share, then dealt over its warps by count; at 1152 and
+     * 2304 those rows measured as before it, at 5760 the two dealings are the same layout.
      */
     static boolean ctaContiguousIsFree(SparseRows whh, CellType cell, int batch, int ctas, int warps, PlanOptions options) {
         int[] unitSlots = PackedLayer.unitSlots(whh, cell, options.splitWeights());
@@ -147,9 +146,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     /**
      * The row slots a layout's kernel compiles in ({@link KernelSpec#rowSlots}): {@link PackedLayer#equalRowSlots} (every
      * warp full, its rows alike) where a warp holds more than one row, for only there does the general slot loop test
-     * for row ends, once per group of slots; 0 for one row a warp, where the general loop has no row-end test (H100,
-     * harness: compiled in, with the warps without a unit skipped, H 2304 / 30% on 132 x 18 warps took 2.33 against
-     * 2.13 us/step, H 1152 / 10% on 132 x 12 1.13 against 1.15; results/kernel/session6 run O), and 0 where the options
+     * for row ends, once per group of slots; 0 for one row a warp, where the general loop has no row-end test and
+     * compiling the ends in measured slower or no better (results/kernel/session6/README.md), and 0 where the options
      * ask for the general loop.
      */
     static int compiledRowSlots(PackedLayer layout, CellType cell, PlanOptions options) {
@@ -232,8 +230,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
 
     /**
      * Cost of a shared-tier slot relative to a register slot (one more shared load a slot), for ranking warp counts
-     * and exchanges. At H 5760 / batch 4 / 10% it keeps 15 warps with 44 of 54 slots in registers (4.58 us/step, harness
-     * run F) ahead of 22 warps with 8 of 36 (4.84, run H; results/kernel/session3).
+     * and exchanges. At H 5760 / batch 4 / 10% it ranks 15 warps with 44 of 54 slots in registers ahead of 22 warps
+     * with 8 of 36, as measured (results/kernel/session3/README.md).
      */
     static final double TIER2_SLOT_COST = 2.5;
 
@@ -335,8 +333,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * When the cheapest warp count leaves a step little arithmetic ({@link #EXCHANGE_BOUND_SLOTS} slots per lane or
      * fewer), moves to the front the count that fills every scheduler's sub-partition as far as the busiest one
      * ({@code 4 x ceil(warps / 4)}: the same registers per thread, so the same tiers) if it needs no more slots: the
-     * extra warps poll and stage the exchange. Measured on the H100 (1152 / batch 4 / 10%, harness, results/kernel/
-     * session3 run H): 9 warps 1.45 us/step, 12 warps 1.15; at 2304 / 30% (22 slots) 20 warps were slower than 18.
+     * extra warps poll and stage the exchange: faster at 1152 / batch 4 / 10%, slower with 22 slots at 2304 / 30%
+     * (results/kernel/session3/README.md).
      */
     static void fillSubpartitions(List<int[]> candidates) {
         int[] best = candidates.get(0);

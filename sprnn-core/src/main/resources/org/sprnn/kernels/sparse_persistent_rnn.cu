@@ -33,19 +33,19 @@
 //                   of one row).
 //   grid barrier    one act buffer (staging starts only after every CTA has left the step); above 40 KB of h per
 //                   CTA (KernelSpec#stageCluster) clusters stage h by TMA multicast, each rank 1/SC of it
-//                   (SPRNN_STAGE_CLUSTER=SC, SPRNN_STAGE_ASYNC=2): pairs on every SM (H 5760: 4.37 against 4.48
-//                   us/step, session 4), or clusters of 8 on the 120 CTAs such clusters can hold (4.11, session 5).
+//                   (SPRNN_STAGE_CLUSTER=SC, SPRNN_STAGE_ASYNC=2): pairs on every SM, or clusters of 8 on the CTAs
+//                   such clusters can hold, which the planner prefers (results/kernel/session5/README.md).
 //   full warps      SPRNN_UNIFORM_SLOTS: every warp's rows fill all S slots, so no padding-tail test per slot group.
 //   equal rows      SPRNN_ROW_SLOTS=L: every warp's U*G > 1 rows take L slots each, so the row ends are compiled in and
-//                   the slot loop is one basic block (H 5760: 3.60-3.65 against 3.99-4.03 us/step in the same harness
-//                   run, session 6 run L); else the group's row-end bits, made warp-uniform by redux.sync, are tested
-//                   once per group of slots (3.90 against 4.00, run M).
+//                   the slot loop is one basic block; else the group's row-end bits, made warp-uniform by redux.sync,
+//                   are tested once per group of slots. Each measured faster than the run-time test it replaced
+//                   (results/kernel/session6/README.md).
 //   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC alone (cp.async / one TMA bulk copy per
 //                   CTA), SPRNN_STAGE_PHASES (the bulk copy in pieces), SPRNN_POLL_SLEEP_NS: each slower or no faster
-//                   on the H100 (results/kernel/session2/README.md, results/kernel/session4/README.md); the batch in
-//                   two streams and rows cut by staging phase, as patches (results/kernel/session5/README.md).
-//   measured        H100, 1152/b4/d10%, T=256, through the Java engine (results/suite/confirm): v1 2.07,
-//                   v5 1.50 us/step; exchange-only floor 1.23.
+//                   on the H100 (results/kernel/session2/README.md, results/kernel/session4/README.md); ideas built
+//                   in full and dropped are kept as patches (results/kernel/abandoned/README.md).
+//   measured        each variant's step time on the H100, v1 to all on, and the exchange-only floor: the ablation,
+//                   results/kernel/ABLATION.md.
 //   floor           SPRNN_EXCHANGE_ONLY=1: skips the sparse arithmetic, keeps the exchange (the floor).
 //
 // Every spin is bounded by timeout_ns of %globaltimer (the cluster's exit wait by 2 x timeout_ns); on timeout
@@ -86,8 +86,8 @@
 #ifndef SPRNN_STAGE_ASYNC
 #define SPRNN_STAGE_ASYNC 0
 #endif
-// Grid barrier, SPRNN_STAGE_ASYNC=0: 16-byte loads each thread keeps in flight while staging h_{t-1} (H 5760: the
-// exchange alone 2.23 us/step at 6, 2.26 at 4, 2.39 at 2).
+// Grid barrier, SPRNN_STAGE_ASYNC=0: 16-byte loads each thread keeps in flight while staging h_{t-1}; 6, the fastest
+// of 2, 4 and 6 at H 5760 (results/kernel/session3/README.md).
 #ifndef SPRNN_STAGE_BATCH
 #define SPRNN_STAGE_BATCH 6
 #endif
@@ -99,10 +99,10 @@
 #endif
 // Grid barrier with bulk staging (SPRNN_STAGE_ASYNC=2): CTAs of a thread-block cluster that share the staging of h_{t-1}
 // (1: each CTA copies all of h itself). With C > 1, rank r of each cluster copies the r-th of C parts of h with a TMA
-// multicast bulk copy into every CTA of its cluster, so each rank issues 1/C of the bytes (H 5760, batch 4: the exchange
-// alone 2.17 us/step at C = 2 against 3.01 with one 46 KB copy per CTA and 2.25 with the 16-byte load loop; pushing
-// the loop's chunks to the peers with st.async instead took 2.84, results/kernel/session4). A CTA leaves only after its
-// peers (bounded), as the cluster exchange does.
+// multicast bulk copy into every CTA of its cluster, so each rank issues 1/C of the bytes: where each CTA stages a lot
+// (H 5760) faster than one whole copy per CTA, than the 16-byte load loop and than pushing the loop's chunks to the
+// peers with st.async (results/kernel/session4/README.md). A CTA leaves only after its peers (bounded), as the cluster
+// exchange does.
 #ifndef SPRNN_STAGE_CLUSTER
 #define SPRNN_STAGE_CLUSTER 1
 #endif
@@ -111,8 +111,8 @@
 #error "SPRNN_STAGE_CLUSTER > 1 needs the grid barrier, SPRNN_STAGE_ASYNC=2 and SPRNN_CTAS a multiple of it (<= 16)"
 #endif
 // Bulk staging: h in SPRNN_STAGE_PHASES column ranges, each its own bulk copies (issued by as many lanes of warp 0)
-// completing on its own mbarrier, all waited for at the step's top (a measurement switch: 2 to 16 phases were no faster,
-// results/kernel/session4; the engine uses 1). Phase p covers columns [STAGE_COL(p), STAGE_COL(p + 1)), cut at 16-byte
+// completing on its own mbarrier, all waited for at the step's top (harness only: 2 to 16 phases were no faster,
+// results/kernel/session4/README.md; the engine uses 1). Phase p covers columns [STAGE_COL(p), STAGE_COL(p + 1)), cut at 16-byte
 // boundaries of act; bytes beyond the last whole 16 are staged by every CTA's own loads at the step's top.
 #ifndef SPRNN_STAGE_PHASES
 #define SPRNN_STAGE_PHASES 1
@@ -125,11 +125,11 @@
 #error "SPRNN_STAGE_PHASES must be in [1, 32]"
 #endif
 // Grid barrier: 0 = one act buffer for every step (a CTA stages h_{t-1} only after every CTA has finished step t-1, so
-// nothing reads the buffer then; H 5760: 4.48 against 4.62 us/step, the buffer's address loop-invariant in the slot
-// loop); 1 = act[t & 1], as the other exchanges. The multicast staging keeps two: a peer's copy into this CTA's buffer
-// is ordered after this CTA's reads only through the grid barrier's release/acquire, which compute-sanitizer's
-// racecheck does not follow (it reports the single buffer's reads and the peer's writes as hazards; with two buffers
-// it reports none, at 4.31 against 4.37 us/step, results/kernel/session4).
+// nothing reads the buffer then, and its address is loop-invariant in the slot loop: faster at H 5760); 1 = act[t & 1],
+// as the other exchanges. The multicast staging keeps two: a peer's copy into this CTA's buffer is ordered after this
+// CTA's reads only through the grid barrier's release/acquire, which compute-sanitizer's racecheck does not follow (it
+// reports the single buffer's reads and the peer's writes as hazards; with two buffers it reports none, within 1.5% of
+// one buffer's time; results/kernel/session4/README.md).
 #ifndef SPRNN_ACT_DOUBLE
 #define SPRNN_ACT_DOUBLE (SC > 1)
 #endif
@@ -201,11 +201,11 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 // PB/4 u64 words per unit, each written whole by one store. The step is the slot (a slot per step, never reused in a
 // launch) and the host empties every slot (all ones) before each launch, so a word's first fp16 doubles as its tag:
 // 0xFFFF, a NaN the producer never writes, means not yet written this launch. Half the bytes of a u64 word holding a
-// 32-bit step tag beside one fp16 pair (the former protocol): at H 2304, batch 4 the exchange alone took 1.31 against
-// 1.65 us/step (results/kernel/session3).
+// 32-bit step tag beside one fp16 pair (the former protocol), and faster at every size measured
+// (results/kernel/session3/README.md).
 #define EX_WORDS_PER_UNIT (PB == 2 ? 1 : PB / 4)
 // Polls in flight per thread: 4 while a thread polls at most 8 words a step (fewer polls pending per re-poll measured
-// faster at H 1152 and 2304, batch 4), else 8 (H 5760: 4 took 4.15 us/step for the exchange alone, 8 took 2.78).
+// faster at H 1152 and 2304, batch 4), else 8 (faster at H 5760; results/kernel/session3/README.md).
 #ifndef SPRNN_POLL_BATCH
 #define SPRNN_POLL_BATCH (H * EX_WORDS_PER_UNIT > 8 * THREADS ? 8 : 4)
 #endif
@@ -466,7 +466,8 @@ struct ActRaw {
 };
 
 // The wide loads of 2 and 4 fp16 by explicit shared address (this step's buffer + the column's offset): through the
-// generic pointer the compiler multiplied the buffer index into every load's address (H 2304: 2.43 against 2.25 us/step).
+// generic pointer the compiler multiplied the buffer index into every load's address, measurably slower
+// (results/kernel/session3/README.md).
 __device__ __forceinline__ ActRaw load_act(unsigned w, const unsigned char* actb, unsigned actb_s) {
   const unsigned off = sprnn_word_column(w) * ROW_BYTES;
   ActRaw r;
@@ -522,8 +523,8 @@ __device__ __forceinline__ void fma_act(unsigned w, const ActRaw& r, float (&acc
 }
 
 // Slots whose activation loads are issued together before any is used (branches at row ends would
-// otherwise serialise one shared-memory latency per slot). 4: at H 5760 no spill and 4.70 us/step against 4.77
-// for 8 (36 B spilled) and 6.29 for 16 (harness, results/kernel/session3).
+// otherwise serialise one shared-memory latency per slot). 4: no spill at H 5760, where 8 spills and 8 and 16 run slower
+// (results/kernel/session3/README.md).
 #ifndef SPRNN_LOAD_AHEAD
 #define SPRNN_LOAD_AHEAD 4
 #endif
@@ -645,8 +646,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     }
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     // through redux.sync (the same value in every lane), so that ptxas holds the bits in uniform registers and the
-    // per-group row-end branch is a uniform one (H100, harness, H 5760: 3.90 against 4.00 us/step on rows of equal
-    // length with the run-time test, 4.55 against 4.66 on rows of varied length; results/kernel/session6 run M)
+    // per-group row-end branch is a uniform one, faster on rows of equal and of varied length
+    // (results/kernel/session6/README.md)
     asm("redux.sync.or.b32 %0, %1, 0xffffffff;" : "=r"(bits) : "r"(bits));
 #endif
     end_bits[w] = bits;

@@ -1,0 +1,13 @@
+/**
+ * The GPU engines: {@code cuda-sparse-persistent} (the sparse persistent kernel, compiled at run time by NVRTC
+ * from a {@link org.sprnn.plan.KernelSpec}, launched once per layer for the whole sequence) and the library
+ * baselines {@code cuda-gemm} (cuBLASLt) and {@code cuda-spmm} (cuSPARSE), each step's element-wise cell update in
+ * {@code kernels/rnn_cell_update.cu}; their factories, and {@code GpuStatus}, what {@code sprnn info} says about
+ * the GPU.
+ *
+ * <p>Imports {@link org.sprnn.engine}, {@link org.sprnn.model}, {@link org.sprnn.sparse}, {@link org.sprnn.plan}
+ * and {@link org.sprnn.internal.cuda}; the engines import neither {@link org.sprnn.io} nor Jackson. The GPU
+ * verification harness (self-tests, the full kernel check, the rounding probe) lives in {@code org.sprnn.check},
+ * which imports this package; nothing here imports it.
+ */
+package org.sprnn.engine.cuda;
