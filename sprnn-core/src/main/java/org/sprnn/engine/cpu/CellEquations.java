@@ -188,7 +188,8 @@ public final class CellEquations {
 
     // One unit's update, shared with the cpu engine (CpuRun.cellUpdate), which calls these per element on its
     // float32 sums widened to double: the arguments are the gates' summed inputs, W_ih x + b_ih + W_hh h + b_hh.
-    // As small static methods they inline; the engine measured no slower than with the formulas written out.
+    // Small static methods, so they inline into the engine's loop; timed against the formulas written out in the
+    // engine (GRU and LSTM, hidden 1024, batch 4, 2 threads) the difference was within the 2-core machine's noise.
 
     /** ReLU cell: {@code h' = max(0, x)}. */
     static double relu(double x) {
