@@ -72,4 +72,69 @@ record UnitMajorCsr(int rows, int cols, int[] rowPtr, char[] col, float[] val) {
         }
         return out;
     }
+
+    /**
+     * {@code a[o + n] = Σ_k val[k] * h[col[k]*B + n]} over row r's nonzeros, for n in [0, B), with the state
+     * {@code h [H][B]}: the scalar loops of the recurrent product ({@link VectorKernels#rowDot} is the Vector
+     * API's).
+     */
+    void rowDot(int r, float[] h, int b, float[] a, int o) {
+        char[] col = this.col;
+        float[] val = this.val;
+        int k = rowPtr[r], e = rowPtr[r + 1];
+        switch (b) {
+            case 1 -> {
+                float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (; k + 3 < e; k += 4) {
+                    s0 += val[k] * h[col[k]];
+                    s1 += val[k + 1] * h[col[k + 1]];
+                    s2 += val[k + 2] * h[col[k + 2]];
+                    s3 += val[k + 3] * h[col[k + 3]];
+                }
+                for (; k < e; k++) {
+                    s0 += val[k] * h[col[k]];
+                }
+                a[o] = (s0 + s1) + (s2 + s3);
+            }
+            case 4 -> {
+                float p0 = 0, p1 = 0, p2 = 0, p3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+                for (; k + 1 < e; k += 2) {
+                    float v = val[k], v2 = val[k + 1];
+                    int c = col[k] << 2, c2 = col[k + 1] << 2;
+                    p0 += v * h[c];
+                    p1 += v * h[c + 1];
+                    p2 += v * h[c + 2];
+                    p3 += v * h[c + 3];
+                    q0 += v2 * h[c2];
+                    q1 += v2 * h[c2 + 1];
+                    q2 += v2 * h[c2 + 2];
+                    q3 += v2 * h[c2 + 3];
+                }
+                if (k < e) {
+                    float v = val[k];
+                    int c = col[k] << 2;
+                    p0 += v * h[c];
+                    p1 += v * h[c + 1];
+                    p2 += v * h[c + 2];
+                    p3 += v * h[c + 3];
+                }
+                a[o] = p0 + q0;
+                a[o + 1] = p1 + q1;
+                a[o + 2] = p2 + q2;
+                a[o + 3] = p3 + q3;
+            }
+            default -> {
+                for (int n = 0; n < b; n++) {
+                    a[o + n] = 0f;
+                }
+                for (; k < e; k++) {
+                    float v = val[k];
+                    int c = col[k] * b;
+                    for (int n = 0; n < b; n++) {
+                        a[o + n] += v * h[c + n];
+                    }
+                }
+            }
+        }
+    }
 }

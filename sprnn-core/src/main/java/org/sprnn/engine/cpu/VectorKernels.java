@@ -61,12 +61,12 @@ final class VectorKernels {
     static void projectBlock(int k0, int k1, char[] col, float[] val, float bias, MemorySegment x, long xBase, float[] out) {
         VectorSpecies<Float> s = Species.PREFERRED;
         int l = s.length(), lb = 4 * l;
-        for (int part = 0; part < CpuEngine.BLOCK; part += 4 * l) {
+        for (int part = 0; part < CpuLayout.BLOCK; part += 4 * l) {
             FloatVector a0 = FloatVector.broadcast(s, bias), a1 = a0, a2 = a0, a3 = a0;
             long base = 4 * (xBase + part);
             for (int k = k0; k < k1; k++) {
                 FloatVector v = FloatVector.broadcast(s, val[k]);
-                long xo = base + col[k] * (4L * CpuEngine.BLOCK);
+                long xo = base + col[k] * (4L * CpuLayout.BLOCK);
                 a0 = FloatVector.fromMemorySegment(s, x, xo, NATIVE).fma(v, a0);
                 a1 = FloatVector.fromMemorySegment(s, x, xo + lb, NATIVE).fma(v, a1);
                 a2 = FloatVector.fromMemorySegment(s, x, xo + 2 * lb, NATIVE).fma(v, a2);
@@ -95,7 +95,7 @@ final class VectorKernels {
         VectorSpecies<Float> s = Species.PREFERRED; // 16 floats: one pass covers BLOCK = 64
         FloatVector a0 = FloatVector.broadcast(s, biasA), a1 = a0, a2 = a0, a3 = a0;
         FloatVector b0 = FloatVector.broadcast(s, biasB), b1 = b0, b2 = b0, b3 = b0;
-        long base = 4 * xBase, rowBytes = 4L * CpuEngine.BLOCK;
+        long base = 4 * xBase, rowBytes = 4L * CpuLayout.BLOCK;
         int ka = ka0, kb = kb0;
         for (; ka < ka1 && kb < kb1; ka++, kb++) {
             FloatVector va = FloatVector.broadcast(s, val[ka]), vb = FloatVector.broadcast(s, val[kb]);
@@ -185,7 +185,7 @@ final class VectorKernels {
      */
     static void scatterSteps4(float[] sums, float[] pre, int base, int stepStride) {
         VectorSpecies<Float> s = Species.S128;
-        for (int j = 0; j < CpuEngine.BLOCK / 4; j++) {
+        for (int j = 0; j < CpuLayout.BLOCK / 4; j++) {
             FloatVector.fromArray(s, sums, j * 4).intoArray(pre, base + j * stepStride);
         }
     }
