@@ -1,5 +1,5 @@
 // CellEquations.java — PyTorch's recurrent cell equations in float64, written once: the oracle
-// (CpuReferenceEngine) and the GPU kernel's rounding replay (engine.cuda.RoundingProbe) both step through
+// (CpuReferenceEngine) and the GPU kernel's rounding replay (check.RoundingProbe) both step through
 // these, so the two can never disagree about what a cell computes.
 package org.sprnn.engine.cpu;
 
