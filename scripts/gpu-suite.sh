@@ -5,15 +5,16 @@
 #   bash scripts/gpu-suite.sh dist/sprnn-linux-x64.tar.xz OUT [PART]   # there
 #
 # PART (default all): checks = machine, info, demo, selftest of the library baselines, kernel-check of
-# the sparse persistent engine, the no-GPU path, compute-sanitizer on small cases; full = kernel-check --full,
+# the sparse persistent engine, the no-GPU path, compute-sanitizer on small cases; quick = checks without
+# the sanitizers; full = kernel-check --full,
 # the whole correctness matrix of issue 4 (about 5-6 minutes on an H100 with 16 cores, so not part of all: run
 # it as its own device command; the golden fixtures: $SPRNN_FIXTURES, else this checkout's test resources);
 # bench = the results/anchors/README.md shapes with every GPU engine side by side, and the ablation (paper's Table 1
 # and the headline shape). Each step has its own time limit; a failing step is reported and the rest
 # still run; the exit code is the number of failed steps. Logs, CSV and JSON rows go to OUT.
 set -uo pipefail
-tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|bench|full|all]}
-OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|bench|full|all]}
+tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|all]}
+OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|all]}
 PART=${3:-all}
 # fresh random models and inputs each run unless SPRNN_SEED is given; the seed is recorded in steps.txt
 SEED=${SPRNN_SEED:-$(( $(date +%s) % 100000 ))}
@@ -41,7 +42,7 @@ step() { # step NAME LIMIT_S COMMAND...: runs, logs to OUT/NAME.log, prints a on
 } > "$OUT/machine.txt" 2>&1
 cat "$OUT/machine.txt"
 
-if [ "$PART" = all ] || [ "$PART" = checks ]; then
+if [ "$PART" = all ] || [ "$PART" = checks ] || [ "$PART" = quick ]; then
   step info 60 "$S" info
   step demo 180 "$S" demo
   step selftest-baselines 300 "$S" selftest --seed "$SEED"
@@ -52,7 +53,8 @@ if [ "$PART" = all ] || [ "$PART" = checks ]; then
   rc=$?; printf '%-28s exit %-3s (expected 2)\n' no-gpu-named "$rc" | tee -a "$OUT/steps.txt"; [ "$rc" -eq 2 ] || failed=$((failed + 1))
   SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
   J="$work/sprnn-linux-x64/runtime/bin/java --enable-native-access=ALL-UNNAMED -jar $work/sprnn-linux-x64/lib/sprnn.jar"
-  for tool in memcheck racecheck; do
+  tools="memcheck racecheck"; [ "$PART" = quick ] && tools=""   # quick: the checks without the sanitizers (~2 of ~6 minutes)
+  for tool in $tools; do
     step "sanitizer-$tool" 240 "$SAN" --tool "$tool" --print-limit 20 $J \
       bench --hidden 96 --input 40 --batch 3 --density 0.3 --steps 6 --verify-steps 6 --reps 20 --warmup 0 --input-sets 1 \
       --engines cuda-sparse-persistent,cuda-gemm,cuda-spmm
