@@ -4,13 +4,13 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.BatchFirstEngine;
+import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
 import org.sprnn.engine.FloatRnnOutput;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
-import org.sprnn.engine.cpu.CpuEngine;
 import org.sprnn.io.AtomicFiles;
 import org.sprnn.io.Npy;
 import org.sprnn.model.FloatTensor;
@@ -102,6 +102,35 @@ final class RunCommand implements Callable<Integer> {
         Tensor x = Npy.read(input);
         Tensor h = h0 == null ? null : Npy.read(h0);
         Tensor c = c0 == null ? null : Npy.read(c0);
+        checkInputs(m, x, h, c);
+        ob.batchHint(x.dim(batchFirst ? 0 : 1));
+        try (EngineSelection sel = EngineProvider.select(m, ob.build())) {
+            if (verbose) {
+                var err = spec.commandLine().getErr();
+                err.printf("engine %s (%s)%n", sel.engine().name(), sel.reason());
+                sel.rejected().forEach((k, v) -> err.printf("  not %s: %s%n", k, v));
+            }
+            FloatRnnOutput out = runAsFloat32(sel.engine(), x, h, c);
+            AtomicFiles.Batch files = Npy.addTo(AtomicFiles.batch(), output, out.output());
+            if (finalH != null) {
+                Npy.addTo(files, finalH, out.hN());
+            }
+            if (finalC != null) {
+                Npy.addTo(files, finalC, out.cN());
+            }
+            files.write(); // all of them or none
+        }
+        return 0;
+    }
+
+    /**
+     * The inputs against the model, before the engine is built (a GPU engine compiles kernels and takes
+     * device memory first), with each refusal naming the file it is about. The engine checks its
+     * arguments again when it runs ({@link Engine}'s contract; shapes cost nothing, the value scan one
+     * pass over the input): its messages name the argument ({@code input}, {@code h0}) but cannot name
+     * the file, and the messages here must.
+     */
+    private void checkInputs(RnnModel m, Tensor x, Tensor h, Tensor c) {
         try {
             if (batchFirst) {
                 BatchFirstEngine.check(m, x, h, c);
@@ -113,46 +142,45 @@ final class RunCommand implements Callable<Integer> {
             Path file = msg.startsWith("input") ? input : msg.startsWith("h0") ? h0 : msg.startsWith("c0") ? c0 : null;
             throw new SprnnException((file == null ? "" : file + ": ") + msg + " (model " + modelOption.model + ")");
         }
-        ob.batchHint(x.dim(batchFirst ? 0 : 1));
-        try (EngineSelection sel = EngineProvider.select(m, ob.build())) {
-            if (verbose) {
-                var err = spec.commandLine().getErr();
-                err.printf("engine %s (%s)%n", sel.engine().name(), sel.reason());
-                sel.rejected().forEach((k, v) -> err.printf("  not %s: %s%n", k, v));
-            }
-            if (CpuEngine.NAME.equals(sel.engine().name())) {
-                runFloat(sel, x, h, c);
-            } else {
-                RnnOutput out = sel.engine().run(x, h, c);
-                AtomicFiles.Batch files = Npy.addTo(AtomicFiles.batch(), output, out.output());
-                if (finalH != null) {
-                    Npy.addTo(files, finalH, out.hN());
-                }
-                if (finalC != null) {
-                    Npy.addTo(files, finalC, out.cN());
-                }
-                files.write(); // all of them or none
-            }
-        }
-        return 0;
     }
 
     /**
-     * The run on the {@code cpu} engine, which computes in float32 from float32 copies of the arrays
-     * whichever entry point is called: through {@code runFloat} the outputs come back as float32 and are
-     * written as they are, with no float64 output array (the same values as {@code run}'s, which are
-     * float32 values widened).
+     * Runs {@code engine} (any engine, through {@link Engine} alone) and returns its results in float32,
+     * the type the files hold.
+     *
+     * <p>Where every input value is a float32 (a float32 file, or a float64 one holding float32 values)
+     * this is {@link Engine#runFloat}: an engine with a float32 path ({@code cpu}) computes from the
+     * values as they are and makes no float64 output array; every other engine's default converts
+     * exactly, runs {@link Engine#run} and rounds its results to float32. Where a float64 file holds
+     * values float32 cannot represent exactly, {@code run} gets them as they are (so that
+     * {@code cpu-reference} computes on them in float64) and its results are rounded to float32 here,
+     * as {@code runFloat}'s default does. Either way the files hold {@code run}'s results rounded to
+     * float32, value for value.
      */
-    private void runFloat(EngineSelection sel, Tensor x, Tensor h, Tensor c) {
-        FloatRnnOutput out = sel.engine().runFloat(FloatTensor.of(x), h == null ? null : FloatTensor.of(h),
-                c == null ? null : FloatTensor.of(c), null);
-        AtomicFiles.Batch files = Npy.addTo(AtomicFiles.batch(), output, out.output());
-        if (finalH != null) {
-            Npy.addTo(files, finalH, out.hN());
+    static FloatRnnOutput runAsFloat32(Engine engine, Tensor x, Tensor h, Tensor c) {
+        FloatTensor xf = FloatTensor.of(x);
+        FloatTensor hf = h == null ? null : FloatTensor.of(h);
+        FloatTensor cf = c == null ? null : FloatTensor.of(c);
+        if (exactly(x, xf) && exactly(h, hf) && exactly(c, cf)) {
+            return engine.runFloat(xf, hf, cf, null);
         }
-        if (finalC != null) {
-            Npy.addTo(files, finalC, out.cN());
+        RnnOutput r = engine.run(x, h, c);
+        return new FloatRnnOutput(FloatTensor.of(r.output()), FloatTensor.of(r.hN()),
+                r.cN() == null ? null : FloatTensor.of(r.cN()));
+    }
+
+    /** Whether {@code rounded} holds {@code t}'s values exactly (both null counts as exact). */
+    private static boolean exactly(Tensor t, FloatTensor rounded) {
+        if (t == null) {
+            return true;
         }
-        files.write(); // all of them or none
+        double[] d = t.data();
+        float[] f = rounded.data();
+        for (int i = 0; i < d.length; i++) {
+            if (f[i] != d[i]) { // the inputs are finite here (checked): no NaN to compare
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -19,6 +19,7 @@ import org.sprnn.io.ModelFiles;
 import org.sprnn.io.Npy;
 import org.sprnn.io.Safetensors;
 import org.sprnn.model.CellType;
+import org.sprnn.model.FloatTensor;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
@@ -94,6 +95,38 @@ class RunCommandTest {
         assertThat(Npy.read(hN).data()).as("final h").containsExactly(viaRun.hN().data());
         assertThat(Npy.read(cN).data()).as("final c").containsExactly(viaRun.cN().data());
         assertThat(Npy.read(y).shape()).containsExactly(5, 3, 10);
+    }
+
+    @Test
+    void referenceEngineFilesHoldItsFloat64RunOnFloat64InputsRoundedToFloat32() {
+        // x, h0, c0 are float64 files whose values float32 cannot hold exactly: cpu-reference must see them
+        // as they are (the CLI calls run, not runFloat on rounded copies), and the files hold its results rounded
+        assertThat(FloatTensor.of(x).toTensor().data()).as("the fixture's input is not float32-exact").isNotEqualTo(x.data());
+        assertFilesHoldReferenceRunRounded(input, h0, c0, x, h, c);
+    }
+
+    @Test
+    void referenceEngineFilesHoldItsRunOnFloat32InputsRoundedToFloat32() {
+        // float32 files: the CLI goes through Engine.runFloat, whose default runs run() and rounds
+        Tensor x32 = FloatTensor.of(x).toTensor(), h32 = FloatTensor.of(h).toTensor(), c32 = FloatTensor.of(c).toTensor();
+        Path in32 = dir.resolve("x32.npy"), h32f = dir.resolve("h32.npy"), c32f = dir.resolve("c32.npy");
+        Npy.write(in32, x32, DType.F32);
+        Npy.write(h32f, h32, DType.F32);
+        Npy.write(c32f, c32, DType.F32);
+        assertFilesHoldReferenceRunRounded(in32, h32f, c32f, x32, h32, c32);
+    }
+
+    private void assertFilesHoldReferenceRunRounded(Path in, Path hIn, Path cIn, Tensor xs, Tensor hs, Tensor cs) {
+        Path y = dir.resolve("y.npy"), hN = dir.resolve("hN.npy"), cN = dir.resolve("cN.npy");
+        CliTest.Result r = cli("run", "--model", model.toString(), "--input", in.toString(), "--h0", hIn.toString(),
+                "--c0", cIn.toString(), "--output", y.toString(), "--final-h", hN.toString(), "--final-c", cN.toString(),
+                "--engine", "cpu-reference");
+        assertThat(r.code()).as(r.err()).isZero();
+        RnnOutput ref = new CpuReferenceEngine(ModelFiles.load(model, null)).run(xs, hs, cs); // the model as the file holds it (float32)
+        assertThat(Npy.read(y).data()).as("output, lstm 2 layers, T 5, B 3, cpu-reference")
+                .containsExactly(FloatTensor.of(ref.output()).toTensor().data());
+        assertThat(Npy.read(hN).data()).as("final h").containsExactly(FloatTensor.of(ref.hN()).toTensor().data());
+        assertThat(Npy.read(cN).data()).as("final c").containsExactly(FloatTensor.of(ref.cN()).toTensor().data());
     }
 
     @Test

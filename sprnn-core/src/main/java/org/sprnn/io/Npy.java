@@ -5,6 +5,10 @@ package org.sprnn.io;
 // literal {'descr': '<f4', 'fortran_order': False, 'shape': (T, B, I), } padded with spaces, then the
 // raw data. Inputs, initial states and outputs travel as .npy; a model's tensors may come as .npz, a zip
 // of .npy files, which reuses the parser here.
+//
+// This file is the format's public face (read, write, the bounds) and the data: NpyHeader checks what a
+// header says and NpyHeaderParser reads its Python literal, so the hostile-input parsing is apart from
+// the encoding of numbers.
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -18,11 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import org.sprnn.SprnnException;
 import org.sprnn.model.FloatTensor;
 import org.sprnn.model.Tensor;
@@ -95,29 +95,13 @@ public final class Npy {
     }
 
     /**
-     * What a .npy header promises, checked: a supported dtype, C order, a shape of at most
-     * {@value #MAX_RANK} extents holding at most {@code Integer.MAX_VALUE - 16} elements.
-     *
-     * @param dtype     the element type
-     * @param shape     the extents, outermost first
-     * @param count     the element count, the product of the extents
-     * @param dataStart the bytes before the data: preamble and header
-     */
-    record Header(DType dtype, int[] shape, long count, long dataStart) {
-        /** The size of a file holding exactly this array: header and data. */
-        long totalBytes() {
-            return dataStart + count * dtype.bytes(); // count < 2^31, bytes <= 8: no overflow
-        }
-    }
-
-    /**
      * Parses the bytes of a .npy file.
      *
      * @param bytes the whole file
      * @param where how to name the source in messages: a path, or {@code archive.npz:name.npy}
      */
     static Tensor parse(MemorySegment bytes, String where) {
-        Header h = header(bytes, where);
+        NpyHeader h = NpyHeader.of(bytes, where);
         long expected = h.count() * h.dtype().bytes();
         long actual = bytes.byteSize() - h.dataStart();
         if (actual != expected) {
@@ -127,104 +111,6 @@ public final class Npy {
         double[] values = allocate(h.count(), where);
         h.dtype().decode(bytes, h.dataStart(), values, values.length);
         return new Tensor(h.shape(), values);
-    }
-
-    /**
-     * The length of the preamble and header of a .npy file, from its first bytes: checks the magic, the
-     * version (exactly 1.0, 2.0 or 3.0) and the header length ({@value #MAX_HEADER_BYTES} bytes at most).
-     *
-     * @param bytes the start of the file: 12 bytes suffice; fewer only if the file is shorter
-     */
-    static long headerEnd(MemorySegment bytes, String where) {
-        long size = bytes.byteSize();
-        if (size < MAGIC.length || mismatchMagic(bytes)) {
-            throw fail(where, "not a .npy file (it does not start with \\x93NUMPY)");
-        }
-        if (size < 8) {
-            throw fail(where, "truncated header (" + size + " bytes)");
-        }
-        int major = bytes.get(ValueLayout.JAVA_BYTE, 6) & 0xFF;
-        int minor = bytes.get(ValueLayout.JAVA_BYTE, 7) & 0xFF;
-        if (major < 1 || major > 3 || minor != 0) {
-            throw fail(where, "unsupported .npy format version " + major + "." + minor + " (sprnn reads 1.0, 2.0 and 3.0)");
-        }
-        long headerStart = major == 1 ? 10 : 12;
-        if (size < headerStart) {
-            throw fail(where, "truncated header (" + size + " bytes)");
-        }
-        long headerLen = major == 1
-                ? bytes.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 8) & 0xFFFF
-                : bytes.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 8) & 0xFFFFFFFFL;
-        if (headerLen > MAX_HEADER_BYTES) {
-            throw fail(where, "header of " + headerLen + " bytes is longer than the " + MAX_HEADER_BYTES
-                    + " sprnn reads (numpy itself refuses more than 10000 by default): corrupt, or not a plain float array");
-        }
-        return headerStart + headerLen;
-    }
-
-    /**
-     * Parses and checks the header of a .npy file; the data is not looked at.
-     *
-     * @param bytes the file, or at least its preamble and header
-     */
-    static Header header(MemorySegment bytes, String where) {
-        long size = bytes.byteSize();
-        long dataStart = headerEnd(bytes, where);
-        int major = bytes.get(ValueLayout.JAVA_BYTE, 6) & 0xFF;
-        long headerStart = major == 1 ? 10 : 12;
-        if (dataStart > size) {
-            throw fail(where, "header length " + (dataStart - headerStart) + " runs past the end of the file (" + size
-                    + " bytes): truncated");
-        }
-        // version 3.0 allows UTF-8 in the header (structured field names); 1.0 and 2.0 are latin-1
-        byte[] raw = bytes.asSlice(headerStart, dataStart - headerStart).toArray(ValueLayout.JAVA_BYTE);
-        String header = new String(raw, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-        Map<String, Object> dict = new HeaderParser(header, where).parseDict();
-
-        Object descr = dict.get("descr");
-        Object fortran = dict.get("fortran_order");
-        Object shapeObj = dict.get("shape");
-        if (descr == null || fortran == null || shapeObj == null) {
-            throw fail(where, "header lacks " + (descr == null ? "'descr'" : fortran == null ? "'fortran_order'" : "'shape'")
-                    + " (" + Untrusted.quote(header.strip()) + ")");
-        }
-        if (!(descr instanceof String d)) {
-            throw fail(where, "structured dtype " + show(descr) + " is not supported: sprnn reads float16/32/64 arrays");
-        }
-        DType dtype = dtypeOf(d, where);
-        if (!(fortran instanceof Boolean f)) {
-            throw fail(where, "'fortran_order' is " + show(fortran) + ", not True or False");
-        }
-        if (f) {
-            throw fail(where, "Fortran-order arrays are not supported: save with np.ascontiguousarray(a) (C order)");
-        }
-        if (!(shapeObj instanceof List<?> dims)) {
-            throw fail(where, "'shape' is " + show(shapeObj) + ", not a tuple");
-        }
-        if (dims.size() > MAX_RANK) {
-            throw fail(where, "shape has " + dims.size() + " dimensions; numpy allows at most " + MAX_RANK);
-        }
-        int[] shape = new int[dims.size()];
-        long count = 1;
-        for (int i = 0; i < shape.length; i++) {
-            Object dim = dims.get(i);
-            if (dim instanceof PyNumber n) {
-                throw fail(where, "shape " + show(dims) + " holds " + n.text() + (n.isFloat()
-                        ? ", a float: extents must be integers" : ", an integer out of range"));
-            }
-            if (!(dim instanceof Long v)) {
-                throw fail(where, "shape " + show(dims) + " holds " + show(dim) + ", not an integer extent");
-            }
-            if (v < 0 || v > Integer.MAX_VALUE) {
-                throw fail(where, "shape " + show(dims) + " has an invalid extent " + v);
-            }
-            shape[i] = v.intValue();
-            count = Safetensors.multiplyOrHuge(count, v);
-        }
-        if (count > Integer.MAX_VALUE - 16) {
-            throw fail(where, "shape " + show(dims) + " holds more elements than one array can");
-        }
-        return new Header(dtype, shape, count, dataStart);
     }
 
     /**
@@ -240,69 +126,6 @@ public final class Npy {
         }
     }
 
-    /**
-     * A header value as Python would print it, strings quoted and escaped, cut after about
-     * {@value Untrusted#MAX_SHOWN} characters.
-     */
-    private static String show(Object value) {
-        StringBuilder out = new StringBuilder();
-        show(value, out);
-        return out.length() > Untrusted.MAX_SHOWN ? out.substring(0, Untrusted.MAX_SHOWN) + "..." : out.toString();
-    }
-
-    private static void show(Object value, StringBuilder out) {
-        if (out.length() > Untrusted.MAX_SHOWN) {
-            return;
-        }
-        switch (value) {
-            case String s -> out.append(Untrusted.quote(s, 40));
-            case Boolean b -> out.append(b ? "True" : "False");
-            case PyNumber n -> out.append(n.text());
-            case List<?> items -> {
-                out.append('(');
-                for (int i = 0; i < items.size() && out.length() <= Untrusted.MAX_SHOWN; i++) {
-                    show(items.get(i), out.append(i > 0 ? ", " : ""));
-                }
-                out.append(items.size() == 1 ? ",)" : ")");
-            }
-            default -> out.append(value); // Long
-        }
-    }
-
-    private static boolean mismatchMagic(MemorySegment bytes) {
-        return MemorySegment.mismatch(bytes, 0, MAGIC.length, MemorySegment.ofArray(MAGIC), 0, MAGIC.length) != -1;
-    }
-
-    /** The dtype of a numpy descr string, or a one-line refusal. */
-    private static DType dtypeOf(String descr, String where) {
-        if (descr.length() < 2) {
-            throw fail(where, "unknown dtype " + Untrusted.quote(descr));
-        }
-        char order = descr.charAt(0);
-        String kind = descr.substring(1);
-        if (kind.equals("O") || descr.equals("O")) {
-            throw fail(where, "object arrays (dtype 'O') are not supported: save a numeric float array");
-        }
-        DType dtype = switch (kind) {
-            case "f2" -> DType.F16;
-            case "f4" -> DType.F32;
-            case "f8" -> DType.F64;
-            default -> null;
-        };
-        if (dtype == null) {
-            throw fail(where, "dtype " + Untrusted.quote(descr) + " is not supported: sprnn reads float16, float32 and float64 ('<f2', '<f4', '<f8')");
-        }
-        if (order == '>') {
-            throw fail(where, "big-endian dtype " + Untrusted.quote(descr) + " is not supported: convert with a.astype('<"
-                    + kind + "')"); // kind is f2, f4 or f8 here
-        }
-        // '=' and '|' mean the writer's native order; numpy itself writes '<' on every little-endian host,
-        // and sprnn runs only on little-endian ones
-        if (order != '<' && order != '=' && order != '|') {
-            throw fail(where, "unknown byte order in dtype " + Untrusted.quote(descr));
-        }
-        return dtype;
-    }
 
     /**
      * Writes {@code t} as a format 1.0 .npy of float32 (or float64 with {@link DType#F64}) atomically.
@@ -393,193 +216,5 @@ public final class Npy {
 
     private static SprnnException fail(String where, String problem) {
         return new SprnnException(where + ": " + problem);
-    }
-
-    /**
-     * A number of the header that is not an integer in long range: a float ({@code 144.0}, {@code 1e3}) or
-     * an integer too large; kept as its text (digits, sign, point, exponent only, cut at 40) for messages.
-     */
-    private record PyNumber(String text, boolean isFloat) {
-    }
-
-    /**
-     * Parses the header's Python literal: a dict of string keys whose values are strings, True/False,
-     * numbers, or tuples/lists of those (structured descrs are lists of tuples), nested at most
-     * {@value #MAX_NESTING} deep. Nothing is evaluated.
-     */
-    private static final class HeaderParser {
-        private final String s;
-        private final String where;
-        private int pos;
-
-        HeaderParser(String s, String where) {
-            this.s = s;
-            this.where = where;
-        }
-
-        Map<String, Object> parseDict() {
-            skipSpace();
-            expect('{');
-            Map<String, Object> dict = new LinkedHashMap<>();
-            while (true) {
-                skipSpace();
-                if (peek() == '}') {
-                    pos++;
-                    break;
-                }
-                Object key = value(1);
-                if (!(key instanceof String k)) {
-                    throw bad("dict key is not a string");
-                }
-                skipSpace();
-                expect(':');
-                Object v = value(1);
-                if (dict.put(k, v) != null) {
-                    throw bad("duplicate key " + Untrusted.quote(k));
-                }
-                skipSpace();
-                if (peek() == ',') {
-                    pos++;
-                } else if (peek() != '}') {
-                    throw bad("expected ',' or '}'");
-                }
-            }
-            skipSpace();
-            if (pos != s.length()) {
-                throw bad("text after the dict");
-            }
-            return dict;
-        }
-
-        /** A value at nesting {@code depth} (the dict's own values are at 1). */
-        private Object value(int depth) {
-            skipSpace();
-            char c = peek();
-            if (c == '\'' || c == '"') {
-                int end = s.indexOf(c, pos + 1);
-                if (end < 0) {
-                    throw bad("unterminated string");
-                }
-                String v = s.substring(pos + 1, end);
-                pos = end + 1;
-                return v;
-            }
-            if (c == '(' || c == '[') {
-                if (depth > MAX_NESTING) {
-                    throw bad("tuples and lists nested deeper than " + MAX_NESTING + " levels");
-                }
-                char close = c == '(' ? ')' : ']';
-                pos++;
-                List<Object> items = new ArrayList<>();
-                while (true) {
-                    skipSpace();
-                    if (peek() == close) {
-                        pos++;
-                        return items;
-                    }
-                    items.add(value(depth + 1));
-                    skipSpace();
-                    if (peek() == ',') {
-                        pos++;
-                    } else if (peek() != close) {
-                        throw bad("expected ',' or '" + close + "'");
-                    }
-                }
-            }
-            if (s.startsWith("True", pos)) {
-                pos += 4;
-                return Boolean.TRUE;
-            }
-            if (s.startsWith("False", pos)) {
-                pos += 5;
-                return Boolean.FALSE;
-            }
-            return number(c);
-        }
-
-        /** A Python int or float literal: [sign] digits [. digits] [e [sign] digits] [L]. */
-        private Object number(char first) {
-            int start = pos;
-            if (first == '-' || first == '+') {
-                pos++;
-            }
-            int digits = skipDigits();
-            boolean isFloat = false;
-            if (pos < s.length() && s.charAt(pos) == '.') {
-                pos++;
-                digits += skipDigits();
-                isFloat = true;
-            }
-            if (digits == 0) {
-                pos = start;
-                throw bad("unexpected character " + Untrusted.quote(String.valueOf(first)));
-            }
-            if (pos < s.length() && (s.charAt(pos) == 'e' || s.charAt(pos) == 'E')) {
-                pos++;
-                if (pos < s.length() && (s.charAt(pos) == '-' || s.charAt(pos) == '+')) {
-                    pos++;
-                }
-                if (skipDigits() == 0) {
-                    throw bad("exponent without digits");
-                }
-                isFloat = true;
-            }
-            String text = s.substring(start, pos);
-            // as a message shows it: a 60,000-digit number is cut like any other long text
-            String shown = text.length() > 40 ? text.substring(0, 40) + "... (" + text.length() + " characters)" : text;
-            if (isFloat) {
-                return new PyNumber(shown, true);
-            }
-            if (pos < s.length() && s.charAt(pos) == 'L') {
-                pos++; // Python 2 long suffix, as old numpy wrote it
-            }
-            try {
-                return Long.parseLong(text);
-            } catch (NumberFormatException e) {
-                return new PyNumber(shown, false);
-            }
-        }
-
-        private int skipDigits() {
-            int start = pos;
-            while (pos < s.length() && s.charAt(pos) >= '0' && s.charAt(pos) <= '9') {
-                pos++;
-            }
-            return pos - start;
-        }
-
-        private char peek() {
-            if (pos >= s.length()) {
-                throw bad("header ends early");
-            }
-            return s.charAt(pos);
-        }
-
-        private void expect(char c) {
-            if (peek() != c) {
-                throw bad("expected '" + c + "'");
-            }
-            pos++;
-        }
-
-        private void skipSpace() {
-            while (pos < s.length() && Character.isWhitespace(s.charAt(pos))) {
-                pos++;
-            }
-        }
-
-        /** A refusal naming the position and showing the header there (all of it when short). */
-        private SprnnException bad(String problem) {
-            String text = s.strip().replaceAll("\\s+", " ");
-            String shown;
-            if (text.length() <= Untrusted.MAX_SHOWN) {
-                shown = Untrusted.quote(text);
-            } else { // the neighbourhood of the position in the raw header
-                int from = Math.max(0, Math.min(pos, s.length()) - 50);
-                int to = Math.min(s.length(), from + 80);
-                shown = "near " + Untrusted.quote(s.substring(from, to)) + " (" + s.length() + " characters in all)";
-            }
-            return fail(where, "malformed header at character " + pos + " (" + problem + "): " + shown);
-        }
     }
 }

@@ -118,16 +118,16 @@ public final class Npz {
      */
     private static byte[] readEntry(InputStream in, ZipEntry e, String where) throws IOException {
         byte[] pre = in.readNBytes(12); // magic, version, header length: 10 bytes in 1.0, 12 in 2.0/3.0
-        long headerEnd = Npy.headerEnd(MemorySegment.ofArray(pre), where);
+        long headerEnd = NpyHeader.end(MemorySegment.ofArray(pre), where);
         byte[] buf = pre;
         if (headerEnd > pre.length) {
             buf = Arrays.copyOf(pre, (int) headerEnd); // headerEnd <= 12 + Npy.MAX_HEADER_BYTES
             int n = in.readNBytes(buf, pre.length, buf.length - pre.length);
             if (pre.length + n < buf.length) {
-                buf = Arrays.copyOf(buf, pre.length + n); // the header is cut short: Npy.header names it
+                buf = Arrays.copyOf(buf, pre.length + n); // the header is cut short: NpyHeader.of names it
             }
         }
-        Npy.Header header = Npy.header(MemorySegment.ofArray(buf), where);
+        NpyHeader header = NpyHeader.of(MemorySegment.ofArray(buf), where);
         long needed = header.totalBytes();
         if (needed > MAX_ENTRY_BYTES) {
             throw new SprnnException(where + ": shape " + Arrays.toString(header.shape()) + " needs " + needed
