@@ -83,10 +83,10 @@ final class RoundingProbe {
     static String explain(RnnModel model, Tensor x, Tensor h0, Tensor c0, RnnOutput want, WeightFormat weights, double error,
                           int samples) {
         IntFunction<DoubleUnaryOperator> planned = asPlanned(model, weights);
-        double exact = SparsePersistentFullCheck.error(runPerLayer(model, x, h0, c0, planned, true, 0, 0), want);
+        double exact = RelativeError.of(runPerLayer(model, x, h0, c0, planned, true, 0, 0), want);
         double lo = Double.MAX_VALUE, hi = 0;
         for (int i = 1; i <= samples; i++) {
-            double e = SparsePersistentFullCheck.error(runPerLayer(model, x, h0, c0, planned, true, FP16_HALF_ULP, i), want);
+            double e = RelativeError.of(runPerLayer(model, x, h0, c0, planned, true, FP16_HALF_ULP, i), want);
             lo = Math.min(lo, e);
             hi = Math.max(hi, e);
         }

@@ -11,7 +11,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.sprnn.SprnnException;
-import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.engine.cuda.GpuStatus;
@@ -132,10 +131,7 @@ public final class SparsePersistentSelfTest {
                     kernel = e.plans(c.batch()).get(0).spec().name();
                     RnnOutput got = e.run((Tensor) ref[0], (Tensor) ref[1], (Tensor) ref[2]);
                     RnnOutput want = (RnnOutput) ref[3];
-                    err = Math.max(Accuracy.relativeError(got.output(), want.output()), Accuracy.relativeError(got.hN(), want.hN()));
-                    if (want.cN() != null) {
-                        err = Math.max(err, Accuracy.relativeError(got.cN(), want.cN()));
-                    }
+                    err = RelativeError.of(got, want);
                 } catch (RuntimeException ex) {
                     err = Double.NaN;
                     note = ": " + ex.getMessage();

@@ -12,6 +12,10 @@
  *   <li>{@code RoundingProbe}: for a row above tolerance, whether 16-bit roundings alone (emulated in float64 on
  *       the CPU) reach its error.</li>
  * </ul>
+ * Each command's entry class keeps its order of work; its parts are named for what they own: {@code SelfTest*} and
+ * {@code Float32ContractCheck} for {@code selftest}, {@code FullCheck*} for {@code kernel-check --full}. What they
+ * share, the relative error of a run against its reference and the rule for drawn models that leave fp16's range,
+ * is {@code RelativeError} and {@code Fp16Range}.
  *
  * <p>What it may import: the engines ({@code org.sprnn.engine}, {@code engine.cpu}, {@code engine.cuda}),
  * {@code model}, {@code plan}, {@code sparse}, {@code io} and Jackson (the golden fixtures' manifest). It reaches

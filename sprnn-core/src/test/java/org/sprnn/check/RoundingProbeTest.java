@@ -39,7 +39,7 @@ class RoundingProbeTest {
         Tensor x = SyntheticModels.input(64, 4, 24, 6);
         RnnOutput want = new CpuReferenceEngine(m).run(x, null, null);
         for (WeightFormat f : WeightFormat.values()) {
-            double e = SparsePersistentFullCheck.error(RoundingProbe.run(m, x, null, null, f, true, 0, 0), want);
+            double e = RelativeError.of(RoundingProbe.run(m, x, null, null, f, true, 0, 0), want);
             assertThat(e).as("tanh H=64 d=0.3 B=4 T=64 rounded %s", f).isGreaterThan(1e-6).isLessThan(f == WeightFormat.FP16 ? 1e-3 : 1e-2);
         }
     }
@@ -63,18 +63,18 @@ class RoundingProbeTest {
      */
     @Test
     void theFailedMatrixRowIsWithinTheSpreadOfItsRoundings() {
-        SparsePersistentFullCheck.ModelKey key = SparsePersistentFullCheck.jobs(11).stream()
+        FullCheckJobs.ModelKey key = FullCheckJobs.jobs(11).stream()
                 .filter(j -> j.section().equals("matrix") && j.model().cell() == CellType.RNN_TANH && j.model().hidden() == 64
                         && j.model().density() == 0.01).findFirst().orElseThrow().model();
-        RnnModel m = SyntheticModels.random(key.cell(), SparsePersistentFullCheck.INPUT, 64, 1, 0.01, 1.0, key.seed());
+        RnnModel m = SyntheticModels.random(key.cell(), FullCheckJobs.INPUT, 64, 1, 0.01, 1.0, key.seed());
         long s = key.seed() * 31 + 16 * 1009L + 256;
-        Tensor x = SyntheticModels.input(256, 16, SparsePersistentFullCheck.INPUT, s + 1);
+        Tensor x = SyntheticModels.input(256, 16, FullCheckJobs.INPUT, s + 1);
         Tensor h0 = SyntheticModels.state(1, 16, 64, s + 2);
         RnnOutput want = new CpuReferenceEngine(m).run(x, h0, null);
         String why = RoundingProbe.explain(m, x, h0, null, want, WeightFormat.FP16, 5.17e-3, 8);
         System.out.println("tanh H=64 d=0.01 B=16 T=256 seed 11: " + why);
         assertThat(why).contains("within that spread");
-        double exact = SparsePersistentFullCheck.error(RoundingProbe.run(m, x, h0, null, WeightFormat.FP16, true, 0, 0), want);
+        double exact = RelativeError.of(RoundingProbe.run(m, x, h0, null, WeightFormat.FP16, true, 0, 0), want);
         assertThat(exact).as("deterministic fp16 emulation of the failed row").isBetween(4.6e-3, 5.7e-3);
     }
 
@@ -84,8 +84,8 @@ class RoundingProbeTest {
         RnnModel m = SyntheticModels.random(CellType.RNN_TANH, 24, 64, 1, 0.3, 1.0, 5);
         Tensor x = SyntheticModels.input(64, 4, 24, 6);
         RnnOutput want = new CpuReferenceEngine(m).run(x, null, null);
-        double plain = SparsePersistentFullCheck.error(RoundingProbe.run(m, x, null, null, WeightFormat.FP16, false, 0, 0), want);
-        double split = SparsePersistentFullCheck.error(RoundingProbe.runRounded(m, x, null, null,
+        double plain = RelativeError.of(RoundingProbe.run(m, x, null, null, WeightFormat.FP16, false, 0, 0), want);
+        double split = RelativeError.of(RoundingProbe.runRounded(m, x, null, null,
                 v -> RoundingProbe.splitRound16(v, WeightFormat.FP16), false, 0, 0), want);
         assertThat(plain).as("tanh H=64 d=0.3 B=4 T=64, W_hh fp16").isGreaterThan(1e-5);
         assertThat(split).as("tanh H=64 d=0.3 B=4 T=64, W_hh split (fp16 %.2e)", plain).isLessThan(plain / 100).isLessThan(1e-6);

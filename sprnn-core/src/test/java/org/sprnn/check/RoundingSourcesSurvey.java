@@ -43,10 +43,10 @@ final class RoundingSourcesSurvey {
         DoubleUnaryOperator fp16 = v -> RoundingProbe.round16(v, WeightFormat.FP16);
         DoubleUnaryOperator split = v -> RoundingProbe.splitRound16(v, WeightFormat.FP16);
         return new double[] {
-                SparsePersistentFullCheck.error(RoundingProbe.runRounded(m, x, h0, c0, fp16, false, 0, 0), want),
-                SparsePersistentFullCheck.error(RoundingProbe.runRounded(m, x, h0, c0, null, true, 0, 0), want),
-                SparsePersistentFullCheck.error(RoundingProbe.runRounded(m, x, h0, c0, fp16, true, 0, 0), want),
-                SparsePersistentFullCheck.error(RoundingProbe.runRounded(m, x, h0, c0, split, true, 0, 0), want)};
+                RelativeError.of(RoundingProbe.runRounded(m, x, h0, c0, fp16, false, 0, 0), want),
+                RelativeError.of(RoundingProbe.runRounded(m, x, h0, c0, null, true, 0, 0), want),
+                RelativeError.of(RoundingProbe.runRounded(m, x, h0, c0, fp16, true, 0, 0), want),
+                RelativeError.of(RoundingProbe.runRounded(m, x, h0, c0, split, true, 0, 0), want)};
     }
 
     /** One draw: the four errors, and the W_hh factor the check would use (1 unless the reference explodes). */
@@ -55,25 +55,19 @@ final class RoundingSourcesSurvey {
 
     /** The check's draw of one shape: model {@code modelSeed}, inputs seeded as the check seeds them. */
     static Draw draw(CellType cell, int hidden, double density, int batch, int steps, long modelSeed) {
-        RnnModel m = SyntheticModels.random(cell, SparsePersistentFullCheck.INPUT, hidden, 1, density, 1.0, modelSeed);
+        RnnModel m = SyntheticModels.random(cell, FullCheckJobs.INPUT, hidden, 1, density, 1.0, modelSeed);
         long s = modelSeed * 31 + batch * 1009L + steps;
-        Tensor x = SyntheticModels.input(steps, batch, SparsePersistentFullCheck.INPUT, s + 1);
+        Tensor x = SyntheticModels.input(steps, batch, FullCheckJobs.INPUT, s + 1);
         Tensor h0 = SyntheticModels.state(1, batch, hidden, s + 2);
         Tensor c0 = cell.hasCellState() ? SyntheticModels.state(1, batch, hidden, s + 3) : null;
         RnnOutput want = new CpuReferenceEngine(m).run(x, h0, c0);
-        double f = 1;
-        RnnModel used = m;
-        while (SparsePersistentFullCheck.peak(want) > SparsePersistentFullCheck.FP16_MAX && f > 1e-3) {
-            f /= 2;
-            used = SparsePersistentFullCheck.scaleRecurrent(m, f);
-            want = new CpuReferenceEngine(used).run(x, h0, c0);
-        }
-        return new Draw(errors(used, x, h0, c0, want), f);
+        Fp16Range.Damped d = Fp16Range.damp(m, x, h0, c0, want);
+        return new Draw(errors(d.model(), x, h0, c0, d.want()), d.factor());
     }
 
     /** The model seed {@code kernel-check --full --seed seed} uses for a matrix model. */
     static long checkModelSeed(CellType c, int hidden, double density, long seed) {
-        return SparsePersistentFullCheck.jobs(seed).stream()
+        return FullCheckJobs.jobs(seed).stream()
                 .filter(j -> j.section().equals("matrix") && j.model().cell() == c && j.model().hidden() == hidden
                         && j.model().density() == density)
                 .findFirst().orElseThrow().model().seed();

@@ -24,7 +24,7 @@ class SparsePersistentFullCheckTest {
 
     @Test
     void theMatrixIsEveryCellHiddenBatchDensityAndLength() {
-        List<SparsePersistentFullCheck.Job> jobs = SparsePersistentFullCheck.jobs(1);
+        List<FullCheckJobs.Job> jobs = FullCheckJobs.jobs(1);
         Set<String> cells = new HashSet<>();
         long shapes = jobs.stream().filter(j -> j.section().equals("matrix")).peek(j -> {
             assertThat(j.options()).isEqualTo(PlanOptions.defaults());
@@ -36,8 +36,8 @@ class SparsePersistentFullCheckTest {
 
     @Test
     void theAblationIsEverySwitchCombinationForEveryCellSharingOneShape() {
-        List<SparsePersistentFullCheck.Job> abl = SparsePersistentFullCheck.jobs(1).stream().filter(j -> j.section().equals("ablation")).toList();
-        Map<SparsePersistentFullCheck.Shape, List<SparsePersistentFullCheck.Job>> byShape = abl.stream()
+        List<FullCheckJobs.Job> abl = FullCheckJobs.jobs(1).stream().filter(j -> j.section().equals("ablation")).toList();
+        Map<FullCheckJobs.Shape, List<FullCheckJobs.Job>> byShape = abl.stream()
                 .collect(Collectors.groupingBy(j -> j.shapes().get(0)));
         assertThat(byShape.keySet().stream().map(s -> s.model().cell()).collect(Collectors.toSet())).containsExactlyInAnyOrder(CellType.values());
         for (var e : byShape.entrySet()) {
@@ -50,7 +50,7 @@ class SparsePersistentFullCheckTest {
 
     @Test
     void otherSectionsCoverStackingBf16AndSequencesLongerThanOneLaunch() {
-        List<SparsePersistentFullCheck.Job> jobs = SparsePersistentFullCheck.jobs(1);
+        List<FullCheckJobs.Job> jobs = FullCheckJobs.jobs(1);
         assertThat(jobs.stream().filter(j -> j.section().equals("stacked")).map(j -> j.model().layers()))
                 .contains(2, 3);
         assertThat(jobs.stream().filter(j -> j.section().equals("bf16")))
@@ -62,16 +62,16 @@ class SparsePersistentFullCheckTest {
 
     @Test
     void theRunTimeRowEndJobsOfTheClusterExchangeAreTheCompiledKernelsCounterparts() {
-        List<SparsePersistentFullCheck.Job> jobs = SparsePersistentFullCheck.jobs(1).stream()
+        List<FullCheckJobs.Job> jobs = FullCheckJobs.jobs(1).stream()
                 .filter(j -> j.section().equals("run-time row ends")).toList();
         assertThat(jobs).hasSize(4 * 3).allMatch(j -> !j.options().compiledRowEnds());
         Set<CellType> counterparts = new HashSet<>();
-        for (SparsePersistentFullCheck.Job j : jobs) {
+        for (FullCheckJobs.Job j : jobs) {
             if (j.options().exchange() != ExchangeMode.CLUSTER) {
                 continue;
             }
             var k = j.model();
-            var model = SyntheticModels.random(k.cell(), SparsePersistentFullCheck.INPUT, k.hidden(), k.layers(), k.density(), 1.0, k.seed());
+            var model = SyntheticModels.random(k.cell(), FullCheckJobs.INPUT, k.hidden(), k.layers(), k.density(), 1.0, k.seed());
             SparseRows rows = SparseRows.of(model.layers().get(0).wHh());
             for (var shape : j.shapes()) {
                 Plan general = Plan.of(rows, k.cell(), shape.batch(), DeviceLimits.h100Sxm(), j.options());
