@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.Accuracy;
+import org.sprnn.engine.DeviceTimes;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.engine.cuda.CudaRnnEngine;
@@ -159,7 +160,7 @@ final class AblationCommand implements Callable<Integer> {
             try (CudaRnnEngine e = new CudaRnnEngine(model, kind, "fp16")) {
                 RnnOutput got = e.run(x, h0, c0);
                 double err = Math.max(Accuracy.relativeError(got.output(), ref.output()), Accuracy.relativeError(got.hN(), ref.hN()));
-                CudaRnnEngine.ReplayTimes rt = e.timeReplays(List.of(x), h0, c0, 5, Math.max(20, reps));
+                DeviceTimes rt = e.deviceTimer().orElseThrow().time(List.of(x), h0, c0, 5, Math.max(20, reps));
                 double[] r = rt.recurrentMicros().clone();
                 Arrays.sort(r);
                 double us = r[r.length / 2] / steps;

@@ -17,13 +17,13 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.Accuracy;
+import org.sprnn.engine.DeviceTimes;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineFactory;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
-import org.sprnn.engine.cuda.CudaRnnEngine;
 import org.sprnn.engine.cuda.GpuStatus;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
@@ -144,18 +144,10 @@ final class BenchCommand implements Callable<Integer> {
                         throw new SprnnException(name + " " + prec + " disagrees with cpu-reference: relative error "
                                 + err + " > " + tol + " (hidden " + hidden + ", batch " + batch + ", density " + density + ")");
                     }
-                    if (e instanceof CudaRnnEngine ce) {
-                        CudaRnnEngine.ReplayTimes rt = ce.timeReplays(sets, h0, null, warmup, reps);
-                        rows.add(new Row(name, prec, err, tol, steps, rt.recurrentMicros(), rt.fullMicros(), ce.details()));
-                    } else if (e.deviceMicrosPerRun(sets.get(0), warmup, reps).isPresent()) {
-                        // engines with a device clock but no captured graph (the persistent kernel): the
-                        // recurrent launch alone, rotating the input sets sample by sample
-                        double[] us = new double[reps];
-                        for (int i = 0; i < reps; i++) {
-                            us[i] = e.deviceMicrosPerRun(sets.get(i % sets.size()), 1, 1).orElseThrow()[0];
-                        }
-                        rows.add(new Row(name, prec, err, tol, steps, us, us, "recurrent launch alone (input projection "
-                                + "excluded), CUDA events, one sample per input set in rotation"));
+                    var timer = e.deviceTimer();
+                    if (timer.isPresent()) {
+                        DeviceTimes t = timer.get().time(sets, h0, null, warmup, reps);
+                        rows.add(new Row(name, prec, err, tol, steps, t.recurrentMicros(), t.fullMicros(), t.how()));
                     } else {
                         int n = Math.min(reps, 5);
                         double[] us = new double[n];

@@ -1,6 +1,7 @@
 package org.sprnn.cli;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.sprnn.engine.Accuracy;
@@ -102,7 +103,7 @@ final class DemoCommand implements Callable<Integer> {
             }
             Arrays.sort(perStepMicros);
             double median = perStepMicros[c.repeats() / 2];
-            var device = sel.engine().deviceMicrosPerRun(x, 3, Math.max(20, c.repeats()));
+            var device = sel.engine().deviceTimer().map(t -> t.time(List.of(x), null, null, 3, Math.max(20, c.repeats())).fullMicros());
             if (device.isPresent()) {
                 double[] d = device.get().clone();
                 Arrays.sort(d);

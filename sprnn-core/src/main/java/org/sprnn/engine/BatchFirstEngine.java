@@ -9,7 +9,9 @@ package org.sprnn.engine;
 // output back. As in PyTorch, batch_first does not apply to the states: h0/c0 and h_n/c_n are
 // [L][B][H] either way.
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import org.sprnn.SprnnException;
 import org.sprnn.model.FloatTensor;
@@ -102,11 +104,20 @@ public final class BatchFirstEngine implements Engine {
         return sequenceFirst.tolerance();
     }
 
-    /** The wrapped engine's device time on the transposed input ({@code input} is {@code [B][T][I]}). */
+    /**
+     * The wrapped engine's timer on the transposed inputs (each input set is {@code [B][T][I]}); empty
+     * where the wrapped engine has none.
+     */
     @Override
-    public Optional<double[]> deviceMicrosPerRun(Tensor input, int warmup, int reps) {
-        checkInputShape(model, input == null ? null : input.shape());
-        return sequenceFirst.deviceMicrosPerRun(input.transpose01(), warmup, reps);
+    public Optional<DeviceTimer> deviceTimer() {
+        return sequenceFirst.deviceTimer().map(timer -> (inputSets, h0, c0, warmup, reps) -> {
+            List<Tensor> sequenceFirstSets = new ArrayList<>(inputSets.size());
+            for (Tensor x : inputSets) {
+                checkInputShape(model, x == null ? null : x.shape());
+                sequenceFirstSets.add(x.transpose01());
+            }
+            return timer.time(sequenceFirstSets, h0, c0, warmup, reps);
+        });
     }
 
     /** Closes the wrapped engine (idempotent if it is). */

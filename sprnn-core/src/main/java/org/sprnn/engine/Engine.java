@@ -83,13 +83,14 @@ public interface Engine extends AutoCloseable {
     }
 
     /**
-     * Device time of whole sequences on this input, where the engine can measure it on the device itself
-     * (GPU engines: CUDA events around the sequence; host transfers and Java conversions excluded).
+     * The engine's clock on the device, where it has one (GPU engines: CUDA events around the sequence;
+     * host transfers and Java conversions excluded). Asking costs nothing: no timing runs until
+     * {@link DeviceTimer#time} is called.
      *
-     * @return µs per run for each of {@code reps} runs after {@code warmup} untimed ones; empty for
-     *         engines without a device clock (the CPU engines)
+     * @return the timer; empty for engines without a device clock (the CPU engines), whose callers time
+     *         {@link #run} by wall clock instead
      */
-    default java.util.Optional<double[]> deviceMicrosPerRun(Tensor input, int warmup, int reps) {
+    default java.util.Optional<DeviceTimer> deviceTimer() {
         return java.util.Optional.empty();
     }
 

@@ -278,21 +278,43 @@ public final class SparsePersistentEngine implements Engine {
     }
 
     /**
-     * The recurrent part of layer 0 (the persistent launch; the input projection excluded), µs per whole
-     * sequence for each of {@code reps} samples after warm-up, CUDA events (see {@link #microsPerStep}).
+     * Times the recurrent part of layer 0 (the persistent launch; the input projection excluded), µs per
+     * whole sequence, CUDA events (see {@link #microsPerStep}); full and recurrent times are the same values,
+     * taken from zero initial states (the launch's time does not depend on them; {@code h0}, {@code c0} are
+     * not used). One input set: one run, {@code max(1, warmup)} warm-up launches, then {@code reps} samples.
+     * Several: one sample per set in rotation, each in a run of its own after one warm-up launch.
      */
     @Override
-    public java.util.Optional<double[]> deviceMicrosPerRun(Tensor input, int warmup, int reps) {
-        RunInputs.check(model, input, null, null);
-        try (Run r = new Run(input, null, null)) {
+    public java.util.Optional<org.sprnn.engine.DeviceTimer> deviceTimer() {
+        return java.util.Optional.of((inputSets, h0, c0, warmup, reps) -> {
+            int steps = inputSets.get(0).dim(0), batch = inputSets.get(0).dim(1);
+            for (Tensor x : inputSets) {
+                RunInputs.check(model, x, null, null);
+                if (x.dim(0) != steps || x.dim(1) != batch) {
+                    throw new IllegalArgumentException("input sets differ in shape: " + x.shapeString());
+                }
+            }
             double[] ms = new double[reps];
-            r.forward(Math.max(1, warmup), ms);
+            if (inputSets.size() == 1) {
+                try (Run r = new Run(inputSets.get(0), null, null)) {
+                    r.forward(Math.max(1, warmup), ms);
+                }
+            } else {
+                double[] one = new double[1];
+                for (int i = 0; i < reps; i++) {
+                    try (Run r = new Run(inputSets.get(i % inputSets.size()), null, null)) {
+                        r.forward(1, one);
+                    }
+                    ms[i] = one[0];
+                }
+            }
             double[] us = new double[reps];
             for (int i = 0; i < reps; i++) {
                 us[i] = ms[i] * 1000.0;
             }
-            return java.util.Optional.of(us);
-        }
+            return new org.sprnn.engine.DeviceTimes(steps, us, us, "recurrent launch alone (input projection "
+                    + "excluded), CUDA events, one sample per input set in rotation");
+        });
     }
 
     private List<LayerKernel> kernels(int batch) {

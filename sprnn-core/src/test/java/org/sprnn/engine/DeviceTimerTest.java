@@ -1,0 +1,83 @@
+package org.sprnn.engine;
+
+// Engine.deviceTimer(), the one timing capability commands use: the CPU engines have no device clock (and
+// asking runs nothing), and BatchFirstEngine hands the wrapped engine's timer the input sets transposed to
+// [T][B][I], after checking them against [B][T][I].
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.sprnn.SprnnException;
+import org.sprnn.engine.cpu.CpuReferenceEngine;
+import org.sprnn.model.CellType;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.SyntheticModels;
+import org.sprnn.model.Tensor;
+
+class DeviceTimerTest {
+    private static final int T = 5, B = 3, I = 4, H = 6;
+
+    private static RnnModel model() {
+        return SyntheticModels.random(CellType.GRU, I, H, 1, 0.5, 1.0, 7);
+    }
+
+    @Test
+    void cpuEnginesHaveNoDeviceClock() {
+        RnnModel m = model();
+        for (String name : List.of("cpu", "cpu-reference")) {
+            EngineOptions o = EngineOptions.builder().engine(name).threads(1).precision("fp32").batchHint(B).build();
+            try (EngineSelection sel = EngineProvider.select(m, o)) {
+                assertThat(sel.engine().deviceTimer()).as(name).isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void batchFirstTimesTheTransposedInputSets() {
+        RnnModel m = model();
+        List<Tensor> seen = new ArrayList<>();
+        Engine timed = new Engine() { // a stand-in GPU engine: records what its timer is given
+            @Override
+            public String name() {
+                return "timed";
+            }
+
+            @Override
+            public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
+                throw new AssertionError("timing must not run the engine");
+            }
+
+            @Override
+            public Optional<DeviceTimer> deviceTimer() {
+                return Optional.of((sets, h0, c0, warmup, reps) -> {
+                    seen.addAll(sets);
+                    return new DeviceTimes(sets.get(0).dim(0), new double[reps], new double[reps], "fake, warmup " + warmup);
+                });
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        try (BatchFirstEngine bf = new BatchFirstEngine(m, timed)) {
+            Tensor a = SyntheticModels.input(B, T, I, 1), b = SyntheticModels.input(B, T, I, 2);
+            DeviceTimes t = bf.deviceTimer().orElseThrow().time(List.of(a, b), null, null, 3, 20);
+            assertThat(t.steps()).isEqualTo(T);
+            assertThat(t.fullMicros()).hasSize(20);
+            assertThat(t.how()).isEqualTo("fake, warmup 3");
+            assertThat(seen).hasSize(2);
+            assertThat(seen.get(0).shape()).containsExactly(T, B, I);
+            assertThat(seen.get(0).data()).containsExactly(a.transpose01().data());
+            assertThat(seen.get(1).data()).containsExactly(b.transpose01().data());
+            assertThatThrownBy(() -> bf.deviceTimer().orElseThrow().time(List.of(Tensor.zeros(B, T, I + 1)), null, null, 1, 20))
+                    .isInstanceOf(SprnnException.class).hasMessageContaining("batch first");
+        }
+        try (BatchFirstEngine bf = new BatchFirstEngine(m, new CpuReferenceEngine(m))) {
+            assertThat(bf.deviceTimer()).isEmpty();
+        }
+    }
+}
