@@ -18,20 +18,22 @@ import org.sprnn.SprnnException;
  */
 public enum CellType {
     /** {@code nn.RNN(nonlinearity='relu')}: one gate row per unit. */
-    RNN_RELU("rnn_relu", 1),
+    RNN_RELU("rnn_relu", 1, 0),
     /** {@code nn.RNN(nonlinearity='tanh')}: one gate row per unit. */
-    RNN_TANH("rnn_tanh", 1),
+    RNN_TANH("rnn_tanh", 1, 1),
     /** {@code nn.GRU}: rows r, z, n per unit. */
-    GRU("gru", 3),
+    GRU("gru", 3, 2),
     /** {@code nn.LSTM}: rows i, f, g, o per unit. */
-    LSTM("lstm", 4);
+    LSTM("lstm", 4, 3);
 
     private final String id;
     private final int gates;
+    private final int kernelCode;
 
-    CellType(String id, int gates) {
+    CellType(String id, int gates, int kernelCode) {
         this.id = id;
         this.gates = gates;
+        this.kernelCode = kernelCode;
     }
 
     /** The name used in files, options and kernel names, e.g. {@code rnn_relu}. */
@@ -42,6 +44,15 @@ public enum CellType {
     /** Rows of {@code W_ih}/{@code W_hh} per hidden unit: 1, 3 (GRU) or 4 (LSTM). */
     public int gates() {
         return gates;
+    }
+
+    /**
+     * The cell's number in the CUDA kernels: {@code SPRNN_CELL} of {@code sparse_persistent_rnn.cu} and {@code CELL} of
+     * {@code rnn_cell_update.cu} (0 relu, 1 tanh, 2 gru, 3 lstm), fixed here rather than taken from the declaration
+     * order; {@code KernelCodesContractTest} holds it to the kernels' sources.
+     */
+    public int kernelCode() {
+        return kernelCode;
     }
 
     /** Whether the cell carries a second state {@code c} (LSTM only). */

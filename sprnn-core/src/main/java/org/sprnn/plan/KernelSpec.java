@@ -129,22 +129,150 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
     }
 
     /**
-     * A spec whose staging cluster follows {@link #defaultStageCluster} and whose slot loop tests for padding tails and
-     * row ends.
+     * A builder with every component named: {@code KernelSpec.builder().cell(GRU).hidden(1152)...build()}. Unset
+     * switches are off, {@code rowSlots} is 0 and {@code stageCluster} follows {@link #defaultStageCluster}.
      */
-    public KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta, int slotsPerLane,
-                      int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware, ExchangeMode exchange,
-                      boolean balanced, int smArch, boolean splitWeights) {
-        this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
-                exchange, balanced, smArch, splitWeights, defaultStageCluster(exchange, smArch, ctas, hidden, batch), false, 0);
+    public static Builder builder() {
+        return new Builder();
     }
 
-    /** A spec with one word per nonzero (weights not split). */
-    public KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta, int slotsPerLane,
-                      int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware, ExchangeMode exchange,
-                      boolean balanced, int smArch) {
-        this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
-                exchange, balanced, smArch, false);
+    /** A builder holding this spec's components, to change a few of them. */
+    public Builder toBuilder() {
+        return builder().cell(cell).hidden(hidden).batch(batch).weights(weights).ctas(ctas).warpsPerCta(warpsPerCta)
+                .slotsPerLane(slotsPerLane).registerSlots(registerSlots).unitsPerWarp(unitsPerWarp).wideLoads(wideLoads)
+                .bankAware(bankAware).exchange(exchange).balanced(balanced).smArch(smArch).splitWeights(splitWeights)
+                .stageCluster(stageCluster).uniformSlots(uniformSlots).rowSlots(rowSlots);
+    }
+
+    /**
+     * Names the components of a {@link KernelSpec}; {@link #build()} validates them through the record's constructor.
+     * Each setter means the component of the same name (see the record's parameters).
+     */
+    public static final class Builder {
+        private CellType cell;
+        private int hidden;
+        private int batch;
+        private WeightFormat weights;
+        private int ctas;
+        private int warpsPerCta;
+        private int slotsPerLane;
+        private int registerSlots;
+        private int unitsPerWarp;
+        private boolean wideLoads;
+        private boolean bankAware;
+        private ExchangeMode exchange;
+        private boolean balanced;
+        private int smArch;
+        private boolean splitWeights;
+        private int stageCluster; // 0: defaultStageCluster at build()
+        private boolean uniformSlots;
+        private int rowSlots;
+
+        private Builder() {
+        }
+
+        public Builder cell(CellType v) {
+            cell = v;
+            return this;
+        }
+
+        public Builder hidden(int v) {
+            hidden = v;
+            return this;
+        }
+
+        public Builder batch(int v) {
+            batch = v;
+            return this;
+        }
+
+        public Builder weights(WeightFormat v) {
+            weights = v;
+            return this;
+        }
+
+        public Builder ctas(int v) {
+            ctas = v;
+            return this;
+        }
+
+        public Builder warpsPerCta(int v) {
+            warpsPerCta = v;
+            return this;
+        }
+
+        public Builder slotsPerLane(int v) {
+            slotsPerLane = v;
+            return this;
+        }
+
+        public Builder registerSlots(int v) {
+            registerSlots = v;
+            return this;
+        }
+
+        public Builder unitsPerWarp(int v) {
+            unitsPerWarp = v;
+            return this;
+        }
+
+        public Builder wideLoads(boolean v) {
+            wideLoads = v;
+            return this;
+        }
+
+        public Builder bankAware(boolean v) {
+            bankAware = v;
+            return this;
+        }
+
+        public Builder exchange(ExchangeMode v) {
+            exchange = v;
+            return this;
+        }
+
+        public Builder balanced(boolean v) {
+            balanced = v;
+            return this;
+        }
+
+        public Builder smArch(int v) {
+            smArch = v;
+            return this;
+        }
+
+        public Builder splitWeights(boolean v) {
+            splitWeights = v;
+            return this;
+        }
+
+        /** The staging cluster; 0 (the default) means {@link #defaultStageCluster} for the other components. */
+        public Builder stageCluster(int v) {
+            stageCluster = v;
+            return this;
+        }
+
+        public Builder uniformSlots(boolean v) {
+            uniformSlots = v;
+            return this;
+        }
+
+        public Builder rowSlots(int v) {
+            rowSlots = v;
+            return this;
+        }
+
+        /**
+         * The spec.
+         *
+         * @throws SprnnException naming the component and its limit, as the record's constructor does
+         */
+        public KernelSpec build() {
+            int stage = stageCluster != 0 ? stageCluster
+                    : exchange == null ? 1 : defaultStageCluster(exchange, smArch, ctas, hidden, batch);
+            return new KernelSpec(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp,
+                    wideLoads, bankAware, exchange, balanced, smArch, splitWeights, stage, uniformSlots, rowSlots);
+        }
     }
 
     /** Batch as stored per activation column: next power of two, at least 2. */
@@ -227,6 +355,12 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         return (b + 15) & ~15L;
     }
 
+    /**
+     * The kernel's entry point in {@code sparse_persistent_rnn.cu} ({@code extern "C" __global__}), and the prefix of
+     * every specialised {@link #name()}.
+     */
+    public static final String SYMBOL = "sparse_persistent_rnn";
+
     private String cellShort() {
         return switch (cell) {
             case RNN_RELU -> "relu";
@@ -242,8 +376,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
      * is unique per compiled variant and labels benchmark rows.
      */
     public String name() {
-        return String.format(Locale.ROOT, "sparse_persistent_rnn_%s_h%d_b%d_k%d_sm%d_c%dw%dr%du%d_%s_%s_%s_%s%s%s",
-                cellShort(), hidden, batch, slotsPerLane, smArch, ctas, warpsPerCta, registerSlots, unitsPerWarp,
+        return String.format(Locale.ROOT, "%s_%s_h%d_b%d_k%d_sm%d_c%dw%dr%du%d_%s_%s_%s_%s%s%s",
+                SYMBOL, cellShort(), hidden, batch, slotsPerLane, smArch, ctas, warpsPerCta, registerSlots, unitsPerWarp,
                 wideLoads ? "wide" : "scalar", bankAware ? "bank" : "natural", exchange.id(), balanced ? "bal" : "naivesplit",
                 weights == WeightFormat.BF16 ? "_bf16" : "", splitWeights ? "_split" : "")
                 + (stageCluster() > 1 ? "_mc" + stageCluster() : "") + (uniformSlots ? "_full" : "")
@@ -253,7 +387,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
     /** The {@code -D} defines that specialise {@code sparse_persistent_rnn.cu}, in a fixed order. */
     public Map<String, String> defines() {
         Map<String, String> d = new LinkedHashMap<>();
-        d.put("SPRNN_CELL", Integer.toString(cell.ordinal()));
+        d.put("SPRNN_CELL", Integer.toString(cell.kernelCode()));
         d.put("SPRNN_HIDDEN", Integer.toString(hidden));
         d.put("SPRNN_BATCH", Integer.toString(batch));
         d.put("SPRNN_PADDED_BATCH", Integer.toString(paddedBatch()));

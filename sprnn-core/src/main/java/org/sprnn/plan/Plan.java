@@ -103,8 +103,10 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         if (first.fits() || !partitionPossible) {
             return first;
         }
-        long act = new KernelSpec(cell, h, batch, options.weights(), ctas, 1, 1, 0, 1, options.wideLoads(), options.bankAware(), ex,
-                options.balanced(), device.computeCapability()).sharedMemoryBytesWithoutTier2();
+        long act = KernelSpec.builder().cell(cell).hidden(h).batch(batch).weights(options.weights()).ctas(ctas).warpsPerCta(1)
+                .slotsPerLane(1).registerSlots(0).unitsPerWarp(1).wideLoads(options.wideLoads()).bankAware(options.bankAware())
+                .exchange(ex).balanced(options.balanced()).smArch(device.computeCapability())
+                .build().sharedMemoryBytesWithoutTier2();
         for (int[] c : candidates.subList(1, candidates.size())) {
             int w = c[0], slots = c[1];
             int optimistic = KernelSpec.registerSlotsFor(cell, registersPerThread(device, w))
@@ -167,10 +169,12 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         int regSlotsAvail = KernelSpec.registerSlotsFor(cell, regs);
         int s = layout.slotsPerLane();
         int regSlots = Math.min(s, regSlotsAvail);
-        KernelSpec spec = new KernelSpec(cell, h, batch, options.weights(), ctas, warps, s, regSlots, layout.unitsPerWarp(),
-                options.wideLoads(), options.bankAware(), ex, options.balanced(), device.computeCapability(), options.splitWeights(),
-                stageCluster != 0 ? stageCluster : KernelSpec.defaultStageCluster(ex, device.computeCapability(), ctas, h, batch),
-                layout.fullWarps(), compiledRowSlots(layout, cell, options));
+        KernelSpec spec = KernelSpec.builder().cell(cell).hidden(h).batch(batch).weights(options.weights()).ctas(ctas)
+                .warpsPerCta(warps).slotsPerLane(s).registerSlots(regSlots).unitsPerWarp(layout.unitsPerWarp())
+                .wideLoads(options.wideLoads()).bankAware(options.bankAware()).exchange(ex).balanced(options.balanced())
+                .smArch(device.computeCapability()).splitWeights(options.splitWeights())
+                .stageCluster(stageCluster) // 0: KernelSpec.defaultStageCluster
+                .uniformSlots(layout.fullWarps()).rowSlots(compiledRowSlots(layout, cell, options)).build();
         long fixed = spec.sharedMemoryBytesWithoutTier2();
         long left = device.sharedMemoryPerBlockOptin() - fixed;
         int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));

@@ -36,7 +36,8 @@ class PlanTest {
     }
 
     private static KernelSpec spec(int hidden, int batch, int ctas, ExchangeMode exchange, int arch) {
-        return new KernelSpec(CellType.RNN_RELU, hidden, batch, WeightFormat.FP16, ctas, 15, 54, 44, 3, true, true, exchange, true, arch);
+        return KernelSpec.builder().cell(CellType.RNN_RELU).hidden(hidden).batch(batch).weights(WeightFormat.FP16).ctas(ctas).warpsPerCta(15)
+                .slotsPerLane(54).registerSlots(44).unitsPerWarp(3).wideLoads(true).bankAware(true).exchange(exchange).balanced(true).smArch(arch).build();
     }
 
     @Test
@@ -203,15 +204,15 @@ class PlanTest {
         KernelSpec base = spec(5760, 4, 120, ExchangeMode.GRID_BARRIER, 90);
         assertThatThrownBy(() -> withStageCluster(base, 132, 8)).isInstanceOf(SprnnException.class).hasMessageContaining("dividing ctas");
         assertThatThrownBy(() -> withStageCluster(base, 120, 3)).isInstanceOf(SprnnException.class);
-        assertThatThrownBy(() -> new KernelSpec(CellType.RNN_RELU, 5760, 4, WeightFormat.FP16, 120, 16, 54, 44, 3, true, true,
-                ExchangeMode.TIMESTAMPS, true, 90, false, 8, false, 0)).isInstanceOf(SprnnException.class);
+        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.RNN_RELU).hidden(5760).batch(4).weights(WeightFormat.FP16).ctas(120).warpsPerCta(16)
+                .slotsPerLane(54).registerSlots(44).unitsPerWarp(3).wideLoads(true).bankAware(true).exchange(ExchangeMode.TIMESTAMPS).balanced(true).smArch(90)
+                .splitWeights(false).stageCluster(8).uniformSlots(false).rowSlots(0).build()).isInstanceOf(SprnnException.class);
         assertThat(withStageCluster(base, 120, 8).name()).endsWith("_mc8");
         assertThat(withStageCluster(base, 120, 1).defines()).doesNotContainKey("SPRNN_STAGE_CLUSTER");
     }
 
     private static KernelSpec withStageCluster(KernelSpec s, int ctas, int cluster) {
-        return new KernelSpec(s.cell(), s.hidden(), s.batch(), s.weights(), ctas, 16, s.slotsPerLane(), s.registerSlots(), s.unitsPerWarp(),
-                s.wideLoads(), s.bankAware(), s.exchange(), s.balanced(), s.smArch(), s.splitWeights(), cluster, false, 0);
+        return s.toBuilder().ctas(ctas).warpsPerCta(16).stageCluster(cluster).uniformSlots(false).rowSlots(0).build();
     }
 
     @Test
@@ -266,23 +267,29 @@ class PlanTest {
 
     @Test
     void specValidatesItselfAndNamesEveryVariant() {
-        assertThatThrownBy(() -> new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 17, 16, 8, 8, 2, true, true,
-                ExchangeMode.CLUSTER, true, 90)).isInstanceOf(SprnnException.class).hasMessageContaining("ctas 17");
-        assertThatThrownBy(() -> new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 8, 9, 2, true, true,
-                ExchangeMode.CLUSTER, true, 90)).hasMessageContaining("registerSlots 9");
-        KernelSpec a = new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 8, 8, 2, true, true, ExchangeMode.CLUSTER, true, 90);
-        KernelSpec b = new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 8, 8, 2, false, true, ExchangeMode.CLUSTER, true, 90);
+        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(17).warpsPerCta(16)
+                .slotsPerLane(8).registerSlots(8).unitsPerWarp(2).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build()).isInstanceOf(SprnnException.class).hasMessageContaining("ctas 17");
+        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+                .slotsPerLane(8).registerSlots(9).unitsPerWarp(2).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build()).hasMessageContaining("registerSlots 9");
+        KernelSpec a = KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+                .slotsPerLane(8).registerSlots(8).unitsPerWarp(2).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build();
+        KernelSpec b = KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+                .slotsPerLane(8).registerSlots(8).unitsPerWarp(2).wideLoads(false).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build();
         assertThat(a.name()).isNotEqualTo(b.name()).startsWith("sparse_persistent_rnn_gru_h1152_b4_k8_sm90");
         assertThat(a.defines()).containsEntry("SPRNN_CELL", "2").containsEntry("SPRNN_PADDED_BATCH", "4").containsEntry("SPRNN_EXCHANGE", "2");
         // compiled row ends: 2 units x 3 gate rows of L slots must be the S slots, in full warps, more than one row a warp
-        assertThatThrownBy(() -> new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 8, 8, 2, true, true,
-                ExchangeMode.CLUSTER, true, 90, false, 1, true, 2)).hasMessageContaining("rowSlots 2");
-        assertThatThrownBy(() -> new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 6, 6, 2, true, true,
-                ExchangeMode.CLUSTER, true, 90, false, 1, false, 1)).hasMessageContaining("full warps");
-        assertThatThrownBy(() -> new KernelSpec(CellType.RNN_RELU, 1152, 4, WeightFormat.FP16, 16, 16, 4, 4, 1, true, true,
-                ExchangeMode.CLUSTER, true, 90, false, 1, true, 4)).hasMessageContaining("more than one row");
-        KernelSpec rows = new KernelSpec(CellType.GRU, 1152, 4, WeightFormat.FP16, 16, 16, 6, 6, 2, true, true,
-                ExchangeMode.CLUSTER, true, 90, false, 1, true, 1);
+        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+                .slotsPerLane(8).registerSlots(8).unitsPerWarp(2).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90)
+                .splitWeights(false).stageCluster(1).uniformSlots(true).rowSlots(2).build()).hasMessageContaining("rowSlots 2");
+        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+                .slotsPerLane(6).registerSlots(6).unitsPerWarp(2).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90)
+                .splitWeights(false).stageCluster(1).uniformSlots(false).rowSlots(1).build()).hasMessageContaining("full warps");
+        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.RNN_RELU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+                .slotsPerLane(4).registerSlots(4).unitsPerWarp(1).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90)
+                .splitWeights(false).stageCluster(1).uniformSlots(true).rowSlots(4).build()).hasMessageContaining("more than one row");
+        KernelSpec rows = KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+                .slotsPerLane(6).registerSlots(6).unitsPerWarp(2).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90)
+                .splitWeights(false).stageCluster(1).uniformSlots(true).rowSlots(1).build();
         assertThat(rows.name()).endsWith("_full_rows1");
         assertThat(rows.defines()).containsEntry("SPRNN_ROW_SLOTS", "1");
     }

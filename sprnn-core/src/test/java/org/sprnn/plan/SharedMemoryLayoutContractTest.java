@@ -29,8 +29,9 @@ class SharedMemoryLayoutContractTest {
             for (int h : new int[] {5, 8, 13, 64, 97, 300, 301, 1152, 4095}) {
                 for (int b : new int[] {1, 2, 3, 4, 5, 8, 16}) {
                     for (int[] wusr : new int[][] {{3, 1, 4, 4}, {20, 2, 40, 25}, {9, 3, 11, 11}}) {
-                        out.add(new KernelSpec(c, h, b, WeightFormat.FP16, 16, wusr[0], wusr[2], wusr[3], wusr[1], true, true,
-                                ExchangeMode.CLUSTER, true, 90));
+                        out.add(KernelSpec.builder().cell(c).hidden(h).batch(b).weights(WeightFormat.FP16).ctas(16)
+                                .warpsPerCta(wusr[0]).slotsPerLane(wusr[2]).registerSlots(wusr[3]).unitsPerWarp(wusr[1])
+                                .wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build());
                     }
                 }
             }

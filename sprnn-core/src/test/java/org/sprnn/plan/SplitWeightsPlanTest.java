@@ -48,8 +48,7 @@ class SplitWeightsPlanTest {
             assertThat(two.layout().splitWeights()).isTrue();
             assertThat(s.name()).as(what).endsWith("_split").isNotEqualTo(one.spec().name());
             assertThat(two.describe()).contains("split weights");
-            KernelSpec unsplit = new KernelSpec(s.cell(), s.hidden(), s.batch(), s.weights(), s.ctas(), s.warpsPerCta(), s.slotsPerLane(),
-                    s.registerSlots(), s.unitsPerWarp(), s.wideLoads(), s.bankAware(), s.exchange(), s.balanced(), s.smArch());
+            KernelSpec unsplit = s.toBuilder().splitWeights(false).stageCluster(0).uniformSlots(false).rowSlots(0).build();
             assertThat(s.defines()).as(what + ": the kernel is the one-word kernel").isEqualTo(unsplit.defines());
             assertThat(s.sharedMemoryBytes()).isEqualTo(unsplit.sharedMemoryBytes());
             // the slots per lane are those of 2k words a row of k nonzeros

@@ -41,7 +41,7 @@ record CellUpdateSpec(CellType cell, int hidden, int batch, boolean gatesHb, Ele
 
     Map<String, String> defines() {
         Map<String, String> d = new LinkedHashMap<>();
-        d.put("CELL", Integer.toString(cell.ordinal()));
+        d.put("CELL", Integer.toString(cell.kernelCode()));
         d.put("HIDDEN", Integer.toString(hidden));
         d.put("BATCH", Integer.toString(batch));
         d.put("GATES_HB", gatesHb ? "1" : "0");

@@ -66,8 +66,7 @@ public final class EngineTesting {
 
     /** The kernel an engine of {@code variant} compiles for {@code spec} (compile it for {@code "sm_" + spec.smArch()}). */
     public static KernelBuild sparsePersistentKernel(KernelSpec spec, SparsePersistentEngine.Variant variant) {
-        return new KernelBuild(SparsePersistentEngine.SOURCE, SparsePersistentEngine.kernelName(spec, variant),
-                SparsePersistentEngine.kernelDefines(spec, variant));
+        return new KernelBuild(SparsePersistentEngine.SOURCE, variant.kernelName(spec), variant.defines(spec));
     }
 
     // cuda-gemm and cuda-spmm

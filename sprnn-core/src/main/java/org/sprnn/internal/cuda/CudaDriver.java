@@ -52,6 +52,13 @@ public final class CudaDriver {
     public static final int STREAM_NON_BLOCKING = 1;
     public static final int CAPTURE_MODE_THREAD_LOCAL = 1;
 
+    // CUresult codes (cuda.h) after which the context is unusable: every later call in the process fails the same
+    public static final int ERROR_ILLEGAL_ADDRESS = 700;
+    public static final int ERROR_LAUNCH_TIMEOUT = 702;
+    /** The first of the kernel-fault range 714..719 (hardware stack error .. launch failed). */
+    public static final int ERROR_HARDWARE_STACK_ERROR = 714;
+    public static final int ERROR_LAUNCH_FAILED = 719;
+
     private static final FunctionDescriptor NO_ARGS = FunctionDescriptor.of(JAVA_INT);
 
     final NativeFunction cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,

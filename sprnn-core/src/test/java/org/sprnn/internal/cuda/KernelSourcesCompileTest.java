@@ -139,13 +139,14 @@ class KernelSourcesCompileTest {
             }
         }
         if (arch.equals("sm_90")) { // the grid barrier's multicast staging (a cluster of 2), at the paper's largest layer
-            var spec = new org.sprnn.plan.KernelSpec(org.sprnn.model.CellType.RNN_RELU, 5760, 4, org.sprnn.sparse.WeightFormat.FP16,
-                    132, 15, 54, 44, 3, true, true, org.sprnn.plan.ExchangeMode.GRID_BARRIER, true, 90);
+            var spec = org.sprnn.plan.KernelSpec.builder().cell(org.sprnn.model.CellType.RNN_RELU).hidden(5760).batch(4)
+                    .weights(org.sprnn.sparse.WeightFormat.FP16).ctas(132).warpsPerCta(15).slotsPerLane(54).registerSlots(44)
+                    .unitsPerWarp(3).wideLoads(true).bankAware(true).exchange(org.sprnn.plan.ExchangeMode.GRID_BARRIER).balanced(true)
+                    .smArch(90).build();
             assertThat(spec.defineOptions()).contains("-DSPRNN_STAGE_CLUSTER=2", "-DSPRNN_STAGE_ASYNC=2");
             out.add(spec.defineOptions());
             // the engine's plan for it: clusters of 8 on 120 CTAs, full warps, rows of 18 slots compiled in
-            var planned = new org.sprnn.plan.KernelSpec(org.sprnn.model.CellType.RNN_RELU, 5760, 4, org.sprnn.sparse.WeightFormat.FP16,
-                    120, 16, 54, 44, 3, true, true, org.sprnn.plan.ExchangeMode.GRID_BARRIER, true, 90, false, 8, true, 18);
+            var planned = spec.toBuilder().ctas(120).warpsPerCta(16).stageCluster(8).uniformSlots(true).rowSlots(18).build();
             assertThat(planned.defineOptions()).contains("-DSPRNN_ROW_SLOTS=18", "-DSPRNN_UNIFORM_SLOTS=1");
             out.add(planned.defineOptions());
             // gate rows with compiled row ends: GRU 1152 / 10% in one cluster (several units of three rows a warp)

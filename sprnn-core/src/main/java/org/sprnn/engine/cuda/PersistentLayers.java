@@ -1,0 +1,191 @@
+// PersistentLayers.java — what the sparse persistent engine keeps per layer on the device: the input projection's
+// weights (uploaded at build), and per batch size the layer's plan, specialised kernel and packed W_hh (made at the
+// first run with that batch), plus the cuBLASLt plans of the input projection per (layer, T*B).
+package org.sprnn.engine.cuda;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.sprnn.SprnnException;
+import org.sprnn.internal.cuda.CublasLt;
+import org.sprnn.internal.cuda.CudaContext;
+import org.sprnn.internal.cuda.CudaDriver;
+import org.sprnn.internal.cuda.CudaModule;
+import org.sprnn.internal.cuda.CudaStream;
+import org.sprnn.internal.cuda.DeviceBuffer;
+import org.sprnn.internal.cuda.GemmPlan;
+import org.sprnn.internal.cuda.KernelCompiler;
+import org.sprnn.internal.cuda.Resources;
+import org.sprnn.model.Layer;
+import org.sprnn.model.RnnModel;
+import org.sprnn.plan.DeviceLimits;
+import org.sprnn.plan.ExchangeMode;
+import org.sprnn.plan.KernelSpec;
+import org.sprnn.plan.Plan;
+import org.sprnn.plan.PlanOptions;
+import org.sprnn.sparse.PackedLayer;
+import org.sprnn.sparse.SparseRows;
+
+/**
+ * The layers of one {@link SparsePersistentEngine} on the device. Everything made here is owned by the engine's
+ * {@link Resources} and lives until the engine closes.
+ */
+final class PersistentLayers {
+    private static final String NAME = SparsePersistentEngine.NAME;
+    private static final long WORKSPACE_BYTES = 8L << 20;
+
+    /**
+     * One layer planned, compiled and uploaded for one batch size.
+     *
+     * @param plan the plan (fits)
+     * @param kernel the specialised kernel
+     * @param words {@code [W][S][32]} packed words
+     * @param rowEnds {@code [W][U*G]} int32
+     * @param warpUnits {@code [W][U]} int32
+     * @param needed {@code [CTAs][H+1]} int32: count, then the columns each CTA reads
+     */
+    record LayerKernel(Plan plan, CudaModule.CudaKernel kernel, DeviceBuffer words, DeviceBuffer rowEnds,
+                       DeviceBuffer warpUnits, DeviceBuffer needed) {
+    }
+
+    private final RnnModel model;
+    private final PlanOptions planOptions;
+    private final DeviceLimits limits;
+    private final SparsePersistentEngine.Variant variant;
+    private final CudaContext ctx;
+    private final CudaStream stream;
+    private final Resources owned;
+    private final CublasLt.Handle lt;
+    private final DeviceBuffer workspace; // cuBLASLt workspace
+    private final KernelCompiler compiler = new KernelCompiler();
+    private final List<SparseRows> recurrent = new ArrayList<>(); // per layer, made at the first planning
+    private final List<DeviceBuffer> wIh = new ArrayList<>();  // per layer [G*H][I] fp32 row-major
+    private final List<DeviceBuffer> bIh = new ArrayList<>();  // per layer [G*H] fp32
+    private final List<DeviceBuffer> bHh = new ArrayList<>();  // per layer [G*H] fp32
+    private final Map<Integer, List<LayerKernel>> byBatch = new HashMap<>();
+    private final Map<Long, GemmPlan> projections = new HashMap<>(); // (layer << 32 | T*B) → input projection plan
+
+    /** Uploads the input weights of every layer of {@code model}; what it makes goes to {@code owned}. */
+    PersistentLayers(RnnModel model, DeviceLimits limits, PlanOptions options, SparsePersistentEngine.Variant variant,
+                     CudaContext ctx, CudaStream stream, Resources owned) {
+        this.model = model;
+        this.planOptions = options;
+        this.limits = limits;
+        this.variant = variant;
+        this.ctx = ctx;
+        this.stream = stream;
+        this.owned = owned;
+        lt = owned.add(CublasLt.get().new Handle(ctx));
+        workspace = owned.add(ctx.allocate(WORKSPACE_BYTES, "cuBLASLt workspace"));
+        for (Layer layer : model.layers()) {
+            wIh.add(uploadFloats(layer.wIh().data(), "W_ih"));
+            bIh.add(uploadFloats(layer.bIh().data(), "b_ih"));
+            bHh.add(uploadFloats(layer.bHh().data(), "b_hh"));
+        }
+    }
+
+    /** {@code W_ih} of layer {@code k}: {@code [G*H][I]} fp32 row-major. */
+    DeviceBuffer wIh(int k) {
+        return wIh.get(k);
+    }
+
+    /** {@code b_hh} of layer {@code k}: {@code [G*H]} fp32. */
+    DeviceBuffer bHh(int k) {
+        return bHh.get(k);
+    }
+
+    /** Every layer planned, compiled and uploaded for {@code batch}: made at the first call for that batch. */
+    List<LayerKernel> kernels(int batch) {
+        List<LayerKernel> ks = byBatch.get(batch);
+        if (ks != null) {
+            return ks;
+        }
+        if (recurrent.isEmpty()) {
+            for (Layer layer : model.layers()) {
+                recurrent.add(SparseRows.of(layer.wHh()));
+            }
+        }
+        List<Plan> plans = new ArrayList<>();
+        for (int k = 0; k < model.numLayers(); k++) {
+            plans.add(Plan.of(recurrent.get(k), model.cell(), batch, limits, planOptions));
+        }
+        return build(batch, plans);
+    }
+
+    /** Uses {@code plans} (one per layer) for {@code batch} unless that batch is built already. */
+    void usePlans(int batch, List<Plan> plans) {
+        if (plans.size() != model.numLayers()) {
+            throw new SprnnException(NAME + ": " + plans.size() + " plans for " + model.numLayers() + " layers");
+        }
+        for (Plan p : plans) {
+            if (p.spec().batch() != batch || p.spec().hidden() != model.hiddenSize() || p.spec().cell() != model.cell()) {
+                throw new SprnnException(NAME + ": plan " + p.spec().name() + " is not for batch " + batch + " of this model");
+            }
+        }
+        if (!byBatch.containsKey(batch)) {
+            build(batch, plans);
+        }
+    }
+
+    private List<LayerKernel> build(int batch, List<Plan> plans) {
+        List<LayerKernel> ks = new ArrayList<>();
+        for (int k = 0; k < model.numLayers(); k++) {
+            Plan p = plans.get(k);
+            if (!p.fits()) {
+                throw new SprnnException(NAME + ": " + SparsePersistentEngine.refusal(k, p, batch));
+            }
+            KernelSpec s = p.spec();
+            String kernelName = variant.kernelName(s);
+            byte[] cubin = compiler.compile(SparsePersistentEngine.SOURCE, kernelName, variant.defines(s), "sm_" + s.smArch());
+            CudaModule module = owned.add(ctx.loadModule(cubin, kernelName));
+            CudaModule.CudaKernel kernel = module.kernel(KernelSpec.SYMBOL);
+            kernel.setMaxDynamicSharedMemory((int) s.sharedMemoryBytes());
+            if (s.exchange() == ExchangeMode.CLUSTER && s.ctas() > 8) {
+                kernel.setAttribute(CudaDriver.FUNC_ATTR_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1);
+            }
+            if (s.stageCluster() > 1) { // the cooperative launch must hold every staging cluster at once
+                int resident = kernel.maxActiveClusters(s.ctas(), s.threadsPerCta(), (int) s.sharedMemoryBytes());
+                if ((long) resident * s.stageCluster() < s.ctas()) {
+                    throw new SprnnException(NAME + ": layer " + k + " stages h in clusters of " + s.stageCluster() + " on " + s.ctas()
+                            + " CTAs, but " + ctx.info().name() + " holds only " + resident + " such clusters at once");
+                }
+            }
+            PackedLayer l = p.layout();
+            ks.add(new LayerKernel(p, kernel, uploadInts(l.words(), "packed W_hh words"), uploadInts(l.rowEnds(), "row ends"),
+                    uploadInts(l.warpUnits(), "warp units"), uploadInts(l.neededColumns(s.ctas(), s.warpsPerCta()), "needed columns")));
+        }
+        byBatch.put(batch, ks);
+        return ks;
+    }
+
+    /** The input projection of layer {@code k} for {@code tb = T*B} columns: built once, kept until the engine closes. */
+    GemmPlan projection(int k, int inputSize, int tb) {
+        long key = ((long) k << 32) | tb;
+        GemmPlan p = projections.get(key);
+        if (p == null) {
+            int gh = model.cell().gates() * model.hiddenSize();
+            p = owned.add(new GemmPlan(ctx, lt, new GemmPlan.Spec(gh, tb, inputSize, true, inputSize, inputSize, gh,
+                    CublasLt.CUDA_R_32F, CublasLt.CUDA_R_32F, CublasLt.EPILOGUE_BIAS, 0f, 16), bIh.get(k).ptr(), workspace, 1));
+            projections.put(key, p);
+        }
+        return p;
+    }
+
+    /** Input projection plans built so far (one per layer and T*B run). */
+    int projectionPlans() {
+        return projections.size();
+    }
+
+    private DeviceBuffer uploadFloats(double[] v, String what) {
+        DeviceBuffer b = owned.add(ctx.allocate(Math.max(16L, 4L * v.length), what));
+        PersistentCopies.uploadFloats(b, v, stream);
+        return b;
+    }
+
+    private DeviceBuffer uploadInts(int[] v, String what) {
+        DeviceBuffer b = owned.add(ctx.allocate(Math.max(16L, 4L * v.length), what));
+        PersistentCopies.uploadInts(b, v, stream);
+        return b;
+    }
+}

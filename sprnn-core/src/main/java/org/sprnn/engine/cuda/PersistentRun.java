@@ -1,0 +1,179 @@
+// PersistentRun.java — one forward pass of the sparse persistent engine: layer by layer, the input projection (one
+// cuBLASLt GEMM), then the persistent kernel in launches of at most Variant.stepsPerLaunch steps, each checked for
+// the fault record the kernel leaves when a bounded spin gives up; or, timed, layer 0's launches between CUDA events.
+package org.sprnn.engine.cuda;
+
+import java.util.List;
+import org.sprnn.SprnnException;
+import org.sprnn.engine.RnnOutput;
+import org.sprnn.internal.cuda.CudaContext;
+import org.sprnn.internal.cuda.CudaEvent;
+import org.sprnn.internal.cuda.CudaStream;
+import org.sprnn.internal.cuda.DeviceBuffer;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.Tensor;
+import org.sprnn.plan.ExchangeMode;
+import org.sprnn.plan.KernelSpec;
+
+/**
+ * A run of {@code input} (and {@code h0}, {@code c0}, zeros where null) on the engine's workspace for its shape. The
+ * inputs are uploaded when the run is made; {@link #forward} launches; {@link #result} downloads. Closing a run frees
+ * nothing: the workspace stays with the engine for the next run of the same shape.
+ */
+class PersistentRun implements AutoCloseable {
+    private static final String NAME = SparsePersistentEngine.NAME;
+
+    private final RnnModel model;
+    private final CudaContext ctx;
+    private final CudaStream stream;
+    private final PersistentLayers layers;
+    private final SparsePersistentEngine.Variant variant;
+    private final PersistentWorkspace w;
+    private final int steps;
+    private final int batch;
+    private final int hidden;
+    private final int gates;
+    private final List<PersistentLayers.LayerKernel> ks;
+    private final List<StepChunks.Chunk> chunks;
+    private int lastLayerSeq;
+
+    PersistentRun(SparsePersistentEngine engine, Tensor input, Tensor h0, Tensor c0) {
+        model = engine.model();
+        ctx = engine.context();
+        stream = engine.stream();
+        layers = engine.layers();
+        variant = engine.variant();
+        steps = input.dim(0);
+        batch = input.dim(1);
+        hidden = model.hiddenSize();
+        gates = model.cell().gates();
+        ks = layers.kernels(batch);
+        chunks = StepChunks.of(steps, variant.stepsPerLaunch());
+        w = engine.workspace(steps, batch, ks, StepChunks.longest(chunks), chunks.size());
+        int n = model.numLayers() * batch * hidden;
+        PersistentCopies.uploadFloats(w.x, input.data(), stream);
+        PersistentCopies.uploadFloats(w.h0s, h0 == null ? new double[n] : h0.data(), stream);
+        PersistentCopies.uploadFloats(w.c0s, c0 == null ? new double[n] : c0.data(), stream);
+        w.exchange.fill((byte) 0, stream);
+        w.fault.fill((byte) 0, stream); // no fault left over from an earlier run of this workspace
+    }
+
+    /**
+     * Runs every layer; with {@code timed != null}, layer 0 only, {@code warmups} untimed launches then one
+     * timed launch per element of {@code timed} (ms).
+     */
+    void forward(int warmups, double[] timed) {
+        long in = w.x.ptr();
+        int inputSize = model.layers().get(0).inputSize();
+        int n = timed == null ? model.numLayers() : 1;
+        for (int k = 0; k < n; k++) {
+            PersistentLayers.LayerKernel lk = ks.get(k);
+            layers.projection(k, inputSize, steps * batch).run(stream, layers.wIh(k).ptr(), in, w.xproj.ptr(), w.xproj.ptr());
+            DeviceBuffer out = w.seq[k % 2];
+            if (timed == null) {
+                launch(k, lk, out);
+            } else {
+                for (int i = 0; i < warmups; i++) {
+                    launch(k, lk, out);
+                }
+                // LAUNCHES_PER_SAMPLE launches back to back between two events: the host's launch overhead
+                // (FFM marshalling, the driver) overlaps the previous launch instead of sitting inside the timing
+                try (CudaEvent start = ctx.createEvent(); CudaEvent stop = ctx.createEvent()) {
+                    for (int i = 0; i < timed.length; i++) {
+                        start.record(stream);
+                        for (int l = 0; l < SparsePersistentEngine.LAUNCHES_PER_SAMPLE; l++) {
+                            w.counter.fill((byte) 0, stream);
+                            launchOnly(lk, k, out);
+                        }
+                        stop.record(stream);
+                        stop.synchronize();
+                        timed[i] = stop.millisSince(start) / SparsePersistentEngine.LAUNCHES_PER_SAMPLE;
+                        checkFault(k, chunks.size() == 1 ? chunks.get(0) : new StepChunks.Chunk(0, steps)); // step within its launch
+                    }
+                }
+            }
+            in = out.ptr();
+            inputSize = hidden;
+            lastLayerSeq = k % 2;
+        }
+    }
+
+    /** Runs layer {@code k}, every launch of it checked for a fault record. */
+    private void launch(int k, PersistentLayers.LayerKernel lk, DeviceBuffer out) {
+        out.fill((byte) 0xFF, stream); // NaN: unwritten outputs show
+        for (int i = 0; i < chunks.size(); i++) {
+            w.counter.fill((byte) 0, stream);
+            w.fault.fill((byte) 0, stream);
+            launchChunk(lk, k, out, i);
+            try {
+                stream.synchronize();
+            } catch (SprnnException e) {
+                throw new SprnnException(NAME + ": layer " + k + ": the kernel failed at steps " + chunks.get(i).first() + ".."
+                        + (chunks.get(i).first() + chunks.get(i).steps() - 1) + " (" + e.getMessage() + ")"
+                        + (SparsePersistentEngine.contextLost(e) ? "; the CUDA context is lost for this process: restart it" : ""));
+            }
+            checkFault(k, chunks.get(i));
+        }
+    }
+
+    /** Every launch of layer {@code k} back to back, unchecked (the timed path). */
+    private void launchOnly(PersistentLayers.LayerKernel lk, int k, DeviceBuffer out) {
+        for (int i = 0; i < chunks.size(); i++) {
+            if (i > 0) {
+                w.counter.fill((byte) 0, stream);
+            }
+            launchChunk(lk, k, out, i);
+        }
+    }
+
+    /** One launch: steps {@code [first, first + steps)} of layer {@code k}, state from the previous launch's. */
+    private void launchChunk(PersistentLayers.LayerKernel lk, int k, DeviceBuffer out, int i) {
+        KernelSpec s = lk.plan().spec();
+        StepChunks.Chunk c = chunks.get(i);
+        long state = (long) k * batch * hidden * 4;
+        long bh = (long) batch * hidden * 4;
+        long hIn = i == 0 ? w.h0s.ptr(state) : w.carry[(i - 1) & 1].ptr(0);
+        long cIn = i == 0 ? w.c0s.ptr(state) : w.carry[(i - 1) & 1].ptr(bh);
+        boolean last = i == chunks.size() - 1;
+        long hOut = last ? w.hN.ptr(state) : w.carry[i & 1].ptr(0);
+        long cOut = last ? w.cN.ptr(state) : w.carry[i & 1].ptr(bh);
+        long xOff = (long) c.first() * batch * gates * hidden * 4;
+        long outOff = (long) c.first() * batch * hidden * 4;
+        Object[] args = {lk.words(), lk.rowEnds(), lk.warpUnits(), lk.needed(), w.xproj.ptr(xOff), layers.bHh(k), hIn, cIn,
+                out.ptr(outOff), hOut, cOut, w.exchange, w.counter, w.fault, c.steps(), variant.spinTimeoutNs()};
+        int smem = (int) s.sharedMemoryBytes();
+        if (s.exchange() == ExchangeMode.TIMESTAMPS) {
+            w.exchange.fill((byte) 0xFF, stream); // every slot empty (all ones) before the launch writes its steps
+        }
+        if (s.exchange() == ExchangeMode.CLUSTER) {
+            lk.kernel().launch(stream, s.ctas(), s.threadsPerCta(), smem, args); // cluster dims are compiled in
+        } else {
+            lk.kernel().launchCooperative(stream, s.ctas(), s.threadsPerCta(), smem, args);
+        }
+    }
+
+    private void checkFault(int k, StepChunks.Chunk c) {
+        SprnnException e = KernelFault.exception(PersistentCopies.downloadInts(w.fault, KernelFault.RECORD_INTS, stream), NAME, k,
+                c.first(), variant.spinTimeoutNs());
+        if (e != null) {
+            throw e;
+        }
+    }
+
+    /** The outputs of the last {@link #forward} of every layer. */
+    RnnOutput result() {
+        int n = model.numLayers();
+        float[] out = PersistentCopies.downloadFloats(w.seq[lastLayerSeq], (long) steps * batch * hidden, stream);
+        float[] h = PersistentCopies.downloadFloats(w.hN, (long) n * batch * hidden, stream);
+        Tensor c = null;
+        if (model.cell().hasCellState()) {
+            c = Tensor.ofFloats(PersistentCopies.downloadFloats(w.cN, (long) n * batch * hidden, stream), n, batch, hidden);
+        }
+        return new RnnOutput(Tensor.ofFloats(out, steps, batch, hidden), Tensor.ofFloats(h, n, batch, hidden), c);
+    }
+
+    /** Frees nothing: the workspace belongs to the engine. */
+    @Override
+    public void close() {
+    }
+}
