@@ -14,6 +14,7 @@ import org.sprnn.internal.cuda.CudaDriver;
 import org.sprnn.internal.cuda.CudaModule;
 import org.sprnn.internal.cuda.CudaStream;
 import org.sprnn.internal.cuda.DeviceBuffer;
+import org.sprnn.internal.cuda.Transfers;
 import org.sprnn.internal.cuda.GemmPlan;
 import org.sprnn.internal.cuda.KernelCompiler;
 import org.sprnn.internal.cuda.Resources;
@@ -179,13 +180,13 @@ final class PersistentLayers {
 
     private DeviceBuffer uploadFloats(double[] v, String what) {
         DeviceBuffer b = owned.add(ctx.allocate(Math.max(16L, 4L * v.length), what));
-        PersistentCopies.uploadFloats(b, v, stream);
+        Transfers.perCall(stream).uploadFloats(b, v);
         return b;
     }
 
     private DeviceBuffer uploadInts(int[] v, String what) {
         DeviceBuffer b = owned.add(ctx.allocate(Math.max(16L, 4L * v.length), what));
-        PersistentCopies.uploadInts(b, v, stream);
+        Transfers.perCall(stream).uploadInts(b, v);
         return b;
     }
 }

@@ -10,6 +10,7 @@ import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaEvent;
 import org.sprnn.internal.cuda.CudaStream;
 import org.sprnn.internal.cuda.DeviceBuffer;
+import org.sprnn.internal.cuda.Transfers;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.Tensor;
 import org.sprnn.plan.ExchangeMode;
@@ -51,9 +52,9 @@ class PersistentRun implements AutoCloseable {
         chunks = StepChunks.of(steps, variant.stepsPerLaunch());
         w = engine.workspace(steps, batch, ks, StepChunks.longest(chunks), chunks.size());
         int n = model.numLayers() * batch * hidden;
-        PersistentCopies.uploadFloats(w.x, input.data(), stream);
-        PersistentCopies.uploadFloats(w.h0s, h0 == null ? new double[n] : h0.data(), stream);
-        PersistentCopies.uploadFloats(w.c0s, c0 == null ? new double[n] : c0.data(), stream);
+        Transfers.perCall(stream).uploadFloats(w.x, input.data());
+        Transfers.perCall(stream).uploadFloats(w.h0s, h0 == null ? new double[n] : h0.data());
+        Transfers.perCall(stream).uploadFloats(w.c0s, c0 == null ? new double[n] : c0.data());
         w.exchange.fill((byte) 0, stream);
         w.fault.fill((byte) 0, stream); // no fault left over from an earlier run of this workspace
     }
@@ -153,7 +154,7 @@ class PersistentRun implements AutoCloseable {
     }
 
     private void checkFault(int k, StepChunks.Chunk c) {
-        SprnnException e = KernelFault.exception(PersistentCopies.downloadInts(w.fault, KernelFault.RECORD_INTS, stream), NAME, k,
+        SprnnException e = KernelFault.exception(Transfers.perCall(stream).downloadInts(w.fault, KernelFault.RECORD_INTS), NAME, k,
                 c.first(), variant.spinTimeoutNs());
         if (e != null) {
             throw e;
@@ -163,11 +164,11 @@ class PersistentRun implements AutoCloseable {
     /** The outputs of the last {@link #forward} of every layer. */
     RnnOutput result() {
         int n = model.numLayers();
-        float[] out = PersistentCopies.downloadFloats(w.seq[lastLayerSeq], (long) steps * batch * hidden, stream);
-        float[] h = PersistentCopies.downloadFloats(w.hN, (long) n * batch * hidden, stream);
+        float[] out = Transfers.perCall(stream).downloadFloats(w.seq[lastLayerSeq], (long) steps * batch * hidden);
+        float[] h = Transfers.perCall(stream).downloadFloats(w.hN, (long) n * batch * hidden);
         Tensor c = null;
         if (model.cell().hasCellState()) {
-            c = Tensor.ofFloats(PersistentCopies.downloadFloats(w.cN, (long) n * batch * hidden, stream), n, batch, hidden);
+            c = Tensor.ofFloats(Transfers.perCall(stream).downloadFloats(w.cN, (long) n * batch * hidden), n, batch, hidden);
         }
         return new RnnOutput(Tensor.ofFloats(out, steps, batch, hidden), Tensor.ofFloats(h, n, batch, hidden), c);
     }
