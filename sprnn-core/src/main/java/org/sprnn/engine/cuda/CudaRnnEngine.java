@@ -111,7 +111,12 @@ public final class CudaRnnEngine implements Engine {
     public synchronized RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
         checkOpen();
         int batch = RunInputs.check(model, input, h0, c0);
-        return Float32Range.requireInRange(plan(input.dim(0), batch).run(input, h0, c0));
+        boolean halfH = "fp16".equals(precision()); // h is an fp16 operand between steps (cuSPARSE need not return inf beyond 65504)
+        if (halfH) {
+            Float32Range.requireFp16(h0, name());
+        }
+        RnnOutput out = plan(input.dim(0), batch).run(input, h0, c0);
+        return Float32Range.requireInRange(halfH ? Float32Range.requireFp16Exchange(out, name() + " fp16") : out);
     }
 
     /**
