@@ -78,12 +78,7 @@ final class CudaRnnDevice implements AutoCloseable {
                 weights.add(upload(model.layers().get(k), copies));
             }
         } catch (RuntimeException | Error e) {
-            try {
-                owned.close();
-            } catch (RuntimeException closing) {
-                e.addSuppressed(closing);
-            }
-            throw e;
+            throw owned.closeAfter(e);
         }
     }
 

@@ -76,12 +76,7 @@ final class CudaRnnShapePlan implements AutoCloseable {
             }
             details = info.toString();
         } catch (RuntimeException | Error e) {
-            try {
-                res.close();
-            } catch (RuntimeException closing) {
-                e.addSuppressed(closing);
-            }
-            throw e;
+            throw res.closeAfter(e);
         }
     }
 

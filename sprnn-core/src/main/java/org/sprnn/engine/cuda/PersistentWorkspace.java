@@ -61,12 +61,7 @@ final class PersistentWorkspace implements AutoCloseable {
             carry = launches > 1 ? new DeviceBuffer[] {alloc(ctx, 2L * batch * hidden * 4, "h/c carry"),
                     alloc(ctx, 2L * batch * hidden * 4, "h/c carry")} : null;
         } catch (RuntimeException | Error e) {
-            try {
-                owned.close();
-            } catch (RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw e;
+            throw owned.closeAfter(e);
         }
     }
 

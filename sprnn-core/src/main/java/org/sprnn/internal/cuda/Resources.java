@@ -67,6 +67,20 @@ public final class Resources implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes everything after {@code failure} (a build that threw midway) and returns it, with any failure of
+     * the closing attached as suppressed, so that the original error is the one reported:
+     * {@code catch (RuntimeException | Error e) { throw owner.closeAfter(e); }}.
+     */
+    public <E extends Throwable> E closeAfter(E failure) {
+        try {
+            close();
+        } catch (RuntimeException closing) {
+            failure.addSuppressed(closing);
+        }
+        return failure;
+    }
+
     private static void closeQuietly(AutoCloseable r) {
         try {
             r.close();

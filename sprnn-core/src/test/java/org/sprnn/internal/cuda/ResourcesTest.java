@@ -40,4 +40,17 @@ class ResourcesTest {
         assertThatThrownBy(() -> r.add(() -> log.add("late"))).isInstanceOf(SprnnException.class).hasMessageContaining("after close");
         assertThat(log).containsExactly("late");
     }
+
+    @Test
+    void closeAfterAFailedBuildKeepsTheOriginalErrorAndAttachesTheClosingOne() {
+        Resources r = new Resources();
+        r.add(() -> {
+            throw new IllegalStateException("close failed");
+        });
+        IllegalArgumentException build = new IllegalArgumentException("build failed");
+        assertThat(r.closeAfter(build)).isSameAs(build);
+        assertThat(build.getSuppressed()).hasSize(1);
+        assertThat(build.getSuppressed()[0]).hasMessage("close failed");
+        assertThat(r.isClosed()).isTrue();
+    }
 }
