@@ -78,7 +78,8 @@ final class CudaRnnDevice implements AutoCloseable {
                 weights.add(upload(model.layers().get(k), copies));
             }
         } catch (RuntimeException | Error e) {
-            throw owned.closeAfter(e);
+            owned.closeAfter(e);
+            throw e;
         }
     }
 

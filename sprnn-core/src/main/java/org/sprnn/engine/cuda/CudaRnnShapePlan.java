@@ -76,7 +76,8 @@ final class CudaRnnShapePlan implements AutoCloseable {
             }
             details = info.toString();
         } catch (RuntimeException | Error e) {
-            throw res.closeAfter(e);
+            res.closeAfter(e);
+            throw e;
         }
     }
 

@@ -61,7 +61,8 @@ final class PersistentWorkspace implements AutoCloseable {
             carry = launches > 1 ? new DeviceBuffer[] {alloc(ctx, 2L * batch * hidden * 4, "h/c carry"),
                     alloc(ctx, 2L * batch * hidden * 4, "h/c carry")} : null;
         } catch (RuntimeException | Error e) {
-            throw owned.closeAfter(e);
+            owned.closeAfter(e);
+            throw e;
         }
     }
 

@@ -68,17 +68,16 @@ public final class Resources implements AutoCloseable {
     }
 
     /**
-     * Closes everything after {@code failure} (a build that threw midway) and returns it, with any failure of
-     * the closing attached as suppressed, so that the original error is the one reported:
-     * {@code catch (RuntimeException | Error e) { throw owner.closeAfter(e); }}.
+     * Closes everything after {@code failure} (a build that threw midway), attaching any failure of the
+     * closing to it as suppressed, so that the original error is the one reported:
+     * {@code catch (RuntimeException | Error e) { owner.closeAfter(e); throw e; }}.
      */
-    public <E extends Throwable> E closeAfter(E failure) {
+    public void closeAfter(Throwable failure) {
         try {
             close();
         } catch (RuntimeException closing) {
             failure.addSuppressed(closing);
         }
-        return failure;
     }
 
     private static void closeQuietly(AutoCloseable r) {
