@@ -9,7 +9,7 @@ public class SplitLayouts {
         DeviceLimits d = DeviceLimits.h100Sxm();
         int[][] cfg = {{1152, 4, 10}, {300, 3, 10}, {300, 3, 1}, {64, 3, 10}};
         for (int[] c : cfg) {
-            SparseRows r = SparseRows.of(SyntheticModels.sparse(c[0], c[0], c[2] / 100.0, new SplittableRandom(7)));
+            CsrMatrix r = CsrMatrix.of(SyntheticModels.sparse(c[0], c[0], c[2] / 100.0, new SplittableRandom(7)));
             for (boolean split : new boolean[]{false, true}) {
                 Plan p = Plan.of(r, CellType.RNN_RELU, c[1], d, PlanOptions.defaults().withSplitWeights(split));
                 System.out.printf("relu H=%d B=%d d=%d%% split=%s: %s, S=%d, %.2f us predicted%n  %s%n", c[0], c[1], c[2], split, p.spec().name(), p.spec().slotsPerLane(), p.predictedMicrosPerStep(), p.layout().summary());

@@ -22,8 +22,8 @@ import org.sprnn.plan.ExchangeMode;
 import org.sprnn.plan.KernelSpec;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
+import org.sprnn.sparse.CsrMatrix;
 import org.sprnn.sparse.PackedLayer;
-import org.sprnn.sparse.SparseRows;
 import org.sprnn.sparse.WeightFormat;
 
 public class ExportLayouts {
@@ -43,6 +43,15 @@ public class ExportLayouts {
             }
         }
         return new Tensor(new int[] {rows, cols}, data);
+    }
+
+    /** Appends every int of each array, the arrays in order. */
+    static void putInts(ByteBuffer bb, int[]... arrays) {
+        for (int[] a : arrays) {
+            for (int x : a) {
+                bb.putInt(x);
+            }
+        }
     }
 
     public static void main(String[] args) throws IOException {
@@ -67,7 +76,7 @@ public class ExportLayouts {
             PlanOptions o = new PlanOptions(ex, f[6].equals("1"), f[7].equals("1"), f[8].equals("1"),
                     f.length > 9 ? Integer.parseInt(f[9]) : 0, f.length > 10 ? Integer.parseInt(f[10]) : 0, WeightFormat.FP16)
                     .withCompiledRowEnds(!mods.contains("general"));
-            SparseRows w = SparseRows.of(mods.contains("vary") ? varied(cell.gates() * h, h, d, new SplittableRandom(1234 + h))
+            CsrMatrix w = CsrMatrix.of(mods.contains("vary") ? varied(cell.gates() * h, h, d, new SplittableRandom(1234 + h))
                     : SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(1234 + h)));
             Plan p = Plan.of(w, cell, batch, DeviceLimits.h100Sxm(), o);
             Files.writeString(dir.resolve(name + ".plan.txt"), p.describe());
@@ -81,7 +90,7 @@ public class ExportLayouts {
             int g = cell.gates();
             int warps = s.warps();
             int[] needed = l.neededColumns(s.ctas(), s.warpsPerCta()); // columns each CTA polls (timestamps)
-            long nnz = w.nonzeros();
+            long nnz = w.nnz();
             // large layers leave out the CSR (the carried files are limited): the harness then checks against
             // the packed words' own (rounded) values instead of the original float32 ones
             boolean withCsr = nnz <= 600_000;
@@ -89,38 +98,12 @@ public class ExportLayouts {
                     + needed.length + (g * h + 1) + 2 * nnz))).order(ByteOrder.LITTLE_ENDIAN);
             int[] header = {0x53505252, 1, cell.ordinal(), h, batch, s.paddedBatch(), s.ctas(), s.warpsPerCta(), s.slotsPerLane(),
                     s.registerSlots(), s.unitsPerWarp(), s.wideLoads() ? 1 : 0, s.exchange().define(), g, withCsr ? (int) nnz : -1, (int) s.sharedMemoryBytes()};
-            for (int x : header) {
-                bb.putInt(x);
-            }
-            for (int x : l.words()) {
-                bb.putInt(x);
-            }
-            for (int x : l.rowEnds()) {
-                bb.putInt(x);
-            }
-            for (int x : l.warpUnits()) {
-                bb.putInt(x);
-            }
-            for (int x : needed) {
-                bb.putInt(x);
-            }
-            int off = 0;
-            if (withCsr) {
-            bb.putInt(0);
-            for (int r = 0; r < g * h; r++) {
-                off += w.rowLength(r);
-                bb.putInt(off);
-            }
-            for (int r = 0; r < g * h; r++) {
-                for (int c : w.columns().get(r)) {
-                    bb.putInt(c);
-                }
-            }
-            for (int r = 0; r < g * h; r++) {
-                for (float v : w.values().get(r)) {
+            putInts(bb, header, l.words(), l.rowEnds(), l.warpUnits(), needed);
+            if (withCsr) { // W_hh's CSR as it is: row offsets [G*H + 1], columns [nnz], float32 values [nnz]
+                putInts(bb, w.rowPtrView(), w.colIdxView());
+                for (float v : w.valuesView()) {
                     bb.putFloat(v);
                 }
-            }
             }
             try (var gz = new java.util.zip.GZIPOutputStream(Files.newOutputStream(dir.resolve(name + ".bin.gz")))) {
                 gz.write(bb.array(), 0, bb.position());

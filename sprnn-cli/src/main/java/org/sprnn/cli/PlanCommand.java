@@ -12,7 +12,7 @@ import org.sprnn.plan.DeviceLimits;
 import org.sprnn.plan.ExchangeMode;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
-import org.sprnn.sparse.SparseRows;
+import org.sprnn.sparse.CsrMatrix;
 import org.sprnn.sparse.WeightFormat;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -112,7 +112,7 @@ final class PlanCommand implements Callable<Integer> {
             if (model.numLayers() > 1) {
                 out.printf("== layer %d%n", k);
             }
-            Plan plan = Plan.of(SparseRows.of(model.layers().get(k).wHh()), model.cell(), batch, device, options);
+            Plan plan = Plan.of(CsrMatrix.of(model.layers().get(k).wHh()), model.cell(), batch, device, options);
             out.print(plan.describe());
         }
         return 0;

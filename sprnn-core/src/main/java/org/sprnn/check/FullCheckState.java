@@ -21,7 +21,7 @@ import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
 import org.sprnn.plan.DeviceLimits;
 import org.sprnn.plan.Plan;
-import org.sprnn.sparse.SparseRows;
+import org.sprnn.sparse.CsrMatrix;
 
 /**
  * Why this file exists: {@code kernel-check --full} is fast because the CPU work runs beside the GPU. This is the
@@ -40,10 +40,10 @@ final class FullCheckState implements AutoCloseable {
 
     final DeviceLimits limits;
     final ExecutorService pool;
-    // models and their sparse rows are made by the first thread that asks (inline, never queued behind the
+    // models and their W_hh in CSR are made by the first thread that asks (inline, never queued behind the
     // tasks waiting for them); plans and references are pool tasks
     final Map<ModelKey, FutureTask<RnnModel>> models = new ConcurrentHashMap<>();
-    final Map<ModelKey, FutureTask<List<SparseRows>>> rows = new ConcurrentHashMap<>();
+    final Map<ModelKey, FutureTask<List<CsrMatrix>>> rows = new ConcurrentHashMap<>();
     final Map<String, Future<Planned>> plans = new ConcurrentHashMap<>();
     final Map<Shape, Future<Reference>> refs = new ConcurrentHashMap<>();
     final Map<Shape, Integer> shapeUses = new ConcurrentHashMap<>();   // runs left per shape: its reference is dropped at 0
@@ -63,8 +63,8 @@ final class FullCheckState implements AutoCloseable {
         return inline(models, k, () -> SyntheticModels.random(k.cell(), FullCheckJobs.INPUT, k.hidden(), k.layers(), k.density(), 1.0, k.seed()));
     }
 
-    Future<List<SparseRows>> rows(ModelKey k) {
-        return inline(rows, k, () -> get(model(k)).layers().stream().map(l -> SparseRows.of(l.wHh())).toList());
+    Future<List<CsrMatrix>> rows(ModelKey k) {
+        return inline(rows, k, () -> get(model(k)).layers().stream().map(l -> CsrMatrix.of(l.wHh())).toList());
     }
 
     /** The memoized value of {@code key}, computed by the calling thread if no thread has started it. */
@@ -85,7 +85,7 @@ final class FullCheckState implements AutoCloseable {
     Future<Planned> plan(Job j, int batch) {
         return plans.computeIfAbsent(planKey(j, batch), key -> pool.submit(() -> {
             try {
-                List<SparseRows> rs = get(rows(j.model()));
+                List<CsrMatrix> rs = get(rows(j.model()));
                 List<Plan> ps = new ArrayList<>();
                 for (int k = 0; k < rs.size(); k++) {
                     Plan p = Plan.of(rs.get(k), j.model().cell(), batch, limits, j.options());

@@ -10,7 +10,7 @@ import org.sprnn.model.RnnModel;
 import org.sprnn.model.Tensor;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
-import org.sprnn.sparse.SparseRows;
+import org.sprnn.sparse.CsrMatrix;
 import org.sprnn.sparse.WeightFormat;
 
 /**
@@ -102,7 +102,7 @@ final class RoundingProbe {
      * {@link #splitRound16}) where {@link Plan#splitsWeights} says so, else one 16-bit word ({@link #round16}).
      */
     static IntFunction<DoubleUnaryOperator> asPlanned(RnnModel model, WeightFormat weights) {
-        return k -> Plan.splitsWeights(SparseRows.of(model.layers().get(k).wHh()), PlanOptions.defaults())
+        return k -> Plan.splitsWeights(CsrMatrix.of(model.layers().get(k).wHh()), PlanOptions.defaults())
                 ? v -> splitRound16(v, weights) : v -> round16(v, weights);
     }
 

@@ -110,7 +110,7 @@ public final class SparsePersistentFullCheck {
                     }
                 }
             }
-            st.rows.clear(); // every plan is made: the sparse rows are no longer needed
+            st.rows.clear(); // every plan is made: the CSR W_hh are no longer needed
             for (Job j : jobs) {
                 st.modelUses.merge(j.model(), 1, Integer::sum);
                 for (Shape s : j.shapes()) {

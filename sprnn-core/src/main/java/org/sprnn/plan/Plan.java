@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Locale;
 import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
+import org.sprnn.sparse.CsrMatrix;
 import org.sprnn.sparse.PackedLayer;
-import org.sprnn.sparse.SparseRows;
 
 /**
  * Whether one layer fits on-chip for the sparse persistent kernel on a device, and how: the partition,
@@ -40,7 +40,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * ({@link PlanOptions#splitWeights}) are used when asked for, and wherever they cost no slot
      * ({@link PackedLayer#splitCostsNoSlots}).
      */
-    public static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options) {
+    public static Plan of(CsrMatrix whh, CellType cell, int batch, DeviceLimits device, PlanOptions options) {
         if (!options.splitWeights() && splitsWeights(whh, options)) {
             options = options.withSplitWeights(true);
         }
@@ -86,7 +86,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     }
 
     /** One layer on {@code ctas} CTAs, staging in clusters of {@code stageCluster} (0: {@link KernelSpec#defaultStageCluster}). */
-    private static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options, ExchangeMode ex,
+    private static Plan of(CsrMatrix whh, CellType cell, int batch, DeviceLimits device, PlanOptions options, ExchangeMode ex,
                            int ctas, int stageCluster) {
         int h = whh.cols();
         if (options.warpsPerCta() != 0) {
@@ -127,7 +127,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * (results/fp16: relu draws whose recurrence amplifies the weights' fp16 rounding past 3e-3, 136 of 16 000 at
      * hidden 64, fell to 23).
      */
-    public static boolean splitsWeights(SparseRows whh, PlanOptions options) {
+    public static boolean splitsWeights(CsrMatrix whh, PlanOptions options) {
         return options.splitWeights() || PackedLayer.splitCostsNoSlots(whh);
     }
 
@@ -139,7 +139,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * ablation's grid-barrier rows): each CTA's range by slot share, then dealt over its warps by count; at 1152 and
      * 2304 those rows measured as before it, at 5760 the two dealings are the same layout.
      */
-    static boolean ctaContiguousIsFree(SparseRows whh, CellType cell, int batch, int ctas, int warps, PlanOptions options) {
+    static boolean ctaContiguousIsFree(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, PlanOptions options) {
         int[] unitSlots = PackedLayer.unitSlots(whh, cell, options.splitWeights());
         return PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * warps, true, options.balanced())
                 <= PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * warps, false, options.balanced());
@@ -157,7 +157,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     }
 
     /** One layer on a given partition (exchange, CTAs, warps and staging cluster fixed; 0: the default cluster). */
-    private static Plan of(SparseRows whh, CellType cell, int batch, DeviceLimits device, PlanOptions options, ExchangeMode ex,
+    private static Plan of(CsrMatrix whh, CellType cell, int batch, DeviceLimits device, PlanOptions options, ExchangeMode ex,
                            int ctas, int warps, int stageCluster) {
         int h = whh.cols();
         boolean ctaContiguous = ex == ExchangeMode.CLUSTER
@@ -296,7 +296,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * Warps per CTA with the shortest critical path: the fewest slots per lane {@code S} (words held in the shared
      * tier counted {@link #TIER2_SLOT_COST}x), ties to fewer warps (more registers each); from 1 to the block limit.
      */
-    static int chooseWarps(SparseRows whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous, boolean balanced) {
+    static int chooseWarps(CsrMatrix whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous, boolean balanced) {
         return warpCandidates(whh, cell, batch, device, ctas, contiguous, balanced, false).get(0)[0];
     }
 
@@ -304,7 +304,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * Every usable warp count as {@code {warps, slots per lane}}, cheapest first by the cost of {@link #chooseWarps}
      * (ties to fewer warps, but see {@link #fillSubpartitions}); never empty (1 warp when no count has a register tier).
      */
-    static List<int[]> warpCandidates(SparseRows whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous,
+    static List<int[]> warpCandidates(CsrMatrix whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous,
                                       boolean balanced, boolean splitWeights) {
         int[] unitSlots = PackedLayer.unitSlots(whh, cell, splitWeights);
         List<double[]> scored = new ArrayList<>(); // {cost, warps, slots}

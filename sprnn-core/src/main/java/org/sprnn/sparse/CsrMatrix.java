@@ -7,12 +7,15 @@ import org.sprnn.model.Tensor;
 /**
  * A float32 matrix in compressed sparse row (CSR) form: the one sparse format every engine starts from.
  *
- * <p>It exists so that the {@code cpu} engine, the cuSPARSE engine and the on-chip packers all read a
- * pruned weight matrix the same way: row {@code r}'s nonzeros are {@code values[rowPtr[r] ..
- * rowPtr[r+1])} at columns {@code colIdx[rowPtr[r] .. rowPtr[r+1])}, columns strictly increasing within a
- * row. Only entries that are not exactly zero after rounding to float32 are kept, so {@link #nnz()} is
- * the number a kernel will actually multiply. The index arrays are zero-based 32-bit, which is what
- * cuSPARSE's {@code CUSPARSE_INDEX_32I} / {@code CUSPARSE_INDEX_BASE_ZERO} expects.
+ * <p>It exists so that the {@code cpu} engine, the cuSPARSE engine and the on-chip packer all read a
+ * pruned weight matrix the same way, and make the same choice of which entries to keep: row {@code r}'s
+ * nonzeros are {@code values[rowPtr[r] .. rowPtr[r+1])} at columns {@code colIdx[rowPtr[r] ..
+ * rowPtr[r+1])}, columns strictly increasing within a row. Only entries that are not exactly zero after
+ * rounding to float32 are kept, so {@link #nnz()} is the number a kernel will actually multiply. The index
+ * arrays are zero-based 32-bit, which is what cuSPARSE's {@code CUSPARSE_INDEX_32I} /
+ * {@code CUSPARSE_INDEX_BASE_ZERO} expects. For {@code W_hh} the rows are in PyTorch order (gate-major:
+ * row {@code g*H + u} is gate {@code g} of hidden unit {@code u}); the layouts the engines derive from it
+ * (the {@code cpu} engine's unit-major copy, {@link PackedLayer}'s warp words) reorder rows, never entries.
  *
  * <p>Immutable: the accessors return copies; {@link #rowPtrView()} and friends hand out the arrays
  * themselves for packers that promise not to write to them.
@@ -127,6 +130,16 @@ public final class CsrMatrix {
         }
         Arrays.sort(n);
         return n;
+    }
+
+    /** A copy of row {@code r}'s columns, ascending ({@link #rowNnz(int)} of them). */
+    public int[] rowColumns(int r) {
+        return Arrays.copyOfRange(colIdx, rowPtr[r], rowPtr[r + 1]);
+    }
+
+    /** A copy of row {@code r}'s values, in the order of {@link #rowColumns(int)}. */
+    public float[] rowValues(int r) {
+        return Arrays.copyOfRange(values, rowPtr[r], rowPtr[r + 1]);
     }
 
     /** A copy of the row pointers {@code [rows + 1]}. */

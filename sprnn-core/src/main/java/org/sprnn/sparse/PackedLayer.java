@@ -77,7 +77,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * @param bankAware order each row with {@link BankAwareOrder}, else natural order
      * @param wideLoads whether the kernel loads a column's batch in one access (changes the bank model)
      */
-    public static PackedLayer pack(SparseRows whh, CellType cell, int batch, int warps, boolean balanced,
+    public static PackedLayer pack(CsrMatrix whh, CellType cell, int batch, int warps, boolean balanced,
                                    boolean bankAware, boolean wideLoads, WeightFormat format) {
         return pack(whh, cell, batch, 1, warps, false, balanced, bankAware, wideLoads, format);
     }
@@ -89,13 +89,13 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * in shared memory); units are then dealt to that CTA's warps (balanced or naive). The cluster exchange
      * pushes each CTA's block with 16-byte stores.
      */
-    public static PackedLayer pack(SparseRows whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+    public static PackedLayer pack(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
                                    boolean balanced, boolean bankAware, boolean wideLoads, WeightFormat format) {
         return pack(whh, cell, batch, ctas, warps, ctaContiguous, balanced, bankAware, wideLoads, format, false);
     }
 
-    /** As {@link #pack(SparseRows, CellType, int, int, int, boolean, boolean, boolean, boolean, WeightFormat)}, with split weights or not. */
-    public static PackedLayer pack(SparseRows whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+    /** As {@link #pack(CsrMatrix, CellType, int, int, int, boolean, boolean, boolean, boolean, WeightFormat)}, with split weights or not. */
+    public static PackedLayer pack(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
                                    boolean balanced, boolean bankAware, boolean wideLoads, WeightFormat format,
                                    boolean splitWeights) {
         if (ctas < 1 || warps % ctas != 0) {
@@ -117,7 +117,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         long[] unitNnz = new long[h];
         for (int u = 0; u < h; u++) {
             for (int g = 0; g < gates; g++) {
-                unitNnz[u] += whh.rowLength(g * h + u);
+                unitNnz[u] += whh.rowNnz(g * h + u);
             }
         }
         List<List<Integer>> dealt = deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced);
@@ -159,8 +159,8 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 warpUnits[w * upw + i] = u;
                 for (int g = 0; g < gates; g++) {
                     int r = g * h + u;
-                    int[] cols = whh.columns().get(r);
-                    float[] vals = whh.values().get(r);
+                    int[] cols = whh.rowColumns(r);
+                    float[] vals = whh.rowValues(r);
                     if (splitWeights) {
                         int[] both = new int[2 * cols.length];
                         float[] parts = new float[2 * cols.length];
@@ -197,7 +197,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 }
             }
         }
-        Stats stats = new Stats(whh.nonzeros(), maxNnz, whh.nonzeros() / (double) warps, sumSlots / (double) warps,
+        Stats stats = new Stats(whh.nnz(), maxNnz, whh.nnz() / (double) warps, sumSlots / (double) warps,
                 loads, wfNat, worstNat, wf, worst, lb);
         return new PackedLayer(cell, h, batch, warps, slots, upw, words, rowEnds, warpUnits, stats, splitWeights);
     }
@@ -240,8 +240,8 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         return l;
     }
 
-    /** Slots per lane of each hidden unit, one word per nonzero ({@link #unitSlots(SparseRows, CellType, boolean)}). */
-    public static int[] unitSlots(SparseRows whh, CellType cell) {
+    /** Slots per lane of each hidden unit, one word per nonzero ({@link #unitSlots(CsrMatrix, CellType, boolean)}). */
+    public static int[] unitSlots(CsrMatrix whh, CellType cell) {
         return unitSlots(whh, cell, false);
     }
 
@@ -249,13 +249,13 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * Slots per lane of each hidden unit: the sum over its gate rows of {@code max(1, ceil(k/32))}, with
      * {@code 2k} words for {@code k} nonzeros when the weights are split.
      */
-    public static int[] unitSlots(SparseRows whh, CellType cell, boolean splitWeights) {
+    public static int[] unitSlots(CsrMatrix whh, CellType cell, boolean splitWeights) {
         int h = whh.cols();
         int wordsPerNonzero = splitWeights ? 2 : 1;
         int[] unitSlots = new int[h];
         for (int u = 0; u < h; u++) {
             for (int g = 0; g < cell.gates(); g++) {
-                unitSlots[u] += BankAwareOrder.slotColumns(wordsPerNonzero * whh.rowLength(g * h + u));
+                unitSlots[u] += BankAwareOrder.slotColumns(wordsPerNonzero * whh.rowNnz(g * h + u));
             }
         }
         return unitSlots;
@@ -267,9 +267,9 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * the plain one for any partition (the same step time up to the extra multiply-adds of one slot's lanes), e.g.
      * hidden 64 up to 25% density, hidden 300 and 1152 at 1%.
      */
-    public static boolean splitCostsNoSlots(SparseRows whh) {
+    public static boolean splitCostsNoSlots(CsrMatrix whh) {
         for (int r = 0; r < whh.rows(); r++) {
-            if (BankAwareOrder.slotColumns(2 * whh.rowLength(r)) != BankAwareOrder.slotColumns(whh.rowLength(r))) {
+            if (BankAwareOrder.slotColumns(2 * whh.rowNnz(r)) != BankAwareOrder.slotColumns(whh.rowNnz(r))) {
                 return false;
             }
         }

@@ -16,7 +16,7 @@ import org.sprnn.plan.ExchangeMode;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
 import org.sprnn.model.SyntheticModels;
-import org.sprnn.sparse.SparseRows;
+import org.sprnn.sparse.CsrMatrix;
 import org.sprnn.sparse.WeightFormat;
 
 /** What {@code kernel-check --full} covers (no GPU needed to enumerate it), and the kernels of its fault path. */
@@ -72,7 +72,7 @@ class SparsePersistentFullCheckTest {
             }
             var k = j.model();
             var model = SyntheticModels.random(k.cell(), FullCheckJobs.INPUT, k.hidden(), k.layers(), k.density(), 1.0, k.seed());
-            SparseRows rows = SparseRows.of(model.layers().get(0).wHh());
+            CsrMatrix rows = CsrMatrix.of(model.layers().get(0).wHh());
             for (var shape : j.shapes()) {
                 Plan general = Plan.of(rows, k.cell(), shape.batch(), DeviceLimits.h100Sxm(), j.options());
                 Plan compiled = Plan.of(rows, k.cell(), shape.batch(), DeviceLimits.h100Sxm(), j.options().withCompiledRowEnds(true));
@@ -88,7 +88,7 @@ class SparsePersistentFullCheckTest {
     @Test
     void onlyTheStalledVariantCarriesTheStallDefines() {
         var model = SyntheticModels.random(CellType.GRU, 8, 96, 1, 0.3, 1.0, 3);
-        Plan p = Plan.of(SparseRows.of(model.layers().get(0).wHh()), CellType.GRU, 3, DeviceLimits.h100Sxm(), PlanOptions.defaults());
+        Plan p = Plan.of(CsrMatrix.of(model.layers().get(0).wHh()), CellType.GRU, 3, DeviceLimits.h100Sxm(), PlanOptions.defaults());
         EngineTesting.KernelBuild normal = EngineTesting.sparsePersistentKernel(p.spec(), SparsePersistentEngine.Variant.NORMAL);
         assertThat(normal.defines()).isEqualTo(p.spec().defines());
         assertThat(normal.name()).isEqualTo(p.spec().name());

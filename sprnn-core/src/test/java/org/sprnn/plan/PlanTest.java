@@ -9,15 +9,15 @@ import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
-import org.sprnn.sparse.SparseRows;
+import org.sprnn.sparse.CsrMatrix;
 import org.sprnn.sparse.WeightFormat;
 
 /** Capacity planning against an assumed H100: what fits, where, and the refusals with their numbers. */
 class PlanTest {
     private static final DeviceLimits H100 = DeviceLimits.h100Sxm();
 
-    private static SparseRows rows(CellType cell, int h, double d) {
-        return SparseRows.of(SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(h * 31L + cell.ordinal())));
+    private static CsrMatrix rows(CellType cell, int h, double d) {
+        return CsrMatrix.of(SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(h * 31L + cell.ordinal())));
     }
 
     @Test
@@ -146,10 +146,10 @@ class PlanTest {
         // rows of different lengths on 16 x 18 warps of 4 units: rows of 20 nonzeros take one slot each, compiled in;
         // one row of 40 among them (two slots) keeps the general loop
         PlanOptions fullWarps = PlanOptions.defaults().withExchange(ExchangeMode.CLUSTER).withPartition(16, 18);
-        Plan even = Plan.of(SparseRows.of(new Tensor(new int[] {1152, 1152}, rowsOfLength(1152, 20, -1))), CellType.RNN_RELU, 4, H100, fullWarps);
+        Plan even = Plan.of(CsrMatrix.of(new Tensor(new int[] {1152, 1152}, rowsOfLength(1152, 20, -1))), CellType.RNN_RELU, 4, H100, fullWarps);
         assertThat(even.layout().equalRowSlots()).as(even.describe()).isEqualTo(1);
         assertThat(even.spec().rowSlots()).isEqualTo(1);
-        Plan uneven = Plan.of(SparseRows.of(new Tensor(new int[] {1152, 1152}, rowsOfLength(1152, 20, 7))), CellType.RNN_RELU, 4, H100, fullWarps);
+        Plan uneven = Plan.of(CsrMatrix.of(new Tensor(new int[] {1152, 1152}, rowsOfLength(1152, 20, 7))), CellType.RNN_RELU, 4, H100, fullWarps);
         assertThat(uneven.layout().equalRowSlots()).as(uneven.describe()).isZero();
         assertThat(uneven.spec().rowSlots()).isZero();
     }
@@ -184,7 +184,7 @@ class PlanTest {
         DeviceLimits noCount = new DeviceLimits(H100.name(), 132, 65536, 255, 233472, 232448, 1024, 90, 16, true, 0);
         int wide = 0;
         for (int h : new int[] {5376, 5760, 6144, 6400}) {
-            SparseRows r = rows(CellType.RNN_RELU, h, 0.1);
+            CsrMatrix r = rows(CellType.RNN_RELU, h, 0.1);
             PlanOptions o = PlanOptions.defaults().withExchange(ExchangeMode.GRID_BARRIER);
             Plan p = Plan.of(r, CellType.RNN_RELU, 4, H100, o);
             Plan all = Plan.of(r, CellType.RNN_RELU, 4, noCount, o);

@@ -6,7 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;
-import org.sprnn.sparse.SparseRows;
+import org.sprnn.sparse.CsrMatrix;
 
 /**
  * A layer that the cost-optimal warp count cannot hold but another can is planned to fit, not refused (found by
@@ -20,7 +20,7 @@ class PlanWarpFallbackTest {
     @Test
     void aLayerThatFitsWithFewerWarpsIsNotRefused() {
         RnnModel m = SyntheticModels.random(CellType.LSTM, 8, 512, 1, 0.2, 1.0, 3);
-        SparseRows r = SparseRows.of(m.layers().get(0).wHh());
+        CsrMatrix r = CsrMatrix.of(m.layers().get(0).wHh());
         PlanOptions o = PlanOptions.defaults().withExchange(ExchangeMode.GRID_BARRIER);
         int costOptimal = Plan.chooseWarps(r, CellType.LSTM, 8, SMALL, 4, false, true);
         Plan atCostOptimal = Plan.of(r, CellType.LSTM, 8, SMALL, o.withPartition(0, costOptimal));
@@ -36,7 +36,7 @@ class PlanWarpFallbackTest {
     @Test
     void aFittingCostOptimalPartitionIsKept() {
         RnnModel m = SyntheticModels.random(CellType.RNN_RELU, 8, 1152, 1, 0.1, 1.0, 3);
-        SparseRows r = SparseRows.of(m.layers().get(0).wHh());
+        CsrMatrix r = CsrMatrix.of(m.layers().get(0).wHh());
         DeviceLimits h100 = DeviceLimits.h100Sxm();
         for (ExchangeMode e : ExchangeMode.values()) {
             PlanOptions o = PlanOptions.defaults().withExchange(e);

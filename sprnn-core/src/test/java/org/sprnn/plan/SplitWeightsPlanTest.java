@@ -6,8 +6,8 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.sprnn.model.CellType;
 import org.sprnn.model.SyntheticModels;
+import org.sprnn.sparse.CsrMatrix;
 import org.sprnn.sparse.PackedLayer;
-import org.sprnn.sparse.SparseRows;
 import org.sprnn.sparse.WeightFormat;
 
 /**
@@ -19,8 +19,8 @@ class SplitWeightsPlanTest {
     /** A 4-SM device (H100 per SM) so that a layer near capacity plans in milliseconds. */
     private static final DeviceLimits SMALL = new DeviceLimits("test 4 SMs", 4, 65536, 255, 233472, 232448, 1024, 90, 16, true);
 
-    private static SparseRows rows(CellType cell, int h, double d, long seed) {
-        return SparseRows.of(SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(seed)));
+    private static CsrMatrix rows(CellType cell, int h, double d, long seed) {
+        return CsrMatrix.of(SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(seed)));
     }
 
     @Test
@@ -38,7 +38,7 @@ class SplitWeightsPlanTest {
     @Test
     void sameKernelDoubledWordsOwnName() {
         for (CellType cell : CellType.values()) {
-            SparseRows r = rows(cell, 300, 0.1, 11 + cell.ordinal());
+            CsrMatrix r = rows(cell, 300, 0.1, 11 + cell.ordinal());
             Plan one = Plan.of(r, cell, 3, H100, PlanOptions.defaults());
             Plan two = Plan.of(r, cell, 3, H100, PlanOptions.defaults().withSplitWeights(true));
             String what = cell.id() + " H=300 d=0.1 B=3: " + two.describe();
@@ -56,10 +56,10 @@ class SplitWeightsPlanTest {
             assertThat(s.slotsPerLane()).as(what).isEqualTo(PackedLayer.slotsPerLane(unitSlots, 3, s.ctas(), s.warps(),
                     s.exchange() == ExchangeMode.CLUSTER, true));
             assertThat(s.slotsPerLane()).as(what).isGreaterThan(one.spec().slotsPerLane());
-            assertThat(two.layout().stats().nonzeros()).isEqualTo(r.nonzeros());
+            assertThat(two.layout().stats().nonzeros()).isEqualTo(r.nnz());
         }
         // rows of 1 to 16 nonzeros fit their two words in the one slot per lane they took anyway: splitting is free
-        SparseRows sparse = rows(CellType.RNN_RELU, 300, 0.01, 5);
+        CsrMatrix sparse = rows(CellType.RNN_RELU, 300, 0.01, 5);
         Plan one = Plan.of(sparse, CellType.RNN_RELU, 3, H100, PlanOptions.defaults());
         Plan two = Plan.of(sparse, CellType.RNN_RELU, 3, H100, PlanOptions.defaults().withSplitWeights(true));
         assertThat(two.spec().slotsPerLane()).as(two.describe()).isEqualTo(one.spec().slotsPerLane());
@@ -68,12 +68,12 @@ class SplitWeightsPlanTest {
 
     @Test
     void theDefaultPlanSplitsWhereItCostsNoSlot() {
-        SparseRows sparse = rows(CellType.RNN_RELU, 300, 0.01, 5); // rows of at most 16 nonzeros
+        CsrMatrix sparse = rows(CellType.RNN_RELU, 300, 0.01, 5); // rows of at most 16 nonzeros
         assertThat(PackedLayer.splitCostsNoSlots(sparse)).isTrue();
         Plan auto = Plan.of(sparse, CellType.RNN_RELU, 3, H100, PlanOptions.defaults());
         assertThat(auto.spec().splitWeights()).as(auto.describe()).isTrue();
         assertThat(auto.layout().splitWeights()).isTrue();
-        SparseRows dense = rows(CellType.RNN_RELU, 300, 0.1, 5); // rows of about 30: split would double their slots
+        CsrMatrix dense = rows(CellType.RNN_RELU, 300, 0.1, 5); // rows of about 30: split would double their slots
         assertThat(PackedLayer.splitCostsNoSlots(dense)).isFalse();
         Plan plain = Plan.of(dense, CellType.RNN_RELU, 3, H100, PlanOptions.defaults());
         assertThat(plain.spec().splitWeights()).as(plain.describe()).isFalse();
@@ -83,20 +83,20 @@ class SplitWeightsPlanTest {
     void capacityCountsTheDoubledWords() {
         // relu 512 at 80% on 4 SMs, grid barrier: 78 words per lane fit (8 registers + 78 shared per lane at 22 warps),
         // the 156 of split weights do not; the refusal names the capacity and the split
-        SparseRows r = rows(CellType.RNN_RELU, 512, 0.8, 5);
+        CsrMatrix r = rows(CellType.RNN_RELU, 512, 0.8, 5);
         PlanOptions o = PlanOptions.defaults().withExchange(ExchangeMode.GRID_BARRIER);
         Plan one = Plan.of(r, CellType.RNN_RELU, 4, SMALL, o);
         Plan two = Plan.of(r, CellType.RNN_RELU, 4, SMALL, o.withSplitWeights(true));
         assertThat(one.fits()).as(one.describe()).isTrue();
         assertThat(two.fits()).as(two.describe()).isFalse();
-        assertThat(two.why()).contains("capacity").contains(r.nonzeros() + " nonzeros x 2 words, split weights");
+        assertThat(two.why()).contains("capacity").contains(r.nnz() + " nonzeros x 2 words, split weights");
         KernelSpec s = two.spec();
         assertThat(s.slotsPerLane()).as(two.describe()).isGreaterThan(two.registerSlotsAvailable() + two.sharedSlotsAvailable());
         long words = 0;
         for (int u : PackedLayer.unitSlots(r, CellType.RNN_RELU, true)) {
             words += u * 32L;
         }
-        assertThat(words).as("slots of 2k words per row").isGreaterThanOrEqualTo(2 * r.nonzeros());
+        assertThat(words).as("slots of 2k words per row").isGreaterThanOrEqualTo(2L * r.nnz());
         assertThat((long) s.warps() * 32 * s.slotsPerLane()).as(two.why()).isGreaterThan((long) s.warps() * 32
                 * (two.registerSlotsAvailable() + two.sharedSlotsAvailable()));
     }

@@ -23,6 +23,16 @@ class CsrMatrixTest {
         assertThat(m.minRowNnz()).isZero();
         assertThat(m.medianRowNnz()).isEqualTo(2.0);
         assertThat(m.maxRowNnz()).isEqualTo(2);
+        assertThat(m.rowColumns(0)).containsExactly(1, 3);
+        assertThat(m.rowValues(0)).containsExactly(2f, -1f);
+        assertThat(m.rowColumns(1)).isEmpty();
+        assertThat(m.rowValues(1)).isEmpty();
+        assertThat(m.rowColumns(2)).containsExactly(0, 2);
+        assertThat(m.rowValues(2)).containsExactly(5f, 0.5f);
+        m.rowColumns(0)[0] = 3;
+        m.rowValues(0)[0] = 0f;
+        assertThat(m.colIdxView()).as("a row's arrays are copies").containsExactly(1, 3, 0, 2);
+        assertThat(m.valuesView()).containsExactly(2f, -1f, 5f, 0.5f);
     }
 
     @Test
@@ -36,6 +46,15 @@ class CsrMatrixTest {
                 assertThat(back.data()[i]).as("density %s seed %d index %d", d, seed, i).isEqualTo((double) (float) w.data()[i]);
             }
             assertThat((long) m.nnz()).isEqualTo(w.countNonZero());
+            for (int r = 0; r < 37; r++) { // each row's slice: its nonzeros, columns ascending, values as rounded
+                int[] cols = m.rowColumns(r);
+                float[] vals = m.rowValues(r);
+                assertThat(cols).hasSize(m.rowNnz(r)).isSorted().doesNotHaveDuplicates();
+                assertThat(vals).hasSize(m.rowNnz(r));
+                for (int i = 0; i < cols.length; i++) {
+                    assertThat(vals[i]).isEqualTo((float) w.data()[r * 53 + cols[i]]).isNotZero();
+                }
+            }
             int k = Math.max(1, (int) Math.round(d * 53));
             assertThat(m.minRowNnz()).isEqualTo(k);
             assertThat(m.maxRowNnz()).isEqualTo(k);

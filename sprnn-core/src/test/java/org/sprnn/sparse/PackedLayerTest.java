@@ -2,15 +2,14 @@ package org.sprnn.sparse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.sprnn.model.CellType;
 import org.sprnn.model.SyntheticModels;
+import org.sprnn.model.Tensor;
 
 /** The packed layer holds exactly W_hh (rounded to the weight format), dealt and padded as documented. */
 class PackedLayerTest {
@@ -31,7 +30,7 @@ class PackedLayerTest {
 
 
     /** Rows with uneven lengths (some long, some empty), so balanced and naive dealing differ; values in [-1, 1). */
-    static SparseRows unevenRows(SplittableRandom rnd, int rows, int cols, double d) {
+    static CsrMatrix unevenRows(SplittableRandom rnd, int rows, int cols, double d) {
         return unevenRows(rnd, rows, cols, d, 4, x -> x.nextDouble(-1, 1));
     }
 
@@ -39,40 +38,32 @@ class PackedLayerTest {
      * Rows of density {@code d}, every 7th of {@code min(1, longFactor * d)}, every 11th (not 7th) empty; each value
      * drawn by {@code value} after the row's columns.
      */
-    static SparseRows unevenRows(SplittableRandom rnd, int rows, int cols, double d, double longFactor,
-                                 java.util.function.ToDoubleFunction<SplittableRandom> value) {
-        List<int[]> cs = new ArrayList<>();
-        List<float[]> vs = new ArrayList<>();
+    static CsrMatrix unevenRows(SplittableRandom rnd, int rows, int cols, double d, double longFactor,
+                                java.util.function.ToDoubleFunction<SplittableRandom> value) {
+        double[] dense = new double[rows * cols];
         for (int r = 0; r < rows; r++) {
             double dr = r % 7 == 0 ? Math.min(1.0, longFactor * d) : (r % 11 == 0 ? 0 : d);
             int[] c = java.util.stream.IntStream.range(0, cols).filter(x -> rnd.nextDouble() < dr).toArray();
-            float[] v = new float[c.length];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) value.applyAsDouble(rnd);
+            for (int x : c) {
+                dense[r * cols + x] = (float) value.applyAsDouble(rnd);
             }
-            cs.add(c);
-            vs.add(v);
         }
-        return new SparseRows(cols, cs, vs);
+        return CsrMatrix.of(new Tensor(new int[] {rows, cols}, dense));
     }
 
     /** {@code rows} rows over {@code cols} columns, row {@code r} with {@code length.applyAsInt(r)} nonzeros. */
-    static SparseRows rowsOfLength(int rows, int cols, java.util.function.IntUnaryOperator length) {
-        List<int[]> cs = new ArrayList<>();
-        List<float[]> vs = new ArrayList<>();
+    static CsrMatrix rowsOfLength(int rows, int cols, java.util.function.IntUnaryOperator length) {
+        double[] dense = new double[rows * cols];
         for (int r = 0; r < rows; r++) {
-            int k = length.applyAsInt(r);
-            int[] c = new int[k];
-            float[] v = new float[k];
-            for (int i = 0; i < k; i++) {
-                c[i] = (r * 7 + i * 3) % cols;
-                v[i] = 0.25f * (1 + (r + i) % 3);
+            for (int i = 0; i < length.applyAsInt(r); i++) {
+                dense[r * cols + (r * 7 + i * 3) % cols] = 0.25f * (1 + (r + i) % 3);
             }
-            Arrays.sort(c);
-            cs.add(c);
-            vs.add(v);
         }
-        return new SparseRows(cols, cs, vs);
+        CsrMatrix m = CsrMatrix.of(new Tensor(new int[] {rows, cols}, dense));
+        for (int r = 0; r < rows; r++) {
+            assertThat(m.rowNnz(r)).as("row %d: distinct columns", r).isEqualTo(length.applyAsInt(r));
+        }
+        return m;
     }
 
     @Test
@@ -116,7 +107,7 @@ class PackedLayerTest {
                 boolean balanced = rnd.nextBoolean();
                 boolean bank = rnd.nextBoolean();
                 boolean wide = rnd.nextBoolean();
-                SparseRows w = unevenRows(rnd, cell.gates() * h, h, 0.1);
+                CsrMatrix w = unevenRows(rnd, cell.gates() * h, h, 0.1);
                 PackedLayer p = PackedLayer.pack(w, cell, batch, warps, balanced, bank, wide, WeightFormat.FP16);
                 String what = String.format("seed %d %s H=%d B=%d warps=%d balanced=%s bank=%s wide=%s", seed, cell.id(), h, batch, warps, balanced, bank, wide);
                 int g = cell.gates();
@@ -143,11 +134,11 @@ class PackedLayerTest {
                                 }
                             });
                             int r = gate * h + u;
-                            int[] cols = w.columns().get(r);
+                            int[] cols = w.rowColumns(r);
                             assertThat(got).as(what + " row %d", r).hasSize(cols.length);
                             for (int x = 0; x < cols.length; x++) {
                                 assertThat(got.get(cols[x])).as(what + " row %d col %d", r, cols[x])
-                                        .isEqualTo(Float.float16ToFloat(Float.floatToFloat16(w.values().get(r)[x])));
+                                        .isEqualTo(Float.float16ToFloat(Float.floatToFloat16(w.rowValues(r)[x])));
                             }
                             start = end + 1;
                         }
@@ -172,7 +163,7 @@ class PackedLayerTest {
     void balancedDealingIsNoWorseThanNaiveAndNearlyEven() {
         long seed = System.nanoTime();
         SplittableRandom rnd = new SplittableRandom(seed);
-        SparseRows w = unevenRows(rnd, 1152, 1152, 0.1);
+        CsrMatrix w = unevenRows(rnd, 1152, 1152, 0.1);
         PackedLayer naive = PackedLayer.pack(w, CellType.RNN_RELU, 4, 256, false, true, true, WeightFormat.FP16);
         PackedLayer bal = PackedLayer.pack(w, CellType.RNN_RELU, 4, 256, true, true, true, WeightFormat.FP16);
         String what = "seed " + seed + ": naive " + naive.summary() + " / balanced " + bal.summary();
@@ -182,7 +173,7 @@ class PackedLayerTest {
 
     @Test
     void bankAwareOrderCutsWavefrontsAtThePaperPoint() {
-        SparseRows w = SparseRows.of(SyntheticModels.sparse(1152, 1152, 0.1, new SplittableRandom(7)));
+        CsrMatrix w = CsrMatrix.of(SyntheticModels.sparse(1152, 1152, 0.1, new SplittableRandom(7)));
         PackedLayer nat = PackedLayer.pack(w, CellType.RNN_RELU, 4, 256, true, false, true, WeightFormat.FP16);
         PackedLayer bank = PackedLayer.pack(w, CellType.RNN_RELU, 4, 256, true, true, true, WeightFormat.FP16);
         double before = nat.stats().wavefronts() / (double) nat.stats().loads();
@@ -196,7 +187,7 @@ class PackedLayerTest {
     @Test
     void neededColumnsAreExactlyTheColumnsEachCtasWordsRead() {
         long seed = Long.getLong("sprnn.seed", System.nanoTime());
-        SparseRows w = SparseRows.of(SyntheticModels.sparse(200, 200, 0.05, new SplittableRandom(seed)));
+        CsrMatrix w = CsrMatrix.of(SyntheticModels.sparse(200, 200, 0.05, new SplittableRandom(seed)));
         int ctas = 4, warpsPerCta = 3;
         PackedLayer l = PackedLayer.pack(w, CellType.RNN_RELU, 4, ctas, ctas * warpsPerCta, true, true, true, true, WeightFormat.FP16);
         int[] needed = l.neededColumns(ctas, warpsPerCta);

@@ -2,9 +2,7 @@ package org.sprnn.sparse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -48,7 +46,7 @@ class SplitWeightsTest {
     }
 
     /** Random rows of uneven lengths (some empty, some long), values over several binades. */
-    static SparseRows rows(SplittableRandom rnd, int rows, int cols, double d) {
+    static CsrMatrix rows(SplittableRandom rnd, int rows, int cols, double d) {
         return PackedLayerTest.unevenRows(rnd, rows, cols, d, 5, x -> x.nextGaussian() * Math.pow(2, x.nextInt(-6, 3)));
     }
 
@@ -66,13 +64,13 @@ class SplitWeightsTest {
                 boolean balanced = rnd.nextBoolean();
                 boolean bank = rnd.nextBoolean();
                 boolean wide = rnd.nextBoolean();
-                SparseRows w = rows(rnd, cell.gates() * h, h, 0.08);
+                CsrMatrix w = rows(rnd, cell.gates() * h, h, 0.08);
                 PackedLayer p = PackedLayer.pack(w, cell, batch, ctas, warps, contiguous, balanced, bank, wide, WeightFormat.FP16, true);
                 String what = String.format("seed %d %s H=%d B=%d ctas=%d warps=%d contiguous=%s balanced=%s bank=%s wide=%s",
                         seed, cell.id(), h, batch, ctas, warps, contiguous, balanced, bank, wide);
                 assertThat(p.splitWeights()).isTrue();
                 assertThat(p.wordsPerNonzero()).isEqualTo(2);
-                assertThat(p.stats().nonzeros()).as(what).isEqualTo(w.nonzeros());
+                assertThat(p.stats().nonzeros()).as(what).isEqualTo(w.nnz());
                 int g = cell.gates();
                 int[] realWords = {0};
                 for (int wp = 0; wp < warps; wp++) {
@@ -99,8 +97,8 @@ class SplitWeightsTest {
                                 hi.merge(c, v, (a, b) -> Math.abs(a) >= Math.abs(b) ? a : b);
                             });
                             int r = gate * h + u;
-                            int[] cols = w.columns().get(r);
-                            float[] vals = w.values().get(r);
+                            int[] cols = w.rowColumns(r);
+                            float[] vals = w.rowValues(r);
                             assertThat(count).as(what + " row %d: columns", r).hasSize(cols.length);
                             assertThat(end - start + 1).as(what + " row %d: slots", r).isEqualTo(BankAwareOrder.slotColumns(2 * cols.length));
                             for (int x = 0; x < cols.length; x++) {
@@ -113,7 +111,7 @@ class SplitWeightsTest {
                         }
                     }
                 }
-                assertThat((long) realWords[0]).as(what + ": words reading a column below H").isEqualTo(2 * w.nonzeros());
+                assertThat((long) realWords[0]).as(what + ": words reading a column below H").isEqualTo(2L * w.nnz());
                 assertThat(p.stats().wavefronts()).as(what).isLessThanOrEqualTo(p.stats().wavefrontsNatural());
             }
         }
@@ -125,13 +123,13 @@ class SplitWeightsTest {
         SplittableRandom rnd = new SplittableRandom(seed);
         for (CellType cell : CellType.values()) {
             int h = 64 + rnd.nextInt(200);
-            SparseRows w = rows(rnd, cell.gates() * h, h, 0.1);
+            CsrMatrix w = rows(rnd, cell.gates() * h, h, 0.1);
             int[] one = PackedLayer.unitSlots(w, cell);
             int[] two = PackedLayer.unitSlots(w, cell, true);
             for (int u = 0; u < h; u++) {
                 int expect = 0;
                 for (int gate = 0; gate < cell.gates(); gate++) {
-                    expect += BankAwareOrder.slotColumns(2 * w.rowLength(gate * h + u));
+                    expect += BankAwareOrder.slotColumns(2 * w.rowNnz(gate * h + u));
                 }
                 assertThat(two[u]).as("seed %d %s unit %d", seed, cell.id(), u).isEqualTo(expect).isGreaterThanOrEqualTo(one[u]);
             }
@@ -150,17 +148,14 @@ class SplitWeightsTest {
     @Test
     void splitIsFreeExactlyWhereNoRowHasMoreThan16Nonzeros() {
         SplittableRandom rnd = new SplittableRandom(3);
-        assertThat(PackedLayer.splitCostsNoSlots(SparseRows.of(org.sprnn.model.SyntheticModels.sparse(64, 64, 0.1, rnd)))).isTrue();
-        assertThat(PackedLayer.splitCostsNoSlots(SparseRows.of(org.sprnn.model.SyntheticModels.sparse(300, 300, 0.01, rnd)))).isTrue();
-        assertThat(PackedLayer.splitCostsNoSlots(SparseRows.of(org.sprnn.model.SyntheticModels.sparse(300, 300, 0.1, rnd)))).isFalse();
+        assertThat(PackedLayer.splitCostsNoSlots(CsrMatrix.of(org.sprnn.model.SyntheticModels.sparse(64, 64, 0.1, rnd)))).isTrue();
+        assertThat(PackedLayer.splitCostsNoSlots(CsrMatrix.of(org.sprnn.model.SyntheticModels.sparse(300, 300, 0.01, rnd)))).isTrue();
+        assertThat(PackedLayer.splitCostsNoSlots(CsrMatrix.of(org.sprnn.model.SyntheticModels.sparse(300, 300, 0.1, rnd)))).isFalse();
         for (int k : new int[] {0, 1, 16, 17, 32, 33}) {
-            List<int[]> cs = new ArrayList<>();
-            List<float[]> vs = new ArrayList<>();
-            for (int r = 0; r < 40; r++) { // row 0 (unit 0) has k nonzeros, the others none
-                cs.add(r == 0 ? java.util.stream.IntStream.range(0, k).toArray() : new int[0]);
-                vs.add(new float[r == 0 ? k : 0]);
-            }
-            SparseRows w = new SparseRows(40, cs, vs);
+            double[] dense = new double[40 * 40]; // row 0 (unit 0) has k nonzeros, the others none
+            java.util.Arrays.fill(dense, 0, k, 1.0);
+            CsrMatrix w = CsrMatrix.of(new org.sprnn.model.Tensor(new int[] {40, 40}, dense));
+            assertThat(w.rowNnz(0)).isEqualTo(k);
             assertThat(PackedLayer.splitCostsNoSlots(w)).as("a row of %d nonzeros", k).isEqualTo(k <= 16);
             assertThat(PackedLayer.unitSlots(w, CellType.RNN_RELU, true)[0]).as("a row of %d nonzeros: slots split", k)
                     .isEqualTo(BankAwareOrder.slotColumns(2 * k));

@@ -7,11 +7,13 @@ import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
 import org.sprnn.model.Layer;
 import org.sprnn.model.RnnModel;
+import org.sprnn.sparse.CsrMatrix;
 
 /**
- * A model's layers in the {@code cpu} engine's form: W_ih and W_hh as unit-major CSR ({@link UnitMajorCsr}:
- * the G gate rows of a unit are adjacent, so a worker that owns a unit owns all its rows), the biases in the
- * same row order, and which contiguous range of units each worker owns, balanced by nonzeros.
+ * A model's layers in the {@code cpu} engine's form: W_ih and W_hh as unit-major CSR ({@link UnitMajorCsr}, made
+ * from each matrix's {@link CsrMatrix}: the G gate rows of a unit are adjacent, so a worker that owns a unit owns all
+ * its rows), the biases in the same row order, and which contiguous range of units each worker owns, balanced by
+ * nonzeros.
  */
 final class CpuWeights {
     final CellType cell;
@@ -51,8 +53,8 @@ final class CpuWeights {
         this.layers = new PackedLayer[ls.size()];
         for (int k = 0; k < ls.size(); k++) {
             Layer l = ls.get(k);
-            UnitMajorCsr ih = UnitMajorCsr.pack(l.wIh(), gates, hidden);
-            UnitMajorCsr hh = UnitMajorCsr.pack(l.wHh(), gates, hidden);
+            UnitMajorCsr ih = UnitMajorCsr.pack(CsrMatrix.of(l.wIh()), gates, hidden);
+            UnitMajorCsr hh = UnitMajorCsr.pack(CsrMatrix.of(l.wHh()), gates, hidden);
             layers[k] = new PackedLayer(ih, hh, offsetsTimes4(hh, hidden, vectorApi), UnitMajorCsr.unitMajor(l.bIh(), gates, hidden),
                     UnitMajorCsr.unitMajor(l.bHh(), gates, hidden), balance(ih, hh, workers), maxAbs(l.bHh().data()));
         }

@@ -7,6 +7,10 @@ import org.sprnn.sparse.CsrMatrix;
  * A gate matrix ({@code W_ih} or {@code W_hh}) as the {@code cpu} engine streams it: CSR rows in
  * unit-major order with 16-bit column indices.
  *
+ * <p>Not a second input form: a layout derived from the one sparse form, {@link CsrMatrix}, by
+ * {@link #pack}, which only reorders its rows and narrows its column indices, so it holds exactly the
+ * CsrMatrix's nonzeros (those nonzero in float32), in the same order within a row.
+ *
  * <p>Unit-major: packed row {@code u*G + g} is PyTorch row {@code g*H + u}, so the G gate rows of one
  * hidden unit are adjacent and the worker that owns unit {@code u} computes all its gates and its cell
  * update with no exchange. Column indices are {@code char} (unsigned 16-bit): each nonzero costs 6 bytes
@@ -22,9 +26,8 @@ record UnitMajorCsr(int rows, int cols, int[] rowPtr, char[] col, float[] val) {
     /** The widest matrix a 16-bit column index can address. */
     static final int MAX_COLS = 1 << 16;
 
-    /** Packs {@code w [G*H][cols]} unit-major; keeps the entries nonzero in float32. */
-    static UnitMajorCsr pack(Tensor w, int gates, int hidden) {
-        CsrMatrix csr = CsrMatrix.of(w);
+    /** Packs {@code csr [G*H][cols]} (PyTorch row order) unit-major; its columns must fit {@link #MAX_COLS}. */
+    static UnitMajorCsr pack(CsrMatrix csr, int gates, int hidden) {
         int rows = gates * hidden;
         int[] srcPtr = csr.rowPtrView(), srcCol = csr.colIdxView();
         float[] srcVal = csr.valuesView();

@@ -1,6 +1,7 @@
 // CudaRnnDevice.java — what a cuda-gemm/cuda-spmm engine keeps on the device for its whole life,
 // whatever shape it runs: the context, stream, library handles, cuBLASLt workspace, the kernel compiler,
-// and every layer's weights in the engine's precision (W_hh dense for cuda-gemm, CSR for cuda-spmm).
+// and every layer's weights in the engine's precision (W_hh dense for cuda-gemm; for cuda-spmm, W_hh's
+// CsrMatrix uploaded as it is, values rounded to the precision).
 // Built once by CudaRnnEngine; the per-shape plans (CudaRnnShapePlan) read it and own nothing of it.
 package org.sprnn.engine.cuda;
 
@@ -17,6 +18,7 @@ import org.sprnn.internal.cuda.Transfers;
 import org.sprnn.model.CellType;
 import org.sprnn.model.Layer;
 import org.sprnn.model.RnnModel;
+import org.sprnn.sparse.CsrMatrix;
 
 /** The model on the device and the handles that compute with it; closes all of it, in reverse order. */
 final class CudaRnnDevice implements AutoCloseable {
@@ -100,39 +102,21 @@ final class CudaRnnDevice implements AutoCloseable {
         if (kind == CudaRnnEngine.Kind.GEMM) {
             wHh = uploadElems(layer.wHh().data(), "W_hh", copies);
         } else {
-            double[] w = layer.wHh().data();
-            int[] rowStart = new int[rows + 1];
-            for (int r = 0; r < rows; r++) {
-                int n = 0;
-                for (int j = 0; j < hidden; j++) {
-                    if (w[r * hidden + j] != 0.0) {
-                        n++;
-                    }
-                }
-                rowStart[r + 1] = rowStart[r] + n;
-            }
-            nnz = rowStart[rows];
+            CsrMatrix csr = CsrMatrix.of(layer.wHh());
+            float[] w = csr.valuesView();
+            nnz = csr.nnz();
             long slots = Math.max(1, nnz); // an all-zero W_hh still gets one-element CSR arrays
-            int[] col = new int[(int) slots];
             long valueBytes = (long) elem.bytes * slots;
             offsets = buffer(4L * (rows + 1), "W_hh CSR row offsets");
-            copies.uploadInts(offsets, rowStart);
+            copies.uploadInts(offsets, csr.rowPtrView());
             columns = buffer(4L * slots, "W_hh CSR column indices");
             values = buffer(valueBytes, "W_hh CSR values");
             copies.upload(values, 0, valueBytes, val -> {
-                long p = 0;
-                for (int r = 0; r < rows; r++) {
-                    for (int j = 0; j < hidden; j++) {
-                        double v = w[r * hidden + j];
-                        if (v != 0.0) {
-                            col[(int) p] = j;
-                            elem.put(val, p, v);
-                            p++;
-                        }
-                    }
+                for (int p = 0; p < w.length; p++) {
+                    elem.put(val, p, w[p]);
                 }
             });
-            copies.uploadInts(columns, col);
+            copies.uploadInts(columns, nnz == 0 ? new int[1] : csr.colIdxView());
         }
         DeviceBuffer bIh = buffer(4L * rows, "b_ih");
         copies.uploadFloats(bIh, layer.bIh().data());

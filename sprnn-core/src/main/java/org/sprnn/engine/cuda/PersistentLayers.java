@@ -25,8 +25,8 @@ import org.sprnn.plan.ExchangeMode;
 import org.sprnn.plan.KernelSpec;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
+import org.sprnn.sparse.CsrMatrix;
 import org.sprnn.sparse.PackedLayer;
-import org.sprnn.sparse.SparseRows;
 
 /**
  * The layers of one {@link SparsePersistentEngine} on the device. Everything made here is owned by the engine's
@@ -60,7 +60,7 @@ final class PersistentLayers {
     private final CublasLt.Handle lt;
     private final DeviceBuffer workspace; // cuBLASLt workspace
     private final KernelCompiler compiler = new KernelCompiler();
-    private final List<SparseRows> recurrent = new ArrayList<>(); // per layer, made at the first planning
+    private final List<CsrMatrix> recurrent = new ArrayList<>(); // per layer, made at the first planning
     private final List<DeviceBuffer> wIh = new ArrayList<>();  // per layer [G*H][I] fp32 row-major
     private final List<DeviceBuffer> bIh = new ArrayList<>();  // per layer [G*H] fp32
     private final List<DeviceBuffer> bHh = new ArrayList<>();  // per layer [G*H] fp32
@@ -104,7 +104,7 @@ final class PersistentLayers {
         }
         if (recurrent.isEmpty()) {
             for (Layer layer : model.layers()) {
-                recurrent.add(SparseRows.of(layer.wHh()));
+                recurrent.add(CsrMatrix.of(layer.wHh()));
             }
         }
         List<Plan> plans = new ArrayList<>();

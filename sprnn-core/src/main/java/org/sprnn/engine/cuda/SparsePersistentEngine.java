@@ -23,7 +23,7 @@ import org.sprnn.plan.DeviceLimits;
 import org.sprnn.plan.KernelSpec;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
-import org.sprnn.sparse.SparseRows;
+import org.sprnn.sparse.CsrMatrix;
 
 /**
  * {@code cuda-sparse-persistent}: the paper's kernel ({@code sparse_persistent_rnn.cu}). Per layer, the input
@@ -186,7 +186,7 @@ public final class SparsePersistentEngine implements Engine {
     /** Plans every layer of {@code model} for {@code batch} on {@code limits}; the first that does not fit, or null. */
     public static String refusal(RnnModel model, int batch, DeviceLimits limits, PlanOptions options) {
         for (int k = 0; k < model.numLayers(); k++) {
-            Plan p = Plan.of(SparseRows.of(model.layers().get(k).wHh()), model.cell(), batch, limits, options);
+            Plan p = Plan.of(CsrMatrix.of(model.layers().get(k).wHh()), model.cell(), batch, limits, options);
             if (!p.fits()) {
                 return refusal(k, p, batch);
             }

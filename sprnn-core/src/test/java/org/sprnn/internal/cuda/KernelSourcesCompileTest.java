@@ -128,7 +128,7 @@ class KernelSourcesCompileTest {
                     continue;
                 }
                 var model = org.sprnn.model.SyntheticModels.random(cell, 1, 96, 1, 0.3, 1.0, 5);
-                var plan = org.sprnn.plan.Plan.of(org.sprnn.sparse.SparseRows.of(model.layers().get(0).wHh()), cell, 4, h100,
+                var plan = org.sprnn.plan.Plan.of(org.sprnn.sparse.CsrMatrix.of(model.layers().get(0).wHh()), cell, 4, h100,
                         org.sprnn.plan.PlanOptions.defaults().withExchange(exchange));
                 out.add(plan.spec().defineOptions());
                 if (cell == org.sprnn.model.CellType.RNN_RELU) { // the fault-path check's kernels (a CTA stalls)
@@ -151,7 +151,7 @@ class KernelSourcesCompileTest {
             out.add(planned.defineOptions());
             // gate rows with compiled row ends: GRU 1152 / 10% in one cluster (several units of three rows a warp)
             var gru = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.GRU, 1, 1152, 1, 0.1, 1.0, 5);
-            var gruPlan = org.sprnn.plan.Plan.of(org.sprnn.sparse.SparseRows.of(gru.layers().get(0).wHh()), org.sprnn.model.CellType.GRU,
+            var gruPlan = org.sprnn.plan.Plan.of(org.sprnn.sparse.CsrMatrix.of(gru.layers().get(0).wHh()), org.sprnn.model.CellType.GRU,
                     4, h100, org.sprnn.plan.PlanOptions.defaults().withExchange(org.sprnn.plan.ExchangeMode.CLUSTER));
             assertThat(gruPlan.spec().rowSlots()).as(gruPlan.describe()).isPositive();
             out.add(gruPlan.spec().defineOptions());
