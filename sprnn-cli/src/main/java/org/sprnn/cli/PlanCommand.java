@@ -1,8 +1,10 @@
 package org.sprnn.cli;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.model.CellType;
@@ -13,7 +15,6 @@ import org.sprnn.plan.ExchangeMode;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
 import org.sprnn.sparse.SparseRows;
-import org.sprnn.sparse.WeightFormat;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -88,11 +89,7 @@ final class PlanCommand implements Callable<Integer> {
             case "barrier" -> ExchangeMode.GRID_BARRIER;
             default -> throw new SprnnException("--exchange: expected auto, cluster, timestamps or barrier, got '" + exchange + "'");
         };
-        WeightFormat format = switch (precision.toLowerCase(Locale.ROOT)) {
-            case "fp16" -> WeightFormat.FP16;
-            case "bf16" -> WeightFormat.BF16;
-            default -> throw new SprnnException("--precision: expected fp16 or bf16, got '" + precision + "'");
-        };
+        Precision format = Precision.parse("--precision", precision, List.of(Precision.FP16, Precision.BF16));
         PlanOptions options = new PlanOptions(mode, !naive, !naive, !naive, 0, 0, format, splitWeights);
         RnnModel model;
         if (source.model != null) {

@@ -2,6 +2,7 @@ package org.sprnn.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.BatchFirstEngine;
 import org.sprnn.engine.Engine;
@@ -82,7 +83,8 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        EngineOptions.Builder ob = EngineOptions.builder().engine(engine).precision(precision).batchFirst(batchFirst);
+        EngineOptions.Builder ob = EngineOptions.builder().engine(engine)
+                .precision(Precision.parse("--precision", precision, EngineOptions.PRECISIONS)).batchFirst(batchFirst);
         if (threads != null) {
             ob.threads(threads);
         }

@@ -6,6 +6,7 @@ package org.sprnn.engine.cuda;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.sprnn.Precision;
 import org.sprnn.internal.cuda.CublasLt;
 import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaStream;
@@ -24,7 +25,7 @@ final class CudaRnnDevice implements AutoCloseable {
 
     final RnnModel model;
     final CudaRnnEngine.Kind kind;
-    final ElementType elem;
+    final Precision elem;
     final boolean fusedRelu; // rnn_relu on cuda-gemm: the step is one GEMM with a ReLU epilogue
     final int hidden, gates, layers;
     final CudaContext ctx;
@@ -55,7 +56,7 @@ final class CudaRnnDevice implements AutoCloseable {
      *
      * @throws org.sprnn.SprnnException (a {@link org.sprnn.internal.cuda.CudaException}) naming the CUDA call that failed
      */
-    CudaRnnDevice(RnnModel model, CudaRnnEngine.Kind kind, ElementType elem) {
+    CudaRnnDevice(RnnModel model, CudaRnnEngine.Kind kind, Precision elem) {
         this.model = model;
         this.kind = kind;
         this.elem = elem;
@@ -114,7 +115,7 @@ final class CudaRnnDevice implements AutoCloseable {
             nnz = rowStart[rows];
             long slots = Math.max(1, nnz); // an all-zero W_hh still gets one-element CSR arrays
             int[] col = new int[(int) slots];
-            long valueBytes = (long) elem.bytes * slots;
+            long valueBytes = (long) elem.bytes() * slots;
             offsets = buffer(4L * (rows + 1), "W_hh CSR row offsets");
             copies.uploadInts(offsets, rowStart);
             columns = buffer(4L * slots, "W_hh CSR column indices");
@@ -126,7 +127,7 @@ final class CudaRnnDevice implements AutoCloseable {
                         double v = w[r * hidden + j];
                         if (v != 0.0) {
                             col[(int) p] = j;
-                            elem.put(val, p, v);
+                            CudaPrecision.put(elem, val, p, v);
                             p++;
                         }
                     }
@@ -151,9 +152,9 @@ final class CudaRnnDevice implements AutoCloseable {
 
     /** A new buffer holding {@code v} rounded to the engine's precision. */
     private DeviceBuffer uploadElems(double[] v, String what, Transfers copies) {
-        long bytes = (long) elem.bytes * v.length;
+        long bytes = (long) elem.bytes() * v.length;
         DeviceBuffer b = buffer(bytes, what);
-        copies.upload(b, 0, bytes, host -> elem.putAll(host, v));
+        copies.upload(b, 0, bytes, host -> CudaPrecision.putAll(elem, host, v));
         return b;
     }
 
