@@ -14,6 +14,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
+import org.sprnn.Precision;
 import org.sprnn.model.CellType;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
@@ -24,7 +25,6 @@ import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
 import org.sprnn.sparse.CsrMatrix;
 import org.sprnn.sparse.PackedLayer;
-import org.sprnn.sparse.WeightFormat;
 
 public class ExportLayouts {
     /** Rows of different lengths, as magnitude pruning leaves them: each row's count drawn from [0.8, 1.2] x d x cols. */
@@ -74,7 +74,7 @@ public class ExportLayouts {
             // general (row ends tested at run time even where every row takes the same slots)
             String mods = f.length > 11 ? f[11] : "";
             PlanOptions o = new PlanOptions(ex, f[6].equals("1"), f[7].equals("1"), f[8].equals("1"),
-                    f.length > 9 ? Integer.parseInt(f[9]) : 0, f.length > 10 ? Integer.parseInt(f[10]) : 0, WeightFormat.FP16)
+                    f.length > 9 ? Integer.parseInt(f[9]) : 0, f.length > 10 ? Integer.parseInt(f[10]) : 0, Precision.FP16)
                     .withCompiledRowEnds(!mods.contains("general"));
             CsrMatrix w = CsrMatrix.of(mods.contains("vary") ? varied(cell.gates() * h, h, d, new SplittableRandom(1234 + h))
                     : SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(1234 + h)));

@@ -7,6 +7,8 @@
  * folder {@code org/sprnn/kernels/}, compiled at run time) → {@link org.sprnn.engine} (the engines, with
  * {@code engine.cpu} and {@code engine.cuda} as siblings). {@link org.sprnn.internal.cuda} holds the FFM bindings
  * that only the CUDA engines (and the GPU verification harness, {@code org.sprnn.check}) touch. Each package
- * imports only packages to its left; this one holds {@link org.sprnn.SprnnException}, which every package may use.
+ * imports only packages to its left; this one holds {@link org.sprnn.SprnnException} and {@link org.sprnn.Precision}
+ * (the one name for fp16, bf16, fp32 and fp64: ids, sizes, 16-bit conversions and the engines' tolerances), which every
+ * package may use.
  */
 package org.sprnn;

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.DeviceTimes;
@@ -28,7 +29,6 @@ import org.sprnn.plan.DeviceLimits;
 import org.sprnn.plan.ExchangeMode;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
-import org.sprnn.sparse.WeightFormat;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -86,7 +86,7 @@ final class AblationCommand implements Callable<Integer> {
     }
 
     static List<Variant> variants() {
-        PlanOptions none = new PlanOptions(ExchangeMode.GRID_BARRIER, false, false, false, 0, 0, WeightFormat.FP16);
+        PlanOptions none = new PlanOptions(ExchangeMode.GRID_BARRIER, false, false, false, 0, 0, Precision.FP16);
         PlanOptions wide = none.withSwitches(true, false, false);
         PlanOptions bank = none.withSwitches(true, true, false);
         PlanOptions ts = bank.withExchange(ExchangeMode.TIMESTAMPS);
@@ -157,7 +157,7 @@ final class AblationCommand implements Callable<Integer> {
                 case "cuda-spmm" -> CudaRnnEngine.Kind.SPMM;
                 default -> throw new SprnnException("--baselines: '" + b + "' is not cuda-gemm or cuda-spmm");
             };
-            try (CudaRnnEngine e = new CudaRnnEngine(model, kind, "fp16")) {
+            try (CudaRnnEngine e = new CudaRnnEngine(model, kind, Precision.FP16)) {
                 RnnOutput got = e.run(x, h0, c0);
                 double err = Math.max(Accuracy.relativeError(got.output(), ref.output()), Accuracy.relativeError(got.hN(), ref.hN()));
                 DeviceTimes rt = e.deviceTimer().orElseThrow().time(List.of(x), h0, c0, 5, Math.max(20, reps));

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.DeviceTimes;
@@ -111,6 +112,7 @@ final class BenchCommand implements Callable<Integer> {
         if (inputSets < 1 || warmup < 0 || verifySteps < 1) {
             throw new SprnnException("--input-sets >= 1, --warmup >= 0, --verify-steps >= 1");
         }
+        List<Precision> gpuPrecisions = precisions.stream().map(p -> Precision.parse("--precision", p, EngineOptions.PRECISIONS)).toList();
         int in = input == null ? hidden : input;
         GpuStatus.describe().forEach(System.out::println);
         Map<String, String> env = GpuStatus.versions();
@@ -128,11 +130,11 @@ final class BenchCommand implements Callable<Integer> {
         for (String name : engines) {
             EngineFactory f = EngineProvider.factory(name);
             boolean gpu = name.startsWith("cuda-");
-            for (String prec : gpu ? precisions : List.of("fp32")) {
+            for (Precision prec : gpu ? gpuPrecisions : List.of(Precision.FP32)) {
                 EngineOptions opts = EngineOptions.builder().engine(name).precision(prec).batchHint(batch).build();
                 var why = f.unavailableReason(model, opts);
                 if (why.isPresent()) {
-                    System.out.println(name + " " + prec + ": unavailable: " + why.get());
+                    System.out.println(name + " " + prec.id() + ": unavailable: " + why.get());
                     continue;
                 }
                 try (Engine e = f.create(model, opts)) {
@@ -141,13 +143,13 @@ final class BenchCommand implements Callable<Integer> {
                     double err = Math.max(Accuracy.relativeError(got.output(), ref.output()),
                             Accuracy.relativeError(got.hN(), ref.hN()));
                     if (!(err <= tol)) {
-                        throw new SprnnException(name + " " + prec + " disagrees with cpu-reference: relative error "
+                        throw new SprnnException(name + " " + prec.id() + " disagrees with cpu-reference: relative error "
                                 + err + " > " + tol + " (hidden " + hidden + ", batch " + batch + ", density " + density + ")");
                     }
                     var timer = e.deviceTimer();
                     if (timer.isPresent()) {
                         DeviceTimes t = timer.get().time(sets, h0, null, warmup, reps);
-                        rows.add(new Row(name, prec, err, tol, steps, t.recurrentMicros(), t.fullMicros(), t.how()));
+                        rows.add(new Row(name, prec.id(), err, tol, steps, t.recurrentMicros(), t.fullMicros(), t.how()));
                     } else {
                         int n = Math.min(reps, 5);
                         double[] us = new double[n];
@@ -157,7 +159,7 @@ final class BenchCommand implements Callable<Integer> {
                             e.run(sets.get(i % sets.size()), h0, null);
                             us[i] = (System.nanoTime() - s) / 1e3;
                         }
-                        rows.add(new Row(name, prec, err, tol, steps, us, us, "wall clock around run(), " + n + " runs"));
+                        rows.add(new Row(name, prec.id(), err, tol, steps, us, us, "wall clock around run(), " + n + " runs"));
                     }
                 }
             }

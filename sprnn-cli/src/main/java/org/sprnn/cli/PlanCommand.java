@@ -1,8 +1,10 @@
 package org.sprnn.cli;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.model.CellType;
@@ -13,13 +15,12 @@ import org.sprnn.plan.ExchangeMode;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
 import org.sprnn.sparse.CsrMatrix;
-import org.sprnn.sparse.WeightFormat;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code sprnn plan}: how the sparse persistent kernel would lay out each layer of a model (or of a
@@ -88,11 +89,7 @@ final class PlanCommand implements Callable<Integer> {
             case "barrier" -> ExchangeMode.GRID_BARRIER;
             default -> throw new SprnnException("--exchange: expected auto, cluster, timestamps or barrier, got '" + exchange + "'");
         };
-        WeightFormat format = switch (precision.toLowerCase(Locale.ROOT)) {
-            case "fp16" -> WeightFormat.FP16;
-            case "bf16" -> WeightFormat.BF16;
-            default -> throw new SprnnException("--precision: expected fp16 or bf16, got '" + precision + "'");
-        };
+        Precision format = Precision.parse("--precision", precision, List.of(Precision.FP16, Precision.BF16));
         PlanOptions options = new PlanOptions(mode, !naive, !naive, !naive, 0, 0, format, splitWeights);
         RnnModel model;
         if (source.model != null) {

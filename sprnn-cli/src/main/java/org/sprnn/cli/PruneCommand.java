@@ -2,18 +2,19 @@ package org.sprnn.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
-import org.sprnn.io.DType;
 import org.sprnn.io.ModelFiles;
+import org.sprnn.io.Npy;
 import org.sprnn.model.RnnModel;
 import org.sprnn.prune.ModelStats;
 import org.sprnn.prune.PruneSpec;
 import org.sprnn.prune.Pruner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code sprnn prune}: magnitude pruning of a model to a target density, written in the format the output's
@@ -58,9 +59,9 @@ final class PruneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        DType type;
+        Precision type;
         try {
-            type = DType.parse(dtype);
+            type = Precision.parse(dtype);
         } catch (SprnnException e) {
             throw new SprnnException("--dtype: " + e.getMessage());
         }
@@ -70,7 +71,7 @@ final class PruneCommand implements Callable<Integer> {
         } catch (SprnnException e) {
             throw new SprnnException("--output: " + e.getMessage());
         }
-        if (format == ModelFiles.Format.NPZ && type.npyDescr() == null) {
+        if (format == ModelFiles.Format.NPZ && !Npy.canStore(type)) {
             throw new SprnnException("--dtype: " + dtype + " cannot be stored in an .npz (numpy has no such dtype): "
                     + "use f32, f16 or f64, or a .safetensors --output");
         }

@@ -2,6 +2,7 @@ package org.sprnn.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.BatchFirstEngine;
 import org.sprnn.engine.Engine;
@@ -18,9 +19,9 @@ import org.sprnn.model.RnnModel;
 import org.sprnn.model.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code sprnn run}: a model on an input sequence from files, outputs to {@code .npy} files. */
 @Command(name = "run",
@@ -82,7 +83,8 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        EngineOptions.Builder ob = EngineOptions.builder().engine(engine).precision(precision).batchFirst(batchFirst);
+        EngineOptions.Builder ob = EngineOptions.builder().engine(engine)
+                .precision(Precision.parse("--precision", precision, EngineOptions.PRECISIONS)).batchFirst(batchFirst);
         if (threads != null) {
             ob.threads(threads);
         }

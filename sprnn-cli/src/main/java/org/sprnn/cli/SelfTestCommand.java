@@ -2,7 +2,9 @@ package org.sprnn.cli;
 
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.sprnn.Precision;
 import org.sprnn.check.GpuSelfTest;
+import org.sprnn.engine.EngineOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -36,7 +38,8 @@ final class SelfTestCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long s = seed != null ? seed : System.nanoTime();
-        int failures = GpuSelfTest.run(new GpuSelfTest.Options(engines, precisions, quick, s), System.out);
+        List<Precision> ps = precisions.stream().map(p -> Precision.parse("--precision", p, EngineOptions.PRECISIONS)).toList();
+        int failures = GpuSelfTest.run(new GpuSelfTest.Options(engines, ps, quick, s), System.out);
         return failures == 0 ? 0 : 1;
     }
 }

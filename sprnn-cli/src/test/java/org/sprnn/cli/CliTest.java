@@ -114,6 +114,26 @@ class CliTest {
     }
 
     @Test
+    void planTakesFp16OrBf16InAnyCase() {
+        Result bf16 = cli("plan", "--hidden", "300", "--density", "0.1", "--batch", "3", "--precision", "BF16");
+        assertThat(bf16.code()).as(bf16.err()).isZero();
+        assertThat(bf16.out()).contains("_bf16");
+        Result fp32 = cli("plan", "--hidden", "300", "--precision", "fp32");
+        assertThat(fp32.code()).isEqualTo(2);
+        assertThat(fp32.err().strip()).isEqualTo("sprnn plan: --precision: expected fp16 or bf16, got 'fp32'");
+    }
+
+    @Test
+    void gpuPrecisionListsAreCheckedBeforeAnyWork() {
+        Result selftest = cli("selftest", "--precisions", "fp32,fp8");
+        assertThat(selftest.code()).isEqualTo(2);
+        assertThat(selftest.err().strip()).isEqualTo("sprnn selftest: --precision: expected fp16, bf16 or fp32, got 'fp8'");
+        Result bench = cli("bench", "--precisions", "fp16,fp64");
+        assertThat(bench.code()).isEqualTo(2);
+        assertThat(bench.err().strip()).isEqualTo("sprnn bench: --precision: expected fp16, bf16 or fp32, got 'fp64'");
+    }
+
+    @Test
     void planNeedsAModelOrASize() {
         Result r = cli("plan", "--batch", "4");
         assertThat(r.code()).isEqualTo(2);

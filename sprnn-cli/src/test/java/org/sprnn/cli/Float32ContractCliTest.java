@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sprnn.io.DType;
+import org.sprnn.Precision;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.io.Npy;
 import org.sprnn.model.CellType;
@@ -42,14 +42,14 @@ class Float32ContractCliTest {
                 new Tensor(new int[] {2, 2}, new double[] {1, 0, 0, 1}), new Tensor(new int[] {2}, new double[2]),
                 new Tensor(new int[] {2}, new double[2]))));
         Path p = dir.resolve("relu.safetensors");
-        ModelFiles.save(m, p, DType.F32);
+        ModelFiles.save(m, p, Precision.FP32);
         return p;
     }
 
     @Test
     void aFloat64InputBeyondFloat32IsOutOfRangeInEveryCpuEngine() throws IOException {
         Path model = accumulatingRelu(), x = dir.resolve("x.npy");
-        Npy.write(x, new Tensor(new int[] {2, 1, 1}, new double[] {1, 1e300}), DType.F64);
+        Npy.write(x, new Tensor(new int[] {2, 1, 1}, new double[] {1, 1e300}), Precision.FP64);
         for (String engine : new String[] {"cpu", "cpu-reference", "auto"}) {
             CliTest.Result r = cli("run", "--model", model.toString(), "--input", x.toString(), "--output", dir.resolve("y.npy").toString(),
                     "--engine", engine);
@@ -60,7 +60,7 @@ class Float32ContractCliTest {
     @Test
     void aStateThatOverflowsIsAnErrorNamingLayerAndStep() throws IOException {
         Path model = accumulatingRelu(), x = dir.resolve("x.npy");
-        Npy.write(x, new Tensor(new int[] {3, 1, 1}, new double[] {2e38, 2e38, 1}), DType.F32);
+        Npy.write(x, new Tensor(new int[] {3, 1, 1}, new double[] {2e38, 2e38, 1}), Precision.FP32);
         for (String engine : new String[] {"cpu", "cpu-reference"}) {
             CliTest.Result r = cli("run", "--model", model.toString(), "--input", x.toString(), "--output", dir.resolve("y.npy").toString(),
                     "--final-h", dir.resolve("yh.npy").toString(), "--engine", engine);
@@ -76,8 +76,8 @@ class Float32ContractCliTest {
                 new Tensor(new int[] {rows, hidden}, new double[rows * hidden]), new Tensor(new int[] {rows}, new double[rows]),
                 new Tensor(new int[] {rows}, new double[rows]))));
         Path model = dir.resolve("lstm.safetensors"), x = dir.resolve("x.npy");
-        ModelFiles.save(m, model, DType.F16);
-        Npy.write(x, new Tensor(new int[] {1 << 19, 1, 1}, new double[1 << 19]), DType.F32);
+        ModelFiles.save(m, model, Precision.FP16);
+        Npy.write(x, new Tensor(new int[] {1 << 19, 1, 1}, new double[1 << 19]), Precision.FP32);
         CliTest.Result r = cli("run", "--model", model.toString(), "--input", x.toString(), "--output", dir.resolve("y.npy").toString(),
                 "--engine", "cpu-reference");
         assertRefused(r, dir, "input of 524288 steps x batch 1 is too large for one run of this model",

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.sprnn.io.DType;
+import org.sprnn.Precision;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.io.Npy;
 import org.sprnn.io.Safetensors;
@@ -42,7 +42,7 @@ class HostileFilesCliTest {
     void goodFiles() {
         RnnModel lstm = SyntheticModels.random(CellType.LSTM, 3, 4, 1, 1.0, 1.0, 5);
         model = dir.resolve("lstm.safetensors");
-        ModelFiles.save(lstm, model, DType.F32);
+        ModelFiles.save(lstm, model, Precision.FP32);
         input = dir.resolve("x.npy");
         h0 = dir.resolve("h0.npy");
         c0 = dir.resolve("c0.npy");
@@ -152,7 +152,7 @@ class HostileFilesCliTest {
     void megabyteMetadataIsCutInTheMessage() {
         Path meta = dir.resolve("meta.safetensors");
         Safetensors.write(meta, ModelFiles.toStateDict(SyntheticModels.random(CellType.GRU, 3, 4, 1, 1.0, 1.0, 1)),
-                Map.of("cell", "\n".repeat(1_000_000)), DType.F32);
+                Map.of("cell", "\n".repeat(1_000_000)), Precision.FP32);
         CliTest.Result r = cli("inspect", "--model", meta.toString());
         assertRefused(r, "inspect", meta, "unknown cell '\\x0a\\x0a");
         assertThat(r.err()).contains("(1000000 characters in all)").hasSizeLessThan(meta.toString().length() + 300);

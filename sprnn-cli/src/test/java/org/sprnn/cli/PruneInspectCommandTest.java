@@ -6,7 +6,7 @@ import static org.sprnn.cli.CliTest.cli;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sprnn.io.DType;
+import org.sprnn.Precision;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
@@ -21,7 +21,7 @@ class PruneInspectCommandTest {
     void prunePerRowKeepsTheSameCountInEveryRowAndInspectShowsIt() {
         RnnModel dense = SyntheticModels.random(CellType.GRU, 12, 20, 2, 1.0, 1.0, 3);
         Path in = dir.resolve("gru.safetensors"), out = dir.resolve("gru-d25.safetensors");
-        ModelFiles.save(dense, in, DType.F32);
+        ModelFiles.save(dense, in, Precision.FP32);
         CliTest.Result r = cli("prune", "--model", in.toString(), "--density", "0.25", "--per-row", "--output", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
         RnnModel pruned = ModelFiles.load(out, null);
@@ -45,7 +45,7 @@ class PruneInspectCommandTest {
     void pruneRejectsADensityOutsideTheRange() {
         RnnModel dense = SyntheticModels.random(CellType.RNN_TANH, 4, 6, 1, 1.0, 1.0, 3);
         Path in = dir.resolve("m.safetensors");
-        ModelFiles.save(dense, in, DType.F32);
+        ModelFiles.save(dense, in, Precision.FP32);
         CliTest.Result r = cli("prune", "--model", in.toString(), "--density", "0", "--output", dir.resolve("o.safetensors").toString());
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("density");
@@ -56,7 +56,7 @@ class PruneInspectCommandTest {
     void pruneRejectsAnUnknownDtypeNamingTheOption() {
         RnnModel dense = SyntheticModels.random(CellType.RNN_TANH, 4, 6, 1, 1.0, 1.0, 3);
         Path in = dir.resolve("m.safetensors");
-        ModelFiles.save(dense, in, DType.F32);
+        ModelFiles.save(dense, in, Precision.FP32);
         CliTest.Result r = cli("prune", "--model", in.toString(), "--density", "0.5", "--dtype", "int8", "--output",
                 dir.resolve("o.safetensors").toString());
         assertThat(r.code()).isEqualTo(2);
@@ -67,7 +67,7 @@ class PruneInspectCommandTest {
     void inspectNeedsACellForNpz() {
         RnnModel m = SyntheticModels.random(CellType.LSTM, 4, 6, 1, 0.5, 1.0, 3);
         Path npz = dir.resolve("m.npz");
-        org.sprnn.io.Npz.write(npz, ModelFiles.toStateDict(m), DType.F32, true);
+        org.sprnn.io.Npz.write(npz, ModelFiles.toStateDict(m), Precision.FP32, true);
         CliTest.Result bare = cli("inspect", "--model", npz.toString());
         assertThat(bare.code()).isEqualTo(2);
         assertThat(bare.err()).contains("--cell");

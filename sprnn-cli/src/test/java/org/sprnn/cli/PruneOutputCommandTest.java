@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.sprnn.io.DType;
+import org.sprnn.Precision;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.io.Npz;
 import org.sprnn.io.Safetensors;
@@ -43,9 +43,9 @@ class PruneOutputCommandTest {
         });
         Path f = dir.resolve(name);
         if (name.endsWith(".npz")) {
-            Npz.write(f, sd, DType.F32, false);
+            Npz.write(f, sd, Precision.FP32, false);
         } else {
-            Safetensors.write(f, sd, Map.of("cell", "lstm", "format", "pt"), DType.F32);
+            Safetensors.write(f, sd, Map.of("cell", "lstm", "format", "pt"), Precision.FP32);
         }
         return f;
     }

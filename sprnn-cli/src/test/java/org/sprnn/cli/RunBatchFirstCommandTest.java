@@ -9,14 +9,14 @@ import static org.sprnn.cli.CliTest.cli;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.sprnn.Precision;
 import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
-import org.sprnn.io.DType;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.io.Npy;
 import org.sprnn.model.CellType;
@@ -38,7 +38,7 @@ class RunBatchFirstCommandTest {
     void files() {
         lstm = SyntheticModels.random(CellType.LSTM, I, H, L, 0.3, 1.0, 17);
         model = dir.resolve("lstm.safetensors");
-        ModelFiles.save(lstm, model, DType.F32);
+        ModelFiles.save(lstm, model, Precision.FP32);
         x = SyntheticModels.input(T, B, I, 18);
         h = SyntheticModels.state(L, B, H, 19);
         c = SyntheticModels.state(L, B, H, 20);
@@ -46,10 +46,10 @@ class RunBatchFirstCommandTest {
         xBti = dir.resolve("x_bti.npy");
         h0 = dir.resolve("h0.npy");
         c0 = dir.resolve("c0.npy");
-        Npy.write(xTbi, x, DType.F32);
-        Npy.write(xBti, swap(x), DType.F32);
-        Npy.write(h0, h, DType.F32);
-        Npy.write(c0, c, DType.F32);
+        Npy.write(xTbi, x, Precision.FP32);
+        Npy.write(xBti, swap(x), Precision.FP32);
+        Npy.write(h0, h, Precision.FP32);
+        Npy.write(c0, c, Precision.FP32);
     }
 
     /** [d0][d1][n] → [d1][d0][n], element by element. */

@@ -10,11 +10,11 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sprnn.Precision;
 import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuEngine;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
-import org.sprnn.io.DType;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.io.Npy;
 import org.sprnn.io.Safetensors;
@@ -37,16 +37,16 @@ class RunCommandTest {
     void files() {
         lstm = SyntheticModels.random(CellType.LSTM, 6, 10, 2, 0.3, 1.0, 7);
         model = dir.resolve("lstm.safetensors");
-        ModelFiles.save(lstm, model, DType.F32);
+        ModelFiles.save(lstm, model, Precision.FP32);
         x = SyntheticModels.input(5, 3, 6, 8);
         h = SyntheticModels.state(2, 3, 10, 9);
         c = SyntheticModels.state(2, 3, 10, 10);
         input = dir.resolve("x.npy");
         h0 = dir.resolve("h0.npy");
         c0 = dir.resolve("c0.npy");
-        Npy.write(input, x, DType.F64);
-        Npy.write(h0, h, DType.F64);
-        Npy.write(c0, c, DType.F64);
+        Npy.write(input, x, Precision.FP64);
+        Npy.write(h0, h, Precision.FP64);
+        Npy.write(c0, c, Precision.FP64);
     }
 
     private static void assertOneLineError(CliTest.Result r, String... fragments) {
@@ -59,9 +59,20 @@ class RunCommandTest {
     void aPathWithRegexReplacementCharactersIsNamedAsItIs() {
         // the message names the file: a '$1' or '\\' in its path must not be read as a regex group (it gave exit 3)
         Path odd = dir.resolve("x$1\\y.npy");
-        Npy.write(odd, SyntheticModels.input(5, 3, 4, 8), DType.F32); // 4 features where the model has 6
+        Npy.write(odd, SyntheticModels.input(5, 3, 4, 8), Precision.FP32); // 4 features where the model has 6
         CliTest.Result r = cli("run", "--model", model.toString(), "--input", odd.toString(), "--output", dir.resolve("y.npy").toString());
         assertOneLineError(r, odd + ": input has 4 features per step");
+    }
+
+    @Test
+    void precisionIsOneOfTheGpuPrecisionsInAnyCase() {
+        Path y = dir.resolve("y.npy");
+        CliTest.Result upper = cli("run", "--model", model.toString(), "--input", input.toString(), "--output", y.toString(),
+                "--engine", "cpu-reference", "--precision", "FP32");
+        assertThat(upper.code()).as(upper.err()).isZero();
+        CliTest.Result bad = cli("run", "--model", model.toString(), "--input", input.toString(), "--output", y.toString(),
+                "--precision", "fp64");
+        assertOneLineError(bad, "sprnn run: --precision: expected fp16, bf16 or fp32, got 'fp64'");
     }
 
     @Test
@@ -110,9 +121,9 @@ class RunCommandTest {
         // float32 files: the CLI goes through Engine.runFloat, whose default runs run() and rounds
         Tensor x32 = FloatTensor.of(x).toTensor(), h32 = FloatTensor.of(h).toTensor(), c32 = FloatTensor.of(c).toTensor();
         Path in32 = dir.resolve("x32.npy"), h32f = dir.resolve("h32.npy"), c32f = dir.resolve("c32.npy");
-        Npy.write(in32, x32, DType.F32);
-        Npy.write(h32f, h32, DType.F32);
-        Npy.write(c32f, c32, DType.F32);
+        Npy.write(in32, x32, Precision.FP32);
+        Npy.write(h32f, h32, Precision.FP32);
+        Npy.write(c32f, c32, Precision.FP32);
         assertFilesHoldReferenceRunRounded(in32, h32f, c32f, x32, h32, c32);
     }
 
@@ -171,7 +182,7 @@ class RunCommandTest {
         Map<String, Tensor> sd = new java.util.TreeMap<>(ModelFiles.toStateDict(lstm));
         sd.remove("weight_hh_l1");
         Path partial = dir.resolve("partial.safetensors");
-        Safetensors.write(partial, sd, Map.of("cell", "lstm"), DType.F32);
+        Safetensors.write(partial, sd, Map.of("cell", "lstm"), Precision.FP32);
         assertOneLineError(cli("run", "--model", partial.toString(), "--input", input.toString(), "--output",
                 dir.resolve("y.npy").toString()), "partial.safetensors", "weight_hh_l1");
     }
@@ -194,7 +205,7 @@ class RunCommandTest {
     void finalCellStateOfAGruIsRefused() {
         RnnModel gru = SyntheticModels.random(CellType.GRU, 6, 10, 1, 0.3, 1.0, 7);
         Path g = dir.resolve("gru.safetensors");
-        ModelFiles.save(gru, g, DType.F32);
+        ModelFiles.save(gru, g, Precision.FP32);
         assertOneLineError(cli("run", "--model", g.toString(), "--input", input.toString(), "--output",
                 dir.resolve("y.npy").toString(), "--final-c", dir.resolve("c.npy").toString()), "--final-c", "gru");
     }

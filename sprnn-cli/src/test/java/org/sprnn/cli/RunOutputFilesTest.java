@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.sprnn.io.DType;
+import org.sprnn.Precision;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.io.Npy;
 import org.sprnn.model.CellType;
@@ -38,7 +38,7 @@ class RunOutputFilesTest {
     @BeforeEach
     void files() throws IOException {
         model = dir.resolve("lstm.safetensors");
-        ModelFiles.save(SyntheticModels.random(CellType.LSTM, 6, 10, 2, 0.3, 1.0, 7), model, DType.F32);
+        ModelFiles.save(SyntheticModels.random(CellType.LSTM, 6, 10, 2, 0.3, 1.0, 7), model, Precision.FP32);
         input = dir.resolve("x.npy");
         Npy.write(input, SyntheticModels.input(5, 3, 6, 8));
         out = Files.createDirectory(dir.resolve("out"));

@@ -4,12 +4,12 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.sprnn.Precision;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
-import org.sprnn.engine.cuda.CudaRnnEngine;
 import org.sprnn.engine.cuda.SparsePersistentEngine;
 import org.sprnn.model.CellType;
 import org.sprnn.model.Layer;
@@ -56,24 +56,24 @@ final class Float32ContractCheck {
         }
         int failed = 0;
         for (String name : engines) {
-            for (String prec : name.equals(SparsePersistentEngine.NAME) ? List.of("fp16") : opt.precisions()) {
-                String label = "float32 contract: " + name + " " + prec;
+            for (Precision prec : name.equals(SparsePersistentEngine.NAME) ? List.of(Precision.FP16) : opt.precisions()) {
+                String label = "float32 contract: " + name + " " + prec.id();
                 EngineOptions eo = EngineOptions.builder().engine(name).precision(prec).batchHint(2).build();
                 try (EngineSelection sel = EngineProvider.select(model, eo)) {
                     failed += SelfTestDeviceChecks.expectFault(out, label + ": state overflow", "overflow: ", () -> sel.engine().run(huge, null, null));
                     failed += SelfTestDeviceChecks.expectFault(out, label + ": 1e300 input", "input holds 1.0E300 at [1][1][0], beyond float32's range",
                             () -> sel.engine().run(outside, null, null));
                     // beyond fp16 (4e4 + 4e4), within float32: an fp16 h is an overflow error, an fp32 engine computes it
-                    if (prec.equals("fp32")) {
+                    if (prec == Precision.FP32) {
                         double e32 = RelativeError.of(sel.engine().run(beyondFp16, null, null), refBeyondFp16);
-                        boolean ok32 = e32 <= CudaRnnEngine.tolerance(prec);
+                        boolean ok32 = e32 <= prec.tolerance();
                         out.printf(Locale.ROOT, "%s: h beyond fp16, within float32: %s (rel. error %.2e)%n", label, ok32 ? "PASS" : "FAIL", e32);
                         failed += ok32 ? 0 : 1;
                     } else {
                         failed += SelfTestDeviceChecks.expectFault(out, label + ": h beyond fp16", "overflow: ", () -> sel.engine().run(beyondFp16, null, null));
                     }
                     double err = RelativeError.of(sel.engine().run(normal, null, null), ref);
-                    boolean ok = err <= CudaRnnEngine.tolerance(prec);
+                    boolean ok = err <= prec.tolerance();
                     out.printf(Locale.ROOT, "%s: a normal input afterwards: %s (rel. error %.2e)%n", label, ok ? "PASS" : "FAIL", err);
                     failed += ok ? 0 : 1;
                 } catch (RuntimeException e) {

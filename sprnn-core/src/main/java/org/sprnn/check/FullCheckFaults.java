@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.check.FullCheckJobs.Job;
 import org.sprnn.check.FullCheckJobs.ModelKey;
@@ -13,8 +14,8 @@ import org.sprnn.check.FullCheckReport.Row;
 import org.sprnn.check.FullCheckState.Planned;
 import org.sprnn.check.FullCheckState.Reference;
 import org.sprnn.engine.cuda.EngineTesting;
-import org.sprnn.engine.cuda.SparsePersistentEngine;
 import org.sprnn.engine.cuda.SparsePersistentEngine.Variant;
+import org.sprnn.engine.cuda.SparsePersistentEngine;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.plan.ExchangeMode;
@@ -61,7 +62,7 @@ final class FullCheckFaults {
                 j.model(), s.batch(), s.steps(), j.options().exchange().id(), STALL_CTA, STALL_STEP, FAULT_TIMEOUT_NS / 1_000_000);
         Planned p = FullCheckState.get(st.plan(j, s.batch()));
         if (p.refusal() != null) {
-            report.add(new Row("faults", cell, what, "-", Double.NaN, FullCheckReport.refusedCorrectly(p.refusal()) ? "REFUSED" : "FAIL",
+            report.add(new Row("faults", j.options().weights(), cell, what, "-", Double.NaN, FullCheckReport.refusedCorrectly(p.refusal()) ? "REFUSED" : "FAIL",
                     p.refusal()));
             return;
         }
@@ -105,13 +106,13 @@ final class FullCheckFaults {
         try (SparsePersistentEngine e = new SparsePersistentEngine(model, st.limits, j.options())) {
             EngineTesting.usePlans(e, s.batch(), normal.plans());
             err = RelativeError.of(e.run(ref.x(), ref.h0(), ref.c0()), ref.want());
-            if (!(err <= SparsePersistentFullCheck.FP16_TOLERANCE)) {
+            if (!(err <= j.options().weights().tolerance())) {
                 problems.add(String.format(Locale.ROOT, "normal run after the fault: error %.2e", err));
             }
         } catch (RuntimeException ex) {
             problems.add("normal run after the fault: " + FullCheckReport.oneLine(ex));
         }
-        report.add(new Row("faults", cell, what, kernel, err, problems.isEmpty() ? "PASS" : "FAIL",
+        report.add(new Row("faults", j.options().weights(), cell, what, kernel, err, problems.isEmpty() ? "PASS" : "FAIL",
                 (problems.isEmpty() ? String.format(Locale.ROOT, "2 faulted runs in %.2f s, threw: ", faultSeconds) + first
                         : String.join("; ", problems))));
     }

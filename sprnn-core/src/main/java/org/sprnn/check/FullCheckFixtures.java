@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.check.FullCheckReport.Row;
 import org.sprnn.engine.RnnOutput;
@@ -48,7 +49,7 @@ final class FullCheckFixtures {
                 String refusal = SparsePersistentEngine.refusal(model, batch, limits, PlanOptions.defaults());
                 if (refusal != null) {
                     boolean ok = FullCheckReport.refusedCorrectly(refusal);
-                    report.add(new Row("fixtures", cell, label, "-", Double.NaN, ok ? "REFUSED" : "FAIL", refusal));
+                    report.add(new Row("fixtures", Precision.FP16, cell, label, "-", Double.NaN, ok ? "REFUSED" : "FAIL", refusal));
                     continue;
                 }
                 try (SparsePersistentEngine e = new SparsePersistentEngine(model, limits, PlanOptions.defaults())) {
@@ -56,11 +57,11 @@ final class FullCheckFixtures {
                     RnnOutput got = e.run(arrays.get("input"), arrays.get("h0"), arrays.get("c0"));
                     RnnOutput want = new RnnOutput(arrays.get("output"), arrays.get("h_n"), model.cell().hasCellState() ? arrays.get("c_n") : null);
                     double err = RelativeError.of(got, want);
-                    report.add(new Row("fixtures", cell, label, kernel, err, err <= SparsePersistentFullCheck.FP16_TOLERANCE ? "PASS" : "FAIL",
+                    report.add(new Row("fixtures", Precision.FP16, cell, label, kernel, err, err <= Precision.FP16.tolerance() ? "PASS" : "FAIL",
                             "against PyTorch " + manifest.path("torch").asText("?")));
                 }
             } catch (RuntimeException e) {
-                report.add(new Row("fixtures", cell, label, "-", Double.NaN, "FAIL", FullCheckReport.oneLine(e)));
+                report.add(new Row("fixtures", Precision.FP16, cell, label, "-", Double.NaN, "FAIL", FullCheckReport.oneLine(e)));
             }
         }
     }

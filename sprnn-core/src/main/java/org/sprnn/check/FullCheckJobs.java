@@ -3,12 +3,12 @@ package org.sprnn.check;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import org.sprnn.engine.cuda.SparsePersistentEngine;
+import org.sprnn.Precision;
 import org.sprnn.engine.cuda.SparsePersistentEngine.Variant;
+import org.sprnn.engine.cuda.SparsePersistentEngine;
 import org.sprnn.model.CellType;
 import org.sprnn.plan.ExchangeMode;
 import org.sprnn.plan.PlanOptions;
-import org.sprnn.sparse.WeightFormat;
 
 /**
  * Why this file exists: what {@code kernel-check --full} covers, apart from how it runs. The matrix, ablation,
@@ -81,7 +81,7 @@ final class FullCheckJobs {
                 Shape s = new Shape(m, ablationShapes[i][1], ablationShapes[i][2]);
                 for (ExchangeMode e : ExchangeMode.values()) {
                     for (int bits = 0; bits < 8; bits++) {
-                        PlanOptions o = new PlanOptions(e, (bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, 0, 0, WeightFormat.FP16);
+                        PlanOptions o = new PlanOptions(e, (bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, 0, 0, Precision.FP16);
                         jobs.add(new Job("ablation", m, o, normal, List.of(s)));
                     }
                 }
@@ -103,11 +103,11 @@ final class FullCheckJobs {
             ModelKey three = synthetic(c, 300, 3, 0.3, seed);
             jobs.add(new Job("stacked", three, auto, normal, List.of(new Shape(three, 3, 64), new Shape(three, 1, 7))));
         }
-        PlanOptions bf16 = new PlanOptions(null, true, true, true, 0, 0, WeightFormat.BF16);
+        PlanOptions bf16 = new PlanOptions(null, true, true, true, 0, 0, Precision.BF16);
         for (CellType c : CellType.values()) {
             for (int[] hb : new int[][] {{300, 3, 64}, {1152, 4, 256}, {2304, 8, 7}}) {
                 ModelKey m = synthetic(c, hb[0], 1, hb[0] == 2304 ? 0.01 : 0.1, seed);
-                jobs.add(new Job("bf16", m, bf16, normal, List.of(new Shape(m, hb[1], hb[2]))));
+                jobs.add(new Job(Precision.BF16.id(), m, bf16, normal, List.of(new Shape(m, hb[1], hb[2]))));
             }
         }
         // hidden sizes that are not multiples of 4 or 8 (buffer alignment), every exchange, batches 1 to 5

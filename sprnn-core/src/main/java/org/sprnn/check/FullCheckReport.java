@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
-import org.sprnn.engine.cuda.CudaRnnEngine;
+import org.sprnn.Precision;
 import org.sprnn.plan.DeviceLimits;
 
 /**
@@ -23,7 +23,7 @@ final class FullCheckReport {
     private static final Pattern CAPACITY = Pattern.compile("capacity \\d+ words");
 
     /** One row of the report. */
-    record Row(String section, String cell, String label, String kernel, double error, String result, String note) {
+    record Row(String section, Precision weights, String cell, String label, String kernel, double error, String result, String note) {
         boolean passed() {
             return result.equals("PASS");
         }
@@ -56,7 +56,7 @@ final class FullCheckReport {
     /** The line naming the device, seed and tolerances, and the table's head. */
     void header(DeviceLimits limits, long seed) {
         out.printf(Locale.ROOT, "%s; seed %d; tolerance %.0e fp16 / %.0e bf16 weights (fp32 accumulation); outputs poisoned%n",
-                limits.name(), seed, SparsePersistentFullCheck.FP16_TOLERANCE, CudaRnnEngine.tolerance("bf16"));
+                limits.name(), seed, Precision.FP16.tolerance(), Precision.BF16.tolerance());
         out.println("| section | case | kernel | rel. error | result |");
         out.println("|---|---|---|---|---|");
     }
@@ -91,7 +91,7 @@ final class FullCheckReport {
                 c[0]++;
                 double[] w = worst.computeIfAbsent(r.cell(), k -> new double[] {0, 0});
                 if (!Double.isNaN(r.error())) {
-                    int i = r.section().equals("bf16") ? 1 : 0;
+                    int i = r.weights() == Precision.BF16 ? 1 : 0;
                     w[i] = Math.max(w[i], r.error());
                 }
             } else if (r.refused()) {

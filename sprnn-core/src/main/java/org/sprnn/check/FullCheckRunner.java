@@ -3,6 +3,7 @@ package org.sprnn.check;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
+import org.sprnn.Precision;
 import org.sprnn.check.FullCheckJobs.Job;
 import org.sprnn.check.FullCheckJobs.Shape;
 import org.sprnn.check.FullCheckReport.Row;
@@ -12,7 +13,6 @@ import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cuda.EngineTesting;
 import org.sprnn.engine.cuda.SparsePersistentEngine;
 import org.sprnn.model.RnnModel;
-import org.sprnn.sparse.WeightFormat;
 
 /**
  * Why this file exists: the GPU side of one job of {@code kernel-check --full}, the part that decides each row. A
@@ -38,7 +38,7 @@ final class FullCheckRunner {
                 String cell = j.model().cell().id();
                 if (p.refusal() != null) {
                     boolean ok = FullCheckReport.refusedCorrectly(p.refusal());
-                    report.add(new Row(j.section(), cell, j.label(s), "-", Double.NaN, ok ? "REFUSED" : "FAIL",
+                    report.add(new Row(j.section(), j.options().weights(), cell, j.label(s), "-", Double.NaN, ok ? "REFUSED" : "FAIL",
                             (ok ? "" : "refusal without capacity numbers: ") + p.refusal()));
                     continue;
                 }
@@ -65,16 +65,16 @@ final class FullCheckRunner {
                     RnnOutput got = engine.run(ref.x(), ref.h0(), ref.c0());
                     double err = RelativeError.of(got, ref.want());
                     double tol = engine.tolerance();
-                    report.add(new Row(j.section(), cell, j.label(s), kernel, err, err <= tol ? "PASS" : "FAIL",
+                    report.add(new Row(j.section(), j.options().weights(), cell, j.label(s), kernel, err, err <= tol ? "PASS" : "FAIL",
                             err <= tol ? "" : String.format(Locale.ROOT, "above %.0e; %s", tol, probe(model, s, ref, j.options().weights(), err))));
                 } catch (RuntimeException e) {
-                    report.add(new Row(j.section(), cell, j.label(s), kernel, Double.NaN, "FAIL", FullCheckReport.oneLine(e)));
+                    report.add(new Row(j.section(), j.options().weights(), cell, j.label(s), kernel, Double.NaN, "FAIL", FullCheckReport.oneLine(e)));
                 }
                 st.shapeDone(s);
             }
             // the input projection's cuBLASLt plan is built once per (layer, T*B) and kept by the engine
             if (engine != null && EngineTesting.projectionPlans(engine) != runLengths.size() * j.model().layers()) {
-                report.add(new Row(j.section(), j.model().cell().id(), j.model() + " " + j.optionsLabel() + ": input projection plans",
+                report.add(new Row(j.section(), j.options().weights(), j.model().cell().id(), j.model() + " " + j.optionsLabel() + ": input projection plans",
                         "-", Double.NaN, "FAIL", EngineTesting.projectionPlans(engine) + " plans cached for " + runLengths.size()
                         + " distinct T*B x " + j.model().layers() + " layers"));
             }
@@ -87,7 +87,7 @@ final class FullCheckRunner {
     }
 
     /** For a row above tolerance: whether 16-bit roundings alone reach its error on this model and input. */
-    private static String probe(RnnModel model, Shape s, Reference ref, WeightFormat weights, double err) {
+    private static String probe(RnnModel model, Shape s, Reference ref, Precision weights, double err) {
         if (Double.isNaN(err)) {
             return "no rounding probe for NaN";
         }
@@ -111,9 +111,9 @@ final class FullCheckRunner {
         try (SparsePersistentEngine e = EngineTesting.sparsePersistent(d.model(), st.limits, j.options(), j.variant())) {
             double err = RelativeError.of(e.run(ref.x(), ref.h0(), ref.c0()), d.want());
             double tol = e.tolerance();
-            return new Row(j.section(), cell, j.label(s), kernel, err, err <= tol ? "PASS" : "FAIL", why);
+            return new Row(j.section(), j.options().weights(), cell, j.label(s), kernel, err, err <= tol ? "PASS" : "FAIL", why);
         } catch (RuntimeException ex) {
-            return new Row(j.section(), cell, j.label(s), kernel, Double.NaN, "FAIL", why + ": " + FullCheckReport.oneLine(ex));
+            return new Row(j.section(), j.options().weights(), cell, j.label(s), kernel, Double.NaN, "FAIL", why + ": " + FullCheckReport.oneLine(ex));
         }
     }
 }

@@ -12,9 +12,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.check.SelfTestReference.ModelCase;
 import org.sprnn.check.SelfTestReference.Shape;
+import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cuda.CudaRnnEngine;
 import org.sprnn.engine.cuda.EngineTesting;
@@ -57,11 +59,11 @@ public final class GpuSelfTest {
      * What to run.
      *
      * @param engines    engine names to test ({@code cuda-gemm}, {@code cuda-spmm})
-     * @param precisions {@code fp32}, {@code fp16}, {@code bf16}
+     * @param precisions among {@link EngineOptions#PRECISIONS}
      * @param quick      a reduced matrix (hidden {33, 256}, batch {1, 4}, T 50 only) for a fast check
      * @param seed       base seed; every case derives its own from it
      */
-    public record Options(List<String> engines, List<String> precisions, boolean quick, long seed) {
+    public record Options(List<String> engines, List<Precision> precisions, boolean quick, long seed) {
         public Options {
             engines = List.copyOf(engines);
             precisions = List.copyOf(precisions);
@@ -70,17 +72,13 @@ public final class GpuSelfTest {
                     throw new SprnnException("--engines: '" + e + "' is not a GPU engine (cuda-gemm, cuda-spmm)");
                 }
             }
-            for (String p : precisions) {
-                EngineTesting.checkPrecision(p);
+            for (Precision p : precisions) {
+                EngineOptions.checkPrecision(p);
             }
         }
     }
 
     private GpuSelfTest() {
-    }
-
-    static double tolerance(String precision) {
-        return CudaRnnEngine.tolerance(precision);
     }
 
     /**
@@ -106,7 +104,7 @@ public final class GpuSelfTest {
 
     private static int runMatrix(Options opt, PrintStream out, CudaEnvironment env) {
         out.printf(Locale.ROOT, "seed %d; tolerances fp32 %.0e, fp16 %.0e, bf16 %.0e; outputs poisoned (NaN) before each run%n",
-                opt.seed(), tolerance("fp32"), tolerance("fp16"), tolerance("bf16"));
+                opt.seed(), Precision.FP32.tolerance(), Precision.FP16.tolerance(), Precision.BF16.tolerance());
         int failures = 0;
         failures += SelfTestDeviceChecks.headerProbe(env, out);
         failures += SelfTestDeviceChecks.faultChecks(env, out);
@@ -163,8 +161,8 @@ public final class GpuSelfTest {
                 List<Shape> ms = m.layers() > 1 ? List.of(new Shape(4, 50)) : shapes;
                 for (String engineName : opt.engines()) {
                     CudaRnnEngine.Kind kind = engineName.equals("cuda-gemm") ? CudaRnnEngine.Kind.GEMM : CudaRnnEngine.Kind.SPMM;
-                    for (String prec : opt.precisions()) {
-                        double baseTol = tolerance(prec);
+                    for (Precision prec : opt.precisions()) {
+                        double baseTol = prec.tolerance();
                         CudaRnnEngine engine = null;
                         String buildError = null;
                         try {
@@ -191,8 +189,8 @@ public final class GpuSelfTest {
                                 double tol = sensitivity > ILL_CONDITIONED ? Math.max(baseTol, RAISE * sensitivity) : baseTol;
                                 if (tol > baseTol) {
                                     raised.add(String.format(Locale.ROOT, "%s %s %s h%d b%d d%.2f T%d: rounding weights or h to %s "
-                                            + "alone moves the float64 reference by %.2e", engineName, prec, m.cell().id(), m.hidden(),
-                                            s.batch(), m.density(), s.steps(), prec, sensitivity));
+                                            + "alone moves the float64 reference by %.2e", engineName, prec.id(), m.cell().id(), m.hidden(),
+                                            s.batch(), m.density(), s.steps(), prec.id(), sensitivity));
                                 }
                                 if (engine == null) {
                                     err = Double.NaN;
@@ -218,7 +216,7 @@ public final class GpuSelfTest {
                                 }
                                 boolean pass = err <= tol; // NaN fails
                                 String row = String.format(Locale.ROOT, "| %s | %s | %s | %d | %d | %d | %.2f | %d | %.2e | %s | %s |",
-                                        engineName, prec, m.cell().id(), m.hidden(), m.layers(), s.batch(), m.density(),
+                                        engineName, prec.id(), m.cell().id(), m.hidden(), m.layers(), s.batch(), m.density(),
                                         s.steps(), err, tol > baseTol ? String.format(Locale.ROOT, "%.1e*", tol)
                                                 : String.format(Locale.ROOT, "%.0e", tol),
                                         (pass ? "PASS" : "FAIL") + (note.isEmpty() ? "" : ": " + note));
@@ -260,7 +258,7 @@ public final class GpuSelfTest {
             for (int b : m.layers() > 1 ? List.of(4) : batches) {
                 for (String e : opt.engines()) {
                     CudaRnnEngine.Kind kind = e.equals("cuda-spmm") ? CudaRnnEngine.Kind.SPMM : CudaRnnEngine.Kind.GEMM;
-                    for (String p : opt.precisions()) {
+                    for (Precision p : opt.precisions()) {
                         specs.addAll(EngineTesting.cellUpdateKernels(m.cell(), m.hidden(), b, kind, p));
                     }
                 }

@@ -3,6 +3,7 @@ package org.sprnn.check;
 import java.util.SplittableRandom;
 import java.util.function.DoubleUnaryOperator;
 import java.util.function.IntFunction;
+import org.sprnn.Precision;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CellEquations;
 import org.sprnn.model.Layer;
@@ -11,7 +12,6 @@ import org.sprnn.model.Tensor;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
 import org.sprnn.sparse.CsrMatrix;
-import org.sprnn.sparse.WeightFormat;
 
 /**
  * How much of a kernel's error a model and input would show from 16-bit roundings alone: the float64 reference's
@@ -36,7 +36,7 @@ final class RoundingProbe {
      * @param roundActivations round h to fp16 before each recurrent product
      * @param jitter relative perturbation of every rounded value, uniform in ±jitter (0: none)
      */
-    static RnnOutput run(RnnModel model, Tensor input, Tensor h0, Tensor c0, WeightFormat weights, boolean roundActivations,
+    static RnnOutput run(RnnModel model, Tensor input, Tensor h0, Tensor c0, Precision weights, boolean roundActivations,
                          double jitter, long seed) {
         return runRounded(model, input, h0, c0, weights == null ? null : v -> round16(v, weights), roundActivations, jitter, seed);
     }
@@ -70,7 +70,7 @@ final class RoundingProbe {
         };
         CellEquations.StateView hView = !roundActivations ? null : (hs, hq) -> {
             for (int j = 0; j < h; j++) {
-                hq[j] = jittered(round16(hs[j], WeightFormat.FP16), jitter, rnd);
+                hq[j] = jittered(round16(hs[j], Precision.FP16), jitter, rnd);
             }
         };
         return CellEquations.forward(model, input, h0, c0, layers, hView);
@@ -80,7 +80,7 @@ final class RoundingProbe {
      * One line for a failing row: the error of the deterministic emulation and the range over {@code samples}
      * jittered ones (±half an fp16 ulp), against {@code want}, beside the kernel's {@code error}.
      */
-    static String explain(RnnModel model, Tensor x, Tensor h0, Tensor c0, RnnOutput want, WeightFormat weights, double error,
+    static String explain(RnnModel model, Tensor x, Tensor h0, Tensor c0, RnnOutput want, Precision weights, double error,
                           int samples) {
         IntFunction<DoubleUnaryOperator> planned = asPlanned(model, weights);
         double exact = RelativeError.of(runPerLayer(model, x, h0, c0, planned, true, 0, 0), want);
@@ -101,26 +101,21 @@ final class RoundingProbe {
      * Each layer's W_hh rounding as the default plan packs it for the kernel: split weights (hi + lo words,
      * {@link #splitRound16}) where {@link Plan#splitsWeights} says so, else one 16-bit word ({@link #round16}).
      */
-    static IntFunction<DoubleUnaryOperator> asPlanned(RnnModel model, WeightFormat weights) {
+    static IntFunction<DoubleUnaryOperator> asPlanned(RnnModel model, Precision weights) {
         return k -> Plan.splitsWeights(CsrMatrix.of(model.layers().get(k).wHh()), PlanOptions.defaults())
                 ? v -> splitRound16(v, weights) : v -> round16(v, weights);
     }
 
-    static double round16(double v, WeightFormat f) {
-        float x = (float) v;
-        if (f == WeightFormat.BF16) {
-            int bits = Float.floatToRawIntBits(x);
-            bits += 0x7FFF + ((bits >>> 16) & 1); // round to nearest even on the upper 16 bits
-            return Float.intBitsToFloat(bits & 0xFFFF0000);
-        }
-        return Float.float16ToFloat(Float.floatToFloat16(x));
+    /** The weight one 16-bit word of float32 {@code w} has on the kernel: {@code f.decode(f.encode((float) w))}. */
+    static double round16(double v, Precision f) {
+        return f.decode(f.encode((float) v));
     }
 
     /**
      * The weight a split nonzero has on the kernel: the sum of its two 16-bit words, {@code f.encode(w)} and
-     * {@code f.encodeResidual(w)} ({@link WeightFormat#encodeResidual}), of float32 {@code w}.
+     * {@code f.encodeResidual(w)} ({@link Precision#encodeResidual}), of float32 {@code w}.
      */
-    static double splitRound16(double v, WeightFormat f) {
+    static double splitRound16(double v, Precision f) {
         float x = (float) v;
         return (double) f.decode(f.encode(x)) + f.decode(f.encodeResidual(x));
     }

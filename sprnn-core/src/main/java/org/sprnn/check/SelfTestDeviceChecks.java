@@ -5,8 +5,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
-import org.sprnn.engine.cuda.EngineTesting;
 import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaEnvironment;
 import org.sprnn.internal.cuda.CudaModule;
@@ -56,8 +56,8 @@ final class SelfTestDeviceChecks {
                 ob.download(hb, 0, stream);
                 int bad = 0;
                 for (int i = 0; i < n; i++) {
-                    if (hh.getAtIndex(ValueLayout.JAVA_SHORT, i) != Float.floatToFloat16(v[i])
-                            || hb.getAtIndex(ValueLayout.JAVA_SHORT, i) != EngineTesting.bf16Bits(v[i])) {
+                    if (hh.getAtIndex(ValueLayout.JAVA_SHORT, i) != Precision.FP16.encode(v[i])
+                            || hb.getAtIndex(ValueLayout.JAVA_SHORT, i) != Precision.BF16.encode(v[i])) {
                         bad++;
                     }
                 }

@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.sprnn.Precision;
+import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.engine.cuda.EngineTesting;
@@ -51,7 +53,7 @@ final class SelfTestReference {
      * when only W_ih and W_hh are rounded to it: the part of an fp16-weight engine's error that no engine can
      * avoid (large only for ill-conditioned models, e.g. hidden 33 with one weight of σ≈1.7 per row).
      */
-    static Object[] reference(ModelCase m, Shape s, long seed, List<String> precisions) {
+    static Object[] reference(ModelCase m, Shape s, long seed, List<Precision> precisions) {
         RnnModel model = model(m, seed);
         long k = seed ^ (m.key() * 31 + s.batch() * 1009L + s.steps()) * 0xBF58476D1CE4E5B9L;
         Tensor x = SyntheticModels.input(s.steps(), s.batch(), INPUT_SIZE, k);
@@ -68,8 +70,8 @@ final class SelfTestReference {
             model = d.model();
             ref = d.want();
         }
-        Map<String, Double> sensitivity = new LinkedHashMap<>();
-        for (String p : precisions) {
+        Map<Precision, Double> sensitivity = new LinkedHashMap<>();
+        for (Precision p : precisions) {
             if (reduced(p)) {
                 double w = RelativeError.of(new CpuReferenceEngine(roundWeights(model, p)).run(x, h0, c0), ref);
                 double h = m.layers() == 1 ? RelativeError.of(roundingHEachStep(model, x, h0, c0, p), ref) : 0;
@@ -80,16 +82,15 @@ final class SelfTestReference {
     }
 
     /** Whether {@code precision} (checked) is a 16-bit one, below the fp32 the references are compared in. */
-    private static boolean reduced(String precision) {
-        EngineTesting.checkPrecision(precision);
-        return !precision.equals("fp32");
+    private static boolean reduced(Precision precision) {
+        return EngineOptions.checkPrecision(precision).isSixteenBit();
     }
 
     /**
      * The float64 reference of a one-layer model with h rounded to {@code precision} before every step (what
      * a product with {@code precision} operands sees); the cell state, if any, stays exact.
      */
-    static RnnOutput roundingHEachStep(RnnModel model, Tensor x, Tensor h0, Tensor c0, String precision) {
+    static RnnOutput roundingHEachStep(RnnModel model, Tensor x, Tensor h0, Tensor c0, Precision precision) {
         int steps = x.dim(0), b = x.dim(1), in = x.dim(2), hid = model.hiddenSize();
         CpuReferenceEngine eng = new CpuReferenceEngine(model);
         Tensor h = h0 != null ? h0 : Tensor.zeros(1, b, hid);
@@ -106,7 +107,7 @@ final class SelfTestReference {
     }
 
     /** The model with W_ih and W_hh rounded to {@code precision} (biases unchanged, as the engines keep them fp32). */
-    static RnnModel roundWeights(RnnModel model, String precision) {
+    static RnnModel roundWeights(RnnModel model, Precision precision) {
         List<Layer> out = new ArrayList<>();
         for (Layer l : model.layers()) {
             out.add(new Layer(round(l.wIh(), precision), round(l.wHh(), precision), l.bIh(), l.bHh()));
@@ -115,7 +116,7 @@ final class SelfTestReference {
     }
 
     /** {@code w} stored as the GPU engines store a {@code precision} operand and read back. */
-    private static Tensor round(Tensor w, String precision) {
+    private static Tensor round(Tensor w, Precision precision) {
         return new Tensor(w.shape(), EngineTesting.rounded(precision, w.data()));
     }
 }

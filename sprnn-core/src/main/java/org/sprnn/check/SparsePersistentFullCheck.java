@@ -59,8 +59,6 @@ import org.sprnn.plan.Plan;
  * {@link FullCheckFixtures}; the printed table and summary, {@link FullCheckReport}.
  */
 public final class SparsePersistentFullCheck {
-    static final double FP16_TOLERANCE = 3e-3;
-
     private SparsePersistentFullCheck() {
     }
 

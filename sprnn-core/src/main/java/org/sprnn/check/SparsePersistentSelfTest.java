@@ -10,6 +10,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
@@ -22,7 +23,6 @@ import org.sprnn.model.Tensor;
 import org.sprnn.plan.DeviceLimits;
 import org.sprnn.plan.ExchangeMode;
 import org.sprnn.plan.PlanOptions;
-import org.sprnn.sparse.WeightFormat;
 
 /**
  * The correctness matrix of {@code cuda-sparse-persistent} on a real GPU (issue 4): every cell against
@@ -50,7 +50,7 @@ public final class SparsePersistentSelfTest {
     static String optionsLabel(PlanOptions o) {
         return (o.exchange() == null ? "auto" : o.exchange().id()) + (o.wideLoads() ? " wide" : " scalar")
                 + (o.bankAware() ? " bank" : " natural") + (o.balanced() ? " bal" : " naive")
-                + (o.weights() == WeightFormat.BF16 ? " bf16" : "") + (o.compiledRowEnds() ? "" : " run-time row ends");
+                + (o.weights() != Precision.FP16 ? " " + o.weights().id() : "") + (o.compiledRowEnds() ? "" : " run-time row ends");
     }
 
     static List<Case> cases(boolean quick) {
@@ -71,7 +71,7 @@ public final class SparsePersistentSelfTest {
         }
         // every exchange with every switch off, then each switch alone on, at one shape
         for (ExchangeMode e : ExchangeMode.values()) {
-            PlanOptions base = new PlanOptions(e, false, false, false, 0, 0, WeightFormat.FP16);
+            PlanOptions base = new PlanOptions(e, false, false, false, 0, 0, Precision.FP16);
             cs.add(new Case(CellType.RNN_RELU, 300, 1, 0.1, 3, 64, base));
             if (!quick) {
                 cs.add(new Case(CellType.RNN_RELU, 300, 1, 0.1, 3, 64, base.withSwitches(true, false, false)));

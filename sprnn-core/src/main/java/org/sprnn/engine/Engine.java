@@ -1,5 +1,6 @@
 package org.sprnn.engine;
 
+import org.sprnn.Precision;
 import org.sprnn.model.FloatTensor;
 import org.sprnn.model.Tensor;
 
@@ -76,10 +77,11 @@ public interface Engine extends AutoCloseable {
 
     /**
      * The relative error ({@link Accuracy#relativeError}) this engine is specified to stay within against
-     * {@code cpu-reference}: 1e-5 for float32 arithmetic, about 3e-3 with fp16/bf16 weights.
+     * {@code cpu-reference}: that of the precision it computes in ({@link Precision#tolerance()}); by default
+     * float32's, 1e-5.
      */
     default double tolerance() {
-        return 1e-5;
+        return Precision.FP32.tolerance();
     }
 
     /**

@@ -1,6 +1,7 @@
 package org.sprnn.engine;
 
-import java.util.Locale;
+import java.util.List;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 
 /**
@@ -8,7 +9,7 @@ import org.sprnn.SprnnException;
  *
  * @param engine    engine name, or {@code auto} for the fastest feasible one
  * @param threads   CPU threads for the {@code cpu} engine (≥ 1)
- * @param precision weight precision on the GPU: {@code fp16} (default), {@code bf16} or {@code fp32}
+ * @param precision weight precision on the GPU: fp16 (default), bf16 or fp32 ({@link #PRECISIONS})
  * @param batchHint  expected batch size, used by {@code auto} to judge which engines fit (≥ 1)
  * @param batchFirst PyTorch's {@code batch_first=True}: the engine that {@link EngineProvider#select}
  *                   returns takes inputs {@code [B][T][I]} and returns outputs {@code [B][T][H]}
@@ -16,7 +17,9 @@ import org.sprnn.SprnnException;
  *                   PyTorch. Default false: sequence-first {@code [T][B][I]}. Factories called directly
  *                   ({@link EngineFactory#create}) always build sequence-first engines.
  */
-public record EngineOptions(String engine, int threads, String precision, int batchHint, boolean batchFirst) {
+public record EngineOptions(String engine, int threads, Precision precision, int batchHint, boolean batchFirst) {
+    /** The precisions a GPU engine computes in, as messages list them: fp16, bf16, fp32. */
+    public static final List<Precision> PRECISIONS = List.of(Precision.FP16, Precision.BF16, Precision.FP32);
 
     public EngineOptions {
         if (engine == null || engine.isBlank()) {
@@ -25,13 +28,24 @@ public record EngineOptions(String engine, int threads, String precision, int ba
         if (threads < 1) {
             throw new SprnnException("--threads: must be >= 1, got " + threads);
         }
-        precision = precision.toLowerCase(Locale.ROOT);
-        if (!precision.equals("fp16") && !precision.equals("bf16") && !precision.equals("fp32")) {
-            throw new SprnnException("--precision: expected fp16, bf16 or fp32, got '" + precision + "'");
-        }
+        checkPrecision(precision);
         if (batchHint < 1) {
             throw new SprnnException("--batch: must be >= 1, got " + batchHint);
         }
+    }
+
+    /**
+     * Checks that a GPU engine computes in {@code precision} (one of {@link #PRECISIONS}).
+     *
+     * @return {@code precision}
+     * @throws SprnnException naming {@code --precision} otherwise
+     */
+    public static Precision checkPrecision(Precision precision) {
+        if (!PRECISIONS.contains(precision)) {
+            throw new SprnnException("--precision: expected " + Precision.idsText(PRECISIONS) + ", got '"
+                    + (precision == null ? null : precision.id()) + "'");
+        }
+        return precision;
     }
 
     /** Defaults: {@code auto}, all available processors, fp16, batch 1, sequence-first. */
@@ -43,7 +57,7 @@ public record EngineOptions(String engine, int threads, String precision, int ba
     public static final class Builder {
         private String engine = "auto";
         private int threads = Runtime.getRuntime().availableProcessors();
-        private String precision = "fp16";
+        private Precision precision = Precision.FP16;
         private int batchHint = 1;
         private boolean batchFirst;
 
@@ -63,7 +77,7 @@ public record EngineOptions(String engine, int threads, String precision, int ba
         }
 
         /** GPU weight precision: fp16, bf16 or fp32. */
-        public Builder precision(String precision) {
+        public Builder precision(Precision precision) {
             this.precision = precision;
             return this;
         }

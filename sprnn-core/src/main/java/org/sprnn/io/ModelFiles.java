@@ -22,6 +22,7 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
 import org.sprnn.model.Layer;
@@ -289,7 +290,7 @@ public final class ModelFiles {
      *                        {@code .npz}, if {@code dtype} is bf16 for an {@code .npz} (numpy has no
      *                        bfloat16), or if it cannot be written
      */
-    public static void save(RnnModel model, Path file, DType dtype) {
+    public static void save(RnnModel model, Path file, Precision dtype) {
         switch (formatOfName(file)) {
             case SAFETENSORS -> {
                 Map<String, String> meta = new LinkedHashMap<>();
@@ -298,8 +299,8 @@ public final class ModelFiles {
                 Safetensors.write(file, toStateDict(model), meta, dtype);
             }
             case NPZ -> {
-                if (dtype.npyDescr() == null) {
-                    throw new SprnnException(file + ": an .npz cannot hold " + dtype + " (numpy has no such dtype): "
+                if (!Npy.canStore(dtype)) {
+                    throw new SprnnException(file + ": an .npz cannot hold " + FileElements.safetensorsName(dtype) + " (numpy has no such dtype): "
                             + "save f32, f16 or f64, or a .safetensors file");
                 }
                 Npz.write(file, toStateDict(model), dtype, true);

@@ -23,6 +23,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.FloatTensor;
 import org.sprnn.model.Tensor;
@@ -105,11 +106,11 @@ public final class Npy {
         long expected = h.count() * h.dtype().bytes();
         long actual = bytes.byteSize() - h.dataStart();
         if (actual != expected) {
-            throw fail(where, "shape " + Arrays.toString(h.shape()) + " of " + h.dtype().npyDescr() + " needs " + expected
+            throw fail(where, "shape " + Arrays.toString(h.shape()) + " of " + FileElements.npyDescr(h.dtype()) + " needs " + expected
                     + " bytes of data but the file has " + actual + (actual < expected ? ": truncated" : ": trailing bytes"));
         }
         double[] values = allocate(h.count(), where);
-        h.dtype().decode(bytes, h.dataStart(), values, values.length);
+        FileElements.decode(h.dtype(), bytes, h.dataStart(), values, values.length);
         return new Tensor(h.shape(), values);
     }
 
@@ -127,19 +128,24 @@ public final class Npy {
     }
 
 
+    /** Whether a .npy (or .npz) can hold {@code dtype}: every precision but bf16, which numpy has no dtype for. */
+    public static boolean canStore(Precision dtype) {
+        return FileElements.npyDescr(dtype) != null;
+    }
+
     /**
-     * Writes {@code t} as a format 1.0 .npy of float32 (or float64 with {@link DType#F64}) atomically.
+     * Writes {@code t} as a format 1.0 .npy of {@code dtype} (float32, float64 or float16) atomically.
      *
-     * @throws SprnnException naming the file if it cannot be written or the dtype is not F32/F64/F16
+     * @throws SprnnException naming the file if it cannot be written or numpy has no such dtype (bf16)
      */
-    public static void write(Path file, Tensor t, DType dtype) {
+    public static void write(Path file, Tensor t, Precision dtype) {
         byte[] bytes = encode(t, dtype, file.toString());
         AtomicFiles.write(file, ch -> Safetensors.writeFully(ch, ByteBuffer.wrap(bytes)));
     }
 
     /** Writes {@code t} as float32 .npy (format 1.0) atomically. */
     public static void write(Path file, Tensor t) {
-        write(file, t, DType.F32);
+        write(file, t, Precision.FP32);
     }
 
     /** Writes {@code t} as float32 .npy (format 1.0) atomically: the values as they are, no float64 copy. */
@@ -154,7 +160,7 @@ public final class Npy {
      * @return {@code batch}
      */
     public static AtomicFiles.Batch addTo(AtomicFiles.Batch batch, Path file, Tensor t) {
-        return batch.add(file, ch -> Safetensors.writeFully(ch, ByteBuffer.wrap(encode(t, DType.F32, file.toString()))));
+        return batch.add(file, ch -> Safetensors.writeFully(ch, ByteBuffer.wrap(encode(t, Precision.FP32, file.toString()))));
     }
 
     /**
@@ -165,16 +171,16 @@ public final class Npy {
      */
     public static AtomicFiles.Batch addTo(AtomicFiles.Batch batch, Path file, FloatTensor t) {
         return batch.add(file, ch -> {
-            byte[] bytes = allocateWithHeader(t.shape(), t.size(), DType.F32, file.toString());
+            byte[] bytes = allocateWithHeader(t.shape(), t.size(), Precision.FP32, file.toString());
             MemorySegment.copy(t.data(), 0, MemorySegment.ofArray(bytes), LE_FLOAT, bytes.length - 4L * t.size(), t.size());
             Safetensors.writeFully(ch, ByteBuffer.wrap(bytes));
         });
     }
 
     /** The complete bytes of a .npy file holding {@code t} in {@code dtype}. */
-    static byte[] encode(Tensor t, DType dtype, String where) {
+    static byte[] encode(Tensor t, Precision dtype, String where) {
         byte[] out = allocateWithHeader(t.shape(), t.size(), dtype, where);
-        dtype.encode(t.data(), MemorySegment.ofArray(out), out.length - (long) t.size() * dtype.bytes());
+        FileElements.encode(dtype, t.data(), MemorySegment.ofArray(out), out.length - (long) t.size() * dtype.bytes());
         return out;
     }
 
@@ -182,9 +188,9 @@ public final class Npy {
      * A .npy file's bytes for an array of this shape and dtype: the header written, the data (at the end,
      * {@code size * dtype.bytes()} bytes) left for the caller.
      */
-    private static byte[] allocateWithHeader(int[] dims, int size, DType dtype, String where) {
-        if (dtype.npyDescr() == null) {
-            throw fail(where, "numpy has no " + dtype + " dtype: write f32, f16 or f64");
+    private static byte[] allocateWithHeader(int[] dims, int size, Precision dtype, String where) {
+        if (!canStore(dtype)) {
+            throw fail(where, "numpy has no " + FileElements.safetensorsName(dtype) + " dtype: write f32, f16 or f64");
         }
         StringBuilder shape = new StringBuilder("(");
         for (int d : dims) {
@@ -196,7 +202,7 @@ public final class Npy {
             shape.setLength(shape.length() - 2); // (a, b)
         }
         shape.append(')');
-        String dict = "{'descr': '" + dtype.npyDescr() + "', 'fortran_order': False, 'shape': " + shape + ", }";
+        String dict = "{'descr': '" + FileElements.npyDescr(dtype) + "', 'fortran_order': False, 'shape': " + shape + ", }";
         // magic(6) + version(2) + length(2) + dict, padded with spaces and ended by '\n' to a multiple of 64
         int unpadded = 10 + dict.length() + 1;
         int total = (unpadded + 63) / 64 * 64;

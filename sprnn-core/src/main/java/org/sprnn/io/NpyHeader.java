@@ -11,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.io.NpyHeaderParser.PyNumber;
 
@@ -23,7 +24,7 @@ import org.sprnn.io.NpyHeaderParser.PyNumber;
  * @param count     the element count, the product of the extents
  * @param dataStart the bytes before the data: preamble and header
  */
-record NpyHeader(DType dtype, int[] shape, long count, long dataStart) {
+record NpyHeader(Precision dtype, int[] shape, long count, long dataStart) {
         /** The size of a file holding exactly this array: header and data. */
         long totalBytes() {
             return dataStart + count * dtype.bytes(); // count < 2^31, bytes <= 8: no overflow
@@ -91,7 +92,7 @@ record NpyHeader(DType dtype, int[] shape, long count, long dataStart) {
         if (!(descr instanceof String d)) {
             throw fail(where, "structured dtype " + show(descr) + " is not supported: sprnn reads float16/32/64 arrays");
         }
-        DType dtype = dtypeOf(d, where);
+        Precision dtype = dtypeOf(d, where);
         if (!(fortran instanceof Boolean f)) {
             throw fail(where, "'fortran_order' is " + show(fortran) + ", not True or False");
         }
@@ -161,7 +162,7 @@ record NpyHeader(DType dtype, int[] shape, long count, long dataStart) {
     }
 
     /** The dtype of a numpy descr string, or a one-line refusal. */
-    private static DType dtypeOf(String descr, String where) {
+    private static Precision dtypeOf(String descr, String where) {
         if (descr.length() < 2) {
             throw fail(where, "unknown dtype " + Untrusted.quote(descr));
         }
@@ -170,10 +171,10 @@ record NpyHeader(DType dtype, int[] shape, long count, long dataStart) {
         if (kind.equals("O") || descr.equals("O")) {
             throw fail(where, "object arrays (dtype 'O') are not supported: save a numeric float array");
         }
-        DType dtype = switch (kind) {
-            case "f2" -> DType.F16;
-            case "f4" -> DType.F32;
-            case "f8" -> DType.F64;
+        Precision dtype = switch (kind) {
+            case "f2" -> Precision.FP16;
+            case "f4" -> Precision.FP32;
+            case "f8" -> Precision.FP64;
             default -> null;
         };
         if (dtype == null) {

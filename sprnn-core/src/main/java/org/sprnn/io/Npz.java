@@ -28,6 +28,7 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.Tensor;
 
@@ -192,12 +193,12 @@ public final class Npz {
 
     /**
      * Writes arrays as an .npz atomically, entries in name order, each a format 1.0 .npy of {@code dtype}
-     * (F32, F64 or F16).
+     * (fp32, fp64 or fp16).
      *
      * @param compressed deflate the entries (as {@code np.savez_compressed}) or store them (as {@code np.savez})
      * @throws SprnnException naming the file if it cannot be written
      */
-    public static void write(Path file, Map<String, Tensor> arrays, DType dtype, boolean compressed) {
+    public static void write(Path file, Map<String, Tensor> arrays, Precision dtype, boolean compressed) {
         Map<String, byte[]> entries = new TreeMap<>();
         arrays.forEach((name, t) -> {
             if (name == null || name.isEmpty()) {

@@ -37,6 +37,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.Tensor;
 
@@ -79,7 +80,7 @@ public final class Safetensors {
      * @param dtypes   name → the dtype the file stores it in
      * @param metadata the {@code __metadata__} map (empty if absent)
      */
-    public record Contents(Map<String, Tensor> tensors, Map<String, DType> dtypes, Map<String, String> metadata) {
+    public record Contents(Map<String, Tensor> tensors, Map<String, Precision> dtypes, Map<String, String> metadata) {
         public Contents {
             tensors = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
             dtypes = Collections.unmodifiableMap(new LinkedHashMap<>(dtypes));
@@ -88,7 +89,7 @@ public final class Safetensors {
     }
 
     /** One header entry after validation: where its bytes are and what they mean. */
-    private record Entry(String name, DType dtype, int[] shape, long begin, long end) {
+    private record Entry(String name, Precision dtype, int[] shape, long begin, long end) {
     }
 
     /**
@@ -120,10 +121,10 @@ public final class Safetensors {
             parseHeader(file, headerBytes, dataSize, entries, metadata);
 
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            Map<String, DType> dtypes = new LinkedHashMap<>();
+            Map<String, Precision> dtypes = new LinkedHashMap<>();
             for (Entry e : entries) {
                 double[] values = new double[Math.toIntExact((e.end - e.begin) / e.dtype.bytes())];
-                e.dtype.decode(map, dataStart + e.begin, values, values.length);
+                FileElements.decode(e.dtype, map, dataStart + e.begin, values, values.length);
                 tensors.put(e.name, new Tensor(e.shape, values));
                 dtypes.put(e.name, e.dtype);
             }
@@ -211,7 +212,7 @@ public final class Safetensors {
         if (!dtypeNode.isTextual()) {
             throw fail(file, where + ": dtype is not a string (" + show(dtypeNode) + ")");
         }
-        DType dtype = DType.ofSafetensorsName(dtypeNode.asText());
+        Precision dtype = FileElements.ofSafetensorsName(dtypeNode.asText());
         if (dtype == null) {
             throw fail(file, where + " has dtype " + Untrusted.quote(dtypeNode.asText())
                     + ", which sprnn does not read (F32, F16, BF16, F64)");
@@ -254,7 +255,7 @@ public final class Safetensors {
         }
         long bytes = multiplyOrHuge(count, dtype.bytes());
         if (bytes != off[1] - off[0]) {
-            throw fail(file, where + ": shape " + Untrusted.escape(Arrays.toString(shape)) + " of " + dtype.safetensorsName()
+            throw fail(file, where + ": shape " + Untrusted.escape(Arrays.toString(shape)) + " of " + FileElements.safetensorsName(dtype)
                     + " needs " + bytes + " bytes but data_offsets " + show(offsetsNode) + " span " + (off[1] - off[0]));
         }
         if (count > Integer.MAX_VALUE - 16) {
@@ -306,7 +307,7 @@ public final class Safetensors {
      *
      * @throws SprnnException naming the file if it cannot be written, or a tensor or metadata key is invalid
      */
-    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, DType dtype) {
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, Precision dtype) {
         Map<String, Tensor> ordered = new TreeMap<>(tensors);
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
@@ -325,7 +326,7 @@ public final class Safetensors {
             }
             Tensor t = e.getValue();
             ObjectNode entry = header.putObject(e.getKey());
-            entry.put("dtype", dtype.safetensorsName());
+            entry.put("dtype", FileElements.safetensorsName(dtype));
             ArrayNode shape = entry.putArray("shape");
             for (int d : t.shape()) {
                 shape.add(d);
@@ -351,7 +352,7 @@ public final class Safetensors {
             writeFully(ch, head);
             for (Tensor t : ordered.values()) {
                 byte[] raw = new byte[t.size() * dtype.bytes()]; // one tensor, little-endian, in the file's dtype
-                dtype.encode(t.data(), MemorySegment.ofArray(raw), 0);
+                FileElements.encode(dtype, t.data(), MemorySegment.ofArray(raw), 0);
                 writeFully(ch, ByteBuffer.wrap(raw));
             }
         });

@@ -10,7 +10,9 @@
  * message repeats goes through {@link org.sprnn.io.Untrusted} (escaped, one line, cut short).
  * Every writer goes through {@link org.sprnn.io.AtomicFiles}, so a failed or interrupted write leaves no
  * partial file, and files written together (a run's output and final states) appear all or not at all.
- * Values are float64 on the host: reading F16, BF16 and F32 is exact; writing rounds once to nearest-even.
+ * Values are float64 on the host; a file's element type is a {@link org.sprnn.Precision} (its safetensors and numpy
+ * names and little-endian layout are kept here): reading fp16, bf16 and fp32 is exact; writing rounds once to
+ * nearest-even.
  *
  * <p>Imports {@link org.sprnn.model} and Jackson (the safetensors header). Used by the CLI and the verification
  * harness; no engine imports it.

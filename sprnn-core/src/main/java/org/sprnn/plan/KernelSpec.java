@@ -3,11 +3,11 @@ package org.sprnn.plan;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
 import org.sprnn.sparse.PackedWord;
 import org.sprnn.sparse.SharedMemoryBanks;
-import org.sprnn.sparse.WeightFormat;
 
 /**
  * Everything that specialises one compiled sparse persistent kernel: shape, partition, on-chip tiers and
@@ -27,7 +27,7 @@ import org.sprnn.sparse.WeightFormat;
  * @param cell cell type
  * @param hidden {@code H}
  * @param batch batch size {@code B}
- * @param weights 16-bit weight encoding
+ * @param weights the weights' 16-bit encoding: fp16 or bf16
  * @param ctas CTAs (one per SM); for {@link ExchangeMode#CLUSTER} the cluster size
  * @param warpsPerCta warps per CTA
  * @param slotsPerLane {@code S}: packed words per lane
@@ -53,7 +53,7 @@ import org.sprnn.sparse.WeightFormat;
  *     basic block ({@code SPRNN_ROW_SLOTS}; measured faster than the run-time row-end test:
  *     results/kernel/session6/README.md); 0 for the general loop
  */
-public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weights, int ctas, int warpsPerCta,
+public record KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
                          ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
                          boolean uniformSlots, int rowSlots) {
@@ -91,6 +91,9 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
     public KernelSpec {
         if (cell == null || weights == null || exchange == null) {
             throw new SprnnException("kernel spec: cell, weights and exchange must be given");
+        }
+        if (!weights.isSixteenBit()) {
+            throw new SprnnException("kernel spec: weights must be fp16 or bf16, got " + weights.id());
         }
         if (hidden < 1 || hidden + SharedMemoryBanks.ZERO_COLUMNS - 1 > PackedWord.MAX_COLUMN) {
             throw new SprnnException("kernel spec: hidden " + hidden + " outside [1, " + (PackedWord.MAX_COLUMN - SharedMemoryBanks.ZERO_COLUMNS + 1) + "]");
@@ -152,7 +155,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         private CellType cell;
         private int hidden;
         private int batch;
-        private WeightFormat weights;
+        private Precision weights;
         private int ctas;
         private int warpsPerCta;
         private int slotsPerLane;
@@ -186,7 +189,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
             return this;
         }
 
-        public Builder weights(WeightFormat v) {
+        public Builder weights(Precision v) {
             weights = v;
             return this;
         }
@@ -379,7 +382,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         return String.format(Locale.ROOT, "%s_%s_h%d_b%d_k%d_sm%d_c%dw%dr%du%d_%s_%s_%s_%s%s%s",
                 SYMBOL, cellShort(), hidden, batch, slotsPerLane, smArch, ctas, warpsPerCta, registerSlots, unitsPerWarp,
                 wideLoads ? "wide" : "scalar", bankAware ? "bank" : "natural", exchange.id(), balanced ? "bal" : "naivesplit",
-                weights == WeightFormat.BF16 ? "_bf16" : "", splitWeights ? "_split" : "")
+                weights == Precision.BF16 ? "_bf16" : "", splitWeights ? "_split" : "")
                 + (stageCluster() > 1 ? "_mc" + stageCluster() : "") + (uniformSlots ? "_full" : "")
                 + (rowSlots > 0 ? "_rows" + rowSlots : "");
     }
@@ -398,7 +401,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, WeightFormat weig
         d.put("SPRNN_UNITS_PER_WARP", Integer.toString(unitsPerWarp));
         d.put("SPRNN_WIDE_LOADS", wideLoads ? "1" : "0");
         d.put("SPRNN_EXCHANGE", Integer.toString(exchange.define()));
-        d.put("SPRNN_BF16", weights == WeightFormat.BF16 ? "1" : "0");
+        d.put("SPRNN_BF16", weights == Precision.BF16 ? "1" : "0");
         if (stageCluster() > 1) {
             d.put("SPRNN_STAGE_ASYNC", "2");
             d.put("SPRNN_STAGE_CLUSTER", Integer.toString(stageCluster()));

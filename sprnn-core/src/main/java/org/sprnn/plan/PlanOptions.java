@@ -1,7 +1,7 @@
 package org.sprnn.plan;
 
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
-import org.sprnn.sparse.WeightFormat;
 
 /**
  * The choices a plan is made with: the optimization switches (each one a column of the ablation) and,
@@ -13,7 +13,7 @@ import org.sprnn.sparse.WeightFormat;
  * @param balanced balanced dealing of units to warps (else naive contiguous split)
  * @param ctas CTAs, 0 = derive (cluster: the device's largest cluster; grid: one per SM)
  * @param warpsPerCta warps per CTA, 0 = derive
- * @param weights 16-bit weight encoding
+ * @param weights the weights' 16-bit encoding: fp16 or bf16
  * @param splitWeights each nonzero packed as two 16-bit words of one column, its rounding and its residual's
  *     ({@link org.sprnn.sparse.PackedLayer}): weights within {@code 2^-22} relative instead of {@code 2^-11} for fp16,
  *     twice the words per row (the plan counts them against the capacity); the kernel is unchanged
@@ -22,7 +22,7 @@ import org.sprnn.sparse.WeightFormat;
  *     measuring one against the other, and to check the general loop on layers of equal rows)
  */
 public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
-                          int warpsPerCta, WeightFormat weights, boolean splitWeights, boolean compiledRowEnds) {
+                          int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds) {
     public PlanOptions {
         if (ctas < 0 || warpsPerCta < 0 || warpsPerCta > 32) {
             throw new SprnnException("plan options: ctas " + ctas + " / warpsPerCta " + warpsPerCta + " out of range");
@@ -30,23 +30,26 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
         if (weights == null) {
             throw new SprnnException("plan options: weights format must be given");
         }
+        if (!weights.isSixteenBit()) {
+            throw new SprnnException("plan options: weights must be fp16 or bf16, got " + weights.id());
+        }
     }
 
     /** The options with row ends compiled in where rows are alike. */
     public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas, int warpsPerCta,
-                       WeightFormat weights, boolean splitWeights) {
+                       Precision weights, boolean splitWeights) {
         this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, true);
     }
 
     /** The options with one word per nonzero (weights not split), row ends compiled in where rows are alike. */
     public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas, int warpsPerCta,
-                       WeightFormat weights) {
+                       Precision weights) {
         this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, false);
     }
 
     /** Every optimization on, exchange and partition derived, fp16 weights, one word per nonzero. */
     public static PlanOptions defaults() {
-        return new PlanOptions(null, true, true, true, 0, 0, WeightFormat.FP16);
+        return new PlanOptions(null, true, true, true, 0, 0, Precision.FP16);
     }
 
     /** The same options with another exchange. */

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.PriorityQueue;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
 
@@ -19,7 +20,7 @@ import org.sprnn.model.CellType;
  * got, with zero words reading zero column {@code H}.
  *
  * <p>Split weights (an option, off by default): each nonzero {@code w} becomes two words of the same column, the
- * 16-bit rounding of {@code w} and that of its residual ({@link WeightFormat#encodeResidual}), adjacent in the
+ * 16-bit rounding of {@code w} and that of its residual ({@link Precision#encodeResidual}), adjacent in the
  * row before ordering. The kernel sums value x activation over a row's words, so it computes with
  * {@code hi + lo} (within {@code 2^-22 |w|} for fp16) instead of {@code hi} (within {@code 2^-11 |w|}) and needs no
  * change; a row of {@code k} nonzeros then holds {@code 2k} words and costs {@code max(1, ceil(2k/32))} slots per
@@ -78,7 +79,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * @param wideLoads whether the kernel loads a column's batch in one access (changes the bank model)
      */
     public static PackedLayer pack(CsrMatrix whh, CellType cell, int batch, int warps, boolean balanced,
-                                   boolean bankAware, boolean wideLoads, WeightFormat format) {
+                                   boolean bankAware, boolean wideLoads, Precision format) {
         return pack(whh, cell, batch, 1, warps, false, balanced, bankAware, wideLoads, format);
     }
 
@@ -90,13 +91,13 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * pushes each CTA's block with 16-byte stores.
      */
     public static PackedLayer pack(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
-                                   boolean balanced, boolean bankAware, boolean wideLoads, WeightFormat format) {
+                                   boolean balanced, boolean bankAware, boolean wideLoads, Precision format) {
         return pack(whh, cell, batch, ctas, warps, ctaContiguous, balanced, bankAware, wideLoads, format, false);
     }
 
-    /** As {@link #pack(CsrMatrix, CellType, int, int, int, boolean, boolean, boolean, boolean, WeightFormat)}, with split weights or not. */
+    /** As {@link #pack(CsrMatrix, CellType, int, int, int, boolean, boolean, boolean, boolean, Precision)}, with split weights or not. */
     public static PackedLayer pack(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
-                                   boolean balanced, boolean bankAware, boolean wideLoads, WeightFormat format,
+                                   boolean balanced, boolean bankAware, boolean wideLoads, Precision format,
                                    boolean splitWeights) {
         if (ctas < 1 || warps % ctas != 0) {
             throw new SprnnException("pack: warps " + warps + " must be a multiple of ctas " + ctas);

@@ -1,10 +1,11 @@
 package org.sprnn.sparse;
 
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 
 /**
  * The one definition of the on-chip word that holds one nonzero of {@code W_hh}: 32 bits, the value's
- * 16-bit encoding ({@link WeightFormat}) in the low half and the column index in the high half.
+ * 16-bit encoding ({@link Precision#encode(float)}, fp16 or bf16) in the low half and the column index in the high half.
  *
  * <pre>
  *   bit 31 ........ 16 | 15 ......... 0
@@ -26,7 +27,7 @@ public final class PackedWord {
     }
 
     /** Packs {@code value} (rounded to {@code format}) and {@code column} into one word. */
-    public static int pack(float value, int column, WeightFormat format) {
+    public static int pack(float value, int column, Precision format) {
         if (column < 0 || column > MAX_COLUMN) {
             throw new SprnnException("packed word: column " + column + " outside [0, " + MAX_COLUMN + "]");
         }
@@ -44,7 +45,7 @@ public final class PackedWord {
     }
 
     /** The value of a word as float32. */
-    public static float value(int word, WeightFormat format) {
+    public static float value(int word, Precision format) {
         return format.decode(valueBits(word));
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.sprnn.Precision;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.model.CellType;
@@ -23,7 +24,7 @@ class GpuSelfTestReferenceTest {
             Tensor h0 = SyntheticModels.state(1, 3, 12, 13);
             Tensor c0 = cell.hasCellState() ? SyntheticModels.state(1, 3, 12, 14) : null;
             RnnOutput ref = new CpuReferenceEngine(m).run(x, h0, c0);
-            RnnOutput stepped = SelfTestReference.roundingHEachStep(m, x, h0, c0, "fp32");
+            RnnOutput stepped = SelfTestReference.roundingHEachStep(m, x, h0, c0, Precision.FP32);
             assertThat(RelativeError.of(stepped, ref)).as("%s stepped with fp32 h vs reference", cell).isLessThan(1e-6);
         }
     }
@@ -33,8 +34,8 @@ class GpuSelfTestReferenceTest {
         // seed 4 of `sprnn selftest`: rnn_tanh, hidden 33, 1 layer, batch 4, density 0.01, T 50 gave 3.62e-3 on both
         // GPU engines (fp16); a float64 emulation of fp16 rounding gives the same order, so the model is the cause
         SelfTestReference.ModelCase m = new SelfTestReference.ModelCase(CellType.RNN_TANH, 33, 0.01, 1, true);
-        Object[] r = SelfTestReference.reference(m, new SelfTestReference.Shape(4, 50), 4, List.of("fp16"));
-        double sensitivity = (Double) ((Map<?, ?>) r[4]).get("fp16");
+        Object[] r = SelfTestReference.reference(m, new SelfTestReference.Shape(4, 50), 4, List.of(Precision.FP16));
+        double sensitivity = (Double) ((Map<?, ?>) r[4]).get(Precision.FP16);
         System.out.printf("rnn_tanh h33 d0.01 b4 T50 seed 4: fp16 sensitivity %.2e%n", sensitivity);
         assertThat(sensitivity).isGreaterThan(GpuSelfTest.ILL_CONDITIONED);
         assertThat(GpuSelfTest.RAISE * sensitivity).isGreaterThan(3.62e-3);
@@ -43,8 +44,8 @@ class GpuSelfTestReferenceTest {
     @Test
     void aWellConditionedModelKeepsTheBaseTolerance() {
         SelfTestReference.ModelCase m = new SelfTestReference.ModelCase(CellType.GRU, 256, 0.3, 1, true);
-        Object[] r = SelfTestReference.reference(m, new SelfTestReference.Shape(4, 50), 4, List.of("fp16"));
-        assertThat((Double) ((Map<?, ?>) r[4]).get("fp16")).isLessThan(GpuSelfTest.ILL_CONDITIONED);
+        Object[] r = SelfTestReference.reference(m, new SelfTestReference.Shape(4, 50), 4, List.of(Precision.FP16));
+        assertThat((Double) ((Map<?, ?>) r[4]).get(Precision.FP16)).isLessThan(GpuSelfTest.ILL_CONDITIONED);
     }
 
     @Test
@@ -56,10 +57,10 @@ class GpuSelfTestReferenceTest {
             for (double d : new double[] {0.01, 0.3, 1.0}) {
                 for (SelfTestReference.Shape s : List.of(new SelfTestReference.Shape(1, 50), new SelfTestReference.Shape(4, 50), new SelfTestReference.Shape(8, 50))) {
                     SelfTestReference.ModelCase m = new SelfTestReference.ModelCase(CellType.RNN_RELU, hidden, d, 1, true);
-                    Object[] r = SelfTestReference.reference(m, s, 51830, List.of("fp16", "fp32"));
+                    Object[] r = SelfTestReference.reference(m, s, 51830, List.of(Precision.FP16, Precision.FP32));
                     double peak = Fp16Range.peak((RnnOutput) r[3]);
                     assertThat(peak).as("%s %s: max |h| of the checked reference", m, s).isLessThanOrEqualTo(Fp16Range.FP16_MAX);
-                    assertThat((Double) ((Map<?, ?>) r[4]).get("fp16")).as("%s %s: fp16 sensitivity", m, s).isFinite();
+                    assertThat((Double) ((Map<?, ?>) r[4]).get(Precision.FP16)).as("%s %s: fp16 sensitivity", m, s).isFinite();
                     if ((Double) r[5] < 1) {
                         damped++;
                     }

@@ -2,14 +2,15 @@ package org.sprnn.check;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.sprnn.Precision;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
-import org.sprnn.sparse.WeightFormat;
 
 /** The CPU emulation of the kernel's 16-bit roundings that kernel-check --full runs for a failing row. */
 class RoundingProbeTest {
@@ -38,22 +39,22 @@ class RoundingProbeTest {
         RnnModel m = SyntheticModels.random(CellType.RNN_TANH, 24, 64, 1, 0.3, 1.0, 5);
         Tensor x = SyntheticModels.input(64, 4, 24, 6);
         RnnOutput want = new CpuReferenceEngine(m).run(x, null, null);
-        for (WeightFormat f : WeightFormat.values()) {
+        for (Precision f : List.of(Precision.FP16, Precision.BF16)) {
             double e = RelativeError.of(RoundingProbe.run(m, x, null, null, f, true, 0, 0), want);
-            assertThat(e).as("tanh H=64 d=0.3 B=4 T=64 rounded %s", f).isGreaterThan(1e-6).isLessThan(f == WeightFormat.FP16 ? 1e-3 : 1e-2);
+            assertThat(e).as("tanh H=64 d=0.3 B=4 T=64 rounded %s", f).isGreaterThan(1e-6).isLessThan(f == Precision.FP16 ? 1e-3 : 1e-2);
         }
     }
 
     @Test
     void sixteenBitRoundingIsToNearest() {
         for (double v : new double[] {1.0, -0.5, 3.0, 1024.0}) {
-            assertThat(RoundingProbe.round16(v, WeightFormat.FP16)).isEqualTo(v);
-            assertThat(RoundingProbe.round16(v, WeightFormat.BF16)).isEqualTo(v);
+            assertThat(RoundingProbe.round16(v, Precision.FP16)).isEqualTo(v);
+            assertThat(RoundingProbe.round16(v, Precision.BF16)).isEqualTo(v);
         }
         double v = 1.0 + 0x1p-12; // below half an fp16 ulp of 1 (2^-11)
-        assertThat(RoundingProbe.round16(v, WeightFormat.FP16)).isEqualTo(1.0);
-        assertThat(RoundingProbe.round16(1.0 + 0x1p-7 + 0x1p-9, WeightFormat.BF16)).isEqualTo(1.0 + 0x1p-7);
-        assertThat(RoundingProbe.round16(1.0 + 0x1p-7 + 0x1p-8 + 0x1p-10, WeightFormat.BF16)).isEqualTo(1.0 + 0x1p-6);
+        assertThat(RoundingProbe.round16(v, Precision.FP16)).isEqualTo(1.0);
+        assertThat(RoundingProbe.round16(1.0 + 0x1p-7 + 0x1p-9, Precision.BF16)).isEqualTo(1.0 + 0x1p-7);
+        assertThat(RoundingProbe.round16(1.0 + 0x1p-7 + 0x1p-8 + 0x1p-10, Precision.BF16)).isEqualTo(1.0 + 0x1p-6);
     }
 
     /**
@@ -71,22 +72,22 @@ class RoundingProbeTest {
         Tensor x = SyntheticModels.input(256, 16, FullCheckJobs.INPUT, s + 1);
         Tensor h0 = SyntheticModels.state(1, 16, 64, s + 2);
         RnnOutput want = new CpuReferenceEngine(m).run(x, h0, null);
-        String why = RoundingProbe.explain(m, x, h0, null, want, WeightFormat.FP16, 5.17e-3, 8);
+        String why = RoundingProbe.explain(m, x, h0, null, want, Precision.FP16, 5.17e-3, 8);
         System.out.println("tanh H=64 d=0.01 B=16 T=256 seed 11: " + why);
         assertThat(why).contains("within that spread");
-        double exact = RelativeError.of(RoundingProbe.run(m, x, h0, null, WeightFormat.FP16, true, 0, 0), want);
+        double exact = RelativeError.of(RoundingProbe.run(m, x, h0, null, Precision.FP16, true, 0, 0), want);
         assertThat(exact).as("deterministic fp16 emulation of the failed row").isBetween(4.6e-3, 5.7e-3);
     }
 
-    /** Split weights (hi + lo, {@link WeightFormat#encodeResidual}) leave W_hh within 2^-22: the probe without h rounding is near exact. */
+    /** Split weights (hi + lo, {@link Precision#encodeResidual}) leave W_hh within 2^-22: the probe without h rounding is near exact. */
     @Test
     void splitWeightsRemoveTheWeightRounding() {
         RnnModel m = SyntheticModels.random(CellType.RNN_TANH, 24, 64, 1, 0.3, 1.0, 5);
         Tensor x = SyntheticModels.input(64, 4, 24, 6);
         RnnOutput want = new CpuReferenceEngine(m).run(x, null, null);
-        double plain = RelativeError.of(RoundingProbe.run(m, x, null, null, WeightFormat.FP16, false, 0, 0), want);
+        double plain = RelativeError.of(RoundingProbe.run(m, x, null, null, Precision.FP16, false, 0, 0), want);
         double split = RelativeError.of(RoundingProbe.runRounded(m, x, null, null,
-                v -> RoundingProbe.splitRound16(v, WeightFormat.FP16), false, 0, 0), want);
+                v -> RoundingProbe.splitRound16(v, Precision.FP16), false, 0, 0), want);
         assertThat(plain).as("tanh H=64 d=0.3 B=4 T=64, W_hh fp16").isGreaterThan(1e-5);
         assertThat(split).as("tanh H=64 d=0.3 B=4 T=64, W_hh split (fp16 %.2e)", plain).isLessThan(plain / 100).isLessThan(1e-6);
     }
@@ -105,6 +106,6 @@ class RoundingProbeTest {
         String what = String.format("relu H=64 d=0.01 B=3 T=256 seed 52499: W %.2e, h %.2e, both %.2e, split W + h %.2e", e[0], e[1], e[2], e[3]);
         assertThat(d.damping()).as(what).isEqualTo(1.0);
         assertThat(e[2]).as(what + ": the kernel's roundings").isBetween(3.4e-3, 3.6e-3);
-        assertThat(e[3]).as(what + ": split weights").isLessThan(SparsePersistentFullCheck.FP16_TOLERANCE).isEqualTo(e[1], org.assertj.core.api.Assertions.within(e[1] * 0.02));
+        assertThat(e[3]).as(what + ": split weights").isLessThan(Precision.FP16.tolerance()).isEqualTo(e[1], org.assertj.core.api.Assertions.within(e[1] * 0.02));
     }
 }

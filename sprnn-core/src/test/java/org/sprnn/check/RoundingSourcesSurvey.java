@@ -8,19 +8,19 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.DoubleUnaryOperator;
+import org.sprnn.Precision;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
-import org.sprnn.sparse.WeightFormat;
 
 /**
  * Which of the kernel's fp16 roundings drives the rare {@code kernel-check --full} failures (relative error above
  * 3e-3 on small, sparse, long-T draws): for many random draws of a configuration, the {@link RoundingProbe} error
  * (against the float64 reference, the check's metric) with (a) only W_hh rounded to fp16, (b) only h rounded,
- * (c) both (what the kernel does), (d) W_hh split in two fp16 words (hi + lo, {@link WeightFormat#encodeResidual})
+ * (c) both (what the kernel does), (d) W_hh split in two fp16 words (hi + lo, {@link Precision#encodeResidual})
  * with h rounded. Models and inputs are drawn as {@link SparsePersistentFullCheck} draws them (input size 24, W_ih
  * dense, inputs and states uniform in [-1, 1), the same per-shape input seeds), from {@code draws} consecutive model
  * seeds; a draw whose reference leaves fp16's range is damped as the check damps it (W_hh halved until in range).
@@ -32,7 +32,7 @@ import org.sprnn.sparse.WeightFormat;
  * </pre>
  */
 final class RoundingSourcesSurvey {
-    static final double TOLERANCE = SparsePersistentFullCheck.FP16_TOLERANCE;
+    static final double TOLERANCE = Precision.FP16.tolerance();
     static final String[] MODES = {"(a) W fp16", "(b) h fp16", "(c) both", "(d) W split + h fp16"};
 
     private RoundingSourcesSurvey() {
@@ -40,8 +40,8 @@ final class RoundingSourcesSurvey {
 
     /** The probe's weight rounding and h rounding of each mode, in {@link #MODES} order. */
     static double[] errors(RnnModel m, Tensor x, Tensor h0, Tensor c0, RnnOutput want) {
-        DoubleUnaryOperator fp16 = v -> RoundingProbe.round16(v, WeightFormat.FP16);
-        DoubleUnaryOperator split = v -> RoundingProbe.splitRound16(v, WeightFormat.FP16);
+        DoubleUnaryOperator fp16 = v -> RoundingProbe.round16(v, Precision.FP16);
+        DoubleUnaryOperator split = v -> RoundingProbe.splitRound16(v, Precision.FP16);
         return new double[] {
                 RelativeError.of(RoundingProbe.runRounded(m, x, h0, c0, fp16, false, 0, 0), want),
                 RelativeError.of(RoundingProbe.runRounded(m, x, h0, c0, null, true, 0, 0), want),

@@ -8,16 +8,16 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.sprnn.Precision;
 import org.sprnn.engine.cuda.EngineTesting;
 import org.sprnn.engine.cuda.SparsePersistentEngine;
 import org.sprnn.model.CellType;
+import org.sprnn.model.SyntheticModels;
 import org.sprnn.plan.DeviceLimits;
 import org.sprnn.plan.ExchangeMode;
 import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
-import org.sprnn.model.SyntheticModels;
 import org.sprnn.sparse.CsrMatrix;
-import org.sprnn.sparse.WeightFormat;
 
 /** What {@code kernel-check --full} covers (no GPU needed to enumerate it), and the kernels of its fault path. */
 class SparsePersistentFullCheckTest {
@@ -54,7 +54,7 @@ class SparsePersistentFullCheckTest {
         assertThat(jobs.stream().filter(j -> j.section().equals("stacked")).map(j -> j.model().layers()))
                 .contains(2, 3);
         assertThat(jobs.stream().filter(j -> j.section().equals("bf16")))
-                .isNotEmpty().allMatch(j -> j.options().weights() == WeightFormat.BF16);
+                .isNotEmpty().allMatch(j -> j.options().weights() == Precision.BF16);
         assertThat(jobs.stream().filter(j -> j.section().equals("chunks")).flatMap(j -> j.shapes().stream()
                 .filter(s -> s.steps() > j.variant().stepsPerLaunch()).map(s -> j.options().exchange())).collect(Collectors.toSet()))
                 .as("exchanges run with T longer than one launch").contains(ExchangeMode.values()).contains((ExchangeMode) null);

@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.model.CellType;
@@ -36,7 +37,7 @@ class BatchFirstEngineTest {
     }
 
     private static Engine engine(RnnModel m, String name, boolean batchFirst) {
-        EngineOptions o = EngineOptions.builder().engine(name).threads(2).precision("fp32").batchHint(B).batchFirst(batchFirst).build();
+        EngineOptions o = EngineOptions.builder().engine(name).threads(2).precision(Precision.FP32).batchHint(B).batchFirst(batchFirst).build();
         return EngineProvider.select(m, o).engine();
     }
 

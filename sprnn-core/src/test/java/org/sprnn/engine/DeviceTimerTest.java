@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.model.CellType;
@@ -29,7 +30,7 @@ class DeviceTimerTest {
     void cpuEnginesHaveNoDeviceClock() {
         RnnModel m = model();
         for (String name : List.of("cpu", "cpu-reference")) {
-            EngineOptions o = EngineOptions.builder().engine(name).threads(1).precision("fp32").batchHint(B).build();
+            EngineOptions o = EngineOptions.builder().engine(name).threads(1).precision(Precision.FP32).batchHint(B).build();
             try (EngineSelection sel = EngineProvider.select(m, o)) {
                 assertThat(sel.engine().deviceTimer()).as(name).isEmpty();
             }

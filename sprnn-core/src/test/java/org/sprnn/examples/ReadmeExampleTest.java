@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sprnn.Precision;
 import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
@@ -12,7 +13,6 @@ import org.sprnn.engine.EngineSelection;
 import org.sprnn.engine.FloatRnnOutput;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
-import org.sprnn.io.DType;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.io.Npy;
 import org.sprnn.model.CellType;
@@ -29,7 +29,7 @@ class ReadmeExampleTest {
     @Test
     void readmeExampleRunsAndMatchesTheReference() {
         RnnModel saved = SyntheticModels.random(CellType.LSTM, 8, 16, 2, 0.2, 1.0, 11);
-        ModelFiles.save(saved, dir.resolve("lstm.safetensors"), DType.F32);
+        ModelFiles.save(saved, dir.resolve("lstm.safetensors"), Precision.FP32);
         Npy.write(dir.resolve("x.npy"), SyntheticModels.input(6, 3, 8, 12));
         Path folder = dir;
 

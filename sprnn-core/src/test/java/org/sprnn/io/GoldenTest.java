@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.sprnn.Precision;
 import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineFactory;
@@ -133,7 +134,7 @@ class GoldenTest {
         assertThat(arrays.get("input").shape()).as(what).containsExactly(batchFirst ? b : t, batchFirst ? t : b, model.inputSize());
 
         EngineFactory factory = EngineProvider.factory(engineName);
-        EngineOptions options = EngineOptions.builder().engine(engineName).threads(2).precision("fp32")
+        EngineOptions options = EngineOptions.builder().engine(engineName).threads(2).precision(Precision.FP32)
                 .batchHint(b).batchFirst(batchFirst).build();
         assertThat(factory.unavailableReason(model, options)).as(what).isEmpty();
         try (Engine engine = batchFirst ? EngineProvider.select(model, options).engine() : factory.create(model, options)) {

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
 import org.sprnn.model.Tensor;
@@ -267,7 +268,7 @@ class HostileFilesTest {
         String cell = "x".repeat(1_000_000);
         Path f = dir.resolve("meta.safetensors");
         Safetensors.write(f, ModelFiles.toStateDict(org.sprnn.model.SyntheticModels.random(CellType.GRU, 3, 4, 1, 1.0, 1.0, 1)),
-                Map.of("cell", cell), DType.F32);
+                Map.of("cell", cell), Precision.FP32);
         assertRefusal(f, path -> ModelFiles.load(path, null), ": __metadata__ \"cell\": unknown cell '" + "x".repeat(120)
                 + "'... (1000000 characters in all): expected one of rnn_relu, rnn_tanh, gru, lstm (or pass --cell)");
         Files.write(f, safetensors("{\"__metadata__\":{\"note\":[\"" + "\\n".repeat(200_000) + "\"]}}", 0));
@@ -282,7 +283,7 @@ class HostileFilesTest {
         Map<String, Tensor> sd = ModelFiles.toStateDict(org.sprnn.model.SyntheticModels.random(CellType.LSTM, 3, 4, 1, 1.0, 1.0, 2));
         Path npz = dir.resolve("ok.npz");
         for (boolean compressed : new boolean[] {false, true}) {
-            Npz.write(npz, sd, DType.F64, compressed);
+            Npz.write(npz, sd, Precision.FP64, compressed);
             assertThat(Npz.read(npz)).isEqualTo(sd);
         }
     }

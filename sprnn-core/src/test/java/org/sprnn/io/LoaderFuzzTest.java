@@ -35,6 +35,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
@@ -227,7 +228,7 @@ class LoaderFuzzTest {
             case NPY -> {
                 SplittableRandom rnd = new SplittableRandom(7);
                 int[][] shapes = {{3, 4}, {2}, {2, 3, 2}, {}, {0, 3}};
-                DType[] dtypes = {DType.F32, DType.F64, DType.F16, DType.F32, DType.F32};
+                Precision[] dtypes = {Precision.FP32, Precision.FP64, Precision.FP16, Precision.FP32, Precision.FP32};
                 for (int k = 0; k < shapes.length; k++) {
                     Tensor t = SafetensorsTest.random(rnd, dtypes[k], shapes[k]);
                     out.add(new Original("npy " + dtypes[k] + " " + Arrays.toString(shapes[k]),
@@ -240,7 +241,7 @@ class LoaderFuzzTest {
             case NPZ_STORED, NPZ_DEFLATED -> {
                 boolean deflate = format == Format.NPZ_DEFLATED;
                 Path f = dir.resolve("seed.npz");
-                Npz.write(f, sd, DType.F32, deflate);
+                Npz.write(f, sd, Precision.FP32, deflate);
                 out.add(new Original("sprnn lstm npz", Files.readAllBytes(f), CellType.LSTM, entries(sd)));
                 if (deflate) {
                     out.add(golden("lstm_i6_h10_l2_b3_d100_bf16_nobias_given.npz", CellType.LSTM));
@@ -251,7 +252,7 @@ class LoaderFuzzTest {
             }
             case SAFETENSORS -> {
                 Path f = dir.resolve("seed.safetensors");
-                ModelFiles.save(lstm, f, DType.F32);
+                ModelFiles.save(lstm, f, Precision.FP32);
                 out.add(new Original("sprnn lstm safetensors", Files.readAllBytes(f), null, null));
                 out.add(golden("rnn_relu_i3_h5_l2_b2_d60_f16_zero_nometa.safetensors", CellType.RNN_RELU));
                 out.add(golden("lstm_i6_h10_l2_b3_d100_bf16_nobias_given.safetensors", null));
@@ -267,7 +268,7 @@ class LoaderFuzzTest {
     /** The .npy bytes of each array, by entry name, for rebuilding an archive around a mutated one. */
     private static Map<String, byte[]> entries(Map<String, Tensor> sd) {
         Map<String, byte[]> e = new LinkedHashMap<>();
-        sd.forEach((k, v) -> e.put(k + ".npy", Npy.encode(v, DType.F32, "fuzz")));
+        sd.forEach((k, v) -> e.put(k + ".npy", Npy.encode(v, Precision.FP32, "fuzz")));
         return e;
     }
 

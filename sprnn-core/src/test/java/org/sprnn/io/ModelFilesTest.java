@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
 import org.sprnn.model.Layer;
@@ -34,13 +35,13 @@ class ModelFilesTest {
     Path dir;
 
     /** A random model whose every weight is already a value of {@code dtype}. */
-    private static RnnModel model(CellType cell, int layers, DType dtype) {
+    private static RnnModel model(CellType cell, int layers, Precision dtype) {
         RnnModel m = SyntheticModels.random(cell, 5, 7, layers, 0.5, 1.0, 42);
         return new RnnModel(cell, m.layers().stream().map(l -> new Layer(round(l.wIh(), dtype), round(l.wHh(), dtype),
                 round(l.bIh(), dtype), round(l.bHh(), dtype))).toList());
     }
 
-    private static Tensor round(Tensor t, DType dtype) {
+    private static Tensor round(Tensor t, Precision dtype) {
         double[] d = t.data().clone();
         for (int i = 0; i < d.length; i++) {
             d[i] = dtype.round(d[i]);
@@ -51,7 +52,7 @@ class ModelFilesTest {
     @ParameterizedTest
     @EnumSource(CellType.class)
     void saveLoadRoundTripEveryCellAndDtype(CellType cell) {
-        for (DType dtype : DType.values()) {
+        for (Precision dtype : Precision.values()) {
             RnnModel m = model(cell, 2, dtype);
             Path f = dir.resolve(cell + "-" + dtype + ".safetensors");
             ModelFiles.save(m, f, dtype);
@@ -69,10 +70,10 @@ class ModelFilesTest {
         Map<String, Tensor> dict = new LinkedHashMap<>();
         ModelFiles.toStateDict(SyntheticModels.random(CellType.GRU, 3, 4, 1, 1.0, 1.0, 5)).forEach((k, v) -> dict.put(prefix + k, v));
         Path in = dir.resolve("in.safetensors"), out = dir.resolve("out.safetensors");
-        Safetensors.write(in, dict, Map.of("cell", "gru"), DType.F32);
+        Safetensors.write(in, dict, Map.of("cell", "gru"), Precision.FP32);
         RnnModel m = ModelFiles.load(in, null);
         assertThat(m.keyPrefix()).isEqualTo(prefix);
-        ModelFiles.save(m, out, DType.F32);
+        ModelFiles.save(m, out, Precision.FP32);
         assertThat(Safetensors.read(out).tensors().keySet()).containsExactlyInAnyOrderElementsOf(dict.keySet());
     }
 
@@ -81,7 +82,7 @@ class ModelFilesTest {
         // a header of 640..1407 bytes begins the file 0x80 0x02..0x05, as pickle's PROTO opcode does
         RnnModel m = SyntheticModels.random(CellType.GRU, 3, 4, 1, 1.0, 1.0, 5);
         Path plain = dir.resolve("plain.safetensors");
-        ModelFiles.save(m, plain, DType.F32);
+        ModelFiles.save(m, plain, Precision.FP32);
         byte[] b = Files.readAllBytes(plain);
         long n = java.nio.ByteBuffer.wrap(b, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
         for (int target : new int[] {0x0280, 0x0580, 0x4B50}) { // ... and "PK", a zip's magic
@@ -99,9 +100,9 @@ class ModelFilesTest {
 
     @Test
     void npzModelNeedsTheCellAndLoadsWithIt() {
-        RnnModel m = model(CellType.GRU, 3, DType.F32);
+        RnnModel m = model(CellType.GRU, 3, Precision.FP32);
         Path f = dir.resolve("m.npz");
-        Npz.write(f, ModelFiles.toStateDict(m), DType.F32, true);
+        Npz.write(f, ModelFiles.toStateDict(m), Precision.FP32, true);
         assertThat(ModelFiles.load(f, CellType.GRU)).isEqualTo(m);
         assertThatThrownBy(() -> ModelFiles.load(f, null)).isInstanceOf(SprnnException.class)
                 .hasMessageContainingAll(f.toString(), "--cell");
@@ -109,7 +110,7 @@ class ModelFilesTest {
 
     private Path stateDict(String name, Map<String, Tensor> tensors, Map<String, String> meta) {
         Path f = dir.resolve(name);
-        Safetensors.write(f, tensors, meta, DType.F32);
+        Safetensors.write(f, tensors, meta, Precision.FP32);
         return f;
     }
 
@@ -127,7 +128,7 @@ class ModelFilesTest {
 
     @Test
     void modulePrefixIsStrippedAndRemembered() {
-        RnnModel m = model(CellType.LSTM, 2, DType.F32);
+        RnnModel m = model(CellType.LSTM, 2, Precision.FP32);
         for (String prefix : new String[] {"rnn.", "encoder.lstm.", "module.rnn."}) {
             Map<String, Tensor> sd = withPrefix(prefix, ModelFiles.toStateDict(m));
             Path f = stateDict("p.safetensors", sd, Map.of("cell", "lstm"));
@@ -145,7 +146,7 @@ class ModelFilesTest {
 
     @Test
     void noBiasesMeansZerosAndNoBiasKeysOnTheWayOut() {
-        RnnModel m = model(CellType.RNN_TANH, 2, DType.F32);
+        RnnModel m = model(CellType.RNN_TANH, 2, Precision.FP32);
         Map<String, Tensor> sd = ModelFiles.toStateDict(m);
         sd.keySet().removeIf(k -> k.startsWith("bias"));
         RnnModel back = ModelFiles.load(stateDict("nobias.safetensors", sd, Map.of("cell", "rnn_tanh")), null);
@@ -162,7 +163,7 @@ class ModelFilesTest {
 
     @Test
     void aModelWithoutBiasesMustHaveZeroOnes() {
-        RnnModel m = model(CellType.GRU, 2, DType.F32);
+        RnnModel m = model(CellType.GRU, 2, Precision.FP32);
         assertThatThrownBy(() -> new RnnModel(m.cell(), m.layers(), false, "")).isInstanceOf(SprnnException.class)
                 .hasMessageContainingAll("layer 0", "nonzero biases", "bias=false");
         assertThatThrownBy(() -> new RnnModel(m.cell(), m.layers(), true, null)).isInstanceOf(SprnnException.class)
@@ -171,7 +172,7 @@ class ModelFilesTest {
 
     @Test
     void saveWritesTheFormatTheNameSaysWithTheSameKeys() throws IOException {
-        RnnModel m = model(CellType.LSTM, 2, DType.F32);
+        RnnModel m = model(CellType.LSTM, 2, Precision.FP32);
         Map<String, Tensor> sd = ModelFiles.toStateDict(m);
         sd.keySet().removeIf(k -> k.startsWith("bias"));
         Path in = stateDict("in.safetensors", withPrefix("encoder.lstm.", sd), Map.of("cell", "lstm"));
@@ -179,37 +180,37 @@ class ModelFilesTest {
         Map<String, Tensor> keys = Safetensors.read(in).tensors();
 
         Path npz = dir.resolve("out.NPZ");
-        ModelFiles.save(loaded, npz, DType.F32);
+        ModelFiles.save(loaded, npz, Precision.FP32);
         byte[] head = Arrays.copyOf(Files.readAllBytes(npz), 2);
         assertThat(new String(head, StandardCharsets.ISO_8859_1)).as("an .npz name gets a zip archive").isEqualTo("PK");
         assertThat(Npz.read(npz)).as("npz entries: the input's keys and values").containsExactlyInAnyOrderEntriesOf(keys);
         assertThat(ModelFiles.load(npz, CellType.LSTM)).isEqualTo(loaded);
 
         Path st = dir.resolve("out.safetensors");
-        ModelFiles.save(loaded, st, DType.F32);
+        ModelFiles.save(loaded, st, Precision.FP32);
         assertThat(Safetensors.read(st).tensors()).containsExactlyInAnyOrderEntriesOf(keys);
         assertThat(Safetensors.read(st).metadata()).containsEntry("cell", "lstm").containsEntry("format", "pt");
         assertThat(ModelFiles.load(st, null)).isEqualTo(loaded);
 
         for (String name : new String[] {"out.pt", "out.npy", "out", "out.safetensors.tmp"}) {
             Path bad = dir.resolve(name);
-            assertThatThrownBy(() -> ModelFiles.save(loaded, bad, DType.F32)).isInstanceOf(SprnnException.class)
+            assertThatThrownBy(() -> ModelFiles.save(loaded, bad, Precision.FP32)).isInstanceOf(SprnnException.class)
                     .hasMessageContainingAll(bad.toString(), ".safetensors", ".npz");
             assertThat(bad).as(name).doesNotExist();
         }
         Path bf16 = dir.resolve("bf16.npz");
-        assertThatThrownBy(() -> ModelFiles.save(loaded, bf16, DType.BF16)).isInstanceOf(SprnnException.class)
+        assertThatThrownBy(() -> ModelFiles.save(loaded, bf16, Precision.BF16)).isInstanceOf(SprnnException.class)
                 .hasMessageContainingAll(bf16.toString(), "BF16", ".safetensors");
         assertThat(bf16).doesNotExist();
     }
 
     @Test
     void halfABiasPairIsRefused() {
-        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.GRU, 2, DType.F32));
+        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.GRU, 2, Precision.FP32));
         sd.remove("bias_hh_l1");
         assertLoadFails(stateDict("half.safetensors", withPrefix("rnn.", sd), Map.of()), CellType.GRU,
                 "rnn.bias_ih_l1", "not rnn.bias_hh_l1");
-        Map<String, Tensor> oneLayer = ModelFiles.toStateDict(model(CellType.GRU, 2, DType.F32));
+        Map<String, Tensor> oneLayer = ModelFiles.toStateDict(model(CellType.GRU, 2, Precision.FP32));
         oneLayer.remove("bias_hh_l1");
         oneLayer.remove("bias_ih_l1");
         assertLoadFails(stateDict("layerbias.safetensors", oneLayer, Map.of()), CellType.GRU, "layer 1 has no biases");
@@ -217,17 +218,17 @@ class ModelFilesTest {
 
     @Test
     void missingTensorAndGapsInLayers() {
-        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.LSTM, 3, DType.F32));
+        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.LSTM, 3, Precision.FP32));
         sd.remove("weight_hh_l1");
         assertLoadFails(stateDict("missing.safetensors", sd, Map.of("cell", "lstm")), null, "missing tensor weight_hh_l1");
-        Map<String, Tensor> gap = ModelFiles.toStateDict(model(CellType.LSTM, 3, DType.F32));
+        Map<String, Tensor> gap = ModelFiles.toStateDict(model(CellType.LSTM, 3, Precision.FP32));
         gap.keySet().removeIf(k -> k.endsWith("_l1"));
         assertLoadFails(stateDict("gap.safetensors", gap, Map.of("cell", "lstm")), null, "missing tensor weight_ih_l1", "from l0");
     }
 
     @Test
     void bidirectionalIsRefused() {
-        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.GRU, 1, DType.F32));
+        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.GRU, 1, Precision.FP32));
         Map<String, Tensor> bi = new LinkedHashMap<>(sd);
         sd.forEach((k, v) -> bi.put(k + "_reverse", v));
         assertLoadFails(stateDict("bi.safetensors", bi, Map.of("cell", "gru")), null,
@@ -236,18 +237,18 @@ class ModelFilesTest {
 
     @Test
     void unknownExtraTensorsAreNamed() {
-        Map<String, Tensor> sd = withPrefix("rnn.", ModelFiles.toStateDict(model(CellType.GRU, 1, DType.F32)));
+        Map<String, Tensor> sd = withPrefix("rnn.", ModelFiles.toStateDict(model(CellType.GRU, 1, Precision.FP32)));
         sd.put("fc.weight", Tensor.zeros(2, 7));
         sd.put("fc.bias", Tensor.zeros(2));
         assertLoadFails(stateDict("extra.safetensors", sd, Map.of("cell", "gru")), null, "'fc.weight'", "'fc.bias'", "unexpected tensors");
-        Map<String, Tensor> proj = ModelFiles.toStateDict(model(CellType.LSTM, 1, DType.F32));
+        Map<String, Tensor> proj = ModelFiles.toStateDict(model(CellType.LSTM, 1, Precision.FP32));
         proj.put("weight_hr_l0", Tensor.zeros(3, 7));
         assertLoadFails(stateDict("proj.safetensors", proj, Map.of("cell", "lstm")), null, "proj_size", "weight_hr_l0");
     }
 
     @Test
     void cellComesFromOverrideThenMetadata() {
-        RnnModel m = model(CellType.RNN_RELU, 1, DType.F32);
+        RnnModel m = model(CellType.RNN_RELU, 1, Precision.FP32);
         Path f = stateDict("cell.safetensors", ModelFiles.toStateDict(m), Map.of("cell", "rnn_relu"));
         assertThat(ModelFiles.load(f, null).cell()).isEqualTo(CellType.RNN_RELU);
         assertThat(ModelFiles.load(f, CellType.RNN_TANH).cell()).as("the override wins over metadata").isEqualTo(CellType.RNN_TANH);
@@ -260,14 +261,14 @@ class ModelFilesTest {
 
     @Test
     void gateCountMismatchNamesFileAndTensor() {
-        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.GRU, 1, DType.F32));
+        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.GRU, 1, Precision.FP32));
         Path f = stateDict("gru.safetensors", withPrefix("rnn.", sd), Map.of("cell", "gru"));
         assertLoadFails(f, CellType.LSTM, "weight_hh_l0", "[21, 7]", "prefix 'rnn.'");
     }
 
     @Test
     void nanInWeightsNamesFileAndTensor() {
-        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.LSTM, 2, DType.F32));
+        Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.LSTM, 2, Precision.FP32));
         Tensor w = sd.get("weight_hh_l1");
         double[] d = w.data().clone();
         d[9] = Double.NaN;
@@ -307,8 +308,8 @@ class ModelFilesTest {
     @Test
     void missingDirectoryIsNamedAndNothingIsWritten() {
         Path target = dir.resolve("no/such/dir/model.safetensors");
-        RnnModel m = model(CellType.GRU, 1, DType.F32);
-        assertThatThrownBy(() -> ModelFiles.save(m, target, DType.F32)).isInstanceOf(SprnnException.class)
+        RnnModel m = model(CellType.GRU, 1, Precision.FP32);
+        assertThatThrownBy(() -> ModelFiles.save(m, target, Precision.FP32)).isInstanceOf(SprnnException.class)
                 .hasMessageContainingAll(target.toString(), "does not exist");
         assertThatThrownBy(() -> Npy.write(target, Tensor.zeros(1))).isInstanceOf(SprnnException.class)
                 .hasMessageContaining(target.toString());

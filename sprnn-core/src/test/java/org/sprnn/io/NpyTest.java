@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.FloatTensor;
 import org.sprnn.model.Tensor;
@@ -33,8 +34,8 @@ class NpyTest {
     Path dir;
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"F16", "F32", "F64"})
-    void npyRoundTripIsExact(DType dtype) throws IOException {
+    @EnumSource(value = Precision.class, names = {"FP16", "FP32", "FP64"})
+    void npyRoundTripIsExact(Precision dtype) throws IOException {
         SplittableRandom rnd = new SplittableRandom(3);
         for (int[] shape : new int[][] {{7, 3, 33}, {5}, {}, {2, 0, 4}}) {
             Tensor t = SafetensorsTest.random(rnd, dtype, shape);
@@ -63,7 +64,7 @@ class NpyTest {
     void floatTensorWritesTheSameFileAsItsFloat64Copy() throws IOException {
         SplittableRandom rnd = new SplittableRandom(5);
         for (int[] shape : new int[][] {{7, 3, 33}, {5}, {}, {2, 0, 4}}) {
-            FloatTensor t = FloatTensor.of(SafetensorsTest.random(rnd, DType.F32, shape));
+            FloatTensor t = FloatTensor.of(SafetensorsTest.random(rnd, Precision.FP32, shape));
             Path viaFloat = dir.resolve("f.npy"), viaDouble = dir.resolve("d.npy");
             Npy.write(viaFloat, t);
             Npy.write(viaDouble, t.toTensor());
@@ -187,12 +188,12 @@ class NpyTest {
     void npzRoundTrip(boolean compressed) {
         SplittableRandom rnd = new SplittableRandom(5);
         Map<String, Tensor> in = new LinkedHashMap<>();
-        in.put("weight_ih_l0", SafetensorsTest.random(rnd, DType.F32, 6, 4));
-        in.put("bias_ih_l0", SafetensorsTest.random(rnd, DType.F32, 6));
+        in.put("weight_ih_l0", SafetensorsTest.random(rnd, Precision.FP32, 6, 4));
+        in.put("bias_ih_l0", SafetensorsTest.random(rnd, Precision.FP32, 6));
         Path f = dir.resolve("w.npz");
-        Npz.write(f, in, DType.F32, compressed);
+        Npz.write(f, in, Precision.FP32, compressed);
         assertThat(Npz.read(f)).isEqualTo(in);
-        Npz.write(f, in, DType.F64, compressed);
+        Npz.write(f, in, Precision.FP64, compressed);
         assertThat(Npz.read(f)).isEqualTo(in);
     }
 

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.sprnn.Precision;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.Tensor;
@@ -62,7 +63,7 @@ class PrunedFileKeysTest {
         RnnModel model = ModelFiles.load(in, cell);
         RnnModel pruned = Pruner.prune(model, new PruneSpec(0.5, PruneSpec.Mode.PER_MATRIX, true));
         Path out = dir.resolve("pruned" + ext);
-        ModelFiles.save(pruned, out, DType.F64);
+        ModelFiles.save(pruned, out, Precision.FP64);
         String what = modelFile + " (prefix '" + c.path("prefix").asText("") + "', bias " + c.path("bias").asBoolean(true)
                 + ") pruned to " + out.getFileName();
 

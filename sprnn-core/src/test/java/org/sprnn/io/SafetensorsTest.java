@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.Tensor;
 
@@ -28,7 +29,7 @@ class SafetensorsTest {
     @TempDir
     Path dir;
 
-    static Tensor random(SplittableRandom rnd, DType dtype, int... shape) {
+    static Tensor random(SplittableRandom rnd, Precision dtype, int... shape) {
         Tensor t = Tensor.zeros(shape);
         double[] d = t.data();
         for (int i = 0; i < d.length; i++) {
@@ -38,8 +39,8 @@ class SafetensorsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(DType.class)
-    void roundTripIsExactForValuesOfTheDtype(DType dtype) {
+    @EnumSource(Precision.class)
+    void roundTripIsExactForValuesOfTheDtype(Precision dtype) {
         SplittableRandom rnd = new SplittableRandom(7);
         Map<String, Tensor> in = new LinkedHashMap<>();
         in.put("b", random(rnd, dtype, 5, 3));
@@ -62,17 +63,17 @@ class SafetensorsTest {
         // 1 + 2^-11 + 2^-40 lies just above the midpoint between the halves 1 and 1 + 2^-10: correct rounding
         // goes up; rounding to float first (giving the exact midpoint) and then to half would tie to 1.0
         double justAboveMidpoint = 1 + Math.scalb(1.0, -11) + Math.scalb(1.0, -40);
-        assertThat(DType.F16.round(justAboveMidpoint)).isEqualTo(1 + Math.scalb(1.0, -10));
-        assertThat(DType.F16.round(1 + Math.scalb(1.0, -11))).isEqualTo(1.0); // exact tie: to even
+        assertThat(Precision.FP16.round(justAboveMidpoint)).isEqualTo(1 + Math.scalb(1.0, -10));
+        assertThat(Precision.FP16.round(1 + Math.scalb(1.0, -11))).isEqualTo(1.0); // exact tie: to even
         double bfAbove = 1 + Math.scalb(1.0, -8) + Math.scalb(1.0, -40);
-        assertThat(DType.BF16.round(bfAbove)).isEqualTo(1 + Math.scalb(1.0, -7));
-        assertThat(DType.BF16.round(1.0 / 3)).isEqualTo(Float.intBitsToFloat(0x3EAB0000)); // torch: 0.333984375
-        assertThat(DType.F16.round(1e6)).isEqualTo(Double.POSITIVE_INFINITY);
-        assertThat(DType.BF16.round(Double.NaN)).isNaN();
+        assertThat(Precision.BF16.round(bfAbove)).isEqualTo(1 + Math.scalb(1.0, -7));
+        assertThat(Precision.BF16.round(1.0 / 3)).isEqualTo(Float.intBitsToFloat(0x3EAB0000)); // torch: 0.333984375
+        assertThat(Precision.FP16.round(1e6)).isEqualTo(Double.POSITIVE_INFINITY);
+        assertThat(Precision.BF16.round(Double.NaN)).isNaN();
 
         Path f = dir.resolve("r.safetensors");
         double[] v = {justAboveMidpoint, 1.0 / 3, -2.5e-8, 65519.0};
-        for (DType d : DType.values()) {
+        for (Precision d : Precision.values()) {
             Safetensors.write(f, Map.of("w", new Tensor(new int[] {4}, v.clone())), Map.of(), d);
             double[] back = Safetensors.read(f).tensors().get("w").data();
             assertThat(back).as(d.toString()).containsExactly(Arrays.stream(v).map(d::round).toArray());
@@ -82,8 +83,8 @@ class SafetensorsTest {
     @Test
     void outputIsStableAndAligned() throws IOException {
         SplittableRandom rnd = new SplittableRandom(1);
-        Tensor x = random(rnd, DType.F32, 3, 3);
-        Tensor y = random(rnd, DType.F32, 2);
+        Tensor x = random(rnd, Precision.FP32, 3, 3);
+        Tensor y = random(rnd, Precision.FP32, 2);
         Map<String, Tensor> xy = new LinkedHashMap<>();
         xy.put("x", x);
         xy.put("y", y);
@@ -92,8 +93,8 @@ class SafetensorsTest {
         yx.put("x", x);
         Path f1 = dir.resolve("1.safetensors");
         Path f2 = dir.resolve("2.safetensors");
-        Safetensors.write(f1, xy, Map.of("a", "1", "b", "2"), DType.F32);
-        Safetensors.write(f2, yx, new java.util.TreeMap<>(Map.of("b", "2", "a", "1")).descendingMap(), DType.F32);
+        Safetensors.write(f1, xy, Map.of("a", "1", "b", "2"), Precision.FP32);
+        Safetensors.write(f2, yx, new java.util.TreeMap<>(Map.of("b", "2", "a", "1")).descendingMap(), Precision.FP32);
         byte[] b1 = Files.readAllBytes(f1);
         assertThat(b1).isEqualTo(Files.readAllBytes(f2));
         long headerLen = ByteBuffer.wrap(b1).order(ByteOrder.LITTLE_ENDIAN).getLong();
@@ -115,7 +116,7 @@ class SafetensorsTest {
 
     private Path valid() {
         Path f = dir.resolve("ok.safetensors");
-        Safetensors.write(f, Map.of("weight_ih_l0", Tensor.zeros(4, 3), "weight_hh_l0", Tensor.zeros(4, 4)), Map.of(), DType.F32);
+        Safetensors.write(f, Map.of("weight_ih_l0", Tensor.zeros(4, 3), "weight_hh_l0", Tensor.zeros(4, 4)), Map.of(), Precision.FP32);
         return f;
     }
 

@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
 import org.sprnn.sparse.CsrMatrix;
-import org.sprnn.sparse.WeightFormat;
 
 /** Capacity planning against an assumed H100: what fits, where, and the refusals with their numbers. */
 class PlanTest {
@@ -36,7 +36,7 @@ class PlanTest {
     }
 
     private static KernelSpec spec(int hidden, int batch, int ctas, ExchangeMode exchange, int arch) {
-        return KernelSpec.builder().cell(CellType.RNN_RELU).hidden(hidden).batch(batch).weights(WeightFormat.FP16).ctas(ctas).warpsPerCta(15)
+        return KernelSpec.builder().cell(CellType.RNN_RELU).hidden(hidden).batch(batch).weights(Precision.FP16).ctas(ctas).warpsPerCta(15)
                 .slotsPerLane(54).registerSlots(44).unitsPerWarp(3).wideLoads(true).bankAware(true).exchange(exchange).balanced(true).smArch(arch).build();
     }
 
@@ -204,7 +204,7 @@ class PlanTest {
         KernelSpec base = spec(5760, 4, 120, ExchangeMode.GRID_BARRIER, 90);
         assertThatThrownBy(() -> withStageCluster(base, 132, 8)).isInstanceOf(SprnnException.class).hasMessageContaining("dividing ctas");
         assertThatThrownBy(() -> withStageCluster(base, 120, 3)).isInstanceOf(SprnnException.class);
-        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.RNN_RELU).hidden(5760).batch(4).weights(WeightFormat.FP16).ctas(120).warpsPerCta(16)
+        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.RNN_RELU).hidden(5760).batch(4).weights(Precision.FP16).ctas(120).warpsPerCta(16)
                 .slotsPerLane(54).registerSlots(44).unitsPerWarp(3).wideLoads(true).bankAware(true).exchange(ExchangeMode.TIMESTAMPS).balanced(true).smArch(90)
                 .splitWeights(false).stageCluster(8).uniformSlots(false).rowSlots(0).build()).isInstanceOf(SprnnException.class);
         assertThat(withStageCluster(base, 120, 8).name()).endsWith("_mc8");
@@ -267,27 +267,27 @@ class PlanTest {
 
     @Test
     void specValidatesItselfAndNamesEveryVariant() {
-        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(17).warpsPerCta(16)
+        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(Precision.FP16).ctas(17).warpsPerCta(16)
                 .slotsPerLane(8).registerSlots(8).unitsPerWarp(2).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build()).isInstanceOf(SprnnException.class).hasMessageContaining("ctas 17");
-        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(Precision.FP16).ctas(16).warpsPerCta(16)
                 .slotsPerLane(8).registerSlots(9).unitsPerWarp(2).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build()).hasMessageContaining("registerSlots 9");
-        KernelSpec a = KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+        KernelSpec a = KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(Precision.FP16).ctas(16).warpsPerCta(16)
                 .slotsPerLane(8).registerSlots(8).unitsPerWarp(2).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build();
-        KernelSpec b = KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+        KernelSpec b = KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(Precision.FP16).ctas(16).warpsPerCta(16)
                 .slotsPerLane(8).registerSlots(8).unitsPerWarp(2).wideLoads(false).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build();
         assertThat(a.name()).isNotEqualTo(b.name()).startsWith("sparse_persistent_rnn_gru_h1152_b4_k8_sm90");
         assertThat(a.defines()).containsEntry("SPRNN_CELL", "2").containsEntry("SPRNN_PADDED_BATCH", "4").containsEntry("SPRNN_EXCHANGE", "2");
         // compiled row ends: 2 units x 3 gate rows of L slots must be the S slots, in full warps, more than one row a warp
-        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(Precision.FP16).ctas(16).warpsPerCta(16)
                 .slotsPerLane(8).registerSlots(8).unitsPerWarp(2).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90)
                 .splitWeights(false).stageCluster(1).uniformSlots(true).rowSlots(2).build()).hasMessageContaining("rowSlots 2");
-        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(Precision.FP16).ctas(16).warpsPerCta(16)
                 .slotsPerLane(6).registerSlots(6).unitsPerWarp(2).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90)
                 .splitWeights(false).stageCluster(1).uniformSlots(false).rowSlots(1).build()).hasMessageContaining("full warps");
-        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.RNN_RELU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+        assertThatThrownBy(() -> KernelSpec.builder().cell(CellType.RNN_RELU).hidden(1152).batch(4).weights(Precision.FP16).ctas(16).warpsPerCta(16)
                 .slotsPerLane(4).registerSlots(4).unitsPerWarp(1).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90)
                 .splitWeights(false).stageCluster(1).uniformSlots(true).rowSlots(4).build()).hasMessageContaining("more than one row");
-        KernelSpec rows = KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(WeightFormat.FP16).ctas(16).warpsPerCta(16)
+        KernelSpec rows = KernelSpec.builder().cell(CellType.GRU).hidden(1152).batch(4).weights(Precision.FP16).ctas(16).warpsPerCta(16)
                 .slotsPerLane(6).registerSlots(6).unitsPerWarp(2).wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90)
                 .splitWeights(false).stageCluster(1).uniformSlots(true).rowSlots(1).build();
         assertThat(rows.name()).endsWith("_full_rows1");

@@ -11,8 +11,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sprnn.Precision;
 import org.sprnn.model.CellType;
-import org.sprnn.sparse.WeightFormat;
 
 /**
  * Holds {@link KernelSpec#sharedMemoryBytes()} and the kernel header's {@code SPRNN_SMEM_BYTES} together (a host
@@ -29,7 +29,7 @@ class SharedMemoryLayoutContractTest {
             for (int h : new int[] {5, 8, 13, 64, 97, 300, 301, 1152, 4095}) {
                 for (int b : new int[] {1, 2, 3, 4, 5, 8, 16}) {
                     for (int[] wusr : new int[][] {{3, 1, 4, 4}, {20, 2, 40, 25}, {9, 3, 11, 11}}) {
-                        out.add(KernelSpec.builder().cell(c).hidden(h).batch(b).weights(WeightFormat.FP16).ctas(16)
+                        out.add(KernelSpec.builder().cell(c).hidden(h).batch(b).weights(Precision.FP16).ctas(16)
                                 .warpsPerCta(wusr[0]).slotsPerLane(wusr[2]).registerSlots(wusr[3]).unitsPerWarp(wusr[1])
                                 .wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build());
                     }

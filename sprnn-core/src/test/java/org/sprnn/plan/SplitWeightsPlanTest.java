@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.sprnn.Precision;
 import org.sprnn.model.CellType;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.sparse.CsrMatrix;
 import org.sprnn.sparse.PackedLayer;
-import org.sprnn.sparse.WeightFormat;
 
 /**
  * The split-weights option through planning: off by default, carried by every {@code with*} of the options, counted
@@ -26,7 +26,7 @@ class SplitWeightsPlanTest {
     @Test
     void offByDefaultAndCarriedByEveryWith() {
         assertThat(PlanOptions.defaults().splitWeights()).isFalse();
-        assertThat(new PlanOptions(null, true, true, true, 0, 0, WeightFormat.FP16).splitWeights()).isFalse();
+        assertThat(new PlanOptions(null, true, true, true, 0, 0, Precision.FP16).splitWeights()).isFalse();
         PlanOptions o = PlanOptions.defaults().withSplitWeights(true);
         assertThat(o.splitWeights()).isTrue();
         assertThat(o.withExchange(ExchangeMode.GRID_BARRIER).splitWeights()).isTrue();

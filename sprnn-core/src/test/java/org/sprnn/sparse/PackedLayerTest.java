@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.sprnn.Precision;
 import org.sprnn.model.CellType;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
@@ -23,7 +24,7 @@ class PackedLayerTest {
         for (int j = from; j <= to; j++) {
             for (int lane = 0; lane < 32; lane++) {
                 int word = p.words()[(wp * p.slotsPerLane() + j) * 32 + lane];
-                visit.visit(PackedWord.column(word), PackedWord.value(word, WeightFormat.FP16));
+                visit.visit(PackedWord.column(word), PackedWord.value(word, Precision.FP16));
             }
         }
     }
@@ -69,28 +70,28 @@ class PackedLayerTest {
     @Test
     void equalRowSlotsOnlyWhereEveryWarpIsFullOfRowsOfTheSameSlots() {
         // 64 units of 20 nonzeros (one slot) on 32 warps: 2 units a warp, rows end at slots 0 and 1
-        PackedLayer even = PackedLayer.pack(rowsOfLength(64, 64, r -> 20), CellType.RNN_RELU, 4, 32, true, true, true, WeightFormat.FP16);
+        PackedLayer even = PackedLayer.pack(rowsOfLength(64, 64, r -> 20), CellType.RNN_RELU, 4, 32, true, true, true, Precision.FP16);
         assertThat(even.unitsPerWarp()).isEqualTo(2);
         assertThat(even.fullWarps()).isTrue();
         assertThat(even.equalRowSlots()).isEqualTo(1);
         // the same on 24 warps: 3 units a warp at most, some warps short of one
-        PackedLayer shortWarp = PackedLayer.pack(rowsOfLength(64, 64, r -> 20), CellType.RNN_RELU, 4, 24, true, true, true, WeightFormat.FP16);
+        PackedLayer shortWarp = PackedLayer.pack(rowsOfLength(64, 64, r -> 20), CellType.RNN_RELU, 4, 24, true, true, true, Precision.FP16);
         assertThat(shortWarp.unitsPerWarp()).isEqualTo(3);
         assertThat(shortWarp.equalRowSlots()).isZero();
         // one row of 40 nonzeros (two slots) among them
         PackedLayer uneven = PackedLayer.pack(rowsOfLength(64, 64, r -> r == 5 ? 40 : 20), CellType.RNN_RELU, 4, 32, true, true, true,
-                WeightFormat.FP16);
+                Precision.FP16);
         assertThat(uneven.equalRowSlots()).isZero();
         // 64 units on 128 warps: warps without a unit
-        PackedLayer empty = PackedLayer.pack(rowsOfLength(64, 64, r -> 20), CellType.RNN_RELU, 4, 128, true, true, true, WeightFormat.FP16);
+        PackedLayer empty = PackedLayer.pack(rowsOfLength(64, 64, r -> 20), CellType.RNN_RELU, 4, 128, true, true, true, Precision.FP16);
         assertThat(empty.equalRowSlots()).isZero();
         // GRU, 64 units (gate rows of 45 nonzeros: two slots each) on 64 warps: one unit a warp, ends at 1, 3, 5
-        PackedLayer gru = PackedLayer.pack(rowsOfLength(3 * 64, 64, r -> 45), CellType.GRU, 4, 64, true, true, true, WeightFormat.FP16);
+        PackedLayer gru = PackedLayer.pack(rowsOfLength(3 * 64, 64, r -> 45), CellType.GRU, 4, 64, true, true, true, Precision.FP16);
         assertThat(gru.equalRowSlots()).isEqualTo(2);
         assertThat(Arrays.copyOf(gru.rowEnds(), 6)).containsExactly(1, 3, 5, 1, 3, 5);
         // split weights: 20 nonzeros are 40 words, two slots a row
         PackedLayer split = PackedLayer.pack(rowsOfLength(64, 64, r -> 20), CellType.RNN_RELU, 4, 1, 32, false, true, true, true,
-                WeightFormat.FP16, true);
+                Precision.FP16, true);
         assertThat(split.equalRowSlots()).isEqualTo(2);
         assertThat(split.slotsPerLane()).isEqualTo(4);
     }
@@ -108,7 +109,7 @@ class PackedLayerTest {
                 boolean bank = rnd.nextBoolean();
                 boolean wide = rnd.nextBoolean();
                 CsrMatrix w = unevenRows(rnd, cell.gates() * h, h, 0.1);
-                PackedLayer p = PackedLayer.pack(w, cell, batch, warps, balanced, bank, wide, WeightFormat.FP16);
+                PackedLayer p = PackedLayer.pack(w, cell, batch, warps, balanced, bank, wide, Precision.FP16);
                 String what = String.format("seed %d %s H=%d B=%d warps=%d balanced=%s bank=%s wide=%s", seed, cell.id(), h, batch, warps, balanced, bank, wide);
                 int g = cell.gates();
                 boolean[] seenUnit = new boolean[h];
@@ -147,7 +148,7 @@ class PackedLayerTest {
                         for (int lane = 0; lane < 32; lane++) {
                             int word = p.words()[(wp * p.slotsPerLane() + j) * 32 + lane];
                             assertThat(PackedWord.column(word)).as(what + ": tail padding").isGreaterThanOrEqualTo(h);
-                            assertThat(PackedWord.value(word, WeightFormat.FP16)).isEqualTo(0f);
+                            assertThat(PackedWord.value(word, Precision.FP16)).isEqualTo(0f);
                         }
                     }
                 }
@@ -164,8 +165,8 @@ class PackedLayerTest {
         long seed = System.nanoTime();
         SplittableRandom rnd = new SplittableRandom(seed);
         CsrMatrix w = unevenRows(rnd, 1152, 1152, 0.1);
-        PackedLayer naive = PackedLayer.pack(w, CellType.RNN_RELU, 4, 256, false, true, true, WeightFormat.FP16);
-        PackedLayer bal = PackedLayer.pack(w, CellType.RNN_RELU, 4, 256, true, true, true, WeightFormat.FP16);
+        PackedLayer naive = PackedLayer.pack(w, CellType.RNN_RELU, 4, 256, false, true, true, Precision.FP16);
+        PackedLayer bal = PackedLayer.pack(w, CellType.RNN_RELU, 4, 256, true, true, true, Precision.FP16);
         String what = "seed " + seed + ": naive " + naive.summary() + " / balanced " + bal.summary();
         assertThat(bal.slotsPerLane()).as(what).isLessThan(naive.slotsPerLane());
         assertThat(bal.slotsPerLane()).as(what).isLessThanOrEqualTo((int) Math.ceil(bal.stats().meanSlotsPerWarp()) + 4);
@@ -174,8 +175,8 @@ class PackedLayerTest {
     @Test
     void bankAwareOrderCutsWavefrontsAtThePaperPoint() {
         CsrMatrix w = CsrMatrix.of(SyntheticModels.sparse(1152, 1152, 0.1, new SplittableRandom(7)));
-        PackedLayer nat = PackedLayer.pack(w, CellType.RNN_RELU, 4, 256, true, false, true, WeightFormat.FP16);
-        PackedLayer bank = PackedLayer.pack(w, CellType.RNN_RELU, 4, 256, true, true, true, WeightFormat.FP16);
+        PackedLayer nat = PackedLayer.pack(w, CellType.RNN_RELU, 4, 256, true, false, true, Precision.FP16);
+        PackedLayer bank = PackedLayer.pack(w, CellType.RNN_RELU, 4, 256, true, true, true, Precision.FP16);
         double before = nat.stats().wavefronts() / (double) nat.stats().loads();
         double after = bank.stats().wavefronts() / (double) bank.stats().loads();
         System.out.println("H=1152 B=4 d=0.1 natural: " + nat.summary());
@@ -189,7 +190,7 @@ class PackedLayerTest {
         long seed = Long.getLong("sprnn.seed", System.nanoTime());
         CsrMatrix w = CsrMatrix.of(SyntheticModels.sparse(200, 200, 0.05, new SplittableRandom(seed)));
         int ctas = 4, warpsPerCta = 3;
-        PackedLayer l = PackedLayer.pack(w, CellType.RNN_RELU, 4, ctas, ctas * warpsPerCta, true, true, true, true, WeightFormat.FP16);
+        PackedLayer l = PackedLayer.pack(w, CellType.RNN_RELU, 4, ctas, ctas * warpsPerCta, true, true, true, true, Precision.FP16);
         int[] needed = l.neededColumns(ctas, warpsPerCta);
         int perCta = warpsPerCta * l.slotsPerLane() * 32;
         for (int c = 0; c < ctas; c++) {

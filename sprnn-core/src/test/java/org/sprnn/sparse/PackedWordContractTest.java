@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sprnn.Precision;
 
 /**
  * Holds the Java packer and the kernel header together: the constants in {@code sparse_persistent_rnn.cuh}
@@ -45,15 +46,15 @@ class PackedWordContractTest {
         for (int i = 0; i < 10_000; i++) {
             int col = rnd.nextInt(PackedWord.MAX_COLUMN + 1);
             float v = (float) (rnd.nextDouble(-4, 4));
-            for (WeightFormat f : WeightFormat.values()) {
+            for (Precision f : List.of(Precision.FP16, Precision.BF16)) {
                 int w = PackedWord.pack(v, col, f);
                 assertThat(PackedWord.column(w)).as("seed %d col %d %s", seed, col, f).isEqualTo(col);
                 float back = PackedWord.value(w, f);
-                float tol = f == WeightFormat.FP16 ? 1e-3f : 8e-3f;
+                float tol = f == Precision.FP16 ? 1e-3f : 8e-3f;
                 assertThat(Math.abs(back - v)).as("seed %d value %s %s", seed, v, f).isLessThanOrEqualTo(tol * Math.max(1f, Math.abs(v)));
             }
         }
-        assertThat(PackedWord.value(PackedWord.pack(0f, 7, WeightFormat.FP16), WeightFormat.FP16)).isEqualTo(0f);
+        assertThat(PackedWord.value(PackedWord.pack(0f, 7, Precision.FP16), Precision.FP16)).isEqualTo(0f);
     }
 
     @Test
@@ -79,7 +80,7 @@ class PackedWordContractTest {
         int[] rowBytes = {4, 8, 16, 32, 64};
         for (int i = 0; i < 2000; i++) {
             int col = rnd.nextInt(PackedWord.MAX_COLUMN + 1);
-            WeightFormat f = rnd.nextBoolean() ? WeightFormat.FP16 : WeightFormat.BF16;
+            Precision f = rnd.nextBoolean() ? Precision.FP16 : Precision.BF16;
             int w = PackedWord.pack((float) rnd.nextDouble(-100, 100), col, f);
             int rb = rowBytes[rnd.nextInt(rowBytes.length)];
             int ab = rnd.nextBoolean() ? 2 : Math.min(rb, 16);

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.sprnn.Precision;
 import org.sprnn.model.CellType;
 
 /**
@@ -14,7 +15,7 @@ import org.sprnn.model.CellType;
  */
 class SplitWeightsTest {
 
-    /** The bound {@link WeightFormat#encodeResidual} documents for fp16: 2^-22 relative, 2^-25 absolute below 2^-3. */
+    /** The bound {@link Precision#encodeResidual} documents for fp16: 2^-22 relative, 2^-25 absolute below 2^-3. */
     static double fp16Bound(float v) {
         return Math.max(0x1p-22 * Math.abs(v), 0x1p-25);
     }
@@ -27,22 +28,22 @@ class SplitWeightsTest {
         for (int i = 0; i < 200_000; i++) {
             // magnitudes from 2^-30 to 2^15 (below fp16's 65504), both signs
             float v = (float) ((rnd.nextBoolean() ? 1 : -1) * Math.pow(2, rnd.nextDouble(-30, 15.9)));
-            float hi = WeightFormat.FP16.decode(WeightFormat.FP16.encode(v));
-            float lo = WeightFormat.FP16.decode(WeightFormat.FP16.encodeResidual(v));
+            float hi = Precision.FP16.decode(Precision.FP16.encode(v));
+            float lo = Precision.FP16.decode(Precision.FP16.encodeResidual(v));
             double err = Math.abs((double) hi + lo - v);
             assertThat(err).as("seed %d: v %s hi %s lo %s", seed, v, hi, lo).isLessThanOrEqualTo(fp16Bound(v));
             assertThat((double) Math.abs(v - hi)).as("seed %d: v %s: hi is the plain rounding", seed, v).isLessThanOrEqualTo(0x1p-11 * Math.abs(v) + 0x1p-25);
             if (Math.abs(v) >= 0x1p-3) {
                 worstRelative = Math.max(worstRelative, err / Math.abs(v));
             }
-            float bhi = WeightFormat.BF16.decode(WeightFormat.BF16.encode(v));
-            float blo = WeightFormat.BF16.decode(WeightFormat.BF16.encodeResidual(v));
+            float bhi = Precision.BF16.decode(Precision.BF16.encode(v));
+            float blo = Precision.BF16.decode(Precision.BF16.encodeResidual(v));
             assertThat(Math.abs((double) bhi + blo - v)).as("seed %d: bf16 v %s", seed, v).isLessThanOrEqualTo(0x1p-16 * Math.abs(v));
         }
         // the bound is not loose by orders of magnitude: some weight comes within a factor 4 of it
         assertThat(worstRelative).as("seed %d", seed).isGreaterThan(0x1p-24);
-        assertThat(WeightFormat.FP16.encodeResidual(0.5f)).as("an fp16 value has no residual").isEqualTo((short) 0);
-        assertThat(WeightFormat.FP16.decode(WeightFormat.FP16.encodeResidual(1f + 0x1p-12f))).isEqualTo(0x1p-12f);
+        assertThat(Precision.FP16.encodeResidual(0.5f)).as("an fp16 value has no residual").isEqualTo((short) 0);
+        assertThat(Precision.FP16.decode(Precision.FP16.encodeResidual(1f + 0x1p-12f))).isEqualTo(0x1p-12f);
     }
 
     /** Random rows of uneven lengths (some empty, some long), values over several binades. */
@@ -65,7 +66,7 @@ class SplitWeightsTest {
                 boolean bank = rnd.nextBoolean();
                 boolean wide = rnd.nextBoolean();
                 CsrMatrix w = rows(rnd, cell.gates() * h, h, 0.08);
-                PackedLayer p = PackedLayer.pack(w, cell, batch, ctas, warps, contiguous, balanced, bank, wide, WeightFormat.FP16, true);
+                PackedLayer p = PackedLayer.pack(w, cell, batch, ctas, warps, contiguous, balanced, bank, wide, Precision.FP16, true);
                 String what = String.format("seed %d %s H=%d B=%d ctas=%d warps=%d contiguous=%s balanced=%s bank=%s wide=%s",
                         seed, cell.id(), h, batch, ctas, warps, contiguous, balanced, bank, wide);
                 assertThat(p.splitWeights()).isTrue();
@@ -134,10 +135,10 @@ class SplitWeightsTest {
                 assertThat(two[u]).as("seed %d %s unit %d", seed, cell.id(), u).isEqualTo(expect).isGreaterThanOrEqualTo(one[u]);
             }
             for (boolean contiguous : new boolean[] {false, true}) {
-                PackedLayer p = PackedLayer.pack(w, cell, 4, 2, 8, contiguous, true, true, true, WeightFormat.FP16, true);
+                PackedLayer p = PackedLayer.pack(w, cell, 4, 2, 8, contiguous, true, true, true, Precision.FP16, true);
                 assertThat(p.slotsPerLane()).as("seed %d %s contiguous %s", seed, cell.id(), contiguous)
                         .isEqualTo(PackedLayer.slotsPerLane(two, 4, 2, 8, contiguous, true));
-                PackedLayer q = PackedLayer.pack(w, cell, 4, 2, 8, contiguous, true, true, true, WeightFormat.FP16);
+                PackedLayer q = PackedLayer.pack(w, cell, 4, 2, 8, contiguous, true, true, true, Precision.FP16);
                 assertThat(q.splitWeights()).isFalse();
                 assertThat(p.slotsPerLane()).isGreaterThan(q.slotsPerLane());
                 assertThat(p.summary()).contains("split weights");

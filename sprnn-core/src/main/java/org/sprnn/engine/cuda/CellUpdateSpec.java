@@ -2,6 +2,7 @@ package org.sprnn.engine.cuda;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.sprnn.Precision;
 import org.sprnn.model.CellType;
 
 /**
@@ -17,7 +18,7 @@ import org.sprnn.model.CellType;
  * @param writeElem     whether h_t is also stored in {@code elem} as {@code [B][H]}
  * @param writeOperandHb whether h_t is also stored in {@code elem} as {@code [H][B]}
  */
-record CellUpdateSpec(CellType cell, int hidden, int batch, boolean gatesHb, ElementType product, ElementType elem, boolean writeElem,
+record CellUpdateSpec(CellType cell, int hidden, int batch, boolean gatesHb, Precision product, Precision elem, boolean writeElem,
                       boolean writeOperandHb) {
 
     CellUpdateSpec {
@@ -36,7 +37,7 @@ record CellUpdateSpec(CellType cell, int hidden, int batch, boolean gatesHb, Ele
     /** e.g. {@code rnn_cell_update_gru_h256_b4_fp16_hb}. */
     String kernelName() {
         return SYMBOL + "_" + cell.id() + "_h" + hidden + "_b" + batch + "_" + elem.id() + (gatesHb ? "_hb" : "_bh")
-                + (product != ElementType.FP32 ? "_p" + product.id() : "") + (writeElem ? "_e" : "") + (writeOperandHb ? "_o" : "");
+                + (product != Precision.FP32 ? "_p" + product.id() : "") + (writeElem ? "_e" : "") + (writeOperandHb ? "_o" : "");
     }
 
     Map<String, String> defines() {
@@ -45,8 +46,8 @@ record CellUpdateSpec(CellType cell, int hidden, int batch, boolean gatesHb, Ele
         d.put("HIDDEN", Integer.toString(hidden));
         d.put("BATCH", Integer.toString(batch));
         d.put("GATES_HB", gatesHb ? "1" : "0");
-        d.put("PRODUCT_TYPE", Integer.toString(product.define));
-        d.put("ELEM_TYPE", Integer.toString(elem.define));
+        d.put("PRODUCT_TYPE", Integer.toString(CudaPrecision.define(product)));
+        d.put("ELEM_TYPE", Integer.toString(CudaPrecision.define(elem)));
         d.put("WRITE_ELEM", writeElem ? "1" : "0");
         d.put("WRITE_OPERAND_HB", writeOperandHb ? "1" : "0");
         return d;

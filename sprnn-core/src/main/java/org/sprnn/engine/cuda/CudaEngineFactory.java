@@ -1,6 +1,7 @@
 package org.sprnn.engine.cuda;
 
 import java.util.Optional;
+import org.sprnn.Precision;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineFactory;
 import org.sprnn.engine.EngineOptions;
@@ -67,7 +68,7 @@ public final class CudaEngineFactory implements EngineFactory {
         if (p != null) {
             return Optional.of(p);
         }
-        if (options.precision().equals("bf16") && env.device().computeMajor() < 8) {
+        if (options.precision() == Precision.BF16 && env.device().computeMajor() < 8) {
             return Optional.of("--precision bf16 needs compute capability 8.0 or newer; " + env.device().name() + " has "
                     + env.device().computeMajor() + "." + env.device().computeMinor());
         }

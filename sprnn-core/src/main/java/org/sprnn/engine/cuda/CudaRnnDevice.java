@@ -7,6 +7,7 @@ package org.sprnn.engine.cuda;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.sprnn.Precision;
 import org.sprnn.internal.cuda.CublasLt;
 import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaStream;
@@ -26,7 +27,7 @@ final class CudaRnnDevice implements AutoCloseable {
 
     final RnnModel model;
     final CudaRnnEngine.Kind kind;
-    final ElementType elem;
+    final Precision elem;
     final boolean fusedRelu; // rnn_relu on cuda-gemm: the step is one GEMM with a ReLU epilogue
     final int hidden, gates, layers;
     final CudaContext ctx;
@@ -57,7 +58,7 @@ final class CudaRnnDevice implements AutoCloseable {
      *
      * @throws org.sprnn.SprnnException (a {@link org.sprnn.internal.cuda.CudaException}) naming the CUDA call that failed
      */
-    CudaRnnDevice(RnnModel model, CudaRnnEngine.Kind kind, ElementType elem) {
+    CudaRnnDevice(RnnModel model, CudaRnnEngine.Kind kind, Precision elem) {
         this.model = model;
         this.kind = kind;
         this.elem = elem;
@@ -106,14 +107,14 @@ final class CudaRnnDevice implements AutoCloseable {
             float[] w = csr.valuesView();
             nnz = csr.nnz();
             long slots = Math.max(1, nnz); // an all-zero W_hh still gets one-element CSR arrays
-            long valueBytes = (long) elem.bytes * slots;
+            long valueBytes = (long) elem.bytes() * slots;
             offsets = buffer(4L * (rows + 1), "W_hh CSR row offsets");
             copies.uploadInts(offsets, csr.rowPtrView());
             columns = buffer(4L * slots, "W_hh CSR column indices");
             values = buffer(valueBytes, "W_hh CSR values");
             copies.upload(values, 0, valueBytes, val -> {
                 for (int p = 0; p < w.length; p++) {
-                    elem.put(val, p, w[p]);
+                    CudaPrecision.put(elem, val, p, w[p]);
                 }
             });
             copies.uploadInts(columns, nnz == 0 ? new int[1] : csr.colIdxView());
@@ -135,9 +136,9 @@ final class CudaRnnDevice implements AutoCloseable {
 
     /** A new buffer holding {@code v} rounded to the engine's precision. */
     private DeviceBuffer uploadElems(double[] v, String what, Transfers copies) {
-        long bytes = (long) elem.bytes * v.length;
+        long bytes = (long) elem.bytes() * v.length;
         DeviceBuffer b = buffer(bytes, what);
-        copies.upload(b, 0, bytes, host -> elem.putAll(host, v));
+        copies.upload(b, 0, bytes, host -> CudaPrecision.putAll(elem, host, v));
         return b;
     }
 

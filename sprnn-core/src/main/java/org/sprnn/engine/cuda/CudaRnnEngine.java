@@ -2,10 +2,12 @@ package org.sprnn.engine.cuda;
 
 import java.util.List;
 import java.util.Optional;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.DeviceTimer;
 import org.sprnn.engine.DeviceTimes;
 import org.sprnn.engine.Engine;
+import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.Float32Range;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
@@ -56,14 +58,17 @@ public final class CudaRnnEngine implements Engine {
     private boolean closed;
 
     /**
-     * Builds the engine: opens the device, uploads every layer's weights.
+     * Builds the engine: opens the device, uploads every layer's weights in {@code precision}.
      *
-     * @throws SprnnException (a {@link org.sprnn.internal.cuda.CudaException}) naming the CUDA call that failed
+     * @throws SprnnException naming {@code --precision} if {@code precision} is not one of
+     *                        {@link EngineOptions#PRECISIONS}, or (a {@link org.sprnn.internal.cuda.CudaException})
+     *                        naming the CUDA call that failed
      */
-    public CudaRnnEngine(RnnModel model, Kind kind, String precision) {
+    public CudaRnnEngine(RnnModel model, Kind kind, Precision precision) {
+        EngineOptions.checkPrecision(precision);
         this.model = model;
         this.kind = kind;
-        this.device = new CudaRnnDevice(model, kind, ElementType.of(precision));
+        this.device = new CudaRnnDevice(model, kind, precision);
     }
 
     @Override
@@ -71,27 +76,15 @@ public final class CudaRnnEngine implements Engine {
         return kind.engineName;
     }
 
-    /**
-     * 1e-5 with fp32 weights; 3e-3 with fp16 weights (and h rounded to fp16 as the next product's operand);
-     * 2e-2 with bf16 (8 significant bits). The selftest holds every cell, size, density and batch to these.
-     */
+    /** The operand precision's ({@link Precision#tolerance()}): 1e-5 fp32, 3e-3 fp16, 2e-2 bf16. */
     @Override
     public double tolerance() {
-        return tolerance(device.elem.id());
+        return device.elem.tolerance();
     }
 
-    /** The tolerance for a precision name (see {@link #tolerance()}). */
-    public static double tolerance(String precision) {
-        return switch (precision) {
-            case "fp32" -> 1e-5;
-            case "fp16" -> 3e-3;
-            default -> 2e-2;
-        };
-    }
-
-    /** The operand precision, e.g. {@code fp16}. */
-    public String precision() {
-        return device.elem.id();
+    /** The operand precision. */
+    public Precision precision() {
+        return device.elem;
     }
 
     /** The device's name. */
@@ -111,7 +104,7 @@ public final class CudaRnnEngine implements Engine {
     public synchronized RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
         checkOpen();
         int batch = RunInputs.check(model, input, h0, c0);
-        boolean halfH = "fp16".equals(precision()); // h is an fp16 operand between steps (cuSPARSE need not return inf beyond 65504)
+        boolean halfH = device.elem == Precision.FP16; // h is an fp16 operand between steps (cuSPARSE need not return inf beyond 65504)
         if (halfH) {
             Float32Range.requireFp16(h0, name());
         }

@@ -6,6 +6,7 @@ package org.sprnn.engine.cuda;
 
 import java.util.List;
 import java.util.Map;
+import org.sprnn.Precision;
 import org.sprnn.internal.cuda.CublasLt;
 import org.sprnn.internal.cuda.CudaStream;
 import org.sprnn.internal.cuda.DeviceBuffer;
@@ -27,7 +28,7 @@ final class CudaRnnLayerPlan {
     final DeviceBuffer cState;   // [B][H] fp32, LSTM only
     final GemmPlan projection, recurrentGemm;
     final SpmmPlan recurrentSpmm;
-    final ElementType productType; // precision of W_hh·h in `product`: fp32, or elem when the SpMM is faster so
+    final Precision productType; // precision of W_hh·h in `product`: fp32, or elem when the SpMM is faster so
     final String tuning;
 
     /**
@@ -36,33 +37,33 @@ final class CudaRnnLayerPlan {
      * @param fixedProductType the SpMM output precision to use, or {@code null} to time fp32 and elem and
      *                         keep the faster (layer 0 chooses; the other layers, of the same shape, follow it)
      */
-    CudaRnnLayerPlan(CudaRnnShapePlan shape, int k, ElementType fixedProductType) {
+    CudaRnnLayerPlan(CudaRnnShapePlan shape, int k, Precision fixedProductType) {
         this.shape = shape;
         this.d = shape.device;
         this.k = k;
-        ElementType elem = d.elem;
+        Precision elem = d.elem;
         boolean fusedRelu = d.fusedRelu;
         int hidden = d.hidden, batch = shape.batch;
         CudaStream stream = d.stream;
         CudaRnnDevice.LayerWeights w = d.weights(k);
         int gh = d.gates * hidden;
         long tb = (long) shape.steps * batch;
-        xproj = fusedRelu ? shape.alloc(tb * hidden * elem.bytes, "xproj") : shape.alloc(tb * gh * 4, "xproj");
-        hSeq = shape.alloc(tb * hidden * elem.bytes, "h sequence");
-        hSeq32 = fusedRelu ? null : elem == ElementType.FP32 ? hSeq : shape.alloc(tb * hidden * 4, "h sequence fp32");
+        xproj = fusedRelu ? shape.alloc(tb * hidden * elem.bytes(), "xproj") : shape.alloc(tb * gh * 4, "xproj");
+        hSeq = shape.alloc(tb * hidden * elem.bytes(), "h sequence");
+        hSeq32 = fusedRelu ? null : elem == Precision.FP32 ? hSeq : shape.alloc(tb * hidden * 4, "h sequence fp32");
         product = fusedRelu ? null : shape.alloc((long) batch * gh * 4, "W_hh h");
-        operandHb = d.kind == CudaRnnEngine.Kind.SPMM ? shape.alloc((long) hidden * batch * elem.bytes, "h operand [H][B]") : null;
+        operandHb = d.kind == CudaRnnEngine.Kind.SPMM ? shape.alloc((long) hidden * batch * elem.bytes(), "h operand [H][B]") : null;
         cState = d.model.cell().hasCellState() ? shape.alloc((long) batch * hidden * 4, "c state") : null;
-        int cd = fusedRelu ? elem.cudaType : CublasLt.CUDA_R_32F;
+        int cd = fusedRelu ? CudaPrecision.cudaType(elem) : CublasLt.CUDA_R_32F;
         projection = shape.own(new GemmPlan(d.ctx, d.lt, new GemmPlan.Spec(gh, (int) tb, w.inputSize(), true, w.inputSize(),
-                w.inputSize(), gh, elem.cudaType, cd, fusedRelu ? CublasLt.EPILOGUE_BIAS : CublasLt.EPILOGUE_DEFAULT, 0f, 256),
+                w.inputSize(), gh, CudaPrecision.cudaType(elem), cd, fusedRelu ? CublasLt.EPILOGUE_BIAS : CublasLt.EPILOGUE_DEFAULT, 0f, 256),
                 fusedRelu ? w.biasSum().ptr() : 0L, d.workspace, 1));
         if (d.kind == CudaRnnEngine.Kind.GEMM) {
             recurrentGemm = shape.own(new GemmPlan(d.ctx, d.lt, new GemmPlan.Spec(gh, batch, hidden, true, hidden, hidden, gh,
-                    elem.cudaType, cd, fusedRelu ? CublasLt.EPILOGUE_RELU : CublasLt.EPILOGUE_DEFAULT,
-                    fusedRelu ? 1f : 0f, GemmPlan.alignmentOf((long) batch * hidden * elem.bytes)), 0L, d.workspace, 16));
+                    CudaPrecision.cudaType(elem), cd, fusedRelu ? CublasLt.EPILOGUE_RELU : CublasLt.EPILOGUE_DEFAULT,
+                    fusedRelu ? 1f : 0f, GemmPlan.alignmentOf((long) batch * hidden * elem.bytes())), 0L, d.workspace, 16));
             recurrentSpmm = null;
-            productType = ElementType.FP32;
+            productType = Precision.FP32;
             long c = fusedRelu ? xproj.ptr() : product.ptr();
             long dst = fusedRelu ? hSeq.ptr() : product.ptr();
             double us = recurrentGemm.selectFastest(stream, w.wHh().ptr(), hSeq.ptr(), c, dst, TUNING_REPS);
@@ -70,16 +71,16 @@ final class CudaRnnLayerPlan {
                     fusedRelu ? "GEMM + ReLU epilogue" : "GEMM", recurrentGemm.candidateCount(), us);
         } else {
             recurrentGemm = null;
-            List<ElementType> outputs = fixedProductType != null ? List.of(fixedProductType)
-                    : elem == ElementType.FP32 ? List.of(ElementType.FP32) : List.of(ElementType.FP32, elem);
+            List<Precision> outputs = fixedProductType != null ? List.of(fixedProductType)
+                    : elem == Precision.FP32 ? List.of(Precision.FP32) : List.of(Precision.FP32, elem);
             SpmmPlan best = null;
-            ElementType bestType = null;
+            Precision bestType = null;
             double bestUs = Double.MAX_VALUE;
             StringBuilder sb = new StringBuilder();
             RuntimeException lastError = null;
-            for (ElementType out : outputs) {
+            for (Precision out : outputs) {
                 SpmmPlan cand = new SpmmPlan(d.ctx, d.sp, gh, batch, hidden, w.nnz(), w.csrOffsets().ptr(),
-                        w.csrColumns().ptr(), w.csrValues().ptr(), elem.cudaType, out.cudaType, operandHb.ptr(),
+                        w.csrColumns().ptr(), w.csrValues().ptr(), CudaPrecision.cudaType(elem), CudaPrecision.cudaType(out), operandHb.ptr(),
                         product.ptr());
                 Map<String, Double> times;
                 try {
@@ -122,7 +123,7 @@ final class CudaRnnLayerPlan {
     /** Queues this layer's work on the stream (inside a capture). */
     void enqueue(boolean withProjection, boolean withRecurrence) {
         CudaRnnDevice.LayerWeights w = d.weights(k);
-        ElementType elem = d.elem;
+        Precision elem = d.elem;
         CudaStream stream = d.stream;
         int steps = shape.steps, batch = shape.batch;
         int gh = d.gates * d.hidden;
@@ -134,16 +135,16 @@ final class CudaRnnLayerPlan {
             return;
         }
         if (operandHb != null) {
-            operandHb.copyFrom(shape.h0hb.ptr(k * bh * elem.bytes), 0, bh * elem.bytes, stream);
+            operandHb.copyFrom(shape.h0hb.ptr(k * bh * elem.bytes()), 0, bh * elem.bytes(), stream);
         }
         if (cState != null) {
             cState.copyFrom(shape.c0.ptr(k * bh * 4), 0, bh * 4, stream);
         }
         for (int t = 0; t < steps; t++) {
-            long prevElem = t == 0 ? shape.h0e == null ? 0 : shape.h0e.ptr(k * bh * elem.bytes) : hSeq.ptr((t - 1) * bh * elem.bytes);
+            long prevElem = t == 0 ? shape.h0e == null ? 0 : shape.h0e.ptr(k * bh * elem.bytes()) : hSeq.ptr((t - 1) * bh * elem.bytes());
             if (d.fusedRelu) {
-                recurrentGemm.run(stream, w.wHh().ptr(), prevElem, xproj.ptr(t * bh * elem.bytes),
-                        hSeq.ptr(t * bh * elem.bytes));
+                recurrentGemm.run(stream, w.wHh().ptr(), prevElem, xproj.ptr(t * bh * elem.bytes()),
+                        hSeq.ptr(t * bh * elem.bytes()));
                 continue;
             }
             if (recurrentGemm != null) {
@@ -155,7 +156,7 @@ final class CudaRnnLayerPlan {
             shape.cellUpdate.launch(stream, shape.spec.grid(), CellUpdateSpec.BLOCK, 0,
                     xproj.ptr((long) t * batch * gh * 4), product, w.bIh(), w.bHh(), prev32,
                     cState, hSeq32.ptr(t * bh * 4),
-                    elem != ElementType.FP32 ? (Object) hSeq.ptr(t * bh * elem.bytes) : null,
+                    elem != Precision.FP32 ? (Object) hSeq.ptr(t * bh * elem.bytes()) : null,
                     operandHb);
         }
     }

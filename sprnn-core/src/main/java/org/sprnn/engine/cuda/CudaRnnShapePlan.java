@@ -7,6 +7,7 @@ package org.sprnn.engine.cuda;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.sprnn.Precision;
 import org.sprnn.engine.DeviceTimes;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
@@ -43,14 +44,14 @@ final class CudaRnnShapePlan implements AutoCloseable {
         this.steps = steps;
         this.batch = batch;
         CudaRnnDevice d = device;
-        ElementType elem = d.elem;
+        Precision elem = d.elem;
         int layers = d.layers;
         try {
             long bh = (long) batch * d.hidden;
-            x = alloc((long) steps * batch * d.weights(0).inputSize() * elem.bytes, "input x");
+            x = alloc((long) steps * batch * d.weights(0).inputSize() * elem.bytes(), "input x");
             h0f = alloc(layers * bh * 4, "h0 fp32");
-            h0e = elem == ElementType.FP32 ? h0f : d.kind == CudaRnnEngine.Kind.GEMM ? alloc(layers * bh * elem.bytes, "h0 operand") : null;
-            h0hb = d.kind == CudaRnnEngine.Kind.SPMM ? alloc(layers * bh * elem.bytes, "h0 operand [H][B]") : null;
+            h0e = elem == Precision.FP32 ? h0f : d.kind == CudaRnnEngine.Kind.GEMM ? alloc(layers * bh * elem.bytes(), "h0 operand") : null;
+            h0hb = d.kind == CudaRnnEngine.Kind.SPMM ? alloc(layers * bh * elem.bytes(), "h0 operand [H][B]") : null;
             c0 = d.model.cell().hasCellState() ? alloc(layers * bh * 4, "c0") : null;
             long stagingBytes = Math.max(x.bytes(), Math.max((long) steps * bh * 4, layers * bh * 4));
             copies = Transfers.staged(d.stream,
@@ -66,7 +67,7 @@ final class CudaRnnShapePlan implements AutoCloseable {
             }
             if (!d.fusedRelu) {
                 spec = new CellUpdateSpec(d.model.cell(), d.hidden, batch, d.kind == CudaRnnEngine.Kind.SPMM,
-                        lb.get(0).productType, elem, elem != ElementType.FP32, d.kind == CudaRnnEngine.Kind.SPMM);
+                        lb.get(0).productType, elem, elem != Precision.FP32, d.kind == CudaRnnEngine.Kind.SPMM);
                 byte[] cubin = d.compiler.compile(CellUpdateSpec.SOURCE, spec.kernelName(), spec.defines(), d.ctx.info().arch());
                 CudaModule module = res.add(d.ctx.loadModule(cubin, spec.kernelName()));
                 cellUpdate = module.kernel(CellUpdateSpec.SYMBOL);
@@ -188,15 +189,15 @@ final class CudaRnnShapePlan implements AutoCloseable {
     // ---- host ↔ device ---------------------------------------------------------------------------------
 
     private void uploadInputs(Tensor input, Tensor h0, Tensor c0t) {
-        ElementType elem = device.elem;
+        Precision elem = device.elem;
         int layers = device.layers, hidden = device.hidden;
         long bh = (long) batch * hidden;
         double[] xv = input.data();
-        copies.upload(x, 0, (long) xv.length * elem.bytes, s -> elem.putAll(s, xv));
+        copies.upload(x, 0, (long) xv.length * elem.bytes(), s -> CudaPrecision.putAll(elem, s, xv));
         double[] hv = h0 == null ? new double[(int) (layers * bh)] : h0.data();
-        copies.upload(h0f, 0, hv.length * 4L, s -> ElementType.FP32.putAll(s, hv));
+        copies.upload(h0f, 0, hv.length * 4L, s -> CudaPrecision.putAll(Precision.FP32, s, hv));
         if (h0e != null && h0e != h0f) {
-            copies.upload(h0e, 0, hv.length * (long) elem.bytes, s -> elem.putAll(s, hv));
+            copies.upload(h0e, 0, hv.length * (long) elem.bytes(), s -> CudaPrecision.putAll(elem, s, hv));
         }
         if (h0hb != null) {
             double[] t = new double[hv.length]; // [L][H][B]
@@ -207,11 +208,11 @@ final class CudaRnnShapePlan implements AutoCloseable {
                     }
                 }
             }
-            copies.upload(h0hb, 0, t.length * (long) elem.bytes, s -> elem.putAll(s, t));
+            copies.upload(h0hb, 0, t.length * (long) elem.bytes(), s -> CudaPrecision.putAll(elem, s, t));
         }
         if (c0 != null) {
             double[] cv = c0t == null ? new double[(int) (layers * bh)] : c0t.data();
-            copies.upload(c0, 0, cv.length * 4L, s -> ElementType.FP32.putAll(s, cv));
+            copies.upload(c0, 0, cv.length * 4L, s -> CudaPrecision.putAll(Precision.FP32, s, cv));
         }
     }
 
@@ -235,11 +236,11 @@ final class CudaRnnShapePlan implements AutoCloseable {
     private RnnOutput download() {
         int layers = device.layers, hidden = device.hidden;
         long bh = (long) batch * hidden;
-        ElementType outType = device.fusedRelu ? device.elem : ElementType.FP32;
+        Precision outType = device.fusedRelu ? device.elem : Precision.FP32;
         CudaRnnLayerPlan last = lb.get(layers - 1);
         double[] out = new double[(int) (steps * bh)];
-        copies.download(last.output(), 0, (long) steps * bh * outType.bytes, s -> {
-            outType.getAll(s, out);
+        copies.download(last.output(), 0, (long) steps * bh * outType.bytes(), s -> {
+            CudaPrecision.getAll(outType, s, out);
             return out;
         });
         double[] hN = new double[(int) (layers * bh)];
@@ -247,14 +248,14 @@ final class CudaRnnShapePlan implements AutoCloseable {
         double[] one = new double[(int) bh];
         for (int k = 0; k < layers; k++) {
             CudaRnnLayerPlan l = lb.get(k);
-            copies.download(l.output(), (steps - 1) * bh * outType.bytes, bh * outType.bytes, s -> {
-                outType.getAll(s, one);
+            copies.download(l.output(), (steps - 1) * bh * outType.bytes(), bh * outType.bytes(), s -> {
+                CudaPrecision.getAll(outType, s, one);
                 return one;
             });
             System.arraycopy(one, 0, hN, (int) (k * bh), (int) bh);
             if (cN != null) {
                 copies.download(l.cState, 0, bh * 4, s -> {
-                    ElementType.FP32.getAll(s, one);
+                    CudaPrecision.getAll(Precision.FP32, s, one);
                     return one;
                 });
                 System.arraycopy(one, 0, cN, (int) (k * bh), (int) bh);

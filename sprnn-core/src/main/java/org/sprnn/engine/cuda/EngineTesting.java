@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import org.sprnn.Precision;
+import org.sprnn.engine.EngineOptions;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.plan.DeviceLimits;
@@ -76,13 +78,13 @@ public final class EngineTesting {
      * {@code cell} and {@code hidden} run at {@code batch}: none for a ReLU GEMM engine (fused into the GEMM's
      * epilogue), the fp32-product one, and for a 16-bit SpMM engine also the one taking its product in that precision.
      */
-    public static List<KernelBuild> cellUpdateKernels(CellType cell, int hidden, int batch, CudaRnnEngine.Kind kind, String precision) {
+    public static List<KernelBuild> cellUpdateKernels(CellType cell, int hidden, int batch, CudaRnnEngine.Kind kind, Precision precision) {
         boolean spmm = kind == CudaRnnEngine.Kind.SPMM;
-        ElementType el = ElementType.of(precision);
+        Precision el = EngineOptions.checkPrecision(precision);
         List<CellUpdateSpec> specs = new ArrayList<>();
         if (spmm || cell != CellType.RNN_RELU) {
-            specs.add(new CellUpdateSpec(cell, hidden, batch, spmm, ElementType.FP32, el, el != ElementType.FP32, spmm));
-            if (spmm && el != ElementType.FP32) { // the SpMM may deliver its product in el
+            specs.add(new CellUpdateSpec(cell, hidden, batch, spmm, Precision.FP32, el, el != Precision.FP32, spmm));
+            if (spmm && el != Precision.FP32) { // the SpMM may deliver its product in el
                 specs.add(new CellUpdateSpec(cell, hidden, batch, true, el, el, true, true));
             }
         }
@@ -92,30 +94,20 @@ public final class EngineTesting {
     // precisions as the GPU engines store them
 
     /**
-     * Checks that {@code precision} names a GPU operand precision ({@code fp32}, {@code fp16}, {@code bf16}).
+     * {@code values}, each stored as the GPU engines store a {@code precision} operand and read back (a new array).
      *
-     * @throws org.sprnn.SprnnException naming {@code --precision} otherwise
+     * @throws org.sprnn.SprnnException naming {@code --precision} if no GPU engine computes in {@code precision}
      */
-    public static void checkPrecision(String precision) {
-        ElementType.of(precision);
-    }
-
-    /** {@code values}, each stored as the GPU engines store a {@code precision} operand and read back (a new array). */
-    public static double[] rounded(String precision, double[] values) {
-        ElementType t = ElementType.of(precision);
+    public static double[] rounded(Precision precision, double[] values) {
+        Precision t = EngineOptions.checkPrecision(precision);
         double[] d = values.clone();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment one = a.allocate(4, 4);
             for (int i = 0; i < d.length; i++) {
-                t.put(one, 0, d[i]);
-                d[i] = t.get(one, 0);
+                CudaPrecision.put(t, one, 0, d[i]);
+                d[i] = CudaPrecision.get(t, one, 0);
             }
         }
         return d;
-    }
-
-    /** The engines' bfloat16 bits of {@code (float) v}: round to nearest even, NaN stays NaN. */
-    public static short bf16Bits(double v) {
-        return ElementType.toBf16(v);
     }
 }

@@ -242,10 +242,10 @@ public final class SparsePersistentEngine implements Engine {
         }
     }
 
-    /** fp16 weights: 3e-3; bf16: 2e-2 (the same bars as the library engines at those precisions). */
+    /** The weights' precision's ({@link org.sprnn.Precision#tolerance()}): fp16 3e-3, bf16 2e-2, as the library engines'. */
     @Override
     public double tolerance() {
-        return CudaRnnEngine.tolerance(planOptions.weights() == org.sprnn.sparse.WeightFormat.BF16 ? "bf16" : "fp16");
+        return planOptions.weights().tolerance();
     }
 
     /**

@@ -7,7 +7,6 @@ import org.sprnn.engine.EngineOptions;
 import org.sprnn.model.RnnModel;
 import org.sprnn.plan.DeviceLimits;
 import org.sprnn.plan.PlanOptions;
-import org.sprnn.sparse.WeightFormat;
 
 /**
  * Makes {@code cuda-sparse-persistent} ({@link SparsePersistentEngine}) and says why it cannot: no usable GPU,
@@ -41,8 +40,8 @@ public final class SparsePersistentFactory implements EngineFactory {
         if (gpu.isPresent()) {
             return gpu;
         }
-        if (!options.precision().equals("fp16") && !options.precision().equals("bf16")) {
-            return Optional.of("--precision " + options.precision() + ": the on-chip weights are 16-bit; use fp16 or bf16");
+        if (!options.precision().isSixteenBit()) {
+            return Optional.of("--precision " + options.precision().id() + ": the on-chip weights are 16-bit; use fp16 or bf16");
         }
         Optional<DeviceLimits> limits = GpuStatus.deviceLimits();
         if (limits.isEmpty()) {
@@ -57,8 +56,7 @@ public final class SparsePersistentFactory implements EngineFactory {
     /** The plan options an engine built from {@code options} uses: every optimization on, partition derived. */
     public static PlanOptions planOptions(EngineOptions options) {
         PlanOptions d = PlanOptions.defaults();
-        return new PlanOptions(d.exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, 0,
-                options.precision().equals("bf16") ? WeightFormat.BF16 : WeightFormat.FP16);
+        return new PlanOptions(d.exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, 0, options.precision());
     }
 
     @Override

@@ -3,7 +3,8 @@
  * from a {@link org.sprnn.plan.KernelSpec}, launched once per layer for the whole sequence) and the library
  * baselines {@code cuda-gemm} (cuBLASLt) and {@code cuda-spmm} (cuSPARSE), each step's element-wise cell update in
  * {@code kernels/rnn_cell_update.cu}; their factories, and {@code GpuStatus}, what {@code sprnn info} says about
- * the GPU.
+ * the GPU. How the baselines hold a {@link org.sprnn.Precision} on the device (the kernels' {@code ELEM_TYPE}, the
+ * libraries' {@code cudaDataType_t}, the buffers' elements) is {@code CudaPrecision}'s alone.
  *
  * <p>Imports {@link org.sprnn.engine}, {@link org.sprnn.model}, {@link org.sprnn.sparse}, {@link org.sprnn.plan}
  * and {@link org.sprnn.internal.cuda}; the engines import neither {@link org.sprnn.io} nor Jackson. The GPU

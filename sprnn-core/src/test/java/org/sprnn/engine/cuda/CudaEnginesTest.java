@@ -6,11 +6,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
+import org.sprnn.check.GpuSelfTest;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
-import org.sprnn.check.GpuSelfTest;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.internal.cuda.CudaEnvironment;
 import org.sprnn.model.CellType;
@@ -63,7 +64,7 @@ class CudaEnginesTest {
         String problem = gpuProblem();
         assumeTrue(problem == null, "no usable GPU: " + problem);
         System.out.println("CudaEnginesTest seed " + SEED + " (rerun with -Dsprnn.seed=" + SEED + ")");
-        int failures = GpuSelfTest.run(new GpuSelfTest.Options(List.of("cuda-gemm", "cuda-spmm"), List.of("fp32", "fp16"),
+        int failures = GpuSelfTest.run(new GpuSelfTest.Options(List.of("cuda-gemm", "cuda-spmm"), List.of(Precision.FP32, Precision.FP16),
                 true, SEED), System.out);
         assertThat(failures).as("failed cases of the quick GPU matrix, seed %d (table above)", SEED).isZero();
     }
@@ -73,7 +74,7 @@ class CudaEnginesTest {
         String problem = gpuProblem();
         assumeTrue(problem == null, "no usable GPU: " + problem);
         RnnModel m = SyntheticModels.random(CellType.LSTM, 8, 16, 2, 0.5, 1.0, SEED);
-        CudaRnnEngine e = new CudaRnnEngine(m, CudaRnnEngine.Kind.SPMM, "fp32");
+        CudaRnnEngine e = new CudaRnnEngine(m, CudaRnnEngine.Kind.SPMM, Precision.FP32);
         Tensor x = SyntheticModels.input(3, 2, 8, SEED);
         RnnOutput out = e.run(x, null, null);
         assertThat(out.output().firstNonFinite()).isEqualTo(-1);

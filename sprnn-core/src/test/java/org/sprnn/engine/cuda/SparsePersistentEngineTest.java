@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.Optional;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.sprnn.Precision;
 import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.RnnOutput;
@@ -27,10 +28,10 @@ class SparsePersistentEngineTest {
     void refusesWithAReasonWhenItCannotRun() {
         RnnModel model = SyntheticModels.random(CellType.RNN_RELU, 8, 64, 1, 0.3, 1.0, 3);
         SparsePersistentFactory f = new SparsePersistentFactory();
-        Optional<String> fp32 = f.unavailableReason(model, EngineOptions.builder().engine(f.name()).precision("fp32").build());
+        Optional<String> fp32 = f.unavailableReason(model, EngineOptions.builder().engine(f.name()).precision(Precision.FP32).build());
         assertThat(fp32).as("fp32 must be refused (16-bit on-chip weights) or the GPU missing").isPresent();
         if (GpuStatus.problem().isPresent()) {
-            assertThat(f.unavailableReason(model, EngineOptions.builder().engine(f.name()).precision("fp16").build()))
+            assertThat(f.unavailableReason(model, EngineOptions.builder().engine(f.name()).precision(Precision.FP16).build()))
                     .as("no GPU here: the reason says why").contains(GpuStatus.problem().get());
         }
     }

@@ -17,6 +17,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.sprnn.Precision;
 
 /**
  * CI check without a GPU: every kernel source compiles with {@code nvcc} for sm_80 and sm_90
@@ -140,7 +141,7 @@ class KernelSourcesCompileTest {
         }
         if (arch.equals("sm_90")) { // the grid barrier's multicast staging (a cluster of 2), at the paper's largest layer
             var spec = org.sprnn.plan.KernelSpec.builder().cell(org.sprnn.model.CellType.RNN_RELU).hidden(5760).batch(4)
-                    .weights(org.sprnn.sparse.WeightFormat.FP16).ctas(132).warpsPerCta(15).slotsPerLane(54).registerSlots(44)
+                    .weights(Precision.FP16).ctas(132).warpsPerCta(15).slotsPerLane(54).registerSlots(44)
                     .unitsPerWarp(3).wideLoads(true).bankAware(true).exchange(org.sprnn.plan.ExchangeMode.GRID_BARRIER).balanced(true)
                     .smArch(90).build();
             assertThat(spec.defineOptions()).contains("-DSPRNN_STAGE_CLUSTER=2", "-DSPRNN_STAGE_ASYNC=2");
