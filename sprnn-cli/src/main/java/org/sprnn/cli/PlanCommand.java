@@ -2,7 +2,6 @@ package org.sprnn.cli;
 
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import org.sprnn.SprnnException;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.model.CellType;
@@ -16,10 +15,7 @@ import org.sprnn.sparse.SparseRows;
 import org.sprnn.sparse.WeightFormat;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code sprnn plan}: how the sparse persistent kernel would lay out each layer of a model (or of a
@@ -37,13 +33,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  sprnn plan --hidden 1152 --density 0.1 --batch 4",
             "  sprnn plan --hidden 5760 --density 0.1 --batch 4 --cell rnn_relu --exchange timestamps",
             "  sprnn plan --hidden 300 --density 0.1 --batch 3 --split-weights"})
-final class PlanCommand implements Callable<Integer> {
-    @Mixin
-    DebugOption debug;
-
-    @Spec
-    CommandSpec spec;
-
+final class PlanCommand extends SprnnCommand {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
 
@@ -103,7 +93,7 @@ final class PlanCommand implements Callable<Integer> {
             model = SyntheticModels.random(c, 1, source.hidden, 1, density, 1.0, 1);
         }
         DeviceLimits device = GpuInfo.deviceLimits().orElse(null);
-        var out = spec.commandLine().getOut();
+        var out = out();
         if (device == null) {
             device = DeviceLimits.h100Sxm();
             out.println("note       no GPU here: planning for " + device.name());

@@ -1,7 +1,6 @@
 package org.sprnn.cli;
 
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.BatchFirstEngine;
 import org.sprnn.engine.Engine;
@@ -19,8 +18,6 @@ import org.sprnn.model.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code sprnn run}: a model on an input sequence from files, outputs to {@code .npy} files. */
 @Command(name = "run",
@@ -36,13 +33,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  sprnn run --model lstm.npz --cell lstm --input x.npy --h0 h0.npy --c0 c0.npy --output y.npy --final-h hN.npy --final-c cN.npy",
             "  sprnn run --model rnn.safetensors --input x.npy --output y.npy --engine cpu-reference",
             "  sprnn run --model lstm.safetensors --input x_bti.npy --batch-first --output y_bth.npy"})
-final class RunCommand implements Callable<Integer> {
-    @Mixin
-    DebugOption debug;
-
-    @Spec
-    CommandSpec spec;
-
+final class RunCommand extends SprnnCommand {
     @Mixin
     ModelOption modelOption;
 
@@ -106,7 +97,7 @@ final class RunCommand implements Callable<Integer> {
         ob.batchHint(x.dim(batchFirst ? 0 : 1));
         try (EngineSelection sel = EngineProvider.select(m, ob.build())) {
             if (verbose) {
-                var err = spec.commandLine().getErr();
+                var err = err();
                 err.printf("engine %s (%s)%n", sel.engine().name(), sel.reason());
                 sel.rejected().forEach((k, v) -> err.printf("  not %s: %s%n", k, v));
             }
