@@ -11,7 +11,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.Accuracy;
@@ -47,24 +46,12 @@ import picocli.CommandLine.Option;
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn bench ablation",
                 "  sprnn bench ablation --hidden 2304 --density 0.3 --baselines cuda-gemm,cuda-spmm --out-dir results/kernel"})
-final class AblationCommand implements Callable<Integer> {
-    @Mixin
-    DebugOption debug;
-
+final class AblationCommand extends SprnnCommand {
     @Option(names = "--cell", defaultValue = "rnn_relu", description = "cell (default: ${DEFAULT-VALUE})")
     String cell;
 
-    @Option(names = "--hidden", defaultValue = "1152", description = "hidden size H (default: ${DEFAULT-VALUE})")
-    int hidden;
-
-    @Option(names = "--batch", defaultValue = "4", description = "batch B (default: ${DEFAULT-VALUE})")
-    int batch;
-
-    @Option(names = "--density", defaultValue = "0.1", description = "W_hh density in (0,1] (default: ${DEFAULT-VALUE})")
-    double density;
-
-    @Option(names = "--steps", defaultValue = "256", description = "timesteps T (default: ${DEFAULT-VALUE})")
-    int steps;
+    @Mixin
+    SyntheticLayerOptions layer = new SyntheticLayerOptions(1152, 0.1);
 
     @Option(names = "--reps", defaultValue = "20", description = "timed launches per row, >= 5 (default: ${DEFAULT-VALUE})")
     int reps;
@@ -73,8 +60,8 @@ final class AblationCommand implements Callable<Integer> {
             description = "library engines timed beside it, or 'none' (default: ${DEFAULT-VALUE})")
     List<String> baselines;
 
-    @Option(names = "--seed", defaultValue = "1", description = "random seed (default: ${DEFAULT-VALUE})")
-    long seed;
+    @Mixin
+    SeedOption seedOption;
 
     @Option(names = "--out-dir", description = "append rows to ablation.csv here")
     Path outDir;
@@ -112,7 +99,7 @@ final class AblationCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (hidden < 1 || batch < 1 || steps < 1 || reps < 5) {
+        if (layer.hidden < 1 || layer.batch < 1 || layer.steps < 1 || reps < 5) {
             throw new SprnnException("--hidden, --batch, --steps must be >= 1 and --reps >= 5");
         }
         CellType c = CellType.parse(cell);
@@ -122,14 +109,14 @@ final class AblationCommand implements Callable<Integer> {
         DeviceLimits limits = GpuStatus.deviceLimits().orElseThrow(() -> new SprnnException("bench ablation: no device limits"));
         GpuStatus.describe().forEach(System.out::println);
         Map<String, String> env = GpuStatus.versions();
-        RnnModel model = SyntheticModels.random(c, hidden, hidden, 1, density, 1.0, seed);
-        Tensor x = SyntheticModels.input(steps, batch, hidden, seed + 1);
-        Tensor h0 = SyntheticModels.state(1, batch, hidden, seed + 2);
-        Tensor c0 = c.hasCellState() ? SyntheticModels.state(1, batch, hidden, seed + 3) : null;
+        RnnModel model = SyntheticModels.random(c, layer.hidden, layer.hidden, 1, layer.density, 1.0, seedOption.seed);
+        Tensor x = SyntheticModels.input(layer.steps, layer.batch, layer.hidden, seedOption.seed + 1);
+        Tensor h0 = SyntheticModels.state(1, layer.batch, layer.hidden, seedOption.seed + 2);
+        Tensor c0 = c.hasCellState() ? SyntheticModels.state(1, layer.batch, layer.hidden, seedOption.seed + 3) : null;
         RnnOutput ref = new CpuReferenceEngine(model).run(x, h0, c0);
         List<Row> rows = new ArrayList<>();
         for (Variant v : variants()) {
-            String refusal = SparsePersistentEngine.refusal(model, batch, limits, v.options());
+            String refusal = SparsePersistentEngine.refusal(model, layer.batch, limits, v.options());
             if (refusal != null) {
                 System.out.println(v.name() + ": refused: " + refusal);
                 continue;
@@ -140,12 +127,12 @@ final class AblationCommand implements Callable<Integer> {
                 double err = Math.max(Accuracy.relativeError(got.output(), ref.output()), Accuracy.relativeError(got.hN(), ref.hN()));
                 if (!v.floor() && !(err <= 3e-3)) {
                     throw new SprnnException(v.name() + ": disagrees with cpu-reference: relative error " + err + " > 3e-3 ("
-                            + c.id() + " hidden " + hidden + " batch " + batch + " density " + density + " T " + steps + ")");
+                            + c.id() + " hidden " + layer.hidden + " batch " + layer.batch + " density " + layer.density + " T " + layer.steps + ")");
                 }
-                Plan p = e.plans(batch).get(0);
+                Plan p = e.plans(layer.batch).get(0);
                 double us = e.microsPerStep(x, reps);
                 rows.add(new Row(v.name(), p.spec().name() + (v.floor() ? "_exchangeonly" : ""), v.floor() ? Double.NaN : err, us));
-                System.out.printf(Locale.ROOT, "%-62s %8.3f us/step  (%s, %s)%n", v.name(), us, p.spec().name(), e.kernelResources(batch, 0));
+                System.out.printf(Locale.ROOT, "%-62s %8.3f us/step  (%s, %s)%n", v.name(), us, p.spec().name(), e.kernelResources(layer.batch, 0));
             }
         }
         for (String b : baselines) {
@@ -163,7 +150,7 @@ final class AblationCommand implements Callable<Integer> {
                 DeviceTimes rt = e.deviceTimer().orElseThrow().time(List.of(x), h0, c0, 5, Math.max(20, reps));
                 double[] r = rt.recurrentMicros().clone();
                 Arrays.sort(r);
-                double us = r[r.length / 2] / steps;
+                double us = r[r.length / 2] / layer.steps;
                 rows.add(new Row(b + " fp16 (graph, recurrent part)", "-", err, us));
                 System.out.printf(Locale.ROOT, "%-62s %8.3f us/step%n", b, us);
             }
@@ -177,7 +164,7 @@ final class AblationCommand implements Callable<Integer> {
 
     private void print(List<Row> rows, Map<String, String> env, CellType c) {
         System.out.printf(Locale.ROOT, "%n%s, driver %s: %s hidden %d, batch %d, density %.3f, T %d; median of %d launches%n",
-                env.get("device"), env.get("driver"), c.id(), hidden, batch, density, steps, reps);
+                env.get("device"), env.get("driver"), c.id(), layer.hidden, layer.batch, layer.density, layer.steps, reps);
         System.out.println("| variant | rel. error | µs/step | speedup vs naive |");
         System.out.println("|---|---|---|---|");
         double naive = rows.isEmpty() ? Double.NaN : rows.get(0).micros();
@@ -197,8 +184,8 @@ final class AblationCommand implements Callable<Integer> {
         }
         String now = Instant.now().toString();
         for (Row r : rows) {
-            b.append(String.join(",", now, q(env.get("device")), q(env.get("driver")), c.id(), Integer.toString(hidden),
-                    Integer.toString(batch), Double.toString(density), Integer.toString(steps), Integer.toString(reps), q(r.name()),
+            b.append(String.join(",", now, q(env.get("device")), q(env.get("driver")), c.id(), Integer.toString(layer.hidden),
+                    Integer.toString(layer.batch), Double.toString(layer.density), Integer.toString(layer.steps), Integer.toString(reps), q(r.name()),
                     r.kernel(), Double.isNaN(r.error()) ? "" : Double.toString(r.error()), String.format(Locale.ROOT, "%.4f", r.micros())));
             b.append('\n');
         }

@@ -14,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.Accuracy;
@@ -51,24 +50,12 @@ import picocli.CommandLine.Option;
                 "  sprnn bench --hidden 2304 --batch 4 --density 0.3 --steps 256 --engines cuda-gemm,cuda-spmm --precisions fp16,fp32",
                 "  sprnn bench --hidden 1152 --density 0.1 --engines cuda-gemm,cuda-spmm,cpu --out-dir results/gpu",
                 "  sprnn bench ablation      (the sparse persistent kernel's ablation, see its --help)"})
-final class BenchCommand implements Callable<Integer> {
+final class BenchCommand extends SprnnCommand {
     @Mixin
-    DebugOption debug;
-
-    @Option(names = "--hidden", defaultValue = "2304", description = "hidden size H (default: ${DEFAULT-VALUE})")
-    int hidden;
+    SyntheticLayerOptions layer = new SyntheticLayerOptions(2304, 0.3);
 
     @Option(names = "--input", description = "input size I (default: H)")
     Integer input;
-
-    @Option(names = "--batch", defaultValue = "4", description = "batch B (default: ${DEFAULT-VALUE})")
-    int batch;
-
-    @Option(names = "--density", defaultValue = "0.3", description = "W_hh density in (0,1] (default: ${DEFAULT-VALUE})")
-    double density;
-
-    @Option(names = "--steps", defaultValue = "256", description = "timesteps T (default: ${DEFAULT-VALUE})")
-    int steps;
 
     @Option(names = "--engines", split = ",", defaultValue = "cuda-gemm,cuda-spmm",
             description = "engines, side by side (default: ${DEFAULT-VALUE})")
@@ -91,8 +78,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "T of the correctness check against cpu-reference before timing (default: ${DEFAULT-VALUE})")
     int verifySteps;
 
-    @Option(names = "--seed", defaultValue = "1", description = "random seed (default: ${DEFAULT-VALUE})")
-    long seed;
+    @Mixin
+    SeedOption seedOption;
 
     @Option(names = "--out-dir", description = "append rows to bench.csv and bench.jsonl here")
     Path outDir;
@@ -103,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (hidden < 1 || batch < 1 || steps < 1) {
+        if (layer.hidden < 1 || layer.batch < 1 || layer.steps < 1) {
             throw new SprnnException("--hidden, --batch, --steps: must be >= 1");
         }
         if (reps < 20) {
@@ -113,25 +100,25 @@ final class BenchCommand implements Callable<Integer> {
             throw new SprnnException("--input-sets >= 1, --warmup >= 0, --verify-steps >= 1");
         }
         List<Precision> gpuPrecisions = precisions.stream().map(p -> Precision.parse("--precision", p, EngineOptions.PRECISIONS)).toList();
-        int in = input == null ? hidden : input;
+        int in = input == null ? layer.hidden : input;
         GpuStatus.describe().forEach(System.out::println);
         Map<String, String> env = GpuStatus.versions();
-        RnnModel model = SyntheticModels.random(CellType.RNN_RELU, in, hidden, 1, density, 1.0, seed);
-        Tensor verifyX = SyntheticModels.input(verifySteps, batch, in, seed + 1);
-        Tensor h0 = SyntheticModels.state(1, batch, hidden, seed + 2);
+        RnnModel model = SyntheticModels.random(CellType.RNN_RELU, in, layer.hidden, 1, layer.density, 1.0, seedOption.seed);
+        Tensor verifyX = SyntheticModels.input(verifySteps, layer.batch, in, seedOption.seed + 1);
+        Tensor h0 = SyntheticModels.state(1, layer.batch, layer.hidden, seedOption.seed + 2);
         long t0 = System.nanoTime();
         RnnOutput ref = new CpuReferenceEngine(model).run(verifyX, h0, null);
         System.out.printf(Locale.ROOT, "cpu-reference on T=%d for verification: %.1f s%n", verifySteps, (System.nanoTime() - t0) / 1e9);
         List<Tensor> sets = new ArrayList<>();
         for (int k = 0; k < inputSets; k++) {
-            sets.add(SyntheticModels.input(steps, batch, in, seed + 100 + k));
+            sets.add(SyntheticModels.input(layer.steps, layer.batch, in, seedOption.seed + 100 + k));
         }
         List<Row> rows = new ArrayList<>();
         for (String name : engines) {
             EngineFactory f = EngineProvider.factory(name);
             boolean gpu = name.startsWith("cuda-");
             for (Precision prec : gpu ? gpuPrecisions : List.of(Precision.FP32)) {
-                EngineOptions opts = EngineOptions.builder().engine(name).precision(prec).batchHint(batch).build();
+                EngineOptions opts = EngineOptions.builder().engine(name).precision(prec).batchHint(layer.batch).build();
                 var why = f.unavailableReason(model, opts);
                 if (why.isPresent()) {
                     System.out.println(name + " " + prec.id() + ": unavailable: " + why.get());
@@ -144,12 +131,12 @@ final class BenchCommand implements Callable<Integer> {
                             Accuracy.relativeError(got.hN(), ref.hN()));
                     if (!(err <= tol)) {
                         throw new SprnnException(name + " " + prec.id() + " disagrees with cpu-reference: relative error "
-                                + err + " > " + tol + " (hidden " + hidden + ", batch " + batch + ", density " + density + ")");
+                                + err + " > " + tol + " (hidden " + layer.hidden + ", batch " + layer.batch + ", density " + layer.density + ")");
                     }
                     var timer = e.deviceTimer();
                     if (timer.isPresent()) {
                         DeviceTimes t = timer.get().time(sets, h0, null, warmup, reps);
-                        rows.add(new Row(name, prec.id(), err, tol, steps, t.recurrentMicros(), t.fullMicros(), t.how()));
+                        rows.add(new Row(name, prec.id(), err, tol, layer.steps, t.recurrentMicros(), t.fullMicros(), t.how()));
                     } else {
                         int n = Math.min(reps, 5);
                         double[] us = new double[n];
@@ -159,7 +146,7 @@ final class BenchCommand implements Callable<Integer> {
                             e.run(sets.get(i % sets.size()), h0, null);
                             us[i] = (System.nanoTime() - s) / 1e3;
                         }
-                        rows.add(new Row(name, prec.id(), err, tol, steps, us, us, "wall clock around run(), " + n + " runs"));
+                        rows.add(new Row(name, prec.id(), err, tol, layer.steps, us, us, "wall clock around run(), " + n + " runs"));
                     }
                 }
             }
@@ -182,13 +169,13 @@ final class BenchCommand implements Callable<Integer> {
     private void print(List<Row> rows, Map<String, String> env, int in) {
         System.out.println();
         System.out.printf(Locale.ROOT, "rnn_relu layer: hidden %d, input %d, batch %d, W_hh density %.2f, T %d; %d replays after %d warm-up, "
-                + "%d input sets rotated; device %s%n", hidden, in, batch, density, steps, reps, warmup, inputSets,
+                + "%d input sets rotated; device %s%n", layer.hidden, in, layer.batch, layer.density, layer.steps, reps, warmup, inputSets,
                 env.get("device") + ", driver " + env.get("driver"));
         System.out.println();
         System.out.println("| engine | precision | rel. error (T=" + verifySteps + ") | recurrent µs/step (median) | p10–p90 | "
                 + "full µs/step (incl. input GEMM) | ratio (recurrent, to first row) | how |");
         System.out.println("|---|---|---|---|---|---|---|---|");
-        double first = rows.isEmpty() ? 1 : quantile(rows.get(0).recurrentUs(), 0.5) / steps;
+        double first = rows.isEmpty() ? 1 : quantile(rows.get(0).recurrentUs(), 0.5) / layer.steps;
         for (Row r : rows) {
             double med = quantile(r.recurrentUs(), 0.5) / r.steps();
             System.out.printf(Locale.ROOT, "| %s | %s | %.1e | %.2f | %.2f–%.2f | %.2f | %.2f | %s |%n", r.engine(), r.precision(),
@@ -221,22 +208,22 @@ final class BenchCommand implements Callable<Integer> {
             m.put("engine", r.engine());
             m.put("precision", r.precision());
             m.put("cell", "rnn_relu");
-            m.put("hidden", hidden);
+            m.put("hidden", layer.hidden);
             m.put("input", in);
-            m.put("batch", batch);
-            m.put("density", density);
-            m.put("steps", steps);
+            m.put("batch", layer.batch);
+            m.put("density", layer.density);
+            m.put("steps", layer.steps);
             m.put("reps", reps);
             m.put("warmup", warmup);
             m.put("input_sets", inputSets);
-            m.put("seed", seed);
+            m.put("seed", seedOption.seed);
             m.put("rel_error", r.verifyError());
-            m.put("recurrent_us_per_step_median", quantile(r.recurrentUs(), 0.5) / steps);
-            m.put("recurrent_p10", quantile(r.recurrentUs(), 0.1) / steps);
-            m.put("recurrent_p90", quantile(r.recurrentUs(), 0.9) / steps);
-            m.put("recurrent_min", quantile(r.recurrentUs(), 0) / steps);
-            m.put("recurrent_max", quantile(r.recurrentUs(), 1) / steps);
-            m.put("full_us_per_step_median", quantile(r.fullUs(), 0.5) / steps);
+            m.put("recurrent_us_per_step_median", quantile(r.recurrentUs(), 0.5) / layer.steps);
+            m.put("recurrent_p10", quantile(r.recurrentUs(), 0.1) / layer.steps);
+            m.put("recurrent_p90", quantile(r.recurrentUs(), 0.9) / layer.steps);
+            m.put("recurrent_min", quantile(r.recurrentUs(), 0) / layer.steps);
+            m.put("recurrent_max", quantile(r.recurrentUs(), 1) / layer.steps);
+            m.put("full_us_per_step_median", quantile(r.fullUs(), 0.5) / layer.steps);
             m.put("details", r.details());
             List<String> cells = new ArrayList<>();
             for (Object v : m.values()) {

@@ -3,7 +3,6 @@ package org.sprnn.cli;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import org.sprnn.engine.Accuracy;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
@@ -15,10 +14,7 @@ import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code sprnn demo}: the main job on an embedded default model — a pruned vanilla-ReLU layer (the paper's
@@ -33,13 +29,7 @@ import picocli.CommandLine.Model.CommandSpec;
         sortOptions = false,
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn demo", "  sprnn demo --engine cpu --hidden 1152 --density 0.1", "  sprnn demo --cell lstm --hidden 512 --steps 64"})
-final class DemoCommand implements Callable<Integer> {
-    @Mixin
-    DebugOption debug;
-
-    @Spec
-    CommandSpec spec;
-
+final class DemoCommand extends SprnnCommand {
     @Option(names = "--cell", defaultValue = "rnn_relu", description = "Cell: rnn_relu, rnn_tanh, gru, lstm (default: ${DEFAULT-VALUE}).")
     String cell;
 
@@ -83,7 +73,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Config c = new Config(CellType.parse(cell), hidden, inputSize, density, batch, steps, engine, seed, repeats);
-        var out = spec.commandLine().getOut();
+        var out = out();
         out.printf("model    %s, input %d, hidden %d, W_hh density %.3g, W_ih dense; batch %d, %d steps, seed %d%n",
                 c.cell(), c.inputSize(), c.hidden(), c.density(), c.batch(), c.steps(), c.seed());
         RnnModel model = SyntheticModels.random(c.cell(), c.inputSize(), c.hidden(), 1, c.density(), 1.0, c.seed());

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 import org.sprnn.engine.EngineFactory;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
@@ -12,9 +11,6 @@ import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code sprnn info}: what this machine offers — JDK, CPU, and which engines are available or why not. */
 @Command(name = "info",
@@ -22,16 +18,10 @@ import picocli.CommandLine.Model.CommandSpec;
         mixinStandardHelpOptions = true,
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn info"})
-final class InfoCommand implements Callable<Integer> {
-    @Mixin
-    DebugOption debug;
-
-    @Spec
-    CommandSpec spec;
-
+final class InfoCommand extends SprnnCommand {
     @Override
     public Integer call() {
-        var out = spec.commandLine().getOut();
+        var out = out();
         out.printf("JDK      %s %s (%s)%n", System.getProperty("java.vm.name"), System.getProperty("java.runtime.version"),
                 System.getProperty("java.home"));
         out.printf("CPU      %s, %d logical processors, %s %s%n", cpuModel(), Runtime.getRuntime().availableProcessors(),

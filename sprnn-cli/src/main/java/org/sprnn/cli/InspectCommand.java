@@ -1,13 +1,10 @@
 package org.sprnn.cli;
 
-import java.util.concurrent.Callable;
 import org.sprnn.model.RnnModel;
 import org.sprnn.prune.ModelStats;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code sprnn inspect}: per-layer shapes, density, nonzeros per row and bytes on-chip of a model file. */
 @Command(name = "inspect",
@@ -16,20 +13,14 @@ import picocli.CommandLine.Model.CommandSpec;
         mixinStandardHelpOptions = true,
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn inspect --model lstm.safetensors", "  sprnn inspect --model weights.npz --cell gru"})
-final class InspectCommand implements Callable<Integer> {
-    @Mixin
-    DebugOption debug;
-
-    @Spec
-    CommandSpec spec;
-
+final class InspectCommand extends SprnnCommand {
     @Mixin
     ModelOption modelOption;
 
     @Override
     public Integer call() {
         RnnModel m = modelOption.load();
-        spec.commandLine().getOut().print(ModelStats.of(m).toTable());
+        out().print(ModelStats.of(m).toTable());
         return 0;
     }
 }

@@ -2,7 +2,6 @@ package org.sprnn.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import org.sprnn.SprnnException;
 import org.sprnn.check.SparsePersistentFullCheck;
 import org.sprnn.check.SparsePersistentSelfTest;
@@ -21,10 +20,7 @@ import picocli.CommandLine.Option;
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn kernel-check --quick", "  sprnn kernel-check --seed 7",
                 "  sprnn kernel-check --full --fixtures sprnn-core/src/test/resources/golden"})
-final class KernelCheckCommand implements Callable<Integer> {
-    @Mixin
-    DebugOption debug;
-
+final class KernelCheckCommand extends SprnnCommand {
     @Option(names = "--quick", description = "a smaller matrix")
     boolean quick;
 
@@ -37,8 +33,8 @@ final class KernelCheckCommand implements Callable<Integer> {
             + "(manifest.json, e.g. sprnn-core/src/test/resources/golden)")
     Path fixtures;
 
-    @Option(names = "--seed", defaultValue = "1", description = "random seed (default: ${DEFAULT-VALUE})")
-    long seed;
+    @Mixin
+    SeedOption seedOption;
 
     @Override
     public Integer call() {
@@ -52,8 +48,8 @@ final class KernelCheckCommand implements Callable<Integer> {
             throw new SprnnException("kernel-check: --fixtures " + fixtures + ": no manifest.json there");
         }
         if (full) {
-            return SparsePersistentFullCheck.run(seed, fixtures, System.out, System.err) == 0 ? 0 : 1;
+            return SparsePersistentFullCheck.run(seedOption.seed, fixtures, System.out, System.err) == 0 ? 0 : 1;
         }
-        return SparsePersistentSelfTest.run(quick, seed, System.out) == 0 ? 0 : 1;
+        return SparsePersistentSelfTest.run(quick, seedOption.seed, System.out) == 0 ? 0 : 1;
     }
 }

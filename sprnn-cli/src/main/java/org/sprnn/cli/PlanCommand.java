@@ -3,7 +3,6 @@ package org.sprnn.cli;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.io.ModelFiles;
@@ -17,10 +16,7 @@ import org.sprnn.plan.PlanOptions;
 import org.sprnn.sparse.CsrMatrix;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code sprnn plan}: how the sparse persistent kernel would lay out each layer of a model (or of a
@@ -38,13 +34,7 @@ import picocli.CommandLine.Spec;
             "  sprnn plan --hidden 1152 --density 0.1 --batch 4",
             "  sprnn plan --hidden 5760 --density 0.1 --batch 4 --cell rnn_relu --exchange timestamps",
             "  sprnn plan --hidden 300 --density 0.1 --batch 3 --split-weights"})
-final class PlanCommand implements Callable<Integer> {
-    @Mixin
-    DebugOption debug;
-
-    @Spec
-    CommandSpec spec;
-
+final class PlanCommand extends SprnnCommand {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
 
@@ -100,7 +90,7 @@ final class PlanCommand implements Callable<Integer> {
             model = SyntheticModels.random(c, 1, source.hidden, 1, density, 1.0, 1);
         }
         DeviceLimits device = GpuInfo.deviceLimits().orElse(null);
-        var out = spec.commandLine().getOut();
+        var out = out();
         if (device == null) {
             device = DeviceLimits.h100Sxm();
             out.println("note       no GPU here: planning for " + device.name());

@@ -1,7 +1,6 @@
 package org.sprnn.cli;
 
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.io.ModelFiles;
@@ -14,7 +13,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code sprnn prune}: magnitude pruning of a model to a target density, written in the format the output's
@@ -32,13 +30,7 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn prune --model lstm.safetensors --density 0.1 --output lstm-d10.safetensors",
             "  sprnn prune --model gru.npz --cell gru --density 0.3 --per-row --input-weights --output gru-d30.npz"})
-final class PruneCommand implements Callable<Integer> {
-    @Mixin
-    DebugOption debug;
-
-    @Spec
-    CommandSpec spec;
-
+final class PruneCommand extends SprnnCommand {
     @Mixin
     ModelOption modelOption;
 
@@ -79,10 +71,10 @@ final class PruneCommand implements Callable<Integer> {
         RnnModel m = modelOption.load();
         RnnModel pruned = Pruner.prune(m, ps);
         ModelFiles.save(pruned, output, type);
-        spec.commandLine().getOut().printf("wrote %s (%s)%n", output, format == ModelFiles.Format.NPZ
+        out().printf("wrote %s (%s)%n", output, format == ModelFiles.Format.NPZ
                 ? "npz: holds no cell type, so load it with --cell " + pruned.cell().id()
                 : "safetensors, cell " + pruned.cell().id() + " in its metadata");
-        spec.commandLine().getOut().print(ModelStats.of(pruned).toTable());
+        out().print(ModelStats.of(pruned).toTable());
         return 0;
     }
 }

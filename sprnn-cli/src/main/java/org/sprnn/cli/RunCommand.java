@@ -1,7 +1,6 @@
 package org.sprnn.cli;
 
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.BatchFirstEngine;
@@ -21,7 +20,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code sprnn run}: a model on an input sequence from files, outputs to {@code .npy} files. */
 @Command(name = "run",
@@ -37,13 +35,7 @@ import picocli.CommandLine.Spec;
             "  sprnn run --model lstm.npz --cell lstm --input x.npy --h0 h0.npy --c0 c0.npy --output y.npy --final-h hN.npy --final-c cN.npy",
             "  sprnn run --model rnn.safetensors --input x.npy --output y.npy --engine cpu-reference",
             "  sprnn run --model lstm.safetensors --input x_bti.npy --batch-first --output y_bth.npy"})
-final class RunCommand implements Callable<Integer> {
-    @Mixin
-    DebugOption debug;
-
-    @Spec
-    CommandSpec spec;
-
+final class RunCommand extends SprnnCommand {
     @Mixin
     ModelOption modelOption;
 
@@ -108,7 +100,7 @@ final class RunCommand implements Callable<Integer> {
         ob.batchHint(x.dim(batchFirst ? 0 : 1));
         try (EngineSelection sel = EngineProvider.select(m, ob.build())) {
             if (verbose) {
-                var err = spec.commandLine().getErr();
+                var err = err();
                 err.printf("engine %s (%s)%n", sel.engine().name(), sel.reason());
                 sel.rejected().forEach((k, v) -> err.printf("  not %s: %s%n", k, v));
             }

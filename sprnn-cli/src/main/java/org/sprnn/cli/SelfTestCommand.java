@@ -1,12 +1,10 @@
 package org.sprnn.cli;
 
 import java.util.List;
-import java.util.concurrent.Callable;
 import org.sprnn.Precision;
 import org.sprnn.check.GpuSelfTest;
 import org.sprnn.engine.EngineOptions;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code sprnn selftest}: the GPU test matrix against cpu-reference, for GPU machines without Maven. */
@@ -17,10 +15,7 @@ import picocli.CommandLine.Option;
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn selftest", "  sprnn selftest --quick --engines cuda-gemm",
                 "  sprnn selftest --precisions fp32,fp16,bf16 --seed 42"})
-final class SelfTestCommand implements Callable<Integer> {
-    @Mixin
-    DebugOption debug;
-
+final class SelfTestCommand extends SprnnCommand {
     @Option(names = "--engines", split = ",", description = "GPU engines to test (default: ${DEFAULT-VALUE})",
             defaultValue = "cuda-gemm,cuda-spmm")
     List<String> engines;

@@ -21,6 +21,16 @@ class CliTest {
         return new Result(code, out.toString(), err.toString());
     }
 
+    /**
+     * The refusal every usage error gets: exit code 2 and one line on stderr, no stack trace, holding each of
+     * {@code fragments}.
+     */
+    static void assertOneLineError(Result r, String... fragments) {
+        assertThat(r.code()).as(r.err()).isEqualTo(2);
+        assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
+        assertThat(r.err()).doesNotContain("Exception").doesNotContain("\tat ").contains(fragments);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"demo", "info", "run", "inspect", "prune", "plan", "selftest", "bench", "kernel-check"})
     void everyCommandHasHelpEndingInExamples(String command) {
@@ -47,19 +57,12 @@ class CliTest {
 
     @Test
     void unknownOptionIsOneLineAndExitTwo() {
-        Result r = cli("demo", "--hiden", "5");
-        assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err().strip().lines()).hasSize(1);
-        assertThat(r.err()).contains("--hiden");
+        assertOneLineError(cli("demo", "--hiden", "5"), "--hiden");
     }
 
     @Test
     void badOptionValueNamesTheOption() {
-        Result r = cli("demo", "--density", "1.5");
-        assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err().strip().lines()).hasSize(1);
-        assertThat(r.err()).contains("--density").contains("1.5");
-        assertThat(r.err()).doesNotContain("Exception");
+        assertOneLineError(cli("demo", "--density", "1.5"), "--density", "1.5");
     }
 
     @Test

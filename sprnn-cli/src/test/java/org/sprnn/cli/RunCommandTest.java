@@ -1,6 +1,7 @@
 package org.sprnn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.sprnn.cli.CliTest.assertOneLineError;
 import static org.sprnn.cli.CliTest.cli;
 
 import java.io.IOException;
@@ -47,12 +48,6 @@ class RunCommandTest {
         Npy.write(input, x, Precision.FP64);
         Npy.write(h0, h, Precision.FP64);
         Npy.write(c0, c, Precision.FP64);
-    }
-
-    private static void assertOneLineError(CliTest.Result r, String... fragments) {
-        assertThat(r.code()).as(r.err()).isEqualTo(2);
-        assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
-        assertThat(r.err()).doesNotContain("Exception").contains(fragments);
     }
 
     @Test

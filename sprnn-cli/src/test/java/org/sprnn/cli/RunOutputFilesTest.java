@@ -6,6 +6,7 @@ package org.sprnn.cli;
 // leaves neither a file nor a temporary file. Every failure is exit code 2 and one line on stderr.
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.sprnn.cli.CliTest.assertOneLineError;
 import static org.sprnn.cli.CliTest.cli;
 
 import java.io.IOException;
@@ -55,12 +56,6 @@ class RunOutputFilesTest {
                 "--engine", engine, "--threads", "2"));
         args.addAll(List.of(outputs));
         return cli(args.toArray(String[]::new));
-    }
-
-    private static void assertOneLineError(CliTest.Result r, String... fragments) {
-        assertThat(r.code()).as(r.err()).isEqualTo(2);
-        assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
-        assertThat(r.err()).doesNotContain("Exception").doesNotContain("\tat ").contains(fragments);
     }
 
     @ParameterizedTest

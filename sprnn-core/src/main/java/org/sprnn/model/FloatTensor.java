@@ -48,12 +48,7 @@ public record FloatTensor(int[] shape, float[] data) {
      * @throws org.sprnn.SprnnException if the rank is below 2
      */
     public FloatTensor transpose01() {
-        if (shape.length < 2) {
-            throw new org.sprnn.SprnnException("transpose01: needs rank >= 2, shape is " + shapeString());
-        }
-        int[] s = shape.clone();
-        s[0] = shape[1];
-        s[1] = shape[0];
+        int[] s = Tensor.transposedShape(shape);
         float[] out = new float[data.length];
         Tensor.transpose01(data, out, shape[0], shape[1], Tensor.innerSize(shape));
         return new FloatTensor(s, out);
@@ -66,12 +61,7 @@ public record FloatTensor(int[] shape, float[] data) {
      * @throws org.sprnn.SprnnException if the rank is below 2 or {@code target} has another shape
      */
     public void transpose01Into(FloatTensor target) {
-        if (shape.length < 2) {
-            throw new org.sprnn.SprnnException("transpose01: needs rank >= 2, shape is " + shapeString());
-        }
-        int[] s = shape.clone();
-        s[0] = shape[1];
-        s[1] = shape[0];
+        int[] s = Tensor.transposedShape(shape);
         if (!target.hasShape(s)) {
             throw new org.sprnn.SprnnException("transpose01: target has shape " + target.shapeString() + ", expected "
                     + Arrays.toString(s));

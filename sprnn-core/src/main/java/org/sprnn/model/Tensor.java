@@ -105,15 +105,21 @@ public record Tensor(int[] shape, double[] data) {
      * @throws SprnnException if the rank is below 2
      */
     public Tensor transpose01() {
+        int[] s = transposedShape(shape);
+        double[] out = new double[data.length];
+        transpose01(data, out, shape[0], shape[1], innerSize(shape));
+        return new Tensor(s, out);
+    }
+
+    /** {@code shape} with its first two extents swapped (also FloatTensor's); refused below rank 2. */
+    static int[] transposedShape(int[] shape) {
         if (shape.length < 2) {
-            throw new SprnnException("transpose01: needs rank >= 2, shape is " + shapeString());
+            throw new SprnnException("transpose01: needs rank >= 2, shape is " + Arrays.toString(shape));
         }
         int[] s = shape.clone();
         s[0] = shape[1];
         s[1] = shape[0];
-        double[] out = new double[data.length];
-        transpose01(data, out, shape[0], shape[1], innerSize(shape));
-        return new Tensor(s, out);
+        return s;
     }
 
     /** The element count of the dimensions after the first two (1 for rank 2). */

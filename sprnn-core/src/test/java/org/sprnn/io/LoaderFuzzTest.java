@@ -456,14 +456,21 @@ class LoaderFuzzTest {
         int at = 10 + rnd.nextInt(headerEnd - 10);
         byte[] s = SPLICES[rnd.nextInt(SPLICES.length)].getBytes(StandardCharsets.ISO_8859_1);
         boolean replace = rnd.nextBoolean();
-        byte[] out = new byte[b.length + s.length - (replace ? 1 : 0)];
-        System.arraycopy(b, 0, out, 0, at);
-        System.arraycopy(s, 0, out, at, s.length);
-        System.arraycopy(b, at + (replace ? 1 : 0), out, at + s.length, b.length - at - (replace ? 1 : 0));
+        byte[] out = splice(b, at, s, replace);
         if (rnd.nextBoolean()) { // keep the header length consistent, so the parser sees the splice
             putLE(out, 8, 2, readLE(b, 8, 2) + s.length - (replace ? 1 : 0));
         }
         return new Mutant(out, (replace ? "header byte " : "insert at ") + at + ": " + Untrusted.quote(new String(s, StandardCharsets.ISO_8859_1)));
+    }
+
+    /** {@code b} with {@code s} put in at {@code at}: in place of the byte there ({@code replace}) or before it. */
+    private static byte[] splice(byte[] b, int at, byte[] s, boolean replace) {
+        int cut = replace ? 1 : 0;
+        byte[] out = new byte[b.length + s.length - cut];
+        System.arraycopy(b, 0, out, 0, at);
+        System.arraycopy(s, 0, out, at, s.length);
+        System.arraycopy(b, at + cut, out, at + s.length, b.length - at - cut);
+        return out;
     }
 
     private static long readLE(byte[] b, int at, int width) {
@@ -585,11 +592,8 @@ class LoaderFuzzTest {
 
     /** One header field of one tensor (or the metadata) replaced, the header re-measured or not. */
     private static Mutant safetensorsField(byte[] b, SplittableRandom rnd) {
-        if (b.length < 8) {
-            return bytes(b, rnd);
-        }
-        long len = readLE(b, 0, 8);
-        if (len <= 0 || len > b.length - 8) {
+        long len = headerLength(b, 1);
+        if (len < 0) {
             return bytes(b, rnd);
         }
         String header = new String(b, 8, (int) len, StandardCharsets.UTF_8);
@@ -637,6 +641,18 @@ class LoaderFuzzTest {
         System.arraycopy(h, 0, out, 8, h.length);
         System.arraycopy(b, 8 + (int) len, out, 8 + h.length, b.length - 8 - (int) len);
         return new Mutant(out, how + (remeasure ? "" : ", header length kept"));
+    }
+
+    /**
+     * The JSON header's length that the first 8 bytes of a safetensors file {@code b} record, where it is at least
+     * {@code least} and the header is all there; else -1 (the mutators then change raw bytes instead).
+     */
+    private static long headerLength(byte[] b, long least) {
+        if (b.length < 8) {
+            return -1;
+        }
+        long len = readLE(b, 0, 8);
+        return len >= least && len <= b.length - 8 ? len : -1;
     }
 
     /** Where the JSON value starting at {@code start} ends (a bracketed value or a scalar). */
@@ -697,20 +713,14 @@ class LoaderFuzzTest {
 
     /** One character of the JSON header replaced by, or followed by, a structural one (the length kept right). */
     private static Mutant safetensorsSplice(byte[] b, SplittableRandom rnd) {
-        if (b.length < 10) {
-            return bytes(b, rnd);
-        }
-        long len = readLE(b, 0, 8);
-        if (len <= 1 || len > b.length - 8) {
+        long len = headerLength(b, 2);
+        if (len < 0) {
             return bytes(b, rnd);
         }
         int at = 8 + rnd.nextInt((int) len);
         byte[] s = ST_SPLICES[rnd.nextInt(ST_SPLICES.length)].getBytes(StandardCharsets.UTF_8);
         boolean replace = rnd.nextBoolean();
-        byte[] out = new byte[b.length + s.length - (replace ? 1 : 0)];
-        System.arraycopy(b, 0, out, 0, at);
-        System.arraycopy(s, 0, out, at, s.length);
-        System.arraycopy(b, at + (replace ? 1 : 0), out, at + s.length, b.length - at - (replace ? 1 : 0));
+        byte[] out = splice(b, at, s, replace);
         putLE(out, 0, 8, len + s.length - (replace ? 1 : 0));
         return new Mutant(out, (replace ? "header byte " : "insert at ") + at + ": " + Untrusted.quote(new String(s, StandardCharsets.UTF_8)));
     }

@@ -114,6 +114,16 @@ class SafetensorsTest {
         return f;
     }
 
+    /** One tensor's entry of a header: {@code "name":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}. */
+    private static String entry(String name, String dtype, String shape, String offsets) {
+        return "\"" + name + "\":{\"dtype\":\"" + dtype + "\",\"shape\":" + shape + ",\"data_offsets\":" + offsets + "}";
+    }
+
+    /** A JSON header of these entries. */
+    private static String header(String... entries) {
+        return "{" + String.join(",", entries) + "}";
+    }
+
     private Path valid() {
         Path f = dir.resolve("ok.safetensors");
         Safetensors.write(f, Map.of("weight_ih_l0", Tensor.zeros(4, 3), "weight_hh_l0", Tensor.zeros(4, 4)), Map.of(), Precision.FP32);
@@ -158,8 +168,8 @@ class SafetensorsTest {
         assertFails(raw("garbage.safetensors", "{this is not json}   ", new byte[0]), "not valid JSON");
         assertFails(raw("array.safetensors", "[1, 2]", new byte[0]), "does not start with '{'");
         assertFails(raw("trailing.safetensors", "{} {}", new byte[0]), "not valid JSON");
-        assertFails(raw("dup.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]},"
-                + "\"a\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}", new byte[4]), "not valid JSON", "a");
+        String a = entry("a", "F32", "[]", "[0,4]");
+        assertFails(raw("dup.safetensors", header(a, a), new byte[4]), "not valid JSON", "a");
         Path bin = dir.resolve("binary.safetensors");
         Files.write(bin, new byte[] {4, 0, 0, 0, 0, 0, 0, 0, '{', (byte) 0xFF, (byte) 0xFE, '}'});
         assertFails(bin, "not valid UTF-8");
@@ -167,34 +177,33 @@ class SafetensorsTest {
 
     @Test
     void overlappingOffsets() throws IOException {
-        String h = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
+        String h = header(entry("a", "F32", "[2]", "[0,8]"), entry("b", "F32", "[2]", "[4,12]"));
         assertFails(raw("overlap.safetensors", h, new byte[12]), "'a'", "'b'", "overlap");
     }
 
     @Test
     void offsetsOutsideTheFile() throws IOException {
-        String h = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}";
+        String h = header(entry("a", "F32", "[4]", "[0,16]"));
         assertFails(raw("outside.safetensors", h, new byte[8]), "tensor 'a'", "past the data section");
-        String backwards = "{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}";
+        String backwards = header(entry("a", "F32", "[0]", "[8,4]"));
         assertFails(raw("backwards.safetensors", backwards, new byte[8]), "tensor 'a'", "end before they begin");
-        String negative = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}";
+        String negative = header(entry("a", "F32", "[1]", "[-4,0]"));
         assertFails(raw("negative.safetensors", negative, new byte[8]), "tensor 'a'", "not a byte offset");
     }
 
     @Test
     void shapeTimesDtypeSizeMustEqualTheSpan() throws IOException {
-        String h = "{\"w\":{\"dtype\":\"F16\",\"shape\":[2,3],\"data_offsets\":[0,24]}}";
+        String h = header(entry("w", "F16", "[2,3]", "[0,24]"));
         assertFails(raw("span.safetensors", h, new byte[24]), "tensor 'w'", "needs 12 bytes", "span 24");
-        String overflow = "{\"w\":{\"dtype\":\"F64\",\"shape\":[2147483647,2147483647,2147483647],\"data_offsets\":[0,8]}}";
+        String overflow = header(entry("w", "F64", "[2147483647,2147483647,2147483647]", "[0,8]"));
         assertFails(raw("overflow.safetensors", overflow, new byte[8]), "tensor 'w'", "span 8");
-        String badShape = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,-1],\"data_offsets\":[0,8]}}";
+        String badShape = header(entry("w", "F32", "[2,-1]", "[0,8]"));
         assertFails(raw("negshape.safetensors", badShape, new byte[8]), "tensor 'w'", "shape");
     }
 
     @Test
     void unknownDtypeIsRefusedNamingTensorAndDtype() throws IOException {
-        String h = "{\"weight_ih_l0\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}";
+        String h = header(entry("weight_ih_l0", "I64", "[1]", "[0,8]"));
         assertFails(raw("int.safetensors", h, new byte[8]), "weight_ih_l0", "I64", "F32, F16, BF16, F64");
     }
 

@@ -4,6 +4,7 @@
 package org.sprnn.engine.cuda;
 
 import java.util.Locale;
+import java.util.function.IntFunction;
 import org.sprnn.SprnnException;
 
 /**
@@ -12,40 +13,15 @@ import org.sprnn.SprnnException;
  */
 enum KernelFault {
     /** {@code SPRNN_FAULT_TIMESTAMP_WAIT}: detail = the column whose value did not arrive. */
-    TIMESTAMP_WAIT(1, "SPRNN_FAULT_TIMESTAMP_WAIT", 1) {
-        @Override
-        String describe(int detail) {
-            return "a timestamped h value (column " + detail + ") did not arrive";
-        }
-    },
+    TIMESTAMP_WAIT(1, "SPRNN_FAULT_TIMESTAMP_WAIT", 1, detail -> "a timestamped h value (column " + detail + ") did not arrive"),
     /** {@code SPRNN_FAULT_BARRIER_WAIT}: detail = the counter seen. */
-    BARRIER_WAIT(2, "SPRNN_FAULT_BARRIER_WAIT", 1) {
-        @Override
-        String describe(int detail) {
-            return "the grid barrier did not complete (counter " + detail + ")";
-        }
-    },
+    BARRIER_WAIT(2, "SPRNN_FAULT_BARRIER_WAIT", 1, detail -> "the grid barrier did not complete (counter " + detail + ")"),
     /** {@code SPRNN_FAULT_SHARED_MEMORY}: detail = the dynamic shared memory the launch had. */
-    SHARED_MEMORY(3, "SPRNN_FAULT_SHARED_MEMORY", 1) {
-        @Override
-        String describe(int detail) {
-            return "launched with too little shared memory (" + detail + " B)";
-        }
-    },
+    SHARED_MEMORY(3, "SPRNN_FAULT_SHARED_MEMORY", 1, detail -> "launched with too little shared memory (" + detail + " B)"),
     /** {@code SPRNN_FAULT_CLUSTER_WAIT}. */
-    CLUSTER_WAIT(4, "SPRNN_FAULT_CLUSTER_WAIT", 1) {
-        @Override
-        String describe(int detail) {
-            return "the cluster peers' blocks of h did not all arrive";
-        }
-    },
+    CLUSTER_WAIT(4, "SPRNN_FAULT_CLUSTER_WAIT", 1, detail -> "the cluster peers' blocks of h did not all arrive"),
     /** {@code SPRNN_FAULT_CLUSTER_EXIT}: the exit barrier waits two spins. */
-    CLUSTER_EXIT(5, "SPRNN_FAULT_CLUSTER_EXIT", 2) {
-        @Override
-        String describe(int detail) {
-            return "a cluster peer did not reach the exit barrier";
-        }
-    };
+    CLUSTER_EXIT(5, "SPRNN_FAULT_CLUSTER_EXIT", 2, detail -> "a cluster peer did not reach the exit barrier");
 
     /** {@code SPRNN_FAULT_NONE}: word 0 of a record with no fault. */
     static final int NONE = 0;
@@ -55,11 +31,13 @@ enum KernelFault {
     private final int code;
     private final String define;
     private final int spins;
+    private final IntFunction<String> describe; // the detail word -> what went wrong
 
-    KernelFault(int code, String define, int spins) {
+    KernelFault(int code, String define, int spins, IntFunction<String> describe) {
         this.code = code;
         this.define = define;
         this.spins = spins;
+        this.describe = describe;
     }
 
     /** The value of {@link #define()} in the kernel header. */
@@ -72,7 +50,10 @@ enum KernelFault {
         return define;
     }
 
-    abstract String describe(int detail);
+    /** What went wrong, from the record's detail word. */
+    String describe(int detail) {
+        return describe.apply(detail);
+    }
 
     /**
      * The fault {@code record} reports, as an exception naming the layer, the step of the sequence and the CTA; null

@@ -4,9 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.util.List;
@@ -54,31 +52,25 @@ public final class CublasLt {
 
     private CublasLt(SymbolLookup lib, String path) {
         this.path = path;
-        cublasLtGetStatusName = NativeFunction.bind(lib, "libcublasLt", "cublasLtGetStatusName",
-                FunctionDescriptor.of(ADDRESS, JAVA_INT), rc -> "status " + rc);
-        cublasLtGetStatusString = NativeFunction.bind(lib, "libcublasLt", "cublasLtGetStatusString",
-                FunctionDescriptor.of(ADDRESS, JAVA_INT), rc -> "status " + rc);
-        cublasLtGetVersion = NativeFunction.bind(lib, "libcublasLt", "cublasLtGetVersion",
-                FunctionDescriptor.of(JAVA_LONG), rc -> "status " + rc);
-        cublasLtCreate = bind(lib, "cublasLtCreate", ADDRESS);
-        cublasLtDestroy = bind(lib, "cublasLtDestroy", ADDRESS);
-        cublasLtMatmulDescCreate = bind(lib, "cublasLtMatmulDescCreate", ADDRESS, JAVA_INT, JAVA_INT);
-        cublasLtMatmulDescDestroy = bind(lib, "cublasLtMatmulDescDestroy", ADDRESS);
-        cublasLtMatmulDescSetAttribute = bind(lib, "cublasLtMatmulDescSetAttribute", ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG);
-        cublasLtMatrixLayoutCreate = bind(lib, "cublasLtMatrixLayoutCreate", ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG);
-        cublasLtMatrixLayoutDestroy = bind(lib, "cublasLtMatrixLayoutDestroy", ADDRESS);
-        cublasLtMatmulPreferenceCreate = bind(lib, "cublasLtMatmulPreferenceCreate", ADDRESS);
-        cublasLtMatmulPreferenceDestroy = bind(lib, "cublasLtMatmulPreferenceDestroy", ADDRESS);
-        cublasLtMatmulPreferenceSetAttribute = bind(lib, "cublasLtMatmulPreferenceSetAttribute", ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG);
-        cublasLtMatmulAlgoGetHeuristic = bind(lib, "cublasLtMatmulAlgoGetHeuristic", ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+        Binder b = new Binder(lib, "libcublasLt", this::errorText);
+        cublasLtGetStatusName = b.bindRaw("cublasLtGetStatusName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        cublasLtGetStatusString = b.bindRaw("cublasLtGetStatusString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        cublasLtGetVersion = b.bindRaw("cublasLtGetVersion", FunctionDescriptor.of(JAVA_LONG));
+        cublasLtCreate = b.bind("cublasLtCreate", ADDRESS);
+        cublasLtDestroy = b.bind("cublasLtDestroy", ADDRESS);
+        cublasLtMatmulDescCreate = b.bind("cublasLtMatmulDescCreate", ADDRESS, JAVA_INT, JAVA_INT);
+        cublasLtMatmulDescDestroy = b.bind("cublasLtMatmulDescDestroy", ADDRESS);
+        cublasLtMatmulDescSetAttribute = b.bind("cublasLtMatmulDescSetAttribute", ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG);
+        cublasLtMatrixLayoutCreate = b.bind("cublasLtMatrixLayoutCreate", ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+        cublasLtMatrixLayoutDestroy = b.bind("cublasLtMatrixLayoutDestroy", ADDRESS);
+        cublasLtMatmulPreferenceCreate = b.bind("cublasLtMatmulPreferenceCreate", ADDRESS);
+        cublasLtMatmulPreferenceDestroy = b.bind("cublasLtMatmulPreferenceDestroy", ADDRESS);
+        cublasLtMatmulPreferenceSetAttribute = b.bind("cublasLtMatmulPreferenceSetAttribute", ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG);
+        cublasLtMatmulAlgoGetHeuristic = b.bind("cublasLtMatmulAlgoGetHeuristic", ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
         // device pointers (A, B, C, D, workspace) are passed as 64-bit integers: same register class on x86-64
-        cublasLtMatmul = bind(lib, "cublasLtMatmul", ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS,
+        cublasLtMatmul = b.bind("cublasLtMatmul", ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS,
                 ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
-    }
-
-    private NativeFunction bind(SymbolLookup lib, String name, MemoryLayout... args) {
-        return NativeFunction.bind(lib, "libcublasLt", name, FunctionDescriptor.of(JAVA_INT, args), this::errorText);
     }
 
     private String errorText(int rc) {
@@ -111,38 +103,10 @@ public final class CublasLt {
     }
 
     /** A cuBLASLt handle ({@code cublasLtCreate}/{@code cublasLtDestroy}). */
-    public final class Handle implements AutoCloseable {
-        private MemorySegment handle;
-
+    public final class Handle extends LibraryHandle<CublasLt> {
         /** Creates a handle; the context must be current. */
         public Handle(CudaContext ctx) {
-            ctx.makeCurrent();
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment out = a.allocate(ADDRESS);
-                cublasLtCreate.check(out);
-                handle = out.get(ADDRESS, 0);
-            }
-        }
-
-        MemorySegment get() {
-            if (handle == null) {
-                throw new IllegalStateException("cuBLASLt handle used after close");
-            }
-            return handle;
-        }
-
-        CublasLt lib() {
-            return CublasLt.this;
-        }
-
-        /** Destroys the handle; idempotent. */
-        @Override
-        public void close() {
-            if (handle != null) {
-                MemorySegment h = handle;
-                handle = null;
-                cublasLtDestroy.check(h);
-            }
+            super(ctx, CublasLt.this, cublasLtCreate, cublasLtDestroy, "cuBLASLt");
         }
     }
 }

@@ -21,7 +21,7 @@ public final class CudaContext implements AutoCloseable {
     private CudaContext(CudaDriver driver, int ordinal) {
         this.driver = driver;
         this.device = driver.device(ordinal);
-        this.context = driver.createHandle(driver.cuDevicePrimaryCtxRetain, device);
+        this.context = driver.cuDevicePrimaryCtxRetain.checkOut(device);
         driver.cuCtxSetCurrent.check(context);
         this.info = DeviceInfo.query(driver, ordinal);
     }

@@ -8,7 +8,6 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.util.List;
@@ -59,8 +58,6 @@ public final class CudaDriver {
     public static final int ERROR_HARDWARE_STACK_ERROR = 714;
     public static final int ERROR_LAUNCH_FAILED = 719;
 
-    private static final FunctionDescriptor NO_ARGS = FunctionDescriptor.of(JAVA_INT);
-
     final NativeFunction cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
             cuDeviceGetAttribute, cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease,
             cuCtxSetCurrent, cuCtxSynchronize, cuMemGetInfo, cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync,
@@ -75,68 +72,61 @@ public final class CudaDriver {
 
     private CudaDriver(SymbolLookup lib, String path) {
         this.path = path;
+        Binder b = new Binder(lib, SONAME, this::errorText);
         // error naming first: every other binding reports through it
-        cuGetErrorName = bindRaw(lib, "cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-        cuGetErrorString = bindRaw(lib, "cuGetErrorString", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-        cuInit = bind(lib, "cuInit", JAVA_INT);
-        cuDriverGetVersion = bind(lib, "cuDriverGetVersion", ADDRESS);
-        cuDeviceGetCount = bind(lib, "cuDeviceGetCount", ADDRESS);
-        cuDeviceGet = bind(lib, "cuDeviceGet", ADDRESS, JAVA_INT);
-        cuDeviceGetName = bind(lib, "cuDeviceGetName", ADDRESS, JAVA_INT, JAVA_INT);
-        cuDeviceGetAttribute = bind(lib, "cuDeviceGetAttribute", ADDRESS, JAVA_INT, JAVA_INT);
-        cuDeviceTotalMem = bind(lib, "cuDeviceTotalMem_v2", ADDRESS, JAVA_INT);
-        cuDevicePrimaryCtxRetain = bind(lib, "cuDevicePrimaryCtxRetain", ADDRESS, JAVA_INT);
-        cuDevicePrimaryCtxRelease = bind(lib, "cuDevicePrimaryCtxRelease_v2", JAVA_INT);
-        cuCtxSetCurrent = bind(lib, "cuCtxSetCurrent", ADDRESS);
-        cuCtxSynchronize = NativeFunction.bind(lib, SONAME, "cuCtxSynchronize", NO_ARGS, this::errorText);
-        cuMemGetInfo = bind(lib, "cuMemGetInfo_v2", ADDRESS, ADDRESS);
-        cuMemAlloc = bind(lib, "cuMemAlloc_v2", ADDRESS, JAVA_LONG);
-        cuMemFree = bind(lib, "cuMemFree_v2", JAVA_LONG);
-        cuMemAllocHost = bind(lib, "cuMemAllocHost_v2", ADDRESS, JAVA_LONG);
-        cuMemFreeHost = bind(lib, "cuMemFreeHost", ADDRESS);
-        cuMemcpyHtoDAsync = bind(lib, "cuMemcpyHtoDAsync_v2", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS);
-        cuMemcpyDtoHAsync = bind(lib, "cuMemcpyDtoHAsync_v2", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
-        cuMemcpyDtoDAsync = bind(lib, "cuMemcpyDtoDAsync_v2", JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS);
-        cuMemsetD8Async = bind(lib, "cuMemsetD8Async", JAVA_LONG, JAVA_BYTE, JAVA_LONG, ADDRESS);
-        cuStreamCreate = bind(lib, "cuStreamCreate", ADDRESS, JAVA_INT);
-        cuStreamDestroy = bind(lib, "cuStreamDestroy_v2", ADDRESS);
-        cuStreamSynchronize = bind(lib, "cuStreamSynchronize", ADDRESS);
-        cuEventCreate = bind(lib, "cuEventCreate", ADDRESS, JAVA_INT);
-        cuEventDestroy = bind(lib, "cuEventDestroy_v2", ADDRESS);
-        cuEventRecord = bind(lib, "cuEventRecord", ADDRESS, ADDRESS);
-        cuEventSynchronize = bind(lib, "cuEventSynchronize", ADDRESS);
+        cuGetErrorName = b.bindRaw("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        cuGetErrorString = b.bindRaw("cuGetErrorString", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        cuInit = b.bind("cuInit", JAVA_INT);
+        cuDriverGetVersion = b.bind("cuDriverGetVersion", ADDRESS);
+        cuDeviceGetCount = b.bind("cuDeviceGetCount", ADDRESS);
+        cuDeviceGet = b.bind("cuDeviceGet", ADDRESS, JAVA_INT);
+        cuDeviceGetName = b.bind("cuDeviceGetName", ADDRESS, JAVA_INT, JAVA_INT);
+        cuDeviceGetAttribute = b.bind("cuDeviceGetAttribute", ADDRESS, JAVA_INT, JAVA_INT);
+        cuDeviceTotalMem = b.bind("cuDeviceTotalMem_v2", ADDRESS, JAVA_INT);
+        cuDevicePrimaryCtxRetain = b.bind("cuDevicePrimaryCtxRetain", ADDRESS, JAVA_INT);
+        cuDevicePrimaryCtxRelease = b.bind("cuDevicePrimaryCtxRelease_v2", JAVA_INT);
+        cuCtxSetCurrent = b.bind("cuCtxSetCurrent", ADDRESS);
+        cuCtxSynchronize = b.bind("cuCtxSynchronize");
+        cuMemGetInfo = b.bind("cuMemGetInfo_v2", ADDRESS, ADDRESS);
+        cuMemAlloc = b.bind("cuMemAlloc_v2", ADDRESS, JAVA_LONG);
+        cuMemFree = b.bind("cuMemFree_v2", JAVA_LONG);
+        cuMemAllocHost = b.bind("cuMemAllocHost_v2", ADDRESS, JAVA_LONG);
+        cuMemFreeHost = b.bind("cuMemFreeHost", ADDRESS);
+        cuMemcpyHtoDAsync = b.bind("cuMemcpyHtoDAsync_v2", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS);
+        cuMemcpyDtoHAsync = b.bind("cuMemcpyDtoHAsync_v2", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
+        cuMemcpyDtoDAsync = b.bind("cuMemcpyDtoDAsync_v2", JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS);
+        cuMemsetD8Async = b.bind("cuMemsetD8Async", JAVA_LONG, JAVA_BYTE, JAVA_LONG, ADDRESS);
+        cuStreamCreate = b.bind("cuStreamCreate", ADDRESS, JAVA_INT);
+        cuStreamDestroy = b.bind("cuStreamDestroy_v2", ADDRESS);
+        cuStreamSynchronize = b.bind("cuStreamSynchronize", ADDRESS);
+        cuEventCreate = b.bind("cuEventCreate", ADDRESS, JAVA_INT);
+        cuEventDestroy = b.bind("cuEventDestroy_v2", ADDRESS);
+        cuEventRecord = b.bind("cuEventRecord", ADDRESS, ADDRESS);
+        cuEventSynchronize = b.bind("cuEventSynchronize", ADDRESS);
         cuEventElapsedTime = lib.find("cuEventElapsedTime_v2").isPresent()
-                ? bind(lib, "cuEventElapsedTime_v2", ADDRESS, ADDRESS, ADDRESS)
-                : bind(lib, "cuEventElapsedTime", ADDRESS, ADDRESS, ADDRESS);
-        cuStreamBeginCapture = bind(lib, "cuStreamBeginCapture_v2", ADDRESS, JAVA_INT);
-        cuStreamEndCapture = bind(lib, "cuStreamEndCapture", ADDRESS, ADDRESS);
-        cuGraphInstantiateWithFlags = bind(lib, "cuGraphInstantiateWithFlags", ADDRESS, ADDRESS, JAVA_LONG);
-        cuGraphLaunch = bind(lib, "cuGraphLaunch", ADDRESS, ADDRESS);
-        cuGraphExecDestroy = bind(lib, "cuGraphExecDestroy", ADDRESS);
-        cuGraphDestroy = bind(lib, "cuGraphDestroy", ADDRESS);
-        cuModuleLoadData = bind(lib, "cuModuleLoadData", ADDRESS, ADDRESS);
-        cuModuleUnload = bind(lib, "cuModuleUnload", ADDRESS);
-        cuModuleGetFunction = bind(lib, "cuModuleGetFunction", ADDRESS, ADDRESS, ADDRESS);
-        cuModuleGetGlobal = bind(lib, "cuModuleGetGlobal_v2", ADDRESS, ADDRESS, ADDRESS, ADDRESS);
-        cuLaunchKernel = bind(lib, "cuLaunchKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                ? b.bind("cuEventElapsedTime_v2", ADDRESS, ADDRESS, ADDRESS)
+                : b.bind("cuEventElapsedTime", ADDRESS, ADDRESS, ADDRESS);
+        cuStreamBeginCapture = b.bind("cuStreamBeginCapture_v2", ADDRESS, JAVA_INT);
+        cuStreamEndCapture = b.bind("cuStreamEndCapture", ADDRESS, ADDRESS);
+        cuGraphInstantiateWithFlags = b.bind("cuGraphInstantiateWithFlags", ADDRESS, ADDRESS, JAVA_LONG);
+        cuGraphLaunch = b.bind("cuGraphLaunch", ADDRESS, ADDRESS);
+        cuGraphExecDestroy = b.bind("cuGraphExecDestroy", ADDRESS);
+        cuGraphDestroy = b.bind("cuGraphDestroy", ADDRESS);
+        cuModuleLoadData = b.bind("cuModuleLoadData", ADDRESS, ADDRESS);
+        cuModuleUnload = b.bind("cuModuleUnload", ADDRESS);
+        cuModuleGetFunction = b.bind("cuModuleGetFunction", ADDRESS, ADDRESS, ADDRESS);
+        cuModuleGetGlobal = b.bind("cuModuleGetGlobal_v2", ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        cuLaunchKernel = b.bind("cuLaunchKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
-        cuLaunchCooperativeKernel = bind(lib, "cuLaunchCooperativeKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
+        cuLaunchCooperativeKernel = b.bind("cuLaunchCooperativeKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
-        cuFuncGetAttribute = bind(lib, "cuFuncGetAttribute", ADDRESS, JAVA_INT, ADDRESS);
-        cuFuncSetAttribute = bind(lib, "cuFuncSetAttribute", ADDRESS, JAVA_INT, JAVA_INT);
-        cuOccupancyMaxActiveBlocksPerMultiprocessor = bind(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessor",
+        cuFuncGetAttribute = b.bind("cuFuncGetAttribute", ADDRESS, JAVA_INT, ADDRESS);
+        cuFuncSetAttribute = b.bind("cuFuncSetAttribute", ADDRESS, JAVA_INT, JAVA_INT);
+        cuOccupancyMaxActiveBlocksPerMultiprocessor = b.bind("cuOccupancyMaxActiveBlocksPerMultiprocessor",
                 ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG);
         // (int* numClusters, CUfunction, const CUlaunchConfig*), CUDA 12.0+
-        cuOccupancyMaxActiveClusters = bind(lib, "cuOccupancyMaxActiveClusters", ADDRESS, ADDRESS, ADDRESS);
+        cuOccupancyMaxActiveClusters = b.bind("cuOccupancyMaxActiveClusters", ADDRESS, ADDRESS, ADDRESS);
         cuInit.check(0);
-    }
-
-    private NativeFunction bind(SymbolLookup lib, String name, MemoryLayout... args) {
-        return NativeFunction.bind(lib, SONAME, name, FunctionDescriptor.of(JAVA_INT, args), this::errorText);
-    }
-
-    private static NativeFunction bindRaw(SymbolLookup lib, String name, FunctionDescriptor fd) {
-        return NativeFunction.bind(lib, SONAME, name, fd, rc -> "error " + rc);
     }
 
     /** {@code CUDA_ERROR_X (description)} for a CUresult. */
@@ -213,38 +203,22 @@ public final class CudaDriver {
 
     /** Driver API version, e.g. 13000 for CUDA 13.0. */
     public int driverVersion() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            cuDriverGetVersion.check(v);
-            return v.get(JAVA_INT, 0);
-        }
+        return cuDriverGetVersion.checkIntOut();
     }
 
     /** Number of CUDA devices visible. */
     public int deviceCount() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            cuDeviceGetCount.check(v);
-            return v.get(JAVA_INT, 0);
-        }
+        return cuDeviceGetCount.checkIntOut();
     }
 
     /** The device handle of ordinal {@code ordinal}. */
     public int device(int ordinal) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            cuDeviceGet.check(v, ordinal);
-            return v.get(JAVA_INT, 0);
-        }
+        return cuDeviceGet.checkIntOut(ordinal);
     }
 
     /** A device attribute ({@code ATTR_*}). */
     public int attribute(int device, int attribute) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            cuDeviceGetAttribute.check(v, attribute, device);
-            return v.get(JAVA_INT, 0);
-        }
+        return cuDeviceGetAttribute.checkIntOut(attribute, device);
     }
 
     /** The device's marketing name. */
@@ -276,18 +250,6 @@ public final class CudaDriver {
             MemorySegment v = a.allocate(JAVA_FLOAT);
             cuEventElapsedTime.check(v, start, end);
             return v.get(JAVA_FLOAT, 0);
-        }
-    }
-
-    /** Calls {@code fn(out, args...)} where {@code out} is a pointer-sized out-parameter, and returns it. */
-    MemorySegment createHandle(NativeFunction fn, Object... args) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ADDRESS);
-            Object[] all = new Object[args.length + 1];
-            all[0] = out;
-            System.arraycopy(args, 0, all, 1, args.length);
-            fn.check(all);
-            return out.get(ADDRESS, 0);
         }
     }
 }

@@ -5,18 +5,16 @@ import java.lang.foreign.MemorySegment;
 /** A CUDA event used for timing ({@code cuEventCreate}/{@code cuEventDestroy_v2}). */
 public final class CudaEvent implements AutoCloseable {
     private final CudaContext ctx;
-    private MemorySegment handle; // CUevent, null once destroyed
+    private final OwnedHandle event; // CUevent
 
     CudaEvent(CudaContext ctx) {
         this.ctx = ctx;
-        this.handle = ctx.driver().createHandle(ctx.driver().cuEventCreate, 0);
+        this.event = new OwnedHandle(ctx.driver().cuEventCreate.checkOut(0), ctx.driver().cuEventDestroy, ctx,
+                "CUDA event used after close");
     }
 
     MemorySegment handle() {
-        if (handle == null) {
-            throw new IllegalStateException("CUDA event used after close");
-        }
-        return handle;
+        return event.get();
     }
 
     /** Records the event on {@code stream}. */
@@ -37,11 +35,6 @@ public final class CudaEvent implements AutoCloseable {
     /** Destroys the event; idempotent. */
     @Override
     public void close() {
-        if (handle != null) {
-            MemorySegment h = handle;
-            handle = null;
-            ctx.makeCurrent();
-            ctx.driver().cuEventDestroy.check(h);
-        }
+        event.close();
     }
 }

@@ -5,29 +5,21 @@ import java.lang.foreign.MemorySegment;
 /** An instantiated CUDA graph ({@code CUgraphExec}), made by {@link CudaStream#capture}; replayed with {@link #launch}. */
 public final class CudaGraph implements AutoCloseable {
     private final CudaContext ctx;
-    private MemorySegment exec; // CUgraphExec, null once destroyed
+    private final OwnedHandle exec; // CUgraphExec
 
     CudaGraph(CudaContext ctx, MemorySegment exec) {
         this.ctx = ctx;
-        this.exec = exec;
+        this.exec = new OwnedHandle(exec, ctx.driver().cuGraphExecDestroy, ctx, "CUDA graph launched after close");
     }
 
     /** Queues one replay of the whole graph on {@code stream}. */
     public void launch(CudaStream stream) {
-        if (exec == null) {
-            throw new IllegalStateException("CUDA graph launched after close");
-        }
-        ctx.driver().cuGraphLaunch.check(exec, stream.handle());
+        ctx.driver().cuGraphLaunch.check(exec.get(), stream.handle());
     }
 
     /** Destroys the executable graph; idempotent. */
     @Override
     public void close() {
-        if (exec != null) {
-            MemorySegment e = exec;
-            exec = null;
-            ctx.makeCurrent();
-            ctx.driver().cuGraphExecDestroy.check(e);
-        }
+        exec.close();
     }
 }

@@ -13,27 +13,24 @@ import java.lang.foreign.MemorySegment;
  */
 public final class CudaModule implements AutoCloseable {
     private final CudaContext ctx;
-    private final String label;
-    private MemorySegment module; // CUmodule, null once unloaded
+    private final OwnedHandle module; // CUmodule
 
     CudaModule(CudaContext ctx, byte[] cubin, String label) {
         this.ctx = ctx;
-        this.label = label;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment image = a.allocate(cubin.length + 1L);
             MemorySegment.copy(cubin, 0, image, JAVA_BYTE, 0, cubin.length);
-            this.module = ctx.driver().createHandle(ctx.driver().cuModuleLoadData, image);
+            this.module = new OwnedHandle(ctx.driver().cuModuleLoadData.checkOut(image), ctx.driver().cuModuleUnload, ctx,
+                    "module " + label + " used after close");
         }
     }
 
     /** The kernel {@code name} (an {@code extern "C"} symbol) of this module. */
     public CudaKernel kernel(String name) {
-        if (module == null) {
-            throw new IllegalStateException("module " + label + " used after close");
-        }
+        MemorySegment m = module.get();
         ctx.makeCurrent();
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment fn = ctx.driver().createHandle(ctx.driver().cuModuleGetFunction, module, a.allocateFrom(name));
+            MemorySegment fn = ctx.driver().cuModuleGetFunction.checkOut(m, a.allocateFrom(name));
             return new CudaKernel(ctx, this, fn, name);
         }
     }
@@ -45,31 +42,24 @@ public final class CudaModule implements AutoCloseable {
      * @return {@code {address, bytes}}
      */
     public long[] global(String name) {
-        if (module == null) {
-            throw new IllegalStateException("module " + label + " used after close");
-        }
+        MemorySegment m = module.get();
         ctx.makeCurrent();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ptr = a.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
             MemorySegment size = a.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
-            ctx.driver().cuModuleGetGlobal.check(ptr, size, module, a.allocateFrom(name));
+            ctx.driver().cuModuleGetGlobal.check(ptr, size, m, a.allocateFrom(name));
             return new long[] {ptr.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0), size.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0)};
         }
     }
 
     boolean isOpen() {
-        return module != null;
+        return module.isOpen();
     }
 
     /** Unloads the module; idempotent. */
     @Override
     public void close() {
-        if (module != null) {
-            MemorySegment m = module;
-            module = null;
-            ctx.makeCurrent();
-            ctx.driver().cuModuleUnload.check(m);
-        }
+        module.close();
     }
 
     /**
@@ -98,11 +88,7 @@ public final class CudaModule implements AutoCloseable {
 
         /** A function attribute ({@code CudaDriver.FUNC_ATTR_*}), e.g. registers per thread. */
         public int attribute(int attribute) {
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment v = a.allocate(JAVA_INT);
-                ctx.driver().cuFuncGetAttribute.check(v, attribute, fn());
-                return v.get(JAVA_INT, 0);
-            }
+            return ctx.driver().cuFuncGetAttribute.checkIntOut(attribute, fn());
         }
 
         /** Allows launches with up to {@code bytes} of dynamic shared memory (needed above 48 KB). */
@@ -117,11 +103,7 @@ public final class CudaModule implements AutoCloseable {
 
         /** How many blocks of {@code blockSize} threads fit on one SM at once. */
         public int maxActiveBlocksPerSm(int blockSize, long dynamicSharedBytes) {
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment v = a.allocate(JAVA_INT);
-                ctx.driver().cuOccupancyMaxActiveBlocksPerMultiprocessor.check(v, fn(), blockSize, dynamicSharedBytes);
-                return v.get(JAVA_INT, 0);
-            }
+            return ctx.driver().cuOccupancyMaxActiveBlocksPerMultiprocessor.checkIntOut(fn(), blockSize, dynamicSharedBytes);
         }
 
         /**
@@ -140,9 +122,7 @@ public final class CudaModule implements AutoCloseable {
                 cfg.set(JAVA_INT, 16, 1);
                 cfg.set(JAVA_INT, 20, 1);
                 cfg.set(JAVA_INT, 24, dynamicSharedBytes);
-                MemorySegment v = a.allocate(JAVA_INT);
-                ctx.driver().cuOccupancyMaxActiveClusters.check(v, fn(), cfg);
-                return v.get(JAVA_INT, 0);
+                return ctx.driver().cuOccupancyMaxActiveClusters.checkIntOut(fn(), cfg);
             }
         }
 

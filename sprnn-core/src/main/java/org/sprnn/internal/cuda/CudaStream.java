@@ -5,19 +5,17 @@ import java.lang.foreign.MemorySegment;
 /** A non-blocking CUDA stream ({@code cuStreamCreate}/{@code cuStreamDestroy_v2}). */
 public final class CudaStream implements AutoCloseable {
     private final CudaContext ctx;
-    private MemorySegment handle; // CUstream, null once destroyed
+    private final OwnedHandle stream; // CUstream
 
     CudaStream(CudaContext ctx) {
         this.ctx = ctx;
-        this.handle = ctx.driver().createHandle(ctx.driver().cuStreamCreate, CudaDriver.STREAM_NON_BLOCKING);
+        this.stream = new OwnedHandle(ctx.driver().cuStreamCreate.checkOut(CudaDriver.STREAM_NON_BLOCKING),
+                ctx.driver().cuStreamDestroy, ctx, "CUDA stream used after close");
     }
 
     /** The {@code CUstream} handle. */
     public MemorySegment handle() {
-        if (handle == null) {
-            throw new IllegalStateException("CUDA stream used after close");
-        }
-        return handle;
+        return stream.get();
     }
 
     /** Waits for all work queued on the stream; surfaces asynchronous faults. */
@@ -57,7 +55,7 @@ public final class CudaStream implements AutoCloseable {
             graph = g.get(java.lang.foreign.ValueLayout.ADDRESS, 0);
         }
         try {
-            return new CudaGraph(ctx, d.createHandle(d.cuGraphInstantiateWithFlags, graph, 0L));
+            return new CudaGraph(ctx, d.cuGraphInstantiateWithFlags.checkOut(graph, 0L));
         } finally {
             d.cuGraphDestroy.check(graph);
         }
@@ -66,11 +64,6 @@ public final class CudaStream implements AutoCloseable {
     /** Destroys the stream; idempotent. */
     @Override
     public void close() {
-        if (handle != null) {
-            MemorySegment h = handle;
-            handle = null;
-            ctx.makeCurrent();
-            ctx.driver().cuStreamDestroy.check(h);
-        }
+        stream.close();
     }
 }

@@ -6,7 +6,6 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.util.List;
@@ -41,32 +40,27 @@ public final class Cusparse {
 
     private Cusparse(SymbolLookup lib, String path) {
         this.path = path;
-        cusparseGetErrorName = NativeFunction.bind(lib, "libcusparse", "cusparseGetErrorName",
-                FunctionDescriptor.of(ADDRESS, JAVA_INT), rc -> "status " + rc);
-        cusparseGetErrorString = NativeFunction.bind(lib, "libcusparse", "cusparseGetErrorString",
-                FunctionDescriptor.of(ADDRESS, JAVA_INT), rc -> "status " + rc);
-        cusparseGetProperty = bind(lib, "cusparseGetProperty", JAVA_INT, ADDRESS);
-        cusparseCreate = bind(lib, "cusparseCreate", ADDRESS);
-        cusparseDestroy = bind(lib, "cusparseDestroy", ADDRESS);
-        cusparseSetStream = bind(lib, "cusparseSetStream", ADDRESS, ADDRESS);
+        Binder b = new Binder(lib, "libcusparse", this::errorText);
+        cusparseGetErrorName = b.bindRaw("cusparseGetErrorName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        cusparseGetErrorString = b.bindRaw("cusparseGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        cusparseGetProperty = b.bind("cusparseGetProperty", JAVA_INT, ADDRESS);
+        cusparseCreate = b.bind("cusparseCreate", ADDRESS);
+        cusparseDestroy = b.bind("cusparseDestroy", ADDRESS);
+        cusparseSetStream = b.bind("cusparseSetStream", ADDRESS, ADDRESS);
         // device pointers are passed as 64-bit integers: same register class as void* on x86-64
-        cusparseCreateCsr = bind(lib, "cusparseCreateCsr", ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+        cusparseCreateCsr = b.bind("cusparseCreateCsr", ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
-        cusparseDestroySpMat = bind(lib, "cusparseDestroySpMat", ADDRESS);
-        cusparseCreateDnMat = bind(lib, "cusparseCreateDnMat", ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+        cusparseDestroySpMat = b.bind("cusparseDestroySpMat", ADDRESS);
+        cusparseCreateDnMat = b.bind("cusparseCreateDnMat", ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_INT, JAVA_INT);
-        cusparseDestroyDnMat = bind(lib, "cusparseDestroyDnMat", ADDRESS);
-        cusparseDnMatSetValues = bind(lib, "cusparseDnMatSetValues", ADDRESS, JAVA_LONG);
-        cusparseSpMM_bufferSize = bind(lib, "cusparseSpMM_bufferSize", ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
+        cusparseDestroyDnMat = b.bind("cusparseDestroyDnMat", ADDRESS);
+        cusparseDnMatSetValues = b.bind("cusparseDnMatSetValues", ADDRESS, JAVA_LONG);
+        cusparseSpMM_bufferSize = b.bind("cusparseSpMM_bufferSize", ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
-        cusparseSpMM_preprocess = bind(lib, "cusparseSpMM_preprocess", ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
+        cusparseSpMM_preprocess = b.bind("cusparseSpMM_preprocess", ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG);
-        cusparseSpMM = bind(lib, "cusparseSpMM", ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+        cusparseSpMM = b.bind("cusparseSpMM", ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG);
-    }
-
-    private NativeFunction bind(SymbolLookup lib, String name, MemoryLayout... args) {
-        return NativeFunction.bind(lib, "libcusparse", name, FunctionDescriptor.of(JAVA_INT, args), this::errorText);
     }
 
     private String errorText(int rc) {
@@ -106,43 +100,15 @@ public final class Cusparse {
     }
 
     /** A cuSPARSE handle ({@code cusparseCreate}/{@code cusparseDestroy}). */
-    public final class Handle implements AutoCloseable {
-        private MemorySegment handle;
-
+    public final class Handle extends LibraryHandle<Cusparse> {
         /** Creates a handle; the context must be current. */
         public Handle(CudaContext ctx) {
-            ctx.makeCurrent();
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment out = a.allocate(ADDRESS);
-                cusparseCreate.check(out);
-                handle = out.get(ADDRESS, 0);
-            }
-        }
-
-        MemorySegment get() {
-            if (handle == null) {
-                throw new IllegalStateException("cuSPARSE handle used after close");
-            }
-            return handle;
-        }
-
-        Cusparse lib() {
-            return Cusparse.this;
+            super(ctx, Cusparse.this, cusparseCreate, cusparseDestroy, "cuSPARSE");
         }
 
         /** Queues this handle's work on {@code stream}. */
         public void setStream(CudaStream stream) {
             cusparseSetStream.check(get(), stream.handle());
-        }
-
-        /** Destroys the handle; idempotent. */
-        @Override
-        public void close() {
-            if (handle != null) {
-                MemorySegment h = handle;
-                handle = null;
-                cusparseDestroy.check(h);
-            }
         }
     }
 }

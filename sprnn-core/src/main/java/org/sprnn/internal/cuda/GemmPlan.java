@@ -1,6 +1,5 @@
 package org.sprnn.internal.cuda;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -77,7 +76,7 @@ public final class GemmPlan implements AutoCloseable {
         this.spec = spec;
         this.workspace = workspace;
         ctx.makeCurrent();
-        desc = create(lt.cublasLtMatmulDescCreate, CublasLt.COMPUTE_32F, CublasLt.CUDA_R_32F);
+        desc = lt.cublasLtMatmulDescCreate.checkOut(CublasLt.COMPUTE_32F, CublasLt.CUDA_R_32F);
         setInt(desc, CublasLt.DESC_TRANSA, spec.transA() ? CublasLt.OP_T : CublasLt.OP_N);
         setInt(desc, CublasLt.DESC_TRANSB, CublasLt.OP_N);
         setInt(desc, CublasLt.DESC_EPILOGUE, spec.epilogue());
@@ -87,11 +86,11 @@ public final class GemmPlan implements AutoCloseable {
             lt.cublasLtMatmulDescSetAttribute.check(desc, CublasLt.DESC_BIAS_POINTER, v, 8L);
         }
         aLayout = spec.transA()
-                ? create(lt.cublasLtMatrixLayoutCreate, spec.abType(), (long) spec.k(), (long) spec.m(), (long) spec.lda())
-                : create(lt.cublasLtMatrixLayoutCreate, spec.abType(), (long) spec.m(), (long) spec.k(), (long) spec.lda());
-        bLayout = create(lt.cublasLtMatrixLayoutCreate, spec.abType(), (long) spec.k(), (long) spec.n(), (long) spec.ldb());
-        cLayout = create(lt.cublasLtMatrixLayoutCreate, spec.cdType(), (long) spec.m(), (long) spec.n(), (long) spec.ldd());
-        pref = create(lt.cublasLtMatmulPreferenceCreate);
+                ? lt.cublasLtMatrixLayoutCreate.checkOut(spec.abType(), (long) spec.k(), (long) spec.m(), (long) spec.lda())
+                : lt.cublasLtMatrixLayoutCreate.checkOut(spec.abType(), (long) spec.m(), (long) spec.k(), (long) spec.lda());
+        bLayout = lt.cublasLtMatrixLayoutCreate.checkOut(spec.abType(), (long) spec.k(), (long) spec.n(), (long) spec.ldb());
+        cLayout = lt.cublasLtMatrixLayoutCreate.checkOut(spec.cdType(), (long) spec.m(), (long) spec.n(), (long) spec.ldd());
+        pref = lt.cublasLtMatmulPreferenceCreate.checkOut();
         MemorySegment ws = arena.allocate(JAVA_LONG);
         ws.set(JAVA_LONG, 0, workspace.bytes());
         lt.cublasLtMatmulPreferenceSetAttribute.check(pref, CublasLt.PREF_MAX_WORKSPACE_BYTES, ws, 8L);
@@ -122,15 +121,6 @@ public final class GemmPlan implements AutoCloseable {
             throw new CudaException("cublasLtMatmulAlgoGetHeuristic found no algorithm for " + spec);
         }
         algo = algos.get(0);
-    }
-
-    private MemorySegment create(NativeFunction fn, Object... args) {
-        MemorySegment out = arena.allocate(ADDRESS);
-        Object[] all = new Object[args.length + 1];
-        all[0] = out;
-        System.arraycopy(args, 0, all, 1, args.length);
-        fn.check(all);
-        return out.get(ADDRESS, 0);
     }
 
     private void setInt(MemorySegment d, int attr, int value) {

@@ -1,5 +1,9 @@
 package org.sprnn.internal.cuda;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -62,5 +66,35 @@ public record NativeFunction(String name, MethodHandle handle, IntFunction<Strin
         if (rc != 0) {
             throw new CudaException(name, rc, errorText.apply(rc));
         }
+    }
+
+    /**
+     * Calls a function whose first parameter is a pointer-sized out-parameter ({@code fn(&out, args...)}, as
+     * {@code cuStreamCreate} or {@code cublasLtCreate}), checks its status and returns what it wrote there.
+     *
+     * @throws CudaException as {@link #check}
+     */
+    MemorySegment checkOut(Object... args) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ADDRESS);
+            check(withOut(out, args));
+            return out.get(ADDRESS, 0);
+        }
+    }
+
+    /** {@link #checkOut} for an {@code int} out-parameter, as {@code cuDeviceGetCount(int*)}. */
+    int checkIntOut(Object... args) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(JAVA_INT);
+            check(withOut(out, args));
+            return out.get(JAVA_INT, 0);
+        }
+    }
+
+    private static Object[] withOut(MemorySegment out, Object[] args) {
+        Object[] all = new Object[args.length + 1];
+        all[0] = out;
+        System.arraycopy(args, 0, all, 1, args.length);
+        return all;
     }
 }

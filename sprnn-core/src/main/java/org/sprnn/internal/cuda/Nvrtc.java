@@ -7,7 +7,6 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.util.List;
@@ -27,26 +26,22 @@ public final class Nvrtc {
 
     private Nvrtc(SymbolLookup lib, String path) {
         this.path = path;
-        nvrtcGetErrorString = NativeFunction.bind(lib, "libnvrtc", "nvrtcGetErrorString",
-                FunctionDescriptor.of(ADDRESS, JAVA_INT), rc -> "nvrtcResult " + rc);
-        nvrtcVersion = bind(lib, "nvrtcVersion", ADDRESS, ADDRESS);
-        nvrtcCreateProgram = bind(lib, "nvrtcCreateProgram", ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
-        nvrtcCompileProgram = bind(lib, "nvrtcCompileProgram", ADDRESS, JAVA_INT, ADDRESS);
-        nvrtcGetProgramLogSize = bind(lib, "nvrtcGetProgramLogSize", ADDRESS, ADDRESS);
-        nvrtcGetProgramLog = bind(lib, "nvrtcGetProgramLog", ADDRESS, ADDRESS);
-        nvrtcGetCUBINSize = bind(lib, "nvrtcGetCUBINSize", ADDRESS, ADDRESS);
-        nvrtcGetCUBIN = bind(lib, "nvrtcGetCUBIN", ADDRESS, ADDRESS);
-        nvrtcDestroyProgram = bind(lib, "nvrtcDestroyProgram", ADDRESS);
+        Binder b = new Binder(lib, "libnvrtc", this::errorText);
+        nvrtcGetErrorString = b.bindRaw("nvrtcGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        nvrtcVersion = b.bind("nvrtcVersion", ADDRESS, ADDRESS);
+        nvrtcCreateProgram = b.bind("nvrtcCreateProgram", ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
+        nvrtcCompileProgram = b.bind("nvrtcCompileProgram", ADDRESS, JAVA_INT, ADDRESS);
+        nvrtcGetProgramLogSize = b.bind("nvrtcGetProgramLogSize", ADDRESS, ADDRESS);
+        nvrtcGetProgramLog = b.bind("nvrtcGetProgramLog", ADDRESS, ADDRESS);
+        nvrtcGetCUBINSize = b.bind("nvrtcGetCUBINSize", ADDRESS, ADDRESS);
+        nvrtcGetCUBIN = b.bind("nvrtcGetCUBIN", ADDRESS, ADDRESS);
+        nvrtcDestroyProgram = b.bind("nvrtcDestroyProgram", ADDRESS);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment mj = a.allocate(JAVA_INT), mn = a.allocate(JAVA_INT);
             nvrtcVersion.check(mj, mn);
             major = mj.get(JAVA_INT, 0);
             minor = mn.get(JAVA_INT, 0);
         }
-    }
-
-    private NativeFunction bind(SymbolLookup lib, String name, MemoryLayout... args) {
-        return NativeFunction.bind(lib, "libnvrtc", name, FunctionDescriptor.of(JAVA_INT, args), this::errorText);
     }
 
     private String errorText(int rc) {

@@ -1,6 +1,5 @@
 package org.sprnn.internal.cuda;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -59,23 +58,14 @@ public final class SpmmPlan implements AutoCloseable {
         this.n = n;
         this.k = k;
         ctx.makeCurrent();
-        matA = create(sp.cusparseCreateCsr, (long) m, (long) k, nnz, rowOffsets, colIndices, values,
+        matA = sp.cusparseCreateCsr.checkOut((long) m, (long) k, nnz, rowOffsets, colIndices, values,
                 Cusparse.INDEX_32I, Cusparse.INDEX_32I, Cusparse.INDEX_BASE_ZERO, valueType);
-        matB = create(sp.cusparseCreateDnMat, (long) k, (long) n, (long) n, bInit, valueType, Cusparse.ORDER_ROW);
-        matC = create(sp.cusparseCreateDnMat, (long) m, (long) n, (long) n, cInit, outputType, Cusparse.ORDER_ROW);
+        matB = sp.cusparseCreateDnMat.checkOut((long) k, (long) n, (long) n, bInit, valueType, Cusparse.ORDER_ROW);
+        matC = sp.cusparseCreateDnMat.checkOut((long) m, (long) n, (long) n, cInit, outputType, Cusparse.ORDER_ROW);
         alpha = arena.allocate(JAVA_FLOAT);
         alpha.set(JAVA_FLOAT, 0, 1f);
         beta = arena.allocate(JAVA_FLOAT);
         beta.set(JAVA_FLOAT, 0, 0f);
-    }
-
-    private MemorySegment create(NativeFunction fn, Object... args) {
-        MemorySegment out = arena.allocate(ADDRESS);
-        Object[] all = new Object[args.length + 1];
-        all[0] = out;
-        System.arraycopy(args, 0, all, 1, args.length);
-        fn.check(all);
-        return out.get(ADDRESS, 0);
     }
 
     /** The algorithm in use, e.g. {@code CSR_ALG3}. */
