@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
             InspectCommand.class,
             PruneCommand.class,
             PlanCommand.class,
+            ExplainCommand.class,
             InfoCommand.class,
             SelfTestCommand.class,
             BenchCommand.class,

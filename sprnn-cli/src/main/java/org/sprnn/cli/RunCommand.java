@@ -11,6 +11,7 @@ import org.sprnn.engine.EngineSelection;
 import org.sprnn.engine.FloatRnnOutput;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
+import org.sprnn.engine.Trials;
 import org.sprnn.io.AtomicFiles;
 import org.sprnn.io.Npy;
 import org.sprnn.model.FloatTensor;
@@ -70,6 +71,10 @@ final class RunCommand extends SprnnCommand {
     @Option(names = "--final-c", description = "Also write the final cell states [layers][B][H] here (.npy, LSTM only).")
     Path finalC;
 
+    @Option(names = "--tune", description = "With --engine auto: measure each feasible engine the tuning cache has no figure "
+            + "for on this input's shape (a short trial), keep the figures, and take the fastest (see 'sprnn explain').")
+    boolean tune;
+
     @Option(names = {"-v", "--verbose"}, description = "Print the engine chosen and why the others were not.")
     boolean verbose;
 
@@ -98,7 +103,9 @@ final class RunCommand extends SprnnCommand {
         Tensor c = c0 == null ? null : Npy.read(c0);
         checkInputs(m, x, h, c);
         ob.batchHint(x.dim(batchFirst ? 0 : 1));
-        try (EngineSelection sel = EngineProvider.select(m, ob.build())) {
+        Trials trials = tune ? Trials.tune(Math.min(x.dim(batchFirst ? 1 : 0), Trials.DEFAULT_STEPS), line -> err().println(line))
+                : Trials.cached(Trials.DEFAULT_STEPS);
+        try (EngineSelection sel = EngineProvider.select(m, ob.build(), trials)) {
             if (verbose) {
                 var err = err();
                 err.printf("engine %s (%s)%n", sel.engine().name(), sel.reason());

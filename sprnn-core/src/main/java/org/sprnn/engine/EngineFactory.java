@@ -26,6 +26,16 @@ public interface EngineFactory {
     /** Why this engine cannot run this model with these options here, or empty if it can. */
     Optional<String> unavailableReason(RnnModel model, EngineOptions options);
 
+    /**
+     * The predicted cost per timestep on this machine's device, from a cost model calibrated by measurement
+     * ({@link CostModel}), or empty where the engine has no model (then {@code auto} orders it by {@link #rank}
+     * after every engine that has one, and {@code sprnn explain --tune} measures it). Called only when
+     * {@link #unavailableReason} is empty; must not touch native libraries.
+     */
+    default java.util.Optional<StepCost> predict(RnnModel model, EngineOptions options) {
+        return java.util.Optional.empty();
+    }
+
     /** Builds the engine; call only when {@link #unavailableReason} is empty. */
     Engine create(RnnModel model, EngineOptions options);
 }

@@ -53,6 +53,14 @@ public final class EngineProvider {
      * @throws SprnnException if the named engine is unknown or cannot run this model here (with why)
      */
     public static EngineSelection select(RnnModel model, EngineOptions options) {
+        return select(model, options, Trials.cached(Trials.DEFAULT_STEPS));
+    }
+
+    /**
+     * As {@link #select(RnnModel, EngineOptions)}, {@code auto} deciding with these trials (e.g.
+     * {@link Trials#tune}: measure each feasible engine the tuning cache has no figure for).
+     */
+    public static EngineSelection select(RnnModel model, EngineOptions options, Trials trials) {
         Map<String, String> rejected = new LinkedHashMap<>();
         if (!options.engine().equals("auto")) {
             EngineFactory f = factory(options.engine());
@@ -67,24 +75,85 @@ public final class EngineProvider {
             }
             return new EngineSelection(layout(f.create(model, options), model, options), "requested with --engine", rejected);
         }
-        List<EngineFactory> byRank = new ArrayList<>(FACTORIES);
-        byRank.sort(Comparator.comparingInt(f -> f.rank(model, options)));
-        EngineFactory chosen = null;
-        for (EngineFactory f : byRank) {
-            Optional<String> why = f.unavailableReason(model, options);
-            if (chosen == null && why.isEmpty()) {
-                chosen = f;
-            } else if (why.isPresent()) {
-                rejected.put(f.name(), why.get());
-            } else {
-                rejected.put(f.name(), "available, but ranked below " + chosen.name() + " for this model and batch");
+        EngineAdvice advice = advise(model, options, trials);
+        if (advice.chosen() == null) {
+            Map<String, String> why = new LinkedHashMap<>();
+            advice.rows().forEach(r -> why.put(r.engine(), r.unavailable()));
+            throw new SprnnException("no engine can run this model: " + why);
+        }
+        EngineAdvice.Row best = advice.row(advice.chosen()).orElseThrow();
+        for (EngineAdvice.Row r : advice.rows()) {
+            if (r != best) {
+                rejected.put(r.engine(), r.feasible() ? "available, but " + slowerThan(r, best) : r.unavailable());
             }
         }
-        if (chosen == null) {
-            throw new SprnnException("no engine can run this model: " + rejected);
+        return new EngineSelection(layout(factory(best.engine()).create(model, options), model, options), advice.reason(), rejected);
+    }
+
+    /**
+     * Every engine for this model and these options: feasible or not and why, its predicted and measured µs per
+     * step, and the one {@code auto} takes. {@code auto} takes the feasible engine of least cost (a measurement
+     * from a trial where there is one, this run's or the {@link TuneCache}'s, else the {@link CostModel}'s
+     * prediction); engines with neither come after those with one, in {@link EngineFactory#rank} order.
+     *
+     * @param trials whether to measure, and how; {@link Trials#NONE} to go by the cache and the model alone
+     */
+    public static EngineAdvice advise(RnnModel model, EngineOptions options, Trials trials) {
+        TuneCache cache = trials.cache();
+        List<EngineAdvice.Row> rows = new ArrayList<>();
+        for (EngineFactory f : FACTORIES) {
+            Optional<String> why = f.unavailableReason(model, options);
+            if (why.isPresent()) {
+                rows.add(new EngineAdvice.Row(f.name(), why.get(), null, null, f.rank(model, options)));
+                continue;
+            }
+            StepCost predicted = f.predict(model, options).orElse(null);
+            StepCost measured = null;
+            if (cache != null && !f.name().equals(org.sprnn.engine.cpu.CpuReferenceEngine.NAME)) {
+                String key = TuneCache.key(deviceOf(f), f.name(), options, model);
+                Optional<Double> kept = cache.get(key);
+                if (kept.isPresent()) {
+                    measured = new StepCost(kept.get(), "measured earlier (" + cache.file() + ")");
+                } else if (trials.run()) {
+                    trials.progress().accept("measuring " + f.name() + " ...");
+                    measured = Trials.measure(f, model, options, trials.steps());
+                    cache.put(key, measured.microsPerStep()).ifPresent(trials.progress());
+                }
+            }
+            rows.add(new EngineAdvice.Row(f.name(), null, predicted, measured, f.rank(model, options)));
         }
-        return new EngineSelection(layout(chosen.create(model, options), model, options), "the highest-ranked available engine for "
-                + model.cell() + " hidden " + model.hiddenSize() + ", batch " + options.batchHint(), rejected);
+        EngineAdvice.Row best = best(rows);
+        if (best == null) {
+            return new EngineAdvice(rows, null, "no engine can run this model here");
+        }
+        String reason = best.cost().map(c -> String.format(java.util.Locale.ROOT, "the least cost per step among the feasible engines: "
+                + "%.2f µs (%s) for %s hidden %d, batch %d", c.microsPerStep(), c.basis(), model.cell(), model.hiddenSize(),
+                options.batchHint())).orElse("the highest-ranked available engine for " + model.cell() + " hidden "
+                + model.hiddenSize() + ", batch " + options.batchHint());
+        return new EngineAdvice(rows, best.engine(), reason);
+    }
+
+    /** The feasible row of least cost; rows without a figure after those with one, by rank; null if none is feasible. */
+    static EngineAdvice.Row best(List<EngineAdvice.Row> rows) {
+        return rows.stream().filter(EngineAdvice.Row::feasible).min(Comparator
+                .comparingDouble((EngineAdvice.Row r) -> r.cost().map(StepCost::microsPerStep).orElse(Double.POSITIVE_INFINITY))
+                .thenComparingInt(EngineAdvice.Row::rank)).orElse(null);
+    }
+
+    private static String slowerThan(EngineAdvice.Row r, EngineAdvice.Row best) {
+        if (r.cost().isPresent() && best.cost().isPresent()) {
+            return String.format(java.util.Locale.ROOT, "%.2f µs per step (%s) against %.2f for %s", r.cost().get().microsPerStep(),
+                    r.cost().get().basis(), best.cost().get().microsPerStep(), best.engine());
+        }
+        return "ranked below " + best.engine() + " for this model and batch";
+    }
+
+    /** What a trial's figure is about: the GPU for the CUDA engines, the host's processors for the others. */
+    static String deviceOf(EngineFactory f) {
+        if (f.name().startsWith("cuda-")) {
+            return org.sprnn.engine.cuda.GpuStatus.deviceLimits().map(d -> d.name() + " " + d.smCount() + " SMs").orElse("no GPU");
+        }
+        return "host " + Runtime.getRuntime().availableProcessors() + " processors";
     }
 
     /** The engine as it is, or wrapped to take and return batch-first sequences where the options ask for it. */

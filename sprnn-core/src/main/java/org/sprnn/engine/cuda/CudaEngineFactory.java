@@ -2,9 +2,11 @@ package org.sprnn.engine.cuda;
 
 import java.util.Optional;
 import org.sprnn.Precision;
+import org.sprnn.engine.CostModel;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineFactory;
 import org.sprnn.engine.EngineOptions;
+import org.sprnn.engine.StepCost;
 import org.sprnn.internal.cuda.CudaEnvironment;
 import org.sprnn.model.Layer;
 import org.sprnn.model.RnnModel;
@@ -73,6 +75,11 @@ public final class CudaEngineFactory implements EngineFactory {
                     + env.device().computeMajor() + "." + env.device().computeMinor());
         }
         return Optional.empty();
+    }
+
+    @Override
+    public Optional<StepCost> predict(RnnModel model, EngineOptions options) {
+        return Optional.of(kind == CudaRnnEngine.Kind.GEMM ? CostModel.gemm(model, options.precision()) : CostModel.spmm(model));
     }
 
     @Override

@@ -1,9 +1,11 @@
 package org.sprnn.engine.cuda;
 
 import java.util.Optional;
+import org.sprnn.engine.CostModel;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineFactory;
 import org.sprnn.engine.EngineOptions;
+import org.sprnn.engine.StepCost;
 import org.sprnn.model.RnnModel;
 import org.sprnn.plan.DeviceLimits;
 import org.sprnn.plan.PlanOptions;
@@ -57,6 +59,11 @@ public final class SparsePersistentFactory implements EngineFactory {
     public static PlanOptions planOptions(EngineOptions options) {
         PlanOptions d = PlanOptions.defaults();
         return new PlanOptions(d.exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, 0, options.precision());
+    }
+
+    @Override
+    public Optional<StepCost> predict(RnnModel model, EngineOptions options) {
+        return Optional.of(CostModel.sparsePersistent(model, options.batchHint()));
     }
 
     @Override

@@ -69,11 +69,7 @@ public final class KernelCompiler {
 
     /** {@code $SPRNN_CACHE/cubin}, else {@code ~/.cache/sprnn/cubin}. */
     public static Path defaultCacheDir() {
-        String env = System.getenv("SPRNN_CACHE");
-        if (env != null && !env.isBlank()) {
-            return Path.of(env, "cubin");
-        }
-        return Path.of(System.getProperty("user.home"), ".cache", "sprnn", "cubin");
+        return org.sprnn.CacheDir.root().resolve("cubin");
     }
 
     /**
