@@ -68,6 +68,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "CPU threads for the cpu engine (default: all processors).")
     Integer threads;
 
+    @Option(names = "--cudnn-algo", defaultValue = "auto", description = "cuDNN's RNN algorithm for --engine cuda-cudnn: auto (the "
+            + "persistent ones first, STANDARD where cuDNN refuses them), standard, persist-static, persist-static-small-h, "
+            + "persist-dynamic (default: ${DEFAULT-VALUE}).")
+    String cudnnAlgo;
+
     @Option(names = "--output", required = true, description = "Output file [T][B][H] ([B][T][H] with --batch-first), float32 .npy.")
     Path output;
 
@@ -82,7 +87,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        EngineOptions.Builder ob = EngineOptions.builder().engine(engine).precision(precision).batchFirst(batchFirst);
+        EngineOptions.Builder ob = EngineOptions.builder().engine(engine).precision(precision).batchFirst(batchFirst).cudnnAlgo(cudnnAlgo);
         if (threads != null) {
             ob.threads(threads);
         }

@@ -15,8 +15,15 @@ import org.sprnn.SprnnException;
  *                   (a {@link BatchFirstEngine}); initial and final states stay {@code [L][B][H]}, as in
  *                   PyTorch. Default false: sequence-first {@code [T][B][I]}. Factories called directly
  *                   ({@link EngineFactory#create}) always build sequence-first engines.
+ * @param cudnnAlgo  the algorithm of {@code cuda-cudnn} ({@code --cudnn-algo}): {@code auto} (default: the persistent
+ *                   algorithms first, STANDARD where cuDNN refuses them) or one of {@link #CUDNN_ALGORITHMS}; other
+ *                   engines ignore it
  */
-public record EngineOptions(String engine, int threads, String precision, int batchHint, boolean batchFirst) {
+public record EngineOptions(String engine, int threads, String precision, int batchHint, boolean batchFirst, String cudnnAlgo) {
+
+    /** The values of {@link #cudnnAlgo()}: {@code auto} and cuDNN's four RNN algorithms. */
+    public static final java.util.List<String> CUDNN_ALGORITHMS =
+            java.util.List.of("auto", "standard", "persist-static", "persist-static-small-h", "persist-dynamic");
 
     public EngineOptions {
         if (engine == null || engine.isBlank()) {
@@ -32,6 +39,15 @@ public record EngineOptions(String engine, int threads, String precision, int ba
         if (batchHint < 1) {
             throw new SprnnException("--batch: must be >= 1, got " + batchHint);
         }
+        cudnnAlgo = cudnnAlgo == null ? "auto" : cudnnAlgo.trim().toLowerCase(Locale.ROOT).replace('_', '-');
+        if (!CUDNN_ALGORITHMS.contains(cudnnAlgo)) {
+            throw new SprnnException("--cudnn-algo: expected one of " + String.join(", ", CUDNN_ALGORITHMS) + ", got '" + cudnnAlgo + "'");
+        }
+    }
+
+    /** Options without a cuDNN algorithm ({@code auto}). */
+    public EngineOptions(String engine, int threads, String precision, int batchHint, boolean batchFirst) {
+        this(engine, threads, precision, batchHint, batchFirst, "auto");
     }
 
     /** Defaults: {@code auto}, all available processors, fp16, batch 1, sequence-first. */
@@ -46,6 +62,7 @@ public record EngineOptions(String engine, int threads, String precision, int ba
         private String precision = "fp16";
         private int batchHint = 1;
         private boolean batchFirst;
+        private String cudnnAlgo = "auto";
 
         private Builder() {
         }
@@ -84,9 +101,15 @@ public record EngineOptions(String engine, int threads, String precision, int ba
             return this;
         }
 
+        /** The algorithm of {@code cuda-cudnn}: {@code auto} or one of {@link EngineOptions#CUDNN_ALGORITHMS}. */
+        public Builder cudnnAlgo(String cudnnAlgo) {
+            this.cudnnAlgo = cudnnAlgo;
+            return this;
+        }
+
         /** The options, validated. */
         public EngineOptions build() {
-            return new EngineOptions(engine, threads, precision, batchHint, batchFirst);
+            return new EngineOptions(engine, threads, precision, batchHint, batchFirst, cudnnAlgo);
         }
     }
 }
