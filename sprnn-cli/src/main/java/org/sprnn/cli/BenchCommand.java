@@ -24,6 +24,9 @@ import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
+import org.sprnn.engine.cuda.CudnnAlgorithm;
+import org.sprnn.engine.cuda.CudnnEngine;
+import org.sprnn.engine.cuda.CudnnEngineException;
 import org.sprnn.engine.cuda.GpuStatus;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
@@ -49,6 +52,7 @@ import picocli.CommandLine.Option;
         footer = {"  sprnn bench",
                 "  sprnn bench --hidden 2304 --batch 4 --density 0.3 --steps 256 --engines cuda-gemm,cuda-spmm --precisions fp16,fp32",
                 "  sprnn bench --hidden 1152 --density 0.1 --engines cuda-gemm,cuda-spmm,cpu --out-dir results/gpu",
+                "  sprnn bench --hidden 1152 --density 0.1 --engines cuda-sparse-persistent,cuda-cudnn --cudnn-algos standard,persist-static,persist-dynamic --precisions fp16,fp32",
                 "  sprnn bench ablation      (the sparse persistent kernel's ablation, see its --help)"})
 final class BenchCommand extends SprnnCommand {
     @Mixin
@@ -64,6 +68,11 @@ final class BenchCommand extends SprnnCommand {
     @Option(names = "--precisions", split = ",", defaultValue = "fp16",
             description = "GPU weight precisions, each a row (default: ${DEFAULT-VALUE})")
     List<String> precisions;
+
+    @Option(names = "--cudnn-algos", split = ",", defaultValue = "auto",
+            description = "cuda-cudnn's algorithms, each a row: auto, standard, persist-static, persist-static-small-h, "
+                    + "persist-dynamic (default: ${DEFAULT-VALUE}); one cuDNN refuses for the shape is reported and skipped")
+    List<String> cudnnAlgos;
 
     @Option(names = "--reps", defaultValue = "50", description = "timed replays per engine, >= 20 (default: ${DEFAULT-VALUE})")
     int reps;
@@ -100,6 +109,7 @@ final class BenchCommand extends SprnnCommand {
             throw new SprnnException("--input-sets >= 1, --warmup >= 0, --verify-steps >= 1");
         }
         List<Precision> gpuPrecisions = precisions.stream().map(p -> Precision.parse("--precision", p, EngineOptions.PRECISIONS)).toList();
+        cudnnAlgos.forEach(CudnnAlgorithm::order); // each a known algorithm, before any work
         int in = input == null ? layer.hidden : input;
         GpuStatus.describe().forEach(System.out::println);
         Map<String, String> env = GpuStatus.versions();
@@ -114,41 +124,55 @@ final class BenchCommand extends SprnnCommand {
             sets.add(SyntheticModels.input(layer.steps, layer.batch, in, seedOption.seed + 100 + k));
         }
         List<Row> rows = new ArrayList<>();
+        // one row per engine and precision, cuda-cudnn's once more per algorithm
+        record Trial(String engine, String label, Precision precision, String cudnnAlgo) {
+        }
+        List<Trial> trials = new ArrayList<>();
         for (String name : engines) {
+            boolean cudnn = name.equals(CudnnEngine.NAME);
+            for (Precision prec : name.startsWith("cuda-") ? gpuPrecisions : List.of(Precision.FP32)) {
+                for (String algo : cudnn ? cudnnAlgos : List.of("auto")) {
+                    trials.add(new Trial(name, cudnn ? name + ":" + algo : name, prec, algo));
+                }
+            }
+        }
+        for (Trial trial : trials) {
+            String name = trial.engine(), label = trial.label();
+            Precision prec = trial.precision();
             EngineFactory f = EngineProvider.factory(name);
-            boolean gpu = name.startsWith("cuda-");
-            for (Precision prec : gpu ? gpuPrecisions : List.of(Precision.FP32)) {
-                EngineOptions opts = EngineOptions.builder().engine(name).precision(prec).batchHint(layer.batch).build();
-                var why = f.unavailableReason(model, opts);
-                if (why.isPresent()) {
-                    System.out.println(name + " " + prec.id() + ": unavailable: " + why.get());
-                    continue;
+            EngineOptions opts = EngineOptions.builder().engine(name).precision(prec).batchHint(layer.batch).cudnnAlgo(trial.cudnnAlgo()).build();
+            var why = f.unavailableReason(model, opts);
+            if (why.isPresent()) {
+                System.out.println(label + " " + prec.id() + ": unavailable: " + why.get());
+                continue;
+            }
+            try (Engine e = f.create(model, opts)) {
+                double tol = e.tolerance();
+                RnnOutput got = e.run(verifyX, h0, null);
+                double err = Math.max(Accuracy.relativeError(got.output(), ref.output()),
+                        Accuracy.relativeError(got.hN(), ref.hN()));
+                if (!(err <= tol)) {
+                    throw new SprnnException(label + " " + prec.id() + " disagrees with cpu-reference: relative error "
+                            + err + " > " + tol + " (hidden " + layer.hidden + ", batch " + layer.batch + ", density " + layer.density + ")");
                 }
-                try (Engine e = f.create(model, opts)) {
-                    double tol = e.tolerance();
-                    RnnOutput got = e.run(verifyX, h0, null);
-                    double err = Math.max(Accuracy.relativeError(got.output(), ref.output()),
-                            Accuracy.relativeError(got.hN(), ref.hN()));
-                    if (!(err <= tol)) {
-                        throw new SprnnException(name + " " + prec.id() + " disagrees with cpu-reference: relative error "
-                                + err + " > " + tol + " (hidden " + layer.hidden + ", batch " + layer.batch + ", density " + layer.density + ")");
+                var timer = e.deviceTimer();
+                if (timer.isPresent()) {
+                    DeviceTimes t = timer.get().time(sets, h0, null, warmup, reps);
+                    rows.add(new Row(label, prec.id(), err, tol, layer.steps, t.recurrentMicros(), t.fullMicros(), t.how()));
+                } else {
+                    int n = Math.min(reps, 5);
+                    double[] us = new double[n];
+                    e.run(sets.get(0), h0, null);
+                    for (int i = 0; i < n; i++) {
+                        long s = System.nanoTime();
+                        e.run(sets.get(i % sets.size()), h0, null);
+                        us[i] = (System.nanoTime() - s) / 1e3;
                     }
-                    var timer = e.deviceTimer();
-                    if (timer.isPresent()) {
-                        DeviceTimes t = timer.get().time(sets, h0, null, warmup, reps);
-                        rows.add(new Row(name, prec.id(), err, tol, layer.steps, t.recurrentMicros(), t.fullMicros(), t.how()));
-                    } else {
-                        int n = Math.min(reps, 5);
-                        double[] us = new double[n];
-                        e.run(sets.get(0), h0, null);
-                        for (int i = 0; i < n; i++) {
-                            long s = System.nanoTime();
-                            e.run(sets.get(i % sets.size()), h0, null);
-                            us[i] = (System.nanoTime() - s) / 1e3;
-                        }
-                        rows.add(new Row(name, prec.id(), err, tol, layer.steps, us, us, "wall clock around run(), " + n + " runs"));
-                    }
+                    rows.add(new Row(label, prec.id(), err, tol, layer.steps, us, us, "wall clock around run(), " + n + " runs"));
                 }
+            } catch (CudnnEngineException refused) {
+                // cuDNN's refusal of one algorithm for this shape is a result of the comparison, not the end of it
+                System.out.println(label + " " + prec.id() + ": " + refused.getMessage());
             }
         }
         print(rows, env, in);

@@ -62,6 +62,11 @@ final class RunCommand extends SprnnCommand {
     @Option(names = "--threads", description = "CPU threads for the cpu engine (default: all processors).")
     Integer threads;
 
+    @Option(names = "--cudnn-algo", defaultValue = "auto", description = "cuDNN's RNN algorithm for --engine cuda-cudnn: auto (the "
+            + "persistent ones first, STANDARD where cuDNN refuses them), standard, persist-static, persist-static-small-h, "
+            + "persist-dynamic (default: ${DEFAULT-VALUE}).")
+    String cudnnAlgo;
+
     @Option(names = "--output", required = true, description = "Output file [T][B][H] ([B][T][H] with --batch-first), float32 .npy.")
     Path output;
 
@@ -81,7 +86,7 @@ final class RunCommand extends SprnnCommand {
     @Override
     public Integer call() {
         EngineOptions.Builder ob = EngineOptions.builder().engine(engine)
-                .precision(Precision.parse("--precision", precision, EngineOptions.PRECISIONS)).batchFirst(batchFirst);
+                .precision(Precision.parse("--precision", precision, EngineOptions.PRECISIONS)).batchFirst(batchFirst).cudnnAlgo(cudnnAlgo);
         if (threads != null) {
             ob.threads(threads);
         }

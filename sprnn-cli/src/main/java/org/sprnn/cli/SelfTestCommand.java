@@ -11,13 +11,16 @@ import picocli.CommandLine.Option;
 @Command(name = "selftest", mixinStandardHelpOptions = true,
         description = {"Runs every GPU engine against cpu-reference over cell x hidden {33,256,1152} x batch {1,4,8}"
                 + " x density {1%%,30%%,100%%} x T {1,50} x precision (fp32 <= 1e-5, fp16 <= 3e-3), plus 3-layer stacks;"
-                + " prints a pass/fail table and exits 1 on any failure, 2 when there is no usable GPU."},
+                + " prints a pass/fail table and exits 1 on any failure, 2 when there is no usable GPU.",
+            "cuda-cudnn runs the matrix with CUDNN_RNN_ALGO_STANDARD, then each persistent algorithm and auto on hidden"
+                + " {33,256,1152} x batch {1,4} x T 50 and 3-layer stacks; a persistent algorithm cuDNN refuses for a shape"
+                + " (its documented limits) is reported REFUSED with cuDNN's reason, not as a failure."},
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn selftest", "  sprnn selftest --quick --engines cuda-gemm",
-                "  sprnn selftest --precisions fp32,fp16,bf16 --seed 42"})
+                "  sprnn selftest --precisions fp32,fp16,bf16 --seed 42", "  sprnn selftest --engines cuda-cudnn"})
 final class SelfTestCommand extends SprnnCommand {
     @Option(names = "--engines", split = ",", description = "GPU engines to test (default: ${DEFAULT-VALUE})",
-            defaultValue = "cuda-gemm,cuda-spmm")
+            defaultValue = "cuda-gemm,cuda-spmm,cuda-cudnn")
     List<String> engines;
 
     @Option(names = "--precisions", split = ",", description = "weight precisions (default: ${DEFAULT-VALUE})",

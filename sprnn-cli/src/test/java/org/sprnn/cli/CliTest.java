@@ -90,7 +90,14 @@ class CliTest {
     void infoListsEveryEngine() {
         Result r = cli("info");
         assertThat(r.code()).isZero();
-        assertThat(r.out()).contains("cpu-reference").contains("JDK");
+        assertThat(r.out()).contains("cpu-reference").contains("JDK").contains("cuda-cudnn").contains("cuDNN");
+    }
+
+    @Test
+    void aBadCudnnAlgorithmIsRefusedNamingTheOption() {
+        Result r = cli("bench", "--engines", "cpu", "--hidden", "8", "--steps", "2", "--cudnn-algos", "fastest");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--cudnn-algo").contains("persist-static");
     }
 
     @Test

@@ -16,9 +16,13 @@ import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.check.SelfTestReference.ModelCase;
 import org.sprnn.check.SelfTestReference.Shape;
+import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cuda.CudaRnnEngine;
+import org.sprnn.engine.cuda.CudnnAlgorithm;
+import org.sprnn.engine.cuda.CudnnEngine;
+import org.sprnn.engine.cuda.CudnnEngineFactory;
 import org.sprnn.engine.cuda.EngineTesting;
 import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaEnvironment;
@@ -58,7 +62,8 @@ public final class GpuSelfTest {
     /**
      * What to run.
      *
-     * @param engines    engine names to test ({@code cuda-gemm}, {@code cuda-spmm})
+     * @param engines    engine names to test ({@code cuda-gemm}, {@code cuda-spmm}, {@code cuda-cudnn}: the matrix with
+     *                   CUDNN_RNN_ALGO_STANDARD, then {@link CudnnSelfTest}'s slice of the other algorithms)
      * @param precisions among {@link EngineOptions#PRECISIONS}
      * @param quick      a reduced matrix (hidden {33, 256}, batch {1, 4}, T 50 only) for a fast check
      * @param seed       base seed; every case derives its own from it
@@ -68,8 +73,9 @@ public final class GpuSelfTest {
             engines = List.copyOf(engines);
             precisions = List.copyOf(precisions);
             for (String e : engines) {
-                if (!e.equals("cuda-gemm") && !e.equals("cuda-spmm")) {
-                    throw new SprnnException("--engines: '" + e + "' is not a GPU engine (cuda-gemm, cuda-spmm)");
+                if (!e.equals("cuda-gemm") && !e.equals("cuda-spmm") && !e.equals(CudnnEngine.NAME)) {
+                    throw new SprnnException("--engines: '" + e + "' is not a GPU engine of the selftest (cuda-gemm, cuda-spmm, cuda-cudnn;"
+                            + " cuda-sparse-persistent is sprnn kernel-check's)");
                 }
             }
             for (Precision p : precisions) {
@@ -106,9 +112,22 @@ public final class GpuSelfTest {
         out.printf(Locale.ROOT, "seed %d; tolerances fp32 %.0e, fp16 %.0e, bf16 %.0e; outputs poisoned (NaN) before each run%n",
                 opt.seed(), Precision.FP32.tolerance(), Precision.FP16.tolerance(), Precision.BF16.tolerance());
         int failures = 0;
+        List<String> engines = new ArrayList<>(opt.engines());
+        if (engines.contains(CudnnEngine.NAME)) {
+            String why = new CudnnEngineFactory().unavailableReason(SelfTestReference.model(new ModelCase(CellType.RNN_RELU, 33, 1, 1, true),
+                    opt.seed()), EngineOptions.builder().engine(CudnnEngine.NAME).build()).orElse(null);
+            if (why != null) {
+                out.println("FAILED cuda-cudnn: not tested: " + why);
+                failures++;
+                engines.remove(CudnnEngine.NAME);
+            }
+        }
         failures += SelfTestDeviceChecks.headerProbe(env, out);
         failures += SelfTestDeviceChecks.faultChecks(env, out);
-        failures += Float32ContractCheck.check(opt, out);
+        failures += Float32ContractCheck.check(new Options(engines, opt.precisions(), opt.quick(), opt.seed()), out);
+        if (engines.contains(CudnnEngine.NAME)) {
+            failures += CudnnSelfTest.refusalCheck(opt.seed(), out);
+        }
 
         List<CellType> cells = List.of(CellType.values());
         List<Integer> hiddens = opt.quick() ? List.of(33, 256) : List.of(33, 256, 1152);
@@ -133,7 +152,7 @@ public final class GpuSelfTest {
             }
         }
 
-        precompileKernels(env, opt, models, batches, out);
+        precompileKernels(env, engines, opt, models, batches, out);
 
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
         ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
@@ -159,14 +178,13 @@ public final class GpuSelfTest {
             for (ModelCase m : models) {
                 RnnModel model = SelfTestReference.model(m, opt.seed());
                 List<Shape> ms = m.layers() > 1 ? List.of(new Shape(4, 50)) : shapes;
-                for (String engineName : opt.engines()) {
-                    CudaRnnEngine.Kind kind = engineName.equals("cuda-gemm") ? CudaRnnEngine.Kind.GEMM : CudaRnnEngine.Kind.SPMM;
+                for (String engineName : engines) {
                     for (Precision prec : opt.precisions()) {
                         double baseTol = prec.tolerance();
-                        CudaRnnEngine engine = null;
+                        Engine engine = null;
                         String buildError = null;
                         try {
-                            engine = new CudaRnnEngine(model, kind, prec);
+                            engine = engine(engineName, model, prec);
                         } catch (RuntimeException e) {
                             buildError = e.getMessage();
                         }
@@ -204,7 +222,7 @@ public final class GpuSelfTest {
                                         } else {
                                             note = String.format(Locale.ROOT, "drawn W_hh explodes past fp16's range: checked with W_hh x %s",
                                                     Fp16Range.factorText(damping));
-                                            try (CudaRnnEngine damped = new CudaRnnEngine((RnnModel) ref[6], kind, prec)) {
+                                            try (Engine damped = engine(engineName, (RnnModel) ref[6], prec)) {
                                                 got = damped.run((Tensor) ref[0], (Tensor) ref[1], (Tensor) ref[2]);
                                             }
                                         }
@@ -216,7 +234,7 @@ public final class GpuSelfTest {
                                 }
                                 boolean pass = err <= tol; // NaN fails
                                 String row = String.format(Locale.ROOT, "| %s | %s | %s | %d | %d | %d | %.2f | %d | %.2e | %s | %s |",
-                                        engineName, prec.id(), m.cell().id(), m.hidden(), m.layers(), s.batch(), m.density(),
+                                        label(engineName), prec.id(), m.cell().id(), m.hidden(), m.layers(), s.batch(), m.density(),
                                         s.steps(), err, tol > baseTol ? String.format(Locale.ROOT, "%.1e*", tol)
                                                 : String.format(Locale.ROOT, "%.0e", tol),
                                         (pass ? "PASS" : "FAIL") + (note.isEmpty() ? "" : ": " + note));
@@ -233,10 +251,28 @@ public final class GpuSelfTest {
                     }
                 }
             }
+            int refused = 0;
+            List<String> algorithmLines = List.of();
+            if (engines.contains(CudnnEngine.NAME)) {
+                CudnnSelfTest.Result r = CudnnSelfTest.run(opt.precisions(), hiddens, opt.seed(), (m, s) -> {
+                    try {
+                        return refs.get(m + "|" + s).get();
+                    } catch (InterruptedException | ExecutionException e) {
+                        throw new IllegalStateException("reference failed: " + e, e);
+                    }
+                }, out);
+                total += r.total();
+                failed.addAll(r.failed());
+                failures += r.algorithmsNeverRun();
+                refused = r.refused();
+                algorithmLines = r.perAlgorithm();
+            }
             failures += failed.size();
             out.println();
-            out.printf(Locale.ROOT, "selftest: %d of %d engine cases passed, %d failed%s%n", total - failed.size(), total,
-                    failed.size(), failures > failed.size() ? " (and " + (failures - failed.size()) + " probe/fault checks failed)" : "");
+            out.printf(Locale.ROOT, "selftest: %d of %d engine cases passed, %d failed%s%s%n", total - failed.size() - refused, total,
+                    failed.size(), refused > 0 ? ", " + refused + " refused by cuDNN (a persistent algorithm's documented limits: not failures)" : "",
+                    failures > failed.size() ? " (and " + (failures - failed.size()) + " probe/fault/algorithm checks failed)" : "");
+            algorithmLines.forEach(out::println);
             for (String f : failed) {
                 out.println("FAILED " + f);
             }
@@ -250,13 +286,30 @@ public final class GpuSelfTest {
         }
     }
 
+    /** The engine a matrix row runs: cuda-gemm, cuda-spmm, or cuda-cudnn with CUDNN_RNN_ALGO_STANDARD. */
+    private static Engine engine(String engineName, RnnModel model, Precision prec) {
+        return switch (engineName) {
+            case "cuda-gemm" -> new CudaRnnEngine(model, CudaRnnEngine.Kind.GEMM, prec);
+            case "cuda-spmm" -> new CudaRnnEngine(model, CudaRnnEngine.Kind.SPMM, prec);
+            default -> new CudnnEngine(model, prec, CudnnAlgorithm.STANDARD.id);
+        };
+    }
+
+    /** The engine column of a matrix row: cuda-cudnn with its algorithm. */
+    private static String label(String engineName) {
+        return engineName.equals(CudnnEngine.NAME) ? engineName + ":" + CudnnAlgorithm.STANDARD.id : engineName;
+    }
+
     /** Compiles every cell-update kernel the matrix needs, on all cores, so the GPU loop finds them cached. */
-    private static void precompileKernels(CudaEnvironment env, Options opt, List<ModelCase> models, List<Integer> batches,
-                                          PrintStream out) {
+    private static void precompileKernels(CudaEnvironment env, List<String> engines, Options opt, List<ModelCase> models,
+                                          List<Integer> batches, PrintStream out) {
         Set<EngineTesting.KernelBuild> specs = new LinkedHashSet<>();
         for (ModelCase m : models) {
             for (int b : m.layers() > 1 ? List.of(4) : batches) {
-                for (String e : opt.engines()) {
+                for (String e : engines) {
+                    if (e.equals(CudnnEngine.NAME)) {
+                        continue; // cuDNN compiles nothing of sprnn's
+                    }
                     CudaRnnEngine.Kind kind = e.equals("cuda-spmm") ? CudaRnnEngine.Kind.SPMM : CudaRnnEngine.Kind.GEMM;
                     for (Precision p : opt.precisions()) {
                         specs.addAll(EngineTesting.cellUpdateKernels(m.cell(), m.hidden(), b, kind, p));

@@ -2,9 +2,10 @@
  * The GPU verification harness: every GPU engine against the float64 {@code cpu-reference} on a real device,
  * runnable where the JVM runs, without Maven or JUnit.
  * <ul>
- *   <li>{@link org.sprnn.check.GpuSelfTest}: {@code sprnn selftest}, the {@code cuda-gemm} and {@code cuda-spmm}
- *       matrix (cells, sizes, densities, batches, precisions), the NVRTC toolkit-header probe, the fault checks
- *       and the float32-range contract of every GPU engine;</li>
+ *   <li>{@link org.sprnn.check.GpuSelfTest}: {@code sprnn selftest}, the {@code cuda-gemm}, {@code cuda-spmm} and
+ *       {@code cuda-cudnn} (STANDARD) matrix (cells, sizes, densities, batches, precisions), the NVRTC toolkit-header
+ *       probe, the fault checks and the float32-range contract of every GPU engine; {@code CudnnSelfTest}, cuDNN's
+ *       other algorithms on small shapes (refusals within cuDNN's documented limits reported, not failed);</li>
  *   <li>{@link org.sprnn.check.SparsePersistentSelfTest}: {@code sprnn kernel-check}, the
  *       {@code cuda-sparse-persistent} matrix in a few minutes;</li>
  *   <li>{@link org.sprnn.check.SparsePersistentFullCheck}: {@code sprnn kernel-check --full}, the whole matrix,

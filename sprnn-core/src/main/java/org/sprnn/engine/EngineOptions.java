@@ -1,6 +1,7 @@
 package org.sprnn.engine;
 
 import java.util.List;
+import java.util.Locale;
 import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 
@@ -16,10 +17,17 @@ import org.sprnn.SprnnException;
  *                   (a {@link BatchFirstEngine}); initial and final states stay {@code [L][B][H]}, as in
  *                   PyTorch. Default false: sequence-first {@code [T][B][I]}. Factories called directly
  *                   ({@link EngineFactory#create}) always build sequence-first engines.
+ * @param cudnnAlgo  the algorithm of {@code cuda-cudnn} ({@code --cudnn-algo}): {@code auto} (default: the persistent
+ *                   algorithms first, STANDARD where cuDNN refuses them) or one of {@link #CUDNN_ALGORITHMS}; other
+ *                   engines ignore it
  */
-public record EngineOptions(String engine, int threads, Precision precision, int batchHint, boolean batchFirst) {
+public record EngineOptions(String engine, int threads, Precision precision, int batchHint, boolean batchFirst, String cudnnAlgo) {
     /** The precisions a GPU engine computes in, as messages list them: fp16, bf16, fp32. */
     public static final List<Precision> PRECISIONS = List.of(Precision.FP16, Precision.BF16, Precision.FP32);
+
+    /** The values of {@link #cudnnAlgo()}: {@code auto} and cuDNN's four RNN algorithms. */
+    public static final List<String> CUDNN_ALGORITHMS =
+            List.of("auto", "standard", "persist-static", "persist-static-small-h", "persist-dynamic");
 
     public EngineOptions {
         if (engine == null || engine.isBlank()) {
@@ -32,6 +40,15 @@ public record EngineOptions(String engine, int threads, Precision precision, int
         if (batchHint < 1) {
             throw new SprnnException("--batch: must be >= 1, got " + batchHint);
         }
+        cudnnAlgo = cudnnAlgo == null ? "auto" : cudnnAlgo.trim().toLowerCase(Locale.ROOT).replace('_', '-');
+        if (!CUDNN_ALGORITHMS.contains(cudnnAlgo)) {
+            throw new SprnnException("--cudnn-algo: expected one of " + String.join(", ", CUDNN_ALGORITHMS) + ", got '" + cudnnAlgo + "'");
+        }
+    }
+
+    /** Options without a cuDNN algorithm ({@code auto}). */
+    public EngineOptions(String engine, int threads, Precision precision, int batchHint, boolean batchFirst) {
+        this(engine, threads, precision, batchHint, batchFirst, "auto");
     }
 
     /**
@@ -60,6 +77,7 @@ public record EngineOptions(String engine, int threads, Precision precision, int
         private Precision precision = Precision.FP16;
         private int batchHint = 1;
         private boolean batchFirst;
+        private String cudnnAlgo = "auto";
 
         private Builder() {
         }
@@ -98,9 +116,15 @@ public record EngineOptions(String engine, int threads, Precision precision, int
             return this;
         }
 
+        /** The algorithm of {@code cuda-cudnn}: {@code auto} or one of {@link EngineOptions#CUDNN_ALGORITHMS}. */
+        public Builder cudnnAlgo(String cudnnAlgo) {
+            this.cudnnAlgo = cudnnAlgo;
+            return this;
+        }
+
         /** The options, validated. */
         public EngineOptions build() {
-            return new EngineOptions(engine, threads, precision, batchHint, batchFirst);
+            return new EngineOptions(engine, threads, precision, batchHint, batchFirst, cudnnAlgo);
         }
     }
 }

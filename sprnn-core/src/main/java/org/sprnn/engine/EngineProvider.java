@@ -12,6 +12,7 @@ import org.sprnn.engine.cpu.CpuEngineFactory;
 import org.sprnn.engine.cpu.CpuReferenceFactory;
 import org.sprnn.engine.cuda.CudaEngineFactory;
 import org.sprnn.engine.cuda.CudaRnnEngine;
+import org.sprnn.engine.cuda.CudnnEngineFactory;
 import org.sprnn.engine.cuda.SparsePersistentFactory;
 import org.sprnn.model.RnnModel;
 
@@ -27,6 +28,7 @@ public final class EngineProvider {
             new SparsePersistentFactory(),
             new CudaEngineFactory(CudaRnnEngine.Kind.GEMM),
             new CudaEngineFactory(CudaRnnEngine.Kind.SPMM),
+            new CudnnEngineFactory(),
             new CpuEngineFactory(),
             new CpuReferenceFactory());
 

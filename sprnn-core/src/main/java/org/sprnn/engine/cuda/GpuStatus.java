@@ -92,7 +92,7 @@ public final class GpuStatus {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("device", env.device() == null ? "none" : env.device().name());
         m.put("driver", env.device() == null ? "none" : env.device().driverVersionText());
-        for (String lib : List.of("NVRTC", "cuBLASLt", "cuSPARSE")) {
+        for (String lib : List.of("NVRTC", "cuBLASLt", "cuSPARSE", "cuDNN")) {
             String v = env.library(lib).version();
             m.put(lib, v == null ? "none" : v);
         }

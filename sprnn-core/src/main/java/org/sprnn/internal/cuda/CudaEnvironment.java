@@ -13,7 +13,8 @@ import java.util.function.Supplier;
  * <p>Never throws, on a machine without CUDA included: every failure, {@link LinkageError} too,
  * becomes a reason string.
  *
- * @param libraries one entry per library, in the order driver, NVRTC, cuBLASLt, cuSPARSE
+ * @param libraries one entry per library, in the order driver, NVRTC, cuBLASLt, cuSPARSE, cuDNN (only
+ *                  {@code cuda-cudnn} needs cuDNN: {@link #problem} does not ask for it)
  * @param device    device 0, or {@code null}
  * @param noDevice  why there is no usable device, or {@code null} when {@code device} is set
  * @param includeDirs toolkit include folders NVRTC will get ({@code -I}), empty when none was found
@@ -60,6 +61,7 @@ public record CudaEnvironment(List<Library> libraries, DeviceInfo device, String
         libs.add(library("NVRTC", Nvrtc::problem, () -> Nvrtc.get().path(), () -> Nvrtc.get().version()));
         libs.add(library("cuBLASLt", CublasLt::problem, () -> CublasLt.get().path(), () -> CublasLt.get().version()));
         libs.add(library("cuSPARSE", Cusparse::problem, () -> Cusparse.get().path(), () -> Cusparse.get().version()));
+        libs.add(library("cuDNN", Cudnn::problem, () -> Cudnn.get().path(), () -> Cudnn.get().version()));
         DeviceInfo dev = null;
         String noDevice = null;
         try {

@@ -1,6 +1,6 @@
 /**
- * Hand-written Foreign Function &amp; Memory bindings to the CUDA driver API, NVRTC, cuBLASLt and
- * cuSPARSE, plus small {@link java.lang.AutoCloseable} wrappers around the native objects they create.
+ * Hand-written Foreign Function &amp; Memory bindings to the CUDA driver API, NVRTC, cuBLASLt,
+ * cuSPARSE and cuDNN 9 ({@link org.sprnn.internal.cuda.Cudnn}, the RNN inference API), plus small {@link java.lang.AutoCloseable} wrappers around the native objects they create.
  *
  * <p>Internal: only the CUDA engines ({@code org.sprnn.engine.cuda}) and the GPU verification harness
  * ({@code org.sprnn.check}) use it; there is no Java kernel package, {@link org.sprnn.internal.cuda.KernelCompiler}

@@ -34,7 +34,7 @@ class CudaEnginesTest {
     void environmentProbeNeverThrowsAndExplainsItself() {
         CudaEnvironment env = CudaEnvironment.get();
         assertThat(env.libraries()).extracting(CudaEnvironment.Library::name)
-                .containsExactly("CUDA driver", "NVRTC", "cuBLASLt", "cuSPARSE");
+                .containsExactly("CUDA driver", "NVRTC", "cuBLASLt", "cuSPARSE", "cuDNN");
         for (CudaEnvironment.Library l : env.libraries()) {
             assertThat(l.ok() ? l.path() : l.problem()).as("%s: a path or a reason", l.name()).isNotBlank();
         }
