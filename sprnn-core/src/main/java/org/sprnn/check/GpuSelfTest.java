@@ -16,10 +16,14 @@ import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.check.SelfTestReference.ModelCase;
 import org.sprnn.check.SelfTestReference.Shape;
+import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cuda.CudaRnnEngine;
 import org.sprnn.engine.cuda.EngineTesting;
+import org.sprnn.engine.cuda.GpuStatus;
+import org.sprnn.engine.cuda.SparsePersistentEngine;
+import org.sprnn.engine.cuda.SparsePersistentFactory;
 import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaEnvironment;
 import org.sprnn.internal.cuda.KernelCompiler;
@@ -68,8 +72,9 @@ public final class GpuSelfTest {
             engines = List.copyOf(engines);
             precisions = List.copyOf(precisions);
             for (String e : engines) {
-                if (!e.equals("cuda-gemm") && !e.equals("cuda-spmm")) {
-                    throw new SprnnException("--engines: '" + e + "' is not a GPU engine (cuda-gemm, cuda-spmm)");
+                if (!e.equals("cuda-gemm") && !e.equals("cuda-spmm") && !e.equals(SparsePersistentEngine.DENSE_NAME)) {
+                    throw new SprnnException("--engines: '" + e + "' is not a GPU engine (cuda-gemm, cuda-spmm, "
+                            + SparsePersistentEngine.DENSE_NAME + ")");
                 }
             }
             for (Precision p : precisions) {
@@ -162,11 +167,14 @@ public final class GpuSelfTest {
                 for (String engineName : opt.engines()) {
                     CudaRnnEngine.Kind kind = engineName.equals("cuda-gemm") ? CudaRnnEngine.Kind.GEMM : CudaRnnEngine.Kind.SPMM;
                     for (Precision prec : opt.precisions()) {
+                        if (engineName.equals(SparsePersistentEngine.DENSE_NAME) && !prec.isSixteenBit()) {
+                            continue; // its on-chip weights are 16-bit
+                        }
                         double baseTol = prec.tolerance();
-                        CudaRnnEngine engine = null;
+                        Engine engine = null;
                         String buildError = null;
                         try {
-                            engine = new CudaRnnEngine(model, kind, prec);
+                            engine = engine(engineName, kind, model, prec);
                         } catch (RuntimeException e) {
                             buildError = e.getMessage();
                         }
@@ -204,7 +212,7 @@ public final class GpuSelfTest {
                                         } else {
                                             note = String.format(Locale.ROOT, "drawn W_hh explodes past fp16's range: checked with W_hh x %s",
                                                     Fp16Range.factorText(damping));
-                                            try (CudaRnnEngine damped = new CudaRnnEngine((RnnModel) ref[6], kind, prec)) {
+                                            try (Engine damped = engine(engineName, kind, (RnnModel) ref[6], prec)) {
                                                 got = damped.run((Tensor) ref[0], (Tensor) ref[1], (Tensor) ref[2]);
                                             }
                                         }
@@ -250,6 +258,17 @@ public final class GpuSelfTest {
         }
     }
 
+    /**
+     * The engine under test: {@code cuda-gemm} or {@code cuda-spmm} ({@code kind}), or {@code cuda-dense-persistent}
+     * (the persistent kernel's dense mode, planned for this device; fp16 or bf16).
+     */
+    private static Engine engine(String name, CudaRnnEngine.Kind kind, RnnModel model, Precision prec) {
+        if (name.equals(SparsePersistentEngine.DENSE_NAME)) {
+            return new SparsePersistentEngine(model, GpuStatus.deviceLimits().orElseThrow(), SparsePersistentFactory.planOptions(prec, true));
+        }
+        return new CudaRnnEngine(model, kind, prec);
+    }
+
     /** Compiles every cell-update kernel the matrix needs, on all cores, so the GPU loop finds them cached. */
     private static void precompileKernels(CudaEnvironment env, Options opt, List<ModelCase> models, List<Integer> batches,
                                           PrintStream out) {
@@ -257,6 +276,9 @@ public final class GpuSelfTest {
         for (ModelCase m : models) {
             for (int b : m.layers() > 1 ? List.of(4) : batches) {
                 for (String e : opt.engines()) {
+                    if (e.equals(SparsePersistentEngine.DENSE_NAME)) {
+                        continue; // compiles its persistent kernels itself
+                    }
                     CudaRnnEngine.Kind kind = e.equals("cuda-spmm") ? CudaRnnEngine.Kind.SPMM : CudaRnnEngine.Kind.GEMM;
                     for (Precision p : opt.precisions()) {
                         specs.addAll(EngineTesting.cellUpdateKernels(m.cell(), m.hidden(), b, kind, p));

@@ -46,7 +46,7 @@ class DenseKernelCompileTest {
                 assertThat(p.fits()).as(p.why()).isTrue();
                 specs.put(cell.id() + " h96 b4 " + e.id(), p.spec());
             }
-            for (int batch : new int[] {1, 4, 16}) {
+            for (int batch : cell == CellType.RNN_TANH ? new int[] {4} : new int[] {1, 4, 16}) {
                 Plan.DenseCapacity c = Plan.denseCapacity(cell, batch, H100, fp16);
                 specs.put(cell.id() + " capacity h" + c.hidden() + " b" + batch, c.plan().spec());
             }
@@ -59,6 +59,8 @@ class DenseKernelCompileTest {
                 specs.put(cell.id() + " " + e.id() + " capacity h" + ce.hidden() + " b4", ce.plan().spec());
             }
         }
+        Plan.DenseCapacity barrier = Plan.denseCapacity(CellType.RNN_RELU, 16, H100, fp16.withExchange(ExchangeMode.GRID_BARRIER));
+        specs.put("rnn_relu barrier capacity h" + barrier.hidden() + " b16", barrier.plan().spec());
         Plan.DenseCapacity b32 = Plan.denseCapacity(CellType.GRU, 32, H100, fp16);
         specs.put("gru capacity h" + b32.hidden() + " b32", b32.plan().spec());
         return specs;
