@@ -49,7 +49,7 @@ if [ "$PART" = all ] || [ "$PART" = checks ] || [ "$PART" = quick ]; then
   step info 60 "$S" info
   step demo 180 "$S" demo
   step selftest-baselines 300 "$S" selftest --seed "$SEED"
-  step kernel-check 300 "$S" kernel-check --seed "$SEED"
+  step kernel-check 300 "$S" kernel-check --engine cuda-sparse-persistent --seed "$SEED"   # the dense matrix: PART dense
   step no-gpu-auto 60 env CUDA_VISIBLE_DEVICES= "$S" demo --hidden 64 --steps 4
   # must fail with the reason (exit 2): the engine was asked for by name and there is no device
   CUDA_VISIBLE_DEVICES= timeout 60 "$S" demo --engine cuda-sparse-persistent --hidden 64 --steps 4 > "$OUT/no-gpu-named.log" 2>&1
