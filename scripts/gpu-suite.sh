@@ -12,9 +12,12 @@
 # bench = the results/anchors/README.md shapes with every GPU engine side by side, and the ablation (paper's Table 1
 # and the headline shape). Each step has its own time limit; a failing step is reported and the rest
 # still run; the exit code is the number of failed steps. Logs, CSV and JSON rows go to OUT.
+# dense (not part of all; about 4-5 minutes): cuda-dense-persistent: its plan and capacity, kernel-check of its matrix
+# (every cell, fp16/bf16, each exchange, stacked, at capacity, refusals beyond), selftest, and bench beside
+# cuda-sparse-persistent and cuda-gemm at 1152 d=1.0 and d=0.1, 2304 d=0.3 (batch 4, T 256).
 set -uo pipefail
-tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|all]}
-OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|all]}
+tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|all]}
+OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|all]}
 PART=${3:-all}
 # fresh random models and inputs each run unless SPRNN_SEED is given; the seed is recorded in steps.txt
 SEED=${SPRNN_SEED:-$(( $(date +%s) % 100000 ))}
@@ -46,7 +49,7 @@ if [ "$PART" = all ] || [ "$PART" = checks ] || [ "$PART" = quick ]; then
   step info 60 "$S" info
   step demo 180 "$S" demo
   step selftest-baselines 300 "$S" selftest --seed "$SEED"
-  step kernel-check 300 "$S" kernel-check --seed "$SEED"
+  step kernel-check 300 "$S" kernel-check --engine cuda-sparse-persistent --seed "$SEED"   # the dense matrix: PART dense
   step no-gpu-auto 60 env CUDA_VISIBLE_DEVICES= "$S" demo --hidden 64 --steps 4
   # must fail with the reason (exit 2): the engine was asked for by name and there is no device
   CUDA_VISIBLE_DEVICES= timeout 60 "$S" demo --engine cuda-sparse-persistent --hidden 64 --steps 4 > "$OUT/no-gpu-named.log" 2>&1
@@ -71,6 +74,18 @@ if [ "$PART" = all ] || [ "$PART" = bench ]; then
   step ablation-2304 150 "$S" bench ablation --hidden 2304 --density 0.3 --baselines cuda-gemm --out-dir "$OUT"
   step ablation-5760 200 "$S" bench ablation --hidden 5760 --density 0.1 --baselines cuda-gemm,cuda-spmm --out-dir "$OUT"
   grep -h "^|" "$OUT"/bench-*.log "$OUT"/ablation-*.log | cut -c1-200
+fi
+if [ "$PART" = dense ]; then
+  step dense-plan 60 "$S" plan --engine cuda-dense-persistent --hidden 1152 --cell lstm --batch 4
+  grep -h "^capacity\|^fits" "$OUT/dense-plan.log"
+  step dense-kernel-check 200 "$S" kernel-check --quick --engine cuda-dense-persistent --seed "$SEED"
+  step dense-selftest 150 "$S" selftest --quick --engines cuda-dense-persistent --precisions fp16,bf16 --seed "$SEED"
+  engines=cuda-sparse-persistent,cuda-dense-persistent,cuda-gemm
+  step dense-bench-1152-d100 60 "$S" bench --hidden 1152 --batch 4 --density 1.0 --steps 256 --precisions fp16 --engines $engines --out-dir "$OUT"
+  step dense-bench-1152-d10 60 "$S" bench --hidden 1152 --batch 4 --density 0.1 --steps 256 --precisions fp16 --engines $engines --out-dir "$OUT"
+  step dense-bench-2304-d30 60 "$S" bench --hidden 2304 --batch 4 --density 0.3 --steps 256 --precisions fp16 --engines $engines --out-dir "$OUT"
+  grep -h "FAIL\|passed\|refused" "$OUT/dense-kernel-check.log" "$OUT/dense-selftest.log" | cut -c1-300 | tail -25
+  grep -h "^|" "$OUT"/dense-bench-*.log | cut -c1-200
 fi
 if [ "$PART" = full ]; then
   fixtures=${SPRNN_FIXTURES:-"$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/sprnn-core/src/test/resources/golden"}

@@ -15,10 +15,11 @@ import picocli.CommandLine.Option;
  * ({@link SparsePersistentFullCheck}).
  */
 @Command(name = "kernel-check", mixinStandardHelpOptions = true,
-        description = {"Checks cuda-sparse-persistent against cpu-reference on the GPU: every cell, several hidden sizes, "
-                + "batches, densities and T, every exchange and switch at one shape, stacked layers, and a refusal."},
+        description = {"Checks cuda-sparse-persistent and cuda-dense-persistent against cpu-reference on the GPU: every cell, "
+                + "several hidden sizes, batches, densities and T, every exchange and switch at one shape, stacked layers, bf16, "
+                + "the dense engine at its capacity, and refusals beyond it."},
         footerHeading = "%nExamples:%n",
-        footer = {"  sprnn kernel-check --quick", "  sprnn kernel-check --seed 7",
+        footer = {"  sprnn kernel-check --quick", "  sprnn kernel-check --seed 7", "  sprnn kernel-check --engine cuda-dense-persistent",
                 "  sprnn kernel-check --full --fixtures sprnn-core/src/test/resources/golden"})
 final class KernelCheckCommand extends SprnnCommand {
     @Option(names = "--quick", description = "a smaller matrix")
@@ -32,6 +33,10 @@ final class KernelCheckCommand extends SprnnCommand {
     @Option(names = "--fixtures", paramLabel = "DIR", description = "with --full: also the PyTorch golden fixtures in DIR "
             + "(manifest.json, e.g. sprnn-core/src/test/resources/golden)")
     Path fixtures;
+
+    @Option(names = "--engine", split = ",", paramLabel = "NAME", description = "the engines whose matrix runs (default: both; "
+            + "--full checks cuda-sparse-persistent): cuda-sparse-persistent, cuda-dense-persistent")
+    java.util.List<String> engines;
 
     @Mixin
     SeedOption seedOption;
@@ -50,6 +55,7 @@ final class KernelCheckCommand extends SprnnCommand {
         if (full) {
             return SparsePersistentFullCheck.run(seedOption.seed, fixtures, System.out, System.err) == 0 ? 0 : 1;
         }
-        return SparsePersistentSelfTest.run(quick, seedOption.seed, System.out) == 0 ? 0 : 1;
+        java.util.Set<String> which = engines == null ? SparsePersistentSelfTest.ENGINES : new java.util.LinkedHashSet<>(engines);
+        return SparsePersistentSelfTest.run(quick, seedOption.seed, System.out, which) == 0 ? 0 : 1;
     }
 }

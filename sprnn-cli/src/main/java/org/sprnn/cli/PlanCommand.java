@@ -26,6 +26,8 @@ import picocli.CommandLine.Option;
 @Command(name = "plan",
         description = {"Show how cuda-sparse-persistent lays out each layer's W_hh on the GPU: CTAs and warps, registers "
                 + "per thread, shared memory per CTA, bank conflicts, and whether it fits on-chip and why.",
+            "With --engine cuda-dense-persistent, the dense mode (W_hh whole, two 16-bit weights a word) and its capacity: "
+                + "the largest hidden size on-chip for the cell at the batch, and why one more is refused.",
             "Uses this machine's GPU; without one, plans for an H100 SXM (132 SMs) and says so."},
         mixinStandardHelpOptions = true,
         sortOptions = false,
@@ -33,7 +35,8 @@ import picocli.CommandLine.Option;
         footer = {"  sprnn plan --model lstm.safetensors --batch 4",
             "  sprnn plan --hidden 1152 --density 0.1 --batch 4",
             "  sprnn plan --hidden 5760 --density 0.1 --batch 4 --cell rnn_relu --exchange timestamps",
-            "  sprnn plan --hidden 300 --density 0.1 --batch 3 --split-weights"})
+            "  sprnn plan --hidden 300 --density 0.1 --batch 3 --split-weights",
+            "  sprnn plan --engine cuda-dense-persistent --hidden 1152 --cell lstm --batch 4"})
 final class PlanCommand extends SprnnCommand {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
@@ -61,6 +64,10 @@ final class PlanCommand extends SprnnCommand {
     @Option(names = "--precision", defaultValue = "fp16", description = "Weight encoding: fp16 or bf16 (default: ${DEFAULT-VALUE}).")
     String precision;
 
+    @Option(names = "--engine", defaultValue = "cuda-sparse-persistent", description = "cuda-sparse-persistent or "
+            + "cuda-dense-persistent (default: ${DEFAULT-VALUE}).")
+    String engine;
+
     @Option(names = "--naive", description = "Plan the ablation's naive kernel: scalar loads, natural order, naive split.")
     boolean naive;
 
@@ -80,7 +87,16 @@ final class PlanCommand extends SprnnCommand {
             default -> throw new SprnnException("--exchange: expected auto, cluster, timestamps or barrier, got '" + exchange + "'");
         };
         Precision format = Precision.parse("--precision", precision, List.of(Precision.FP16, Precision.BF16));
-        PlanOptions options = new PlanOptions(mode, !naive, !naive, !naive, 0, 0, format, splitWeights);
+        boolean dense = switch (engine) {
+            case "cuda-sparse-persistent" -> false;
+            case "cuda-dense-persistent" -> true;
+            default -> throw new SprnnException("--engine: expected cuda-sparse-persistent or cuda-dense-persistent, got '" + engine + "'");
+        };
+        if (dense && (naive || splitWeights)) {
+            throw new SprnnException("--engine cuda-dense-persistent: --naive and --split-weights are sparse switches");
+        }
+        PlanOptions options = dense ? PlanOptions.denseDefaults(format).withExchange(mode)
+                : new PlanOptions(mode, !naive, !naive, !naive, 0, 0, format, splitWeights);
         RnnModel model;
         if (source.model != null) {
             model = ModelFiles.load(source.model, cell == null ? null : CellType.parse(cell));
@@ -101,6 +117,9 @@ final class PlanCommand extends SprnnCommand {
             }
             Plan plan = Plan.of(CsrMatrix.of(model.layers().get(k).wHh()), model.cell(), batch, device, options);
             out.print(plan.describe());
+        }
+        if (dense) {
+            out.println("capacity   " + Plan.denseCapacity(model.cell(), batch, device, options).describe());
         }
         return 0;
     }

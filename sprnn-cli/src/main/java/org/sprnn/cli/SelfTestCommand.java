@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
         footer = {"  sprnn selftest", "  sprnn selftest --quick --engines cuda-gemm",
                 "  sprnn selftest --precisions fp32,fp16,bf16 --seed 42", "  sprnn selftest --engines cuda-cudnn"})
 final class SelfTestCommand extends SprnnCommand {
-    @Option(names = "--engines", split = ",", description = "GPU engines to test (default: ${DEFAULT-VALUE})",
+    @Option(names = "--engines", split = ",", description = "GPU engines to test: cuda-gemm, cuda-spmm, cuda-cudnn, cuda-dense-persistent (fp16/bf16 only) (default: ${DEFAULT-VALUE})",
             defaultValue = "cuda-gemm,cuda-spmm,cuda-cudnn")
     List<String> engines;
 

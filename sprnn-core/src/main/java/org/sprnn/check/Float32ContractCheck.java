@@ -56,7 +56,8 @@ final class Float32ContractCheck {
         }
         int failed = 0;
         for (String name : engines) {
-            for (Precision prec : name.equals(SparsePersistentEngine.NAME) ? List.of(Precision.FP16) : opt.precisions()) {
+            for (Precision prec : name.equals(SparsePersistentEngine.NAME) || name.equals(SparsePersistentEngine.DENSE_NAME)
+                    ? List.of(Precision.FP16) : opt.precisions()) {
                 String label = "float32 contract: " + name + " " + prec.id();
                 EngineOptions eo = EngineOptions.builder().engine(name).precision(prec).batchHint(2).build();
                 try (EngineSelection sel = EngineProvider.select(model, eo)) {

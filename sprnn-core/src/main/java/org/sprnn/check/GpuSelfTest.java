@@ -24,6 +24,9 @@ import org.sprnn.engine.cuda.CudnnAlgorithm;
 import org.sprnn.engine.cuda.CudnnEngine;
 import org.sprnn.engine.cuda.CudnnEngineFactory;
 import org.sprnn.engine.cuda.EngineTesting;
+import org.sprnn.engine.cuda.GpuStatus;
+import org.sprnn.engine.cuda.SparsePersistentEngine;
+import org.sprnn.engine.cuda.SparsePersistentFactory;
 import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaEnvironment;
 import org.sprnn.internal.cuda.KernelCompiler;
@@ -73,9 +76,10 @@ public final class GpuSelfTest {
             engines = List.copyOf(engines);
             precisions = List.copyOf(precisions);
             for (String e : engines) {
-                if (!e.equals("cuda-gemm") && !e.equals("cuda-spmm") && !e.equals(CudnnEngine.NAME)) {
-                    throw new SprnnException("--engines: '" + e + "' is not a GPU engine of the selftest (cuda-gemm, cuda-spmm, cuda-cudnn;"
-                            + " cuda-sparse-persistent is sprnn kernel-check's)");
+                if (!e.equals("cuda-gemm") && !e.equals("cuda-spmm") && !e.equals(CudnnEngine.NAME)
+                        && !e.equals(SparsePersistentEngine.DENSE_NAME)) {
+                    throw new SprnnException("--engines: '" + e + "' is not a GPU engine of the selftest (cuda-gemm, cuda-spmm, cuda-cudnn, "
+                            + SparsePersistentEngine.DENSE_NAME + "; cuda-sparse-persistent is sprnn kernel-check's)");
                 }
             }
             for (Precision p : precisions) {
@@ -180,6 +184,9 @@ public final class GpuSelfTest {
                 List<Shape> ms = m.layers() > 1 ? List.of(new Shape(4, 50)) : shapes;
                 for (String engineName : engines) {
                     for (Precision prec : opt.precisions()) {
+                        if (engineName.equals(SparsePersistentEngine.DENSE_NAME) && !prec.isSixteenBit()) {
+                            continue; // its on-chip weights are 16-bit
+                        }
                         double baseTol = prec.tolerance();
                         Engine engine = null;
                         String buildError = null;
@@ -286,11 +293,16 @@ public final class GpuSelfTest {
         }
     }
 
-    /** The engine a matrix row runs: cuda-gemm, cuda-spmm, or cuda-cudnn with CUDNN_RNN_ALGO_STANDARD. */
+    /**
+     * The engine a matrix row runs: cuda-gemm, cuda-spmm, cuda-cudnn with CUDNN_RNN_ALGO_STANDARD, or
+     * {@code cuda-dense-persistent} (the persistent kernel's dense mode, planned for this device; fp16 or bf16).
+     */
     private static Engine engine(String engineName, RnnModel model, Precision prec) {
         return switch (engineName) {
             case "cuda-gemm" -> new CudaRnnEngine(model, CudaRnnEngine.Kind.GEMM, prec);
             case "cuda-spmm" -> new CudaRnnEngine(model, CudaRnnEngine.Kind.SPMM, prec);
+            case SparsePersistentEngine.DENSE_NAME -> new SparsePersistentEngine(model, GpuStatus.deviceLimits().orElseThrow(),
+                    SparsePersistentFactory.planOptions(prec, true));
             default -> new CudnnEngine(model, prec, CudnnAlgorithm.STANDARD.id);
         };
     }
@@ -307,8 +319,8 @@ public final class GpuSelfTest {
         for (ModelCase m : models) {
             for (int b : m.layers() > 1 ? List.of(4) : batches) {
                 for (String e : engines) {
-                    if (e.equals(CudnnEngine.NAME)) {
-                        continue; // cuDNN compiles nothing of sprnn's
+                    if (e.equals(CudnnEngine.NAME) || e.equals(SparsePersistentEngine.DENSE_NAME)) {
+                        continue; // cuDNN compiles nothing of sprnn's; the dense persistent engine compiles its kernels itself
                     }
                     CudaRnnEngine.Kind kind = e.equals("cuda-spmm") ? CudaRnnEngine.Kind.SPMM : CudaRnnEngine.Kind.GEMM;
                     for (Precision p : opt.precisions()) {

@@ -6,6 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -22,6 +24,7 @@ import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
 import org.sprnn.plan.DeviceLimits;
 import org.sprnn.plan.ExchangeMode;
+import org.sprnn.plan.Plan;
 import org.sprnn.plan.PlanOptions;
 
 /**
@@ -48,6 +51,9 @@ public final class SparsePersistentSelfTest {
 
     /** Plan options as a check's rows name them: exchange and switches, then bf16 and run-time row ends where set. */
     static String optionsLabel(PlanOptions o) {
+        if (o.dense()) {
+            return "dense " + (o.exchange() == null ? "auto" : o.exchange().id()) + (o.weights() != Precision.FP16 ? " " + o.weights().id() : "");
+        }
         return (o.exchange() == null ? "auto" : o.exchange().id()) + (o.wideLoads() ? " wide" : " scalar")
                 + (o.bankAware() ? " bank" : " natural") + (o.balanced() ? " bal" : " naive")
                 + (o.weights() != Precision.FP16 ? " " + o.weights().id() : "") + (o.compiledRowEnds() ? "" : " run-time row ends");
@@ -91,11 +97,69 @@ public final class SparsePersistentSelfTest {
         return cs;
     }
 
-    /** Runs the matrix; returns the number of failures. */
+    /**
+     * The cases of {@code cuda-dense-persistent} (the kernel's dense mode) besides those at its capacity: every cell,
+     * fp16 and bf16, each exchange, stacked layers, dense and pruned W_hh (the dense mode holds the zeros).
+     */
+    static List<Case> denseCases(boolean quick) {
+        List<Case> cs = new ArrayList<>();
+        PlanOptions fp16 = PlanOptions.denseDefaults(Precision.FP16);
+        PlanOptions bf16 = PlanOptions.denseDefaults(Precision.BF16);
+        for (CellType c : CellType.values()) {
+            cs.add(new Case(c, 64, 1, 1.0, 1, 7, fp16));
+            cs.add(new Case(c, 300, 1, 0.3, 3, 64, fp16));
+            cs.add(new Case(c, 1152, 1, 1.0, 4, 64, fp16));
+            cs.add(new Case(c, 300, 1, 1.0, 8, 7, bf16));
+            for (ExchangeMode e : ExchangeMode.values()) {
+                if (!quick || c == CellType.LSTM) {
+                    cs.add(new Case(c, 200, 1, 1.0, 3, 50, fp16.withExchange(e)));
+                }
+            }
+            if (!quick) {
+                cs.add(new Case(c, 97, 1, 1.0, 16, 7, fp16));
+                cs.add(new Case(c, 1152, 1, 0.1, 4, 64, bf16.withExchange(ExchangeMode.CLUSTER)));
+            }
+        }
+        cs.add(new Case(CellType.RNN_RELU, 256, 3, 1.0, 4, 50, fp16)); // stacked
+        cs.add(new Case(CellType.LSTM, 256, 2, 1.0, 4, 50, fp16));
+        cs.add(new Case(CellType.GRU, 256, 2, 0.3, 3, 50, bf16));
+        return cs;
+    }
+
+    /** Which engines' cases {@link #run(boolean, long, PrintStream, Set)} runs. */
+    public static final Set<String> ENGINES = Set.of(SparsePersistentEngine.NAME, SparsePersistentEngine.DENSE_NAME);
+
+    /** Runs the matrix of both engines; returns the number of failures. */
     public static int run(boolean quick, long seed, PrintStream out) {
+        return run(quick, seed, out, ENGINES);
+    }
+
+    /**
+     * Runs the matrix of {@code engines} ({@link #ENGINES}); returns the number of failures. The dense engine's part adds,
+     * per cell at batch 4, a layer at its capacity on this device ({@link Plan#denseCapacity}, T 8) and one 64 units
+     * beyond it, which must be refused with the capacity numbers.
+     */
+    public static int run(boolean quick, long seed, PrintStream out, Set<String> engines) {
         DeviceLimits limits = GpuStatus.deviceLimits().orElseThrow(() -> new SprnnException("kernel-check: no usable GPU: "
                 + GpuStatus.problem().orElse("unknown")));
-        List<Case> cases = cases(quick);
+        for (String e : engines) {
+            if (!ENGINES.contains(e)) {
+                throw new SprnnException("kernel-check: --engine " + e + ": expected " + String.join(" or ", new TreeSet<>(ENGINES)));
+            }
+        }
+        boolean sparse = engines.contains(SparsePersistentEngine.NAME);
+        boolean dense = engines.contains(SparsePersistentEngine.DENSE_NAME);
+        List<Case> cases = new ArrayList<>(sparse ? cases(quick) : List.of());
+        List<Case> refuse = new ArrayList<>();
+        if (dense) {
+            cases.addAll(denseCases(quick));
+            PlanOptions fp16 = PlanOptions.denseDefaults(Precision.FP16);
+            for (CellType c : quick ? List.of(CellType.RNN_RELU, CellType.LSTM) : List.of(CellType.values())) {
+                int cap = Plan.denseCapacity(c, 4, limits, fp16).hidden();
+                cases.add(new Case(c, cap, 1, 1.0, 4, 8, fp16));
+                refuse.add(new Case(c, cap + 64, 1, 1.0, 4, 8, fp16));
+            }
+        }
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Runtime.getRuntime().availableProcessors() - 1), r -> {
             Thread t = new Thread(r, "kernel-check-reference");
             t.setDaemon(true);
@@ -136,17 +200,23 @@ public final class SparsePersistentSelfTest {
                     err = Double.NaN;
                     note = ": " + ex.getMessage();
                 }
-                boolean pass = err <= TOLERANCE;
+                boolean pass = err <= Math.max(TOLERANCE, c.options().weights().tolerance());
                 failures += pass ? 0 : 1;
                 out.printf(Locale.ROOT, "| %s | %s | %.2e | %s%s |%n", c, kernel, err, pass ? "PASS" : "FAIL", note);
             }
             // a layer too large for the chip must be refused, with the capacity numbers
-            RnnModel big = SyntheticModels.random(CellType.LSTM, 64, 4096, 1, 1.0, 1.0, seed);
-            String why = SparsePersistentEngine.refusal(big, 16, limits, PlanOptions.defaults());
-            boolean refused = why != null && why.contains("capacity");
-            failures += refused ? 0 : 1;
-            out.printf(Locale.ROOT, "| lstm H=4096 d=1.00 B=16 (must be refused) | - | - | %s: %s |%n", refused ? "PASS" : "FAIL", why);
-            out.printf(Locale.ROOT, "kernel-check: %d of %d cases passed%n", cases.size() + 1 - failures, cases.size() + 1);
+            if (sparse) {
+                refuse.add(new Case(CellType.LSTM, 4096, 1, 1.0, 16, 1, PlanOptions.defaults()));
+            }
+            for (Case c : refuse) {
+                RnnModel big = SyntheticModels.random(c.cell(), 64, c.hidden(), 1, c.density(), 1.0, seed);
+                String why = SparsePersistentEngine.refusal(big, c.batch(), limits, c.options());
+                boolean refused = why != null && why.contains("capacity");
+                failures += refused ? 0 : 1;
+                out.printf(Locale.ROOT, "| %s (must be refused) | - | - | %s: %s |%n", c, refused ? "PASS" : "FAIL", why);
+            }
+            int total = cases.size() + refuse.size();
+            out.printf(Locale.ROOT, "kernel-check: %d of %d cases passed%n", total - failures, total);
             return failures;
         } finally {
             pool.shutdownNow();

@@ -26,6 +26,7 @@ public final class EngineProvider {
 
     private static final List<EngineFactory> FACTORIES = List.of(
             new SparsePersistentFactory(),
+            SparsePersistentFactory.dense(),
             new CudaEngineFactory(CudaRnnEngine.Kind.GEMM),
             new CudaEngineFactory(CudaRnnEngine.Kind.SPMM),
             new CudnnEngineFactory(),

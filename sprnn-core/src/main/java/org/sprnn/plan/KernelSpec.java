@@ -6,6 +6,7 @@ import java.util.Map;
 import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.model.CellType;
+import org.sprnn.sparse.PackedLayer;
 import org.sprnn.sparse.PackedWord;
 import org.sprnn.sparse.SharedMemoryBanks;
 
@@ -52,11 +53,24 @@ import org.sprnn.sparse.SharedMemoryBanks;
  *     {@code (k+1)L-1} and the kernel compiles the row ends in: no per-group row-end test or branch, the slot loop one
  *     basic block ({@code SPRNN_ROW_SLOTS}; measured faster than the run-time row-end test:
  *     results/kernel/session6/README.md); 0 for the general loop
+ * @param dense the dense mode ({@code SPRNN_DENSE}, {@code cuda-dense-persistent}): W_hh whole, two weights of adjacent
+ *     columns a word and no column index ({@link org.sprnn.sparse.PackedLayer#packDense}); every row takes
+ *     {@code ceil(H/64)} slots, so {@code S = U*G*ceil(H/64)}, full warps, wide loads, row ends compiled in where a warp
+ *     holds more than one row, no split weights; the activations keep 64 zero columns above {@code H} instead of 32
  */
 public record KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
                          ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
-                         boolean uniformSlots, int rowSlots) {
+                         boolean uniformSlots, int rowSlots, boolean dense) {
+
+    /** A sparse spec (not {@link #dense}). */
+    public KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
+                      int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
+                      ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
+                      boolean uniformSlots, int rowSlots) {
+        this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
+                exchange, balanced, smArch, splitWeights, stageCluster, uniformSlots, rowSlots, false);
+    }
 
     /** Registers per thread the kernel needs besides its register tier (ptxas -v, sm_90, nvcc 13.0: 71-90 registers at R=20, spills from R=48 at 16 warps). */
     public static final int REGISTER_OVERHEAD = 84;
@@ -129,6 +143,27 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             throw new SprnnException("kernel spec: rowSlots " + rowSlots + " x " + unitsPerWarp * cell.gates()
                     + " rows a warp must be slotsPerLane " + slotsPerLane + ", with more than one row a warp and full warps");
         }
+        if (dense) {
+            int l = PackedLayer.denseRowSlots(hidden);
+            int rows = unitsPerWarp * cell.gates();
+            if (!wideLoads || !uniformSlots || splitWeights || bankAware || (long) rows * l != slotsPerLane
+                    || rowSlots != (rows > 1 ? l : 0)) {
+                throw new SprnnException("kernel spec: dense needs wide loads, full warps, no split weights or bank-aware order, "
+                        + "slotsPerLane = " + rows + " rows x " + l + " slots (got " + slotsPerLane + ") and rowSlots "
+                        + (rows > 1 ? l : 0) + " (got " + rowSlots + ")");
+            }
+        }
+    }
+
+    /**
+     * The most packed words per lane a thread of the dense mode with {@code registers} registers can hold without
+     * spilling, at padded batch {@code paddedBatch}: ptxas -v (sm_90, nvcc 13.0) on dense specs of the largest R without
+     * spill stores (scripts in the branch's report; the lead's runs decide). The dense slot loop holds 2 x PB fp16 of
+     * activations a slot in flight, so it keeps more registers than the sparse one at wide batches, and ptxas gives the
+     * register tier a smaller share of a large budget (relu: R 48 of 128 registers, 106 of 255 at batch 2).
+     */
+    public static int denseRegisterSlotsFor(CellType cell, int paddedBatch, int registers, ExchangeMode exchange) {
+        return DenseRegisters.slots(cell, paddedBatch, registers, exchange);
     }
 
     /**
@@ -144,7 +179,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         return builder().cell(cell).hidden(hidden).batch(batch).weights(weights).ctas(ctas).warpsPerCta(warpsPerCta)
                 .slotsPerLane(slotsPerLane).registerSlots(registerSlots).unitsPerWarp(unitsPerWarp).wideLoads(wideLoads)
                 .bankAware(bankAware).exchange(exchange).balanced(balanced).smArch(smArch).splitWeights(splitWeights)
-                .stageCluster(stageCluster).uniformSlots(uniformSlots).rowSlots(rowSlots);
+                .stageCluster(stageCluster).uniformSlots(uniformSlots).rowSlots(rowSlots).dense(dense);
     }
 
     /**
@@ -170,6 +205,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         private int stageCluster; // 0: defaultStageCluster at build()
         private boolean uniformSlots;
         private int rowSlots;
+        private boolean dense;
 
         private Builder() {
         }
@@ -265,6 +301,11 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             return this;
         }
 
+        public Builder dense(boolean v) {
+            dense = v;
+            return this;
+        }
+
         /**
          * The spec.
          *
@@ -274,7 +315,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             int stage = stageCluster != 0 ? stageCluster
                     : exchange == null ? 1 : defaultStageCluster(exchange, smArch, ctas, hidden, batch);
             return new KernelSpec(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp,
-                    wideLoads, bankAware, exchange, balanced, smArch, splitWeights, stage, uniformSlots, rowSlots);
+                    wideLoads, bankAware, exchange, balanced, smArch, splitWeights, stage, uniformSlots, rowSlots, dense);
         }
     }
 
@@ -344,7 +385,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
     public long sharedMemoryBytesWithoutTier2() {
         int g = cell.gates();
         int pb = paddedBatch();
-        long act = 2 * align16((long) (hidden + SharedMemoryBanks.ZERO_COLUMNS) * rowBytes()); // each buffer 16-byte aligned
+        long act = activationBytes(hidden, batch, dense);
         long preact = align16((long) warpsPerCta * unitsPerWarp * g * pb * 4);
         return act + preact;
     }
@@ -352,6 +393,15 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
     /** Bytes of the tier-2 words per CTA. */
     public long tier2Bytes() {
         return (long) warpsPerCta * sharedSlots() * 32 * 4;
+    }
+
+    /**
+     * The two activation buffers of a CTA: {@code [2][H + 32][PB]} fp16, each 16-byte aligned; the dense mode keeps 64
+     * zero columns above {@code H} (its rows read up to {@code 64 ceil(H/64) - 1 < H + 64}).
+     */
+    public static long activationBytes(int hidden, int batch, boolean dense) {
+        int zero = SharedMemoryBanks.ZERO_COLUMNS * (dense ? 2 : 1);
+        return 2 * align16((long) (hidden + zero) * 2 * SharedMemoryBanks.paddedBatch(batch));
     }
 
     private static long align16(long b) {
@@ -384,7 +434,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                 wideLoads ? "wide" : "scalar", bankAware ? "bank" : "natural", exchange.id(), balanced ? "bal" : "naivesplit",
                 weights == Precision.BF16 ? "_bf16" : "", splitWeights ? "_split" : "")
                 + (stageCluster() > 1 ? "_mc" + stageCluster() : "") + (uniformSlots ? "_full" : "")
-                + (rowSlots > 0 ? "_rows" + rowSlots : "");
+                + (rowSlots > 0 ? "_rows" + rowSlots : "") + (dense ? "_dense" : "");
     }
 
     /** The {@code -D} defines that specialise {@code sparse_persistent_rnn.cu}, in a fixed order. */
@@ -411,6 +461,9 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         }
         if (rowSlots > 0) {
             d.put("SPRNN_ROW_SLOTS", Integer.toString(rowSlots));
+        }
+        if (dense) {
+            d.put("SPRNN_DENSE", "1");
         }
         return d;
     }

@@ -41,6 +41,9 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * ({@link PackedLayer#splitCostsNoSlots}).
      */
     public static Plan of(CsrMatrix whh, CellType cell, int batch, DeviceLimits device, PlanOptions options) {
+        if (options.dense()) {
+            return DensePlanner.of(whh, cell, whh.cols(), batch, device, options);
+        }
         if (!options.splitWeights() && splitsWeights(whh, options)) {
             options = options.withSplitWeights(true);
         }
@@ -128,7 +131,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * hidden 64, fell to 23).
      */
     public static boolean splitsWeights(CsrMatrix whh, PlanOptions options) {
-        return options.splitWeights() || PackedLayer.splitCostsNoSlots(whh);
+        return !options.dense() && (options.splitWeights() || PackedLayer.splitCostsNoSlots(whh));
     }
 
     /**
@@ -355,10 +358,42 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         }
     }
 
+    /**
+     * The dense mode's capacity on a device ({@link #denseCapacity}).
+     *
+     * @param cell the cell
+     * @param batch the batch
+     * @param hidden the largest hidden size that fits on-chip (0: none)
+     * @param plan the plan at {@code hidden} (null when 0)
+     * @param beyond the plan at {@code hidden + 1}, refused with its numbers
+     */
+    public record DenseCapacity(CellType cell, int batch, int hidden, Plan plan, Plan beyond) {
+        /** One line: the largest hidden size, its partition and use, and why one more is refused. */
+        public String describe() {
+            return String.format(Locale.ROOT, "%s batch %d: hidden up to %d on-chip%s; %d: %s", cell.id(), batch, hidden,
+                    plan == null ? "" : " (" + plan.spec().exchange().id() + ", " + plan.spec().ctas() + " CTAs x "
+                            + plan.spec().warpsPerCta() + " warps, " + plan.spec().registerSlots() + " register + "
+                            + plan.spec().sharedSlots() + " shared words per lane)", hidden + 1, beyond.why());
+        }
+    }
+
+    /**
+     * The largest hidden size of a {@code cell} layer that the dense mode ({@code cuda-dense-persistent}) holds on-chip
+     * at {@code batch} on {@code device} with {@code options} (dense or not, planned dense), with the refusal one above.
+     */
+    public static DenseCapacity denseCapacity(CellType cell, int batch, DeviceLimits device, PlanOptions options) {
+        return DensePlanner.capacity(cell, batch, device, options.withDense(true));
+    }
+
+    /** The engine a plan is for: {@code cuda-dense-persistent} for the dense mode, else {@code cuda-sparse-persistent}. */
+    public String engineName() {
+        return spec.dense() ? "cuda-dense-persistent" : "cuda-sparse-persistent";
+    }
+
     /** Throws, naming the capacity figures, unless the layer fits. */
     public Plan requireFits() {
         if (!fits) {
-            throw new SprnnException("layer does not fit on-chip for cuda-sparse-persistent (" + spec.exchange().id() + "): " + why);
+            throw new SprnnException("layer does not fit on-chip for " + engineName() + " (" + spec.exchange().id() + "): " + why);
         }
         return this;
     }
@@ -370,19 +405,25 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         b.append(String.format(Locale.ROOT, "kernel     %s%n", s.name()));
         b.append(String.format(Locale.ROOT, "device     %s: %d SMs, %d registers/SM, %d B shared/block (opt-in), clusters up to %d%n",
                 device.name(), device.smCount(), device.registersPerSm(), device.sharedMemoryPerBlockOptin(), device.maxClusterSize()));
-        b.append(String.format(Locale.ROOT, "layer      %s hidden %d batch %d (padded %d), %d nonzeros (density %.2f%%)%n",
-                s.cell().id(), s.hidden(), s.batch(), s.paddedBatch(), layout.stats().nonzeros(),
-                100.0 * layout.stats().nonzeros() / ((double) s.cell().gates() * s.hidden() * s.hidden())));
+        if (layout == null) { // a dense plan that does not fit is not packed
+            b.append(String.format(Locale.ROOT, "layer      %s hidden %d batch %d (padded %d), dense: %d weights%n",
+                    s.cell().id(), s.hidden(), s.batch(), s.paddedBatch(), (long) s.cell().gates() * s.hidden() * s.hidden()));
+        } else {
+            b.append(String.format(Locale.ROOT, "layer      %s hidden %d batch %d (padded %d), %d nonzeros (density %.2f%%)%s%n",
+                    s.cell().id(), s.hidden(), s.batch(), s.paddedBatch(), layout.stats().nonzeros(),
+                    100.0 * layout.stats().nonzeros() / ((double) s.cell().gates() * s.hidden() * s.hidden()),
+                    s.dense() ? ", held dense" : ""));
+        }
         b.append(String.format(Locale.ROOT, "partition  %d CTAs x %d warps (%d threads), exchange %s, %s split, %s order, %s loads%s%n",
                 s.ctas(), s.warpsPerCta(), s.threadsPerCta(), s.exchange().id(), s.balanced() ? "balanced" : "naive",
-                s.bankAware() ? "bank-aware" : "natural", s.wideLoads() ? "wide" : "scalar",
+                s.dense() ? "dense-row" : s.bankAware() ? "bank-aware" : "natural", s.wideLoads() ? "wide" : "scalar",
                 (s.splitWeights() ? ", split weights (2 words per nonzero)" : "")
                         + (s.stageCluster() > 1 ? ", h staged by TMA multicast in clusters of " + s.stageCluster() : "")));
         b.append(String.format(Locale.ROOT, "registers  %d per thread: %d for the kernel, %d words per lane available, %d used%n",
                 registersPerThread, registersPerThread - registerSlotsAvailable, registerSlotsAvailable, s.registerSlots()));
         b.append(String.format(Locale.ROOT, "shared     %d B per CTA: %d B activations+bookkeeping, %d B tier-2 words (%d per lane; room for %d)%n",
                 s.sharedMemoryBytes(), s.sharedMemoryBytesWithoutTier2(), s.tier2Bytes(), s.sharedSlots(), sharedSlotsAvailable));
-        b.append(String.format(Locale.ROOT, "layout     %s%s%n", layout.summary(),
+        b.append(String.format(Locale.ROOT, "layout     %s%s%n", layout == null ? "not packed (does not fit)" : layout.summary(),
                 s.rowSlots() > 0 ? "; every row " + s.rowSlots() + " slots: row ends compiled in" : ""));
         b.append(String.format(Locale.ROOT, "fits       %s: %s%n", fits ? "yes" : "NO", why));
         b.append(String.format(Locale.ROOT, "predicted  ~%.2f us/step (exchange floor + slots; a model fitted to H100 runs, for ranking)%n",

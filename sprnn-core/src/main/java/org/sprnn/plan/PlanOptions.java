@@ -20,9 +20,19 @@ import org.sprnn.SprnnException;
  * @param compiledRowEnds compile the row ends into the kernel where every row takes the same slots
  *     ({@link KernelSpec#rowSlots}); false keeps the general slot loop, which tests for row ends at run time (for
  *     measuring one against the other, and to check the general loop on layers of equal rows)
+ * @param dense plan the dense mode ({@code cuda-dense-persistent}, {@link KernelSpec#dense}): W_hh whole, two weights
+ *     a word; wide loads, full warps and compiled row ends always, bank-aware order and split weights never (those
+ *     switches are ignored)
  */
 public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
-                          int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds) {
+                          int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense) {
+
+    /** Sparse options ({@code dense} false). */
+    public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas, int warpsPerCta,
+                       Precision weights, boolean splitWeights, boolean compiledRowEnds) {
+        this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, false);
+    }
+
     public PlanOptions {
         if (ctas < 0 || warpsPerCta < 0 || warpsPerCta > 32) {
             throw new SprnnException("plan options: ctas " + ctas + " / warpsPerCta " + warpsPerCta + " out of range");
@@ -52,28 +62,38 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
         return new PlanOptions(null, true, true, true, 0, 0, Precision.FP16);
     }
 
+    /** The dense mode's options: exchange and partition derived, balanced dealing, {@code weights} (fp16 or bf16). */
+    public static PlanOptions denseDefaults(Precision weights) {
+        return new PlanOptions(null, true, false, true, 0, 0, weights, false, true, true);
+    }
+
     /** The same options with another exchange. */
     public PlanOptions withExchange(ExchangeMode e) {
-        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds);
+        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense);
     }
 
     /** The same options with another partition. */
     public PlanOptions withPartition(int newCtas, int newWarps) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense);
     }
 
     /** The same options with the given switches. */
     public PlanOptions withSwitches(boolean wide, boolean bank, boolean bal) {
-        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds);
+        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense);
     }
 
     /** The same options with row ends compiled in where rows are alike, or never. */
     public PlanOptions withCompiledRowEnds(boolean compiled) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense);
     }
 
     /** The same options with weights split in two words per nonzero, or not. */
     public PlanOptions withSplitWeights(boolean split) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense);
+    }
+
+    /** The same options for the dense mode, or the sparse one. */
+    public PlanOptions withDense(boolean d) {
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, d);
     }
 }

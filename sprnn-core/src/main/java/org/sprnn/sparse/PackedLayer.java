@@ -42,9 +42,149 @@ import org.sprnn.model.CellType;
  *     gate {@code i % G} of unit {@code warpUnits[i / G]}), -1 padded
  * @param stats balance and bank-conflict figures
  * @param splitWeights each nonzero is two words (hi and lo), see the class comment
+ * @param dense the dense layout of {@link #packDense}: every row whole, two weights a word, no column index
  */
 public record PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
-                          int[] words, int[] rowEnds, int[] warpUnits, Stats stats, boolean splitWeights) {
+                          int[] words, int[] rowEnds, int[] warpUnits, Stats stats, boolean splitWeights, boolean dense) {
+
+    /** A sparse layout ({@link #pack}). */
+    public PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
+                       int[] words, int[] rowEnds, int[] warpUnits, Stats stats, boolean splitWeights) {
+        this(cell, hidden, batch, warps, slotsPerLane, unitsPerWarp, words, rowEnds, warpUnits, stats, splitWeights, false);
+    }
+
+    /** Weights one dense word holds ({@link PackedWord#packPair}). */
+    public static final int DENSE_WEIGHTS_PER_WORD = 2;
+
+    /** Columns one slot of a dense row covers over the warp's 32 lanes: 32 words of two weights. */
+    public static final int DENSE_COLUMNS_PER_SLOT = 32 * DENSE_WEIGHTS_PER_WORD;
+
+    /** Slots per lane of one dense row of {@code hidden} weights: {@code ceil(hidden / 64)} (zero weights past hidden). */
+    public static int denseRowSlots(int hidden) {
+        return (hidden + DENSE_COLUMNS_PER_SLOT - 1) / DENSE_COLUMNS_PER_SLOT;
+    }
+
+    /** Slots per lane of each hidden unit in the dense layout: {@code G x denseRowSlots(hidden)}, the same for every unit. */
+    public static int[] denseUnitSlots(int hidden, CellType cell) {
+        int[] u = new int[hidden];
+        Arrays.fill(u, cell.gates() * denseRowSlots(hidden));
+        return u;
+    }
+
+    /**
+     * Packs {@code whh} ({@code [G*H][H]}; absent entries are zeros) densely for {@code SPRNN_DENSE}: units dealt to warps
+     * as {@link #pack} deals them (gate rows of a unit in one warp; balanced or naive; per CTA contiguous or not), every
+     * warp given {@code U} units (the most any warp got; the others' rows zero words with unit -1), so
+     * {@code S = U x G x ceil(H/64)} for every warp and every row ends at a fixed slot. Row {@code r}'s word {@code q}
+     * (columns {@code 2q}, {@code 2q + 1}, {@link PackedWord#packPair}) sits in lane {@code q % 32} at slot
+     * {@code q / 32} of the row's {@code ceil(H/64)} slots; weights past {@code H} are zero.
+     */
+    public static PackedLayer packDense(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+                                        boolean balanced, Precision format) {
+        if (ctas < 1 || warps < 1 || warps % ctas != 0) {
+            throw new SprnnException("pack dense: warps " + warps + " must be a positive multiple of ctas " + ctas);
+        }
+        int h = whh.cols();
+        int gates = cell.gates();
+        if (whh.rows() != gates * h) {
+            throw new SprnnException("pack dense: W_hh has " + whh.rows() + " rows, a " + cell.id() + " layer of hidden " + h + " needs " + gates * h);
+        }
+        int l = denseRowSlots(h);
+        List<List<Integer>> dealt = deal(denseUnitSlots(h, cell), batch, ctas, warps, ctaContiguous, balanced);
+        int upw = 1;
+        long maxNnz = 0;
+        for (List<Integer> units : dealt) {
+            upw = Math.max(upw, units.size());
+        }
+        int slots = upw * gates * l;
+        long wordsLong = (long) warps * slots * 32;
+        if (wordsLong > Integer.MAX_VALUE - 16) {
+            throw new SprnnException("pack dense: " + wordsLong + " words do not fit one array");
+        }
+        int[] words = new int[(int) wordsLong]; // zero words: +0.0 in both fp16 and bf16
+        int[] rowEnds = new int[warps * upw * gates];
+        int[] warpUnits = new int[warps * upw];
+        Arrays.fill(warpUnits, -1);
+        float[] row = new float[l * DENSE_COLUMNS_PER_SLOT];
+        for (int w = 0; w < warps; w++) {
+            List<Integer> units = dealt.get(w);
+            long nnz = 0;
+            for (int i = 0; i < upw * gates; i++) {
+                rowEnds[w * upw * gates + i] = (i + 1) * l - 1;
+            }
+            for (int i = 0; i < units.size(); i++) {
+                int u = units.get(i);
+                warpUnits[w * upw + i] = u;
+                for (int g = 0; g < gates; g++) {
+                    int r = g * h + u;
+                    Arrays.fill(row, 0f);
+                    int[] cols = whh.rowColumns(r);
+                    float[] vals = whh.rowValues(r);
+                    for (int n = 0; n < cols.length; n++) {
+                        row[cols[n]] = vals[n];
+                    }
+                    nnz += cols.length;
+                    int j0 = (i * gates + g) * l;
+                    for (int q = 0; q < l * 32; q++) {
+                        words[(w * slots + j0 + q / 32) * 32 + q % 32] = PackedWord.packPair(row[2 * q], row[2 * q + 1], format);
+                    }
+                }
+            }
+            maxNnz = Math.max(maxNnz, nnz);
+        }
+        // every load of a dense row is 32 lanes x 2 columns x the padded batch, contiguous: the fewest wavefronts its bytes allow
+        long loads = (long) warps * upw * gates * l;
+        int perLoad = Math.max(1, 32 * 2 * 2 * SharedMemoryBanks.paddedBatch(batch) / 128);
+        Stats stats = new Stats(whh.nnz(), maxNnz, whh.nnz() / (double) warps, slots, loads, loads * perLoad, perLoad,
+                loads * perLoad, perLoad, loads * perLoad);
+        return new PackedLayer(cell, h, batch, warps, slots, upw, words, rowEnds, warpUnits, stats, false, true);
+    }
+
+    /**
+     * The weights a dense layout holds, {@code [G*H][H]} row-major as float32 (each rounded to {@code format}): the
+     * inverse of {@link #packDense} (for its tests). Throws if a weight past {@code H} or of a padding row is not zero,
+     * or a row is held twice or not at all.
+     */
+    public float[] unpackDense(Precision format) {
+        if (!dense) {
+            throw new SprnnException("unpackDense: not a dense layout");
+        }
+        int h = hidden;
+        int gates = cell.gates();
+        int l = denseRowSlots(h);
+        float[] out = new float[gates * h * h];
+        boolean[] seen = new boolean[gates * h];
+        for (int w = 0; w < warps; w++) {
+            for (int i = 0; i < unitsPerWarp * gates; i++) {
+                int u = warpUnits[w * unitsPerWarp + i / gates];
+                int r = u < 0 ? -1 : (i % gates) * h + u;
+                if (r >= 0) {
+                    if (seen[r]) {
+                        throw new SprnnException("unpackDense: row " + r + " held twice");
+                    }
+                    seen[r] = true;
+                }
+                for (int q = 0; q < l * 32; q++) {
+                    int word = words[(w * slotsPerLane + i * l + q / 32) * 32 + q % 32];
+                    for (int e = 0; e < 2; e++) {
+                        int c = 2 * q + e;
+                        float v = e == 0 ? PackedWord.pairLo(word, format) : PackedWord.pairHi(word, format);
+                        if (r >= 0 && c < h) {
+                            out[r * h + c] = v;
+                        } else if ((e == 0 ? (word & 0xFFFF) : (word >>> 16)) != 0) {
+                            throw new SprnnException("unpackDense: nonzero padding at warp " + w + " row " + i + " column " + c);
+                        }
+                    }
+                }
+            }
+        }
+        for (int r = 0; r < seen.length; r++) {
+            if (!seen[r]) {
+                throw new SprnnException("unpackDense: row " + r + " missing");
+            }
+        }
+        return out;
+    }
 
     /**
      * What the layout costs.
@@ -371,6 +511,13 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     /** A one-line summary of balance and bank conflicts (before and after ordering). */
     public String summary() {
         Stats s = stats;
+        if (dense) {
+            return String.format(java.util.Locale.ROOT,
+                    "dense: %d x %d weights a row in %d slots (2 weights a word), %d nonzeros; %d warps x %d slots x 32 lanes "
+                            + "(%d units a warp, %.1f%% padding); loads contiguous, %d wavefronts each",
+                    cell.gates() * hidden, hidden, denseRowSlots(hidden), s.nonzeros(), warps, slotsPerLane, unitsPerWarp,
+                    100.0 * (1 - (double) cell.gates() * hidden * hidden / (2.0 * words.length)), s.worst());
+        }
         return String.format(java.util.Locale.ROOT,
                 "%d nonzeros%s in %d warps x %d slots x 32 lanes (%.1f%% padding); nonzeros per warp max/mean %d/%.1f (%.3f); "
                         + "wavefronts per warp load natural avg %.3f worst %d -> layout avg %.3f worst %d (bound avg %.3f)",
@@ -392,6 +539,15 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         int h = hidden;
         int perWarp = slotsPerLane * 32;
         int[] needed = new int[ctas * (h + 1)];
+        if (dense) { // every row reads every column
+            for (int c = 0; c < ctas; c++) {
+                needed[c * (h + 1)] = h;
+                for (int col = 0; col < h; col++) {
+                    needed[c * (h + 1) + 1 + col] = col;
+                }
+            }
+            return needed;
+        }
         for (int c = 0; c < ctas; c++) {
             boolean[] need = new boolean[h];
             int to = Math.min(words.length, (c + 1) * warpsPerCta * perWarp);

@@ -44,6 +44,28 @@ public final class PackedWord {
         return (short) (word & 0xFFFF);
     }
 
+    /**
+     * The dense word ({@code SPRNN_DENSE}, {@code sparse_persistent_rnn.cuh}): two weights of adjacent columns of one row
+     * and no column, {@code lo} (column {@code 2q}) in bits 0-15, {@code hi} (column {@code 2q + 1}) in bits 16-31, each
+     * rounded to {@code format}; the kernel knows the columns from the word's lane and slot.
+     */
+    public static int packPair(float lo, float hi, Precision format) {
+        return (format.encode(hi) << DENSE_HI_SHIFT) | (format.encode(lo) & 0xFFFF);
+    }
+
+    /** Bits the second weight of a dense word is shifted by. Matches {@code SPRNN_DENSE_HI_SHIFT} in the .cuh. */
+    public static final int DENSE_HI_SHIFT = 16;
+
+    /** The first weight (column {@code 2q}) of a dense word as float32. */
+    public static float pairLo(int word, Precision format) {
+        return format.decode((short) (word & 0xFFFF));
+    }
+
+    /** The second weight (column {@code 2q + 1}) of a dense word as float32. */
+    public static float pairHi(int word, Precision format) {
+        return format.decode((short) (word >>> DENSE_HI_SHIFT));
+    }
+
     /** The value of a word as float32. */
     public static float value(int word, Precision format) {
         return format.decode(valueBits(word));

@@ -184,6 +184,38 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #define ROW_BYTES (PB * 2)
 #define PAIRS (PB / 2)                             // fp16 pairs per column: the unit of publishing
 #define ITEMS ((U * PAIRS + 31) / 32)              // (unit, pair) items per lane in the cell update
+// Dense mode (SPRNN_DENSE=1: cuda-dense-persistent, org.sprnn.sparse.PackedLayer#packDense): the same kernel with
+// W_hh dense. Each 32-bit word holds two weights of adjacent columns and no column: bits 0-15 column 2q, bits 16-31
+// column 2q+1 (fp16, or bf16 with SPRNN_BF16) for word q of its row, dealt lane-major (lane q % 32, slot q / 32 of
+// the row's slots), so every row takes DENSE_ROW_SLOTS = ceil(H / 64) slots, zero weights past H. A lane's columns
+// follow from its slot and lane alone: one contiguous load of 2 x ROW_BYTES per word, a warp's loads bank-conflict
+// free by construction. Every warp holds U units (padding units are zero rows), S = U*G*DENSE_ROW_SLOTS, so the row
+// ends are compiled in (SPRNN_ROW_SLOTS, set here when U*G > 1). act has 64 zero columns above H (ceil(H/64)*64 < H+64).
+// Exchange, cell update, staging and fault handling are the sparse kernel's.
+#ifndef SPRNN_DENSE
+#define SPRNN_DENSE 0
+#endif
+#if SPRNN_DENSE
+#define DENSE_ROW_SLOTS ((H + 63) / 64)
+#define ZERO_COLS (2 * SPRNN_ZERO_COLUMNS)
+#define ACT_H (H + SPRNN_ZERO_COLUMNS)  // the act layout of SPRNN_SMEM_ACT_BYTES with the 32 more zero columns
+#if !SPRNN_WIDE_LOADS || !SPRNN_UNIFORM_SLOTS || S != U * G * DENSE_ROW_SLOTS
+#error "SPRNN_DENSE needs SPRNN_WIDE_LOADS=1, SPRNN_UNIFORM_SLOTS=1 and SPRNN_SLOTS = U * G * ceil(H / 64)"
+#endif
+#if U * G > 1 && !defined(SPRNN_ROW_SLOTS)
+#define SPRNN_ROW_SLOTS DENSE_ROW_SLOTS
+#endif
+#if U * G > 1 && SPRNN_ROW_SLOTS != DENSE_ROW_SLOTS
+#error "SPRNN_DENSE: SPRNN_ROW_SLOTS must be ceil(H / 64)"
+#endif
+// a dense word's activations are 2 x PB fp16 (PB registers): fewer loads in flight at the widest batches
+#if !defined(SPRNN_LOAD_AHEAD) && PB >= 16
+#define SPRNN_LOAD_AHEAD 2
+#endif
+#else
+#define ZERO_COLS SPRNN_ZERO_COLUMNS
+#define ACT_H H
+#endif
 // Equal rows: SPRNN_ROW_SLOTS=L when every warp holds U*G > 1 rows of exactly L slots each (rows of equal slot counts,
 // e.g. N nonzeros a row), every warp full, so row k of every warp ends at slot (k+1)L-1 and S = U*G*L. The row ends are
 // then compile-time facts of the unrolled slot loop: no end_bits, no per-group test and branch, the whole loop one basic
@@ -211,16 +243,16 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #endif
 // one activation buffer, padded to 16 bytes so that act[1] (and its 16-byte pushes, copies and wide loads) stays
 // aligned for every H and PB (unpadded, H = 97 at PB = 2 put act[1] at byte 516: misaligned address)
-#define ACT_BUF_BYTES ((int)SPRNN_ALIGN16((H + SPRNN_ZERO_COLUMNS) * ROW_BYTES))
+#define ACT_BUF_BYTES ((int)SPRNN_ALIGN16((ACT_H + SPRNN_ZERO_COLUMNS) * ROW_BYTES))
 // bulk staging phases: columns per 16 bytes of act, the first column of phase p, the phase's bytes (whole 16s only)
 #define STAGE_COLS16 (ROW_BYTES >= 16 ? 1 : 16 / ROW_BYTES)
 #define STAGE_COL(p) ((p) >= SP ? H : (H * (p) / SP) / STAGE_COLS16 * STAGE_COLS16)
 #define STAGE_BYTE(p) (STAGE_COL(p) * ROW_BYTES < H * ROW_BYTES / 16 * 16 ? STAGE_COL(p) * ROW_BYTES : H * ROW_BYTES / 16 * 16)
 // grid barrier: one half of the global h exchange (fp16 [H][PB]), padded to 16 bytes for the same reason
 #define EXCH_BUF_BYTES ((size_t)SPRNN_ALIGN16(H * ROW_BYTES))
-#define OFF_PREACT SPRNN_SMEM_ACT_BYTES(H, PB)
+#define OFF_PREACT SPRNN_SMEM_ACT_BYTES(ACT_H, PB)
 #define OFF_TIER2 (OFF_PREACT + SPRNN_SMEM_PREACT_BYTES(WARPS, U, G, PB))
-#define SMEM_BYTES SPRNN_SMEM_BYTES(H, PB, WARPS, U, G, S, R)
+#define SMEM_BYTES SPRNN_SMEM_BYTES(ACT_H, PB, WARPS, U, G, S, R)
 
 #if PB < 2 || PB > 32 || (PB & (PB - 1)) != 0 || PB < B
 #error "SPRNN_PADDED_BATCH must be a power of two in [2, 32] and >= SPRNN_BATCH"
@@ -450,6 +482,7 @@ __device__ __forceinline__ float reduce_rows(float (&acc)[PB], int lane) {
 #define DEFER 0
 #endif
 
+#if !SPRNN_DENSE
 // One nonzero's activations for the whole (padded) batch, as loaded from shared memory.
 struct ActRaw {
 #if SPRNN_WIDE_LOADS
@@ -521,6 +554,54 @@ __device__ __forceinline__ void fma_act(unsigned w, const ActRaw& r, float (&acc
   for (int b = 0; b < B; ++b) acc[b] = fmaf(v, act_to_float(r.v[b]), acc[b]);
 #endif
 }
+#else
+// A dense word's activations: columns 2q and 2q+1, each its whole padded batch (v[0 .. PB/2) column 2q's fp16
+// pairs, v[PB/2 .. PB) column 2q+1's), from one contiguous 4 x PB-byte span.
+struct ActRaw {
+  unsigned v[PB];
+};
+
+// The activations of row-local slot k of this lane: columns 2 (32 k + lane) and the next, by explicit shared address;
+// the 32 lanes read 64 consecutive columns, so the warp's load takes the fewest wavefronts its bytes allow.
+__device__ __forceinline__ ActRaw load_act_dense(int k, int lane, unsigned actb_s) {
+  const unsigned addr = actb_s + (unsigned)((64 * k + 2 * lane) * ROW_BYTES);
+  ActRaw r;
+#if PB == 2
+  asm volatile("ld.shared.v2.u32 {%0, %1}, [%2];" : "=r"(r.v[0]), "=r"(r.v[1]) : "r"(addr));
+#else
+#pragma unroll
+  for (int q = 0; q < PB / 4; ++q)
+    asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.v[4 * q]), "=r"(r.v[4 * q + 1]), "=r"(r.v[4 * q + 2]), "=r"(r.v[4 * q + 3]) : "r"(addr + 16u * q));
+#endif
+  return r;
+}
+
+// acc[b] += lo(w) * act[2q][b] + hi(w) * act[2q+1][b]
+__device__ __forceinline__ void fma_act(unsigned w, const ActRaw& r, float (&acc)[PB]) {
+  float w0, w1;
+#if SPRNN_BF16
+  w0 = __uint_as_float(sprnn_dense_lo_bits(w) << 16);
+  w1 = __uint_as_float(sprnn_dense_hi_bits(w) << 16);
+#else
+  half2_to_float2(w, w0, w1);
+#endif
+#pragma unroll
+  for (int i = 0; i < PB / 2; ++i) {
+    float a0, a1;
+    half2_to_float2(r.v[i], a0, a1);
+    acc[2 * i] = fmaf(w0, a0, acc[2 * i]);
+    acc[2 * i + 1] = fmaf(w0, a1, acc[2 * i + 1]);
+  }
+#pragma unroll
+  for (int i = 0; i < PB / 2; ++i) {
+    float a0, a1;
+    half2_to_float2(r.v[PB / 2 + i], a0, a1);
+    acc[2 * i] = fmaf(w1, a0, acc[2 * i]);
+    acc[2 * i + 1] = fmaf(w1, a1, acc[2 * i + 1]);
+  }
+}
+#endif
 
 // Slots whose activation loads are issued together before any is used (branches at row ends would
 // otherwise serialise one shared-memory latency per slot). 4: no spill at H 5760, where 8 spills and 8 and 16 run slower
@@ -681,8 +762,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     unsigned hb = float2_to_half2(b < B ? h0[b * H + c] : 0.f, 0.f) & 0xFFFFu;
     act16[i] = (unsigned short)hb;
   }
-  for (int i = threadIdx.x; i < 2 * SPRNN_ZERO_COLUMNS * PB; i += THREADS) {
-    int buf = i / (SPRNN_ZERO_COLUMNS * PB), r = i % (SPRNN_ZERO_COLUMNS * PB);
+  for (int i = threadIdx.x; i < 2 * ZERO_COLS * PB; i += THREADS) {
+    int buf = i / (ZERO_COLS * PB), r = i % (ZERO_COLS * PB);
     act16[buf * (ACT_BUF_BYTES / 2) + H * PB + r] = 0;
   }
 #if SPRNN_EXCHANGE == 2
@@ -907,7 +988,11 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         ActRaw raw[SPRNN_LOAD_AHEAD];
 #pragma unroll
         for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c)
+#if SPRNN_DENSE
+          if (j0 + c < S) raw[c] = load_act_dense((j0 + c) % DENSE_ROW_SLOTS, lane, actb_s);
+#else
           if (j0 + c < S) raw[c] = load_act(wv[c], actb, actb_s);
+#endif
 #if SHARED_ENDS
         // row ends at compile-time slots: no test, no branch
 #pragma unroll

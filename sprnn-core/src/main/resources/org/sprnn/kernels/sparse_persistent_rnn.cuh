@@ -22,6 +22,13 @@
 SPRNN_HD unsigned sprnn_word_column(unsigned w) { return w >> SPRNN_WORD_COLUMN_SHIFT; }
 SPRNN_HD unsigned sprnn_word_value_bits(unsigned w) { return w & SPRNN_WORD_VALUE_MASK; }
 
+// ---- the dense word (SPRNN_DENSE): two weights of adjacent columns of one row, no column --------------
+//   bit 31 ........ 16 | 15 ......... 0
+//     column 2q + 1    |  column 2q          (word q of its row; fp16 bits, or bf16 bits when SPRNN_BF16)
+#define SPRNN_DENSE_HI_SHIFT 16
+SPRNN_HD unsigned sprnn_dense_lo_bits(unsigned w) { return w & SPRNN_WORD_VALUE_MASK; }
+SPRNN_HD unsigned sprnn_dense_hi_bits(unsigned w) { return w >> SPRNN_DENSE_HI_SHIFT; }
+
 // ---- shared-memory banks of the activation layout act[column][paddedBatch] (fp16) ---------------------
 // A lane access of `access_bytes` is served in groups of 128/unit lanes, unit = clamp(access, 4, 16);
 // column c's chunk is c*row_bytes/unit, its bank slot chunk % (128/unit). Equal chunks broadcast.

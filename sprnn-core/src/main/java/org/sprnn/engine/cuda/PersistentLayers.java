@@ -33,7 +33,7 @@ import org.sprnn.sparse.PackedLayer;
  * {@link Resources} and lives until the engine closes.
  */
 final class PersistentLayers {
-    private static final String NAME = SparsePersistentEngine.NAME;
+    private final String name; // the engine's: cuda-sparse-persistent, or cuda-dense-persistent for dense plan options
     private static final long WORKSPACE_BYTES = 8L << 20;
 
     /**
@@ -72,6 +72,7 @@ final class PersistentLayers {
                      CudaContext ctx, CudaStream stream, Resources owned) {
         this.model = model;
         this.planOptions = options;
+        this.name = options.dense() ? SparsePersistentEngine.DENSE_NAME : SparsePersistentEngine.NAME;
         this.limits = limits;
         this.variant = variant;
         this.ctx = ctx;
@@ -117,11 +118,11 @@ final class PersistentLayers {
     /** Uses {@code plans} (one per layer) for {@code batch} unless that batch is built already. */
     void usePlans(int batch, List<Plan> plans) {
         if (plans.size() != model.numLayers()) {
-            throw new SprnnException(NAME + ": " + plans.size() + " plans for " + model.numLayers() + " layers");
+            throw new SprnnException(name + ": " + plans.size() + " plans for " + model.numLayers() + " layers");
         }
         for (Plan p : plans) {
             if (p.spec().batch() != batch || p.spec().hidden() != model.hiddenSize() || p.spec().cell() != model.cell()) {
-                throw new SprnnException(NAME + ": plan " + p.spec().name() + " is not for batch " + batch + " of this model");
+                throw new SprnnException(name + ": plan " + p.spec().name() + " is not for batch " + batch + " of this model");
             }
         }
         if (!byBatch.containsKey(batch)) {
@@ -134,7 +135,7 @@ final class PersistentLayers {
         for (int k = 0; k < model.numLayers(); k++) {
             Plan p = plans.get(k);
             if (!p.fits()) {
-                throw new SprnnException(NAME + ": " + SparsePersistentEngine.refusal(k, p, batch));
+                throw new SprnnException(name + ": " + SparsePersistentEngine.refusal(k, p, batch));
             }
             KernelSpec s = p.spec();
             String kernelName = variant.kernelName(s);
@@ -148,7 +149,7 @@ final class PersistentLayers {
             if (s.stageCluster() > 1) { // the cooperative launch must hold every staging cluster at once
                 int resident = kernel.maxActiveClusters(s.ctas(), s.threadsPerCta(), (int) s.sharedMemoryBytes());
                 if ((long) resident * s.stageCluster() < s.ctas()) {
-                    throw new SprnnException(NAME + ": layer " + k + " stages h in clusters of " + s.stageCluster() + " on " + s.ctas()
+                    throw new SprnnException(name + ": layer " + k + " stages h in clusters of " + s.stageCluster() + " on " + s.ctas()
                             + " CTAs, but " + ctx.info().name() + " holds only " + resident + " such clusters at once");
                 }
             }

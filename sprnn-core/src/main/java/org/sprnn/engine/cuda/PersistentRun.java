@@ -22,7 +22,7 @@ import org.sprnn.plan.KernelSpec;
  * nothing: the workspace stays with the engine for the next run of the same shape.
  */
 class PersistentRun implements AutoCloseable {
-    private static final String NAME = SparsePersistentEngine.NAME;
+    private final String name; // the engine's
 
     private final RnnModel model;
     private final CudaContext ctx;
@@ -39,6 +39,7 @@ class PersistentRun implements AutoCloseable {
     private int lastLayerSeq;
 
     PersistentRun(SparsePersistentEngine engine, Tensor input, Tensor h0, Tensor c0) {
+        name = engine.name();
         model = engine.model();
         ctx = engine.context();
         stream = engine.stream();
@@ -109,7 +110,7 @@ class PersistentRun implements AutoCloseable {
             try {
                 stream.synchronize();
             } catch (SprnnException e) {
-                throw new SprnnException(NAME + ": layer " + k + ": the kernel failed at steps " + chunks.get(i).first() + ".."
+                throw new SprnnException(name + ": layer " + k + ": the kernel failed at steps " + chunks.get(i).first() + ".."
                         + (chunks.get(i).first() + chunks.get(i).steps() - 1) + " (" + e.getMessage() + ")"
                         + (SparsePersistentEngine.contextLost(e) ? "; the CUDA context is lost for this process: restart it" : ""));
             }
@@ -154,7 +155,7 @@ class PersistentRun implements AutoCloseable {
     }
 
     private void checkFault(int k, StepChunks.Chunk c) {
-        SprnnException e = KernelFault.exception(Transfers.perCall(stream).downloadInts(w.fault, KernelFault.RECORD_INTS), NAME, k,
+        SprnnException e = KernelFault.exception(Transfers.perCall(stream).downloadInts(w.fault, KernelFault.RECORD_INTS), name, k,
                 c.first(), variant.spinTimeoutNs());
         if (e != null) {
             throw e;

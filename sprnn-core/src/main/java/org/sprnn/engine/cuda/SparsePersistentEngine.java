@@ -48,6 +48,11 @@ import org.sprnn.sparse.CsrMatrix;
 public final class SparsePersistentEngine implements Engine {
     /** The engine's name. */
     public static final String NAME = "cuda-sparse-persistent";
+    /**
+     * The name of the same engine in the kernel's dense mode ({@link PlanOptions#dense}): {@code W_hh} whole, two 16-bit
+     * weights a word ({@link org.sprnn.sparse.PackedLayer#packDense}); everything else is this engine's.
+     */
+    public static final String DENSE_NAME = "cuda-dense-persistent";
     /** How long one spin of the kernel may wait before it records a fault and leaves. */
     static final long SPIN_TIMEOUT_NS = 2_000_000_000L;
     /** Launches timed together in {@link #microsPerStep} (each sample's time divided by it). */
@@ -196,12 +201,14 @@ public final class SparsePersistentEngine implements Engine {
 
     /** Why layer {@code k} is refused under plan {@code p} (which does not fit): the capacity numbers. */
     static String refusal(int k, Plan p, int batch) {
-        return "layer " + k + " does not fit on-chip (" + p.spec().exchange().id() + ", batch " + batch + "): " + p.why();
+        return "layer " + k + " does not fit on-chip" + (p.spec().dense() ? " held dense" : "") + " (" + p.spec().exchange().id()
+                + ", batch " + batch + "): " + p.why();
     }
 
+    /** {@link #NAME}, or {@link #DENSE_NAME} for an engine of dense plan options. */
     @Override
     public String name() {
-        return NAME;
+        return planOptions.dense() ? DENSE_NAME : NAME;
     }
 
     /** The plans used for {@code batch} (planning and compiling them if needed), one per layer. */
@@ -218,10 +225,10 @@ public final class SparsePersistentEngine implements Engine {
     @Override
     public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
         RunInputs.check(model, input, h0, c0);
-        Float32Range.requireFp16(h0, NAME); // h travels between steps in fp16
+        Float32Range.requireFp16(h0, name()); // h travels between steps in fp16
         try (Run r = new Run(input, h0, c0)) {
             r.forward(0, null);
-            return Float32Range.requireInRange(Float32Range.requireFp16Exchange(r.result(), NAME));
+            return Float32Range.requireInRange(Float32Range.requireFp16Exchange(r.result(), name()));
         } catch (CudaException e) {
             throw contextLost(e) ? lostContext(e) : e;
         }

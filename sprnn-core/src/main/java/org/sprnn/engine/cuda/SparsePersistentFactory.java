@@ -17,23 +17,51 @@ import org.sprnn.plan.PlanOptions;
  *
  * <p>Rank 150 for {@code auto} (ranks 100-199 are this engine's): when every layer fits on-chip it beats the
  * library baselines (300+) at the shapes measured in results/kernel/NOTES.md.
+ *
+ * <p>{@link #dense()} makes {@code cuda-dense-persistent} the same way: the same engine and kernel in its dense mode
+ * ({@link PlanOptions#dense}): W_hh whole, two fp16/bf16 weights a word. Rank 160 (below the sparse engine) for a
+ * model of W_hh density under {@link #DENSE_PREFERRED_DENSITY}, 140 (above it) from there: at density 1 a dense word
+ * holds two weights and a sparse one one, so the dense rows take half the slots. Not yet calibrated by measurement.
  */
 public final class SparsePersistentFactory implements EngineFactory {
+    /** W_hh density from which {@code auto} ranks the dense mode above the sparse one (a guess until measured). */
+    public static final double DENSE_PREFERRED_DENSITY = 0.6;
+
+    private final boolean dense;
+
+    /** The factory of {@code cuda-sparse-persistent}. */
+    public SparsePersistentFactory() {
+        this(false);
+    }
+
+    private SparsePersistentFactory(boolean dense) {
+        this.dense = dense;
+    }
+
+    /** The factory of {@code cuda-dense-persistent}. */
+    public static SparsePersistentFactory dense() {
+        return new SparsePersistentFactory(true);
+    }
 
     @Override
     public String name() {
-        return SparsePersistentEngine.NAME;
+        return dense ? SparsePersistentEngine.DENSE_NAME : SparsePersistentEngine.NAME;
     }
 
     @Override
     public String description() {
-        return "the sparse persistent kernel: W_hh packed on-chip (registers + shared memory), one launch per layer and sequence, "
+        return dense ? "the dense persistent kernel (the sparse kernel's dense mode): W_hh whole on-chip, two 16-bit weights a word "
+                + "in registers + shared memory, one launch per layer and sequence, the same exchanges"
+                : "the sparse persistent kernel: W_hh packed on-chip (registers + shared memory), one launch per layer and sequence, "
                 + "h exchanged by cluster DSMEM, timestamped words or a grid barrier";
     }
 
     @Override
     public int rank(RnnModel model, EngineOptions options) {
-        return 150;
+        if (!dense) {
+            return 150;
+        }
+        return CudaEngineFactory.density(model) >= DENSE_PREFERRED_DENSITY ? 140 : 160;
     }
 
     @Override
@@ -56,9 +84,17 @@ public final class SparsePersistentFactory implements EngineFactory {
     }
 
     /** The plan options an engine built from {@code options} uses: every optimization on, partition derived. */
-    public static PlanOptions planOptions(EngineOptions options) {
+    public PlanOptions planOptions(EngineOptions options) {
+        return planOptions(options.precision(), dense);
+    }
+
+    /** The plan options of the sparse ({@code dense} false) or dense engine with {@code weights}: every optimization on, partition derived. */
+    public static PlanOptions planOptions(org.sprnn.Precision weights, boolean dense) {
+        if (dense) {
+            return PlanOptions.denseDefaults(weights);
+        }
         PlanOptions d = PlanOptions.defaults();
-        return new PlanOptions(d.exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, 0, options.precision());
+        return new PlanOptions(d.exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, 0, weights);
     }
 
     @Override
