@@ -37,15 +37,15 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code sprnn bench}: engines side by side in one process on a synthetic vanilla-ReLU layer. Each
+ * {@code sprnn bench}: engines side by side in one process on a synthetic layer (any cell, stacked). Each
  * engine is first checked against cpu-reference (on a shorter sequence of the same layer), then timed:
  * GPU engines by CUDA events around graph replays after warm-up, rotating through several input sets;
  * other engines by wall clock around {@code run}. Prints a markdown table (µs per timestep, spread,
  * ratio to the first row) and appends rows to CSV and JSON-lines files with the device, driver,
  * library versions and the full configuration.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = AblationCommand.class,
-        description = {"Times engines side by side on a synthetic rnn_relu layer (W_hh at the given density, uniform "
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {AblationCommand.class, GridCommand.class},
+        description = {"Times engines side by side on a synthetic layer of any cell (W_hh at the given density, uniform "
                 + "random positions, N(0,1)/sqrt(H*d) values; dense W_ih). GPU rows: median of the replays of the "
                 + "captured sequence / T, CUDA events; 'recurrent' excludes the input-projection GEMM (the measure of results/anchors)."},
         footerHeading = "%nExamples:%n",
@@ -53,6 +53,8 @@ import picocli.CommandLine.Option;
                 "  sprnn bench --hidden 2304 --batch 4 --density 0.3 --steps 256 --engines cuda-gemm,cuda-spmm --precisions fp16,fp32",
                 "  sprnn bench --hidden 1152 --density 0.1 --engines cuda-gemm,cuda-spmm,cpu --out-dir results/gpu",
                 "  sprnn bench --hidden 1152 --density 0.1 --engines cuda-sparse-persistent,cuda-cudnn --cudnn-algos standard,persist-static,persist-dynamic --precisions fp16,fp32",
+                "  sprnn bench --cell lstm --hidden 1024 --batch 1 --density 0.1 --engines auto,cuda-sparse-persistent,cuda-cudnn",
+                "  sprnn bench grid          (auto against the fastest engine over a grid of shapes, see its --help)",
                 "  sprnn bench ablation      (the sparse persistent kernel's ablation, see its --help)"})
 final class BenchCommand extends SprnnCommand {
     @Mixin
@@ -61,8 +63,14 @@ final class BenchCommand extends SprnnCommand {
     @Option(names = "--input", description = "input size I (default: H)")
     Integer input;
 
+    @Option(names = "--cell", defaultValue = "rnn_relu", description = "cell: rnn_relu, rnn_tanh, gru, lstm (default: ${DEFAULT-VALUE})")
+    String cell;
+
+    @Option(names = "--layers", defaultValue = "1", description = "stacked layers (default: ${DEFAULT-VALUE})")
+    int layers;
+
     @Option(names = "--engines", split = ",", defaultValue = "cuda-gemm,cuda-spmm",
-            description = "engines, side by side (default: ${DEFAULT-VALUE})")
+            description = "engines, side by side; 'auto' is a row of the engine auto chooses, named (default: ${DEFAULT-VALUE})")
     List<String> engines;
 
     @Option(names = "--precisions", split = ",", defaultValue = "fp16",
@@ -99,8 +107,8 @@ final class BenchCommand extends SprnnCommand {
 
     @Override
     public Integer call() throws IOException {
-        if (layer.hidden < 1 || layer.batch < 1 || layer.steps < 1) {
-            throw new SprnnException("--hidden, --batch, --steps: must be >= 1");
+        if (layer.hidden < 1 || layer.batch < 1 || layer.steps < 1 || layers < 1) {
+            throw new SprnnException("--hidden, --batch, --steps, --layers: must be >= 1");
         }
         if (reps < 20) {
             throw new SprnnException("--reps: at least 20 replays, got " + reps);
@@ -113,11 +121,13 @@ final class BenchCommand extends SprnnCommand {
         int in = input == null ? layer.hidden : input;
         GpuStatus.describe().forEach(System.out::println);
         Map<String, String> env = GpuStatus.versions();
-        RnnModel model = SyntheticModels.random(CellType.RNN_RELU, in, layer.hidden, 1, layer.density, 1.0, seedOption.seed);
+        CellType cellType = CellType.parse(cell);
+        RnnModel model = SyntheticModels.random(cellType, in, layer.hidden, layers, layer.density, 1.0, seedOption.seed);
         Tensor verifyX = SyntheticModels.input(verifySteps, layer.batch, in, seedOption.seed + 1);
-        Tensor h0 = SyntheticModels.state(1, layer.batch, layer.hidden, seedOption.seed + 2);
+        Tensor h0 = SyntheticModels.state(layers, layer.batch, layer.hidden, seedOption.seed + 2);
+        Tensor c0 = cellType.hasCellState() ? SyntheticModels.state(layers, layer.batch, layer.hidden, seedOption.seed + 3) : null;
         long t0 = System.nanoTime();
-        RnnOutput ref = new CpuReferenceEngine(model).run(verifyX, h0, null);
+        RnnOutput ref = new CpuReferenceEngine(model).run(verifyX, h0, c0);
         System.out.printf(Locale.ROOT, "cpu-reference on T=%d for verification: %.1f s%n", verifySteps, (System.nanoTime() - t0) / 1e9);
         List<Tensor> sets = new ArrayList<>();
         for (int k = 0; k < inputSets; k++) {
@@ -139,8 +149,18 @@ final class BenchCommand extends SprnnCommand {
         for (Trial trial : trials) {
             String name = trial.engine(), label = trial.label();
             Precision prec = trial.precision();
-            EngineFactory f = EngineProvider.factory(name);
             EngineOptions opts = EngineOptions.builder().engine(name).precision(prec).batchHint(layer.batch).cudnnAlgo(trial.cudnnAlgo()).build();
+            if (name.equals("auto")) {
+                var advice = EngineProvider.advise(model, opts, org.sprnn.engine.Trials.NONE);
+                if (advice.chosen() == null) {
+                    System.out.println("auto " + prec.id() + ": " + advice.reason());
+                    continue;
+                }
+                name = advice.chosen();
+                label = "auto (" + name + ")";
+                opts = EngineOptions.builder().engine(name).precision(prec).batchHint(layer.batch).cudnnAlgo(trial.cudnnAlgo()).build();
+            }
+            EngineFactory f = EngineProvider.factory(name);
             var why = f.unavailableReason(model, opts);
             if (why.isPresent()) {
                 System.out.println(label + " " + prec.id() + ": unavailable: " + why.get());
@@ -148,28 +168,17 @@ final class BenchCommand extends SprnnCommand {
             }
             try (Engine e = f.create(model, opts)) {
                 double tol = e.tolerance();
-                RnnOutput got = e.run(verifyX, h0, null);
+                RnnOutput got = e.run(verifyX, h0, c0);
                 double err = Math.max(Accuracy.relativeError(got.output(), ref.output()),
                         Accuracy.relativeError(got.hN(), ref.hN()));
                 if (!(err <= tol)) {
                     throw new SprnnException(label + " " + prec.id() + " disagrees with cpu-reference: relative error "
-                            + err + " > " + tol + " (hidden " + layer.hidden + ", batch " + layer.batch + ", density " + layer.density + ")");
+                            + err + " > " + tol + " (" + cellType.id() + ", hidden " + layer.hidden + ", batch " + layer.batch
+                            + ", density " + layer.density + ")");
                 }
-                var timer = e.deviceTimer();
-                if (timer.isPresent()) {
-                    DeviceTimes t = timer.get().time(sets, h0, null, warmup, reps);
-                    rows.add(new Row(label, prec.id(), err, tol, layer.steps, t.recurrentMicros(), t.fullMicros(), t.how()));
-                } else {
-                    int n = Math.min(reps, 5);
-                    double[] us = new double[n];
-                    e.run(sets.get(0), h0, null);
-                    for (int i = 0; i < n; i++) {
-                        long s = System.nanoTime();
-                        e.run(sets.get(i % sets.size()), h0, null);
-                        us[i] = (System.nanoTime() - s) / 1e3;
-                    }
-                    rows.add(new Row(label, prec.id(), err, tol, layer.steps, us, us, "wall clock around run(), " + n + " runs"));
-                }
+                int n = e.deviceTimer().isPresent() ? reps : Math.min(reps, 5);
+                DeviceTimes t = DeviceTimes.of(e, sets, h0, c0, e.deviceTimer().isPresent() ? warmup : 1, n);
+                rows.add(new Row(label, prec.id(), err, tol, layer.steps, t.recurrentMicros(), t.fullMicros(), t.how()));
             } catch (CudnnEngineException refused) {
                 // cuDNN's refusal of one algorithm for this shape is a result of the comparison, not the end of it
                 System.out.println(label + " " + prec.id() + ": " + refused.getMessage());
@@ -182,29 +191,21 @@ final class BenchCommand extends SprnnCommand {
         return 0;
     }
 
-    private static double quantile(double[] v, double q) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        double pos = q * (s.length - 1);
-        int lo = (int) Math.floor(pos), hi = (int) Math.ceil(pos);
-        return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-    }
-
     private void print(List<Row> rows, Map<String, String> env, int in) {
         System.out.println();
-        System.out.printf(Locale.ROOT, "rnn_relu layer: hidden %d, input %d, batch %d, W_hh density %.2f, T %d; %d replays after %d warm-up, "
-                + "%d input sets rotated; device %s%n", layer.hidden, in, layer.batch, layer.density, layer.steps, reps, warmup, inputSets,
+        System.out.printf(Locale.ROOT, "%s layer%s: hidden %d, input %d, batch %d, W_hh density %.2f, T %d; %d replays after %d warm-up, "
+                + "%d input sets rotated; device %s%n", cell, layers > 1 ? " x" + layers : "", layer.hidden, in, layer.batch, layer.density, layer.steps, reps, warmup, inputSets,
                 env.get("device") + ", driver " + env.get("driver"));
         System.out.println();
         System.out.println("| engine | precision | rel. error (T=" + verifySteps + ") | recurrent µs/step (median) | p10–p90 | "
                 + "full µs/step (incl. input GEMM) | ratio (recurrent, to first row) | how |");
         System.out.println("|---|---|---|---|---|---|---|---|");
-        double first = rows.isEmpty() ? 1 : quantile(rows.get(0).recurrentUs(), 0.5) / layer.steps;
+        double first = rows.isEmpty() ? 1 : DeviceTimes.quantile(rows.get(0).recurrentUs(), 0.5) / layer.steps;
         for (Row r : rows) {
-            double med = quantile(r.recurrentUs(), 0.5) / r.steps();
+            double med = DeviceTimes.quantile(r.recurrentUs(), 0.5) / r.steps();
             System.out.printf(Locale.ROOT, "| %s | %s | %.1e | %.2f | %.2f–%.2f | %.2f | %.2f | %s |%n", r.engine(), r.precision(),
-                    r.verifyError(), med, quantile(r.recurrentUs(), 0.1) / r.steps(), quantile(r.recurrentUs(), 0.9) / r.steps(),
-                    quantile(r.fullUs(), 0.5) / r.steps(), med / first, r.details());
+                    r.verifyError(), med, DeviceTimes.quantile(r.recurrentUs(), 0.1) / r.steps(), DeviceTimes.quantile(r.recurrentUs(), 0.9) / r.steps(),
+                    DeviceTimes.quantile(r.fullUs(), 0.5) / r.steps(), med / first, r.details());
         }
     }
 
@@ -215,7 +216,7 @@ final class BenchCommand extends SprnnCommand {
         boolean header = !Files.exists(csv);
         StringBuilder c = new StringBuilder();
         if (header) {
-            c.append("date,device,driver,nvrtc,cublaslt,cusparse,engine,precision,cell,hidden,input,batch,density,steps,")
+            c.append("date,device,driver,nvrtc,cublaslt,cusparse,engine,precision,cell,layers,hidden,input,batch,density,steps,")
                     .append("reps,warmup,input_sets,seed,rel_error,recurrent_us_per_step_median,recurrent_p10,recurrent_p90,")
                     .append("recurrent_min,recurrent_max,full_us_per_step_median,details\n");
         }
@@ -231,7 +232,8 @@ final class BenchCommand extends SprnnCommand {
             m.put("cusparse", env.get("cuSPARSE"));
             m.put("engine", r.engine());
             m.put("precision", r.precision());
-            m.put("cell", "rnn_relu");
+            m.put("cell", cell);
+            m.put("layers", layers);
             m.put("hidden", layer.hidden);
             m.put("input", in);
             m.put("batch", layer.batch);
@@ -242,12 +244,12 @@ final class BenchCommand extends SprnnCommand {
             m.put("input_sets", inputSets);
             m.put("seed", seedOption.seed);
             m.put("rel_error", r.verifyError());
-            m.put("recurrent_us_per_step_median", quantile(r.recurrentUs(), 0.5) / layer.steps);
-            m.put("recurrent_p10", quantile(r.recurrentUs(), 0.1) / layer.steps);
-            m.put("recurrent_p90", quantile(r.recurrentUs(), 0.9) / layer.steps);
-            m.put("recurrent_min", quantile(r.recurrentUs(), 0) / layer.steps);
-            m.put("recurrent_max", quantile(r.recurrentUs(), 1) / layer.steps);
-            m.put("full_us_per_step_median", quantile(r.fullUs(), 0.5) / layer.steps);
+            m.put("recurrent_us_per_step_median", DeviceTimes.quantile(r.recurrentUs(), 0.5) / layer.steps);
+            m.put("recurrent_p10", DeviceTimes.quantile(r.recurrentUs(), 0.1) / layer.steps);
+            m.put("recurrent_p90", DeviceTimes.quantile(r.recurrentUs(), 0.9) / layer.steps);
+            m.put("recurrent_min", DeviceTimes.quantile(r.recurrentUs(), 0) / layer.steps);
+            m.put("recurrent_max", DeviceTimes.quantile(r.recurrentUs(), 1) / layer.steps);
+            m.put("full_us_per_step_median", DeviceTimes.quantile(r.fullUs(), 0.5) / layer.steps);
             m.put("details", r.details());
             List<String> cells = new ArrayList<>();
             for (Object v : m.values()) {

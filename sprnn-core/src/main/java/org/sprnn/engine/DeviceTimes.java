@@ -1,5 +1,9 @@
 package org.sprnn.engine;
 
+import java.util.Arrays;
+import java.util.List;
+import org.sprnn.model.Tensor;
+
 /**
  * What a {@link DeviceTimer} measured: µs per run of each timed sample, for the whole sequence and for its
  * recurrent part alone.
@@ -11,4 +15,47 @@ package org.sprnn.engine;
  * @param how             what was timed and how, for benchmark rows (e.g. the tuned product's algorithm)
  */
 public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicros, String how) {
+
+    /**
+     * Times an engine the best way it offers: its {@link Engine#deviceTimer()} where it has one, else the wall clock
+     * around whole {@link Engine#run} calls (then the full and recurrent figures are the same samples).
+     *
+     * @param engine    the engine
+     * @param inputSets one or more inputs of one shape {@code [T][B][I]}, rotated between runs
+     * @param h0        initial hidden states, or {@code null} for zeros
+     * @param c0        initial cell states (LSTM), or {@code null} for zeros
+     * @param warmup    untimed runs first
+     * @param reps      timed runs
+     */
+    public static DeviceTimes of(Engine engine, List<Tensor> inputSets, Tensor h0,
+                                 Tensor c0, int warmup, int reps) {
+        var timer = engine.deviceTimer();
+        if (timer.isPresent()) {
+            return timer.get().time(inputSets, h0, c0, warmup, reps);
+        }
+        for (int i = 0; i < warmup; i++) {
+            engine.run(inputSets.get(i % inputSets.size()), h0, c0);
+        }
+        double[] us = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            long t0 = System.nanoTime();
+            engine.run(inputSets.get(i % inputSets.size()), h0, c0);
+            us[i] = (System.nanoTime() - t0) / 1e3;
+        }
+        return new DeviceTimes(inputSets.get(0).shape()[0], us, us, "wall clock around run(), " + reps + " runs");
+    }
+
+    /** The median of the recurrent samples, µs per timestep. */
+    public double recurrentMedianPerStep() {
+        return quantile(recurrentMicros, 0.5) / steps;
+    }
+
+    /** The {@code q}-quantile (0..1, linear between samples) of some samples. */
+    public static double quantile(double[] samples, double q) {
+        double[] s = samples.clone();
+        Arrays.sort(s);
+        double pos = q * (s.length - 1);
+        int lo = (int) Math.floor(pos), hi = (int) Math.ceil(pos);
+        return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+    }
 }

@@ -56,21 +56,9 @@ public record Trials(boolean run, int steps, TuneCache cache, Consumer<String> p
         }
         Tensor input = new Tensor(new int[] {steps, batch, model.inputSize()}, x);
         try (Engine e = f.create(model, options)) {
-            var timer = e.deviceTimer();
-            if (timer.isPresent()) {
-                DeviceTimes t = timer.get().time(List.of(input), null, null, WARMUP, REPS);
-                return new StepCost(median(t.recurrentMicros()) / t.steps(), "measured now, CUDA events, median of " + REPS);
-            }
-            for (int i = 0; i < WARMUP; i++) {
-                e.run(input, null, null);
-            }
-            double[] us = new double[REPS];
-            for (int i = 0; i < REPS; i++) {
-                long t0 = System.nanoTime();
-                e.run(input, null, null);
-                us[i] = (System.nanoTime() - t0) / 1e3;
-            }
-            return new StepCost(median(us) / steps, "measured now, wall clock, median of " + REPS);
+            DeviceTimes t = DeviceTimes.of(e, List.of(input), null, null, WARMUP, REPS);
+            String clock = e.deviceTimer().isPresent() ? "CUDA events" : "wall clock";
+            return new StepCost(median(t.recurrentMicros()) / t.steps(), "measured now, " + clock + ", median of " + REPS);
         }
     }
 
