@@ -15,9 +15,10 @@
 # dense (not part of all; about 4-5 minutes): cuda-dense-persistent: its plan and capacity, kernel-check of its matrix
 # (every cell, fp16/bf16, each exchange, stacked, at capacity, refusals beyond), selftest, and bench beside
 # cuda-sparse-persistent and cuda-gemm at 1152 d=1.0 and d=0.1, 2304 d=0.3 (batch 4, T 256).
+# grid (not part of all): sprnn bench grid, issue 14's auto-against-the-fastest table (see the grid block below).
 set -uo pipefail
-tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|all]}
-OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|all]}
+tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|grid|all]}
+OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|grid|all]}
 PART=${3:-all}
 # fresh random models and inputs each run unless SPRNN_SEED is given; the seed is recorded in steps.txt
 SEED=${SPRNN_SEED:-$(( $(date +%s) % 100000 ))}
@@ -86,6 +87,17 @@ if [ "$PART" = dense ]; then
   step dense-bench-2304-d30 60 "$S" bench --hidden 2304 --batch 4 --density 0.3 --steps 256 --precisions fp16 --engines $engines --out-dir "$OUT"
   grep -h "FAIL\|passed\|refused" "$OUT/dense-kernel-check.log" "$OUT/dense-selftest.log" | cut -c1-300 | tail -25
   grep -h "^|" "$OUT"/dense-bench-*.log | cut -c1-200
+fi
+if [ "$PART" = grid ]; then
+  # issue 14's grid: every GPU engine at each point, auto's pick (cost model, no trial) against the fastest; a subset
+  # through SPRNN_GRID_ARGS (e.g. "--cell lstm --hidden 1152,2304"), cut at SPRNN_GRID_S seconds (rows so far kept)
+  t0=$SECONDS
+  # shellcheck disable=SC2086
+  timeout "$(( ${SPRNN_GRID_S:-480} + 120 ))" "$S" bench grid --deadline-s "${SPRNN_GRID_S:-480}" --seed "$SEED" \
+    ${SPRNN_GRID_ARGS:-} --out-dir "$OUT/grid" > "$OUT/grid.log" 2>&1
+  rc=$?; printf '%-28s exit %-3s %4ss\n' grid "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
+  [ "$rc" -eq 0 ] || failed=$((failed + 1))
+  tail -n 40 "$OUT/grid.log" | cut -c1-250
 fi
 if [ "$PART" = full ]; then
   fixtures=${SPRNN_FIXTURES:-"$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/sprnn-core/src/test/resources/golden"}
