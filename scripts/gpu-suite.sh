@@ -15,10 +15,11 @@
 # dense (not part of all; about 4-5 minutes): cuda-dense-persistent: its plan and capacity, kernel-check of its matrix
 # (every cell, fp16/bf16, each exchange, stacked, at capacity, refusals beyond), selftest, and bench beside
 # cuda-sparse-persistent and cuda-gemm at 1152 d=1.0 and d=0.1, 2304 d=0.3 (batch 4, T 256).
+# cudnn-anchors (not part of all; about 3 minutes): cuda-cudnn at the shapes of results/anchors' cuDNN figures.
 # grid (not part of all): sprnn bench grid, issue 14's auto-against-the-fastest table (see the grid block below).
 set -uo pipefail
-tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|grid|all]}
-OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|grid|all]}
+tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|grid|cudnn-anchors|all]}
+OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|grid|cudnn-anchors|all]}
 PART=${3:-all}
 # fresh random models and inputs each run unless SPRNN_SEED is given; the seed is recorded in steps.txt
 SEED=${SPRNN_SEED:-$(( $(date +%s) % 100000 ))}
@@ -87,6 +88,18 @@ if [ "$PART" = dense ]; then
   step dense-bench-2304-d30 60 "$S" bench --hidden 2304 --batch 4 --density 0.3 --steps 256 --precisions fp16 --engines $engines --out-dir "$OUT"
   grep -h "FAIL\|passed\|refused" "$OUT/dense-kernel-check.log" "$OUT/dense-selftest.log" | cut -c1-300 | tail -25
   grep -h "^|" "$OUT"/dense-bench-*.log | cut -c1-200
+fi
+if [ "$PART" = cudnn-anchors ]; then
+  # issue 14: cuda-cudnn as sprnn measures it beside the team's independent cuDNN figures (results/anchors/README.md:
+  # rnn_relu, T 256, hidden 1152 and 2304, batch 1/4/16, best of the algorithms, fp16 and fp32); compare the best row
+  # of each log with scripts/cudnn_anchor_compare.py
+  for H in 1152 2304; do
+    for B in 1 4 16; do
+      step "cudnn-$H-b$B" 120 "$S" bench --hidden "$H" --batch "$B" --density 0.1 --steps 256 --verify-steps 8 --reps 30 \
+        --engines cuda-cudnn --precisions fp16,fp32 --cudnn-algos standard,persist-static,persist-dynamic --out-dir "$OUT"
+    done
+  done
+  grep -h "^|" "$OUT"/cudnn-*.log | cut -c1-200
 fi
 if [ "$PART" = grid ]; then
   # issue 14's grid: every GPU engine at each point, auto's pick (cost model, no trial) against the fastest; a subset
