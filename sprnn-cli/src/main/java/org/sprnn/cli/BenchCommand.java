@@ -37,8 +37,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code sprnn bench}: engines side by side in one process on a synthetic layer (any cell, stacked). Each
- * engine is first checked against cpu-reference (on a shorter sequence of the same layer), then timed:
+ * {@code sprnn bench}: engines side by side in one process on a synthetic layer (any cell, stacked) or on the user's
+ * own model file. Each engine is first checked against cpu-reference (on a shorter sequence), then timed:
  * GPU engines by CUDA events around graph replays after warm-up, rotating through several input sets;
  * other engines by wall clock around {@code run}. Prints a markdown table (µs per timestep, spread,
  * ratio to the first row) and appends rows to CSV and JSON-lines files with the device, driver,
@@ -47,21 +47,34 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {AblationCommand.class, GridCommand.class},
         description = {"Times engines side by side on a synthetic layer of any cell (W_hh at the given density, uniform "
                 + "random positions, N(0,1)/sqrt(H*d) values; dense W_ih). GPU rows: median of the replays of the "
-                + "captured sequence / T, CUDA events; 'recurrent' excludes the input-projection GEMM (the measure of results/anchors)."},
+                + "captured sequence / T, CUDA events; 'recurrent' excludes the input-projection GEMM (the measure of results/anchors). "
+                + "With --model, your own model (any cell, stacked, rows as pruned) on every engine of --engines, each verified first. "
+                + "Exit 2 when no engine could run."},
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn bench",
                 "  sprnn bench --hidden 2304 --batch 4 --density 0.3 --steps 256 --engines cuda-gemm,cuda-spmm --precisions fp16,fp32",
                 "  sprnn bench --hidden 1152 --density 0.1 --engines cuda-gemm,cuda-spmm,cpu --out-dir results/gpu",
                 "  sprnn bench --hidden 1152 --density 0.1 --engines cuda-sparse-persistent,cuda-cudnn --cudnn-algos standard,persist-static,persist-dynamic --precisions fp16,fp32",
                 "  sprnn bench --cell lstm --hidden 1024 --batch 1 --density 0.1 --engines auto,cuda-sparse-persistent,cuda-cudnn",
+                "  sprnn bench --model lstm-pruned.safetensors --batch 4 --steps 128 --engines auto,cuda-sparse-persistent,cuda-gemm,cpu",
+                "  sprnn bench --model gru.npz --model-cell gru --input x.npy --engines cpu,cpu-reference --reps 20",
                 "  sprnn bench grid          (auto against the fastest engine over a grid of shapes, see its --help)",
                 "  sprnn bench ablation      (the sparse persistent kernel's ablation, see its --help)"})
 final class BenchCommand extends SprnnCommand {
     @Mixin
     SyntheticLayerOptions layer = new SyntheticLayerOptions(2304, 0.3);
 
-    @Option(names = "--input", description = "input size I (default: H)")
-    Integer input;
+    @Option(names = "--input", paramLabel = "<I|x.npy>",
+            description = "synthetic layer: the input size I (default: H); with --model: an input sequence [T][B][I] (.npy) to time "
+                    + "instead of random inputs of --batch and --steps")
+    String input;
+
+    @Option(names = "--model", description = "time this model file (.safetensors or .npz, PyTorch's names; any cell, stacked, rows as "
+            + "its pruning left them) instead of a synthetic layer")
+    Path modelFile;
+
+    @Option(names = "--model-cell", description = "the model file's cell where its metadata does not say: rnn_relu, rnn_tanh, gru, lstm")
+    String modelCell;
 
     @Option(names = "--cell", defaultValue = "rnn_relu", description = "cell: rnn_relu, rnn_tanh, gru, lstm (default: ${DEFAULT-VALUE})")
     String cell;
@@ -101,14 +114,99 @@ final class BenchCommand extends SprnnCommand {
     @Option(names = "--out-dir", description = "append rows to bench.csv and bench.jsonl here")
     Path outDir;
 
+    /** What is timed: the model, the verification input and states, the timed inputs, and words for the table. */
+    private record Workload(RnnModel model, String what, String source, int batch, int steps, double density,
+                            Tensor verifyX, Tensor h0, Tensor c0, List<Tensor> sets) {
+    }
+
+    /** The synthetic layer of --cell, --hidden, --density, --layers, --input. */
+    private Workload synthetic() {
+        if (layer.hidden < 1 || layers < 1) {
+            throw new SprnnException("--hidden, --layers: must be >= 1");
+        }
+        if (!(layer.density > 0 && layer.density <= 1)) {
+            throw new SprnnException("--density: must be in (0,1], got " + layer.density);
+        }
+        int in = layer.hidden;
+        if (input != null) {
+            try {
+                in = Integer.parseInt(input.strip());
+            } catch (NumberFormatException e) {
+                throw new SprnnException("--input: an input size (an integer) for a synthetic layer; an input file needs --model, got '"
+                        + org.sprnn.io.Untrusted.quote(input) + "'");
+            }
+            if (in < 1) {
+                throw new SprnnException("--input: must be >= 1, got " + in);
+            }
+        }
+        if (modelCell != null) {
+            throw new SprnnException("--model-cell: only with --model (a synthetic layer's cell is --cell)");
+        }
+        CellType cellType = CellType.parse(cell);
+        RnnModel model = SyntheticModels.random(cellType, in, layer.hidden, layers, layer.density, 1.0, seedOption.seed);
+        Tensor verifyX = SyntheticModels.input(verifySteps, layer.batch, in, seedOption.seed + 1);
+        Tensor h0 = SyntheticModels.state(layers, layer.batch, layer.hidden, seedOption.seed + 2);
+        Tensor c0 = cellType.hasCellState() ? SyntheticModels.state(layers, layer.batch, layer.hidden, seedOption.seed + 3) : null;
+        List<Tensor> sets = new ArrayList<>();
+        for (int k = 0; k < inputSets; k++) {
+            sets.add(SyntheticModels.input(layer.steps, layer.batch, in, seedOption.seed + 100 + k));
+        }
+        String what = String.format(Locale.ROOT, "%s layer%s: hidden %d, input %d, batch %d, W_hh density %.2f, T %d", cellType.id(),
+                layers > 1 ? " x" + layers : "", layer.hidden, in, layer.batch, layer.density, layer.steps);
+        return new Workload(model, what, "synthetic", layer.batch, layer.steps, layer.density, verifyX, h0, c0, sets);
+    }
+
+    /** The model of --model, on the input of --input or on random inputs of --batch and --steps, from zero states. */
+    private Workload userModel() {
+        var parsed = spec.commandLine().getParseResult();
+        for (String synth : List.of("--hidden", "--density", "--cell", "--layers")) {
+            if (parsed.hasMatchedOption(synth)) {
+                throw new SprnnException(synth + ": set by the model file; not with --model");
+            }
+        }
+        RnnModel model = org.sprnn.io.ModelFiles.load(modelFile, modelCell == null ? null : CellType.parse(modelCell));
+        List<Tensor> sets = new ArrayList<>();
+        int batch = layer.batch, steps = layer.steps;
+        if (input != null) {
+            for (String option : List.of("--batch", "--steps")) {
+                if (parsed.hasMatchedOption(option)) {
+                    throw new SprnnException(option + ": set by the input file; not with --input x.npy");
+                }
+            }
+            Tensor x = org.sprnn.io.Npy.read(Path.of(input));
+            org.sprnn.engine.RunInputs.check(model, x, null, null);
+            sets.add(x);
+            steps = x.shape()[0];
+            batch = x.shape()[1];
+        } else {
+            for (int k = 0; k < inputSets; k++) {
+                sets.add(SyntheticModels.input(steps, batch, model.inputSize(), seedOption.seed + 100 + k));
+            }
+        }
+        int vt = Math.min(verifySteps, steps);
+        Tensor first = sets.get(0);
+        int per = batch * model.inputSize();
+        Tensor verifyX = new Tensor(new int[] {vt, batch, model.inputSize()}, java.util.Arrays.copyOf(first.data(), vt * per));
+        long nnz = 0, size = 0;
+        for (var l : model.layers()) {
+            nnz += l.wHh().countNonZero();
+            size += l.wHh().size();
+        }
+        double density = (double) nnz / size;
+        String what = String.format(Locale.ROOT, "%s: %s x%d, hidden %d, input %d, batch %d, W_hh density %.3f (%d nonzeros), T %d%s",
+                org.sprnn.io.Untrusted.quote(modelFile.getFileName().toString()), model.cell().id(), model.numLayers(), model.hiddenSize(),
+                model.inputSize(), batch, density, nnz, steps, input != null ? " (input from the file)" : "");
+        return new Workload(model, what, modelFile.toString(), batch, steps, density, verifyX, null, null, sets);
+    }
+
     private record Row(String engine, String precision, double verifyError, double tolerance, int steps,
                        double[] recurrentUs, double[] fullUs, String details) {
     }
 
     @Override
     public Integer call() throws IOException {
-        if (layer.hidden < 1 || layer.batch < 1 || layer.steps < 1 || layers < 1) {
-            throw new SprnnException("--hidden, --batch, --steps, --layers: must be >= 1");
+        if (layer.batch < 1 || layer.steps < 1) {
+            throw new SprnnException("--batch, --steps: must be >= 1");
         }
         if (reps < 20) {
             throw new SprnnException("--reps: at least 20 replays, got " + reps);
@@ -118,21 +216,16 @@ final class BenchCommand extends SprnnCommand {
         }
         List<Precision> gpuPrecisions = precisions.stream().map(p -> Precision.parse("--precision", p, EngineOptions.PRECISIONS)).toList();
         cudnnAlgos.forEach(CudnnAlgorithm::order); // each a known algorithm, before any work
-        int in = input == null ? layer.hidden : input;
+        Workload w = modelFile == null ? synthetic() : userModel();
         GpuStatus.describe().forEach(System.out::println);
         Map<String, String> env = GpuStatus.versions();
-        CellType cellType = CellType.parse(cell);
-        RnnModel model = SyntheticModels.random(cellType, in, layer.hidden, layers, layer.density, 1.0, seedOption.seed);
-        Tensor verifyX = SyntheticModels.input(verifySteps, layer.batch, in, seedOption.seed + 1);
-        Tensor h0 = SyntheticModels.state(layers, layer.batch, layer.hidden, seedOption.seed + 2);
-        Tensor c0 = cellType.hasCellState() ? SyntheticModels.state(layers, layer.batch, layer.hidden, seedOption.seed + 3) : null;
+        RnnModel model = w.model();
+        CellType cellType = model.cell();
+        Tensor verifyX = w.verifyX(), h0 = w.h0(), c0 = w.c0();
+        List<Tensor> sets = w.sets();
         long t0 = System.nanoTime();
         RnnOutput ref = new CpuReferenceEngine(model).run(verifyX, h0, c0);
-        System.out.printf(Locale.ROOT, "cpu-reference on T=%d for verification: %.1f s%n", verifySteps, (System.nanoTime() - t0) / 1e9);
-        List<Tensor> sets = new ArrayList<>();
-        for (int k = 0; k < inputSets; k++) {
-            sets.add(SyntheticModels.input(layer.steps, layer.batch, in, seedOption.seed + 100 + k));
-        }
+        System.out.printf(Locale.ROOT, "cpu-reference on T=%d for verification: %.1f s%n", verifyX.shape()[0], (System.nanoTime() - t0) / 1e9);
         List<Row> rows = new ArrayList<>();
         // one row per engine and precision, cuda-cudnn's once more per algorithm
         record Trial(String engine, String label, Precision precision, String cudnnAlgo) {
@@ -149,7 +242,7 @@ final class BenchCommand extends SprnnCommand {
         for (Trial trial : trials) {
             String name = trial.engine(), label = trial.label();
             Precision prec = trial.precision();
-            EngineOptions opts = EngineOptions.builder().engine(name).precision(prec).batchHint(layer.batch).cudnnAlgo(trial.cudnnAlgo()).build();
+            EngineOptions opts = EngineOptions.builder().engine(name).precision(prec).batchHint(w.batch()).cudnnAlgo(trial.cudnnAlgo()).build();
             if (name.equals("auto")) {
                 var advice = EngineProvider.advise(model, opts, org.sprnn.engine.Trials.NONE);
                 if (advice.chosen() == null) {
@@ -158,7 +251,7 @@ final class BenchCommand extends SprnnCommand {
                 }
                 name = advice.chosen();
                 label = "auto (" + name + ")";
-                opts = EngineOptions.builder().engine(name).precision(prec).batchHint(layer.batch).cudnnAlgo(trial.cudnnAlgo()).build();
+                opts = EngineOptions.builder().engine(name).precision(prec).batchHint(w.batch()).cudnnAlgo(trial.cudnnAlgo()).build();
             }
             EngineFactory f = EngineProvider.factory(name);
             var why = f.unavailableReason(model, opts);
@@ -173,34 +266,34 @@ final class BenchCommand extends SprnnCommand {
                         Accuracy.relativeError(got.hN(), ref.hN()));
                 if (!(err <= tol)) {
                     throw new SprnnException(label + " " + prec.id() + " disagrees with cpu-reference: relative error "
-                            + err + " > " + tol + " (" + cellType.id() + ", hidden " + layer.hidden + ", batch " + layer.batch
-                            + ", density " + layer.density + ")");
+                            + err + " > " + tol + " (" + w.what() + ")");
                 }
-                int n = e.deviceTimer().isPresent() ? reps : Math.min(reps, 5);
-                DeviceTimes t = DeviceTimes.of(e, sets, h0, c0, e.deviceTimer().isPresent() ? warmup : 1, n);
-                rows.add(new Row(label, prec.id(), err, tol, layer.steps, t.recurrentMicros(), t.fullMicros(), t.how()));
+                DeviceTimes t = DeviceTimes.of(e, sets, h0, c0, warmup, reps);
+                rows.add(new Row(label, prec.id(), err, tol, w.steps(), t.recurrentMicros(), t.fullMicros(), t.how()));
             } catch (CudnnEngineException refused) {
                 // cuDNN's refusal of one algorithm for this shape is a result of the comparison, not the end of it
                 System.out.println(label + " " + prec.id() + ": " + refused.getMessage());
             }
         }
-        print(rows, env, in);
+        if (rows.isEmpty()) {
+            throw new SprnnException("no engine of --engines " + String.join(",", engines) + " could run here (each one's reason above)");
+        }
+        print(rows, env, w);
         if (outDir != null) {
-            write(rows, env, in);
+            write(rows, env, w);
         }
         return 0;
     }
 
-    private void print(List<Row> rows, Map<String, String> env, int in) {
+    private void print(List<Row> rows, Map<String, String> env, Workload w) {
         System.out.println();
-        System.out.printf(Locale.ROOT, "%s layer%s: hidden %d, input %d, batch %d, W_hh density %.2f, T %d; %d replays after %d warm-up, "
-                + "%d input sets rotated; device %s%n", cell, layers > 1 ? " x" + layers : "", layer.hidden, in, layer.batch, layer.density, layer.steps, reps, warmup, inputSets,
-                env.get("device") + ", driver " + env.get("driver"));
+        System.out.printf(Locale.ROOT, "%s; %d replays after %d warm-up, %d input set(s) rotated; device %s%n", w.what(), reps, warmup,
+                w.sets().size(), env.get("device") + ", driver " + env.get("driver"));
         System.out.println();
-        System.out.println("| engine | precision | rel. error (T=" + verifySteps + ") | recurrent µs/step (median) | p10–p90 | "
+        System.out.println("| engine | precision | rel. error (T=" + w.verifyX().shape()[0] + ") | recurrent µs/step (median) | p10–p90 | "
                 + "full µs/step (incl. input GEMM) | ratio (recurrent, to first row) | how |");
         System.out.println("|---|---|---|---|---|---|---|---|");
-        double first = rows.isEmpty() ? 1 : DeviceTimes.quantile(rows.get(0).recurrentUs(), 0.5) / layer.steps;
+        double first = DeviceTimes.quantile(rows.get(0).recurrentUs(), 0.5) / rows.get(0).steps();
         for (Row r : rows) {
             double med = DeviceTimes.quantile(r.recurrentUs(), 0.5) / r.steps();
             System.out.printf(Locale.ROOT, "| %s | %s | %.1e | %.2f | %.2f–%.2f | %.2f | %.2f | %s |%n", r.engine(), r.precision(),
@@ -209,7 +302,7 @@ final class BenchCommand extends SprnnCommand {
         }
     }
 
-    private void write(List<Row> rows, Map<String, String> env, int in) throws IOException {
+    private void write(List<Row> rows, Map<String, String> env, Workload w) throws IOException {
         Files.createDirectories(outDir);
         ObjectMapper om = new ObjectMapper();
         Path csv = outDir.resolve("bench.csv");
@@ -218,7 +311,7 @@ final class BenchCommand extends SprnnCommand {
         if (header) {
             c.append("date,device,driver,nvrtc,cublaslt,cusparse,engine,precision,cell,layers,hidden,input,batch,density,steps,")
                     .append("reps,warmup,input_sets,seed,rel_error,recurrent_us_per_step_median,recurrent_p10,recurrent_p90,")
-                    .append("recurrent_min,recurrent_max,full_us_per_step_median,details\n");
+                    .append("recurrent_min,recurrent_max,full_us_per_step_median,details,model\n");
         }
         StringBuilder j = new StringBuilder();
         String date = Instant.now().toString();
@@ -232,25 +325,26 @@ final class BenchCommand extends SprnnCommand {
             m.put("cusparse", env.get("cuSPARSE"));
             m.put("engine", r.engine());
             m.put("precision", r.precision());
-            m.put("cell", cell);
-            m.put("layers", layers);
-            m.put("hidden", layer.hidden);
-            m.put("input", in);
-            m.put("batch", layer.batch);
-            m.put("density", layer.density);
-            m.put("steps", layer.steps);
+            m.put("cell", w.model().cell().id());
+            m.put("layers", w.model().numLayers());
+            m.put("hidden", w.model().hiddenSize());
+            m.put("input", w.model().inputSize());
+            m.put("batch", w.batch());
+            m.put("density", w.density());
+            m.put("steps", w.steps());
             m.put("reps", reps);
             m.put("warmup", warmup);
-            m.put("input_sets", inputSets);
+            m.put("input_sets", w.sets().size());
             m.put("seed", seedOption.seed);
             m.put("rel_error", r.verifyError());
-            m.put("recurrent_us_per_step_median", DeviceTimes.quantile(r.recurrentUs(), 0.5) / layer.steps);
-            m.put("recurrent_p10", DeviceTimes.quantile(r.recurrentUs(), 0.1) / layer.steps);
-            m.put("recurrent_p90", DeviceTimes.quantile(r.recurrentUs(), 0.9) / layer.steps);
-            m.put("recurrent_min", DeviceTimes.quantile(r.recurrentUs(), 0) / layer.steps);
-            m.put("recurrent_max", DeviceTimes.quantile(r.recurrentUs(), 1) / layer.steps);
-            m.put("full_us_per_step_median", DeviceTimes.quantile(r.fullUs(), 0.5) / layer.steps);
+            m.put("recurrent_us_per_step_median", DeviceTimes.quantile(r.recurrentUs(), 0.5) / r.steps());
+            m.put("recurrent_p10", DeviceTimes.quantile(r.recurrentUs(), 0.1) / r.steps());
+            m.put("recurrent_p90", DeviceTimes.quantile(r.recurrentUs(), 0.9) / r.steps());
+            m.put("recurrent_min", DeviceTimes.quantile(r.recurrentUs(), 0) / r.steps());
+            m.put("recurrent_max", DeviceTimes.quantile(r.recurrentUs(), 1) / r.steps());
+            m.put("full_us_per_step_median", DeviceTimes.quantile(r.fullUs(), 0.5) / r.steps());
             m.put("details", r.details());
+            m.put("model", w.source());
             List<String> cells = new ArrayList<>();
             for (Object v : m.values()) {
                 String s = v instanceof Double d ? String.format(Locale.ROOT, "%.4g", d) : String.valueOf(v);

@@ -1,0 +1,89 @@
+package org.sprnn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.sprnn.cli.CliTest.assertOneLineError;
+import static org.sprnn.cli.CliTest.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sprnn.Precision;
+import org.sprnn.io.ModelFiles;
+import org.sprnn.io.Npy;
+import org.sprnn.model.CellType;
+import org.sprnn.model.SyntheticModels;
+
+/** {@code sprnn bench --model}: the user's own model file on the engines asked for, each verified, then timed. */
+class BenchModelCommandTest {
+    @TempDir
+    Path dir;
+    Path model;
+
+    @BeforeEach
+    void aStackedPrunedGru() {
+        model = dir.resolve("gru.safetensors");
+        ModelFiles.save(SyntheticModels.random(CellType.GRU, 5, 12, 2, 0.25, 1.0, 3), model, Precision.FP32);
+    }
+
+    /** stdout of the command: bench prints its table there (System.out, for the launcher's pipes). */
+    private static String[] run(String... args) {
+        PrintStream saved = System.out;
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        CliTest.Result r;
+        try {
+            r = cli(args);
+        } finally {
+            System.setOut(saved);
+        }
+        return new String[] {String.valueOf(r.code()), bytes.toString(StandardCharsets.UTF_8) + r.out(), r.err()};
+    }
+
+    @Test
+    void timesTheModelOnEachEngineWithItsOwnShape() throws Exception {
+        String[] r = run("bench", "--model", model.toString(), "--batch", "3", "--steps", "6", "--engines", "cpu,cpu-reference",
+                "--reps", "20", "--warmup", "1", "--out-dir", dir.toString());
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("gru x2, hidden 12, input 5, batch 3").contains("| cpu | fp32 |").contains("| cpu-reference | fp32 |")
+                .contains("wall clock around run(), 20 runs");
+        List<String> csv = Files.readAllLines(dir.resolve("bench.csv"), StandardCharsets.UTF_8);
+        assertThat(csv).hasSize(3);
+        assertThat(csv.get(1)).contains(",gru,2,12,5,3,").endsWith(model.toString());
+    }
+
+    @Test
+    void anInputFileSetsBatchAndSteps() {
+        Path x = dir.resolve("x.npy");
+        Npy.write(x, SyntheticModels.input(7, 2, 5, 9), Precision.FP32);
+        String[] r = run("bench", "--model", model.toString(), "--input", x.toString(), "--engines", "cpu-reference", "--reps", "20");
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("batch 2").contains("T 7 (input from the file)");
+    }
+
+    @Test
+    void wrongOrContradictoryArgumentsAreOneLine() {
+        Path x = dir.resolve("x4.npy");
+        Npy.write(x, SyntheticModels.input(3, 2, 4, 9), Precision.FP32); // 4 features where the model has 5
+        assertOneLineError(cli("bench", "--model", model.toString(), "--input", x.toString(), "--engines", "cpu"), "input");
+        assertOneLineError(cli("bench", "--model", model.toString(), "--hidden", "64", "--engines", "cpu"), "--hidden", "model file");
+        assertOneLineError(cli("bench", "--model", model.toString(), "--input", x.toString(), "--batch", "2", "--engines", "cpu"), "--batch");
+        assertOneLineError(cli("bench", "--input", "x.npy", "--engines", "cpu"), "--input", "--model");
+        assertOneLineError(cli("bench", "--model", dir.resolve("missing.safetensors").toString(), "--engines", "cpu"), "missing.safetensors");
+    }
+
+    @Test
+    void noEngineThatCanRunIsAnErrorNotAnEmptyTable() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(org.sprnn.engine.cuda.GpuStatus.deviceLimits().isEmpty(), "a GPU is present");
+        String[] r = run("bench", "--model", model.toString(), "--engines", "cuda-gemm,cuda-spmm");
+        assertThat(r[0]).isEqualTo("2");
+        assertThat(r[2].strip().lines()).hasSize(1);
+        assertThat(r[2]).contains("no engine of --engines cuda-gemm,cuda-spmm could run here");
+        assertThat(r[1]).contains("cuda-gemm fp16: unavailable");
+    }
+}
