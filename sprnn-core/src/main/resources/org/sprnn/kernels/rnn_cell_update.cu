@@ -14,7 +14,8 @@
 //   v4 WRITE_ELEM 1: also stores h_t in the weight precision (ELEM_TYPE: 0 fp32, 1 fp16, 2 bf16; round to
 //      nearest even) as [T][B][H], the next GEMM's B operand and the next layer's projection input.
 // Cell math (precise sigmoid_f32, tanhf) and the 16-bit conversions come from cell_math.cuh.
-// Run: through the engines (sprnn selftest); offline check: nvcc -arch=sm_90 -cubin -Xptxas -v rnn_cell_update.cu
+// Run: through the engines (sprnn selftest); offline check, in this folder:
+//   nvcc -arch=sm_90 -cubin -Xptxas -v -o /tmp/cu.cubin rnn_cell_update.cu
 #include "cell_math.cuh"
 
 #ifndef CELL

@@ -7,9 +7,12 @@
 // unit sit in one warp, so the cell update needs no extra exchange; only h_t moves between CTAs.
 //
 // Variants, in rising sophistication (each a field of org.sprnn.plan.KernelSpec; the host-only ones change
-// the packed data, not this code). Build any with
-//   nvcc -arch=sm_90 -cubin -Xptxas -v $(defines of KernelSpec#defineOptions) sparse_persistent_rnn.cu
-// and run through scripts/kernel-harness (standalone) or the engine cuda-sparse-persistent.
+// the packed data, not this code). Build the engine's kernel for a layer (here H 5760, batch 4, 10%) from the
+// repository root, after `mvn -pl sprnn-core compile` (SpecDefines prints KernelSpec#defineOptions of several layers):
+//   nvcc -arch=sm_90 -cubin -std=c++17 -Xptxas -v -o /tmp/sp.cubin $(java -cp sprnn-core/target/classes \
+//     scripts/kernel-harness/cubins/SpecDefines.java | grep -m1 relu_h5760 | cut -d' ' -f3-) \
+//     sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cu
+// and run it standalone through scripts/kernel-harness (README.md there), or in the engine cuda-sparse-persistent.
 //   v1 naive        SPRNN_WIDE_LOADS=0, natural order, SPRNN_EXCHANGE=0 (grid barrier), naive split:
 //                   the CPU reference's row loop with the row's nonzeros across lanes; one 2-byte
 //                   shared-memory load per nonzero and batch element; h_t via global memory + grid barrier.
