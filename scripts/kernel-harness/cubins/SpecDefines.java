@@ -57,15 +57,23 @@ public class SpecDefines {
             if (l.exchange() != null) {
                 o = o.withExchange(l.exchange());
             }
-            CsrMatrix w = CsrMatrix.of(SyntheticModels.sparse(l.cell().gates() * l.hidden(), l.hidden(), l.density(),
-                    new SplittableRandom(1234 + l.hidden())));
-            Plan p = Plan.of(w, l.cell(), l.batch(), DeviceLimits.h100Sxm(), o).requireFits();
+            Plan p = plan(l, o);
             put(out, EngineTesting.sparsePersistentKernel(p.spec(), NORMAL));
             if (l.cell() == CellType.RNN_RELU && l.hidden() == 1152 && l.batch() == 4 && l.weights() == Precision.FP16) {
                 // the engine's other kernels: the exchange floor (ablation) and a stalled CTA (the fault-path check)
                 put(out, EngineTesting.sparsePersistentKernel(p.spec(), new SparsePersistentEngine.Variant(true, -1, 0,
                         NORMAL.spinTimeoutNs(), NORMAL.stepsPerLaunch())));
                 put(out, EngineTesting.sparsePersistentKernel(p.spec(), NORMAL.withStall(0, 5, 10_000_000L)));
+            }
+        }
+        // the ablation's kernels without the optimizations (sprnn bench ablation): naive (scalar loads, natural order,
+        // naive split, grid barrier), + wide loads, and all on with the row ends tested at run time
+        PlanOptions naive = new PlanOptions(ExchangeMode.GRID_BARRIER, false, false, false, 0, 0, Precision.FP16);
+        for (int h : new int[] {1152, 5760}) {
+            Layer l = new Layer(CellType.RNN_RELU, h, 4, 0.1, Precision.FP16, false, null);
+            for (PlanOptions o : List.of(naive, naive.withSwitches(true, false, false),
+                    PlanOptions.defaults().withCompiledRowEnds(false))) {
+                put(out, EngineTesting.sparsePersistentKernel(plan(l, o).spec(), NORMAL));
             }
         }
         for (CellType c : CellType.values()) {
@@ -79,6 +87,13 @@ public class SpecDefines {
         }
         out.put("rnn_cell_update_defaults", "rnn_cell_update.cu"); // the source's own defaults (the offline check)
         out.forEach((name, line) -> System.out.println(name + " " + line));
+    }
+
+    /** The plan of a synthetic layer of {@code l}'s shape with options {@code o}, for an H100 SXM; throws if it does not fit. */
+    static Plan plan(Layer l, PlanOptions o) {
+        CsrMatrix w = CsrMatrix.of(SyntheticModels.sparse(l.cell().gates() * l.hidden(), l.hidden(), l.density(),
+                new SplittableRandom(1234 + l.hidden())));
+        return Plan.of(w, l.cell(), l.batch(), DeviceLimits.h100Sxm(), o).requireFits();
     }
 
     static void put(Map<String, String> out, EngineTesting.KernelBuild k) {
