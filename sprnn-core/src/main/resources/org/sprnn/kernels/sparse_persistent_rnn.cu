@@ -135,8 +135,8 @@
 // nothing reads the buffer then, and its address is loop-invariant in the slot loop: faster at H 5760); 1 = act[t & 1],
 // as the other exchanges. The multicast staging keeps two: a peer's copy into this CTA's buffer is ordered after this
 // CTA's reads only through the grid barrier's release/acquire, which compute-sanitizer's racecheck does not follow (it
-// reports the single buffer's reads and the peer's writes as hazards; with two buffers it reports none, within 1.5% of
-// one buffer's time; results/kernel/session4/README.md).
+// reports the single buffer's reads and the peer's writes as hazards; with two buffers it reports none, at about one
+// buffer's time; results/kernel/session4/README.md).
 #ifndef SPRNN_ACT_DOUBLE
 #define SPRNN_ACT_DOUBLE (SC > 1)
 #endif
