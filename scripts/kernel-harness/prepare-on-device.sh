@@ -10,5 +10,5 @@ rm -rf "$dest"; mkdir -p "$dest/lay" "$dest/kernels"
 specs=()
 while read name spec T reps extra; do specs+=("$name:$spec"); done < <(grep -v '^#' "$here/$variants" | awk 'NF>=5')
 "$w/sprnn-linux-x64/runtime/bin/java" -cp "$w/sprnn-linux-x64/lib/sprnn.jar:$exp" ExportLayouts "$dest/lay" "${specs[@]}" | cut -c1-200
-cp "$root"/sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cu "$root"/sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cuh "$dest/kernels/"
+cp "$root"/sprnn-core/src/main/resources/org/sprnn/kernels/{sparse_persistent_rnn.cu,sparse_persistent_rnn.cuh,cell_math.cuh} "$dest/kernels/"
 cp "$here"/harness.cu "$here"/run.sh "$here"/profile.sh "$dest/"; cp "$here/$variants" "$dest/variants.txt"

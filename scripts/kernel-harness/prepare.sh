@@ -15,6 +15,6 @@ for f in "$DEST"/lay/*.bin.gz; do
   sum=$(md5sum < "$f" | cut -d' ' -f1); n=$(basename "$f" .bin.gz)
   if [ -n "${first[$sum]:-}" ]; then rm "$f"; echo "${first[$sum]}" > "$DEST/lay/$n.same"; else first[$sum]=$n; fi
 done
-cp sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cu sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cuh "$DEST/kernels/"
+cp sprnn-core/src/main/resources/org/sprnn/kernels/{sparse_persistent_rnn.cu,sparse_persistent_rnn.cuh,cell_math.cuh} "$DEST/kernels/"
 cp scripts/kernel-harness/harness.cu scripts/kernel-harness/run.sh scripts/kernel-harness/go.sh scripts/kernel-harness/profile.sh scripts/kernel-harness/java-run.sh "$DEST/"; cp scripts/kernel-harness/${VARIANTS:-variants.txt} "$DEST/variants.txt"
 du -sh "$DEST"

@@ -5,22 +5,20 @@ import org.sprnn.model.Layer;
 import org.sprnn.model.RnnModel;
 
 /**
- * Predicted µs per timestep of each GPU engine, from a few terms fitted to measurements on an H100 SXM
- * (132 SMs, batch 4, T 256: {@code results/suite/session8/before-6d94fc5-h100}, the bench and ablation rows at
- * hidden 1152 / 10%, 2304 / 30% and 5760 / 10%). Good to about ±25% on that device; on another device the
- * figures are the H100's, marked so, and {@code sprnn explain --tune} measures instead. Per layer, summed over
- * layers; the input projection of layer 0 is excluded, as in {@code bench}'s recurrent column.
+ * Predicted µs per timestep of each GPU engine, from a few terms fitted to measurements on an H100 SXM (132 SMs,
+ * batch 4, T 256; the bench and ablation rows at hidden 1152 / 10%, 2304 / 30% and 5760 / 10%). The data, the fit
+ * and how far the predictions land from it: results/suite/session8/before-6d94fc5-h100/README.md, "The cost model's
+ * calibration". On another device the figures are the H100's, marked so, and {@code sprnn explain --tune} measures
+ * instead. Per layer, summed over layers; the input projection of layer 0 is excluded, as in {@code bench}'s
+ * recurrent column.
  *
  * <ul>
- *   <li>{@code cuda-sparse-persistent}: a step's fixed cost growing with H (the exchange: its floor alone measured
- *       0.96 µs at 1152, 1.13 at 2304, 1.85 at 5760) plus the nonzeros times the batch over the rate the kernel
- *       sustains; the three terms solved from the three shapes (1.06 µs + 0.26 ns per unit + 12.6 nonzero-batch
- *       products per ns).
- *   <li>{@code cuda-gemm}: a step's fixed cost in a CUDA graph (launches, cell update; about 2.9 µs) plus
- *       reading the dense W_hh at about 3 TB/s.
- *   <li>{@code cuda-spmm}: a power law in the nonzeros, 0.0264 µs × nnz^0.446, through the smallest and the largest
- *       shape (14% low at the middle one: cuSPARSE's CSR kernel is far from the memory bound at these sizes and no
- *       line in the nonzeros or rows fits all three).
+ *   <li>{@code cuda-sparse-persistent}: a step's fixed cost growing with H (the exchange floor) plus the nonzeros
+ *       times the batch over the rate the kernel sustains; the three terms solved from the three shapes.
+ *   <li>{@code cuda-gemm}: a step's fixed cost in a CUDA graph (launches, cell update) plus reading the dense W_hh
+ *       at the memory rate.
+ *   <li>{@code cuda-spmm}: a power law in the nonzeros through the smallest and the largest shape (cuSPARSE's CSR
+ *       kernel is far from the memory bound at these sizes and no line in the nonzeros or rows fits all three).
  * </ul>
  */
 public final class CostModel {

@@ -10,8 +10,8 @@ import java.util.Arrays;
  * <p>Why it exists: {@link Tensor} is float64 so that the reference engine sees a file's values
  * exactly, but the {@code cpu} engine computes in float32. For a caller whose data is float32 (the
  * common case: PyTorch's default dtype, {@code .npy} float32 files) a float64 round trip costs two
- * conversions of every input and output value and a float64 output twice the size; at hidden 2304,
- * batch 4, 256 steps that was about 20 µs of a 257 µs step (results/cpu/README.md). See
+ * conversions of every input and output value and a float64 output twice the size, a measurable share of a
+ * {@code cpu} step (figures: results/cpu/README.md, "Figures the source used to quote"). See
  * {@link org.sprnn.engine.Engine#runFloat}.
  *
  * @param shape the extent of each dimension, outermost first; every extent ≥ 0
@@ -98,8 +98,8 @@ public record FloatTensor(int[] shape, float[] data) {
     /**
      * The index of the first NaN or infinite value, or -1. Scans 4,096 values at a time for their
      * largest magnitude ({@code Math.max} propagates NaN) and looks for the index only in a chunk whose
-     * maximum is not finite: 2.4 times faster than testing each value with {@code Float.isFinite} and
-     * leaving at the first hit (measured on 2.4 million values, about 2 ns per 10 values).
+     * maximum is not finite: measured faster than testing each value with {@code Float.isFinite} and
+     * leaving at the first hit.
      */
     public int firstNonFinite() {
         for (int c = 0; c < data.length; c += 4096) {

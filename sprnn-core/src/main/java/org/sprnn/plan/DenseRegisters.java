@@ -9,7 +9,7 @@ import org.sprnn.model.CellType;
  * warps a CTA; {@code H} 3072, {@code SPRNN_LOAD_AHEAD} the kernel's default). Between the two budgets linear; below
  * 128 the 128-register overhead; batch 32 takes the widest row less 32.
  * Measured offline, not on the GPU: a spill the table misses shows as {@code local > 0} in the engine's
- * kernelResources.
+ * kernelResources. The spills each margin below answers: results/kernel/dense-registers/README.md.
  */
 final class DenseRegisters {
     private DenseRegisters() {
@@ -25,26 +25,22 @@ final class DenseRegisters {
         {{44, 101}, {37, 94}, {30, 94}, {28, 94}},
     };
 
-    /**
-     * Registers the grid barrier's staging loop keeps besides (its {@code SPRNN_STAGE_BATCH} 16-byte loads in flight):
-     * relu 4160 / batch 4 on 8 warps spilled at R 96 and not at 90 with the barrier, 102 with timestamps.
-     */
+    /** Registers the grid barrier's staging loop keeps besides (its {@code SPRNN_STAGE_BATCH} 16-byte loads in flight). */
     static final int GRID_BARRIER_EXTRA = 12;
 
-    /** The cluster exchange's pushes: relu 1536 / batch 4 on 16 warps (128 registers) spilled at R 45. */
+    /** Registers the cluster exchange's pushes keep besides. */
     static final int CLUSTER_EXTRA = 4;
 
-    /** Between the two measured budgets ptxas gives the tier less than the line: relu batch 1 at 168 registers spilled at R 66. */
+    /** Between the two measured budgets ptxas gives the tier less than the line. */
     static final int BETWEEN_MARGIN = 10;
 
     /**
      * The table's R was the largest at one layer shape (S 192-288); other shapes of the planner spilled a few registers
-     * short of it (relu 4224 / batch 1 on 16 warps: 52 B at R 48; LSTM 2112 / batch 4: 4 B at R 37), so every budget
-     * keeps this many slots back.
+     * short of it, so every budget keeps this many slots back.
      */
     static final int MARGIN = 8;
 
-    /** And at padded batches of 16 and more, this many more (LSTM 1728 / batch 16 on 7 warps: 80 B at R 94). */
+    /** And at padded batches of 16 and more, this many more. */
     static final int WIDE_BATCH_MARGIN = 14;
 
     static int slots(CellType cell, int paddedBatch, int registers, ExchangeMode exchange) {

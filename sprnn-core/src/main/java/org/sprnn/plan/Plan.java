@@ -127,8 +127,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     /**
      * Whether a plan of {@code whh} with {@code options} splits its weights: when asked for, and wherever that costs no
      * slot ({@link PackedLayer#splitCostsNoSlots}): the same kernel and step, W_hh to about 2^-22 instead of 2^-11
-     * (results/fp16: relu draws whose recurrence amplifies the weights' fp16 rounding past 3e-3, 136 of 16 000 at
-     * hidden 64, fell to 23).
+     * (it removes most of the random draws whose recurrence amplifies the weights' fp16 rounding past 3e-3:
+     * results/fp16/README.md).
      */
     public static boolean splitsWeights(CsrMatrix whh, PlanOptions options) {
         return !options.dense() && (options.splitWeights() || PackedLayer.splitCostsNoSlots(whh));
@@ -245,14 +245,11 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     /**
      * A rough step time for choosing the exchange: the exchange floor plus a cost per slot of the critical warp.
      * The floors are piecewise linear in the exchanged words (one word = one fp16 pair, {@code H * paddedBatch / 2}),
-     * through the floors measured on the H100 at 2304, 4608 and 11520 words (rnn_relu, batch 4, H 1152 / 2304 / 5760;
-     * results/kernel/session3 and results/kernel/session2/runC, 2026-11-24): grid barrier 1.66 / 1.80 / 2.52 us;
-     * timestamps 1.09 / 1.15 / 1.40 for one round of polls per thread and 1.38 us more for each further round
-     * ({@link #pollRounds}: 5760 took 2.78 in two rounds, 4.15 in three); the cluster 1.13 at 2304 words (16 CTAs).
-     * Below 2304 words the timestamps and cluster floors fall linearly to 0.85 and 0.79 us at 600 words (rnn_tanh
-     * H 300, batch 3, one slot per lane: 0.93 and 0.87 us/step), the barrier's stays (it costs about 1 us however
-     * little it moves: results/anchors/README.md). Plus about 0.085 us per slot per lane, tier-2 slots {@link #TIER2_SLOT_COST}x.
-     * A model for ranking, not a promise.
+     * through the floors measured on the H100 at 2304, 4608 and 11520 words (rnn_relu, batch 4, H 1152 / 2304 / 5760),
+     * the timestamped exchange's plus a constant for each further round of polls ({@link #pollRounds}); below 2304 words
+     * the timestamps and cluster floors fall linearly to their values at 600 words, the barrier's stays. Plus a constant
+     * per slot per lane, tier-2 slots {@link #TIER2_SLOT_COST}x. The measurements behind every constant:
+     * results/kernel/session3/README.md. A model for ranking, not a promise.
      */
     public double predictedMicrosPerStep() {
         double kWords = spec.hidden() * (spec.paddedBatch() / 2) / 1000.0;

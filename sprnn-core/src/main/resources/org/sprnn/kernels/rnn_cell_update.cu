@@ -11,9 +11,11 @@
 //      SpMM's row-major B operand.
 //   v3 PRODUCT_TYPE 1 or 2: the product arrives in fp16 / bf16 (a cuSPARSE SpMM with a half-precision C,
 //      when that is the faster kernel), converted to fp32 on load.
-//   v4 WRITE_ELEM 1: also stores h_t in the weight precision (ELEM_TYPE, cell_math.cuh) as [T][B][H],
-//      the next GEMM's B operand and the next layer's projection input.
-// Run: through the engines (sprnn selftest); offline check: nvcc -arch=sm_90 -cubin -Xptxas -v rnn_cell_update.cu
+//   v4 WRITE_ELEM 1: also stores h_t in the weight precision (ELEM_TYPE: 0 fp32, 1 fp16, 2 bf16; round to
+//      nearest even) as [T][B][H], the next GEMM's B operand and the next layer's projection input.
+// Cell math (precise sigmoid_f32, tanhf) and the 16-bit conversions come from cell_math.cuh.
+// Run: through the engines (sprnn selftest); offline check, in this folder:
+//   nvcc -arch=sm_90 -cubin -Xptxas -v -o /tmp/cu.cubin rnn_cell_update.cu
 #include "cell_math.cuh"
 
 #ifndef CELL
@@ -37,6 +39,9 @@
 #ifndef WRITE_OPERAND_HB
 #define WRITE_OPERAND_HB 0
 #endif
+#ifndef ELEM_TYPE
+#define ELEM_TYPE 1
+#endif
 
 #if CELL == 0 || CELL == 1
 #define GATES 1
@@ -47,6 +52,18 @@
 #endif
 
 #define GH (GATES * HIDDEN)
+
+// h_t in the weight precision (ELEM_TYPE)
+#if ELEM_TYPE == 0
+typedef float elem_t;
+__device__ __forceinline__ elem_t to_elem(float x) { return x; }
+#elif ELEM_TYPE == 1
+typedef unsigned short elem_t;  // raw fp16 bits
+__device__ __forceinline__ elem_t to_elem(float x) { return f32_to_half_bits(x); }
+#else
+typedef unsigned short elem_t;  // raw bf16 bits
+__device__ __forceinline__ elem_t to_elem(float x) { return f32_to_bf16_bits(x); }
+#endif
 
 #if PRODUCT_TYPE == 0
 typedef float product_t;

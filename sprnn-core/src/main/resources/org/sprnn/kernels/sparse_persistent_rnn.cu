@@ -7,9 +7,12 @@
 // unit sit in one warp, so the cell update needs no extra exchange; only h_t moves between CTAs.
 //
 // Variants, in rising sophistication (each a field of org.sprnn.plan.KernelSpec; the host-only ones change
-// the packed data, not this code). Build any with
-//   nvcc -arch=sm_90 -cubin -Xptxas -v $(defines of KernelSpec#defineOptions) sparse_persistent_rnn.cu
-// and run through scripts/kernel-harness (standalone) or the engine cuda-sparse-persistent.
+// the packed data, not this code). Build the engine's kernel for a layer (here H 5760, batch 4, 10%) from the
+// repository root, after `mvn -pl sprnn-core compile` (SpecDefines prints KernelSpec#defineOptions of several layers):
+//   nvcc -arch=sm_90 -cubin -std=c++17 -Xptxas -v -o /tmp/sp.cubin $(java -cp sprnn-core/target/classes \
+//     scripts/kernel-harness/cubins/SpecDefines.java | grep -m1 relu_h5760 | cut -d' ' -f3-) \
+//     sprnn-core/src/main/resources/org/sprnn/kernels/sparse_persistent_rnn.cu
+// and run it standalone through scripts/kernel-harness (README.md there), or in the engine cuda-sparse-persistent.
 //   v1 naive        SPRNN_WIDE_LOADS=0, natural order, SPRNN_EXCHANGE=0 (grid barrier), naive split:
 //                   the CPU reference's row loop with the row's nonzeros across lanes; one 2-byte
 //                   shared-memory load per nonzero and batch element; h_t via global memory + grid barrier.
@@ -52,11 +55,15 @@
 // the CTA records {kind, CTA, step, detail} in `fault` and every CTA leaves (the cluster's through the bounded
 // exit wait, so no CTA's shared memory goes while a peer may still write it); the host reads the record and throws.
 //
+// Cell math (cell_math.cuh, shared with rnn_cell_update.cu): gates through sigmoid_approx_f32 (__expf, at most
+// 1.3e-5 relative, far below the fp16 rounding of h; the header says why) and CUDA's precise tanhf.
+//
 // Defines (all required unless noted): SPRNN_CELL 0 relu 1 tanh 2 gru 3 lstm; SPRNN_HIDDEN H;
 // SPRNN_BATCH B; SPRNN_PADDED_BATCH PB (pow2 >= 2, >= B, <= 32); SPRNN_CTAS; SPRNN_WARPS (per CTA);
 // SPRNN_SLOTS S; SPRNN_REG_SLOTS R (<= S); SPRNN_UNITS_PER_WARP U; SPRNN_WIDE_LOADS; SPRNN_EXCHANGE;
 // SPRNN_BF16; SPRNN_EXCHANGE_ONLY (optional, 0).
 #include "sparse_persistent_rnn.cuh"
+#include "cell_math.cuh"  // sigmoid_approx_f32 and the fp16/bf16 conversions
 
 #ifndef SPRNN_EXCHANGE_ONLY
 #define SPRNN_EXCHANGE_ONLY 0
@@ -128,8 +135,8 @@
 // nothing reads the buffer then, and its address is loop-invariant in the slot loop: faster at H 5760); 1 = act[t & 1],
 // as the other exchanges. The multicast staging keeps two: a peer's copy into this CTA's buffer is ordered after this
 // CTA's reads only through the grid barrier's release/acquire, which compute-sanitizer's racecheck does not follow (it
-// reports the single buffer's reads and the peer's writes as hazards; with two buffers it reports none, within 1.5% of
-// one buffer's time; results/kernel/session4/README.md).
+// reports the single buffer's reads and the peer's writes as hazards; with two buffers it reports none, at about one
+// buffer's time; results/kernel/session4/README.md).
 #ifndef SPRNN_ACT_DOUBLE
 #define SPRNN_ACT_DOUBLE (SC > 1)
 #endif
@@ -262,27 +269,13 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #endif
 
 // ---- small PTX helpers (no CUDA headers, so NVRTC needs no include path) ------------------------------
-__device__ __forceinline__ float half_bits_to_float(unsigned bits) {
+// A packed word's 16 value bits → fp32: bf16 with SPRNN_BF16, else fp16 (activations are always fp16).
+__device__ __forceinline__ float weight_bits_to_f32(unsigned bits) {
 #if SPRNN_BF16
-  return __uint_as_float(bits << 16);
+  return bf16_bits_to_f32(bits);
 #else
-  float f;
-  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"((unsigned short)bits));
-  return f;
+  return half_bits_to_f32((unsigned short)bits);
 #endif
-}
-__device__ __forceinline__ float act_to_float(unsigned short bits) {  // activations are always fp16
-  float f;
-  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(bits));
-  return f;
-}
-__device__ __forceinline__ void half2_to_float2(unsigned v, float& lo, float& hi) {
-  asm("{ .reg .b16 a, b; mov.b32 {a, b}, %2; cvt.f32.f16 %0, a; cvt.f32.f16 %1, b; }" : "=f"(lo), "=f"(hi) : "r"(v));
-}
-__device__ __forceinline__ unsigned float2_to_half2(float lo, float hi) {
-  unsigned v;
-  asm("{ .reg .b16 a, b; cvt.rn.f16.f32 a, %1; cvt.rn.f16.f32 b, %2; mov.b32 %0, {a, b}; }" : "=r"(v) : "f"(lo), "f"(hi));
-  return v;
 }
 __device__ __forceinline__ unsigned long long global_timer() {
   unsigned long long t;
@@ -368,7 +361,6 @@ __device__ __forceinline__ float ld_shared_f32(unsigned addr) {
 #define PREACT_STORE(i, v) st_shared_f32(preact_s + 4u * (unsigned)(i), v)
 #define PREACT_LOAD(i) ld_shared_f32(preact_s + 4u * (unsigned)(i))
 __device__ __forceinline__ int load_volatile_int(const int* p) { return *(const volatile int*)p; }
-__device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + __expf(-x)); }
 
 __device__ void record_fault(int* fault, int kind, int cta, int step, int detail) {
   if (atomicCAS(&fault[0], 0, kind) == 0) {
@@ -522,17 +514,17 @@ __device__ __forceinline__ ActRaw load_act(unsigned w, const unsigned char* actb
 
 // acc[b] += value(w) * act[column(w)][b]
 __device__ __forceinline__ void fma_act(unsigned w, const ActRaw& r, float (&acc)[PB]) {
-  const float v = half_bits_to_float(sprnn_word_value_bits(w));
+  const float v = weight_bits_to_f32(sprnn_word_value_bits(w));
 #if SPRNN_WIDE_LOADS
 #if PB == 2
   float a0, a1;
-  half2_to_float2(r.v, a0, a1);
+  half2_bits_to_f32x2(r.v, a0, a1);
   acc[0] = fmaf(v, a0, acc[0]);
   acc[1] = fmaf(v, a1, acc[1]);
 #elif PB == 4
   float a0, a1, a2, a3;
-  half2_to_float2(r.v.x, a0, a1);
-  half2_to_float2(r.v.y, a2, a3);
+  half2_bits_to_f32x2(r.v.x, a0, a1);
+  half2_bits_to_f32x2(r.v.y, a2, a3);
   acc[0] = fmaf(v, a0, acc[0]);
   acc[1] = fmaf(v, a1, acc[1]);
   acc[2] = fmaf(v, a2, acc[2]);
@@ -541,17 +533,17 @@ __device__ __forceinline__ void fma_act(unsigned w, const ActRaw& r, float (&acc
 #pragma unroll
   for (int q = 0; q < PB / 8; ++q) {
     float a[8];
-    half2_to_float2(r.v[q].x, a[0], a[1]);
-    half2_to_float2(r.v[q].y, a[2], a[3]);
-    half2_to_float2(r.v[q].z, a[4], a[5]);
-    half2_to_float2(r.v[q].w, a[6], a[7]);
+    half2_bits_to_f32x2(r.v[q].x, a[0], a[1]);
+    half2_bits_to_f32x2(r.v[q].y, a[2], a[3]);
+    half2_bits_to_f32x2(r.v[q].z, a[4], a[5]);
+    half2_bits_to_f32x2(r.v[q].w, a[6], a[7]);
 #pragma unroll
     for (int e = 0; e < 8; ++e) acc[8 * q + e] = fmaf(v, a[e], acc[8 * q + e]);
   }
 #endif
 #else
 #pragma unroll
-  for (int b = 0; b < B; ++b) acc[b] = fmaf(v, act_to_float(r.v[b]), acc[b]);
+  for (int b = 0; b < B; ++b) acc[b] = fmaf(v, half_bits_to_f32(r.v[b]), acc[b]);
 #endif
 }
 #else
@@ -581,22 +573,22 @@ __device__ __forceinline__ ActRaw load_act_dense(int k, int lane, unsigned actb_
 __device__ __forceinline__ void fma_act(unsigned w, const ActRaw& r, float (&acc)[PB]) {
   float w0, w1;
 #if SPRNN_BF16
-  w0 = __uint_as_float(sprnn_dense_lo_bits(w) << 16);
-  w1 = __uint_as_float(sprnn_dense_hi_bits(w) << 16);
+  w0 = bf16_bits_to_f32(sprnn_dense_lo_bits(w));
+  w1 = bf16_bits_to_f32(sprnn_dense_hi_bits(w));
 #else
-  half2_to_float2(w, w0, w1);
+  half2_bits_to_f32x2(w, w0, w1);
 #endif
 #pragma unroll
   for (int i = 0; i < PB / 2; ++i) {
     float a0, a1;
-    half2_to_float2(r.v[i], a0, a1);
+    half2_bits_to_f32x2(r.v[i], a0, a1);
     acc[2 * i] = fmaf(w0, a0, acc[2 * i]);
     acc[2 * i + 1] = fmaf(w0, a1, acc[2 * i + 1]);
   }
 #pragma unroll
   for (int i = 0; i < PB / 2; ++i) {
     float a0, a1;
-    half2_to_float2(r.v[PB / 2 + i], a0, a1);
+    half2_bits_to_f32x2(r.v[PB / 2 + i], a0, a1);
     acc[2 * i] = fmaf(w1, a0, acc[2 * i]);
     acc[2 * i + 1] = fmaf(w1, a1, acc[2 * i + 1]);
   }
@@ -759,7 +751,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   unsigned short* act16 = reinterpret_cast<unsigned short*>(smem);  // [2][H+32][PB]
   for (int i = threadIdx.x; i < H * PB; i += THREADS) {
     int c = i / PB, b = i % PB;
-    unsigned hb = float2_to_half2(b < B ? h0[b * H + c] : 0.f, 0.f) & 0xFFFFu;
+    unsigned hb = f32x2_to_half2_bits(b < B ? h0[b * H + c] : 0.f, 0.f) & 0xFFFFu;
     act16[i] = (unsigned short)hb;
   }
   for (int i = threadIdx.x; i < 2 * ZERO_COLS * PB; i += THREADS) {
@@ -1044,7 +1036,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     TRACE(2)
     TRACE_WARP()
 
-    // ---- cell update of the warp's own units, publish h_t ----------------------------------------------
+    // ---- cell update of the warp's own units (cell_math.cuh: sigmoid_approx_f32, tanhf), publish h_t ----
     float* out_t = out + (size_t)t * B * H;
     // out[t] is written after this step's exchange has been signalled, so that no release waits for it
     float hout[ITEMS][2];
@@ -1084,15 +1076,15 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #elif SPRNN_CELL == 1
         h = tanhf(xr[k][e][0] + pre[0] + bh[k][0]);
 #elif SPRNN_CELL == 2
-        const float r = sigmoidf_(xr[k][e][0] + pre[0] + bh[k][0]);
-        const float z = sigmoidf_(xr[k][e][1] + pre[1] + bh[k][1]);
+        const float r = sigmoid_approx_f32(xr[k][e][0] + pre[0] + bh[k][0]);
+        const float z = sigmoid_approx_f32(xr[k][e][1] + pre[1] + bh[k][1]);
         const float n = tanhf(xr[k][e][2] + r * (pre[2] + bh[k][2]));
         h = (1.f - z) * n + z * hs[k][e];
 #else
-        const float ig = sigmoidf_(xr[k][e][0] + pre[0] + bh[k][0]);
-        const float fg = sigmoidf_(xr[k][e][1] + pre[1] + bh[k][1]);
+        const float ig = sigmoid_approx_f32(xr[k][e][0] + pre[0] + bh[k][0]);
+        const float fg = sigmoid_approx_f32(xr[k][e][1] + pre[1] + bh[k][1]);
         const float gg = tanhf(xr[k][e][2] + pre[2] + bh[k][2]);
-        const float og = sigmoidf_(xr[k][e][3] + pre[3] + bh[k][3]);
+        const float og = sigmoid_approx_f32(xr[k][e][3] + pre[3] + bh[k][3]);
         cs[k][e] = fg * cs[k][e] + ig * gg;
         h = og * tanhf(cs[k][e]);
 #endif
@@ -1101,7 +1093,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         hv[e] = h;
         hout[k][e] = h;
       }
-      const unsigned packed = float2_to_half2(hv[0], hv[1]);
+      const unsigned packed = f32x2_to_half2_bits(hv[0], hv[1]);
 #if SPRNN_EXCHANGE == 1
       packed_h[k] = packed;
 #elif SPRNN_EXCHANGE == 0

@@ -3,7 +3,7 @@
 // selftest` compiles it first and reports the answer; kernels that need those headers depend on it.
 //
 // Variants: v1 only — converts fp32 → fp16/bf16 with the toolkit's own intrinsics.
-// Run: sprnn selftest (first line of the report); offline: nvcc -arch=sm_90 -cubin toolkit_header_probe.cu
+// Run: sprnn selftest (first line of the report); offline: nvcc -arch=sm_90 -cubin -o /tmp/probe.cubin toolkit_header_probe.cu
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
 

@@ -35,9 +35,9 @@ final class CpuLayout {
      * left to the engine, in the same pass: with the Vector API each row of the block (this worker's
      * features) is first copied into {@code rows}, rounded to float32 and tested in one vector
      * loop ({@link VectorKernels#toFloats}), and the transposition reads that compact copy; for a float64
-     * input this took 170-175 instead of 178-182 µs off a whole step (2 threads, hidden 2304, batch 4,
-     * 256 steps), where the transposition had read and rounded each double twice from the input. The
-     * scalar path tests each row, then transposes from the input.
+     * input this made the whole step faster (results/cpu/README.md, "Figures the source used to quote") than
+     * the transposition reading and rounding each double twice from the input. The scalar path tests each
+     * row, then transposes from the input.
      *
      * @param cols T*B
      * @param rows this worker's {@code [BLOCK][i1 - i0]} scratch (Vector API only)
@@ -134,8 +134,8 @@ final class CpuLayout {
      * The last layer's outputs of units [u0, u1), from {@code hist [T][H][B]} float into
      * the run's output {@code [T][B][H]} ({@code of} or {@code od}, whichever is not null). Done once after
      * the last step rather than inside it: written per step, the four batch rows of {@code out} are four
-     * strided streams into a freshly allocated array, which measured about 30 µs per step (2 threads, hidden
-     * 2304, batch 4); here each (step, batch) row segment is written in one sequential run.
+     * strided streams into a freshly allocated array, which measured a large share of a step; here each
+     * (step, batch) row segment is written in one sequential run.
      */
     static void writeOutput(float[] hist, int steps, int b, int hidden, int u0, int u1, float[] of, double[] od) {
         int hb = hidden * b;

@@ -291,8 +291,8 @@ final class CpuRun implements WorkerPool.Body {
      * (G = 1, so element i of {@code pre}, {@code gateSums}, the state and {@code bias} is unit
      * {@code i / B}), writing the new state and the last layer's {@code outHistory}. Flat and
      * contiguous so that the ReLU update runs as one Vector API loop ({@link VectorKernels#reluUpdate});
-     * the scalar per-unit loop took about 9 µs of a step (2 threads, hidden 2304, batch 4), about 2 ns
-     * per element.
+     * the scalar per-unit loop took a measurable share of a step (results/cpu/README.md, "Figures the source
+     * used to quote").
      *
      * <p>With the Vector API ({@link #reluWritesOutput}), the step's outputs are copied from the new
      * state (in L1) straight into the run's output {@code [T][B][H]} instead of going through

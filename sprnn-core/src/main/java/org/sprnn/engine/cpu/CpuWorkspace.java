@@ -108,10 +108,9 @@ final class CpuWorkspace {
      * whole 64-byte lines. Why not a {@code float[]}: an array's elements start 16 bytes past its
      * header, so a large array (which G1 places at the start of a region) has every 64-byte load of X
      * straddle two cache lines, and a small one is aligned or not depending on where the collector put
-     * it; with straddling loads the projection took 63 instead of 49 µs of a step (2 threads, hidden
-     * 2304, batch 4, results/cpu/README.md). The state {@code h} stays a {@code float[]}: its 16-byte
-     * loads straddle a line only when the array sits 8 bytes off a 16-byte boundary (about 4% of the
-     * recurrent loop), and reading it from a segment cost more than that.
+     * it; with straddling loads the projection measured markedly slower (results/cpu/README.md). The state
+     * {@code h} stays a {@code float[]}: its 16-byte loads straddle a line only when the array sits 8 bytes off a
+     * 16-byte boundary (a few percent of the recurrent loop), and reading it from a segment cost more than that.
      */
     private static MemorySegment alignedFloats(long n) {
         return Arena.ofAuto().allocate(n * Float.BYTES, 64);

@@ -16,10 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * needs the module's classes.
  *
  * <p>Why the Vector API here: C2 does not vectorise either loop by itself, because the accumulators
- * live across a loop over nonzeros whose loads are indexed by data. Measured on the 2-core AMD EPYC
- * (Zen 4, AVX-512) development machine at hidden 2304, batch 4, density 10% (results/cpu/README.md):
- * the input projection runs about 5x and the recurrent dot products about 2x faster than the scalar
- * loops.
+ * live across a loop over nonzeros whose loads are indexed by data. On the development machine both the
+ * input projection and the recurrent dot products measured several times faster than the scalar loops;
+ * the figures behind this class's "measured" remarks: results/cpu/README.md, "Figures the source used to quote".
  * <ul>
  *   <li>{@link #projectBlock}: a W_ih row times a block of 64 consecutive (step, batch) columns of X,
  *       four vector accumulators held in registers, one broadcast value and four full-line loads per
@@ -86,9 +85,9 @@ final class VectorKernels {
 
     /**
      * {@link #projectBlock} for two rows at once (A: nonzeros [a0, a1), B: [b0, b1)), eight accumulators:
-     * the two rows' loads and FMAs interleave, which measured about 15% faster than one row at a time.
+     * the two rows' loads and FMAs interleave, which measured faster than one row at a time.
      * Every load is one whole 64-byte line of X (X is 64-byte aligned): a 64-byte load that straddles two
-     * lines made this loop 25-35% slower (results/cpu/README.md).
+     * lines made this loop markedly slower.
      */
     static void projectPair(int ka0, int ka1, float biasA, int kb0, int kb1, float biasB, char[] col, float[] val,
                             MemorySegment x, long xBase, float[] outA, float[] outB) {
@@ -194,9 +193,8 @@ final class VectorKernels {
      * The ReLU cell update over elements [i0, i1) of the {@code [H][B]} state:
      * {@code h = max(0, (pre[preOff + i] + sums[i]) + bias[i])}, written to {@code hNext[i]} and
      * {@code hist[histOff + i]}. In float32 (two roundings of the sum instead of the scalar loop's one,
-     * about 1e-7 relative): C2 compiles the scalar {@code Math.max(0.0, double)} loop to about 5 cycles
-     * per element and does not vectorise it; this runs at about 0.5 ns per element (measured on the
-     * development machine, 4,608 elements per call), 2.7x faster.
+     * about 1e-7 relative): C2 compiles the scalar {@code Math.max(0.0, double)} loop to a few cycles
+     * per element and does not vectorise it; this vector loop measured more than twice as fast.
      */
     static void reluUpdate(float[] pre, int preOff, float[] sums, float[] bias, int i0, int i1, float[] hNext,
                            float[] hist, int histOff) {
@@ -255,8 +253,8 @@ final class VectorKernels {
     /**
      * {@code out[base + n*hidden + u] = h[u*4 + n]} for units [u0, u1) and n in [0, 4): one step's new
      * state {@code [H][4]} into the run's output rows {@code [4][H]}. Eight units at a time: two 16-float
-     * loads, and per batch element one two-vector shuffle and one 8-float store; measured 2.5 instead of
-     * 4.4 µs for all 2,304 units (one thread), where the scalar loop did one strided load per value.
+     * loads, and per batch element one two-vector shuffle and one 8-float store; measured faster than the
+     * scalar loop, which did one strided load per value.
      */
     static void copyBatch4(float[] h, int u0, int u1, float[] out, int base, int hidden) {
         VectorSpecies<Float> s = Species.S512;
@@ -276,7 +274,7 @@ final class VectorKernels {
         }
     }
 
-    /** {@link #copyBatch4} into float64 outputs (widened in the vector): 4.0 instead of 7.0 µs for 2,304 units. */
+    /** {@link #copyBatch4} into float64 outputs (widened in the vector); likewise faster than the scalar loop. */
     static void copyBatch4(float[] h, int u0, int u1, double[] out, int base, int hidden) {
         VectorSpecies<Float> s = Species.S512;
         VectorSpecies<Double> d = DoubleVector.SPECIES_512;
@@ -339,12 +337,10 @@ final class VectorKernels {
 
     /**
      * {@link #rowDot} for B = 4 with the column indices already multiplied by 4 ({@code offset[k] =
-     * col[k] * 4}, still 16-bit): one shift fewer per nonzero, measured about 5% faster (0.434 vs 0.457
-     * ns per nonzero, one thread, hidden 2304). The values are loaded four at a time and each is
-     * broadcast with a register shuffle, instead of one broadcast load per nonzero: the loop is bound by
-     * its loads (without the value load at all it ran at 0.33 ns per nonzero), and this measured 0.38 vs
-     * 0.44 ns per nonzero (one thread, 10% of 2304 x 2304, development machine); 16 nonzeros per
-     * iteration instead of 8 took it to 0.355.
+     * col[k] * 4}, still 16-bit): one shift fewer per nonzero, measured a little faster. The values are
+     * loaded four at a time and each is broadcast with a register shuffle, instead of one broadcast load
+     * per nonzero: the loop is bound by its loads, and this measured faster again; 16 nonzeros per
+     * iteration instead of 8 a little more.
      */
     static void rowDot4Offsets(int k0, int k1, char[] offset, float[] val, float[] h, float[] a, int o) {
         VectorSpecies<Float> s = Species.S128;

@@ -17,10 +17,9 @@ import org.sprnn.model.RnnModel;
  * and never throwing).
  *
  * <p>Ranks for {@code auto} (lower wins; {@code cpu} is 500, ranks 100–199 are kept for the sparse
- * persistent engine): both GPU baselines beat the CPU. Between them, results/anchors/README.md's H100 figures show
- * the dense GEMM ahead at 30% density (N=2304, batch 4: cuBLASLt 5.49 µs vs cuSPARSE 18.5 µs per step)
- * and cuSPARSE ahead only for large, very sparse layers (N=4608, batch 4: 6.3 vs 15.4 µs at 1%); so
- * {@code cuda-spmm} ranks first only at W_hh density ≤ 5% with hidden ≥ 2048.
+ * persistent engine): both GPU baselines beat the CPU. Between them, the H100 figures (results/gpu/README.md, "Speed",
+ * beside the anchors') show the dense GEMM ahead at 30% density and cuSPARSE ahead only for large, very sparse
+ * layers; so {@code cuda-spmm} ranks first only at W_hh density ≤ 5% with hidden ≥ 2048.
  */
 public final class CudaEngineFactory implements EngineFactory {
     static final double SPMM_MAX_DENSITY = 0.05;

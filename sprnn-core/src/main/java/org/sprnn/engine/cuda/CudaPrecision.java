@@ -16,7 +16,7 @@ final class CudaPrecision {
     private CudaPrecision() {
     }
 
-    /** The {@code ELEM_TYPE} define of cell_math.cuh: 0 fp32, 1 fp16, 2 bf16. */
+    /** The {@code ELEM_TYPE} define of rnn_cell_update.cu: 0 fp32, 1 fp16, 2 bf16. */
     static int define(Precision p) {
         return switch (p) {
             case FP32 -> 0;

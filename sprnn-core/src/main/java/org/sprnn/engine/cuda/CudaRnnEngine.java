@@ -94,7 +94,8 @@ public final class CudaRnnEngine implements Engine {
 
     /**
      * How the last shape was planned: the product's algorithm and its tuned time, e.g.
-     * {@code cuBLASLt: fastest of 8 algorithms, 4.91 µs}. Empty before the first run.
+     * {@code fp16, cuBLASLt GEMM + ReLU epilogue: fastest of N algorithms timed in a CUDA graph, T µs per product}.
+     * Empty before the first run.
      */
     public synchronized String details() {
         return plan == null ? "" : plan.details;

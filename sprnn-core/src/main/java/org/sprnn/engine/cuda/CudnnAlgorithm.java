@@ -13,9 +13,8 @@ import org.sprnn.internal.cuda.Cudnn;
  * <p>{@code auto} ({@link #AUTO}) tries {@link #PERSIST_STATIC_SMALL_H}, then {@link #PERSIST_STATIC}, then
  * {@link #STANDARD}, taking the first that cuDNN accepts for the shape, and records why the others were refused.
  * {@link #PERSIST_DYNAMIC} is left out of {@code auto}: it compiles its kernels at run time for every batch size
- * (14–26 s at hidden 4608–5760 on an H100, results/anchors) and, beyond the sizes the static kernels take, cuDNN's
- * documentation says its throughput drops (the anchors measured 120–198 µs/step there, far behind STANDARD); ask for it
- * by name.
+ * (seconds at the paper's largest hidden sizes) and, beyond the sizes the static kernels take, cuDNN's documentation
+ * says its throughput drops (measured far behind STANDARD there: results/anchors/README.md); ask for it by name.
  */
 public enum CudnnAlgorithm {
     /** {@code CUDNN_RNN_ALGO_STANDARD}: each layer a sequence of GEMMs and element-wise kernels; takes every shape. */

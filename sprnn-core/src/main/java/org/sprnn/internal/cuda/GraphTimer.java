@@ -3,8 +3,8 @@ package org.sprnn.internal.cuda;
 /**
  * Times a short piece of stream work the way sprnn's engines run it: {@code reps} back-to-back calls
  * captured into one CUDA graph, the graph replayed a few times (CUDA events), the best replay divided
- * by {@code reps}. Outside a graph, launch overhead (10–20 µs per library call) would hide the
- * differences between algorithms.
+ * by {@code reps}. Outside a graph, launch overhead (more than a small product itself:
+ * results/anchors/README.md) would hide the differences between algorithms.
  */
 final class GraphTimer {
     private static final int REPLAYS = 3;
