@@ -9,6 +9,7 @@
  * that only the CUDA engines (and the GPU verification harness, {@code org.sprnn.check}) touch. Each package
  * imports only packages to its left; this one holds {@link org.sprnn.SprnnException} and {@link org.sprnn.Precision}
  * (the one name for fp16, bf16, fp32 and fp64: ids, sizes, 16-bit conversions and the engines' tolerances), which every
- * package may use.
+ * package may use, with {@link org.sprnn.CacheDir} (where caches live) and {@link org.sprnn.JvmSupport} (what the JVM
+ * grants: the Vector API and native access, each said once when missing).
  */
 package org.sprnn;

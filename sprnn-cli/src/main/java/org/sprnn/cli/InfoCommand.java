@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import org.sprnn.JvmSupport;
 import org.sprnn.engine.EngineFactory;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
@@ -27,6 +28,9 @@ final class InfoCommand extends SprnnCommand {
         out.printf("CPU      %s, %d logical processors, %s %s%n", cpuModel(), Runtime.getRuntime().availableProcessors(),
                 System.getProperty("os.name"), System.getProperty("os.arch"));
         out.printf("heap     %d MB max%n", Runtime.getRuntime().maxMemory() >> 20);
+        for (String line : JvmSupport.describe()) { // the launcher passes both flags; a bare `java -jar` may not
+            out.printf("JVM      %s%n", line);
+        }
         for (String line : GpuInfo.describe()) {
             out.println(line);
         }

@@ -94,6 +94,14 @@ class CliTest {
     }
 
     @Test
+    void infoSaysWhatTheJvmGrants() {
+        // the tests' JVM has both flags (sprnn.jvm.flags in the parent pom), as the launchers give the CLI
+        Result r = cli("info");
+        assertThat(r.out()).as(r.out()).contains("JVM      Vector API: present (jdk.incubator.vector)")
+                .contains("JVM      native access: enabled");
+    }
+
+    @Test
     void aBadCudnnAlgorithmIsRefusedNamingTheOption() {
         Result r = cli("bench", "--engines", "cpu", "--hidden", "8", "--steps", "2", "--cudnn-algos", "fastest");
         assertThat(r.code()).isEqualTo(2);

@@ -40,6 +40,18 @@ class LauncherStderrTest {
         assertThat(filterLine(root().resolve("scripts/dist.sh"))).isEqualTo(filterLine(root().resolve("sprnn")));
     }
 
+    @Test
+    void bothLaunchersGiveTheJvmTheVectorApiAndNativeAccess() throws IOException {
+        for (Path script : List.of(root().resolve("sprnn"), root().resolve("scripts/dist.sh"))) {
+            List<String> javaLines = Files.readAllLines(script).stream().map(String::strip)
+                    .filter(l -> l.startsWith("exec \"$JAVA_HOME/bin/java\"") || l.startsWith("exec \"$home/runtime/bin/java\""))
+                    .toList();
+            assertThat(javaLines).as("one java line in " + script).hasSize(1);
+            assertThat(javaLines.get(0)).as(script.toString())
+                    .contains("--enable-native-access=ALL-UNNAMED").contains("--add-modules jdk.incubator.vector");
+        }
+    }
+
     /** Runs {@code mainClass args} in a JVM started behind the launcher's filter; stderr goes to {@code err}. */
     private Process launch(Path out, Path err, String mainClass, String... args) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

@@ -12,6 +12,9 @@ public final class Accuracy {
      * zeros). NaN anywhere in {@code out} (an unwritten, poisoned element) gives NaN, which fails every
      * tolerance check.
      *
+     * @param out the values to judge, e.g. an engine's output
+     * @param ref the reference values of the same shape (usually {@code cpu-reference}'s)
+     * @return the relative error, 0 for identical tensors, NaN where {@code out} holds a NaN
      * @throws IllegalArgumentException if the shapes differ
      */
     public static double relativeError(Tensor out, Tensor ref) {

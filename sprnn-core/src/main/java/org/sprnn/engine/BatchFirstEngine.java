@@ -48,7 +48,11 @@ public final class BatchFirstEngine implements Engine {
         this.sequenceFirst = sequenceFirst;
     }
 
-    /** The wrapped, sequence-first engine. */
+    /**
+     * The wrapped, sequence-first engine.
+     *
+     * @return the engine this one wraps, which takes and returns sequence-first tensors
+     */
     public Engine sequenceFirst() {
         return sequenceFirst;
     }
@@ -131,6 +135,10 @@ public final class BatchFirstEngine implements Engine {
      * {@code [B][T][I]}, the states {@code [L][B][H]}; messages name the batch-first layout, and an input
      * value float32 cannot hold by its {@code [b][t][i]}.
      *
+     * @param model the model to be run
+     * @param input the input {@code [B][T][I]}
+     * @param h0 initial hidden states {@code [L][B][H]}, or {@code null} for zeros
+     * @param c0 initial cell states {@code [L][B][H]} (LSTM only), or {@code null} for zeros
      * @return the batch size B
      * @throws SprnnException naming the argument, its shape and the expected one
      */
@@ -150,6 +158,11 @@ public final class BatchFirstEngine implements Engine {
      * {@link #check(RnnModel, Tensor, Tensor, Tensor)} for a float32 batch-first run, plus the output
      * buffer: {@code output}, where given, must be {@code [B][T][H]}.
      *
+     * @param model the model to be run
+     * @param input the float32 input {@code [B][T][I]}
+     * @param h0 initial hidden states {@code [L][B][H]}, or {@code null} for zeros
+     * @param c0 initial cell states {@code [L][B][H]} (LSTM only), or {@code null} for zeros
+     * @param output the caller's output buffer {@code [B][T][H]}, or {@code null}
      * @return the batch size B
      * @throws SprnnException naming the argument, its shape and the expected one
      */

@@ -35,7 +35,13 @@ public final class CostModel {
     private CostModel() {
     }
 
-    /** The sparse persistent kernel: exchange floor plus the nonzeros' arithmetic. */
+    /**
+     * The sparse persistent kernel: exchange floor plus the nonzeros' arithmetic.
+     *
+     * @param model the model, every layer counted
+     * @param batch the batch size B
+     * @return the predicted µs per step and the calibration it rests on
+     */
     public static StepCost sparsePersistent(RnnModel model, int batch) {
         double us = 0;
         for (Layer l : model.layers()) {
@@ -44,7 +50,13 @@ public final class CostModel {
         return new StepCost(us, CALIBRATION);
     }
 
-    /** Dense cuBLASLt product per step: fixed cost plus W_hh's bytes at the memory rate. */
+    /**
+     * Dense cuBLASLt product per step: fixed cost plus W_hh's bytes at the memory rate.
+     *
+     * @param model the model, every layer counted
+     * @param precision the weights' precision, which sets W_hh's bytes
+     * @return the predicted µs per step and the calibration it rests on
+     */
     public static StepCost gemm(RnnModel model, Precision precision) {
         double us = 0;
         for (Layer l : model.layers()) {
@@ -53,7 +65,12 @@ public final class CostModel {
         return new StepCost(us, CALIBRATION);
     }
 
-    /** cuSPARSE CSR product per step: fixed cost plus a cost per nonzero. */
+    /**
+     * cuSPARSE CSR product per step: fixed cost plus a cost per nonzero.
+     *
+     * @param model the model, every layer counted
+     * @return the predicted µs per step and the calibration it rests on
+     */
     public static StepCost spmm(RnnModel model) {
         double us = 0;
         for (Layer l : model.layers()) {

@@ -24,7 +24,11 @@ import org.sprnn.model.Tensor;
  */
 public interface Engine extends AutoCloseable {
 
-    /** The engine's name, e.g. {@code cpu-reference}. */
+    /**
+     * The engine's name, e.g. {@code cpu-reference}.
+     *
+     * @return the name, as {@link EngineOptions#engine()} and {@code --engine} take it
+     */
     String name();
 
     /**
@@ -79,6 +83,8 @@ public interface Engine extends AutoCloseable {
      * The relative error ({@link Accuracy#relativeError}) this engine is specified to stay within against
      * {@code cpu-reference}: that of the precision it computes in ({@link Precision#tolerance()}); by default
      * float32's, 1e-5.
+     *
+     * @return the largest relative error against {@code cpu-reference} this engine promises
      */
     default double tolerance() {
         return Precision.FP32.tolerance();

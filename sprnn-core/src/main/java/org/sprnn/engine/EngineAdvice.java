@@ -13,6 +13,7 @@ import java.util.Optional;
  * @param reason why that one
  */
 public record EngineAdvice(List<Row> rows, String chosen, String reason) {
+    /** Copies the rows, which the record then holds unmodifiable. */
     public EngineAdvice {
         rows = List.copyOf(rows);
     }
@@ -27,23 +28,40 @@ public record EngineAdvice(List<Row> rows, String chosen, String reason) {
      * @param rank        its fallback order where no figure decides
      */
     public record Row(String engine, String unavailable, StepCost predicted, StepCost measured, int rank) {
-        /** Whether the engine can run the model here. */
+        /**
+         * Whether the engine can run the model here.
+         *
+         * @return {@code true} where {@link #unavailable()} is {@code null}
+         */
         public boolean feasible() {
             return unavailable == null;
         }
 
-        /** The figure {@code auto} goes by: the measurement where there is one, else the prediction. */
+        /**
+         * The figure {@code auto} goes by: the measurement where there is one, else the prediction.
+         *
+         * @return the measured figure, else the predicted one, else empty
+         */
         public Optional<StepCost> cost() {
             return Optional.ofNullable(measured != null ? measured : predicted);
         }
     }
 
-    /** The row of that engine. */
+    /**
+     * The row of that engine.
+     *
+     * @param engine the engine's name
+     * @return its row, or empty for a name no row has
+     */
     public Optional<Row> row(String engine) {
         return rows.stream().filter(r -> r.engine().equals(engine)).findFirst();
     }
 
-    /** A table for people: engine, feasible, predicted and measured µs per step, and why not, then the choice. */
+    /**
+     * A table for people: engine, feasible, predicted and measured µs per step, and why not, then the choice.
+     *
+     * @return the table, lines ending in newlines
+     */
     public String toTable() {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%-24s %-9s %14s %14s  %s%n", "engine", "feasible", "predicted µs", "measured µs", "notes"));

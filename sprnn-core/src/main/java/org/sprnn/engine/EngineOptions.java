@@ -29,6 +29,12 @@ public record EngineOptions(String engine, int threads, Precision precision, int
     public static final List<String> CUDNN_ALGORITHMS =
             List.of("auto", "standard", "persist-static", "persist-static-small-h", "persist-dynamic");
 
+    /**
+     * Validates every option and normalises {@code cudnnAlgo} ({@code null} gives {@code auto}).
+     *
+     * @throws SprnnException naming the option ({@code --engine}, {@code --threads}, {@code --precision},
+     *                        {@code --batch}, {@code --cudnn-algo}) and the value refused
+     */
     public EngineOptions {
         if (engine == null || engine.isBlank()) {
             throw new SprnnException("--engine: empty engine name");
@@ -46,7 +52,15 @@ public record EngineOptions(String engine, int threads, Precision precision, int
         }
     }
 
-    /** Options without a cuDNN algorithm ({@code auto}). */
+    /**
+     * Options without a cuDNN algorithm ({@code auto}).
+     *
+     * @param engine engine name or {@code auto}
+     * @param threads CPU threads (≥ 1)
+     * @param precision GPU weight precision, one of {@link #PRECISIONS}
+     * @param batchHint expected batch size (≥ 1)
+     * @param batchFirst whether runs take and return batch-first tensors
+     */
     public EngineOptions(String engine, int threads, Precision precision, int batchHint, boolean batchFirst) {
         this(engine, threads, precision, batchHint, batchFirst, "auto");
     }
@@ -54,6 +68,7 @@ public record EngineOptions(String engine, int threads, Precision precision, int
     /**
      * Checks that a GPU engine computes in {@code precision} (one of {@link #PRECISIONS}).
      *
+     * @param precision the precision asked for
      * @return {@code precision}
      * @throws SprnnException naming {@code --precision} otherwise
      */
@@ -65,7 +80,11 @@ public record EngineOptions(String engine, int threads, Precision precision, int
         return precision;
     }
 
-    /** Defaults: {@code auto}, all available processors, fp16, batch 1, sequence-first. */
+    /**
+     * Defaults: {@code auto}, all available processors, fp16, batch 1, sequence-first.
+     *
+     * @return a builder holding the defaults
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -82,25 +101,45 @@ public record EngineOptions(String engine, int threads, Precision precision, int
         private Builder() {
         }
 
-        /** Engine name or {@code auto}. */
+        /**
+         * Engine name or {@code auto}.
+         *
+         * @param engine the name, as {@link EngineProvider#factories()} list them, or {@code auto}
+         * @return this builder
+         */
         public Builder engine(String engine) {
             this.engine = engine;
             return this;
         }
 
-        /** CPU threads. */
+        /**
+         * CPU threads.
+         *
+         * @param threads the number of threads, the caller's included (≥ 1)
+         * @return this builder
+         */
         public Builder threads(int threads) {
             this.threads = threads;
             return this;
         }
 
-        /** GPU weight precision: fp16, bf16 or fp32. */
+        /**
+         * GPU weight precision: fp16, bf16 or fp32.
+         *
+         * @param precision one of {@link EngineOptions#PRECISIONS}
+         * @return this builder
+         */
         public Builder precision(Precision precision) {
             this.precision = precision;
             return this;
         }
 
-        /** Expected batch size. */
+        /**
+         * Expected batch size.
+         *
+         * @param batchHint the batch size runs will have (≥ 1)
+         * @return this builder
+         */
         public Builder batchHint(int batchHint) {
             this.batchHint = batchHint;
             return this;
@@ -110,19 +149,32 @@ public record EngineOptions(String engine, int threads, Precision precision, int
          * Whether runs take {@code [B][T][I]} and return {@code [B][T][H]} (PyTorch's
          * {@code batch_first=True}) instead of {@code [T][B][I]} / {@code [T][B][H]}; states are
          * {@code [L][B][H]} either way.
+         *
+         * @param batchFirst {@code true} for batch-first inputs and outputs
+         * @return this builder
          */
         public Builder batchFirst(boolean batchFirst) {
             this.batchFirst = batchFirst;
             return this;
         }
 
-        /** The algorithm of {@code cuda-cudnn}: {@code auto} or one of {@link EngineOptions#CUDNN_ALGORITHMS}. */
+        /**
+         * The algorithm of {@code cuda-cudnn}: {@code auto} or one of {@link EngineOptions#CUDNN_ALGORITHMS}.
+         *
+         * @param cudnnAlgo the algorithm ({@code _} accepted for {@code -}, case ignored)
+         * @return this builder
+         */
         public Builder cudnnAlgo(String cudnnAlgo) {
             this.cudnnAlgo = cudnnAlgo;
             return this;
         }
 
-        /** The options, validated. */
+        /**
+         * The options, validated.
+         *
+         * @return the options
+         * @throws SprnnException naming the option whose value is refused
+         */
         public EngineOptions build() {
             return new EngineOptions(engine, threads, precision, batchHint, batchFirst, cudnnAlgo);
         }

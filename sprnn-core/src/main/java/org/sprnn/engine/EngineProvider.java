@@ -36,12 +36,22 @@ public final class EngineProvider {
     private EngineProvider() {
     }
 
-    /** Every engine sprnn knows, available here or not. */
+    /**
+     * Every engine sprnn knows, available here or not.
+     *
+     * @return the factories, in the provider's order
+     */
     public static List<EngineFactory> factories() {
         return FACTORIES;
     }
 
-    /** The factory of that name. */
+    /**
+     * The factory of that name.
+     *
+     * @param name an engine's name, e.g. {@code cpu}
+     * @return its factory
+     * @throws SprnnException if no engine has that name (the message lists the known ones)
+     */
     public static EngineFactory factory(String name) {
         return FACTORIES.stream().filter(f -> f.name().equals(name)).findFirst().orElseThrow(() ->
                 new SprnnException("--engine: unknown engine '" + name + "': expected auto or one of "
@@ -53,6 +63,9 @@ public final class EngineProvider {
      * that takes and returns batch-first sequences (a {@link BatchFirstEngine} around the chosen engine,
      * which keeps its name).
      *
+     * @param model the model to run
+     * @param options the engine to use ({@code auto} or a name) and the run's options
+     * @return the engine, open, with why it was chosen and why the others were not
      * @throws SprnnException if the named engine is unknown or cannot run this model here (with why)
      */
     public static EngineSelection select(RnnModel model, EngineOptions options) {
@@ -62,6 +75,11 @@ public final class EngineProvider {
     /**
      * As {@link #select(RnnModel, EngineOptions)}, {@code auto} deciding with these trials (e.g.
      * {@link Trials#tune}: measure each feasible engine the tuning cache has no figure for).
+     *
+     * @param model the model to run
+     * @param options the engine to use ({@code auto} or a name) and the run's options
+     * @param trials whether {@code auto} measures engines, and where it keeps the figures
+     * @return the engine, open, with why it was chosen and why the others were not
      */
     public static EngineSelection select(RnnModel model, EngineOptions options, Trials trials) {
         Map<String, String> rejected = new LinkedHashMap<>();
@@ -99,7 +117,10 @@ public final class EngineProvider {
      * from a trial where there is one, this run's or the {@link TuneCache}'s, else the {@link CostModel}'s
      * prediction); engines with neither come after those with one, in {@link EngineFactory#rank} order.
      *
+     * @param model the model to run
+     * @param options the run's options (the engine named there is ignored: every engine is judged)
      * @param trials whether to measure, and how; {@link Trials#NONE} to go by the cache and the model alone
+     * @return one row per engine and the choice of {@code auto}
      */
     public static EngineAdvice advise(RnnModel model, EngineOptions options, Trials trials) {
         TuneCache cache = trials.cache();

@@ -15,6 +15,7 @@ import java.util.Map;
  */
 public record EngineSelection(Engine engine, String reason, Map<String, String> rejected) implements AutoCloseable {
 
+    /** Copies {@code rejected}, which the record then holds unmodifiable, in its order. */
     public EngineSelection {
         rejected = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(rejected));
     }

@@ -43,12 +43,20 @@ public final class Float32Range {
      * Whether float32 can hold {@code v}: it rounds to a finite float32 (false for NaN, infinities and
      * float64 values beyond {@code ±Float.MAX_VALUE} by more than half a float32 ulp; {@code 3.4028235e38}
      * itself is held).
+     *
+     * @param v the value
+     * @return whether {@code (float) v} is finite
      */
     public static boolean holds(double v) {
         return Float.isFinite((float) v);
     }
 
-    /** The index of the first value of {@code a} that float32 cannot hold (NaN, infinite, or too large), or -1. */
+    /**
+     * The index of the first value of {@code a} that float32 cannot hold (NaN, infinite, or too large), or -1.
+     *
+     * @param a the values
+     * @return the index of the first value outside float32's range, or -1
+     */
     public static int firstOutside(double[] a) {
         for (int i = 0; i < a.length; i++) {
             if (!holds(a[i])) {
@@ -63,6 +71,11 @@ public final class Float32Range {
      * 4,096 values at a time by their largest magnitude (NaN propagates through {@code Math.max}), as
      * {@link org.sprnn.model.FloatTensor#firstNonFinite} does, and looks for the index only in a chunk
      * that holds one.
+     *
+     * @param a the values
+     * @param from the first index tested
+     * @param n how many values are tested
+     * @return the index of the first non-finite value in the range, or -1
      */
     public static int firstNonFinite(float[] a, int from, int n) {
         for (int c = from, end = from + n, e; c < end; c = e) {
@@ -90,6 +103,7 @@ public final class Float32Range {
      * @param v     the value
      * @param shown the value as the message shows it (a float32's own digits for float32 data)
      * @param where the element, e.g. {@code [0][1][2]}
+     * @return the message
      */
     public static String refusal(String what, double v, String shown, String where) {
         if (!Double.isFinite(v)) {
@@ -114,8 +128,10 @@ public final class Float32Range {
      *                PyTorch's order), {@link #HIDDEN_STATE}, {@link #CELL_STATE} (element: the unit)
      * @param layer   the layer (0 = first)
      * @param step    the timestep (0 = first)
+     * @param batch the batch element
      * @param element the gate row or unit
      * @param value   the value found (NaN, infinite or too large)
+     * @return the exception to throw, naming every coordinate and the value
      */
     public static SprnnException overflow(String what, int layer, int step, int batch, int element, double value) {
         String el = what.equals(HIDDEN_STATE) || what.equals(CELL_STATE) ? "unit " : "gate row ";
@@ -129,6 +145,8 @@ public final class Float32Range {
      * states {@code [L][B][H]}; returns {@code out} or throws naming the first value found (the output at
      * the lowest step first).
      *
+     * @param out the engine's result
+     * @return {@code out}
      * @throws SprnnException naming the layer, step, batch element and unit
      */
     public static RnnOutput requireInRange(RnnOutput out) {
@@ -158,6 +176,9 @@ public final class Float32Range {
      * which the kernel's arithmetic can turn into any finite value (a ReLU of NaN is 0), so the run fails
      * naming that step. The last step's outputs and the final states are returned as computed (in fp32).
      *
+     * @param out the engine's result
+     * @param engine the engine's name, for the message
+     * @return {@code out}
      * @throws SprnnException naming the layer (the last), step, batch element and unit
      */
     public static RnnOutput requireFp16Exchange(RnnOutput out, String engine) {
@@ -177,6 +198,8 @@ public final class Float32Range {
     /**
      * Refuses initial states an engine that carries h in fp16 cannot hold.
      *
+     * @param h0 the initial hidden states {@code [L][B][H]}, or {@code null}
+     * @param engine the engine's name, for the message
      * @throws SprnnException naming h0's element
      */
     public static void requireFp16(org.sprnn.model.Tensor h0, String engine) {

@@ -14,6 +14,10 @@ public final class RunInputs {
     /**
      * Checks input and initial states against the model.
      *
+     * @param model the model to be run
+     * @param input the input {@code [T][B][I]}
+     * @param h0 initial hidden states {@code [L][B][H]}, or {@code null} for zeros
+     * @param c0 initial cell states {@code [L][B][H]} (LSTM only), or {@code null} for zeros
      * @return the batch size B
      * @throws SprnnException naming the argument, its shape and the expected one
      */
@@ -27,6 +31,11 @@ public final class RunInputs {
      * The same check for a float32 run ({@link Engine#runFloat}), plus the output buffer: {@code output},
      * where given, must be {@code [T][B][H]}.
      *
+     * @param model the model to be run
+     * @param input the float32 input {@code [T][B][I]}
+     * @param h0 initial hidden states {@code [L][B][H]}, or {@code null} for zeros
+     * @param c0 initial cell states {@code [L][B][H]} (LSTM only), or {@code null} for zeros
+     * @param output the caller's output buffer {@code [T][B][H]}, or {@code null}
      * @return the batch size B
      * @throws SprnnException naming the argument, its shape and the expected one
      */
@@ -42,6 +51,10 @@ public final class RunInputs {
      * does, in parallel, while it transposes the input). Such an engine must call {@code check} when it
      * finds a non-finite value, so that its message is every engine's.
      *
+     * @param model the model to be run
+     * @param input the input {@code [T][B][I]}
+     * @param h0 initial hidden states {@code [L][B][H]}, or {@code null} for zeros
+     * @param c0 initial cell states {@code [L][B][H]} (LSTM only), or {@code null} for zeros
      * @return the batch size B
      */
     public static int checkExceptInputValues(RnnModel model, Tensor input, Tensor h0, Tensor c0) {
@@ -56,7 +69,16 @@ public final class RunInputs {
         return b;
     }
 
-    /** {@link #checkExceptInputValues(RnnModel, Tensor, Tensor, Tensor)} for a float32 run, with the output's shape. */
+    /**
+     * {@link #checkExceptInputValues(RnnModel, Tensor, Tensor, Tensor)} for a float32 run, with the output's shape.
+     *
+     * @param model the model to be run
+     * @param input the float32 input {@code [T][B][I]}
+     * @param h0 initial hidden states {@code [L][B][H]}, or {@code null} for zeros
+     * @param c0 initial cell states {@code [L][B][H]} (LSTM only), or {@code null} for zeros
+     * @param output the caller's output buffer {@code [T][B][H]}, or {@code null}
+     * @return the batch size B
+     */
     public static int checkExceptInputValues(RnnModel model, FloatTensor input, FloatTensor h0, FloatTensor c0, FloatTensor output) {
         int b = checkShapes(model, input == null ? null : input.shape(), h0 == null ? null : h0.shape(),
                 c0 == null ? null : c0.shape());

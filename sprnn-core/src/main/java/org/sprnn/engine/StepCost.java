@@ -8,6 +8,11 @@ package org.sprnn.engine;
  * @param basis         where the figure comes from, one short phrase
  */
 public record StepCost(double microsPerStep, String basis) {
+    /**
+     * Validates the figure.
+     *
+     * @throws IllegalArgumentException if {@code microsPerStep} is not positive and finite
+     */
     public StepCost {
         if (!(microsPerStep > 0) || Double.isInfinite(microsPerStep)) {
             throw new IllegalArgumentException("µs per step must be positive and finite, got " + microsPerStep);

@@ -26,18 +26,34 @@ public record Trials(boolean run, int steps, TuneCache cache, Consumer<String> p
     /** Timed runs of a trial; the median counts. */
     static final int REPS = 7;
 
+    /**
+     * Validates the number of steps.
+     *
+     * @throws org.sprnn.SprnnException naming {@code --steps} if it is below 1
+     */
     public Trials {
         if (steps < 1) {
             throw new org.sprnn.SprnnException("--steps: must be >= 1, got " + steps);
         }
     }
 
-    /** Look up the standard cache and measure what it lacks. */
+    /**
+     * Look up the standard cache and measure what it lacks.
+     *
+     * @param steps T of a trial
+     * @param progress receives a line before each trial and any note on the cache
+     * @return trials that measure, with {@link TuneCache#standard()}
+     */
     public static Trials tune(int steps, Consumer<String> progress) {
         return new Trials(true, steps, TuneCache.standard(), progress);
     }
 
-    /** Go by the standard cache where it has figures, and the cost model elsewhere; measure nothing. */
+    /**
+     * Go by the standard cache where it has figures, and the cost model elsewhere; measure nothing.
+     *
+     * @param steps T of a trial, part of the cache's keys
+     * @return trials that only read {@link TuneCache#standard()}
+     */
     public static Trials cached(int steps) {
         return new Trials(false, steps, TuneCache.standard(), s -> { });
     }

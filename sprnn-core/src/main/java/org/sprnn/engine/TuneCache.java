@@ -27,22 +27,42 @@ public final class TuneCache {
     static final long MAX_BYTES = 1 << 20;
     private final Path file;
 
-    /** The cache at {@code file}. */
+    /**
+     * The cache at {@code file}.
+     *
+     * @param file the properties file; it need not exist yet
+     */
     public TuneCache(Path file) {
         this.file = file;
     }
 
-    /** The cache at its default place. */
+    /**
+     * The cache at its default place.
+     *
+     * @return the cache in {@link org.sprnn.CacheDir#root()}, file {@code tune.properties}
+     */
     public static TuneCache standard() {
         return new TuneCache(CacheDir.root().resolve("tune.properties"));
     }
 
-    /** The file. */
+    /**
+     * The file.
+     *
+     * @return the properties file the cache reads and writes
+     */
     public Path file() {
         return file;
     }
 
-    /** The key of one trial's configuration. */
+    /**
+     * The key of one trial's configuration.
+     *
+     * @param device the device's name (or {@code cpu})
+     * @param engine the engine's name
+     * @param options the run's options (precision, batch, ...)
+     * @param model the model (cell, shape, density)
+     * @return the key
+     */
     public static String key(String device, String engine, EngineOptions options, org.sprnn.model.RnnModel model) {
         long nz = 0, all = 0;
         for (org.sprnn.model.Layer l : model.layers()) {
@@ -54,7 +74,12 @@ public final class TuneCache {
                 all == 0 ? 0.0 : (double) nz / all, options.batchHint());
     }
 
-    /** The measured µs per step under that key, if the cache holds a usable one. */
+    /**
+     * The measured µs per step under that key, if the cache holds a usable one.
+     *
+     * @param key a key from {@link #key}
+     * @return the figure, or empty where there is none or it cannot be read
+     */
     public Optional<Double> get(String key) {
         String v = load().getProperty(key);
         if (v == null) {
@@ -72,6 +97,8 @@ public final class TuneCache {
      * Records a measurement. A cache that cannot be written (read-only home, full disk) is not an error of the
      * run that measured: the figure is then just not kept.
      *
+     * @param key a key from {@link #key}
+     * @param microsPerStep the measured µs per step
      * @return empty, or why the figure was not kept
      */
     public Optional<String> put(String key, double microsPerStep) {

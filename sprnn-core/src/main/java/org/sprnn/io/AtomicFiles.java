@@ -66,7 +66,12 @@ public final class AtomicFiles {
     /** Writes the content of a file to an open channel. */
     @FunctionalInterface
     public interface ChannelWriter {
-        /** Writes everything; the channel is positioned at 0 and closed by the caller. */
+        /**
+         * Writes everything; the channel is positioned at 0 and closed by the caller.
+         *
+         * @param channel the temporary file's channel, open for writing
+         * @throws IOException if writing fails (the temporary file is then deleted)
+         */
         void write(FileChannel channel) throws IOException;
     }
 
@@ -74,6 +79,8 @@ public final class AtomicFiles {
      * Writes {@code target} atomically. On any failure (an exception from {@code writer}, a full disk) the
      * temporary file is deleted and {@code target} is left as it was.
      *
+     * @param target the file to write or replace
+     * @param writer writes the content
      * @throws SprnnException naming the path if the directory is missing or unwritable, the target exists
      *                        but is not a regular file, or writing fails; a SprnnException thrown by
      *                        {@code writer} passes through unchanged
@@ -82,7 +89,11 @@ public final class AtomicFiles {
         batch().add(target, writer).write();
     }
 
-    /** A new, empty batch of files to write as one unit. */
+    /**
+     * A new, empty batch of files to write as one unit.
+     *
+     * @return the batch; {@link Batch#write()} writes it
+     */
     public static Batch batch() {
         return new Batch();
     }
@@ -104,7 +115,13 @@ public final class AtomicFiles {
         private Batch() {
         }
 
-        /** Adds a file; {@code writer} runs only when the batch is written. */
+        /**
+         * Adds a file; {@code writer} runs only when the batch is written.
+         *
+         * @param target the file to write or replace
+         * @param writer writes its content
+         * @return this batch
+         */
         public Batch add(Path target, ChannelWriter writer) {
             targets.add(Objects.requireNonNull(target, "target"));
             writers.add(Objects.requireNonNull(writer, "writer"));

@@ -67,6 +67,7 @@ public final class ModelFiles {
      * @param file         a {@code .safetensors} or {@code .npz} file with PyTorch's parameter names
      * @param cellOverride the cell type, or {@code null} to take it from the file's metadata; overrides
      *                     the metadata where both are present
+     * @return the model, validated
      * @throws SprnnException naming the file (and tensor) for any problem: unreadable or malformed file,
      *                        unknown format, missing/extra/bidirectional tensors, wrong shapes, non-finite
      *                        weights, no cell type
@@ -106,6 +107,8 @@ public final class ModelFiles {
      * The format {@link #save} writes to a file of this name: {@code .safetensors} or {@code .npz}
      * (case ignored).
      *
+     * @param file the file's path; only its name counts
+     * @return the format
      * @throws SprnnException naming the file and both accepted endings, for any other name
      */
     public static Format formatOfName(Path file) {
@@ -164,6 +167,9 @@ public final class ModelFiles {
      * Builds a model from PyTorch-named tensors (a state dict).
      *
      * @param source names the origin in messages (usually the file)
+     * @param tensors PyTorch's names ({@code weight_ih_l0}, ...) → values, optionally under one common prefix
+     * @param cell the cell type
+     * @return the model, validated
      * @throws SprnnException naming {@code source} and the tensors at fault
      */
     public static RnnModel fromStateDict(Object source, Map<String, Tensor> tensors, CellType cell) {
@@ -264,6 +270,9 @@ public final class ModelFiles {
      * model has biases ({@link RnnModel#bias()}), {@code bias_ih_l{k}}, {@code bias_hh_l{k}} for every
      * layer, each key preceded by the model's {@link RnnModel#keyPrefix()}: for a model loaded from a
      * file, the file's own keys.
+     *
+     * @param model the model
+     * @return name → tensor, layer by layer, in PyTorch's order
      */
     public static Map<String, Tensor> toStateDict(RnnModel model) {
         String p = model.keyPrefix();
@@ -286,6 +295,9 @@ public final class ModelFiles {
      * {@code __metadata__ {"cell": <cell id>, "format": "pt"}}, or an {@code .npz} (deflated entries, as
      * {@code np.savez_compressed}; it has no metadata, so loading it needs the cell type given).
      *
+     * @param model the model
+     * @param file the file to write, ending in {@code .safetensors} or {@code .npz}
+     * @param dtype the precision every tensor is stored in
      * @throws SprnnException naming the file if its name ends in neither {@code .safetensors} nor
      *                        {@code .npz}, if {@code dtype} is bf16 for an {@code .npz} (numpy has no
      *                        bfloat16), or if it cannot be written

@@ -71,6 +71,8 @@ public final class Npy {
     /**
      * Reads an array.
      *
+     * @param file a {@code .npy} file of float16, float32 or float64 values
+     * @return its values, in float64
      * @throws SprnnException naming the file and the problem
      */
     public static Tensor read(Path file) {
@@ -128,7 +130,12 @@ public final class Npy {
     }
 
 
-    /** Whether a .npy (or .npz) can hold {@code dtype}: every precision but bf16, which numpy has no dtype for. */
+    /**
+     * Whether a .npy (or .npz) can hold {@code dtype}: every precision but bf16, which numpy has no dtype for.
+     *
+     * @param dtype the precision
+     * @return {@code false} for bf16 only
+     */
     public static boolean canStore(Precision dtype) {
         return FileElements.npyDescr(dtype) != null;
     }
@@ -136,6 +143,9 @@ public final class Npy {
     /**
      * Writes {@code t} as a format 1.0 .npy of {@code dtype} (float32, float64 or float16) atomically.
      *
+     * @param file the file to write
+     * @param t the values
+     * @param dtype float32, float64 or float16
      * @throws SprnnException naming the file if it cannot be written or numpy has no such dtype (bf16)
      */
     public static void write(Path file, Tensor t, Precision dtype) {
@@ -143,12 +153,22 @@ public final class Npy {
         AtomicFiles.write(file, ch -> Safetensors.writeFully(ch, ByteBuffer.wrap(bytes)));
     }
 
-    /** Writes {@code t} as float32 .npy (format 1.0) atomically. */
+    /**
+     * Writes {@code t} as float32 .npy (format 1.0) atomically.
+     *
+     * @param file the file to write
+     * @param t the values, rounded to float32
+     */
     public static void write(Path file, Tensor t) {
         write(file, t, Precision.FP32);
     }
 
-    /** Writes {@code t} as float32 .npy (format 1.0) atomically: the values as they are, no float64 copy. */
+    /**
+     * Writes {@code t} as float32 .npy (format 1.0) atomically: the values as they are, no float64 copy.
+     *
+     * @param file the file to write
+     * @param t the values
+     */
     public static void write(Path file, FloatTensor t) {
         addTo(AtomicFiles.batch(), file, t).write();
     }
@@ -157,6 +177,9 @@ public final class Npy {
      * Adds {@code t} as a float32 .npy file to {@code batch}, to be written with the batch's other files
      * (all or none). The bytes are made when the batch writes this file, one file at a time.
      *
+     * @param batch the batch to add to
+     * @param file the file to write
+     * @param t the values, rounded to float32
      * @return {@code batch}
      */
     public static AtomicFiles.Batch addTo(AtomicFiles.Batch batch, Path file, Tensor t) {
@@ -167,6 +190,9 @@ public final class Npy {
      * As {@link #addTo(AtomicFiles.Batch, Path, Tensor)} for float32 values, written as they are (no
      * float64 copy).
      *
+     * @param batch the batch to add to
+     * @param file the file to write
+     * @param t the values
      * @return {@code batch}
      */
     public static AtomicFiles.Batch addTo(AtomicFiles.Batch batch, Path file, FloatTensor t) {

@@ -57,6 +57,8 @@ public final class Npz {
      * Reads every array of an archive; {@code name.npy} entries are returned under {@code name}, in
      * archive order.
      *
+     * @param file an {@code .npz} archive (stored or deflated entries)
+     * @return entry name without {@code .npy} → values, in float64
      * @throws SprnnException naming the file (and entry) if it is missing, not a zip, a PyTorch archive,
      *                        holds something other than .npy entries, or an entry is malformed, corrupt
      *                        (CRC-32) or not the size its header says
@@ -195,6 +197,9 @@ public final class Npz {
      * Writes arrays as an .npz atomically, entries in name order, each a format 1.0 .npy of {@code dtype}
      * (fp32, fp64 or fp16).
      *
+     * @param file the file to write
+     * @param arrays entry name (without {@code .npy}) → values
+     * @param dtype fp32, fp64 or fp16
      * @param compressed deflate the entries (as {@code np.savez_compressed}) or store them (as {@code np.savez})
      * @throws SprnnException naming the file if it cannot be written
      */

@@ -81,6 +81,7 @@ public final class Safetensors {
      * @param metadata the {@code __metadata__} map (empty if absent)
      */
     public record Contents(Map<String, Tensor> tensors, Map<String, Precision> dtypes, Map<String, String> metadata) {
+        /** Copies the maps, which the record then holds unmodifiable, in their order. */
         public Contents {
             tensors = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
             dtypes = Collections.unmodifiableMap(new LinkedHashMap<>(dtypes));
@@ -95,6 +96,8 @@ public final class Safetensors {
     /**
      * Reads every tensor of a file.
      *
+     * @param file a {@code .safetensors} file
+     * @return its tensors (in float64), their stored dtypes and its metadata
      * @throws SprnnException naming the file (and tensor) if the file is missing, unreadable or malformed
      */
     public static Contents read(Path file) {
@@ -305,6 +308,10 @@ public final class Safetensors {
      * laid out in name order, every value stored in {@code dtype} (rounded to nearest-even); the header
      * is padded with spaces so that the data starts 8-byte aligned.
      *
+     * @param file the file to write or replace
+     * @param tensors name → values
+     * @param metadata the {@code __metadata__} entries (may be empty)
+     * @param dtype the precision every value is stored in
      * @throws SprnnException naming the file if it cannot be written, or a tensor or metadata key is invalid
      */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, Precision dtype) {

@@ -31,6 +31,9 @@ public final class Untrusted {
     /**
      * The text in single quotes, escaped and cut at {@value #MAX_SHOWN} characters; {@code null} gives
      * {@code null} (no quotes).
+     *
+     * @param s text from a file or another untrusted source, or {@code null}
+     * @return the quoted, escaped, possibly shortened text, or {@code null}
      */
     public static String quote(String s) {
         return quote(s, MAX_SHOWN);
@@ -39,6 +42,10 @@ public final class Untrusted {
     /**
      * The text in single quotes, escaped and cut at {@code maxShown} escaped characters (at least 8);
      * {@code null} gives {@code null}.
+     *
+     * @param s text from a file or another untrusted source, or {@code null}
+     * @param maxShown the most escaped characters shown (at least 8)
+     * @return the quoted, escaped, possibly shortened text, or {@code null}
      */
     public static String quote(String s, int maxShown) {
         if (s == null) {
@@ -56,6 +63,9 @@ public final class Untrusted {
      * it stay as they are; backslashes are still doubled): for text that sits where a reader expects a
      * bare name (the {@code entry.npy} of {@code archive.npz:entry.npy}) or for a library's message that
      * repeats file content.
+     *
+     * @param s text from a file or another untrusted source, or {@code null}
+     * @return the escaped, possibly shortened text; the four characters {@code null} for {@code null}
      */
     public static String escape(String s) {
         if (s == null) {

@@ -36,12 +36,20 @@ public enum CellType {
         this.kernelCode = kernelCode;
     }
 
-    /** The name used in files, options and kernel names, e.g. {@code rnn_relu}. */
+    /**
+     * The name used in files, options and kernel names, e.g. {@code rnn_relu}.
+     *
+     * @return the id, lower case
+     */
     public String id() {
         return id;
     }
 
-    /** Rows of {@code W_ih}/{@code W_hh} per hidden unit: 1, 3 (GRU) or 4 (LSTM). */
+    /**
+     * Rows of {@code W_ih}/{@code W_hh} per hidden unit: 1, 3 (GRU) or 4 (LSTM).
+     *
+     * @return the number of gates G
+     */
     public int gates() {
         return gates;
     }
@@ -50,12 +58,18 @@ public enum CellType {
      * The cell's number in the CUDA kernels: {@code SPRNN_CELL} of {@code sparse_persistent_rnn.cu} and {@code CELL} of
      * {@code rnn_cell_update.cu} (0 relu, 1 tanh, 2 gru, 3 lstm), fixed here rather than taken from the declaration
      * order; {@code KernelCodesContractTest} holds it to the kernels' sources.
+     *
+     * @return the kernel code, 0 to 3
      */
     public int kernelCode() {
         return kernelCode;
     }
 
-    /** Whether the cell carries a second state {@code c} (LSTM only). */
+    /**
+     * Whether the cell carries a second state {@code c} (LSTM only).
+     *
+     * @return {@code true} for LSTM
+     */
     public boolean hasCellState() {
         return this == LSTM;
     }
@@ -64,6 +78,8 @@ public enum CellType {
      * Parses a cell name. Accepts the ids above, case-insensitively, plus PyTorch's spellings
      * {@code RNN_RELU}, {@code RNN_TANH}, {@code GRU}, {@code LSTM}.
      *
+     * @param name the name to parse
+     * @return the cell type
      * @throws SprnnException naming the value and the accepted ones
      */
     public static CellType parse(String name) {

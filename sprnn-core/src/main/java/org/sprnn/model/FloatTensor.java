@@ -25,17 +25,31 @@ public record FloatTensor(int[] shape, float[] data) {
         shape = Tensor.checkedShape(shape, data.length);
     }
 
-    /** A tensor of zeros. */
+    /**
+     * A tensor of zeros.
+     *
+     * @param shape the extent of each dimension
+     * @return a new tensor of that shape, all zeros
+     */
     public static FloatTensor zeros(int... shape) {
         return new FloatTensor(shape, new float[Tensor.allocatableSize(shape)]);
     }
 
-    /** {@code t}'s values rounded to float32, same shape. */
+    /**
+     * {@code t}'s values rounded to float32, same shape.
+     *
+     * @param t the float64 tensor
+     * @return a new float32 tensor
+     */
     public static FloatTensor of(Tensor t) {
         return new FloatTensor(t.shape(), t.toFloats());
     }
 
-    /** The same values as a float64 {@link Tensor} (exact). */
+    /**
+     * The same values as a float64 {@link Tensor} (exact).
+     *
+     * @return a new float64 tensor
+     */
     public Tensor toTensor() {
         return Tensor.ofFloats(data, shape);
     }
@@ -45,6 +59,7 @@ public record FloatTensor(int[] shape, float[] data) {
      * sequence as the sequence-first {@code [T][B][I]} that engines take, and back. See
      * {@link Tensor#transpose01()}.
      *
+     * @return a new tensor, {@code [d1][d0][...]}
      * @throws org.sprnn.SprnnException if the rank is below 2
      */
     public FloatTensor transpose01() {
@@ -58,6 +73,7 @@ public record FloatTensor(int[] shape, float[] data) {
      * Writes this tensor with its first two dimensions swapped into {@code target}, whose shape must be
      * this one's with the first two extents exchanged: for filling a caller's reused output buffer.
      *
+     * @param target the tensor to fill, {@code [d1][d0][...]}
      * @throws org.sprnn.SprnnException if the rank is below 2 or {@code target} has another shape
      */
     public void transpose01Into(FloatTensor target) {
@@ -69,28 +85,50 @@ public record FloatTensor(int[] shape, float[] data) {
         Tensor.transpose01(data, target.data(), shape[0], shape[1], Tensor.innerSize(shape));
     }
 
-    /** Number of dimensions. */
+    /**
+     * Number of dimensions.
+     *
+     * @return the rank
+     */
     public int rank() {
         return shape.length;
     }
 
-    /** Extent of dimension {@code i}. */
+    /**
+     * Extent of dimension {@code i}.
+     *
+     * @param i the dimension, from 0
+     * @return its extent
+     */
     public int dim(int i) {
         return shape[i];
     }
 
-    /** The shape (a copy). */
+    /**
+     * The shape (a copy).
+     *
+     * @return a copy of the shape
+     */
     @Override
     public int[] shape() {
         return shape.clone();
     }
 
-    /** Number of elements. */
+    /**
+     * Number of elements.
+     *
+     * @return the product of the extents
+     */
     public int size() {
         return data.length;
     }
 
-    /** Whether the shape equals {@code expected}. */
+    /**
+     * Whether the shape equals {@code expected}.
+     *
+     * @param expected the extents expected
+     * @return whether the shape is exactly {@code expected}
+     */
     public boolean hasShape(int... expected) {
         return Arrays.equals(shape, expected);
     }
@@ -100,6 +138,8 @@ public record FloatTensor(int[] shape, float[] data) {
      * largest magnitude ({@code Math.max} propagates NaN) and looks for the index only in a chunk whose
      * maximum is not finite: measured faster than testing each value with {@code Float.isFinite} and
      * leaving at the first hit.
+     *
+     * @return the index into {@link #data()}, or -1 where every value is finite
      */
     public int firstNonFinite() {
         for (int c = 0; c < data.length; c += 4096) {
@@ -119,7 +159,11 @@ public record FloatTensor(int[] shape, float[] data) {
         return -1;
     }
 
-    /** Shape as text, e.g. {@code [256, 4, 2304]}. */
+    /**
+     * Shape as text, e.g. {@code [256, 4, 2304]}.
+     *
+     * @return the shape in brackets
+     */
     public String shapeString() {
         return Arrays.toString(shape);
     }

@@ -10,12 +10,20 @@ package org.sprnn.model;
  */
 public record Layer(Tensor wIh, Tensor wHh, Tensor bIh, Tensor bHh) {
 
-    /** Hidden size H. */
+    /**
+     * Hidden size H.
+     *
+     * @return H, the columns of W_hh
+     */
     public int hiddenSize() {
         return wHh.dim(1);
     }
 
-    /** Input size I. */
+    /**
+     * Input size I.
+     *
+     * @return I, the columns of W_ih
+     */
     public int inputSize() {
         return wIh.dim(1);
     }

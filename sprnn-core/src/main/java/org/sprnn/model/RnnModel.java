@@ -26,7 +26,12 @@ import org.sprnn.SprnnException;
  */
 public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String keyPrefix) {
 
-    /** A model with biases and no key prefix: {@code RnnModel(cell, layers, true, "")}. */
+    /**
+     * A model with biases and no key prefix: {@code RnnModel(cell, layers, true, "")}.
+     *
+     * @param cell the cell type
+     * @param layers the layers, input layer first
+     */
     public RnnModel(CellType cell, List<Layer> layers) {
         this(cell, layers, true, "");
     }
@@ -100,29 +105,52 @@ public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String k
                 : name + " holds a non-finite value (" + v + ") at " + where;
     }
 
-    /** Input size of the first layer. */
+    /**
+     * Input size of the first layer.
+     *
+     * @return I of layer 0
+     */
     public int inputSize() {
         return layers.get(0).inputSize();
     }
 
-    /** Hidden size H (the same for every layer). */
+    /**
+     * Hidden size H (the same for every layer).
+     *
+     * @return H
+     */
     public int hiddenSize() {
         return layers.get(0).hiddenSize();
     }
 
-    /** Number of stacked layers. */
+    /**
+     * Number of stacked layers.
+     *
+     * @return the number of layers
+     */
     public int numLayers() {
         return layers.size();
     }
 
-    /** The model with layer {@code k} replaced; bias flag and key prefix kept. */
+    /**
+     * The model with layer {@code k} replaced; bias flag and key prefix kept.
+     *
+     * @param k the layer's index, from 0
+     * @param layer the new layer, of the same sizes
+     * @return a new model
+     */
     public RnnModel withLayer(int k, Layer layer) {
         var copy = new java.util.ArrayList<>(layers);
         copy.set(k, layer);
         return new RnnModel(cell, copy, bias, keyPrefix);
     }
 
-    /** The same cell, bias flag and key prefix with other layers (e.g. pruned ones). */
+    /**
+     * The same cell, bias flag and key prefix with other layers (e.g. pruned ones).
+     *
+     * @param newLayers the layers, input layer first
+     * @return a new model
+     */
     public RnnModel withLayers(List<Layer> newLayers) {
         return new RnnModel(cell, newLayers, bias, keyPrefix);
     }

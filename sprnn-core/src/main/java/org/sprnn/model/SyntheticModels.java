@@ -26,6 +26,7 @@ public final class SyntheticModels {
      * @param density   fraction of nonzeros kept in W_hh, in (0, 1]
      * @param densityIh fraction of nonzeros kept in W_ih, in (0, 1]
      * @param seed      random seed
+     * @return a new model, the same for the same arguments
      */
     public static RnnModel random(CellType cell, int inputSize, int hidden, int layers, double density,
                                   double densityIh, long seed) {
@@ -52,7 +53,15 @@ public final class SyntheticModels {
         }
     }
 
-    /** A {@code [rows][cols]} matrix with {@code max(1, round(d*cols))} nonzeros per row at random columns. */
+    /**
+     * A {@code [rows][cols]} matrix with {@code max(1, round(d*cols))} nonzeros per row at random columns.
+     *
+     * @param rows the number of rows
+     * @param cols the number of columns
+     * @param d the fraction of each row kept nonzero, in (0, 1]
+     * @param rnd the random source
+     * @return a new {@code [rows][cols]} tensor, values {@code N(0,1)/sqrt(cols * d)}
+     */
     public static Tensor sparse(int rows, int cols, double d, SplittableRandom rnd) {
         int k = Math.max(1, (int) Math.round(d * cols));
         double scale = 1.0 / Math.sqrt((double) cols * d);
@@ -74,7 +83,14 @@ public final class SyntheticModels {
         return new Tensor(new int[] {rows, cols}, w);
     }
 
-    /** {@code N(0, sigma²)} values of the given shape. */
+    /**
+     * {@code N(0, sigma²)} values of the given shape.
+     *
+     * @param n the number of values
+     * @param sigma the standard deviation
+     * @param rnd the random source
+     * @return a new {@code [n]} tensor
+     */
     public static Tensor normal(int n, double sigma, SplittableRandom rnd) {
         double[] v = new double[n];
         for (int i = 0; i < n; i++) {
@@ -83,12 +99,28 @@ public final class SyntheticModels {
         return new Tensor(new int[] {n}, v);
     }
 
-    /** A random input {@code [T][B][I]}, values uniform in [-1, 1). */
+    /**
+     * A random input {@code [T][B][I]}, values uniform in [-1, 1).
+     *
+     * @param steps T
+     * @param batch B
+     * @param inputSize I
+     * @param seed random seed
+     * @return a new tensor, the same for the same arguments
+     */
     public static Tensor input(int steps, int batch, int inputSize, long seed) {
         return uniform(new SplittableRandom(seed), steps, batch, inputSize);
     }
 
-    /** Random initial states {@code [L][B][H]}, values uniform in [-1, 1). */
+    /**
+     * Random initial states {@code [L][B][H]}, values uniform in [-1, 1).
+     *
+     * @param layers L
+     * @param batch B
+     * @param hidden H
+     * @param seed random seed
+     * @return a new tensor, the same for the same arguments
+     */
     public static Tensor state(int layers, int batch, int hidden, long seed) {
         return uniform(new SplittableRandom(seed), layers, batch, hidden);
     }

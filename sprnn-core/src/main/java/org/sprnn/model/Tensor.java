@@ -48,12 +48,23 @@ public record Tensor(int[] shape, double[] data) {
         return (int) n;
     }
 
-    /** A tensor of zeros. */
+    /**
+     * A tensor of zeros.
+     *
+     * @param shape the extent of each dimension
+     * @return a new tensor of that shape, all zeros
+     */
     public static Tensor zeros(int... shape) {
         return new Tensor(shape, new double[allocatableSize(shape)]);
     }
 
-    /** Wraps float32 values (copied to double, exactly). */
+    /**
+     * Wraps float32 values (copied to double, exactly).
+     *
+     * @param values the values, row-major
+     * @param shape the extent of each dimension
+     * @return a new tensor
+     */
     public static Tensor ofFloats(float[] values, int... shape) {
         double[] d = new double[values.length];
         for (int i = 0; i < d.length; i++) {
@@ -62,28 +73,49 @@ public record Tensor(int[] shape, double[] data) {
         return new Tensor(shape, d);
     }
 
-    /** Number of dimensions. */
+    /**
+     * Number of dimensions.
+     *
+     * @return the rank
+     */
     public int rank() {
         return shape.length;
     }
 
-    /** Extent of dimension {@code i}. */
+    /**
+     * Extent of dimension {@code i}.
+     *
+     * @param i the dimension, from 0
+     * @return its extent
+     */
     public int dim(int i) {
         return shape[i];
     }
 
-    /** The shape (a copy). */
+    /**
+     * The shape (a copy).
+     *
+     * @return a copy of the shape
+     */
     @Override
     public int[] shape() {
         return shape.clone();
     }
 
-    /** Number of elements. */
+    /**
+     * Number of elements.
+     *
+     * @return the product of the extents
+     */
     public int size() {
         return data.length;
     }
 
-    /** The values rounded to float32, in the same order. */
+    /**
+     * The values rounded to float32, in the same order.
+     *
+     * @return a new array
+     */
     public float[] toFloats() {
         float[] f = new float[data.length];
         for (int i = 0; i < f.length; i++) {
@@ -92,7 +124,13 @@ public record Tensor(int[] shape, double[] data) {
         return f;
     }
 
-    /** Element (r, c) of a rank-2 tensor. */
+    /**
+     * Element (r, c) of a rank-2 tensor.
+     *
+     * @param r the row
+     * @param c the column
+     * @return the value
+     */
     public double get(int r, int c) {
         return data[r * shape[1] + c];
     }
@@ -102,6 +140,7 @@ public record Tensor(int[] shape, double[] data) {
      * the sequence-first {@code [T][B][I]} that engines take (PyTorch's {@code x.transpose(0, 1)}, made
      * contiguous). Values are copied, not rounded.
      *
+     * @return a new tensor, {@code [d1][d0][...]}
      * @throws SprnnException if the rank is below 2
      */
     public Tensor transpose01() {
@@ -140,7 +179,11 @@ public record Tensor(int[] shape, double[] data) {
         }
     }
 
-    /** Number of elements that are not exactly zero. */
+    /**
+     * Number of elements that are not exactly zero.
+     *
+     * @return the number of nonzeros
+     */
     public long countNonZero() {
         long n = 0;
         for (double v : data) {
@@ -151,12 +194,21 @@ public record Tensor(int[] shape, double[] data) {
         return n;
     }
 
-    /** Whether the shape equals {@code expected}. */
+    /**
+     * Whether the shape equals {@code expected}.
+     *
+     * @param expected the extents expected
+     * @return whether the shape is exactly {@code expected}
+     */
     public boolean hasShape(int... expected) {
         return Arrays.equals(shape, expected);
     }
 
-    /** The index of the first NaN or infinite value, or -1. */
+    /**
+     * The index of the first NaN or infinite value, or -1.
+     *
+     * @return the index into {@link #data()}, or -1 where every value is finite
+     */
     public int firstNonFinite() {
         for (int i = 0; i < data.length; i++) {
             if (!Double.isFinite(data[i])) {
@@ -169,6 +221,8 @@ public record Tensor(int[] shape, double[] data) {
     /**
      * The index of the first value float32 cannot hold (NaN, infinite, or rounding to infinity in float32,
      * such as {@code 1e300}), or -1: sprnn computes in float32, so such values are refused on the way in.
+     *
+     * @return the index into {@link #data()}, or -1 where float32 holds every value
      */
     public int firstOutsideFloat32() {
         for (int i = 0; i < data.length; i++) {
@@ -179,7 +233,11 @@ public record Tensor(int[] shape, double[] data) {
         return -1;
     }
 
-    /** Shape as text, e.g. {@code [256, 4, 2304]}. */
+    /**
+     * Shape as text, e.g. {@code [256, 4, 2304]}.
+     *
+     * @return the shape in brackets
+     */
     public String shapeString() {
         return Arrays.toString(shape);
     }

@@ -22,6 +22,7 @@ public record ModelStats(CellType cell, List<MatrixStats> matrices) {
     /** Bytes per nonzero on chip: fp16 value + 16-bit column index. */
     public static final int ON_CHIP_BYTES_PER_NONZERO = 4;
 
+    /** Copies the matrices, which the record then holds unmodifiable. */
     public ModelStats {
         matrices = List.copyOf(matrices);
     }
@@ -44,7 +45,12 @@ public record ModelStats(CellType cell, List<MatrixStats> matrices) {
                               int minRowNnz, double medianRowNnz, int maxRowNnz, long onChipBytes) {
     }
 
-    /** Measures every W_ih and W_hh of the model. */
+    /**
+     * Measures every W_ih and W_hh of the model.
+     *
+     * @param model the model
+     * @return one entry per matrix, W_ih then W_hh of each layer
+     */
     public static ModelStats of(RnnModel model) {
         List<MatrixStats> m = new ArrayList<>();
         List<Layer> ls = model.layers();
@@ -55,7 +61,14 @@ public record ModelStats(CellType cell, List<MatrixStats> matrices) {
         return new ModelStats(model.cell(), m);
     }
 
-    /** Measures one {@code [rows][cols]} matrix. */
+    /**
+     * Measures one {@code [rows][cols]} matrix.
+     *
+     * @param layer the layer's index
+     * @param name the tensor's name, e.g. {@code weight_hh_l0}
+     * @param w the matrix
+     * @return its statistics
+     */
     public static MatrixStats matrix(int layer, String name, Tensor w) {
         int rows = w.dim(0), cols = w.dim(1);
         double[] d = w.data();
@@ -78,22 +91,38 @@ public record ModelStats(CellType cell, List<MatrixStats> matrices) {
                 rows == 0 ? 0 : perRow[0], median, rows == 0 ? 0 : perRow[rows - 1], ON_CHIP_BYTES_PER_NONZERO * nnz);
     }
 
-    /** Nonzeros of every matrix together. */
+    /**
+     * Nonzeros of every matrix together.
+     *
+     * @return the sum of {@link MatrixStats#nonzeros()}
+     */
     public long totalNonzeros() {
         return matrices.stream().mapToLong(MatrixStats::nonzeros).sum();
     }
 
-    /** On-chip bytes of every matrix together. */
+    /**
+     * On-chip bytes of every matrix together.
+     *
+     * @return the sum of {@link MatrixStats#onChipBytes()}
+     */
     public long totalOnChipBytes() {
         return matrices.stream().mapToLong(MatrixStats::onChipBytes).sum();
     }
 
-    /** On-chip bytes of the recurrent matrices (W_hh) alone: what a persistent kernel keeps resident. */
+    /**
+     * On-chip bytes of the recurrent matrices (W_hh) alone: what a persistent kernel keeps resident.
+     *
+     * @return the sum of {@link MatrixStats#onChipBytes()} over the W_hh matrices
+     */
     public long recurrentOnChipBytes() {
         return matrices.stream().filter(s -> s.name().startsWith("weight_hh")).mapToLong(MatrixStats::onChipBytes).sum();
     }
 
-    /** A fixed-width table, one line per matrix plus totals, for {@code sprnn inspect}. */
+    /**
+     * A fixed-width table, one line per matrix plus totals, for {@code sprnn inspect}.
+     *
+     * @return the table, lines ending in newlines
+     */
     public String toTable() {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "cell %s, %d layer(s)%n", cell, matrices.size() / 2));

@@ -17,7 +17,9 @@ public record PruneSpec(double density, Mode mode, boolean includeInputWeights) 
 
     /** Where the kept count is applied. */
     public enum Mode {
+        /** Keep the largest |w| of each matrix, wherever they are. */
         PER_MATRIX("per-matrix"),
+        /** Keep the same number of largest |w| in every row. */
         PER_ROW("per-row");
 
         private final String id;
@@ -26,7 +28,11 @@ public record PruneSpec(double density, Mode mode, boolean includeInputWeights) 
             this.id = id;
         }
 
-        /** The name used by the CLI, e.g. {@code per-row}. */
+        /**
+         * The name used by the CLI, e.g. {@code per-row}.
+         *
+         * @return the id
+         */
         public String id() {
             return id;
         }
@@ -34,6 +40,8 @@ public record PruneSpec(double density, Mode mode, boolean includeInputWeights) 
         /**
          * Parses {@code per-matrix} or {@code per-row} (case-insensitive, {@code _} accepted for {@code -}).
          *
+         * @param s the text to parse
+         * @return the mode
          * @throws SprnnException naming the value and the accepted ones
          */
         public static Mode parse(String s) {
@@ -54,6 +62,11 @@ public record PruneSpec(double density, Mode mode, boolean includeInputWeights) 
         }
     }
 
+    /**
+     * Validates the density and the mode.
+     *
+     * @throws SprnnException naming {@code --density} or {@code --mode}
+     */
     public PruneSpec {
         if (!(density > 0 && density <= 1)) {
             throw new SprnnException("--density: must be in (0, 1], got " + density);

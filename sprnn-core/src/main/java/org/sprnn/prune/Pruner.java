@@ -23,6 +23,8 @@ public final class Pruner {
      * density; biases and the unpruned matrices are kept as they are, and so are the model's bias flag
      * and key prefix, so that the pruned model saves under the same state-dict keys as the original.
      *
+     * @param model the model to prune
+     * @param spec the density, mode and whether W_ih is pruned too
      * @return a new model; the argument is not modified
      */
     public static RnnModel prune(RnnModel model, PruneSpec spec) {
@@ -34,7 +36,13 @@ public final class Pruner {
         return model.withLayers(out);
     }
 
-    /** Prunes one {@code [rows][cols]} matrix as the spec says; returns a new tensor. */
+    /**
+     * Prunes one {@code [rows][cols]} matrix as the spec says; returns a new tensor.
+     *
+     * @param w the {@code [rows][cols]} matrix
+     * @param spec the density and mode
+     * @return a new tensor; {@code w} is not modified
+     */
     public static Tensor prune(Tensor w, PruneSpec spec) {
         int rows = w.dim(0), cols = w.dim(1);
         double[] src = w.data();

@@ -1,5 +1,6 @@
 package org.sprnn.engine.cpu;
 
+import org.sprnn.JvmSupport;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.FloatRnnOutput;
@@ -60,7 +61,7 @@ public final class CpuEngine implements Engine {
      * Whether jdk.incubator.vector is in this JVM ({@code --add-modules jdk.incubator.vector}); if not,
      * the engine runs its scalar loops and never loads {@link VectorKernels}.
      */
-    static final boolean VECTOR_API_PRESENT = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    static final boolean VECTOR_API_PRESENT = JvmSupport.vectorApi();
 
     private final RnnModel model;
     private final int hidden;
@@ -72,12 +73,16 @@ public final class CpuEngine implements Engine {
 
     /**
      * Packs the model's weights and starts {@code threads - 1} worker threads (fewer if the model has
-     * fewer hidden units). Uses the Vector API if jdk.incubator.vector is in this JVM.
+     * fewer hidden units). Uses the Vector API if jdk.incubator.vector is in this JVM; if not, runs the
+     * scalar loops and says so once per JVM ({@link JvmSupport#reportScalarFallback()}).
      *
      * @throws SprnnException if a matrix is wider than 65,536 columns (see {@link CpuEngineFactory})
      */
     public CpuEngine(RnnModel model, int threads) {
         this(model, threads, VECTOR_API_PRESENT);
+        if (!VECTOR_API_PRESENT) {
+            JvmSupport.reportScalarFallback();
+        }
     }
 
     /**

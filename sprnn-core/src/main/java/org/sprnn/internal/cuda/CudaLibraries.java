@@ -12,6 +12,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.sprnn.JvmSupport;
 
 /**
  * Finds the CUDA shared libraries by soname and explains where it looked when it cannot.
@@ -47,6 +48,7 @@ public final class CudaLibraries {
      */
     @SuppressWarnings("restricted") // loading native libraries is this class's job
     public static Found open(String name, List<String> sonames) {
+        JvmSupport.reportNativeAccessUse();
         List<String> tried = new ArrayList<>();
         for (String so : sonames) {
             try {
@@ -54,6 +56,9 @@ public final class CudaLibraries {
                 return new Found(name, l, loadedPath(so).orElse(so + " (from the loader path)"), null);
             } catch (IllegalArgumentException | UnsatisfiedLinkError e) {
                 tried.add(so);
+            } catch (IllegalCallerException e) { // --illegal-native-access=deny and native access not enabled
+                return new Found(name, null, null, "native access is denied to sprnn in this JVM: start java with "
+                        + JvmSupport.nativeAccessFlag() + " (" + e.getMessage() + ")");
             }
         }
         List<Path> dirs = searchDirs();
