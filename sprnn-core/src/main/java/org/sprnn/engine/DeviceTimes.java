@@ -26,6 +26,7 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
      * @param c0        initial cell states (LSTM), or {@code null} for zeros
      * @param warmup    untimed runs first
      * @param reps      timed runs
+     * @return the samples, with what was timed and how
      */
     public static DeviceTimes of(Engine engine, List<Tensor> inputSets, Tensor h0,
                                  Tensor c0, int warmup, int reps) {
@@ -45,12 +46,22 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
         return new DeviceTimes(inputSets.get(0).shape()[0], us, us, "wall clock around run(), " + reps + " runs");
     }
 
-    /** The median of the recurrent samples, µs per timestep. */
+    /**
+     * The median of the recurrent samples per timestep.
+     *
+     * @return µs per timestep
+     */
     public double recurrentMedianPerStep() {
         return quantile(recurrentMicros, 0.5) / steps;
     }
 
-    /** The {@code q}-quantile (0..1, linear between samples) of some samples. */
+    /**
+     * The {@code q}-quantile of some samples, linear between neighbouring samples.
+     *
+     * @param samples at least one value
+     * @param q       0 (the least) to 1 (the greatest)
+     * @return the quantile
+     */
     public static double quantile(double[] samples, double q) {
         double[] s = samples.clone();
         Arrays.sort(s);
