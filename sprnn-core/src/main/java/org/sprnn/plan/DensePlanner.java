@@ -118,7 +118,7 @@ final class DensePlanner {
                 .exchange(ex).balanced(options.balanced()).smArch(device.computeCapability()).splitWeights(false)
                 .stageCluster(stageCluster).uniformSlots(true).rowSlots(upw * g > 1 ? l : 0).dense(true).build();
         long fixed = spec.sharedMemoryBytesWithoutTier2();
-        long left = device.sharedMemoryPerBlockOptin() - fixed;
+        long left = device.sharedMemoryPerBlockOptin() - KernelSpec.STATIC_SHARED_BYTES - fixed;
         int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));
         long capacityWords = (long) ctas * warps * 32 * (regSlotsAvail + sharedSlotsAvail);
         long neededWords = (long) ctas * warps * 32 * s;
@@ -135,7 +135,7 @@ final class DensePlanner {
         } else if (left < 0) {
             fits = false;
             why = String.format(Locale.ROOT, "activations and bookkeeping need %d B of shared memory per CTA > %d B",
-                    fixed, device.sharedMemoryPerBlockOptin());
+                    fixed, device.sharedMemoryPerBlockOptin() - KernelSpec.STATIC_SHARED_BYTES);
         } else if (s > regSlotsAvail + sharedSlotsAvail) {
             fits = false;
             why = String.format(Locale.ROOT,

@@ -376,6 +376,14 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         return ctas * warpsPerCta;
     }
 
+    /**
+     * Bytes of static shared memory the kernel declares beside the dynamic layout (the abort flag, the staging and exit
+     * mbarriers: under 64 B in every engine configuration), which the device's per-block limit also has to hold. A plan
+     * whose dynamic bytes filled the limit exactly was refused by {@code cuFuncSetAttribute} (the dense engine at its
+     * capacity, H100, results/suite/session9).
+     */
+    public static final int STATIC_SHARED_BYTES = 128;
+
     /** Bytes of dynamic shared memory each CTA needs (the layout in the class comment). */
     public long sharedMemoryBytes() {
         return sharedMemoryBytesWithoutTier2() + tier2Bytes();

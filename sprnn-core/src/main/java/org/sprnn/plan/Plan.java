@@ -113,7 +113,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         for (int[] c : candidates.subList(1, candidates.size())) {
             int w = c[0], slots = c[1];
             int optimistic = KernelSpec.registerSlotsFor(cell, registersPerThread(device, w))
-                    + (int) Math.max(0, (device.sharedMemoryPerBlockOptin() - act) / (4L * w * 32));
+                    + (int) Math.max(0, (device.sharedMemoryPerBlockOptin() - KernelSpec.STATIC_SHARED_BYTES - act) / (4L * w * 32));
             if (slots <= optimistic) {
                 Plan p = of(whh, cell, batch, device, options, ex, ctas, w, stageCluster);
                 if (p.fits()) {
@@ -179,7 +179,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 .stageCluster(stageCluster) // 0: KernelSpec.defaultStageCluster
                 .uniformSlots(layout.fullWarps()).rowSlots(compiledRowSlots(layout, cell, options)).build();
         long fixed = spec.sharedMemoryBytesWithoutTier2();
-        long left = device.sharedMemoryPerBlockOptin() - fixed;
+        long left = device.sharedMemoryPerBlockOptin() - KernelSpec.STATIC_SHARED_BYTES - fixed;
         int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));
         long capacity = (long) ctas * warps * 32 * (regSlotsAvail + sharedSlotsAvail);
         long needed = (long) ctas * warps * 32 * s;
@@ -202,7 +202,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         } else if (left < 0) {
             fits = false;
             why = String.format(Locale.ROOT, "activations and bookkeeping need %d B of shared memory per CTA > %d B",
-                    fixed, device.sharedMemoryPerBlockOptin());
+                    fixed, device.sharedMemoryPerBlockOptin() - KernelSpec.STATIC_SHARED_BYTES);
         } else if (s > regSlotsAvail + sharedSlotsAvail) {
             fits = false;
             why = String.format(Locale.ROOT,

@@ -53,6 +53,10 @@ class DensePlanTest {
                 assertThat(c.beyond().fits()).isFalse();
                 assertThat(c.beyond().why()).contains("capacity");
                 assertThat(c.plan().spec().hidden()).isEqualTo(c.hidden());
+                // the kernel's static shared memory must fit beside the dynamic layout: a plan at exactly the per-block
+                // limit was refused by cuFuncSetAttribute on the H100 (relu 4064, batch 4)
+                assertThat(c.plan().spec().sharedMemoryBytes() + KernelSpec.STATIC_SHARED_BYTES)
+                        .isLessThanOrEqualTo(H100.sharedMemoryPerBlockOptin());
             }
         }
         // LSTM holds a quarter of relu's weights a row of units, so its capacity is about half relu's hidden
