@@ -47,4 +47,31 @@ class CostModelTest {
         assertThat(CostModel.gemm(one, Precision.FP32).microsPerStep()).isGreaterThan(CostModel.gemm(one, Precision.FP16).microsPerStep());
         assertThat(CostModel.gemm(one, Precision.FP16).basis()).isEqualTo(CostModel.CALIBRATION);
     }
+
+    @Test
+    void theDenseKernelPaysForEveryWeightAndIsWithinTenPercentOfItsMeasurements() {
+        // results/suite/session9: dense persistent rows (H100; relu 1152 b1 1.67, b4 1.92; relu 2304 b1 3.40, b4 4.11)
+        double[][] measured = {{1152, 1, 1.67}, {1152, 4, 1.92}, {2304, 1, 3.40}, {2304, 4, 4.11}};
+        for (double[] m : measured) {
+            long weights = (long) m[0] * (long) m[0];
+            assertThat(CostModel.densePersistentLayer(weights, (int) m[1])).as("dense %s b%s", m[0], m[1])
+                    .isCloseTo(m[2], within(0.10 * m[2]));
+        }
+        RnnModel sparse = SyntheticModels.random(CellType.RNN_RELU, 8, 512, 1, 0.05, 1.0, 1);
+        RnnModel dense = SyntheticModels.random(CellType.RNN_RELU, 8, 512, 1, 1.0, 1.0, 1);
+        assertThat(CostModel.densePersistent(sparse, 4).microsPerStep()).isEqualTo(CostModel.densePersistent(dense, 4).microsPerStep());
+    }
+
+    @Test
+    void cudnnIsPredictedOnlyNearAMeasuredShape() {
+        RnnModel relu1152 = SyntheticModels.random(CellType.RNN_RELU, 8, 1152, 1, 0.01, 1.0, 1);
+        assertThat(CostModel.cudnn(relu1152, 1, Precision.FP16, "auto")).hasValueSatisfying(c -> assertThat(c.microsPerStep()).isEqualTo(1.33));
+        assertThat(CostModel.cudnn(relu1152, 2, Precision.FP16, "auto")).isEmpty();
+        assertThat(CostModel.cudnn(relu1152, 1, Precision.FP32, "auto")).isEmpty();
+        assertThat(CostModel.cudnn(relu1152, 1, Precision.FP16, "standard")).isEmpty();
+        RnnModel gru1152 = SyntheticModels.random(CellType.GRU, 8, 1152, 1, 0.01, 1.0, 1);
+        assertThat(CostModel.cudnn(gru1152, 1, Precision.FP16, "auto")).isEmpty();
+        RnnModel lstm2x2304 = SyntheticModels.random(CellType.LSTM, 8, 2304, 2, 0.01, 1.0, 1);
+        assertThat(CostModel.cudnn(lstm2x2304, 4, Precision.FP16, "auto")).hasValueSatisfying(c -> assertThat(c.microsPerStep()).isCloseTo(2 * 16.37, within(1e-9)));
+    }
 }

@@ -64,6 +64,11 @@ public final class CudnnEngineFactory implements EngineFactory {
     }
 
     @Override
+    public Optional<org.sprnn.engine.StepCost> predict(RnnModel model, EngineOptions options) {
+        return org.sprnn.engine.CostModel.cudnn(model, options.batchHint(), options.precision(), options.cudnnAlgo());
+    }
+
+    @Override
     public Engine create(RnnModel model, EngineOptions options) {
         return new CudnnEngine(model, options.precision(), options.cudnnAlgo());
     }

@@ -99,7 +99,7 @@ public final class SparsePersistentFactory implements EngineFactory {
 
     @Override
     public Optional<StepCost> predict(RnnModel model, EngineOptions options) {
-        return Optional.of(CostModel.sparsePersistent(model, options.batchHint()));
+        return Optional.of(dense ? CostModel.densePersistent(model, options.batchHint()) : CostModel.sparsePersistent(model, options.batchHint()));
     }
 
     @Override
