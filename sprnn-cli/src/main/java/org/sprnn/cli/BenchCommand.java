@@ -141,7 +141,7 @@ final class BenchCommand extends SprnnCommand {
             Precision prec = trial.precision();
             EngineFactory f = EngineProvider.factory(name);
             EngineOptions opts = EngineOptions.builder().engine(name).precision(prec).batchHint(layer.batch).cudnnAlgo(trial.cudnnAlgo()).build();
-            var why = f.unavailableReason(model, opts);
+            var why = org.sprnn.engine.EngineProvider.unavailableReason(f, model, opts);
             if (why.isPresent()) {
                 System.out.println(label + " " + prec.id() + ": unavailable: " + why.get());
                 continue;

@@ -36,6 +36,15 @@ public interface EngineFactory {
         return java.util.Optional.empty();
     }
 
+    /**
+     * What the engines this factory builds support beyond equal-length batches through unidirectional models
+     * ({@link EngineFeature}); by default nothing. {@link EngineProvider#unavailableReason} refuses a
+     * bidirectional model for a factory without {@link EngineFeature#BIDIRECTIONAL}.
+     */
+    default java.util.Set<EngineFeature> features() {
+        return java.util.Set.of();
+    }
+
     /** Builds the engine; call only when {@link #unavailableReason} is empty. */
     Engine create(RnnModel model, EngineOptions options);
 }

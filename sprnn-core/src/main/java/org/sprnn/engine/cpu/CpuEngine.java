@@ -94,6 +94,9 @@ public final class CpuEngine implements Engine {
      * hands all the time).
      */
     CpuEngine(RnnModel model, int threads, boolean vectorApi, int chunkUnits) {
+        if (model.bidirectional()) {
+            throw new SprnnException("cpu: a bidirectional model runs as a BidirectionalEngine of one engine per layer and direction (EngineProvider builds it)");
+        }
         if (chunkUnits < 1) {
             throw new SprnnException("cpu engine: chunkUnits must be >= 1, got " + chunkUnits);
         }
@@ -131,6 +134,12 @@ public final class CpuEngine implements Engine {
      */
     public long weightBytes() {
         return weights.streamedBytes();
+    }
+
+    /** Lengths (as {@link org.sprnn.engine.LengthSegments}: one run per distinct length). */
+    @Override
+    public java.util.Set<org.sprnn.engine.EngineFeature> features() {
+        return java.util.Set.of(org.sprnn.engine.EngineFeature.LENGTHS);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.sprnn.engine.cpu;
 
+import org.sprnn.SprnnException;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
@@ -22,6 +23,9 @@ public final class CpuReferenceEngine implements Engine {
     private final CellEquations.LayerArrays[] layers; // each layer's arrays, its rows' nonzero columns listed once
 
     public CpuReferenceEngine(RnnModel model) {
+        if (model.bidirectional()) {
+            throw new SprnnException("cpu-reference: a bidirectional model runs as a BidirectionalEngine of one engine per layer and direction (EngineProvider builds it)");
+        }
         this.model = model;
         layers = new CellEquations.LayerArrays[model.numLayers()];
         for (int k = 0; k < layers.length; k++) {
@@ -32,6 +36,12 @@ public final class CpuReferenceEngine implements Engine {
     @Override
     public String name() {
         return NAME;
+    }
+
+    /** Lengths (as {@link org.sprnn.engine.LengthSegments}: one run per distinct length). */
+    @Override
+    public java.util.Set<org.sprnn.engine.EngineFeature> features() {
+        return java.util.Set.of(org.sprnn.engine.EngineFeature.LENGTHS);
     }
 
     @Override
