@@ -92,10 +92,7 @@ public final class BatchFirstEngine implements Engine {
             return run(input, h0, c0);
         }
         EngineFeature.LENGTHS.require(name(), features());
-        int b = checkInputShape(model, input == null ? null : input.shape());
-        RunInputs.checkExceptInputValues(model, Tensor.zeros(1, b, model.inputSize()), h0, c0);
-        lengths.check(b, input.dim(1));
-        LengthSegments.checkReadValues(input, lengths, true);
+        check(model, input, h0, c0, lengths);
         RnnOutput r = sequenceFirst.run(input.transpose01(), h0, c0, lengths);
         return new RnnOutput(r.output().transpose01(), r.hN(), r.cN());
     }
@@ -214,6 +211,24 @@ public final class BatchFirstEngine implements Engine {
         if (bad >= 0) {
             throw refused(input.shape(), bad, input.data()[bad], String.valueOf(input.data()[bad]));
         }
+        return b;
+    }
+
+    /**
+     * {@link #check(RnnModel, Tensor, Tensor, Tensor)} with per-sequence lengths: only the input values a run with
+     * these lengths reads are tested; {@code lengths} null is that check itself.
+     *
+     * @return the batch size B
+     * @throws SprnnException naming the argument (or {@code lengths[b]}), its shape and the expected one
+     */
+    public static int check(RnnModel model, Tensor input, Tensor h0, Tensor c0, SequenceLengths lengths) {
+        if (lengths == null) {
+            return check(model, input, h0, c0);
+        }
+        int b = checkInputShape(model, input == null ? null : input.shape());
+        RunInputs.checkExceptInputValues(model, Tensor.zeros(1, b, model.inputSize()), h0, c0);
+        lengths.check(b, input.dim(1));
+        LengthSegments.checkReadValues(input, lengths, true);
         return b;
     }
 

@@ -50,13 +50,19 @@ public final class EngineProvider {
 
     /**
      * Why {@code f}'s engine cannot run this model with these options here, or empty if it can: the one check of
-     * the model's features against the factory's ({@link EngineFactory#features()}: a bidirectional model on an
-     * engine without {@link EngineFeature#BIDIRECTIONAL} gets {@link EngineFeature#refusal}), then the factory's
-     * own {@link EngineFactory#unavailableReason}. Every caller that asks whether an engine can run a model asks here.
+     * what the model and the options need against the factory's features ({@link EngineFactory#features()}: a
+     * bidirectional model, or {@link EngineOptions#required()} lengths, on an engine without them gets
+     * {@link EngineFeature#refusal}), then the factory's own {@link EngineFactory#unavailableReason}. Every caller
+     * that asks whether an engine can run a model asks here.
      */
     public static Optional<String> unavailableReason(EngineFactory f, RnnModel model, EngineOptions options) {
         if (model.bidirectional() && !f.features().contains(EngineFeature.BIDIRECTIONAL)) {
             return Optional.of(EngineFeature.BIDIRECTIONAL.refusal(f.name()));
+        }
+        for (EngineFeature needed : EngineFeature.values()) {
+            if (options.required().contains(needed) && !f.features().contains(needed)) {
+                return Optional.of(needed.refusal(f.name()));
+            }
         }
         return f.unavailableReason(model, options);
     }

@@ -1,0 +1,153 @@
+package org.sprnn.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.sprnn.Precision;
+import org.sprnn.SprnnException;
+import org.sprnn.engine.EngineOptions;
+import org.sprnn.engine.EngineProvider;
+import org.sprnn.engine.EngineSelection;
+import org.sprnn.engine.Session;
+import org.sprnn.io.NpyFrames;
+import org.sprnn.model.FloatTensor;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code sprnn stream}: online inference over a byte stream. Frames of steps come in on standard input (or a named
+ * pipe), each goes through one {@link Session} of the engine, whose states carry from frame to frame, and its
+ * outputs go out on standard output at once, flushed, in the same format: for use from any language through a pipe.
+ */
+@Command(name = "stream",
+        description = {"Run a model over steps read from standard input (or --input-pipe) and write each frame's outputs to "
+                + "standard output as soon as it is computed (flushed per frame). The hidden (and cell) states carry from frame "
+                + "to frame, so the outputs are those of one run over the whole stream.",
+            "--format npy: each frame is a whole .npy array [t][B][I] (float16/32/64, t >= 1), each output a float32 .npy "
+                + "[t][B][H]. --format raw: each frame is one step, B*I little-endian float32 values (batch-major), each "
+                + "output B*H float32 values.",
+            "The stream ends cleanly at the end of input between frames. A bad frame (malformed, wrong shape, truncated, "
+                + "NaN/Inf) stops it with one line on stderr naming the frame, and exit code 2; the outputs of the frames "
+                + "before it have been written. Bidirectional models cannot stream (their reverse direction needs the end)."},
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        footerHeading = "%nExamples:%n",
+        footer = {"  python3 producer.py | sprnn stream --model gru.safetensors --batch 4 --format raw | python3 consumer.py",
+            "  sprnn stream --model lstm.safetensors --format npy --input-pipe /tmp/steps.fifo > outputs.npys",
+            "  sprnn stream --model rnn.safetensors --engine cpu-reference < frames.npys > outputs.npys"})
+final class StreamCommand extends SprnnCommand {
+    /** The most values one npy frame may hold (64 MiB of float32): bounds what a hostile stream can ask for. */
+    static final long MAX_FRAME_VALUES = 1L << 24;
+
+    private final InputStream stdin;
+    private final OutputStream stdout;
+
+    @Mixin
+    ModelOption modelOption;
+
+    @Option(names = "--batch", defaultValue = "1", description = "Sequences per frame, B (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--format", defaultValue = "npy", description = "Frame format in and out: npy or raw (default: ${DEFAULT-VALUE}).")
+    String format;
+
+    @Option(names = "--input-pipe", description = "Read the frames from this file or named pipe instead of standard input.")
+    Path inputPipe;
+
+    @Option(names = "--engine", defaultValue = "auto", description = "Engine, or auto (default: ${DEFAULT-VALUE}). See 'sprnn info'.")
+    String engine;
+
+    @Option(names = "--precision", defaultValue = "fp16", description = "GPU weight precision: fp16, bf16, fp32 (default: ${DEFAULT-VALUE}).")
+    String precision;
+
+    @Option(names = "--threads", description = "CPU threads for the cpu engine (default: all processors).")
+    Integer threads;
+
+    @Option(names = {"-v", "--verbose"}, description = "Print the engine chosen, and the frames and steps at the end, on stderr.")
+    boolean verbose;
+
+    StreamCommand() {
+        this(System.in, System.out);
+    }
+
+    /** A stream command reading from {@code stdin} and writing to {@code stdout} (tests pass their own). */
+    StreamCommand(InputStream stdin, OutputStream stdout) {
+        this.stdin = stdin;
+        this.stdout = stdout;
+    }
+
+    @Override
+    public Integer call() {
+        Options.positive("--batch", batch);
+        String fmt = format.strip().toLowerCase(Locale.ROOT);
+        if (!fmt.equals("npy") && !fmt.equals("raw")) {
+            throw new SprnnException("--format: expected npy or raw, got '" + org.sprnn.io.Untrusted.escape(format) + "'");
+        }
+        if (inputPipe != null && (!Files.exists(inputPipe) || Files.isDirectory(inputPipe))) {
+            throw new SprnnException("--input-pipe " + inputPipe + ": " + (Files.isDirectory(inputPipe) ? "is a directory" : "no such file or pipe"));
+        }
+        EngineOptions.Builder ob = EngineOptions.builder().engine(engine)
+                .precision(Precision.parse("--precision", precision, EngineOptions.PRECISIONS)).batchHint(batch);
+        if (threads != null) {
+            ob.threads(threads);
+        }
+        RnnModel m = modelOption.load();
+        if (m.bidirectional()) {
+            throw new SprnnException(modelOption.model + ": a bidirectional model cannot stream (its reverse direction starts at "
+                    + "each sequence's end): use sprnn run on whole sequences");
+        }
+        String source = inputPipe == null ? "stdin" : inputPipe.toString();
+        try (EngineSelection sel = EngineProvider.select(m, ob.build());
+             InputStream in = inputPipe == null ? stdin : Files.newInputStream(inputPipe);
+             Session session = sel.engine().openSession(batch, null, null)) {
+            if (verbose) {
+                err().printf("stream: engine %s (%s), batch %d, %s frames from %s%n", sel.engine().name(), sel.reason(), batch, fmt, source);
+                err().flush();
+            }
+            long frames = 0;
+            int inputs = m.inputSize(), outputs = m.outputSize();
+            while (true) {
+                String where = source + ": frame " + frames;
+                Tensor chunk;
+                if (fmt.equals("npy")) {
+                    chunk = NpyFrames.read(in, where, MAX_FRAME_VALUES);
+                    if (chunk != null && (chunk.rank() != 3 || chunk.dim(0) < 1 || chunk.dim(1) != batch || chunk.dim(2) != inputs)) {
+                        throw new SprnnException(where + " (after " + session.steps() + " steps): shape " + chunk.shapeString()
+                                + ", expected [t >= 1, " + batch + ", " + inputs + "] (steps, batch, input)");
+                    }
+                } else {
+                    float[] raw = NpyFrames.readRaw(in, batch * inputs, where);
+                    chunk = raw == null ? null : new FloatTensor(new int[] {1, batch, inputs}, raw).toTensor();
+                }
+                if (chunk == null) {
+                    break;
+                }
+                Tensor out;
+                try {
+                    out = session.step(chunk);
+                } catch (SprnnException e) {
+                    throw new SprnnException(where + " (after " + session.steps() + " steps): " + e.getMessage(), e);
+                }
+                FloatTensor f = FloatTensor.of(out);
+                if (fmt.equals("npy")) {
+                    NpyFrames.write(stdout, f, "stdout");
+                } else {
+                    NpyFrames.writeRaw(stdout, f.data(), "stdout");
+                }
+                frames++;
+            }
+            if (verbose) {
+                err().printf("stream: %d frames, %d steps, output %d values per step%n", frames, session.steps(), batch * outputs);
+            }
+        } catch (IOException e) {
+            throw new SprnnException(source + ": cannot read: " + e.getMessage());
+        }
+        return 0;
+    }
+}
