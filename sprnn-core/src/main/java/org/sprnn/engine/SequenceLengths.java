@@ -63,9 +63,8 @@ public record SequenceLengths(int[] values) {
             try {
                 v[b] = Integer.parseInt(p);
             } catch (NumberFormatException e) {
-                String shown = p.length() > 20 ? p.substring(0, 20) + "..." : p;
-                throw new SprnnException("lengths[" + b + "] is '" + org.sprnn.io.Untrusted.escape(shown)
-                        + "', not an integer (expected e.g. 17,256,90,3)");
+                String shown = (p.length() > 20 ? p.substring(0, 20) + "..." : p).replaceAll("[^\\x20-\\x7e]", "?"); // one printable line
+                throw new SprnnException("lengths[" + b + "] is '" + shown + "', not an integer (expected e.g. 17,256,90,3)");
             }
         }
         return new SequenceLengths(v);
