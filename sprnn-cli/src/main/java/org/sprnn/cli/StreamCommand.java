@@ -45,6 +45,9 @@ final class StreamCommand extends SprnnCommand {
     /** The most values one npy frame may hold (64 MiB of float32): bounds what a hostile stream can ask for. */
     static final long MAX_FRAME_VALUES = 1L << 24;
 
+    /** The largest {@code --batch}: with the model's input size, a raw frame must stay within {@link #MAX_FRAME_VALUES}. */
+    static final int MAX_BATCH = 1 << 16;
+
     private final InputStream stdin;
     private final OutputStream stdout;
 
@@ -85,6 +88,9 @@ final class StreamCommand extends SprnnCommand {
     @Override
     public Integer call() {
         Options.positive("--batch", batch);
+        if (batch > MAX_BATCH) {
+            throw new SprnnException("--batch: at most " + MAX_BATCH + ", got " + batch);
+        }
         String fmt = format.strip().toLowerCase(Locale.ROOT);
         if (!fmt.equals("npy") && !fmt.equals("raw")) {
             throw new SprnnException("--format: expected npy or raw, got '" + org.sprnn.io.Untrusted.escape(format) + "'");
@@ -112,15 +118,21 @@ final class StreamCommand extends SprnnCommand {
             }
             long frames = 0;
             int inputs = m.inputSize(), outputs = m.outputSize();
+            if ((long) batch * inputs > MAX_FRAME_VALUES) {
+                throw new SprnnException("--batch " + batch + ": a step of " + batch + " x " + inputs + " inputs is more than the "
+                        + MAX_FRAME_VALUES + " values a frame may hold");
+            }
             while (true) {
                 String where = source + ": frame " + frames;
                 Tensor chunk;
                 if (fmt.equals("npy")) {
-                    chunk = NpyFrames.read(in, where, MAX_FRAME_VALUES);
-                    if (chunk != null && (chunk.rank() != 3 || chunk.dim(0) < 1 || chunk.dim(1) != batch || chunk.dim(2) != inputs)) {
-                        throw new SprnnException(where + " (after " + session.steps() + " steps): shape " + chunk.shapeString()
-                                + ", expected [t >= 1, " + batch + ", " + inputs + "] (steps, batch, input)");
-                    }
+                    long done = session.steps();
+                    chunk = NpyFrames.read(in, where, MAX_FRAME_VALUES, shape -> {
+                        if (shape.length != 3 || shape[0] < 1 || shape[1] != batch || shape[2] != inputs) {
+                            throw new SprnnException(where + " (after " + done + " steps): shape " + java.util.Arrays.toString(shape)
+                                    + ", expected [t >= 1, " + batch + ", " + inputs + "] (steps, batch, input)");
+                        }
+                    });
                 } else {
                     float[] raw = NpyFrames.readRaw(in, batch * inputs, where);
                     chunk = raw == null ? null : new FloatTensor(new int[] {1, batch, inputs}, raw).toTensor();

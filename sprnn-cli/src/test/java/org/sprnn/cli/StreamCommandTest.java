@@ -167,6 +167,12 @@ class StreamCommandTest {
             assertThat(NpyFrames.read(new ByteArrayInputStream(r.out()), "out", 1 << 20).shape()).as("the good frame's output was written")
                     .containsExactly(2, 2, 5);
         }
+        // a header that claims 5,000,000 steps is refused before any data is read or allocated
+        byte[] huge = new String(npyFrame(0, 1), java.nio.charset.StandardCharsets.ISO_8859_1).replace("(1, 2, 3)", "(5000000, 2, 3)")
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        Result big = stream(new ByteArrayInputStream(huge), "--model", model.toString(), "--batch", "2");
+        assertThat(big.code()).isEqualTo(2);
+        assertThat(big.err()).contains("sprnn stream: stdin: frame 0: shape [5000000, 2, 3] holds 30000000 values, more than the 16777216 a frame may hold");
         Result raw = stream(new ByteArrayInputStream(new byte[4 * 6 + 7]), "--model", model.toString(), "--batch", "2", "--format", "raw");
         assertThat(raw.code()).isEqualTo(2);
         assertThat(raw.err()).contains("sprnn stream: stdin: frame 1: truncated raw frame: 7 of 24 bytes (6 float32 values per step)");

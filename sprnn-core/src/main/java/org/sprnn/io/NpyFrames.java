@@ -32,6 +32,18 @@ public final class NpyFrames {
      *                        elements, or a stream that ends inside the frame
      */
     public static Tensor read(InputStream in, String where, long maxValues) {
+        return read(in, where, maxValues, null);
+    }
+
+    /**
+     * As {@link #read(InputStream, String, long)}, with the frame's shape checked as soon as its header is read,
+     * before its data: a frame of the wrong shape is refused without reading (or allocating for) its data.
+     *
+     * @param checkShape throws where the shape (the header's extents) is not one the caller takes; null for any
+     * @return the array, or null where the stream ends before the frame's first byte
+     * @throws SprnnException as {@link #read(InputStream, String, long)}, and what {@code checkShape} throws
+     */
+    public static Tensor read(InputStream in, String where, long maxValues, java.util.function.Consumer<int[]> checkShape) {
         try {
             byte[] start = new byte[12];
             int got = in.readNBytes(start, 0, 8);
@@ -54,6 +66,9 @@ public final class NpyFrames {
             if (h.count() > maxValues) {
                 throw new SprnnException(where + ": shape " + java.util.Arrays.toString(h.shape()) + " holds " + h.count()
                         + " values, more than the " + maxValues + " a frame may hold");
+            }
+            if (checkShape != null) {
+                checkShape.accept(h.shape().clone());
             }
             byte[] data = new byte[Math.toIntExact(h.count() * h.dtype().bytes())];
             readFully(in, data, 0, data.length, where, "data");

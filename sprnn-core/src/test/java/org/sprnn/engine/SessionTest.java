@@ -65,7 +65,9 @@ class SessionTest {
             RnnOutput wx = e.run(x, null, null), wy = e.run(y, null, null);
             Session a = e.openSession(2, null, null);
             Session b = e.openSession(2, null, null);
-            assertThat(a.state().hN()).as("before any step, no state given").isNull();
+            assertThat(a.state().hN()).as("before any step, no state given: zeros").isEqualTo(Tensor.zeros(1, 2, 9));
+            assertThat(a.state().cN()).isEqualTo(Tensor.zeros(1, 2, 9));
+            assertThat(a.state().output()).isNull();
             for (int t = 0; t < 6; t++) { // interleaved, one step each
                 a.step(steps(x, t, 1));
                 b.step(steps(y, t, 1));
@@ -85,6 +87,38 @@ class SessionTest {
                     .hasMessageContaining("input has 5 features per step");
             b.close();
             assertThatThrownBy(() -> e.openSession(2, SyntheticModels.state(1, 3, 9, 1), null))
+                    .hasMessage("h0 has shape [1, 3, 9], expected [1, 2, 9] (layers, batch, hidden)");
+            assertThatThrownBy(() -> e.openSession(2, null, SyntheticModels.state(2, 2, 9, 1)))
+                    .hasMessage("c0 has shape [2, 2, 9], expected [1, 2, 9] (layers, batch, hidden)");
+            assertThatThrownBy(() -> e.openSession(0, null, null)).hasMessage("session: batch must be >= 1, got 0");
+        }
+        // an engine without a session of its own (every GPU engine today) gets the default, checked on the first step
+        try (Engine plain = new Engine() {
+                private final Engine inner = SequenceLengthsTest.engine("cpu-reference", model);
+
+                @Override
+                public String name() {
+                    return "cuda-gemm";
+                }
+
+                @Override
+                public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
+                    return inner.run(input, h0, c0);
+                }
+
+                @Override
+                public void close() {
+                    inner.close();
+                }
+            };
+             Session s = plain.openSession(2, null, null)) {
+            assertThat(s.state().hN()).as("the default knows no shape before the first step").isNull();
+            s.step(steps(x, 0, 4));
+            s.step(steps(x, 4, 2));
+            try (Engine ref = SequenceLengthsTest.engine("cpu-reference", model)) {
+                assertThat(s.state().hN()).isEqualTo(ref.run(x, null, null).hN());
+            }
+            assertThatThrownBy(() -> plain.openSession(2, SyntheticModels.state(1, 3, 9, 1), null))
                     .hasMessage("session: h0 has shape [1, 3, 9], expected [layers, 2, hidden] for a session of batch 2");
         }
     }

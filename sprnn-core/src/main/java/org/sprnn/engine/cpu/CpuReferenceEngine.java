@@ -44,6 +44,22 @@ public final class CpuReferenceEngine implements Engine {
         return java.util.Set.of(org.sprnn.engine.EngineFeature.LENGTHS);
     }
 
+    /**
+     * A session whose states live on the Java heap ({@link Engine#openSession}'s), its initial states checked
+     * against the model now and zeros where not given, so that {@link org.sprnn.engine.Session#state()} has them
+     * from the start.
+     */
+    @Override
+    public org.sprnn.engine.Session openSession(int batch, Tensor h0, Tensor c0) {
+        if (batch < 1) {
+            throw new SprnnException("session: batch must be >= 1, got " + batch);
+        }
+        RunInputs.checkExceptInputValues(model, Tensor.zeros(1, batch, model.inputSize()), h0, c0);
+        int l = model.numLayers(), h = model.hiddenSize();
+        return Engine.super.openSession(batch, h0 != null ? h0 : Tensor.zeros(l, batch, h),
+                c0 != null || !model.cell().hasCellState() ? c0 : Tensor.zeros(l, batch, h));
+    }
+
     @Override
     public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
         RunInputs.check(model, input, h0, c0);
