@@ -155,4 +155,16 @@ class RunLengthsCommandTest {
         assertOneLineError(r, "engine cuda-sparse-persistent is unavailable: cuda-sparse-persistent: bidirectional models are not supported".replace(
                 "bidirectional models", "per-sequence lengths"));
     }
+
+    @Test
+    void planAndExplainShowABidirectionalModelsDirectionsAndWhyTheGpuEnginesCannotRunIt() {
+        CliTest.Result plan = cli("plan", "--model", biModel.toString(), "--batch", "2");
+        assertThat(plan.code()).as(plan.err()).isZero();
+        assertThat(plan.out()).contains("cuda-sparse-persistent: bidirectional models are not supported on this engine yet (issue 17)")
+                .contains("== layer 0 forward").contains("== layer 1 reverse");
+        CliTest.Result explain = cli("explain", "--model", biModel.toString(), "--batch", "2");
+        assertThat(explain.code()).as(explain.err()).isZero();
+        assertThat(explain.out()).contains("2 layer(s) x 2 directions")
+                .contains("cuda-gemm: bidirectional models are not supported on this engine yet (issue 17)");
+    }
 }
