@@ -11,7 +11,11 @@ import org.sprnn.SprnnException;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
+import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.RunInputs;
 import org.sprnn.engine.Session;
+import org.sprnn.io.AtomicFiles;
+import org.sprnn.io.Npy;
 import org.sprnn.io.NpyFrames;
 import org.sprnn.model.FloatTensor;
 import org.sprnn.model.RnnModel;
@@ -40,7 +44,8 @@ import picocli.CommandLine.Option;
         footerHeading = "%nExamples:%n",
         footer = {"  python3 producer.py | sprnn stream --model gru.safetensors --batch 4 --format raw | python3 consumer.py",
             "  sprnn stream --model lstm.safetensors --format npy --input-pipe /tmp/steps.fifo > outputs.npys",
-            "  sprnn stream --model rnn.safetensors --engine cpu-reference < frames.npys > outputs.npys"})
+            "  sprnn stream --model rnn.safetensors --engine cpu-reference < frames.npys > outputs.npys",
+            "  sprnn stream --model lstm.safetensors --batch 2 --h0 h.npy --c0 c.npy --final-h h2.npy --final-c c2.npy < part2.npys > out2.npys"})
 final class StreamCommand extends SprnnCommand {
     /** The most values one npy frame may hold (64 MiB of float32): bounds what a hostile stream can ask for. */
     static final long MAX_FRAME_VALUES = 1L << 24;
@@ -62,6 +67,19 @@ final class StreamCommand extends SprnnCommand {
 
     @Option(names = "--input-pipe", description = "Read the frames from this file or named pipe instead of standard input.")
     Path inputPipe;
+
+    @Option(names = "--h0", description = "Initial hidden states [layers][B][H], .npy (default zeros).")
+    Path h0;
+
+    @Option(names = "--c0", description = "Initial cell states [layers][B][H], .npy, LSTM only (default zeros).")
+    Path c0;
+
+    @Option(names = "--final-h", description = "When the stream ends cleanly, write the hidden states after its last step here "
+            + "(.npy [layers][B][H]), to start a later stream from with --h0.")
+    Path finalH;
+
+    @Option(names = "--final-c", description = "As --final-h for the cell states (LSTM only).")
+    Path finalC;
 
     @Option(names = "--engine", defaultValue = "auto", description = "Engine, or auto (default: ${DEFAULT-VALUE}). See 'sprnn info'.")
     String engine;
@@ -103,25 +121,44 @@ final class StreamCommand extends SprnnCommand {
         if (threads != null) {
             ob.threads(threads);
         }
+        AtomicFiles.Batch targets = AtomicFiles.batch(); // checked before any work: directory there, regular file or absent
+        if (finalH != null) {
+            targets.add(finalH, ch -> { });
+        }
+        if (finalC != null) {
+            targets.add(finalC, ch -> { });
+        }
+        targets.check();
         RnnModel m = modelOption.load();
         if (m.bidirectional()) {
             throw new SprnnException(modelOption.model + ": a bidirectional model cannot stream (its reverse direction starts at "
                     + "each sequence's end): use sprnn run on whole sequences");
         }
+        if (finalC != null && !m.cell().hasCellState()) {
+            throw new SprnnException("--final-c: cell " + m.cell() + " has no cell state (only lstm has)");
+        }
+        if ((long) batch * m.inputSize() > MAX_FRAME_VALUES) {
+            throw new SprnnException("--batch " + batch + ": a step of " + batch + " x " + m.inputSize() + " inputs is more than the "
+                    + MAX_FRAME_VALUES + " values a frame may hold");
+        }
+        Tensor h = h0 == null ? null : Npy.read(h0);
+        Tensor c = c0 == null ? null : Npy.read(c0);
+        try {
+            RunInputs.checkExceptInputValues(m, Tensor.zeros(1, batch, m.inputSize()), h, c);
+        } catch (SprnnException e) {
+            Path file = e.getMessage().startsWith("h0") ? h0 : e.getMessage().startsWith("c0") ? c0 : null;
+            throw new SprnnException((file == null ? "" : file + ": ") + e.getMessage() + " (--batch " + batch + ")");
+        }
         String source = inputPipe == null ? "stdin" : inputPipe.toString();
         try (EngineSelection sel = EngineProvider.select(m, ob.build());
              InputStream in = inputPipe == null ? stdin : Files.newInputStream(inputPipe);
-             Session session = sel.engine().openSession(batch, null, null)) {
+             Session session = sel.engine().openSession(batch, h, c)) {
             if (verbose) {
                 err().printf("stream: engine %s (%s), batch %d, %s frames from %s%n", sel.engine().name(), sel.reason(), batch, fmt, source);
                 err().flush();
             }
             long frames = 0;
             int inputs = m.inputSize(), outputs = m.outputSize();
-            if ((long) batch * inputs > MAX_FRAME_VALUES) {
-                throw new SprnnException("--batch " + batch + ": a step of " + batch + " x " + inputs + " inputs is more than the "
-                        + MAX_FRAME_VALUES + " values a frame may hold");
-            }
             while (true) {
                 String where = source + ": frame " + frames;
                 Tensor chunk;
@@ -157,9 +194,26 @@ final class StreamCommand extends SprnnCommand {
             if (verbose) {
                 err().printf("stream: %d frames, %d steps, output %d values per step%n", frames, session.steps(), batch * outputs);
             }
+            writeFinalStates(session.state(), m, batch);
         } catch (IOException e) {
             throw new SprnnException(source + ": cannot read: " + e.getMessage());
         }
         return 0;
+    }
+
+    /** The states after the last step (the initial ones if no frame came), to --final-h/--final-c, together or not at all. */
+    private void writeFinalStates(RnnOutput state, RnnModel m, int batch) {
+        if (finalH == null && finalC == null) {
+            return;
+        }
+        int[] shape = {m.numLayers(), batch, m.hiddenSize()};
+        AtomicFiles.Batch files = AtomicFiles.batch();
+        if (finalH != null) {
+            Npy.addTo(files, finalH, state.hN() != null ? state.hN() : Tensor.zeros(shape));
+        }
+        if (finalC != null) {
+            Npy.addTo(files, finalC, state.cN() != null ? state.cN() : Tensor.zeros(shape));
+        }
+        files.write();
     }
 }

@@ -201,6 +201,36 @@ class StreamCommandTest {
         assertThat(missing.err()).contains("sprnn stream: --input-pipe").contains("no such file or pipe");
     }
 
+    @Test
+    void aStreamStartsFromGivenStatesAndLeavesItsFinalOnes() {
+        Path h0 = dir.resolve("h0.npy"), c0 = dir.resolve("c0.npy"), h1 = dir.resolve("h1.npy"), c1 = dir.resolve("c1.npy");
+        Path h2 = dir.resolve("h2.npy"), c2 = dir.resolve("c2.npy");
+        Tensor h = FloatTensor.of(SyntheticModels.state(2, 2, 5, 3)).toTensor(), c = FloatTensor.of(SyntheticModels.state(2, 2, 5, 4)).toTensor();
+        org.sprnn.io.Npy.write(h0, h);
+        org.sprnn.io.Npy.write(c0, c);
+        RnnOutput ref = new CpuReferenceEngine(ModelFiles.load(model, null)).run(x, h, c);
+        // the sequence in two streams: the second starts from the first's final states
+        Result first = stream(new ByteArrayInputStream(npyFrame(0, 3)), "--model", model.toString(), "--batch", "2", "--engine",
+                "cpu-reference", "--h0", h0.toString(), "--c0", c0.toString(), "--final-h", h1.toString(), "--final-c", c1.toString());
+        assertThat(first.code()).as(first.err()).isZero();
+        Result second = stream(new ByteArrayInputStream(npyFrame(3, 4)), "--model", model.toString(), "--batch", "2", "--engine",
+                "cpu-reference", "--h0", h1.toString(), "--c0", c1.toString(), "--final-h", h2.toString(), "--final-c", c2.toString());
+        assertThat(second.code()).as(second.err()).isZero();
+        assertThat(org.sprnn.engine.Accuracy.relativeError(org.sprnn.io.Npy.read(h2), ref.hN())).isLessThan(1e-6);
+        assertThat(org.sprnn.engine.Accuracy.relativeError(org.sprnn.io.Npy.read(c2), ref.cN())).isLessThan(1e-6);
+        Tensor last = NpyFrames.read(new ByteArrayInputStream(second.out()), "o", 1 << 20);
+        assertThat(org.sprnn.engine.Accuracy.relativeError(last, SessionSlices.steps(ref.output(), 3, 4))).isLessThan(1e-6);
+
+        Result wrong = stream(new ByteArrayInputStream(new byte[0]), "--model", model.toString(), "--batch", "3", "--h0", h0.toString());
+        assertThat(wrong.code()).isEqualTo(2);
+        assertThat(wrong.err()).contains("sprnn stream: " + h0 + ": h0 has shape [2, 2, 5], expected [2, 3, 5] (layers, batch, hidden) (--batch 3)");
+        Path h3 = dir.resolve("h3.npy");
+        Result bad = stream(new ByteArrayInputStream("garbage!".getBytes()), "--model", model.toString(), "--batch", "2",
+                "--final-h", h3.toString());
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(h3).as("no final states after a bad stream").doesNotExist();
+    }
+
     /** Steps of a [T][B][W] tensor. */
     static final class SessionSlices {
         static Tensor steps(Tensor x, int t0, int n) {
