@@ -34,7 +34,8 @@ public final class BidirectionalEngine implements Engine {
      *
      * @param name  the engine's name (that of the engines it is made of, e.g. {@code cpu})
      * @param model a bidirectional model
-     * @param build makes a sequence-first engine for a one-layer unidirectional model
+     * @param build makes a sequence-first engine for a one-layer unidirectional model, one that supports
+     *              {@link EngineFeature#LENGTHS}
      * @throws SprnnException if the model is not bidirectional; what {@code build} throws (the engines built
      *                        so far are closed)
      */
@@ -98,8 +99,7 @@ public final class BidirectionalEngine implements Engine {
                 RnnOutput r;
                 try {
                     Engine e = engines[k][d];
-                    r = lengths == null ? e.run(x, row(h0, row), row(c0, row))
-                            : LengthSegments.run(e, x, row(h0, row), row(c0, row), lengths);
+                    r = e.run(x, row(h0, row), row(c0, row), lengths); // the engine's own way with lengths
                 } catch (SprnnException e) {
                     throw remapped(e, k, d, len);
                 }

@@ -144,13 +144,19 @@ class SequenceLengthsTest {
         model = model.withLayer(0, new org.sprnn.model.Layer(new Tensor(new int[] {1, 1}, new double[] {1}),
                 new Tensor(new int[] {1, 1}, new double[] {1e30}), Tensor.zeros(1), Tensor.zeros(1)));
         Tensor x = new Tensor(new int[] {4, 2, 1}, new double[] {1, 0, 1, 0, 1, 0, 1, 0});
-        try (Engine e = engine("cpu-reference", model)) {
-            // sequence 0 (length 4): h = 1, 1e30, 1e60: its recurrent product leaves float32 at step 2
-            assertThatThrownBy(() -> e.run(x, null, null, SequenceLengths.of(4, 1)))
-                    .hasMessageStartingWith("overflow: layer 0's recurrent product").hasMessageContaining("at step 2 (batch element 0");
-            Tensor swapped = new Tensor(new int[] {4, 2, 1}, new double[] {0, 1, 0, 1, 0, 1, 0, 1});
-            assertThatThrownBy(() -> e.run(swapped, null, null, SequenceLengths.of(1, 4)))
-                    .hasMessageContaining("at step 2 (batch element 1");
+        for (String name : new String[] {"cpu-reference", "cpu"}) {
+            try (Engine e = engine(name, model)) {
+                // sequence 0 (length 4): h = 1, 1e30, 1e60: its recurrent product leaves float32 at step 2
+                assertThatThrownBy(() -> e.run(x, null, null, SequenceLengths.of(4, 1))).as(name)
+                        .hasMessageStartingWith("overflow: layer 0's recurrent product").hasMessageContaining("at step 2 (batch element 0");
+                Tensor swapped = new Tensor(new int[] {4, 2, 1}, new double[] {0, 1, 0, 1, 0, 1, 0, 1});
+                assertThatThrownBy(() -> e.run(swapped, null, null, SequenceLengths.of(1, 4))).as(name)
+                        .hasMessageContaining("at step 2 (batch element 1");
+                // a sequence that ends before its product overflows: no error (its later steps are not run)
+                double[] h = e.run(x, null, null, SequenceLengths.of(2, 1)).hN().data();
+                assertThat(h[0]).as(name).isCloseTo(1e30, org.assertj.core.data.Percentage.withPercentage(1e-5));
+                assertThat(h[1]).as(name).isZero();
+            }
         }
     }
 
