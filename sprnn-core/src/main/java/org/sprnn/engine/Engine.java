@@ -21,6 +21,11 @@ import org.sprnn.model.Tensor;
  * {@link EngineProvider#select} returns with {@link EngineOptions#batchFirst()}) takes {@code [B][T][I]}
  * and returns {@code [B][T][H]}. Implementations check their arguments with {@link RunInputs#check} and
  * never modify them.
+ *
+ * <p>Beyond whole equal-length batches (issue 17): {@link #run(Tensor, Tensor, Tensor, SequenceLengths)} takes
+ * per-sequence lengths and a bidirectional model gives {@code [T][B][2H]}, on the engines whose
+ * {@link #features()} say so (the others refuse in one line, {@link EngineFeature#refusal}); every engine opens
+ * streaming {@link Session}s ({@link #openSession}).
  */
 public interface Engine extends AutoCloseable {
 
