@@ -254,7 +254,7 @@ final class BenchCommand extends SprnnCommand {
                 opts = EngineOptions.builder().engine(name).precision(prec).batchHint(w.batch()).cudnnAlgo(trial.cudnnAlgo()).build();
             }
             EngineFactory f = EngineProvider.factory(name);
-            var why = f.unavailableReason(model, opts);
+            var why = EngineProvider.unavailableReason(f, model, opts);
             if (why.isPresent()) {
                 System.out.println(label + " " + prec.id() + ": unavailable: " + why.get());
                 continue;

@@ -46,8 +46,8 @@ final class ExplainCommand extends SprnnCommand {
         Trials trials = tune ? Trials.tune(steps, line -> err().println(line)) : new Trials(false, steps, org.sprnn.engine.TuneCache.standard(), s -> { });
         RnnModel m = modelOption.load();
         EngineAdvice advice = EngineProvider.advise(m, options, trials);
-        out().printf("%s, %d layer(s), input %d, hidden %d, batch %d, %s%n", m.cell(), m.layers().size(), m.inputSize(),
-                m.hiddenSize(), batch, options.precision().id());
+        out().printf("%s, %d layer(s)%s, input %d, hidden %d, batch %d, %s%n", m.cell(), m.layers().size(),
+                m.bidirectional() ? " x 2 directions" : "", m.inputSize(), m.hiddenSize(), batch, options.precision().id());
         out().print(advice.toTable());
         return advice.chosen() == null ? 2 : 0;
     }

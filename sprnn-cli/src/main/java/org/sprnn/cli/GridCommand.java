@@ -233,7 +233,7 @@ final class GridCommand extends SprnnCommand {
     private Timing time(String name, RnnModel model, EngineOptions opts, Tensor verifyX, Tensor h0, Tensor c0, RnnOutput ref,
                         List<Tensor> sets) {
         EngineFactory f = EngineProvider.factory(name);
-        var why = f.unavailableReason(model, opts);
+        var why = EngineProvider.unavailableReason(f, model, opts);
         if (why.isPresent()) {
             return new Timing(name, Double.NaN, Double.NaN, Double.NaN, Double.NaN, "infeasible: " + why.get());
         }

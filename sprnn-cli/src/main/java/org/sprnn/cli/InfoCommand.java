@@ -39,7 +39,7 @@ final class InfoCommand extends SprnnCommand {
         RnnModel probe = SyntheticModels.random(CellType.RNN_RELU, 64, 64, 1, 0.1, 1.0, 0);
         EngineOptions options = EngineOptions.builder().build();
         for (EngineFactory f : EngineProvider.factories()) {
-            Optional<String> why = f.unavailableReason(probe, options);
+            Optional<String> why = org.sprnn.engine.EngineProvider.unavailableReason(f, probe, options);
             out.printf("  %-24s %-11s %s%n", f.name(), why.isEmpty() ? "available" : "unavailable",
                     why.orElse(f.description()));
         }

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             DemoCommand.class,
             RunCommand.class,
+            StreamCommand.class,
             InspectCommand.class,
             PruneCommand.class,
             PlanCommand.class,
@@ -36,6 +37,8 @@ import picocli.CommandLine.Command;
             "  sprnn selftest",
             "  sprnn bench --hidden 2304 --batch 4 --density 0.3 --steps 256",
             "  sprnn run --model lstm.safetensors --input x.npy --output y.npy",
+            "  sprnn run --model bigru.safetensors --input x.npy --lengths 17,256,90,3 --output y.npy",
+            "  sprnn stream --model gru.safetensors --batch 4 --format raw < steps.f32 > outputs.f32",
             "  sprnn prune --model lstm.safetensors --density 0.1 --output lstm-d10.safetensors",
             "  sprnn <command> --help"
         })
@@ -50,13 +53,31 @@ public final class Main {
 
     public static void main(String[] args) {
         LauncherStderr.restore(); // the launchers filter the JVM's start-up warning out of stderr
-        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        System.exit(execute(args, System.in, System.out, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
-    /** Runs the CLI with the given streams; returns the exit code (used by tests). */
+    /** Runs the CLI with the given streams; returns the exit code (used by tests). {@code sprnn stream} uses the process's stdin and stdout. */
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        return execute(args, System.in, System.out, out, err);
+    }
+
+    /**
+     * Runs the CLI with the given streams; returns the exit code (used by tests).
+     *
+     * @param stdin  the bytes {@code sprnn stream} reads its frames from
+     * @param stdout where {@code sprnn stream} writes its output frames (binary)
+     * @param out    text output (help, tables)
+     * @param err    messages
+     */
+    public static int execute(String[] args, java.io.InputStream stdin, java.io.OutputStream stdout, PrintWriter out, PrintWriter err) {
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
-        CommandLine cl = new CommandLine(Main.class);
+        CommandLine.IFactory defaults = CommandLine.defaultFactory();
+        CommandLine cl = new CommandLine(Main.class, new CommandLine.IFactory() {
+            @Override
+            public <K> K create(Class<K> cls) throws Exception {
+                return cls == StreamCommand.class ? cls.cast(new StreamCommand(stdin, stdout)) : defaults.create(cls);
+            }
+        });
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {

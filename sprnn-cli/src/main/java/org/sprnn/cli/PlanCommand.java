@@ -111,12 +111,18 @@ final class PlanCommand extends SprnnCommand {
             device = DeviceLimits.h100Sxm();
             out.println("note       no GPU here: planning for " + device.name());
         }
+        if (model.bidirectional()) {
+            out.println("note       " + org.sprnn.engine.EngineFeature.BIDIRECTIONAL.refusal("cuda-sparse-persistent")
+                    + ": the plans below are of each layer and direction alone");
+        }
         for (int k = 0; k < model.numLayers(); k++) {
-            if (model.numLayers() > 1) {
-                out.printf("== layer %d%n", k);
+            for (int d = 0; d < model.directions(); d++) {
+                if (model.numLayers() > 1 || model.bidirectional()) {
+                    out.printf("== layer %d%s%n", k, model.bidirectional() ? (d == 0 ? " forward" : " reverse") : "");
+                }
+                Plan plan = Plan.of(CsrMatrix.of(model.layer(k, d).wHh()), model.cell(), batch, device, options);
+                out.print(plan.describe());
             }
-            Plan plan = Plan.of(CsrMatrix.of(model.layers().get(k).wHh()), model.cell(), batch, device, options);
-            out.print(plan.describe());
         }
         if (dense) {
             out.println("capacity   " + Plan.denseCapacity(model.cell(), batch, device, options).describe());

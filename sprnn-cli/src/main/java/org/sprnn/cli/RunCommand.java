@@ -5,12 +5,14 @@ import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.BatchFirstEngine;
 import org.sprnn.engine.Engine;
+import org.sprnn.engine.EngineFeature;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
 import org.sprnn.engine.FloatRnnOutput;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
+import org.sprnn.engine.SequenceLengths;
 import org.sprnn.engine.Trials;
 import org.sprnn.io.AtomicFiles;
 import org.sprnn.io.Npy;
@@ -28,14 +30,20 @@ import picocli.CommandLine.Option;
                 + "[T][B][I] (.npy, float32/64) and write the output [T][B][H] (last layer's h for every step) as float32 .npy.",
             "With --batch-first (PyTorch's batch_first=True) the input is [B][T][I] and the output [B][T][H].",
             "Initial and final states are [layers][B][H] in both layouts; initial states default to zeros. "
-                + "Files are written whole or not at all."},
+                + "Files are written whole or not at all.",
+            "With --lengths, sequence b is its first lengths[b] steps (PyTorch's pack_padded_sequence): its outputs after "
+                + "that are zero and its final states are those of its own last step; the padding is never read.",
+            "A bidirectional model (*_reverse tensors) gives [T][B][2H] (forward half, then reverse) and states "
+                + "[2 x layers][B][H], ordered as PyTorch's."},
         mixinStandardHelpOptions = true,
         sortOptions = false,
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn run --model gru.safetensors --input x.npy --output y.npy",
             "  sprnn run --model lstm.npz --cell lstm --input x.npy --h0 h0.npy --c0 c0.npy --output y.npy --final-h hN.npy --final-c cN.npy",
             "  sprnn run --model rnn.safetensors --input x.npy --output y.npy --engine cpu-reference",
-            "  sprnn run --model lstm.safetensors --input x_bti.npy --batch-first --output y_bth.npy"})
+            "  sprnn run --model lstm.safetensors --input x_bti.npy --batch-first --output y_bth.npy",
+            "  sprnn run --model gru.safetensors --input x.npy --lengths 17,256,90,3 --output y.npy --final-h hN.npy",
+            "  sprnn run --model bilstm.safetensors --input x.npy --lengths lengths.npy --output y.npy"})
 final class RunCommand extends SprnnCommand {
     @Mixin
     ModelOption modelOption;
@@ -46,6 +54,10 @@ final class RunCommand extends SprnnCommand {
     @Option(names = "--batch-first", description = "Input is [B][T][I] and output [B][T][H], as PyTorch's batch_first=True "
             + "(default: sequence first, [T][B][I] and [T][B][H]). States stay [layers][B][H].")
     boolean batchFirst;
+
+    @Option(names = "--lengths", description = "Per-sequence lengths, each 1..T: a list (17,256,90,3) or a .npy of int32/int64 [B]. "
+            + "Outputs after a sequence's end are zero; final states are those of its own last step (PyTorch's pack_padded_sequence).")
+    String lengths;
 
     @Option(names = "--h0", description = "Initial hidden states [layers][B][H], .npy (default zeros).")
     Path h0;
@@ -67,7 +79,8 @@ final class RunCommand extends SprnnCommand {
             + "persist-dynamic (default: ${DEFAULT-VALUE}).")
     String cudnnAlgo;
 
-    @Option(names = "--output", required = true, description = "Output file [T][B][H] ([B][T][H] with --batch-first), float32 .npy.")
+    @Option(names = "--output", required = true, description = "Output file [T][B][H] ([B][T][H] with --batch-first; 2H wide for a "
+            + "bidirectional model), float32 .npy.")
     Path output;
 
     @Option(names = "--final-h", description = "Also write the final hidden states [layers][B][H] here (.npy).")
@@ -106,8 +119,12 @@ final class RunCommand extends SprnnCommand {
         Tensor x = Npy.read(input);
         Tensor h = h0 == null ? null : Npy.read(h0);
         Tensor c = c0 == null ? null : Npy.read(c0);
-        checkInputs(m, x, h, c);
+        SequenceLengths lens = x.rank() == 3 ? LengthsOption.parse(lengths, x.dim(batchFirst ? 0 : 1), x.dim(batchFirst ? 1 : 0)) : null;
+        checkInputs(m, x, h, c, lens);
         ob.batchHint(x.dim(batchFirst ? 0 : 1));
+        if (lens != null) {
+            ob.require(EngineFeature.LENGTHS);
+        }
         Trials trials = tune ? Trials.tune(Math.min(x.dim(batchFirst ? 1 : 0), Trials.DEFAULT_STEPS), line -> err().println(line))
                 : Trials.cached(Trials.DEFAULT_STEPS);
         try (EngineSelection sel = EngineProvider.select(m, ob.build(), trials)) {
@@ -116,7 +133,7 @@ final class RunCommand extends SprnnCommand {
                 err.printf("engine %s (%s)%n", sel.engine().name(), sel.reason());
                 sel.rejected().forEach((k, v) -> err.printf("  not %s: %s%n", k, v));
             }
-            FloatRnnOutput out = runAsFloat32(sel.engine(), x, h, c);
+            FloatRnnOutput out = lens == null ? runAsFloat32(sel.engine(), x, h, c) : float32(sel.engine().run(x, h, c, lens));
             AtomicFiles.Batch files = Npy.addTo(AtomicFiles.batch(), output, out.output());
             if (finalH != null) {
                 Npy.addTo(files, finalH, out.hN());
@@ -136,12 +153,12 @@ final class RunCommand extends SprnnCommand {
      * pass over the input): its messages name the argument ({@code input}, {@code h0}) but cannot name
      * the file, and the messages here must.
      */
-    private void checkInputs(RnnModel m, Tensor x, Tensor h, Tensor c) {
+    private void checkInputs(RnnModel m, Tensor x, Tensor h, Tensor c, SequenceLengths lens) {
         try {
             if (batchFirst) {
-                BatchFirstEngine.check(m, x, h, c);
+                BatchFirstEngine.check(m, x, h, c, lens);
             } else {
-                RunInputs.check(m, x, h, c);
+                RunInputs.check(m, x, h, c, lens);
             }
         } catch (SprnnException e) { // name the files, not just the arguments
             String msg = e.getMessage();
@@ -170,7 +187,11 @@ final class RunCommand extends SprnnCommand {
         if (exactly(x, xf) && exactly(h, hf) && exactly(c, cf)) {
             return engine.runFloat(xf, hf, cf, null);
         }
-        RnnOutput r = engine.run(x, h, c);
+        return float32(engine.run(x, h, c));
+    }
+
+    /** A run's results rounded to float32, the type the files hold. */
+    static FloatRnnOutput float32(RnnOutput r) {
         return new FloatRnnOutput(FloatTensor.of(r.output()), FloatTensor.of(r.hN()),
                 r.cN() == null ? null : FloatTensor.of(r.cN()));
     }

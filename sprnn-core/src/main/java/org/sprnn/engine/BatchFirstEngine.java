@@ -80,6 +80,74 @@ public final class BatchFirstEngine implements Engine {
     }
 
     /**
+     * Runs batch-first sequences of different lengths ({@link Engine#run(Tensor, Tensor, Tensor, SequenceLengths)}'s
+     * contract, batch first).
+     *
+     * @param input   {@code [B][T][I]}; steps at or after a sequence's length are padding and never read
+     * @param h0      initial hidden states, or {@code null} for zeros
+     * @param c0      initial cell states (LSTM), or {@code null} for zeros
+     * @param lengths one length per batch element, each 1..T; {@code null} for a plain run
+     * @return outputs {@code [B][T][H]}, zero after each sequence's end, and final states
+     * @throws SprnnException as the wrapped engine's, with shapes named in the batch-first layout
+     */
+    @Override
+    public RnnOutput run(Tensor input, Tensor h0, Tensor c0, SequenceLengths lengths) {
+        if (lengths == null) {
+            return run(input, h0, c0);
+        }
+        EngineFeature.LENGTHS.require(name(), features());
+        check(model, input, h0, c0, lengths);
+        RnnOutput r = sequenceFirst.run(input.transpose01(), h0, c0, lengths);
+        return new RnnOutput(r.output().transpose01(), r.hN(), r.cN());
+    }
+
+    /** The wrapped engine's features: the layout changes none of them. */
+    @Override
+    public java.util.Set<EngineFeature> features() {
+        return sequenceFirst.features();
+    }
+
+    /**
+     * A session of the wrapped engine that takes batch-first chunks {@code [B][t][I]} and returns
+     * {@code [B][t][H]}; states stay {@code [L][B][H]}.
+     */
+    @Override
+    public Session openSession(int batch, Tensor h0, Tensor c0) {
+        Session s = sequenceFirst.openSession(batch, h0, c0);
+        return new Session() {
+            @Override
+            public int batch() {
+                return s.batch();
+            }
+
+            @Override
+            public long steps() {
+                return s.steps();
+            }
+
+            @Override
+            public Tensor step(Tensor chunk) {
+                if (chunk != null && (chunk.rank() != 3 || chunk.dim(0) != batch || chunk.dim(1) < 1)) {
+                    throw new SprnnException("session: chunk has shape " + chunk.shapeString() + ", expected [" + batch
+                            + ", steps >= 1, input] for a batch-first session of batch " + batch);
+                }
+                return s.step(chunk == null ? null : chunk.transpose01()).transpose01();
+            }
+
+            @Override
+            public RnnOutput state() {
+                RnnOutput r = s.state();
+                return new RnnOutput(r.output() == null ? null : r.output().transpose01(), r.hN(), r.cN());
+            }
+
+            @Override
+            public void close() {
+                s.close();
+            }
+        };
+    }
+
+    /**
      * Runs a whole batch-first sequence held in float32 ({@link Engine#runFloat}'s contract, batch first).
      *
      * @param input  {@code [B][T][I]}
@@ -155,6 +223,24 @@ public final class BatchFirstEngine implements Engine {
     }
 
     /**
+     * {@link #check(RnnModel, Tensor, Tensor, Tensor)} with per-sequence lengths: only the input values a run with
+     * these lengths reads are tested; {@code lengths} null is that check itself.
+     *
+     * @return the batch size B
+     * @throws SprnnException naming the argument (or {@code lengths[b]}), its shape and the expected one
+     */
+    public static int check(RnnModel model, Tensor input, Tensor h0, Tensor c0, SequenceLengths lengths) {
+        if (lengths == null) {
+            return check(model, input, h0, c0);
+        }
+        int b = checkInputShape(model, input == null ? null : input.shape());
+        RunInputs.checkExceptInputValues(model, Tensor.zeros(1, b, model.inputSize()), h0, c0);
+        lengths.check(b, input.dim(1));
+        LengthSegments.checkReadValues(input, lengths, true);
+        return b;
+    }
+
+    /**
      * {@link #check(RnnModel, Tensor, Tensor, Tensor)} for a float32 batch-first run, plus the output
      * buffer: {@code output}, where given, must be {@code [B][T][H]}.
      *
@@ -169,7 +255,7 @@ public final class BatchFirstEngine implements Engine {
     public static int check(RnnModel model, FloatTensor input, FloatTensor h0, FloatTensor c0, FloatTensor output) {
         int b = checkInputShape(model, input == null ? null : input.shape());
         RunInputs.checkExceptInputValues(model, FloatTensor.zeros(1, b, model.inputSize()), h0, c0, null);
-        int t = input.dim(1), h = model.hiddenSize();
+        int t = input.dim(1), h = model.outputSize();
         if (output != null && !output.hasShape(b, t, h)) {
             throw new SprnnException("output has shape " + output.shapeString() + ", expected [" + b + ", " + t + ", " + h
                     + "] (batch, steps, hidden: batch first)");

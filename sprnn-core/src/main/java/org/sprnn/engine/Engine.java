@@ -21,6 +21,11 @@ import org.sprnn.model.Tensor;
  * {@link EngineProvider#select} returns with {@link EngineOptions#batchFirst()}) takes {@code [B][T][I]}
  * and returns {@code [B][T][H]}. Implementations check their arguments with {@link RunInputs#check} and
  * never modify them.
+ *
+ * <p>Beyond whole equal-length batches (issue 17): {@link #run(Tensor, Tensor, Tensor, SequenceLengths)} takes
+ * per-sequence lengths and a bidirectional model gives {@code [T][B][2H]}, on the engines whose
+ * {@link #features()} say so (the others refuse in one line, {@link EngineFeature#refusal}); every engine opens
+ * streaming {@link Session}s ({@link #openSession}).
  */
 public interface Engine extends AutoCloseable {
 
@@ -42,6 +47,56 @@ public interface Engine extends AutoCloseable {
      *                                  device fault
      */
     RnnOutput run(Tensor input, Tensor h0, Tensor c0);
+
+    /**
+     * Runs a batch of sequences of different lengths, with PyTorch's {@code pack_padded_sequence} semantics
+     * ({@link SequenceLengths}): outputs after a sequence's end are zero, the final states are each sequence's
+     * state at its own last step; a bidirectional layer's reverse direction starts at each sequence's own last step.
+     *
+     * <p>This default runs one segment per distinct length through {@link #run(Tensor, Tensor, Tensor)}
+     * ({@link LengthSegments}) on engines that list {@link EngineFeature#LENGTHS} in {@link #features()}, and
+     * refuses on the others ({@link EngineFeature#refusal}).
+     *
+     * @param input   {@code [T][B][I]}; steps at or after a sequence's length are padding and never read
+     * @param h0      initial hidden states {@code [L][B][H]} ({@code [2L][B][H]} bidirectional), or {@code null} for zeros
+     * @param c0      initial cell states, as {@code h0} (LSTM), or {@code null} for zeros
+     * @param lengths one length per batch element, each 1..T; {@code null} for a plain run
+     * @return outputs {@code [T][B][H]} ({@code [T][B][2H]} bidirectional) and final states
+     * @throws org.sprnn.SprnnException as {@link #run(Tensor, Tensor, Tensor)}; also if the lengths do not fit the
+     *                                  input, or the engine does not support them
+     */
+    default RnnOutput run(Tensor input, Tensor h0, Tensor c0, SequenceLengths lengths) {
+        if (lengths == null) {
+            return run(input, h0, c0);
+        }
+        EngineFeature.LENGTHS.require(name(), features());
+        return LengthSegments.run(this, input, h0, c0, lengths);
+    }
+
+    /**
+     * What this engine supports beyond equal-length batches through unidirectional models; by default
+     * nothing ({@link EngineFeature}). The CPU engines support every feature.
+     */
+    default java.util.Set<EngineFeature> features() {
+        return java.util.Set.of();
+    }
+
+    /**
+     * Opens a streaming session ({@link Session}) for a batch, its states starting at {@code h0}/{@code c0}.
+     *
+     * <p>This default keeps the states on the Java heap and runs each chunk through {@link #run(Tensor, Tensor,
+     * Tensor)} from them, so every engine has sessions; the result of a chunked stream equals one whole run.
+     * A bidirectional model has none: its reverse direction needs the whole sequence.
+     *
+     * @param batch the batch size of every chunk (≥ 1)
+     * @param h0    initial hidden states {@code [L][B][H]}, or {@code null} for zeros
+     * @param c0    initial cell states {@code [L][B][H]} (LSTM), or {@code null} for zeros
+     * @return the session, open; the caller closes it
+     * @throws org.sprnn.SprnnException if the states do not have {@code batch} rows, or the engine cannot stream
+     */
+    default Session openSession(int batch, Tensor h0, Tensor c0) {
+        return new CarriedStateSession(this, batch, h0, c0);
+    }
 
     /**
      * Runs a whole sequence held in float32, for callers whose data is float32 already: no float64

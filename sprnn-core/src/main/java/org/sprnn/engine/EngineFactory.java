@@ -59,6 +59,17 @@ public interface EngineFactory {
     }
 
     /**
+     * What the engines this factory builds support beyond equal-length batches through unidirectional models
+     * ({@link EngineFeature}); by default nothing. {@link EngineProvider#unavailableReason} refuses a
+     * bidirectional model for a factory without {@link EngineFeature#BIDIRECTIONAL}.
+     *
+     * @return the features, empty by default
+     */
+    default java.util.Set<EngineFeature> features() {
+        return java.util.Set.of();
+    }
+
+    /**
      * Builds the engine; call only when {@link #unavailableReason} is empty.
      *
      * @param model the model the engine runs

@@ -20,8 +20,12 @@ import org.sprnn.SprnnException;
  * @param cudnnAlgo  the algorithm of {@code cuda-cudnn} ({@code --cudnn-algo}): {@code auto} (default: the persistent
  *                   algorithms first, STANDARD where cuDNN refuses them) or one of {@link #CUDNN_ALGORITHMS}; other
  *                   engines ignore it
+ * @param required   what the runs will need beyond equal-length batches ({@link EngineFeature}, e.g. lengths): an
+ *                   engine without one of them is not available ({@link EngineProvider#unavailableReason}), so
+ *                   {@code auto} takes one that has them; empty by default
  */
-public record EngineOptions(String engine, int threads, Precision precision, int batchHint, boolean batchFirst, String cudnnAlgo) {
+public record EngineOptions(String engine, int threads, Precision precision, int batchHint, boolean batchFirst, String cudnnAlgo,
+                            java.util.Set<EngineFeature> required) {
     /** The precisions a GPU engine computes in, as messages list them: fp16, bf16, fp32. */
     public static final List<Precision> PRECISIONS = List.of(Precision.FP16, Precision.BF16, Precision.FP32);
 
@@ -50,10 +54,11 @@ public record EngineOptions(String engine, int threads, Precision precision, int
         if (!CUDNN_ALGORITHMS.contains(cudnnAlgo)) {
             throw new SprnnException("--cudnn-algo: expected one of " + String.join(", ", CUDNN_ALGORITHMS) + ", got '" + cudnnAlgo + "'");
         }
+        required = required == null ? java.util.Set.of() : java.util.Set.copyOf(required);
     }
 
     /**
-     * Options without a cuDNN algorithm ({@code auto}).
+     * Options without a cuDNN algorithm ({@code auto}) or required features.
      *
      * @param engine engine name or {@code auto}
      * @param threads CPU threads (≥ 1)
@@ -63,6 +68,11 @@ public record EngineOptions(String engine, int threads, Precision precision, int
      */
     public EngineOptions(String engine, int threads, Precision precision, int batchHint, boolean batchFirst) {
         this(engine, threads, precision, batchHint, batchFirst, "auto");
+    }
+
+    /** Options without required features. */
+    public EngineOptions(String engine, int threads, Precision precision, int batchHint, boolean batchFirst, String cudnnAlgo) {
+        this(engine, threads, precision, batchHint, batchFirst, cudnnAlgo, java.util.Set.of());
     }
 
     /**
@@ -97,8 +107,20 @@ public record EngineOptions(String engine, int threads, Precision precision, int
         private int batchHint = 1;
         private boolean batchFirst;
         private String cudnnAlgo = "auto";
+        private final java.util.Set<EngineFeature> required = java.util.EnumSet.noneOf(EngineFeature.class);
 
         private Builder() {
+        }
+
+        /**
+         * Features the runs will need (e.g. {@link EngineFeature#LENGTHS}): engines without them are not available.
+         *
+         * @param features the features
+         * @return this builder
+         */
+        public Builder require(EngineFeature... features) {
+            required.addAll(java.util.List.of(features));
+            return this;
         }
 
         /**
@@ -176,7 +198,7 @@ public record EngineOptions(String engine, int threads, Precision precision, int
          * @throws SprnnException naming the option whose value is refused
          */
         public EngineOptions build() {
-            return new EngineOptions(engine, threads, precision, batchHint, batchFirst, cudnnAlgo);
+            return new EngineOptions(engine, threads, precision, batchHint, batchFirst, cudnnAlgo, required);
         }
     }
 }

@@ -59,6 +59,25 @@ public final class EngineProvider {
     }
 
     /**
+     * Why {@code f}'s engine cannot run this model with these options here, or empty if it can: the one check of
+     * what the model and the options need against the factory's features ({@link EngineFactory#features()}: a
+     * bidirectional model, or {@link EngineOptions#required()} lengths, on an engine without them gets
+     * {@link EngineFeature#refusal}), then the factory's own {@link EngineFactory#unavailableReason}. Every caller
+     * that asks whether an engine can run a model asks here.
+     */
+    public static Optional<String> unavailableReason(EngineFactory f, RnnModel model, EngineOptions options) {
+        if (model.bidirectional() && !f.features().contains(EngineFeature.BIDIRECTIONAL)) {
+            return Optional.of(EngineFeature.BIDIRECTIONAL.refusal(f.name()));
+        }
+        for (EngineFeature needed : EngineFeature.values()) {
+            if (options.required().contains(needed) && !f.features().contains(needed)) {
+                return Optional.of(needed.refusal(f.name()));
+            }
+        }
+        return f.unavailableReason(model, options);
+    }
+
+    /**
      * Chooses and builds an engine: a sequence-first one, or with {@link EngineOptions#batchFirst()} one
      * that takes and returns batch-first sequences (a {@link BatchFirstEngine} around the chosen engine,
      * which keeps its name).
@@ -85,7 +104,7 @@ public final class EngineProvider {
         Map<String, String> rejected = new LinkedHashMap<>();
         if (!options.engine().equals("auto")) {
             EngineFactory f = factory(options.engine());
-            Optional<String> why = f.unavailableReason(model, options);
+            Optional<String> why = unavailableReason(f, model, options);
             if (why.isPresent()) {
                 throw new SprnnException("engine " + f.name() + " is unavailable: " + why.get());
             }
@@ -126,7 +145,7 @@ public final class EngineProvider {
         TuneCache cache = trials.cache();
         List<EngineAdvice.Row> rows = new ArrayList<>();
         for (EngineFactory f : FACTORIES) {
-            Optional<String> why = f.unavailableReason(model, options);
+            Optional<String> why = unavailableReason(f, model, options);
             if (why.isPresent()) {
                 rows.add(new EngineAdvice.Row(f.name(), why.get(), null, null, f.rank(model, options)));
                 continue;

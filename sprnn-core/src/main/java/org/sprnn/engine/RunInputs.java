@@ -28,6 +28,24 @@ public final class RunInputs {
     }
 
     /**
+     * Checks input, initial states and lengths against the model: as {@link #check(RnnModel, Tensor, Tensor, Tensor)},
+     * except that only the input values a run with these lengths reads are tested (padding after a sequence's end is
+     * never read, as in PyTorch); {@code lengths} null is that check itself.
+     *
+     * @return the batch size B
+     * @throws SprnnException naming the argument (or {@code lengths[b]}), its shape and the expected one
+     */
+    public static int check(RnnModel model, Tensor input, Tensor h0, Tensor c0, SequenceLengths lengths) {
+        if (lengths == null) {
+            return check(model, input, h0, c0);
+        }
+        int b = checkExceptInputValues(model, input, h0, c0);
+        lengths.check(b, input.dim(0));
+        LengthSegments.checkReadValues(input, lengths, false);
+        return b;
+    }
+
+    /**
      * The same check for a float32 run ({@link Engine#runFloat}), plus the output buffer: {@code output},
      * where given, must be {@code [T][B][H]}.
      *
@@ -82,9 +100,9 @@ public final class RunInputs {
     public static int checkExceptInputValues(RnnModel model, FloatTensor input, FloatTensor h0, FloatTensor c0, FloatTensor output) {
         int b = checkShapes(model, input == null ? null : input.shape(), h0 == null ? null : h0.shape(),
                 c0 == null ? null : c0.shape());
-        if (output != null && !output.hasShape(input.dim(0), b, model.hiddenSize())) {
+        if (output != null && !output.hasShape(input.dim(0), b, model.outputSize())) {
             throw new SprnnException("output has shape " + output.shapeString() + ", expected [" + input.dim(0) + ", " + b
-                    + ", " + model.hiddenSize() + "] (steps, batch, hidden)");
+                    + ", " + model.outputSize() + "] (steps, batch, " + (model.bidirectional() ? "2 x hidden)" : "hidden)"));
         }
         if (h0 != null) {
             finite(h0.firstNonFinite(), h0.shape(), "h0", h0.data());
@@ -113,17 +131,18 @@ public final class RunInputs {
                     + ") but the model's input size is " + model.inputSize());
         }
         checkSize(model, input);
-        int l = model.numLayers(), h = model.hiddenSize();
+        int l = model.stateLayers(), h = model.hiddenSize();
         int[] state = {l, b, h};
+        String rows = model.bidirectional() ? "(2 x layers, batch, hidden)" : "(layers, batch, hidden)";
         if (h0 != null && !Arrays.equals(h0, state)) {
-            throw new SprnnException("h0 has shape " + Arrays.toString(h0) + ", expected [" + l + ", " + b + ", " + h + "] (layers, batch, hidden)");
+            throw new SprnnException("h0 has shape " + Arrays.toString(h0) + ", expected [" + l + ", " + b + ", " + h + "] " + rows);
         }
         if (c0 != null) {
             if (!model.cell().hasCellState()) {
                 throw new SprnnException("c0 given, but cell " + model.cell() + " has no cell state (only lstm has)");
             }
             if (!Arrays.equals(c0, state)) {
-                throw new SprnnException("c0 has shape " + Arrays.toString(c0) + ", expected [" + l + ", " + b + ", " + h + "] (layers, batch, hidden)");
+                throw new SprnnException("c0 has shape " + Arrays.toString(c0) + ", expected [" + l + ", " + b + ", " + h + "] " + rows);
             }
         }
         return b;
@@ -155,7 +174,7 @@ public final class RunInputs {
      */
     private static void checkSize(RnnModel model, int[] input) {
         long t = input[0], b = input[1], cols = (t * b + 63) / 64 * 64;
-        long width = Math.max((long) model.cell().gates() * model.hiddenSize(), model.inputSize());
+        long width = Math.max((long) model.cell().gates() * model.hiddenSize(), Math.max(model.inputSize(), model.outputSize()));
         if (cols * width > MAX_VALUES_PER_LAYER) {
             throw new SprnnException("input of " + t + " steps x batch " + b + " is too large for one run of this model"
                     + " (cell " + model.cell() + ", hidden " + model.hiddenSize() + ", input size " + model.inputSize() + "): T*B*"

@@ -69,9 +69,9 @@ public final class TuneCache {
             nz += l.wHh().countNonZero();
             all += l.wHh().size();
         }
-        return String.format(java.util.Locale.ROOT, "%s|%s|%s|%s|L%d|I%d|H%d|d%.4f|B%d", device, engine,
+        return String.format(java.util.Locale.ROOT, "%s|%s|%s|%s|L%d|I%d|H%d|d%.4f|B%d%s", device, engine,
                 options.precision().id(), model.cell().id(), model.layers().size(), model.inputSize(), model.hiddenSize(),
-                all == 0 ? 0.0 : (double) nz / all, options.batchHint());
+                all == 0 ? 0.0 : (double) nz / all, options.batchHint(), model.bidirectional() ? "|bidirectional" : "");
     }
 
     /**

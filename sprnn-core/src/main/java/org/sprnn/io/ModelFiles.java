@@ -3,8 +3,9 @@ package org.sprnn.io;
 // Turns a weight file into an RnnModel and back. This is where PyTorch's state-dict naming
 // (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, optionally under one module prefix such
 // as "rnn." or "encoder.lstm.") meets sprnn's Layer records, and where everything a state dict can get
-// wrong is caught: bidirectional or projected LSTMs, stray tensors, gaps in the layer numbering, half a
-// bias pair, an unknown or missing cell type. Saving writes the keys the file was loaded with (the
+// wrong is caught: projected LSTMs, stray tensors, gaps in the layer numbering, half a bias pair, a
+// reverse direction for some layers only, an unknown or missing cell type. Bidirectional state dicts
+// (weight_ih_l{k}_reverse, ...) load into a model with reverse layers. Saving writes the keys the file was loaded with (the
 // model keeps its prefix and whether it has biases), in the format the output's name says, so that a
 // pruned file loads back into the user's PyTorch module with load_state_dict(strict=True).
 
@@ -69,7 +70,7 @@ public final class ModelFiles {
      *                     the metadata where both are present
      * @return the model, validated
      * @throws SprnnException naming the file (and tensor) for any problem: unreadable or malformed file,
-     *                        unknown format, missing/extra/bidirectional tensors, wrong shapes, non-finite
+     *                        unknown format, missing/extra tensors (a reverse direction for some layers only), wrong shapes, non-finite
      *                        weights, no cell type
      */
     public static RnnModel load(Path file, CellType cellOverride) {
@@ -197,11 +198,6 @@ public final class ModelFiles {
                 projections.add(e.getKey());
             }
         }
-        if (!reverse.isEmpty()) {
-            // name the first input weight, the tensor a user recognises as the reverse direction
-            String shown = reverse.stream().filter(n -> n.contains("weight_ih")).findFirst().orElse(reverse.first());
-            throw new SprnnException(where + ": bidirectional models are not supported yet (found " + Untrusted.escape(shown) + ")");
-        }
         if (!projections.isEmpty()) {
             throw new SprnnException(where + ": LSTM projections (proj_size) are not supported (found "
                     + Untrusted.escape(projections.first()) + ")");
@@ -220,31 +216,42 @@ public final class ModelFiles {
         String prefix = Untrusted.escape(rawPrefix); // for messages only; the model keeps rawPrefix
         int layerCount = 0;
         for (String n : params.keySet()) {
-            int k = Integer.parseInt(n.substring(n.lastIndexOf("_l") + 2));
-            layerCount = Math.max(layerCount, k + 1);
+            String digits = n.substring(n.lastIndexOf("_l") + 2).replace("_reverse", "");
+            layerCount = Math.max(layerCount, Integer.parseInt(digits) + 1);
         }
         boolean anyBias = params.keySet().stream().anyMatch(n -> n.startsWith("bias_"));
-        List<Layer> layers = new ArrayList<>();
-        for (int k = 0; k < layerCount; k++) {
-            Tensor wIh = required(where, prefix, params, "weight_ih_l" + k, layerCount);
-            Tensor wHh = required(where, prefix, params, "weight_hh_l" + k, layerCount);
-            Tensor bIh = params.get("bias_ih_l" + k);
-            Tensor bHh = params.get("bias_hh_l" + k);
-            if ((bIh == null) != (bHh == null)) {
-                String has = bIh != null ? "bias_ih_l" + k : "bias_hh_l" + k;
-                String lacks = bIh != null ? "bias_hh_l" + k : "bias_ih_l" + k;
-                throw new SprnnException(where + ": has " + prefix + has + " but not " + prefix + lacks
-                        + " (PyTorch layers have both biases or neither)");
+        boolean bidirectional = !reverse.isEmpty();
+        List<Layer> layers = new ArrayList<>(), reverseLayers = new ArrayList<>();
+        for (int d = 0; d < (bidirectional ? 2 : 1); d++) {
+            String suffix = d == 0 ? "" : "_reverse";
+            for (int k = 0; k < layerCount; k++) {
+                String ih = "weight_ih_l" + k + suffix, hh = "weight_hh_l" + k + suffix;
+                if (d == 1 && !params.containsKey(ih) && !params.containsKey(hh)) {
+                    throw new SprnnException(where + ": bidirectional (has " + Untrusted.escape(reverse.first()) + ") but layer " + k
+                            + " has no reverse direction (missing " + prefix + ih + ", " + prefix + hh + ")");
+                }
+                Tensor wIh = required(where, prefix, params, ih, layerCount);
+                Tensor wHh = required(where, prefix, params, hh, layerCount);
+                Tensor bIh = params.get("bias_ih_l" + k + suffix);
+                Tensor bHh = params.get("bias_hh_l" + k + suffix);
+                if ((bIh == null) != (bHh == null)) {
+                    String has = (bIh != null ? "bias_ih_l" : "bias_hh_l") + k + suffix;
+                    String lacks = (bIh != null ? "bias_hh_l" : "bias_ih_l") + k + suffix;
+                    throw new SprnnException(where + ": has " + prefix + has + " but not " + prefix + lacks
+                            + " (PyTorch layers have both biases or neither)");
+                }
+                if (bIh == null && anyBias) {
+                    throw new SprnnException(where + ": layer " + k + (d == 0 ? "" : " (reverse)") + " has no biases but other layers do (missing "
+                            + prefix + "bias_ih_l" + k + suffix + ", " + prefix + "bias_hh_l" + k + suffix + ")");
+                }
+                int rows = wHh.rank() == 2 ? wHh.dim(0) : 0;
+                (d == 0 ? layers : reverseLayers).add(new Layer(wIh, wHh, bIh != null ? bIh : Tensor.zeros(rows),
+                        bHh != null ? bHh : Tensor.zeros(rows)));
             }
-            if (bIh == null && anyBias) {
-                throw new SprnnException(where + ": layer " + k + " has no biases but other layers do (missing "
-                        + prefix + "bias_ih_l" + k + ", " + prefix + "bias_hh_l" + k + ")");
-            }
-            int rows = wHh.rank() == 2 ? wHh.dim(0) : 0;
-            layers.add(new Layer(wIh, wHh, bIh != null ? bIh : Tensor.zeros(rows), bHh != null ? bHh : Tensor.zeros(rows)));
         }
         try {
-            return new RnnModel(cell, layers, anyBias, rawPrefix); // the key prefix as it was: a saved model keeps its keys exactly
+            // the key prefix as it was: a saved model keeps its keys exactly
+            return new RnnModel(cell, layers, anyBias, rawPrefix, reverseLayers);
         } catch (SprnnException e) {
             throw new SprnnException(where + ": " + (rawPrefix.isEmpty() ? "" : "(prefix " + Untrusted.quote(rawPrefix) + ") ") + e.getMessage(), e);
         }
@@ -268,7 +275,8 @@ public final class ModelFiles {
     /**
      * The model as a PyTorch state dict: {@code weight_ih_l{k}}, {@code weight_hh_l{k}} and, where the
      * model has biases ({@link RnnModel#bias()}), {@code bias_ih_l{k}}, {@code bias_hh_l{k}} for every
-     * layer, each key preceded by the model's {@link RnnModel#keyPrefix()}: for a model loaded from a
+     * layer (followed, in a bidirectional model, by the same keys ending in {@code _reverse}, PyTorch's
+     * order), each key preceded by the model's {@link RnnModel#keyPrefix()}: for a model loaded from a
      * file, the file's own keys.
      *
      * @param model the model
@@ -278,12 +286,15 @@ public final class ModelFiles {
         String p = model.keyPrefix();
         Map<String, Tensor> sd = new LinkedHashMap<>();
         for (int k = 0; k < model.numLayers(); k++) {
-            Layer l = model.layers().get(k);
-            sd.put(p + "weight_ih_l" + k, l.wIh());
-            sd.put(p + "weight_hh_l" + k, l.wHh());
-            if (model.bias()) {
-                sd.put(p + "bias_ih_l" + k, l.bIh());
-                sd.put(p + "bias_hh_l" + k, l.bHh());
+            for (int d = 0; d < model.directions(); d++) {
+                Layer l = model.layer(k, d);
+                String suffix = d == 0 ? "" : "_reverse";
+                sd.put(p + "weight_ih_l" + k + suffix, l.wIh());
+                sd.put(p + "weight_hh_l" + k + suffix, l.wHh());
+                if (model.bias()) {
+                    sd.put(p + "bias_ih_l" + k + suffix, l.bIh());
+                    sd.put(p + "bias_hh_l" + k + suffix, l.bHh());
+                }
             }
         }
         return sd;

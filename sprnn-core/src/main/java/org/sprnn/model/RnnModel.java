@@ -4,11 +4,17 @@ import java.util.List;
 import org.sprnn.SprnnException;
 
 /**
- * A unidirectional stack of recurrent layers of one cell type, validated on construction.
+ * A stack of recurrent layers of one cell type, unidirectional or bidirectional, validated on construction.
  *
  * <p>Layer {@code k} has {@code W_ih [G*H][I_k]}, {@code W_hh [G*H][H]}, biases {@code [G*H]}, where G is
  * the cell's gate count, {@code I_0} the model's input size and {@code I_k = H} for k &gt; 0 (as in
  * PyTorch, every layer has the same hidden size). Weights must be finite.
+ *
+ * <p>A bidirectional model (PyTorch's {@code bidirectional=True}) has a second set of layers, the reverse
+ * direction's ({@code weight_ih_l{k}_reverse}, ...), one per layer, of the same shapes, except that layer
+ * {@code k > 0} of either direction takes both directions' outputs of layer {@code k-1}: {@code I_k = 2H}. Its
+ * output is {@code [T][B][2H]} (forward half, then reverse half) and its states are {@code [2L][B][H]}, ordered
+ * layer 0 forward, layer 0 reverse, layer 1 forward, ... as in PyTorch.
  *
  * <p>Besides the weights, a model remembers the two things that decide how its PyTorch state dict is
  * named, so that a model loaded from a file, pruned and saved again loads back into the user's module
@@ -23,17 +29,24 @@ import org.sprnn.SprnnException;
  *                  {@code bias}); where false every bias tensor must be all zeros
  * @param keyPrefix what precedes {@code weight_ih_l0} etc. in the state dict's keys, e.g.
  *                  {@code encoder.lstm.}; empty for none
+ * @param reverseLayers the reverse direction's layers of a bidirectional model, as many as {@code layers};
+ *                  empty for a unidirectional one
  */
-public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String keyPrefix) {
+public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String keyPrefix, List<Layer> reverseLayers) {
 
     /**
-     * A model with biases and no key prefix: {@code RnnModel(cell, layers, true, "")}.
+     * A unidirectional model with biases and no key prefix: {@code RnnModel(cell, layers, true, "")}.
      *
      * @param cell the cell type
      * @param layers the layers, input layer first
      */
     public RnnModel(CellType cell, List<Layer> layers) {
         this(cell, layers, true, "");
+    }
+
+    /** A unidirectional model: {@code RnnModel(cell, layers, bias, keyPrefix, List.of())}. */
+    public RnnModel(CellType cell, List<Layer> layers, boolean bias, String keyPrefix) {
+        this(cell, layers, bias, keyPrefix, List.of());
     }
 
     /**
@@ -48,26 +61,37 @@ public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String k
             throw new SprnnException("model key prefix is null (use \"\" for none)");
         }
         layers = List.copyOf(layers);
+        reverseLayers = reverseLayers == null ? List.of() : List.copyOf(reverseLayers);
         if (layers.isEmpty()) {
             throw new SprnnException("model has no layers (expected weight_ih_l0, weight_hh_l0, ...)");
         }
+        boolean bidirectional = !reverseLayers.isEmpty();
+        if (bidirectional && reverseLayers.size() != layers.size()) {
+            throw new SprnnException("bidirectional model has " + layers.size() + " forward layer" + (layers.size() > 1 ? "s" : "")
+                    + " but " + reverseLayers.size() + " reverse (expected weight_ih_l{k}_reverse, ... for every layer k)");
+        }
         int g = cell.gates();
         int h = layers.get(0).wHh().rank() == 2 ? layers.get(0).wHh().dim(1) : -1;
-        for (int k = 0; k < layers.size(); k++) {
-            Layer l = layers.get(k);
-            check(l.wHh(), "weight_hh_l" + k, g * h, h, cell);
-            int in = k == 0 ? (l.wIh().rank() == 2 ? l.wIh().dim(1) : -1) : h;
-            if (k > 0 && l.wIh().rank() == 2 && l.wIh().dim(1) != h) {
-                throw new SprnnException("weight_ih_l" + k + " has shape " + l.wIh().shapeString()
-                        + " but layer " + k + " takes the previous layer's hidden state of size " + h
-                        + ": expected [" + g * h + ", " + h + "]");
-            }
-            check(l.wIh(), "weight_ih_l" + k, g * h, in, cell);
-            checkBias(l.bIh(), "bias_ih_l" + k, g * h, cell);
-            checkBias(l.bHh(), "bias_hh_l" + k, g * h, cell);
-            if (!bias && (l.bIh().countNonZero() > 0 || l.bHh().countNonZero() > 0)) {
-                throw new SprnnException("layer " + k + " has nonzero biases but the model is declared without "
-                        + "biases (bias=false): they would be lost from its state dict");
+        int in0 = layers.get(0).wIh().rank() == 2 ? layers.get(0).wIh().dim(1) : -1;
+        for (int d = 0; d < (bidirectional ? 2 : 1); d++) {
+            List<Layer> dir = d == 0 ? layers : reverseLayers;
+            String suffix = d == 0 ? "" : "_reverse";
+            for (int k = 0; k < dir.size(); k++) {
+                Layer l = dir.get(k);
+                check(l.wHh(), "weight_hh_l" + k + suffix, g * h, h, cell);
+                int in = k == 0 ? in0 : (bidirectional ? 2 * h : h);
+                if (k > 0 && l.wIh().rank() == 2 && l.wIh().dim(1) != in) {
+                    throw new SprnnException("weight_ih_l" + k + suffix + " has shape " + l.wIh().shapeString()
+                            + " but layer " + k + " takes the previous layer's " + (bidirectional ? "two directions' hidden states, "
+                            + "of size 2 x " + h : "hidden state of size " + h) + ": expected [" + g * h + ", " + in + "]");
+                }
+                check(l.wIh(), "weight_ih_l" + k + suffix, g * h, in, cell);
+                checkBias(l.bIh(), "bias_ih_l" + k + suffix, g * h, cell);
+                checkBias(l.bHh(), "bias_hh_l" + k + suffix, g * h, cell);
+                if (!bias && (l.bIh().countNonZero() > 0 || l.bHh().countNonZero() > 0)) {
+                    throw new SprnnException("layer " + k + (d == 0 ? "" : " (reverse)") + " has nonzero biases but the model is "
+                            + "declared without biases (bias=false): they would be lost from its state dict");
+                }
             }
         }
     }
@@ -124,7 +148,7 @@ public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String k
     }
 
     /**
-     * Number of stacked layers.
+     * Number of stacked layers (a bidirectional model's layer counts once, for both its directions).
      *
      * @return the number of layers
      */
@@ -133,7 +157,66 @@ public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String k
     }
 
     /**
-     * The model with layer {@code k} replaced; bias flag and key prefix kept.
+     * Whether the model is bidirectional (has reverse layers).
+     *
+     * @return true where it has reverse layers
+     */
+    public boolean bidirectional() {
+        return !reverseLayers.isEmpty();
+    }
+
+    /**
+     * The number of directions.
+     *
+     * @return 2 for a bidirectional model, else 1
+     */
+    public int directions() {
+        return bidirectional() ? 2 : 1;
+    }
+
+    /**
+     * The width of the output per step.
+     *
+     * @return H, or 2H for a bidirectional model
+     */
+    public int outputSize() {
+        return directions() * hiddenSize();
+    }
+
+    /**
+     * The rows of the states {@code h0}, {@code h_n} (and c).
+     *
+     * @return layers x directions
+     */
+    public int stateLayers() {
+        return directions() * numLayers();
+    }
+
+    /**
+     * One layer of one direction.
+     *
+     * @param k the layer's index, from 0
+     * @param d the direction: 0 forward, 1 reverse
+     * @return the layer
+     */
+    public Layer layer(int k, int d) {
+        return d == 0 ? layers.get(k) : reverseLayers.get(k);
+    }
+
+    /**
+     * One layer of one direction as a unidirectional one-layer model of the same cell, bias flag and prefix (its input
+     * size that of the layer: 2H for layer k &gt; 0 of a bidirectional model).
+     *
+     * @param k the layer's index, from 0
+     * @param d the direction: 0 forward, 1 reverse
+     * @return a one-layer model
+     */
+    public RnnModel singleLayer(int k, int d) {
+        return new RnnModel(cell, List.of(layer(k, d)), bias, keyPrefix);
+    }
+
+    /**
+     * The model with layer {@code k} (forward) replaced; bias flag, key prefix and reverse layers kept.
      *
      * @param k the layer's index, from 0
      * @param layer the new layer, of the same sizes
@@ -142,16 +225,21 @@ public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String k
     public RnnModel withLayer(int k, Layer layer) {
         var copy = new java.util.ArrayList<>(layers);
         copy.set(k, layer);
-        return new RnnModel(cell, copy, bias, keyPrefix);
+        return new RnnModel(cell, copy, bias, keyPrefix, reverseLayers);
     }
 
     /**
-     * The same cell, bias flag and key prefix with other layers (e.g. pruned ones).
+     * The same cell, bias flag and key prefix with other (forward) layers (e.g. pruned ones); the reverse layers kept.
      *
      * @param newLayers the layers, input layer first
      * @return a new model
      */
     public RnnModel withLayers(List<Layer> newLayers) {
-        return new RnnModel(cell, newLayers, bias, keyPrefix);
+        return new RnnModel(cell, newLayers, bias, keyPrefix, reverseLayers);
+    }
+
+    /** The same cell, bias flag and key prefix with other layers of both directions ({@code reverse} empty: unidirectional). */
+    public RnnModel withLayers(List<Layer> newLayers, List<Layer> reverse) {
+        return new RnnModel(cell, newLayers, bias, keyPrefix, reverse);
     }
 }

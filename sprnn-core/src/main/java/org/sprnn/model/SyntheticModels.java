@@ -47,6 +47,31 @@ public final class SyntheticModels {
         return new RnnModel(cell, ls);
     }
 
+    /**
+     * A random bidirectional model (PyTorch's {@code bidirectional=True}): as {@link #random}, with a reverse
+     * layer beside every layer and layer {@code k > 0} of both directions reading {@code 2 * hidden} inputs.
+     */
+    public static RnnModel randomBidirectional(CellType cell, int inputSize, int hidden, int layers, double density,
+                                               double densityIh, long seed) {
+        if (inputSize < 1 || hidden < 1 || layers < 1) {
+            throw new SprnnException("synthetic model needs input, hidden and layers >= 1 (got " + inputSize
+                    + ", " + hidden + ", " + layers + ")");
+        }
+        checkDensity(density, "--density");
+        checkDensity(densityIh, "--density-ih");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int rows = cell.gates() * hidden;
+        List<Layer> fwd = new ArrayList<>(), rev = new ArrayList<>();
+        for (int k = 0; k < layers; k++) {
+            int in = k == 0 ? inputSize : 2 * hidden;
+            for (List<Layer> dir : List.of(fwd, rev)) {
+                dir.add(new Layer(sparse(rows, in, densityIh, rnd), sparse(rows, hidden, density, rnd),
+                        normal(rows, 0.1, rnd), normal(rows, 0.1, rnd)));
+            }
+        }
+        return new RnnModel(cell, fwd, true, "", rev);
+    }
+
     private static void checkDensity(double d, String what) {
         if (!(d > 0 && d <= 1)) {
             throw new SprnnException(what + ": density must be in (0, 1], got " + d);

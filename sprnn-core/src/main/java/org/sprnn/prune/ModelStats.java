@@ -16,7 +16,8 @@ import org.sprnn.model.Tensor;
  * 16-bit column index), which is what decides whether a layer fits in registers and shared memory.
  *
  * @param cell     the model's cell type
- * @param matrices every layer's W_ih then W_hh, input layer first
+ * @param matrices every layer's W_ih then W_hh, input layer first (in a bidirectional model, each layer's
+ *                 reverse W_ih and W_hh after its forward ones, named {@code weight_ih_l{k}_reverse}, ...)
  */
 public record ModelStats(CellType cell, List<MatrixStats> matrices) {
     /** Bytes per nonzero on chip: fp16 value + 16-bit column index. */
@@ -53,10 +54,13 @@ public record ModelStats(CellType cell, List<MatrixStats> matrices) {
      */
     public static ModelStats of(RnnModel model) {
         List<MatrixStats> m = new ArrayList<>();
-        List<Layer> ls = model.layers();
-        for (int k = 0; k < ls.size(); k++) {
-            m.add(matrix(k, "weight_ih_l" + k, ls.get(k).wIh()));
-            m.add(matrix(k, "weight_hh_l" + k, ls.get(k).wHh()));
+        for (int k = 0; k < model.numLayers(); k++) {
+            for (int d = 0; d < model.directions(); d++) {
+                Layer l = model.layer(k, d);
+                String suffix = d == 0 ? "" : "_reverse";
+                m.add(matrix(k, "weight_ih_l" + k + suffix, l.wIh()));
+                m.add(matrix(k, "weight_hh_l" + k + suffix, l.wHh()));
+            }
         }
         return new ModelStats(model.cell(), m);
     }
@@ -125,11 +129,15 @@ public record ModelStats(CellType cell, List<MatrixStats> matrices) {
      */
     public String toTable() {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "cell %s, %d layer(s)%n", cell, matrices.size() / 2));
-        sb.append(String.format(Locale.ROOT, "%-5s %-14s %-13s %11s %8s %8s %8s %8s %12s%n",
+        boolean bidirectional = matrices.stream().anyMatch(s -> s.name().endsWith("_reverse"));
+        int layers = matrices.stream().mapToInt(MatrixStats::layer).max().orElse(-1) + 1;
+        sb.append(String.format(Locale.ROOT, "cell %s, %d layer(s)%s%n", cell, layers,
+                bidirectional ? ", bidirectional (forward and reverse direction per layer: output 2 x hidden, states 2 x layers)" : ""));
+        String tensor = bidirectional ? "%-22s" : "%-14s";
+        sb.append(String.format(Locale.ROOT, "%-5s " + tensor + " %-13s %11s %8s %8s %8s %8s %12s%n",
                 "layer", "tensor", "shape", "nonzeros", "density", "row min", "row med", "row max", "on-chip B"));
         for (MatrixStats s : matrices) {
-            sb.append(String.format(Locale.ROOT, "%-5d %-14s %-13s %11d %7.2f%% %8d %8s %8d %12d%n",
+            sb.append(String.format(Locale.ROOT, "%-5d " + tensor + " %-13s %11d %7.2f%% %8d %8s %8d %12d%n",
                     s.layer(), s.name(), "[" + s.rows() + ", " + s.cols() + "]", s.nonzeros(), 100 * s.density(),
                     s.minRowNnz(), formatMedian(s.medianRowNnz()), s.maxRowNnz(), s.onChipBytes()));
         }

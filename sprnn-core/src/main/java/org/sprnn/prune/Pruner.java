@@ -19,7 +19,7 @@ public final class Pruner {
     }
 
     /**
-     * Prunes every layer's W_hh (and W_ih if {@link PruneSpec#includeInputWeights()}) to the spec's
+     * Prunes every layer's W_hh (of both directions, in a bidirectional model) (and W_ih if {@link PruneSpec#includeInputWeights()}) to the spec's
      * density; biases and the unpruned matrices are kept as they are, and so are the model's bias flag
      * and key prefix, so that the pruned model saves under the same state-dict keys as the original.
      *
@@ -28,12 +28,17 @@ public final class Pruner {
      * @return a new model; the argument is not modified
      */
     public static RnnModel prune(RnnModel model, PruneSpec spec) {
+        return model.withLayers(prune(model.layers(), spec), prune(model.reverseLayers(), spec));
+    }
+
+    /** Each layer pruned as {@link #prune(RnnModel, PruneSpec)} says. */
+    private static List<Layer> prune(List<Layer> layers, PruneSpec spec) {
         List<Layer> out = new ArrayList<>();
-        for (Layer l : model.layers()) {
+        for (Layer l : layers) {
             Tensor wIh = spec.includeInputWeights() ? prune(l.wIh(), spec) : l.wIh();
             out.add(new Layer(wIh, prune(l.wHh(), spec), l.bIh(), l.bHh()));
         }
-        return model.withLayers(out);
+        return out;
     }
 
     /**

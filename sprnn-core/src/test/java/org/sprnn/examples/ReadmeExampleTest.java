@@ -12,6 +12,8 @@ import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
 import org.sprnn.engine.FloatRnnOutput;
 import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.SequenceLengths;
+import org.sprnn.engine.Session;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.io.ModelFiles;
 import org.sprnn.io.Npy;
@@ -70,6 +72,33 @@ class ReadmeExampleTest {
             assertThat(Accuracy.relativeError(new FloatTensor(yf.shape(), got).toTensor(), ref.output()))
                     .isLessThanOrEqualTo(chosen.engine().tolerance());
             assertThat(Accuracy.relativeError(outF.hN().toTensor(), ref.hN())).isLessThanOrEqualTo(chosen.engine().tolerance());
+        }
+    }
+
+    @Test
+    void readmeLengthsAndSessionExampleRunsAndMatchesTheReference() {
+        RnnModel model = SyntheticModels.random(CellType.GRU, 8, 16, 2, 0.3, 1.0, 15);
+        Tensor x = SyntheticModels.input(6, 3, 8, 16);
+        EngineOptions options = EngineOptions.builder().engine("auto").batchHint(x.dim(1)).build();
+        Tensor firstSteps = new Tensor(new int[] {2, 3, 8}, java.util.Arrays.copyOfRange(x.data(), 0, 2 * 3 * 8));
+        Tensor nextSteps = new Tensor(new int[] {4, 3, 8}, java.util.Arrays.copyOfRange(x.data(), 2 * 3 * 8, 6 * 3 * 8));
+
+        // --- README lengths example begins
+        SequenceLengths lengths = SequenceLengths.of(6, 2, 5);                       // one per batch element, each 1..T
+        try (EngineSelection chosen = EngineProvider.select(model, options)) {
+            RnnOutput packed = chosen.engine().run(x, null, null, lengths);           // zeros after each end; hN, cN at each one's last step
+            try (Session s = chosen.engine().openSession(x.dim(1), null, null)) {    // batch, h0, c0 (null: zeros)
+                Tensor first = s.step(firstSteps);                                    // [t][B][I] -> [t][B][H]
+                Tensor next = s.step(nextSteps);                                      // goes on from the state the first left
+                Tensor h = s.state().hN();                                            // the current states, [layers][B][H]
+                // --- README lengths example ends
+                RnnOutput whole = new CpuReferenceEngine(model).run(x, null, null);
+                assertThat(Accuracy.relativeError(h, whole.hN())).isLessThanOrEqualTo(chosen.engine().tolerance());
+                assertThat(first.dim(0) + next.dim(0)).isEqualTo(6);
+                RnnOutput ref = new CpuReferenceEngine(model).run(x, null, null, lengths);
+                assertThat(Accuracy.relativeError(packed.output(), ref.output())).isLessThanOrEqualTo(chosen.engine().tolerance());
+                assertThat(packed.output().data()[(3 * 3 + 1) * 16]).isZero();
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
@@ -227,12 +228,39 @@ class ModelFilesTest {
     }
 
     @Test
-    void bidirectionalIsRefused() {
+    void bidirectionalStateDictsLoadAndSaveUnderPyTorchsKeys() {
+        RnnModel bi = org.sprnn.model.SyntheticModels.randomBidirectional(CellType.LSTM, 3, 5, 2, 0.5, 1.0, 4);
+        bi = new RnnModel(bi.cell(), bi.layers(), true, "rnn.", bi.reverseLayers());
+        Map<String, Tensor> sd = ModelFiles.toStateDict(bi);
+        assertThat(sd.keySet()).startsWith("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
+                "rnn.weight_ih_l0_reverse", "rnn.weight_hh_l0_reverse", "rnn.bias_ih_l0_reverse", "rnn.bias_hh_l0_reverse",
+                "rnn.weight_ih_l1").hasSize(16);
+        for (String name : List.of("bi.safetensors", "bi.npz")) {
+            Path f = dir.resolve(name);
+            ModelFiles.save(bi, f, Precision.FP64);
+            RnnModel back = ModelFiles.load(f, CellType.LSTM);
+            assertThat(back.bidirectional()).as(name).isTrue();
+            assertThat(ModelFiles.toStateDict(back)).as(name).isEqualTo(sd);
+        }
+    }
+
+    @Test
+    void aReverseDirectionForSomeLayersOnlyIsRefused() {
         Map<String, Tensor> sd = ModelFiles.toStateDict(model(CellType.GRU, 1, Precision.FP32));
         Map<String, Tensor> bi = new LinkedHashMap<>(sd);
-        sd.forEach((k, v) -> bi.put(k + "_reverse", v));
-        assertLoadFails(stateDict("bi.safetensors", bi, Map.of("cell", "gru")), null,
-                "bidirectional models are not supported yet (found weight_ih_l0_reverse)");
+        bi.put("weight_ih_l0_reverse", sd.get("weight_ih_l0"));
+        assertLoadFails(stateDict("half.safetensors", bi, Map.of("cell", "gru")), null, "missing tensor weight_hh_l0_reverse");
+        Map<String, Tensor> two = ModelFiles.toStateDict(org.sprnn.model.SyntheticModels.randomBidirectional(CellType.GRU, 3, 4, 2, 1, 1, 1));
+        two.remove("weight_ih_l1_reverse");
+        two.remove("weight_hh_l1_reverse");
+        two.remove("bias_ih_l1_reverse");
+        two.remove("bias_hh_l1_reverse");
+        assertLoadFails(stateDict("onelayer.safetensors", two, Map.of("cell", "gru")), null,
+                "bidirectional (has bias_hh_l0_reverse) but layer 1 has no reverse direction (missing weight_ih_l1_reverse, weight_hh_l1_reverse)");
+        Map<String, Tensor> wide = ModelFiles.toStateDict(org.sprnn.model.SyntheticModels.randomBidirectional(CellType.GRU, 3, 4, 2, 1, 1, 1));
+        wide.put("weight_ih_l1_reverse", Tensor.zeros(12, 4));
+        assertLoadFails(stateDict("narrow.safetensors", wide, Map.of("cell", "gru")), null,
+                "weight_ih_l1_reverse has shape [12, 4] but layer 1 takes the previous layer's two directions' hidden states, of size 2 x 4: expected [12, 8]");
     }
 
     @Test

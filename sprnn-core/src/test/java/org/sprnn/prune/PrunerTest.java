@@ -147,4 +147,20 @@ class PrunerTest {
         assertThat(whh.medianRowNnz()).isEqualTo(10.0);
         assertThat(whh.rows()).isEqualTo(160);
     }
+
+    @Test
+    void bothDirectionsOfABidirectionalModelArePruned() {
+        org.sprnn.model.RnnModel bi = org.sprnn.model.SyntheticModels.randomBidirectional(org.sprnn.model.CellType.GRU, 6, 10, 2,
+                1.0, 1.0, SEED);
+        org.sprnn.model.RnnModel p = Pruner.prune(bi, new PruneSpec(0.2, Mode.PER_MATRIX, true));
+        assertThat(p.bidirectional()).isTrue();
+        for (int k = 0; k < 2; k++) {
+            for (int d = 0; d < 2; d++) {
+                String what = "layer " + k + (d == 0 ? " forward" : " reverse") + ", seed " + SEED;
+                assertThat(p.layer(k, d).wHh().countNonZero()).as(what).isEqualTo(Math.round(0.2 * 30 * 10));
+                assertThat(p.layer(k, d).wIh().countNonZero()).as(what).isEqualTo(Math.round(0.2 * 30 * (k == 0 ? 6 : 20)));
+                assertThat(p.layer(k, d).bIh()).as(what).isEqualTo(bi.layer(k, d).bIh());
+            }
+        }
+    }
 }

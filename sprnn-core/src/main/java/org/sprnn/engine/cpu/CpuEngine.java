@@ -99,6 +99,9 @@ public final class CpuEngine implements Engine {
      * hands all the time).
      */
     CpuEngine(RnnModel model, int threads, boolean vectorApi, int chunkUnits) {
+        if (model.bidirectional()) {
+            throw new SprnnException("cpu: a bidirectional model runs as a BidirectionalEngine of one engine per layer and direction (EngineProvider builds it)");
+        }
         if (chunkUnits < 1) {
             throw new SprnnException("cpu engine: chunkUnits must be >= 1, got " + chunkUnits);
         }
@@ -138,15 +141,62 @@ public final class CpuEngine implements Engine {
         return weights.streamedBytes();
     }
 
+    /** Lengths, in one run at the whole batch: a sequence's lanes freeze at its last step. */
+    @Override
+    public java.util.Set<org.sprnn.engine.EngineFeature> features() {
+        return java.util.Set.of(org.sprnn.engine.EngineFeature.LENGTHS);
+    }
+
+    /**
+     * A session whose states live on the Java heap ({@link Engine#openSession}'s), its initial states checked
+     * against the model now and zeros where not given, so that {@link org.sprnn.engine.Session#state()} has them
+     * from the start.
+     */
+    @Override
+    public org.sprnn.engine.Session openSession(int batch, Tensor h0, Tensor c0) {
+        if (batch < 1) {
+            throw new SprnnException("session: batch must be >= 1, got " + batch);
+        }
+        RunInputs.checkExceptInputValues(model, Tensor.zeros(1, batch, model.inputSize()), h0, c0);
+        int l = model.numLayers(), h = model.hiddenSize();
+        return Engine.super.openSession(batch, h0 != null ? h0 : Tensor.zeros(l, batch, h),
+                c0 != null || !model.cell().hasCellState() ? c0 : Tensor.zeros(l, batch, h));
+    }
+
     @Override
     public synchronized RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
+        return run(input, h0, c0, null);
+    }
+
+    /**
+     * Sequences of different lengths in one run at the whole batch (not one per distinct length): from each
+     * sequence's last step on, its lanes keep their states and output zeros, so the final states are those of its
+     * last step; its padding is replaced by zeros before the run and never read.
+     */
+    @Override
+    public synchronized RnnOutput run(Tensor input, Tensor h0, Tensor c0, org.sprnn.engine.SequenceLengths lengths) {
         int b = RunInputs.checkExceptInputValues(model, input, h0, c0);
         int t = input.dim(0);
+        double[] x = input.data();
+        int[] len = null;
+        if (lengths != null) {
+            lengths.check(b, t);
+            if (!lengths.allEqual(t)) {
+                len = lengths.values();
+                x = x.clone();
+                int in = input.dim(2);
+                for (int n = 0; n < b; n++) {
+                    for (int s = len[n]; s < t; s++) {
+                        java.util.Arrays.fill(x, (s * b + n) * in, (s * b + n + 1) * in, 0.0);
+                    }
+                }
+            }
+        }
         double[] out = new double[t * b * hidden];
-        CpuRun r = new CpuRun(weights, workspace, pool, vectorApi, chunkUnits, t, b, input.data(), null,
-                h0 == null ? null : h0.toFloats(), c0 == null ? null : c0.toFloats(), out, null);
+        CpuRun r = new CpuRun(weights, workspace, pool, vectorApi, chunkUnits, t, b, x, null,
+                h0 == null ? null : h0.toFloats(), c0 == null ? null : c0.toFloats(), out, null, len);
         if (!execute(r)) {
-            RunInputs.check(model, input, h0, c0);
+            RunInputs.check(model, input, h0, c0, lengths);
             throw new SprnnException("input holds a non-finite value (found by the cpu engine while reading it)");
         }
         int[] st = {model.numLayers(), b, hidden};

@@ -1,6 +1,9 @@
 package org.sprnn.engine.cpu;
 
 import java.util.Optional;
+import java.util.Set;
+import org.sprnn.engine.BidirectionalEngine;
+import org.sprnn.engine.EngineFeature;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineFactory;
 import org.sprnn.engine.EngineOptions;
@@ -28,7 +31,7 @@ public final class CpuEngineFactory implements EngineFactory {
 
     @Override
     public Optional<String> unavailableReason(RnnModel model, EngineOptions options) {
-        int widest = Math.max(model.inputSize(), model.hiddenSize());
+        int widest = Math.max(model.inputSize(), model.outputSize()); // layer k > 0 of a bidirectional model reads 2H
         if (widest > UnitMajorCsr.MAX_COLS) {
             return Optional.of("input or hidden size " + widest + " exceeds " + UnitMajorCsr.MAX_COLS
                     + " (the cpu engine stores 16-bit column indices); use cpu-reference");
@@ -36,8 +39,17 @@ public final class CpuEngineFactory implements EngineFactory {
         return Optional.empty();
     }
 
+    /** Lengths and bidirectional models (a {@link BidirectionalEngine} of one engine per layer and direction). */
+    @Override
+    public Set<EngineFeature> features() {
+        return Set.of(EngineFeature.LENGTHS, EngineFeature.BIDIRECTIONAL);
+    }
+
     @Override
     public Engine create(RnnModel model, EngineOptions options) {
+        if (model.bidirectional()) {
+            return new BidirectionalEngine(name(), model, layer -> new CpuEngine(layer, options.threads()));
+        }
         return new CpuEngine(model, options.threads());
     }
 }

@@ -1,5 +1,6 @@
 package org.sprnn.engine.cpu;
 
+import org.sprnn.SprnnException;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
@@ -22,6 +23,9 @@ public final class CpuReferenceEngine implements Engine {
     private final CellEquations.LayerArrays[] layers; // each layer's arrays, its rows' nonzero columns listed once
 
     public CpuReferenceEngine(RnnModel model) {
+        if (model.bidirectional()) {
+            throw new SprnnException("cpu-reference: a bidirectional model runs as a BidirectionalEngine of one engine per layer and direction (EngineProvider builds it)");
+        }
         this.model = model;
         layers = new CellEquations.LayerArrays[model.numLayers()];
         for (int k = 0; k < layers.length; k++) {
@@ -32,6 +36,28 @@ public final class CpuReferenceEngine implements Engine {
     @Override
     public String name() {
         return NAME;
+    }
+
+    /** Lengths (as {@link org.sprnn.engine.LengthSegments}: one run per distinct length). */
+    @Override
+    public java.util.Set<org.sprnn.engine.EngineFeature> features() {
+        return java.util.Set.of(org.sprnn.engine.EngineFeature.LENGTHS);
+    }
+
+    /**
+     * A session whose states live on the Java heap ({@link Engine#openSession}'s), its initial states checked
+     * against the model now and zeros where not given, so that {@link org.sprnn.engine.Session#state()} has them
+     * from the start.
+     */
+    @Override
+    public org.sprnn.engine.Session openSession(int batch, Tensor h0, Tensor c0) {
+        if (batch < 1) {
+            throw new SprnnException("session: batch must be >= 1, got " + batch);
+        }
+        RunInputs.checkExceptInputValues(model, Tensor.zeros(1, batch, model.inputSize()), h0, c0);
+        int l = model.numLayers(), h = model.hiddenSize();
+        return Engine.super.openSession(batch, h0 != null ? h0 : Tensor.zeros(l, batch, h),
+                c0 != null || !model.cell().hasCellState() ? c0 : Tensor.zeros(l, batch, h));
     }
 
     @Override

@@ -1,6 +1,9 @@
 package org.sprnn.engine.cpu;
 
 import java.util.Optional;
+import java.util.Set;
+import org.sprnn.engine.BidirectionalEngine;
+import org.sprnn.engine.EngineFeature;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineFactory;
 import org.sprnn.engine.EngineOptions;
@@ -28,8 +31,17 @@ public final class CpuReferenceFactory implements EngineFactory {
         return Optional.empty();
     }
 
+    /** Lengths and bidirectional models (a {@link BidirectionalEngine} of one engine per layer and direction). */
+    @Override
+    public Set<EngineFeature> features() {
+        return Set.of(EngineFeature.LENGTHS, EngineFeature.BIDIRECTIONAL);
+    }
+
     @Override
     public Engine create(RnnModel model, EngineOptions options) {
+        if (model.bidirectional()) {
+            return new BidirectionalEngine(name(), model, layer -> new CpuReferenceEngine(layer));
+        }
         return new CpuReferenceEngine(model);
     }
 }

@@ -42,10 +42,23 @@ final class CpuRun implements WorkerPool.Body {
     final float[] outFloats; // [T][B][H] runFloat()'s output, or null
     final float[] hN; // [L][B][H] final hidden states, made here
     final float[] cN; // [L][B][H] final cell states, made here, or null
+    private final int[] lengths; // [B] each sequence's length (PyTorch's packed sequences), or null: every one T steps
+    private final int shortest; // the least of lengths (steps before it freeze nobody), or T
 
     /** A run of {@code steps} steps at batch {@code batch}; exactly one of each pair (input, output) is not null. */
     CpuRun(CpuWeights weights, CpuWorkspace ws, WorkerPool pool, boolean vectorApi, int chunkUnits, int steps, int batch,
            double[] inputDoubles, float[] inputFloats, float[] h0, float[] c0, double[] outDoubles, float[] outFloats) {
+        this(weights, ws, pool, vectorApi, chunkUnits, steps, batch, inputDoubles, inputFloats, h0, c0, outDoubles, outFloats, null);
+    }
+
+    /**
+     * As above, sequence {@code n} lasting {@code lengths[n]} steps: from its last step on its states stay frozen
+     * (so the final states are those of that step) and its outputs are zero. The caller zeroes the input's padding,
+     * so that what the projection reads there is finite; the recurrent sums of frozen sequences are zeroed before
+     * the overflow test, which so sees only real steps.
+     */
+    CpuRun(CpuWeights weights, CpuWorkspace ws, WorkerPool pool, boolean vectorApi, int chunkUnits, int steps, int batch,
+           double[] inputDoubles, float[] inputFloats, float[] h0, float[] c0, double[] outDoubles, float[] outFloats, int[] lengths) {
         this.layers = weights.layers;
         this.cell = weights.cell;
         this.gates = weights.gates;
@@ -66,6 +79,8 @@ final class CpuRun implements WorkerPool.Body {
         this.outFloats = outFloats;
         this.hN = new float[layers.length * batch * hidden];
         this.cN = cell.hasCellState() ? new float[layers.length * batch * hidden] : null;
+        this.lengths = lengths;
+        this.shortest = lengths == null ? steps : java.util.Arrays.stream(lengths).min().orElse(steps);
     }
 
     /** The whole run as seen by worker {@code w}; every worker executes it, meeting at barriers. */
@@ -263,24 +278,62 @@ final class CpuRun implements WorkerPool.Body {
                 w.rowDot(r, hPrev, b, a, r * b);
             }
         }
+        boolean freezes = t >= shortest; // some sequence has ended: its lanes keep their state and output zero
+        if (freezes) {
+            for (int n = 0; n < b; n++) {
+                if (t >= lengths[n]) {
+                    for (int r = r0; r < r1; r++) {
+                        a[r * b + n] = 0f; // never used; zeroed so that the overflow test sees real steps only
+                    }
+                }
+            }
+        }
         if (!CpuOverflow.recurrentInRange(a, r0 * b, (r1 - r0) * b, l.maxAbsBHh())) {
             ws.overflow.findRecurrentOverflow(a, l.bHh(), b, k, t, r0, r1, worker);
         }
         int preStep = t * g * hidden * b;
         if (seqOut == null && g == 1) {
             singleGateUpdate(ws.hhBiasByElement[k], preStep, u0, u1, hNext, t * hidden * b);
+            if (freezes) {
+                freezeEnded(t, u0, u1, hPrev, hNext);
+            }
             return;
         }
         float[] p = ws.pre, bhh = l.bHh(), cs = ws.cellState, hist = ws.outHistory;
         for (int u = u0; u < u1; u++) {
             for (int n = 0; n < b; n++) {
                 int c = t * b + n; // (step, batch) column
-                float hv = cellUpdate(p, a, bhh, cs, u, n, preStep, hPrev[u * b + n]);
+                boolean frozen = freezes && t >= lengths[n];
+                float hv = frozen ? hPrev[u * b + n] : cellUpdate(p, a, bhh, cs, u, n, preStep, hPrev[u * b + n]);
                 hNext[u * b + n] = hv;
                 if (seqOut != null) {
                     seqOut.setAtIndex(ValueLayout.JAVA_FLOAT, ((long) (c / BLOCK) * hidden + u) * BLOCK + c % BLOCK, hv);
                 } else {
-                    hist[t * hidden * b + u * b + n] = hv;
+                    hist[t * hidden * b + u * b + n] = frozen ? 0f : hv;
+                }
+            }
+        }
+    }
+
+    /**
+     * After {@link #singleGateUpdate} of step t (the last layer of a ReLU/tanh stack): the lanes of the sequences that
+     * have ended get their state back ({@code hPrev}) and a zero output, in the run's output or {@code outHistory},
+     * wherever the update wrote it.
+     */
+    private void freezeEnded(int t, int u0, int u1, float[] hPrev, float[] hNext) {
+        int b = batch, histStep = t * hidden * b;
+        for (int n = 0; n < b; n++) {
+            if (t < lengths[n]) {
+                continue;
+            }
+            for (int u = u0; u < u1; u++) {
+                hNext[u * b + n] = hPrev[u * b + n];
+                if (!reluWritesOutput) {
+                    ws.outHistory[histStep + u * b + n] = 0f;
+                } else if (outFloats != null) {
+                    outFloats[histStep + n * hidden + u] = 0f;
+                } else {
+                    outDoubles[histStep + n * hidden + u] = 0.0;
                 }
             }
         }

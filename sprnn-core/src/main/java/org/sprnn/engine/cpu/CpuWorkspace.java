@@ -19,8 +19,11 @@ final class CpuWorkspace {
     private final int workers;
     private final boolean vectorApi;
 
-    // grown to the largest (T, B) seen by ensureCapacity
-    private int capSteps;
+    // the per-column buffers (x0, seq, pre, outHistory) grow to the most (step, batch) columns T*B seen by
+    // ensureCapacity and are reused by any smaller run, of any batch (a packed run's segments shrink the batch
+    // from one run to the next: reallocating and zeroing pre each time cost about as much as the segment);
+    // the [H][B] buffers are made for the batch of the run
+    private long capColumns;
     private int capBatch;
     MemorySegment x0; // [blocks][I][BLOCK] float, 64-byte aligned (alignedFloats): the model input; column c = t*B + b is x0[c / BLOCK][i][c % BLOCK]
     MemorySegment[] seq; // 2 x [blocks][H][BLOCK] float, 64-byte aligned: layer outputs that feed the next layer, ping-pong
@@ -72,20 +75,24 @@ final class CpuWorkspace {
         if (vectorApi && inputRows == null) {
             inputRows = new float[workers][BLOCK * ((inSize + workers - 1) / workers)];
         }
-        if (t <= capSteps && b == capBatch) {
+        long columns = (long) t * b;
+        if (columns > capColumns) {
+            int blocks = (t * b + BLOCK - 1) / BLOCK;
+            long widest = Math.max((long) blocks * Math.max(inSize, hidden) * BLOCK, (long) t * gates * hidden * b);
+            if (widest > Integer.MAX_VALUE - 16) {
+                throw new SprnnException("input of " + t + " steps x batch " + b + " is too long for the cpu engine's buffers: split the sequence");
+            }
+            x0 = alignedFloats((long) blocks * inSize * BLOCK);
+            seq = numLayers > 1 ? new MemorySegment[] {alignedFloats((long) blocks * hidden * BLOCK), alignedFloats((long) blocks * hidden * BLOCK)}
+                    : new MemorySegment[2];
+            pre = new float[t * gates * hidden * b];
+            outHistory = new float[t * hidden * b];
+            capColumns = columns;
+        }
+        if (b == capBatch) {
             return;
         }
-        int blocks = (t * b + BLOCK - 1) / BLOCK;
-        long widest = Math.max((long) blocks * Math.max(inSize, hidden) * BLOCK, (long) t * gates * hidden * b);
-        if (widest > Integer.MAX_VALUE - 16) {
-            throw new SprnnException("input of " + t + " steps x batch " + b + " is too long for the cpu engine's buffers: split the sequence");
-        }
-        x0 = alignedFloats((long) blocks * inSize * BLOCK);
-        seq = numLayers > 1 ? new MemorySegment[] {alignedFloats((long) blocks * hidden * BLOCK), alignedFloats((long) blocks * hidden * BLOCK)}
-                : new MemorySegment[2];
-        pre = new float[t * gates * hidden * b];
         state = new float[][] {new float[hidden * b], new float[hidden * b]};
-        outHistory = new float[t * hidden * b];
         cellState = new float[hidden * b];
         gateSums = new float[gates * hidden * b];
         hhBiasByElement = new float[numLayers][];
@@ -98,7 +105,6 @@ final class CpuWorkspace {
                 hhBiasByElement[k] = e;
             }
         }
-        capSteps = t;
         capBatch = b;
     }
 

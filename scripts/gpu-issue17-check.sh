@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# gpu-issue17-check.sh — issue 17 on a GPU machine with no JDK: every GPU engine through `sprnn stream` (the default
+# session: state carried between chunks, npy and raw frames) and a whole `sprnn run`, cpu-reference beside them, and
+# --lengths, which the GPU engines refuse in one line (auto takes cpu). Data from, and verdict by,
+# scripts/issue17_gpu_check.py (make before, compare after).
+#
+#   scripts/dist.sh && python3 scripts/issue17_gpu_check.py make DATA     # here
+#   bash scripts/gpu-issue17-check.sh dist/sprnn-linux-x64.tar.xz DATA OUT   # there
+#   python3 scripts/issue17_gpu_check.py compare DATA OUT                    # here
+set -uo pipefail
+tarball=${1:?usage: gpu-issue17-check.sh TARBALL DATA OUT}
+data=${2:?usage: gpu-issue17-check.sh TARBALL DATA OUT}
+OUT=${3:?usage: gpu-issue17-check.sh TARBALL DATA OUT}
+mkdir -p "$OUT"
+work=$(mktemp -d)
+tar -C "$work" -xJf "$tarball"
+S="$work/sprnn-linux-x64/bin/sprnn"
+export SPRNN_CACHE="$work/cache"
+R="$work/results"
+mkdir -p "$R"
+log="$OUT/log.txt"
+"$S" info > "$log" 2>&1
+for m in relu lstm; do
+  for e in cpu-reference cuda-sparse-persistent cuda-dense-persistent cuda-gemm cuda-spmm cuda-cudnn; do
+    echo "== $m $e" >> "$log"
+    timeout 120 "$S" stream --model "$data/$m.safetensors" --batch 4 --engine "$e" -v < "$data/${m}_frames.npys" \
+      > "$R/${m}_${e}_stream.npys" 2>> "$log"; echo "stream exit $?" >> "$log"
+    timeout 120 "$S" stream --model "$data/$m.safetensors" --batch 4 --engine "$e" --format raw < "$data/${m}_raw.f32" \
+      > "$R/${m}_${e}_raw.f32" 2>> "$log"; echo "raw exit $?" >> "$log"
+    timeout 120 "$S" run --model "$data/$m.safetensors" --input "$data/${m}_x.npy" --engine "$e" --output "$R/${m}_${e}_run.npy" \
+      >> "$log" 2>&1; echo "run exit $?" >> "$log"
+    timeout 120 "$S" run --model "$data/$m.safetensors" --input "$data/${m}_x.npy" --engine "$e" --lengths 40,3,17,9 \
+      --output "$R/${m}_${e}_lengths.npy" >> "$log" 2>&1; echo "lengths exit $?" >> "$log"
+  done
+  echo "== $m auto with lengths" >> "$log"
+  timeout 120 "$S" run --model "$data/$m.safetensors" --input "$data/${m}_x.npy" --lengths 40,3,17,9 \
+    --output "$R/${m}_auto_lengths.npy" -v >> "$log" 2>&1; echo "auto lengths exit $?" >> "$log"
+done
+tar -C "$R" -cf "$OUT/results.tar" .
+rm -rf "$work"
+echo "wrote $OUT/log.txt and $OUT/results.tar"
