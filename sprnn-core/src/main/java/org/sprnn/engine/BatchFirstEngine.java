@@ -226,6 +226,11 @@ public final class BatchFirstEngine implements Engine {
      * {@link #check(RnnModel, Tensor, Tensor, Tensor)} with per-sequence lengths: only the input values a run with
      * these lengths reads are tested; {@code lengths} null is that check itself.
      *
+     * @param model the model to be run
+     * @param input the input {@code [B][T][I]}
+     * @param h0 initial hidden states {@code [L][B][H]}, or {@code null} for zeros
+     * @param c0 initial cell states {@code [L][B][H]} (LSTM only), or {@code null} for zeros
+     * @param lengths one length per batch element, or {@code null} for equal-length sequences
      * @return the batch size B
      * @throws SprnnException naming the argument (or {@code lengths[b]}), its shape and the expected one
      */
@@ -287,7 +292,6 @@ public final class BatchFirstEngine implements Engine {
         return b;
     }
 
-    /** RunInputs' message for a non-finite input value, at its index in the caller's {@code [B][T][I]} array. */
     /** The {@link Float32Range} refusal of input element {@code bad} of a {@code [B][T][I]} input, by its {@code [b][t][i]}. */
     private static SprnnException refused(int[] s, int bad, double value, String shown) {
         int i = bad % s[2], t = (bad / s[2]) % s[1], b = bad / (s[1] * s[2]);

@@ -76,6 +76,8 @@ public interface Engine extends AutoCloseable {
     /**
      * What this engine supports beyond equal-length batches through unidirectional models; by default
      * nothing ({@link EngineFeature}). The CPU engines support every feature.
+     *
+     * @return the features supported
      */
     default java.util.Set<EngineFeature> features() {
         return java.util.Set.of();

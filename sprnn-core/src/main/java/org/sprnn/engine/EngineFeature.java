@@ -20,7 +20,11 @@ public enum EngineFeature {
         this.description = description;
     }
 
-    /** What the feature is, as a refusal names it, e.g. {@code per-sequence lengths}. */
+    /**
+     * What the feature is, as a refusal names it, e.g. {@code per-sequence lengths}.
+     *
+     * @return the description
+     */
     public String description() {
         return description;
     }
@@ -28,6 +32,9 @@ public enum EngineFeature {
     /**
      * The one line that refuses this feature on an engine, e.g. {@code cuda-sparse-persistent: per-sequence
      * lengths are not supported on this engine yet (issue 17)}.
+     *
+     * @param engine the engine's name
+     * @return the refusal message
      */
     public String refusal(String engine) {
         return engine + ": " + description + " are not supported on this engine yet (issue 17)";
@@ -36,6 +43,8 @@ public enum EngineFeature {
     /**
      * Throws {@link #refusal} unless {@code supported} holds this feature.
      *
+     * @param engine the engine's name
+     * @param supported the engine's features
      * @throws SprnnException naming the engine and the feature
      */
     public void require(String engine, Set<EngineFeature> supported) {

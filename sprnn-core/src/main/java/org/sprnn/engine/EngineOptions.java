@@ -70,7 +70,16 @@ public record EngineOptions(String engine, int threads, Precision precision, int
         this(engine, threads, precision, batchHint, batchFirst, "auto");
     }
 
-    /** Options without required features. */
+    /**
+     * Options without required features.
+     *
+     * @param engine engine name or {@code auto}
+     * @param threads CPU threads (≥ 1)
+     * @param precision GPU weight precision, one of {@link #PRECISIONS}
+     * @param batchHint expected batch size (≥ 1)
+     * @param batchFirst whether runs take and return batch-first tensors
+     * @param cudnnAlgo the {@code cuda-cudnn} algorithm, one of {@link #CUDNN_ALGORITHMS}; {@code null} for {@code auto}
+     */
     public EngineOptions(String engine, int threads, Precision precision, int batchHint, boolean batchFirst, String cudnnAlgo) {
         this(engine, threads, precision, batchHint, batchFirst, cudnnAlgo, java.util.Set.of());
     }

@@ -64,6 +64,11 @@ public final class EngineProvider {
      * bidirectional model, or {@link EngineOptions#required()} lengths, on an engine without them gets
      * {@link EngineFeature#refusal}), then the factory's own {@link EngineFactory#unavailableReason}. Every caller
      * that asks whether an engine can run a model asks here.
+     *
+     * @param f the engine's factory
+     * @param model the model to be run
+     * @param options the options the engine would be built with
+     * @return the reason, or empty if the engine can run the model
      */
     public static Optional<String> unavailableReason(EngineFactory f, RnnModel model, EngineOptions options) {
         if (model.bidirectional() && !f.features().contains(EngineFeature.BIDIRECTIONAL)) {

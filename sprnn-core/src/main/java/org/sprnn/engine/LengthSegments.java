@@ -29,6 +29,7 @@ public final class LengthSegments {
     /**
      * Runs {@code input} with per-sequence lengths through {@code engine}'s sequence-first {@link Engine#run}.
      *
+     * @param engine  the sequence-first engine that runs each segment
      * @param input   {@code [T][B][I]}; steps at or after a sequence's length are padding and never read
      * @param h0      initial hidden states {@code [L][B][H]}, or {@code null} for zeros
      * @param c0      initial cell states {@code [L][B][H]} (LSTM), or {@code null} for zeros
@@ -134,6 +135,9 @@ public final class LengthSegments {
      * sequence's end) and that float32 cannot hold, naming it by its {@code [t][b][i]} ({@code [b][t][i]} where
      * {@code batchFirst}, whose input is {@code [B][T][I]}). Padding is not read, so not tested (PyTorch ignores it too).
      *
+     * @param input      {@code [T][B][I]}, or {@code [B][T][I]} where {@code batchFirst}
+     * @param lengths    one length per batch element, already checked against the input
+     * @param batchFirst whether {@code input} is batch-first
      * @throws SprnnException as {@link RunInputs#check} words it
      */
     public static void checkReadValues(Tensor input, SequenceLengths lengths, boolean batchFirst) {

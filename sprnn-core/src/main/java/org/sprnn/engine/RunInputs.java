@@ -32,6 +32,11 @@ public final class RunInputs {
      * except that only the input values a run with these lengths reads are tested (padding after a sequence's end is
      * never read, as in PyTorch); {@code lengths} null is that check itself.
      *
+     * @param model the model to be run
+     * @param input the input {@code [T][B][I]}
+     * @param h0 initial hidden states {@code [L][B][H]}, or {@code null} for zeros
+     * @param c0 initial cell states {@code [L][B][H]} (LSTM only), or {@code null} for zeros
+     * @param lengths one length per batch element, or {@code null} for equal-length sequences
      * @return the batch size B
      * @throws SprnnException naming the argument (or {@code lengths[b]}), its shape and the expected one
      */

@@ -39,7 +39,13 @@ public record SequenceLengths(int[] values) {
         }
     }
 
-    /** The lengths given. */
+    /**
+     * The lengths given.
+     *
+     * @param values one length per batch element, each at least 1
+     * @return the lengths
+     * @throws SprnnException naming {@code lengths} and the entry at fault
+     */
     public static SequenceLengths of(int... values) {
         return new SequenceLengths(values);
     }
@@ -47,6 +53,8 @@ public record SequenceLengths(int[] values) {
     /**
      * Parses a comma-separated list such as {@code 17,256,90,3} (spaces around entries allowed).
      *
+     * @param text the list
+     * @return the lengths
      * @throws SprnnException naming the entry that is not an integer of at least 1
      */
     public static SequenceLengths parse(String text) {
@@ -70,28 +78,50 @@ public record SequenceLengths(int[] values) {
         return new SequenceLengths(v);
     }
 
-    /** The lengths (a copy). */
+    /**
+     * The lengths (a copy).
+     *
+     * @return one length per batch element
+     */
     @Override
     public int[] values() {
         return values.clone();
     }
 
-    /** The number of sequences (the batch size B these lengths are for). */
+    /**
+     * The number of sequences (the batch size B these lengths are for).
+     *
+     * @return the number of lengths
+     */
     public int count() {
         return values.length;
     }
 
-    /** Sequence {@code b}'s length. */
+    /**
+     * Sequence {@code b}'s length.
+     *
+     * @param b the batch element
+     * @return its length
+     */
     public int get(int b) {
         return values[b];
     }
 
-    /** The longest length. */
+    /**
+     * The longest length.
+     *
+     * @return the maximum of the lengths
+     */
     public int max() {
         return Arrays.stream(values).max().orElseThrow();
     }
 
-    /** Whether every sequence has {@code steps} steps (then a run with these lengths is a plain run). */
+    /**
+     * Whether every sequence has {@code steps} steps (then a run with these lengths is a plain run).
+     *
+     * @param steps the input's steps T
+     * @return true if every length is {@code steps}
+     */
     public boolean allEqual(int steps) {
         return Arrays.stream(values).allMatch(v -> v == steps);
     }
@@ -99,6 +129,8 @@ public record SequenceLengths(int[] values) {
     /**
      * Checks the lengths against a run's batch and steps: one per batch element, none beyond T.
      *
+     * @param batch the batch size B
+     * @param steps the input's steps T
      * @throws SprnnException naming {@code lengths}, the entry and the limit
      */
     public void check(int batch, int steps) {

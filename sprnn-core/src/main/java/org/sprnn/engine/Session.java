@@ -15,10 +15,18 @@ import org.sprnn.model.Tensor;
  */
 public interface Session extends AutoCloseable {
 
-    /** The batch size every chunk must have. */
+    /**
+     * The batch size every chunk must have.
+     *
+     * @return the batch size B
+     */
     int batch();
 
-    /** The number of steps fed so far. */
+    /**
+     * The number of steps fed so far.
+     *
+     * @return the steps fed
+     */
     long steps();
 
     /**

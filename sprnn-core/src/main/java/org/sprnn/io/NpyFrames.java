@@ -39,6 +39,9 @@ public final class NpyFrames {
      * As {@link #read(InputStream, String, long)}, with the frame's shape checked as soon as its header is read,
      * before its data: a frame of the wrong shape is refused without reading (or allocating for) its data.
      *
+     * @param in         the stream, positioned at a frame's first byte or at its end
+     * @param where      names the frame in messages, e.g. {@code stdin: frame 3}
+     * @param maxValues  the most elements a frame may hold; a header that says more is refused before its data is read
      * @param checkShape throws where the shape (the header's extents) is not one the caller takes; null for any
      * @return the array, or null where the stream ends before the frame's first byte
      * @throws SprnnException as {@link #read(InputStream, String, long)}, and what {@code checkShape} throws
@@ -90,6 +93,9 @@ public final class NpyFrames {
     /**
      * Writes {@code t} as one float32 {@code .npy} frame (format 1.0) and flushes the stream.
      *
+     * @param out   the stream
+     * @param t     the frame
+     * @param where names the frame in messages
      * @throws SprnnException naming {@code where} if the stream cannot be written (e.g. the reader went away)
      */
     public static void write(OutputStream out, FloatTensor t, String where) {
@@ -105,6 +111,9 @@ public final class NpyFrames {
     /**
      * Writes {@code values} as little-endian float32 and flushes the stream: a raw frame.
      *
+     * @param out    the stream
+     * @param values the frame's values
+     * @param where  names the frame in messages
      * @throws SprnnException naming {@code where} if the stream cannot be written
      */
     public static void writeRaw(OutputStream out, float[] values, String where) {
@@ -122,6 +131,9 @@ public final class NpyFrames {
     /**
      * Reads {@code count} little-endian float32 values: a raw frame.
      *
+     * @param in    the stream, positioned at a frame's first byte or at its end
+     * @param count the number of values in a frame
+     * @param where names the frame in messages
      * @return the values, or null where the stream ends before the frame's first byte
      * @throws SprnnException naming {@code where} if the stream ends inside the frame
      */

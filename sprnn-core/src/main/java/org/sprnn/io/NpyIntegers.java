@@ -25,8 +25,10 @@ public final class NpyIntegers {
     /**
      * Reads a 1-D int32/int64 array of at most {@code maxCount} elements.
      *
+     * @param file     the {@code .npy} file
      * @param what     what the values are, for messages (e.g. {@code lengths})
      * @param maxCount the most elements accepted; a larger file is refused before it is read
+     * @return the values
      * @throws SprnnException naming the file and the problem: not a regular file, malformed or truncated header,
      *                        another dtype (floats included), another rank, too many elements, trailing bytes
      */

@@ -44,7 +44,14 @@ public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String k
         this(cell, layers, true, "");
     }
 
-    /** A unidirectional model: {@code RnnModel(cell, layers, bias, keyPrefix, List.of())}. */
+    /**
+     * A unidirectional model: {@code RnnModel(cell, layers, bias, keyPrefix, List.of())}.
+     *
+     * @param cell the cell type
+     * @param layers the layers, input layer first
+     * @param bias whether the state dict has biases
+     * @param keyPrefix the state dict's key prefix; empty for none
+     */
     public RnnModel(CellType cell, List<Layer> layers, boolean bias, String keyPrefix) {
         this(cell, layers, bias, keyPrefix, List.of());
     }
@@ -238,7 +245,13 @@ public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String k
         return new RnnModel(cell, newLayers, bias, keyPrefix, reverseLayers);
     }
 
-    /** The same cell, bias flag and key prefix with other layers of both directions ({@code reverse} empty: unidirectional). */
+    /**
+     * The same cell, bias flag and key prefix with other layers of both directions ({@code reverse} empty: unidirectional).
+     *
+     * @param newLayers the forward layers, input layer first
+     * @param reverse the reverse layers, as many as {@code newLayers}; empty for none
+     * @return a new model
+     */
     public RnnModel withLayers(List<Layer> newLayers, List<Layer> reverse) {
         return new RnnModel(cell, newLayers, bias, keyPrefix, reverse);
     }

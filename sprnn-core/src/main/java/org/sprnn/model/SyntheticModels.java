@@ -50,6 +50,15 @@ public final class SyntheticModels {
     /**
      * A random bidirectional model (PyTorch's {@code bidirectional=True}): as {@link #random}, with a reverse
      * layer beside every layer and layer {@code k > 0} of both directions reading {@code 2 * hidden} inputs.
+     *
+     * @param cell      cell type
+     * @param inputSize I
+     * @param hidden    H
+     * @param layers    number of stacked layers (≥ 1)
+     * @param density   fraction of nonzeros kept in W_hh, in (0, 1]
+     * @param densityIh fraction of nonzeros kept in W_ih, in (0, 1]
+     * @param seed      random seed
+     * @return a new model, the same for the same arguments
      */
     public static RnnModel randomBidirectional(CellType cell, int inputSize, int hidden, int layers, double density,
                                                double densityIh, long seed) {
