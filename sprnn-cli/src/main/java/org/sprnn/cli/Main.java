@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
             SelfTestCommand.class,
             BenchCommand.class,
             KernelCheckCommand.class,
+            PlotCommand.class,
             CommandLine.HelpCommand.class
         },
         footerHeading = "%nExamples:%n",
@@ -36,6 +37,7 @@ import picocli.CommandLine.Command;
             "  sprnn info",
             "  sprnn selftest",
             "  sprnn bench --hidden 2304 --batch 4 --density 0.3 --steps 256",
+            "  sprnn plot --out chart.svg bench.csv",
             "  sprnn run --model lstm.safetensors --input x.npy --output y.npy",
             "  sprnn run --model bigru.safetensors --input x.npy --lengths 17,256,90,3 --output y.npy",
             "  sprnn stream --model gru.safetensors --batch 4 --format raw < steps.f32 > outputs.f32",

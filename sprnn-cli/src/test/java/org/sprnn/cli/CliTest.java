@@ -32,7 +32,7 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"demo", "info", "run", "stream", "inspect", "prune", "plan", "explain", "selftest", "bench", "kernel-check"})
+    @ValueSource(strings = {"demo", "info", "run", "stream", "inspect", "prune", "plan", "explain", "selftest", "bench", "kernel-check", "plot"})
     void everyCommandHasHelpEndingInExamples(String command) {
         java.io.PrintStream saved = System.err;
         java.io.ByteArrayOutputStream picocliWarnings = new java.io.ByteArrayOutputStream();

@@ -22,24 +22,39 @@ import org.jfree.chart.renderer.category.StandardBarPainter;
 import org.jfree.data.category.DefaultCategoryDataset;
 
 /**
- * Turns benchmark rows (the CSV that {@code sprnn bench} writes) into one PNG bar chart: µs per step of
- * each engine, grouped by layer configuration, beside the best baseline measured in results/anchors/README.md.
+ * Turns benchmark rows (the CSV that {@code sprnn bench} or {@code sprnn bench grid} writes) into one bar chart, PNG or
+ * SVG by the output's name: µs per step of each engine, grouped by layer configuration, optionally beside the best
+ * baseline measured in results/anchors/README.md. {@code sprnn plot} is the command; this class also runs alone:
  *
  * <pre>
- * java -jar sprnn-plot/target/sprnn-plot.jar OUT.png "title" ROWS.csv [ROWS.csv ...] [--anchor "1152/4/0.1=2.94" ...]
+ * java -jar sprnn-plot/target/sprnn-plot.jar OUT.png|OUT.svg "title" ROWS.csv [ROWS.csv ...] [--anchor "1152/4/0.1=2.94" ...]
  * </pre>
  *
- * Rows need the columns {@code engine, precision, hidden, batch, density} and
- * {@code recurrent_us_per_step_median}; a row's series is {@code engine precision}.
+ * Rows need the columns {@code engine, hidden, batch, density} and {@code recurrent_us_per_step_median} (bench) or
+ * {@code us_per_step_median} (grid; rows without a figure, an engine that could not run, are left out); with a
+ * {@code precision} column a row's series is {@code engine precision}, with a {@code cell} column the configuration
+ * names the cell. Malformed files are refused with {@link IllegalArgumentException} naming the file and line.
  */
 public final class BenchChart {
     private BenchChart() {
     }
 
-    /** One measured bar. */
-    record Bar(String series, String config, double micros) {
+    /**
+     * One measured bar.
+     *
+     * @param series the legend entry (engine and precision)
+     * @param config the group on the axis (cell, hidden, batch, density)
+     * @param micros µs per timestep
+     */
+    public record Bar(String series, String config, double micros) {
     }
 
+    /**
+     * The command line above.
+     *
+     * @param args OUT, TITLE, then CSV files and {@code --anchor H/B/D=US} pairs
+     * @throws IOException when a file cannot be read or written
+     */
     public static void main(String[] args) throws IOException {
         if (args.length < 3) {
             System.err.println("usage: BenchChart OUT.png TITLE ROWS.csv [ROWS.csv ...] [--anchor H/B/D=US ...]");
@@ -50,9 +65,7 @@ public final class BenchChart {
         List<Bar> bars = new ArrayList<>();
         for (int i = 2; i < args.length; i++) {
             if (args[i].equals("--anchor")) {
-                String[] kv = args[++i].split("=");
-                String[] c = kv[0].split("/");
-                bars.add(new Bar("best baseline (results/anchors)", config(c[0], c[1], c[2]), Double.parseDouble(kv[1])));
+                bars.add(anchor(args[++i]));
             } else {
                 bars.addAll(read(Path.of(args[i])));
             }
@@ -60,24 +73,88 @@ public final class BenchChart {
         write(bars, title, out);
     }
 
-    static String config(String hidden, String batch, String density) {
-        return String.format(Locale.ROOT, "H %s, B %s, d %.0f%%", hidden, batch, 100 * Double.parseDouble(density));
+    /**
+     * One anchor bar from {@code H/B/D=US}, e.g. {@code 1152/4/0.1=2.94}.
+     *
+     * @param spec the anchor
+     * @return its bar, in the series "best baseline (results/anchors)"
+     */
+    public static Bar anchor(String spec) {
+        String[] kv = spec.split("=", -1);
+        String[] c = kv[0].split("/", -1);
+        if (kv.length != 2 || c.length != 3) {
+            throw new IllegalArgumentException("--anchor: expected HIDDEN/BATCH/DENSITY=US, e.g. 1152/4/0.1=2.94, got '" + clip(spec) + "'");
+        }
+        return new Bar("best baseline (results/anchors)", config("", c[0], c[1], c[2], "--anchor"), number(kv[1], "--anchor"));
     }
 
-    /** Reads the bars of one CSV (no quoted commas before the last used column). */
-    static List<Bar> read(Path csv) throws IOException {
+    static String config(String cell, String hidden, String batch, String density, String where) {
+        number(hidden, where);
+        number(batch, where);
+        return String.format(Locale.ROOT, "%sH %s, B %s, d %.0f%%", cell.isEmpty() ? "" : cell + " ", hidden, batch,
+                100 * number(density, where));
+    }
+
+    private static double number(String s, String where) {
+        try {
+            double v = Double.parseDouble(s.strip());
+            if (!Double.isFinite(v) || v < 0) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(where + ": expected a finite number >= 0, got '" + clip(s) + "'");
+        }
+    }
+
+    /** At most 40 characters of untrusted text, control characters shown as '?'. */
+    private static String clip(String s) {
+        String t = s.length() > 40 ? s.substring(0, 40) + "..." : s;
+        return t.replaceAll("\\p{Cntrl}", "?");
+    }
+
+    /** Files larger than this are refused before reading: bench and grid files are a few kB to a few MB. */
+    static final long MAX_BYTES = 64L << 20;
+
+    /**
+     * Reads the bars of one CSV written by {@code sprnn bench} or {@code sprnn bench grid} (no quoted commas before the
+     * last used column: the writers quote only the free-text columns at the end).
+     *
+     * @param csv the file
+     * @return its bars, in file order
+     * @throws IOException when it cannot be read
+     */
+    public static List<Bar> read(Path csv) throws IOException {
+        if (Files.size(csv) > MAX_BYTES) {
+            throw new IllegalArgumentException(csv + ": " + Files.size(csv) + " bytes, more than a benchmark file's " + MAX_BYTES);
+        }
         List<String> lines = Files.readAllLines(csv);
-        List<String> head = List.of(lines.get(0).split(","));
-        int engine = col(head, "engine", csv), precision = col(head, "precision", csv), hidden = col(head, "hidden", csv),
-                batch = col(head, "batch", csv), density = col(head, "density", csv),
-                value = col(head, "recurrent_us_per_step_median", csv);
+        if (lines.isEmpty()) {
+            throw new IllegalArgumentException(csv + ": empty, expected a header line");
+        }
+        List<String> head = List.of(lines.get(0).split(",", -1));
+        int value = head.indexOf("recurrent_us_per_step_median") >= 0 ? col(head, "recurrent_us_per_step_median", csv)
+                : col(head, "us_per_step_median", csv);
+        int engine = col(head, "engine", csv), hidden = col(head, "hidden", csv), batch = col(head, "batch", csv),
+                density = col(head, "density", csv), precision = head.indexOf("precision"), cell = head.indexOf("cell");
+        int need = Math.max(Math.max(value, engine), Math.max(Math.max(hidden, batch), Math.max(density, Math.max(precision, cell))));
         List<Bar> out = new ArrayList<>();
-        for (String line : lines.subList(1, lines.size())) {
+        for (int n = 1; n < lines.size(); n++) {
+            String line = lines.get(n);
             if (line.isBlank()) {
                 continue;
             }
             String[] f = line.split(",", -1);
-            out.add(new Bar(f[engine] + " " + f[precision], config(f[hidden], f[batch], f[density]), Double.parseDouble(f[value])));
+            String where = csv.getFileName() + " line " + (n + 1);
+            if (f.length <= need) {
+                throw new IllegalArgumentException(where + ": " + f.length + " fields, the header names " + head.size());
+            }
+            if (f[value].isBlank()) {
+                continue; // a grid row of an engine that could not run at that point
+            }
+            String series = precision >= 0 ? f[engine] + " " + f[precision] : f[engine];
+            out.add(new Bar(clip(series), config(cell >= 0 ? clip(f[cell]) : "", f[hidden], f[batch], f[density], where),
+                    number(f[value], where)));
         }
         return out;
     }
@@ -90,8 +167,24 @@ public final class BenchChart {
         return i;
     }
 
-    /** Renders the bars (the median where one series has several rows for a config) to a PNG. */
-    static void write(List<Bar> bars, String title, Path out) throws IOException {
+    /**
+     * Renders the bars (the median where one series has several rows for a config) to a PNG or, where {@code out} ends in
+     * {@code .svg}, an SVG.
+     *
+     * @param bars  the bars
+     * @param title the chart's title
+     * @param out   a {@code .png} or {@code .svg} file
+     * @throws IOException when it cannot be written
+     */
+    public static void write(List<Bar> bars, String title, Path out) throws IOException {
+        String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
+        boolean svg = name.endsWith(".svg");
+        if (!svg && !name.endsWith(".png")) {
+            throw new IllegalArgumentException(out + ": the chart's format follows the name: .png or .svg");
+        }
+        if (bars.isEmpty()) {
+            throw new IllegalArgumentException("no rows with a figure to plot");
+        }
         Map<String, Map<String, List<Double>>> grouped = new LinkedHashMap<>();
         for (Bar b : bars) {
             grouped.computeIfAbsent(b.series(), k -> new LinkedHashMap<>()).computeIfAbsent(b.config(), k -> new ArrayList<>())
@@ -103,7 +196,7 @@ public final class BenchChart {
             v.sort(null);
             data.addValue(v.get(v.size() / 2), series, config);
         }));
-        JFreeChart chart = ChartFactory.createBarChart(title, "layer (vanilla ReLU RNN, T 256)", "µs per timestep (lower is better)",
+        JFreeChart chart = ChartFactory.createBarChart(title, "layer", "µs per timestep (lower is better)",
                 data, PlotOrientation.VERTICAL, true, false, false);
         chart.setBackgroundPaint(Color.WHITE);
         CategoryPlot plot = chart.getCategoryPlot();
@@ -118,6 +211,13 @@ public final class BenchChart {
         r.setDefaultItemLabelsVisible(true);
         r.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
         Files.createDirectories(out.toAbsolutePath().getParent());
-        ChartUtils.saveChartAsPNG(out.toFile(), chart, 1100, 560);
+        int width = Math.max(1100, 90 * data.getColumnCount()), height = 560;
+        if (svg) {
+            org.jfree.svg.SVGGraphics2D g2 = new org.jfree.svg.SVGGraphics2D(width, height);
+            chart.draw(g2, new java.awt.Rectangle(0, 0, width, height));
+            org.jfree.svg.SVGUtils.writeToSVG(out.toFile(), g2.getSVGElement());
+        } else {
+            ChartUtils.saveChartAsPNG(out.toFile(), chart, width, height);
+        }
     }
 }
