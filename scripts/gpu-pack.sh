@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# gpu-pack.sh — runs GPU commands into a scratch folder and packs everything they wrote into ONE archive under OUT.
+# The device tool brings back at most eight files of a call (the rest are listed as left out), so a session's
+# logs, CSVs and JSON rows come back only as one archive:
+#
+#   bash scripts/gpu-pack.sh OUT -- bash scripts/gpu-suite.sh dist/sprnn-linux-x64.tar.xz @ quick
+#   bash scripts/gpu-pack.sh OUT -- bash scripts/gpu-suite.sh dist/sprnn-linux-x64.tar.xz @/g grid
+#
+# Each command after `--` (several separated by `---`) runs with every `@` in its arguments replaced by the scratch
+# folder; the archive is OUT/all.tgz (unpack here with `tar xzf all.tgz`: folder `r/`), the exit code the number of
+# commands that failed. Output the commands print still goes to the call's output.
+set -uo pipefail
+OUT=${1:?usage: gpu-pack.sh OUT -- COMMAND... [--- COMMAND...]}
+shift
+[ "${1:-}" = "--" ] || { echo "usage: gpu-pack.sh OUT -- COMMAND... [--- COMMAND...]" >&2; exit 2; }
+shift
+scratch=$(mktemp -d)
+mkdir -p "$scratch/r" "$OUT"
+failed=0
+run_one() {
+  local args=() a
+  for a in "$@"; do args+=("${a//@/$scratch/r}"); done
+  "${args[@]}" || failed=$((failed + 1))
+}
+cmd=()
+for a in "$@"; do
+  if [ "$a" = "---" ]; then run_one "${cmd[@]}"; cmd=(); else cmd+=("$a"); fi
+done
+[ "${#cmd[@]}" -gt 0 ] && run_one "${cmd[@]}"
+nvidia-smi --query-gpu=name,driver_version --format=csv > "$scratch/r/gpu.txt" 2>&1
+tar -C "$scratch" -czf "$OUT/all.tgz" r
+echo "packed $(find "$scratch/r" -type f | wc -l) files into $OUT/all.tgz; $failed command(s) failed"
+rm -rf "$scratch"
+exit "$failed"
