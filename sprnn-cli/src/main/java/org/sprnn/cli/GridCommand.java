@@ -155,6 +155,7 @@ final class GridCommand extends SprnnCommand {
         List<Point> points = new ArrayList<>();
         int total = cellTypes.size() * hiddens.size() * densities.size() * batches.size(), done = 0;
         boolean cut = false;
+        org.sprnn.Progress progress = org.sprnn.Progress.of("bench grid", total, System.err);
         grid:
         for (CellType cell : cellTypes) {
             for (int hidden : hiddens) {
@@ -172,6 +173,7 @@ final class GridCommand extends SprnnCommand {
                         points.add(p);
                         done++;
                         out().printf(Locale.ROOT, "[%d/%d %.0f s] %s%n", done, total, (System.nanoTime() - start) / 1e9, describe(p));
+                        progress.step(String.format(Locale.ROOT, "%s H %d B %d d %.2f", cell.id(), hidden, batch, density));
                         if (outDir != null) {
                             appendRows(p, env);
                         }

@@ -155,6 +155,7 @@ public final class SparsePersistentFullCheck {
             // the odd hidden sizes and the fixtures last: a kernel fault that kills the CUDA context there (as a
             // misaligned address at H = 97 once did) cannot take the rest of the matrix with it
             String lastSection = "";
+            org.sprnn.Progress bar = org.sprnn.Progress.of("kernel-check --full", jobs.size(), progress);
             for (boolean odd : new boolean[] {false, true}) {
                 if (odd) {
                     progress.printf(Locale.ROOT, "kernel-check --full: section faults at %.1f s%n", (System.nanoTime() - t0) / 1e9);
@@ -173,6 +174,7 @@ public final class SparsePersistentFullCheck {
                         lastSection = j.section();
                     }
                     FullCheckRunner.runJob(st, report, j);
+                    bar.step(j.section());
                 }
             }
             if (fixtures != null) {
