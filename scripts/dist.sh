@@ -61,8 +61,12 @@ if { : >&2; } 2>/dev/null; then # stderr is open
   filter=(-Dsprnn.stderr.fd=3 "-Dsprnn.stderr.filterPid=${!:-}")
 fi
 exec "$home/runtime/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
-  -XX:+UseParallelGC "${filter[@]}" ${SPRNN_JAVA_OPTS:-} -jar "$home/lib/sprnn.jar" "$@"
+  -XX:+UseParallelGC "${filter[@]}" -Dsprnn.commit=@SPRNN_COMMIT@ ${SPRNN_JAVA_OPTS:-} -jar "$home/lib/sprnn.jar" "$@"
 LAUNCHER
+# the commit the bundle was built from, for benchmark rows ("-dirty" with uncommitted changes)
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+if [ "$commit" != unknown ] && ! git diff --quiet HEAD -- 2>/dev/null; then commit="$commit-dirty"; fi
+sed -i "s/@SPRNN_COMMIT@/$commit/" "$out/bin/sprnn"
 chmod +x "$out/bin/sprnn"
 printf 'sprnn %s, built %s from commit %s; runtime: %s (%s)\n' \
   "$(sed -n 's:.*<version>\(.*\)</version>.*:\1:p' pom.xml | head -n1)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \

@@ -44,7 +44,7 @@ import picocli.CommandLine.Option;
  * ratio to the first row) and appends rows to CSV and JSON-lines files with the device, driver,
  * library versions and the full configuration.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {AblationCommand.class, GridCommand.class},
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {AblationCommand.class, GridCommand.class, SweepCommand.class},
         description = {"Times engines side by side on a synthetic layer of any cell (W_hh at the given density, uniform "
                 + "random positions, N(0,1)/sqrt(H*d) values; dense W_ih). GPU rows: median of the replays of the "
                 + "captured sequence / T, CUDA events; 'recurrent' excludes the input-projection GEMM (the measure of results/anchors). "
@@ -58,6 +58,7 @@ import picocli.CommandLine.Option;
                 "  sprnn bench --cell lstm --hidden 1024 --batch 1 --density 0.1 --engines auto,cuda-sparse-persistent,cuda-cudnn",
                 "  sprnn bench --model lstm-pruned.safetensors --batch 4 --steps 128 --engines auto,cuda-sparse-persistent,cuda-gemm,cpu",
                 "  sprnn bench --model gru.npz --model-cell gru --input x.npy --engines cpu,cpu-reference --reps 20",
+                "  sprnn bench sweep         (every combination of lists of shapes, see its --help)",
                 "  sprnn bench grid          (auto against the fastest engine over a grid of shapes, see its --help)",
                 "  sprnn bench ablation      (the sparse persistent kernel's ablation, see its --help)"})
 final class BenchCommand extends SprnnCommand {
@@ -311,7 +312,7 @@ final class BenchCommand extends SprnnCommand {
         if (header) {
             c.append("date,device,driver,nvrtc,cublaslt,cusparse,engine,precision,cell,layers,hidden,input,batch,density,steps,")
                     .append("reps,warmup,input_sets,seed,rel_error,recurrent_us_per_step_median,recurrent_p10,recurrent_p90,")
-                    .append("recurrent_min,recurrent_max,full_us_per_step_median,details,model\n");
+                    .append("recurrent_min,recurrent_max,full_us_per_step_median,details,model,commit\n");
         }
         StringBuilder j = new StringBuilder();
         String date = Instant.now().toString();
@@ -345,12 +346,8 @@ final class BenchCommand extends SprnnCommand {
             m.put("full_us_per_step_median", DeviceTimes.quantile(r.fullUs(), 0.5) / r.steps());
             m.put("details", r.details());
             m.put("model", w.source());
-            List<String> cells = new ArrayList<>();
-            for (Object v : m.values()) {
-                String s = v instanceof Double d ? String.format(Locale.ROOT, "%.4g", d) : String.valueOf(v);
-                cells.add(s.contains(",") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s);
-            }
-            c.append(String.join(",", cells)).append('\n');
+            m.put("commit", BuildInfo.commit());
+            c.append(CsvRow.of(m.values())).append('\n');
             ObjectNode node = om.valueToTree(m);
             j.append(om.writeValueAsString(node)).append('\n');
         }

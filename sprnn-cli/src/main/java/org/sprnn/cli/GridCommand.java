@@ -14,17 +14,12 @@ import java.util.Locale;
 import java.util.Map;
 import org.sprnn.Precision;
 import org.sprnn.SprnnException;
-import org.sprnn.engine.Accuracy;
-import org.sprnn.engine.DeviceTimes;
-import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineAdvice;
-import org.sprnn.engine.EngineFactory;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.Trials;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
-import org.sprnn.engine.cuda.CudnnEngineException;
 import org.sprnn.engine.cuda.GpuStatus;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
@@ -97,16 +92,9 @@ final class GridCommand extends SprnnCommand {
     @Option(names = "--out-dir", description = "append rows to grid.csv and grid.jsonl here, write grid.md")
     Path outDir;
 
-    /** One engine at one point: its median µs per step, or why it has none. */
-    private record Timing(String engine, double microsPerStep, double p10, double p90, double error, String note) {
-        boolean timed() {
-            return !Double.isNaN(microsPerStep);
-        }
-    }
-
     /** One point of the grid and what was found there. */
-    private record Point(String cell, int hidden, int batch, double density, List<Timing> timings, String auto,
-                         String autoReason, Timing fastest, double autoRatio) {
+    private record Point(String cell, int hidden, int batch, double density, List<EngineTrial> timings, String auto,
+                         String autoReason, EngineTrial fastest, double autoRatio) {
         boolean passes(double slack) {
             return fastest == null || autoRatio <= 1 + slack;
         }
@@ -188,7 +176,7 @@ final class GridCommand extends SprnnCommand {
             Files.writeString(outDir.resolve("grid.md"), table, StandardCharsets.UTF_8);
             out().println("rows appended to " + outDir.resolve("grid.csv") + " and grid.jsonl; table in grid.md");
         }
-        long failed = points.stream().filter(p -> p.timings().stream().anyMatch(t -> t.note().startsWith("DISAGREES"))).count();
+        long failed = points.stream().filter(p -> p.timings().stream().anyMatch(EngineTrial::disagrees)).count();
         long missed = points.stream().filter(p -> !p.passes(slack)).count();
         if (failed > 0 || missed > 0) {
             err().printf(Locale.ROOT, "sprnn bench grid: %d point(s) where auto was more than %.0f%% slower than the fastest, "
@@ -214,15 +202,15 @@ final class GridCommand extends SprnnCommand {
         if (advice.chosen() != null && !names.contains(advice.chosen())) {
             names.add(advice.chosen());
         }
-        List<Timing> timings = new ArrayList<>();
+        List<EngineTrial> timings = new ArrayList<>();
         for (String name : names) {
-            timings.add(time(name, model, options(name, prec, batch), verifyX, h0, c0, ref, sets));
+            timings.add(EngineTrial.run(name, model, options(name, prec, batch), verifyX, h0, c0, ref, sets, warmup, reps));
         }
-        Timing fastest = timings.stream().filter(Timing::timed)
+        EngineTrial fastest = timings.stream().filter(EngineTrial::timed)
                 .min((a, b) -> Double.compare(a.microsPerStep(), b.microsPerStep())).orElse(null);
         double ratio = Double.NaN;
         if (fastest != null) {
-            Timing chosen = timings.stream().filter(t -> t.engine().equals(advice.chosen())).findFirst().orElse(null);
+            EngineTrial chosen = timings.stream().filter(t -> t.engine().equals(advice.chosen())).findFirst().orElse(null);
             ratio = chosen != null && chosen.timed() ? chosen.microsPerStep() / fastest.microsPerStep() : Double.POSITIVE_INFINITY;
         }
         return new Point(cell.id(), hidden, batch, density, timings, advice.chosen(), advice.reason(), fastest, ratio);
@@ -232,34 +220,9 @@ final class GridCommand extends SprnnCommand {
         return EngineOptions.builder().engine(engine).precision(prec).batchHint(batch).build();
     }
 
-    private Timing time(String name, RnnModel model, EngineOptions opts, Tensor verifyX, Tensor h0, Tensor c0, RnnOutput ref,
-                        List<Tensor> sets) {
-        EngineFactory f = EngineProvider.factory(name);
-        var why = EngineProvider.unavailableReason(f, model, opts);
-        if (why.isPresent()) {
-            return new Timing(name, Double.NaN, Double.NaN, Double.NaN, Double.NaN, "infeasible: " + why.get());
-        }
-        try (Engine e = f.create(model, opts)) {
-            RnnOutput got = e.run(verifyX, h0, c0);
-            double err = Math.max(Accuracy.relativeError(got.output(), ref.output()), Accuracy.relativeError(got.hN(), ref.hN()));
-            if (!(err <= e.tolerance())) {
-                return new Timing(name, Double.NaN, Double.NaN, Double.NaN, err,
-                        String.format(Locale.ROOT, "DISAGREES with cpu-reference: relative error %.3g > %.3g", err, e.tolerance()));
-            }
-            boolean device = e.deviceTimer().isPresent();
-            DeviceTimes t = DeviceTimes.of(e, sets, h0, c0, device ? warmup : 1, device ? reps : Math.min(reps, 5));
-            return new Timing(name, t.recurrentMedianPerStep(), DeviceTimes.quantile(t.recurrentMicros(), 0.1) / t.steps(),
-                    DeviceTimes.quantile(t.recurrentMicros(), 0.9) / t.steps(), err, t.how());
-        } catch (CudnnEngineException refused) {
-            return new Timing(name, Double.NaN, Double.NaN, Double.NaN, Double.NaN, "refused: " + refused.getMessage());
-        } catch (SprnnException failed) {
-            return new Timing(name, Double.NaN, Double.NaN, Double.NaN, Double.NaN, "failed: " + failed.getMessage());
-        }
-    }
-
     private String describe(Point p) {
         StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%s H %d B %d d %.2f:", p.cell(), p.hidden(), p.batch(), p.density()));
-        for (Timing t : p.timings()) {
+        for (EngineTrial t : p.timings()) {
             s.append(' ').append(t.engine()).append(t.timed() ? String.format(Locale.ROOT, " %.2f", t.microsPerStep()) : " -");
         }
         s.append(String.format(Locale.ROOT, "; auto %s, %.2fx the fastest%s", p.auto(), p.autoRatio(), p.passes(slack) ? "" : "  MISS"));
@@ -269,7 +232,7 @@ final class GridCommand extends SprnnCommand {
     private String table(List<Point> points, Map<String, String> env) {
         List<String> cols = new ArrayList<>();
         for (Point p : points) {
-            for (Timing t : p.timings()) {
+            for (EngineTrial t : p.timings()) {
                 if (!cols.contains(t.engine())) {
                     cols.add(t.engine());
                 }
@@ -288,7 +251,7 @@ final class GridCommand extends SprnnCommand {
         for (Point p : points) {
             s.append(String.format(Locale.ROOT, "| %s | %d | %d | %.2f | ", p.cell(), p.hidden(), p.batch(), p.density()));
             for (String c : cols) {
-                Timing t = p.timings().stream().filter(x -> x.engine().equals(c)).findFirst().orElse(null);
+                EngineTrial t = p.timings().stream().filter(x -> x.engine().equals(c)).findFirst().orElse(null);
                 s.append(t == null ? "" : t.timed() ? String.format(Locale.ROOT, "%.2f", t.microsPerStep())
                         : t.note().startsWith("DISAGREES") ? "WRONG" : t.note().startsWith("infeasible") ? "–" : "refused").append(" | ");
             }
@@ -309,10 +272,10 @@ final class GridCommand extends SprnnCommand {
         StringBuilder c = new StringBuilder();
         if (!Files.exists(csv)) {
             c.append("date,device,driver,cell,hidden,input,batch,density,steps,reps,precision,seed,engine,us_per_step_median,")
-                    .append("p10,p90,rel_error,auto,fastest,auto_over_fastest,note\n");
+                    .append("p10,p90,rel_error,auto,fastest,auto_over_fastest,note,commit\n");
         }
         StringBuilder j = new StringBuilder();
-        for (Timing t : p.timings()) {
+        for (EngineTrial t : p.timings()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("date", Instant.now().toString());
             m.put("device", env.get("device"));
@@ -335,13 +298,8 @@ final class GridCommand extends SprnnCommand {
             m.put("fastest", p.fastest() == null ? null : p.fastest().engine());
             m.put("auto_over_fastest", Double.isFinite(p.autoRatio()) ? p.autoRatio() : null);
             m.put("note", t.note());
-            List<String> cellsOut = new ArrayList<>();
-            for (Object v : m.values()) {
-                String s = v == null ? "" : v instanceof Double d ? String.format(Locale.ROOT, "%.4g", d) : String.valueOf(v);
-                cellsOut.add(s.contains(",") || s.contains("\"") || s.contains("\n")
-                        ? "\"" + s.replace("\"", "\"\"").replace("\n", " ") + "\"" : s);
-            }
-            c.append(String.join(",", cellsOut)).append('\n');
+            m.put("commit", BuildInfo.commit());
+            c.append(CsvRow.of(m.values())).append('\n');
             j.append(om.writeValueAsString(m)).append('\n');
         }
         Files.writeString(csv, c, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);

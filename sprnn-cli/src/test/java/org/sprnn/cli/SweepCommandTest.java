@@ -1,0 +1,45 @@
+package org.sprnn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.sprnn.cli.CliTest.assertOneLineError;
+import static org.sprnn.cli.CliTest.cli;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code sprnn bench sweep}: every combination of the lists, one verified and timed row per engine and point. */
+class SweepCommandTest {
+
+    @Test
+    void everyCombinationGetsARowPerEngine(@TempDir Path dir) throws Exception {
+        CliTest.Result r = cli("bench", "sweep", "--engines", "cpu,cpu-reference", "--cell", "gru", "--hidden", "16",
+                "--layers", "1,2", "--density", "0.5", "--pruning", "per-row,per-matrix", "--batch", "2", "--steps", "3,5",
+                "--reps", "20", "--warmup", "1", "--input-sets", "2", "--out-dir", dir.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("[8/8] gru x2 H 16 d 0.500 per-matrix B 2 T 5: cpu ");
+        List<String> csv = Files.readAllLines(dir.resolve("sweep.csv"), StandardCharsets.UTF_8);
+        assertThat(csv).hasSize(1 + 8 * 2);
+        List<String> head = List.of(csv.get(0).split(","));
+        assertThat(head).contains("commit", "pruning", "nonzeros", "recurrent_us_per_step_median", "full_us_per_step_median");
+        int nnz = head.indexOf("nonzeros"), pruning = head.indexOf("pruning"), layers = head.indexOf("layers");
+        for (String row : csv.subList(1, csv.size())) {
+            String[] f = row.split(",", -1);
+            // W_hh of 3 gates x 16 rows x 16 columns at 50% per layer, whichever way it was pruned
+            assertThat(Long.parseLong(f[nnz])).isEqualTo(Integer.parseInt(f[layers]) * 3L * 16 * 8);
+            assertThat(f[pruning]).isIn("per-row", "per-matrix");
+        }
+        assertThat(Files.readAllLines(dir.resolve("sweep.jsonl"), StandardCharsets.UTF_8)).hasSize(16);
+    }
+
+    @Test
+    void badListsAreRefusedInOneLine() {
+        assertOneLineError(cli("bench", "sweep", "--pruning", "balanced"), "--pruning", "balanced");
+        assertOneLineError(cli("bench", "sweep", "--steps", "0"), "--steps");
+        assertOneLineError(cli("bench", "sweep", "--density", "2"), "--density");
+        assertOneLineError(cli("bench", "sweep", "--engines", "cuda-fast"), "cuda-fast");
+    }
+}
