@@ -3,10 +3,10 @@
 # The device tool brings back at most eight files of a call (the rest are listed as left out), so a session's
 # logs, CSVs and JSON rows come back only as one archive:
 #
-#   bash scripts/gpu-pack.sh OUT -- bash scripts/gpu-suite.sh dist/sprnn-linux-x64.tar.xz @ quick
-#   bash scripts/gpu-pack.sh OUT -- bash scripts/gpu-suite.sh dist/sprnn-linux-x64.tar.xz @/g grid
+#   bash scripts/gpu-pack.sh OUT -- bash scripts/gpu-suite.sh dist/sprnn-linux-x64.tar.xz @OUT@/q quick
+#   bash scripts/gpu-pack.sh OUT -- bash scripts/gpu-suite.sh dist/sprnn-linux-x64.tar.xz @OUT@/g grid
 #
-# Each command after `--` (several separated by `---`) runs with every `@` in its arguments replaced by the scratch
+# Each command after `--` (several separated by `---`) runs with every `@OUT@` in its arguments replaced by the scratch
 # folder; the archive is OUT/all.tgz (unpack here with `tar xzf all.tgz`: folder `r/`), the exit code the number of
 # commands that failed. Output the commands print still goes to the call's output.
 set -uo pipefail
@@ -19,7 +19,7 @@ mkdir -p "$scratch/r" "$OUT"
 failed=0
 run_one() {
   local args=() a
-  for a in "$@"; do args+=("${a//@/$scratch/r}"); done
+  for a in "$@"; do args+=("${a//@OUT@/$scratch/r}"); done
   "${args[@]}" || failed=$((failed + 1))
 }
 cmd=()
@@ -28,7 +28,10 @@ for a in "$@"; do
 done
 [ "${#cmd[@]}" -gt 0 ] && run_one "${cmd[@]}"
 nvidia-smi --query-gpu=name,driver_version --format=csv > "$scratch/r/gpu.txt" 2>&1
-tar -C "$scratch" -czf "$OUT/all.tgz" r
-echo "packed $(find "$scratch/r" -type f | wc -l) files into $OUT/all.tgz; $failed command(s) failed"
+if ! tar -C "$scratch" -czf "$OUT/all.tgz" r; then
+  echo "gpu-pack.sh: packing into $OUT/all.tgz failed" >&2
+  failed=$((failed + 1))
+fi
+echo "packed $(find "$scratch/r" -type f | wc -l) files into $OUT/all.tgz; $failed command(s) or the packing failed"
 rm -rf "$scratch"
 exit "$failed"

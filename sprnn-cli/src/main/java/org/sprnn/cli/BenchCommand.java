@@ -217,6 +217,9 @@ final class BenchCommand extends SprnnCommand {
         }
         List<Precision> gpuPrecisions = precisions.stream().map(p -> Precision.parse("--precision", p, EngineOptions.PRECISIONS)).toList();
         cudnnAlgos.forEach(CudnnAlgorithm::order); // each a known algorithm, before any work
+        if (outDir != null) {
+            CsvRow.check(outDir.resolve("bench.csv"), HEADER);
+        }
         Workload w = modelFile == null ? synthetic() : userModel();
         GpuStatus.describe().forEach(System.out::println);
         Map<String, String> env = GpuStatus.versions();
@@ -303,17 +306,16 @@ final class BenchCommand extends SprnnCommand {
         }
     }
 
+    /** bench.csv's columns. */
+    static final String HEADER = "date,device,driver,nvrtc,cublaslt,cusparse,engine,precision,cell,layers,hidden,input,batch,density,"
+            + "steps,reps,warmup,input_sets,seed,rel_error,recurrent_us_per_step_median,recurrent_p10,recurrent_p90,recurrent_min,"
+            + "recurrent_max,full_us_per_step_median,details,model,commit";
+
     private void write(List<Row> rows, Map<String, String> env, Workload w) throws IOException {
         Files.createDirectories(outDir);
         ObjectMapper om = new ObjectMapper();
         Path csv = outDir.resolve("bench.csv");
-        boolean header = !Files.exists(csv);
         StringBuilder c = new StringBuilder();
-        if (header) {
-            c.append("date,device,driver,nvrtc,cublaslt,cusparse,engine,precision,cell,layers,hidden,input,batch,density,steps,")
-                    .append("reps,warmup,input_sets,seed,rel_error,recurrent_us_per_step_median,recurrent_p10,recurrent_p90,")
-                    .append("recurrent_min,recurrent_max,full_us_per_step_median,details,model,commit\n");
-        }
         StringBuilder j = new StringBuilder();
         String date = Instant.now().toString();
         for (Row r : rows) {
@@ -351,7 +353,7 @@ final class BenchCommand extends SprnnCommand {
             ObjectNode node = om.valueToTree(m);
             j.append(om.writeValueAsString(node)).append('\n');
         }
-        Files.writeString(csv, c, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        CsvRow.append(csv, HEADER, c);
         Files.writeString(outDir.resolve("bench.jsonl"), j, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
         System.out.println("rows appended to " + csv + " and " + outDir.resolve("bench.jsonl"));

@@ -10,6 +10,34 @@ final class CsvRow {
     private CsvRow() {
     }
 
+    /**
+     * Appends rows to a CSV file, writing the header first where the file is new; refuses (before writing anything) a file
+     * whose first line is another header: rows of another layout, e.g. from an older sprnn, would sit under the wrong
+     * column names.
+     */
+    static void append(java.nio.file.Path csv, String header, CharSequence rows) throws java.io.IOException {
+        String first = check(csv, header);
+        java.nio.file.Files.writeString(csv, (first == null ? header + "\n" : "") + rows, java.nio.charset.StandardCharsets.UTF_8,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    /** Refuses a file of another header (see {@link #append}) before any work; returns its first line, null where new. */
+    static String check(java.nio.file.Path csv, String header) throws java.io.IOException {
+        String first = null;
+        if (java.nio.file.Files.exists(csv)) {
+            try (var r = java.nio.file.Files.newBufferedReader(csv, java.nio.charset.StandardCharsets.UTF_8)) {
+                first = r.readLine();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                first = "";
+            }
+        }
+        if (first != null && !first.equals(header)) {
+            throw new org.sprnn.SprnnException(org.sprnn.io.Untrusted.quote(csv.toString()) + ": holds rows of another layout (its "
+                    + "header differs from this sprnn's); give a new --out-dir");
+        }
+        return first;
+    }
+
     static String of(Collection<?> values) {
         List<String> cells = new ArrayList<>();
         for (Object v : values) {

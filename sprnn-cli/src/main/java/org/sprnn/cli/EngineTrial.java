@@ -37,6 +37,11 @@ record EngineTrial(String engine, double microsPerStep, double p10, double p90, 
         return note.startsWith("DISAGREES");
     }
 
+    /** An error other than the library's refusal of the shape: counted as a failure, like a disagreement. */
+    boolean failed() {
+        return disagrees() || note.startsWith("FAILED");
+    }
+
     private static EngineTrial none(String engine, double error, String note) {
         return new EngineTrial(engine, Double.NaN, Double.NaN, Double.NaN, Double.NaN, error, note);
     }
@@ -71,7 +76,7 @@ record EngineTrial(String engine, double microsPerStep, double p10, double p90, 
         } catch (CudnnEngineException refused) {
             return none(name, Double.NaN, "refused: " + refused.getMessage());
         } catch (SprnnException failed) {
-            return none(name, Double.NaN, "failed: " + failed.getMessage());
+            return none(name, Double.NaN, "FAILED: " + failed.getMessage());
         }
     }
 }

@@ -38,8 +38,10 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "grid", mixinStandardHelpOptions = true,
         description = {"Times every engine over a grid of shapes and checks that auto's choice (cost model, no trial) is "
-                + "within --slack of the fastest feasible engine at each point. Exit 0 when every point passes, 1 when "
-                + "auto missed or an engine disagreed with cpu-reference, 3 when --deadline-s cut the grid short."},
+                + "within --slack of the fastest feasible engine at each point (recurrent µs per step: CUDA events on the GPU "
+                + "engines, the wall clock of whole runs for engines without a device timer). Exit 0 when every point passes, "
+                + "1 when auto missed, no engine could be timed at a point, or an engine disagreed with cpu-reference or "
+                + "failed, 4 when --deadline-s cut the grid short."},
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn bench grid --out-dir results/grid          (the whole default grid: 4 hidden x 3 batch x 4 density x 2 cells)",
                 "  sprnn bench grid --cell lstm --hidden 1152,2304 --batch 1,4 --density 0.1,1",
@@ -80,7 +82,7 @@ final class GridCommand extends SprnnCommand {
     @Option(names = "--slack", defaultValue = "0.10", description = "auto may be this much slower than the fastest (default: ${DEFAULT-VALUE})")
     double slack;
 
-    @Option(names = "--deadline-s", description = "start no point after this many seconds; the rows so far are kept (exit 3)")
+    @Option(names = "--deadline-s", description = "start no point after this many seconds; the rows so far are kept (exit 4)")
     Integer deadlineSeconds;
 
     @Option(names = "--precision", defaultValue = "fp16", description = "GPU weight precision (default: ${DEFAULT-VALUE})")
@@ -96,7 +98,7 @@ final class GridCommand extends SprnnCommand {
     private record Point(String cell, int hidden, int batch, double density, List<EngineTrial> timings, String auto,
                          String autoReason, EngineTrial fastest, double autoRatio) {
         boolean passes(double slack) {
-            return fastest == null || autoRatio <= 1 + slack;
+            return fastest != null && autoRatio <= 1 + slack;
         }
     }
 
@@ -130,12 +132,14 @@ final class GridCommand extends SprnnCommand {
         for (String c : cells) {
             cellTypes.add(CellType.parse(c));
         }
+        engines = engines.stream().filter(e -> !e.equals("auto")).distinct().toList(); // auto's pick is always timed
         for (String e : engines) {
             EngineProvider.factory(e); // an unknown name fails here, before any work
         }
-        Precision prec = Precision.parse(precision);
+        Precision prec = Precision.parse("--precision", precision, EngineOptions.PRECISIONS);
         if (outDir != null) {
             Files.createDirectories(outDir);
+            CsvRow.check(outDir.resolve("grid.csv"), HEADER);
         }
         GpuStatus.describe().forEach(out()::println);
         Map<String, String> env = GpuStatus.versions();
@@ -176,18 +180,20 @@ final class GridCommand extends SprnnCommand {
             Files.writeString(outDir.resolve("grid.md"), table, StandardCharsets.UTF_8);
             out().println("rows appended to " + outDir.resolve("grid.csv") + " and grid.jsonl; table in grid.md");
         }
-        long failed = points.stream().filter(p -> p.timings().stream().anyMatch(EngineTrial::disagrees)).count();
+        long failed = points.stream().filter(p -> p.timings().stream().anyMatch(EngineTrial::failed)).count();
         long missed = points.stream().filter(p -> !p.passes(slack)).count();
+        List<String> problems = new ArrayList<>();
         if (failed > 0 || missed > 0) {
-            err().printf(Locale.ROOT, "sprnn bench grid: %d point(s) where auto was more than %.0f%% slower than the fastest, "
-                    + "%d with an engine disagreeing with cpu-reference%n", missed, slack * 100, failed);
-            return 1;
+            problems.add(String.format(Locale.ROOT, "%d point(s) where auto was more than %.0f%% slower than the fastest or nothing "
+                    + "could be timed, %d with an engine that disagreed with cpu-reference or failed", missed, slack * 100, failed));
         }
         if (cut) {
-            err().printf(Locale.ROOT, "sprnn bench grid: --deadline-s %d reached after %d of %d points%n", deadlineSeconds, done, total);
-            return 3;
+            problems.add(String.format(Locale.ROOT, "--deadline-s %d reached after %d of %d points", deadlineSeconds, done, total));
         }
-        return 0;
+        if (!problems.isEmpty()) {
+            err().println("sprnn bench grid: " + String.join("; ", problems));
+        }
+        return failed > 0 || missed > 0 ? 1 : cut ? 4 : 0;
     }
 
     private Point measure(RnnModel model, CellType cell, int hidden, int batch, double density, Precision prec) {
@@ -253,7 +259,7 @@ final class GridCommand extends SprnnCommand {
             for (String c : cols) {
                 EngineTrial t = p.timings().stream().filter(x -> x.engine().equals(c)).findFirst().orElse(null);
                 s.append(t == null ? "" : t.timed() ? String.format(Locale.ROOT, "%.2f", t.microsPerStep())
-                        : t.note().startsWith("DISAGREES") ? "WRONG" : t.note().startsWith("infeasible") ? "–" : "refused").append(" | ");
+                        : t.disagrees() ? "WRONG" : t.failed() ? "FAILED" : t.note().startsWith("infeasible") ? "–" : "refused").append(" | ");
             }
             boolean pass = p.passes(slack);
             ok += pass ? 1 : 0;
@@ -266,14 +272,14 @@ final class GridCommand extends SprnnCommand {
         return s.toString();
     }
 
+    /** grid.csv's columns. */
+    static final String HEADER = "date,device,driver,cell,hidden,input,batch,density,steps,reps,precision,seed,engine,us_per_step_median,"
+            + "p10,p90,rel_error,auto,fastest,auto_over_fastest,note,commit";
+
     private void appendRows(Point p, Map<String, String> env) throws IOException {
         ObjectMapper om = new ObjectMapper();
         Path csv = outDir.resolve("grid.csv");
         StringBuilder c = new StringBuilder();
-        if (!Files.exists(csv)) {
-            c.append("date,device,driver,cell,hidden,input,batch,density,steps,reps,precision,seed,engine,us_per_step_median,")
-                    .append("p10,p90,rel_error,auto,fastest,auto_over_fastest,note,commit\n");
-        }
         StringBuilder j = new StringBuilder();
         for (EngineTrial t : p.timings()) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -302,7 +308,7 @@ final class GridCommand extends SprnnCommand {
             c.append(CsvRow.of(m.values())).append('\n');
             j.append(om.writeValueAsString(m)).append('\n');
         }
-        Files.writeString(csv, c, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        CsvRow.append(csv, HEADER, c);
         Files.writeString(outDir.resolve("grid.jsonl"), j, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 }

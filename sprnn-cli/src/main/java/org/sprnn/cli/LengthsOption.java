@@ -25,7 +25,7 @@ final class LengthsOption {
             return null;
         }
         boolean file = value.endsWith(".npy") || Files.isRegularFile(Path.of(value));
-        String where = file ? value : "--lengths";
+        String where = file ? org.sprnn.io.Untrusted.escape(value) : "--lengths";
         try {
             SequenceLengths lengths = file ? fromFile(Path.of(value)) : SequenceLengths.parse(value);
             lengths.check(batch, steps);

@@ -24,6 +24,7 @@ import picocli.CommandLine.Parameters;
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn plot --out results/h100.png results/suite/session9/bench-after/bench.csv",
                 "  sprnn plot --out fig.svg --title \"cuDNN on an H100\" results/suite/session9/cudnn-anchors/bench.csv --anchor 1152/4/0.1=2.94",
+                "  (an --anchor is [CELL/]HIDDEN/BATCH/DENSITY=US, one rnn_relu layer at T 256 unless a cell is given, as results/anchors)",
                 "  sprnn plot --out grid.png results/grid/grid.csv"})
 final class PlotCommand extends SprnnCommand {
     @Parameters(arity = "1..*", paramLabel = "ROWS.csv", description = "bench.csv or grid.csv files")
@@ -35,7 +36,7 @@ final class PlotCommand extends SprnnCommand {
     @Option(names = "--title", defaultValue = "µs per timestep", description = "the chart's title (default: ${DEFAULT-VALUE})")
     String title;
 
-    @Option(names = "--anchor", description = "a reference bar, HIDDEN/BATCH/DENSITY=US (e.g. 1152/4/0.1=2.94, results/anchors)")
+    @Option(names = "--anchor", description = "a reference bar, [CELL/]HIDDEN/BATCH/DENSITY=US (e.g. 1152/4/0.1=2.94, results/anchors: rnn_relu, T 256)")
     List<String> anchors = new ArrayList<>();
 
     @Override
@@ -43,6 +44,9 @@ final class PlotCommand extends SprnnCommand {
         if (ModuleLayer.boot().findModule("java.desktop").isEmpty()) {
             throw new SprnnException("this Java runtime has no java.desktop module, which drawing needs (the GPU bundle leaves "
                     + "it out): run 'sprnn plot' where a full JDK is, e.g. ./sprnn plot from the repository");
+        }
+        if (out.getFileName() == null) {
+            throw new SprnnException("--out: expected a .png or .svg file name, got " + Untrusted.quote(out.toString()));
         }
         String name = out.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         if (!name.endsWith(".png") && !name.endsWith(".svg")) {
@@ -55,7 +59,12 @@ final class PlotCommand extends SprnnCommand {
                 if (!Files.isRegularFile(f)) {
                     throw new SprnnException(Untrusted.quote(f.toString()) + ": no such file");
                 }
-                bars.addAll(BenchChart.read(f));
+                try {
+                    bars.addAll(BenchChart.read(f));
+                } catch (IOException e) {
+                    throw new SprnnException(Untrusted.quote(f.toString()) + ": cannot be read as a UTF-8 CSV file ("
+                            + Untrusted.escape(e.getClass().getSimpleName()) + ")");
+                }
             }
             for (String a : anchors) {
                 bars.add(BenchChart.anchor(a));

@@ -114,7 +114,7 @@ final class StreamCommand extends SprnnCommand {
             throw new SprnnException("--format: expected npy or raw, got '" + org.sprnn.io.Untrusted.escape(format) + "'");
         }
         if (inputPipe != null && (!Files.exists(inputPipe) || Files.isDirectory(inputPipe))) {
-            throw new SprnnException("--input-pipe " + inputPipe + ": " + (Files.isDirectory(inputPipe) ? "is a directory" : "no such file or pipe"));
+            throw new SprnnException("--input-pipe " + org.sprnn.io.Untrusted.quote(inputPipe.toString()) + ": " + (Files.isDirectory(inputPipe) ? "is a directory" : "no such file or pipe"));
         }
         EngineOptions.Builder ob = EngineOptions.builder().engine(engine)
                 .precision(Precision.parse("--precision", precision, EngineOptions.PRECISIONS)).batchHint(batch);

@@ -42,7 +42,7 @@ import picocli.CommandLine.Option;
                 + "replays (CUDA events on the GPU, wall clock elsewhere) after --warmup, --input-sets inputs rotated. "
                 + "Pruning kinds: per-row (the same nonzeros in every row, the synthetic default) and per-matrix (a dense "
                 + "random W_hh pruned by magnitude over the whole matrix: rows of unequal length, as users' models have). "
-                + "Exit 1 when an engine disagreed with cpu-reference, 3 when --deadline-s cut the sweep short."},
+                + "Exit 1 when an engine disagreed with cpu-reference or failed, 4 when --deadline-s cut the sweep short."},
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn bench sweep --density 0.01,0.05,0.1,0.3,1 --hidden 1152,2304,4608 --out-dir results/sweep/density",
                 "  sprnn bench sweep --batch 1,2,4,8,16,32 --hidden 2304 --density 0.1,0.3 --out-dir results/sweep/batch",
@@ -94,7 +94,7 @@ final class SweepCommand extends SprnnCommand {
     @Option(names = "--verify-steps", defaultValue = "8", description = "T of each engine's check against cpu-reference (default: ${DEFAULT-VALUE})")
     int verifySteps;
 
-    @Option(names = "--deadline-s", description = "start no point after this many seconds; the rows so far are kept (exit 3)")
+    @Option(names = "--deadline-s", description = "start no point after this many seconds; the rows so far are kept (exit 4)")
     Integer deadlineSeconds;
 
     @Mixin
@@ -141,7 +141,7 @@ final class SweepCommand extends SprnnCommand {
                 EngineProvider.factory(e); // an unknown name fails here, before any work
             }
         }
-        Precision prec = Precision.parse(precision);
+        Precision prec = Precision.parse("--precision", precision, EngineOptions.PRECISIONS);
         List<Point> points = new ArrayList<>();
         for (CellType c : cellTypes) {
             for (int h : hiddens) {
@@ -160,6 +160,7 @@ final class SweepCommand extends SprnnCommand {
         }
         if (outDir != null) {
             Files.createDirectories(outDir);
+            CsvRow.check(outDir.resolve("sweep.csv"), HEADER);
         }
         GpuStatus.describe().forEach(out()::println);
         Map<String, String> env = GpuStatus.versions();
@@ -172,7 +173,7 @@ final class SweepCommand extends SprnnCommand {
             if (deadlineSeconds != null && (System.nanoTime() - start) / 1e9 > deadlineSeconds) {
                 err().printf(Locale.ROOT, "sprnn bench sweep: --deadline-s %d reached after %d of %d points%n", deadlineSeconds, done,
                         points.size());
-                return 3;
+                return wrong > 0 ? 1 : 4;
             }
             if (modelOf == null || !sameModel(modelOf, p)) {
                 model = model(p);
@@ -183,8 +184,8 @@ final class SweepCommand extends SprnnCommand {
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "[%d/%d] %s:", done, points.size(), p.describe()));
             for (EngineTrial t : trials) {
                 line.append(' ').append(t.engine()).append(t.timed() ? String.format(Locale.ROOT, " %.2f", t.microsPerStep())
-                        : t.disagrees() ? " WRONG" : " -");
-                wrong += t.disagrees() ? 1 : 0;
+                        : t.disagrees() ? " WRONG" : t.failed() ? " FAILED" : " -");
+                wrong += t.failed() ? 1 : 0;
             }
             out().println(line);
             progress.step(p.describe());
@@ -196,7 +197,7 @@ final class SweepCommand extends SprnnCommand {
             out().println("rows appended to " + outDir.resolve("sweep.csv") + " and sweep.jsonl");
         }
         if (wrong > 0) {
-            err().printf(Locale.ROOT, "sprnn bench sweep: %d engine run(s) disagreed with cpu-reference (WRONG above)%n", wrong);
+            err().printf(Locale.ROOT, "sprnn bench sweep: %d engine run(s) disagreed with cpu-reference or failed (WRONG, FAILED above)%n", wrong);
             return 1;
         }
         return 0;
@@ -257,17 +258,15 @@ final class SweepCommand extends SprnnCommand {
         return EngineOptions.builder().engine(engine).precision(prec).batchHint(batch).build();
     }
 
+    /** sweep.csv's columns. */
+    static final String HEADER = "date,device,driver,nvrtc,cublaslt,cusparse,cudnn,commit,engine,precision,cell,layers,hidden,input,"
+            + "batch,density,nonzeros,pruning,steps,reps,warmup,input_sets,seed,rel_error,recurrent_us_per_step_median,recurrent_p10,"
+            + "recurrent_p90,full_us_per_step_median,note";
+
     private void append(Point p, List<EngineTrial> trials, RnnModel model, Map<String, String> env) throws IOException {
         ObjectMapper om = new ObjectMapper();
         Path csv = outDir.resolve("sweep.csv");
         StringBuilder c = new StringBuilder();
-        List<String> header = List.of("date", "device", "driver", "nvrtc", "cublaslt", "cusparse", "cudnn", "commit", "engine",
-                "precision", "cell", "layers", "hidden", "input", "batch", "density", "nonzeros", "pruning", "steps", "reps",
-                "warmup", "input_sets", "seed", "rel_error", "recurrent_us_per_step_median", "recurrent_p10", "recurrent_p90",
-                "full_us_per_step_median", "note");
-        if (!Files.exists(csv)) {
-            c.append(String.join(",", header)).append('\n');
-        }
         long nnz = 0;
         for (var l : model.layers()) {
             nnz += l.wHh().countNonZero();
@@ -307,7 +306,7 @@ final class SweepCommand extends SprnnCommand {
             c.append(CsvRow.of(m.values())).append('\n');
             j.append(om.writeValueAsString(m)).append('\n');
         }
-        Files.writeString(csv, c, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        CsvRow.append(csv, HEADER, c);
         Files.writeString(outDir.resolve("sweep.jsonl"), j, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 }

@@ -86,4 +86,14 @@ class BenchModelCommandTest {
         assertThat(r[2]).contains("no engine of --engines cuda-gemm,cuda-spmm could run here");
         assertThat(r[1]).contains("cuda-gemm fp16: unavailable");
     }
+
+    @Test
+    void rowsAreNeverAppendedUnderAnotherHeader() throws Exception {
+        Files.writeString(dir.resolve("bench.csv"), "date,device,engine,hidden\nx,y,cpu,12\n", StandardCharsets.UTF_8);
+        String[] r = run("bench", "--model", model.toString(), "--engines", "cpu", "--reps", "20", "--out-dir", dir.toString());
+        assertThat(r[0]).isEqualTo("2");
+        assertThat(r[2].strip().lines()).hasSize(1);
+        assertThat(r[2]).contains("bench.csv").contains("another layout");
+        assertThat(Files.readAllLines(dir.resolve("bench.csv"), StandardCharsets.UTF_8)).hasSize(2);
+    }
 }

@@ -49,10 +49,10 @@ class GridCommandTest {
     }
 
     @Test
-    void aDeadlineKeepsTheRowsSoFarAndExitsThree(@TempDir Path dir) throws Exception {
+    void aDeadlineKeepsTheRowsSoFarAndExitsFour(@TempDir Path dir) throws Exception {
         CliTest.Result r = cli("bench", "grid", "--engines", "cpu", "--cell", "rnn_relu", "--hidden", "8,9,10", "--batch", "1",
                 "--density", "1", "--input", "3", "--steps", "2", "--slack", "10", "--deadline-s", "0", "--out-dir", dir.toString());
-        assertThat(r.code()).isEqualTo(3);
+        assertThat(r.code()).isEqualTo(4);
         assertThat(r.err().strip()).contains("--deadline-s 0 reached after 0 of 3 points");
     }
 }

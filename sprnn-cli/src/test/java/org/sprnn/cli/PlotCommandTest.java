@@ -20,10 +20,10 @@ class PlotCommandTest {
     private Path bench() throws Exception {
         Path csv = dir.resolve("bench.csv");
         Files.writeString(csv, """
-                date,engine,precision,cell,hidden,batch,density,recurrent_us_per_step_median,details
-                x,cuda-gemm,fp16,rnn_relu,1152,4,0.1000,3.86,"a, b"
-                x,cuda-spmm,fp16,rnn_relu,1152,4,0.1000,5.07,"b"
-                x,cuda-gemm,fp16,lstm,2304,4,0.3000,5.31,"c"
+                date,engine,precision,cell,layers,hidden,batch,density,steps,recurrent_us_per_step_median,details
+                x,cuda-gemm,fp16,rnn_relu,1,1152,4,0.1000,256,3.86,"a, b"
+                x,cuda-spmm,fp16,rnn_relu,1,1152,4,0.1000,256,5.07,"b"
+                x,cuda-gemm,fp16,lstm,2,2304,4,0.3000,64,5.31,"c"
                 """, StandardCharsets.UTF_8);
         return csv;
     }
@@ -34,6 +34,10 @@ class PlotCommandTest {
         CliTest.Result r = cli("plot", "--out", png.toString(), bench().toString(), "--anchor", "1152/4/0.1=2.94");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("4 bars from 1 file(s)");
+        // the anchor (one rnn_relu layer at T 256, as results/anchors) lands in the group of the rows of that shape
+        var rows = org.sprnn.plot.BenchChart.read(bench());
+        assertThat(org.sprnn.plot.BenchChart.anchor("1152/4/0.1=2.94").config()).isEqualTo(rows.get(0).config());
+        assertThat(rows.get(2).config()).isEqualTo("lstm x2 H 2304, B 4, d 30%, T 64");
         BufferedImage img = ImageIO.read(png.toFile());
         assertThat(img.getWidth()).isEqualTo(1100);
         r = cli("plot", "--out", svg.toString(), "--title", "t & <u>", bench().toString());

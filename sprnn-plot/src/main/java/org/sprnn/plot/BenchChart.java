@@ -65,6 +65,9 @@ public final class BenchChart {
         List<Bar> bars = new ArrayList<>();
         for (int i = 2; i < args.length; i++) {
             if (args[i].equals("--anchor")) {
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException("--anchor: expected HIDDEN/BATCH/DENSITY=US after it");
+                }
                 bars.add(anchor(args[++i]));
             } else {
                 bars.addAll(read(Path.of(args[i])));
@@ -74,7 +77,8 @@ public final class BenchChart {
     }
 
     /**
-     * One anchor bar from {@code H/B/D=US}, e.g. {@code 1152/4/0.1=2.94}.
+     * One anchor bar from {@code [CELL/]H/B/D=US}, e.g. {@code 1152/4/0.1=2.94}: the anchors' workload (results/anchors) is
+     * one rnn_relu layer at T 256, so the bar joins the group of bench rows of that cell, shape and T.
      *
      * @param spec the anchor
      * @return its bar, in the series "best baseline (results/anchors)"
@@ -82,17 +86,23 @@ public final class BenchChart {
     public static Bar anchor(String spec) {
         String[] kv = spec.split("=", -1);
         String[] c = kv[0].split("/", -1);
-        if (kv.length != 2 || c.length != 3) {
-            throw new IllegalArgumentException("--anchor: expected HIDDEN/BATCH/DENSITY=US, e.g. 1152/4/0.1=2.94, got '" + clip(spec) + "'");
+        if (kv.length != 2 || c.length < 3 || c.length > 4) {
+            throw new IllegalArgumentException("--anchor: expected [CELL/]HIDDEN/BATCH/DENSITY=US, e.g. 1152/4/0.1=2.94, got '"
+                    + clip(spec) + "'");
         }
-        return new Bar("best baseline (results/anchors)", config("", c[0], c[1], c[2], "--anchor"), number(kv[1], "--anchor"));
+        int o = c.length - 3;
+        String cell = o == 1 ? clip(c[0]) : "rnn_relu";
+        return new Bar("best baseline (results/anchors)", config(cell, "1", c[o], c[o + 1], c[o + 2], "256", "--anchor"),
+                number(kv[1], "--anchor"));
     }
 
-    static String config(String cell, String hidden, String batch, String density, String where) {
+    /** The group of a row: cell (and layers where more than one), hidden, batch, density and, where known, T. */
+    static String config(String cell, String layers, String hidden, String batch, String density, String steps, String where) {
         number(hidden, where);
         number(batch, where);
-        return String.format(Locale.ROOT, "%sH %s, B %s, d %.0f%%", cell.isEmpty() ? "" : cell + " ", hidden, batch,
-                100 * number(density, where));
+        boolean stacked = !layers.isEmpty() && number(layers, where) > 1;
+        return String.format(Locale.ROOT, "%s%sH %s, B %s, d %.0f%%%s", cell.isEmpty() ? "" : cell + " ", stacked ? "x" + layers + " " : "",
+                hidden, batch, 100 * number(density, where), steps.isEmpty() ? "" : ", T " + (long) number(steps, where));
     }
 
     private static double number(String s, String where) {
@@ -136,8 +146,9 @@ public final class BenchChart {
         int value = head.indexOf("recurrent_us_per_step_median") >= 0 ? col(head, "recurrent_us_per_step_median", csv)
                 : col(head, "us_per_step_median", csv);
         int engine = col(head, "engine", csv), hidden = col(head, "hidden", csv), batch = col(head, "batch", csv),
-                density = col(head, "density", csv), precision = head.indexOf("precision"), cell = head.indexOf("cell");
-        int need = Math.max(Math.max(value, engine), Math.max(Math.max(hidden, batch), Math.max(density, Math.max(precision, cell))));
+                density = col(head, "density", csv), precision = head.indexOf("precision"), cell = head.indexOf("cell"),
+                layers = head.indexOf("layers"), steps = head.indexOf("steps"), pruning = head.indexOf("pruning");
+        int need = java.util.stream.IntStream.of(value, engine, hidden, batch, density, precision, cell, layers, steps, pruning).max().orElse(0);
         List<Bar> out = new ArrayList<>();
         for (int n = 1; n < lines.size(); n++) {
             String line = lines.get(n);
@@ -153,8 +164,12 @@ public final class BenchChart {
                 continue; // a grid row of an engine that could not run at that point
             }
             String series = precision >= 0 ? f[engine] + " " + f[precision] : f[engine];
-            out.add(new Bar(clip(series), config(cell >= 0 ? clip(f[cell]) : "", f[hidden], f[batch], f[density], where),
-                    number(f[value], where)));
+            String group = config(cell >= 0 ? clip(f[cell]) : "", layers >= 0 ? f[layers] : "", f[hidden], f[batch], f[density],
+                    steps >= 0 ? f[steps] : "", where);
+            if (pruning >= 0 && !f[pruning].equals("per-row")) {
+                group += ", " + clip(f[pruning]);
+            }
+            out.add(new Bar(clip(series), group, number(f[value], where)));
         }
         return out;
     }
@@ -177,6 +192,9 @@ public final class BenchChart {
      * @throws IOException when it cannot be written
      */
     public static void write(List<Bar> bars, String title, Path out) throws IOException {
+        if (out.getFileName() == null) {
+            throw new IllegalArgumentException(out + ": not a file name");
+        }
         String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
         boolean svg = name.endsWith(".svg");
         if (!svg && !name.endsWith(".png")) {
@@ -194,7 +212,8 @@ public final class BenchChart {
         grouped.forEach((series, byConfig) -> byConfig.forEach((config, values) -> {
             List<Double> v = new ArrayList<>(values);
             v.sort(null);
-            data.addValue(v.get(v.size() / 2), series, config);
+            int n = v.size();
+            data.addValue(n % 2 == 1 ? v.get(n / 2) : (v.get(n / 2 - 1) + v.get(n / 2)) / 2, series, config);
         }));
         JFreeChart chart = ChartFactory.createBarChart(title, "layer", "µs per timestep (lower is better)",
                 data, PlotOrientation.VERTICAL, true, false, false);
