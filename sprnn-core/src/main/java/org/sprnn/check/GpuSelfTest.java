@@ -179,6 +179,7 @@ public final class GpuSelfTest {
             int total = 0;
             List<String> failed = new ArrayList<>();
             List<String> raised = new ArrayList<>();
+            org.sprnn.Progress bar = org.sprnn.Progress.of("selftest", models.size(), System.err);
             for (ModelCase m : models) {
                 RnnModel model = SelfTestReference.model(m, opt.seed());
                 List<Shape> ms = m.layers() > 1 ? List.of(new Shape(4, 50)) : shapes;
@@ -258,6 +259,7 @@ public final class GpuSelfTest {
                         }
                     }
                 }
+                bar.step(String.format(Locale.ROOT, "%s H %d x%d d %.2f", m.cell().id(), m.hidden(), m.layers(), m.density()));
             }
             int refused = 0;
             List<String> algorithmLines = List.of();
