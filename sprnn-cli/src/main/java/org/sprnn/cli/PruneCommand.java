@@ -21,15 +21,21 @@ import picocli.CommandLine.Option;
  * {@code load_state_dict(strict=True)}.
  */
 @Command(name = "prune",
-        description = {"Magnitude-prune W_hh (and with --input-weights also W_ih) of every layer to a target density, "
-                + "per matrix or per row (every row keeps the same count).",
+        description = {"Magnitude-prune W_hh (and with --input-weights also W_ih) of every layer, both directions, to a "
+                + "target density. --mode says where the kept count applies: per-matrix (the largest |w| anywhere), "
+                + "per-row (round(d*cols) in every row), balanced (each group of G = --group consecutive rows keeps "
+                + "round(d*G*cols), every row of it the same count within one, the extra ones to the rows whose next "
+                + "weight is largest) or bank-balanced (every row keeps max(1, round(d*cols/32)) in each bank of columns "
+                + "c mod 32, the GPU's shared-memory banks). Gate rows are rows; ties go to the lower index.",
             "The output keeps the input's state-dict keys (module prefix, no biases added to a bias=False model) and is "
                 + "written as safetensors or npz as its name ends in .safetensors or .npz."},
         mixinStandardHelpOptions = true,
         sortOptions = false,
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn prune --model lstm.safetensors --density 0.1 --output lstm-d10.safetensors",
-            "  sprnn prune --model gru.npz --cell gru --density 0.3 --per-row --input-weights --output gru-d30.npz"})
+            "  sprnn prune --model gru.npz --cell gru --density 0.3 --mode per-row --input-weights --output gru-d30.npz",
+            "  sprnn prune --model lstm.safetensors --density 0.1 --mode balanced --group 32 --output lstm-bal10.safetensors",
+            "  sprnn prune --model lstm.safetensors --density 0.1 --mode bank-balanced --output lstm-bbs10.safetensors"})
 final class PruneCommand extends SprnnCommand {
     @Mixin
     ModelOption modelOption;
@@ -37,7 +43,14 @@ final class PruneCommand extends SprnnCommand {
     @Option(names = "--density", required = true, description = "Fraction of weights to keep, in (0, 1].")
     double density;
 
-    @Option(names = "--per-row", description = "Keep the same number of weights in every row (default: per matrix).")
+    @Option(names = "--mode", description = "per-matrix, per-row, balanced or bank-balanced (default: per-matrix).")
+    String mode;
+
+    @Option(names = "--group", description = "Rows per group for --mode balanced, at least 1 (default: "
+            + PruneSpec.DEFAULT_GROUP + ", the rows a warp of the GPU kernel shares).")
+    Integer group;
+
+    @Option(names = "--per-row", description = "Same as --mode per-row.")
     boolean perRow;
 
     @Option(names = "--input-weights", description = "Prune W_ih too (default: only W_hh).")
@@ -67,7 +80,7 @@ final class PruneCommand extends SprnnCommand {
             throw new SprnnException("--dtype: " + dtype + " cannot be stored in an .npz (numpy has no such dtype): "
                     + "use f32, f16 or f64, or a .safetensors --output");
         }
-        PruneSpec ps = new PruneSpec(density, perRow ? PruneSpec.Mode.PER_ROW : PruneSpec.Mode.PER_MATRIX, inputWeights);
+        PruneSpec ps = spec();
         RnnModel m = modelOption.load();
         RnnModel pruned = Pruner.prune(m, ps);
         ModelFiles.save(pruned, output, type);
@@ -76,5 +89,17 @@ final class PruneCommand extends SprnnCommand {
                 : "safetensors, cell " + pruned.cell().id() + " in its metadata");
         out().print(ModelStats.of(pruned).toTable());
         return 0;
+    }
+
+    /** The options as a spec, checked before any file is read. */
+    private PruneSpec spec() {
+        PruneSpec.Mode m = mode == null ? (perRow ? PruneSpec.Mode.PER_ROW : PruneSpec.Mode.PER_MATRIX) : PruneSpec.Mode.parse(mode);
+        if (perRow && m != PruneSpec.Mode.PER_ROW) {
+            throw new SprnnException("--per-row: conflicts with --mode " + m.id());
+        }
+        if (group != null && m != PruneSpec.Mode.BALANCED) {
+            throw new SprnnException("--group: only with --mode balanced, not --mode " + m.id());
+        }
+        return new PruneSpec(density, m, inputWeights, group == null ? PruneSpec.DEFAULT_GROUP : group);
     }
 }

@@ -40,13 +40,16 @@ import picocli.CommandLine.Option;
         description = {"Times the engines over every combination of the lists given (each list one value by default): "
                 + "each engine checked against cpu-reference first (--verify-steps), then the median and spread of --reps "
                 + "replays (CUDA events on the GPU, wall clock elsewhere) after --warmup, --input-sets inputs rotated. "
-                + "Pruning kinds: per-row (the same nonzeros in every row, the synthetic default) and per-matrix (a dense "
-                + "random W_hh pruned by magnitude over the whole matrix: rows of unequal length, as users' models have). "
+                + "Pruning kinds: per-row (the same nonzeros in every row, the synthetic default); per-matrix, balanced and "
+                + "bank-balanced (a dense random W_hh pruned by magnitude as sprnn prune --mode does: over the whole "
+                + "matrix, rows of unequal length as users' models have; equal within one in each group of 32 rows; "
+                + "equal in every bank of column mod 32). "
                 + "Exit 1 when an engine disagreed with cpu-reference or failed, 4 when --deadline-s cut the sweep short."},
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn bench sweep --density 0.01,0.05,0.1,0.3,1 --hidden 1152,2304,4608 --out-dir results/sweep/density",
                 "  sprnn bench sweep --batch 1,2,4,8,16,32 --hidden 2304 --density 0.1,0.3 --out-dir results/sweep/batch",
                 "  sprnn bench sweep --steps 16,64,256,1024 --pruning per-row,per-matrix --cell gru,lstm",
+                "  sprnn bench sweep --hidden 1152,5760 --density 0.1 --pruning per-row,per-matrix,balanced,bank-balanced",
                 "  sprnn bench sweep --engines cpu,cpu-reference --hidden 64,128 --steps 8 --reps 20   (no GPU)",
                 "  sprnn plot --out density.svg results/sweep/density/sweep.csv"})
 final class SweepCommand extends SprnnCommand {
@@ -62,7 +65,7 @@ final class SweepCommand extends SprnnCommand {
     @Option(names = "--density", split = ",", defaultValue = "0.1", description = "W_hh densities in (0,1] (default: ${DEFAULT-VALUE})")
     List<Double> densities;
 
-    @Option(names = "--pruning", split = ",", defaultValue = "per-row", description = "per-row, per-matrix (default: ${DEFAULT-VALUE})")
+    @Option(names = "--pruning", split = ",", defaultValue = "per-row", description = "per-row, per-matrix, balanced, bank-balanced (default: ${DEFAULT-VALUE})")
     List<String> prunings;
 
     @Option(names = "--batch", split = ",", defaultValue = "4", description = "batch sizes (default: ${DEFAULT-VALUE})")
@@ -216,14 +219,14 @@ final class SweepCommand extends SprnnCommand {
                 && a.pruning() == b.pruning();
     }
 
-    /** The point's model: per-row as SyntheticModels draws it, per-matrix a dense draw pruned by magnitude. */
+    /** The point's model: per-row as SyntheticModels draws it, any other kind a dense draw pruned in that mode. */
     private RnnModel model(Point p) {
         int in = input == null ? p.hidden() : input;
         if (p.pruning() == PruneSpec.Mode.PER_ROW) {
             return SyntheticModels.random(p.cell(), in, p.hidden(), p.layers(), p.density(), 1.0, seedOption.seed);
         }
         RnnModel dense = SyntheticModels.random(p.cell(), in, p.hidden(), p.layers(), 1.0, 1.0, seedOption.seed);
-        return Pruner.prune(dense, new PruneSpec(p.density(), PruneSpec.Mode.PER_MATRIX, false));
+        return Pruner.prune(dense, new PruneSpec(p.density(), p.pruning(), false));
     }
 
     private List<EngineTrial> measure(RnnModel model, Point p, Precision prec) {

@@ -36,8 +36,27 @@ class SweepCommandTest {
     }
 
     @Test
+    void balancedAndBankBalancedPointsPruneADenseDrawInThatMode(@TempDir Path dir) throws Exception {
+        CliTest.Result r = cli("bench", "sweep", "--engines", "cpu,cpu-reference", "--cell", "gru", "--hidden", "64",
+                "--density", "0.5", "--pruning", "balanced,bank-balanced", "--batch", "2", "--steps", "3",
+                "--reps", "20", "--warmup", "1", "--out-dir", dir.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("gru x1 H 64 d 0.500 balanced B 2 T 3").contains("gru x1 H 64 d 0.500 bank-balanced B 2 T 3");
+        List<String> csv = Files.readAllLines(dir.resolve("sweep.csv"), StandardCharsets.UTF_8);
+        assertThat(csv).hasSize(1 + 2 * 2);
+        List<String> head = List.of(csv.get(0).split(","));
+        int nnz = head.indexOf("nonzeros"), pruning = head.indexOf("pruning");
+        for (String row : csv.subList(1, csv.size())) {
+            String[] f = row.split(",", -1);
+            // 192 rows of 64: balanced keeps 1024 of each 32-row group (32 a row), bank-balanced 1 of the 2 in each bank
+            assertThat(Long.parseLong(f[nnz])).as(row).isEqualTo(192L * 32);
+            assertThat(f[pruning]).isIn("balanced", "bank-balanced");
+        }
+    }
+
+    @Test
     void badListsAreRefusedInOneLine() {
-        assertOneLineError(cli("bench", "sweep", "--pruning", "balanced"), "--pruning", "balanced");
+        assertOneLineError(cli("bench", "sweep", "--pruning", "bbs"), "--pruning", "bbs", "bank-balanced");
         assertOneLineError(cli("bench", "sweep", "--steps", "0"), "--steps");
         assertOneLineError(cli("bench", "sweep", "--density", "2"), "--density");
         assertOneLineError(cli("bench", "sweep", "--engines", "cuda-fast"), "cuda-fast");
