@@ -188,4 +188,25 @@ public final class RunInputs {
                     + " the next one's h0/c0");
         }
     }
+
+    /**
+     * The initial states of a session of {@code batch} sequences: checked against the model as a run's would be, zeros
+     * where not given (and no cell state for cells without one), so that a session's state is readable from the start.
+     *
+     * @param model the model
+     * @param batch the session's batch (≥ 1)
+     * @param h0    initial hidden states {@code [L][B][H]}, or {@code null} for zeros
+     * @param c0    initial cell states {@code [L][B][H]}, or {@code null} for zeros (LSTM)
+     * @return {@code {h0, c0}}, filled in; {@code c0} null for cells without a cell state
+     * @throws SprnnException naming the state that does not fit, or the batch
+     */
+    public static Tensor[] sessionStates(RnnModel model, int batch, Tensor h0, Tensor c0) {
+        if (batch < 1) {
+            throw new SprnnException("session: batch must be >= 1, got " + batch);
+        }
+        checkExceptInputValues(model, Tensor.zeros(1, batch, model.inputSize()), h0, c0);
+        int l = model.numLayers(), h = model.hiddenSize();
+        return new Tensor[] {h0 != null ? h0 : Tensor.zeros(l, batch, h),
+            c0 != null || !model.cell().hasCellState() ? c0 : Tensor.zeros(l, batch, h)};
+    }
 }

@@ -154,13 +154,8 @@ public final class CpuEngine implements Engine {
      */
     @Override
     public org.sprnn.engine.Session openSession(int batch, Tensor h0, Tensor c0) {
-        if (batch < 1) {
-            throw new SprnnException("session: batch must be >= 1, got " + batch);
-        }
-        RunInputs.checkExceptInputValues(model, Tensor.zeros(1, batch, model.inputSize()), h0, c0);
-        int l = model.numLayers(), h = model.hiddenSize();
-        return Engine.super.openSession(batch, h0 != null ? h0 : Tensor.zeros(l, batch, h),
-                c0 != null || !model.cell().hasCellState() ? c0 : Tensor.zeros(l, batch, h));
+        Tensor[] states = RunInputs.sessionStates(model, batch, h0, c0);
+        return Engine.super.openSession(batch, states[0], states[1]);
     }
 
     @Override
