@@ -96,8 +96,14 @@ final class BenchCommand extends SprnnCommand {
                     + "persist-dynamic (default: ${DEFAULT-VALUE}); one cuDNN refuses for the shape is reported and skipped")
     List<String> cudnnAlgos;
 
-    @Option(names = "--reps", defaultValue = "50", description = "timed replays per engine, >= 20 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--reps", defaultValue = "50", description = "timed replays per engine, >= 20; every engine, those timed "
+            + "by the wall clock within --wall-seconds (default: ${DEFAULT-VALUE})")
     int reps;
+
+    @Option(names = "--wall-seconds", defaultValue = "30",
+            description = "engines timed by the wall clock (no device timer: cpu, cpu-reference) stop after this many seconds "
+                    + "of timed runs, at least 3 runs (default: ${DEFAULT-VALUE})")
+    double wallSeconds;
 
     @Option(names = "--warmup", defaultValue = "5", description = "untimed replays first (default: ${DEFAULT-VALUE})")
     int warmup;
@@ -212,6 +218,9 @@ final class BenchCommand extends SprnnCommand {
         if (reps < 20) {
             throw new SprnnException("--reps: at least 20 replays, got " + reps);
         }
+        if (!(wallSeconds > 0) || wallSeconds > 86400) {
+            throw new SprnnException("--wall-seconds: expected more than 0 and at most 86400, got " + wallSeconds);
+        }
         if (inputSets < 1 || warmup < 0 || verifySteps < 1) {
             throw new SprnnException("--input-sets >= 1, --warmup >= 0, --verify-steps >= 1");
         }
@@ -272,7 +281,8 @@ final class BenchCommand extends SprnnCommand {
                     throw new SprnnException(label + " " + prec.id() + " disagrees with cpu-reference: relative error "
                             + err + " > " + tol + " (" + w.what() + ")");
                 }
-                DeviceTimes t = DeviceTimes.of(e, sets, h0, c0, warmup, reps);
+                DeviceTimes t = DeviceTimes.of(e, sets, h0, c0, e.deviceTimer().isPresent() ? warmup : 1, reps,
+                        (long) (wallSeconds * 1e9));
                 rows.add(new Row(label, prec.id(), err, tol, w.steps(), t.recurrentMicros(), t.fullMicros(), t.how()));
             } catch (CudnnEngineException refused) {
                 // cuDNN's refusal of one algorithm for this shape is a result of the comparison, not the end of it

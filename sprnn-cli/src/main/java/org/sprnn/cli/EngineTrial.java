@@ -29,6 +29,9 @@ import org.sprnn.model.Tensor;
  */
 record EngineTrial(String engine, double microsPerStep, double p10, double p90, double fullPerStep, double error, String note) {
 
+    /** A wall-clock engine's budget of timed runs at one point of a sweep: 20 s (at least 3 runs). */
+    static final long WALL_BUDGET_NANOS = 20_000_000_000L;
+
     boolean timed() {
         return !Double.isNaN(microsPerStep);
     }
@@ -69,7 +72,7 @@ record EngineTrial(String engine, double microsPerStep, double p10, double p90, 
                         e.tolerance()));
             }
             boolean device = e.deviceTimer().isPresent();
-            DeviceTimes t = DeviceTimes.of(e, sets, h0, c0, device ? warmup : 1, reps);
+            DeviceTimes t = DeviceTimes.of(e, sets, h0, c0, device ? warmup : 1, reps, WALL_BUDGET_NANOS);
             return new EngineTrial(name, t.recurrentMedianPerStep(), DeviceTimes.quantile(t.recurrentMicros(), 0.1) / t.steps(),
                     DeviceTimes.quantile(t.recurrentMicros(), 0.9) / t.steps(), DeviceTimes.quantile(t.fullMicros(), 0.5) / t.steps(),
                     err, t.how());

@@ -30,6 +30,25 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
      */
     public static DeviceTimes of(Engine engine, List<Tensor> inputSets, Tensor h0,
                                  Tensor c0, int warmup, int reps) {
+        return of(engine, inputSets, h0, c0, warmup, reps, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #of(Engine, List, Tensor, Tensor, int, int)}, but an engine timed by the wall clock stops after
+     * {@code wallBudgetNanos} of timed runs (at least {@link #MIN_WALL_RUNS}), so a slow engine (cpu-reference on a large
+     * layer) cannot hold a benchmark for many minutes; {@link #how()} says how many runs were timed.
+     *
+     * @param engine          the engine
+     * @param inputSets       one or more inputs of one shape {@code [T][B][I]}, rotated between runs
+     * @param h0              initial hidden states, or {@code null} for zeros
+     * @param c0              initial cell states (LSTM), or {@code null} for zeros
+     * @param warmup          untimed runs first
+     * @param reps            timed runs at most
+     * @param wallBudgetNanos the wall-clock engines' budget for the timed runs, ns
+     * @return the samples, with what was timed and how
+     */
+    public static DeviceTimes of(Engine engine, List<Tensor> inputSets, Tensor h0, Tensor c0, int warmup, int reps,
+                                 long wallBudgetNanos) {
         var timer = engine.deviceTimer();
         if (timer.isPresent()) {
             return timer.get().time(inputSets, h0, c0, warmup, reps);
@@ -38,13 +57,20 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
             engine.run(inputSets.get(i % inputSets.size()), h0, c0);
         }
         double[] us = new double[reps];
-        for (int i = 0; i < reps; i++) {
+        int n = 0;
+        long start = System.nanoTime();
+        while (n < reps && (n < MIN_WALL_RUNS || System.nanoTime() - start < wallBudgetNanos)) {
             long t0 = System.nanoTime();
-            engine.run(inputSets.get(i % inputSets.size()), h0, c0);
-            us[i] = (System.nanoTime() - t0) / 1e3;
+            engine.run(inputSets.get(n % inputSets.size()), h0, c0);
+            us[n++] = (System.nanoTime() - t0) / 1e3;
         }
-        return new DeviceTimes(inputSets.get(0).shape()[0], us, us, "wall clock around run(), " + reps + " runs");
+        double[] taken = Arrays.copyOf(us, n);
+        String how = "wall clock around run(), " + n + " runs" + (n < reps ? " (of " + reps + ": time budget)" : "");
+        return new DeviceTimes(inputSets.get(0).shape()[0], taken, taken, how);
     }
+
+    /** The fewest timed runs of a wall-clock engine, whatever its budget. */
+    public static final int MIN_WALL_RUNS = 3;
 
     /**
      * The median of the recurrent samples per timestep.

@@ -81,4 +81,39 @@ class DeviceTimerTest {
             assertThat(bf.deviceTimer()).isEmpty();
         }
     }
+
+    @Test
+    void wallClockTimingStopsAtItsBudgetAfterThreeRunsAndSaysSo() {
+        int[] runs = {0};
+        Engine slow = new Engine() {
+            @Override
+            public String name() {
+                return "slow";
+            }
+
+            @Override
+            public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
+                runs[0]++;
+                try {
+                    Thread.sleep(2);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return new RnnOutput(Tensor.zeros(T, B, H), Tensor.zeros(1, B, H), null);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        List<Tensor> sets = List.of(Tensor.zeros(T, B, I));
+        DeviceTimes budgeted = DeviceTimes.of(slow, sets, null, null, 1, 20, 1);
+        assertThat(budgeted.recurrentMicros()).hasSize(DeviceTimes.MIN_WALL_RUNS);
+        assertThat(budgeted.how()).isEqualTo("wall clock around run(), 3 runs (of 20: time budget)");
+        assertThat(runs[0]).isEqualTo(1 + 3);
+        DeviceTimes all = DeviceTimes.of(slow, sets, null, null, 0, 5);
+        assertThat(all.recurrentMicros()).hasSize(5);
+        assertThat(java.util.Arrays.stream(all.recurrentMicros()).min().orElseThrow()).isGreaterThanOrEqualTo(2000);
+        assertThat(all.how()).isEqualTo("wall clock around run(), 5 runs");
+    }
 }
