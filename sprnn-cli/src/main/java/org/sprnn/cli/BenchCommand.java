@@ -171,7 +171,13 @@ final class BenchCommand extends SprnnCommand {
                 throw new SprnnException(synth + ": set by the model file; not with --model");
             }
         }
-        RnnModel model = org.sprnn.io.ModelFiles.load(modelFile, modelCell == null ? null : CellType.parse(modelCell));
+        RnnModel model;
+        try {
+            model = org.sprnn.io.ModelFiles.load(modelFile, modelCell == null ? null : CellType.parse(modelCell));
+        } catch (SprnnException e) {
+            // bench's own synthetic-layer option is --cell: the model file's cell is --model-cell here
+            throw new SprnnException(e.getMessage().replace("pass --cell", "pass --model-cell"), e);
+        }
         List<Tensor> sets = new ArrayList<>();
         int batch = layer.batch, steps = layer.steps;
         if (input != null) {

@@ -80,7 +80,8 @@ final class PlotCommand extends SprnnCommand {
         } catch (IllegalArgumentException e) {
             throw new SprnnException(Untrusted.escape(e.getMessage()));
         }
-        out().printf("%d bars from %d file(s) -> %s%n", bars.size(), files.size(), out);
+        out().printf("%d rows from %d file(s) -> %s (a bar per engine and layer: the median of its rows)%n", bars.size(),
+                files.size(), out);
         return 0;
     }
 }

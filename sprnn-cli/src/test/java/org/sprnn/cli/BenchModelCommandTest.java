@@ -96,4 +96,15 @@ class BenchModelCommandTest {
         assertThat(r[2]).contains("bench.csv").contains("another layout");
         assertThat(Files.readAllLines(dir.resolve("bench.csv"), StandardCharsets.UTF_8)).hasSize(2);
     }
+
+    @Test
+    void aModelFileWithoutItsCellAsksForModelCell() {
+        java.nio.file.Path npz = dir.resolve("gru.npz");
+        ModelFiles.save(SyntheticModels.random(CellType.GRU, 5, 12, 1, 0.25, 1.0, 3), npz, Precision.FP32);
+        String[] r = run("bench", "--model", npz.toString(), "--engines", "cpu");
+        assertThat(r[0]).isEqualTo("2"); // an npz does not record the cell: bench names its own option for it
+        assertThat(r[2]).contains("--model-cell").doesNotContain("pass --cell");
+        String[] ok = run("bench", "--model", npz.toString(), "--model-cell", "gru", "--engines", "cpu", "--steps", "3", "--reps", "20");
+        assertThat(ok[0]).as(ok[2]).isEqualTo("0");
+    }
 }

@@ -33,7 +33,7 @@ class PlotCommandTest {
         Path png = dir.resolve("c.png"), svg = dir.resolve("c.svg");
         CliTest.Result r = cli("plot", "--out", png.toString(), bench().toString(), "--anchor", "1152/4/0.1=2.94");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("4 bars from 1 file(s)");
+        assertThat(r.out()).contains("4 rows from 1 file(s)");
         // the anchor (one rnn_relu layer at T 256, as results/anchors) lands in the group of the rows of that shape
         var rows = org.sprnn.plot.BenchChart.read(bench());
         assertThat(org.sprnn.plot.BenchChart.anchor("1152/4/0.1=2.94").config()).isEqualTo(rows.get(0).config());
@@ -59,7 +59,7 @@ class PlotCommandTest {
                 """, StandardCharsets.UTF_8);
         CliTest.Result r = cli("plot", "--out", dir.resolve("g.png").toString(), csv.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("1 bars from 1 file(s)");
+        assertThat(r.out()).contains("1 rows from 1 file(s)");
     }
 
     @Test
