@@ -1,12 +1,8 @@
 package org.sprnn.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -329,10 +325,7 @@ final class BenchCommand extends SprnnCommand {
 
     private void write(List<Row> rows, Map<String, String> env, Workload w) throws IOException {
         Files.createDirectories(outDir);
-        ObjectMapper om = new ObjectMapper();
-        Path csv = outDir.resolve("bench.csv");
-        StringBuilder c = new StringBuilder();
-        StringBuilder j = new StringBuilder();
+        List<Map<String, Object>> out = new ArrayList<>();
         String date = Instant.now().toString();
         for (Row r : rows) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -365,13 +358,9 @@ final class BenchCommand extends SprnnCommand {
             m.put("details", r.details());
             m.put("model", w.source());
             m.put("commit", BuildInfo.commit());
-            c.append(CsvRow.of(m.values())).append('\n');
-            ObjectNode node = om.valueToTree(m);
-            j.append(om.writeValueAsString(node)).append('\n');
+            out.add(m);
         }
-        CsvRow.append(csv, HEADER, c);
-        Files.writeString(outDir.resolve("bench.jsonl"), j, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND);
-        System.out.println("rows appended to " + csv + " and " + outDir.resolve("bench.jsonl"));
+        CsvRow.appendRows(outDir, "bench", HEADER, out);
+        System.out.println("rows appended to " + outDir.resolve("bench.csv") + " and " + outDir.resolve("bench.jsonl"));
     }
 }

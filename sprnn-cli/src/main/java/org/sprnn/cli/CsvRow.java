@@ -38,6 +38,25 @@ final class CsvRow {
         return first;
     }
 
+    /** One writer of the JSON-lines twins of the CSV files (thread-safe once configured). */
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /**
+     * Appends rows, each a map of column to value in the header's order, to {@code DIR/NAME.csv} (see {@link #append}) and
+     * to {@code DIR/NAME.jsonl}, one JSON object a line.
+     */
+    static void appendRows(java.nio.file.Path dir, String name, String header, List<? extends java.util.Map<String, ?>> rows)
+            throws java.io.IOException {
+        StringBuilder csv = new StringBuilder(), jsonl = new StringBuilder();
+        for (var row : rows) {
+            csv.append(of(row.values())).append('\n');
+            jsonl.append(JSON.writeValueAsString(row)).append('\n');
+        }
+        append(dir.resolve(name + ".csv"), header, csv);
+        java.nio.file.Files.writeString(dir.resolve(name + ".jsonl"), jsonl, java.nio.charset.StandardCharsets.UTF_8,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    }
+
     static String of(Collection<?> values) {
         List<String> cells = new ArrayList<>();
         for (Object v : values) {

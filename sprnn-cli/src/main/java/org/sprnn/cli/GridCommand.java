@@ -1,11 +1,9 @@
 package org.sprnn.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -277,10 +275,7 @@ final class GridCommand extends SprnnCommand {
             + "p10,p90,rel_error,auto,fastest,auto_over_fastest,note,commit";
 
     private void appendRows(Point p, Map<String, String> env) throws IOException {
-        ObjectMapper om = new ObjectMapper();
-        Path csv = outDir.resolve("grid.csv");
-        StringBuilder c = new StringBuilder();
-        StringBuilder j = new StringBuilder();
+        List<Map<String, Object>> rows = new ArrayList<>();
         for (EngineTrial t : p.timings()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("date", Instant.now().toString());
@@ -305,10 +300,8 @@ final class GridCommand extends SprnnCommand {
             m.put("auto_over_fastest", Double.isFinite(p.autoRatio()) ? p.autoRatio() : null);
             m.put("note", t.note());
             m.put("commit", BuildInfo.commit());
-            c.append(CsvRow.of(m.values())).append('\n');
-            j.append(om.writeValueAsString(m)).append('\n');
+            rows.add(m);
         }
-        CsvRow.append(csv, HEADER, c);
-        Files.writeString(outDir.resolve("grid.jsonl"), j, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        CsvRow.appendRows(outDir, "grid", HEADER, rows);
     }
 }

@@ -1,11 +1,8 @@
 package org.sprnn.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -267,14 +264,11 @@ final class SweepCommand extends SprnnCommand {
             + "recurrent_p90,full_us_per_step_median,note";
 
     private void append(Point p, List<EngineTrial> trials, RnnModel model, Map<String, String> env) throws IOException {
-        ObjectMapper om = new ObjectMapper();
-        Path csv = outDir.resolve("sweep.csv");
-        StringBuilder c = new StringBuilder();
+        List<Map<String, Object>> rows = new ArrayList<>();
         long nnz = 0;
         for (var l : model.layers()) {
             nnz += l.wHh().countNonZero();
         }
-        StringBuilder j = new StringBuilder();
         for (EngineTrial t : trials) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("date", Instant.now().toString());
@@ -306,10 +300,8 @@ final class SweepCommand extends SprnnCommand {
             m.put("recurrent_p90", t.timed() ? t.p90() : null);
             m.put("full_us_per_step_median", t.timed() ? t.fullPerStep() : null);
             m.put("note", t.note());
-            c.append(CsvRow.of(m.values())).append('\n');
-            j.append(om.writeValueAsString(m)).append('\n');
+            rows.add(m);
         }
-        CsvRow.append(csv, HEADER, c);
-        Files.writeString(outDir.resolve("sweep.jsonl"), j, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        CsvRow.appendRows(outDir, "sweep", HEADER, rows);
     }
 }

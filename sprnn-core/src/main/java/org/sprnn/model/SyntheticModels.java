@@ -30,12 +30,7 @@ public final class SyntheticModels {
      */
     public static RnnModel random(CellType cell, int inputSize, int hidden, int layers, double density,
                                   double densityIh, long seed) {
-        if (inputSize < 1 || hidden < 1 || layers < 1) {
-            throw new SprnnException("synthetic model needs input, hidden and layers >= 1 (got " + inputSize
-                    + ", " + hidden + ", " + layers + ")");
-        }
-        checkDensity(density, "--density");
-        checkDensity(densityIh, "--density-ih");
+        checkArguments(inputSize, hidden, layers, density, densityIh);
         SplittableRandom rnd = new SplittableRandom(seed);
         int rows = cell.gates() * hidden;
         List<Layer> ls = new ArrayList<>();
@@ -45,6 +40,15 @@ public final class SyntheticModels {
                     normal(rows, 0.1, rnd), normal(rows, 0.1, rnd)));
         }
         return new RnnModel(cell, ls);
+    }
+
+    private static void checkArguments(int inputSize, int hidden, int layers, double density, double densityIh) {
+        if (inputSize < 1 || hidden < 1 || layers < 1) {
+            throw new SprnnException("synthetic model needs input, hidden and layers >= 1 (got " + inputSize
+                    + ", " + hidden + ", " + layers + ")");
+        }
+        checkDensity(density, "--density");
+        checkDensity(densityIh, "--density-ih");
     }
 
     /**
@@ -62,12 +66,7 @@ public final class SyntheticModels {
      */
     public static RnnModel randomBidirectional(CellType cell, int inputSize, int hidden, int layers, double density,
                                                double densityIh, long seed) {
-        if (inputSize < 1 || hidden < 1 || layers < 1) {
-            throw new SprnnException("synthetic model needs input, hidden and layers >= 1 (got " + inputSize
-                    + ", " + hidden + ", " + layers + ")");
-        }
-        checkDensity(density, "--density");
-        checkDensity(densityIh, "--density-ih");
+        checkArguments(inputSize, hidden, layers, density, densityIh);
         SplittableRandom rnd = new SplittableRandom(seed);
         int rows = cell.gates() * hidden;
         List<Layer> fwd = new ArrayList<>(), rev = new ArrayList<>();
