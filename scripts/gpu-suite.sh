@@ -16,10 +16,11 @@
 # (every cell, fp16/bf16, each exchange, stacked, at capacity, refusals beyond), selftest, and bench beside
 # cuda-sparse-persistent and cuda-gemm at 1152 d=1.0 and d=0.1, 2304 d=0.3 (batch 4, T 256).
 # cudnn-anchors (not part of all; about 3 minutes): cuda-cudnn at the shapes of results/anchors' cuDNN figures.
+# recheck (not part of all; about 3 minutes): the dense kernel-check --quick and cuda-cudnn's selftest --quick.
 # grid (not part of all): sprnn bench grid, issue 14's auto-against-the-fastest table (see the grid block below).
 set -uo pipefail
-tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|grid|cudnn-anchors|all]}
-OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|grid|cudnn-anchors|all]}
+tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|recheck|grid|cudnn-anchors|all]}
+OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|recheck|grid|cudnn-anchors|all]}
 PART=${3:-all}
 # fresh random models and inputs each run unless SPRNN_SEED is given; the seed is recorded in steps.txt
 SEED=${SPRNN_SEED:-$(( $(date +%s) % 100000 ))}
@@ -88,6 +89,13 @@ if [ "$PART" = dense ]; then
   step dense-bench-2304-d30 60 "$S" bench --hidden 2304 --batch 4 --density 0.3 --steps 256 --precisions fp16 --engines $engines --out-dir "$OUT"
   grep -h "FAIL\|passed\|refused" "$OUT/dense-kernel-check.log" "$OUT/dense-selftest.log" | cut -c1-300 | tail -25
   grep -h "^|" "$OUT"/dense-bench-*.log | cut -c1-200
+fi
+if [ "$PART" = recheck ]; then
+  # the engines' own checks after a fix, without the benches of PART dense: the dense persistent matrix (at capacity
+  # included) and cuda-cudnn's selftest (its fp32 tolerance)
+  step dense-kernel-check 200 "$S" kernel-check --quick --engine cuda-dense-persistent --seed "$SEED"
+  step cudnn-selftest 200 "$S" selftest --quick --engines cuda-cudnn --seed "$SEED"
+  grep -h "FAIL\|passed\|refused" "$OUT/dense-kernel-check.log" "$OUT/cudnn-selftest.log" | cut -c1-300 | tail -25
 fi
 if [ "$PART" = cudnn-anchors ]; then
   # issue 14: cuda-cudnn as sprnn measures it beside the team's independent cuDNN figures (results/anchors/README.md:

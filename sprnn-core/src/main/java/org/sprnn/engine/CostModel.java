@@ -5,29 +5,31 @@ import org.sprnn.model.Layer;
 import org.sprnn.model.RnnModel;
 
 /**
- * Predicted µs per timestep of each GPU engine, from a few terms fitted to measurements on an H100 SXM (132 SMs,
- * batch 4, T 256; the bench and ablation rows at hidden 1152 / 10%, 2304 / 30% and 5760 / 10%). The data, the fit
- * and how far the predictions land from it: results/suite/session8/before-6d94fc5-h100/README.md, "The cost model's
- * calibration". On another device the figures are the H100's, marked so, and {@code sprnn explain --tune} measures
- * instead. Per layer, summed over layers; the input projection of layer 0 is excluded, as in {@code bench}'s
- * recurrent column.
+ * Predicted µs per timestep of each GPU engine: an analytic term per engine for the trend, corrected by what that
+ * engine measured on an H100 SXM (132 SMs) over issue 14's grid (cells rnn_relu and lstm, hidden 256…4608, batch 1…16,
+ * density 1…100%, T 64, fp16 weights; the table {@code h100-grid.csv} in this package's resources, made by
+ * {@code scripts/calibration_from_grid.py} from {@code results/suite/session10}). At a measured shape the prediction is
+ * the measurement; elsewhere the analytic term times the measured/analytic ratios of the nearby measured shapes,
+ * weighted by inverse distance (cubed) in log hidden, log batch, log density (for the two sparse engines; the dense
+ * ones' rows at every density count alike) and log gate count. Per layer, summed
+ * over layers; the input projection of layer 0 is excluded, as in {@code bench}'s recurrent column. On another device
+ * the figures are the H100's, marked so, and {@code sprnn explain --tune} measures instead.
  *
+ * <p>The analytic terms (the trend between and beyond the measured shapes):
  * <ul>
  *   <li>{@code cuda-sparse-persistent}: a step's fixed cost growing with H (the exchange floor) plus the nonzeros
- *       times the batch over the rate the kernel sustains; the three terms solved from the three shapes.
+ *       times the batch over the rate the kernel sustains (session 8's three shapes).
  *   <li>{@code cuda-gemm}: a step's fixed cost in a CUDA graph (launches, cell update) plus reading the dense W_hh
  *       at the memory rate.
  *   <li>{@code cuda-dense-persistent}: a fixed step cost plus every weight of W_hh (gates × H², nonzero or not) at a
- *       rate that falls with the batch: {@code 1.11 µs + W × (0.360 + 0.0648 × batch) µs per million weights}, least
- *       squares over the dense rows of {@code results/suite/session9} (relu 1152 and 2304, LSTM 1152, batch 1 and 4;
- *       within 9% of each).
+ *       rate that falls with the batch: {@code 1.11 µs + W × (0.360 + 0.0648 × batch) µs per million weights}.
  *   <li>{@code cuda-cudnn} (its {@code auto} algorithm, fp16 data): cuDNN's persistent kernels follow no smooth law in
- *       the shape (relu 2304 takes 10.3 µs at batch 4 and 5.7 at batch 16), so the prediction is the measured figure
- *       of the nearest shape of {@code results/suite/session9} with the same gate count and batch and a hidden size
- *       within 10%, and none elsewhere ({@code sprnn explain --tune} measures).
- *   <li>{@code cuda-spmm}: a power law in the nonzeros through the smallest and the largest shape (cuSPARSE's CSR
- *       kernel is far from the memory bound at these sizes and no line in the nonzeros or rows fits all three).
+ *       the shape (relu 2304 takes 9.8 µs at batch 4 and 5.1 at batch 16), so its term is cuda-gemm's and the table
+ *       does the rest; other algorithms and fp32 data are not predicted ({@code sprnn explain --tune} measures).
+ *   <li>{@code cuda-spmm}: a power law in the nonzeros (cuSPARSE's CSR kernel is far from the memory bound here).
  * </ul>
+ * How far the predictions land from a second, independent run of the grid and from shapes off it:
+ * {@code results/suite/session10/README.md}.
  */
 public final class CostModel {
     static final double PERSISTENT_FLOOR_US = 1.06;
@@ -42,6 +44,8 @@ public final class CostModel {
     static final double SPMM_EXPONENT = 0.446;
     /** Where the constants come from, for {@link StepCost#basis()}. */
     public static final String CALIBRATION = "cost model, H100 calibration";
+    /** The measured shapes, loaded once from the resource. */
+    private static final Calibration MEASURED = Calibration.load("h100-grid.csv");
 
     private CostModel() {
     }
@@ -56,7 +60,7 @@ public final class CostModel {
     public static StepCost sparsePersistent(RnnModel model, int batch) {
         double us = 0;
         for (Layer l : model.layers()) {
-            us += sparsePersistentLayer(l.hiddenSize(), l.wHh().countNonZero(), batch);
+            us += layer(SPARSE, model, l, batch);
         }
         return new StepCost(us, CALIBRATION);
     }
@@ -65,13 +69,15 @@ public final class CostModel {
      * Dense cuBLASLt product per step: fixed cost plus W_hh's bytes at the memory rate.
      *
      * @param model the model, every layer counted
-     * @param precision the weights' precision, which sets W_hh's bytes
+     * @param batch the batch it runs at
+     * @param precision the weights' precision, which sets W_hh's bytes (the table's fp16 figure scaled by the bytes)
      * @return the predicted µs per step and the calibration it rests on
      */
-    public static StepCost gemm(RnnModel model, Precision precision) {
+    public static StepCost gemm(RnnModel model, int batch, Precision precision) {
         double us = 0;
         for (Layer l : model.layers()) {
-            us += gemmLayer((long) l.wHh().size() * precision.bytes());
+            us += layer(GEMM, model, l, batch) * gemmLayer((long) l.wHh().size() * precision.bytes())
+                    / gemmLayer((long) l.wHh().size() * Precision.FP16.bytes());
         }
         return new StepCost(us, CALIBRATION);
     }
@@ -80,12 +86,13 @@ public final class CostModel {
      * cuSPARSE CSR product per step: fixed cost plus a cost per nonzero.
      *
      * @param model the model, every layer counted
+     * @param batch the batch it runs at
      * @return the predicted µs per step and the calibration it rests on
      */
-    public static StepCost spmm(RnnModel model) {
+    public static StepCost spmm(RnnModel model, int batch) {
         double us = 0;
         for (Layer l : model.layers()) {
-            us += spmmLayer(l.wHh().countNonZero());
+            us += layer(SPMM, model, l, batch);
         }
         return new StepCost(us, CALIBRATION);
     }
@@ -100,19 +107,19 @@ public final class CostModel {
     public static StepCost densePersistent(RnnModel model, int batch) {
         double us = 0;
         for (Layer l : model.layers()) {
-            us += densePersistentLayer((long) l.wHh().size(), batch);
+            us += layer(DENSE, model, l, batch);
         }
         return new StepCost(us, CALIBRATION);
     }
 
     /**
-     * cuDNN with its {@code auto} algorithm and fp16 data, where a measured shape is near enough (see the class comment).
+     * cuDNN with its {@code auto} algorithm and fp16 data (the only configuration the table measured).
      *
      * @param model     the model
      * @param batch     the batch it runs at
-     * @param precision the data precision (only fp16 has measurements)
-     * @param algorithm the {@code --cudnn-algo} value (only {@code auto} has measurements)
-     * @return the prediction, or empty where no measured shape is near
+     * @param precision the data precision (only fp16 is predicted)
+     * @param algorithm the {@code --cudnn-algo} value (only {@code auto} is predicted)
+     * @return the prediction, or empty for another precision or algorithm
      */
     public static java.util.Optional<StepCost> cudnn(RnnModel model, int batch, Precision precision, String algorithm) {
         if (precision != Precision.FP16 || !"auto".equals(algorithm)) {
@@ -120,30 +127,51 @@ public final class CostModel {
         }
         double us = 0;
         for (Layer l : model.layers()) {
-            double best = Double.NaN;
-            for (double[] m : CUDNN_MEASURED) {
-                if ((int) m[0] == model.cell().gates() && (int) m[2] == batch && Math.abs(m[1] / l.hiddenSize() - 1) <= 0.10) {
-                    best = m[3];
-                }
-            }
-            if (Double.isNaN(best)) {
-                return java.util.Optional.empty();
-            }
-            us += best;
+            us += layer(CUDNN, model, l, batch);
         }
-        return java.util.Optional.of(new StepCost(us, CALIBRATION + " (cuDNN: a measured shape)"));
+        return java.util.Optional.of(new StepCost(us, CALIBRATION));
+    }
+
+    /** An engine's analytic term for one layer of {@code gates} gates, hidden H, batch B and W_hh density d. */
+    @FunctionalInterface
+    interface Analytic {
+        double at(int gates, int hidden, int batch, double density);
+    }
+
+    static final String SPARSE = "cuda-sparse-persistent";
+    static final String DENSE = "cuda-dense-persistent";
+    static final String GEMM = "cuda-gemm";
+    static final String SPMM = "cuda-spmm";
+    static final String CUDNN = "cuda-cudnn";
+
+    /** The analytic term of an engine of the table (fp16 weights). */
+    static Analytic analytic(String engine) {
+        return switch (engine) {
+            case SPARSE -> (g, h, b, d) -> sparsePersistentLayer(h, Math.round(d * g * (double) h * h), b);
+            case DENSE -> (g, h, b, d) -> densePersistentLayer((long) g * h * h, b);
+            case SPMM -> (g, h, b, d) -> spmmLayer(Math.round(d * g * (double) h * h));
+            case GEMM, CUDNN -> (g, h, b, d) -> gemmLayer((long) g * h * h * Precision.FP16.bytes());
+            default -> throw new IllegalArgumentException("no cost model for " + engine);
+        };
+    }
+
+    /** One layer's prediction for an engine: the analytic term corrected by the measured shapes. */
+    private static double layer(String engine, RnnModel model, Layer l, int batch) {
+        int gates = model.cell().gates();
+        int h = l.hiddenSize();
+        double density = Math.max(1e-6, l.wHh().countNonZero() / ((double) gates * h * h));
+        return predict(engine, gates, h, Math.max(1, batch), density);
     }
 
     /**
-     * cuDNN {@code auto}, fp16 data, on the H100: {gates, hidden, batch, µs per step}, the medians of
-     * {@code results/suite/session9} (grid-partial at T 64, cudnn-anchors' persist-static fp16 rows at T 256 for batch 16).
+     * An engine's µs per step for one layer: the measurement at a measured shape, else the analytic term times the
+     * inverse-distance-weighted measured/analytic ratio of the engine's measured shapes.
      */
-    private static final double[][] CUDNN_MEASURED = {
-        {1, 1152, 1, 1.33}, {1, 1152, 4, 4.01}, {1, 1152, 16, 3.87},
-        {1, 2304, 1, 4.08}, {1, 2304, 4, 10.27}, {1, 2304, 16, 5.71},
-        {4, 1152, 1, 3.06}, {4, 1152, 4, 3.13},
-        {4, 2304, 1, 15.40}, {4, 2304, 4, 16.37},
-    };
+    static double predict(String engine, int gates, int hidden, int batch, double density) {
+        Analytic f = analytic(engine);
+        boolean densityMatters = engine.equals(SPARSE) || engine.equals(SPMM);
+        return f.at(gates, hidden, batch, density) * MEASURED.correction(engine, f, gates, hidden, batch, density, densityMatters);
+    }
 
     /** One layer of the dense persistent kernel: µs per step for W_hh of that many weights. */
     static double densePersistentLayer(long weights, int batch) {

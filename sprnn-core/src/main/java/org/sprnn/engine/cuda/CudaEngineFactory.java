@@ -78,7 +78,8 @@ public final class CudaEngineFactory implements EngineFactory {
 
     @Override
     public Optional<StepCost> predict(RnnModel model, EngineOptions options) {
-        return Optional.of(kind == CudaRnnEngine.Kind.GEMM ? CostModel.gemm(model, options.precision()) : CostModel.spmm(model));
+        return Optional.of(kind == CudaRnnEngine.Kind.GEMM ? CostModel.gemm(model, options.batchHint(), options.precision())
+                : CostModel.spmm(model, options.batchHint()));
     }
 
     @Override
