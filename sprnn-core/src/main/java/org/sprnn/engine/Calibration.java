@@ -17,7 +17,7 @@ import java.util.List;
 final class Calibration {
     /** At most this many rows are read. */
     static final int MAX_ROWS = 100_000;
-    /** The inverse-distance weights' power: the nearest measured shapes dominate. */
+    /** The inverse-distance weights' power (the fallback where no bracketing corner was measured). */
     private static final double POWER = 3;
 
     /** One measured shape. */
@@ -89,38 +89,96 @@ final class Calibration {
     }
 
     /**
-     * The factor an engine's analytic term is multiplied by at a shape: exp of the inverse-distance-weighted mean of
-     * log(measured / analytic) over the engine's measured shapes; at a measured shape the (geometric mean of the)
-     * measured ratio there, 1 where the engine has no rows.
+     * The factor an engine's analytic term is multiplied by at a shape: exp of log(measured / analytic) interpolated
+     * multilinearly over the engine's measured grid, in log gates, log hidden, log batch and log density, between the
+     * measured values that bracket the query on each axis (clamped at the grid's edges, so beyond it the nearest
+     * edge's ratio carries the analytic trend). A corner the engine could not run (capacity) is left out and the
+     * others' weights renormalised; where no corner is left, the inverse-distance-weighted mean over every row. The
+     * measured ratio itself at a measured shape; 1 where the engine has no rows.
      *
      * @param densityMatters false for the engines whose work does not depend on W_hh's density (dense kernels): the
-     *                       density is then left out of the distance, so their rows at every density count alike
+     *                       density axis is dropped and a corner's ratio is the mean over its rows at every density
      */
     double correction(String engine, CostModel.Analytic analytic, int gates, int hidden, int batch, double density,
                       boolean densityMatters) {
+        List<Row> mine = rows.stream().filter(r -> r.engine().equals(engine)).toList();
+        if (mine.isEmpty()) {
+            return 1;
+        }
+        double[] gs = axis(mine, Row::gates);
+        double[] hs = axis(mine, Row::hidden);
+        double[] bs = axis(mine, Row::batch);
+        double[] ds = densityMatters ? axis(mine, Row::density) : new double[] {density};
+        double[] bg = bracket(gs, gates);
+        double[] bh = bracket(hs, hidden);
+        double[] bb = bracket(bs, batch);
+        double[] bd = bracket(ds, density);
         double sumW = 0;
         double sumWLog = 0;
-        int exact = 0;
-        double exactLog = 0;
-        for (Row r : rows) {
-            if (!r.engine().equals(engine)) {
+        for (int corner = 0; corner < 16; corner++) {
+            double w = weight(bg, corner & 1) * weight(bh, (corner >> 1) & 1) * weight(bb, (corner >> 2) & 1)
+                    * weight(bd, (corner >> 3) & 1);
+            if (w == 0) {
                 continue;
             }
-            double logRatio = Math.log(r.micros() / analytic.at(r.gates(), r.hidden(), r.batch(), r.density()));
-            double d = distance(r, gates, hidden, batch, densityMatters ? density : r.density());
-            if (d < 1e-6) {
-                exact++;
-                exactLog += logRatio;
-                continue;
+            double g = value(bg, corner & 1);
+            double h = value(bh, (corner >> 1) & 1);
+            double b = value(bb, (corner >> 2) & 1);
+            double d = value(bd, (corner >> 3) & 1);
+            int n = 0;
+            double logSum = 0;
+            for (Row r : mine) {
+                if (r.gates() == g && r.hidden() == h && r.batch() == b && (!densityMatters || r.density() == d)) {
+                    logSum += Math.log(r.micros() / analytic.at(r.gates(), r.hidden(), r.batch(), r.density()));
+                    n++;
+                }
             }
-            double w = Math.pow(d, -POWER);
-            sumW += w;
-            sumWLog += w * logRatio;
+            if (n > 0) {
+                sumW += w;
+                sumWLog += w * logSum / n;
+            }
         }
-        if (exact > 0) {
-            return Math.exp(exactLog / exact);
+        if (sumW > 0) {
+            return Math.exp(sumWLog / sumW);
         }
-        return sumW == 0 ? 1 : Math.exp(sumWLog / sumW);
+        double idwW = 0;
+        double idwLog = 0;
+        for (Row r : mine) {
+            double dist = Math.max(1e-6, distance(r, gates, hidden, batch, densityMatters ? density : r.density()));
+            double w = Math.pow(dist, -POWER);
+            idwW += w;
+            idwLog += w * Math.log(r.micros() / analytic.at(r.gates(), r.hidden(), r.batch(), r.density()));
+        }
+        return Math.exp(idwLog / idwW);
+    }
+
+    /** The distinct values of one field, ascending. */
+    private static double[] axis(List<Row> rows, java.util.function.ToDoubleFunction<Row> field) {
+        return rows.stream().mapToDouble(field).distinct().sorted().toArray();
+    }
+
+    /** {lower value, upper value, the upper one's weight}: log-linear between the values around x, clamped at the ends. */
+    static double[] bracket(double[] axis, double x) {
+        if (x <= axis[0]) {
+            return new double[] {axis[0], axis[0], 0};
+        }
+        if (x >= axis[axis.length - 1]) {
+            return new double[] {axis[axis.length - 1], axis[axis.length - 1], 0};
+        }
+        int i = 0;
+        while (axis[i + 1] < x) {
+            i++;
+        }
+        double t = Math.log(x / axis[i]) / Math.log(axis[i + 1] / axis[i]);
+        return new double[] {axis[i], axis[i + 1], t};
+    }
+
+    private static double weight(double[] bracket, int upper) {
+        return upper == 1 ? bracket[2] : 1 - bracket[2];
+    }
+
+    private static double value(double[] bracket, int upper) {
+        return upper == 1 ? bracket[1] : bracket[0];
     }
 
     /**

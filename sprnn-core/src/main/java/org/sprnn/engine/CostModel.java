@@ -9,9 +9,9 @@ import org.sprnn.model.RnnModel;
  * engine measured on an H100 SXM (132 SMs) over issue 14's grid (cells rnn_relu and lstm, hidden 256…4608, batch 1…16,
  * density 1…100%, T 64, fp16 weights; the table {@code h100-grid.csv} in this package's resources, made by
  * {@code scripts/calibration_from_grid.py} from {@code results/suite/session10}). At a measured shape the prediction is
- * the measurement; elsewhere the analytic term times the measured/analytic ratios of the nearby measured shapes,
- * weighted by inverse distance (cubed) in log hidden, log batch, log density (for the two sparse engines; the dense
- * ones' rows at every density count alike) and log gate count. Per layer, summed
+ * the measurement; elsewhere the analytic term times the measured/analytic ratio interpolated multilinearly between
+ * the measured shapes that bracket it, in log gate count, log hidden, log batch and log density (for the two sparse
+ * engines; the dense ones' rows at every density count alike), clamped at the grid's edges. Per layer, summed
  * over layers; the input projection of layer 0 is excluded, as in {@code bench}'s recurrent column. On another device
  * the figures are the H100's, marked so, and {@code sprnn explain --tune} measures instead.
  *

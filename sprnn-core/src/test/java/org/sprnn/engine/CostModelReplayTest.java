@@ -23,10 +23,21 @@ class CostModelReplayTest {
     private static final Map<String, Integer> GATES = Map.of("rnn_relu", 1, "rnn_tanh", 1, "gru", 3, "lstm", 4);
 
     @ParameterizedTest
-    @ValueSource(strings = {"run1/g/grid/grid.csv", "run2/g/grid/grid.csv"})
+    @ValueSource(strings = {"run1/g/grid/grid.csv", "run2/g/grid/grid.csv", "run3/v1/grid/grid.csv", "run3/v2/grid/grid.csv",
+        "run4/v3/grid/grid.csv"})
     void autoIsWithinTenPercentOfTheFastestAtEveryPointOfARecordedGrid(String file) throws IOException {
         List<String> misses = replay(RESULTS.resolve(file), 0.10);
         assertThat(misses).as("points where the cost model's pick is more than 10%% slower than the fastest").isEmpty();
+    }
+
+    @org.junit.jupiter.api.Test
+    void offTheGridTheModelStillPicksWellAtMostPoints() throws IOException {
+        // gru (a gate count the grid lacks) and rnn_tanh at hidden 768 and 1536, batch 2 and 8, density 5%: no row of
+        // this run is in the calibration. Measured: 7 of 8 within 10%; the miss is rnn_tanh 768 batch 8, where cuDNN
+        // (2.05 µs) beats the sparse kernel (2.31): cuDNN switches kernels between the measured batches 4 and 16.
+        List<String> misses = replay(RESULTS.resolve("run3/off/grid/grid.csv"), 0.10);
+        assertThat(misses).hasSizeLessThanOrEqualTo(1);
+        assertThat(replay(RESULTS.resolve("run3/off/grid/grid.csv"), 0.15)).isEmpty();
     }
 
     /** The points of a grid.csv where the cost model's pick among the timed engines misses the fastest by more than slack. */
