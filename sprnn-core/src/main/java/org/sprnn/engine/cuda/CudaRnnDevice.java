@@ -66,7 +66,7 @@ final class CudaRnnDevice implements AutoCloseable {
         this.hidden = model.hiddenSize();
         this.gates = model.cell().gates();
         this.layers = model.numLayers();
-        this.ctx = owned.add(CudaContext.open(0));
+        this.ctx = owned.add(CudaContext.open(CudaContext.selectedOrdinal()));
         try {
             stream = owned.add(ctx.createStream());
             lt = owned.add(CublasLt.get().new Handle(ctx));

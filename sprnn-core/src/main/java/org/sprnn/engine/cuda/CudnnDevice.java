@@ -47,7 +47,7 @@ final class CudnnDevice implements AutoCloseable {
         this.layers = model.numLayers();
         this.inputSize = model.inputSize();
         this.cudnn = Cudnn.get();
-        this.ctx = owned.add(CudaContext.open(0));
+        this.ctx = owned.add(CudaContext.open(CudaContext.selectedOrdinal()));
         try {
             stream = owned.add(ctx.createStream());
             handle = owned.add(cudnn.new Handle(ctx));

@@ -70,7 +70,7 @@ public final class GpuStatus {
                     + "  extern __shared__ unsigned char s[];\n  if (p) p[threadIdx.x] = s[threadIdx.x];\n}\n";
             // more than half an SM's shared memory: one CTA per SM, as the sparse persistent kernel
             int smem = Math.min(d.sharedMemoryPerBlockOptIn(), d.sharedMemoryPerSm() / 2 + 1024);
-            try (CudaContext ctx = CudaContext.open(0)) {
+            try (CudaContext ctx = CudaContext.open(CudaContext.selectedOrdinal())) {
                 byte[] cubin = new KernelCompiler().compileSource(src, "sprnn_cluster_probe.cu", "sprnn_cluster_probe", Map.of(),
                         "sm_" + cc);
                 try (CudaModule m = ctx.loadModule(cubin, "cluster probe")) {

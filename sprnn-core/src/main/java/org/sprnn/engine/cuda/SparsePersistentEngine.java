@@ -157,7 +157,7 @@ public final class SparsePersistentEngine implements Engine {
         this.variant = variant;
         this.model = model;
         this.planOptions = options;
-        this.ctx = owned.add(CudaContext.open(0));
+        this.ctx = owned.add(CudaContext.open(CudaContext.selectedOrdinal()));
         try {
             stream = owned.add(ctx.createStream());
             layers = new PersistentLayers(model, limits, options, variant, ctx, stream, owned);

@@ -26,6 +26,39 @@ public final class CudaContext implements AutoCloseable {
         this.info = DeviceInfo.query(driver, ordinal);
     }
 
+    /** The system property naming the CUDA device this JVM's engines use (an ordinal, default 0). */
+    public static final String DEVICE_PROPERTY = "sprnn.cuda.device";
+
+    /**
+     * The device this JVM's engines run on: the ordinal in the system property {@value #DEVICE_PROPERTY}, else the
+     * environment variable {@code SPRNN_CUDA_DEVICE}, else 0. A Spark executor sets the property to the GPU its task
+     * was given before its first engine; {@code CUDA_VISIBLE_DEVICES} still decides which devices are visible.
+     *
+     * @return the ordinal
+     * @throws CudaException if the setting is not a non-negative integer
+     */
+    public static int selectedOrdinal() {
+        String v = System.getProperty(DEVICE_PROPERTY);
+        String from = "-D" + DEVICE_PROPERTY;
+        if (v == null) {
+            v = System.getenv("SPRNN_CUDA_DEVICE");
+            from = "SPRNN_CUDA_DEVICE";
+        }
+        if (v == null || v.isBlank()) {
+            return 0;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new CudaException(from + ": expected a CUDA device ordinal (0, 1, ...), got '"
+                + v.replaceAll("[^\\x20-\\x7e]", "?") + "'");
+    }
+
     /**
      * Retains device {@code ordinal}'s primary context.
      *

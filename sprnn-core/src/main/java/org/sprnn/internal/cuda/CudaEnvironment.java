@@ -73,7 +73,7 @@ public record CudaEnvironment(List<Library> libraries, DeviceInfo device, String
                 if (n == 0) {
                     noDevice = "the NVIDIA driver sees no CUDA device";
                 } else {
-                    try (CudaContext ctx = CudaContext.open(0)) {
+                    try (CudaContext ctx = CudaContext.open(CudaContext.selectedOrdinal())) {
                         dev = ctx.info();
                     }
                 }

@@ -1,0 +1,150 @@
+package org.sprnn.spark;
+
+// One model and one engine per executor JVM and configuration, for the JVM's lifetime. Spark runs many tasks in
+// an executor, one after the other and side by side (one per core); loading a model and building an engine (a
+// GPU engine compiles its kernel and uploads its weights) costs far more than scoring one partition, so the
+// first task of a configuration builds them and every later task of the JVM reuses them. Engines are not
+// thread-safe: tasks take turns on an engine (the cpu engine uses every core of its own, the GPU is one device).
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import org.apache.spark.SparkFiles;
+import org.apache.spark.TaskContext;
+import org.apache.spark.resource.ResourceInformation;
+import org.sprnn.Precision;
+import org.sprnn.SprnnException;
+import org.sprnn.engine.Engine;
+import org.sprnn.engine.EngineOptions;
+import org.sprnn.engine.EngineProvider;
+import org.sprnn.engine.EngineSelection;
+import org.sprnn.internal.cuda.CudaContext;
+import org.sprnn.io.ModelFiles;
+import org.sprnn.io.Untrusted;
+import org.sprnn.model.CellType;
+import org.sprnn.model.RnnModel;
+
+/** The executor JVM's engines, one per (model, engine, precision, batch, cell), built on first use, closed at exit. */
+final class ExecutorEngines {
+    /** What a task asks for; equal keys share one engine. */
+    record Key(String modelPath, String engine, String precision, int batch, String cell) implements java.io.Serializable {
+    }
+
+    /** A loaded model and its engine; {@link #lock} is held while a task runs the engine. */
+    record Loaded(RnnModel model, Engine engine, String engineName, String reason, ReentrantLock lock) {
+    }
+
+    private static final Map<Key, Loaded> LOADED = new ConcurrentHashMap<>();
+    private static final Object BUILD = new Object();
+    private static volatile boolean hookAdded;
+
+    private ExecutorEngines() {
+    }
+
+    /**
+     * The engine of {@code key}, built by the first caller in this JVM.
+     *
+     * @throws SprnnException if the model cannot be read or no engine can run it
+     */
+    static Loaded get(Key key) {
+        Loaded l = LOADED.get(key);
+        if (l != null) {
+            return l;
+        }
+        synchronized (BUILD) { // one build at a time: two tasks must not load the same model twice
+            l = LOADED.get(key);
+            if (l == null) {
+                l = build(key);
+                LOADED.put(key, l);
+                addShutdownHook();
+            }
+            return l;
+        }
+    }
+
+    /** How many engines this JVM holds (tests: one per configuration, however many tasks ran). */
+    static int count() {
+        return LOADED.size();
+    }
+
+    private static Loaded build(Key key) {
+        Path file = resolve(key.modelPath());
+        RnnModel model = ModelFiles.load(file, key.cell() == null ? null : CellType.parse(key.cell()));
+        String engine = key.engine();
+        if (engine.equals("auto")) {
+            // GPU engines where Spark gave this task a GPU, the cpu engine otherwise (auto would also take a GPU
+            // that the executor sees but was not given, and share it with another executor)
+            String gpu = taskGpu();
+            if (gpu != null) {
+                System.setProperty(CudaContext.DEVICE_PROPERTY, gpu);
+            } else {
+                engine = "cpu";
+            }
+        }
+        EngineOptions options = EngineOptions.builder().engine(engine)
+                .precision(Precision.parse("precision", key.precision(), EngineOptions.PRECISIONS))
+                .batchHint(key.batch()).build();
+        EngineSelection s = EngineProvider.select(model, options);
+        return new Loaded(model, s.engine(), s.engine().name(), s.reason(), new ReentrantLock());
+    }
+
+    /** The model file: the path as given, else a file shipped with {@code spark-submit --files} of that name. */
+    static Path resolve(String modelPath) {
+        Path p = Path.of(modelPath);
+        if (Files.isRegularFile(p)) {
+            return p;
+        }
+        if (TaskContext.get() != null && p.getFileName() != null) {
+            try {
+                Path shipped = Path.of(SparkFiles.get(p.getFileName().toString()));
+                if (Files.isRegularFile(shipped)) {
+                    return shipped;
+                }
+            } catch (RuntimeException e) {
+                // no SparkFiles here: reported below
+            }
+        }
+        throw new SprnnException("modelPath: no such file " + Untrusted.quote(modelPath)
+                + " on this executor (give a path every executor can read, or ship it with spark-submit --files)");
+    }
+
+    /** The first GPU address Spark gave the running task ({@code spark.task.resource.gpu.amount}), or null. */
+    private static String taskGpu() {
+        TaskContext tc = TaskContext.get();
+        if (tc == null) {
+            return null;
+        }
+        scala.Option<ResourceInformation> gpu = tc.resources().get("gpu");
+        if (gpu.isEmpty() || gpu.get().addresses().length == 0) {
+            return null;
+        }
+        return gpu.get().addresses()[0];
+    }
+
+    private static void addShutdownHook() {
+        if (hookAdded) {
+            return;
+        }
+        hookAdded = true;
+        Runtime.getRuntime().addShutdownHook(new Thread(ExecutorEngines::closeAll, "sprnn-spark-close"));
+    }
+
+    /** Closes every engine (at JVM exit; tests call it to start afresh). */
+    static void closeAll() {
+        synchronized (BUILD) {
+            for (Loaded l : LOADED.values()) {
+                l.lock().lock();
+                try {
+                    l.engine().close();
+                } catch (RuntimeException e) {
+                    // closing at exit: nothing left to tell
+                } finally {
+                    l.lock().unlock();
+                }
+            }
+            LOADED.clear();
+        }
+    }
+}

@@ -1,0 +1,276 @@
+package org.sprnn.spark;
+
+// The transformer on Spark's local[2] (two task threads in this JVM, as two executor cores): a Parquet file of a
+// few thousand sequences of different lengths scored batch by batch, each row's output equal bit for bit to the
+// library's cpu engine run on that sequence alone; bad rows and bad parameters refused with the row or parameter
+// named; one engine per configuration however many tasks ran.
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sprnn.Precision;
+import org.sprnn.engine.Engine;
+import org.sprnn.engine.EngineOptions;
+import org.sprnn.engine.EngineProvider;
+import org.sprnn.engine.RnnOutput;
+import org.sprnn.io.ModelFiles;
+import org.sprnn.model.CellType;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.SyntheticModels;
+import org.sprnn.model.Tensor;
+
+class SprnnTransformerTest {
+    static final int INPUT = 8;
+    static final int HIDDEN = 24;
+    static final int ROWS = 3000;
+
+    static SparkSession spark;
+    @TempDir
+    static Path dir;
+    static Path lstm;
+    static Path parquet;
+    static List<float[][]> sequences = new ArrayList<>();
+    static List<Integer> lengths = new ArrayList<>();
+
+    @BeforeAll
+    static void start() {
+        spark = SparkSession.builder().master("local[2]").appName("sprnn-spark-test")
+                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+                .config("spark.driver.host", "127.0.0.1").getOrCreate();
+        spark.sparkContext().setLogLevel("ERROR");
+        RnnModel model = SyntheticModels.random(CellType.LSTM, INPUT, HIDDEN, 2, 0.3, 0.8, 11);
+        lstm = dir.resolve("lstm.safetensors");
+        ModelFiles.save(model, lstm, Precision.FP32);
+        Random r = new Random(5);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < ROWS; i++) {
+            int steps = 1 + r.nextInt(24);
+            float[][] x = new float[steps][INPUT];
+            for (float[] step : x) {
+                for (int k = 0; k < INPUT; k++) {
+                    step[k] = (float) r.nextGaussian();
+                }
+            }
+            int len = 1 + r.nextInt(steps); // a length at or before the end: the steps after it are padding
+            sequences.add(x);
+            lengths.add(len);
+            rows.add(RowFactory.create("seq-" + i, x, len));
+        }
+        StructType schema = new StructType().add("id", DataTypes.StringType)
+                .add("sequence", DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.FloatType)))
+                .add("len", DataTypes.IntegerType);
+        parquet = dir.resolve("sequences.parquet");
+        spark.createDataFrame(rows, schema).repartition(4).write().parquet(parquet.toString());
+    }
+
+    @AfterAll
+    static void stop() {
+        ExecutorEngines.closeAll();
+        if (spark != null) {
+            spark.stop();
+        }
+    }
+
+    /** The library alone: the cpu engine on one sequence, its first {@code len} steps. */
+    static RnnOutput direct(Engine engine, float[][] x, int len) {
+        double[] data = new double[len * INPUT];
+        for (int t = 0; t < len; t++) {
+            for (int k = 0; k < INPUT; k++) {
+                data[t * INPUT + k] = x[t][k];
+            }
+        }
+        return engine.run(new Tensor(new int[] {len, 1, INPUT}, data), null, null);
+    }
+
+    /**
+     * The library called directly on the batches the transformer makes: each partition's rows in order, {@code batch}
+     * at a time, padded to the batch's longest sequence and run with the lengths; the outputs by row id.
+     */
+    static java.util.Map<String, double[][]> libraryOnTheSameBatches(List<List<Row>> partitions, int batch, Engine engine) {
+        java.util.Map<String, double[][]> out = new java.util.HashMap<>();
+        for (List<Row> part : partitions) {
+            for (int from = 0; from < part.size(); from += batch) {
+                List<Row> rows = part.subList(from, Math.min(part.size(), from + batch));
+                int n = rows.size();
+                int steps = rows.stream().mapToInt(r -> r.getList(1).size()).max().orElseThrow();
+                double[] x = new double[steps * n * INPUT];
+                int[] lens = new int[n];
+                for (int b = 0; b < n; b++) {
+                    int i = Integer.parseInt(rows.get(b).getString(0).substring(4));
+                    float[][] seq = sequences.get(i);
+                    lens[b] = lengths.get(i);
+                    for (int t = 0; t < seq.length; t++) {
+                        for (int k = 0; k < INPUT; k++) {
+                            x[(t * n + b) * INPUT + k] = seq[t][k];
+                        }
+                    }
+                }
+                RnnOutput r = engine.run(new Tensor(new int[] {steps, n, INPUT}, x), null, null,
+                        org.sprnn.engine.SequenceLengths.of(lens));
+                for (int b = 0; b < n; b++) {
+                    double[][] y = new double[lens[b]][HIDDEN];
+                    for (int t = 0; t < lens[b]; t++) {
+                        for (int j = 0; j < HIDDEN; j++) {
+                            y[t][j] = r.output().data()[(t * n + b) * HIDDEN + j];
+                        }
+                    }
+                    out.put(rows.get(b).getString(0), y);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void everyRowOfAParquetFileIsScoredBitForBitAsTheLibraryScoresIt() {
+        Dataset<Row> in = spark.read().parquet(parquet.toString());
+        Dataset<Row> out = new SprnnTransformer().setModelPath(lstm.toString()).setLengthsCol("len").setIdCol("id")
+                .setOutputKind("all").setBatchSize(16).transform(in);
+        List<Row> rows = out.collectAsList();
+        assertThat(rows).hasSize(ROWS);
+        assertThat(out.schema().fieldNames()).containsExactly("id", "sequence", "len", "output");
+        RnnModel model = ModelFiles.load(lstm, null);
+        try (Engine cpu = EngineProvider.select(model, EngineOptions.builder().engine("cpu").batchHint(16).build()).engine()) {
+            java.util.Map<String, double[][]> same = libraryOnTheSameBatches(in.javaRDD().glom().collect(), 16, cpu);
+            double worst = 0;
+            for (Row row : rows) {
+                String id = row.getString(0);
+                int i = Integer.parseInt(id.substring(4));
+                int len = lengths.get(i);
+                double[][] expect = same.get(id);
+                RnnOutput alone = direct(cpu, sequences.get(i), len);
+                assertThat(row.getList(3)).as("row %d", i).hasSize(len);
+                for (int t = 0; t < len; t++) {
+                    List<Object> y = scala.jdk.javaapi.CollectionConverters.asJava(row.<scala.collection.Seq<Object>>getList(3).get(t));
+                    for (int j = 0; j < HIDDEN; j++) {
+                        float got = (Float) y.get(j);
+                        assertThat(Float.floatToIntBits(got)).as("row %d step %d unit %d", i, t, j)
+                                .isEqualTo(Float.floatToIntBits((float) expect[t][j]));
+                        worst = Math.max(worst, Math.abs(got - alone.output().data()[t * HIDDEN + j]));
+                    }
+                }
+            }
+            // the cpu engine's last bits depend on the batch a sequence runs in (its vector loops run across the
+            // batch), so the same sequence alone lands within float32 rounding, not bit for bit
+            assertThat(worst).isLessThan(1e-5);
+        }
+        assertThat(ExecutorEngines.count()).isEqualTo(1);
+    }
+
+    @Test
+    void lastStepAndFinalStatesMatchTheLibraryAndBinaryInputReadsAsArrays() {
+        // (bit for bit on the same batches is the test above; here each sequence alone, to float32 rounding)
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            float[][] x = sequences.get(i);
+            ByteBuffer b = ByteBuffer.allocate(x.length * INPUT * 4).order(ByteOrder.LITTLE_ENDIAN);
+            for (float[] step : x) {
+                for (float v : step) {
+                    b.putFloat(v);
+                }
+            }
+            rows.add(RowFactory.create(i, b.array()));
+        }
+        StructType schema = new StructType().add("n", DataTypes.IntegerType).add("frames", DataTypes.BinaryType);
+        Dataset<Row> in = spark.createDataFrame(rows, schema).repartition(3);
+        SprnnTransformer t = new SprnnTransformer().setModelPath(lstm.toString()).setInputCol("frames").setBatchSize(7);
+        List<Row> last = t.copy(new org.apache.spark.ml.param.ParamMap()).setOutputKind("last").setOutputCol("y").transform(in).collectAsList();
+        List<Row> state = t.setOutputKind("state").setOutputCol("h").transform(in).collectAsList();
+        RnnModel model = ModelFiles.load(lstm, null);
+        try (Engine cpu = EngineProvider.select(model, EngineOptions.builder().engine("cpu").build()).engine()) {
+            for (Row row : last) {
+                int i = row.getInt(0);
+                float[][] x = sequences.get(i);
+                RnnOutput ref = direct(cpu, x, x.length);
+                List<Object> y = row.getList(2);
+                for (int j = 0; j < HIDDEN; j++) {
+                    assertThat((double) (Float) y.get(j)).isCloseTo(ref.output().data()[(x.length - 1) * HIDDEN + j], within(1e-5));
+                }
+            }
+            for (Row row : state) {
+                int i = row.getInt(0);
+                RnnOutput ref = direct(cpu, sequences.get(i), sequences.get(i).length);
+                List<?> layers = row.getList(2);
+                assertThat(layers).hasSize(2);
+                for (int l = 0; l < 2; l++) {
+                    List<Object> h = scala.jdk.javaapi.CollectionConverters.asJava(row.<scala.collection.Seq<Object>>getList(2).get(l));
+                    for (int j = 0; j < HIDDEN; j++) {
+                        assertThat((double) (Float) h.get(j)).isCloseTo(ref.hN().data()[l * HIDDEN + j], within(1e-5));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void aBadRowFailsItsTaskNamingTheRowAndWhatIsWrong() {
+        StructType schema = new StructType().add("id", DataTypes.StringType)
+                .add("sequence", DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.DoubleType)));
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            double[][] x = new double[3][INPUT];
+            if (i == 13) {
+                x[1] = new double[INPUT - 1];
+            }
+            rows.add(RowFactory.create("r" + i, x));
+        }
+        Dataset<Row> in = spark.createDataFrame(rows, schema).coalesce(1);
+        SprnnTransformer t = new SprnnTransformer().setModelPath(lstm.toString()).setIdCol("id").setBatchSize(4);
+        assertThatThrownBy(() -> t.transform(in).collectAsList())
+                .hasStackTraceContaining("sprnn-spark: row 13 of partition 0 (id='r13'): sequence step 1 has 7 values, the model takes 8 inputs");
+        List<Row> nan = List.of(RowFactory.create("a", new double[][] {{Double.NaN, 0, 0, 0, 0, 0, 0, 0}}));
+        assertThatThrownBy(() -> t.transform(spark.createDataFrame(nan, schema).coalesce(1)).collectAsList())
+                .hasStackTraceContaining("row 0 of partition 0 (id='a'): sequence step 0 value 0 is NaN");
+    }
+
+    @Test
+    void badParametersAndColumnsAreRefusedOnTheDriverNamingThem() {
+        Dataset<Row> in = spark.read().parquet(parquet.toString());
+        assertThatThrownBy(() -> new SprnnTransformer().transform(in)).hasMessage("modelPath: not set");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setInputCol("nope").transform(in))
+                .hasMessageStartingWith("inputCol: no column 'nope'");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setInputCol("id").transform(in))
+                .hasMessageContaining("expected array<array<float>>, array<array<double>> or binary, got string");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setLengthsCol("id").transform(in))
+                .hasMessageContaining("lengthsCol 'id': expected an integer column");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setOutputCol("len").transform(in))
+                .hasMessageContaining("already has that column");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setOutputKind("every").transform(in))
+                .hasMessageContaining("outputKind: expected all, last or state");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setBatchSize(0).transform(in))
+                .hasMessageContaining("batchSize: must be >= 1");
+        Path missing = dir.resolve("missing.safetensors");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath(missing.toString()).transform(in).count())
+                .hasStackTraceContaining("modelPath: no such file");
+    }
+
+    @Test
+    void aSavedTransformerLoadsWithItsParameters() throws Exception {
+        Path saved = dir.resolve("saved");
+        SprnnTransformer t = new SprnnTransformer().setModelPath(lstm.toString()).setOutputKind("state").setBatchSize(9);
+        t.write().save(saved.toString());
+        SprnnTransformer back = SprnnTransformer.load(saved.toString());
+        assertThat(back.uid()).isEqualTo(t.uid());
+        assertThat(back.getOrDefault(back.batchSize())).isEqualTo(9);
+        assertThat(back.getOrDefault(back.outputKind())).isEqualTo("state");
+        assertThat(Files.exists(saved.resolve("metadata"))).isTrue();
+    }
+}
