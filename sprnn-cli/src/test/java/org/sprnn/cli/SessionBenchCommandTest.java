@@ -73,6 +73,9 @@ class SessionBenchCommandTest {
         assertThat(r.out()).contains("'gru.safetensors': gru x2, hidden 12, input 5").contains("| auto (cpu) | 2 | ")
                 .contains("| cpu-reference | 2 | ");
         assertOneLineError(cli("bench", "session", "--model", model.toString(), "--hidden", "8"), "--hidden", "not with --model");
+        Path bi = dir.resolve("bigru.safetensors");
+        ModelFiles.save(SyntheticModels.randomBidirectional(CellType.GRU, 3, 4, 1, 1, 1, 1), bi, Precision.FP32);
+        assertOneLineError(cli("bench", "session", "--model", bi.toString(), "--engines", "cpu"), "bidirectional model has no sessions");
     }
 
     @Test
