@@ -18,9 +18,19 @@
 # cudnn-anchors (not part of all; about 3 minutes): cuda-cudnn at the shapes of results/anchors' cuDNN figures.
 # recheck (not part of all; about 3 minutes): the dense kernel-check --quick and cuda-cudnn's selftest --quick.
 # grid (not part of all): sprnn bench grid, issue 14's auto-against-the-fastest table (see the grid block below).
+# session (not part of all; about 2-4 minutes, at most 5): issue 17's session latency, rnn_relu at hidden 1152 and
+# 2304, batch 1 and 4, density 0.1: `sprnn bench session` on every GPU engine (each session verified against
+# cpu-reference, then 10,000 single-step s.step(x) calls timed from Java, median/p99, beside the engine's whole-sequence
+# µs per step), and scripts/torch_step_latency.py (PyTorch's one-step nn.RNN relu / nn.LSTM call with
+# torch.cuda.synchronize() after each, and its whole sequence; fp32, and fp16 for rnn_relu) at the same shapes; rows to
+# OUT/session/session.csv and OUT/session/torch_step.csv. Needs this checkout's scripts/ (torch_step_latency.py beside
+# this script) and a python3 with PyTorch (the GPU machine's). The next GPU session:
+#   scripts/dist.sh                                                                      # here
+#   bash scripts/gpu-pack.sh $OUT -- bash scripts/gpu-suite.sh dist/sprnn-linux-x64.tar.xz @OUT@/s session    # there
+# (the device tool: carry ["dist"], timeout_s 420; $OUT/all.tgz comes back: tar xzf all.tgz gives r/s/...)
 set -uo pipefail
-tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|recheck|grid|cudnn-anchors|all]}
-OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|recheck|grid|cudnn-anchors|all]}
+tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|recheck|grid|cudnn-anchors|session|all]}
+OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|recheck|grid|cudnn-anchors|session|all]}
 PART=${3:-all}
 # fresh random models and inputs each run unless SPRNN_SEED is given; the seed is recorded in steps.txt
 SEED=${SPRNN_SEED:-$(( $(date +%s) % 100000 ))}
@@ -119,6 +129,23 @@ if [ "$PART" = grid ]; then
   rc=$?; printf '%-28s exit %-3s %4ss\n' grid "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
   [ "$rc" -eq 0 ] || failed=$((failed + 1))
   tail -n 40 "$OUT/grid.log" | cut -c1-250
+fi
+if [ "$PART" = session ]; then
+  # issue 17: the time from s.step(x) of one timestep to its outputs in Java, 10,000 calls per engine and batch (goal:
+  # under 15 µs at 2304, 10%, batch 1). --wall-seconds bounds each engine and batch (an engine slower than ~450 µs a
+  # call times fewer calls and says so in its row; PyTorch's loops likewise); the step limits bound the part at 5 minutes
+  mkdir -p "$OUT/session"
+  for H in 1152 2304; do
+    step "session-$H" 100 "$S" bench session --cell rnn_relu --hidden "$H" --batch 1,4 --density 0.1 --calls 10000 \
+      --wall-seconds 5 --seed "$SEED" --out-dir "$OUT/session"
+  done
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  # PyTorch as its users run it (fp32, cuDNN), then fp16 weights and data as sprnn's GPU engines hold them by default
+  step torch-step 60 python3 "$here/torch_step_latency.py" --device cuda --cell rnn_relu,lstm --hidden 1152,2304 \
+    --batch 1,4 --density 0.1 --calls 10000 --wall-seconds 3 --seed "$SEED" --out "$OUT/session/torch_step.csv"
+  step torch-step-fp16 40 python3 "$here/torch_step_latency.py" --device cuda --cell rnn_relu --hidden 1152,2304 \
+    --batch 1,4 --density 0.1 --dtype float16 --calls 10000 --wall-seconds 3 --seed "$SEED" --out "$OUT/session/torch_step.csv"
+  grep -h "^|" "$OUT"/session-*.log "$OUT"/torch-step*.log | cut -c1-250
 fi
 if [ "$PART" = full ]; then
   fixtures=${SPRNN_FIXTURES:-"$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/sprnn-core/src/test/resources/golden"}

@@ -40,7 +40,8 @@ import picocli.CommandLine.Option;
  * ratio to the first row) and appends rows to CSV and JSON-lines files with the device, driver,
  * library versions and the full configuration.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {AblationCommand.class, GridCommand.class, SweepCommand.class},
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {AblationCommand.class, GridCommand.class, SweepCommand.class,
+        SessionBenchCommand.class},
         description = {"Times engines side by side on a synthetic layer of any cell (W_hh at the given density, uniform "
                 + "random positions, N(0,1)/sqrt(H*d) values; dense W_ih). GPU rows: median of the replays of the "
                 + "captured sequence / T, CUDA events; 'recurrent' excludes the input-projection GEMM (the measure of results/anchors). "
@@ -56,7 +57,8 @@ import picocli.CommandLine.Option;
                 "  sprnn bench --model gru.npz --model-cell gru --input x.npy --engines cpu,cpu-reference --reps 20",
                 "  sprnn bench sweep         (every combination of lists of shapes, see its --help)",
                 "  sprnn bench grid          (auto against the fastest engine over a grid of shapes, see its --help)",
-                "  sprnn bench ablation      (the sparse persistent kernel's ablation, see its --help)"})
+                "  sprnn bench ablation      (the sparse persistent kernel's ablation, see its --help)",
+                "  sprnn bench session       (the latency of one streaming step, Session#step, beside the whole sequence; see its --help)"})
 final class BenchCommand extends SprnnCommand {
     @Mixin
     SyntheticLayerOptions layer = new SyntheticLayerOptions(2304, 0.3);
