@@ -8,24 +8,38 @@ import java.util.List;
 import org.sprnn.SprnnException;
 import org.sprnn.io.Untrusted;
 import org.sprnn.plot.BenchChart;
+import org.sprnn.plot.FigureChart;
+import org.sprnn.plot.Rows;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code sprnn plot}: a bar chart (PNG or SVG) of the rows {@code sprnn bench} and {@code sprnn bench grid} append to
- * their CSV files, on any machine with a full JDK (no GPU needed). The GPU bundle's runtime leaves out
- * {@code java.desktop}, which drawing needs; there the command refuses in one line.
+ * {@code sprnn plot}: a chart (PNG or SVG) of the rows {@code sprnn bench}, {@code bench grid}, {@code bench sweep} and
+ * {@code bench ablation} append to their CSV files, on any machine with a full JDK (no GPU needed): bars per layer by
+ * default, lines against a column with {@code --x}, the ablation's variants where the files are ablation.csv. The GPU
+ * bundle's runtime leaves out {@code java.desktop}, which drawing needs; there the command refuses in one line.
  */
 @Command(name = "plot", mixinStandardHelpOptions = true,
         description = {"Draws µs per timestep of each engine, grouped by layer (cell, hidden, batch, density), from the CSV "
                 + "rows of 'sprnn bench' (recurrent_us_per_step_median) or 'sprnn bench grid' (us_per_step_median); the median "
-                + "where a series has several rows for a layer. The format follows the output's name: .png or .svg."},
+                + "where a series has several rows for a layer. The format follows the output's name: .png or .svg.",
+            "With --x COLUMN (density, hidden, batch, steps, ...): lines against that column, one per engine and per value of "
+                + "each other configuration column that varies; where an engine has rows without a figure (infeasible, refused) "
+                + "beyond its last timed x, a dashed mark there (its capacity). --y picks the value: µs per step, per sequence "
+                + "(x T), per layer-sequence (x T / layers), or the speed-up over the fastest --baseline engine at the same "
+                + "configuration. --where keeps only the rows whose column holds one of the values.",
+            "Files of 'sprnn bench ablation' (ablation.csv) become the ablation's bar chart: the kernel's variants, the "
+                + "exchange floors and the library baselines."},
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn plot --out results/h100.png results/suite/session9/bench-after/bench.csv",
                 "  sprnn plot --out fig.svg --title \"cuDNN on an H100\" results/suite/session9/cudnn-anchors/bench.csv --anchor 1152/4/0.1=2.94",
                 "  (an --anchor is [CELL/]HIDDEN/BATCH/DENSITY=US, one rnn_relu layer at T 256 unless a cell is given, as results/anchors)",
-                "  sprnn plot --out grid.png results/grid/grid.csv"})
+                "  sprnn plot --out grid.png results/grid/grid.csv",
+                "  sprnn plot --out f1.svg --x density --y speedup --log-x --where hidden=2304 fig1/sweep.csv",
+                "  sprnn plot --out f2.svg --x hidden --where density=0.1 fig2/sweep.csv",
+                "  sprnn plot --out f6.svg --y us-per-layer-sequence --where case=deepbench-gru fig6/sweep.csv",
+                "  sprnn plot --out f5.svg fig5/ablation.csv"})
 final class PlotCommand extends SprnnCommand {
     @Parameters(arity = "1..*", paramLabel = "ROWS.csv", description = "bench.csv or grid.csv files")
     List<Path> files;
@@ -38,6 +52,27 @@ final class PlotCommand extends SprnnCommand {
 
     @Option(names = "--anchor", description = "a reference bar, [CELL/]HIDDEN/BATCH/DENSITY=US (e.g. 1152/4/0.1=2.94, results/anchors: rnn_relu, T 256)")
     List<String> anchors = new ArrayList<>();
+
+    @Option(names = "--x", description = "lines against this column: density, hidden, batch, steps, layers, input, cell, case")
+    String x;
+
+    @Option(names = "--y", defaultValue = "us-per-step",
+            description = "us-per-step, us-per-sequence, us-per-layer-sequence or speedup (default: ${DEFAULT-VALUE})")
+    String y;
+
+    @Option(names = "--baseline", split = ",", defaultValue = "cuda-gemm,cuda-cudnn,cuda-dense-persistent",
+            description = "--y speedup is over the fastest of these engines at each configuration (default: ${DEFAULT-VALUE})")
+    List<String> baselines;
+
+    @Option(names = "--where", description = "COLUMN=VALUE[,VALUE...]: only the rows whose column holds one of the values "
+            + "(numbers compared as numbers); repeatable")
+    List<String> where = new ArrayList<>();
+
+    @Option(names = "--log-x", description = "a logarithmic horizontal axis (with --x)")
+    boolean logX;
+
+    @Option(names = "--log-y", description = "a logarithmic value axis (with --x)")
+    boolean logY;
 
     @Override
     public Integer call() throws IOException {
@@ -53,6 +88,22 @@ final class PlotCommand extends SprnnCommand {
             throw new SprnnException("--out: the chart's format follows the name: .png or .svg, got " + Untrusted.quote(out.toString()));
         }
         System.setProperty("java.awt.headless", "true");
+        try {
+            FigureChart.Metric metric = FigureChart.Metric.parse(y);
+            java.util.Map<String, List<String>> filters = new java.util.LinkedHashMap<>();
+            for (String w : where) {
+                int eq = w.indexOf('=');
+                if (eq <= 0 || eq == w.length() - 1) {
+                    throw new SprnnException("--where: expected COLUMN=VALUE[,VALUE...], e.g. hidden=1152,2304, got " + Untrusted.quote(w));
+                }
+                filters.computeIfAbsent(w.substring(0, eq).strip(), k -> new ArrayList<>()).addAll(List.of(w.substring(eq + 1).split(",")));
+            }
+            if (x != null || metric != FigureChart.Metric.US_PER_STEP || !filters.isEmpty() || ablation()) {
+                return figure(metric, filters);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new SprnnException(Untrusted.escape(e.getMessage()));
+        }
         List<BenchChart.Bar> bars = new ArrayList<>();
         try {
             for (Path f : files) {
@@ -82,6 +133,71 @@ final class PlotCommand extends SprnnCommand {
         }
         out().printf("%d rows from %d file(s) -> %s (a bar per engine and layer: the median of its rows)%n", bars.size(),
                 files.size(), out);
+        return 0;
+    }
+
+    private List<Rows> rows() throws IOException {
+        List<Rows> rows = new ArrayList<>();
+        for (Path f : files) {
+            if (!Files.isRegularFile(f)) {
+                throw new SprnnException(Untrusted.quote(f.toString()) + ": no such file");
+            }
+            try {
+                rows.add(Rows.read(f));
+            } catch (IOException e) {
+                throw new SprnnException(Untrusted.quote(f.toString()) + ": cannot be read as a UTF-8 CSV file ("
+                        + Untrusted.escape(e.getClass().getSimpleName()) + ")");
+            }
+        }
+        return rows;
+    }
+
+    /** True where the first file is a {@code bench ablation} file (its header names a variant column). */
+    private boolean ablation() throws IOException {
+        Path f = files.get(0);
+        if (!Files.isRegularFile(f)) {
+            return false; // refused with the file's name when read
+        }
+        try (var r = Files.newBufferedReader(f, java.nio.charset.StandardCharsets.UTF_8)) {
+            String head = r.readLine();
+            return head != null && List.of(head.split(",")).contains("variant");
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return false;
+        }
+    }
+
+    /** The figures beyond the default bars: lines (--x), other values (--y), filters (--where), the ablation. */
+    private int figure(FigureChart.Metric metric, java.util.Map<String, List<String>> filters) throws IOException {
+        if (!anchors.isEmpty()) {
+            throw new SprnnException("--anchor: only with the default chart (no --x, --y or --where)");
+        }
+        if ((logX || logY) && x == null) {
+            throw new SprnnException("--log-x, --log-y: only with --x (lines)");
+        }
+        List<Rows> rows = rows();
+        Path tmp = out.toAbsolutePath().resolveSibling(out.getFileName() + ".part" + out.getFileName().toString()
+                .substring(out.getFileName().toString().length() - 4));
+        int n;
+        String what;
+        try {
+            if (ablation()) {
+                if (x != null || !filters.isEmpty() || metric != FigureChart.Metric.US_PER_STEP) {
+                    throw new SprnnException("--x, --y, --where: not for ablation rows, whose chart is fixed");
+                }
+                n = FigureChart.ablation(rows, title, tmp);
+                what = "the ablation's variants, floors and baselines";
+            } else if (x != null) {
+                n = FigureChart.lines(rows, x, metric, baselines, filters, logX, logY, title, tmp);
+                what = "a line per engine against " + x;
+            } else {
+                n = FigureChart.bars(rows, metric, baselines, filters, title, tmp);
+                what = "a bar per engine and configuration";
+            }
+            Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        out().printf("%d rows from %d file(s) -> %s (%s)%n", n, files.size(), out, what);
         return 0;
     }
 }

@@ -41,6 +41,8 @@ import picocli.CommandLine.Option;
                 + "bank-balanced (a dense random W_hh pruned by magnitude as sprnn prune --mode does: over the whole "
                 + "matrix, rows of unequal length as users' models have; equal within one in each group of 32 rows; "
                 + "equal in every bank of column mod 32). "
+                + "With --case (repeatable), explicit layers instead of the product of --cell, --hidden, --layers, --batch and "
+                + "--steps: each case at every density and pruning kind, its name in the rows' case column (the case studies). "
                 + "Exit 1 when an engine disagreed with cpu-reference or failed, 4 when --deadline-s cut the sweep short."},
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn bench sweep --density 0.01,0.05,0.1,0.3,1 --hidden 1152,2304,4608 --out-dir results/sweep/density",
@@ -48,6 +50,7 @@ import picocli.CommandLine.Option;
                 "  sprnn bench sweep --steps 16,64,256,1024 --pruning per-row,per-matrix --cell gru,lstm",
                 "  sprnn bench sweep --hidden 1152,5760 --density 0.1 --pruning per-row,per-matrix,balanced,bank-balanced",
                 "  sprnn bench sweep --engines cpu,cpu-reference --hidden 64,128 --steps 8 --reps 20   (no GPU)",
+                "  sprnn bench sweep --case nmt-enc=lstm/500/2/1/50 --case deepbench-gru=gru/2816/1/4/1500 --density 0.1,0.3",
                 "  sprnn plot --out density.svg results/sweep/density/sweep.csv"})
 final class SweepCommand extends SprnnCommand {
     @Option(names = "--cell", split = ",", defaultValue = "rnn_relu", description = "cells (default: ${DEFAULT-VALUE})")
@@ -79,6 +82,11 @@ final class SweepCommand extends SprnnCommand {
     @Option(names = "--input", description = "input size I (default: the hidden size)")
     Integer input;
 
+    @Option(names = "--case", paramLabel = "NAME=CELL/HIDDEN/LAYERS/BATCH/T[/INPUT]",
+            description = "an explicit layer instead of the product of the lists (repeatable; not with --cell, --hidden, --layers, "
+                    + "--batch, --steps): e.g. nmt-dec=lstm/500/2/5/50/1000; its INPUT defaults to --input, else the hidden size")
+    List<String> cases = new ArrayList<>();
+
     @Option(names = "--precision", defaultValue = "fp16", description = "GPU weight precision (default: ${DEFAULT-VALUE})")
     String precision;
 
@@ -103,10 +111,44 @@ final class SweepCommand extends SprnnCommand {
     @Option(names = "--out-dir", description = "append rows to sweep.csv and sweep.jsonl here")
     Path outDir;
 
-    /** One point: the configuration. */
-    private record Point(CellType cell, int hidden, int layers, double density, PruneSpec.Mode pruning, int batch, int steps) {
+    /** One point: the configuration; {@code name} the case's ("" for the lists' product), {@code input} 0 for the default. */
+    private record Point(String name, CellType cell, int hidden, int layers, double density, PruneSpec.Mode pruning, int batch,
+                         int steps, int input) {
         String describe() {
-            return String.format(Locale.ROOT, "%s x%d H %d d %.3f %s B %d T %d", cell.id(), layers, hidden, density, pruning.id(), batch, steps);
+            return String.format(Locale.ROOT, "%s%s x%d H %d d %.3f %s B %d T %d", name.isEmpty() ? "" : name + ": ", cell.id(), layers,
+                    hidden, density, pruning.id(), batch, steps) + (input > 0 ? " I " + input : "");
+        }
+    }
+
+    /** One --case: NAME=CELL/HIDDEN/LAYERS/BATCH/T[/INPUT]. */
+    private record Case(String name, CellType cell, int hidden, int layers, int batch, int steps, int input) {
+        static Case parse(String spec) {
+            String usage = "--case: expected NAME=CELL/HIDDEN/LAYERS/BATCH/T[/INPUT] (e.g. nmt-enc=lstm/500/2/1/50), got "
+                    + org.sprnn.io.Untrusted.quote(spec);
+            int eq = spec.indexOf('=');
+            if (eq <= 0) {
+                throw new SprnnException(usage);
+            }
+            String name = spec.substring(0, eq);
+            if (!name.matches("[A-Za-z0-9._+-]{1,40}")) {
+                throw new SprnnException("--case: a name of 1 to 40 letters, digits and . _ + -, got " + org.sprnn.io.Untrusted.quote(name));
+            }
+            String[] f = spec.substring(eq + 1).split("/", -1);
+            if (f.length != 5 && f.length != 6) {
+                throw new SprnnException(usage);
+            }
+            int[] v = new int[5];
+            for (int i = 1; i < f.length; i++) {
+                try {
+                    v[i - 1] = Integer.parseInt(f[i].strip());
+                } catch (NumberFormatException e) {
+                    throw new SprnnException(usage);
+                }
+                if (v[i - 1] < 1) {
+                    throw new SprnnException("--case " + name + ": HIDDEN, LAYERS, BATCH, T and INPUT must be >= 1, got " + f[i].strip());
+                }
+            }
+            return new Case(name, CellType.parse(f[0].strip()), v[0], v[1], v[2], v[3], f.length == 6 ? v[4] : 0);
         }
     }
 
@@ -143,6 +185,30 @@ final class SweepCommand extends SprnnCommand {
         }
         Precision prec = Precision.parse("--precision", precision, EngineOptions.PRECISIONS);
         List<Point> points = new ArrayList<>();
+        if (!cases.isEmpty()) {
+            for (String o : List.of("--cell", "--hidden", "--layers", "--batch", "--steps")) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
+                    throw new SprnnException("--case: the cases name their cell, hidden size, layers, batch and T; " + o + " is not taken with them");
+                }
+            }
+            List<Case> parsed = new ArrayList<>();
+            for (String cs : cases) {
+                Case c = Case.parse(cs);
+                if (parsed.stream().anyMatch(o -> o.name().equals(c.name()))) {
+                    throw new SprnnException("--case: the name " + c.name() + " is given twice");
+                }
+                parsed.add(c);
+            }
+            // density and pruning outermost: consecutive cases of one layer shape (batches, T) share the drawn model
+            for (double d : densities) {
+                for (PruneSpec.Mode m : modes) {
+                    for (Case c : parsed) {
+                        points.add(new Point(c.name(), c.cell(), c.hidden(), c.layers(), d, m, c.batch(), c.steps(), c.input()));
+                    }
+                }
+            }
+            cellTypes = List.of();
+        }
         for (CellType c : cellTypes) {
             for (int h : hiddens) {
                 for (int l : layerCounts) {
@@ -150,7 +216,7 @@ final class SweepCommand extends SprnnCommand {
                         for (PruneSpec.Mode m : modes) {
                             for (int b : batches) {
                                 for (int t : stepsList) {
-                                    points.add(new Point(c, h, l, d, m, b, t));
+                                    points.add(new Point("", c, h, l, d, m, b, t, 0));
                                 }
                             }
                         }
@@ -213,12 +279,12 @@ final class SweepCommand extends SprnnCommand {
 
     private static boolean sameModel(Point a, Point b) {
         return a.cell() == b.cell() && a.hidden() == b.hidden() && a.layers() == b.layers() && a.density() == b.density()
-                && a.pruning() == b.pruning();
+                && a.pruning() == b.pruning() && a.input() == b.input();
     }
 
     /** The point's model: per-row as SyntheticModels draws it, any other kind a dense draw pruned in that mode. */
     private RnnModel model(Point p) {
-        int in = input == null ? p.hidden() : input;
+        int in = p.input() > 0 ? p.input() : input == null ? p.hidden() : input;
         if (p.pruning() == PruneSpec.Mode.PER_ROW) {
             return SyntheticModels.random(p.cell(), in, p.hidden(), p.layers(), p.density(), 1.0, seedOption.seed);
         }
@@ -261,7 +327,7 @@ final class SweepCommand extends SprnnCommand {
     /** sweep.csv's columns. */
     static final String HEADER = "date,device,driver,nvrtc,cublaslt,cusparse,cudnn,commit,engine,precision,cell,layers,hidden,input,"
             + "batch,density,nonzeros,pruning,steps,reps,warmup,input_sets,seed,rel_error,recurrent_us_per_step_median,recurrent_p10,"
-            + "recurrent_p90,full_us_per_step_median,note";
+            + "recurrent_p90,full_us_per_step_median,case,note";
 
     private void append(Point p, List<EngineTrial> trials, RnnModel model, Map<String, String> env) throws IOException {
         List<Map<String, Object>> rows = new ArrayList<>();
@@ -299,6 +365,7 @@ final class SweepCommand extends SprnnCommand {
             m.put("recurrent_p10", t.timed() ? t.p10() : null);
             m.put("recurrent_p90", t.timed() ? t.p90() : null);
             m.put("full_us_per_step_median", t.timed() ? t.fullPerStep() : null);
+            m.put("case", p.name());
             m.put("note", t.note());
             rows.add(m);
         }

@@ -55,6 +55,32 @@ class SweepCommandTest {
     }
 
     @Test
+    void casesAreExplicitLayersEachAtEveryDensity(@TempDir Path dir) throws Exception {
+        CliTest.Result r = cli("bench", "sweep", "--engines", "cpu,cpu-reference", "--case", "enc=lstm/16/2/1/5/24",
+                "--case", "gru-b2=gru/32/1/2/4", "--density", "0.25,0.5", "--reps", "20", "--warmup", "0", "--input-sets", "1",
+                "--out-dir", dir.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("[1/4] enc: lstm x2 H 16 d 0.250 per-row B 1 T 5 I 24:").contains("[4/4] gru-b2: gru x1 H 32 d 0.500");
+        List<String> csv = Files.readAllLines(dir.resolve("sweep.csv"), StandardCharsets.UTF_8);
+        assertThat(csv).hasSize(1 + 4 * 2);
+        List<String> head = List.of(csv.get(0).split(","));
+        int name = head.indexOf("case"), input = head.indexOf("input"), batch = head.indexOf("batch"), steps = head.indexOf("steps");
+        String[] first = csv.get(1).split(",", -1), last = csv.get(csv.size() - 1).split(",", -1);
+        assertThat(List.of(first[name], first[input], first[batch], first[steps])).containsExactly("enc", "24", "1", "5");
+        assertThat(List.of(last[name], last[input], last[batch], last[steps])).containsExactly("gru-b2", "32", "2", "4");
+    }
+
+    @Test
+    void badCasesAreRefusedInOneLine() {
+        assertOneLineError(cli("bench", "sweep", "--case", "a=lstm/16/2/1"), "--case", "NAME=CELL/HIDDEN/LAYERS/BATCH/T");
+        assertOneLineError(cli("bench", "sweep", "--case", "a=lstm/16/0/1/5"), "--case a", ">= 1");
+        assertOneLineError(cli("bench", "sweep", "--case", "a b=lstm/16/1/1/5"), "--case", "name");
+        assertOneLineError(cli("bench", "sweep", "--case", "a=lstm/16/1/1/5", "--case", "a=gru/16/1/1/5"), "given twice");
+        assertOneLineError(cli("bench", "sweep", "--case", "a=lstm/16/1/1/5", "--hidden", "32"), "--hidden");
+        assertOneLineError(cli("bench", "sweep", "--case", "a=conv/16/1/1/5"), "conv");
+    }
+
+    @Test
     void badListsAreRefusedInOneLine() {
         assertOneLineError(cli("bench", "sweep", "--pruning", "bbs"), "--pruning", "bbs", "bank-balanced");
         assertOneLineError(cli("bench", "sweep", "--steps", "0"), "--steps");

@@ -118,7 +118,7 @@ public final class BenchChart {
     }
 
     /** At most 40 characters of untrusted text, control characters shown as '?'. */
-    private static String clip(String s) {
+    static String clip(String s) {
         String t = s.length() > 40 ? s.substring(0, 40) + "..." : s;
         return t.replaceAll("\\p{Cntrl}", "?");
     }
@@ -192,14 +192,20 @@ public final class BenchChart {
      * @throws IOException when it cannot be written
      */
     public static void write(List<Bar> bars, String title, Path out) throws IOException {
-        if (out.getFileName() == null) {
-            throw new IllegalArgumentException(out + ": not a file name");
-        }
-        String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
-        boolean svg = name.endsWith(".svg");
-        if (!svg && !name.endsWith(".png")) {
-            throw new IllegalArgumentException(out + ": the chart's format follows the name: .png or .svg");
-        }
+        write(bars, title, "µs per timestep (lower is better)", out);
+    }
+
+    /**
+     * Renders the bars as {@link #write(List, String, Path)} does, with another value axis.
+     *
+     * @param bars   the bars
+     * @param title  the chart's title
+     * @param yLabel the value axis's label
+     * @param out    a {@code .png} or {@code .svg} file
+     * @throws IOException when it cannot be written
+     */
+    public static void write(List<Bar> bars, String title, String yLabel, Path out) throws IOException {
+        format(out);
         if (bars.isEmpty()) {
             throw new IllegalArgumentException("no rows with a figure to plot");
         }
@@ -215,7 +221,7 @@ public final class BenchChart {
             int n = v.size();
             data.addValue(n % 2 == 1 ? v.get(n / 2) : (v.get(n / 2 - 1) + v.get(n / 2)) / 2, series, config);
         }));
-        JFreeChart chart = ChartFactory.createBarChart(title, "layer", "µs per timestep (lower is better)",
+        JFreeChart chart = ChartFactory.createBarChart(title, "layer", yLabel,
                 data, PlotOrientation.VERTICAL, true, false, false);
         chart.setBackgroundPaint(Color.WHITE);
         CategoryPlot plot = chart.getCategoryPlot();
@@ -229,8 +235,27 @@ public final class BenchChart {
         r.setDefaultItemLabelGenerator(new StandardCategoryItemLabelGenerator("{2}", new java.text.DecimalFormat("0.0#")));
         r.setDefaultItemLabelsVisible(true);
         r.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
+        plot.getDomainAxis().setMaximumCategoryLabelLines(3); // long groups (a case's name and shape) wrap, not cut
+        save(chart, out, Math.max(1100, 90 * data.getColumnCount()), 560);
+    }
+
+    /** Refuses an output that is not a .png or .svg file name; true for SVG. */
+    static boolean format(Path out) {
+        if (out.getFileName() == null) {
+            throw new IllegalArgumentException(out + ": not a file name");
+        }
+        String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
+        boolean svg = name.endsWith(".svg");
+        if (!svg && !name.endsWith(".png")) {
+            throw new IllegalArgumentException(out + ": the chart's format follows the name: .png or .svg");
+        }
+        return svg;
+    }
+
+    /** Writes a chart as PNG or, where the name ends in .svg, SVG. */
+    static void save(JFreeChart chart, Path out, int width, int height) throws IOException {
+        boolean svg = format(out);
         Files.createDirectories(out.toAbsolutePath().getParent());
-        int width = Math.max(1100, 90 * data.getColumnCount()), height = 560;
         if (svg) {
             org.jfree.svg.SVGGraphics2D g2 = new org.jfree.svg.SVGGraphics2D(width, height);
             chart.draw(g2, new java.awt.Rectangle(0, 0, width, height));
