@@ -154,6 +154,9 @@ public final class SparsePersistentEngine implements Engine {
 
     /** An engine of {@code variant}: the constructor above, {@link #exchangeFloor} and {@link EngineTesting}. */
     SparsePersistentEngine(RnnModel model, DeviceLimits limits, PlanOptions options, Variant variant) {
+        if (model.bidirectional()) {
+            throw new SprnnException((options.dense() ? DENSE_NAME : NAME) + ": a bidirectional model runs as a BidirectionalEngine of one engine per layer and direction (EngineProvider builds it)");
+        }
         this.variant = variant;
         this.model = model;
         this.planOptions = options;
@@ -188,12 +191,17 @@ public final class SparsePersistentEngine implements Engine {
                 + "); restart the process");
     }
 
-    /** Plans every layer of {@code model} for {@code batch} on {@code limits}; the first that does not fit, or null. */
+    /**
+     * Plans every layer of {@code model} for {@code batch} on {@code limits}, both directions of a bidirectional model
+     * (each runs as an engine of its own); the first that does not fit, or null.
+     */
     public static String refusal(RnnModel model, int batch, DeviceLimits limits, PlanOptions options) {
         for (int k = 0; k < model.numLayers(); k++) {
-            Plan p = Plan.of(CsrMatrix.of(model.layers().get(k).wHh()), model.cell(), batch, limits, options);
-            if (!p.fits()) {
-                return refusal(k, p, batch);
+            for (int d = 0; d < model.directions(); d++) {
+                Plan p = Plan.of(CsrMatrix.of(model.layer(k, d).wHh()), model.cell(), batch, limits, options);
+                if (!p.fits()) {
+                    return refusal(model.bidirectional() ? k + (d == 0 ? " (forward)" : " (reverse)") : Integer.toString(k), p, batch);
+                }
             }
         }
         return null;
@@ -201,7 +209,12 @@ public final class SparsePersistentEngine implements Engine {
 
     /** Why layer {@code k} is refused under plan {@code p} (which does not fit): the capacity numbers. */
     static String refusal(int k, Plan p, int batch) {
-        return "layer " + k + " does not fit on-chip" + (p.spec().dense() ? " held dense" : "") + " (" + p.spec().exchange().id()
+        return refusal(Integer.toString(k), p, batch);
+    }
+
+    /** Why layer {@code layer} (its number, and its direction in a bidirectional model) is refused under {@code p}. */
+    private static String refusal(String layer, Plan p, int batch) {
+        return "layer " + layer + " does not fit on-chip" + (p.spec().dense() ? " held dense" : "") + " (" + p.spec().exchange().id()
                 + ", batch " + batch + "): " + p.why();
     }
 
@@ -209,6 +222,18 @@ public final class SparsePersistentEngine implements Engine {
     @Override
     public String name() {
         return planOptions.dense() ? DENSE_NAME : NAME;
+    }
+
+/** Lengths ({@link org.sprnn.engine.ComposedFeatures#ENGINE_FEATURES}: one run per distinct length, {@link org.sprnn.engine.LengthSegments}). */
+    @Override
+    public java.util.Set<org.sprnn.engine.EngineFeature> features() {
+        return org.sprnn.engine.ComposedFeatures.ENGINE_FEATURES;
+    }
+
+    /** A session whose states live on the Java heap, checked now ({@link org.sprnn.engine.ComposedFeatures#session}). */
+    @Override
+    public org.sprnn.engine.Session openSession(int batch, Tensor h0, Tensor c0) {
+        return org.sprnn.engine.ComposedFeatures.session(this, model, batch, h0, c0);
     }
 
     /** The plans used for {@code batch} (planning and compiling them if needed), one per layer. */
