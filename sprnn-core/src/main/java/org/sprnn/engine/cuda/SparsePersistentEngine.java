@@ -11,6 +11,7 @@ import org.sprnn.engine.Engine;
 import org.sprnn.engine.Float32Range;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
+import org.sprnn.engine.SequenceLengths;
 import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaDriver;
 import org.sprnn.internal.cuda.CudaException;
@@ -224,7 +225,7 @@ public final class SparsePersistentEngine implements Engine {
         return planOptions.dense() ? DENSE_NAME : NAME;
     }
 
-/** Lengths ({@link org.sprnn.engine.ComposedFeatures#ENGINE_FEATURES}: one run per distinct length, {@link org.sprnn.engine.LengthSegments}). */
+    /** Lengths ({@link org.sprnn.engine.ComposedFeatures#ENGINE_FEATURES}): in the same launches as without them, {@link #run(Tensor, Tensor, Tensor, SequenceLengths)}. */
     @Override
     public java.util.Set<org.sprnn.engine.EngineFeature> features() {
         return org.sprnn.engine.ComposedFeatures.ENGINE_FEATURES;
@@ -252,6 +253,38 @@ public final class SparsePersistentEngine implements Engine {
         RunInputs.check(model, input, h0, c0);
         Float32Range.requireFp16(h0, name()); // h travels between steps in fp16
         try (Run r = new Run(input, h0, c0)) {
+            r.forward(0, null);
+            return Float32Range.requireInRange(Float32Range.requireFp16Exchange(r.result(), name()));
+        } catch (CudaException e) {
+            throw contextLost(e) ? lostContext(e) : e;
+        }
+    }
+
+    /**
+     * Sequences of different lengths in the launches of a plain run (one per layer and {@link #STEPS_PER_LAUNCH} steps),
+     * not one run per distinct length: each layer's kernel is its lengths variant ({@link KernelSpec#withLengths()},
+     * compiled at the first such run per batch), in which a batch column keeps its h (and c) from its sequence's end on
+     * and writes zero outputs while the others go on. The padding is replaced by zeros before the upload and never read.
+     */
+    @Override
+    public RnnOutput run(Tensor input, Tensor h0, Tensor c0, SequenceLengths lengths) {
+        if (lengths == null) {
+            return run(input, h0, c0);
+        }
+        RunInputs.check(model, input, h0, c0, lengths);
+        if (lengths.allEqual(input.dim(0))) {
+            return run(input, h0, c0);
+        }
+        Float32Range.requireFp16(h0, name()); // h travels between steps in fp16
+        int steps = input.dim(0), batch = input.dim(1), in = input.dim(2);
+        int[] len = lengths.values();
+        double[] x = input.data().clone();
+        for (int b = 0; b < batch; b++) {
+            for (int t = len[b]; t < steps; t++) {
+                Arrays.fill(x, (t * batch + b) * in, (t * batch + b + 1) * in, 0.0);
+            }
+        }
+        try (Run r = new Run(new Tensor(input.shape(), x), h0, c0, len)) {
             r.forward(0, null);
             return Float32Range.requireInRange(Float32Range.requireFp16Exchange(r.result(), name()));
         } catch (CudaException e) {
@@ -378,6 +411,10 @@ public final class SparsePersistentEngine implements Engine {
     private final class Run extends PersistentRun {
         Run(Tensor input, Tensor h0, Tensor c0) {
             super(SparsePersistentEngine.this, input, h0, c0);
+        }
+
+        Run(Tensor input, Tensor h0, Tensor c0, int[] lengths) {
+            super(SparsePersistentEngine.this, input, h0, c0, lengths);
         }
     }
 
