@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # gpu-issue17-check.sh — issue 17 on a GPU machine with no JDK: every GPU engine through `sprnn stream` (the default
-# session: state carried between chunks, npy and raw frames) and a whole `sprnn run`, cpu-reference beside them, and
-# --lengths, which the GPU engines refuse in one line (auto takes cpu). Data from, and verdict by,
-# scripts/issue17_gpu_check.py (make before, compare after).
+# session: state carried between chunks, npy and raw frames), a whole `sprnn run` and a run with --lengths,
+# cpu-reference beside them, auto with --lengths, and every engine on PyTorch's fixtures of packed sequences and
+# bidirectional layers (DATA/packed). Data from, and verdict by, scripts/issue17_gpu_check.py (make before, compare after).
 #
 #   scripts/dist.sh && python3 scripts/issue17_gpu_check.py make DATA     # here
 #   bash scripts/gpu-issue17-check.sh dist/sprnn-linux-x64.tar.xz DATA OUT   # there
@@ -35,6 +35,16 @@ for m in relu lstm; do
   echo "== $m auto with lengths" >> "$log"
   timeout 120 "$S" run --model "$data/$m.safetensors" --input "$data/${m}_x.npy" --lengths 40,3,17,9 \
     --output "$R/${m}_auto_lengths.npy" -v >> "$log" 2>&1; echo "auto lengths exit $?" >> "$log"
+done
+for args in "$data"/packed/*.args; do
+  name=$(basename "$args" .args)
+  for e in cpu-reference cuda-sparse-persistent cuda-dense-persistent cuda-gemm cuda-spmm cuda-cudnn; do
+    echo "== packed $name $e" >> "$log"
+    # shellcheck disable=SC2046
+    (cd "$data/packed" && timeout 120 "$S" run --model "$name.safetensors" --input "${name}_x.npy" --engine "$e" \
+      $(sed "s|CN|$R/packed_${name}_${e}_cn.npy|" "$args") --output "$R/packed_${name}_${e}_y.npy" \
+      --final-h "$R/packed_${name}_${e}_hn.npy" -v) >> "$log" 2>&1; echo "packed exit $?" >> "$log"
+  done
 done
 tar -C "$R" -cf "$OUT/results.tar" .
 rm -rf "$work"

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Issue 17 on a GPU, without a JDK there: every GPU engine through the default streaming session
-(`sprnn stream`, npy and raw frames) against its own whole run and against cpu-reference, and the one-line
-refusals of per-sequence lengths on the GPU engines (with `auto` taking `cpu` instead).
+(`sprnn stream`, npy and raw frames) against its own whole run and against cpu-reference; every GPU engine's run
+with per-sequence lengths (`--lengths`) against cpu-reference's; and every engine on PyTorch's fixtures of packed
+sequences and bidirectional layers (sprnn-core/src/test/resources/golden-packed, from make_golden_packed.py).
 
   python3 scripts/issue17_gpu_check.py make DATA          # here: models (safetensors) and input frames, numpy only
   bash scripts/gpu-issue17-check.sh TARBALL DATA OUT      # there: runs the bundle's sprnn; OUT/log.txt, OUT/results.tar
   python3 scripts/issue17_gpu_check.py compare DATA OUT   # here: the table, non-zero exit on a failure
 
 Pass: a stream's outputs equal the engine's whole run within the engine's tolerance (fp16 weights and state:
-3e-3 relative), and cpu-reference's within the same; every GPU engine refuses --lengths with
-"<engine>: per-sequence lengths are not supported on this engine yet (issue 17)".
+3e-3 relative), and cpu-reference's within the same; every engine's --lengths run equals cpu-reference's within the
+same, zero after each sequence's end; on every PyTorch fixture, every engine's output, h_n and (LSTM) c_n equal
+PyTorch's within the same, outputs after a sequence's end exactly zero; auto with --lengths runs and agrees too.
 """
 import io
 import json
@@ -26,6 +28,8 @@ MODELS = {  # name: cell, input, hidden, layers, W_hh density, steps, batch, chu
 }
 ENGINES = ["cpu-reference", "cuda-sparse-persistent", "cuda-dense-persistent", "cuda-gemm", "cuda-spmm", "cuda-cudnn"]
 TOLERANCE = 3e-3
+LENGTHS = [40, 3, 17, 9]  # the --lengths of gpu-issue17-check.sh, batch 4, T 40
+PACKED = pathlib.Path(__file__).resolve().parent.parent / "sprnn-core" / "src" / "test" / "resources" / "golden-packed"
 
 
 def write_safetensors(path, tensors, metadata):
@@ -64,7 +68,27 @@ def make(data):
         assert t == steps
         (data / f"{name}_frames.npys").write_bytes(buf.getvalue())
         x.tofile(data / f"{name}_raw.f32")  # raw: one step per frame, B*I float32
-    print(f"wrote {len(MODELS)} models and their inputs to {data}")
+    packed = data / "packed"
+    packed.mkdir(exist_ok=True)
+    cases = json.loads((PACKED / "manifest.json").read_text())["cases"]
+    for c in cases:  # each fixture as `sprnn run` takes it: the model, x.npy, h0/c0.npy, and its extra arguments
+        name, z = c["name"], np.load(PACKED / c["arrays_file"])
+        (packed / f"{name}.safetensors").write_bytes((PACKED / c["model_file"]).read_bytes())
+        np.save(packed / f"{name}_x.npy", z["input"])
+        args = []
+        for s in ("h0", "c0"):
+            if s in z.files:
+                np.save(packed / f"{name}_{s}.npy", z[s])
+                args += [f"--{s}", f"{name}_{s}.npy"]
+        if c.get("lengths"):
+            args += ["--lengths", ",".join(map(str, c["lengths"]))]
+        if c.get("batch_first"):
+            args += ["--batch-first"]
+        if c["cell"] == "lstm":
+            args += ["--final-c", "CN"]
+        (packed / f"{name}.args").write_text(" ".join(args) + "\n")
+        np.savez(packed / f"{name}_expected.npz", **{k: z[k] for k in ("output", "h_n", "c_n") if k in z.files})
+    print(f"wrote {len(MODELS)} models and their inputs, and {len(cases)} PyTorch fixtures (packed/), to {data}")
 
 
 def read_frames(blob):
@@ -86,9 +110,10 @@ def compare(data, out):
                 files[pathlib.Path(m.name).name] = t.extractfile(m).read()
     log = (out / "log.txt").read_text()
     failures, skipped = 0, 0
-    print(f"{'model':6} {'engine':24} {'stream vs run':>14} {'raw vs run':>11} {'run vs ref':>11}  lengths refused")
+    print(f"{'model':6} {'engine':24} {'stream vs run':>14} {'raw vs run':>11} {'run vs ref':>11} {'lengths vs ref':>15}")
     for name, (_, _, h, _, _, steps, batch, _) in MODELS.items():
         ref = np.load(io.BytesIO(files[f"{name}_cpu-reference_run.npy"]))
+        ref_len = np.load(io.BytesIO(files[f"{name}_cpu-reference_lengths.npy"]))
         for e in ENGINES:
             if f"{name}_{e}_run.npy" not in files or not files[f"{name}_{e}_run.npy"]:
                 print(f"{name:6} {e:24} {'not run (engine unavailable: see log.txt)':>40}")
@@ -98,14 +123,54 @@ def compare(data, out):
             stream = read_frames(files[f"{name}_{e}_stream.npys"])
             raw = np.frombuffer(files[f"{name}_{e}_raw.f32"], dtype="<f4").reshape(steps, batch, -1)
             es, er, ef = rel(stream, run), rel(raw, run), rel(run, ref)
-            refused = e == "cpu-reference" or f"{e}: per-sequence lengths are not supported on this engine yet (issue 17)" in log
-            ok = es <= TOLERANCE and er <= TOLERANCE and ef <= TOLERANCE and refused
+            blob = files.get(f"{name}_{e}_lengths.npy")
+            el = past = float("nan")
+            if blob:
+                got = np.load(io.BytesIO(blob))
+                el, past = rel(got, ref_len), past_end(got, LENGTHS, batch_first=False)
+            ok = es <= TOLERANCE and er <= TOLERANCE and ef <= TOLERANCE and el <= TOLERANCE and past == 0
             failures += not ok
-            print(f"{name:6} {e:24} {es:14.2e} {er:11.2e} {ef:11.2e}  {'yes' if refused else 'NO'}{'' if ok else '   FAIL'}")
-    auto = log.count("engine cpu (")
-    print(f"auto with --lengths took cpu: {auto} of {len(MODELS)}")
-    failures += auto != len(MODELS)
+            print(f"{name:6} {e:24} {es:14.2e} {er:11.2e} {ef:11.2e} {el:15.2e}{'' if ok else '   FAIL'}")
+        blob = files.get(f"{name}_auto_lengths.npy")
+        ea = rel(np.load(io.BytesIO(blob)), ref_len) if blob else float("nan")
+        failures += not ea <= TOLERANCE
+        print(f"{name:6} {'auto (--lengths)':24} {'':14} {'':11} {'':11} {ea:15.2e}{'' if ea <= TOLERANCE else '   FAIL'}")
+    failures += compare_packed(data, files)
     print(("PASS" if failures == 0 else f"{failures} FAILED") + (f" ({skipped} engine runs not made: unavailable)" if skipped else ""))
+    return failures
+
+
+def past_end(out, lengths, batch_first):
+    """The largest |value| of the outputs at or after each sequence's end (0 where they are all zero)."""
+    worst = 0.0
+    for b, n in enumerate(lengths):
+        tail = out[b, n:] if batch_first else out[n:, b]
+        worst = max(worst, float(np.abs(tail).max()) if tail.size else 0.0)
+    return worst
+
+
+def compare_packed(data, files):
+    """Every engine's run of every PyTorch fixture against PyTorch's output, h_n and c_n; returns the failures."""
+    failures = 0
+    cases = json.loads((PACKED / "manifest.json").read_text())["cases"]
+    print(f"\n{'PyTorch fixture':46} {'engine':24} {'output':>9} {'h_n':>9} {'c_n':>9} {'past end':>9}")
+    for c in cases:
+        name = c["name"]
+        want = np.load(data / "packed" / f"{name}_expected.npz")
+        for e in ENGINES:
+            blob = files.get(f"packed_{name}_{e}_y.npy")
+            if not blob:
+                print(f"{name:46} {e:24} {'no output (see log.txt)':>30}   FAIL")
+                failures += 1
+                continue
+            y = np.load(io.BytesIO(blob))
+            h = np.load(io.BytesIO(files[f"packed_{name}_{e}_hn.npy"]))
+            eo, eh = rel(y, want["output"]), rel(h, want["h_n"])
+            ec = rel(np.load(io.BytesIO(files[f"packed_{name}_{e}_cn.npy"])), want["c_n"]) if "c_n" in want.files else 0.0
+            past = past_end(y, c["lengths"], bool(c.get("batch_first"))) if c.get("lengths") else 0.0
+            ok = max(eo, eh, ec) <= TOLERANCE and past == 0
+            failures += not ok
+            print(f"{name:46} {e:24} {eo:9.2e} {eh:9.2e} {ec:9.2e} {past:9.1e}{'' if ok else '   FAIL'}")
     return failures
 
 

@@ -48,6 +48,10 @@ final class ExplainCommand extends SprnnCommand {
         EngineAdvice advice = EngineProvider.advise(m, options, trials);
         out().printf("%s, %d layer(s)%s, input %d, hidden %d, batch %d, %s%n", m.cell(), m.layers().size(),
                 m.bidirectional() ? " x 2 directions" : "", m.inputSize(), m.hiddenSize(), batch, options.precision().id());
+        if (m.bidirectional()) {
+            out().println("every engine runs a bidirectional model as one engine per layer and direction, one after the other; "
+                    + "the predictions count both directions");
+        }
         out().print(advice.toTable());
         return advice.chosen() == null ? 2 : 0;
     }

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 @Command(name = "kernel-check", mixinStandardHelpOptions = true,
         description = {"Checks cuda-sparse-persistent and cuda-dense-persistent against cpu-reference on the GPU: every cell, "
                 + "several hidden sizes, batches, densities and T, every exchange and switch at one shape, stacked layers, bf16, "
-                + "the dense engine at its capacity, and refusals beyond it."},
+                + "the dense engine at its capacity, refusals beyond it, and batches of sequences of different lengths (the kernel's lengths variant)."},
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn kernel-check --quick", "  sprnn kernel-check --seed 7", "  sprnn kernel-check --engine cuda-dense-persistent",
                 "  sprnn kernel-check --full --fixtures sprnn-core/src/test/resources/golden"})

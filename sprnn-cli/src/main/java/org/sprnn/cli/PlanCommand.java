@@ -112,8 +112,8 @@ final class PlanCommand extends SprnnCommand {
             out.println("note       no GPU here: planning for " + device.name());
         }
         if (model.bidirectional()) {
-            out.println("note       " + org.sprnn.engine.EngineFeature.BIDIRECTIONAL.refusal("cuda-sparse-persistent")
-                    + ": the plans below are of each layer and direction alone");
+            out.println("note       a bidirectional model runs as one " + (dense ? "cuda-dense-persistent" : "cuda-sparse-persistent")
+                    + " engine per layer and direction, one after the other: the plans below are of each layer and direction alone");
         }
         for (int k = 0; k < model.numLayers(); k++) {
             for (int d = 0; d < model.directions(); d++) {

@@ -15,6 +15,7 @@ import java.util.concurrent.Future;
 import org.sprnn.Precision;
 import org.sprnn.SprnnException;
 import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.SequenceLengths;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
 import org.sprnn.engine.cuda.GpuStatus;
 import org.sprnn.engine.cuda.SparsePersistentEngine;
@@ -31,7 +32,9 @@ import org.sprnn.plan.PlanOptions;
  * The correctness matrix of {@code cuda-sparse-persistent} on a real GPU (issue 4): every cell against
  * {@code cpu-reference} on fresh random models and inputs, outputs poisoned, relative error ≤ 3e-3 with fp16
  * weights, over hidden sizes, batches, densities, sequence lengths, every exchange and switch combination at one
- * shape, stacked layers, and a layer that must be refused with its capacity numbers. Runs where the JVM runs
+ * shape, stacked layers, batches of sequences of different lengths (the kernel's lengths variant, issue 17: against
+ * cpu-reference with the same lengths, the padding NaN, every output after a sequence's end exactly zero), and a layer
+ * that must be refused with its capacity numbers. Runs where the JVM runs
  * ({@code sprnn kernel-check}); JUnit cannot reach the GPU machine.
  */
 public final class SparsePersistentSelfTest {
@@ -40,12 +43,32 @@ public final class SparsePersistentSelfTest {
     private SparsePersistentSelfTest() {
     }
 
-    /** One case: model shape, run shape, plan options. */
-    record Case(CellType cell, int hidden, int layers, double density, int batch, int steps, PlanOptions options) {
+    /** One case: model shape, run shape, plan options, and per-sequence lengths (empty: every sequence T steps). */
+    record Case(CellType cell, int hidden, int layers, double density, int batch, int steps, PlanOptions options, List<Integer> lengths) {
+        /** A case of whole sequences. */
+        Case(CellType cell, int hidden, int layers, double density, int batch, int steps, PlanOptions options) {
+            this(cell, hidden, layers, density, batch, steps, options, List.of());
+        }
+
+        /** This case with per-sequence lengths (one per batch element, 1..T, not all T). */
+        Case withLengths(Integer... len) {
+            if (len.length != batch || java.util.Arrays.stream(len).allMatch(l -> l == steps)
+                    || java.util.Arrays.stream(len).anyMatch(l -> l < 1 || l > steps)) {
+                throw new IllegalArgumentException("lengths " + java.util.Arrays.toString(len) + " for B=" + batch + " T=" + steps);
+            }
+            return new Case(cell, hidden, layers, density, batch, steps, options, List.of(len));
+        }
+
+        /** The lengths, or null for whole sequences. */
+        SequenceLengths sequenceLengths() {
+            return lengths.isEmpty() ? null : SequenceLengths.of(lengths.stream().mapToInt(Integer::intValue).toArray());
+        }
+
         @Override
         public String toString() {
             return String.format(Locale.ROOT, "%s H=%d L=%d d=%.2f B=%d T=%d %s", cell.id(), hidden, layers, density, batch, steps,
-                    optionsLabel(options));
+                    optionsLabel(options)) + (lengths.isEmpty() ? "" : " lengths " + lengths.stream().map(String::valueOf)
+                    .collect(java.util.stream.Collectors.joining(",")));
         }
     }
 
@@ -94,6 +117,34 @@ public final class SparsePersistentSelfTest {
         cs.add(new Case(CellType.RNN_RELU, 256, 3, 0.3, 4, 50, auto));  // stacked
         cs.add(new Case(CellType.LSTM, 256, 2, 0.3, 4, 50, auto));
         cs.add(new Case(CellType.GRU, 256, 2, 0.1, 3, 50, auto));
+        cs.addAll(lengthsCases(quick, auto));
+        return cs;
+    }
+
+    /**
+     * Batches of sequences of different lengths through the kernel's lengths variant ({@code SPRNN_LENGTHS}) in plan
+     * options {@code o} (the sparse or the dense engine's): every cell, every exchange, a padded batch column (B=3 in
+     * PB=4), PB 16, stacked layers, and sequences longer than one launch, so that a later launch's first step
+     * ({@code step0}) counts; no sequence but one fills T in some, none in others.
+     */
+    static List<Case> lengthsCases(boolean quick, PlanOptions o) {
+        List<Case> cs = new ArrayList<>();
+        for (CellType c : CellType.values()) {
+            cs.add(new Case(c, 300, 1, o.dense() ? 1.0 : 0.1, 3, 64, o).withLengths(64, 1, 37));
+            for (ExchangeMode e : ExchangeMode.values()) {
+                if (!quick || c == CellType.LSTM) {
+                    cs.add(new Case(c, 200, 1, o.dense() ? 1.0 : 0.3, 4, 50, o.withExchange(e)).withLengths(17, 50, 1, 33));
+                }
+            }
+        }
+        cs.add(new Case(CellType.LSTM, 256, 2, 0.3, 4, 50, o).withLengths(13, 2, 49, 31)); // stacked, none fills T
+        cs.add(new Case(CellType.GRU, 256, 3, 0.3, 3, 40, o).withLengths(40, 9, 22));
+        cs.add(new Case(CellType.RNN_RELU, 1152, 1, o.dense() ? 1.0 : 0.1, 4, 300, o).withLengths(300, 257, 12, 256)); // 2 launches
+        if (!quick) {
+            cs.add(new Case(CellType.LSTM, 1152, 1, o.dense() ? 1.0 : 0.1, 4, 300, o).withLengths(3, 300, 256, 280));
+            cs.add(new Case(CellType.GRU, 1152, 1, o.dense() ? 1.0 : 0.1, 16, 20,
+                    o).withLengths(20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 19));
+        }
         return cs;
     }
 
@@ -123,6 +174,7 @@ public final class SparsePersistentSelfTest {
         cs.add(new Case(CellType.RNN_RELU, 256, 3, 1.0, 4, 50, fp16)); // stacked
         cs.add(new Case(CellType.LSTM, 256, 2, 1.0, 4, 50, fp16));
         cs.add(new Case(CellType.GRU, 256, 2, 0.3, 3, 50, bf16));
+        cs.addAll(lengthsCases(quick, fp16));
         return cs;
     }
 
@@ -192,10 +244,18 @@ public final class SparsePersistentSelfTest {
                 double err;
                 String note = "";
                 try (SparsePersistentEngine e = new SparsePersistentEngine(model, limits, c.options())) {
-                    kernel = e.plans(c.batch()).get(0).spec().name();
-                    RnnOutput got = e.run((Tensor) ref[0], (Tensor) ref[1], (Tensor) ref[2]);
+                    SequenceLengths lengths = c.sequenceLengths();
+                    kernel = lengths == null ? e.plans(c.batch()).get(0).spec().name() : e.plans(c.batch()).get(0).spec().withLengths().name();
+                    RnnOutput got = e.run((Tensor) ref[0], (Tensor) ref[1], (Tensor) ref[2], lengths);
                     RnnOutput want = (RnnOutput) ref[3];
                     err = RelativeError.of(got, want);
+                    if (lengths != null) {
+                        String past = nonZeroPastEnd(got.output(), lengths);
+                        if (past != null) {
+                            err = Double.NaN;
+                            note = ": " + past;
+                        }
+                    }
                 } catch (RuntimeException ex) {
                     err = Double.NaN;
                     note = ": " + ex.getMessage();
@@ -223,13 +283,42 @@ public final class SparsePersistentSelfTest {
         }
     }
 
-    private static Object[] reference(Case c, long seed) {
+    /**
+     * The case's model, input (with lengths, NaN in every padding step, which a run that read it would show), states
+     * and cpu-reference's run of them: {x, h0, c0, want, model}.
+     */
+    static Object[] reference(Case c, long seed) {
         long s = seed * 1_000_003L + c.toString().hashCode();
         RnnModel model = SyntheticModels.random(c.cell(), 24, c.hidden(), c.layers(), c.density(), 1.0, s);
         Tensor x = SyntheticModels.input(c.steps(), c.batch(), 24, s + 1);
+        SequenceLengths lengths = c.sequenceLengths();
+        if (lengths != null) {
+            for (int b = 0; b < c.batch(); b++) {
+                for (int t = lengths.get(b); t < c.steps(); t++) {
+                    java.util.Arrays.fill(x.data(), (t * c.batch() + b) * 24, (t * c.batch() + b + 1) * 24, Double.NaN);
+                }
+            }
+        }
         Tensor h0 = SyntheticModels.state(c.layers(), c.batch(), c.hidden(), s + 2);
         Tensor c0 = c.cell().hasCellState() ? SyntheticModels.state(c.layers(), c.batch(), c.hidden(), s + 3) : null;
-        RnnOutput want = new CpuReferenceEngine(model).run(x, h0, c0);
+        RnnOutput want = new CpuReferenceEngine(model).run(x, h0, c0, lengths);
         return new Object[] {x, h0, c0, want, model};
+    }
+
+    /** The first output {@code [t][b][u]} at or after sequence b's end that is not exactly 0, described, or null if none. */
+    static String nonZeroPastEnd(Tensor out, SequenceLengths lengths) {
+        int steps = out.dim(0), batch = out.dim(1), h = out.dim(2);
+        for (int t = 0; t < steps; t++) {
+            for (int b = 0; b < batch; b++) {
+                for (int u = 0; t >= lengths.get(b) && u < h; u++) {
+                    double v = out.data()[(t * batch + b) * h + u];
+                    if (v != 0) {
+                        return "output [" + t + "][" + b + "][" + u + "] is " + v + " after sequence " + b + "'s end (length "
+                                + lengths.get(b) + "); expected 0";
+                    }
+                }
+            }
+        }
+        return null;
     }
 }

@@ -53,13 +53,13 @@ public final class CostModel {
     /**
      * The sparse persistent kernel: exchange floor plus the nonzeros' arithmetic.
      *
-     * @param model the model, every layer counted
+     * @param model the model, every layer (and direction) counted
      * @param batch the batch size B
      * @return the predicted µs per step and the calibration it rests on
      */
     public static StepCost sparsePersistent(RnnModel model, int batch) {
         double us = 0;
-        for (Layer l : model.layers()) {
+        for (Layer l : recurrences(model)) {
             us += layer(SPARSE, model, l, batch);
         }
         return new StepCost(us, CALIBRATION);
@@ -68,14 +68,14 @@ public final class CostModel {
     /**
      * Dense cuBLASLt product per step: fixed cost plus W_hh's bytes at the memory rate.
      *
-     * @param model the model, every layer counted
+     * @param model the model, every layer (and direction) counted
      * @param batch the batch it runs at
      * @param precision the weights' precision, which sets W_hh's bytes (the table's fp16 figure scaled by the bytes)
      * @return the predicted µs per step and the calibration it rests on
      */
     public static StepCost gemm(RnnModel model, int batch, Precision precision) {
         double us = 0;
-        for (Layer l : model.layers()) {
+        for (Layer l : recurrences(model)) {
             us += layer(GEMM, model, l, batch) * gemmLayer((long) l.wHh().size() * precision.bytes())
                     / gemmLayer((long) l.wHh().size() * Precision.FP16.bytes());
         }
@@ -85,13 +85,13 @@ public final class CostModel {
     /**
      * cuSPARSE CSR product per step: fixed cost plus a cost per nonzero.
      *
-     * @param model the model, every layer counted
+     * @param model the model, every layer (and direction) counted
      * @param batch the batch it runs at
      * @return the predicted µs per step and the calibration it rests on
      */
     public static StepCost spmm(RnnModel model, int batch) {
         double us = 0;
-        for (Layer l : model.layers()) {
+        for (Layer l : recurrences(model)) {
             us += layer(SPMM, model, l, batch);
         }
         return new StepCost(us, CALIBRATION);
@@ -106,7 +106,7 @@ public final class CostModel {
      */
     public static StepCost densePersistent(RnnModel model, int batch) {
         double us = 0;
-        for (Layer l : model.layers()) {
+        for (Layer l : recurrences(model)) {
             us += layer(DENSE, model, l, batch);
         }
         return new StepCost(us, CALIBRATION);
@@ -126,10 +126,23 @@ public final class CostModel {
             return java.util.Optional.empty();
         }
         double us = 0;
-        for (Layer l : model.layers()) {
+        for (Layer l : recurrences(model)) {
             us += layer(CUDNN, model, l, batch);
         }
         return java.util.Optional.of(new StepCost(us, CALIBRATION));
+    }
+
+    /**
+     * The recurrences a run steps through, one after the other: every layer, and a bidirectional model's reverse
+     * layers too (each direction of each layer runs as an engine of its own, {@link ComposedFeatures}).
+     */
+    static java.util.List<Layer> recurrences(RnnModel model) {
+        if (!model.bidirectional()) {
+            return model.layers();
+        }
+        java.util.List<Layer> all = new java.util.ArrayList<>(model.layers());
+        all.addAll(model.reverseLayers());
+        return all;
     }
 
     /** An engine's analytic term for one layer of {@code gates} gates, hidden H, batch B and W_hh density d. */

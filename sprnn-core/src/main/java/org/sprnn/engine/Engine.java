@@ -75,7 +75,8 @@ public interface Engine extends AutoCloseable {
 
     /**
      * What this engine supports beyond equal-length batches through unidirectional models; by default
-     * nothing ({@link EngineFeature}). The CPU engines support every feature.
+     * nothing ({@link EngineFeature}). Every engine sprnn builds supports lengths; a bidirectional model runs as a
+     * {@link BidirectionalEngine} of one engine per layer and direction ({@link ComposedFeatures}).
      *
      * @return the features supported
      */

@@ -57,11 +57,15 @@ import org.sprnn.sparse.SharedMemoryBanks;
  *     columns a word and no column index ({@link org.sprnn.sparse.PackedLayer#packDense}); every row takes
  *     {@code ceil(H/64)} slots, so {@code S = U*G*ceil(H/64)}, full warps, wide loads, row ends compiled in where a warp
  *     holds more than one row, no split weights; the activations keep 64 zero columns above {@code H} instead of 32
+ * @param lengths per-sequence lengths ({@code SPRNN_LENGTHS}): the kernel takes each sequence's length and the launch's
+ *     first step, and from a sequence's end on keeps its column's state and writes zero outputs, so a batch of
+ *     sequences of different lengths runs in the same single launch; everything else, the plan included, is the spec's
+ *     without it (the run-time variant of a planned spec, {@link #withLengths()})
  */
 public record KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
                          ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
-                         boolean uniformSlots, int rowSlots, boolean dense) {
+                         boolean uniformSlots, int rowSlots, boolean dense, boolean lengths) {
 
     /** A sparse spec (not {@link #dense}). */
     public KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
@@ -70,6 +74,25 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                       boolean uniformSlots, int rowSlots) {
         this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
                 exchange, balanced, smArch, splitWeights, stageCluster, uniformSlots, rowSlots, false);
+    }
+
+    /** A spec without {@link #lengths}. */
+    public KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
+                      int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
+                      ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
+                      boolean uniformSlots, int rowSlots, boolean dense) {
+        this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
+                exchange, balanced, smArch, splitWeights, stageCluster, uniformSlots, rowSlots, dense, false);
+    }
+
+    /**
+     * This spec's kernel taking per-sequence lengths ({@link #lengths}): the same plan, layout and shared memory, two
+     * more kernel arguments.
+     *
+     * @return the spec with {@code lengths} set
+     */
+    public KernelSpec withLengths() {
+        return toBuilder().lengths(true).build();
     }
 
     /** Registers per thread the kernel needs besides its register tier (ptxas -v, sm_90, nvcc 13.0: 71-90 registers at R=20, spills from R=48 at 16 warps). */
@@ -179,7 +202,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         return builder().cell(cell).hidden(hidden).batch(batch).weights(weights).ctas(ctas).warpsPerCta(warpsPerCta)
                 .slotsPerLane(slotsPerLane).registerSlots(registerSlots).unitsPerWarp(unitsPerWarp).wideLoads(wideLoads)
                 .bankAware(bankAware).exchange(exchange).balanced(balanced).smArch(smArch).splitWeights(splitWeights)
-                .stageCluster(stageCluster).uniformSlots(uniformSlots).rowSlots(rowSlots).dense(dense);
+                .stageCluster(stageCluster).uniformSlots(uniformSlots).rowSlots(rowSlots).dense(dense).lengths(lengths);
     }
 
     /**
@@ -206,6 +229,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         private boolean uniformSlots;
         private int rowSlots;
         private boolean dense;
+        private boolean lengths;
 
         private Builder() {
         }
@@ -306,6 +330,11 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             return this;
         }
 
+        public Builder lengths(boolean v) {
+            lengths = v;
+            return this;
+        }
+
         /**
          * The spec.
          *
@@ -315,7 +344,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             int stage = stageCluster != 0 ? stageCluster
                     : exchange == null ? 1 : defaultStageCluster(exchange, smArch, ctas, hidden, batch);
             return new KernelSpec(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp,
-                    wideLoads, bankAware, exchange, balanced, smArch, splitWeights, stage, uniformSlots, rowSlots, dense);
+                    wideLoads, bankAware, exchange, balanced, smArch, splitWeights, stage, uniformSlots, rowSlots, dense, lengths);
         }
     }
 
@@ -433,7 +462,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
 
     /**
      * The kernel's name, e.g. {@code sparse_persistent_rnn_relu_h1152_b4_k5_sm90_c16w16r5_wide_bank_cluster_bal}:
-     * shape, slots per lane, architecture, then partition and switches ({@code _bf16}, {@code _split} where set), so it
+     * shape, slots per lane, architecture, then partition and switches ({@code _bf16}, {@code _split}, {@code _len} where set), so it
      * is unique per compiled variant and labels benchmark rows.
      */
     public String name() {
@@ -442,7 +471,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                 wideLoads ? "wide" : "scalar", bankAware ? "bank" : "natural", exchange.id(), balanced ? "bal" : "naivesplit",
                 weights == Precision.BF16 ? "_bf16" : "", splitWeights ? "_split" : "")
                 + (stageCluster() > 1 ? "_mc" + stageCluster() : "") + (uniformSlots ? "_full" : "")
-                + (rowSlots > 0 ? "_rows" + rowSlots : "") + (dense ? "_dense" : "");
+                + (rowSlots > 0 ? "_rows" + rowSlots : "") + (dense ? "_dense" : "") + (lengths ? "_len" : "");
     }
 
     /** The {@code -D} defines that specialise {@code sparse_persistent_rnn.cu}, in a fixed order. */
@@ -472,6 +501,9 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         }
         if (dense) {
             d.put("SPRNN_DENSE", "1");
+        }
+        if (lengths) {
+            d.put("SPRNN_LENGTHS", "1");
         }
         return d;
     }

@@ -50,6 +50,11 @@
 //   measured        each variant's step time on the H100, v1 to all on, and the exchange-only floor: the ablation,
 //                   results/kernel/ABLATION.md.
 //   floor           SPRNN_EXCHANGE_ONLY=1: skips the sparse arithmetic, keeps the exchange (the floor).
+//   lengths         SPRNN_LENGTHS=1: sequences of different lengths in the one launch (PyTorch's packed sequences):
+//                   two more arguments, `lengths` (int32 [B], each sequence's length) and `step0` (the launch's
+//                   first step in the sequence); from its sequence's end on, a batch column keeps its h (and c),
+//                   publishes that unchanged h and writes zero outputs, while the other columns go on, so h_n/c_n
+//                   are each sequence's state at its own last step. Every step still runs for the whole batch.
 //
 // Every spin is bounded by timeout_ns of %globaltimer (the cluster's exit wait by 2 x timeout_ns); on timeout
 // the CTA records {kind, CTA, step, detail} in `fault` and every CTA leaves (the cluster's through the bounded
@@ -61,12 +66,16 @@
 // Defines (all required unless noted): SPRNN_CELL 0 relu 1 tanh 2 gru 3 lstm; SPRNN_HIDDEN H;
 // SPRNN_BATCH B; SPRNN_PADDED_BATCH PB (pow2 >= 2, >= B, <= 32); SPRNN_CTAS; SPRNN_WARPS (per CTA);
 // SPRNN_SLOTS S; SPRNN_REG_SLOTS R (<= S); SPRNN_UNITS_PER_WARP U; SPRNN_WIDE_LOADS; SPRNN_EXCHANGE;
-// SPRNN_BF16; SPRNN_EXCHANGE_ONLY (optional, 0).
+// SPRNN_BF16; SPRNN_EXCHANGE_ONLY (optional, 0); SPRNN_LENGTHS (optional, 0).
 #include "sparse_persistent_rnn.cuh"
 #include "cell_math.cuh"  // sigmoid_approx_f32 and the fp16/bf16 conversions
 
 #ifndef SPRNN_EXCHANGE_ONLY
 #define SPRNN_EXCHANGE_ONLY 0
+#endif
+// Per-sequence lengths (the `lengths`, `step0` arguments): see "lengths" above. 0 compiles the kernel without them.
+#ifndef SPRNN_LENGTHS
+#define SPRNN_LENGTHS 0
 #endif
 // Fault injection, for the fault-path check only (SparsePersistentEngine's stall hook, kernel-check --full):
 // CTA SPRNN_STALL_CTA leaves the step loop at step SPRNN_STALL_STEP of every launch as if it had hung, publishing
@@ -647,7 +656,13 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                           void* exchange,                        // barrier: fp16 [2][pad16(H*PB*2) B]; timestamps: ExWord [T][H][EX_WORDS_PER_UNIT], all ones = empty
                           unsigned* counter,                     // barrier: arrivals, zeroed by the host per launch
                           int* fault,                            // int32 [4], see sparse_persistent_rnn.cuh
-                          int steps, unsigned long long timeout_ns) {
+                          int steps, unsigned long long timeout_ns
+#if SPRNN_LENGTHS
+                          ,
+                          const int* __restrict__ lengths,       // [B] each sequence's length in steps (1..T)
+                          int step0                              // this launch's first step in the sequence
+#endif
+                          ) {
   extern __shared__ __align__(16) unsigned char smem[];
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
@@ -746,6 +761,17 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
     for (int g = 0; g < G; ++g) bh[k][g] = item_unit[k] >= 0 ? bias_hh[g * H + item_unit[k]] : 0.f;
   }
+#if SPRNN_LENGTHS
+  // the steps of this launch each item's batch columns still run: from then on the column's state stays
+  int item_live[ITEMS][2];
+#pragma unroll
+  for (int k = 0; k < ITEMS; ++k)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int b = 2 * item_pair[k] + e;
+      item_live[k][e] = (item_unit[k] >= 0 && b < B) ? lengths[b] - step0 : 0;
+    }
+#endif
 
   // ---- h_{-1} = h0 into act[0], zero columns into both buffers ----------------------------------------
   unsigned short* act16 = reinterpret_cast<unsigned short*>(smem);  // [2][H+32][PB]
@@ -1071,6 +1097,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
         }
         float h;
+#if SPRNN_LENGTHS && SPRNN_CELL == 3
+        const float c_prev = cs[k][e];
+#endif
 #if SPRNN_CELL == 0
         h = fmaxf(xr[k][e][0] + pre[0] + bh[k][0], 0.f);
 #elif SPRNN_CELL == 1
@@ -1088,10 +1117,23 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         cs[k][e] = fg * cs[k][e] + ig * gg;
         h = og * tanhf(cs[k][e]);
 #endif
+#if SPRNN_LENGTHS
+        const bool live = t < item_live[k][e];
+        if (!live) {  // past its sequence's end: the state stays as it was at the last step, the output is zero
+          h = hs[k][e];
+#if SPRNN_CELL == 3
+          cs[k][e] = c_prev;
+#endif
+        }
+#endif
         if (b >= B) h = 0.f;
         hs[k][e] = h;
         hv[e] = h;
+#if SPRNN_LENGTHS
+        hout[k][e] = live ? h : 0.f;
+#else
         hout[k][e] = h;
+#endif
       }
       const unsigned packed = f32x2_to_half2_bits(hv[0], hv[1]);
 #if SPRNN_EXCHANGE == 1

@@ -92,7 +92,7 @@ class SessionTest {
                     .hasMessage("c0 has shape [2, 2, 9], expected [1, 2, 9] (layers, batch, hidden)");
             assertThatThrownBy(() -> e.openSession(0, null, null)).hasMessage("session: batch must be >= 1, got 0");
         }
-        // an engine without a session of its own (every GPU engine today) gets the default, checked on the first step
+        // an engine without a session of its own gets the default, checked on the first step
         try (Engine plain = new Engine() {
                 private final Engine inner = SequenceLengthsTest.engine("cpu-reference", model);
 

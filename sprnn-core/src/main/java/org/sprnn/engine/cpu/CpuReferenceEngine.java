@@ -1,6 +1,7 @@
 package org.sprnn.engine.cpu;
 
 import org.sprnn.SprnnException;
+import org.sprnn.engine.ComposedFeatures;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
@@ -41,18 +42,13 @@ public final class CpuReferenceEngine implements Engine {
     /** Lengths (as {@link org.sprnn.engine.LengthSegments}: one run per distinct length). */
     @Override
     public java.util.Set<org.sprnn.engine.EngineFeature> features() {
-        return java.util.Set.of(org.sprnn.engine.EngineFeature.LENGTHS);
+        return ComposedFeatures.ENGINE_FEATURES;
     }
 
-    /**
-     * A session whose states live on the Java heap ({@link Engine#openSession}'s), its initial states checked
-     * against the model now and zeros where not given, so that {@link org.sprnn.engine.Session#state()} has them
-     * from the start.
-     */
+    /** A session whose states live on the Java heap, checked now ({@link ComposedFeatures#session}). */
     @Override
     public org.sprnn.engine.Session openSession(int batch, Tensor h0, Tensor c0) {
-        Tensor[] states = RunInputs.sessionStates(model, batch, h0, c0);
-        return Engine.super.openSession(batch, states[0], states[1]);
+        return ComposedFeatures.session(this, model, batch, h0, c0);
     }
 
     @Override

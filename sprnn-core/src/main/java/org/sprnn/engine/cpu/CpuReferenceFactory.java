@@ -2,7 +2,7 @@ package org.sprnn.engine.cpu;
 
 import java.util.Optional;
 import java.util.Set;
-import org.sprnn.engine.BidirectionalEngine;
+import org.sprnn.engine.ComposedFeatures;
 import org.sprnn.engine.EngineFeature;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineFactory;
@@ -31,17 +31,14 @@ public final class CpuReferenceFactory implements EngineFactory {
         return Optional.empty();
     }
 
-    /** Lengths and bidirectional models (a {@link BidirectionalEngine} of one engine per layer and direction). */
+    /** Lengths and bidirectional models ({@link ComposedFeatures}: a bidirectional model runs as one engine per layer and direction). */
     @Override
     public Set<EngineFeature> features() {
-        return Set.of(EngineFeature.LENGTHS, EngineFeature.BIDIRECTIONAL);
+        return ComposedFeatures.FACTORY_FEATURES;
     }
 
     @Override
     public Engine create(RnnModel model, EngineOptions options) {
-        if (model.bidirectional()) {
-            return new BidirectionalEngine(name(), model, layer -> new CpuReferenceEngine(layer));
-        }
-        return new CpuReferenceEngine(model);
+        return ComposedFeatures.create(name(), model, layer -> new CpuReferenceEngine(layer));
     }
 }

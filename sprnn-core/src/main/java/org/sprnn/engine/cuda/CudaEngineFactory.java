@@ -52,12 +52,15 @@ public final class CudaEngineFactory implements EngineFactory {
         return sparseWins ? 300 : 320;
     }
 
-    /** Fraction of nonzeros over every layer's W_hh. */
+    /** Fraction of nonzeros over every layer's W_hh (both directions of a bidirectional model). */
     static double density(RnnModel model) {
         long nz = 0, all = 0;
-        for (Layer l : model.layers()) {
-            nz += l.wHh().countNonZero();
-            all += l.wHh().size();
+        for (int k = 0; k < model.numLayers(); k++) {
+            for (int d = 0; d < model.directions(); d++) {
+                Layer l = model.layer(k, d);
+                nz += l.wHh().countNonZero();
+                all += l.wHh().size();
+            }
         }
         return all == 0 ? 0 : (double) nz / all;
     }
@@ -82,8 +85,17 @@ public final class CudaEngineFactory implements EngineFactory {
                 : CostModel.spmm(model, options.batchHint()));
     }
 
+    /**
+     * Lengths and bidirectional models ({@link org.sprnn.engine.ComposedFeatures}: a bidirectional model runs as one
+     * engine per layer and direction; lengths as one run per distinct length, {@link org.sprnn.engine.LengthSegments}).
+     */
+    @Override
+    public java.util.Set<org.sprnn.engine.EngineFeature> features() {
+        return org.sprnn.engine.ComposedFeatures.FACTORY_FEATURES;
+    }
+
     @Override
     public Engine create(RnnModel model, EngineOptions options) {
-        return new CudaRnnEngine(model, kind, options.precision());
+        return org.sprnn.engine.ComposedFeatures.create(name(), model, layer -> new CudaRnnEngine(layer, kind, options.precision()));
     }
 }

@@ -65,6 +65,9 @@ public final class CudaRnnEngine implements Engine {
      *                        naming the CUDA call that failed
      */
     public CudaRnnEngine(RnnModel model, Kind kind, Precision precision) {
+        if (model.bidirectional()) {
+            throw new SprnnException(kind.engineName + ": a bidirectional model runs as a BidirectionalEngine of one engine per layer and direction (EngineProvider builds it)");
+        }
         EngineOptions.checkPrecision(precision);
         this.model = model;
         this.kind = kind;
@@ -99,6 +102,18 @@ public final class CudaRnnEngine implements Engine {
      */
     public synchronized String details() {
         return plan == null ? "" : plan.details;
+    }
+
+    /** Lengths ({@link org.sprnn.engine.ComposedFeatures#ENGINE_FEATURES}: one run per distinct length, {@link org.sprnn.engine.LengthSegments}). */
+    @Override
+    public java.util.Set<org.sprnn.engine.EngineFeature> features() {
+        return org.sprnn.engine.ComposedFeatures.ENGINE_FEATURES;
+    }
+
+    /** A session whose states live on the Java heap, checked now ({@link org.sprnn.engine.ComposedFeatures#session}). */
+    @Override
+    public org.sprnn.engine.Session openSession(int batch, Tensor h0, Tensor c0) {
+        return org.sprnn.engine.ComposedFeatures.session(this, model, batch, h0, c0);
     }
 
     @Override

@@ -54,6 +54,9 @@ public final class CudnnEngine implements Engine {
      * @throws SprnnException (a {@link CudnnEngineException} where cuDNN refuses) naming what failed
      */
     public CudnnEngine(RnnModel model, Precision precision, String algorithm) {
+        if (model.bidirectional()) {
+            throw new SprnnException(NAME + ": a bidirectional model runs as a BidirectionalEngine of one engine per layer and direction (EngineProvider builds it)");
+        }
         this.model = model;
         this.format = CudnnDataFormat.of(precision);
         this.order = CudnnAlgorithm.order(algorithm);
@@ -86,6 +89,18 @@ public final class CudnnEngine implements Engine {
     @Override
     public String name() {
         return NAME;
+    }
+
+    /** Lengths ({@link org.sprnn.engine.ComposedFeatures#ENGINE_FEATURES}: one run per distinct length, {@link org.sprnn.engine.LengthSegments}). */
+    @Override
+    public java.util.Set<org.sprnn.engine.EngineFeature> features() {
+        return org.sprnn.engine.ComposedFeatures.ENGINE_FEATURES;
+    }
+
+    /** A session whose states live on the Java heap, checked now ({@link org.sprnn.engine.ComposedFeatures#session}). */
+    @Override
+    public org.sprnn.engine.Session openSession(int batch, Tensor h0, Tensor c0) {
+        return org.sprnn.engine.ComposedFeatures.session(this, model, batch, h0, c0);
     }
 
     /**

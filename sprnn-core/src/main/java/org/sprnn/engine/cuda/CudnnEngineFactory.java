@@ -68,8 +68,17 @@ public final class CudnnEngineFactory implements EngineFactory {
         return org.sprnn.engine.CostModel.cudnn(model, options.batchHint(), options.precision(), options.cudnnAlgo());
     }
 
+    /**
+     * Lengths and bidirectional models ({@link org.sprnn.engine.ComposedFeatures}: a bidirectional model runs as one
+     * engine per layer and direction; lengths as one run per distinct length, {@link org.sprnn.engine.LengthSegments}).
+     */
+    @Override
+    public java.util.Set<org.sprnn.engine.EngineFeature> features() {
+        return org.sprnn.engine.ComposedFeatures.FACTORY_FEATURES;
+    }
+
     @Override
     public Engine create(RnnModel model, EngineOptions options) {
-        return new CudnnEngine(model, options.precision(), options.cudnnAlgo());
+        return org.sprnn.engine.ComposedFeatures.create(name(), model, layer -> new CudnnEngine(layer, options.precision(), options.cudnnAlgo()));
     }
 }

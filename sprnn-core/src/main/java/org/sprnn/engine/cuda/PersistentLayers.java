@@ -66,6 +66,7 @@ final class PersistentLayers {
     private final List<DeviceBuffer> bHh = new ArrayList<>();  // per layer [G*H] fp32
     private final Map<Integer, List<LayerKernel>> byBatch = new HashMap<>();
     private final Map<Long, GemmPlan> projections = new HashMap<>(); // (layer << 32 | T*B) → input projection plan
+    private final Map<Long, CudaModule.CudaKernel> lengthsKernels = new HashMap<>(); // (layer << 32 | batch) → SPRNN_LENGTHS kernel
 
     /** Uploads the input weights of every layer of {@code model}; what it makes goes to {@code owned}. */
     PersistentLayers(RnnModel model, DeviceLimits limits, PlanOptions options, SparsePersistentEngine.Variant variant,
@@ -138,27 +139,48 @@ final class PersistentLayers {
                 throw new SprnnException(name + ": " + SparsePersistentEngine.refusal(k, p, batch));
             }
             KernelSpec s = p.spec();
-            String kernelName = variant.kernelName(s);
-            byte[] cubin = compiler.compile(SparsePersistentEngine.SOURCE, kernelName, variant.defines(s), "sm_" + s.smArch());
-            CudaModule module = owned.add(ctx.loadModule(cubin, kernelName));
-            CudaModule.CudaKernel kernel = module.kernel(KernelSpec.SYMBOL);
-            kernel.setMaxDynamicSharedMemory((int) s.sharedMemoryBytes());
-            if (s.exchange() == ExchangeMode.CLUSTER && s.ctas() > 8) {
-                kernel.setAttribute(CudaDriver.FUNC_ATTR_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1);
-            }
-            if (s.stageCluster() > 1) { // the cooperative launch must hold every staging cluster at once
-                int resident = kernel.maxActiveClusters(s.ctas(), s.threadsPerCta(), (int) s.sharedMemoryBytes());
-                if ((long) resident * s.stageCluster() < s.ctas()) {
-                    throw new SprnnException(name + ": layer " + k + " stages h in clusters of " + s.stageCluster() + " on " + s.ctas()
-                            + " CTAs, but " + ctx.info().name() + " holds only " + resident + " such clusters at once");
-                }
-            }
+            CudaModule.CudaKernel kernel = compile(k, s);
             PackedLayer l = p.layout();
             ks.add(new LayerKernel(p, kernel, uploadInts(l.words(), "packed W_hh words"), uploadInts(l.rowEnds(), "row ends"),
                     uploadInts(l.warpUnits(), "warp units"), uploadInts(l.neededColumns(s.ctas(), s.warpsPerCta()), "needed columns")));
         }
         byBatch.put(batch, ks);
         return ks;
+    }
+
+    /**
+     * Layer {@code k}'s kernel for {@code batch} taking per-sequence lengths ({@link KernelSpec#withLengths()}): the same
+     * plan and packed arrays as {@link #kernels}' (built first where needed), compiled at the first run with lengths at
+     * that batch and kept until the engine closes.
+     */
+    CudaModule.CudaKernel lengthsKernel(int batch, int k) {
+        long key = ((long) k << 32) | batch;
+        CudaModule.CudaKernel kernel = lengthsKernels.get(key);
+        if (kernel == null) {
+            kernel = compile(k, kernels(batch).get(k).plan().spec().withLengths());
+            lengthsKernels.put(key, kernel);
+        }
+        return kernel;
+    }
+
+    /** Compiles and loads layer {@code k}'s kernel of spec {@code s}, its launch attributes set. */
+    private CudaModule.CudaKernel compile(int k, KernelSpec s) {
+        String kernelName = variant.kernelName(s);
+        byte[] cubin = compiler.compile(SparsePersistentEngine.SOURCE, kernelName, variant.defines(s), "sm_" + s.smArch());
+        CudaModule module = owned.add(ctx.loadModule(cubin, kernelName));
+        CudaModule.CudaKernel kernel = module.kernel(KernelSpec.SYMBOL);
+        kernel.setMaxDynamicSharedMemory((int) s.sharedMemoryBytes());
+        if (s.exchange() == ExchangeMode.CLUSTER && s.ctas() > 8) {
+            kernel.setAttribute(CudaDriver.FUNC_ATTR_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1);
+        }
+        if (s.stageCluster() > 1) { // the cooperative launch must hold every staging cluster at once
+            int resident = kernel.maxActiveClusters(s.ctas(), s.threadsPerCta(), (int) s.sharedMemoryBytes());
+            if ((long) resident * s.stageCluster() < s.ctas()) {
+                throw new SprnnException(name + ": layer " + k + " stages h in clusters of " + s.stageCluster() + " on " + s.ctas()
+                        + " CTAs, but " + ctx.info().name() + " holds only " + resident + " such clusters at once");
+            }
+        }
+        return kernel;
     }
 
     /** The input projection of layer {@code k} for {@code tb = T*B} columns: built once, kept until the engine closes. */

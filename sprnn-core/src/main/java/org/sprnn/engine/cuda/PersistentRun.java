@@ -8,6 +8,7 @@ import org.sprnn.SprnnException;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaEvent;
+import org.sprnn.internal.cuda.CudaModule;
 import org.sprnn.internal.cuda.CudaStream;
 import org.sprnn.internal.cuda.DeviceBuffer;
 import org.sprnn.internal.cuda.Transfers;
@@ -36,9 +37,20 @@ class PersistentRun implements AutoCloseable {
     private final int gates;
     private final List<PersistentLayers.LayerKernel> ks;
     private final List<StepChunks.Chunk> chunks;
+    private final boolean withLengths; // the kernels' SPRNN_LENGTHS variant, lengths in w.lengths
     private int lastLayerSeq;
 
     PersistentRun(SparsePersistentEngine engine, Tensor input, Tensor h0, Tensor c0) {
+        this(engine, input, h0, c0, null);
+    }
+
+    /**
+     * A run with per-sequence lengths ({@code lengths}, one per batch element, 1..T; null for none): every layer runs
+     * in the same launches as without them, in the kernel's lengths variant ({@link KernelSpec#withLengths()}). The
+     * caller has zeroed the input's padding (steps at or after a sequence's length), which the run's input projection
+     * reads.
+     */
+    PersistentRun(SparsePersistentEngine engine, Tensor input, Tensor h0, Tensor c0, int[] lengths) {
         name = engine.name();
         model = engine.model();
         ctx = engine.context();
@@ -56,6 +68,10 @@ class PersistentRun implements AutoCloseable {
         Transfers.perCall(stream).uploadFloats(w.x, input.data());
         Transfers.perCall(stream).uploadFloats(w.h0s, h0 == null ? new double[n] : h0.data());
         Transfers.perCall(stream).uploadFloats(w.c0s, c0 == null ? new double[n] : c0.data());
+        withLengths = lengths != null;
+        if (withLengths) {
+            Transfers.perCall(stream).uploadInts(w.lengths, lengths);
+        }
         w.exchange.fill((byte) 0, stream);
         w.fault.fill((byte) 0, stream); // no fault left over from an earlier run of this workspace
     }
@@ -143,14 +159,21 @@ class PersistentRun implements AutoCloseable {
         long outOff = (long) c.first() * batch * hidden * 4;
         Object[] args = {lk.words(), lk.rowEnds(), lk.warpUnits(), lk.needed(), w.xproj.ptr(xOff), layers.bHh(k), hIn, cIn,
                 out.ptr(outOff), hOut, cOut, w.exchange, w.counter, w.fault, c.steps(), variant.spinTimeoutNs()};
+        CudaModule.CudaKernel kernel = lk.kernel();
+        if (withLengths) { // the lengths variant: same plan and shared memory, the lengths and the launch's first step last
+            kernel = layers.lengthsKernel(batch, k);
+            args = java.util.Arrays.copyOf(args, args.length + 2);
+            args[args.length - 2] = w.lengths;
+            args[args.length - 1] = c.first();
+        }
         int smem = (int) s.sharedMemoryBytes();
         if (s.exchange() == ExchangeMode.TIMESTAMPS) {
             w.exchange.fill((byte) 0xFF, stream); // every slot empty (all ones) before the launch writes its steps
         }
         if (s.exchange() == ExchangeMode.CLUSTER) {
-            lk.kernel().launch(stream, s.ctas(), s.threadsPerCta(), smem, args); // cluster dims are compiled in
+            kernel.launch(stream, s.ctas(), s.threadsPerCta(), smem, args); // cluster dims are compiled in
         } else {
-            lk.kernel().launchCooperative(stream, s.ctas(), s.threadsPerCta(), smem, args);
+            kernel.launchCooperative(stream, s.ctas(), s.threadsPerCta(), smem, args);
         }
     }
 

@@ -28,6 +28,7 @@ final class PersistentWorkspace implements AutoCloseable {
     final DeviceBuffer counter;  // grid barrier: arrivals (word 0) or one flag word per CTA (u32 [1024])
     final DeviceBuffer fault;    // int32 [4]: KernelFault's record
     final DeviceBuffer[] carry;  // two [2][B][H] fp32 (h then c) between launches of one layer, or null for one launch
+    final DeviceBuffer lengths;  // int32 [B]: each sequence's length, for a run with lengths (SPRNN_LENGTHS)
     private final Resources owned = new Resources();
 
     /**
@@ -60,6 +61,7 @@ final class PersistentWorkspace implements AutoCloseable {
             fault = alloc(ctx, 4L * KernelFault.RECORD_INTS, "fault record");
             carry = launches > 1 ? new DeviceBuffer[] {alloc(ctx, 2L * batch * hidden * 4, "h/c carry"),
                     alloc(ctx, 2L * batch * hidden * 4, "h/c carry")} : null;
+            lengths = alloc(ctx, 4L * batch, "sequence lengths");
         } catch (RuntimeException | Error e) {
             owned.closeAfter(e);
             throw e;

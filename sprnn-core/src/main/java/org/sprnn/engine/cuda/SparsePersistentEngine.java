@@ -11,6 +11,7 @@ import org.sprnn.engine.Engine;
 import org.sprnn.engine.Float32Range;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.RunInputs;
+import org.sprnn.engine.SequenceLengths;
 import org.sprnn.internal.cuda.CudaContext;
 import org.sprnn.internal.cuda.CudaDriver;
 import org.sprnn.internal.cuda.CudaException;
@@ -154,6 +155,9 @@ public final class SparsePersistentEngine implements Engine {
 
     /** An engine of {@code variant}: the constructor above, {@link #exchangeFloor} and {@link EngineTesting}. */
     SparsePersistentEngine(RnnModel model, DeviceLimits limits, PlanOptions options, Variant variant) {
+        if (model.bidirectional()) {
+            throw new SprnnException((options.dense() ? DENSE_NAME : NAME) + ": a bidirectional model runs as a BidirectionalEngine of one engine per layer and direction (EngineProvider builds it)");
+        }
         this.variant = variant;
         this.model = model;
         this.planOptions = options;
@@ -188,12 +192,17 @@ public final class SparsePersistentEngine implements Engine {
                 + "); restart the process");
     }
 
-    /** Plans every layer of {@code model} for {@code batch} on {@code limits}; the first that does not fit, or null. */
+    /**
+     * Plans every layer of {@code model} for {@code batch} on {@code limits}, both directions of a bidirectional model
+     * (each runs as an engine of its own); the first that does not fit, or null.
+     */
     public static String refusal(RnnModel model, int batch, DeviceLimits limits, PlanOptions options) {
         for (int k = 0; k < model.numLayers(); k++) {
-            Plan p = Plan.of(CsrMatrix.of(model.layers().get(k).wHh()), model.cell(), batch, limits, options);
-            if (!p.fits()) {
-                return refusal(k, p, batch);
+            for (int d = 0; d < model.directions(); d++) {
+                Plan p = Plan.of(CsrMatrix.of(model.layer(k, d).wHh()), model.cell(), batch, limits, options);
+                if (!p.fits()) {
+                    return refusal(model.bidirectional() ? k + (d == 0 ? " (forward)" : " (reverse)") : Integer.toString(k), p, batch);
+                }
             }
         }
         return null;
@@ -201,7 +210,12 @@ public final class SparsePersistentEngine implements Engine {
 
     /** Why layer {@code k} is refused under plan {@code p} (which does not fit): the capacity numbers. */
     static String refusal(int k, Plan p, int batch) {
-        return "layer " + k + " does not fit on-chip" + (p.spec().dense() ? " held dense" : "") + " (" + p.spec().exchange().id()
+        return refusal(Integer.toString(k), p, batch);
+    }
+
+    /** Why layer {@code layer} (its number, and its direction in a bidirectional model) is refused under {@code p}. */
+    private static String refusal(String layer, Plan p, int batch) {
+        return "layer " + layer + " does not fit on-chip" + (p.spec().dense() ? " held dense" : "") + " (" + p.spec().exchange().id()
                 + ", batch " + batch + "): " + p.why();
     }
 
@@ -209,6 +223,18 @@ public final class SparsePersistentEngine implements Engine {
     @Override
     public String name() {
         return planOptions.dense() ? DENSE_NAME : NAME;
+    }
+
+    /** Lengths ({@link org.sprnn.engine.ComposedFeatures#ENGINE_FEATURES}): in the same launches as without them, {@link #run(Tensor, Tensor, Tensor, SequenceLengths)}. */
+    @Override
+    public java.util.Set<org.sprnn.engine.EngineFeature> features() {
+        return org.sprnn.engine.ComposedFeatures.ENGINE_FEATURES;
+    }
+
+    /** A session whose states live on the Java heap, checked now ({@link org.sprnn.engine.ComposedFeatures#session}). */
+    @Override
+    public org.sprnn.engine.Session openSession(int batch, Tensor h0, Tensor c0) {
+        return org.sprnn.engine.ComposedFeatures.session(this, model, batch, h0, c0);
     }
 
     /** The plans used for {@code batch} (planning and compiling them if needed), one per layer. */
@@ -227,6 +253,38 @@ public final class SparsePersistentEngine implements Engine {
         RunInputs.check(model, input, h0, c0);
         Float32Range.requireFp16(h0, name()); // h travels between steps in fp16
         try (Run r = new Run(input, h0, c0)) {
+            r.forward(0, null);
+            return Float32Range.requireInRange(Float32Range.requireFp16Exchange(r.result(), name()));
+        } catch (CudaException e) {
+            throw contextLost(e) ? lostContext(e) : e;
+        }
+    }
+
+    /**
+     * Sequences of different lengths in the launches of a plain run (one per layer and {@link #STEPS_PER_LAUNCH} steps),
+     * not one run per distinct length: each layer's kernel is its lengths variant ({@link KernelSpec#withLengths()},
+     * compiled at the first such run per batch), in which a batch column keeps its h (and c) from its sequence's end on
+     * and writes zero outputs while the others go on. The padding is replaced by zeros before the upload and never read.
+     */
+    @Override
+    public RnnOutput run(Tensor input, Tensor h0, Tensor c0, SequenceLengths lengths) {
+        if (lengths == null) {
+            return run(input, h0, c0);
+        }
+        RunInputs.check(model, input, h0, c0, lengths);
+        if (lengths.allEqual(input.dim(0))) {
+            return run(input, h0, c0);
+        }
+        Float32Range.requireFp16(h0, name()); // h travels between steps in fp16
+        int steps = input.dim(0), batch = input.dim(1), in = input.dim(2);
+        int[] len = lengths.values();
+        double[] x = input.data().clone();
+        for (int b = 0; b < batch; b++) {
+            for (int t = len[b]; t < steps; t++) {
+                Arrays.fill(x, (t * batch + b) * in, (t * batch + b + 1) * in, 0.0);
+            }
+        }
+        try (Run r = new Run(new Tensor(input.shape(), x), h0, c0, len)) {
             r.forward(0, null);
             return Float32Range.requireInRange(Float32Range.requireFp16Exchange(r.result(), name()));
         } catch (CudaException e) {
@@ -353,6 +411,10 @@ public final class SparsePersistentEngine implements Engine {
     private final class Run extends PersistentRun {
         Run(Tensor input, Tensor h0, Tensor c0) {
             super(SparsePersistentEngine.this, input, h0, c0);
+        }
+
+        Run(Tensor input, Tensor h0, Tensor c0, int[] lengths) {
+            super(SparsePersistentEngine.this, input, h0, c0, lengths);
         }
     }
 

@@ -102,8 +102,18 @@ public final class SparsePersistentFactory implements EngineFactory {
         return Optional.of(dense ? CostModel.densePersistent(model, options.batchHint()) : CostModel.sparsePersistent(model, options.batchHint()));
     }
 
+    /**
+     * Lengths and bidirectional models ({@link org.sprnn.engine.ComposedFeatures}: a bidirectional model runs as one
+     * engine per layer and direction, each layer in its own persistent launches; lengths in one launch of the kernel's lengths variant).
+     */
+    @Override
+    public java.util.Set<org.sprnn.engine.EngineFeature> features() {
+        return org.sprnn.engine.ComposedFeatures.FACTORY_FEATURES;
+    }
+
     @Override
     public Engine create(RnnModel model, EngineOptions options) {
-        return new SparsePersistentEngine(model, GpuStatus.deviceLimits().orElseThrow(), planOptions(options));
+        DeviceLimits limits = GpuStatus.deviceLimits().orElseThrow();
+        return org.sprnn.engine.ComposedFeatures.create(name(), model, layer -> new SparsePersistentEngine(layer, limits, planOptions(options)));
     }
 }

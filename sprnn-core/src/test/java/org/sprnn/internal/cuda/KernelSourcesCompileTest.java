@@ -114,7 +114,8 @@ class KernelSourcesCompileTest {
     /**
      * The defines each source is checked with: none for sources with defaults; for the sparse persistent
      * kernel, which has no defaults (every shape constant comes from its KernelSpec), the specs that
-     * {@link org.sprnn.plan.Plan} derives for one small layer per cell and exchange (the cluster exchange
+     * {@link org.sprnn.plan.Plan} derives for one small layer per cell and exchange, each also in its lengths variant
+     * ({@code SPRNN_LENGTHS}) (the cluster exchange
      * needs Hopper's thread-block clusters, so it is checked for sm_90 only).
      */
     static List<List<String>> specialisations(String source, String arch) {
@@ -132,6 +133,10 @@ class KernelSourcesCompileTest {
                 var plan = org.sprnn.plan.Plan.of(org.sprnn.sparse.CsrMatrix.of(model.layers().get(0).wHh()), cell, 4, h100,
                         org.sprnn.plan.PlanOptions.defaults().withExchange(exchange));
                 out.add(plan.spec().defineOptions());
+                // the same kernel taking per-sequence lengths (issue 17), as SparsePersistentEngine compiles it for a run with lengths
+                List<String> lengths = plan.spec().withLengths().defineOptions();
+                assertThat(lengths).containsAll(plan.spec().defineOptions()).contains("-DSPRNN_LENGTHS=1").hasSize(plan.spec().defineOptions().size() + 1);
+                out.add(lengths);
                 if (cell == org.sprnn.model.CellType.RNN_RELU) { // the fault-path check's kernels (a CTA stalls)
                     List<String> stalled = new ArrayList<>(plan.spec().defineOptions());
                     stalled.addAll(List.of("-DSPRNN_STALL_CTA=0", "-DSPRNN_STALL_STEP=5"));
