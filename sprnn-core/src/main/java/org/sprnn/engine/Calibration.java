@@ -48,6 +48,8 @@ final class Calibration {
             }
             return parse(new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)));
         } catch (IOException | RuntimeException e) {
+            System.getLogger("org.sprnn").log(System.Logger.Level.WARNING, "the cost model's table " + resource
+                    + " could not be read (" + e.getMessage() + "): predictions are the analytic terms alone");
             return new Calibration(List.of());
         }
     }
@@ -60,6 +62,7 @@ final class Calibration {
         int n = 0;
         while ((line = reader.readLine()) != null) {
             n++;
+            line = line.strip(); // a checkout with CRLF line ends
             if (line.isBlank() || line.startsWith("#")) {
                 continue;
             }

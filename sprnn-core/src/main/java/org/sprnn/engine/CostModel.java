@@ -177,8 +177,9 @@ public final class CostModel {
     }
 
     /**
-     * An engine's µs per step for one layer: the measurement at a measured shape, else the analytic term times the
-     * inverse-distance-weighted measured/analytic ratio of the engine's measured shapes.
+     * An engine's µs per step for one layer: the analytic term times the measured/analytic ratio interpolated over the
+     * engine's measured shapes ({@link Calibration#correction}); at a measured shape the measurement itself (for the
+     * dense engines, the geometric mean of their measurements at that shape's densities).
      */
     static double predict(String engine, int gates, int hidden, int batch, double density) {
         Analytic f = analytic(engine);

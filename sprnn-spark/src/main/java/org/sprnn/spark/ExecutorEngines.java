@@ -28,8 +28,17 @@ import org.sprnn.model.RnnModel;
 
 /** The executor JVM's engines, one per (model, engine, precision, batch, cell), built on first use, closed at exit. */
 final class ExecutorEngines {
-    /** What a task asks for; equal keys share one engine. */
-    record Key(String modelPath, String engine, String precision, int batch, String cell) implements java.io.Serializable {
+    /**
+     * What a task asks for; equal keys share one engine.
+     *
+     * @param gpu the CUDA device ordinal of the task's GPU ({@link #forTask}), or null: one engine per device
+     */
+    record Key(String modelPath, String engine, String precision, int batch, String cell, String gpu) implements java.io.Serializable {
+        /** This key with the running task's GPU, where Spark gave it one (none for the {@code cpu} engines). */
+        Key forTask() {
+            String device = engine.startsWith("cpu") ? null : taskGpu();
+            return device == null || device.equals(gpu) ? this : new Key(modelPath, engine, precision, batch, cell, device);
+        }
     }
 
     /** A loaded model and its engine; {@link #lock} is held while a task runs the engine. */
@@ -73,19 +82,17 @@ final class ExecutorEngines {
         Path file = resolve(key.modelPath());
         RnnModel model = ModelFiles.load(file, key.cell() == null ? null : CellType.parse(key.cell()));
         String engine = key.engine();
-        if (engine.equals("auto")) {
-            // GPU engines where Spark gave this task a GPU, the cpu engine otherwise (auto would also take a GPU
-            // that the executor sees but was not given, and share it with another executor)
-            String gpu = taskGpu();
-            if (gpu != null) {
-                System.setProperty(CudaContext.DEVICE_PROPERTY, gpu);
-            } else {
-                engine = "cpu";
-            }
+        if (key.gpu() != null) {
+            // the device the engine's context opens on; builds are one at a time (BUILD), so each sees its own
+            System.setProperty(CudaContext.DEVICE_PROPERTY, key.gpu());
+        } else if (engine.equals("auto")) {
+            // no GPU given to this task: the cpu engine (auto would take a GPU that the executor sees but was not
+            // given, and share it with another executor)
+            engine = "cpu";
         }
         EngineOptions options = EngineOptions.builder().engine(engine)
                 .precision(Precision.parse("precision", key.precision(), EngineOptions.PRECISIONS))
-                .batchHint(key.batch()).build();
+                .threads(executorCores()).batchHint(key.batch()).build();
         EngineSelection s = EngineProvider.select(model, options);
         return new Loaded(model, s.engine(), s.engine().name(), s.reason(), new ReentrantLock());
     }
@@ -110,8 +117,25 @@ final class ExecutorEngines {
                 + " on this executor (give a path every executor can read, or ship it with spark-submit --files)");
     }
 
+    /**
+     * The cores this executor has ({@code spark.executor.cores}), for the {@code cpu} engine's threads: not every
+     * core of the host, which other executors share; the host's processors where the setting is absent (local mode).
+     */
+    static int executorCores() {
+        int host = Runtime.getRuntime().availableProcessors();
+        org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+        if (env == null || !env.conf().contains("spark.executor.cores")) {
+            return host;
+        }
+        try {
+            return Math.max(1, Math.min(host, Integer.parseInt(env.conf().get("spark.executor.cores").trim())));
+        } catch (NumberFormatException e) {
+            return host;
+        }
+    }
+
     /** The first GPU address Spark gave the running task ({@code spark.task.resource.gpu.amount}), or null. */
-    private static String taskGpu() {
+    static String taskGpu() {
         TaskContext tc = TaskContext.get();
         if (tc == null) {
             return null;
@@ -121,6 +145,17 @@ final class ExecutorEngines {
             return null;
         }
         return gpu.get().addresses()[0];
+    }
+
+    /** Drops an engine that failed (a fault may have left it unusable): the next task of its key builds a new one. */
+    static void evict(Key key, Loaded loaded) {
+        if (LOADED.remove(key, loaded)) {
+            try {
+                loaded.engine().close();
+            } catch (RuntimeException e) {
+                // it failed already; the task reports that failure
+            }
+        }
     }
 
     private static void addShutdownHook() {
@@ -135,13 +170,21 @@ final class ExecutorEngines {
     static void closeAll() {
         synchronized (BUILD) {
             for (Loaded l : LOADED.values()) {
-                l.lock().lock();
+                boolean held = false;
                 try {
-                    l.engine().close();
+                    // a run still going (a hung device) must not keep the JVM from exiting
+                    held = l.lock().tryLock(10, java.util.concurrent.TimeUnit.SECONDS);
+                    if (held) {
+                        l.engine().close();
+                    }
                 } catch (RuntimeException e) {
                     // closing at exit: nothing left to tell
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 } finally {
-                    l.lock().unlock();
+                    if (held) {
+                        l.lock().unlock();
+                    }
                 }
             }
             LOADED.clear();

@@ -26,6 +26,14 @@ import org.sprnn.model.Tensor;
 final class PartitionScorer implements Iterator<Row> {
     /** The longest sequence a row may hold (steps), so a hostile row cannot make a batch allocate without bound. */
     static final int MAX_STEPS = 1 << 20;
+    /**
+     * The most values (steps × rows × max(input, output width)) one engine run may hold: 32 M doubles, 256 MB for the
+     * input and as much for the output. A batch is cut short before a row that would pass it; one row alone past
+     * it is refused, named.
+     */
+    static final long MAX_BATCH_VALUES = 1L << 25;
+    /** The budget in force: {@link #MAX_BATCH_VALUES}; tests in local mode lower it. */
+    static volatile long batchValueBudget = MAX_BATCH_VALUES;
 
     /** One row's sequence as read, before batching. */
     private record Sequence(Row row, long index, float[] values, int steps, int length) {
@@ -35,6 +43,7 @@ final class PartitionScorer implements Iterator<Row> {
     private final ScoreSpec spec;
     private final int partition;
     private final ArrayDeque<Row> ready = new ArrayDeque<>();
+    private Sequence pending; // read, but left for the next batch (it would have passed MAX_BATCH_VALUES)
     private long read;
 
     PartitionScorer(Iterator<Row> rows, ScoreSpec spec, int partition) {
@@ -45,7 +54,7 @@ final class PartitionScorer implements Iterator<Row> {
 
     @Override
     public boolean hasNext() {
-        if (ready.isEmpty() && rows.hasNext()) {
+        if (ready.isEmpty() && (pending != null || rows.hasNext())) {
             scoreNextBatch();
         }
         return !ready.isEmpty();
@@ -60,24 +69,45 @@ final class PartitionScorer implements Iterator<Row> {
     }
 
     private void scoreNextBatch() {
-        ExecutorEngines.Loaded loaded = ExecutorEngines.get(spec.key());
+        ExecutorEngines.Key key = spec.key().forTask();
+        ExecutorEngines.Loaded loaded = ExecutorEngines.get(key);
         RnnModel model = loaded.model();
+        int width = Math.max(model.inputSize(), model.outputSize());
         List<Sequence> batch = new ArrayList<>(spec.batchSize());
-        while (batch.size() < spec.batchSize() && rows.hasNext()) {
-            Row row = rows.next();
-            batch.add(read(row, read++, model.inputSize()));
+        int steps = 0;
+        while (batch.size() < spec.batchSize() && (pending != null || rows.hasNext())) {
+            Sequence s = pending != null ? pending : read(rows.next(), read++, model.inputSize());
+            pending = null;
+            int longest = Math.max(steps, s.steps());
+            if ((long) longest * (batch.size() + 1) * width > batchValueBudget) {
+                if (batch.isEmpty()) {
+                    throw new SprnnException(where(s) + ": " + s.steps() + " steps of " + width + " values are more than one run "
+                            + "may hold (" + batchValueBudget + " values)");
+                }
+                pending = s; // starts the next batch
+                break;
+            }
+            steps = longest;
+            batch.add(s);
         }
-        RnnOutput out;
-        int steps = batch.stream().mapToInt(Sequence::steps).max().orElseThrow();
         Tensor x = pack(batch, steps, model.inputSize());
-        boolean ragged = batch.stream().anyMatch(s -> s.length() != steps);
-        loaded.lock().lock();
+        int fullSteps = steps;
+        boolean ragged = batch.stream().anyMatch(s -> s.length() != fullSteps);
+        RnnOutput out;
+        try {
+            loaded.lock().lockInterruptibly();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SprnnException(where(batch.get(0)) + ": the task was interrupted waiting for the engine", e);
+        }
         try {
             out = ragged ? loaded.engine().run(x, null, null, SequenceLengths.of(batch.stream().mapToInt(Sequence::length).toArray()))
                     : loaded.engine().run(x, null, null);
         } catch (RuntimeException e) {
-            throw new SprnnException(where(batch.get(0)) + " (a batch of " + batch.size() + " rows starting there): "
-                    + loaded.engineName() + " failed: " + e.getMessage(), e);
+            // every row was checked on the way in, so a failure here is the engine's: drop it, the next task builds anew
+            ExecutorEngines.evict(key, loaded);
+            throw new SprnnException(where(batch.get(0)) + " (a batch of " + batch.size() + " rows starting there, through row "
+                    + batch.get(batch.size() - 1).index() + "): " + loaded.engineName() + " failed: " + e.getMessage(), e);
         } finally {
             loaded.lock().unlock();
         }
@@ -161,8 +191,11 @@ final class PartitionScorer implements Iterator<Row> {
                 throw bad(row, index, String.format(Locale.ROOT, "%s holds %d bytes, not a whole number of float32 steps of %d inputs "
                         + "(%d bytes each)", spec.inputCol(), bytes.length, input, 4 * input));
             }
-            steps = bytes.length / (4 * input);
-            values = new float[steps * input];
+            steps = (int) (bytes.length / (4L * input));
+            if (steps > MAX_STEPS) {
+                throw bad(row, index, spec.inputCol() + " has " + steps + " steps, more than " + MAX_STEPS);
+            }
+            values = new float[steps * input]; // at most bytes.length / 4
             ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
         } else {
             List<?> outer = row.getList(col);
@@ -173,24 +206,37 @@ final class PartitionScorer implements Iterator<Row> {
             if (steps > MAX_STEPS) {
                 throw bad(row, index, spec.inputCol() + " has " + steps + " steps, more than " + MAX_STEPS);
             }
-            values = new float[steps * input];
-            for (int t = 0; t < steps; t++) {
+            List<List<?>> inner = new ArrayList<>(steps);
+            for (int t = 0; t < steps; t++) { // every step's size first: nothing is allocated for a row that is wrong
                 Object step = outer.get(t);
-                List<?> inner = step instanceof scala.collection.Seq<?> seq ? scala.jdk.javaapi.CollectionConverters.asJava(seq)
+                List<?> stepValues = step instanceof scala.collection.Seq<?> seq ? scala.jdk.javaapi.CollectionConverters.asJava(seq)
                         : step instanceof List<?> list ? list : null;
-                if (inner == null) {
+                if (stepValues == null) {
                     throw bad(row, index, spec.inputCol() + " step " + t + " is null");
                 }
-                if (inner.size() != input) {
+                if (stepValues.size() != input) {
                     throw bad(row, index, String.format(Locale.ROOT, "%s step %d has %d values, the model takes %d inputs",
-                            spec.inputCol(), t, inner.size(), input));
+                            spec.inputCol(), t, stepValues.size(), input));
                 }
+                inner.add(stepValues);
+            }
+            if ((long) steps * input > batchValueBudget) {
+                throw bad(row, index, steps + " steps of " + input + " inputs are more than one run may hold (" + batchValueBudget + " values)");
+            }
+            values = new float[steps * input];
+            for (int t = 0; t < steps; t++) {
+                List<?> step = inner.get(t);
                 for (int i = 0; i < input; i++) {
-                    Object e = inner.get(i);
+                    Object e = step.get(i);
                     if (!(e instanceof Number num)) {
                         throw bad(row, index, spec.inputCol() + " step " + t + " value " + i + " is null");
                     }
-                    values[t * input + i] = num.floatValue();
+                    double d = num.doubleValue(); // double columns are narrowed to float32, what every engine reads
+                    if (Double.isFinite(d) && Math.abs(d) > Float.MAX_VALUE) {
+                        throw bad(row, index, String.format(Locale.ROOT, "%s step %d value %d is %s, outside float32's range",
+                                spec.inputCol(), t, i, d));
+                    }
+                    values[t * input + i] = (float) d;
                 }
             }
         }

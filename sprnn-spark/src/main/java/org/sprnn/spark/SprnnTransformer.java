@@ -23,8 +23,12 @@ import org.apache.spark.sql.types.LongType;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.ShortType;
 import org.apache.spark.sql.types.StructType;
+import org.sprnn.Precision;
 import org.sprnn.SprnnException;
+import org.sprnn.engine.EngineOptions;
+import org.sprnn.engine.EngineProvider;
 import org.sprnn.io.Untrusted;
+import org.sprnn.model.CellType;
 
 /**
  * A Spark ML {@link Transformer} that runs an sprnn model over a column of sequences and adds the outputs as a new
@@ -81,7 +85,8 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
         engine = new Param<>(this, "engine", "auto (the task's GPU if Spark gave it one, else cpu) or an engine name");
         precision = new Param<>(this, "precision", "GPU weight precision: fp16, bf16 or fp32");
         cell = new Param<>(this, "cell", "the cell where the model file does not say: rnn_tanh, rnn_relu, gru, lstm; empty to read it");
-        outputKind = new Param<>(this, "outputKind", "all (every step), last (the last step's output) or state (final hidden states)");
+        outputKind = new Param<>(this, "outputKind", "all (every step), last (the last step's output; for a bidirectional model its "
+                + "reverse half has seen only that step) or state (final hidden states)");
         batchSize = new IntParam(this, "batchSize", "rows per engine run within a partition (>= 1)");
         setDefault(inputCol, "sequence");
         setDefault(outputCol, "output");
@@ -256,6 +261,13 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
         if (b < 1) {
             throw new SprnnException("batchSize: must be >= 1, got " + b);
         }
+        if (!$(engine).equals("auto")) {
+            EngineProvider.factory($(engine)); // an unknown name fails here, naming the engines there are
+        }
+        Precision.parse("precision", $(precision), EngineOptions.PRECISIONS);
+        if (!$(cell).isEmpty()) {
+            CellType.parse($(cell));
+        }
         DataType in = column(schema, $(inputCol), "inputCol").dataType();
         boolean nested = in instanceof ArrayType outer && outer.elementType() instanceof ArrayType inner
                 && (inner.elementType().equals(DataTypes.FloatType) || inner.elementType().equals(DataTypes.DoubleType));
@@ -301,7 +313,7 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
         String lengths = $(lengthsCol);
         String id = $(idCol);
         ScoreSpec spec = new ScoreSpec(
-                new ExecutorEngines.Key($(modelPath), $(engine), $(precision), (Integer) $(batchSize), $(cell).isEmpty() ? null : $(cell)),
+                new ExecutorEngines.Key($(modelPath), $(engine), $(precision), (Integer) $(batchSize), $(cell).isEmpty() ? null : $(cell), null),
                 (Integer) $(batchSize), OutputKind.parse($(outputKind)), $(inputCol), schema.fieldIndex($(inputCol)),
                 lengths.isEmpty() ? null : lengths, lengths.isEmpty() ? -1 : schema.fieldIndex(lengths),
                 id.isEmpty() ? null : id, id.isEmpty() ? -1 : schema.fieldIndex(id));

@@ -28,7 +28,10 @@ import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;
 import org.sprnn.model.Tensor;
 
-/** {@code SparkThroughput OUT_DIR [ROWS] [ROUNDS]}: the table on stdout, rows in OUT_DIR/spark-throughput.csv. */
+/**
+ * {@code SparkThroughput OUT_DIR [ROWS] [ROUNDS]}: the table on stdout, rows in OUT_DIR/spark-throughput.csv. ROWS
+ * sequences (default 20000) for the small model, a fifth of them for the larger one.
+ */
 public final class SparkThroughput {
     private SparkThroughput() {
     }
@@ -45,9 +48,11 @@ public final class SparkThroughput {
         StringBuilder csv = new StringBuilder("date,host_cpus,model,rows,steps,batch,way,round,seconds,sequences_per_s\n");
         System.out.printf(Locale.ROOT, "%-34s %6s %5s | %12s %12s | %8s %14s%n", "model", "steps", "batch", "library seq/s",
                 "spark seq/s", "ratio", "spark µs/row more");
-        int[][] configs = {{64, 50, 32}, {256, 50, 32}};
+        int allRows = rows;
+        int[][] configs = {{64, 50, 32, allRows}, {256, 50, 32, Math.max(1, allRows / 5)}};
         for (int[] c : configs) {
             int hidden = c[0], steps = c[1], batch = c[2], input = 16;
+            rows = c[3];
             RnnModel model = SyntheticModels.random(CellType.LSTM, input, hidden, 2, 0.2, 1.0, 3);
             Path file = work.resolve("lstm" + hidden + ".safetensors");
             ModelFiles.save(model, file, Precision.FP32);

@@ -100,6 +100,30 @@ class SprnnTransformerTest {
         return engine.run(new Tensor(new int[] {len, 1, INPUT}, data), null, null);
     }
 
+    @Test
+    void aBatchIsCutBeforeARowThatWouldPassTheBudgetAndARowAlonePastItIsRefusedNamed() {
+        long saved = PartitionScorer.batchValueBudget;
+        try {
+            // 24 values a step (the output width); rows of 24 steps: two fit in 1200 values, three do not
+            PartitionScorer.batchValueBudget = 1200;
+            StructType schema = new StructType().add("id", DataTypes.StringType)
+                    .add("sequence", DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.FloatType)));
+            List<Row> rows = new ArrayList<>();
+            for (int i = 0; i < 7; i++) {
+                rows.add(RowFactory.create("r" + i, new float[24][INPUT]));
+            }
+            List<Row> out = new SprnnTransformer().setModelPath(lstm.toString()).setBatchSize(16).setOutputKind("last")
+                    .transform(spark.createDataFrame(rows, schema).coalesce(1)).collectAsList();
+            assertThat(out).hasSize(7);
+            List<Row> tooLong = List.of(RowFactory.create("long", new float[60][INPUT]));
+            assertThatThrownBy(() -> new SprnnTransformer().setModelPath(lstm.toString()).setIdCol("id")
+                    .transform(spark.createDataFrame(tooLong, schema).coalesce(1)).collectAsList())
+                    .hasStackTraceContaining("row 0 of partition 0 (id='long'): 60 steps of 24 values are more than one run may hold (1200 values)");
+        } finally {
+            PartitionScorer.batchValueBudget = saved;
+        }
+    }
+
     /**
      * The library called directly on the batches the transformer makes: each partition's rows in order, {@code batch}
      * at a time, padded to the batch's longest sequence and run with the lengths; the outputs by row id.
@@ -141,6 +165,7 @@ class SprnnTransformerTest {
 
     @Test
     void everyRowOfAParquetFileIsScoredBitForBitAsTheLibraryScoresIt() {
+        ExecutorEngines.closeAll();
         Dataset<Row> in = spark.read().parquet(parquet.toString());
         Dataset<Row> out = new SprnnTransformer().setModelPath(lstm.toString()).setLengthsCol("len").setIdCol("id")
                 .setOutputKind("all").setBatchSize(16).transform(in);
@@ -172,7 +197,49 @@ class SprnnTransformerTest {
             // batch), so the same sequence alone lands within float32 rounding, not bit for bit
             assertThat(worst).isLessThan(1e-5);
         }
-        assertThat(ExecutorEngines.count()).isEqualTo(1);
+        assertThat(ExecutorEngines.count()).as("one engine for all the tasks of one configuration").isEqualTo(1);
+    }
+
+    @Test
+    void aBidirectionalModelGivesBothHalvesAndEveryLayerDirectionState() {
+        RnnModel bi = SyntheticModels.randomBidirectional(CellType.GRU, INPUT, 12, 2, 0.5, 1.0, 4);
+        Path file = dir.resolve("bigru.safetensors");
+        ModelFiles.save(bi, file, Precision.FP32);
+        StructType schema = new StructType().add("n", DataTypes.IntegerType)
+                .add("sequence", DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.FloatType)));
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            rows.add(RowFactory.create(i, sequences.get(i)));
+        }
+        Dataset<Row> in = spark.createDataFrame(rows, schema).repartition(2);
+        SprnnTransformer t = new SprnnTransformer().setModelPath(file.toString()).setBatchSize(8);
+        List<Row> all = t.setOutputKind("all").transform(in).collectAsList();
+        List<Row> state = t.setOutputKind("state").transform(in).collectAsList();
+        try (Engine cpu = EngineProvider.select(bi, EngineOptions.builder().engine("cpu").build()).engine()) {
+            for (Row row : all) {
+                int i = row.getInt(0);
+                float[][] x = sequences.get(i);
+                RnnOutput ref = direct(cpu, x, x.length);
+                assertThat(row.getList(2)).hasSize(x.length);
+                for (int step = 0; step < x.length; step++) {
+                    List<Object> y = scala.jdk.javaapi.CollectionConverters.asJava(row.<scala.collection.Seq<Object>>getList(2).get(step));
+                    assertThat(y).hasSize(24); // [forward | reverse]
+                    for (int j = 0; j < 24; j++) {
+                        assertThat((double) (Float) y.get(j)).isCloseTo(ref.output().data()[step * 24 + j], within(1e-5));
+                    }
+                }
+            }
+            for (Row row : state) {
+                RnnOutput ref = direct(cpu, sequences.get(row.getInt(0)), sequences.get(row.getInt(0)).length);
+                assertThat(row.getList(2)).hasSize(4); // layer 0 forward, layer 0 reverse, layer 1 forward, layer 1 reverse
+                for (int l = 0; l < 4; l++) {
+                    List<Object> h = scala.jdk.javaapi.CollectionConverters.asJava(row.<scala.collection.Seq<Object>>getList(2).get(l));
+                    for (int j = 0; j < 12; j++) {
+                        assertThat((double) (Float) h.get(j)).isCloseTo(ref.hN().data()[l * 12 + j], within(1e-5));
+                    }
+                }
+            }
+        }
     }
 
     @Test
@@ -257,6 +324,12 @@ class SprnnTransformerTest {
                 .hasMessageContaining("outputKind: expected all, last or state");
         assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setBatchSize(0).transform(in))
                 .hasMessageContaining("batchSize: must be >= 1");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setEngine("cuda-fast").transform(in))
+                .hasMessageContaining("unknown engine 'cuda-fast'");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setPrecision("fp8").transform(in))
+                .hasMessageContaining("precision");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setCell("rnn").transform(in))
+                .hasMessageContaining("rnn");
         Path missing = dir.resolve("missing.safetensors");
         assertThatThrownBy(() -> new SprnnTransformer().setModelPath(missing.toString()).transform(in).count())
                 .hasStackTraceContaining("modelPath: no such file");
