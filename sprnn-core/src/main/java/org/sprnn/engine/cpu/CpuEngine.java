@@ -119,6 +119,14 @@ public final class CpuEngine implements Engine {
         this.pool = new WorkerPool(workers, "sprnn-cpu", this);
     }
 
+    /** Runs of fewer multiply-adds than this run on the caller's thread alone ({@link CpuRun#SOLO_MACS}). */
+    private volatile long soloMacs = CpuRun.SOLO_MACS;
+
+    /** Tests: 0 sends every run through the worker pool, Long.MAX_VALUE none. */
+    void soloBelow(long macs) {
+        this.soloMacs = macs;
+    }
+
     @Override
     public String name() {
         return NAME;
@@ -185,7 +193,7 @@ public final class CpuEngine implements Engine {
         }
         double[] out = new double[t * b * hidden];
         CpuRun r = new CpuRun(weights, workspace, pool, vectorApi, chunkUnits, t, b, x, null,
-                h0 == null ? null : h0.toFloats(), c0 == null ? null : c0.toFloats(), out, null, len);
+                h0 == null ? null : h0.toFloats(), c0 == null ? null : c0.toFloats(), out, null, len, soloMacs);
         if (!execute(r)) {
             RunInputs.check(model, input, h0, c0, lengths);
             throw new SprnnException("input holds a non-finite value (found by the cpu engine while reading it)");
@@ -206,7 +214,7 @@ public final class CpuEngine implements Engine {
         int t = input.dim(0);
         FloatTensor out = output != null ? output : FloatTensor.zeros(t, b, hidden);
         CpuRun r = new CpuRun(weights, workspace, pool, vectorApi, chunkUnits, t, b, null, input.data(),
-                h0 == null ? null : h0.data(), c0 == null ? null : c0.data(), null, out.data());
+                h0 == null ? null : h0.data(), c0 == null ? null : c0.data(), null, out.data(), soloMacs);
         if (!execute(r)) {
             RunInputs.check(model, input, h0, c0, output);
             throw new SprnnException("input holds a non-finite value (found by the cpu engine while reading it)");
@@ -224,7 +232,11 @@ public final class CpuEngine implements Engine {
     private boolean execute(CpuRun r) {
         workspace.ensureCapacity(r.steps, r.batch);
         workspace.overflow.reset();
-        pool.run(r);
+        if (r.solo) {
+            pool.runAlone(r); // the caller alone, as worker 0 over every unit: no hand-off, no barrier
+        } else {
+            pool.run(r);
+        }
         if (workspace.anyNonFiniteInput()) {
             return false;
         }

@@ -44,11 +44,17 @@ final class CpuRun implements WorkerPool.Body {
     final float[] cN; // [L][B][H] final cell states, made here, or null
     private final int[] lengths; // [B] each sequence's length (PyTorch's packed sequences), or null: every one T steps
     private final int shortest; // the least of lengths (steps before it freeze nobody), or T
+    /**
+     * Whether the caller's thread runs the whole run alone, as worker 0 over every unit, with no barrier: for runs
+     * too small to repay waking the other workers and meeting them at a barrier each step (a one-step call of a
+     * streaming session at batch 1 cost 5x a step of a whole sequence through the pool). Decided by the engine.
+     */
+    final boolean solo;
 
     /** A run of {@code steps} steps at batch {@code batch}; exactly one of each pair (input, output) is not null. */
     CpuRun(CpuWeights weights, CpuWorkspace ws, WorkerPool pool, boolean vectorApi, int chunkUnits, int steps, int batch,
-           double[] inputDoubles, float[] inputFloats, float[] h0, float[] c0, double[] outDoubles, float[] outFloats) {
-        this(weights, ws, pool, vectorApi, chunkUnits, steps, batch, inputDoubles, inputFloats, h0, c0, outDoubles, outFloats, null);
+           double[] inputDoubles, float[] inputFloats, float[] h0, float[] c0, double[] outDoubles, float[] outFloats, long soloMacs) {
+        this(weights, ws, pool, vectorApi, chunkUnits, steps, batch, inputDoubles, inputFloats, h0, c0, outDoubles, outFloats, null, soloMacs);
     }
 
     /**
@@ -58,7 +64,8 @@ final class CpuRun implements WorkerPool.Body {
      * the overflow test, which so sees only real steps.
      */
     CpuRun(CpuWeights weights, CpuWorkspace ws, WorkerPool pool, boolean vectorApi, int chunkUnits, int steps, int batch,
-           double[] inputDoubles, float[] inputFloats, float[] h0, float[] c0, double[] outDoubles, float[] outFloats, int[] lengths) {
+           double[] inputDoubles, float[] inputFloats, float[] h0, float[] c0, double[] outDoubles, float[] outFloats, int[] lengths,
+           long soloMacs) {
         this.layers = weights.layers;
         this.cell = weights.cell;
         this.gates = weights.gates;
@@ -81,21 +88,46 @@ final class CpuRun implements WorkerPool.Body {
         this.cN = cell.hasCellState() ? new float[layers.length * batch * hidden] : null;
         this.lengths = lengths;
         this.shortest = lengths == null ? steps : java.util.Arrays.stream(lengths).min().orElse(steps);
+        this.solo = pool.size() > 1 && (long) steps * batch * weights.macsPerColumn() < soloMacs;
+    }
+
+    /**
+     * Below this many multiply-adds (steps × batch × nonzeros of every layer's W_ih and W_hh) a run is {@link #solo}:
+     * about half a millisecond of one core's work, against a hand-off and a barrier per step that cost tens to
+     * hundreds of µs each on a shared machine.
+     */
+    static final long SOLO_MACS = 1L << 20;
+
+    /** Meets the other workers, except in a solo run (there are none). */
+    private void barrier() {
+        if (!solo) {
+            pool.await();
+        }
     }
 
     /** The whole run as seen by worker {@code w}; every worker executes it, meeting at barriers. */
     @Override
     public void run(int w) {
-        int workers = pool.size();
+        int workers = solo ? 1 : pool.size();
         CpuOverflow overflow = ws.overflow;
-        ws.nonFiniteInput[w] = !CpuLayout.transposeInput(inputDoubles, inputFloats, inputSize, steps * batch,
-                inputSize * w / workers, inputSize * (w + 1) / workers, ws.x0, vectorApi, vectorApi ? ws.inputRows[w] : null);
+        if (solo) {
+            // every worker's share of the features, one share at a time (the scratch rows hold one share)
+            Arrays.fill(ws.nonFiniteInput, false);
+            int shares = pool.size();
+            for (int v = 0; v < shares; v++) {
+                ws.nonFiniteInput[0] |= !CpuLayout.transposeInput(inputDoubles, inputFloats, inputSize, steps * batch,
+                        inputSize * v / shares, inputSize * (v + 1) / shares, ws.x0, vectorApi, vectorApi ? ws.inputRows[0] : null);
+            }
+        } else {
+            ws.nonFiniteInput[w] = !CpuLayout.transposeInput(inputDoubles, inputFloats, inputSize, steps * batch,
+                    inputSize * w / workers, inputSize * (w + 1) / workers, ws.x0, vectorApi, vectorApi ? ws.inputRows[w] : null);
+        }
         for (int k = 0; k < layers.length; k++) {
             CpuWeights.PackedLayer l = layers[k];
-            int u0 = l.unitStart()[w], u1 = l.unitStart()[w + 1];
+            int u0 = l.unitStart()[w], u1 = solo ? l.unitStart()[l.unitStart().length - 1] : l.unitStart()[w + 1];
             CpuLayout.loadState(h0, c0, k * batch * hidden, batch, hidden, u0, u1, ws.state[1], ws.cellState); // step 0 reads state[1]
             ws.claims.set(ws.claimSlot(2, w), 0);
-            pool.await(); // the layer input and every unit's initial state are written
+            barrier(); // the layer input and every unit's initial state are written
             if (k == 0 && ws.anyNonFiniteInput()) {
                 return; // every worker sees the same flags after the barrier and leaves here
             }
@@ -110,7 +142,7 @@ final class CpuRun implements WorkerPool.Body {
             if (workers > 1) {
                 ws.claims.set(ws.claimSlot(0, w), 0);
                 ws.claims.set(ws.claimSlot(1, w), 0);
-                pool.await(); // every unit's projections are written: a chunk may run on any worker
+                barrier(); // every unit's projections are written: a chunk may run on any worker
             }
             if (overflow.scans(w, k)) {
                 overflow.findProjectionOverflow(this, k, u0, u1, w);
@@ -121,7 +153,7 @@ final class CpuRun implements WorkerPool.Body {
                 } else {
                     stepChunks(k, t, w, seqOut);
                 }
-                pool.await(); // state[t & 1] complete
+                barrier(); // state[t & 1] complete
             }
             if (overflow.scans(w, k)) {
                 overflow.findStateOverflow(this, k, seqOut, u0, u1, w);
@@ -130,7 +162,7 @@ final class CpuRun implements WorkerPool.Body {
             if (k + 1 < layers.length) {
                 // the next layer's partition of units can differ: nobody may overwrite state[1] or
                 // cellState with layer k+1's initial state while another worker still copies layer k's out
-                pool.await();
+                barrier();
             }
             if (last && !reluWritesOutput) {
                 CpuLayout.writeOutput(ws.outHistory, steps, batch, hidden, u0, u1, outFloats, outDoubles);

@@ -35,6 +35,15 @@ final class CpuWeights {
                        int[] unitStart, double maxAbsBHh) {
     }
 
+    /** Multiply-adds per column (one step of one sequence) over every layer: the nonzeros of W_ih and W_hh. */
+    long macsPerColumn() {
+        long n = 0;
+        for (PackedLayer l : layers) {
+            n += (long) l.wIh().nnz() + l.wHh().nnz();
+        }
+        return n;
+    }
+
     /**
      * Packs every layer of {@code model} for {@code workers} workers.
      *

@@ -73,17 +73,32 @@ final class WorkerPool implements AutoCloseable {
     }
 
     /**
-     * Runs {@code b} on every worker (the caller as worker 0) and returns when all have finished.
+     * Runs {@code b} as worker 0 alone on the calling thread, waking no other worker ({@code b} must not wait at
+     * {@link #await()}): for runs too small to repay the hand-off.
      *
-     * @throws SprnnException if the pool is closed, broken by an earlier failure, or a worker fails now
+     * @throws SprnnException if the pool is closed or broken by an earlier failure
      */
-    synchronized void run(Body b) {
+    synchronized void runAlone(Body b) {
+        checkUsable();
+        b.run(0);
+    }
+
+    private void checkUsable() {
         if (closed) {
             throw new SprnnException("cpu engine: used after close()");
         }
         if (failure != null) {
             throw new SprnnException("cpu engine: a worker failed in an earlier run: " + failure, failure);
         }
+    }
+
+    /**
+     * Runs {@code b} on every worker (the caller as worker 0) and returns when all have finished.
+     *
+     * @throws SprnnException if the pool is closed, broken by an earlier failure, or a worker fails now
+     */
+    synchronized void run(Body b) {
+        checkUsable();
         members[0] = Thread.currentThread();
         body = b;
         job = job + 1;
