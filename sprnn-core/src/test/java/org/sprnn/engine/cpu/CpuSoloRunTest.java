@@ -51,6 +51,28 @@ class CpuSoloRunTest {
     }
 
     @ParameterizedTest
+    @EnumSource(CellType.class)
+    void oneStepAtATimeEqualsTheWholeSequenceBitForBit(CellType cell) {
+        // one-step runs at batch 1 project their one column alone (CpuRun#projectNarrow); a whole
+        // sequence projects 64-column blocks with the vector kernels: the same sums, bit for bit
+        RnnModel m = SyntheticModels.random(cell, 37, 48, 2, 0.2, 1.0, 8);
+        for (int batch : new int[] {1, 4, 8}) {
+            Tensor x = SyntheticModels.input(20, batch, 37, 9 + batch);
+            try (CpuEngine e = new CpuEngine(m, 2)) {
+                RnnOutput whole = e.run(x, null, null);
+                try (org.sprnn.engine.Session s = e.openSession(batch, null, null)) {
+                    for (int t = 0; t < 20; t++) {
+                        double[] step = java.util.Arrays.copyOfRange(x.data(), t * batch * 37, (t + 1) * batch * 37);
+                        Tensor y = s.step(new Tensor(new int[] {1, batch, 37}, step));
+                        double[] expect = java.util.Arrays.copyOfRange(whole.output().data(), t * batch * 48, (t + 1) * batch * 48);
+                        assertThat(y.data()).as("%s batch %d step %d", cell, batch, t).containsExactly(expect);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
     @EnumSource(value = CellType.class, names = {"GRU", "LSTM"})
     void aSoloRunFindsNaNInTheInputAndStaysUsable(CellType cell) {
         RnnModel m = SyntheticModels.random(cell, 9, 16, 1, 0.5, 1.0, 5);
