@@ -262,7 +262,11 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
             throw new SprnnException("batchSize: must be >= 1, got " + b);
         }
         if (!$(engine).equals("auto")) {
-            EngineProvider.factory($(engine)); // an unknown name fails here, naming the engines there are
+            try {
+                EngineProvider.factory($(engine)); // an unknown name fails here, naming the engines there are
+            } catch (SprnnException e) {
+                throw new SprnnException("engine: " + e.getMessage().replaceFirst("^--engine: ", ""), e);
+            }
         }
         Precision.parse("precision", $(precision), EngineOptions.PRECISIONS);
         if (!$(cell).isEmpty()) {
