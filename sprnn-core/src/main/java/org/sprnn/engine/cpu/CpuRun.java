@@ -239,7 +239,7 @@ final class CpuRun implements WorkerPool.Body {
         int n = Math.min(BLOCK, len - c0);
         int t0 = c0 / b, n0 = c0 % b;
         if (n <= NARROW_COLUMNS) {
-            projectNarrow(ptr, col, val, bias, x, xBase, n, r0, r1, scratchA, t0, n0, stepStride);
+            projectNarrow(ptr, col, val, bias, x, xBase, cols, n, r0, r1, scratchA, t0, n0, stepStride);
             return;
         }
         for (int r = r0; r < r1; r++) {
@@ -274,8 +274,12 @@ final class CpuRun implements WorkerPool.Body {
      * kernels (from the bias, one multiply-add per nonzero in order: fused with the Vector API, as its kernels are;
      * multiply then add without), so the sums are bit for bit those of a wide block.
      */
-    private void projectNarrow(int[] ptr, char[] col, float[] val, float[] bias, MemorySegment x, long xBase, int n, int r0,
-                               int r1, float[] sums, int t0, int n0, int stepStride) {
+    private void projectNarrow(int[] ptr, char[] col, float[] val, float[] bias, MemorySegment x, long xBase, int cols, int n,
+                               int r0, int r1, float[] sums, int t0, int n0, int stepStride) {
+        if (n == 1) {
+            projectOneColumn(ptr, col, val, bias, x, xBase, cols, r0, r1, t0 * stepStride + n0);
+            return;
+        }
         for (int r = r0; r < r1; r++) {
             for (int m = 0; m < n; m++) {
                 float acc = bias[r];
@@ -287,6 +291,56 @@ final class CpuRun implements WorkerPool.Body {
             }
             scatter(sums, r, n, t0, n0, stepStride);
         }
+    }
+
+    /**
+     * One column: copied out of the block first, then four rows at a time, their four chains of multiply-adds
+     * interleaved (each chain in its own row's order, so the sums are unchanged) to hide the latency of each
+     * multiply-add behind the others'; {@code pre[at + r*B]} gets row r's sum.
+     */
+    private void projectOneColumn(int[] ptr, char[] col, float[] val, float[] bias, MemorySegment x, long xBase, int cols,
+                                  int r0, int r1, int at) {
+        float[] xc = new float[cols];
+        for (int c = 0; c < cols; c++) {
+            xc[c] = x.getAtIndex(ValueLayout.JAVA_FLOAT, xBase + (long) c * BLOCK);
+        }
+        float[] pre = ws.pre;
+        int b = batch;
+        boolean fused = vectorApi;
+        int r = r0;
+        for (; r + 4 <= r1; r += 4) {
+            int k0 = ptr[r], k1 = ptr[r + 1], k2 = ptr[r + 2], k3 = ptr[r + 3], e3 = ptr[r + 4];
+            int common = Math.min(Math.min(k1 - k0, k2 - k1), Math.min(k3 - k2, e3 - k3));
+            float a0 = bias[r], a1 = bias[r + 1], a2 = bias[r + 2], a3 = bias[r + 3];
+            for (int i = 0; i < common; i++) {
+                if (fused) {
+                    a0 = Math.fma(xc[col[k0 + i]], val[k0 + i], a0);
+                    a1 = Math.fma(xc[col[k1 + i]], val[k1 + i], a1);
+                    a2 = Math.fma(xc[col[k2 + i]], val[k2 + i], a2);
+                    a3 = Math.fma(xc[col[k3 + i]], val[k3 + i], a3);
+                } else {
+                    a0 = a0 + val[k0 + i] * xc[col[k0 + i]];
+                    a1 = a1 + val[k1 + i] * xc[col[k1 + i]];
+                    a2 = a2 + val[k2 + i] * xc[col[k2 + i]];
+                    a3 = a3 + val[k3 + i] * xc[col[k3 + i]];
+                }
+            }
+            pre[at + r * b] = rest(a0, k0 + common, k1, col, val, xc, fused);
+            pre[at + (r + 1) * b] = rest(a1, k1 + common, k2, col, val, xc, fused);
+            pre[at + (r + 2) * b] = rest(a2, k2 + common, k3, col, val, xc, fused);
+            pre[at + (r + 3) * b] = rest(a3, k3 + common, e3, col, val, xc, fused);
+        }
+        for (; r < r1; r++) {
+            pre[at + r * b] = rest(bias[r], ptr[r], ptr[r + 1], col, val, xc, fused);
+        }
+    }
+
+    /** A row's chain of multiply-adds over nonzeros [k, e), from {@code acc}. */
+    private static float rest(float acc, int k, int e, char[] col, float[] val, float[] xc, boolean fused) {
+        for (; k < e; k++) {
+            acc = fused ? Math.fma(xc[col[k]], val[k], acc) : acc + val[k] * xc[col[k]];
+        }
+        return acc;
     }
 
     /** Copies row r's sums of one block (columns from step t0, batch element n0 on) to {@code pre[t][r][b]}. */
