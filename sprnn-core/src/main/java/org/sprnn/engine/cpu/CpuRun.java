@@ -93,10 +93,10 @@ final class CpuRun implements WorkerPool.Body {
 
     /**
      * Below this many multiply-adds (steps × batch × nonzeros of every layer's W_ih and W_hh) a run is {@link #solo}:
-     * about half a millisecond of one core's work, against a hand-off and a barrier per step that cost tens to
+     * about a millisecond of one core's vector work, against a hand-off and a barrier per step that cost tens to
      * hundreds of µs each on a shared machine.
      */
-    static final long SOLO_MACS = 1L << 20;
+    static final long SOLO_MACS = 1L << 22;
 
     /** Meets the other workers, except in a solo run (there are none). */
     private void barrier() {
