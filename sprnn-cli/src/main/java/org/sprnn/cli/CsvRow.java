@@ -57,6 +57,23 @@ final class CsvRow {
                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     }
 
+    /**
+     * A row's first columns, where and with what it was measured: date, device, driver, nvrtc, cublaslt, cusparse,
+     * cudnn, commit (from {@code GpuStatus.versions()}); the caller adds its own columns after them.
+     */
+    static java.util.Map<String, Object> environment(java.util.Map<String, String> env) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("date", java.time.Instant.now().toString());
+        m.put("device", env.get("device"));
+        m.put("driver", env.get("driver"));
+        m.put("nvrtc", env.get("NVRTC"));
+        m.put("cublaslt", env.get("cuBLASLt"));
+        m.put("cusparse", env.get("cuSPARSE"));
+        m.put("cudnn", env.get("cuDNN"));
+        m.put("commit", BuildInfo.commit());
+        return m;
+    }
+
     static String of(Collection<?> values) {
         List<String> cells = new ArrayList<>();
         for (Object v : values) {

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -496,15 +495,7 @@ final class SessionBenchCommand extends SprnnCommand {
             + "session_over_seq,note,model";
 
     private void append(Row r, RnnModel model, Map<String, String> env) throws IOException {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("date", Instant.now().toString());
-        m.put("device", env.get("device"));
-        m.put("driver", env.get("driver"));
-        m.put("nvrtc", env.get("NVRTC"));
-        m.put("cublaslt", env.get("cuBLASLt"));
-        m.put("cusparse", env.get("cuSPARSE"));
-        m.put("cudnn", env.get("cuDNN"));
-        m.put("commit", BuildInfo.commit());
+        Map<String, Object> m = CsvRow.environment(env);
         m.put("engine", r.engine());
         m.put("precision", r.engine().contains("cuda-") ? precision : "fp32");
         m.put("cell", model.cell().id());

@@ -3,9 +3,7 @@ package org.sprnn.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -336,15 +334,7 @@ final class SweepCommand extends SprnnCommand {
             nnz += l.wHh().countNonZero();
         }
         for (EngineTrial t : trials) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("date", Instant.now().toString());
-            m.put("device", env.get("device"));
-            m.put("driver", env.get("driver"));
-            m.put("nvrtc", env.get("NVRTC"));
-            m.put("cublaslt", env.get("cuBLASLt"));
-            m.put("cusparse", env.get("cuSPARSE"));
-            m.put("cudnn", env.get("cuDNN"));
-            m.put("commit", BuildInfo.commit());
+            Map<String, Object> m = CsvRow.environment(env);
             m.put("engine", t.engine());
             m.put("precision", t.engine().startsWith("cuda-") ? precision : "fp32");
             m.put("cell", p.cell().id());

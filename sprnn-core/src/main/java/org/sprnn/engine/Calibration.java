@@ -132,7 +132,7 @@ final class Calibration {
             double logSum = 0;
             for (Row r : mine) {
                 if (r.gates() == g && r.hidden() == h && r.batch() == b && (!densityMatters || r.density() == d)) {
-                    logSum += Math.log(r.micros() / analytic.at(r.gates(), r.hidden(), r.batch(), r.density()));
+                    logSum += logRatio(r, analytic);
                     n++;
                 }
             }
@@ -150,9 +150,14 @@ final class Calibration {
             double dist = Math.max(1e-6, distance(r, gates, hidden, batch, densityMatters ? density : r.density()));
             double w = Math.pow(dist, -POWER);
             idwW += w;
-            idwLog += w * Math.log(r.micros() / analytic.at(r.gates(), r.hidden(), r.batch(), r.density()));
+            idwLog += w * logRatio(r, analytic);
         }
         return Math.exp(idwLog / idwW);
+    }
+
+    /** log(measured / analytic) at a measured shape. */
+    private static double logRatio(Row r, CostModel.Analytic analytic) {
+        return Math.log(r.micros() / analytic.at(r.gates(), r.hidden(), r.batch(), r.density()));
     }
 
     /** The distinct values of one field, ascending. */

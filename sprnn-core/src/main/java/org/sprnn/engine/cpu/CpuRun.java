@@ -238,8 +238,8 @@ final class CpuRun implements WorkerPool.Body {
         long xBase = (long) (c0 / BLOCK) * cols * BLOCK;
         int n = Math.min(BLOCK, len - c0);
         int t0 = c0 / b, n0 = c0 % b;
-        if (n <= NARROW_COLUMNS) {
-            projectNarrow(ptr, col, val, bias, x, xBase, cols, n, r0, r1, scratchA, t0, n0, stepStride);
+        if (n == 1) { // a one-step call at batch 1: the vector kernels would compute all 64 columns of the block
+            projectOneColumn(ptr, col, val, bias, x, xBase, cols, r0, r1, t0 * stepStride + n0);
             return;
         }
         for (int r = r0; r < r1; r++) {
@@ -264,39 +264,11 @@ final class CpuRun implements WorkerPool.Body {
     }
 
     /**
-     * A block of at most this many columns (a one-step call at batch 1) is projected column by column: the
-     * vector kernels compute all 64 columns of a block whatever its fill, 64 times the work for one column.
-     */
-    static final int NARROW_COLUMNS = 1;
-
-    /**
-     * {@link #projectBlockRows} for the first {@code n} columns only, in the same order of operations as the block
-     * kernels (from the bias, one multiply-add per nonzero in order: fused with the Vector API, as its kernels are;
-     * multiply then add without), so the sums are bit for bit those of a wide block.
-     */
-    private void projectNarrow(int[] ptr, char[] col, float[] val, float[] bias, MemorySegment x, long xBase, int cols, int n,
-                               int r0, int r1, float[] sums, int t0, int n0, int stepStride) {
-        if (n == 1) {
-            projectOneColumn(ptr, col, val, bias, x, xBase, cols, r0, r1, t0 * stepStride + n0);
-            return;
-        }
-        for (int r = r0; r < r1; r++) {
-            for (int m = 0; m < n; m++) {
-                float acc = bias[r];
-                for (int k = ptr[r], e = ptr[r + 1]; k < e; k++) {
-                    float xv = x.getAtIndex(ValueLayout.JAVA_FLOAT, xBase + (long) col[k] * BLOCK + m);
-                    acc = vectorApi ? Math.fma(xv, val[k], acc) : acc + val[k] * xv;
-                }
-                sums[m] = acc;
-            }
-            scatter(sums, r, n, t0, n0, stepStride);
-        }
-    }
-
-    /**
-     * One column: copied out of the block first, then four rows at a time, their four chains of multiply-adds
-     * interleaved (each chain in its own row's order, so the sums are unchanged) to hide the latency of each
-     * multiply-add behind the others'; {@code pre[at + r*B]} gets row r's sum.
+     * {@link #projectBlockRows} for a block of one column: the column copied out of the block first, then four rows
+     * at a time, their four chains of multiply-adds interleaved to hide each one's latency behind the others'. Each
+     * chain keeps the block kernels' order of operations (from the bias, one multiply-add per nonzero in order:
+     * fused with the Vector API, as its kernels are; multiply then add without), so the sums are bit for bit those
+     * of a wide block; {@code pre[at + r*B]} gets row r's sum.
      */
     private void projectOneColumn(int[] ptr, char[] col, float[] val, float[] bias, MemorySegment x, long xBase, int cols,
                                   int r0, int r1, int at) {

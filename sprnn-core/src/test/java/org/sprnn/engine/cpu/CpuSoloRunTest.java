@@ -53,7 +53,7 @@ class CpuSoloRunTest {
     @ParameterizedTest
     @EnumSource(CellType.class)
     void oneStepAtATimeEqualsTheWholeSequenceBitForBit(CellType cell) {
-        // one-step runs at batch 1 project their one column alone (CpuRun#projectNarrow); a whole
+        // one-step runs at batch 1 project their one column alone (CpuRun#projectOneColumn); a whole
         // sequence projects 64-column blocks with the vector kernels: the same sums, bit for bit
         RnnModel m = SyntheticModels.random(cell, 37, 48, 2, 0.2, 1.0, 8);
         for (int batch : new int[] {1, 4, 8}) {
