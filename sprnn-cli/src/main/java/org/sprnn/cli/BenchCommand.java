@@ -81,6 +81,16 @@ final class BenchCommand extends SprnnCommand {
     @Option(names = "--layers", defaultValue = "1", description = "stacked layers (default: ${DEFAULT-VALUE})")
     int layers;
 
+    @Option(names = "--bidirectional", description = "synthetic layer: bidirectional (PyTorch's bidirectional=True), each direction "
+            + "of each layer an engine of its own")
+    boolean bidirectional;
+
+    @Option(names = "--bidir-modes", split = ",", defaultValue = "sequential,halves",
+            description = "for a bidirectional model, how cuda-sparse-persistent and cuda-dense-persistent run a layer's two "
+                    + "directions, each a row: sequential (one after the other, each on the whole device) or halves (at once, "
+                    + "each on half the SMs, where both fit) (default: ${DEFAULT-VALUE})")
+    List<String> bidirModes;
+
     @Option(names = "--engines", split = ",", defaultValue = "cuda-gemm,cuda-spmm",
             description = "engines, side by side; 'auto' is a row of the engine auto chooses, named (default: ${DEFAULT-VALUE})")
     List<String> engines;
@@ -148,23 +158,26 @@ final class BenchCommand extends SprnnCommand {
             throw new SprnnException("--model-cell: only with --model (a synthetic layer's cell is --cell)");
         }
         CellType cellType = CellType.parse(cell);
-        RnnModel model = SyntheticModels.random(cellType, in, layer.hidden, layers, layer.density, 1.0, seedOption.seed);
+        RnnModel model = bidirectional
+                ? SyntheticModels.randomBidirectional(cellType, in, layer.hidden, layers, layer.density, 1.0, seedOption.seed)
+                : SyntheticModels.random(cellType, in, layer.hidden, layers, layer.density, 1.0, seedOption.seed);
+        int states = model.directions() * layers;
         Tensor verifyX = SyntheticModels.input(verifySteps, layer.batch, in, seedOption.seed + 1);
-        Tensor h0 = SyntheticModels.state(layers, layer.batch, layer.hidden, seedOption.seed + 2);
-        Tensor c0 = cellType.hasCellState() ? SyntheticModels.state(layers, layer.batch, layer.hidden, seedOption.seed + 3) : null;
+        Tensor h0 = SyntheticModels.state(states, layer.batch, layer.hidden, seedOption.seed + 2);
+        Tensor c0 = cellType.hasCellState() ? SyntheticModels.state(states, layer.batch, layer.hidden, seedOption.seed + 3) : null;
         List<Tensor> sets = new ArrayList<>();
         for (int k = 0; k < inputSets; k++) {
             sets.add(SyntheticModels.input(layer.steps, layer.batch, in, seedOption.seed + 100 + k));
         }
-        String what = String.format(Locale.ROOT, "%s layer%s: hidden %d, input %d, batch %d, W_hh density %.2f, T %d", cellType.id(),
-                layers > 1 ? " x" + layers : "", layer.hidden, in, layer.batch, layer.density, layer.steps);
+        String what = String.format(Locale.ROOT, "%s%s layer%s: hidden %d, input %d, batch %d, W_hh density %.2f, T %d",
+                bidirectional ? "bidirectional " : "", cellType.id(), layers > 1 ? " x" + layers : "", layer.hidden, in, layer.batch, layer.density, layer.steps);
         return new Workload(model, what, "synthetic", layer.batch, layer.steps, layer.density, verifyX, h0, c0, sets);
     }
 
     /** The model of --model, on the input of --input or on random inputs of --batch and --steps, from zero states. */
     private Workload userModel() {
         var parsed = spec.commandLine().getParseResult();
-        for (String synth : List.of("--hidden", "--density", "--cell", "--layers")) {
+        for (String synth : List.of("--hidden", "--density", "--cell", "--layers", "--bidirectional")) {
             if (parsed.hasMatchedOption(synth)) {
                 throw new SprnnException(synth + ": set by the model file; not with --model");
             }
@@ -230,6 +243,11 @@ final class BenchCommand extends SprnnCommand {
         }
         List<Precision> gpuPrecisions = precisions.stream().map(p -> Precision.parse("--precision", p, EngineOptions.PRECISIONS)).toList();
         cudnnAlgos.forEach(CudnnAlgorithm::order); // each a known algorithm, before any work
+        for (String mode : bidirModes) {
+            if (!BIDIR_MODES.contains(mode)) {
+                throw new SprnnException("--bidir-modes: expected sequential or halves, got " + org.sprnn.io.Untrusted.quote(mode));
+            }
+        }
         if (outDir != null) {
             CsvRow.check(outDir.resolve("bench.csv"), HEADER);
         }
@@ -245,14 +263,18 @@ final class BenchCommand extends SprnnCommand {
         System.out.printf(Locale.ROOT, "cpu-reference on T=%d for verification: %.1f s%n", verifyX.shape()[0], (System.nanoTime() - t0) / 1e9);
         List<Row> rows = new ArrayList<>();
         // one row per engine and precision, cuda-cudnn's once more per algorithm
-        record Trial(String engine, String label, Precision precision, String cudnnAlgo) {
+        // and a persistent engine's once more per --bidir-modes on a bidirectional model
+        record Trial(String engine, String label, Precision precision, String cudnnAlgo, String bidirMode) {
         }
         List<Trial> trials = new ArrayList<>();
         for (String name : engines) {
             boolean cudnn = name.equals(CudnnEngine.NAME);
+            boolean modes = model.bidirectional() && BIDIR_ENGINES.contains(name);
             for (Precision prec : name.startsWith("cuda-") ? gpuPrecisions : List.of(Precision.FP32)) {
                 for (String algo : cudnn ? cudnnAlgos : List.of("auto")) {
-                    trials.add(new Trial(name, cudnn ? name + ":" + algo : name, prec, algo));
+                    for (String mode : modes ? bidirModes : java.util.Collections.<String>singletonList(null)) {
+                        trials.add(new Trial(name, cudnn ? name + ":" + algo : mode != null ? name + ":" + mode : name, prec, algo, mode));
+                    }
                 }
             }
         }
@@ -276,7 +298,7 @@ final class BenchCommand extends SprnnCommand {
                 System.out.println(label + " " + prec.id() + ": unavailable: " + why.get());
                 continue;
             }
-            try (Engine e = f.create(model, opts)) {
+            try (Engine e = createWithMode(f, model, opts, trial.bidirMode())) {
                 double tol = e.tolerance();
                 RnnOutput got = e.run(verifyX, h0, c0);
                 double err = Math.max(Accuracy.relativeError(got.output(), ref.output()),
@@ -301,6 +323,34 @@ final class BenchCommand extends SprnnCommand {
             write(rows, env, w);
         }
         return 0;
+    }
+
+    /** The engines whose bidirectional mode --bidir-modes chooses. */
+    static final List<String> BIDIR_ENGINES = List.of("cuda-sparse-persistent", "cuda-dense-persistent");
+    /** --bidir-modes' values. */
+    static final List<String> BIDIR_MODES = List.of("sequential", "halves");
+
+    /**
+     * {@code f}'s engine for {@code model}, built under bidirectional mode {@code mode} (null: the factory's default): the
+     * mode is the factory's system property ({@link org.sprnn.engine.cuda.SparsePersistentFactory#BIDIRECTIONAL_PROPERTY}),
+     * read when the engine is built, set for the build and restored after.
+     */
+    private static Engine createWithMode(EngineFactory f, RnnModel model, EngineOptions opts, String mode) {
+        if (mode == null) {
+            return f.create(model, opts);
+        }
+        String key = org.sprnn.engine.cuda.SparsePersistentFactory.BIDIRECTIONAL_PROPERTY;
+        String before = System.getProperty(key);
+        System.setProperty(key, mode);
+        try {
+            return f.create(model, opts);
+        } finally {
+            if (before == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, before);
+            }
+        }
     }
 
     private void print(List<Row> rows, Map<String, String> env, Workload w) {

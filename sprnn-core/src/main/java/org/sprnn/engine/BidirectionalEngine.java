@@ -6,9 +6,16 @@ package org.sprnn.engine;
 // reverse recurrence is a forward one over the sequence reversed within its own length, so each direction
 // of each layer is one plain engine of one layer; layer k+1 reads [forward half | reverse half] of layer k's
 // outputs, hence its W_ih of 2H columns. Nothing here knows how a cell computes: the CPU engines build one
-// of their own engines per layer and direction and hand them to this class.
+// of their own engines per layer and direction and hand them to this class. A GPU engine can also hand a second way
+// to build: each direction on a share of the device (DeviceLimits.share), so that the two directions of a layer run at
+// once, each on its own stream from its own thread, wherever both fit in their shares at the run's batch.
 
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.BiPredicate;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -22,12 +29,24 @@ import org.sprnn.model.Tensor;
  * then reverse half), states {@code [2L][B][H]} ordered layer 0 forward, layer 0 reverse, layer 1 forward, ...;
  * with {@link SequenceLengths}, the reverse direction starts at each sequence's own last step. Closing it closes
  * every engine it holds.
+ *
+ * <p>Built {@linkplain #BidirectionalEngine(String, RnnModel, Function, Function, BiPredicate) with shared engines},
+ * it runs the two directions of each layer at once (the reverse one on a thread of its own) on the shared engines
+ * wherever every layer's two directions fit their shares at the run's batch, and one after the other on the whole
+ * engines elsewhere; {@link #concurrentAt(int)} says which.
  */
 public final class BidirectionalEngine implements Engine {
 
     private final String name;
     private final RnnModel model;
-    private final Engine[][] engines; // [layer][direction] one-layer unidirectional engines
+    private final Function<RnnModel, Engine> build;
+    private final Engine[][] engines; // [layer][direction] one-layer unidirectional engines, the whole device's
+    private final Function<RnnModel, Engine> buildShared; // null: the directions run one after the other
+    private final BiPredicate<RnnModel, Integer> sharedFits;
+    private final Engine[][] shared; // [layer][direction] on a share of the device each, or null
+    private DirectionPairTimer pairTimer; // the device timer of a one-layer model, or null
+    private final java.util.Map<Integer, Boolean> fitsAt = new java.util.concurrent.ConcurrentHashMap<>(); // concurrentAt's answers
+    private ExecutorService reverseThread; // runs the reverse directions of concurrent runs; made at the first
 
     /**
      * Builds one engine per layer and direction with {@code build}, from {@link RnnModel#singleLayer}.
@@ -40,22 +59,117 @@ public final class BidirectionalEngine implements Engine {
      *                        so far are closed)
      */
     public BidirectionalEngine(String name, RnnModel model, Function<RnnModel, Engine> build) {
+        this(name, model, build, null, null);
+    }
+
+    /**
+     * As {@link #BidirectionalEngine(String, RnnModel, Function)}, with a second way to build each direction's engine:
+     * on a share of the device, so that the two directions of a layer can run at once. The shared engines are built
+     * here; the whole-device ones only when a run's batch does not fit the shares.
+     *
+     * @param name        the engine's name
+     * @param model       a bidirectional model
+     * @param build       makes an engine of a one-layer unidirectional model on the whole device (as above)
+     * @param buildShared makes one on a share of the device, or null for none (every run one direction after the other)
+     * @param sharedFits  whether a one-layer model fits its share at a batch size (null when {@code buildShared} is)
+     * @throws SprnnException if the model is not bidirectional, or only one of {@code buildShared} and
+     *                        {@code sharedFits} is given; what the builders throw (the engines built so far are closed)
+     */
+    public BidirectionalEngine(String name, RnnModel model, Function<RnnModel, Engine> build, Function<RnnModel, Engine> buildShared,
+                               BiPredicate<RnnModel, Integer> sharedFits) {
         if (!model.bidirectional()) {
             throw new SprnnException(name + ": BidirectionalEngine needs a bidirectional model");
         }
+        if ((buildShared == null) != (sharedFits == null)) {
+            throw new SprnnException(name + ": BidirectionalEngine needs both the shared builder and its fit test, or neither");
+        }
         this.name = name;
         this.model = model;
+        this.build = build;
+        this.buildShared = buildShared;
+        this.sharedFits = sharedFits;
         this.engines = new Engine[model.numLayers()][2];
+        this.shared = buildShared == null ? null : new Engine[model.numLayers()][2];
         try {
             for (int k = 0; k < model.numLayers(); k++) {
                 for (int d = 0; d < 2; d++) {
-                    engines[k][d] = build.apply(model.singleLayer(k, d));
+                    if (buildShared == null) {
+                        engines[k][d] = build.apply(model.singleLayer(k, d));
+                    } else {
+                        shared[k][d] = buildShared.apply(model.singleLayer(k, d));
+                    }
                 }
             }
         } catch (RuntimeException e) {
             close();
             throw e;
         }
+    }
+
+    /**
+     * Whether a run at {@code batch} runs the two directions of each layer at once: shared engines were given and every
+     * layer's two directions fit their shares at that batch.
+     *
+     * @param batch the batch size
+     * @return true for at once, false for one after the other
+     */
+    public boolean concurrentAt(int batch) {
+        if (shared == null) {
+            return false;
+        }
+        return fitsAt.computeIfAbsent(batch, b -> {
+            for (int k = 0; k < model.numLayers(); k++) {
+                for (int d = 0; d < 2; d++) {
+                    if (!sharedFits.test(model.singleLayer(k, d), b)) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        });
+    }
+
+    /**
+     * Gives a one-layer model a device timer ({@link #deviceTimer()}): {@code timer} times both directions' recurrent
+     * launches, at once where {@link #concurrentAt} says so.
+     *
+     * @param timer the GPU engines' timer of a pair of their engines
+     * @return this engine
+     */
+    public BidirectionalEngine withPairTimer(DirectionPairTimer timer) {
+        this.pairTimer = timer;
+        return this;
+    }
+
+    /**
+     * For a one-layer model built {@linkplain #withPairTimer with a pair timer}: both directions' recurrent launches timed
+     * on the device (at once where {@link #concurrentAt}, else one after the other, a sample the sum); otherwise none
+     * (a wall clock around {@link #run} times it).
+     */
+    @Override
+    public java.util.Optional<DeviceTimer> deviceTimer() {
+        if (pairTimer == null || model.numLayers() != 1) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of((inputSets, h0, c0, warmup, reps) -> {
+            int steps = inputSets.get(0).dim(0), batch = inputSets.get(0).dim(1);
+            int[] full = new int[batch];
+            java.util.Arrays.fill(full, steps);
+            java.util.List<Tensor> rev = inputSets.stream().map(x -> reversed(x, full)).toList();
+            boolean together = concurrentAt(batch);
+            Engine f = together ? shared[0][0] : whole(0, 0), r = together ? shared[0][1] : whole(0, 1);
+            DeviceTimes t = pairTimer.time(f, r, inputSets, rev, warmup, reps, together);
+            return new DeviceTimes(t.steps(), t.fullMicros(), t.recurrentMicros(), (together ? "both directions at once, each on "
+                    + "half the device: " : "the two directions one after the other (a sample the sum): ") + t.how());
+        });
+    }
+
+    /** The whole-device engine of layer {@code k}, direction {@code d}, built at its first use. */
+    private Engine whole(int k, int d) {
+        if (engines[k][d] == null) {
+            engines[k][d] = build.apply(model.singleLayer(k, d));
+        }
+        return engines[k][d];
     }
 
     @Override
@@ -71,7 +185,7 @@ public final class BidirectionalEngine implements Engine {
 
     @Override
     public double tolerance() {
-        return engines[0][0].tolerance();
+        return (shared != null ? shared : engines)[0][0].tolerance();
     }
 
     @Override
@@ -90,19 +204,14 @@ public final class BidirectionalEngine implements Engine {
         boolean lstm = model.cell().hasCellState();
         double[] hN = new double[2 * layers * batch * h];
         double[] cN = lstm ? new double[2 * layers * batch * h] : null;
+        boolean together = concurrentAt(batch);
         Tensor seq = input;
         for (int k = 0; k < layers; k++) {
             double[] next = new double[steps * batch * 2 * h]; // [T][B][2H]
+            RnnOutput[] both = runLayer(k, seq, h0, c0, lengths, len, together);
             for (int d = 0; d < 2; d++) {
                 int row = 2 * k + d;
-                Tensor x = d == 0 ? seq : reversed(seq, len);
-                RnnOutput r;
-                try {
-                    Engine e = engines[k][d];
-                    r = e.run(x, row(h0, row), row(c0, row), lengths); // the engine's own way with lengths
-                } catch (SprnnException e) {
-                    throw remapped(e, k, d, len);
-                }
+                RnnOutput r = both[d];
                 double[] o = r.output().data();
                 for (int t = 0; t < steps; t++) {
                     for (int b = 0; b < batch; b++) {
@@ -122,6 +231,79 @@ public final class BidirectionalEngine implements Engine {
         }
         int[] st = {2 * layers, batch, h};
         return new RnnOutput(seq, new Tensor(st, hN), lstm ? new Tensor(st, cN) : null);
+    }
+
+    /** Layer {@code k}'s two directions on {@code seq}: at once on the shared engines, or one after the other. */
+    private RnnOutput[] runLayer(int k, Tensor seq, Tensor h0, Tensor c0, SequenceLengths lengths, int[] len, boolean together) {
+        Tensor xr = reversed(seq, len);
+        if (!together) {
+            return new RnnOutput[] {direction(whole(k, 0), k, 0, seq, h0, c0, lengths, len),
+                direction(whole(k, 1), k, 1, xr, h0, c0, lengths, len)};
+        }
+        Future<RnnOutput> reverse = reverseThread().submit(() -> direction(shared[k][1], k, 1, xr, h0, c0, lengths, len));
+        RnnOutput forward;
+        try {
+            forward = direction(shared[k][0], k, 0, seq, h0, c0, lengths, len);
+        } catch (RuntimeException e) {
+            joinQuietly(reverse);
+            throw e;
+        }
+        return new RnnOutput[] {forward, join(reverse)};
+    }
+
+    /** One direction's run, an overflow named by the stack's layer and direction. */
+    private static RnnOutput direction(Engine e, int k, int d, Tensor x, Tensor h0, Tensor c0, SequenceLengths lengths, int[] len) {
+        try {
+            return e.run(x, row(h0, 2 * k + d), row(c0, 2 * k + d), lengths); // the engine's own way with lengths
+        } catch (SprnnException ex) {
+            throw remapped(ex, k, d, len);
+        }
+    }
+
+    private synchronized ExecutorService reverseThread() {
+        if (reverseThread == null) {
+            reverseThread = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, name + "-reverse");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return reverseThread;
+    }
+
+    /** The reverse direction's result; what it threw, as it was (an {@link Error} wrapped: none escapes the library). */
+    private RnnOutput join(Future<RnnOutput> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            joinQuietly(f);
+            throw new SprnnException(name + ": interrupted while the reverse direction ran", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new SprnnException(name + ": the reverse direction failed: " + c, c);
+        }
+    }
+
+    /** Waits for {@code f} to end (its engine must not run while the caller goes on), ignoring its outcome. */
+    private static void joinQuietly(Future<?> f) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                f.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException e) {
+                break;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** {@code x [T][B][W]} with each sequence b's first {@code len[b]} steps in reverse order, zeros after them. */
@@ -177,13 +359,24 @@ public final class BidirectionalEngine implements Engine {
                 + "starts at each sequence's end): run the whole sequence");
     }
 
-    /** Closes every engine it holds; idempotent. */
+    /** Closes every engine it holds, and the reverse directions' thread; idempotent. */
     @Override
     public void close() {
-        for (Engine[] pair : engines) {
-            for (Engine e : pair) {
-                if (e != null) {
-                    e.close();
+        synchronized (this) {
+            if (reverseThread != null) {
+                reverseThread.shutdown();
+            }
+        }
+        for (Engine[][] set : new Engine[][][] {engines, shared}) {
+            if (set == null) {
+                continue;
+            }
+            for (Engine[] pair : set) {
+                for (int d = 0; d < pair.length; d++) {
+                    if (pair[d] != null) {
+                        pair[d].close();
+                        pair[d] = null;
+                    }
                 }
             }
         }

@@ -40,6 +40,28 @@ public record DeviceLimits(String name, int smCount, int registersPerSm, int max
     }
 
     /**
+     * A share of this device for one of {@code parts} kernels that run at once (e.g. the two directions of a
+     * bidirectional layer, each a persistent grid of its own): {@code smCount / parts} multiprocessors and as many
+     * 8-CTA clusters as fit in them; the per-SM and per-block limits are the device's.
+     *
+     * @param parts how many equal shares, at least 1 and at most {@link #smCount()}
+     * @return the limits of one share, named after the device with the share
+     * @throws SprnnException if {@code parts} is out of range
+     */
+    public DeviceLimits share(int parts) {
+        if (parts < 1 || parts > smCount) {
+            throw new SprnnException("device limits of " + name + ": " + parts + " shares of " + smCount + " SMs");
+        }
+        if (parts == 1) {
+            return this;
+        }
+        int sms = smCount / parts;
+        return new DeviceLimits(name + " (1/" + parts + ": " + sms + " SMs)", sms, registersPerSm, maxRegistersPerThread,
+                sharedMemoryPerSm, sharedMemoryPerBlockOptin, maxThreadsPerBlock, computeCapability, maxClusterSize,
+                cooperativeLaunch, Math.min(clustersOf8 / parts, sms / 8));
+    }
+
+    /**
      * An H100 SXM (132 SMs, 64K registers and 228 KB shared memory per SM, 227 KB per block, clusters of 16; 15 clusters
      * of 8 CTAs co-resident at one CTA per SM, as cuOccupancyMaxActiveClusters and a cooperative launch of 120 CTAs in
      * clusters of 8 showed on one: results/kernel/session5/README.md).

@@ -149,4 +149,85 @@ class ComposedFeaturesTest {
         assertThat(CostModel.gemm(bi, 4, Precision.FP16).microsPerStep())
                 .isCloseTo(2 * CostModel.gemm(forward, 4, Precision.FP16).microsPerStep(), org.assertj.core.data.Offset.offset(1e-9));
     }
+
+    /** A one-direction engine that records the threads it ran on, and fails when told to. */
+    private static final class Recording implements Engine {
+        private final CpuReferenceEngine inner;
+        final List<String> threads;
+        final boolean fail;
+
+        Recording(RnnModel model, List<String> threads, boolean fail) {
+            this.inner = new CpuReferenceEngine(model);
+            this.threads = threads;
+            this.fail = fail;
+        }
+
+        @Override
+        public String name() {
+            return "cuda-sparse-persistent";
+        }
+
+        @Override
+        public Set<EngineFeature> features() {
+            return ComposedFeatures.ENGINE_FEATURES;
+        }
+
+        @Override
+        public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
+            synchronized (threads) {
+                threads.add(Thread.currentThread().getName());
+            }
+            if (fail) {
+                throw new SprnnException("overflow: layer 0's output at step 1 (batch element 0) is not finite");
+            }
+            return inner.run(input, h0, c0);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void sharedEnginesRunTheTwoDirectionsAtOnceWhereBothFitAndTheWholeOnesOneAfterTheOtherElsewhere() {
+        RnnModel bi = SyntheticModels.randomBidirectional(CellType.GRU, 5, 6, 2, 0.5, 1.0, 21);
+        List<String> whole = new ArrayList<>(), shared = new ArrayList<>();
+        int[] built = new int[2];
+        try (BidirectionalEngine e = new BidirectionalEngine("cuda-sparse-persistent", bi,
+                layer -> { built[0]++; return new Recording(layer, whole, false); },
+                layer -> { built[1]++; return new Recording(layer, shared, false); },
+                (layer, batch) -> batch <= 3);
+             Engine ref = EngineProvider.factory("cpu-reference").create(bi, EngineOptions.builder().build())) {
+            assertThat(built).as("the shared engines now, the whole ones at their first use").containsExactly(0, 4);
+            assertThat(e.concurrentAt(3)).isTrue();
+            assertThat(e.concurrentAt(4)).isFalse();
+            for (int batch : new int[] {3, 4}) {
+                Tensor x = SyntheticModels.input(7, batch, 5, 22 + batch);
+                Tensor h0 = SyntheticModels.state(4, batch, 6, 30 + batch);
+                SequenceLengths lengths = batch == 3 ? SequenceLengths.of(7, 2, 5) : SequenceLengths.of(1, 7, 7, 4);
+                RnnOutput got = e.run(x, h0, null, lengths), want = ref.run(x, h0, null, lengths);
+                assertThat(got.output().data()).as("batch %d", batch).containsExactly(want.output().data());
+                assertThat(got.hN().data()).as("batch %d", batch).containsExactly(want.hN().data());
+            }
+            assertThat(built).containsExactly(4, 4);
+            assertThat(shared).as("batch 3: each layer's reverse direction on the engine's own thread").hasSize(4 * 3)
+                    .contains("cuda-sparse-persistent-reverse").contains(Thread.currentThread().getName());
+            assertThat(whole).as("batch 4: all on the caller's thread").isNotEmpty().containsOnly(Thread.currentThread().getName());
+        }
+    }
+
+    @Test
+    void aReverseDirectionThatFailsOnItsThreadIsReportedAsThereNamedByLayerAndDirection() {
+        RnnModel bi = SyntheticModels.randomBidirectional(CellType.RNN_TANH, 3, 4, 1, 1.0, 1.0, 23);
+        List<String> threads = new ArrayList<>();
+        try (BidirectionalEngine e = new BidirectionalEngine("cuda-sparse-persistent", bi, layer -> new Recording(layer, threads, false),
+                layer -> new Recording(layer, threads, layer.layer(0, 0).wHh() == bi.layer(0, 1).wHh()),
+                (layer, batch) -> true)) {
+            assertThatThrownBy(() -> e.run(SyntheticModels.input(4, 2, 3, 24), null, null))
+                    .isInstanceOf(SprnnException.class)
+                    .hasMessageStartingWith("overflow: layer 0 (reverse)'s output at step 2 (batch element 0)");
+            assertThatThrownBy(() -> new BidirectionalEngine("x", bi, layer -> new Recording(layer, threads, false),
+                    layer -> new Recording(layer, threads, false), null)).hasMessageContaining("both the shared builder and its fit test");
+        }
+    }
 }

@@ -293,4 +293,24 @@ class PlanTest {
         assertThat(rows.name()).endsWith("_full_rows1");
         assertThat(rows.defines()).containsEntry("SPRNN_ROW_SLOTS", "1");
     }
+
+    @Test
+    void halfTheDeviceHoldsHalfTheLayerAndPlansOnHalfTheSms() {
+        DeviceLimits h100 = DeviceLimits.h100Sxm(), half = h100.share(2);
+        assertThat(half.smCount()).isEqualTo(66);
+        assertThat(half.clustersOf8()).isEqualTo(7);
+        assertThat(half.name()).endsWith("(1/2: 66 SMs)");
+        assertThat(h100.share(1)).isSameAs(h100);
+        assertThatThrownBy(() -> h100.share(0)).isInstanceOf(SprnnException.class).hasMessageContaining("0 shares of 132 SMs");
+        assertThatThrownBy(() -> h100.share(133)).isInstanceOf(SprnnException.class);
+        PlanOptions options = PlanOptions.defaults();
+        // 1152 at 10% (the paper's Table 1 layer) fits either way; 4608 at 30% (figure 2: the largest at 30%) fits the whole device, not half
+        CsrMatrix small = CsrMatrix.of(SyntheticModels.random(CellType.RNN_RELU, 8, 1152, 1, 0.1, 1.0, 5).layer(0, 0).wHh());
+        Plan onHalf = Plan.of(small, CellType.RNN_RELU, 4, half, options);
+        assertThat(onHalf.fits()).isTrue();
+        assertThat(onHalf.spec().ctas()).isLessThanOrEqualTo(66);
+        CsrMatrix big = CsrMatrix.of(SyntheticModels.random(CellType.RNN_RELU, 8, 4608, 1, 0.3, 1.0, 6).layer(0, 0).wHh());
+        assertThat(Plan.of(big, CellType.RNN_RELU, 4, h100, options).fits()).isTrue();
+        assertThat(Plan.of(big, CellType.RNN_RELU, 4, half, options).fits()).isFalse();
+    }
 }

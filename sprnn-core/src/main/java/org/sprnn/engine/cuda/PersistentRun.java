@@ -116,6 +116,31 @@ class PersistentRun implements AutoCloseable {
         }
     }
 
+    /**
+     * Layer 0's input projection and one checked run of its launches: what {@link #launchLayer0} then repeats (the
+     * timing of several engines' launches together, {@link SparsePersistentEngine#PAIR_TIMER}).
+     */
+    void prepareLayer0() {
+        layers.projection(0, model.layers().get(0).inputSize(), steps * batch).run(stream, layers.wIh(0).ptr(), w.x.ptr(), w.xproj.ptr(),
+                w.xproj.ptr());
+        launch(0, ks.get(0), w.seq[0]);
+    }
+
+    /** Layer 0's launches once more, back to back on this run's stream, unchecked (after {@link #prepareLayer0}). */
+    void launchLayer0() {
+        w.counter.fill((byte) 0, stream);
+        launchOnly(ks.get(0), 0, w.seq[0]);
+    }
+
+    /** Throws if a launch of layer 0 since the last check left a fault record (after the stream has finished them). */
+    void checkLayer0() {
+        checkFault(0, chunks.size() == 1 ? chunks.get(0) : new StepChunks.Chunk(0, steps));
+    }
+
+    CudaStream stream() {
+        return stream;
+    }
+
     /** Runs layer {@code k}, every launch of it checked for a fault record. */
     private void launch(int k, PersistentLayers.LayerKernel lk, DeviceBuffer out) {
         out.fill((byte) 0xFF, stream); // NaN: unwritten outputs show

@@ -252,6 +252,7 @@ public final class SparsePersistentEngine implements Engine {
     public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
         RunInputs.check(model, input, h0, c0);
         Float32Range.requireFp16(h0, name()); // h travels between steps in fp16
+        ctx.makeCurrent(); // this thread may not be the one that built the engine (BidirectionalEngine's reverse thread)
         try (Run r = new Run(input, h0, c0)) {
             r.forward(0, null);
             return Float32Range.requireInRange(Float32Range.requireFp16Exchange(r.result(), name()));
@@ -284,6 +285,7 @@ public final class SparsePersistentEngine implements Engine {
                 Arrays.fill(x, (t * batch + b) * in, (t * batch + b + 1) * in, 0.0);
             }
         }
+        ctx.makeCurrent();
         try (Run r = new Run(new Tensor(input.shape(), x), h0, c0, len)) {
             r.forward(0, null);
             return Float32Range.requireInRange(Float32Range.requireFp16Exchange(r.result(), name()));
@@ -304,6 +306,85 @@ public final class SparsePersistentEngine implements Engine {
             r.forward(3, ms);
             Arrays.sort(ms);
             return ms[reps / 2] * 1000.0 / input.dim(0);
+        }
+    }
+
+    /**
+     * The device timer of a one-layer bidirectional model run by two engines of this kind
+     * ({@link org.sprnn.engine.BidirectionalEngine#withPairTimer}). Together: both engines' layer-0 launches issued
+     * interleaved on their own streams, {@link #LAUNCHES_PER_SAMPLE} each a sample, from the first stream's start event to
+     * the later of the two stop events (so the sample includes any delay of the second grid's start); apart: each
+     * engine's samples as {@link #microsPerStep} takes them, the two added. Every sample's launches are checked for a
+     * fault record; each engine ran once before, checked.
+     */
+    static final org.sprnn.engine.DirectionPairTimer PAIR_TIMER = (fe, re, forward, reverse, warmup, reps, together) -> {
+        if (!(fe instanceof SparsePersistentEngine f) || !(re instanceof SparsePersistentEngine r)) {
+            throw new SprnnException(NAME + ": the pair timer times two engines of its own kind, got " + fe.name() + " and " + re.name());
+        }
+        int steps = forward.get(0).dim(0);
+        double[] us = new double[reps];
+        if (!together) {
+            for (int i = 0; i < reps; i++) {
+                us[i] = f.sampleMicros(forward.get(i % forward.size()), i == 0 ? Math.max(1, warmup) : 0)
+                        + r.sampleMicros(reverse.get(i % reverse.size()), i == 0 ? Math.max(1, warmup) : 0);
+            }
+            return new org.sprnn.engine.DeviceTimes(steps, us, us, "recurrent launches (input projection excluded), CUDA events");
+        }
+        f.ctx.makeCurrent();
+        try (Run a = f.new Run(forward.get(0), null, null); Run b = r.new Run(reverse.get(0), null, null);
+             CudaEventPair ea = new CudaEventPair(f.ctx); CudaEventPair eb = new CudaEventPair(f.ctx)) {
+            a.prepareLayer0();
+            b.prepareLayer0();
+            for (int i = 0; i < warmup; i++) {
+                a.launchLayer0();
+                b.launchLayer0();
+            }
+            a.stream().synchronize();
+            b.stream().synchronize();
+            for (int i = 0; i < reps; i++) {
+                ea.start().record(a.stream());
+                eb.start().record(b.stream());
+                for (int l = 0; l < LAUNCHES_PER_SAMPLE; l++) {
+                    a.launchLayer0();
+                    b.launchLayer0();
+                }
+                ea.stop().record(a.stream());
+                eb.stop().record(b.stream());
+                ea.stop().synchronize();
+                eb.stop().synchronize();
+                a.checkLayer0();
+                b.checkLayer0();
+                double ms = Math.max(ea.stop().millisSince(ea.start()), eb.stop().millisSince(ea.start()));
+                us[i] = ms * 1000.0 / LAUNCHES_PER_SAMPLE;
+            }
+        }
+        return new org.sprnn.engine.DeviceTimes(steps, us, us, "recurrent launches of both directions interleaved on two streams "
+                + "(input projection excluded), CUDA events from the first start to the later stop; one input set");
+    };
+
+    /** One sample of layer 0's launches on {@code x} (after {@code warmups} untimed), µs per whole sequence. */
+    private double sampleMicros(Tensor x, int warmups) {
+        ctx.makeCurrent();
+        double[] ms = new double[1];
+        try (Run run = new Run(x, null, null)) {
+            run.forward(warmups, ms);
+        }
+        return ms[0] * 1000.0;
+    }
+
+    /** A start and a stop event. */
+    private record CudaEventPair(org.sprnn.internal.cuda.CudaEvent start, org.sprnn.internal.cuda.CudaEvent stop) implements AutoCloseable {
+        CudaEventPair(CudaContext ctx) {
+            this(ctx.createEvent(), ctx.createEvent());
+        }
+
+        @Override
+        public void close() {
+            try {
+                start.close();
+            } finally {
+                stop.close();
+            }
         }
     }
 

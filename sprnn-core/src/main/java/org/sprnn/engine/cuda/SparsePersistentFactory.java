@@ -1,6 +1,7 @@
 package org.sprnn.engine.cuda;
 
 import java.util.Optional;
+import org.sprnn.SprnnException;
 import org.sprnn.engine.CostModel;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineFactory;
@@ -111,9 +112,48 @@ public final class SparsePersistentFactory implements EngineFactory {
         return org.sprnn.engine.ComposedFeatures.FACTORY_FEATURES;
     }
 
+    /**
+     * How a bidirectional model's two directions of a layer run: {@code halves} (each on half the SMs, at once, from two
+     * threads, wherever both fit their halves at the run's batch; one after the other on the whole device elsewhere) or
+     * {@code sequential} (always one after the other on the whole device). System property {@value}, else environment
+     * variable {@code SPRNN_BIDIRECTIONAL}; default {@link #DEFAULT_BIDIRECTIONAL}.
+     */
+    public static final String BIDIRECTIONAL_PROPERTY = "sprnn.bidirectional";
+    /** The default of {@link #BIDIRECTIONAL_PROPERTY}. */
+    public static final String DEFAULT_BIDIRECTIONAL = "sequential";
+
+    /** {@link #BIDIRECTIONAL_PROPERTY}'s value: true for halves, false for sequential; anything else is refused. */
+    static boolean bidirectionalHalves() {
+        String v = System.getProperty(BIDIRECTIONAL_PROPERTY);
+        if (v == null) {
+            v = System.getenv("SPRNN_BIDIRECTIONAL");
+        }
+        if (v == null || v.isBlank()) {
+            v = DEFAULT_BIDIRECTIONAL;
+        }
+        return switch (v.strip()) {
+            case "halves" -> true;
+            case "sequential" -> false;
+            default -> throw new SprnnException(BIDIRECTIONAL_PROPERTY + " (or SPRNN_BIDIRECTIONAL) is '"
+                    + org.sprnn.io.Untrusted.quote(v) + "': use halves or sequential");
+        };
+    }
+
     @Override
     public Engine create(RnnModel model, EngineOptions options) {
         DeviceLimits limits = GpuStatus.deviceLimits().orElseThrow();
-        return org.sprnn.engine.ComposedFeatures.create(name(), model, layer -> new SparsePersistentEngine(layer, limits, planOptions(options)));
+        PlanOptions plan = planOptions(options);
+        if (model.bidirectional() && bidirectionalHalves()) {
+            DeviceLimits half = limits.share(2);
+            return new org.sprnn.engine.BidirectionalEngine(name(), model, layer -> new SparsePersistentEngine(layer, limits, plan),
+                    layer -> new SparsePersistentEngine(layer, half, plan),
+                    (layer, batch) -> SparsePersistentEngine.refusal(layer, batch, half, plan) == null)
+                    .withPairTimer(SparsePersistentEngine.PAIR_TIMER);
+        }
+        if (model.bidirectional()) {
+            return new org.sprnn.engine.BidirectionalEngine(name(), model, layer -> new SparsePersistentEngine(layer, limits, plan))
+                    .withPairTimer(SparsePersistentEngine.PAIR_TIMER);
+        }
+        return new SparsePersistentEngine(model, limits, plan);
     }
 }
