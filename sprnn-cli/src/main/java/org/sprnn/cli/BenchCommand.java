@@ -259,7 +259,10 @@ final class BenchCommand extends SprnnCommand {
         Tensor verifyX = w.verifyX(), h0 = w.h0(), c0 = w.c0();
         List<Tensor> sets = w.sets();
         long t0 = System.nanoTime();
-        RnnOutput ref = new CpuReferenceEngine(model).run(verifyX, h0, c0);
+        RnnOutput ref;
+        try (Engine reference = EngineProvider.factory(CpuReferenceEngine.NAME).create(model, EngineOptions.builder().build())) {
+            ref = reference.run(verifyX, h0, c0); // through the factory: a bidirectional model's is a BidirectionalEngine
+        }
         System.out.printf(Locale.ROOT, "cpu-reference on T=%d for verification: %.1f s%n", verifyX.shape()[0], (System.nanoTime() - t0) / 1e9);
         List<Row> rows = new ArrayList<>();
         // one row per engine and precision, cuda-cudnn's once more per algorithm

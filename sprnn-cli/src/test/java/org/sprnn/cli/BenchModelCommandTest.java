@@ -107,4 +107,21 @@ class BenchModelCommandTest {
         String[] ok = run("bench", "--model", npz.toString(), "--model-cell", "gru", "--engines", "cpu", "--steps", "3", "--reps", "20");
         assertThat(ok[0]).as(ok[2]).isEqualTo("0");
     }
+
+    @Test
+    void aBidirectionalModelIsVerifiedAndTimedAndItsModesChecked() {
+        Path bi = dir.resolve("bi.safetensors");
+        ModelFiles.save(SyntheticModels.randomBidirectional(CellType.LSTM, 5, 8, 2, 0.5, 1.0, 4), bi, Precision.FP32);
+        String[] r = run("bench", "--model", bi.toString(), "--batch", "2", "--steps", "5", "--engines", "cpu,cpu-reference",
+                "--reps", "20", "--warmup", "1", "--wall-seconds", "5");
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("lstm x2, hidden 8").contains("| cpu | fp32 |").contains("| cpu-reference | fp32 |");
+        // a synthetic bidirectional layer: states of both directions; the GPU engines' modes are rows only there, checked always
+        r = run("bench", "--bidirectional", "--cell", "gru", "--hidden", "6", "--density", "0.5", "--batch", "2", "--steps", "4",
+                "--engines", "cpu", "--reps", "20", "--warmup", "0", "--wall-seconds", "5");
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("bidirectional gru layer: hidden 6");
+        assertOneLineError(cli("bench", "--bidir-modes", "both", "--engines", "cpu", "--hidden", "6"), "--bidir-modes", "'both'");
+        assertOneLineError(cli("bench", "--model", bi.toString(), "--bidirectional", "--engines", "cpu"), "--bidirectional", "model file");
+    }
 }
