@@ -60,6 +60,11 @@ final class SessionBenchCommand extends SprnnCommand {
             description = "engines, each a row per batch; 'auto' is a row of the engine auto picks (default: ${DEFAULT-VALUE})")
     List<String> engines;
 
+    @Option(names = "--session-kinds", split = ",", defaultValue = "host,device",
+            description = "cuda-sparse-persistent's and cuda-dense-persistent's sessions, each a row: host (the states on the Java "
+                    + "heap, a step one run) or device (the states on the device, a step one captured graph) (default: ${DEFAULT-VALUE})")
+    List<String> sessionKinds;
+
     @Option(names = "--cell", defaultValue = "rnn_relu", description = "synthetic layer's cell: rnn_relu, rnn_tanh, gru, lstm "
             + "(default: ${DEFAULT-VALUE})")
     String cell;
@@ -194,7 +199,12 @@ final class SessionBenchCommand extends SprnnCommand {
         out().println(what);
         out().flush();
         List<String> names = engines.stream().distinct().toList();
-        Progress progress = Progress.of("bench session", names.size() * batches.size() * UNITS, System.err);
+        int perBatch = 0;
+        for (String name : names) {
+            perBatch += PERSISTENT.contains(name) ? sessionKinds.size() : 1;
+        }
+        int total = perBatch * batches.size();
+        Progress progress = Progress.of("bench session", total * UNITS, System.err);
         List<Row> rows = new ArrayList<>();
         int done = 0;
         for (int batch : batches) {
@@ -204,13 +214,19 @@ final class SessionBenchCommand extends SprnnCommand {
             Tensor c0 = model.cell().hasCellState() ? SyntheticModels.state(model.numLayers(), batch, model.hiddenSize(), seed + 3) : null;
             RnnOutput ref = new CpuReferenceEngine(model).run(verifyX, h0, c0);
             for (String name : names) {
-                Row r = measure(model, name, prec, batch, verifyX, h0, c0, ref, seed, progress);
-                rows.add(r);
-                done++;
-                out().printf(Locale.ROOT, "[%d/%d] %s%n", done, names.size() * batches.size(), line(r));
-                out().flush();
-                if (outDir != null) {
-                    append(r, model, env);
+                for (String kind : PERSISTENT.contains(name) ? sessionKinds : java.util.Collections.<String>singletonList(null)) {
+                    Row r = withSessionKind(kind, () -> measure(model, name, prec, batch, verifyX, h0, c0, ref, seed, progress));
+                    if (kind != null) {
+                        r = new Row(r.engine() + ":" + kind, r.batch(), r.error(), r.callMicros(), r.seqSteps(), r.seqFull(),
+                                r.seqRecurrent(), r.note());
+                    }
+                    rows.add(r);
+                    done++;
+                    out().printf(Locale.ROOT, "[%d/%d] %s%n", done, total, line(r));
+                    out().flush();
+                    if (outDir != null) {
+                        append(r, model, env);
+                    }
                 }
             }
         }
@@ -231,7 +247,38 @@ final class SessionBenchCommand extends SprnnCommand {
         return 0;
     }
 
+    /** The engines whose session --session-kinds chooses. */
+    static final List<String> PERSISTENT = List.of("cuda-sparse-persistent", "cuda-dense-persistent");
+
+    /**
+     * {@code work} with the persistent engines' session kind {@code kind} (null: as configured): the engine's system
+     * property ({@link org.sprnn.engine.cuda.SparsePersistentEngine#SESSION_PROPERTY}), read when a session is opened, set
+     * for {@code work} and restored after.
+     */
+    private static <T> T withSessionKind(String kind, java.util.function.Supplier<T> work) {
+        if (kind == null) {
+            return work.get();
+        }
+        String key = org.sprnn.engine.cuda.SparsePersistentEngine.SESSION_PROPERTY;
+        String before = System.getProperty(key);
+        System.setProperty(key, kind);
+        try {
+            return work.get();
+        } finally {
+            if (before == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, before);
+            }
+        }
+    }
+
     private void check() {
+        for (String kind : sessionKinds) {
+            if (!kind.equals("host") && !kind.equals("device")) {
+                throw new SprnnException("--session-kinds: expected host or device, got " + org.sprnn.io.Untrusted.quote(kind));
+            }
+        }
         Options.positive("--calls", calls);
         Options.positive("--chunk", chunk);
         Options.positive("--verify-steps", verifySteps);

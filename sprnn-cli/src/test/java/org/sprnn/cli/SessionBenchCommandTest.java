@@ -84,7 +84,8 @@ class SessionBenchCommandTest {
         CliTest.Result r = cli("bench", "session", "--engines", "cuda-sparse-persistent,cpu", "--hidden", "8", "--batch", "1",
                 "--calls", "20", "--warmup", "0", "--seq-steps", "4");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("| cuda-sparse-persistent | 1 |  | – |").contains("| cpu | 1 | ");
+        assertThat(r.out()).contains("| cuda-sparse-persistent:host | 1 |  | – |").contains("| cuda-sparse-persistent:device | 1 |  | – |")
+                .contains("| cpu | 1 | ");
         assertOneLineError(cli("bench", "session", "--engines", "cuda-gemm", "--hidden", "8", "--batch", "1", "--calls", "20"),
                 "no engine of --engines cuda-gemm could run here");
     }
@@ -93,6 +94,7 @@ class SessionBenchCommandTest {
     void badOptionsAreRefusedInOneLine() {
         assertOneLineError(cli("bench", "session", "--engines", "cuda-fast"), "cuda-fast");
         assertOneLineError(cli("bench", "session", "--calls", "0"), "--calls");
+        assertOneLineError(cli("bench", "session", "--session-kinds", "gpu"), "--session-kinds", "'gpu'");
         assertOneLineError(cli("bench", "session", "--chunk", "0"), "--chunk");
         assertOneLineError(cli("bench", "session", "--batch", "1,0"), "--batch");
         assertOneLineError(cli("bench", "session", "--warmup", "-1"), "--warmup");

@@ -38,7 +38,16 @@ class PersistentRun implements AutoCloseable {
     private final List<PersistentLayers.LayerKernel> ks;
     private final List<StepChunks.Chunk> chunks;
     private final boolean withLengths; // the kernels' SPRNN_LENGTHS variant, lengths in w.lengths
+    private final SessionBuffers session; // a session's state and fault records in place of the workspace's, or null
     private int lastLayerSeq;
+
+    /**
+     * Where a session's run ({@link PersistentSession}) reads and writes the states, {@code [L][B][H]} fp32 each, and
+     * leaves its fault records ({@code [L]} records, one per layer, so that a fault names its layer after the whole
+     * run): in place of the workspace's {@code h0s}, {@code c0s}, {@code hN}, {@code cN} and {@code fault}.
+     */
+    record SessionBuffers(long hIn, long cIn, long hOut, long cOut, DeviceBuffer faults) {
+    }
 
     PersistentRun(SparsePersistentEngine engine, Tensor input, Tensor h0, Tensor c0) {
         this(engine, input, h0, c0, null);
@@ -69,11 +78,65 @@ class PersistentRun implements AutoCloseable {
         Transfers.perCall(stream).uploadFloats(w.h0s, h0 == null ? new double[n] : h0.data());
         Transfers.perCall(stream).uploadFloats(w.c0s, c0 == null ? new double[n] : c0.data());
         withLengths = lengths != null;
+        session = null;
         if (withLengths) {
             Transfers.perCall(stream).uploadInts(w.lengths, lengths);
         }
         w.exchange.fill((byte) 0, stream);
         w.fault.fill((byte) 0, stream); // no fault left over from an earlier run of this workspace
+    }
+
+    /**
+     * A session's run of {@code steps} steps (one launch a layer) on the session's own workspace {@code w}: nothing
+     * is uploaded or launched here; {@link #enqueueSession} queues the whole run (to be captured into a graph).
+     */
+    PersistentRun(SparsePersistentEngine engine, PersistentWorkspace w, int steps, int batch, SessionBuffers session) {
+        name = engine.name();
+        model = engine.model();
+        ctx = engine.context();
+        stream = engine.stream();
+        layers = engine.layers();
+        variant = engine.variant();
+        this.steps = steps;
+        this.batch = batch;
+        hidden = model.hiddenSize();
+        gates = model.cell().gates();
+        ks = layers.kernels(batch);
+        chunks = StepChunks.of(steps, variant.stepsPerLaunch());
+        if (chunks.size() != 1) {
+            throw new SprnnException(name + ": a session's run of " + steps + " steps is more than one launch a layer");
+        }
+        this.w = w;
+        this.withLengths = false;
+        this.session = session;
+    }
+
+    /**
+     * Queues a session's whole run on the stream, waiting for nothing (so that it can be captured): the fault records and
+     * exchange cleared, then per layer the input projection, the outputs poisoned (NaN), and the one launch, its states
+     * read from and written to the {@link SessionBuffers}. The input must be in {@code w.x} when it runs; the last layer's
+     * outputs are in {@link #lastOutputs()} after it.
+     */
+    void enqueueSession() {
+        session.faults().fill((byte) 0, stream);
+        w.exchange.fill((byte) 0, stream);
+        long in = w.x.ptr();
+        int inputSize = model.layers().get(0).inputSize();
+        for (int k = 0; k < model.numLayers(); k++) {
+            layers.projection(k, inputSize, steps * batch).run(stream, layers.wIh(k).ptr(), in, w.xproj.ptr(), w.xproj.ptr());
+            DeviceBuffer out = w.seq[k % 2];
+            out.fill((byte) 0xFF, stream);
+            w.counter.fill((byte) 0, stream);
+            launchChunk(ks.get(k), k, out, 0);
+            in = out.ptr();
+            inputSize = hidden;
+            lastLayerSeq = k % 2;
+        }
+    }
+
+    /** The buffer holding the last layer's outputs after a run. */
+    DeviceBuffer lastOutputs() {
+        return w.seq[lastLayerSeq];
     }
 
     /**
@@ -175,15 +238,18 @@ class PersistentRun implements AutoCloseable {
         StepChunks.Chunk c = chunks.get(i);
         long state = (long) k * batch * hidden * 4;
         long bh = (long) batch * hidden * 4;
-        long hIn = i == 0 ? w.h0s.ptr(state) : w.carry[(i - 1) & 1].ptr(0);
-        long cIn = i == 0 ? w.c0s.ptr(state) : w.carry[(i - 1) & 1].ptr(bh);
+        long h0s = session == null ? w.h0s.ptr() : session.hIn(), c0s = session == null ? w.c0s.ptr() : session.cIn();
+        long hN = session == null ? w.hN.ptr() : session.hOut(), cN = session == null ? w.cN.ptr() : session.cOut();
+        long hIn = i == 0 ? h0s + state : w.carry[(i - 1) & 1].ptr(0);
+        long cIn = i == 0 ? c0s + state : w.carry[(i - 1) & 1].ptr(bh);
         boolean last = i == chunks.size() - 1;
-        long hOut = last ? w.hN.ptr(state) : w.carry[i & 1].ptr(0);
-        long cOut = last ? w.cN.ptr(state) : w.carry[i & 1].ptr(bh);
+        long hOut = last ? hN + state : w.carry[i & 1].ptr(0);
+        long cOut = last ? cN + state : w.carry[i & 1].ptr(bh);
+        long fault = session == null ? w.fault.ptr() : session.faults().ptr(4L * KernelFault.RECORD_INTS * k);
         long xOff = (long) c.first() * batch * gates * hidden * 4;
         long outOff = (long) c.first() * batch * hidden * 4;
         Object[] args = {lk.words(), lk.rowEnds(), lk.warpUnits(), lk.needed(), w.xproj.ptr(xOff), layers.bHh(k), hIn, cIn,
-                out.ptr(outOff), hOut, cOut, w.exchange, w.counter, w.fault, c.steps(), variant.spinTimeoutNs()};
+                out.ptr(outOff), hOut, cOut, w.exchange, w.counter, fault, c.steps(), variant.spinTimeoutNs()};
         CudaModule.CudaKernel kernel = lk.kernel();
         if (withLengths) { // the lengths variant: same plan and shared memory, the lengths and the launch's first step last
             kernel = layers.lengthsKernel(batch, k);

@@ -231,10 +231,37 @@ public final class SparsePersistentEngine implements Engine {
         return org.sprnn.engine.ComposedFeatures.ENGINE_FEATURES;
     }
 
-    /** A session whose states live on the Java heap, checked now ({@link org.sprnn.engine.ComposedFeatures#session}). */
+    /**
+     * Which session {@link #openSession} opens: {@code device} ({@link PersistentSession}: the states stay on the device,
+     * a step is one captured graph) or {@code host} (the states on the Java heap, a step one {@link #run}). System
+     * property {@value}, else environment variable {@code SPRNN_SESSION}; default {@link #DEFAULT_SESSION}.
+     */
+    public static final String SESSION_PROPERTY = "sprnn.session";
+    /** The default of {@link #SESSION_PROPERTY}. */
+    public static final String DEFAULT_SESSION = "host";
+
+    /**
+     * A session of this engine, as {@link #SESSION_PROPERTY} says: on the device ({@link PersistentSession}) or with the
+     * states on the Java heap ({@link org.sprnn.engine.ComposedFeatures#session}); the initial states checked now.
+     */
     @Override
     public org.sprnn.engine.Session openSession(int batch, Tensor h0, Tensor c0) {
-        return org.sprnn.engine.ComposedFeatures.session(this, model, batch, h0, c0);
+        if (closed) {
+            throw new SprnnException(name() + ": engine used after close()");
+        }
+        String kind = System.getProperty(SESSION_PROPERTY);
+        if (kind == null) {
+            kind = System.getenv("SPRNN_SESSION");
+        }
+        if (kind == null || kind.isBlank()) {
+            kind = DEFAULT_SESSION;
+        }
+        return switch (kind.strip()) {
+            case "device" -> new PersistentSession(this, model, batch, h0, c0);
+            case "host" -> org.sprnn.engine.ComposedFeatures.session(this, model, batch, h0, c0);
+            default -> throw new SprnnException(SESSION_PROPERTY + " (or SPRNN_SESSION) is " + org.sprnn.io.Untrusted.quote(kind)
+                    + ": use device or host");
+        };
     }
 
     /** The plans used for {@code batch} (planning and compiling them if needed), one per layer. */

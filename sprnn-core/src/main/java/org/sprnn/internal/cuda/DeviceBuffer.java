@@ -74,6 +74,31 @@ public final class DeviceBuffer implements AutoCloseable {
     }
 
     /**
+     * Queues a copy of {@code src} (page-locked host memory: a {@link PinnedBuffer}'s segment, so that the copy is
+     * asynchronous and can be captured into a graph) to {@code offset} bytes into this buffer on {@code stream};
+     * does not wait.
+     */
+    public void uploadAsync(MemorySegment src, long offset, CudaStream stream) {
+        if (offset < 0 || offset + src.byteSize() > bytes) {
+            throw new IndexOutOfBoundsException(what + ": upload of " + src.byteSize() + " bytes at " + offset
+                    + " exceeds " + bytes);
+        }
+        ctx.driver().cuMemcpyHtoDAsync.check(ptr() + offset, src, src.byteSize(), stream.handle());
+    }
+
+    /**
+     * Queues a copy of {@code dst.byteSize()} bytes from {@code offset} bytes into this buffer to {@code dst}
+     * (page-locked host memory, as {@link #uploadAsync}) on {@code stream}; does not wait.
+     */
+    public void downloadAsync(MemorySegment dst, long offset, CudaStream stream) {
+        if (offset < 0 || offset + dst.byteSize() > bytes) {
+            throw new IndexOutOfBoundsException(what + ": download of " + dst.byteSize() + " bytes at " + offset
+                    + " exceeds " + bytes);
+        }
+        ctx.driver().cuMemcpyDtoHAsync.check(dst, ptr() + offset, dst.byteSize(), stream.handle());
+    }
+
+    /**
      * Copies {@code dst.byteSize()} bytes from {@code offset} bytes into this buffer to {@code dst}
      * (host memory), ordered on {@code stream} after the work queued there, and waits for it.
      */

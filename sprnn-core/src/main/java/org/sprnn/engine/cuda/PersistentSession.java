@@ -1,0 +1,275 @@
+// PersistentSession.java — a streaming session of the sparse persistent engine whose states never leave the device:
+// each chunk length's whole step (input copy, every layer's projection and persistent launch, the copies back) is one
+// captured CUDA graph, so a step from Java is one graph launch and one wait.
+package org.sprnn.engine.cuda;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.MemorySegment;
+import org.sprnn.SprnnException;
+import org.sprnn.engine.Float32Range;
+import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.RunInputs;
+import org.sprnn.engine.Session;
+import org.sprnn.internal.cuda.CudaException;
+import org.sprnn.internal.cuda.CudaGraph;
+import org.sprnn.internal.cuda.DeviceBuffer;
+import org.sprnn.internal.cuda.PinnedBuffer;
+import org.sprnn.internal.cuda.Resources;
+import org.sprnn.internal.cuda.Transfers;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.Tensor;
+
+/**
+ * A {@link Session} of {@link SparsePersistentEngine} that keeps h (and c) on the device: two state buffers
+ * {@code [2][L][B][H]} fp32 (h, then c) used in turn, a step reading one and writing the other, so a step that fails
+ * leaves the states as they were. For each chunk length {@code t} (the last one used is kept) the session owns a workspace
+ * and two graphs, one per state buffer read, each capturing: the chunk's copy from page-locked host memory, the fault
+ * records and exchange cleared, per layer the input projection (cuBLASLt) and the one persistent launch, and the copies of
+ * the last layer's outputs, both states and the fault records back to page-locked memory. A step writes the chunk to
+ * host memory, launches the graph, waits, checks the fault records (a kernel that gave up names its layer, CTA and step)
+ * and the outputs' range as {@link SparsePersistentEngine#run} does, and reads the outputs.
+ *
+ * <p>A chunk longer than {@link SparsePersistentEngine#STEPS_PER_LAUNCH} steps (more than one launch a layer) runs through
+ * the engine's whole run from the states downloaded, then uploads the new states: exact, slower, and rare for a stream.
+ */
+final class PersistentSession implements Session {
+    private final SparsePersistentEngine engine;
+    private final RnnModel model;
+    private final int batch;
+    private final int layers;
+    private final int hidden;
+    private final boolean lstm;
+    private final Resources owned = new Resources();
+    private final DeviceBuffer[] states; // two [2][L][B][H] fp32: h at 0, c at L*B*H
+    private final DeviceBuffer faults;   // [L] fault records
+    private int current;                 // which of states holds the current states
+    private Shape shape;                 // the last chunk length's workspace, graphs and host buffers, or null
+    private Tensor lastOutput;
+    private long steps;
+    private Tensor hNow;                 // the current states as the last step left them (copied back with its outputs)
+    private Tensor cNow;                 // or, before any step, the initial ones
+    private boolean closed;
+
+    /** The buffers and graphs of one chunk length. */
+    private final class Shape implements AutoCloseable {
+        final int t;
+        final Resources res = new Resources();
+        final PersistentWorkspace w;
+        final PinnedBuffer in;      // [t][B][I] fp32
+        final PinnedBuffer out;     // [t][B][H] fp32, then [2][L][B][H] states, then the fault records
+        final CudaGraph[] graphs = new CudaGraph[2]; // [which state buffer is read]
+
+        Shape(int t) {
+            this.t = t;
+            try {
+                var ks = engine.layers().kernels(batch);
+                w = res.add(new PersistentWorkspace(engine.context(), t, batch, model.inputSize(), hidden, model.cell().gates(), layers,
+                        ks, t, 1));
+                in = res.add(engine.context().allocatePinned(4L * t * batch * model.inputSize(), "session input"));
+                out = res.add(engine.context().allocatePinned(outBytes() + stateBytes() + faultBytes(), "session outputs"));
+                for (int p = 0; p < 2; p++) {
+                    int from = p;
+                    PersistentRun run = new PersistentRun(engine, w, t, batch, new PersistentRun.SessionBuffers(states[from].ptr(),
+                            states[from].ptr(cOffset()), states[1 - from].ptr(), states[1 - from].ptr(cOffset()), faults));
+                    graphs[p] = res.add(engine.stream().capture(() -> {
+                        w.x.uploadAsync(in.segment(), 0, engine.stream());
+                        run.enqueueSession();
+                        MemorySegment o = out.segment();
+                        run.lastOutputs().downloadAsync(o.asSlice(0, outBytes()), 0, engine.stream());
+                        states[1 - from].downloadAsync(o.asSlice(outBytes(), stateBytes()), 0, engine.stream());
+                        faults.downloadAsync(o.asSlice(outBytes() + stateBytes(), faultBytes()), 0, engine.stream());
+                    }));
+                }
+            } catch (RuntimeException | Error e) {
+                res.closeAfter(e);
+                throw e;
+            }
+        }
+
+        long outBytes() {
+            return 4L * t * batch * hidden;
+        }
+
+        @Override
+        public void close() {
+            res.close();
+        }
+    }
+
+    PersistentSession(SparsePersistentEngine engine, RnnModel model, int batch, Tensor h0, Tensor c0) {
+        Tensor[] given = RunInputs.sessionStates(model, batch, h0, c0);
+        Float32Range.requireFp16(given[0], engine.name()); // h travels between steps in fp16
+        this.engine = engine;
+        this.model = model;
+        this.batch = batch;
+        this.layers = model.numLayers();
+        this.hidden = model.hiddenSize();
+        this.lstm = model.cell().hasCellState();
+        this.hNow = given[0];
+        this.cNow = given[1];
+        this.states = new DeviceBuffer[2];
+        try {
+            engine.context().makeCurrent();
+            for (int i = 0; i < 2; i++) {
+                states[i] = owned.add(engine.context().allocate(stateBytes(), "session states"));
+            }
+            faults = owned.add(engine.context().allocate(faultBytes(), "session fault records"));
+            uploadStates(given[0], given[1]);
+        } catch (RuntimeException | Error e) {
+            owned.closeAfter(e);
+            throw e;
+        }
+    }
+
+    private long stateBytes() {
+        return 2L * layers * batch * hidden * 4;
+    }
+
+    private long cOffset() {
+        return (long) layers * batch * hidden * 4;
+    }
+
+    private long faultBytes() {
+        return 4L * KernelFault.RECORD_INTS * layers;
+    }
+
+    /** Writes {@code h} and {@code c} (null: zeros) to the current state buffer. */
+    private void uploadStates(Tensor h, Tensor c) {
+        int n = layers * batch * hidden;
+        double[] both = new double[2 * n];
+        if (h != null) {
+            System.arraycopy(h.data(), 0, both, 0, n);
+        }
+        if (c != null) {
+            System.arraycopy(c.data(), 0, both, n, n);
+        }
+        Transfers.perCall(engine.stream()).uploadFloats(states[current], both);
+    }
+
+    @Override
+    public int batch() {
+        return batch;
+    }
+
+    @Override
+    public synchronized long steps() {
+        return steps;
+    }
+
+    @Override
+    public synchronized Tensor step(Tensor chunk) {
+        requireOpen();
+        if (chunk == null) {
+            throw new SprnnException("session: chunk missing");
+        }
+        if (chunk.rank() != 3 || chunk.dim(1) != batch || chunk.dim(0) < 1) {
+            throw new SprnnException("session: chunk has shape " + chunk.shapeString() + ", expected [steps >= 1, " + batch
+                    + ", input] for a session of batch " + batch);
+        }
+        RunInputs.check(model, chunk, null, null);
+        int t = chunk.dim(0);
+        engine.context().makeCurrent();
+        try {
+            Tensor y = t > engine.variant().stepsPerLaunch() ? longChunk(chunk) : graphStep(chunk, t);
+            lastOutput = y;
+            steps += t;
+            return y;
+        } catch (CudaException e) {
+            throw SparsePersistentEngine.contextLost(e) ? new SprnnException(engine.name() + ": the CUDA context is unusable after "
+                    + "a kernel fault in this process (" + e.getMessage() + "); restart the process") : e;
+        }
+    }
+
+    /** One graph launch: the chunk in, every layer, the outputs, states and fault records out. */
+    private Tensor graphStep(Tensor chunk, int t) {
+        if (shape == null || shape.t != t) {
+            if (shape != null) {
+                Shape old = shape;
+                shape = null;
+                old.close();
+            }
+            shape = new Shape(t);
+        }
+        MemorySegment in = shape.in.segment();
+        double[] x = chunk.data();
+        for (int i = 0; i < x.length; i++) {
+            in.setAtIndex(JAVA_FLOAT, i, (float) x[i]);
+        }
+        shape.graphs[current].launch(engine.stream());
+        engine.stream().synchronize();
+        MemorySegment o = shape.out.segment();
+        long faultAt = shape.outBytes() + stateBytes();
+        for (int k = 0; k < layers; k++) {
+            int[] record = new int[KernelFault.RECORD_INTS];
+            MemorySegment.copy(o, JAVA_INT, faultAt + 4L * KernelFault.RECORD_INTS * k, record, 0, record.length);
+            SprnnException e = KernelFault.exception(record, engine.name(), k, 0, engine.variant().spinTimeoutNs());
+            if (e != null) {
+                throw e;
+            }
+        }
+        int n = layers * batch * hidden;
+        float[] y = o.asSlice(0, shape.outBytes()).toArray(JAVA_FLOAT);
+        float[] s = o.asSlice(shape.outBytes(), stateBytes()).toArray(JAVA_FLOAT);
+        Tensor out = Tensor.ofFloats(y, t, batch, hidden);
+        Tensor h = Tensor.ofFloats(java.util.Arrays.copyOfRange(s, 0, n), layers, batch, hidden);
+        Tensor c = lstm ? Tensor.ofFloats(java.util.Arrays.copyOfRange(s, n, 2 * n), layers, batch, hidden) : null;
+        Float32Range.requireInRange(Float32Range.requireFp16Exchange(new RnnOutput(out, h, c), engine.name()));
+        current = 1 - current; // only now: a step that failed leaves the states as they were
+        hNow = h;
+        cNow = c;
+        return out;
+    }
+
+    /** A chunk of more than one launch a layer: the engine's whole run from the current states, then the new states up. */
+    private Tensor longChunk(Tensor chunk) {
+        RnnOutput r = engine.run(chunk, hNow, cNow);
+        int was = current;
+        current = 1 - current;
+        try {
+            uploadStates(r.hN(), r.cN());
+        } catch (RuntimeException e) {
+            current = was;
+            throw e;
+        }
+        hNow = r.hN();
+        cNow = r.cN();
+        return r.output();
+    }
+
+    @Override
+    public synchronized RnnOutput state() {
+        requireOpen();
+        return new RnnOutput(lastOutput, hNow, cNow);
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new SprnnException("session: closed (after " + steps + " steps); open a new one with engine.openSession");
+        }
+    }
+
+    /** Frees the session's device and page-locked buffers and graphs; idempotent. The engine stays open. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        lastOutput = null;
+        try {
+            if (shape != null) {
+                shape.close();
+            }
+        } finally {
+            shape = null;
+            owned.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "device session of " + engine.name() + ", batch " + batch + ", " + steps + " steps" + (closed ? ", closed" : "");
+    }
+}
