@@ -18,7 +18,7 @@
 # cudnn-anchors (not part of all; about 3 minutes): cuda-cudnn at the shapes of results/anchors' cuDNN figures.
 # recheck (not part of all; about 3 minutes): the dense kernel-check --quick and cuda-cudnn's selftest --quick.
 # grid (not part of all): sprnn bench grid, issue 14's auto-against-the-fastest table (see the grid block below).
-# session (not part of all; about 2-4 minutes, at most 5): issue 17's session latency, rnn_relu at hidden 1152 and
+# session (not part of all; about 3-5 minutes, at most 7): issue 17's session latency, rnn_relu at hidden 1152 and
 # 2304, batch 1 and 4, density 0.1: `sprnn bench session` on every GPU engine (each session verified against
 # cpu-reference, then 10,000 single-step s.step(x) calls timed from Java, median/p99, beside the engine's whole-sequence
 # µs per step), and scripts/torch_step_latency.py (PyTorch's one-step nn.RNN relu / nn.LSTM call with
@@ -134,10 +134,16 @@ if [ "$PART" = session ]; then
   # issue 17: the time from s.step(x) of one timestep to its outputs in Java, 10,000 calls per engine and batch (goal:
   # under 15 µs at 2304, 10%, batch 1). --wall-seconds bounds each engine and batch (an engine slower than ~450 µs a
   # call times fewer calls and says so in its row; PyTorch's loops likewise); the step limits bound the part at 5 minutes
+  # SPRNN_SESSION_ENGINES narrows the engines (default: every GPU engine; the persistent ones each as a host session and a
+  # device session, --session-kinds), SPRNN_SESSION_WALL the seconds per engine and batch (default 5)
   mkdir -p "$OUT/session"
+  engines=${SPRNN_SESSION_ENGINES:-cuda-sparse-persistent,cuda-dense-persistent,cuda-gemm,cuda-spmm,cuda-cudnn}
+  # first the device sessions on chunks of several steps (5, the last of 23 shorter: two graphs) and an LSTM of 2 layers
+  step session-chunks 60 "$S" bench session --cell lstm --layers 2 --hidden 256 --batch 3 --density 0.3 --chunk 5 \
+    --verify-steps 23 --calls 200 --engines cuda-sparse-persistent --session-kinds device --wall-seconds 2 --seed "$SEED"
   for H in 1152 2304; do
-    step "session-$H" 100 "$S" bench session --cell rnn_relu --hidden "$H" --batch 1,4 --density 0.1 --calls 10000 \
-      --wall-seconds 5 --seed "$SEED" --out-dir "$OUT/session"
+    step "session-$H" 150 "$S" bench session --cell rnn_relu --hidden "$H" --batch 1,4 --density 0.1 --calls 10000 \
+      --engines "$engines" --wall-seconds "${SPRNN_SESSION_WALL:-5}" --seed "$SEED" --out-dir "$OUT/session"
   done
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   # PyTorch as its users run it (fp32, cuDNN), then fp16 weights and data as sprnn's GPU engines hold them by default
