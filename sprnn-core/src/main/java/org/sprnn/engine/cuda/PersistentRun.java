@@ -111,6 +111,15 @@ class PersistentRun implements AutoCloseable {
         this.session = session;
     }
 
+    /** Builds every layer's input projection plan for this run's shape, so that none is built while being captured. */
+    void prepareSession() {
+        int inputSize = model.layers().get(0).inputSize();
+        for (int k = 0; k < model.numLayers(); k++) {
+            layers.projection(k, inputSize, steps * batch);
+            inputSize = hidden;
+        }
+    }
+
     /**
      * Queues a session's whole run on the stream, waiting for nothing (so that it can be captured): the fault records and
      * exchange cleared, then per layer the input projection, the outputs poisoned (NaN), and the one launch, its states

@@ -73,6 +73,7 @@ final class PersistentSession implements Session {
                     int from = p;
                     PersistentRun run = new PersistentRun(engine, w, t, batch, new PersistentRun.SessionBuffers(states[from].ptr(),
                             states[from].ptr(cOffset()), states[1 - from].ptr(), states[1 - from].ptr(cOffset()), faults));
+                    run.prepareSession(); // the projection plans now: nothing is built (allocated) while captured
                     graphs[p] = res.add(engine.stream().capture(() -> {
                         w.x.uploadAsync(in.segment(), 0, engine.stream());
                         run.enqueueSession();
