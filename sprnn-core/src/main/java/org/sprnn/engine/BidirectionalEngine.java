@@ -47,6 +47,7 @@ public final class BidirectionalEngine implements Engine {
     private DirectionPairTimer pairTimer; // the device timer of a one-layer model, or null
     private final java.util.Map<Integer, Boolean> fitsAt = new java.util.concurrent.ConcurrentHashMap<>(); // concurrentAt's answers
     private ExecutorService reverseThread; // runs the reverse directions of concurrent runs; made at the first
+    private volatile boolean closed;
 
     /**
      * Builds one engine per layer and direction with {@code build}, from {@link RnnModel#singleLayer}.
@@ -152,6 +153,7 @@ public final class BidirectionalEngine implements Engine {
             return java.util.Optional.empty();
         }
         return java.util.Optional.of((inputSets, h0, c0, warmup, reps) -> {
+            requireOpen();
             int steps = inputSets.get(0).dim(0), batch = inputSets.get(0).dim(1);
             int[] full = new int[batch];
             java.util.Arrays.fill(full, steps);
@@ -165,7 +167,8 @@ public final class BidirectionalEngine implements Engine {
     }
 
     /** The whole-device engine of layer {@code k}, direction {@code d}, built at its first use. */
-    private Engine whole(int k, int d) {
+    private synchronized Engine whole(int k, int d) {
+        requireOpen();
         if (engines[k][d] == null) {
             engines[k][d] = build.apply(model.singleLayer(k, d));
         }
@@ -195,6 +198,7 @@ public final class BidirectionalEngine implements Engine {
 
     @Override
     public RnnOutput run(Tensor input, Tensor h0, Tensor c0, SequenceLengths lengths) {
+        requireOpen();
         int batch = RunInputs.check(model, input, h0, c0, lengths);
         int steps = input.dim(0), h = model.hiddenSize(), layers = model.numLayers();
         int[] len = new int[batch];
@@ -244,8 +248,11 @@ public final class BidirectionalEngine implements Engine {
         RnnOutput forward;
         try {
             forward = direction(shared[k][0], k, 0, seq, h0, c0, lengths, len);
-        } catch (RuntimeException e) {
-            joinQuietly(reverse);
+        } catch (Throwable e) { // the reverse direction still runs on its engine: wait for it before anything goes on
+            Throwable other = joinQuietly(reverse);
+            if (other != null && other != e) {
+                e.addSuppressed(other);
+            }
             throw e;
         }
         return new RnnOutput[] {forward, join(reverse)};
@@ -288,9 +295,10 @@ public final class BidirectionalEngine implements Engine {
         }
     }
 
-    /** Waits for {@code f} to end (its engine must not run while the caller goes on), ignoring its outcome. */
-    private static void joinQuietly(Future<?> f) {
+    /** Waits for {@code f} to end (its engine must not run while the caller goes on); what it threw, or null. */
+    private static Throwable joinQuietly(Future<?> f) {
         boolean interrupted = false;
+        Throwable thrown = null;
         while (true) {
             try {
                 f.get();
@@ -298,11 +306,19 @@ public final class BidirectionalEngine implements Engine {
             } catch (InterruptedException e) {
                 interrupted = true;
             } catch (ExecutionException e) {
+                thrown = e.getCause();
                 break;
             }
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+        return thrown;
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new SprnnException(name + ": engine used after close()");
         }
     }
 
@@ -359,12 +375,23 @@ public final class BidirectionalEngine implements Engine {
                 + "starts at each sequence's end): run the whole sequence");
     }
 
-    /** Closes every engine it holds, and the reverse directions' thread; idempotent. */
+    /**
+     * Closes every engine it holds, after the reverse directions' thread has finished what it runs (a run of another
+     * thread is not waited for beyond that: an engine, like its engines, runs one call at a time); idempotent.
+     */
     @Override
     public void close() {
+        ExecutorService t;
         synchronized (this) {
-            if (reverseThread != null) {
-                reverseThread.shutdown();
+            closed = true;
+            t = reverseThread;
+        }
+        if (t != null) {
+            t.shutdown();
+            try { // a direction's run ends (the kernels' spins are bounded): the wait is for that, not a hang
+                t.awaitTermination(5, java.util.concurrent.TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
         for (Engine[][] set : new Engine[][][] {engines, shared}) {

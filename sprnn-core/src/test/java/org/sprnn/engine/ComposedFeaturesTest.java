@@ -226,6 +226,15 @@ class ComposedFeaturesTest {
             assertThatThrownBy(() -> e.run(SyntheticModels.input(4, 2, 3, 24), null, null))
                     .isInstanceOf(SprnnException.class)
                     .hasMessageStartingWith("overflow: layer 0 (reverse)'s output at step 2 (batch element 0)");
+            // the forward direction failing on the caller's thread: the reverse one is waited for, then the failure thrown
+            try (BidirectionalEngine f = new BidirectionalEngine("cuda-sparse-persistent", bi, layer -> new Recording(layer, threads, false),
+                    layer -> new Recording(layer, threads, layer.layer(0, 0).wHh() == bi.layer(0, 0).wHh()), (layer, batch) -> true)) {
+                assertThatThrownBy(() -> f.run(SyntheticModels.input(4, 2, 3, 25), null, null))
+                        .hasMessageStartingWith("overflow: layer 0 (forward)'s output at step 1");
+                f.close();
+                assertThatThrownBy(() -> f.run(SyntheticModels.input(4, 2, 3, 25), null, null))
+                        .isInstanceOf(SprnnException.class).hasMessage("cuda-sparse-persistent: engine used after close()");
+            }
             assertThatThrownBy(() -> new BidirectionalEngine("x", bi, layer -> new Recording(layer, threads, false),
                     layer -> new Recording(layer, threads, false), null)).hasMessageContaining("both the shared builder and its fit test");
         }

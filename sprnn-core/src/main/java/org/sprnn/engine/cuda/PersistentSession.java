@@ -31,7 +31,7 @@ import org.sprnn.model.Tensor;
  * host memory, launches the graph, waits, checks the fault records (a kernel that gave up names its layer, CTA and step)
  * and the outputs' range as {@link SparsePersistentEngine#run} does, and reads the outputs.
  *
- * <p>A chunk longer than {@link SparsePersistentEngine#STEPS_PER_LAUNCH} steps (more than one launch a layer) runs through
+ * <p>A chunk longer than the engine's steps per launch ({@link SparsePersistentEngine#STEPS_PER_LAUNCH}: more than one launch a layer) runs through
  * the engine's whole run from the states downloaded, then uploads the new states: exact, slower, and rare for a stream.
  */
 final class PersistentSession implements Session {
@@ -74,6 +74,20 @@ final class PersistentSession implements Session {
                     PersistentRun run = new PersistentRun(engine, w, t, batch, new PersistentRun.SessionBuffers(states[from].ptr(),
                             states[from].ptr(cOffset()), states[1 - from].ptr(), states[1 - from].ptr(cOffset()), faults));
                     run.prepareSession(); // the projection plans now: nothing is built (allocated) while captured
+                    if (p == current) { // one real run first, checked: a launch error is named here, not as a failed capture, and
+                        // every kernel is loaded before the capture; it writes only the state buffer not holding the states
+                        w.x.fill((byte) 0, engine.stream());
+                        run.enqueueSession();
+                        engine.stream().synchronize();
+                        int[] rec = Transfers.perCall(engine.stream()).downloadInts(faults, (long) KernelFault.RECORD_INTS * layers);
+                        for (int k = 0; k < layers; k++) {
+                            SprnnException e = KernelFault.exception(java.util.Arrays.copyOfRange(rec, k * KernelFault.RECORD_INTS,
+                                    (k + 1) * KernelFault.RECORD_INTS), engine.name(), k, 0, engine.variant().spinTimeoutNs());
+                            if (e != null) {
+                                throw e;
+                            }
+                        }
+                    }
                     graphs[p] = res.add(engine.stream().capture(() -> {
                         w.x.uploadAsync(in.segment(), 0, engine.stream());
                         run.enqueueSession();
@@ -171,15 +185,18 @@ final class PersistentSession implements Session {
         }
         RunInputs.check(model, chunk, null, null);
         int t = chunk.dim(0);
-        engine.context().makeCurrent();
-        try {
-            Tensor y = t > engine.variant().stepsPerLaunch() ? longChunk(chunk) : graphStep(chunk, t);
-            lastOutput = y;
-            steps += t;
-            return y;
-        } catch (CudaException e) {
-            throw SparsePersistentEngine.contextLost(e) ? new SprnnException(engine.name() + ": the CUDA context is unusable after "
-                    + "a kernel fault in this process (" + e.getMessage() + "); restart the process") : e;
+        synchronized (engine) { // one step of the engine's sessions at a time: they share its stream, on which a step captures
+            engine.requireOpen();
+            engine.context().makeCurrent();
+            try {
+                Tensor y = t > engine.variant().stepsPerLaunch() ? longChunk(chunk) : graphStep(chunk, t);
+                lastOutput = y;
+                steps += t;
+                return y;
+            } catch (CudaException e) {
+                throw SparsePersistentEngine.contextLost(e) ? new SprnnException(engine.name() + ": the CUDA context is unusable after "
+                        + "a kernel fault in this process (" + e.getMessage() + "); restart the process") : e;
+            }
         }
     }
 
@@ -205,7 +222,8 @@ final class PersistentSession implements Session {
         for (int k = 0; k < layers; k++) {
             int[] record = new int[KernelFault.RECORD_INTS];
             MemorySegment.copy(o, JAVA_INT, faultAt + 4L * KernelFault.RECORD_INTS * k, record, 0, record.length);
-            SprnnException e = KernelFault.exception(record, engine.name(), k, 0, engine.variant().spinTimeoutNs());
+            SprnnException e = KernelFault.exception(record, engine.name(), k, (int) Math.min(Integer.MAX_VALUE, steps),
+                    engine.variant().spinTimeoutNs()); // the step named counts from the session's first
             if (e != null) {
                 throw e;
             }
@@ -260,12 +278,17 @@ final class PersistentSession implements Session {
         closed = true;
         lastOutput = null;
         try {
+            engine.context().makeCurrent();
             if (shape != null) {
                 shape.close();
             }
         } finally {
             shape = null;
-            owned.close();
+            try {
+                owned.close();
+            } finally {
+                engine.sessionClosed(this);
+            }
         }
     }
 

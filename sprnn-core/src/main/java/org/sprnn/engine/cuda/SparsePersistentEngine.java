@@ -74,6 +74,7 @@ public final class SparsePersistentEngine implements Engine {
     private final CudaStream stream;
     private final PersistentLayers layers;
     private PersistentWorkspace workspace; // the last run shape's buffers, or null
+    private final java.util.Set<PersistentSession> sessions = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private boolean closed;
 
     /**
@@ -257,7 +258,13 @@ public final class SparsePersistentEngine implements Engine {
             kind = DEFAULT_SESSION;
         }
         return switch (kind.strip()) {
-            case "device" -> new PersistentSession(this, model, batch, h0, c0);
+            case "device" -> {
+                synchronized (this) {
+                    PersistentSession s = new PersistentSession(this, model, batch, h0, c0);
+                    sessions.add(s);
+                    yield s;
+                }
+            }
             case "host" -> org.sprnn.engine.ComposedFeatures.session(this, model, batch, h0, c0);
             default -> throw new SprnnException(SESSION_PROPERTY + " (or SPRNN_SESSION) is " + org.sprnn.io.Untrusted.quote(kind)
                     + ": use device or host");
@@ -340,7 +347,8 @@ public final class SparsePersistentEngine implements Engine {
      * The device timer of a one-layer bidirectional model run by two engines of this kind
      * ({@link org.sprnn.engine.BidirectionalEngine#withPairTimer}). Together: both engines' layer-0 launches issued
      * interleaved on their own streams, {@link #LAUNCHES_PER_SAMPLE} each a sample, from the first stream's start event to
-     * the later of the two stop events (so the sample includes any delay of the second grid's start); apart: each
+     * the later of the two stop events (so the sample includes any delay of the second grid's start), on the first input
+     * set only (its {@code how} says so); apart: each
      * engine's samples as {@link #microsPerStep} takes them, the two added. Every sample's launches are checked for a
      * fault record; each engine ran once before, checked.
      */
@@ -349,6 +357,12 @@ public final class SparsePersistentEngine implements Engine {
             throw new SprnnException(NAME + ": the pair timer times two engines of its own kind, got " + fe.name() + " and " + re.name());
         }
         int steps = forward.get(0).dim(0);
+        for (Tensor x : forward) {
+            RunInputs.check(f.model, x, null, null);
+        }
+        for (Tensor x : reverse) {
+            RunInputs.check(r.model, x, null, null);
+        }
         double[] us = new double[reps];
         if (!together) {
             for (int i = 0; i < reps; i++) {
@@ -369,8 +383,7 @@ public final class SparsePersistentEngine implements Engine {
             a.stream().synchronize();
             b.stream().synchronize();
             for (int i = 0; i < reps; i++) {
-                ea.start().record(a.stream());
-                eb.start().record(b.stream());
+                ea.start().record(a.stream()); // b's launches queue behind a's first: the sample starts with a
                 for (int l = 0; l < LAUNCHES_PER_SAMPLE; l++) {
                     a.launchLayer0();
                     b.launchLayer0();
@@ -402,7 +415,20 @@ public final class SparsePersistentEngine implements Engine {
     /** A start and a stop event. */
     private record CudaEventPair(org.sprnn.internal.cuda.CudaEvent start, org.sprnn.internal.cuda.CudaEvent stop) implements AutoCloseable {
         CudaEventPair(CudaContext ctx) {
-            this(ctx.createEvent(), ctx.createEvent());
+            this(ctx.createEvent(), ctx);
+        }
+
+        private CudaEventPair(org.sprnn.internal.cuda.CudaEvent start, CudaContext ctx) {
+            this(start, second(start, ctx));
+        }
+
+        private static org.sprnn.internal.cuda.CudaEvent second(org.sprnn.internal.cuda.CudaEvent start, CudaContext ctx) {
+            try {
+                return ctx.createEvent();
+            } catch (RuntimeException e) {
+                start.close();
+                throw e;
+            }
         }
 
         @Override
@@ -459,6 +485,18 @@ public final class SparsePersistentEngine implements Engine {
             return new org.sprnn.engine.DeviceTimes(steps, us, us, "recurrent launch alone (input projection "
                     + "excluded), CUDA events, one sample per input set in rotation");
         });
+    }
+
+    /** A device session ended: forgets it. */
+    synchronized void sessionClosed(PersistentSession s) {
+        sessions.remove(s);
+    }
+
+    /** Throws if the engine was closed. */
+    void requireOpen() {
+        if (closed) {
+            throw new SprnnException(name() + ": engine used after close()");
+        }
     }
 
     /**
@@ -540,6 +578,13 @@ public final class SparsePersistentEngine implements Engine {
         // resource and none of them references the engine, so a Cleaner action over `owned` would do.
         if (closed) {
             return;
+        }
+        PersistentSession[] open;
+        synchronized (this) {
+            open = sessions.toArray(new PersistentSession[0]);
+        }
+        for (PersistentSession s : open) { // their device buffers before the context reference goes
+            s.close();
         }
         closed = true;
         PersistentWorkspace w = workspace;

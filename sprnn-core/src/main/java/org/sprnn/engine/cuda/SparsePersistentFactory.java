@@ -113,7 +113,8 @@ public final class SparsePersistentFactory implements EngineFactory {
     }
 
     /**
-     * How a bidirectional model's two directions of a layer run: {@code halves} (each on half the SMs, at once, from two
+     * How a bidirectional model's two directions of a layer run: {@code halves} (each planned for half the SMs, so that
+     * the two grids can be resident at once, launched at once from two
      * threads, wherever both fit their halves at the run's batch; one after the other on the whole device elsewhere) or
      * {@code sequential} (always one after the other on the whole device). System property {@value}, else environment
      * variable {@code SPRNN_BIDIRECTIONAL}; default {@link #DEFAULT_BIDIRECTIONAL}.
@@ -134,8 +135,8 @@ public final class SparsePersistentFactory implements EngineFactory {
         return switch (v.strip()) {
             case "halves" -> true;
             case "sequential" -> false;
-            default -> throw new SprnnException(BIDIRECTIONAL_PROPERTY + " (or SPRNN_BIDIRECTIONAL) is '"
-                    + org.sprnn.io.Untrusted.quote(v) + "': use halves or sequential");
+            default -> throw new SprnnException(BIDIRECTIONAL_PROPERTY + " (or SPRNN_BIDIRECTIONAL) is "
+                    + org.sprnn.io.Untrusted.quote(v) + ": use halves or sequential");
         };
     }
 
