@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gpu-bidir.sh — issue 17's bidirectional layers on the GPU: the two directions of a layer one after the other on the
-# whole device (sequential) against both at once, each on half the SMs (halves), for cuda-sparse-persistent,
+# whole device (sequential) against both at once, each planned for half the SMs (halves), for cuda-sparse-persistent,
 # each verified against cpu-reference first (the bidirectional model's, both directions, final states).
 # The recurrent time is both directions' launches between CUDA events (input projection excluded): halves = the two
 # grids' launches interleaved on two streams, from the first start to the later stop; sequential = the sum.

@@ -88,7 +88,7 @@ final class BenchCommand extends SprnnCommand {
     @Option(names = "--bidir-modes", split = ",", defaultValue = "sequential,halves",
             description = "for a bidirectional model, how cuda-sparse-persistent and cuda-dense-persistent run a layer's two "
                     + "directions, each a row: sequential (one after the other, each on the whole device) or halves (at once, "
-                    + "each on half the SMs, where both fit) (default: ${DEFAULT-VALUE})")
+                    + "each planned for half the SMs, where both fit) (default: ${DEFAULT-VALUE})")
     List<String> bidirModes;
 
     @Option(names = "--engines", split = ",", defaultValue = "cuda-gemm,cuda-spmm",

@@ -162,7 +162,7 @@ public final class BidirectionalEngine implements Engine {
             Engine f = together ? shared[0][0] : whole(0, 0), r = together ? shared[0][1] : whole(0, 1);
             DeviceTimes t = pairTimer.time(f, r, inputSets, rev, warmup, reps, together);
             return new DeviceTimes(t.steps(), t.fullMicros(), t.recurrentMicros(), (together ? "both directions at once, each on "
-                    + "half the device: " : "the two directions one after the other (a sample the sum): ") + t.how());
+                    + "half the SMs: " : "the two directions one after the other (a sample the sum): ") + t.how());
         });
     }
 
