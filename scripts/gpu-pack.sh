@@ -9,6 +9,10 @@
 # Each command after `--` (several separated by `---`) runs with every `@OUT@` in its arguments replaced by the scratch
 # folder; the archive is OUT/all.tgz (unpack here with `tar xzf all.tgz`: folder `r/`), the exit code the number of
 # commands that failed. Output the commands print still goes to the call's output.
+#
+# SPRNN_PACK_S=N (seconds) bounds the whole call: each command runs under `timeout` for what is left of N (a command
+# not started by then is skipped and counted as failed), so the archive is always written before the device tool's own
+# timeout would kill the call and return nothing. Set it some 20 s under the tool's timeout_s.
 set -uo pipefail
 OUT=${1:?usage: gpu-pack.sh OUT -- COMMAND... [--- COMMAND...]}
 shift
@@ -17,10 +21,21 @@ shift
 scratch=$(mktemp -d)
 mkdir -p "$scratch/r" "$OUT"
 failed=0
+pack_start=$SECONDS
 run_one() {
   local args=() a
   for a in "$@"; do args+=("${a//@OUT@/$scratch/r}"); done
-  "${args[@]}" || failed=$((failed + 1))
+  if [ -n "${SPRNN_PACK_S:-}" ]; then
+    local left=$((SPRNN_PACK_S - (SECONDS - pack_start)))
+    if [ "$left" -lt 5 ]; then
+      echo "gpu-pack.sh: skipped (SPRNN_PACK_S=$SPRNN_PACK_S spent): ${args[*]}" | tee -a "$scratch/r/skipped.txt" >&2
+      failed=$((failed + 1))
+      return
+    fi
+    timeout "$left" "${args[@]}" || failed=$((failed + 1))
+  else
+    "${args[@]}" || failed=$((failed + 1))
+  fi
 }
 cmd=()
 for a in "$@"; do
