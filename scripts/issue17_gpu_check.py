@@ -27,6 +27,9 @@ MODELS = {  # name: cell, input, hidden, layers, W_hh density, steps, batch, chu
     "lstm": ("lstm", 32, 256, 2, 0.3, 40, 4, [2, 1, 1, 9, 4, 8, 15]),
 }
 ENGINES = ["cpu-reference", "cuda-sparse-persistent", "cuda-dense-persistent", "cuda-gemm", "cuda-spmm", "cuda-cudnn"]
+# the persistent engines' opt-in modes, as gpu-issue17-check.sh names them: device sessions (stream), directions at once
+STREAM_ENGINES = ENGINES + ["cuda-sparse-persistent@device", "cuda-dense-persistent@device"]
+PACKED_ENGINES = ENGINES + ["cuda-sparse-persistent@halves", "cuda-dense-persistent@halves"]
 TOLERANCE = 3e-3
 LENGTHS = [40, 3, 17, 9]  # the --lengths of gpu-issue17-check.sh, batch 4, T 40
 PACKED = pathlib.Path(__file__).resolve().parent.parent / "sprnn-core" / "src" / "test" / "resources" / "golden-packed"
@@ -110,13 +113,13 @@ def compare(data, out):
                 files[pathlib.Path(m.name).name] = t.extractfile(m).read()
     log = (out / "log.txt").read_text()
     failures, skipped = 0, 0
-    print(f"{'model':6} {'engine':24} {'stream vs run':>14} {'raw vs run':>11} {'run vs ref':>11} {'lengths vs ref':>15}")
+    print(f"{'model':6} {'engine':30} {'stream vs run':>14} {'raw vs run':>11} {'run vs ref':>11} {'lengths vs ref':>15}")
     for name, (_, _, h, _, _, steps, batch, _) in MODELS.items():
         ref = np.load(io.BytesIO(files[f"{name}_cpu-reference_run.npy"]))
         ref_len = np.load(io.BytesIO(files[f"{name}_cpu-reference_lengths.npy"]))
-        for e in ENGINES:
+        for e in STREAM_ENGINES:
             if f"{name}_{e}_run.npy" not in files or not files[f"{name}_{e}_run.npy"]:
-                print(f"{name:6} {e:24} {'not run (engine unavailable: see log.txt)':>40}")
+                print(f"{name:6} {e:30} {'not run (engine unavailable: see log.txt)':>40}")
                 skipped += 1
                 continue
             run = np.load(io.BytesIO(files[f"{name}_{e}_run.npy"]))
@@ -130,7 +133,7 @@ def compare(data, out):
                 el, past = rel(got, ref_len), past_end(got, LENGTHS, batch_first=False)
             ok = es <= TOLERANCE and er <= TOLERANCE and ef <= TOLERANCE and el <= TOLERANCE and past == 0
             failures += not ok
-            print(f"{name:6} {e:24} {es:14.2e} {er:11.2e} {ef:11.2e} {el:15.2e}{'' if ok else '   FAIL'}")
+            print(f"{name:6} {e:30} {es:14.2e} {er:11.2e} {ef:11.2e} {el:15.2e}{'' if ok else '   FAIL'}")
         blob = files.get(f"{name}_auto_lengths.npy")
         ea = rel(np.load(io.BytesIO(blob)), ref_len) if blob else float("nan")
         failures += not ea <= TOLERANCE
@@ -153,14 +156,14 @@ def compare_packed(data, files):
     """Every engine's run of every PyTorch fixture against PyTorch's output, h_n and c_n; returns the failures."""
     failures = 0
     cases = json.loads((PACKED / "manifest.json").read_text())["cases"]
-    print(f"\n{'PyTorch fixture':46} {'engine':24} {'output':>9} {'h_n':>9} {'c_n':>9} {'past end':>9}")
+    print(f"\n{'PyTorch fixture':46} {'engine':30} {'output':>9} {'h_n':>9} {'c_n':>9} {'past end':>9}")
     for c in cases:
         name = c["name"]
         want = np.load(data / "packed" / f"{name}_expected.npz")
-        for e in ENGINES:
+        for e in PACKED_ENGINES:
             blob = files.get(f"packed_{name}_{e}_y.npy")
             if not blob:
-                print(f"{name:46} {e:24} {'no output (see log.txt)':>30}   FAIL")
+                print(f"{name:46} {e:30} {'no output (see log.txt)':>30}   FAIL")
                 failures += 1
                 continue
             y = np.load(io.BytesIO(blob))
@@ -170,7 +173,7 @@ def compare_packed(data, files):
             past = past_end(y, c["lengths"], bool(c.get("batch_first"))) if c.get("lengths") else 0.0
             ok = max(eo, eh, ec) <= TOLERANCE and past == 0
             failures += not ok
-            print(f"{name:46} {e:24} {eo:9.2e} {eh:9.2e} {ec:9.2e} {past:9.1e}{'' if ok else '   FAIL'}")
+            print(f"{name:46} {e:30} {eo:9.2e} {eh:9.2e} {ec:9.2e} {past:9.1e}{'' if ok else '   FAIL'}")
     return failures
 
 
