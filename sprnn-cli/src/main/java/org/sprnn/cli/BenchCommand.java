@@ -339,21 +339,7 @@ final class BenchCommand extends SprnnCommand {
      * read when the engine is built, set for the build and restored after.
      */
     private static Engine createWithMode(EngineFactory f, RnnModel model, EngineOptions opts, String mode) {
-        if (mode == null) {
-            return f.create(model, opts);
-        }
-        String key = org.sprnn.engine.cuda.SparsePersistentFactory.BIDIRECTIONAL_PROPERTY;
-        String before = System.getProperty(key);
-        System.setProperty(key, mode);
-        try {
-            return f.create(model, opts);
-        } finally {
-            if (before == null) {
-                System.clearProperty(key);
-            } else {
-                System.setProperty(key, before);
-            }
-        }
+        return Options.withProperty(org.sprnn.engine.cuda.SparsePersistentFactory.BIDIRECTIONAL_PROPERTY, mode, () -> f.create(model, opts));
     }
 
     private void print(List<Row> rows, Map<String, String> env, Workload w) {

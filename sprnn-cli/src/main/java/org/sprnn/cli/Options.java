@@ -18,4 +18,25 @@ final class Options {
             throw new SprnnException(option + ": must be in (0, 1], got " + value);
         }
     }
+
+    /**
+     * {@code work} with system property {@code key} set to {@code value} (null: as it is), restored after: how the bench
+     * commands choose an engine's opt-in mode, which the engine reads when it is built or opens a session.
+     */
+    static <T> T withProperty(String key, String value, java.util.function.Supplier<T> work) {
+        if (value == null) {
+            return work.get();
+        }
+        String before = System.getProperty(key);
+        System.setProperty(key, value);
+        try {
+            return work.get();
+        } finally {
+            if (before == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, before);
+            }
+        }
+    }
 }

@@ -256,21 +256,7 @@ final class SessionBenchCommand extends SprnnCommand {
      * for {@code work} and restored after.
      */
     private static <T> T withSessionKind(String kind, java.util.function.Supplier<T> work) {
-        if (kind == null) {
-            return work.get();
-        }
-        String key = org.sprnn.engine.cuda.SparsePersistentEngine.SESSION_PROPERTY;
-        String before = System.getProperty(key);
-        System.setProperty(key, kind);
-        try {
-            return work.get();
-        } finally {
-            if (before == null) {
-                System.clearProperty(key);
-            } else {
-                System.setProperty(key, before);
-            }
-        }
+        return Options.withProperty(org.sprnn.engine.cuda.SparsePersistentEngine.SESSION_PROPERTY, kind, work);
     }
 
     private void check() {

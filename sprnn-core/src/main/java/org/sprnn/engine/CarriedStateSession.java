@@ -51,13 +51,7 @@ final class CarriedStateSession implements Session {
     @Override
     public synchronized Tensor step(Tensor chunk) {
         requireOpen();
-        if (chunk == null) {
-            throw new SprnnException("session: chunk missing");
-        }
-        if (chunk.rank() != 3 || chunk.dim(1) != batch || chunk.dim(0) < 1) {
-            throw new SprnnException("session: chunk has shape " + chunk.shapeString() + ", expected [steps >= 1, " + batch
-                    + ", input] for a session of batch " + batch);
-        }
+        RunInputs.checkSessionChunk(chunk, batch);
         RnnOutput r = engine.run(chunk, h, c);
         h = r.hN();
         c = r.cN();
@@ -74,7 +68,7 @@ final class CarriedStateSession implements Session {
 
     private void requireOpen() {
         if (closed) {
-            throw new SprnnException("session: closed (after " + steps + " steps); open a new one with engine.openSession");
+            throw RunInputs.sessionClosed(steps);
         }
     }
 

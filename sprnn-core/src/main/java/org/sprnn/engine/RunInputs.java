@@ -209,4 +209,32 @@ public final class RunInputs {
         return new Tensor[] {h0 != null ? h0 : Tensor.zeros(l, batch, h),
             c0 != null || !model.cell().hasCellState() ? c0 : Tensor.zeros(l, batch, h)};
     }
+
+    /**
+     * Checks a session's chunk against the session's batch: present, {@code [steps >= 1][batch][input]} (the input size
+     * and values are the engine's run's to check).
+     *
+     * @param chunk the chunk a {@link Session#step} was given
+     * @param batch the session's batch size
+     * @throws SprnnException naming what is wrong
+     */
+    public static void checkSessionChunk(Tensor chunk, int batch) {
+        if (chunk == null) {
+            throw new SprnnException("session: chunk missing");
+        }
+        if (chunk.rank() != 3 || chunk.dim(1) != batch || chunk.dim(0) < 1) {
+            throw new SprnnException("session: chunk has shape " + chunk.shapeString() + ", expected [steps >= 1, " + batch
+                    + ", input] for a session of batch " + batch);
+        }
+    }
+
+    /**
+     * What a closed session's use throws.
+     *
+     * @param steps the steps the session was fed before it was closed
+     * @return the exception to throw
+     */
+    public static SprnnException sessionClosed(long steps) {
+        return new SprnnException("session: closed (after " + steps + " steps); open a new one with engine.openSession");
+    }
 }

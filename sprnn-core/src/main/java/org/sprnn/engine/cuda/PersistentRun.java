@@ -60,25 +60,11 @@ class PersistentRun implements AutoCloseable {
      * reads.
      */
     PersistentRun(SparsePersistentEngine engine, Tensor input, Tensor h0, Tensor c0, int[] lengths) {
-        name = engine.name();
-        model = engine.model();
-        ctx = engine.context();
-        stream = engine.stream();
-        layers = engine.layers();
-        variant = engine.variant();
-        steps = input.dim(0);
-        batch = input.dim(1);
-        hidden = model.hiddenSize();
-        gates = model.cell().gates();
-        ks = layers.kernels(batch);
-        chunks = StepChunks.of(steps, variant.stepsPerLaunch());
-        w = engine.workspace(steps, batch, ks, StepChunks.longest(chunks), chunks.size());
+        this(engine, input.dim(0), input.dim(1), null, lengths != null, null);
         int n = model.numLayers() * batch * hidden;
         Transfers.perCall(stream).uploadFloats(w.x, input.data());
         Transfers.perCall(stream).uploadFloats(w.h0s, h0 == null ? new double[n] : h0.data());
         Transfers.perCall(stream).uploadFloats(w.c0s, c0 == null ? new double[n] : c0.data());
-        withLengths = lengths != null;
-        session = null;
         if (withLengths) {
             Transfers.perCall(stream).uploadInts(w.lengths, lengths);
         }
@@ -91,6 +77,15 @@ class PersistentRun implements AutoCloseable {
      * is uploaded or launched here; {@link #enqueueSession} queues the whole run (to be captured into a graph).
      */
     PersistentRun(SparsePersistentEngine engine, PersistentWorkspace w, int steps, int batch, SessionBuffers session) {
+        this(engine, steps, batch, w, false, session);
+        if (chunks.size() != 1) {
+            throw new SprnnException(name + ": a session's run of " + steps + " steps is more than one launch a layer");
+        }
+    }
+
+    /** The fields of a run of {@code steps x batch} on {@code w}, or on the engine's workspace for that shape (null). */
+    private PersistentRun(SparsePersistentEngine engine, int steps, int batch, PersistentWorkspace w, boolean withLengths,
+                          SessionBuffers session) {
         name = engine.name();
         model = engine.model();
         ctx = engine.context();
@@ -103,11 +98,8 @@ class PersistentRun implements AutoCloseable {
         gates = model.cell().gates();
         ks = layers.kernels(batch);
         chunks = StepChunks.of(steps, variant.stepsPerLaunch());
-        if (chunks.size() != 1) {
-            throw new SprnnException(name + ": a session's run of " + steps + " steps is more than one launch a layer");
-        }
-        this.w = w;
-        this.withLengths = false;
+        this.w = w != null ? w : engine.workspace(steps, batch, ks, StepChunks.longest(chunks), chunks.size());
+        this.withLengths = withLengths;
         this.session = session;
     }
 

@@ -79,14 +79,7 @@ final class PersistentSession implements Session {
                         w.x.fill((byte) 0, engine.stream());
                         run.enqueueSession();
                         engine.stream().synchronize();
-                        int[] rec = Transfers.perCall(engine.stream()).downloadInts(faults, (long) KernelFault.RECORD_INTS * layers);
-                        for (int k = 0; k < layers; k++) {
-                            SprnnException e = KernelFault.exception(java.util.Arrays.copyOfRange(rec, k * KernelFault.RECORD_INTS,
-                                    (k + 1) * KernelFault.RECORD_INTS), engine.name(), k, 0, engine.variant().spinTimeoutNs());
-                            if (e != null) {
-                                throw e;
-                            }
-                        }
+                        checkFaults(Transfers.perCall(engine.stream()).downloadInts(faults, (long) KernelFault.RECORD_INTS * layers), 0);
                     }
                     graphs[p] = res.add(engine.stream().capture(() -> {
                         w.x.uploadAsync(in.segment(), 0, engine.stream());
@@ -176,13 +169,7 @@ final class PersistentSession implements Session {
     @Override
     public synchronized Tensor step(Tensor chunk) {
         requireOpen();
-        if (chunk == null) {
-            throw new SprnnException("session: chunk missing");
-        }
-        if (chunk.rank() != 3 || chunk.dim(1) != batch || chunk.dim(0) < 1) {
-            throw new SprnnException("session: chunk has shape " + chunk.shapeString() + ", expected [steps >= 1, " + batch
-                    + ", input] for a session of batch " + batch);
-        }
+        RunInputs.checkSessionChunk(chunk, batch);
         RunInputs.check(model, chunk, null, null);
         int t = chunk.dim(0);
         synchronized (engine) { // one step of the engine's sessions at a time: they share its stream, on which a step captures
@@ -218,16 +205,8 @@ final class PersistentSession implements Session {
         shape.graphs[current].launch(engine.stream());
         engine.stream().synchronize();
         MemorySegment o = shape.out.segment();
-        long faultAt = shape.outBytes() + stateBytes();
-        for (int k = 0; k < layers; k++) {
-            int[] record = new int[KernelFault.RECORD_INTS];
-            MemorySegment.copy(o, JAVA_INT, faultAt + 4L * KernelFault.RECORD_INTS * k, record, 0, record.length);
-            SprnnException e = KernelFault.exception(record, engine.name(), k, (int) Math.min(Integer.MAX_VALUE, steps),
-                    engine.variant().spinTimeoutNs()); // the step named counts from the session's first
-            if (e != null) {
-                throw e;
-            }
-        }
+        // the step a fault names counts from the session's first
+        checkFaults(o.asSlice(shape.outBytes() + stateBytes(), faultBytes()).toArray(JAVA_INT), (int) Math.min(Integer.MAX_VALUE, steps));
         int n = layers * batch * hidden;
         float[] y = o.asSlice(0, shape.outBytes()).toArray(JAVA_FLOAT);
         float[] s = o.asSlice(shape.outBytes(), stateBytes()).toArray(JAVA_FLOAT);
@@ -239,6 +218,17 @@ final class PersistentSession implements Session {
         hNow = h;
         cNow = c;
         return out;
+    }
+
+    /** Throws the first fault {@code records} ({@code [L]} fault records) hold, its step counted from {@code firstStep}. */
+    private void checkFaults(int[] records, int firstStep) {
+        for (int k = 0; k < layers; k++) {
+            SprnnException e = KernelFault.exception(java.util.Arrays.copyOfRange(records, k * KernelFault.RECORD_INTS,
+                    (k + 1) * KernelFault.RECORD_INTS), engine.name(), k, firstStep, engine.variant().spinTimeoutNs());
+            if (e != null) {
+                throw e;
+            }
+        }
     }
 
     /** A chunk of more than one launch a layer: the engine's whole run from the current states, then the new states up. */
@@ -265,7 +255,7 @@ final class PersistentSession implements Session {
 
     private void requireOpen() {
         if (closed) {
-            throw new SprnnException("session: closed (after " + steps + " steps); open a new one with engine.openSession");
+            throw RunInputs.sessionClosed(steps);
         }
     }
 

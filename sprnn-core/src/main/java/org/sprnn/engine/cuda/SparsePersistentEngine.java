@@ -250,25 +250,14 @@ public final class SparsePersistentEngine implements Engine {
         if (closed) {
             throw new SprnnException(name() + ": engine used after close()");
         }
-        String kind = System.getProperty(SESSION_PROPERTY);
-        if (kind == null) {
-            kind = System.getenv("SPRNN_SESSION");
+        if (OptIn.mode(SESSION_PROPERTY, "SPRNN_SESSION", DEFAULT_SESSION, List.of("device", "host")).equals("host")) {
+            return org.sprnn.engine.ComposedFeatures.session(this, model, batch, h0, c0);
         }
-        if (kind == null || kind.isBlank()) {
-            kind = DEFAULT_SESSION;
+        synchronized (this) {
+            PersistentSession s = new PersistentSession(this, model, batch, h0, c0);
+            sessions.add(s);
+            return s;
         }
-        return switch (kind.strip()) {
-            case "device" -> {
-                synchronized (this) {
-                    PersistentSession s = new PersistentSession(this, model, batch, h0, c0);
-                    sessions.add(s);
-                    yield s;
-                }
-            }
-            case "host" -> org.sprnn.engine.ComposedFeatures.session(this, model, batch, h0, c0);
-            default -> throw new SprnnException(SESSION_PROPERTY + " (or SPRNN_SESSION) is " + org.sprnn.io.Untrusted.quote(kind)
-                    + ": use device or host");
-        };
     }
 
     /** The plans used for {@code batch} (planning and compiling them if needed), one per layer. */

@@ -1,7 +1,7 @@
 package org.sprnn.engine.cuda;
 
+import java.util.List;
 import java.util.Optional;
-import org.sprnn.SprnnException;
 import org.sprnn.engine.CostModel;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineFactory;
@@ -125,19 +125,8 @@ public final class SparsePersistentFactory implements EngineFactory {
 
     /** {@link #BIDIRECTIONAL_PROPERTY}'s value: true for halves, false for sequential; anything else is refused. */
     static boolean bidirectionalHalves() {
-        String v = System.getProperty(BIDIRECTIONAL_PROPERTY);
-        if (v == null) {
-            v = System.getenv("SPRNN_BIDIRECTIONAL");
-        }
-        if (v == null || v.isBlank()) {
-            v = DEFAULT_BIDIRECTIONAL;
-        }
-        return switch (v.strip()) {
-            case "halves" -> true;
-            case "sequential" -> false;
-            default -> throw new SprnnException(BIDIRECTIONAL_PROPERTY + " (or SPRNN_BIDIRECTIONAL) is "
-                    + org.sprnn.io.Untrusted.quote(v) + ": use halves or sequential");
-        };
+        return OptIn.mode(BIDIRECTIONAL_PROPERTY, "SPRNN_BIDIRECTIONAL", DEFAULT_BIDIRECTIONAL, List.of("halves", "sequential"))
+                .equals("halves");
     }
 
     @Override
