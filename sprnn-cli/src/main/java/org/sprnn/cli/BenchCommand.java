@@ -69,8 +69,9 @@ final class BenchCommand extends SprnnCommand {
     String input;
 
     @Option(names = "--model", description = "time this model file (.safetensors or .npz, PyTorch's names; any cell, stacked, rows as "
-            + "its pruning left them) instead of a synthetic layer")
-    Path modelFile;
+            + "its pruning left them) instead of a synthetic layer; repeat it to time several models one after the other in this process "
+            + "(e.g. one layer pruned two ways), every row's ratio taken to the first model's first row")
+    List<Path> modelFiles = new ArrayList<>();
 
     @Option(names = "--model-cell", description = "the model file's cell where its metadata does not say: rnn_relu, rnn_tanh, gru, lstm")
     String modelCell;
@@ -175,7 +176,7 @@ final class BenchCommand extends SprnnCommand {
     }
 
     /** The model of --model, on the input of --input or on random inputs of --batch and --steps, from zero states. */
-    private Workload userModel() {
+    private Workload userModel(Path modelFile) {
         var parsed = spec.commandLine().getParseResult();
         for (String synth : List.of("--hidden", "--density", "--cell", "--layers", "--bidirectional")) {
             if (parsed.hasMatchedOption(synth)) {
@@ -223,7 +224,7 @@ final class BenchCommand extends SprnnCommand {
         return new Workload(model, what, modelFile.toString(), batch, steps, density, verifyX, null, null, sets);
     }
 
-    private record Row(String engine, String precision, double verifyError, double tolerance, int steps,
+    private record Row(Workload w, String engine, String precision, double verifyError, double tolerance, int steps,
                        double[] recurrentUs, double[] fullUs, String details) {
     }
 
@@ -251,9 +252,26 @@ final class BenchCommand extends SprnnCommand {
         if (outDir != null) {
             CsvRow.check(outDir.resolve("bench.csv"), HEADER);
         }
-        Workload w = modelFile == null ? synthetic() : userModel();
+        // every model is loaded and checked before any engine runs
+        List<Workload> workloads = modelFiles.isEmpty() ? List.of(synthetic()) : modelFiles.stream().map(this::userModel).toList();
         GpuStatus.describe().forEach(System.out::println);
         Map<String, String> env = GpuStatus.versions();
+        List<Row> rows = new ArrayList<>();
+        for (Workload w : workloads) {
+            rows.addAll(timeEngines(w, gpuPrecisions));
+        }
+        if (rows.isEmpty()) {
+            throw new SprnnException("no engine of --engines " + String.join(",", engines) + " could run here (each one's reason above)");
+        }
+        print(rows, env, workloads);
+        if (outDir != null) {
+            write(rows, env);
+        }
+        return 0;
+    }
+
+    /** Every engine of --engines (per precision, cuDNN algorithm, bidirectional mode) on {@code w}: verified, then timed. */
+    private List<Row> timeEngines(Workload w, List<Precision> gpuPrecisions) {
         RnnModel model = w.model();
         CellType cellType = model.cell();
         Tensor verifyX = w.verifyX(), h0 = w.h0(), c0 = w.c0();
@@ -263,7 +281,8 @@ final class BenchCommand extends SprnnCommand {
         try (Engine reference = EngineProvider.factory(CpuReferenceEngine.NAME).create(model, EngineOptions.builder().build())) {
             ref = reference.run(verifyX, h0, c0); // through the factory: a bidirectional model's is a BidirectionalEngine
         }
-        System.out.printf(Locale.ROOT, "cpu-reference on T=%d for verification: %.1f s%n", verifyX.shape()[0], (System.nanoTime() - t0) / 1e9);
+        System.out.printf(Locale.ROOT, "cpu-reference on T=%d for verification: %.1f s (%s)%n", verifyX.shape()[0],
+                (System.nanoTime() - t0) / 1e9, w.what());
         List<Row> rows = new ArrayList<>();
         // one row per engine and precision, cuda-cudnn's once more per algorithm
         // and a persistent engine's once more per --bidir-modes on a bidirectional model
@@ -312,20 +331,13 @@ final class BenchCommand extends SprnnCommand {
                 }
                 DeviceTimes t = DeviceTimes.of(e, sets, h0, c0, e.deviceTimer().isPresent() ? warmup : 1, reps,
                         (long) (wallSeconds * 1e9));
-                rows.add(new Row(label, prec.id(), err, tol, w.steps(), t.recurrentMicros(), t.fullMicros(), t.how()));
+                rows.add(new Row(w, label, prec.id(), err, tol, w.steps(), t.recurrentMicros(), t.fullMicros(), t.how()));
             } catch (CudnnEngineException refused) {
                 // cuDNN's refusal of one algorithm for this shape is a result of the comparison, not the end of it
                 System.out.println(label + " " + prec.id() + ": " + refused.getMessage());
             }
         }
-        if (rows.isEmpty()) {
-            throw new SprnnException("no engine of --engines " + String.join(",", engines) + " could run here (each one's reason above)");
-        }
-        print(rows, env, w);
-        if (outDir != null) {
-            write(rows, env, w);
-        }
-        return 0;
+        return rows;
     }
 
     /** The engines whose bidirectional mode --bidir-modes chooses. */
@@ -342,18 +354,23 @@ final class BenchCommand extends SprnnCommand {
         return Options.withProperty(org.sprnn.engine.cuda.SparsePersistentFactory.BIDIRECTIONAL_PROPERTY, mode, () -> f.create(model, opts));
     }
 
-    private void print(List<Row> rows, Map<String, String> env, Workload w) {
+    private void print(List<Row> rows, Map<String, String> env, List<Workload> workloads) {
+        boolean several = workloads.size() > 1;
         System.out.println();
-        System.out.printf(Locale.ROOT, "%s; %d replays after %d warm-up, %d input set(s) rotated; device %s%n", w.what(), reps, warmup,
-                w.sets().size(), env.get("device") + ", driver " + env.get("driver"));
+        for (Workload w : workloads) {
+            System.out.printf(Locale.ROOT, "%s%s; %d replays after %d warm-up, %d input set(s) rotated; device %s%n",
+                    several ? "model " + (workloads.indexOf(w) + 1) + ": " : "", w.what(), reps, warmup, w.sets().size(),
+                    env.get("device") + ", driver " + env.get("driver"));
+        }
         System.out.println();
-        System.out.println("| engine | precision | rel. error (T=" + w.verifyX().shape()[0] + ") | recurrent µs/step (median) | p10–p90 | "
-                + "full µs/step (incl. input GEMM) | ratio (recurrent, to first row) | how |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+        System.out.println("|" + (several ? " model |" : "") + " engine | precision | rel. error (T=" + workloads.get(0).verifyX().shape()[0]
+                + ") | recurrent µs/step (median) | p10–p90 | full µs/step (incl. input GEMM) | ratio (recurrent, to first row) | how |");
+        System.out.println("|" + (several ? "---|" : "") + "---|---|---|---|---|---|---|---|");
         double first = DeviceTimes.quantile(rows.get(0).recurrentUs(), 0.5) / rows.get(0).steps();
         for (Row r : rows) {
             double med = DeviceTimes.quantile(r.recurrentUs(), 0.5) / r.steps();
-            System.out.printf(Locale.ROOT, "| %s | %s | %.1e | %.2f | %.2f–%.2f | %.2f | %.2f | %s |%n", r.engine(), r.precision(),
+            System.out.printf(Locale.ROOT, "|%s %s | %s | %.1e | %.2f | %.2f–%.2f | %.2f | %.2f | %s |%n",
+                    several ? " " + (workloads.indexOf(r.w()) + 1) + " |" : "", r.engine(), r.precision(),
                     r.verifyError(), med, DeviceTimes.quantile(r.recurrentUs(), 0.1) / r.steps(), DeviceTimes.quantile(r.recurrentUs(), 0.9) / r.steps(),
                     DeviceTimes.quantile(r.fullUs(), 0.5) / r.steps(), med / first, r.details());
         }
@@ -364,11 +381,12 @@ final class BenchCommand extends SprnnCommand {
             + "steps,reps,warmup,input_sets,seed,rel_error,recurrent_us_per_step_median,recurrent_p10,recurrent_p90,recurrent_min,"
             + "recurrent_max,full_us_per_step_median,details,model,commit";
 
-    private void write(List<Row> rows, Map<String, String> env, Workload w) throws IOException {
+    private void write(List<Row> rows, Map<String, String> env) throws IOException {
         Files.createDirectories(outDir);
         List<Map<String, Object>> out = new ArrayList<>();
         String date = Instant.now().toString();
         for (Row r : rows) {
+            Workload w = r.w();
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("date", date);
             m.put("device", env.get("device"));

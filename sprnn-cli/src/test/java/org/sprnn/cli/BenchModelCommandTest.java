@@ -58,6 +58,24 @@ class BenchModelCommandTest {
     }
 
     @Test
+    void severalModelsOneAfterTheOtherInOneTableRatiosToTheFirst() throws Exception {
+        Path other = dir.resolve("gru-denser.safetensors");
+        ModelFiles.save(SyntheticModels.random(CellType.GRU, 5, 12, 2, 0.5, 1.0, 4), other, Precision.FP32);
+        String[] r = run("bench", "--model", model.toString(), "--model", other.toString(), "--batch", "2", "--steps", "5",
+                "--engines", "cpu-reference", "--reps", "20", "--warmup", "1", "--out-dir", dir.toString());
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("model 1: 'gru.safetensors'").contains("model 2: 'gru-denser.safetensors'")
+                .contains("| model | engine |").contains("| 1 | cpu-reference | fp32 |").contains("| 2 | cpu-reference | fp32 |");
+        List<String> csv = Files.readAllLines(dir.resolve("bench.csv"), StandardCharsets.UTF_8);
+        assertThat(csv).hasSize(3);
+        assertThat(csv.get(1)).contains("," + model + ",");
+        assertThat(csv.get(2)).contains("," + other + ",");
+        // a bad second model is refused before anything runs
+        assertOneLineError(cli("bench", "--model", model.toString(), "--model", dir.resolve("nope.safetensors").toString(),
+                "--engines", "cpu-reference", "--reps", "20"), "nope.safetensors");
+    }
+
+    @Test
     void anInputFileSetsBatchAndSteps() {
         Path x = dir.resolve("x.npy");
         Npy.write(x, SyntheticModels.input(7, 2, 5, 9), Precision.FP32);

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# gpu-pruned.sh — issue 16's rows as pruning leaves them: one PyTorch layer per shape pruned per matrix (magnitude, rows
+# of unequal length) and per row (every row the same count) by scripts/make_pruned_pair.py, then both files through
+# `sprnn bench --model A --model B --model A --model B` on cuda-sparse-persistent in one process (batch 4, T 256; each
+# model verified against cpu-reference first), with `sprnn plan` of each file beside. Shapes: relu 1152/10%, 2304/30%,
+# 5760/10% unless SPRNN_PRUNED_SHAPES (make_pruned_pair.py's --shapes) says otherwise. Needs python3 with PyTorch (the
+# GPU machine's) and this checkout's scripts/. SPRNN_PRUNED_ENGINES: other engines (e.g. cpu, to try the script here).
+#
+#   scripts/dist.sh                                                                                  # here
+#   bash scripts/gpu-pack.sh $OUT -- bash scripts/gpu-pruned.sh dist/sprnn-linux-x64.tar.xz @OUT@/pruned   # there
+set -uo pipefail
+tarball=${1:?usage: gpu-pruned.sh TARBALL OUT}
+OUT=${2:?usage: gpu-pruned.sh TARBALL OUT}
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$OUT"
+work=$(mktemp -d)
+tar -C "$work" -xJf "$tarball"
+S="$work/sprnn-linux-x64/bin/sprnn"
+export SPRNN_CACHE="$work/cache"
+SEED=${SPRNN_SEED:-$(( $(date +%s) % 100000 ))}
+shapes=${SPRNN_PRUNED_SHAPES:-rnn_relu:1152:0.1,rnn_relu:2304:0.3,rnn_relu:5760:0.1}
+python3 "$here/make_pruned_pair.py" "$work/m" --shapes "$shapes" --seed "$SEED" | tee "$OUT/models.txt"
+failed=0
+for spec in ${shapes//,/ }; do
+  IFS=: read -r cell h d <<< "$spec"
+  d=$(python3 -c "print(f'{float($d):g}')")
+  row="$work/m/${cell}_${h}_${d}_row.safetensors" matrix="$work/m/${cell}_${h}_${d}_matrix.safetensors"
+  for f in "$row" "$matrix"; do
+    echo "== $(basename "$f")" >> "$OUT/plan.txt"
+    "$S" plan --model "$f" --batch 4 >> "$OUT/plan.txt" 2>&1
+  done
+  t0=$SECONDS
+  timeout 200 "$S" bench --model "$row" --model "$matrix" --model "$row" --model "$matrix" --batch 4 --steps 256 --seed "$SEED" \
+    --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 --out-dir "$OUT" > "$OUT/bench_${cell}_${h}.log" 2>&1
+  rc=$?
+  printf '%-28s exit %s %ss\n' "$cell $h $d" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
+  [ "$rc" -eq 0 ] || { failed=$((failed + 1)); tail -3 "$OUT/bench_${cell}_${h}.log"; }
+  grep -E '^(model [0-9]|\| [0-9] )' "$OUT/bench_${cell}_${h}.log" | cut -c1-180
+done
+echo "seed $SEED" >> "$OUT/steps.txt"
+exit "$failed"
