@@ -2,7 +2,8 @@
 # gpu-pruned.sh — issue 16's rows as pruning leaves them: one PyTorch layer per shape pruned per matrix (magnitude, rows
 # of unequal length) and per row (every row the same count) by scripts/make_pruned_pair.py, then both files through
 # `sprnn bench --model A --model B --model A --model B` on cuda-sparse-persistent in one process (batch 4, T 256; each
-# model verified against cpu-reference first), with `sprnn plan` of each file beside. Shapes: relu 1152/10%, 2304/30%,
+# model verified against cpu-reference first), with `sprnn plan` of each file beside; then the per-matrix file once more
+# with SPRNN_ROW_ENDS=runtime (the general slot loop's run-time row-end test instead of the tail layout). Shapes: relu 1152/10%, 2304/30%,
 # 5760/10% unless SPRNN_PRUNED_SHAPES (make_pruned_pair.py's --shapes) says otherwise. Needs python3 with PyTorch (the
 # GPU machine's) and this checkout's scripts/. SPRNN_PRUNED_ENGINES: other engines (e.g. cpu, to try the script here).
 #
@@ -36,6 +37,16 @@ for spec in ${shapes//,/ }; do
   printf '%-28s exit %s %ss\n' "$cell $h $d" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
   [ "$rc" -eq 0 ] || { failed=$((failed + 1)); tail -3 "$OUT/bench_${cell}_${h}.log"; }
   grep -E '^(model [0-9]|\| [0-9] )' "$OUT/bench_${cell}_${h}.log" | cut -c1-180
+  # the per-matrix file again with the general slot loop (row ends tested at run time), for what the tail layout buys
+  echo "== $(basename "$matrix") SPRNN_ROW_ENDS=runtime" >> "$OUT/plan.txt"
+  SPRNN_ROW_ENDS=runtime "$S" plan --model "$matrix" --batch 4 >> "$OUT/plan.txt" 2>&1
+  t0=$SECONDS
+  SPRNN_ROW_ENDS=runtime timeout 120 "$S" bench --model "$matrix" --batch 4 --steps 256 --seed "$SEED" \
+    --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 > "$OUT/bench_${cell}_${h}_runtime.log" 2>&1
+  rc=$?
+  printf '%-28s exit %s %ss\n' "$cell $h $d runtime ends" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
+  [ "$rc" -eq 0 ] || failed=$((failed + 1))
+  grep -E '^\| ' "$OUT/bench_${cell}_${h}_runtime.log" | tail -1 | cut -c1-180
 done
 echo "seed $SEED" >> "$OUT/steps.txt"
 exit "$failed"

@@ -96,7 +96,9 @@ final class PlanCommand extends SprnnCommand {
             throw new SprnnException("--engine cuda-dense-persistent: --naive and --split-weights are sparse switches");
         }
         PlanOptions options = dense ? PlanOptions.denseDefaults(format).withExchange(mode)
-                : new PlanOptions(mode, !naive, !naive, !naive, 0, 0, format, splitWeights);
+                : new PlanOptions(mode, !naive, !naive, !naive, 0, 0, format, splitWeights)
+                        // the engine's row ends (SPRNN_ROW_ENDS / -Dsprnn.rowEnds: compiled, or runtime for the general loop)
+                        .withCompiledRowEnds(naive || org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false).compiledRowEnds());
         RnnModel model;
         if (source.model != null) {
             model = ModelFiles.load(source.model, cell == null ? null : CellType.parse(cell));

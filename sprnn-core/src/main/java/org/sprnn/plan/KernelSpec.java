@@ -57,6 +57,9 @@ import org.sprnn.sparse.SharedMemoryBanks;
  *     columns a word and no column index ({@link org.sprnn.sparse.PackedLayer#packDense}); every row takes
  *     {@code ceil(H/64)} slots, so {@code S = U*G*ceil(H/64)}, full warps, wide loads, row ends compiled in where a warp
  *     holds more than one row, no split weights; the activations keep 64 zero columns above {@code H} instead of 32
+ * @param tailSlots {@code T > 0}: rows as pruning leaves them ({@link org.sprnn.sparse.PackedLayer#packTail}): the warp's
+ *     first {@code T} slots a tail its rows share lane by lane, then every row {@code rowSlots} slots with its ends
+ *     compiled in, {@code S = T + U*G*rowSlots} ({@code SPRNN_TAIL_SLOTS}); 0 without
  * @param lengths per-sequence lengths ({@code SPRNN_LENGTHS}): the kernel takes each sequence's length and the launch's
  *     first step, and from a sequence's end on keeps its column's state and writes zero outputs, so a batch of
  *     sequences of different lengths runs in the same single launch; everything else, the plan included, is the spec's
@@ -65,7 +68,16 @@ import org.sprnn.sparse.SharedMemoryBanks;
 public record KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
                          ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
-                         boolean uniformSlots, int rowSlots, boolean dense, boolean lengths) {
+                         boolean uniformSlots, int rowSlots, boolean dense, boolean lengths, int tailSlots) {
+
+    /** A spec without a tail ({@link #tailSlots} 0). */
+    public KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
+                      int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
+                      ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
+                      boolean uniformSlots, int rowSlots, boolean dense, boolean lengths) {
+        this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
+                exchange, balanced, smArch, splitWeights, stageCluster, uniformSlots, rowSlots, dense, lengths, 0);
+    }
 
     /** A sparse spec (not {@link #dense}). */
     public KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
@@ -161,9 +173,12 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             throw new SprnnException("kernel spec: stageCluster " + stageCluster + " must be 1, or 2, 4, 8 or 16 dividing ctas " + ctas
                     + " with the grid barrier on compute capability 9.0 (" + exchange.id() + ", sm " + smArch + ")");
         }
-        if (rowSlots < 0 || (rowSlots > 0 && ((long) rowSlots * unitsPerWarp * cell.gates() != slotsPerLane
+        if (tailSlots < 0 || (tailSlots > 0 && (rowSlots == 0 || dense))) {
+            throw new SprnnException("kernel spec: tailSlots " + tailSlots + " must be >= 0, and > 0 only with rowSlots and not dense");
+        }
+        if (rowSlots < 0 || (rowSlots > 0 && ((long) rowSlots * unitsPerWarp * cell.gates() + tailSlots != slotsPerLane
                 || unitsPerWarp * cell.gates() < 2 || !uniformSlots))) {
-            throw new SprnnException("kernel spec: rowSlots " + rowSlots + " x " + unitsPerWarp * cell.gates()
+            throw new SprnnException("kernel spec: tailSlots " + tailSlots + " + rowSlots " + rowSlots + " x " + unitsPerWarp * cell.gates()
                     + " rows a warp must be slotsPerLane " + slotsPerLane + ", with more than one row a warp and full warps");
         }
         if (dense) {
@@ -202,7 +217,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         return builder().cell(cell).hidden(hidden).batch(batch).weights(weights).ctas(ctas).warpsPerCta(warpsPerCta)
                 .slotsPerLane(slotsPerLane).registerSlots(registerSlots).unitsPerWarp(unitsPerWarp).wideLoads(wideLoads)
                 .bankAware(bankAware).exchange(exchange).balanced(balanced).smArch(smArch).splitWeights(splitWeights)
-                .stageCluster(stageCluster).uniformSlots(uniformSlots).rowSlots(rowSlots).dense(dense).lengths(lengths);
+                .stageCluster(stageCluster).uniformSlots(uniformSlots).rowSlots(rowSlots).dense(dense).lengths(lengths).tailSlots(tailSlots);
     }
 
     /**
@@ -230,6 +245,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         private int rowSlots;
         private boolean dense;
         private boolean lengths;
+        private int tailSlots;
 
         private Builder() {
         }
@@ -330,6 +346,11 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             return this;
         }
 
+        public Builder tailSlots(int v) {
+            tailSlots = v;
+            return this;
+        }
+
         public Builder lengths(boolean v) {
             lengths = v;
             return this;
@@ -344,7 +365,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             int stage = stageCluster != 0 ? stageCluster
                     : exchange == null ? 1 : defaultStageCluster(exchange, smArch, ctas, hidden, batch);
             return new KernelSpec(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp,
-                    wideLoads, bankAware, exchange, balanced, smArch, splitWeights, stage, uniformSlots, rowSlots, dense, lengths);
+                    wideLoads, bankAware, exchange, balanced, smArch, splitWeights, stage, uniformSlots, rowSlots, dense, lengths, tailSlots);
         }
     }
 
@@ -471,7 +492,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                 wideLoads ? "wide" : "scalar", bankAware ? "bank" : "natural", exchange.id(), balanced ? "bal" : "naivesplit",
                 weights == Precision.BF16 ? "_bf16" : "", splitWeights ? "_split" : "")
                 + (stageCluster() > 1 ? "_mc" + stageCluster() : "") + (uniformSlots ? "_full" : "")
-                + (rowSlots > 0 ? "_rows" + rowSlots : "") + (dense ? "_dense" : "") + (lengths ? "_len" : "");
+                + (rowSlots > 0 ? "_rows" + rowSlots : "") + (tailSlots > 0 ? "_tail" + tailSlots : "") + (dense ? "_dense" : "") + (lengths ? "_len" : "");
     }
 
     /** The {@code -D} defines that specialise {@code sparse_persistent_rnn.cu}, in a fixed order. */
@@ -498,6 +519,9 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         }
         if (rowSlots > 0) {
             d.put("SPRNN_ROW_SLOTS", Integer.toString(rowSlots));
+        }
+        if (tailSlots > 0) {
+            d.put("SPRNN_TAIL_SLOTS", Integer.toString(tailSlots));
         }
         if (dense) {
             d.put("SPRNN_DENSE", "1");

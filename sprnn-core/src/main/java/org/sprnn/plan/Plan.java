@@ -99,7 +99,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         // cost) that might (their slots per lane within registers plus the shared memory left after the activations
         // alone, an optimistic bound), so that no layer is refused that fits with another warp count
         List<int[]> candidates = warpCandidates(whh, cell, batch, device, ctas, ex == ExchangeMode.CLUSTER, options.balanced(),
-                options.splitWeights());
+                options.splitWeights(), triesTail(options));
         Plan first = of(whh, cell, batch, device, options, ex, ctas, candidates.get(0)[0], stageCluster);
         boolean partitionPossible = ex == ExchangeMode.CLUSTER ? device.computeCapability() >= 90 && ctas <= device.maxClusterSize()
                 : ctas <= device.smCount();
@@ -156,7 +156,31 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * ask for the general loop.
      */
     static int compiledRowSlots(PackedLayer layout, CellType cell, PlanOptions options) {
-        return options.compiledRowEnds() && layout.unitsPerWarp() * cell.gates() > 1 ? layout.equalRowSlots() : 0;
+        return options.compiledRowEnds() && layout.unitsPerWarp() * cell.gates() > 1 ? layout.compiledRowSlots() : 0;
+    }
+
+    /**
+     * Whether a partition tries {@link PackedLayer#packTail} (rows as pruning leaves them, ends compiled in): where the
+     * options compile row ends in and deal balanced, for a sparse layout.
+     */
+    static boolean triesTail(PlanOptions options) {
+        return options.compiledRowEnds() && options.balanced() && !options.dense();
+    }
+
+    /**
+     * The layout of one partition: {@link PackedLayer#pack}, or where its rows are unequal (no {@link
+     * PackedLayer#equalRowSlots}) and a warp holds more than one, {@link PackedLayer#packTail} if that takes no more
+     * slots per lane: the same or fewer slots with no run-time row-end test.
+     */
+    static PackedLayer layout(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous, PlanOptions options) {
+        PackedLayer general = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ctaContiguous,
+                options.balanced(), options.bankAware(), options.wideLoads(), options.weights(), options.splitWeights());
+        if (!triesTail(options) || general.unitsPerWarp() * cell.gates() > 1 && general.equalRowSlots() > 0) {
+            return general;
+        }
+        PackedLayer tail = PackedLayer.packTail(whh, cell, batch, ctas, ctas * warps, ctaContiguous, options.bankAware(),
+                options.wideLoads(), options.weights(), options.splitWeights());
+        return tail != null && tail.slotsPerLane() <= general.slotsPerLane() ? tail : general;
     }
 
     /** One layer on a given partition (exchange, CTAs, warps and staging cluster fixed; 0: the default cluster). */
@@ -165,8 +189,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         int h = whh.cols();
         boolean ctaContiguous = ex == ExchangeMode.CLUSTER
                 || (ex == ExchangeMode.GRID_BARRIER && ctaContiguousIsFree(whh, cell, batch, ctas, warps, options));
-        PackedLayer layout = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ctaContiguous,
-                options.balanced(), options.bankAware(), options.wideLoads(), options.weights(), options.splitWeights());
+        PackedLayer layout = layout(whh, cell, batch, ctas, warps, ctaContiguous, options);
         int threads = warps * 32;
         int regs = registersPerThread(device, warps);
         int regSlotsAvail = KernelSpec.registerSlotsFor(cell, regs);
@@ -177,7 +200,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 .wideLoads(options.wideLoads()).bankAware(options.bankAware()).exchange(ex).balanced(options.balanced())
                 .smArch(device.computeCapability()).splitWeights(options.splitWeights())
                 .stageCluster(stageCluster) // 0: KernelSpec.defaultStageCluster
-                .uniformSlots(layout.fullWarps()).rowSlots(compiledRowSlots(layout, cell, options)).build();
+                .uniformSlots(layout.fullWarps()).rowSlots(compiledRowSlots(layout, cell, options))
+                .tailSlots(layout.tailSlots()).build();
         long fixed = spec.sharedMemoryBytesWithoutTier2();
         long left = device.sharedMemoryPerBlockOptin() - KernelSpec.STATIC_SHARED_BYTES - fixed;
         int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));
@@ -297,15 +321,17 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * tier counted {@link #TIER2_SLOT_COST}x), ties to fewer warps (more registers each); from 1 to the block limit.
      */
     static int chooseWarps(CsrMatrix whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous, boolean balanced) {
-        return warpCandidates(whh, cell, batch, device, ctas, contiguous, balanced, false).get(0)[0];
+        return warpCandidates(whh, cell, batch, device, ctas, contiguous, balanced, false, false).get(0)[0];
     }
 
     /**
      * Every usable warp count as {@code {warps, slots per lane}}, cheapest first by the cost of {@link #chooseWarps}
      * (ties to fewer warps, but see {@link #fillSubpartitions}); never empty (1 warp when no count has a register tier).
+     * With {@code tails}, a count's slots per lane are the fewer of the general layout's and {@link
+     * PackedLayer#tailSlotsPerLane}'s.
      */
     static List<int[]> warpCandidates(CsrMatrix whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous,
-                                      boolean balanced, boolean splitWeights) {
+                                      boolean balanced, boolean splitWeights, boolean tails) {
         int[] unitSlots = PackedLayer.unitSlots(whh, cell, splitWeights);
         List<double[]> scored = new ArrayList<>(); // {cost, warps, slots}
         for (int w = 1; w <= Math.min(32, device.maxThreadsPerBlock() / 32); w++) {
@@ -315,6 +341,10 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 continue; // no register tier at all: the kernel's own registers do not fit
             }
             int s = PackedLayer.slotsPerLane(unitSlots, batch, ctas, ctas * w, contiguous, balanced);
+            int tail = tails && s > 1 ? PackedLayer.tailSlotsPerLane(whh, cell, batch, ctas, ctas * w, contiguous, splitWeights) : 0;
+            if (tail > 0) {
+                s = Math.min(s, tail);
+            }
             scored.add(new double[] {Math.min(s, regSlots) + TIER2_SLOT_COST * Math.max(0, s - regSlots), w, s});
         }
         // costs are multiples of 0.5 (compared rounded to tenths), then fewer warps

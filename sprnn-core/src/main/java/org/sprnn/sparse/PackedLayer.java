@@ -43,9 +43,20 @@ import org.sprnn.model.CellType;
  * @param stats balance and bank-conflict figures
  * @param splitWeights each nonzero is two words (hi and lo), see the class comment
  * @param dense the dense layout of {@link #packDense}: every row whole, two weights a word, no column index
+ * @param tailSlots {@code T > 0} for the layout of {@link #packTail}: each warp's first {@code T} slots a tail its rows
+ *     share lane by lane, then every row the same slots; 0 otherwise
+ * @param tailRows {@code [W][32]} with a tail, the warp-local row ({@code 0 .. U*G-1}) whose words lane {@code l}'s tail
+ *     slots hold, -1 for a lane of padding; empty without a tail
  */
 public record PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
-                          int[] words, int[] rowEnds, int[] warpUnits, Stats stats, boolean splitWeights, boolean dense) {
+                          int[] words, int[] rowEnds, int[] warpUnits, Stats stats, boolean splitWeights, boolean dense,
+                          int tailSlots, int[] tailRows) {
+
+    /** A layout without a tail. */
+    public PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
+                       int[] words, int[] rowEnds, int[] warpUnits, Stats stats, boolean splitWeights, boolean dense) {
+        this(cell, hidden, batch, warps, slotsPerLane, unitsPerWarp, words, rowEnds, warpUnits, stats, splitWeights, dense, 0, new int[0]);
+    }
 
     /** A sparse layout ({@link #pack}). */
     public PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
@@ -344,6 +355,389 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     }
 
 
+    /** The widest tail {@link #packTail} considers, in slots. */
+    public static final int MAX_TAIL_SLOTS = 16;
+
+    /**
+     * Packs {@code whh} for rows as pruning leaves them (unequal lengths) with every row end at a compile-time slot
+     * ({@code SPRNN_ROW_SLOTS} with {@code SPRNN_TAIL_SLOTS}): every warp holds up to {@code U} units
+     * ({@code U*G > 1} rows), each row {@code B} slots of its own (its first {@code min(n, 32B)} words, bank-aware
+     * ordered as usual) after a tail of {@code T} slots that the warp's rows share lane by lane: a row of {@code n > 32B}
+     * words takes {@code ceil((n - 32B) / T)} lanes of it, {@code T} words a lane ({@link #tailRows}), at most 32 lanes a
+     * warp. So {@code S = T + U*G*B} for every warp; the kernel starts each row's sums from its tail lanes' (a select),
+     * no run-time row-end test. Units go to CTAs as {@link #pack} sends them ({@code ctaContiguous}: contiguous ranges of
+     * equal count, aligned), then to warps, most tail lanes first, each to the warp with the fewest tail lanes so far
+     * that holds fewer than {@code U}. {@code B} and {@code T} are the pair of least {@code S} for which that dealing
+     * fits (ties: the smaller tail); {@code T} is 0 where every row fits {@code B} slots (rows padded to equal length).
+     *
+     * @return the layout, or null where a warp would hold one row ({@code U*G < 2}) or no tail of at most
+     *     {@link #MAX_TAIL_SLOTS} fits
+     */
+    public static PackedLayer packTail(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+                                       boolean bankAware, boolean wideLoads, Precision format, boolean splitWeights) {
+        if (ctas < 1 || warps < 1 || warps % ctas != 0) {
+            throw new SprnnException("pack tail: warps " + warps + " must be a positive multiple of ctas " + ctas);
+        }
+        int h = whh.cols();
+        int gates = cell.gates();
+        if (whh.rows() != gates * h) {
+            throw new SprnnException("pack tail: W_hh has " + whh.rows() + " rows, a " + cell.id() + " layer of hidden " + h + " needs " + gates * h);
+        }
+        if (h + SharedMemoryBanks.ZERO_COLUMNS - 1 > PackedWord.MAX_COLUMN) {
+            throw new SprnnException("pack tail: hidden " + h + " too large for 16-bit column indices");
+        }
+        TailShape shape = tailShape(whh, cell, batch, ctas, warps, ctaContiguous, splitWeights);
+        if (shape == null) {
+            return null;
+        }
+        int upw = shape.upw(), rows = upw * gates, poolWarps = shape.poolWarps();
+        int[] rowWords = shape.rowWords();
+        List<int[]> pools = shape.pools();
+        int b = shape.rowSlots(), t = shape.tailSlots(), slots = rows * b + t;
+        List<List<Integer>> dealt = dealTail(pools, poolWarps, upw, rowWords, h, gates, b, t);
+        long wordsLong = (long) warps * slots * 32;
+        if (wordsLong > Integer.MAX_VALUE - 16) {
+            throw new SprnnException("pack tail: " + wordsLong + " words do not fit one array");
+        }
+        SharedMemoryBanks banks = SharedMemoryBanks.forBatch(batch, wideLoads);
+        int[] words = new int[(int) wordsLong];
+        Arrays.fill(words, PackedWord.pack(0f, h, format));
+        int[] rowEnds = new int[warps * rows];
+        int[] warpUnits = new int[warps * upw];
+        int[] tailRows = new int[warps * 32];
+        Arrays.fill(warpUnits, -1);
+        Arrays.fill(tailRows, -1);
+        long loads = 0, wfNat = 0, wf = 0, lb = 0, maxNnz = 0;
+        int worstNat = 0, worst = 0;
+        for (int w = 0; w < warps; w++) {
+            for (int k = 0; k < rows; k++) {
+                rowEnds[w * rows + k] = t + (k + 1) * b - 1;
+            }
+            List<Integer> units = dealt.get(w);
+            int lane0 = 0;
+            long nnz = 0;
+            int[] tailCols = new int[32 * t]; // the tail's cells slot-major (slot * 32 + lane): column, or -1 padding
+            Arrays.fill(tailCols, -1);
+            List<List<List<int[]>>> tails = new ArrayList<>(); // per warp row: its tail words {column, word} by bank slot
+            List<Integer> tailLeft = new ArrayList<>();
+            for (int i = 0; i < units.size(); i++) {
+                int u = units.get(i);
+                warpUnits[w * upw + i] = u;
+                for (int g = 0; g < gates; g++) {
+                    int k = i * gates + g;
+                    int r = g * h + u;
+                    int[] cols = whh.rowColumns(r);
+                    float[] vals = whh.rowValues(r);
+                    nnz += cols.length;
+                    if (splitWeights) {
+                        int[] both = new int[2 * cols.length];
+                        float[] parts = new float[2 * cols.length];
+                        for (int n = 0; n < cols.length; n++) {
+                            both[2 * n] = both[2 * n + 1] = cols[n];
+                            parts[2 * n] = format.decode(format.encode(vals[n]));
+                            parts[2 * n + 1] = format.decode(format.encodeResidual(vals[n]));
+                        }
+                        cols = both;
+                        vals = parts;
+                    }
+                    int n = cols.length;
+                    int m = Math.min(n, 32 * b);
+                    // the row's words in its bank-aware order (or natural): the first m to its own slots, the rest to the tail
+                    int[] all = bankAware ? BankAwareOrder.order(cols, h, banks) : BankAwareOrder.natural(n);
+                    int[] base = new int[m];
+                    int[] rest = new int[n - m];
+                    int nb = 0, nr = 0;
+                    for (int c : all) {
+                        if (c >= 0) {
+                            if (nb < m) {
+                                base[nb++] = c;
+                            } else {
+                                rest[nr++] = c;
+                            }
+                        }
+                    }
+                    int[] baseCols = new int[m];
+                    for (int q = 0; q < m; q++) {
+                        baseCols[q] = cols[base[q]];
+                    }
+                    int[] nat = BankAwareOrder.natural(m);
+                    int[] cells = bankAware ? BankAwareOrder.order(baseCols, h, banks) : nat;
+                    int[] before = BankAwareOrder.wavefronts(nat, baseCols, h, banks);
+                    int[] after = BankAwareOrder.wavefronts(cells, baseCols, h, banks);
+                    for (int x : before) {
+                        wfNat += x;
+                        worstNat = Math.max(worstNat, x);
+                    }
+                    for (int x : after) {
+                        wf += x;
+                        worst = Math.max(worst, x);
+                    }
+                    loads += before.length;
+                    lb += BankAwareOrder.lowerBound(baseCols, banks);
+                    int j0 = t + k * b;
+                    for (int q = 0; q < cells.length; q++) {
+                        int c = cells[q];
+                        words[(w * slots + j0 + q / 32) * 32 + q % 32] = c >= 0 ? PackedWord.pack(vals[base[c]], cols[base[c]], format)
+                                : PackedWord.pack(0f, h + (-1 - c), format);
+                    }
+                    int rowLanes = nr == 0 ? 0 : (nr + t - 1) / t;
+                    for (int lane = lane0; lane < lane0 + rowLanes; lane++) {
+                        tailRows[w * 32 + lane] = k; // padding cells of the lane too (zero weights)
+                    }
+                    lane0 += rowLanes;
+                    // the row's tail words by bank slot, for the fill below
+                    List<List<int[]>> bySlot = new ArrayList<>(banks.slots());
+                    for (int x = 0; x < banks.slots(); x++) {
+                        bySlot.add(new ArrayList<>());
+                    }
+                    for (int q = 0; q < nr; q++) {
+                        bySlot.get(banks.slot(cols[rest[q]])).add(new int[] {cols[rest[q]], PackedWord.pack(vals[rest[q]], cols[rest[q]], format)});
+                    }
+                    tails.add(bySlot);
+                    tailLeft.add(nr);
+                }
+            }
+            if (lane0 > 32) {
+                throw new SprnnException("pack tail: warp " + w + " needs " + lane0 + " tail lanes"); // dealTail checked it
+            }
+            // the tail, one load (slot) at a time: each lane with words of its row left takes the one whose bank slot its
+            // lane group has used least in this load (the bank-aware order's aim, greedily, across the warp's rows)
+            int g = banks.groupLanes();
+            int[] used = new int[banks.slots()];
+            for (int slot = 0; slot < t; slot++) {
+                for (int lane = 0; lane < 32; lane++) {
+                    if (lane % g == 0) {
+                        Arrays.fill(used, 0);
+                    }
+                    int k = tailRows[w * 32 + lane];
+                    if (k < 0 || tailLeft.get(k) == 0) {
+                        continue;
+                    }
+                    List<List<int[]>> bySlot = tails.get(k);
+                    int pick = -1;
+                    for (int x = 0; x < bySlot.size(); x++) {
+                        if (!bySlot.get(x).isEmpty() && (pick < 0 || used[x] < used[pick]
+                                || used[x] == used[pick] && bySlot.get(x).size() > bySlot.get(pick).size())) {
+                            pick = x;
+                        }
+                    }
+                    int[] cw = bySlot.get(pick).remove(bySlot.get(pick).size() - 1);
+                    used[pick]++;
+                    tailLeft.set(k, tailLeft.get(k) - 1);
+                    words[(w * slots + slot) * 32 + lane] = cw[1];
+                    tailCols[slot * 32 + lane] = cw[0];
+                }
+            }
+            for (int k = 0; k < tailLeft.size(); k++) {
+                if (tailLeft.get(k) != 0) {
+                    throw new SprnnException("pack tail: warp " + w + " row " + k + " has " + tailLeft.get(k) + " tail words left"); // lanes x T hold them
+                }
+            }
+            maxNnz = Math.max(maxNnz, nnz);
+            for (int slot = 0; slot < t; slot++) { // the tail's loads as laid out (padding lanes read zero column H: one broadcast)
+                int[] col = new int[32];
+                for (int lane = 0; lane < 32; lane++) {
+                    col[lane] = tailCols[slot * 32 + lane] >= 0 ? tailCols[slot * 32 + lane] : h;
+                }
+                int x = banks.wavefronts(col);
+                wfNat += x;
+                wf += x;
+                worstNat = Math.max(worstNat, x);
+                worst = Math.max(worst, x);
+                loads++;
+                lb += x;
+            }
+        }
+        Stats stats = new Stats(whh.nnz(), maxNnz, whh.nnz() / (double) warps, slots, loads, wfNat, worstNat, wf, worst, lb);
+        return new PackedLayer(cell, h, batch, warps, slots, upw, words, rowEnds, warpUnits, stats, splitWeights, false, t, tailRows);
+    }
+
+    /** {@link #packTail}'s choice: the pools (units per CTA, or all), warps a pool, units a warp, words a row, B and T. */
+    private record TailShape(List<int[]> pools, int poolWarps, int upw, int[] rowWords, int rowSlots, int tailSlots) {
+    }
+
+    /**
+     * The slots per lane {@link #packTail} would give ({@code T + U*G*B}), without packing (for choosing a partition);
+     * 0 where it gives no layout.
+     */
+    public static int tailSlotsPerLane(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+                                       boolean splitWeights) {
+        if (ctas < 1 || warps < 1 || warps % ctas != 0 || whh.rows() != cell.gates() * whh.cols()) {
+            return 0;
+        }
+        TailShape s = tailShape(whh, cell, batch, ctas, warps, ctaContiguous, splitWeights);
+        return s == null ? 0 : s.upw() * cell.gates() * s.rowSlots() + s.tailSlots();
+    }
+
+    private static TailShape tailShape(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+                                       boolean splitWeights) {
+        int h = whh.cols();
+        int gates = cell.gates();
+        int wpn = splitWeights ? 2 : 1;
+        int[] rowWords = new int[gates * h];
+        int maxWords = 0;
+        for (int r = 0; r < rowWords.length; r++) {
+            rowWords[r] = wpn * whh.rowNnz(r);
+            maxWords = Math.max(maxWords, rowWords[r]);
+        }
+        // the pools: each CTA's units and warps (contiguous ranges), or all units over all warps
+        List<int[]> pools = new ArrayList<>();
+        int poolWarps;
+        if (ctaContiguous) {
+            int[] ones = new int[h];
+            Arrays.fill(ones, 1);
+            List<List<Integer>> naive = deal(ones, batch, ctas, warps, true, false);
+            poolWarps = warps / ctas;
+            for (int c = 0; c < ctas; c++) {
+                List<Integer> units = new ArrayList<>();
+                for (int w = c * poolWarps; w < (c + 1) * poolWarps; w++) {
+                    units.addAll(naive.get(w));
+                }
+                pools.add(units.stream().mapToInt(Integer::intValue).toArray());
+            }
+        } else {
+            poolWarps = warps;
+            int[] all = new int[h];
+            for (int u = 0; u < h; u++) {
+                all[u] = u;
+            }
+            pools.add(all);
+        }
+        int upw = 1;
+        for (int[] pool : pools) {
+            upw = Math.max(upw, (pool.length + poolWarps - 1) / poolWarps);
+        }
+        int rows = upw * gates;
+        if (rows < 2) {
+            return null;
+        }
+        int bestB = -1, bestT = -1;
+        long bestS = Long.MAX_VALUE;
+        for (int b = 1; b <= BankAwareOrder.slotColumns(maxWords); b++) {
+            if ((long) rows * b >= bestS) {
+                break;
+            }
+            // the least tail that fits (a wider one never needs more lanes), by bisection within what would beat the best
+            int hi = (int) Math.min(MAX_TAIL_SLOTS, bestS - 1 - (long) rows * b);
+            if (hi < 0 || dealTail(pools, poolWarps, upw, rowWords, h, gates, b, hi) == null) {
+                continue;
+            }
+            int lo = -1; // fails (or below 0)
+            while (hi - lo > 1) {
+                int mid = (lo + hi) >>> 1;
+                if (dealTail(pools, poolWarps, upw, rowWords, h, gates, b, mid) != null) {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            bestB = b;
+            bestT = hi;
+            bestS = (long) rows * b + hi;
+        }
+        return bestB < 0 ? null : new TailShape(pools, poolWarps, upw, rowWords, bestB, bestT);
+    }
+
+    /**
+     * {@link #packTail}'s dealing for rows of {@code b} slots and a tail of {@code t}: per pool, units by tail lanes
+     * needed (most first) to the warp with the fewest tail lanes so far among those with fewer than {@code upw} units;
+     * null where a warp would need more than 32 tail lanes (or a row has words beyond its slots and no tail).
+     */
+    private static List<List<Integer>> dealTail(List<int[]> pools, int poolWarps, int upw, int[] rowWords, int h, int gates, int b, int t) {
+        List<List<Integer>> out = new ArrayList<>();
+        for (int[] pool : pools) {
+            int[] need = new int[pool.length];
+            Integer[] order = new Integer[pool.length];
+            for (int i = 0; i < pool.length; i++) {
+                order[i] = i;
+                for (int g = 0; g < gates; g++) {
+                    int over = rowWords[g * h + pool[i]] - 32 * b;
+                    if (over > 0) {
+                        if (t == 0) {
+                            return null;
+                        }
+                        need[i] += (over + t - 1) / t;
+                    }
+                }
+                if (need[i] > 32) {
+                    return null;
+                }
+            }
+            Arrays.sort(order, (x, y) -> need[y] != need[x] ? need[y] - need[x] : pool[x] - pool[y]);
+            int[] lanes = new int[poolWarps];
+            List<List<Integer>> local = new ArrayList<>(poolWarps);
+            PriorityQueue<Integer> q = new PriorityQueue<>((x, y) -> lanes[x] != lanes[y] ? lanes[x] - lanes[y]
+                    : local.get(x).size() != local.get(y).size() ? local.get(x).size() - local.get(y).size() : x - y);
+            for (int w = 0; w < poolWarps; w++) {
+                local.add(new ArrayList<>());
+                q.add(w);
+            }
+            for (int i : order) {
+                Integer w = q.poll();
+                if (w == null || lanes[w] + need[i] > 32) {
+                    return null;
+                }
+                local.get(w).add(pool[i]);
+                lanes[w] += need[i];
+                if (local.get(w).size() < upw) {
+                    q.add(w);
+                }
+            }
+            for (List<Integer> units : local) {
+                units.sort(null);
+            }
+            out.addAll(local);
+        }
+        return out;
+    }
+
+    /**
+     * The weights a sparse layout holds, {@code [G*H][H]} row-major as float32 (each as packed, rounded to
+     * {@code format}; split weights summed): the inverse of {@link #pack} and {@link #packTail} (for their tests). A
+     * word's row is the warp's row whose slots hold it ({@link #rowEnds}), or in a tail slot its lane's
+     * {@link #tailRows}. Throws where a word of no unit, or past {@code H}, is not zero.
+     */
+    public float[] unpack(Precision format) {
+        if (dense) {
+            throw new SprnnException("unpack: a dense layout (unpackDense)");
+        }
+        int h = hidden;
+        int gates = cell.gates();
+        int rows = unitsPerWarp * gates;
+        float[] out = new float[gates * h * h];
+        for (int w = 0; w < warps; w++) {
+            for (int j = 0; j < slotsPerLane; j++) {
+                for (int lane = 0; lane < 32; lane++) {
+                    int word = words[(w * slotsPerLane + j) * 32 + lane];
+                    float v = PackedWord.value(word, format);
+                    int k;
+                    if (j < tailSlots) {
+                        k = tailRows[w * 32 + lane];
+                    } else {
+                        k = 0;
+                        while (k < rows && rowEnds[w * rows + k] >= 0 && rowEnds[w * rows + k] < j) {
+                            k++;
+                        }
+                        if (k < rows && rowEnds[w * rows + k] < 0) {
+                            k = rows;
+                        }
+                    }
+                    int u = k >= 0 && k < rows ? warpUnits[w * unitsPerWarp + k / gates] : -1;
+                    int c = PackedWord.column(word);
+                    if (u < 0 || c >= h) {
+                        if (v != 0f) {
+                            throw new SprnnException("unpack: warp " + w + " slot " + j + " lane " + lane + " holds " + v
+                                    + " in column " + c + " of no row");
+                        }
+                        continue;
+                    }
+                    out[((k % gates) * h + u) * h + c] += v;
+                }
+            }
+        }
+        return out;
+    }
+
     /** Whether every warp's rows end at its last slot {@code S - 1}: no warp has a padding tail. */
     public boolean fullWarps() {
         int perWarp = rowEnds.length / warps;
@@ -379,6 +773,24 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             }
         }
         return l;
+    }
+
+    /**
+     * The row slots the kernel compiles in ({@code SPRNN_ROW_SLOTS}): with a tail ({@link #packTail}) every row's own
+     * {@code (S - T) / (U*G)}, else {@link #equalRowSlots}.
+     */
+    public int compiledRowSlots() {
+        return tailSlots > 0 ? (slotsPerLane - tailSlots) / (unitsPerWarp * cell.gates()) : equalRowSlots();
+    }
+
+    /** The row ends the kernel reads: {@link #rowEnds}, then with a tail {@link #tailRows} ({@code [W][U*G]} then {@code [W][32]}). */
+    public int[] kernelRowEnds() {
+        if (tailSlots == 0) {
+            return rowEnds;
+        }
+        int[] out = Arrays.copyOf(rowEnds, rowEnds.length + tailRows.length);
+        System.arraycopy(tailRows, 0, out, rowEnds.length, tailRows.length);
+        return out;
     }
 
     /** Slots per lane of each hidden unit, one word per nonzero ({@link #unitSlots(CsrMatrix, CellType, boolean)}). */

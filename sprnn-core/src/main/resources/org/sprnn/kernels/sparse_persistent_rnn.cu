@@ -236,12 +236,26 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 // e.g. N nonzeros a row), every warp full, so row k of every warp ends at slot (k+1)L-1 and S = U*G*L. The row ends are
 // then compile-time facts of the unrolled slot loop: no end_bits, no per-group test and branch, the whole loop one basic
 // block that ptxas schedules across groups.
+// Rows as pruning leaves them (SPRNN_TAIL_SLOTS=T with SPRNN_ROW_SLOTS=L): the warp's first T slots are a tail shared
+// by its rows lane by lane (each lane's T words all belong to one row of the warp, tail_row, from the kernel's row_ends
+// after every warp's ends: -1 for a lane of padding), then row k's first 32L words in slots T + kL .. T + (k+1)L - 1,
+// its ends compiled in as for equal rows; S = T + U*G*L. A row's accumulators start from its tail lanes' sums (a
+// select per batch column), so the tail costs no reduction of its own and rows of unequal length keep the one-block
+// slot loop (org.sprnn.sparse.PackedLayer#packTail).
+#ifdef SPRNN_TAIL_SLOTS
+#define TAIL SPRNN_TAIL_SLOTS
+#if TAIL < 1 || !defined(SPRNN_ROW_SLOTS) || U * G < 2
+#error "SPRNN_TAIL_SLOTS needs SPRNN_ROW_SLOTS and more than one row a warp"
+#endif
+#else
+#define TAIL 0
+#endif
 #ifdef SPRNN_ROW_SLOTS
 #define SHARED_ENDS 1
-#if SPRNN_ROW_SLOTS < 1 || SPRNN_ROW_SLOTS * U * G != S
-#error "SPRNN_ROW_SLOTS x rows per warp must be SPRNN_SLOTS"
+#if SPRNN_ROW_SLOTS < 1 || SPRNN_ROW_SLOTS * U * G + TAIL != S
+#error "SPRNN_TAIL_SLOTS + SPRNN_ROW_SLOTS x rows per warp must be SPRNN_SLOTS"
 #endif
-#define SHARED_ROW_END(j) ((j) % SPRNN_ROW_SLOTS == SPRNN_ROW_SLOTS - 1 && (j) < SPRNN_ROW_SLOTS * U * G)
+#define SHARED_ROW_END(j) ((j) >= TAIL && ((j) - TAIL) % SPRNN_ROW_SLOTS == SPRNN_ROW_SLOTS - 1 && (j) < TAIL + SPRNN_ROW_SLOTS * U * G)
 #else
 #define SHARED_ENDS 0
 #endif
@@ -720,6 +734,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
   int last_end = -1;
   for (int i = 0; i < U * G; ++i) last_end = max(last_end, row_ends[(size_t)gw * U * G + i]);
+#if TAIL
+  const int tail_row = row_ends[(size_t)SPRNN_CTAS * WARPS * U * G + (size_t)gw * 32 + lane];  // this lane's tail row, -1 none
+#endif
 #if U * G > 1 && !SHARED_ENDS
   // the warp's row ends as bits (bit j of word j/32: a row ends at slot j), so that the unrolled slot loop tests a
   // register instead of waiting on a load after each row; every row has >= 1 slot (PackedLayer). A warp of one row
@@ -980,6 +997,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
       for (int b = 0; b < PB; ++b) acc[b] = 0.f;
       int row = 0;
+#if TAIL
+      float tail[PB];  // this lane's tail sums (row tail_row), from slot TAIL - 1 on
+#endif
 #if DEFER
       float stash[STASH_N];
 #pragma unroll
@@ -1012,12 +1032,27 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           if (j0 + c < S) raw[c] = load_act(wv[c], actb, actb_s);
 #endif
 #if SHARED_ENDS
-        // row ends at compile-time slots: no test, no branch
+        // row ends at compile-time slots: no test, no branch; with a tail, each row starts from its tail lanes' sums
 #pragma unroll
         for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {
           if (j0 + c < S) {
             fma_act(wv[c], raw[c], acc);
-            if (SHARED_ROW_END(j0 + c)) FINISH_ROW();
+#if TAIL
+            if (j0 + c == TAIL - 1) {
+#pragma unroll
+              for (int b = 0; b < PB; ++b) {
+                tail[b] = acc[b];
+                acc[b] = tail_row == 0 ? tail[b] : 0.f;
+              }
+            }
+#endif
+            if (SHARED_ROW_END(j0 + c)) {
+              FINISH_ROW();
+#if TAIL
+#pragma unroll
+              for (int b = 0; b < PB; ++b) acc[b] = tail_row == row ? tail[b] : 0.f;  // row: the next one (compile-time)
+#endif
+            }
           }
         }
 #elif U * G == 1

@@ -42,7 +42,7 @@ final class PersistentLayers {
      * @param plan the plan (fits)
      * @param kernel the specialised kernel
      * @param words {@code [W][S][32]} packed words
-     * @param rowEnds {@code [W][U*G]} int32
+     * @param rowEnds {@code [W][U*G]} int32, then with a tail {@code [W][32]} ({@link PackedLayer#kernelRowEnds})
      * @param warpUnits {@code [W][U]} int32
      * @param needed {@code [CTAs][H+1]} int32: count, then the columns each CTA reads
      */
@@ -141,7 +141,7 @@ final class PersistentLayers {
             KernelSpec s = p.spec();
             CudaModule.CudaKernel kernel = compile(k, s);
             PackedLayer l = p.layout();
-            ks.add(new LayerKernel(p, kernel, uploadInts(l.words(), "packed W_hh words"), uploadInts(l.rowEnds(), "row ends"),
+            ks.add(new LayerKernel(p, kernel, uploadInts(l.words(), "packed W_hh words"), uploadInts(l.kernelRowEnds(), "row ends"),
                     uploadInts(l.warpUnits(), "warp units"), uploadInts(l.neededColumns(s.ctas(), s.warpsPerCta()), "needed columns")));
         }
         byBatch.put(batch, ks);

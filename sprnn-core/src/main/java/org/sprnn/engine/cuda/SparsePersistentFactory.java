@@ -95,8 +95,17 @@ public final class SparsePersistentFactory implements EngineFactory {
             return PlanOptions.denseDefaults(weights);
         }
         PlanOptions d = PlanOptions.defaults();
-        return new PlanOptions(d.exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, 0, weights);
+        return new PlanOptions(d.exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, 0, weights)
+                .withCompiledRowEnds(!OptIn.mode(ROW_ENDS_PROPERTY, "SPRNN_ROW_ENDS", "compiled", List.of("compiled", "runtime")).equals("runtime"));
     }
+
+    /**
+     * Where the sparse kernel's row ends come from: {@code compiled} (the default: compiled in wherever a warp holds
+     * more than one row, rows of unequal length through a shared tail, {@link org.sprnn.sparse.PackedLayer#packTail}) or
+     * {@code runtime} (the general slot loop's run-time test, for comparison). System property {@value}, else
+     * environment variable {@code SPRNN_ROW_ENDS}.
+     */
+    public static final String ROW_ENDS_PROPERTY = "sprnn.rowEnds";
 
     @Override
     public Optional<StepCost> predict(RnnModel model, EngineOptions options) {

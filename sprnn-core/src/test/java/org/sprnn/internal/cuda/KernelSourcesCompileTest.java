@@ -161,6 +161,18 @@ class KernelSourcesCompileTest {
                     4, h100, org.sprnn.plan.PlanOptions.defaults().withExchange(org.sprnn.plan.ExchangeMode.CLUSTER));
             assertThat(gruPlan.spec().rowSlots()).as(gruPlan.describe()).isPositive();
             out.add(gruPlan.spec().defineOptions());
+            // rows as magnitude pruning leaves them (unequal counts), ends compiled in after a shared tail: LSTM 256 / 20%
+            // pruned over the whole matrix, grid barrier and cluster, and its lengths variant
+            for (var exchange : List.of(org.sprnn.plan.ExchangeMode.GRID_BARRIER, org.sprnn.plan.ExchangeMode.CLUSTER)) {
+                var lstm = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.LSTM, 1, 256, 1, 1.0, 1.0, 5);
+                var pruned = org.sprnn.sparse.CsrMatrix.of(org.sprnn.prune.Pruner.prune(lstm.layers().get(0).wHh(),
+                        new org.sprnn.prune.PruneSpec(0.2, org.sprnn.prune.PruneSpec.Mode.PER_MATRIX, false)));
+                var tailPlan = org.sprnn.plan.Plan.of(pruned, org.sprnn.model.CellType.LSTM, 4, h100,
+                        org.sprnn.plan.PlanOptions.defaults().withExchange(exchange));
+                assertThat(tailPlan.spec().tailSlots()).as(tailPlan.describe()).isPositive();
+                out.add(tailPlan.spec().defineOptions());
+                out.add(tailPlan.spec().withLengths().defineOptions());
+            }
         }
         return out;
     }
