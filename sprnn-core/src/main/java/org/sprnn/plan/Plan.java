@@ -173,14 +173,21 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * slots per lane: the same or fewer slots with no run-time row-end test.
      */
     static PackedLayer layout(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous, PlanOptions options) {
-        PackedLayer general = PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ctaContiguous,
-                options.balanced(), options.bankAware(), options.wideLoads(), options.weights(), options.splitWeights());
-        if (!triesTail(options) || general.unitsPerWarp() * cell.gates() > 1 && general.equalRowSlots() > 0) {
-            return general;
+        if (triesTail(options)) { // both sizes first (cheap), then the one layout
+            int general = PackedLayer.slotsPerLane(PackedLayer.unitSlots(whh, cell, options.splitWeights()), batch, ctas, ctas * warps,
+                    ctaContiguous, options.balanced());
+            int tail = PackedLayer.tailSlotsPerLane(whh, cell, batch, ctas, ctas * warps, ctaContiguous, options.splitWeights());
+            if (tail > 0 && tail <= general) {
+                PackedLayer t = PackedLayer.packTail(whh, cell, batch, ctas, ctas * warps, ctaContiguous, options.bankAware(),
+                        options.wideLoads(), options.weights(), options.splitWeights());
+                // rows that are equal already keep the general layout (the same slots, no tail)
+                if (t != null && !(t.tailSlots() == 0 && tail == general)) {
+                    return t;
+                }
+            }
         }
-        PackedLayer tail = PackedLayer.packTail(whh, cell, batch, ctas, ctas * warps, ctaContiguous, options.bankAware(),
-                options.wideLoads(), options.weights(), options.splitWeights());
-        return tail != null && tail.slotsPerLane() <= general.slotsPerLane() ? tail : general;
+        return PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ctaContiguous,
+                options.balanced(), options.bankAware(), options.wideLoads(), options.weights(), options.splitWeights());
     }
 
     /** One layer on a given partition (exchange, CTAs, warps and staging cluster fixed; 0: the default cluster). */

@@ -409,23 +409,29 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         Arrays.fill(tailRows, -1);
         long loads = 0, wfNat = 0, wf = 0, lb = 0, maxNnz = 0;
         int worstNat = 0, worst = 0;
+        int g = banks.groupLanes();
         for (int w = 0; w < warps; w++) {
             for (int k = 0; k < rows; k++) {
                 rowEnds[w * rows + k] = t + (k + 1) * b - 1;
             }
             List<Integer> units = dealt.get(w);
+            // pass 1: each row's words (split where asked), its tail lanes, and its words by bank slot
+            int[][] rowCols = new int[rows][];
+            float[][] rowVals = new float[rows][];
+            int[] tailLeft = new int[rows];
+            List<List<List<Integer>>> buckets = new ArrayList<>(); // [row][bank slot] -> word indices not yet placed
+            boolean[][] inTail = new boolean[rows][];
             int lane0 = 0;
             long nnz = 0;
-            int[] tailCols = new int[32 * t]; // the tail's cells slot-major (slot * 32 + lane): column, or -1 padding
-            Arrays.fill(tailCols, -1);
-            List<List<List<int[]>>> tails = new ArrayList<>(); // per warp row: its tail words {column, word} by bank slot
-            List<Integer> tailLeft = new ArrayList<>();
+            for (int k = 0; k < rows; k++) {
+                buckets.add(null);
+            }
             for (int i = 0; i < units.size(); i++) {
                 int u = units.get(i);
                 warpUnits[w * upw + i] = u;
-                for (int g = 0; g < gates; g++) {
-                    int k = i * gates + g;
-                    int r = g * h + u;
+                for (int gate = 0; gate < gates; gate++) {
+                    int k = i * gates + gate;
+                    int r = gate * h + u;
                     int[] cols = whh.rowColumns(r);
                     float[] vals = whh.rowValues(r);
                     nnz += cols.length;
@@ -440,100 +446,125 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                         cols = both;
                         vals = parts;
                     }
-                    int n = cols.length;
-                    int m = Math.min(n, 32 * b);
-                    // the row's words in its bank-aware order (or natural): the first m to its own slots, the rest to the tail
-                    int[] all = bankAware ? BankAwareOrder.order(cols, h, banks) : BankAwareOrder.natural(n);
-                    int[] base = new int[m];
-                    int[] rest = new int[n - m];
-                    int nb = 0, nr = 0;
-                    for (int c : all) {
-                        if (c >= 0) {
-                            if (nb < m) {
-                                base[nb++] = c;
-                            } else {
-                                rest[nr++] = c;
-                            }
-                        }
-                    }
-                    int[] baseCols = new int[m];
-                    for (int q = 0; q < m; q++) {
-                        baseCols[q] = cols[base[q]];
-                    }
-                    int[] nat = BankAwareOrder.natural(m);
-                    int[] cells = bankAware ? BankAwareOrder.order(baseCols, h, banks) : nat;
-                    int[] before = BankAwareOrder.wavefronts(nat, baseCols, h, banks);
-                    int[] after = BankAwareOrder.wavefronts(cells, baseCols, h, banks);
-                    for (int x : before) {
-                        wfNat += x;
-                        worstNat = Math.max(worstNat, x);
-                    }
-                    for (int x : after) {
-                        wf += x;
-                        worst = Math.max(worst, x);
-                    }
-                    loads += before.length;
-                    lb += BankAwareOrder.lowerBound(baseCols, banks);
-                    int j0 = t + k * b;
-                    for (int q = 0; q < cells.length; q++) {
-                        int c = cells[q];
-                        words[(w * slots + j0 + q / 32) * 32 + q % 32] = c >= 0 ? PackedWord.pack(vals[base[c]], cols[base[c]], format)
-                                : PackedWord.pack(0f, h + (-1 - c), format);
-                    }
+                    rowCols[k] = cols;
+                    rowVals[k] = vals;
+                    inTail[k] = new boolean[cols.length];
+                    int nr = Math.max(0, cols.length - 32 * b);
+                    tailLeft[k] = nr;
                     int rowLanes = nr == 0 ? 0 : (nr + t - 1) / t;
                     for (int lane = lane0; lane < lane0 + rowLanes; lane++) {
                         tailRows[w * 32 + lane] = k; // padding cells of the lane too (zero weights)
                     }
                     lane0 += rowLanes;
-                    // the row's tail words by bank slot, for the fill below
-                    List<List<int[]>> bySlot = new ArrayList<>(banks.slots());
+                    List<List<Integer>> bySlot = new ArrayList<>(banks.slots());
                     for (int x = 0; x < banks.slots(); x++) {
                         bySlot.add(new ArrayList<>());
                     }
-                    for (int q = 0; q < nr; q++) {
-                        bySlot.get(banks.slot(cols[rest[q]])).add(new int[] {cols[rest[q]], PackedWord.pack(vals[rest[q]], cols[rest[q]], format)});
+                    for (int q = cols.length - 1; q >= 0; q--) { // taken from the end: ascending column within a bank slot
+                        bySlot.get(banks.slot(cols[q])).add(q);
                     }
-                    tails.add(bySlot);
-                    tailLeft.add(nr);
+                    buckets.set(k, bySlot);
                 }
             }
             if (lane0 > 32) {
                 throw new SprnnException("pack tail: warp " + w + " needs " + lane0 + " tail lanes"); // dealTail checked it
             }
-            // the tail, one load (slot) at a time: each lane with words of its row left takes the one whose bank slot its
-            // lane group has used least in this load (the bank-aware order's aim, greedily, across the warp's rows)
-            int g = banks.groupLanes();
+            maxNnz = Math.max(maxNnz, nnz);
+            // pass 2, the tail, one load (slot) and lane group at a time: the group's lanes whose rows have tail words
+            // left each take one of their row's words in a bank slot the group has not used yet in this load where they
+            // can, else the least used (levels of use); the most constrained lanes (fewest bank slots left to their row)
+            // first, each row's fullest bank slot first, so that the rows keep words in many bank slots for the loads after.
+            // Any word of a row may go to its tail: the words left over form its own slots, bank-aware ordered below.
+            int[] tailCols = new int[32 * t]; // the tail's cells slot-major (slot * 32 + lane): column, or -1 padding
+            Arrays.fill(tailCols, -1);
             int[] used = new int[banks.slots()];
             for (int slot = 0; slot < t; slot++) {
-                for (int lane = 0; lane < 32; lane++) {
-                    if (lane % g == 0) {
-                        Arrays.fill(used, 0);
-                    }
-                    int k = tailRows[w * 32 + lane];
-                    if (k < 0 || tailLeft.get(k) == 0) {
-                        continue;
-                    }
-                    List<List<int[]>> bySlot = tails.get(k);
-                    int pick = -1;
-                    for (int x = 0; x < bySlot.size(); x++) {
-                        if (!bySlot.get(x).isEmpty() && (pick < 0 || used[x] < used[pick]
-                                || used[x] == used[pick] && bySlot.get(x).size() > bySlot.get(pick).size())) {
-                            pick = x;
+                for (int base0 = 0; base0 < 32; base0 += g) {
+                    Arrays.fill(used, 0);
+                    List<Integer> pending = new ArrayList<>();
+                    int[] options = new int[32];
+                    for (int lane = base0; lane < base0 + g; lane++) {
+                        int k = tailRows[w * 32 + lane];
+                        if (k >= 0) {
+                            pending.add(lane);
+                            for (List<Integer> bucket : buckets.get(k)) {
+                                options[lane] += bucket.isEmpty() ? 0 : 1;
+                            }
                         }
                     }
-                    int[] cw = bySlot.get(pick).remove(bySlot.get(pick).size() - 1);
-                    used[pick]++;
-                    tailLeft.set(k, tailLeft.get(k) - 1);
-                    words[(w * slots + slot) * 32 + lane] = cw[1];
-                    tailCols[slot * 32 + lane] = cw[0];
+                    pending.sort(java.util.Comparator.comparingInt(lane -> options[lane]));
+                    for (int level = 0; !pending.isEmpty(); level++) {
+                        for (java.util.Iterator<Integer> it = pending.iterator(); it.hasNext(); ) {
+                            int lane = it.next();
+                            int k = tailRows[w * 32 + lane];
+                            if (tailLeft[k] == 0) {
+                                it.remove();
+                                continue;
+                            }
+                            List<List<Integer>> bySlot = buckets.get(k);
+                            int pick = -1;
+                            for (int x = 0; x < bySlot.size(); x++) {
+                                if (used[x] == level && !bySlot.get(x).isEmpty() && (pick < 0 || bySlot.get(x).size() > bySlot.get(pick).size())) {
+                                    pick = x;
+                                }
+                            }
+                            if (pick < 0) {
+                                continue; // at a later level
+                            }
+                            int q = bySlot.get(pick).remove(bySlot.get(pick).size() - 1);
+                            used[pick]++;
+                            tailLeft[k]--;
+                            inTail[k][q] = true;
+                            words[(w * slots + slot) * 32 + lane] = PackedWord.pack(rowVals[k][q], rowCols[k][q], format);
+                            tailCols[slot * 32 + lane] = rowCols[k][q];
+                            it.remove();
+                        }
+                    }
                 }
             }
-            for (int k = 0; k < tailLeft.size(); k++) {
-                if (tailLeft.get(k) != 0) {
-                    throw new SprnnException("pack tail: warp " + w + " row " + k + " has " + tailLeft.get(k) + " tail words left"); // lanes x T hold them
+            for (int k = 0; k < rows; k++) {
+                if (tailLeft[k] != 0) {
+                    throw new SprnnException("pack tail: warp " + w + " row " + k + " has " + tailLeft[k] + " tail words left"); // lanes x T hold them
                 }
             }
-            maxNnz = Math.max(maxNnz, nnz);
+            // pass 3: each row's other words in its own b slots, bank-aware ordered (or natural)
+            for (int k = 0; k < rows; k++) {
+                if (rowCols[k] == null) {
+                    continue; // a row of no unit: padding (the array's fill)
+                }
+                int n = rowCols[k].length;
+                int m = 0;
+                int[] base = new int[n];
+                for (int q = 0; q < n; q++) {
+                    if (!inTail[k][q]) {
+                        base[m++] = q;
+                    }
+                }
+                int[] baseCols = new int[m];
+                for (int q = 0; q < m; q++) {
+                    baseCols[q] = rowCols[k][base[q]];
+                }
+                int[] nat = BankAwareOrder.natural(m);
+                int[] cells = bankAware ? BankAwareOrder.order(baseCols, h, banks) : nat;
+                int[] before = BankAwareOrder.wavefronts(nat, baseCols, h, banks);
+                int[] after = BankAwareOrder.wavefronts(cells, baseCols, h, banks);
+                for (int x : before) {
+                    wfNat += x;
+                    worstNat = Math.max(worstNat, x);
+                }
+                for (int x : after) {
+                    wf += x;
+                    worst = Math.max(worst, x);
+                }
+                loads += before.length;
+                lb += BankAwareOrder.lowerBound(baseCols, banks);
+                int j0 = t + k * b;
+                for (int q = 0; q < cells.length; q++) {
+                    int c = cells[q];
+                    words[(w * slots + j0 + q / 32) * 32 + q % 32] = c >= 0 ? PackedWord.pack(rowVals[k][base[c]], rowCols[k][base[c]], format)
+                            : PackedWord.pack(0f, h + (-1 - c), format);
+                }
+            }
             for (int slot = 0; slot < t; slot++) { // the tail's loads as laid out (padding lanes read zero column H: one broadcast)
                 int[] col = new int[32];
                 for (int lane = 0; lane < 32; lane++) {
@@ -613,19 +644,36 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         }
         int bestB = -1, bestT = -1;
         long bestS = Long.MAX_VALUE;
-        for (int b = 1; b <= BankAwareOrder.slotColumns(maxWords); b++) {
-            if ((long) rows * b >= bestS) {
+        // the least B whose slots and the widest tail could hold the fullest pool's words at all
+        long fullest = 0;
+        for (int[] pool : pools) {
+            long words = 0;
+            for (int u : pool) {
+                for (int g = 0; g < gates; g++) {
+                    words += rowWords[g * h + u];
+                }
+            }
+            fullest = Math.max(fullest, words);
+        }
+        long perWarp = (fullest + poolWarps - 1) / poolWarps;
+        int bFrom = (int) Math.max(1, ((perWarp + 31) / 32 - MAX_TAIL_SLOTS) / rows);
+        for (int b = bFrom; b <= BankAwareOrder.slotColumns(maxWords); b++) {
+            if ((long) rows * b > bestS) {
                 break;
             }
-            // the least tail that fits (a wider one never needs more lanes), by bisection within what would beat the best
-            int hi = (int) Math.min(MAX_TAIL_SLOTS, bestS - 1 - (long) rows * b);
-            if (hi < 0 || dealTail(pools, poolWarps, upw, rowWords, h, gates, b, hi) == null) {
+            // the least tail that fits (a wider one never needs more lanes), by bisection within what would match the
+            // best: of equal S the narrower tail (its loads mix rows, so they conflict in the banks more than a row's own)
+            int hi = (int) Math.min(MAX_TAIL_SLOTS, Math.min(bestS - (long) rows * b, bestT < 0 ? MAX_TAIL_SLOTS : bestS - (long) rows * b));
+            if (bestB >= 0 && (long) rows * b + hi == bestS && hi >= bestT) {
+                hi = bestT - 1;
+            }
+            if (hi < 0 || assignTail(pools, poolWarps, upw, rowWords, h, gates, b, hi) == null) {
                 continue;
             }
             int lo = -1; // fails (or below 0)
             while (hi - lo > 1) {
                 int mid = (lo + hi) >>> 1;
-                if (dealTail(pools, poolWarps, upw, rowWords, h, gates, b, mid) != null) {
+                if (assignTail(pools, poolWarps, upw, rowWords, h, gates, b, mid) != null) {
                     hi = mid;
                 } else {
                     lo = mid;
@@ -644,12 +692,34 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * null where a warp would need more than 32 tail lanes (or a row has words beyond its slots and no tail).
      */
     private static List<List<Integer>> dealTail(List<int[]> pools, int poolWarps, int upw, int[] rowWords, int h, int gates, int b, int t) {
-        List<List<Integer>> out = new ArrayList<>();
-        for (int[] pool : pools) {
+        int[] warpOf = assignTail(pools, poolWarps, upw, rowWords, h, gates, b, t);
+        if (warpOf == null) {
+            return null;
+        }
+        List<List<Integer>> out = new ArrayList<>(pools.size() * poolWarps);
+        for (int w = 0; w < pools.size() * poolWarps; w++) {
+            out.add(new ArrayList<>());
+        }
+        for (int u = 0; u < h; u++) { // ascending unit within each warp
+            out.get(warpOf[u]).add(u);
+        }
+        return out;
+    }
+
+    /**
+     * {@link #dealTail} as each unit's warp (pool {@code p}'s warps are {@code p * poolWarps ..}), or null. Units by
+     * tail lanes needed, most first (ties: the pool's order), by a counting sort; warps in a heap keyed by tail lanes
+     * used, then units held, then index.
+     */
+    private static int[] assignTail(List<int[]> pools, int poolWarps, int upw, int[] rowWords, int h, int gates, int b, int t) {
+        int[] warpOf = new int[h];
+        long[] heap = new long[poolWarps];
+        for (int p = 0; p < pools.size(); p++) {
+            int[] pool = pools.get(p);
             int[] need = new int[pool.length];
-            Integer[] order = new Integer[pool.length];
+            int[] count = new int[34];
+            long total = 0;
             for (int i = 0; i < pool.length; i++) {
-                order[i] = i;
                 for (int g = 0; g < gates; g++) {
                     int over = rowWords[g * h + pool[i]] - 32 * b;
                     if (over > 0) {
@@ -662,33 +732,66 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 if (need[i] > 32) {
                     return null;
                 }
+                count[need[i]]++;
+                total += need[i];
             }
-            Arrays.sort(order, (x, y) -> need[y] != need[x] ? need[y] - need[x] : pool[x] - pool[y]);
-            int[] lanes = new int[poolWarps];
-            List<List<Integer>> local = new ArrayList<>(poolWarps);
-            PriorityQueue<Integer> q = new PriorityQueue<>((x, y) -> lanes[x] != lanes[y] ? lanes[x] - lanes[y]
-                    : local.get(x).size() != local.get(y).size() ? local.get(x).size() - local.get(y).size() : x - y);
+            if (total > 32L * poolWarps) {
+                return null;
+            }
+            int[] start = new int[34]; // counting sort, most lanes first, stable
+            for (int n = 31; n >= 0; n--) {
+                start[n] = start[n + 1] + count[n + 1];
+            }
+            int[] order = new int[pool.length];
+            for (int i = 0; i < pool.length; i++) {
+                order[start[need[i]]++] = i;
+            }
+            int size = poolWarps;
             for (int w = 0; w < poolWarps; w++) {
-                local.add(new ArrayList<>());
-                q.add(w);
+                heap[w] = w; // lanes 0, units 0: key = lanes << 40 | units << 20 | warp
             }
             for (int i : order) {
-                Integer w = q.poll();
-                if (w == null || lanes[w] + need[i] > 32) {
+                if (size == 0) {
                     return null;
                 }
-                local.get(w).add(pool[i]);
-                lanes[w] += need[i];
-                if (local.get(w).size() < upw) {
-                    q.add(w);
+                long top = heap[0];
+                int w = (int) (top & 0xFFFFF), units = (int) ((top >>> 20) & 0xFFFFF), lanes = (int) (top >>> 40);
+                if (lanes + need[i] > 32) {
+                    return null;
                 }
+                warpOf[pool[i]] = p * poolWarps + w;
+                lanes += need[i];
+                units++;
+                if (units < upw) {
+                    heap[0] = (long) lanes << 40 | (long) units << 20 | w;
+                } else {
+                    heap[0] = heap[--size];
+                }
+                siftDown(heap, size);
             }
-            for (List<Integer> units : local) {
-                units.sort(null);
-            }
-            out.addAll(local);
         }
-        return out;
+        return warpOf;
+    }
+
+    /** Restores the min-heap {@code heap[0..size)} after its root changed. */
+    private static void siftDown(long[] heap, int size) {
+        int i = 0;
+        while (true) {
+            int l = 2 * i + 1, r = l + 1, m = i;
+            if (l < size && heap[l] < heap[m]) {
+                m = l;
+            }
+            if (r < size && heap[r] < heap[m]) {
+                m = r;
+            }
+            if (m == i) {
+                return;
+            }
+            long x = heap[i];
+            heap[i] = heap[m];
+            heap[m] = x;
+            i = m;
+        }
     }
 
     /**
