@@ -28,11 +28,11 @@ final class FullCheckJobs {
     }
 
     /** A model: synthetic (cell, hidden, layers, density, seed) or a fixture file. */
-    record ModelKey(CellType cell, int hidden, int layers, double density, long seed, String fixture) {
+    record ModelKey(CellType cell, int hidden, int layers, double density, long seed, String fixture, boolean unequalRows) {
         @Override
         public String toString() {
             return fixture != null ? fixture
-                    : String.format(Locale.ROOT, "%s H=%d L=%d d=%.2f", cell.id(), hidden, layers, density);
+                    : String.format(Locale.ROOT, "%s H=%d L=%d d=%.2f%s", cell.id(), hidden, layers, density, unequalRows ? " unequal rows" : "");
         }
     }
 
@@ -97,6 +97,19 @@ final class FullCheckJobs {
                         List.of(new Shape(m, 4, 256), new Shape(m, 3, 7))));
             }
         }
+        // rows of unequal length (as magnitude pruning leaves them): the shared-tail layout with its row ends compiled in,
+        // every exchange and the planner's choice, batches 1 to 16, and the general loop on the same layers
+        for (CellType c : CellType.values()) {
+            for (int h : new int[] {300, 1152}) {
+                ModelKey m = unequalRows(c, h, 1, h == 300 ? 0.3 : 0.1, seed);
+                List<Shape> shapes = List.of(new Shape(m, 4, 256), new Shape(m, 3, 7), new Shape(m, 1, 64), new Shape(m, 16, 7));
+                jobs.add(new Job("unequal rows", m, auto, normal, shapes));
+                for (ExchangeMode e : ExchangeMode.values()) {
+                    jobs.add(new Job("unequal rows", m, auto.withExchange(e), normal, shapes.subList(0, 2)));
+                }
+                jobs.add(new Job("unequal rows", m, auto.withCompiledRowEnds(false), normal, shapes.subList(0, 2)));
+            }
+        }
         for (CellType c : CellType.values()) {
             ModelKey two = synthetic(c, 1152, 2, 0.1, seed);
             jobs.add(new Job("stacked", two, auto, normal, List.of(new Shape(two, 4, 256), new Shape(two, 3, 7))));
@@ -137,6 +150,12 @@ final class FullCheckJobs {
     /** The key of a drawn model: its seed depends on the check's seed and on the shape, never on the JVM. */
     static ModelKey synthetic(CellType c, int h, int layers, double d, long seed) {
         String id = String.format(Locale.ROOT, "%s/%d/%d/%.2f", c.id(), h, layers, d);
-        return new ModelKey(c, h, layers, d, seed * 1_000_003L + id.hashCode(), null);
+        return new ModelKey(c, h, layers, d, seed * 1_000_003L + id.hashCode(), null, false);
+    }
+
+    /** As {@link #synthetic}, the rows of unequal counts ({@link org.sprnn.model.SyntheticModels#randomUnequalRows}). */
+    static ModelKey unequalRows(CellType c, int h, int layers, double d, long seed) {
+        ModelKey k = synthetic(c, h, layers, d, seed);
+        return new ModelKey(c, h, layers, d, k.seed() * 31 + 7, null, true);
     }
 }

@@ -60,7 +60,9 @@ final class FullCheckState implements AutoCloseable {
     }
 
     Future<RnnModel> model(ModelKey k) {
-        return inline(models, k, () -> SyntheticModels.random(k.cell(), FullCheckJobs.INPUT, k.hidden(), k.layers(), k.density(), 1.0, k.seed()));
+        return inline(models, k, () -> k.unequalRows()
+                ? SyntheticModels.randomUnequalRows(k.cell(), FullCheckJobs.INPUT, k.hidden(), k.layers(), k.density(), 1.0, k.seed())
+                : SyntheticModels.random(k.cell(), FullCheckJobs.INPUT, k.hidden(), k.layers(), k.density(), 1.0, k.seed()));
     }
 
     Future<List<CsrMatrix>> rows(ModelKey k) {

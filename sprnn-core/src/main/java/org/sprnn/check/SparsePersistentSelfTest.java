@@ -44,10 +44,22 @@ public final class SparsePersistentSelfTest {
     }
 
     /** One case: model shape, run shape, plan options, and per-sequence lengths (empty: every sequence T steps). */
-    record Case(CellType cell, int hidden, int layers, double density, int batch, int steps, PlanOptions options, List<Integer> lengths) {
+    record Case(CellType cell, int hidden, int layers, double density, int batch, int steps, PlanOptions options, List<Integer> lengths,
+                boolean unequalRows) {
         /** A case of whole sequences. */
         Case(CellType cell, int hidden, int layers, double density, int batch, int steps, PlanOptions options) {
-            this(cell, hidden, layers, density, batch, steps, options, List.of());
+            this(cell, hidden, layers, density, batch, steps, options, List.of(), false);
+        }
+
+        /** This case on a model whose rows hold unequal counts ({@link SyntheticModels#randomUnequalRows}). */
+        Case unequal() {
+            return new Case(cell, hidden, layers, density, batch, steps, options, lengths, true);
+        }
+
+        /** The case's model: {@link SyntheticModels#random} (every row the same count) or, for unequal rows, {@link SyntheticModels#randomUnequalRows}. */
+        RnnModel model(int input, long seed) {
+            return unequalRows ? SyntheticModels.randomUnequalRows(cell, input, hidden, layers, density, 1.0, seed)
+                    : SyntheticModels.random(cell, input, hidden, layers, density, 1.0, seed);
         }
 
         /** This case with per-sequence lengths (one per batch element, 1..T, not all T). */
@@ -56,7 +68,7 @@ public final class SparsePersistentSelfTest {
                     || java.util.Arrays.stream(len).anyMatch(l -> l < 1 || l > steps)) {
                 throw new IllegalArgumentException("lengths " + java.util.Arrays.toString(len) + " for B=" + batch + " T=" + steps);
             }
-            return new Case(cell, hidden, layers, density, batch, steps, options, List.of(len));
+            return new Case(cell, hidden, layers, density, batch, steps, options, List.of(len), unequalRows);
         }
 
         /** The lengths, or null for whole sequences. */
@@ -66,8 +78,8 @@ public final class SparsePersistentSelfTest {
 
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "%s H=%d L=%d d=%.2f B=%d T=%d %s", cell.id(), hidden, layers, density, batch, steps,
-                    optionsLabel(options)) + (lengths.isEmpty() ? "" : " lengths " + lengths.stream().map(String::valueOf)
+            return String.format(Locale.ROOT, "%s H=%d L=%d d=%.2f%s B=%d T=%d %s", cell.id(), hidden, layers, density,
+                    unequalRows ? " unequal rows" : "", batch, steps, optionsLabel(options)) + (lengths.isEmpty() ? "" : " lengths " + lengths.stream().map(String::valueOf)
                     .collect(java.util.stream.Collectors.joining(",")));
         }
     }
@@ -113,6 +125,19 @@ public final class SparsePersistentSelfTest {
         // (row ends tested at run time, as for pruned rows of unequal length) on the same layers
         for (CellType c : new CellType[] {CellType.RNN_RELU, CellType.GRU, CellType.LSTM}) {
             cs.add(new Case(c, 1152, 1, 0.1, 4, 64, auto.withExchange(ExchangeMode.CLUSTER).withCompiledRowEnds(false)));
+        }
+        // rows of unequal length (as magnitude pruning leaves them): the shared-tail layout, ends compiled in, every cell,
+        // each exchange, the padded batch column and PB 16; beside them the general loop on the same layers
+        for (CellType c : CellType.values()) {
+            cs.add(new Case(c, 1152, 1, 0.1, 4, 64, auto).unequal());
+            cs.add(new Case(c, 1152, 1, 0.1, 4, 64, auto.withCompiledRowEnds(false)).unequal());
+            if (!quick) {
+                for (ExchangeMode e : ExchangeMode.values()) {
+                    cs.add(new Case(c, 300, 1, 0.3, 3, 64, auto.withExchange(e)).unequal());
+                }
+                cs.add(new Case(c, 1152, 1, 0.1, 16, 7, auto).unequal());
+                cs.add(new Case(c, 300, 1, 0.3, 4, 50, auto).unequal().withLengths(17, 50, 1, 33));
+            }
         }
         cs.add(new Case(CellType.RNN_RELU, 256, 3, 0.3, 4, 50, auto));  // stacked
         cs.add(new Case(CellType.LSTM, 256, 2, 0.3, 4, 50, auto));
@@ -289,7 +314,7 @@ public final class SparsePersistentSelfTest {
      */
     static Object[] reference(Case c, long seed) {
         long s = seed * 1_000_003L + c.toString().hashCode();
-        RnnModel model = SyntheticModels.random(c.cell(), 24, c.hidden(), c.layers(), c.density(), 1.0, s);
+        RnnModel model = c.model(24, s);
         Tensor x = SyntheticModels.input(c.steps(), c.batch(), 24, s + 1);
         SequenceLengths lengths = c.sequenceLengths();
         if (lengths != null) {

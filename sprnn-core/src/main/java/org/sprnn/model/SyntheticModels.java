@@ -42,6 +42,46 @@ public final class SyntheticModels {
         return new RnnModel(cell, ls);
     }
 
+    /**
+     * As {@link #random}, but each layer's {@code W_hh} holds every entry with probability {@code density} (at least one a
+     * row), so its rows hold unequal counts, spread as magnitude pruning over a whole matrix of independent weights spreads
+     * them (the sparse kernel's shared-tail layout, {@code org.sprnn.sparse.PackedLayer#packTail}); values as
+     * {@link #sparse} draws them.
+     */
+    public static RnnModel randomUnequalRows(CellType cell, int inputSize, int hidden, int layers, double density,
+                                             double densityIh, long seed) {
+        checkArguments(inputSize, hidden, layers, density, densityIh);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int rows = cell.gates() * hidden;
+        List<Layer> ls = new ArrayList<>();
+        for (int k = 0; k < layers; k++) {
+            int in = k == 0 ? inputSize : hidden;
+            ls.add(new Layer(sparse(rows, in, densityIh, rnd), bernoulli(rows, hidden, density, rnd),
+                    normal(rows, 0.1, rnd), normal(rows, 0.1, rnd)));
+        }
+        return new RnnModel(cell, ls);
+    }
+
+    /** {@code [rows][cols]}, each entry nonzero with probability {@code d} (at least one a row), {@code N(0, 1/(cols d))}. */
+    static Tensor bernoulli(int rows, int cols, double d, SplittableRandom rnd) {
+        double scale = 1.0 / Math.sqrt((double) cols * d);
+        double[] w = new double[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            boolean any = false;
+            for (int j = 0; j < cols; j++) {
+                if (rnd.nextDouble() < d) {
+                    double v = gaussian(rnd) * scale;
+                    w[r * cols + j] = v == 0.0 ? scale : v;
+                    any = true;
+                }
+            }
+            if (!any) {
+                w[r * cols + rnd.nextInt(cols)] = scale;
+            }
+        }
+        return new Tensor(new int[] {rows, cols}, w);
+    }
+
     private static void checkArguments(int inputSize, int hidden, int layers, double density, double densityIh) {
         if (inputSize < 1 || hidden < 1 || layers < 1) {
             throw new SprnnException("synthetic model needs input, hidden and layers >= 1 (got " + inputSize

@@ -168,12 +168,28 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     }
 
     /**
+     * Whether every row of {@code whh} takes the same slots (N nonzeros a row, as the benchmark layers and per-row pruning
+     * give): such layers keep the general layout (its row ends compiled in where the units fill the warps), the one
+     * measured; the shared tail is for rows of unequal length.
+     */
+    static boolean rowsAlike(CsrMatrix whh, boolean splitWeights) {
+        int wpn = splitWeights ? 2 : 1;
+        int first = org.sprnn.sparse.BankAwareOrder.slotColumns(wpn * whh.rowNnz(0));
+        for (int r = 1; r < whh.rows(); r++) {
+            if (org.sprnn.sparse.BankAwareOrder.slotColumns(wpn * whh.rowNnz(r)) != first) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * The layout of one partition: {@link PackedLayer#pack}, or where its rows are unequal (no {@link
      * PackedLayer#equalRowSlots}) and a warp holds more than one, {@link PackedLayer#packTail} if that takes no more
      * slots per lane: the same or fewer slots with no run-time row-end test.
      */
     static PackedLayer layout(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous, PlanOptions options) {
-        if (triesTail(options)) { // both sizes first (cheap), then the one layout
+        if (triesTail(options) && !rowsAlike(whh, options.splitWeights())) { // both sizes first (cheap), then the one layout
             int general = PackedLayer.slotsPerLane(PackedLayer.unitSlots(whh, cell, options.splitWeights()), batch, ctas, ctas * warps,
                     ctaContiguous, options.balanced());
             int tail = PackedLayer.tailSlotsPerLane(whh, cell, batch, ctas, ctas * warps, ctaContiguous, options.splitWeights());
@@ -340,6 +356,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
     static List<int[]> warpCandidates(CsrMatrix whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous,
                                       boolean balanced, boolean splitWeights, boolean tails) {
         int[] unitSlots = PackedLayer.unitSlots(whh, cell, splitWeights);
+        tails = tails && !rowsAlike(whh, splitWeights);
         List<double[]> scored = new ArrayList<>(); // {cost, warps, slots}
         for (int w = 1; w <= Math.min(32, device.maxThreadsPerBlock() / 32); w++) {
             int regs = registersPerThread(device, w);

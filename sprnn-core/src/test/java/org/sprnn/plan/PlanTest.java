@@ -144,14 +144,22 @@ class PlanTest {
         assertThat(spare.layout().equalRowSlots()).isZero();
         assertThat(spare.spec().rowSlots()).isZero();
         // rows of different lengths on 16 x 18 warps of 4 units: rows of 20 nonzeros take one slot each, compiled in;
-        // one row of 40 among them (two slots) keeps the general loop
+        // one row of 40 among them (two slots): its second slot's words go to a shared tail of one slot (rows as pruning
+        // leaves them, PackedLayer.packTail), the ends still compiled in; the general loop only where asked for
         PlanOptions fullWarps = PlanOptions.defaults().withExchange(ExchangeMode.CLUSTER).withPartition(16, 18);
         Plan even = Plan.of(CsrMatrix.of(new Tensor(new int[] {1152, 1152}, rowsOfLength(1152, 20, -1))), CellType.RNN_RELU, 4, H100, fullWarps);
         assertThat(even.layout().equalRowSlots()).as(even.describe()).isEqualTo(1);
         assertThat(even.spec().rowSlots()).isEqualTo(1);
         Plan uneven = Plan.of(CsrMatrix.of(new Tensor(new int[] {1152, 1152}, rowsOfLength(1152, 20, 7))), CellType.RNN_RELU, 4, H100, fullWarps);
         assertThat(uneven.layout().equalRowSlots()).as(uneven.describe()).isZero();
-        assertThat(uneven.spec().rowSlots()).isZero();
+        assertThat(uneven.spec().rowSlots()).isEqualTo(1);
+        assertThat(uneven.spec().tailSlots()).isEqualTo(1);
+        assertThat(uneven.spec().slotsPerLane()).isEqualTo(4 + 1);
+        Plan runtime = Plan.of(CsrMatrix.of(new Tensor(new int[] {1152, 1152}, rowsOfLength(1152, 20, 7))), CellType.RNN_RELU, 4, H100,
+                fullWarps.withCompiledRowEnds(false));
+        assertThat(runtime.spec().rowSlots()).isZero();
+        assertThat(runtime.spec().tailSlots()).isZero();
+        assertThat(runtime.spec().slotsPerLane()).isEqualTo(5);
     }
 
     /** A square matrix of {@code k} nonzeros a row (row {@code longRow}, if any, {@code 2k}). */

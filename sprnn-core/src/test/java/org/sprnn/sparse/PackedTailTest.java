@@ -154,6 +154,25 @@ class PackedTailTest {
         }
     }
 
+    @Test
+    void theKernelChecksUnequalRowLayersPlanTheTail() {
+        // SparsePersistentSelfTest's and the full matrix's "unequal rows" cases: not vacuous where the tail applies
+        DeviceLimits h100 = DeviceLimits.h100Sxm();
+        for (CellType c : new CellType[] {CellType.GRU, CellType.LSTM}) {
+            var m = SyntheticModels.randomUnequalRows(c, 24, 1152, 1, 0.1, 1.0, 9);
+            CsrMatrix w = CsrMatrix.of(m.layers().get(0).wHh());
+            assertThat(w.rowNnz(0)).isNotEqualTo(w.rowNnz(1)).isPositive(); // (for this seed) rows of unequal counts
+            for (int batch : new int[] {1, 4, 16}) {
+                Plan p = Plan.of(w, c, batch, h100, PlanOptions.defaults());
+                assertThat(p.spec().tailSlots()).as(p.describe()).isPositive();
+            }
+        }
+        var relu = SyntheticModels.randomUnequalRows(CellType.RNN_RELU, 24, 1152, 1, 0.1, 1.0, 9);
+        Plan cluster = Plan.of(CsrMatrix.of(relu.layers().get(0).wHh()), CellType.RNN_RELU, 4, h100,
+                PlanOptions.defaults().withExchange(ExchangeMode.CLUSTER));
+        assertThat(cluster.spec().tailSlots()).as(cluster.describe()).isPositive();
+    }
+
     /** The planner's slot cost of a spec: register-tier slots, shared-tier ones 2.5x. */
     private static double cost(KernelSpec s) {
         return s.registerSlots() + 2.5 * (s.slotsPerLane() - s.registerSlots());
