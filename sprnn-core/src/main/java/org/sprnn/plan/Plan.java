@@ -475,7 +475,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         b.append(String.format(Locale.ROOT, "shared     %d B per CTA: %d B activations+bookkeeping, %d B tier-2 words (%d per lane; room for %d)%n",
                 s.sharedMemoryBytes(), s.sharedMemoryBytesWithoutTier2(), s.tier2Bytes(), s.sharedSlots(), sharedSlotsAvailable));
         b.append(String.format(Locale.ROOT, "layout     %s%s%n", layout == null ? "not packed (does not fit)" : layout.summary(),
-                s.rowSlots() > 0 ? "; every row " + s.rowSlots() + " slots: row ends compiled in" : ""));
+                s.rowSlots() > 0 ? "; every row " + s.rowSlots() + " slots" + (s.tailSlots() > 0 ? " after a tail of " + s.tailSlots()
+                        + " its rows share lane by lane (rows of unequal length)" : "") + ": row ends compiled in" : ""));
         b.append(String.format(Locale.ROOT, "fits       %s: %s%n", fits ? "yes" : "NO", why));
         b.append(String.format(Locale.ROOT, "predicted  ~%.2f us/step (exchange floor + slots; a model fitted to H100 runs, for ranking)%n",
                 predictedMicrosPerStep()));

@@ -43,6 +43,10 @@
 //                   the slot loop is one basic block; else the group's row-end bits, made warp-uniform by redux.sync,
 //                   are tested once per group of slots. Each measured faster than the run-time test it replaced
 //                   (results/kernel/session6/README.md).
+//   unequal rows    SPRNN_TAIL_SLOTS=T with SPRNN_ROW_SLOTS=L: rows as pruning leaves them keep the compiled row ends:
+//                   each warp's first T slots a tail its rows share lane by lane (a lane's T words all of one row,
+//                   tail_row), then every row L slots; a row's sums start from its tail lanes' by a select, no reduction
+//                   of their own (org.sprnn.sparse.PackedLayer#packTail, which picks L and T per layer).
 //   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC alone (cp.async / one TMA bulk copy per
 //                   CTA), SPRNN_STAGE_PHASES (the bulk copy in pieces), SPRNN_POLL_SLEEP_NS: each slower or no faster
 //                   on the H100 (results/kernel/session2/README.md, results/kernel/session4/README.md); ideas built
@@ -66,7 +70,7 @@
 // Defines (all required unless noted): SPRNN_CELL 0 relu 1 tanh 2 gru 3 lstm; SPRNN_HIDDEN H;
 // SPRNN_BATCH B; SPRNN_PADDED_BATCH PB (pow2 >= 2, >= B, <= 32); SPRNN_CTAS; SPRNN_WARPS (per CTA);
 // SPRNN_SLOTS S; SPRNN_REG_SLOTS R (<= S); SPRNN_UNITS_PER_WARP U; SPRNN_WIDE_LOADS; SPRNN_EXCHANGE;
-// SPRNN_BF16; SPRNN_EXCHANGE_ONLY (optional, 0); SPRNN_LENGTHS (optional, 0).
+// SPRNN_BF16; SPRNN_EXCHANGE_ONLY (optional, 0); SPRNN_LENGTHS (optional, 0); SPRNN_ROW_SLOTS, SPRNN_TAIL_SLOTS (optional).
 #include "sparse_persistent_rnn.cuh"
 #include "cell_math.cuh"  // sigmoid_approx_f32 and the fp16/bf16 conversions
 
