@@ -97,8 +97,9 @@ final class PlanCommand extends SprnnCommand {
         }
         PlanOptions options = dense ? PlanOptions.denseDefaults(format).withExchange(mode)
                 : new PlanOptions(mode, !naive, !naive, !naive, 0, 0, format, splitWeights)
-                        // the engine's row ends (SPRNN_ROW_ENDS / -Dsprnn.rowEnds: compiled, or runtime for the general loop)
-                        .withCompiledRowEnds(naive || org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false).compiledRowEnds());
+                        // the engine's row ends (SPRNN_ROW_ENDS / -Dsprnn.rowEnds: tail, compiled, or runtime for the general loop)
+                        .withCompiledRowEnds(naive || org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false).compiledRowEnds())
+                        .withTails(!naive && org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false).tails());
         RnnModel model;
         if (source.model != null) {
             model = ModelFiles.load(source.model, cell == null ? null : CellType.parse(cell));

@@ -164,7 +164,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * options compile row ends in and deal balanced, for a sparse layout.
      */
     static boolean triesTail(PlanOptions options) {
-        return options.compiledRowEnds() && options.balanced() && !options.dense();
+        return options.tails() && options.compiledRowEnds() && options.balanced() && !options.dense();
     }
 
     /**

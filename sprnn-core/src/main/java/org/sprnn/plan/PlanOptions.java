@@ -23,9 +23,19 @@ import org.sprnn.SprnnException;
  * @param dense plan the dense mode ({@code cuda-dense-persistent}, {@link KernelSpec#dense}): W_hh whole, two weights
  *     a word; wide loads, full warps and compiled row ends always, bank-aware order and split weights never (those
  *     switches are ignored)
+ * @param tails with {@code compiledRowEnds} and balanced dealing, lay rows of unequal length out with a tail the warp's
+ *     rows share ({@link org.sprnn.sparse.PackedLayer#packTail}, {@link KernelSpec#tailSlots}) where that takes no more
+ *     slots, so their ends are compiled in too; false: such rows run the general slot loop
  */
 public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
-                          int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense) {
+                          int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
+                          boolean tails) {
+
+    /** Options with the shared tail for rows of unequal length ({@link #tails} true). */
+    public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
+                       int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense) {
+        this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, true);
+    }
 
     /** Sparse options ({@code dense} false). */
     public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas, int warpsPerCta,
@@ -69,31 +79,36 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
 
     /** The same options with another exchange. */
     public PlanOptions withExchange(ExchangeMode e) {
-        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense);
+        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails);
     }
 
     /** The same options with another partition. */
     public PlanOptions withPartition(int newCtas, int newWarps) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense, tails);
     }
 
     /** The same options with the given switches. */
     public PlanOptions withSwitches(boolean wide, boolean bank, boolean bal) {
-        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense);
+        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails);
     }
 
     /** The same options with row ends compiled in where rows are alike, or never. */
     public PlanOptions withCompiledRowEnds(boolean compiled) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense, tails);
     }
 
     /** The same options with weights split in two words per nonzero, or not. */
     public PlanOptions withSplitWeights(boolean split) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense, tails);
     }
 
     /** The same options for the dense mode, or the sparse one. */
     public PlanOptions withDense(boolean d) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, d);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, d, tails);
+    }
+
+    /** The same options with the shared tail for rows of unequal length, or without ({@link #tails}). */
+    public PlanOptions withTails(boolean t) {
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, t);
     }
 }

@@ -95,17 +95,21 @@ public final class SparsePersistentFactory implements EngineFactory {
             return PlanOptions.denseDefaults(weights);
         }
         PlanOptions d = PlanOptions.defaults();
+        String ends = OptIn.mode(ROW_ENDS_PROPERTY, "SPRNN_ROW_ENDS", DEFAULT_ROW_ENDS, List.of("tail", "compiled", "runtime"));
         return new PlanOptions(d.exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, 0, weights)
-                .withCompiledRowEnds(!OptIn.mode(ROW_ENDS_PROPERTY, "SPRNN_ROW_ENDS", "compiled", List.of("compiled", "runtime")).equals("runtime"));
+                .withCompiledRowEnds(!ends.equals("runtime")).withTails(ends.equals("tail"));
     }
 
     /**
-     * Where the sparse kernel's row ends come from: {@code compiled} (the default: compiled in wherever a warp holds
-     * more than one row, rows of unequal length through a shared tail, {@link org.sprnn.sparse.PackedLayer#packTail}) or
-     * {@code runtime} (the general slot loop's run-time test, for comparison). System property {@value}, else
-     * environment variable {@code SPRNN_ROW_ENDS}.
+     * Where the sparse kernel's row ends come from: {@code tail} (compiled in wherever a warp holds more than one row,
+     * rows of unequal length through a tail the warp's rows share, {@link org.sprnn.sparse.PackedLayer#packTail}),
+     * {@code compiled} (compiled in where every row takes the same slots; rows of unequal length run the general slot
+     * loop's run-time test) or {@code runtime} (the general loop everywhere, for comparison). System property {@value},
+     * else environment variable {@code SPRNN_ROW_ENDS}; default {@link #DEFAULT_ROW_ENDS}.
      */
     public static final String ROW_ENDS_PROPERTY = "sprnn.rowEnds";
+    /** The default of {@link #ROW_ENDS_PROPERTY}. */
+    public static final String DEFAULT_ROW_ENDS = "tail";
 
     @Override
     public Optional<StepCost> predict(RnnModel model, EngineOptions options) {

@@ -17,6 +17,27 @@ class OptInModesTest {
     @AfterEach
     void clear() {
         System.clearProperty(SparsePersistentFactory.BIDIRECTIONAL_PROPERTY);
+        System.clearProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY);
+    }
+
+    @Test
+    void theRowEndsModeSetsThePlanOptionsOfTheSparseEngine() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("SPRNN_ROW_ENDS") == null, "SPRNN_ROW_ENDS is set");
+        var fp16 = org.sprnn.Precision.FP16;
+        var byDefault = SparsePersistentFactory.planOptions(fp16, false);
+        assertThat(byDefault.compiledRowEnds()).isTrue();
+        assertThat(byDefault.tails()).isEqualTo(SparsePersistentFactory.DEFAULT_ROW_ENDS.equals("tail"));
+        System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "tail");
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).tails()).isTrue();
+        System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "compiled");
+        var compiled = SparsePersistentFactory.planOptions(fp16, false);
+        assertThat(compiled.compiledRowEnds()).isTrue();
+        assertThat(compiled.tails()).isFalse();
+        System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "runtime");
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).compiledRowEnds()).isFalse();
+        System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "fast");
+        assertThatThrownBy(() -> SparsePersistentFactory.planOptions(fp16, false)).isInstanceOf(SprnnException.class)
+                .hasMessage("sprnn.rowEnds (or SPRNN_ROW_ENDS) is 'fast': use tail or compiled or runtime");
     }
 
     @Test
