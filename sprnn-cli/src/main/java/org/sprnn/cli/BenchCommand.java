@@ -246,7 +246,7 @@ final class BenchCommand extends SprnnCommand {
         cudnnAlgos.forEach(CudnnAlgorithm::order); // each a known algorithm, before any work
         for (String mode : bidirModes) {
             if (!BIDIR_MODES.contains(mode)) {
-                throw new SprnnException("--bidir-modes: expected sequential or halves, got " + org.sprnn.io.Untrusted.quote(mode));
+                throw new SprnnException("--bidir-modes: expected sequential, halves or auto, got " + org.sprnn.io.Untrusted.quote(mode));
             }
         }
         if (outDir != null) {
@@ -343,7 +343,7 @@ final class BenchCommand extends SprnnCommand {
     /** The engines whose bidirectional mode --bidir-modes chooses. */
     static final List<String> BIDIR_ENGINES = List.of("cuda-sparse-persistent", "cuda-dense-persistent");
     /** --bidir-modes' values. */
-    static final List<String> BIDIR_MODES = List.of("sequential", "halves");
+    static final List<String> BIDIR_MODES = List.of("sequential", "halves", "auto");
 
     /**
      * {@code f}'s engine for {@code model}, built under bidirectional mode {@code mode} (null: the factory's default): the

@@ -1,6 +1,7 @@
 package org.sprnn.engine;
 
-// The cost model's choices replayed on committed `sprnn bench grid` runs (results/suite/session10): at each point,
+// The cost model's choices replayed on committed `sprnn bench grid` runs (results/suite/session10, and session12's last
+// four LSTM 4608 points on fresh seeds): at each point,
 // among the engines that were timed there, the one with the least predicted µs per step is auto's choice; it must be
 // within 10% of the fastest measured. The calibration runs (run1, run2) are in-sample; the validation runs (a fresh
 // seed, and shapes off the calibration grid) are not.
@@ -24,7 +25,8 @@ class CostModelReplayTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"run1/g/grid/grid.csv", "run2/g/grid/grid.csv", "run3/v1/grid/grid.csv", "run3/v2/grid/grid.csv",
-        "run4/v3/grid/grid.csv"})
+        "run4/v3/grid/grid.csv", "../session12/run1/g1/grid/grid.csv", "../session12/run2/g2/grid/grid.csv",
+        "../session12/run3/g3/grid/grid.csv"})
     void autoIsWithinTenPercentOfTheFastestAtEveryPointOfARecordedGrid(String file) throws IOException {
         List<String> misses = replay(RESULTS.resolve(file), 0.10);
         assertThat(misses).as("points where the cost model's pick is more than 10%% slower than the fastest").isEmpty();

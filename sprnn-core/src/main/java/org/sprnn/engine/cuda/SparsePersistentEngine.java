@@ -209,6 +209,19 @@ public final class SparsePersistentEngine implements Engine {
         return null;
     }
 
+    /**
+     * Whether a one-layer model's direction runs faster on {@code half} the device beside its other direction than twice
+     * on the whole one: the plan's predicted step ({@link Plan#predictedMicrosPerStep}) on the half under twice the
+     * whole's. Measured on the H100 (results/suite/session12, gpu-bidir.sh): at relu 1152 / 10% batch 4 and 1, and LSTM
+     * 1024 / 10% batch 4 the halves won (0.57, 0.41, 0.92 of sequential; predicted 1.43 against 2.86, 1.27 against 2.54,
+     * 3.77 against 4.83) and at relu 2304 / 30% batch 4 they lost (1.26; predicted 7.41 against 6.04).
+     */
+    static boolean halvesPay(RnnModel layer, int batch, DeviceLimits whole, DeviceLimits half, PlanOptions options) {
+        CsrMatrix w = CsrMatrix.of(layer.layers().get(0).wHh());
+        return Plan.of(w, layer.cell(), batch, half, options).predictedMicrosPerStep()
+                < 2 * Plan.of(w, layer.cell(), batch, whole, options).predictedMicrosPerStep();
+    }
+
     /** Why layer {@code k} is refused under plan {@code p} (which does not fit): the capacity numbers. */
     static String refusal(int k, Plan p, int batch) {
         return refusal(Integer.toString(k), p, batch);

@@ -127,30 +127,34 @@ public final class SparsePersistentFactory implements EngineFactory {
 
     /**
      * How a bidirectional model's two directions of a layer run: {@code halves} (each planned for half the SMs, so that
-     * the two grids can be resident at once, launched at once from two
-     * threads, wherever both fit their halves at the run's batch; one after the other on the whole device elsewhere) or
+     * the two grids can be resident at once, launched at once from two threads, wherever both fit their halves at the
+     * run's batch; one after the other on the whole device elsewhere), {@code auto} (as halves, where moreover the plan's
+     * predicted step on half the SMs is under twice the whole device's, {@link SparsePersistentEngine#halvesPay}: the
+     * measured wins at 1152 / 10% and LSTM 1024 / 10%, not the loss at 2304 / 30%, results/suite/session12) or
      * {@code sequential} (always one after the other on the whole device). System property {@value}, else environment
      * variable {@code SPRNN_BIDIRECTIONAL}; default {@link #DEFAULT_BIDIRECTIONAL}.
      */
     public static final String BIDIRECTIONAL_PROPERTY = "sprnn.bidirectional";
     /** The default of {@link #BIDIRECTIONAL_PROPERTY}. */
-    public static final String DEFAULT_BIDIRECTIONAL = "sequential";
+    public static final String DEFAULT_BIDIRECTIONAL = "auto";
 
-    /** {@link #BIDIRECTIONAL_PROPERTY}'s value: true for halves, false for sequential; anything else is refused. */
-    static boolean bidirectionalHalves() {
-        return OptIn.mode(BIDIRECTIONAL_PROPERTY, "SPRNN_BIDIRECTIONAL", DEFAULT_BIDIRECTIONAL, List.of("halves", "sequential"))
-                .equals("halves");
+    /** {@link #BIDIRECTIONAL_PROPERTY}'s value: halves, auto or sequential; anything else is refused. */
+    static String bidirectionalMode() {
+        return OptIn.mode(BIDIRECTIONAL_PROPERTY, "SPRNN_BIDIRECTIONAL", DEFAULT_BIDIRECTIONAL, List.of("auto", "halves", "sequential"));
     }
 
     @Override
     public Engine create(RnnModel model, EngineOptions options) {
         DeviceLimits limits = GpuStatus.deviceLimits().orElseThrow();
         PlanOptions plan = planOptions(options);
-        if (model.bidirectional() && bidirectionalHalves()) {
+        String mode = model.bidirectional() ? bidirectionalMode() : "sequential";
+        if (!mode.equals("sequential")) {
             DeviceLimits half = limits.share(2);
+            boolean always = mode.equals("halves");
             return new org.sprnn.engine.BidirectionalEngine(name(), model, layer -> new SparsePersistentEngine(layer, limits, plan),
                     layer -> new SparsePersistentEngine(layer, half, plan),
-                    (layer, batch) -> SparsePersistentEngine.refusal(layer, batch, half, plan) == null)
+                    (layer, batch) -> SparsePersistentEngine.refusal(layer, batch, half, plan) == null
+                            && (always || SparsePersistentEngine.halvesPay(layer, batch, limits, half, plan)))
                     .withPairTimer(SparsePersistentEngine.PAIR_TIMER);
         }
         if (model.bidirectional()) {
