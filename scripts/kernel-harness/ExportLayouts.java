@@ -75,7 +75,9 @@ public class ExportLayouts {
             String mods = f.length > 11 ? f[11] : "";
             PlanOptions o = new PlanOptions(ex, f[6].equals("1"), f[7].equals("1"), f[8].equals("1"),
                     f.length > 9 ? Integer.parseInt(f[9]) : 0, f.length > 10 ? Integer.parseInt(f[10]) : 0, Precision.FP16)
-                    .withCompiledRowEnds(!mods.contains("general"));
+                    .withCompiledRowEnds(!mods.contains("general"))
+                    // the harness reads W*U*G row ends and no tail (PackedLayer#kernelRowEnds): layouts without one
+                    .withTails(false);
             CsrMatrix w = CsrMatrix.of(mods.contains("vary") ? varied(cell.gates() * h, h, d, new SplittableRandom(1234 + h))
                     : SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(1234 + h)));
             Plan p = Plan.of(w, cell, batch, DeviceLimits.h100Sxm(), o);
