@@ -47,6 +47,15 @@ public final class SyntheticModels {
      * row), so its rows hold unequal counts, spread as magnitude pruning over a whole matrix of independent weights spreads
      * them (the sparse kernel's shared-tail layout, {@code org.sprnn.sparse.PackedLayer#packTail}); values as
      * {@link #sparse} draws them.
+     *
+     * @param cell      cell type
+     * @param inputSize I
+     * @param hidden    H
+     * @param layers    number of stacked layers (≥ 1)
+     * @param density   W_hh's expected density, in (0, 1]
+     * @param densityIh W_ih's density, in (0, 1]
+     * @param seed      random seed
+     * @return the model
      */
     public static RnnModel randomUnequalRows(CellType cell, int inputSize, int hidden, int layers, double density,
                                              double densityIh, long seed) {

@@ -117,7 +117,11 @@ public final class SparsePersistentEngine implements Engine {
 
         /** The name a spec's kernel is compiled (and cached) under by an engine of this variant. */
         String kernelName(KernelSpec s) {
-            return s.name() + (exchangeOnly ? "_exchangeonly" : "") + (stallCta >= 0 ? "_stall" + stallCta + "at" + stallStep : "");
+            StringBuilder extra = new StringBuilder();
+            experimentDefines().forEach((k, v) -> extra.append('_').append(k.substring("SPRNN_".length()).toLowerCase(java.util.Locale.ROOT))
+                    .append(v.replace('-', 'm')));
+            return s.name() + (exchangeOnly ? "_exchangeonly" : "") + (stallCta >= 0 ? "_stall" + stallCta + "at" + stallStep : "")
+                    + (extra.length() > 0 ? "_x" + extra : "");
         }
 
         /** The defines a spec's kernel is compiled with by an engine of this variant: the spec's, then the variant's. */
@@ -130,8 +134,49 @@ public final class SparsePersistentEngine implements Engine {
                 defines.put("SPRNN_STALL_CTA", Integer.toString(stallCta));
                 defines.put("SPRNN_STALL_STEP", Integer.toString(stallStep));
             }
+            experimentDefines().forEach((k, v) -> {
+                if (defines.containsKey(k)) {
+                    throw new SprnnException(EXPERIMENT_PROPERTY + ": " + k + " is set by the plan (" + defines.get(k) + "); only the kernel's "
+                            + "optional switches may be added");
+                }
+                defines.put(k, v);
+            });
             return defines;
         }
+    }
+
+    /**
+     * For kernel experiments through the engine (e.g. {@code scripts/gpu-pruned.sh} timing a variant of the planned
+     * kernel): extra integer defines of the kernel's optional switches, {@code SPRNN_LOAD_AHEAD=8,SPRNN_DEFER_REDUCE=1},
+     * appended to every kernel an engine compiles and named in its kernel name (so cached apart). System property {@value},
+     * else environment variable {@code SPRNN_KERNEL_DEFINES}; none by default. Not for production: a switch the plan does
+     * not know of can change the kernel's registers or correctness (kernel-check it first).
+     */
+    public static final String EXPERIMENT_PROPERTY = "sprnn.kernelDefines";
+
+    /** {@link #EXPERIMENT_PROPERTY}'s defines, in order; each name {@code SPRNN_[A-Z0-9_]+}, each value an integer. */
+    static Map<String, String> experimentDefines() {
+        String v = System.getProperty(EXPERIMENT_PROPERTY);
+        if (v == null) {
+            v = System.getenv("SPRNN_KERNEL_DEFINES");
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        if (v == null || v.isBlank()) {
+            return out;
+        }
+        if (v.length() > 1000) {
+            throw new SprnnException(EXPERIMENT_PROPERTY + " (or SPRNN_KERNEL_DEFINES): longer than 1000 characters");
+        }
+        for (String item : v.split(",")) {
+            String t = item.strip();
+            if (!t.matches("SPRNN_[A-Z0-9_]{1,40}=-?[0-9]{1,9}")) {
+                throw new SprnnException(EXPERIMENT_PROPERTY + " (or SPRNN_KERNEL_DEFINES): expected SPRNN_NAME=integer[,...], got "
+                        + org.sprnn.io.Untrusted.quote(t));
+            }
+            int eq = t.indexOf('=');
+            out.put(t.substring(0, eq), t.substring(eq + 1));
+        }
+        return out;
     }
 
     /**

@@ -18,6 +18,27 @@ class OptInModesTest {
     void clear() {
         System.clearProperty(SparsePersistentFactory.BIDIRECTIONAL_PROPERTY);
         System.clearProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY);
+        System.clearProperty(SparsePersistentEngine.EXPERIMENT_PROPERTY);
+    }
+
+    @Test
+    void experimentDefinesAreAppendedNamedAndCheckedInOneLine() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("SPRNN_KERNEL_DEFINES") == null, "SPRNN_KERNEL_DEFINES is set");
+        var model = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.GRU, 8, 96, 1, 0.3, 1.0, 3);
+        var p = org.sprnn.plan.Plan.of(org.sprnn.sparse.CsrMatrix.of(model.layers().get(0).wHh()), org.sprnn.model.CellType.GRU, 3,
+                org.sprnn.plan.DeviceLimits.h100Sxm(), org.sprnn.plan.PlanOptions.defaults());
+        var normal = SparsePersistentEngine.Variant.NORMAL;
+        assertThat(normal.kernelName(p.spec())).isEqualTo(p.spec().name());
+        assertThat(normal.defines(p.spec())).isEqualTo(p.spec().defines());
+        System.setProperty(SparsePersistentEngine.EXPERIMENT_PROPERTY, "SPRNN_LOAD_AHEAD=8, SPRNN_POLL_SLEEP_NS=-1");
+        assertThat(normal.kernelName(p.spec())).isEqualTo(p.spec().name() + "_x_load_ahead8_poll_sleep_nsm1");
+        assertThat(normal.defines(p.spec())).containsEntry("SPRNN_LOAD_AHEAD", "8").containsEntry("SPRNN_POLL_SLEEP_NS", "-1")
+                .hasSize(p.spec().defines().size() + 2);
+        System.setProperty(SparsePersistentEngine.EXPERIMENT_PROPERTY, "SPRNN_HIDDEN=64");
+        assertThatThrownBy(() -> normal.defines(p.spec())).isInstanceOf(SprnnException.class).hasMessageContaining("set by the plan");
+        System.setProperty(SparsePersistentEngine.EXPERIMENT_PROPERTY, "SPRNN_X=1;rm -rf /");
+        assertThatThrownBy(() -> normal.defines(p.spec())).isInstanceOf(SprnnException.class)
+                .hasMessage("sprnn.kernelDefines (or SPRNN_KERNEL_DEFINES): expected SPRNN_NAME=integer[,...], got 'SPRNN_X=1;rm -rf /'");
     }
 
     @Test
