@@ -311,19 +311,9 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 warpUnits[w * upw + i] = u;
                 for (int g = 0; g < gates; g++) {
                     int r = g * h + u;
-                    int[] cols = whh.rowColumns(r);
-                    float[] vals = whh.rowValues(r);
-                    if (splitWeights) {
-                        int[] both = new int[2 * cols.length];
-                        float[] parts = new float[2 * cols.length];
-                        for (int n = 0; n < cols.length; n++) {
-                            both[2 * n] = both[2 * n + 1] = cols[n];
-                            parts[2 * n] = format.decode(format.encode(vals[n]));
-                            parts[2 * n + 1] = format.decode(format.encodeResidual(vals[n]));
-                        }
-                        cols = both;
-                        vals = parts;
-                    }
+                    RowWords rw = RowWords.of(whh, r, splitWeights, format);
+                    int[] cols = rw.cols();
+                    float[] vals = rw.vals();
                     int[] nat = BankAwareOrder.natural(cols.length);
                     int[] cells = bankAware ? BankAwareOrder.order(cols, h, banks) : nat;
                     int[] before = BankAwareOrder.wavefronts(nat, cols, h, banks);
@@ -432,20 +422,10 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 for (int gate = 0; gate < gates; gate++) {
                     int k = i * gates + gate;
                     int r = gate * h + u;
-                    int[] cols = whh.rowColumns(r);
-                    float[] vals = whh.rowValues(r);
-                    nnz += cols.length;
-                    if (splitWeights) {
-                        int[] both = new int[2 * cols.length];
-                        float[] parts = new float[2 * cols.length];
-                        for (int n = 0; n < cols.length; n++) {
-                            both[2 * n] = both[2 * n + 1] = cols[n];
-                            parts[2 * n] = format.decode(format.encode(vals[n]));
-                            parts[2 * n + 1] = format.decode(format.encodeResidual(vals[n]));
-                        }
-                        cols = both;
-                        vals = parts;
-                    }
+                    nnz += whh.rowNnz(r);
+                    RowWords rw = RowWords.of(whh, r, splitWeights, format);
+                    int[] cols = rw.cols();
+                    float[] vals = rw.vals();
                     rowCols[k] = cols;
                     rowVals[k] = vals;
                     inTail[k] = new boolean[cols.length];
@@ -839,6 +819,28 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             }
         }
         return out;
+    }
+
+    /**
+     * Row {@code r}'s words: its columns and values, or with split weights each nonzero twice, its 16-bit rounding then
+     * its residual's ({@link Precision#encodeResidual}), adjacent.
+     */
+    private record RowWords(int[] cols, float[] vals) {
+        static RowWords of(CsrMatrix whh, int r, boolean splitWeights, Precision format) {
+            int[] cols = whh.rowColumns(r);
+            float[] vals = whh.rowValues(r);
+            if (!splitWeights) {
+                return new RowWords(cols, vals);
+            }
+            int[] both = new int[2 * cols.length];
+            float[] parts = new float[2 * cols.length];
+            for (int n = 0; n < cols.length; n++) {
+                both[2 * n] = both[2 * n + 1] = cols[n];
+                parts[2 * n] = format.decode(format.encode(vals[n]));
+                parts[2 * n + 1] = format.decode(format.encodeResidual(vals[n]));
+            }
+            return new RowWords(both, parts);
+        }
     }
 
     /** Whether every warp's rows end at its last slot {@code S - 1}: no warp has a padding tail. */
