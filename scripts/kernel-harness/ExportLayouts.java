@@ -71,13 +71,15 @@ public class ExportLayouts {
                 default -> throw new IllegalArgumentException(f[5]);
             };
             // optional 12th field, '+'-separated: vary (row lengths drawn from [0.8, 1.2] x d x H instead of all equal),
-            // general (row ends tested at run time even where every row takes the same slots)
+            // general (row ends tested at run time even where every row takes the same slots), tail (rows of unequal
+            // length laid out with a shared tail, PackedLayer#packTail: the row ends written are then kernelRowEnds)
             String mods = f.length > 11 ? f[11] : "";
             PlanOptions o = new PlanOptions(ex, f[6].equals("1"), f[7].equals("1"), f[8].equals("1"),
                     f.length > 9 ? Integer.parseInt(f[9]) : 0, f.length > 10 ? Integer.parseInt(f[10]) : 0, Precision.FP16)
                     .withCompiledRowEnds(!mods.contains("general"))
-                    // the harness reads W*U*G row ends and no tail (PackedLayer#kernelRowEnds): layouts without one
-                    .withTails(false);
+                    // rows of unequal length with a shared tail only where asked (modifier tail): vary alone keeps the
+                    // general loop the earlier sessions' variants measured
+                    .withTails(mods.contains("tail"));
             CsrMatrix w = CsrMatrix.of(mods.contains("vary") ? varied(cell.gates() * h, h, d, new SplittableRandom(1234 + h))
                     : SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(1234 + h)));
             Plan p = Plan.of(w, cell, batch, DeviceLimits.h100Sxm(), o);
@@ -96,11 +98,11 @@ public class ExportLayouts {
             // large layers leave out the CSR (the carried files are limited): the harness then checks against
             // the packed words' own (rounded) values instead of the original float32 ones
             boolean withCsr = nnz <= 600_000;
-            ByteBuffer bb = ByteBuffer.allocate((int) (64 + 4L * (l.words().length + l.rowEnds().length + l.warpUnits().length
+            ByteBuffer bb = ByteBuffer.allocate((int) (64 + 4L * (l.words().length + l.kernelRowEnds().length + l.warpUnits().length
                     + needed.length + (g * h + 1) + 2 * nnz))).order(ByteOrder.LITTLE_ENDIAN);
             int[] header = {0x53505252, 1, cell.ordinal(), h, batch, s.paddedBatch(), s.ctas(), s.warpsPerCta(), s.slotsPerLane(),
                     s.registerSlots(), s.unitsPerWarp(), s.wideLoads() ? 1 : 0, s.exchange().define(), g, withCsr ? (int) nnz : -1, (int) s.sharedMemoryBytes()};
-            putInts(bb, header, l.words(), l.rowEnds(), l.warpUnits(), needed);
+            putInts(bb, header, l.words(), l.kernelRowEnds(), l.warpUnits(), needed);
             if (withCsr) { // W_hh's CSR as it is: row offsets [G*H + 1], columns [nnz], float32 values [nnz]
                 putInts(bb, w.rowPtrView(), w.colIdxView());
                 for (float v : w.valuesView()) {

@@ -93,7 +93,14 @@ int main(int argc, char** argv) {
   }
   const int W = ctas * warps;
   auto words = take<unsigned>(p, (size_t)W * S * 32);
+#ifdef SPRNN_TAIL_SLOTS
+  // the tail layout's row ends: [W][U*G], then each lane's tail row [W][32] (PackedLayer#kernelRowEnds)
+  const int tail = SPRNN_TAIL_SLOTS;
+  auto ends = take<int>(p, (size_t)W * U * G + (size_t)W * 32);
+#else
+  const int tail = 0;
   auto ends = take<int>(p, (size_t)W * U * G);
+#endif
   auto units = take<int>(p, (size_t)W * U);
   auto needed = take<int>(p, (size_t)ctas * (H + 1));
   std::vector<int> rowptr, cols;
@@ -104,22 +111,29 @@ int main(int argc, char** argv) {
     vals = take<float>(p, nnz);
   } else {  // no CSR in the file: rebuild W_hh from the packed words themselves (their rounded values)
     std::vector<std::vector<std::pair<int, float>>> rows((size_t)G * H);
+    auto push = [&](int row, unsigned w) {
+      if ((int)sprnn_word_column(w) < H) {
+        unsigned short bits = (unsigned short)sprnn_word_value_bits(w);
+        unsigned sign = (bits >> 15) & 1, e = (bits >> 10) & 31, m = bits & 1023;
+        float v = e == 0 ? std::ldexp((float)m, -24) : std::ldexp((float)(m | 1024), (int)e - 25);
+        rows[row].push_back({(int)sprnn_word_column(w), sign ? -v : v});
+      }
+    };
     for (int wp = 0; wp < W; ++wp) {
-      int start = 0;
+      for (int j = 0; j < tail; ++j)  // a tail slot's word belongs to its lane's tail row
+        for (int l = 0; l < 32; ++l) {
+          int k = ends[(size_t)W * U * G + (size_t)wp * 32 + l];
+          int unit = k < 0 ? -1 : units[(size_t)wp * U + k / G];
+          if (unit >= 0) push((k % G) * H + unit, words[((size_t)wp * S + j) * 32 + l]);
+        }
+      int start = tail;
       for (int i = 0; i < U * G; ++i) {
         int end = ends[(size_t)wp * U * G + i];
         if (end < 0) break;
-        int row = (i % G) * H + units[(size_t)wp * U + i / G];
-        for (int j = start; j <= end; ++j)
-          for (int l = 0; l < 32; ++l) {
-            unsigned w = words[((size_t)wp * S + j) * 32 + l];
-            if ((int)sprnn_word_column(w) < H) {
-              unsigned short bits = (unsigned short)sprnn_word_value_bits(w);
-              unsigned sign = (bits >> 15) & 1, e = (bits >> 10) & 31, m = bits & 1023;
-              float v = e == 0 ? std::ldexp((float)m, -24) : std::ldexp((float)(m | 1024), (int)e - 25);
-              rows[row].push_back({(int)sprnn_word_column(w), sign ? -v : v});
-            }
-          }
+        int unit = units[(size_t)wp * U + i / G];
+        if (unit >= 0)
+          for (int j = start; j <= end; ++j)
+            for (int l = 0; l < 32; ++l) push((i % G) * H + unit, words[((size_t)wp * S + j) * 32 + l]);
         start = end + 1;
       }
     }
