@@ -636,7 +636,9 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             fullest = Math.max(fullest, words);
         }
         long perWarp = (fullest + poolWarps - 1) / poolWarps;
-        int bFrom = (int) Math.max(1, ((perWarp + 31) / 32 - MAX_TAIL_SLOTS) / rows);
+        // ... and whose slots leave the longest row at most 32 lanes of the widest tail
+        int bFrom = (int) Math.max(1, Math.max(((perWarp + 31) / 32 - MAX_TAIL_SLOTS) / rows,
+                ((long) maxWords - 32L * MAX_TAIL_SLOTS + 31) / 32));
         for (int b = bFrom; b <= BankAwareOrder.slotColumns(maxWords); b++) {
             if ((long) rows * b > bestS) {
                 break;

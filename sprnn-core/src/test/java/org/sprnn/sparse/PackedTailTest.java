@@ -94,6 +94,20 @@ class PackedTailTest {
     }
 
     @Test
+    void oneVeryLongRowAmongShortOnesBoundsTheSearch() {
+        // GRU 3001: every row 3 nonzeros but one of 3001 (a hostile file's shape): the search starts where the longest
+        // row fits 32 lanes of the widest tail instead of at one slot a row
+        int h = 3001;
+        CsrMatrix w = PackedLayerTest.rowsOfLength(3 * h, h, r -> r == 7 ? h : 3);
+        long t0 = System.nanoTime();
+        int s = PackedLayer.tailSlotsPerLane(w, CellType.GRU, 4, 132, 132 * 8, false, false);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        // the longest row alone needs 94 slots: as its own slots (U*G rows of them) or a tail of at most 16
+        assertThat(s == 0 || s >= (h - 32 * PackedLayer.MAX_TAIL_SLOTS) / 32).as("S %d", s).isTrue();
+        assertThat(seconds).as("one shape search, seconds").isLessThan(30);
+    }
+
+    @Test
     void unpackMatchesTheMatrixValueForValue() {
         CsrMatrix w = magnitudePruned(CellType.GRU, 96, 0.5, 3);
         PackedLayer p = PackedLayer.packTail(w, CellType.GRU, 4, 2, 8, true, true, true, Precision.FP16, false);
