@@ -66,6 +66,31 @@ public final class CostModel {
     }
 
     /**
+     * A persistent engine's prediction ({@link #sparsePersistent} or {@link #densePersistent}) for a bidirectional model
+     * whose layer {@code k} runs its two directions at once where {@code atOnce[k] < 1}: that layer's two directions
+     * cost their sum times {@code atOnce[k]} (the plans' predicted step on half the device over twice the whole's, for
+     * the layers the engine runs that way), the others their sum.
+     *
+     * @param model a bidirectional model
+     * @param batch the batch size B
+     * @param dense the dense persistent kernel (else the sparse one)
+     * @param atOnce per layer, the factor on its two directions' summed cost (1: one after the other)
+     * @return the prediction
+     */
+    public static StepCost persistentBidirectional(RnnModel model, int batch, boolean dense, double[] atOnce) {
+        if (!model.bidirectional() || atOnce.length != model.numLayers()) {
+            throw new org.sprnn.SprnnException("cost model: " + atOnce.length + " factors for a model of " + model.numLayers()
+                    + " layers" + (model.bidirectional() ? "" : ", not bidirectional"));
+        }
+        String engine = dense ? DENSE : SPARSE;
+        double us = 0;
+        for (int k = 0; k < model.numLayers(); k++) {
+            us += atOnce[k] * (layer(engine, model, model.layers().get(k), batch) + layer(engine, model, model.reverseLayers().get(k), batch));
+        }
+        return new StepCost(us, CALIBRATION);
+    }
+
+    /**
      * Dense cuBLASLt product per step: fixed cost plus W_hh's bytes at the memory rate.
      *
      * @param model the model, every layer (and direction) counted

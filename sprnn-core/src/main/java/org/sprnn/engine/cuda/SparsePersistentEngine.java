@@ -262,9 +262,17 @@ public final class SparsePersistentEngine implements Engine {
      * 3.77 against 4.83) and at relu 2304 / 30% batch 4 they lost (1.26; predicted 7.41 against 6.04).
      */
     static boolean halvesPay(RnnModel layer, int batch, DeviceLimits whole, DeviceLimits half, PlanOptions options) {
+        return halvesRatio(layer, batch, whole, half, options) < 1;
+    }
+
+    /**
+     * A one-layer model's predicted step on {@code half} the device over twice its predicted step on the whole one (the
+     * plans' {@link Plan#predictedMicrosPerStep}): the cost of both directions at once over one after the other.
+     */
+    static double halvesRatio(RnnModel layer, int batch, DeviceLimits whole, DeviceLimits half, PlanOptions options) {
         CsrMatrix w = CsrMatrix.of(layer.layers().get(0).wHh());
         return Plan.of(w, layer.cell(), batch, half, options).predictedMicrosPerStep()
-                < 2 * Plan.of(w, layer.cell(), batch, whole, options).predictedMicrosPerStep();
+                / (2 * Plan.of(w, layer.cell(), batch, whole, options).predictedMicrosPerStep());
     }
 
     /** Why layer {@code k} is refused under plan {@code p} (which does not fit): the capacity numbers. */

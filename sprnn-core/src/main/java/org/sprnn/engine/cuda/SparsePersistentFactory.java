@@ -113,7 +113,35 @@ public final class SparsePersistentFactory implements EngineFactory {
 
     @Override
     public Optional<StepCost> predict(RnnModel model, EngineOptions options) {
-        return Optional.of(dense ? CostModel.densePersistent(model, options.batchHint()) : CostModel.sparsePersistent(model, options.batchHint()));
+        int batch = options.batchHint();
+        String mode = model.bidirectional() ? bidirectionalMode() : "sequential";
+        if (!mode.equals("sequential")) {
+            // the layers whose directions the engine runs at once (as create's BidirectionalEngine decides) cost the plans'
+            // predicted ratio of at once to one after the other; on this device, else on the H100 the calibration is of
+            DeviceLimits limits = GpuStatus.deviceLimits().orElse(DeviceLimits.h100Sxm());
+            DeviceLimits half = limits.share(2);
+            PlanOptions plan = planOptions(options);
+            double[] atOnce = new double[model.numLayers()];
+            boolean all = true;
+            for (int k = 0; k < model.numLayers(); k++) {
+                double ratio = 0;
+                for (int d = 0; d < 2 && all; d++) {
+                    RnnModel one = model.singleLayer(k, d);
+                    double r = SparsePersistentEngine.refusal(one, batch, half, plan) == null
+                            ? SparsePersistentEngine.halvesRatio(one, batch, limits, half, plan) : Double.NaN;
+                    if (Double.isNaN(r) || !mode.equals("halves") && !(r < 1)) {
+                        all = false;
+                    } else {
+                        ratio = Math.max(ratio, r);
+                    }
+                }
+                atOnce[k] = ratio;
+            }
+            if (all) { // BidirectionalEngine runs the directions at once only where every layer's both fit (concurrentAt)
+                return Optional.of(CostModel.persistentBidirectional(model, batch, dense, atOnce));
+            }
+        }
+        return Optional.of(dense ? CostModel.densePersistent(model, batch) : CostModel.sparsePersistent(model, batch));
     }
 
     /**
