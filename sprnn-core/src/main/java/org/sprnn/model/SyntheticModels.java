@@ -30,14 +30,20 @@ public final class SyntheticModels {
      */
     public static RnnModel random(CellType cell, int inputSize, int hidden, int layers, double density,
                                   double densityIh, long seed) {
+        return random(cell, inputSize, hidden, layers, density, densityIh, seed, false);
+    }
+
+    /** {@link #random}, or with {@code unequalRows} {@link #randomUnequalRows}: W_hh drawn entry by entry. */
+    private static RnnModel random(CellType cell, int inputSize, int hidden, int layers, double density, double densityIh,
+                                   long seed, boolean unequalRows) {
         checkArguments(inputSize, hidden, layers, density, densityIh);
         SplittableRandom rnd = new SplittableRandom(seed);
         int rows = cell.gates() * hidden;
         List<Layer> ls = new ArrayList<>();
         for (int k = 0; k < layers; k++) {
             int in = k == 0 ? inputSize : hidden;
-            ls.add(new Layer(sparse(rows, in, densityIh, rnd), sparse(rows, hidden, density, rnd),
-                    normal(rows, 0.1, rnd), normal(rows, 0.1, rnd)));
+            ls.add(new Layer(sparse(rows, in, densityIh, rnd), unequalRows ? bernoulli(rows, hidden, density, rnd)
+                    : sparse(rows, hidden, density, rnd), normal(rows, 0.1, rnd), normal(rows, 0.1, rnd)));
         }
         return new RnnModel(cell, ls);
     }
@@ -59,16 +65,7 @@ public final class SyntheticModels {
      */
     public static RnnModel randomUnequalRows(CellType cell, int inputSize, int hidden, int layers, double density,
                                              double densityIh, long seed) {
-        checkArguments(inputSize, hidden, layers, density, densityIh);
-        SplittableRandom rnd = new SplittableRandom(seed);
-        int rows = cell.gates() * hidden;
-        List<Layer> ls = new ArrayList<>();
-        for (int k = 0; k < layers; k++) {
-            int in = k == 0 ? inputSize : hidden;
-            ls.add(new Layer(sparse(rows, in, densityIh, rnd), bernoulli(rows, hidden, density, rnd),
-                    normal(rows, 0.1, rnd), normal(rows, 0.1, rnd)));
-        }
-        return new RnnModel(cell, ls);
+        return random(cell, inputSize, hidden, layers, density, densityIh, seed, true);
     }
 
     /** {@code [rows][cols]}, each entry nonzero with probability {@code d} (at least one a row), {@code N(0, 1/(cols d))}. */

@@ -296,12 +296,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         Arrays.fill(warpUnits, -1);
         int padWord = PackedWord.pack(0f, h, format);
         Arrays.fill(words, padWord);
-        long loads = 0;
-        long wfNat = 0;
-        long wf = 0;
-        long lb = 0;
-        int worstNat = 0;
-        int worst = 0;
+        RowPlacer placer = new RowPlacer(words, h, banks, bankAware, format);
         for (int w = 0; w < warps; w++) {
             int j0 = 0;
             int row = 0;
@@ -312,35 +307,12 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 for (int g = 0; g < gates; g++) {
                     int r = g * h + u;
                     RowWords rw = RowWords.of(whh, r, splitWeights, format);
-                    int[] cols = rw.cols();
-                    float[] vals = rw.vals();
-                    int[] nat = BankAwareOrder.natural(cols.length);
-                    int[] cells = bankAware ? BankAwareOrder.order(cols, h, banks) : nat;
-                    int[] before = BankAwareOrder.wavefronts(nat, cols, h, banks);
-                    int[] after = BankAwareOrder.wavefronts(cells, cols, h, banks);
-                    for (int x : before) {
-                        wfNat += x;
-                        worstNat = Math.max(worstNat, x);
-                    }
-                    for (int x : after) {
-                        wf += x;
-                        worst = Math.max(worst, x);
-                    }
-                    loads += before.length;
-                    lb += BankAwareOrder.lowerBound(cols, banks);
-                    for (int q = 0; q < cells.length; q++) {
-                        int c = cells[q];
-                        int word = c >= 0 ? PackedWord.pack(vals[c], cols[c], format)
-                                : PackedWord.pack(0f, h + (-1 - c), format);
-                        words[(w * slots + j0 + q / 32) * 32 + q % 32] = word;
-                    }
-                    j0 += cells.length / 32;
+                    j0 += placer.place(rw.cols(), rw.vals(), (w * slots + j0) * 32);
                     rowEnds[w * upw * gates + row++] = j0 - 1;
                 }
             }
         }
-        Stats stats = new Stats(whh.nnz(), maxNnz, whh.nnz() / (double) warps, sumSlots / (double) warps,
-                loads, wfNat, worstNat, wf, worst, lb);
+        Stats stats = placer.stats(whh.nnz(), maxNnz, whh.nnz() / (double) warps, sumSlots / (double) warps);
         return new PackedLayer(cell, h, batch, warps, slots, upw, words, rowEnds, warpUnits, stats, splitWeights);
     }
 
@@ -397,8 +369,8 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         int[] tailRows = new int[warps * 32];
         Arrays.fill(warpUnits, -1);
         Arrays.fill(tailRows, -1);
-        long loads = 0, wfNat = 0, wf = 0, lb = 0, maxNnz = 0;
-        int worstNat = 0, worst = 0;
+        long maxNnz = 0;
+        RowPlacer placer = new RowPlacer(words, h, banks, bankAware, format);
         int g = banks.groupLanes();
         for (int w = 0; w < warps; w++) {
             for (int k = 0; k < rows; k++) {
@@ -514,52 +486,25 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 }
                 int n = rowCols[k].length;
                 int m = 0;
-                int[] base = new int[n];
+                int[] baseCols = new int[n];
+                float[] baseVals = new float[n];
                 for (int q = 0; q < n; q++) {
                     if (!inTail[k][q]) {
-                        base[m++] = q;
+                        baseCols[m] = rowCols[k][q];
+                        baseVals[m++] = rowVals[k][q];
                     }
                 }
-                int[] baseCols = new int[m];
-                for (int q = 0; q < m; q++) {
-                    baseCols[q] = rowCols[k][base[q]];
-                }
-                int[] nat = BankAwareOrder.natural(m);
-                int[] cells = bankAware ? BankAwareOrder.order(baseCols, h, banks) : nat;
-                int[] before = BankAwareOrder.wavefronts(nat, baseCols, h, banks);
-                int[] after = BankAwareOrder.wavefronts(cells, baseCols, h, banks);
-                for (int x : before) {
-                    wfNat += x;
-                    worstNat = Math.max(worstNat, x);
-                }
-                for (int x : after) {
-                    wf += x;
-                    worst = Math.max(worst, x);
-                }
-                loads += before.length;
-                lb += BankAwareOrder.lowerBound(baseCols, banks);
-                int j0 = t + k * b;
-                for (int q = 0; q < cells.length; q++) {
-                    int c = cells[q];
-                    words[(w * slots + j0 + q / 32) * 32 + q % 32] = c >= 0 ? PackedWord.pack(rowVals[k][base[c]], rowCols[k][base[c]], format)
-                            : PackedWord.pack(0f, h + (-1 - c), format);
-                }
+                placer.place(Arrays.copyOf(baseCols, m), Arrays.copyOf(baseVals, m), (w * slots + t + k * b) * 32);
             }
             for (int slot = 0; slot < t; slot++) { // the tail's loads as laid out (padding lanes read zero column H: one broadcast)
                 int[] col = new int[32];
                 for (int lane = 0; lane < 32; lane++) {
                     col[lane] = tailCols[slot * 32 + lane] >= 0 ? tailCols[slot * 32 + lane] : h;
                 }
-                int x = banks.wavefronts(col);
-                wfNat += x;
-                wf += x;
-                worstNat = Math.max(worstNat, x);
-                worst = Math.max(worst, x);
-                loads++;
-                lb += x;
+                placer.load(banks.wavefronts(col));
             }
         }
-        Stats stats = new Stats(whh.nnz(), maxNnz, whh.nnz() / (double) warps, slots, loads, wfNat, worstNat, wf, worst, lb);
+        Stats stats = placer.stats(whh.nnz(), maxNnz, whh.nnz() / (double) warps, slots);
         return new PackedLayer(cell, h, batch, warps, slots, upw, words, rowEnds, warpUnits, stats, splitWeights, false, t, tailRows);
     }
 
@@ -821,6 +766,67 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             }
         }
         return out;
+    }
+
+    /**
+     * Lays rows out in a layout's words, each in its bank-aware order (or the natural one), and tallies the loads'
+     * bank-conflict figures for {@link Stats}.
+     */
+    private static final class RowPlacer {
+        private final int[] words;
+        private final int hidden;
+        private final SharedMemoryBanks banks;
+        private final boolean bankAware;
+        private final Precision format;
+        private long loads, wavefrontsNatural, wavefronts, lowerBound;
+        private int worstNatural, worst;
+
+        RowPlacer(int[] words, int hidden, SharedMemoryBanks banks, boolean bankAware, Precision format) {
+            this.words = words;
+            this.hidden = hidden;
+            this.banks = banks;
+            this.bankAware = bankAware;
+            this.format = format;
+        }
+
+        /**
+         * Places a row's words ({@code cols}, {@code vals}) at {@code words[at..]}, cell {@code q} at {@code at + q}
+         * (slot {@code q / 32}, lane {@code q % 32}; padding reads a zero column above H); returns its slot columns.
+         */
+        int place(int[] cols, float[] vals, int at) {
+            int[] nat = BankAwareOrder.natural(cols.length);
+            int[] cells = bankAware ? BankAwareOrder.order(cols, hidden, banks) : nat;
+            int[] before = BankAwareOrder.wavefronts(nat, cols, hidden, banks);
+            int[] after = BankAwareOrder.wavefronts(cells, cols, hidden, banks);
+            for (int i = 0; i < before.length; i++) {
+                wavefrontsNatural += before[i];
+                worstNatural = Math.max(worstNatural, before[i]);
+                wavefronts += after[i];
+                worst = Math.max(worst, after[i]);
+            }
+            loads += before.length;
+            lowerBound += BankAwareOrder.lowerBound(cols, banks);
+            for (int q = 0; q < cells.length; q++) {
+                int c = cells[q];
+                words[at + q] = c >= 0 ? PackedWord.pack(vals[c], cols[c], format) : PackedWord.pack(0f, hidden + (-1 - c), format);
+            }
+            return cells.length / 32;
+        }
+
+        /** A load laid out otherwise (a tail slot): {@code x} wavefronts in either order, and its own bound. */
+        void load(int x) {
+            loads++;
+            wavefrontsNatural += x;
+            wavefronts += x;
+            lowerBound += x;
+            worstNatural = Math.max(worstNatural, x);
+            worst = Math.max(worst, x);
+        }
+
+        Stats stats(long nonzeros, long maxNonzerosPerWarp, double meanNonzerosPerWarp, double meanSlotsPerWarp) {
+            return new Stats(nonzeros, maxNonzerosPerWarp, meanNonzerosPerWarp, meanSlotsPerWarp, loads, wavefrontsNatural,
+                    worstNatural, wavefronts, worst, lowerBound);
+        }
     }
 
     /**

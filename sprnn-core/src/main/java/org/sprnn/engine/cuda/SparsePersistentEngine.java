@@ -255,7 +255,7 @@ public final class SparsePersistentEngine implements Engine {
     }
 
     /**
-     * Whether a one-layer model's direction runs faster on {@code half} the device beside its other direction than twice
+     * Whether a one-layer model's direction fits {@code half} the device and runs faster there beside its other direction than twice
      * on the whole one: the plan's predicted step ({@link Plan#predictedMicrosPerStep}) on the half under twice the
      * whole's. Measured on the H100 (results/suite/session12, gpu-bidir.sh): at relu 1152 / 10% batch 4 and 1, and LSTM
      * 1024 / 10% batch 4 the halves won (0.57, 0.41, 0.92 of sequential; predicted 1.43 against 2.86, 1.27 against 2.54,
@@ -267,12 +267,14 @@ public final class SparsePersistentEngine implements Engine {
 
     /**
      * A one-layer model's predicted step on {@code half} the device over twice its predicted step on the whole one (the
-     * plans' {@link Plan#predictedMicrosPerStep}): the cost of both directions at once over one after the other.
+     * plans' {@link Plan#predictedMicrosPerStep}): the cost of both directions at once over one after the other; NaN
+     * where the layer does not fit the half (so {@link #halvesPay} is false there).
      */
     static double halvesRatio(RnnModel layer, int batch, DeviceLimits whole, DeviceLimits half, PlanOptions options) {
         CsrMatrix w = CsrMatrix.of(layer.layers().get(0).wHh());
-        return Plan.of(w, layer.cell(), batch, half, options).predictedMicrosPerStep()
-                / (2 * Plan.of(w, layer.cell(), batch, whole, options).predictedMicrosPerStep());
+        Plan onHalf = Plan.of(w, layer.cell(), batch, half, options);
+        return onHalf.fits() ? onHalf.predictedMicrosPerStep() / (2 * Plan.of(w, layer.cell(), batch, whole, options).predictedMicrosPerStep())
+                : Double.NaN;
     }
 
     /** Why layer {@code k} is refused under plan {@code p} (which does not fit): the capacity numbers. */

@@ -127,8 +127,7 @@ public final class SparsePersistentFactory implements EngineFactory {
                 double ratio = 0;
                 for (int d = 0; d < 2 && all; d++) {
                     RnnModel one = model.singleLayer(k, d);
-                    double r = SparsePersistentEngine.refusal(one, batch, half, plan) == null
-                            ? SparsePersistentEngine.halvesRatio(one, batch, limits, half, plan) : Double.NaN;
+                    double r = SparsePersistentEngine.halvesRatio(one, batch, limits, half, plan); // NaN: not on the half
                     if (Double.isNaN(r) || !mode.equals("halves") && !(r < 1)) {
                         all = false;
                     } else {
@@ -181,8 +180,8 @@ public final class SparsePersistentFactory implements EngineFactory {
             boolean always = mode.equals("halves");
             return new org.sprnn.engine.BidirectionalEngine(name(), model, layer -> new SparsePersistentEngine(layer, limits, plan),
                     layer -> new SparsePersistentEngine(layer, half, plan),
-                    (layer, batch) -> SparsePersistentEngine.refusal(layer, batch, half, plan) == null
-                            && (always || SparsePersistentEngine.halvesPay(layer, batch, limits, half, plan)))
+                    (layer, batch) -> always ? SparsePersistentEngine.refusal(layer, batch, half, plan) == null
+                            : SparsePersistentEngine.halvesPay(layer, batch, limits, half, plan))
                     .withPairTimer(SparsePersistentEngine.PAIR_TIMER);
         }
         if (model.bidirectional()) {
