@@ -96,8 +96,9 @@ final class PlanCommand extends SprnnCommand {
             throw new SprnnException("--engine cuda-dense-persistent: --naive and --split-weights are sparse switches");
         }
         PlanOptions options = dense ? PlanOptions.denseDefaults(format).withExchange(mode)
-                : new PlanOptions(mode, !naive, !naive, !naive, 0, 0, format, splitWeights)
+                : new PlanOptions(mode, !naive, !naive, !naive, 0, org.sprnn.engine.cuda.SparsePersistentFactory.warpsPerCta(), format, splitWeights)
                         // the engine's row ends (SPRNN_ROW_ENDS / -Dsprnn.rowEnds: tail, compiled, or runtime for the general loop)
+                        // and warps per CTA (SPRNN_WARPS / -Dsprnn.warpsPerCta: auto or a count)
                         .withCompiledRowEnds(naive || org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false).compiledRowEnds())
                         .withTails(!naive && org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false).tails());
         RnnModel model;

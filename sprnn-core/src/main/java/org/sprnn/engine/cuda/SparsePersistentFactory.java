@@ -2,6 +2,7 @@ package org.sprnn.engine.cuda;
 
 import java.util.List;
 import java.util.Optional;
+import org.sprnn.SprnnException;
 import org.sprnn.engine.CostModel;
 import org.sprnn.engine.Engine;
 import org.sprnn.engine.EngineFactory;
@@ -96,8 +97,37 @@ public final class SparsePersistentFactory implements EngineFactory {
         }
         PlanOptions d = PlanOptions.defaults();
         String ends = OptIn.mode(ROW_ENDS_PROPERTY, "SPRNN_ROW_ENDS", DEFAULT_ROW_ENDS, List.of("tail", "compiled", "runtime"));
-        return new PlanOptions(d.exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, 0, weights)
+        return new PlanOptions(d.exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, warpsPerCta(), weights)
                 .withCompiledRowEnds(!ends.equals("runtime")).withTails(ends.equals("tail"));
+    }
+
+    /**
+     * Warps per CTA of the sparse engine's plans: {@code auto} (0, the planner's choice by its cost model) or a count 1 to
+     * 32 that every layer is planned with (a layer that does not fit it is refused), for measuring one partition against
+     * another through the engine. System property {@value}, else environment variable {@code SPRNN_WARPS}.
+     */
+    public static final String WARPS_PROPERTY = "sprnn.warpsPerCta";
+
+    /**
+     * {@link #WARPS_PROPERTY}'s count.
+     *
+     * @return 0 for {@code auto} (unset), else the count
+     * @throws SprnnException naming the property and the variable and the value (escaped) where it is neither
+     */
+    public static int warpsPerCta() {
+        String v = System.getProperty(WARPS_PROPERTY);
+        if (v == null) {
+            v = System.getenv("SPRNN_WARPS");
+        }
+        if (v == null || v.isBlank() || v.strip().equals("auto")) {
+            return 0;
+        }
+        String s = v.strip();
+        if (s.matches("[0-9]{1,2}") && Integer.parseInt(s) >= 1 && Integer.parseInt(s) <= 32) {
+            return Integer.parseInt(s);
+        }
+        throw new SprnnException(WARPS_PROPERTY + " (or SPRNN_WARPS) is " + org.sprnn.io.Untrusted.quote(v)
+                + ": use auto or a warp count 1 to 32");
     }
 
     /**

@@ -19,6 +19,29 @@ class OptInModesTest {
         System.clearProperty(SparsePersistentFactory.BIDIRECTIONAL_PROPERTY);
         System.clearProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY);
         System.clearProperty(SparsePersistentEngine.EXPERIMENT_PROPERTY);
+        System.clearProperty(SparsePersistentFactory.WARPS_PROPERTY);
+    }
+
+    @Test
+    void theWarpCountIsThePlannersUnlessOneIsAskedFor() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("SPRNN_WARPS") == null, "SPRNN_WARPS is set");
+        var fp16 = org.sprnn.Precision.FP16;
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).warpsPerCta()).isZero();
+        System.setProperty(SparsePersistentFactory.WARPS_PROPERTY, " 9 ");
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).warpsPerCta()).isEqualTo(9);
+        var model = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.RNN_RELU, 8, 512, 1, 0.1, 1.0, 3);
+        var p = org.sprnn.plan.Plan.of(org.sprnn.sparse.CsrMatrix.of(model.layers().get(0).wHh()), org.sprnn.model.CellType.RNN_RELU,
+                4, org.sprnn.plan.DeviceLimits.h100Sxm(), SparsePersistentFactory.planOptions(fp16, false));
+        assertThat(p.spec().warpsPerCta()).isEqualTo(9);
+        System.setProperty(SparsePersistentFactory.WARPS_PROPERTY, "auto");
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).warpsPerCta()).isZero();
+        for (String bad : new String[] {"0", "33", "-1", "9x", "1e1"}) {
+            System.setProperty(SparsePersistentFactory.WARPS_PROPERTY, bad);
+            assertThatThrownBy(() -> SparsePersistentFactory.planOptions(fp16, false)).isInstanceOf(SprnnException.class)
+                    .hasMessage("sprnn.warpsPerCta (or SPRNN_WARPS) is '" + bad + "': use auto or a warp count 1 to 32");
+        }
+        // the dense engine plans its own partition
+        assertThat(SparsePersistentFactory.planOptions(fp16, true).warpsPerCta()).isZero();
     }
 
     @Test
