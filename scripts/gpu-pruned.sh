@@ -6,6 +6,8 @@
 # with SPRNN_ROW_ENDS=compiled (no tail: the general slot loop's run-time row-end test, as before the tail layout). Shapes: relu 1152/10%, 2304/30%,
 # 5760/10% unless SPRNN_PRUNED_SHAPES (make_pruned_pair.py's --shapes) says otherwise. Needs python3 with PyTorch (the
 # GPU machine's) and this checkout's scripts/. SPRNN_PRUNED_ENGINES: other engines (e.g. cpu, to try the script here).
+# SPRNN_PRUNED_CTA=1: each shape's pair once more with SPRNN_ROW_ENDS=cta (warps of one row share a tail across their
+# CTA, PackedLayer#packCtaTail), both files in one process.
 # SPRNN_PRUNED_WARPS (e.g. "9 12"): each shape's pair once more for each of these warps per CTA (SPRNN_WARPS), both
 # files in one process, to measure a partition the planner does not pick (two rows a warp share a tail at 2304 / 30%).
 #
@@ -50,6 +52,20 @@ for spec in ${shapes//,/ }; do
   printf '%-28s exit %s %ss\n' "$cell $h $d without the tail" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
   [ "$rc" -eq 0 ] || failed=$((failed + 1))
   grep -E '^\| ' "$OUT/bench_${cell}_${h}_notail.log" | tail -1 | cut -c1-180
+  if [ "${SPRNN_PRUNED_CTA:-0}" = 1 ]; then
+    for f in "$row" "$matrix"; do
+      echo "== $(basename "$f") SPRNN_ROW_ENDS=cta" >> "$OUT/plan.txt"
+      SPRNN_ROW_ENDS=cta "$S" plan --model "$f" --batch 4 >> "$OUT/plan.txt" 2>&1
+    done
+    t0=$SECONDS
+    SPRNN_ROW_ENDS=cta timeout 200 "$S" bench --model "$row" --model "$matrix" --model "$row" --model "$matrix" --batch 4 --steps 256 \
+      --seed "$SEED" --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 \
+      > "$OUT/bench_${cell}_${h}_cta.log" 2>&1
+    rc=$?
+    printf '%-28s exit %s %ss\n' "$cell $h $d cta tail" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
+    [ "$rc" -eq 0 ] || { failed=$((failed + 1)); tail -3 "$OUT/bench_${cell}_${h}_cta.log"; }
+    grep -E '^(model [0-9]|\| [0-9] )' "$OUT/bench_${cell}_${h}_cta.log" | cut -c1-180
+  fi
   for w in ${SPRNN_PRUNED_WARPS:-}; do
     for f in "$row" "$matrix"; do
       echo "== $(basename "$f") SPRNN_WARPS=$w" >> "$OUT/plan.txt"

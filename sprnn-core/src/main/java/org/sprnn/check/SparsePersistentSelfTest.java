@@ -91,7 +91,8 @@ public final class SparsePersistentSelfTest {
         }
         return (o.exchange() == null ? "auto" : o.exchange().id()) + (o.wideLoads() ? " wide" : " scalar")
                 + (o.bankAware() ? " bank" : " natural") + (o.balanced() ? " bal" : " naive")
-                + (o.weights() != Precision.FP16 ? " " + o.weights().id() : "") + (o.compiledRowEnds() ? "" : " run-time row ends");
+                + (o.weights() != Precision.FP16 ? " " + o.weights().id() : "") + (o.compiledRowEnds() ? "" : " run-time row ends")
+                + (o.ctaTails() ? " cta tail" : "");
     }
 
     static List<Case> cases(boolean quick) {
@@ -139,6 +140,20 @@ public final class SparsePersistentSelfTest {
                 cs.add(new Case(c, 300, 1, 0.3, 4, 50, auto).unequal().withLengths(17, 50, 1, 33));
             }
         }
+        // warps of one row of unequal length sharing a tail across their CTA (SPRNN_ROW_ENDS=cta, opt-in): relu and tanh,
+        // at 1152 / 10% and the paper's 2304 / 30%; without --quick each exchange, PB 16 and lengths
+        for (CellType c : new CellType[] {CellType.RNN_RELU, CellType.RNN_TANH}) {
+            PlanOptions cta = auto.withCtaTails(true);
+            cs.add(new Case(c, 1152, 1, 0.1, 4, 64, cta).unequal());
+            if (!quick) {
+                for (ExchangeMode e : ExchangeMode.values()) {
+                    cs.add(new Case(c, 300, 1, 0.3, 3, 64, cta.withExchange(e)).unequal());
+                }
+                cs.add(new Case(c, 1152, 1, 0.1, 16, 7, cta).unequal());
+                cs.add(new Case(c, 300, 1, 0.3, 4, 50, cta).unequal().withLengths(17, 50, 1, 33));
+            }
+        }
+        cs.add(new Case(CellType.RNN_RELU, 2304, 1, 0.3, 4, 64, auto.withCtaTails(true)).unequal());
         cs.add(new Case(CellType.RNN_RELU, 256, 3, 0.3, 4, 50, auto));  // stacked
         cs.add(new Case(CellType.LSTM, 256, 2, 0.3, 4, 50, auto));
         cs.add(new Case(CellType.GRU, 256, 2, 0.1, 3, 50, auto));

@@ -23,6 +23,7 @@ import org.sprnn.sparse.SharedMemoryBanks;
  *                                           each buffer padded to 16 bytes
  *   preact  [warps][U*G][paddedBatch] fp32  each row's recurrent sum, handed from the reduction to the cell update
  *   tier2   [warps][S - R][32] u32          packed words beyond the register tier, slot-major
+ *   ctail   [2][warps][32][paddedBatch] fp32 with {@link #tailEntries}: each lane's tail sums, by step parity
  * </pre>
  *
  * @param cell cell type
@@ -59,16 +60,30 @@ import org.sprnn.sparse.SharedMemoryBanks;
  *     holds more than one row, no split weights; the activations keep 64 zero columns above {@code H} instead of 32
  * @param tailSlots {@code T > 0}: rows as pruning leaves them ({@link org.sprnn.sparse.PackedLayer#packTail}): the warp's
  *     first {@code T} slots a tail its rows share lane by lane, then every row {@code rowSlots} slots with its ends
- *     compiled in, {@code S = T + U*G*rowSlots} ({@code SPRNN_TAIL_SLOTS}); 0 without
+ *     compiled in, {@code S = T + U*G*rowSlots} ({@code SPRNN_TAIL_SLOTS}); with {@code tailEntries}, the tail of
+ *     {@link org.sprnn.sparse.PackedLayer#packCtaTail} instead; 0 without
  * @param lengths per-sequence lengths ({@code SPRNN_LENGTHS}): the kernel takes each sequence's length and the launch's
  *     first step, and from a sequence's end on keeps its column's state and writes zero outputs, so a batch of
  *     sequences of different lengths runs in the same single launch; everything else, the plan included, is the spec's
  *     without it (the run-time variant of a planned spec, {@link #withLengths()})
+ * @param tailEntries {@code K > 0}: warps of one row ({@code U*G = 1}) of unequal length with a tail the CTA's rows share
+ *     ({@link org.sprnn.sparse.PackedLayer#packCtaTail}, {@code SPRNN_CTA_TAIL=tailSlots}, {@code SPRNN_CTA_TAIL_ENTRIES=K}):
+ *     every warp's first {@code tailSlots} slots hold, lane by lane, words of any row of its CTA, then its own row; a
+ *     row adds up to {@code K} tail lanes' sums a lane after one CTA barrier; {@code rowSlots} 0. 0 without
  */
 public record KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
                          ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
-                         boolean uniformSlots, int rowSlots, boolean dense, boolean lengths, int tailSlots) {
+                         boolean uniformSlots, int rowSlots, boolean dense, boolean lengths, int tailSlots, int tailEntries) {
+
+    /** A spec without a CTA tail ({@link #tailEntries} 0). */
+    public KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
+                      int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
+                      ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
+                      boolean uniformSlots, int rowSlots, boolean dense, boolean lengths, int tailSlots) {
+        this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
+                exchange, balanced, smArch, splitWeights, stageCluster, uniformSlots, rowSlots, dense, lengths, tailSlots, 0);
+    }
 
     /** A spec without a tail ({@link #tailSlots} 0). */
     public KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
@@ -106,6 +121,9 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
     public KernelSpec withLengths() {
         return toBuilder().lengths(true).build();
     }
+
+    /** The most tail lanes' sums one lane of a row adds ({@link #tailEntries}): {@link PackedLayer#MAX_TAIL_ENTRIES}. */
+    public static final int MAX_TAIL_ENTRIES = PackedLayer.MAX_TAIL_ENTRIES;
 
     /** Registers per thread the kernel needs besides its register tier (ptxas -v, sm_90, nvcc 13.0: 71-90 registers at R=20, spills from R=48 at 16 warps). */
     public static final int REGISTER_OVERHEAD = 84;
@@ -173,8 +191,13 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             throw new SprnnException("kernel spec: stageCluster " + stageCluster + " must be 1, or 2, 4, 8 or 16 dividing ctas " + ctas
                     + " with the grid barrier on compute capability 9.0 (" + exchange.id() + ", sm " + smArch + ")");
         }
-        if (tailSlots < 0 || (tailSlots > 0 && (rowSlots == 0 || dense))) {
-            throw new SprnnException("kernel spec: tailSlots " + tailSlots + " must be >= 0, and > 0 only with rowSlots and not dense");
+        if (tailEntries < 0 || (tailEntries > 0 && (tailSlots < 1 || tailSlots >= slotsPerLane || rowSlots != 0 || dense
+                || unitsPerWarp * cell.gates() != 1 || tailEntries > MAX_TAIL_ENTRIES))) {
+            throw new SprnnException("kernel spec: tailEntries " + tailEntries + " must be >= 0, and > 0 (at most " + MAX_TAIL_ENTRIES
+                    + ") only with one row a warp, no rowSlots, not dense and tailSlots in [1, slotsPerLane)");
+        }
+        if (tailSlots < 0 || (tailSlots > 0 && tailEntries == 0 && (rowSlots == 0 || dense))) {
+            throw new SprnnException("kernel spec: tailSlots " + tailSlots + " must be >= 0, and > 0 only with rowSlots (or tailEntries) and not dense");
         }
         if (rowSlots < 0 || (rowSlots > 0 && ((long) rowSlots * unitsPerWarp * cell.gates() + tailSlots != slotsPerLane
                 || unitsPerWarp * cell.gates() < 2 || !uniformSlots))) {
@@ -217,7 +240,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         return builder().cell(cell).hidden(hidden).batch(batch).weights(weights).ctas(ctas).warpsPerCta(warpsPerCta)
                 .slotsPerLane(slotsPerLane).registerSlots(registerSlots).unitsPerWarp(unitsPerWarp).wideLoads(wideLoads)
                 .bankAware(bankAware).exchange(exchange).balanced(balanced).smArch(smArch).splitWeights(splitWeights)
-                .stageCluster(stageCluster).uniformSlots(uniformSlots).rowSlots(rowSlots).dense(dense).lengths(lengths).tailSlots(tailSlots);
+                .stageCluster(stageCluster).uniformSlots(uniformSlots).rowSlots(rowSlots).dense(dense).lengths(lengths).tailSlots(tailSlots)
+                .tailEntries(tailEntries);
     }
 
     /**
@@ -246,6 +270,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         private boolean dense;
         private boolean lengths;
         private int tailSlots;
+        private int tailEntries;
 
         private Builder() {
         }
@@ -351,6 +376,11 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             return this;
         }
 
+        public Builder tailEntries(int v) {
+            tailEntries = v;
+            return this;
+        }
+
         public Builder lengths(boolean v) {
             lengths = v;
             return this;
@@ -365,7 +395,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             int stage = stageCluster != 0 ? stageCluster
                     : exchange == null ? 1 : defaultStageCluster(exchange, smArch, ctas, hidden, batch);
             return new KernelSpec(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp,
-                    wideLoads, bankAware, exchange, balanced, smArch, splitWeights, stage, uniformSlots, rowSlots, dense, lengths, tailSlots);
+                    wideLoads, bankAware, exchange, balanced, smArch, splitWeights, stage, uniformSlots, rowSlots, dense, lengths, tailSlots,
+                    tailEntries);
         }
     }
 
@@ -445,7 +476,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         int pb = paddedBatch();
         long act = activationBytes(hidden, batch, dense);
         long preact = align16((long) warpsPerCta * unitsPerWarp * g * pb * 4);
-        return act + preact;
+        long ctail = tailEntries > 0 ? 2L * warpsPerCta * 32 * pb * 4 : 0; // [2][warps][32][PB] fp32, after tier2
+        return act + preact + ctail;
     }
 
     /** Bytes of the tier-2 words per CTA. */
@@ -492,7 +524,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                 wideLoads ? "wide" : "scalar", bankAware ? "bank" : "natural", exchange.id(), balanced ? "bal" : "naivesplit",
                 weights == Precision.BF16 ? "_bf16" : "", splitWeights ? "_split" : "")
                 + (stageCluster() > 1 ? "_mc" + stageCluster() : "") + (uniformSlots ? "_full" : "")
-                + (rowSlots > 0 ? "_rows" + rowSlots : "") + (tailSlots > 0 ? "_tail" + tailSlots : "") + (dense ? "_dense" : "") + (lengths ? "_len" : "");
+                + (rowSlots > 0 ? "_rows" + rowSlots : "") + (tailSlots > 0 ? (tailEntries > 0 ? "_ctail" + tailSlots + "k" + tailEntries : "_tail" + tailSlots) : "") + (dense ? "_dense" : "") + (lengths ? "_len" : "");
     }
 
     /** The {@code -D} defines that specialise {@code sparse_persistent_rnn.cu}, in a fixed order. */
@@ -520,8 +552,12 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         if (rowSlots > 0) {
             d.put("SPRNN_ROW_SLOTS", Integer.toString(rowSlots));
         }
-        if (tailSlots > 0) {
+        if (tailSlots > 0 && tailEntries == 0) {
             d.put("SPRNN_TAIL_SLOTS", Integer.toString(tailSlots));
+        }
+        if (tailEntries > 0) {
+            d.put("SPRNN_CTA_TAIL", Integer.toString(tailSlots));
+            d.put("SPRNN_CTA_TAIL_ENTRIES", Integer.toString(tailEntries));
         }
         if (dense) {
             d.put("SPRNN_DENSE", "1");

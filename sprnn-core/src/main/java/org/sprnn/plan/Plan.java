@@ -99,7 +99,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         // cost) that might (their slots per lane within registers plus the shared memory left after the activations
         // alone, an optimistic bound), so that no layer is refused that fits with another warp count
         List<int[]> candidates = warpCandidates(whh, cell, batch, device, ctas, ex == ExchangeMode.CLUSTER, options.balanced(),
-                options.splitWeights(), triesTail(options));
+                options.splitWeights(), triesTail(options), triesTail(options) && options.ctaTails());
         Plan first = of(whh, cell, batch, device, options, ex, ctas, candidates.get(0)[0], stageCluster);
         boolean partitionPossible = ex == ExchangeMode.CLUSTER ? device.computeCapability() >= 90 && ctas <= device.maxClusterSize()
                 : ctas <= device.smCount();
@@ -189,6 +189,20 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * slots per lane: the same or fewer slots with no run-time row-end test.
      */
     static PackedLayer layout(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous, PlanOptions options) {
+        if (triesTail(options) && options.ctaTails() && cell.gates() == 1 && whh.cols() <= ctas * warps
+                && !rowsAlike(whh, options.splitWeights())) {
+            // warps of one row: a tail the CTA's rows share, where it takes fewer slots than the longest row
+            int general = PackedLayer.slotsPerLane(PackedLayer.unitSlots(whh, cell, options.splitWeights()), batch, ctas, ctas * warps,
+                    ctaContiguous, options.balanced());
+            int cta = PackedLayer.ctaTailSlotsPerLane(whh, cell, batch, ctas, ctas * warps, ctaContiguous, options.splitWeights());
+            if (cta > 0 && cta < general) {
+                PackedLayer c = PackedLayer.packCtaTail(whh, cell, batch, ctas, ctas * warps, ctaContiguous, options.bankAware(),
+                        options.wideLoads(), options.weights(), options.splitWeights());
+                if (c != null) {
+                    return c;
+                }
+            }
+        }
         if (triesTail(options) && !rowsAlike(whh, options.splitWeights())) { // both sizes first (cheap), then the one layout
             int general = PackedLayer.slotsPerLane(PackedLayer.unitSlots(whh, cell, options.splitWeights()), batch, ctas, ctas * warps,
                     ctaContiguous, options.balanced());
@@ -224,7 +238,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 .smArch(device.computeCapability()).splitWeights(options.splitWeights())
                 .stageCluster(stageCluster) // 0: KernelSpec.defaultStageCluster
                 .uniformSlots(layout.fullWarps()).rowSlots(compiledRowSlots(layout, cell, options))
-                .tailSlots(layout.tailSlots()).build();
+                .tailSlots(layout.tailSlots()).tailEntries(layout.tailEntries()).build();
         long fixed = spec.sharedMemoryBytesWithoutTier2();
         long left = device.sharedMemoryPerBlockOptin() - KernelSpec.STATIC_SHARED_BYTES - fixed;
         int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));
@@ -344,17 +358,18 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * tier counted {@link #TIER2_SLOT_COST}x), ties to fewer warps (more registers each); from 1 to the block limit.
      */
     static int chooseWarps(CsrMatrix whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous, boolean balanced) {
-        return warpCandidates(whh, cell, batch, device, ctas, contiguous, balanced, false, false).get(0)[0];
+        return warpCandidates(whh, cell, batch, device, ctas, contiguous, balanced, false, false, false).get(0)[0];
     }
 
     /**
      * Every usable warp count as {@code {warps, slots per lane}}, cheapest first by the cost of {@link #chooseWarps}
      * (ties to fewer warps, but see {@link #fillSubpartitions}); never empty (1 warp when no count has a register tier).
      * With {@code tails}, a count's slots per lane are the fewer of the general layout's and {@link
-     * PackedLayer#tailSlotsPerLane}'s.
+     * PackedLayer#tailSlotsPerLane}'s; with {@code ctaTails} as well, where the count gives warps of one row, also {@link
+     * PackedLayer#ctaTailSlotsPerLane}'s.
      */
     static List<int[]> warpCandidates(CsrMatrix whh, CellType cell, int batch, DeviceLimits device, int ctas, boolean contiguous,
-                                      boolean balanced, boolean splitWeights, boolean tails) {
+                                      boolean balanced, boolean splitWeights, boolean tails, boolean ctaTails) {
         int[] unitSlots = PackedLayer.unitSlots(whh, cell, splitWeights);
         tails = tails && !rowsAlike(whh, splitWeights);
         List<double[]> scored = new ArrayList<>(); // {cost, warps, slots}
@@ -368,6 +383,11 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
             int tail = tails && s > 1 ? PackedLayer.tailSlotsPerLane(whh, cell, batch, ctas, ctas * w, contiguous, splitWeights) : 0;
             if (tail > 0) {
                 s = Math.min(s, tail);
+            }
+            int ctaTail = tails && ctaTails && s > 1 && cell.gates() == 1 && whh.cols() <= ctas * w
+                    ? PackedLayer.ctaTailSlotsPerLane(whh, cell, batch, ctas, ctas * w, contiguous, splitWeights) : 0;
+            if (ctaTail > 0) {
+                s = Math.min(s, ctaTail);
             }
             scored.add(new double[] {Math.min(s, regSlots) + TIER2_SLOT_COST * Math.max(0, s - regSlots), w, s});
         }

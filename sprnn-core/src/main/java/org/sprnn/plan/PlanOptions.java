@@ -26,10 +26,20 @@ import org.sprnn.SprnnException;
  * @param tails with {@code compiledRowEnds} and balanced dealing, lay rows of unequal length out with a tail the warp's
  *     rows share ({@link org.sprnn.sparse.PackedLayer#packTail}, {@link KernelSpec#tailSlots}) where that takes no more
  *     slots, so their ends are compiled in too; false: such rows run the general slot loop
+ * @param ctaTails with {@code tails}, lay warps of one row (relu/tanh, a unit a warp) of unequal length out with a tail the
+ *     CTA's rows share ({@link org.sprnn.sparse.PackedLayer#packCtaTail}, {@link KernelSpec#tailEntries}) where that takes
+ *     fewer slots than the longest row
  */
 public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
                           int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
-                          boolean tails) {
+                          boolean tails, boolean ctaTails) {
+
+    /** Options without the CTA tail ({@link #ctaTails} false). */
+    public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
+                       int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
+                       boolean tails) {
+        this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, false);
+    }
 
     /** Options with the shared tail for rows of unequal length ({@link #tails} true). */
     public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
@@ -79,36 +89,41 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
 
     /** The same options with another exchange. */
     public PlanOptions withExchange(ExchangeMode e) {
-        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails);
+        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails);
     }
 
     /** The same options with another partition. */
     public PlanOptions withPartition(int newCtas, int newWarps) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense, tails);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails);
     }
 
     /** The same options with the given switches. */
     public PlanOptions withSwitches(boolean wide, boolean bank, boolean bal) {
-        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails);
+        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails);
     }
 
     /** The same options with row ends compiled in where rows are alike, or never. */
     public PlanOptions withCompiledRowEnds(boolean compiled) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense, tails);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense, tails, ctaTails);
     }
 
     /** The same options with weights split in two words per nonzero, or not. */
     public PlanOptions withSplitWeights(boolean split) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense, tails);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense, tails, ctaTails);
     }
 
     /** The same options for the dense mode, or the sparse one. */
     public PlanOptions withDense(boolean d) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, d, tails);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, d, tails, ctaTails);
+    }
+
+    /** The same options with the CTA tail for warps of one row of unequal length, or without ({@link #ctaTails}). */
+    public PlanOptions withCtaTails(boolean c) {
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, c);
     }
 
     /** The same options with the shared tail for rows of unequal length, or without ({@link #tails}). */
     public PlanOptions withTails(boolean t) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, t);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, t, ctaTails);
     }
 }

@@ -46,11 +46,23 @@ import org.sprnn.model.CellType;
  * @param tailSlots {@code T > 0} for the layout of {@link #packTail}: each warp's first {@code T} slots a tail its rows
  *     share lane by lane, then every row the same slots; 0 otherwise
  * @param tailRows {@code [W][32]} with a tail, the warp-local row ({@code 0 .. U*G-1}) whose words lane {@code l}'s tail
- *     slots hold, -1 for a lane of padding; empty without a tail
+ *     slots hold, -1 for a lane of padding; with a CTA tail ({@code tailEntries > 0}) {@code [W][K][32]}: for the warp's
+ *     row, the tail lanes whose sums its lane {@code l} adds as entry {@code k}, each as global warp x 32 + lane (a lane
+ *     of a warp of the same CTA), -1 none; empty without a tail
+ * @param tailEntries {@code K > 0} for the layout of {@link #packCtaTail} (one row a warp, a tail the CTA's rows share),
+ *     0 otherwise
  */
 public record PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
                           int[] words, int[] rowEnds, int[] warpUnits, Stats stats, boolean splitWeights, boolean dense,
-                          int tailSlots, int[] tailRows) {
+                          int tailSlots, int[] tailRows, int tailEntries) {
+
+    /** A layout without a CTA tail ({@link #tailEntries} 0). */
+    public PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
+                       int[] words, int[] rowEnds, int[] warpUnits, Stats stats, boolean splitWeights, boolean dense,
+                       int tailSlots, int[] tailRows) {
+        this(cell, hidden, batch, warps, slotsPerLane, unitsPerWarp, words, rowEnds, warpUnits, stats, splitWeights, dense,
+                tailSlots, tailRows, 0);
+    }
 
     /** A layout without a tail. */
     public PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
@@ -317,6 +329,12 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     }
 
 
+    /**
+     * The most tail lanes' sums one lane of a row adds in {@link #packCtaTail} ({@code K}; the kernel's
+     * {@code SPRNN_CTA_TAIL_ENTRIES} and {@code KernelSpec.MAX_TAIL_ENTRIES} allow as many): rows of up to 256 tail lanes.
+     */
+    public static final int MAX_TAIL_ENTRIES = 8;
+
     /** The widest tail {@link #packTail} considers, in slots. */
     public static final int MAX_TAIL_SLOTS = 16;
 
@@ -371,7 +389,6 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         Arrays.fill(tailRows, -1);
         long maxNnz = 0;
         RowPlacer placer = new RowPlacer(words, h, banks, bankAware, format);
-        int g = banks.groupLanes();
         for (int w = 0; w < warps; w++) {
             for (int k = 0; k < rows; k++) {
                 rowEnds[w * rows + k] = t + (k + 1) * b - 1;
@@ -422,58 +439,10 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 throw new SprnnException("pack tail: warp " + w + " needs " + lane0 + " tail lanes"); // dealTail checked it
             }
             maxNnz = Math.max(maxNnz, nnz);
-            // pass 2, the tail, one load (slot) and lane group at a time: the group's lanes whose rows have tail words
-            // left each take one of their row's words in a bank slot the group has not used yet in this load where they
-            // can, else the least used (levels of use); the most constrained lanes (fewest bank slots left to their row)
-            // first, each row's fullest bank slot first, so that the rows keep words in many bank slots for the loads after.
-            // Any word of a row may go to its tail: the words left over form its own slots, bank-aware ordered below.
+            // pass 2, the tail (see fillTail)
             int[] tailCols = new int[32 * t]; // the tail's cells slot-major (slot * 32 + lane): column, or -1 padding
-            Arrays.fill(tailCols, -1);
-            int[] used = new int[banks.slots()];
-            for (int slot = 0; slot < t; slot++) {
-                for (int base0 = 0; base0 < 32; base0 += g) {
-                    Arrays.fill(used, 0);
-                    List<Integer> pending = new ArrayList<>();
-                    int[] options = new int[32];
-                    for (int lane = base0; lane < base0 + g; lane++) {
-                        int k = tailRows[w * 32 + lane];
-                        if (k >= 0) {
-                            pending.add(lane);
-                            for (List<Integer> bucket : buckets.get(k)) {
-                                options[lane] += bucket.isEmpty() ? 0 : 1;
-                            }
-                        }
-                    }
-                    pending.sort(java.util.Comparator.comparingInt(lane -> options[lane]));
-                    for (int level = 0; !pending.isEmpty(); level++) {
-                        for (java.util.Iterator<Integer> it = pending.iterator(); it.hasNext(); ) {
-                            int lane = it.next();
-                            int k = tailRows[w * 32 + lane];
-                            if (tailLeft[k] == 0) {
-                                it.remove();
-                                continue;
-                            }
-                            List<List<Integer>> bySlot = buckets.get(k);
-                            int pick = -1;
-                            for (int x = 0; x < bySlot.size(); x++) {
-                                if (used[x] == level && !bySlot.get(x).isEmpty() && (pick < 0 || bySlot.get(x).size() > bySlot.get(pick).size())) {
-                                    pick = x;
-                                }
-                            }
-                            if (pick < 0) {
-                                continue; // at a later level
-                            }
-                            int q = bySlot.get(pick).remove(bySlot.get(pick).size() - 1);
-                            used[pick]++;
-                            tailLeft[k]--;
-                            inTail[k][q] = true;
-                            words[(w * slots + slot) * 32 + lane] = PackedWord.pack(rowVals[k][q], rowCols[k][q], format);
-                            tailCols[slot * 32 + lane] = rowCols[k][q];
-                            it.remove();
-                        }
-                    }
-                }
-            }
+            fillTail(words, slots, t, w, 1, Arrays.copyOfRange(tailRows, w * 32, w * 32 + 32), buckets, tailLeft, inTail, rowCols,
+                    rowVals, banks, format, tailCols);
             for (int k = 0; k < rows; k++) {
                 if (tailLeft[k] != 0) {
                     throw new SprnnException("pack tail: warp " + w + " row " + k + " has " + tailLeft[k] + " tail words left"); // lanes x T hold them
@@ -506,6 +475,72 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         }
         Stats stats = placer.stats(whh.nnz(), maxNnz, whh.nnz() / (double) warps, slots);
         return new PackedLayer(cell, h, batch, warps, slots, upw, words, rowEnds, warpUnits, stats, splitWeights, false, t, tailRows);
+    }
+
+    /**
+     * Fills the tail cells of warps {@code firstWarp .. firstWarp + nWarps - 1} ({@code t} slots each, {@code slots} a
+     * warp), one load (slot) and lane group at a time: the group's lanes whose rows ({@code cellRow[warp x 32 + lane]},
+     * an index into the row arrays, -1 none) have tail words left each take one of their row's words in a bank slot the
+     * group has not used yet in this load where they can, else the least used (levels of use); the most constrained lanes
+     * (fewest bank slots left to their row) first, each row's fullest bank slot first, so that the rows keep words in many
+     * bank slots for the loads after and their own slots' words spread over the bank slots. Any word of a row may go to its
+     * tail ({@code inTail} marks those taken; {@code tailLeft} counts down); {@code tailCols} ({@code [nWarps][t][32]})
+     * receives each cell's column, -1 for padding.
+     */
+    private static void fillTail(int[] words, int slots, int t, int firstWarp, int nWarps, int[] cellRow,
+                                 List<List<List<Integer>>> buckets, int[] tailLeft, boolean[][] inTail, int[][] rowCols,
+                                 float[][] rowVals, SharedMemoryBanks banks, Precision format, int[] tailCols) {
+        Arrays.fill(tailCols, -1);
+        int g = banks.groupLanes();
+        int[] used = new int[banks.slots()];
+        int[] options = new int[32];
+        for (int cw = 0; cw < nWarps; cw++) {
+            int w = firstWarp + cw;
+            for (int slot = 0; slot < t; slot++) {
+                for (int base0 = 0; base0 < 32; base0 += g) {
+                    Arrays.fill(used, 0);
+                    List<Integer> pending = new ArrayList<>();
+                    for (int lane = base0; lane < base0 + g; lane++) {
+                        int k = cellRow[cw * 32 + lane];
+                        options[lane] = 0;
+                        if (k >= 0) {
+                            pending.add(lane);
+                            for (List<Integer> bucket : buckets.get(k)) {
+                                options[lane] += bucket.isEmpty() ? 0 : 1;
+                            }
+                        }
+                    }
+                    pending.sort(java.util.Comparator.comparingInt(lane -> options[lane]));
+                    for (int level = 0; !pending.isEmpty(); level++) {
+                        for (java.util.Iterator<Integer> it = pending.iterator(); it.hasNext(); ) {
+                            int lane = it.next();
+                            int k = cellRow[cw * 32 + lane];
+                            if (tailLeft[k] == 0) {
+                                it.remove();
+                                continue;
+                            }
+                            List<List<Integer>> bySlot = buckets.get(k);
+                            int pick = -1;
+                            for (int x = 0; x < bySlot.size(); x++) {
+                                if (used[x] == level && !bySlot.get(x).isEmpty() && (pick < 0 || bySlot.get(x).size() > bySlot.get(pick).size())) {
+                                    pick = x;
+                                }
+                            }
+                            if (pick < 0) {
+                                continue; // at a later level
+                            }
+                            int q = bySlot.get(pick).remove(bySlot.get(pick).size() - 1);
+                            used[pick]++;
+                            tailLeft[k]--;
+                            inTail[k][q] = true;
+                            words[(w * slots + slot) * 32 + lane] = PackedWord.pack(rowVals[k][q], rowCols[k][q], format);
+                            tailCols[(cw * t + slot) * 32 + lane] = rowCols[k][q];
+                            it.remove();
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /** {@link #packTail}'s choice: the pools (units per CTA, or all), warps a pool, units a warp, words a row, B and T. */
@@ -722,6 +757,261 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     }
 
     /**
+     * Packs {@code whh} for warps of one row ({@code G = 1}, at most one unit a warp) whose rows are of unequal length,
+     * with a tail the CTA's rows share ({@code SPRNN_CTA_TAIL}): each warp's first {@code T} slots hold, lane by lane,
+     * {@code T} words of one row of its CTA (any warp's), then its own row's other words in {@code B} slots, bank-aware
+     * ordered as usual; {@code S = T + B}. A row of {@code n > 32B} words takes {@code ceil((n - 32B) / T)} tail lanes of
+     * its CTA, at most {@code 32K}, and the kernel's lane {@code l} of the row's warp adds the sums of its tail lanes
+     * {@code l, l + 32, ..} ({@link #tailRows}) after one CTA barrier. So the longest row no longer sets every warp's
+     * slots: a CTA's rows share their excess over {@code B} among all its lanes. Units go to CTAs as contiguous ranges
+     * ({@code ctaContiguous}, as {@link #packTail} sends them) or, longest first, each to the CTA with the fewest words so
+     * far among those with a free warp; within a CTA to its warps in ascending unit order. {@code (B, T)} is the pair of
+     * least {@code S}, then fewest entries {@code K}, then narrowest tail, for which every CTA's tail lanes suffice.
+     *
+     * @return the layout, or null where the cell has gates, a warp would hold more than one unit, or no such layout takes
+     *     fewer slots than the longest row's
+     */
+    public static PackedLayer packCtaTail(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+                                          boolean bankAware, boolean wideLoads, Precision format, boolean splitWeights) {
+        if (ctas < 1 || warps < 1 || warps % ctas != 0) {
+            throw new SprnnException("pack cta tail: warps " + warps + " must be a positive multiple of ctas " + ctas);
+        }
+        int h = whh.cols();
+        if (whh.rows() != cell.gates() * h) {
+            throw new SprnnException("pack cta tail: W_hh has " + whh.rows() + " rows, a " + cell.id() + " layer of hidden " + h + " needs " + cell.gates() * h);
+        }
+        if (h + SharedMemoryBanks.ZERO_COLUMNS - 1 > PackedWord.MAX_COLUMN) {
+            throw new SprnnException("pack cta tail: hidden " + h + " too large for 16-bit column indices");
+        }
+        CtaTailShape shape = ctaTailShape(whh, cell, batch, ctas, warps, ctaContiguous, splitWeights);
+        if (shape == null) {
+            return null;
+        }
+        int perCta = warps / ctas, b = shape.rowSlots(), t = shape.tailSlots(), k = shape.entries(), slots = b + t;
+        long wordsLong = (long) warps * slots * 32;
+        if (wordsLong > Integer.MAX_VALUE - 16) {
+            throw new SprnnException("pack cta tail: " + wordsLong + " words do not fit one array");
+        }
+        SharedMemoryBanks banks = SharedMemoryBanks.forBatch(batch, wideLoads);
+        int[] words = new int[(int) wordsLong];
+        Arrays.fill(words, PackedWord.pack(0f, h, format));
+        int[] rowEnds = new int[warps];
+        int[] warpUnits = new int[warps];
+        int[] entries = new int[warps * k * 32];
+        Arrays.fill(rowEnds, -1);
+        Arrays.fill(warpUnits, -1);
+        Arrays.fill(entries, -1);
+        RowPlacer placer = new RowPlacer(words, h, banks, bankAware, format);
+        long maxNnz = 0;
+        for (int c = 0; c < ctas; c++) {
+            int[] pool = shape.pools().get(c);
+            // pass 1: each row's words (split where asked), its tail lanes (rows with the most first, in the CTA's lane
+            // order warp x 32 + lane) and its words by bank slot
+            Integer[] byLanes = new Integer[pool.length];
+            int[] lanes = new int[pool.length];
+            for (int i = 0; i < pool.length; i++) {
+                byLanes[i] = i;
+                int over = shape.rowWords()[pool[i]] - 32 * b;
+                lanes[i] = over > 0 ? (over + t - 1) / t : 0;
+            }
+            Arrays.sort(byLanes, (x, y) -> lanes[y] != lanes[x] ? lanes[y] - lanes[x] : x - y);
+            int[][] rowCols = new int[pool.length][];
+            float[][] rowVals = new float[pool.length][];
+            boolean[][] inTail = new boolean[pool.length][];
+            int[] tailLeft = new int[pool.length];
+            List<List<List<Integer>>> buckets = new ArrayList<>(pool.length);
+            int[] cellRow = new int[perCta * 32];
+            Arrays.fill(cellRow, -1);
+            int next = 0;
+            for (int i = 0; i < pool.length; i++) {
+                int u = pool[i];
+                RowWords rw = RowWords.of(whh, u, splitWeights, format);
+                rowCols[i] = rw.cols();
+                rowVals[i] = rw.vals();
+                inTail[i] = new boolean[rowCols[i].length];
+                tailLeft[i] = Math.max(0, rowCols[i].length - 32 * b);
+                maxNnz = Math.max(maxNnz, whh.rowNnz(u));
+                List<List<Integer>> bySlot = new ArrayList<>(banks.slots());
+                for (int x = 0; x < banks.slots(); x++) {
+                    bySlot.add(new ArrayList<>());
+                }
+                for (int q = rowCols[i].length - 1; q >= 0; q--) { // taken from the end: ascending column within a bank slot
+                    bySlot.get(banks.slot(rowCols[i][q])).add(q);
+                }
+                buckets.add(bySlot);
+            }
+            for (int i : byLanes) {
+                int w = c * perCta + i;
+                warpUnits[w] = pool[i];
+                rowEnds[w] = slots - 1;
+                for (int e = 0; e < lanes[i]; e++) {
+                    cellRow[next + e] = i;
+                    entries[(w * k + e / 32) * 32 + e % 32] = (c * perCta) * 32 + next + e;
+                }
+                next += lanes[i];
+            }
+            if (next > 32 * perCta) {
+                throw new SprnnException("pack cta tail: CTA " + c + " needs " + next + " tail lanes"); // ctaTailShape checked it
+            }
+            // pass 2: the tail, bank slot by bank slot (fillTail); pass 3: each row's other words in its own slots
+            int[] tailCols = new int[perCta * 32 * t];
+            fillTail(words, slots, t, c * perCta, perCta, cellRow, buckets, tailLeft, inTail, rowCols, rowVals, banks, format, tailCols);
+            for (int i = 0; i < pool.length; i++) {
+                if (tailLeft[i] != 0) {
+                    throw new SprnnException("pack cta tail: CTA " + c + " row " + i + " has " + tailLeft[i] + " tail words left");
+                }
+                int m = 0;
+                int[] baseCols = new int[rowCols[i].length];
+                float[] baseVals = new float[rowCols[i].length];
+                for (int q = 0; q < rowCols[i].length; q++) {
+                    if (!inTail[i][q]) {
+                        baseCols[m] = rowCols[i][q];
+                        baseVals[m++] = rowVals[i][q];
+                    }
+                }
+                placer.place(Arrays.copyOf(baseCols, m), Arrays.copyOf(baseVals, m), ((c * perCta + i) * slots + t) * 32);
+            }
+            for (int cw = 0; cw < perCta; cw++) {
+                for (int slot = 0; slot < t; slot++) { // the tail's loads (padding lanes read zero column H: one broadcast)
+                    int[] col = new int[32];
+                    for (int lane = 0; lane < 32; lane++) {
+                        int x = tailCols[(cw * t + slot) * 32 + lane];
+                        col[lane] = x >= 0 ? x : h;
+                    }
+                    placer.load(banks.wavefronts(col));
+                }
+            }
+        }
+        Stats stats = placer.stats(whh.nnz(), maxNnz, whh.nnz() / (double) warps, slots);
+        return new PackedLayer(cell, h, batch, warps, slots, 1, words, rowEnds, warpUnits, stats, splitWeights, false, t, entries, k);
+    }
+
+    /** {@link #packCtaTail}'s choice: each CTA's units (ascending), words a row, B, T and the entries K. */
+    private record CtaTailShape(List<int[]> pools, int[] rowWords, int rowSlots, int tailSlots, int entries) {
+    }
+
+    /**
+     * The slots per lane {@link #packCtaTail} would give ({@code T + B}), without packing (for choosing a partition); 0
+     * where it gives no layout.
+     */
+    public static int ctaTailSlotsPerLane(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+                                          boolean splitWeights) {
+        if (ctas < 1 || warps < 1 || warps % ctas != 0 || whh.rows() != cell.gates() * whh.cols()) {
+            return 0;
+        }
+        CtaTailShape s = ctaTailShape(whh, cell, batch, ctas, warps, ctaContiguous, splitWeights);
+        return s == null ? 0 : s.rowSlots() + s.tailSlots();
+    }
+
+    private static CtaTailShape ctaTailShape(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+                                             boolean splitWeights) {
+        int h = whh.cols();
+        int perCta = warps / ctas;
+        if (cell.gates() != 1 || h > warps) {
+            return null;
+        }
+        int wpn = splitWeights ? 2 : 1;
+        int[] rowWords = new int[h];
+        int maxWords = 0;
+        for (int u = 0; u < h; u++) {
+            rowWords[u] = wpn * whh.rowNnz(u);
+            maxWords = Math.max(maxWords, rowWords[u]);
+        }
+        int general = Math.max(1, BankAwareOrder.slotColumns(maxWords));
+        // the pools: contiguous ranges (as packTail's), or the longest rows first each to the CTA of fewest words
+        List<int[]> pools = new ArrayList<>(ctas);
+        if (ctaContiguous) {
+            int[] ones = new int[h];
+            Arrays.fill(ones, 1);
+            List<List<Integer>> naive = deal(ones, batch, ctas, warps, true, false);
+            for (int c = 0; c < ctas; c++) {
+                List<Integer> units = new ArrayList<>();
+                for (int w = c * perCta; w < (c + 1) * perCta; w++) {
+                    units.addAll(naive.get(w));
+                }
+                if (units.size() > perCta) {
+                    return null;
+                }
+                pools.add(units.stream().mapToInt(Integer::intValue).sorted().toArray());
+            }
+        } else {
+            Integer[] order = new Integer[h];
+            for (int u = 0; u < h; u++) {
+                order[u] = u;
+            }
+            Arrays.sort(order, (x, y) -> rowWords[y] != rowWords[x] ? rowWords[y] - rowWords[x] : x - y);
+            long[] load = new long[ctas];
+            int[] count = new int[ctas];
+            PriorityQueue<Integer> q = new PriorityQueue<>((x, y) -> load[x] != load[y] ? Long.compare(load[x], load[y]) : x - y);
+            List<List<Integer>> dealt = new ArrayList<>(ctas);
+            for (int c = 0; c < ctas; c++) {
+                q.add(c);
+                dealt.add(new ArrayList<>());
+            }
+            for (int u : order) {
+                int c = q.poll();
+                dealt.get(c).add(u);
+                load[c] += rowWords[u];
+                if (++count[c] < perCta) {
+                    q.add(c);
+                }
+            }
+            for (List<Integer> units : dealt) {
+                pools.add(units.stream().mapToInt(Integer::intValue).sorted().toArray());
+            }
+        }
+        long fullest = 0;
+        for (int[] pool : pools) {
+            long words = 0;
+            for (int u : pool) {
+                words += rowWords[u];
+            }
+            fullest = Math.max(fullest, words);
+        }
+        // the least S a CTA's words allow, and one whose own slots and widest tail could hold the longest row at all
+        long from = Math.max(2, Math.max((fullest + 32L * perCta - 1) / (32L * perCta),
+                (maxWords - 32L * MAX_TAIL_SLOTS * MAX_TAIL_ENTRIES + 31) / 32 + 1));
+        for (long s = from; s < general; s++) {
+            int bestT = -1, bestK = Integer.MAX_VALUE;
+            for (int t = 1; t <= Math.min(MAX_TAIL_SLOTS, s - 1); t++) {
+                int k = ctaTailEntries(pools, rowWords, perCta, (int) (s - t), t);
+                if (k > 0 && k < bestK) {
+                    bestK = k;
+                    bestT = t;
+                }
+            }
+            if (bestT > 0) {
+                return new CtaTailShape(pools, rowWords, (int) (s - bestT), bestT, bestK);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The entries {@code K} a lane adds where every pool's rows of {@code b} own slots share a tail of {@code t} slots: the
+     * most tail lanes a row needs over 32, rounded up (at least 1); 0 where a pool's tail lanes do not suffice or a row
+     * needs more than {@link KernelLimits#MAX_TAIL_ENTRIES} x 32.
+     */
+    private static int ctaTailEntries(List<int[]> pools, int[] rowWords, int perCta, int b, int t) {
+        int most = 0;
+        for (int[] pool : pools) {
+            long total = 0;
+            for (int u : pool) {
+                int over = rowWords[u] - 32 * b;
+                if (over > 0) {
+                    int lanes = (over + t - 1) / t;
+                    most = Math.max(most, lanes);
+                    total += lanes;
+                }
+            }
+            if (total > 32L * perCta || most > 32 * MAX_TAIL_ENTRIES) {
+                return 0;
+            }
+        }
+        return Math.max(1, (most + 31) / 32);
+    }
+
+    /**
      * The weights a sparse layout holds, {@code [G*H][H]} row-major as float32 (each as packed, rounded to
      * {@code format}; split weights summed): the inverse of {@link #pack} and {@link #packTail} (for their tests). A
      * word's row is the warp's row whose slots hold it ({@link #rowEnds}), or in a tail slot its lane's
@@ -735,13 +1025,31 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         int gates = cell.gates();
         int rows = unitsPerWarp * gates;
         float[] out = new float[gates * h * h];
+        int[] cellOwner = null; // with a CTA tail: the warp whose row each tail lane (warp x 32 + lane) adds to
+        if (tailEntries > 0) {
+            cellOwner = new int[warps * 32];
+            Arrays.fill(cellOwner, -1);
+            for (int i = 0; i < tailRows.length; i++) {
+                int c = tailRows[i];
+                if (c >= 0) {
+                    if (cellOwner[c] >= 0) {
+                        throw new SprnnException("unpack: tail lane " + c + " is added to two rows");
+                    }
+                    cellOwner[c] = i / (tailEntries * 32);
+                }
+            }
+        }
         for (int w = 0; w < warps; w++) {
             for (int j = 0; j < slotsPerLane; j++) {
                 for (int lane = 0; lane < 32; lane++) {
                     int word = words[(w * slotsPerLane + j) * 32 + lane];
                     float v = PackedWord.value(word, format);
                     int k;
-                    if (j < tailSlots) {
+                    int uw = w; // the warp whose units row k indexes
+                    if (j < tailSlots && cellOwner != null) {
+                        uw = cellOwner[w * 32 + lane];
+                        k = uw >= 0 ? 0 : -1;
+                    } else if (j < tailSlots) {
                         k = tailRows[w * 32 + lane];
                     } else {
                         k = 0;
@@ -752,7 +1060,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                             k = rows;
                         }
                     }
-                    int u = k >= 0 && k < rows ? warpUnits[w * unitsPerWarp + k / gates] : -1;
+                    int u = k >= 0 && k < rows ? warpUnits[uw * unitsPerWarp + k / gates] : -1;
                     int c = PackedWord.column(word);
                     if (u < 0 || c >= h) {
                         if (v != 0f) {
@@ -893,10 +1201,16 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * {@code (S - T) / (U*G)}, else {@link #equalRowSlots}.
      */
     public int compiledRowSlots() {
+        if (tailEntries > 0) {
+            return 0; // one row a warp: its end is the warp's last slot
+        }
         return tailSlots > 0 ? (slotsPerLane - tailSlots) / (unitsPerWarp * cell.gates()) : equalRowSlots();
     }
 
-    /** The row ends the kernel reads: {@link #rowEnds}, then with a tail {@link #tailRows} ({@code [W][U*G]} then {@code [W][32]}). */
+    /**
+     * The row ends the kernel reads: {@link #rowEnds}, then with a tail {@link #tailRows} ({@code [W][U*G]} then
+     * {@code [W][32]}, or with a CTA tail {@code [W][K][32]}).
+     */
     public int[] kernelRowEnds() {
         if (tailSlots == 0) {
             return rowEnds;

@@ -47,6 +47,11 @@
 //                   each warp's first T slots a tail its rows share lane by lane (a lane's T words all of one row,
 //                   tail_row), then every row L slots; a row's sums start from its tail lanes' by a select, no reduction
 //                   of their own (org.sprnn.sparse.PackedLayer#packTail, which picks L and T per layer).
+//   one-row warps   SPRNN_CTA_TAIL=T with SPRNN_CTA_TAIL_ENTRIES=K, for warps of one row (U*G = 1) of unequal length:
+//                   every warp's first T slots a tail the CTA's rows share lane by lane (a lane's T words all of one
+//                   row of the CTA), then its own row; each lane leaves its tail sums in shared memory, one CTA barrier,
+//                   and each row starts from the sums of its tail lanes, K a lane (csrc), before its own slots
+//                   (org.sprnn.sparse.PackedLayer#packCtaTail): the longest row no longer sets every warp's slots.
 //   measured, off   SPRNN_BARRIER_FLAGS (all-to-all flags), SPRNN_STAGE_ASYNC alone (cp.async / one TMA bulk copy per
 //                   CTA), SPRNN_STAGE_PHASES (the bulk copy in pieces), SPRNN_POLL_SLEEP_NS: each slower or no faster
 //                   on the H100 (results/kernel/session2/README.md, results/kernel/session4/README.md); ideas built
@@ -254,6 +259,22 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #else
 #define TAIL 0
 #endif
+// A tail the CTA's one-row warps share (SPRNN_CTA_TAIL=T, SPRNN_CTA_TAIL_ENTRIES=K): the warp's first T slots hold,
+// lane by lane, T words of one row of the CTA (any warp's); after slot T - 1 each lane stores its sums to
+// ctail[t & 1][warp][lane] and the CTA meets at a barrier; then each lane of a row's warp adds up to K of those entries
+// (csrc: the CTA-local index warp * 32 + lane of a tail lane of its row, -1 none, from the kernel's row_ends after
+// every warp's end, there as global warp * 32 + lane) and goes on with the row's own slots T .. S - 1, so the row's reduction sums its tail too. The
+// double buffer by step parity: step t + 2's stores follow step t + 1's barrier, which every lane reaches after step
+// t's reads.
+#ifdef SPRNN_CTA_TAIL
+#define CTAIL SPRNN_CTA_TAIL
+#define CTAIL_K SPRNN_CTA_TAIL_ENTRIES
+#if CTAIL < 1 || CTAIL >= S || U * G != 1 || CTAIL_K < 1 || CTAIL_K > 8 || defined(SPRNN_TAIL_SLOTS) || defined(SPRNN_ROW_SLOTS)
+#error "SPRNN_CTA_TAIL needs one row a warp, 1 <= SPRNN_CTA_TAIL < SPRNN_SLOTS, SPRNN_CTA_TAIL_ENTRIES in 1..8, no warp tail"
+#endif
+#else
+#define CTAIL 0
+#endif
 #ifdef SPRNN_ROW_SLOTS
 #define SHARED_ENDS 1
 #if SPRNN_ROW_SLOTS < 1 || SPRNN_ROW_SLOTS * U * G + TAIL != S
@@ -286,7 +307,8 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #define EXCH_BUF_BYTES ((size_t)SPRNN_ALIGN16(H * ROW_BYTES))
 #define OFF_PREACT SPRNN_SMEM_ACT_BYTES(ACT_H, PB)
 #define OFF_TIER2 (OFF_PREACT + SPRNN_SMEM_PREACT_BYTES(WARPS, U, G, PB))
-#define SMEM_BYTES SPRNN_SMEM_BYTES(ACT_H, PB, WARPS, U, G, S, R)
+#define OFF_CTAIL (OFF_TIER2 + SPRNN_SMEM_TIER2_BYTES(WARPS, S, R))
+#define SMEM_BYTES (SPRNN_SMEM_BYTES(ACT_H, PB, WARPS, U, G, S, R) + (CTAIL ? SPRNN_SMEM_CTAIL_BYTES(WARPS, PB) : 0ull))
 
 #if PB < 2 || PB > 32 || (PB & (PB - 1)) != 0 || PB < B
 #error "SPRNN_PADDED_BATCH must be a power of two in [2, 32] and >= SPRNN_BATCH"
@@ -741,6 +763,15 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #if TAIL
   const int tail_row = row_ends[(size_t)SPRNN_CTAS * WARPS * U * G + (size_t)gw * 32 + lane];  // this lane's tail row, -1 none
 #endif
+#if CTAIL
+  int csrc[CTAIL_K];  // the CTA-local tail lanes (warp * 32 + lane) whose sums this lane adds to its row, -1 none
+#pragma unroll
+  for (int k = 0; k < CTAIL_K; ++k) {
+    const int g = row_ends[(size_t)SPRNN_CTAS * WARPS + ((size_t)gw * CTAIL_K + k) * 32 + lane];  // global warp * 32 + lane
+    csrc[k] = g >= 0 ? g - cta * WARPS * 32 : -1;
+  }
+  float* const ctail = reinterpret_cast<float*>(smem + OFF_CTAIL);  // [2][WARPS][32][PB]
+#endif
 #if U * G > 1 && !SHARED_ENDS
   // the warp's row ends as bits (bit j of word j/32: a row ends at slot j), so that the unrolled slot loop tests a
   // register instead of waiting on a load after each row; every row has >= 1 slot (PackedLayer). A warp of one row
@@ -1017,7 +1048,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       // chain per slot; row ends compiled in (SHARED_ENDS) or from the end_bits registers
 #pragma unroll
       for (int j0 = 0; j0 < S; j0 += SPRNN_LOAD_AHEAD) {
-        if (!SPRNN_UNIFORM_SLOTS && !SHARED_ENDS && j0 > last_end) break;  // warp-uniform: the warp's padding tail
+        // warp-uniform: the warp's padding tail (never before a CTA tail's barrier)
+        if (!SPRNN_UNIFORM_SLOTS && !SHARED_ENDS && j0 > last_end && j0 >= CTAIL) break;
         unsigned wv[SPRNN_LOAD_AHEAD];
 #pragma unroll
         for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {
@@ -1063,8 +1095,32 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         // one row per warp: it ends in the last group (the slots after its end hold padding, value 0), so no slot
         // tests for an end; the row is finished after the loop
 #pragma unroll
-        for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c)
+        for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {
           if (j0 + c < S) fma_act(wv[c], raw[c], acc);
+#if CTAIL
+          if (j0 + c == CTAIL - 1) {
+            // this lane's tail sums to the CTA, the CTA's barrier, then the row starts from its tail lanes' sums
+            float* mine = ctail + ((size_t)cur * WARPS * 32 + warp * 32 + lane) * PB;
+#pragma unroll
+            for (int b = 0; b < PB; b += 2) *reinterpret_cast<float2*>(mine + b) = make_float2(acc[b], acc[b + 1]);
+            __syncthreads();
+#pragma unroll
+            for (int b = 0; b < PB; ++b) acc[b] = 0.f;
+#pragma unroll
+            for (int k = 0; k < CTAIL_K; ++k) {
+              if (csrc[k] >= 0) {
+                const float* theirs = ctail + ((size_t)cur * WARPS * 32 + csrc[k]) * PB;
+#pragma unroll
+                for (int b = 0; b < PB; b += 2) {
+                  const float2 v = *reinterpret_cast<const float2*>(theirs + b);
+                  acc[b] += v.x;
+                  acc[b + 1] += v.y;
+                }
+              }
+            }
+          }
+#endif
+        }
 #else
         // the group's row ends (SPRNN_LOAD_AHEAD divides 32, so a group sits in one word of end_bits): a group
         // without one, the common case, runs its slots without a test each

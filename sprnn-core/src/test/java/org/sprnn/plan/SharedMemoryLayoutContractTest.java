@@ -34,6 +34,13 @@ class SharedMemoryLayoutContractTest {
                                 .wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build());
                     }
                 }
+                if (c.gates() == 1) { // one row a warp with a CTA tail: its sums' buffers after the tier-2 words
+                    for (int b : new int[] {1, 4, 16}) {
+                        out.add(KernelSpec.builder().cell(c).hidden(h).batch(b).weights(Precision.FP16).ctas(16).warpsPerCta(19)
+                                .slotsPerLane(21).registerSlots(17).unitsPerWarp(1).wideLoads(true).bankAware(true)
+                                .exchange(ExchangeMode.TIMESTAMPS).balanced(true).smArch(90).tailSlots(14).tailEntries(2).build());
+                    }
+                }
             }
         }
         return out;
@@ -43,7 +50,9 @@ class SharedMemoryLayoutContractTest {
     void activationBuffersAreSixteenByteMultiples() {
         for (KernelSpec s : specs()) {
             long one = (long) (s.hidden() + 32) * s.rowBytes();
-            long act = s.sharedMemoryBytesWithoutTier2() - align16((long) s.warpsPerCta() * s.unitsPerWarp() * s.cell().gates() * s.paddedBatch() * 4);
+            long ctail = s.tailEntries() > 0 ? 2L * s.warpsPerCta() * 32 * s.paddedBatch() * 4 : 0;
+            long act = s.sharedMemoryBytesWithoutTier2() - ctail
+                    - align16((long) s.warpsPerCta() * s.unitsPerWarp() * s.cell().gates() * s.paddedBatch() * 4);
             assertThat(act).as("activation bytes of %s", s.name()).isEqualTo(2 * align16(one)).matches(a -> a % 32 == 0);
         }
     }
@@ -60,9 +69,10 @@ class SharedMemoryLayoutContractTest {
                 #include <cstdio>
                 #include "%s"
                 int main() {
-                  unsigned h, pb, w, u, g, s, r;
-                  while (std::scanf("%%u %%u %%u %%u %%u %%u %%u", &h, &pb, &w, &u, &g, &s, &r) == 7)
-                    std::printf("%%llu\\n", SPRNN_SMEM_BYTES(h, pb, w, u, g, s, r));
+                  unsigned h, pb, w, u, g, s, r, ct;
+                  // the kernel's SMEM_BYTES: the header's layout, plus a CTA tail's sums where it has one
+                  while (std::scanf("%%u %%u %%u %%u %%u %%u %%u %%u", &h, &pb, &w, &u, &g, &s, &r, &ct) == 8)
+                    std::printf("%%llu\\n", SPRNN_SMEM_BYTES(h, pb, w, u, g, s, r) + (ct ? SPRNN_SMEM_CTAIL_BYTES(w, pb) : 0ull));
                   return 0;
                 }
                 """.formatted(HEADER.toAbsolutePath()));
@@ -76,7 +86,7 @@ class SharedMemoryLayoutContractTest {
         for (KernelSpec s : specs) {
             in.append(s.hidden()).append(' ').append(s.paddedBatch()).append(' ').append(s.warpsPerCta()).append(' ')
                     .append(s.unitsPerWarp()).append(' ').append(s.cell().gates()).append(' ').append(s.slotsPerLane()).append(' ')
-                    .append(s.registerSlots()).append('\n');
+                    .append(s.registerSlots()).append(' ').append(s.tailEntries() > 0 ? 1 : 0).append('\n');
         }
         Process p = new ProcessBuilder(exe.toString()).start();
         p.getOutputStream().write(in.toString().getBytes(StandardCharsets.UTF_8));

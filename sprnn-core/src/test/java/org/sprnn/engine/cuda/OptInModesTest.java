@@ -81,7 +81,7 @@ class OptInModesTest {
         assertThat(SparsePersistentFactory.planOptions(fp16, false).compiledRowEnds()).isFalse();
         System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "fast");
         assertThatThrownBy(() -> SparsePersistentFactory.planOptions(fp16, false)).isInstanceOf(SprnnException.class)
-                .hasMessage("sprnn.rowEnds (or SPRNN_ROW_ENDS) is 'fast': use tail or compiled or runtime");
+                .hasMessage("sprnn.rowEnds (or SPRNN_ROW_ENDS) is 'fast': use cta or tail or compiled or runtime");
     }
 
     @Test

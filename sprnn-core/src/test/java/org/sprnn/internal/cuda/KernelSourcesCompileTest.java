@@ -173,6 +173,25 @@ class KernelSourcesCompileTest {
                 out.add(tailPlan.spec().defineOptions());
                 out.add(tailPlan.spec().withLengths().defineOptions());
             }
+            // warps of one row of unequal length with a tail their CTA shares (SPRNN_CTA_TAIL): relu 2304 / 30% pruned
+            // over the whole matrix (timestamps, and its lengths variant), and 256 / 30% in a cluster and on the grid barrier
+            var relu = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.RNN_RELU, 1, 2304, 1, 1.0, 1.0, 5);
+            var relu30 = org.sprnn.sparse.CsrMatrix.of(org.sprnn.prune.Pruner.prune(relu.layers().get(0).wHh(),
+                    new org.sprnn.prune.PruneSpec(0.3, org.sprnn.prune.PruneSpec.Mode.PER_MATRIX, false)));
+            var ctaPlan = org.sprnn.plan.Plan.of(relu30, org.sprnn.model.CellType.RNN_RELU, 4, h100,
+                    org.sprnn.plan.PlanOptions.defaults().withCtaTails(true));
+            assertThat(ctaPlan.spec().tailEntries()).as(ctaPlan.describe()).isPositive();
+            out.add(ctaPlan.spec().defineOptions());
+            out.add(ctaPlan.spec().withLengths().defineOptions());
+            var small = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.RNN_TANH, 1, 256, 1, 1.0, 1.0, 5);
+            var small30 = org.sprnn.sparse.CsrMatrix.of(org.sprnn.prune.Pruner.prune(small.layers().get(0).wHh(),
+                    new org.sprnn.prune.PruneSpec(0.3, org.sprnn.prune.PruneSpec.Mode.PER_MATRIX, false)));
+            for (var exchange : List.of(org.sprnn.plan.ExchangeMode.GRID_BARRIER, org.sprnn.plan.ExchangeMode.CLUSTER)) {
+                var p = org.sprnn.plan.Plan.of(small30, org.sprnn.model.CellType.RNN_TANH, 4, h100,
+                        org.sprnn.plan.PlanOptions.defaults().withExchange(exchange).withCtaTails(true));
+                assertThat(p.spec().tailEntries()).as(p.describe()).isPositive();
+                out.add(p.spec().defineOptions());
+            }
         }
         return out;
     }
