@@ -71,6 +71,7 @@ public class ExportLayouts {
                 default -> throw new IllegalArgumentException(f[5]);
             };
             // optional 12th field, '+'-separated: vary (row lengths drawn from [0.8, 1.2] x d x H instead of all equal),
+            // cta (with vary: warps of one row share a tail across their CTA),
             // general (row ends tested at run time even where every row takes the same slots), tail (rows of unequal
             // length laid out with a shared tail, PackedLayer#packTail: the row ends written are then kernelRowEnds)
             String mods = f.length > 11 ? f[11] : "";
@@ -79,7 +80,9 @@ public class ExportLayouts {
                     .withCompiledRowEnds(!mods.contains("general"))
                     // rows of unequal length with a shared tail only where asked (modifier tail): vary alone keeps the
                     // general loop the earlier sessions' variants measured
-                    .withTails(mods.contains("tail"));
+                    .withTails(mods.contains("tail") || mods.contains("cta"))
+                    // warps of one row sharing a tail across their CTA (modifier cta, PackedLayer#packCtaTail)
+                    .withCtaTails(mods.contains("cta"));
             CsrMatrix w = CsrMatrix.of(mods.contains("vary") ? varied(cell.gates() * h, h, d, new SplittableRandom(1234 + h))
                     : SyntheticModels.sparse(cell.gates() * h, h, d, new SplittableRandom(1234 + h)));
             Plan p = Plan.of(w, cell, batch, DeviceLimits.h100Sxm(), o);

@@ -93,7 +93,15 @@ int main(int argc, char** argv) {
   }
   const int W = ctas * warps;
   auto words = take<unsigned>(p, (size_t)W * S * 32);
-#ifdef SPRNN_TAIL_SLOTS
+#if defined(SPRNN_CTA_TAIL)
+  // the CTA tail's row ends: [W] (one row a warp), then each row lane's entries [W][K][32], global warp x 32 + lane of
+  // the tail lanes it adds (PackedLayer#packCtaTail, #kernelRowEnds); owner[] maps a tail lane back to its row's warp
+  const int tail = SPRNN_CTA_TAIL;
+  auto ends = take<int>(p, (size_t)W + (size_t)W * SPRNN_CTA_TAIL_ENTRIES * 32);
+  std::vector<int> owner((size_t)W * 32, -1);
+  for (size_t i = 0; i < (size_t)W * SPRNN_CTA_TAIL_ENTRIES * 32; ++i)
+    if (ends[W + i] >= 0) owner[ends[W + i]] = (int)(i / (SPRNN_CTA_TAIL_ENTRIES * 32));
+#elif defined(SPRNN_TAIL_SLOTS)
   // the tail layout's row ends: [W][U*G], then each lane's tail row [W][32] (PackedLayer#kernelRowEnds)
   const int tail = SPRNN_TAIL_SLOTS;
   auto ends = take<int>(p, (size_t)W * U * G + (size_t)W * 32);
@@ -122,9 +130,15 @@ int main(int argc, char** argv) {
     for (int wp = 0; wp < W; ++wp) {
       for (int j = 0; j < tail; ++j)  // a tail slot's word belongs to its lane's tail row
         for (int l = 0; l < 32; ++l) {
+#if defined(SPRNN_CTA_TAIL)
+          int o = owner[(size_t)wp * 32 + l];  // the warp whose row adds this lane (one unit a warp, G = 1)
+          int unit = o < 0 ? -1 : units[(size_t)o];
+          if (unit >= 0) push(unit, words[((size_t)wp * S + j) * 32 + l]);
+#else
           int k = ends[(size_t)W * U * G + (size_t)wp * 32 + l];
           int unit = k < 0 ? -1 : units[(size_t)wp * U + k / G];
           if (unit >= 0) push((k % G) * H + unit, words[((size_t)wp * S + j) * 32 + l]);
+#endif
         }
       int start = tail;
       for (int i = 0; i < U * G; ++i) {
