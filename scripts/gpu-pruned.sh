@@ -8,6 +8,8 @@
 # GPU machine's) and this checkout's scripts/. SPRNN_PRUNED_ENGINES: other engines (e.g. cpu, to try the script here).
 # SPRNN_PRUNED_CTA=1: each shape's pair once more with SPRNN_ROW_ENDS=cta (warps of one row share a tail across their
 # CTA, PackedLayer#packCtaTail), both files in one process.
+# SPRNN_PRUNED_DEFINES (e.g. "SPRNN_TAIL_SMEM=1 SPRNN_LOAD_AHEAD=2,SPRNN_TAIL_SMEM=1"): each shape's pair once more for
+# each of these sets of optional kernel switches (SPRNN_KERNEL_DEFINES), both files in one process.
 # SPRNN_PRUNED_WARPS (e.g. "9 12"): each shape's pair once more for each of these warps per CTA (SPRNN_WARPS), both
 # files in one process, to measure a partition the planner does not pick (two rows a warp share a tail at 2304 / 30%).
 #
@@ -66,6 +68,17 @@ for spec in ${shapes//,/ }; do
     [ "$rc" -eq 0 ] || { failed=$((failed + 1)); tail -3 "$OUT/bench_${cell}_${h}_cta.log"; }
     grep -E '^(model [0-9]|\| [0-9] )' "$OUT/bench_${cell}_${h}_cta.log" | cut -c1-180
   fi
+  for defs in ${SPRNN_PRUNED_DEFINES:-}; do
+    t0=$SECONDS
+    tag=$(echo "$defs" | tr -c 'A-Za-z0-9\n' '_')
+    SPRNN_KERNEL_DEFINES=$defs SPRNN_ROW_ENDS=tail timeout 200 "$S" bench --model "$row" --model "$matrix" --model "$row" --model "$matrix" \
+      --batch 4 --steps 256 --seed "$SEED" --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 \
+      > "$OUT/bench_${cell}_${h}_$tag.log" 2>&1
+    rc=$?
+    printf '%-28s exit %s %ss\n' "$cell $h $d $defs" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
+    [ "$rc" -eq 0 ] || { failed=$((failed + 1)); tail -3 "$OUT/bench_${cell}_${h}_$tag.log"; }
+    grep -E '^(model [0-9]|\| [0-9] )' "$OUT/bench_${cell}_${h}_$tag.log" | cut -c1-180
+  done
   for w in ${SPRNN_PRUNED_WARPS:-}; do
     for f in "$row" "$matrix"; do
       echo "== $(basename "$f") SPRNN_WARPS=$w" >> "$OUT/plan.txt"

@@ -23,7 +23,8 @@ import org.sprnn.sparse.SharedMemoryBanks;
  *                                           each buffer padded to 16 bytes
  *   preact  [warps][U*G][paddedBatch] fp32  each row's recurrent sum, handed from the reduction to the cell update
  *   tier2   [warps][S - R][32] u32          packed words beyond the register tier, slot-major
- *   ctail   [2][warps][32][paddedBatch] fp32 with {@link #tailEntries}: each lane's tail sums, by step parity
+ *   ctail   [2][warps][32][paddedBatch] fp32 with {@link #tailEntries}: each lane's tail sums, by step parity;
+ *                                           [warps][32][paddedBatch] with a warp tail (for SPRNN_TAIL_SMEM)
  * </pre>
  *
  * @param cell cell type
@@ -476,7 +477,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         int pb = paddedBatch();
         long act = activationBytes(hidden, batch, dense);
         long preact = align16((long) warpsPerCta * unitsPerWarp * g * pb * 4);
-        long ctail = tailEntries > 0 ? 2L * warpsPerCta * 32 * pb * 4 : 0; // [2][warps][32][PB] fp32, after tier2
+        // after tier2: the CTA tail's sums [2][warps][32][PB] fp32, or a warp tail's [warps][32][PB] (SPRNN_TAIL_SMEM)
+        long ctail = tailEntries > 0 ? 2L * warpsPerCta * 32 * pb * 4 : tailSlots > 0 ? (long) warpsPerCta * 32 * pb * 4 : 0;
         return act + preact + ctail;
     }
 

@@ -259,6 +259,13 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #else
 #define TAIL 0
 #endif
+// SPRNN_TAIL_SMEM=1 (an experiment, 0 by default): a lane keeps its tail sums in shared memory (its own cell of
+// [WARPS][32][PB] fp32 after the tier-2 words, which the layout reserves for every tail kernel) instead of PB registers
+// live through the whole slot loop, and each row start reads them back: fewer registers where the tail kernel sits at
+// the limit (127 of 128 at H 5760 against 124 for equal rows).
+#ifndef SPRNN_TAIL_SMEM
+#define SPRNN_TAIL_SMEM 0
+#endif
 // A tail the CTA's one-row warps share (SPRNN_CTA_TAIL=T, SPRNN_CTA_TAIL_ENTRIES=K): the warp's first T slots hold,
 // lane by lane, T words of one row of the CTA (any warp's); after slot T - 1 each lane stores its sums to
 // ctail[t & 1][warp][lane] and the CTA meets at a barrier; then each lane of a row's warp adds up to K of those entries
@@ -308,7 +315,8 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #define OFF_PREACT SPRNN_SMEM_ACT_BYTES(ACT_H, PB)
 #define OFF_TIER2 (OFF_PREACT + SPRNN_SMEM_PREACT_BYTES(WARPS, U, G, PB))
 #define OFF_CTAIL (OFF_TIER2 + SPRNN_SMEM_TIER2_BYTES(WARPS, S, R))
-#define SMEM_BYTES (SPRNN_SMEM_BYTES(ACT_H, PB, WARPS, U, G, S, R) + (CTAIL ? SPRNN_SMEM_CTAIL_BYTES(WARPS, PB) : 0ull))
+#define SMEM_BYTES (SPRNN_SMEM_BYTES(ACT_H, PB, WARPS, U, G, S, R) + (CTAIL ? SPRNN_SMEM_CTAIL_BYTES(WARPS, PB) \
+                                                                         : TAIL ? SPRNN_SMEM_CTAIL_BYTES(WARPS, PB) / 2 : 0ull))
 
 #if PB < 2 || PB > 32 || (PB & (PB - 1)) != 0 || PB < B
 #error "SPRNN_PADDED_BATCH must be a power of two in [2, 32] and >= SPRNN_BATCH"
@@ -1032,8 +1040,10 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
       for (int b = 0; b < PB; ++b) acc[b] = 0.f;
       int row = 0;
-#if TAIL
+#if TAIL && !SPRNN_TAIL_SMEM
       float tail[PB];  // this lane's tail sums (row tail_row), from slot TAIL - 1 on
+#elif TAIL
+      const unsigned tail_s = (unsigned)__cvta_generic_to_shared(smem + OFF_CTAIL) + 4u * (unsigned)((warp * 32 + lane) * PB);
 #endif
 #if DEFER
       float stash[STASH_N];
@@ -1073,7 +1083,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {
           if (j0 + c < S) {
             fma_act(wv[c], raw[c], acc);
-#if TAIL
+#if TAIL && !SPRNN_TAIL_SMEM
             if (j0 + c == TAIL - 1) {
 #pragma unroll
               for (int b = 0; b < PB; ++b) {
@@ -1081,12 +1091,28 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                 acc[b] = tail_row == 0 ? tail[b] : 0.f;
               }
             }
+#elif TAIL
+            if (j0 + c == TAIL - 1) {
+#pragma unroll
+              for (int b = 0; b < PB; ++b) {
+                st_shared_f32(tail_s + 4u * b, acc[b]);
+                acc[b] = tail_row == 0 ? acc[b] : 0.f;
+              }
+            }
 #endif
             if (SHARED_ROW_END(j0 + c)) {
               FINISH_ROW();
-#if TAIL
+#if TAIL && !SPRNN_TAIL_SMEM
 #pragma unroll
               for (int b = 0; b < PB; ++b) acc[b] = tail_row == row ? tail[b] : 0.f;  // row: the next one (compile-time)
+#elif TAIL
+              if (row < U * G) {  // compile-time after unrolling
+#pragma unroll
+                for (int b = 0; b < PB; ++b) {
+                  const float v = ld_shared_f32(tail_s + 4u * b);
+                  acc[b] = tail_row == row ? v : 0.f;
+                }
+              }
 #endif
             }
           }

@@ -34,6 +34,11 @@ class SharedMemoryLayoutContractTest {
                                 .wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build());
                     }
                 }
+                for (int b : new int[] {1, 4, 16}) { // a warp tail: its lanes' sums after the tier-2 words (SPRNN_TAIL_SMEM)
+                    out.add(KernelSpec.builder().cell(c).hidden(h).batch(b).weights(Precision.FP16).ctas(16).warpsPerCta(16)
+                            .slotsPerLane(4 + 3 * c.gates() * 5).registerSlots(12).unitsPerWarp(3).wideLoads(true).bankAware(true)
+                            .exchange(ExchangeMode.GRID_BARRIER).balanced(true).smArch(90).uniformSlots(true).rowSlots(5).tailSlots(4).build());
+                }
                 if (c.gates() == 1) { // one row a warp with a CTA tail: its sums' buffers after the tier-2 words
                     for (int b : new int[] {1, 4, 16}) {
                         out.add(KernelSpec.builder().cell(c).hidden(h).batch(b).weights(Precision.FP16).ctas(16).warpsPerCta(19)
@@ -50,7 +55,7 @@ class SharedMemoryLayoutContractTest {
     void activationBuffersAreSixteenByteMultiples() {
         for (KernelSpec s : specs()) {
             long one = (long) (s.hidden() + 32) * s.rowBytes();
-            long ctail = s.tailEntries() > 0 ? 2L * s.warpsPerCta() * 32 * s.paddedBatch() * 4 : 0;
+            long ctail = (s.tailEntries() > 0 ? 2L : s.tailSlots() > 0 ? 1L : 0L) * s.warpsPerCta() * 32 * s.paddedBatch() * 4;
             long act = s.sharedMemoryBytesWithoutTier2() - ctail
                     - align16((long) s.warpsPerCta() * s.unitsPerWarp() * s.cell().gates() * s.paddedBatch() * 4);
             assertThat(act).as("activation bytes of %s", s.name()).isEqualTo(2 * align16(one)).matches(a -> a % 32 == 0);
@@ -72,7 +77,8 @@ class SharedMemoryLayoutContractTest {
                   unsigned h, pb, w, u, g, s, r, ct;
                   // the kernel's SMEM_BYTES: the header's layout, plus a CTA tail's sums where it has one
                   while (std::scanf("%%u %%u %%u %%u %%u %%u %%u %%u", &h, &pb, &w, &u, &g, &s, &r, &ct) == 8)
-                    std::printf("%%llu\\n", SPRNN_SMEM_BYTES(h, pb, w, u, g, s, r) + (ct ? SPRNN_SMEM_CTAIL_BYTES(w, pb) : 0ull));
+                    std::printf("%%llu\\n", SPRNN_SMEM_BYTES(h, pb, w, u, g, s, r)
+                                + (ct == 1 ? SPRNN_SMEM_CTAIL_BYTES(w, pb) : ct == 2 ? SPRNN_SMEM_CTAIL_BYTES(w, pb) / 2 : 0ull));
                   return 0;
                 }
                 """.formatted(HEADER.toAbsolutePath()));
@@ -86,7 +92,7 @@ class SharedMemoryLayoutContractTest {
         for (KernelSpec s : specs) {
             in.append(s.hidden()).append(' ').append(s.paddedBatch()).append(' ').append(s.warpsPerCta()).append(' ')
                     .append(s.unitsPerWarp()).append(' ').append(s.cell().gates()).append(' ').append(s.slotsPerLane()).append(' ')
-                    .append(s.registerSlots()).append(' ').append(s.tailEntries() > 0 ? 1 : 0).append('\n');
+                    .append(s.registerSlots()).append(' ').append(s.tailEntries() > 0 ? 1 : s.tailSlots() > 0 ? 2 : 0).append('\n');
         }
         Process p = new ProcessBuilder(exe.toString()).start();
         p.getOutputStream().write(in.toString().getBytes(StandardCharsets.UTF_8));
