@@ -44,7 +44,8 @@ for spec in ${shapes//,/ }; do
   [ "$rc" -eq 0 ] || { failed=$((failed + 1)); tail -3 "$OUT/bench_${cell}_${h}.log"; }
   grep -E '^(model [0-9]|\| [0-9] )' "$OUT/bench_${cell}_${h}.log" | cut -c1-180
   # the per-matrix file again without the tail (SPRNN_ROW_ENDS=compiled: rows of unequal length run the general slot
-  # loop, row ends tested at run time, as before the tail), for what the tail layout buys
+  # loop, row ends tested at run time, as before the tail), for what the tail layout buys; SPRNN_PRUNED_NOTAIL=0 skips it
+  if [ "${SPRNN_PRUNED_NOTAIL:-1}" = 1 ]; then
   echo "== $(basename "$matrix") SPRNN_ROW_ENDS=compiled" >> "$OUT/plan.txt"
   SPRNN_ROW_ENDS=compiled "$S" plan --model "$matrix" --batch 4 >> "$OUT/plan.txt" 2>&1
   t0=$SECONDS
@@ -54,6 +55,7 @@ for spec in ${shapes//,/ }; do
   printf '%-28s exit %s %ss\n' "$cell $h $d without the tail" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
   [ "$rc" -eq 0 ] || failed=$((failed + 1))
   grep -E '^\| ' "$OUT/bench_${cell}_${h}_notail.log" | tail -1 | cut -c1-180
+  fi
   if [ "${SPRNN_PRUNED_CTA:-0}" = 1 ]; then
     for f in "$row" "$matrix"; do
       echo "== $(basename "$f") SPRNN_ROW_ENDS=cta" >> "$OUT/plan.txt"
