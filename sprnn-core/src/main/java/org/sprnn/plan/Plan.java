@@ -496,7 +496,10 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 s.sharedMemoryBytes(), s.sharedMemoryBytesWithoutTier2(), s.tier2Bytes(), s.sharedSlots(), sharedSlotsAvailable));
         b.append(String.format(Locale.ROOT, "layout     %s%s%n", layout == null ? "not packed (does not fit)" : layout.summary(),
                 s.rowSlots() > 0 ? "; every row " + s.rowSlots() + " slots" + (s.tailSlots() > 0 ? " after a tail of " + s.tailSlots()
-                        + " its rows share lane by lane (rows of unequal length)" : "") + ": row ends compiled in" : ""));
+                        + " its rows share lane by lane (rows of unequal length)" : "") + ": row ends compiled in"
+                        : s.tailEntries() > 0 ? "; one row a warp, its first " + (s.slotsPerLane() - s.tailSlots()) * 32
+                        + " words in its own slots after a tail of " + s.tailSlots() + " the CTA's rows share lane by lane (rows of"
+                        + " unequal length), up to " + s.tailEntries() * 32 + " tail lanes a row" : ""));
         b.append(String.format(Locale.ROOT, "fits       %s: %s%n", fits ? "yes" : "NO", why));
         b.append(String.format(Locale.ROOT, "predicted  ~%.2f us/step (exchange floor + slots; a model fitted to H100 runs, for ranking)%n",
                 predictedMicrosPerStep()));
