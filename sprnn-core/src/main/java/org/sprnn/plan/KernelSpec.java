@@ -23,8 +23,8 @@ import org.sprnn.sparse.SharedMemoryBanks;
  *                                           each buffer padded to 16 bytes
  *   preact  [warps][U*G][paddedBatch] fp32  each row's recurrent sum, handed from the reduction to the cell update
  *   tier2   [warps][S - R][32] u32          packed words beyond the register tier, slot-major
- *   ctail   [2][warps][32][paddedBatch] fp32 with {@link #tailEntries}: each lane's tail sums, by step parity;
- *                                           [warps][32][paddedBatch] with a warp tail (for SPRNN_TAIL_SMEM)
+ *   ctail   [2][paddedBatch/2][warps x 32] float2 with {@link #tailEntries}: each lane's tail sums, by step parity;
+ *                                           [warps][paddedBatch][32] fp32 with {@link #tailSmem}
  * </pre>
  *
  * @param cell cell type
@@ -71,11 +71,24 @@ import org.sprnn.sparse.SharedMemoryBanks;
  *     ({@link org.sprnn.sparse.PackedLayer#packCtaTail}, {@code SPRNN_CTA_TAIL=tailSlots}, {@code SPRNN_CTA_TAIL_ENTRIES=K}):
  *     every warp's first {@code tailSlots} slots hold, lane by lane, words of any row of its CTA, then its own row; a
  *     row adds up to {@code K} tail lanes' sums a lane after one CTA barrier; {@code rowSlots} 0. 0 without
+ * @param tailSmem with a warp tail ({@code tailSlots > 0}, {@code tailEntries} 0), each lane keeps its tail sums in shared
+ *     memory ({@code [warps][PB][32]} fp32 after the tier-2 words) instead of {@code PB} registers live through the slot
+ *     loop ({@code SPRNN_TAIL_SMEM}; an experiment, off by default)
  */
 public record KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
                          ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
-                         boolean uniformSlots, int rowSlots, boolean dense, boolean lengths, int tailSlots, int tailEntries) {
+                         boolean uniformSlots, int rowSlots, boolean dense, boolean lengths, int tailSlots, int tailEntries,
+                         boolean tailSmem) {
+
+    /** A spec without {@link #tailSmem}. */
+    public KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
+                      int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
+                      ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
+                      boolean uniformSlots, int rowSlots, boolean dense, boolean lengths, int tailSlots, int tailEntries) {
+        this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
+                exchange, balanced, smArch, splitWeights, stageCluster, uniformSlots, rowSlots, dense, lengths, tailSlots, tailEntries, false);
+    }
 
     /** A spec without a CTA tail ({@link #tailEntries} 0). */
     public KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
@@ -197,6 +210,9 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             throw new SprnnException("kernel spec: tailEntries " + tailEntries + " must be >= 0, and > 0 (at most " + MAX_TAIL_ENTRIES
                     + ") only with one row a warp, no rowSlots, not dense and tailSlots in [1, slotsPerLane)");
         }
+        if (tailSmem && (tailSlots < 1 || tailEntries > 0)) {
+            throw new SprnnException("kernel spec: tailSmem needs a warp tail (tailSlots > 0, no tailEntries)");
+        }
         if (tailSlots < 0 || (tailSlots > 0 && tailEntries == 0 && (rowSlots == 0 || dense))) {
             throw new SprnnException("kernel spec: tailSlots " + tailSlots + " must be >= 0, and > 0 only with rowSlots (or tailEntries) and not dense");
         }
@@ -242,7 +258,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                 .slotsPerLane(slotsPerLane).registerSlots(registerSlots).unitsPerWarp(unitsPerWarp).wideLoads(wideLoads)
                 .bankAware(bankAware).exchange(exchange).balanced(balanced).smArch(smArch).splitWeights(splitWeights)
                 .stageCluster(stageCluster).uniformSlots(uniformSlots).rowSlots(rowSlots).dense(dense).lengths(lengths).tailSlots(tailSlots)
-                .tailEntries(tailEntries);
+                .tailEntries(tailEntries).tailSmem(tailSmem);
     }
 
     /**
@@ -272,6 +288,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         private boolean lengths;
         private int tailSlots;
         private int tailEntries;
+        private boolean tailSmem;
 
         private Builder() {
         }
@@ -382,6 +399,11 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             return this;
         }
 
+        public Builder tailSmem(boolean v) {
+            tailSmem = v;
+            return this;
+        }
+
         public Builder lengths(boolean v) {
             lengths = v;
             return this;
@@ -397,7 +419,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                     : exchange == null ? 1 : defaultStageCluster(exchange, smArch, ctas, hidden, batch);
             return new KernelSpec(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp,
                     wideLoads, bankAware, exchange, balanced, smArch, splitWeights, stage, uniformSlots, rowSlots, dense, lengths, tailSlots,
-                    tailEntries);
+                    tailEntries, tailSmem);
         }
     }
 
@@ -477,8 +499,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         int pb = paddedBatch();
         long act = activationBytes(hidden, batch, dense);
         long preact = align16((long) warpsPerCta * unitsPerWarp * g * pb * 4);
-        // after tier2: the CTA tail's sums [2][warps][32][PB] fp32, or a warp tail's [warps][32][PB] (SPRNN_TAIL_SMEM)
-        long ctail = tailEntries > 0 ? 2L * warpsPerCta * 32 * pb * 4 : tailSlots > 0 ? (long) warpsPerCta * 32 * pb * 4 : 0;
+        // after tier2: the CTA tail's sums [2][PB/2][warps x 32] float2, or a warp tail's [warps][PB][32] fp32 (tailSmem)
+        long ctail = tailEntries > 0 ? 2L * warpsPerCta * 32 * pb * 4 : tailSmem ? (long) warpsPerCta * 32 * pb * 4 : 0;
         return act + preact + ctail;
     }
 
@@ -526,7 +548,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                 wideLoads ? "wide" : "scalar", bankAware ? "bank" : "natural", exchange.id(), balanced ? "bal" : "naivesplit",
                 weights == Precision.BF16 ? "_bf16" : "", splitWeights ? "_split" : "")
                 + (stageCluster() > 1 ? "_mc" + stageCluster() : "") + (uniformSlots ? "_full" : "")
-                + (rowSlots > 0 ? "_rows" + rowSlots : "") + (tailSlots > 0 ? (tailEntries > 0 ? "_ctail" + tailSlots + "k" + tailEntries : "_tail" + tailSlots) : "") + (dense ? "_dense" : "") + (lengths ? "_len" : "");
+                + (rowSlots > 0 ? "_rows" + rowSlots : "") + (tailSlots > 0 ? (tailEntries > 0 ? "_ctail" + tailSlots + "k" + tailEntries : "_tail" + tailSlots) : "")
+                + (tailSmem ? "_tsmem" : "") + (dense ? "_dense" : "") + (lengths ? "_len" : "");
     }
 
     /** The {@code -D} defines that specialise {@code sparse_persistent_rnn.cu}, in a fixed order. */
@@ -556,6 +579,9 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         }
         if (tailSlots > 0 && tailEntries == 0) {
             d.put("SPRNN_TAIL_SLOTS", Integer.toString(tailSlots));
+        }
+        if (tailSmem) {
+            d.put("SPRNN_TAIL_SMEM", "1");
         }
         if (tailEntries > 0) {
             d.put("SPRNN_CTA_TAIL", Integer.toString(tailSlots));

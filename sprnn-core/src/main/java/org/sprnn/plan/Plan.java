@@ -230,6 +230,9 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         int threads = warps * 32;
         int regs = registersPerThread(device, warps);
         int regSlotsAvail = KernelSpec.registerSlotsFor(cell, regs);
+        if (layout.tailEntries() > 0) { // the CTA tail's entries and sums: 2 registers more (ptxas, sm_90, at 96 a thread)
+            regSlotsAvail = Math.max(0, regSlotsAvail - CTA_TAIL_REGISTERS);
+        }
         int s = layout.slotsPerLane();
         int regSlots = Math.min(s, regSlotsAvail);
         KernelSpec spec = KernelSpec.builder().cell(cell).hidden(h).batch(batch).weights(options.weights()).ctas(ctas)
@@ -238,7 +241,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 .smArch(device.computeCapability()).splitWeights(options.splitWeights())
                 .stageCluster(stageCluster) // 0: KernelSpec.defaultStageCluster
                 .uniformSlots(layout.fullWarps()).rowSlots(compiledRowSlots(layout, cell, options))
-                .tailSlots(layout.tailSlots()).tailEntries(layout.tailEntries()).build();
+                .tailSlots(layout.tailSlots()).tailEntries(layout.tailEntries())
+                .tailSmem(options.tailSmem() && layout.tailSlots() > 0 && layout.tailEntries() == 0).build();
         long fixed = spec.sharedMemoryBytesWithoutTier2();
         long left = device.sharedMemoryPerBlockOptin() - KernelSpec.STATIC_SHARED_BYTES - fixed;
         int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));
@@ -278,8 +282,14 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
             why += String.format(Locale.ROOT, " (capacity %d words = %d CTAs x %d warps x 32 lanes x (%d register + %d shared words); needs %d words for %d nonzeros%s)",
                     capacity, ctas, warps, regSlotsAvail, sharedSlotsAvail, needed, layout.stats().nonzeros(), split);
         }
+        if (!fits && layout.tailEntries() > 0) { // its sums' shared memory or registers: the layout without the CTA tail
+            return of(whh, cell, batch, device, options.withCtaTails(false), ex, ctas, warps, stageCluster);
+        }
         return new Plan(spec, layout, device, regs, regSlotsAvail, sharedSlotsAvail, fits, why);
     }
+
+    /** Register slots a thread gives up to a CTA tail's entries and sums (one row a warp, {@link KernelSpec#tailEntries}). */
+    static final int CTA_TAIL_REGISTERS = 2;
 
     /** Sub-partitions (warp schedulers, each with a quarter of the register file) per SM since Volta. */
     static final int SM_SUBPARTITIONS = 4;

@@ -29,10 +29,19 @@ import org.sprnn.SprnnException;
  * @param ctaTails with {@code tails}, lay warps of one row (relu/tanh, a unit a warp) of unequal length out with a tail the
  *     CTA's rows share ({@link org.sprnn.sparse.PackedLayer#packCtaTail}, {@link KernelSpec#tailEntries}) where that takes
  *     fewer slots than the longest row
+ * @param tailSmem with {@code tails}, a warp tail's lane sums in shared memory instead of registers
+ *     ({@link KernelSpec#tailSmem}, an experiment: {@code SPRNN_ROW_ENDS=tail-smem})
  */
 public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
                           int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
-                          boolean tails, boolean ctaTails) {
+                          boolean tails, boolean ctaTails, boolean tailSmem) {
+
+    /** Options without the warp tail's sums in shared memory ({@link #tailSmem} false). */
+    public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
+                       int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
+                       boolean tails, boolean ctaTails) {
+        this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, false);
+    }
 
     /** Options without the CTA tail ({@link #ctaTails} false). */
     public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
@@ -89,41 +98,46 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
 
     /** The same options with another exchange. */
     public PlanOptions withExchange(ExchangeMode e) {
-        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails);
+        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem);
     }
 
     /** The same options with another partition. */
     public PlanOptions withPartition(int newCtas, int newWarps) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem);
     }
 
     /** The same options with the given switches. */
     public PlanOptions withSwitches(boolean wide, boolean bank, boolean bal) {
-        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails);
+        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem);
     }
 
     /** The same options with row ends compiled in where rows are alike, or never. */
     public PlanOptions withCompiledRowEnds(boolean compiled) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense, tails, ctaTails);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense, tails, ctaTails, tailSmem);
     }
 
     /** The same options with weights split in two words per nonzero, or not. */
     public PlanOptions withSplitWeights(boolean split) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense, tails, ctaTails);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense, tails, ctaTails, tailSmem);
     }
 
     /** The same options for the dense mode, or the sparse one. */
     public PlanOptions withDense(boolean d) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, d, tails, ctaTails);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, d, tails, ctaTails, tailSmem);
+    }
+
+    /** The same options with a warp tail's sums in shared memory, or in registers ({@link #tailSmem}). */
+    public PlanOptions withTailSmem(boolean m) {
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, m);
     }
 
     /** The same options with the CTA tail for warps of one row of unequal length, or without ({@link #ctaTails}). */
     public PlanOptions withCtaTails(boolean c) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, c);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, c, tailSmem);
     }
 
     /** The same options with the shared tail for rows of unequal length, or without ({@link #tails}). */
     public PlanOptions withTails(boolean t) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, t, ctaTails);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, t, ctaTails, tailSmem);
     }
 }

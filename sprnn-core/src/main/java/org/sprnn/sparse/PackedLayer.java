@@ -335,6 +335,13 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      */
     public static final int MAX_TAIL_ENTRIES = 8;
 
+    /**
+     * The widest padded batch {@link #packCtaTail} lays out: the kernel's adding of {@code K} entries of {@code PB} sums
+     * spilled registers at padded batch 16 (ptxas, sm_90, nvcc 13.0, 20 warps with 22-24 register slots) and none at 2,
+     * 4 and 8.
+     */
+    public static final int MAX_CTA_TAIL_PADDED_BATCH = 8;
+
     /** The widest tail {@link #packTail} considers, in slots. */
     public static final int MAX_TAIL_SLOTS = 16;
 
@@ -768,8 +775,8 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * far among those with a free warp; within a CTA to its warps in ascending unit order. {@code (B, T)} is the pair of
      * least {@code S}, then fewest entries {@code K}, then narrowest tail, for which every CTA's tail lanes suffice.
      *
-     * @return the layout, or null where the cell has gates, a warp would hold more than one unit, or no such layout takes
-     *     fewer slots than the longest row's
+     * @return the layout, or null where the cell has gates, a warp would hold more than one unit, the padded batch is
+     *     above {@link #MAX_CTA_TAIL_PADDED_BATCH}, or no such layout takes fewer slots than the longest row's
      */
     public static PackedLayer packCtaTail(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
                                           boolean bankAware, boolean wideLoads, Precision format, boolean splitWeights) {
@@ -907,7 +914,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                                              boolean splitWeights) {
         int h = whh.cols();
         int perCta = warps / ctas;
-        if (cell.gates() != 1 || h > warps) {
+        if (cell.gates() != 1 || h > warps || SharedMemoryBanks.paddedBatch(batch) > MAX_CTA_TAIL_PADDED_BATCH) {
             return null;
         }
         int wpn = splitWeights ? 2 : 1;

@@ -259,16 +259,16 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #else
 #define TAIL 0
 #endif
-// SPRNN_TAIL_SMEM=1 (an experiment, 0 by default): a lane keeps its tail sums in shared memory (its own cell of
-// [WARPS][32][PB] fp32 after the tier-2 words, which the layout reserves for every tail kernel) instead of PB registers
-// live through the whole slot loop, and each row start reads them back: fewer registers where the tail kernel sits at
-// the limit (127 of 128 at H 5760 against 124 for equal rows).
+// SPRNN_TAIL_SMEM=1 (KernelSpec#tailSmem, an experiment, 0 by default): a lane keeps its tail sums in shared memory
+// ([WARPS][PB][32] fp32 after the tier-2 words: lane-consecutive, no bank conflict) instead of PB registers live through
+// the whole slot loop, and each row start reads them back: fewer registers where the tail kernel sits at the limit (127
+// of 128 at H 5760 against 124 for equal rows).
 #ifndef SPRNN_TAIL_SMEM
 #define SPRNN_TAIL_SMEM 0
 #endif
 // A tail the CTA's one-row warps share (SPRNN_CTA_TAIL=T, SPRNN_CTA_TAIL_ENTRIES=K): the warp's first T slots hold,
 // lane by lane, T words of one row of the CTA (any warp's); after slot T - 1 each lane stores its sums to
-// ctail[t & 1][warp][lane] and the CTA meets at a barrier; then each lane of a row's warp adds up to K of those entries
+// ctail[t & 1][.][warp x 32 + lane] and the CTA meets at a barrier; then each lane of a row's warp adds up to K of those entries
 // (csrc: the CTA-local index warp * 32 + lane of a tail lane of its row, -1 none, from the kernel's row_ends after
 // every warp's end, there as global warp * 32 + lane) and goes on with the row's own slots T .. S - 1, so the row's reduction sums its tail too. The
 // double buffer by step parity: step t + 2's stores follow step t + 1's barrier, which every lane reaches after step
@@ -316,7 +316,7 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #define OFF_TIER2 (OFF_PREACT + SPRNN_SMEM_PREACT_BYTES(WARPS, U, G, PB))
 #define OFF_CTAIL (OFF_TIER2 + SPRNN_SMEM_TIER2_BYTES(WARPS, S, R))
 #define SMEM_BYTES (SPRNN_SMEM_BYTES(ACT_H, PB, WARPS, U, G, S, R) + (CTAIL ? SPRNN_SMEM_CTAIL_BYTES(WARPS, PB) \
-                                                                         : TAIL ? SPRNN_SMEM_CTAIL_BYTES(WARPS, PB) / 2 : 0ull))
+                                                                         : TAIL && SPRNN_TAIL_SMEM ? SPRNN_SMEM_CTAIL_BYTES(WARPS, PB) / 2 : 0ull))
 
 #if PB < 2 || PB > 32 || (PB & (PB - 1)) != 0 || PB < B
 #error "SPRNN_PADDED_BATCH must be a power of two in [2, 32] and >= SPRNN_BATCH"
@@ -778,7 +778,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     const int g = row_ends[(size_t)SPRNN_CTAS * WARPS + ((size_t)gw * CTAIL_K + k) * 32 + lane];  // global warp * 32 + lane
     csrc[k] = g >= 0 ? g - cta * WARPS * 32 : -1;
   }
-  float* const ctail = reinterpret_cast<float*>(smem + OFF_CTAIL);  // [2][WARPS][32][PB]
+  // [2][PB/2][WARPS x 32] float2: a lane's batch pair b/2 of step parity p at ctail2[(p * PB/2 + b/2) * WARPS * 32 + lane
+  // index], so that the lanes of a warp store, and a row's lanes (consecutive tail lanes) load, without bank conflicts
+  float2* const ctail2 = reinterpret_cast<float2*>(smem + OFF_CTAIL);
 #endif
 #if U * G > 1 && !SHARED_ENDS
   // the warp's row ends as bits (bit j of word j/32: a row ends at slot j), so that the unrolled slot loop tests a
@@ -1043,7 +1045,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #if TAIL && !SPRNN_TAIL_SMEM
       float tail[PB];  // this lane's tail sums (row tail_row), from slot TAIL - 1 on
 #elif TAIL
-      const unsigned tail_s = (unsigned)__cvta_generic_to_shared(smem + OFF_CTAIL) + 4u * (unsigned)((warp * 32 + lane) * PB);
+      // this lane's sum of batch column b at tail_s + 128 b ([WARPS][PB][32]: a warp's stores and loads conflict-free)
+      const unsigned tail_s = (unsigned)__cvta_generic_to_shared(smem + OFF_CTAIL) + 4u * (unsigned)(warp * PB * 32 + lane);
 #endif
 #if DEFER
       float stash[STASH_N];
@@ -1095,7 +1098,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
             if (j0 + c == TAIL - 1) {
 #pragma unroll
               for (int b = 0; b < PB; ++b) {
-                st_shared_f32(tail_s + 4u * b, acc[b]);
+                st_shared_f32(tail_s + 128u * b, acc[b]);
                 acc[b] = tail_row == 0 ? acc[b] : 0.f;
               }
             }
@@ -1109,7 +1112,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
               if (row < U * G) {  // compile-time after unrolling
 #pragma unroll
                 for (int b = 0; b < PB; ++b) {
-                  const float v = ld_shared_f32(tail_s + 4u * b);
+                  const float v = ld_shared_f32(tail_s + 128u * b);
                   acc[b] = tail_row == row ? v : 0.f;
                 }
               }
@@ -1126,19 +1129,18 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #if CTAIL
           if (j0 + c == CTAIL - 1) {
             // this lane's tail sums to the CTA, the CTA's barrier, then the row starts from its tail lanes' sums
-            float* mine = ctail + ((size_t)cur * WARPS * 32 + warp * 32 + lane) * PB;
+            float2* const buf = ctail2 + (size_t)cur * (PB / 2) * WARPS * 32;
 #pragma unroll
-            for (int b = 0; b < PB; b += 2) *reinterpret_cast<float2*>(mine + b) = make_float2(acc[b], acc[b + 1]);
+            for (int b = 0; b < PB; b += 2) buf[(b / 2) * WARPS * 32 + warp * 32 + lane] = make_float2(acc[b], acc[b + 1]);
             __syncthreads();
 #pragma unroll
             for (int b = 0; b < PB; ++b) acc[b] = 0.f;
 #pragma unroll
             for (int k = 0; k < CTAIL_K; ++k) {
               if (csrc[k] >= 0) {
-                const float* theirs = ctail + ((size_t)cur * WARPS * 32 + csrc[k]) * PB;
 #pragma unroll
                 for (int b = 0; b < PB; b += 2) {
-                  const float2 v = *reinterpret_cast<const float2*>(theirs + b);
+                  const float2 v = buf[(b / 2) * WARPS * 32 + csrc[k]];
                   acc[b] += v.x;
                   acc[b + 1] += v.y;
                 }

@@ -46,9 +46,9 @@ SPRNN_HD unsigned sprnn_bank_slot(unsigned column, unsigned row_bytes, unsigned 
 //                                 each buffer padded to 16 bytes
 //   preact [WARPS][U*G][PB] fp32  a warp's row sums, from the shuffle reduction to the cell update
 //   tier2  [WARPS][S - R][32] u32 packed words beyond the register tier, slot-major
-//   ctail  [2][WARPS][32][PB] fp32  with a tail the CTA's rows share (SPRNN_CTA_TAIL): each lane's tail sums, by step
+//   ctail  [2][PB/2][WARPS*32] float2 with a tail the CTA's rows share (SPRNN_CTA_TAIL): each lane's tail sums, by step
 //                                 parity (SPRNN_SMEM_CTAIL_BYTES, added to SPRNN_SMEM_BYTES by the kernel); with a
-//                                 warp's own tail (SPRNN_TAIL_SLOTS) half of it, [WARPS][32][PB] (SPRNN_TAIL_SMEM)
+//                                 warp's own tail and SPRNN_TAIL_SMEM half of it, [WARPS][PB][32] fp32
 #define SPRNN_ALIGN16(x) ((((unsigned long long)(x)) + 15ull) & ~15ull)
 #define SPRNN_SMEM_ACT_BYTES(H, PB) (2ull * SPRNN_ALIGN16(((H) + SPRNN_ZERO_COLUMNS) * (PB) * 2ull))
 #define SPRNN_SMEM_PREACT_BYTES(W, U, G, PB) SPRNN_ALIGN16((unsigned long long)(W) * (U) * (G) * (PB) * 4ull)

@@ -34,10 +34,11 @@ class SharedMemoryLayoutContractTest {
                                 .wideLoads(true).bankAware(true).exchange(ExchangeMode.CLUSTER).balanced(true).smArch(90).build());
                     }
                 }
-                for (int b : new int[] {1, 4, 16}) { // a warp tail: its lanes' sums after the tier-2 words (SPRNN_TAIL_SMEM)
+                for (int b : new int[] {1, 4, 16}) { // a warp tail, its lanes' sums after the tier-2 words (tailSmem) or in registers
                     out.add(KernelSpec.builder().cell(c).hidden(h).batch(b).weights(Precision.FP16).ctas(16).warpsPerCta(16)
                             .slotsPerLane(4 + 3 * c.gates() * 5).registerSlots(12).unitsPerWarp(3).wideLoads(true).bankAware(true)
-                            .exchange(ExchangeMode.GRID_BARRIER).balanced(true).smArch(90).uniformSlots(true).rowSlots(5).tailSlots(4).build());
+                            .exchange(ExchangeMode.GRID_BARRIER).balanced(true).smArch(90).uniformSlots(true).rowSlots(5).tailSlots(4)
+                            .tailSmem(b != 4).build());
                 }
                 if (c.gates() == 1) { // one row a warp with a CTA tail: its sums' buffers after the tier-2 words
                     for (int b : new int[] {1, 4, 16}) {
@@ -55,7 +56,7 @@ class SharedMemoryLayoutContractTest {
     void activationBuffersAreSixteenByteMultiples() {
         for (KernelSpec s : specs()) {
             long one = (long) (s.hidden() + 32) * s.rowBytes();
-            long ctail = (s.tailEntries() > 0 ? 2L : s.tailSlots() > 0 ? 1L : 0L) * s.warpsPerCta() * 32 * s.paddedBatch() * 4;
+            long ctail = (s.tailEntries() > 0 ? 2L : s.tailSmem() ? 1L : 0L) * s.warpsPerCta() * 32 * s.paddedBatch() * 4;
             long act = s.sharedMemoryBytesWithoutTier2() - ctail
                     - align16((long) s.warpsPerCta() * s.unitsPerWarp() * s.cell().gates() * s.paddedBatch() * 4);
             assertThat(act).as("activation bytes of %s", s.name()).isEqualTo(2 * align16(one)).matches(a -> a % 32 == 0);
@@ -92,7 +93,7 @@ class SharedMemoryLayoutContractTest {
         for (KernelSpec s : specs) {
             in.append(s.hidden()).append(' ').append(s.paddedBatch()).append(' ').append(s.warpsPerCta()).append(' ')
                     .append(s.unitsPerWarp()).append(' ').append(s.cell().gates()).append(' ').append(s.slotsPerLane()).append(' ')
-                    .append(s.registerSlots()).append(' ').append(s.tailEntries() > 0 ? 1 : s.tailSlots() > 0 ? 2 : 0).append('\n');
+                    .append(s.registerSlots()).append(' ').append(s.tailEntries() > 0 ? 1 : s.tailSmem() ? 2 : 0).append('\n');
         }
         Process p = new ProcessBuilder(exe.toString()).start();
         p.getOutputStream().write(in.toString().getBytes(StandardCharsets.UTF_8));

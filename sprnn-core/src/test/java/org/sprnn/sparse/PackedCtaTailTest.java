@@ -222,6 +222,33 @@ class PackedCtaTailTest {
     }
 
     @Test
+    void wideBatchesForcedPartitionsAndTheDefaultPathKeepTheirLayouts() {
+        DeviceLimits h100 = DeviceLimits.h100Sxm();
+        CsrMatrix w = PackedTailTest.magnitudePruned(CellType.RNN_RELU, 1536, 0.3, 7);
+        // padded batch above 8: no CTA tail (the kernel's entries spilled registers at 16)
+        assertThat(PackedLayer.ctaTailSlotsPerLane(w, CellType.RNN_RELU, 16, 132, 132 * 12, false, false)).isZero();
+        assertThat(Plan.of(w, CellType.RNN_RELU, 32, h100, PlanOptions.defaults().withCtaTails(true)).spec().tailEntries()).isZero();
+        // a forced partition takes the CTA tail only where it fits, else the layout without it
+        for (int warps : new int[] {12, 16, 24}) {
+            Plan p = Plan.of(w, CellType.RNN_RELU, 8, h100, PlanOptions.defaults().withCtaTails(true).withPartition(0, warps));
+            Plan plain = Plan.of(w, CellType.RNN_RELU, 8, h100, PlanOptions.defaults().withPartition(0, warps));
+            assertThat(p.fits() || !plain.fits()).as(p.describe()).isTrue();
+            assertThat(p.spec().warpsPerCta()).isEqualTo(warps);
+        }
+        // the default options reserve nothing for the tails' sums: a warp-tail plan's shared memory as before them
+        CsrMatrix lstm = PackedTailTest.magnitudePruned(CellType.LSTM, 256, 0.2, 5);
+        Plan tail = Plan.of(lstm, CellType.LSTM, 4, h100, PlanOptions.defaults());
+        assertThat(tail.spec().tailSlots()).isPositive();
+        assertThat(tail.spec().tailSmem()).isFalse();
+        assertThat(tail.spec().sharedMemoryBytesWithoutTier2()).isEqualTo(tail.spec().toBuilder().tailSlots(0).rowSlots(0)
+                .uniformSlots(false).build().sharedMemoryBytesWithoutTier2());
+        Plan smem = Plan.of(lstm, CellType.LSTM, 4, h100, PlanOptions.defaults().withTailSmem(true));
+        assertThat(smem.spec().tailSmem()).isTrue();
+        assertThat(smem.spec().defines()).containsEntry("SPRNN_TAIL_SMEM", "1");
+        assertThat(smem.spec().name()).endsWith("_tsmem");
+    }
+
+    @Test
     void aSpecRefusesACtaTailItCannotRun() {
         KernelSpec.Builder b = KernelSpec.builder().cell(CellType.RNN_RELU).hidden(96).batch(4).weights(Precision.FP16).ctas(2)
                 .warpsPerCta(48).slotsPerLane(6).registerSlots(6).unitsPerWarp(1).wideLoads(true).bankAware(true)

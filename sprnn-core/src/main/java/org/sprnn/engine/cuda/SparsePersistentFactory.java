@@ -96,10 +96,11 @@ public final class SparsePersistentFactory implements EngineFactory {
             return PlanOptions.denseDefaults(weights);
         }
         PlanOptions d = PlanOptions.defaults();
-        String ends = OptIn.mode(ROW_ENDS_PROPERTY, "SPRNN_ROW_ENDS", DEFAULT_ROW_ENDS, List.of("cta", "tail", "compiled", "runtime"));
+        String ends = OptIn.mode(ROW_ENDS_PROPERTY, "SPRNN_ROW_ENDS", DEFAULT_ROW_ENDS,
+                List.of("cta", "tail", "tail-smem", "compiled", "runtime"));
         return new PlanOptions(d.exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, warpsPerCta(), weights)
-                .withCompiledRowEnds(!ends.equals("runtime")).withTails(ends.equals("tail") || ends.equals("cta"))
-                .withCtaTails(ends.equals("cta"));
+                .withCompiledRowEnds(!ends.equals("runtime")).withTails(ends.startsWith("tail") || ends.equals("cta"))
+                .withCtaTails(ends.equals("cta")).withTailSmem(ends.equals("tail-smem"));
     }
 
     /**
@@ -134,7 +135,8 @@ public final class SparsePersistentFactory implements EngineFactory {
     /**
      * Where the sparse kernel's row ends come from: {@code cta} ({@code tail}, and warps of one row of unequal length
      * share a tail across their CTA, {@link org.sprnn.sparse.PackedLayer#packCtaTail}: not yet the default, as it has not
-     * run on a GPU), {@code tail} (compiled in wherever a warp holds more than one row,
+     * run on a GPU), {@code tail-smem} ({@code tail} with the tail's lane sums in shared memory, an experiment:
+     * {@link org.sprnn.plan.KernelSpec#tailSmem}), {@code tail} (compiled in wherever a warp holds more than one row,
      * rows of unequal length through a tail the warp's rows share, {@link org.sprnn.sparse.PackedLayer#packTail}),
      * {@code compiled} (compiled in where every row takes the same slots; rows of unequal length run the general slot
      * loop's run-time test) or {@code runtime} (the general loop everywhere, for comparison). System property {@value},

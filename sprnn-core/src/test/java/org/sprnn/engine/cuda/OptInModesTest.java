@@ -73,6 +73,15 @@ class OptInModesTest {
         assertThat(byDefault.tails()).isEqualTo(SparsePersistentFactory.DEFAULT_ROW_ENDS.equals("tail"));
         System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "tail");
         assertThat(SparsePersistentFactory.planOptions(fp16, false).tails()).isTrue();
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).ctaTails()).isFalse();
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).tailSmem()).isFalse();
+        System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "cta");
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).tails()).isTrue();
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).ctaTails()).isTrue();
+        System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "tail-smem");
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).tails()).isTrue();
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).tailSmem()).isTrue();
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).ctaTails()).isFalse();
         System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "compiled");
         var compiled = SparsePersistentFactory.planOptions(fp16, false);
         assertThat(compiled.compiledRowEnds()).isTrue();
@@ -81,7 +90,7 @@ class OptInModesTest {
         assertThat(SparsePersistentFactory.planOptions(fp16, false).compiledRowEnds()).isFalse();
         System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "fast");
         assertThatThrownBy(() -> SparsePersistentFactory.planOptions(fp16, false)).isInstanceOf(SprnnException.class)
-                .hasMessage("sprnn.rowEnds (or SPRNN_ROW_ENDS) is 'fast': use cta or tail or compiled or runtime");
+                .hasMessage("sprnn.rowEnds (or SPRNN_ROW_ENDS) is 'fast': use cta or tail or tail-smem or compiled or runtime");
     }
 
     @Test

@@ -172,9 +172,10 @@ class KernelSourcesCompileTest {
                 assertThat(tailPlan.spec().tailSlots()).as(tailPlan.describe()).isPositive();
                 out.add(tailPlan.spec().defineOptions());
                 out.add(tailPlan.spec().withLengths().defineOptions());
-                List<String> tailSmem = new ArrayList<>(tailPlan.spec().defineOptions()); // the experiment's variant
-                tailSmem.add("-DSPRNN_TAIL_SMEM=1");
-                out.add(tailSmem);
+                var tailSmem = org.sprnn.plan.Plan.of(pruned, org.sprnn.model.CellType.LSTM, 4, h100,
+                        org.sprnn.plan.PlanOptions.defaults().withExchange(exchange).withTailSmem(true)); // the experiment's variant
+                assertThat(tailSmem.spec().defineOptions()).contains("-DSPRNN_TAIL_SMEM=1");
+                out.add(tailSmem.spec().defineOptions());
             }
             // warps of one row of unequal length with a tail their CTA shares (SPRNN_CTA_TAIL): relu 2304 / 30% pruned
             // over the whole matrix (timestamps, and its lengths variant), and 256 / 30% in a cluster and on the grid barrier
