@@ -6,8 +6,9 @@
 # with SPRNN_ROW_ENDS=compiled (no tail: the general slot loop's run-time row-end test, as before the tail layout). Shapes: relu 1152/10%, 2304/30%,
 # 5760/10% unless SPRNN_PRUNED_SHAPES (make_pruned_pair.py's --shapes) says otherwise. Needs python3 with PyTorch (the
 # GPU machine's) and this checkout's scripts/. SPRNN_PRUNED_ENGINES: other engines (e.g. cpu, to try the script here).
-# SPRNN_PRUNED_CTA=1: each shape's pair once more with SPRNN_ROW_ENDS=cta (warps of one row share a tail across their
-# CTA, PackedLayer#packCtaTail), both files in one process.
+# SPRNN_PRUNED_MODES (e.g. "cta tail-smem"): each shape's pair once more for each of these SPRNN_ROW_ENDS modes (cta: warps
+# of one row share a tail across their CTA, PackedLayer#packCtaTail; tail-smem: the warp tail's sums in shared memory),
+# both files in one process; SPRNN_PRUNED_CTA=1 adds cta.
 # SPRNN_PRUNED_DEFINES (e.g. "SPRNN_TAIL_SMEM=1 SPRNN_LOAD_AHEAD=2,SPRNN_TAIL_SMEM=1"): each shape's pair once more for
 # each of these sets of optional kernel switches (SPRNN_KERNEL_DEFINES), both files in one process.
 # SPRNN_PRUNED_WARPS (e.g. "9 12"): each shape's pair once more for each of these warps per CTA (SPRNN_WARPS), both
@@ -56,20 +57,21 @@ for spec in ${shapes//,/ }; do
   [ "$rc" -eq 0 ] || failed=$((failed + 1))
   grep -E '^\| ' "$OUT/bench_${cell}_${h}_notail.log" | tail -1 | cut -c1-180
   fi
-  if [ "${SPRNN_PRUNED_CTA:-0}" = 1 ]; then
+  modes=${SPRNN_PRUNED_MODES:-}; [ "${SPRNN_PRUNED_CTA:-0}" = 1 ] && modes="cta $modes"
+  for mode in $modes; do
     for f in "$row" "$matrix"; do
-      echo "== $(basename "$f") SPRNN_ROW_ENDS=cta" >> "$OUT/plan.txt"
-      SPRNN_ROW_ENDS=cta "$S" plan --model "$f" --batch 4 >> "$OUT/plan.txt" 2>&1
+      echo "== $(basename "$f") SPRNN_ROW_ENDS=$mode" >> "$OUT/plan.txt"
+      SPRNN_ROW_ENDS=$mode "$S" plan --model "$f" --batch 4 >> "$OUT/plan.txt" 2>&1
     done
     t0=$SECONDS
-    SPRNN_ROW_ENDS=cta timeout 200 "$S" bench --model "$row" --model "$matrix" --model "$row" --model "$matrix" --batch 4 --steps 256 \
+    SPRNN_ROW_ENDS=$mode timeout 200 "$S" bench --model "$row" --model "$matrix" --model "$row" --model "$matrix" --batch 4 --steps 256 \
       --seed "$SEED" --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 \
-      > "$OUT/bench_${cell}_${h}_cta.log" 2>&1
+      > "$OUT/bench_${cell}_${h}_$mode.log" 2>&1
     rc=$?
-    printf '%-28s exit %s %ss\n' "$cell $h $d cta tail" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
-    [ "$rc" -eq 0 ] || { failed=$((failed + 1)); tail -3 "$OUT/bench_${cell}_${h}_cta.log"; }
-    grep -E '^(model [0-9]|\| [0-9] )' "$OUT/bench_${cell}_${h}_cta.log" | cut -c1-180
-  fi
+    printf '%-28s exit %s %ss\n' "$cell $h $d $mode" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
+    [ "$rc" -eq 0 ] || { failed=$((failed + 1)); tail -3 "$OUT/bench_${cell}_${h}_$mode.log"; }
+    grep -E '^(model [0-9]|\| [0-9] )' "$OUT/bench_${cell}_${h}_$mode.log" | cut -c1-180
+  done
   for defs in ${SPRNN_PRUNED_DEFINES:-}; do
     t0=$SECONDS
     tag=$(echo "$defs" | tr -c 'A-Za-z0-9\n' '_')
