@@ -9,7 +9,7 @@
 # SPRNN_PRUNED_MODES (e.g. "cta tail-smem"): each shape's pair once more for each of these SPRNN_ROW_ENDS modes (cta: warps
 # of one row share a tail across their CTA, PackedLayer#packCtaTail; tail-smem: the warp tail's sums in shared memory),
 # both files in one process; SPRNN_PRUNED_CTA=1 adds cta.
-# SPRNN_PRUNED_DEFINES (e.g. "SPRNN_TAIL_SMEM=1 SPRNN_LOAD_AHEAD=2,SPRNN_TAIL_SMEM=1"): each shape's pair once more for
+# SPRNN_PRUNED_DEFINES (e.g. "SPRNN_LOAD_AHEAD=2 SPRNN_LOAD_AHEAD=8"): each shape's pair once more for
 # each of these sets of optional kernel switches (SPRNN_KERNEL_DEFINES), both files in one process.
 # SPRNN_PRUNED_WARPS (e.g. "9 12"): each shape's pair once more for each of these warps per CTA (SPRNN_WARPS), both
 # files in one process, to measure a partition the planner does not pick (two rows a warp share a tail at 2304 / 30%).

@@ -135,6 +135,10 @@ public final class SparsePersistentEngine implements Engine {
                 defines.put("SPRNN_STALL_STEP", Integer.toString(stallStep));
             }
             experimentDefines().forEach((k, v) -> {
+                if (PLAN_OWNED_DEFINES.contains(k) && !defines.containsKey(k)) {
+                    throw new SprnnException(EXPERIMENT_PROPERTY + ": " + k + " changes the layout or its shared memory, which the plan "
+                            + "sets (e.g. SPRNN_ROW_ENDS=tail-smem or cta); only the kernel's optional switches may be added");
+                }
                 if (defines.containsKey(k)) {
                     throw new SprnnException(EXPERIMENT_PROPERTY + ": " + k + " is set by the plan (" + defines.get(k) + "); only the kernel's "
                             + "optional switches may be added");
@@ -153,6 +157,11 @@ public final class SparsePersistentEngine implements Engine {
      * not know of can change the kernel's registers or correctness (kernel-check it first).
      */
     public static final String EXPERIMENT_PROPERTY = "sprnn.kernelDefines";
+
+    /** Defines a plan sets where its layout needs them (shared memory, row ends, the words' meaning): never an experiment's. */
+    static final java.util.Set<String> PLAN_OWNED_DEFINES = java.util.Set.of("SPRNN_TAIL_SMEM", "SPRNN_CTA_TAIL",
+            "SPRNN_CTA_TAIL_ENTRIES", "SPRNN_TAIL_SLOTS", "SPRNN_ROW_SLOTS", "SPRNN_UNIFORM_SLOTS", "SPRNN_DENSE", "SPRNN_LENGTHS",
+            "SPRNN_STAGE_CLUSTER");
 
     /** {@link #EXPERIMENT_PROPERTY}'s defines, in order; each name {@code SPRNN_[A-Z0-9_]+}, each value an integer. */
     static Map<String, String> experimentDefines() {

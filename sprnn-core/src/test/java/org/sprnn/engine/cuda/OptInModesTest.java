@@ -59,6 +59,8 @@ class OptInModesTest {
                 .hasSize(p.spec().defines().size() + 2);
         System.setProperty(SparsePersistentEngine.EXPERIMENT_PROPERTY, "SPRNN_HIDDEN=64");
         assertThatThrownBy(() -> normal.defines(p.spec())).isInstanceOf(SprnnException.class).hasMessageContaining("set by the plan");
+        System.setProperty(SparsePersistentEngine.EXPERIMENT_PROPERTY, "SPRNN_TAIL_SMEM=1");
+        assertThatThrownBy(() -> normal.defines(p.spec())).isInstanceOf(SprnnException.class).hasMessageContaining("the plan sets");
         System.setProperty(SparsePersistentEngine.EXPERIMENT_PROPERTY, "SPRNN_X=1;rm -rf /");
         assertThatThrownBy(() -> normal.defines(p.spec())).isInstanceOf(SprnnException.class)
                 .hasMessage("sprnn.kernelDefines (or SPRNN_KERNEL_DEFINES): expected SPRNN_NAME=integer[,...], got 'SPRNN_X=1;rm -rf /'");
