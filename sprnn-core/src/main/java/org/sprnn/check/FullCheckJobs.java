@@ -108,6 +108,7 @@ final class FullCheckJobs {
                     jobs.add(new Job("unequal rows", m, auto.withExchange(e), normal, shapes.subList(0, 2)));
                 }
                 jobs.add(new Job("unequal rows", m, auto.withCompiledRowEnds(false), normal, shapes.subList(0, 2)));
+                jobs.add(new Job("unequal rows, tail smem", m, auto.withTailSmem(true), normal, shapes.subList(0, 2)));
                 if (c.gates() == 1) { // warps of one row sharing a tail across their CTA (opt-in: SPRNN_ROW_ENDS=cta)
                     for (ExchangeMode e : ExchangeMode.values()) {
                         jobs.add(new Job("unequal rows, cta tail", m, auto.withExchange(e).withCtaTails(true), normal,

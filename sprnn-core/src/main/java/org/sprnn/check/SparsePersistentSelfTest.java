@@ -92,7 +92,7 @@ public final class SparsePersistentSelfTest {
         return (o.exchange() == null ? "auto" : o.exchange().id()) + (o.wideLoads() ? " wide" : " scalar")
                 + (o.bankAware() ? " bank" : " natural") + (o.balanced() ? " bal" : " naive")
                 + (o.weights() != Precision.FP16 ? " " + o.weights().id() : "") + (o.compiledRowEnds() ? "" : " run-time row ends")
-                + (o.ctaTails() ? " cta tail" : "");
+                + (o.ctaTails() ? " cta tail" : "") + (o.tailSmem() ? " tail smem" : "");
     }
 
     static List<Case> cases(boolean quick) {
@@ -132,6 +132,9 @@ public final class SparsePersistentSelfTest {
         for (CellType c : CellType.values()) {
             cs.add(new Case(c, 1152, 1, 0.1, 4, 64, auto).unequal());
             cs.add(new Case(c, 1152, 1, 0.1, 4, 64, auto.withCompiledRowEnds(false)).unequal());
+            if (c.gates() > 1) { // the warp tail's sums in shared memory (SPRNN_ROW_ENDS=tail-smem, an experiment)
+                cs.add(new Case(c, 1152, 1, 0.1, 4, 64, auto.withTailSmem(true)).unequal());
+            }
             if (!quick) {
                 for (ExchangeMode e : ExchangeMode.values()) {
                     cs.add(new Case(c, 300, 1, 0.3, 3, 64, auto.withExchange(e)).unequal());

@@ -249,6 +249,16 @@ class PackedCtaTailTest {
     }
 
     @Test
+    void theKernelChecksTailSmemCasesPlanIt() {
+        DeviceLimits h100 = DeviceLimits.h100Sxm();
+        for (CellType c : new CellType[] {CellType.GRU, CellType.LSTM}) {
+            CsrMatrix m = CsrMatrix.of(org.sprnn.model.SyntheticModels.randomUnequalRows(c, 24, 1152, 1, 0.1, 1.0, 9).layers().get(0).wHh());
+            Plan p = Plan.of(m, c, 4, h100, PlanOptions.defaults().withTailSmem(true));
+            assertThat(p.spec().tailSmem()).as(p.describe()).isTrue();
+        }
+    }
+
+    @Test
     void aSpecRefusesACtaTailItCannotRun() {
         KernelSpec.Builder b = KernelSpec.builder().cell(CellType.RNN_RELU).hidden(96).batch(4).weights(Precision.FP16).ctas(2)
                 .warpsPerCta(48).slotsPerLane(6).registerSlots(6).unitsPerWarp(1).wideLoads(true).bankAware(true)
