@@ -29,73 +29,56 @@ SEED=${SPRNN_SEED:-$(( $(date +%s) % 100000 ))}
 shapes=${SPRNN_PRUNED_SHAPES:-rnn_relu:1152:0.1,rnn_relu:2304:0.3,rnn_relu:5760:0.1}
 python3 "$here/make_pruned_pair.py" "$work/m" --shapes "$shapes" --seed "$SEED" | tee "$OUT/models.txt"
 failed=0
+# pair TAG LABEL PLAN ENV... [-- BENCH_ARGS...]: both files planned (PLAN=1) and benched as R, M, R, M in one process with
+# the environment ENV (NAME=value ...), into OUT/bench_<cell>_<h>TAG.log, one verdict line in OUT/steps.txt
+pair() {
+  local tag=$1 label=$2 plan=$3 f t0 rc
+  shift 3
+  local envs=() extra=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && extra=("$@")
+  if [ "$plan" = 1 ]; then
+    for f in "$row" "$matrix"; do
+      echo "== $(basename "$f")${label:+ $label}" >> "$OUT/plan.txt"
+      env "${envs[@]}" "$S" plan --model "$f" --batch 4 >> "$OUT/plan.txt" 2>&1
+    done
+  fi
+  local log="$OUT/bench_${cell}_${h}$tag.log"
+  t0=$SECONDS
+  env "${envs[@]}" timeout 200 "$S" bench --model "$row" --model "$matrix" --model "$row" --model "$matrix" --batch 4 --steps 256 \
+    --seed "$SEED" --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 "${extra[@]}" > "$log" 2>&1
+  rc=$?
+  printf '%-28s exit %s %ss\n' "$cell $h $d${label:+ $label}" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
+  [ "$rc" -eq 0 ] || { failed=$((failed + 1)); tail -3 "$log"; }
+  grep -E '^(model [0-9]|\| [0-9] )' "$log" | cut -c1-180
+}
 for spec in ${shapes//,/ }; do
   IFS=: read -r cell h d <<< "$spec"
   d=$(python3 -c "print(f'{float($d):g}')")
   row="$work/m/${cell}_${h}_${d}_row.safetensors" matrix="$work/m/${cell}_${h}_${d}_matrix.safetensors"
-  for f in "$row" "$matrix"; do
-    echo "== $(basename "$f")" >> "$OUT/plan.txt"
-    SPRNN_ROW_ENDS=tail "$S" plan --model "$f" --batch 4 >> "$OUT/plan.txt" 2>&1
-  done
-  t0=$SECONDS
-  SPRNN_ROW_ENDS=tail timeout 200 "$S" bench --model "$row" --model "$matrix" --model "$row" --model "$matrix" --batch 4 --steps 256 --seed "$SEED" \
-    --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 --out-dir "$OUT" > "$OUT/bench_${cell}_${h}.log" 2>&1
-  rc=$?
-  printf '%-28s exit %s %ss\n' "$cell $h $d" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
-  [ "$rc" -eq 0 ] || { failed=$((failed + 1)); tail -3 "$OUT/bench_${cell}_${h}.log"; }
-  grep -E '^(model [0-9]|\| [0-9] )' "$OUT/bench_${cell}_${h}.log" | cut -c1-180
+  pair "" "" 1 SPRNN_ROW_ENDS=tail -- --out-dir "$OUT"
   # the per-matrix file again without the tail (SPRNN_ROW_ENDS=compiled: rows of unequal length run the general slot
   # loop, row ends tested at run time, as before the tail), for what the tail layout buys; SPRNN_PRUNED_NOTAIL=0 skips it
   if [ "${SPRNN_PRUNED_NOTAIL:-1}" = 1 ]; then
-  echo "== $(basename "$matrix") SPRNN_ROW_ENDS=compiled" >> "$OUT/plan.txt"
-  SPRNN_ROW_ENDS=compiled "$S" plan --model "$matrix" --batch 4 >> "$OUT/plan.txt" 2>&1
-  t0=$SECONDS
-  SPRNN_ROW_ENDS=compiled timeout 120 "$S" bench --model "$matrix" --batch 4 --steps 256 --seed "$SEED" \
-    --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 > "$OUT/bench_${cell}_${h}_notail.log" 2>&1
-  rc=$?
-  printf '%-28s exit %s %ss\n' "$cell $h $d without the tail" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
-  [ "$rc" -eq 0 ] || failed=$((failed + 1))
-  grep -E '^\| ' "$OUT/bench_${cell}_${h}_notail.log" | tail -1 | cut -c1-180
+    echo "== $(basename "$matrix") SPRNN_ROW_ENDS=compiled" >> "$OUT/plan.txt"
+    SPRNN_ROW_ENDS=compiled "$S" plan --model "$matrix" --batch 4 >> "$OUT/plan.txt" 2>&1
+    t0=$SECONDS
+    SPRNN_ROW_ENDS=compiled timeout 120 "$S" bench --model "$matrix" --batch 4 --steps 256 --seed "$SEED" \
+      --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 > "$OUT/bench_${cell}_${h}_notail.log" 2>&1
+    rc=$?
+    printf '%-28s exit %s %ss\n' "$cell $h $d without the tail" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
+    [ "$rc" -eq 0 ] || failed=$((failed + 1))
+    grep -E '^\| ' "$OUT/bench_${cell}_${h}_notail.log" | tail -1 | cut -c1-180
   fi
   modes=${SPRNN_PRUNED_MODES:-}; [ "${SPRNN_PRUNED_CTA:-0}" = 1 ] && modes="cta $modes"
   for mode in $modes; do
-    for f in "$row" "$matrix"; do
-      echo "== $(basename "$f") SPRNN_ROW_ENDS=$mode" >> "$OUT/plan.txt"
-      SPRNN_ROW_ENDS=$mode "$S" plan --model "$f" --batch 4 >> "$OUT/plan.txt" 2>&1
-    done
-    t0=$SECONDS
-    SPRNN_ROW_ENDS=$mode timeout 200 "$S" bench --model "$row" --model "$matrix" --model "$row" --model "$matrix" --batch 4 --steps 256 \
-      --seed "$SEED" --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 \
-      > "$OUT/bench_${cell}_${h}_$mode.log" 2>&1
-    rc=$?
-    printf '%-28s exit %s %ss\n' "$cell $h $d $mode" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
-    [ "$rc" -eq 0 ] || { failed=$((failed + 1)); tail -3 "$OUT/bench_${cell}_${h}_$mode.log"; }
-    grep -E '^(model [0-9]|\| [0-9] )' "$OUT/bench_${cell}_${h}_$mode.log" | cut -c1-180
+    pair "_$mode" "SPRNN_ROW_ENDS=$mode" 1 SPRNN_ROW_ENDS="$mode"
   done
   for defs in ${SPRNN_PRUNED_DEFINES:-}; do
-    t0=$SECONDS
-    tag=$(echo "$defs" | tr -c 'A-Za-z0-9\n' '_')
-    SPRNN_KERNEL_DEFINES=$defs SPRNN_ROW_ENDS=tail timeout 200 "$S" bench --model "$row" --model "$matrix" --model "$row" --model "$matrix" \
-      --batch 4 --steps 256 --seed "$SEED" --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 \
-      > "$OUT/bench_${cell}_${h}_$tag.log" 2>&1
-    rc=$?
-    printf '%-28s exit %s %ss\n' "$cell $h $d $defs" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
-    [ "$rc" -eq 0 ] || { failed=$((failed + 1)); tail -3 "$OUT/bench_${cell}_${h}_$tag.log"; }
-    grep -E '^(model [0-9]|\| [0-9] )' "$OUT/bench_${cell}_${h}_$tag.log" | cut -c1-180
+    pair "_$(echo "$defs" | tr -c 'A-Za-z0-9\n' '_')" "$defs" 0 SPRNN_KERNEL_DEFINES="$defs" SPRNN_ROW_ENDS=tail
   done
   for w in ${SPRNN_PRUNED_WARPS:-}; do
-    for f in "$row" "$matrix"; do
-      echo "== $(basename "$f") SPRNN_WARPS=$w" >> "$OUT/plan.txt"
-      SPRNN_WARPS=$w SPRNN_ROW_ENDS=tail "$S" plan --model "$f" --batch 4 >> "$OUT/plan.txt" 2>&1
-    done
-    t0=$SECONDS
-    SPRNN_WARPS=$w SPRNN_ROW_ENDS=tail timeout 150 "$S" bench --model "$row" --model "$matrix" --model "$row" --model "$matrix" --batch 4 \
-      --steps 256 --seed "$SEED" --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 \
-      > "$OUT/bench_${cell}_${h}_w$w.log" 2>&1
-    rc=$?
-    printf '%-28s exit %s %ss\n' "$cell $h $d warps $w" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
-    [ "$rc" -eq 0 ] || failed=$((failed + 1))
-    grep -E '^(model [0-9]|\| [0-9] )' "$OUT/bench_${cell}_${h}_w$w.log" | cut -c1-180
+    pair "_w$w" "SPRNN_WARPS=$w" 1 SPRNN_WARPS="$w" SPRNN_ROW_ENDS=tail
   done
 done
 echo "seed $SEED" >> "$OUT/steps.txt"
