@@ -91,7 +91,7 @@ class PackedCtaTailTest {
             int h = 16 + rnd.nextInt(300);
             int ctas = 1 + rnd.nextInt(6);
             int warps = ctas * ((h + ctas - 1) / ctas + rnd.nextInt(4)); // one unit a warp at most
-            int batch = 1 + rnd.nextInt(16);
+            int batch = 1 + rnd.nextInt(PackedLayer.MAX_CTA_TAIL_PADDED_BATCH); // where the CTA tail applies
             boolean contiguous = rnd.nextBoolean(), bank = rnd.nextBoolean(), wide = rnd.nextBoolean(), split = rnd.nextInt(4) == 0;
             Precision format = rnd.nextBoolean() ? Precision.FP16 : Precision.BF16;
             CsrMatrix m = rnd.nextBoolean() ? PackedTailTest.magnitudePruned(CellType.RNN_RELU, h, 0.1 + 0.5 * rnd.nextDouble(), rnd.nextLong())
