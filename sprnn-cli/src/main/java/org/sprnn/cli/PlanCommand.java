@@ -95,14 +95,13 @@ final class PlanCommand extends SprnnCommand {
         if (dense && (naive || splitWeights)) {
             throw new SprnnException("--engine cuda-dense-persistent: --naive and --split-weights are sparse switches");
         }
+        // the sparse engine's row ends (SPRNN_ROW_ENDS / -Dsprnn.rowEnds: cta, tail, tail-smem, compiled, or runtime for the
+        // general loop) and warps per CTA (SPRNN_WARPS / -Dsprnn.warpsPerCta: auto or a count), as the engine plans
+        PlanOptions engine = dense ? null : org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false);
         PlanOptions options = dense ? PlanOptions.denseDefaults(format).withExchange(mode)
-                : new PlanOptions(mode, !naive, !naive, !naive, 0, org.sprnn.engine.cuda.SparsePersistentFactory.warpsPerCta(), format, splitWeights)
-                        // the engine's row ends (SPRNN_ROW_ENDS / -Dsprnn.rowEnds: cta, tail, tail-smem, compiled, or runtime for the general loop)
-                        // and warps per CTA (SPRNN_WARPS / -Dsprnn.warpsPerCta: auto or a count)
-                        .withCompiledRowEnds(naive || org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false).compiledRowEnds())
-                        .withTails(!naive && org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false).tails())
-                        .withCtaTails(!naive && org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false).ctaTails())
-                        .withTailSmem(!naive && org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false).tailSmem());
+                : new PlanOptions(mode, !naive, !naive, !naive, 0, engine.warpsPerCta(), format, splitWeights)
+                        .withCompiledRowEnds(naive || engine.compiledRowEnds()).withTails(!naive && engine.tails())
+                        .withCtaTails(!naive && engine.ctaTails()).withTailSmem(!naive && engine.tailSmem());
         RnnModel model;
         if (source.model != null) {
             model = ModelFiles.load(source.model, cell == null ? null : CellType.parse(cell));

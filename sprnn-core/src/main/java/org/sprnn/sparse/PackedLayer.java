@@ -432,14 +432,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                         tailRows[w * 32 + lane] = k; // padding cells of the lane too (zero weights)
                     }
                     lane0 += rowLanes;
-                    List<List<Integer>> bySlot = new ArrayList<>(banks.slots());
-                    for (int x = 0; x < banks.slots(); x++) {
-                        bySlot.add(new ArrayList<>());
-                    }
-                    for (int q = cols.length - 1; q >= 0; q--) { // taken from the end: ascending column within a bank slot
-                        bySlot.get(banks.slot(cols[q])).add(q);
-                    }
-                    buckets.set(k, bySlot);
+                    buckets.set(k, wordsByBankSlot(cols, banks));
                 }
             }
             if (lane0 > 32) {
@@ -447,9 +440,8 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             }
             maxNnz = Math.max(maxNnz, nnz);
             // pass 2, the tail (see fillTail)
-            int[] tailCols = new int[32 * t]; // the tail's cells slot-major (slot * 32 + lane): column, or -1 padding
             fillTail(words, slots, t, w, 1, Arrays.copyOfRange(tailRows, w * 32, w * 32 + 32), buckets, tailLeft, inTail, rowCols,
-                    rowVals, banks, format, tailCols);
+                    rowVals, banks, format, placer, h);
             for (int k = 0; k < rows; k++) {
                 if (tailLeft[k] != 0) {
                     throw new SprnnException("pack tail: warp " + w + " row " + k + " has " + tailLeft[k] + " tail words left"); // lanes x T hold them
@@ -460,28 +452,26 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 if (rowCols[k] == null) {
                     continue; // a row of no unit: padding (the array's fill)
                 }
-                int n = rowCols[k].length;
-                int m = 0;
-                int[] baseCols = new int[n];
-                float[] baseVals = new float[n];
-                for (int q = 0; q < n; q++) {
-                    if (!inTail[k][q]) {
-                        baseCols[m] = rowCols[k][q];
-                        baseVals[m++] = rowVals[k][q];
-                    }
-                }
-                placer.place(Arrays.copyOf(baseCols, m), Arrays.copyOf(baseVals, m), (w * slots + t + k * b) * 32);
-            }
-            for (int slot = 0; slot < t; slot++) { // the tail's loads as laid out (padding lanes read zero column H: one broadcast)
-                int[] col = new int[32];
-                for (int lane = 0; lane < 32; lane++) {
-                    col[lane] = tailCols[slot * 32 + lane] >= 0 ? tailCols[slot * 32 + lane] : h;
-                }
-                placer.load(banks.wavefronts(col));
+                placer.placeExcept(rowCols[k], rowVals[k], inTail[k], (w * slots + t + k * b) * 32);
             }
         }
         Stats stats = placer.stats(whh.nnz(), maxNnz, whh.nnz() / (double) warps, slots);
         return new PackedLayer(cell, h, batch, warps, slots, upw, words, rowEnds, warpUnits, stats, splitWeights, false, t, tailRows);
+    }
+
+    /**
+     * A row's word indices by the bank slot of their column, for {@link #fillTail}: each list in descending index order,
+     * so that taking from its end yields ascending columns within a bank slot.
+     */
+    private static List<List<Integer>> wordsByBankSlot(int[] cols, SharedMemoryBanks banks) {
+        List<List<Integer>> bySlot = new ArrayList<>(banks.slots());
+        for (int x = 0; x < banks.slots(); x++) {
+            bySlot.add(new ArrayList<>());
+        }
+        for (int q = cols.length - 1; q >= 0; q--) {
+            bySlot.get(banks.slot(cols[q])).add(q);
+        }
+        return bySlot;
     }
 
     /**
@@ -491,19 +481,20 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * group has not used yet in this load where they can, else the least used (levels of use); the most constrained lanes
      * (fewest bank slots left to their row) first, each row's fullest bank slot first, so that the rows keep words in many
      * bank slots for the loads after and their own slots' words spread over the bank slots. Any word of a row may go to its
-     * tail ({@code inTail} marks those taken; {@code tailLeft} counts down); {@code tailCols} ({@code [nWarps][t][32]})
-     * receives each cell's column, -1 for padding.
+     * tail ({@code inTail} marks those taken; {@code tailLeft} counts down). Each tail load as laid out goes to
+     * {@code placer}'s figures (padding lanes read zero column {@code hidden}: one broadcast).
      */
     private static void fillTail(int[] words, int slots, int t, int firstWarp, int nWarps, int[] cellRow,
                                  List<List<List<Integer>>> buckets, int[] tailLeft, boolean[][] inTail, int[][] rowCols,
-                                 float[][] rowVals, SharedMemoryBanks banks, Precision format, int[] tailCols) {
-        Arrays.fill(tailCols, -1);
+                                 float[][] rowVals, SharedMemoryBanks banks, Precision format, RowPlacer placer, int hidden) {
         int g = banks.groupLanes();
+        int[] col = new int[32]; // the load's columns
         int[] used = new int[banks.slots()];
         int[] options = new int[32];
         for (int cw = 0; cw < nWarps; cw++) {
             int w = firstWarp + cw;
             for (int slot = 0; slot < t; slot++) {
+                Arrays.fill(col, hidden);
                 for (int base0 = 0; base0 < 32; base0 += g) {
                     Arrays.fill(used, 0);
                     List<Integer> pending = new ArrayList<>();
@@ -541,11 +532,12 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                             tailLeft[k]--;
                             inTail[k][q] = true;
                             words[(w * slots + slot) * 32 + lane] = PackedWord.pack(rowVals[k][q], rowCols[k][q], format);
-                            tailCols[(cw * t + slot) * 32 + lane] = rowCols[k][q];
+                            col[lane] = rowCols[k][q];
                             it.remove();
                         }
                     }
                 }
+                placer.load(banks.wavefronts(col));
             }
         }
     }
@@ -582,17 +574,8 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         List<int[]> pools = new ArrayList<>();
         int poolWarps;
         if (ctaContiguous) {
-            int[] ones = new int[h];
-            Arrays.fill(ones, 1);
-            List<List<Integer>> naive = deal(ones, batch, ctas, warps, true, false);
             poolWarps = warps / ctas;
-            for (int c = 0; c < ctas; c++) {
-                List<Integer> units = new ArrayList<>();
-                for (int w = c * poolWarps; w < (c + 1) * poolWarps; w++) {
-                    units.addAll(naive.get(w));
-                }
-                pools.add(units.stream().mapToInt(Integer::intValue).toArray());
-            }
+            pools.addAll(contiguousPools(h, batch, ctas, warps));
         } else {
             poolWarps = warps;
             int[] all = new int[h];
@@ -653,6 +636,26 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             bestS = (long) rows * b + hi;
         }
         return bestB < 0 ? null : new TailShape(pools, poolWarps, upw, rowWords, bestB, bestT);
+    }
+
+    /**
+     * Each CTA's units when CTAs hold contiguous ranges ({@link #pack}'s {@code ctaContiguous} split of equal counts,
+     * aligned), ascending.
+     */
+    private static List<int[]> contiguousPools(int h, int batch, int ctas, int warps) {
+        int[] ones = new int[h];
+        Arrays.fill(ones, 1);
+        List<List<Integer>> naive = deal(ones, batch, ctas, warps, true, false);
+        int perCta = warps / ctas;
+        List<int[]> pools = new ArrayList<>(ctas);
+        for (int c = 0; c < ctas; c++) {
+            List<Integer> units = new ArrayList<>();
+            for (int w = c * perCta; w < (c + 1) * perCta; w++) {
+                units.addAll(naive.get(w));
+            }
+            pools.add(units.stream().mapToInt(Integer::intValue).toArray());
+        }
+        return pools;
     }
 
     /**
@@ -838,14 +841,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 inTail[i] = new boolean[rowCols[i].length];
                 tailLeft[i] = Math.max(0, rowCols[i].length - 32 * b);
                 maxNnz = Math.max(maxNnz, whh.rowNnz(u));
-                List<List<Integer>> bySlot = new ArrayList<>(banks.slots());
-                for (int x = 0; x < banks.slots(); x++) {
-                    bySlot.add(new ArrayList<>());
-                }
-                for (int q = rowCols[i].length - 1; q >= 0; q--) { // taken from the end: ascending column within a bank slot
-                    bySlot.get(banks.slot(rowCols[i][q])).add(q);
-                }
-                buckets.add(bySlot);
+                buckets.add(wordsByBankSlot(rowCols[i], banks));
             }
             for (int i : byLanes) {
                 int w = c * perCta + i;
@@ -861,32 +857,12 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 throw new SprnnException("pack cta tail: CTA " + c + " needs " + next + " tail lanes"); // ctaTailShape checked it
             }
             // pass 2: the tail, bank slot by bank slot (fillTail); pass 3: each row's other words in its own slots
-            int[] tailCols = new int[perCta * 32 * t];
-            fillTail(words, slots, t, c * perCta, perCta, cellRow, buckets, tailLeft, inTail, rowCols, rowVals, banks, format, tailCols);
+            fillTail(words, slots, t, c * perCta, perCta, cellRow, buckets, tailLeft, inTail, rowCols, rowVals, banks, format, placer, h);
             for (int i = 0; i < pool.length; i++) {
                 if (tailLeft[i] != 0) {
                     throw new SprnnException("pack cta tail: CTA " + c + " row " + i + " has " + tailLeft[i] + " tail words left");
                 }
-                int m = 0;
-                int[] baseCols = new int[rowCols[i].length];
-                float[] baseVals = new float[rowCols[i].length];
-                for (int q = 0; q < rowCols[i].length; q++) {
-                    if (!inTail[i][q]) {
-                        baseCols[m] = rowCols[i][q];
-                        baseVals[m++] = rowVals[i][q];
-                    }
-                }
-                placer.place(Arrays.copyOf(baseCols, m), Arrays.copyOf(baseVals, m), ((c * perCta + i) * slots + t) * 32);
-            }
-            for (int cw = 0; cw < perCta; cw++) {
-                for (int slot = 0; slot < t; slot++) { // the tail's loads (padding lanes read zero column H: one broadcast)
-                    int[] col = new int[32];
-                    for (int lane = 0; lane < 32; lane++) {
-                        int x = tailCols[(cw * t + slot) * 32 + lane];
-                        col[lane] = x >= 0 ? x : h;
-                    }
-                    placer.load(banks.wavefronts(col));
-                }
+                placer.placeExcept(rowCols[i], rowVals[i], inTail[i], ((c * perCta + i) * slots + t) * 32);
             }
         }
         Stats stats = placer.stats(whh.nnz(), maxNnz, whh.nnz() / (double) warps, slots);
@@ -928,18 +904,11 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         // the pools: contiguous ranges (as packTail's), or the longest rows first each to the CTA of fewest words
         List<int[]> pools = new ArrayList<>(ctas);
         if (ctaContiguous) {
-            int[] ones = new int[h];
-            Arrays.fill(ones, 1);
-            List<List<Integer>> naive = deal(ones, batch, ctas, warps, true, false);
-            for (int c = 0; c < ctas; c++) {
-                List<Integer> units = new ArrayList<>();
-                for (int w = c * perCta; w < (c + 1) * perCta; w++) {
-                    units.addAll(naive.get(w));
-                }
-                if (units.size() > perCta) {
+            for (int[] pool : contiguousPools(h, batch, ctas, warps)) {
+                if (pool.length > perCta) {
                     return null;
                 }
-                pools.add(units.stream().mapToInt(Integer::intValue).sorted().toArray());
+                pools.add(pool);
             }
         } else {
             Integer[] order = new Integer[h];
@@ -1126,6 +1095,20 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 words[at + q] = c >= 0 ? PackedWord.pack(vals[c], cols[c], format) : PackedWord.pack(0f, hidden + (-1 - c), format);
             }
             return cells.length / 32;
+        }
+
+        /** {@link #place} of the row's words not marked in {@code skip} (those a tail holds). */
+        int placeExcept(int[] cols, float[] vals, boolean[] skip, int at) {
+            int m = 0;
+            int[] keptCols = new int[cols.length];
+            float[] keptVals = new float[cols.length];
+            for (int q = 0; q < cols.length; q++) {
+                if (!skip[q]) {
+                    keptCols[m] = cols[q];
+                    keptVals[m++] = vals[q];
+                }
+            }
+            return place(Arrays.copyOf(keptCols, m), Arrays.copyOf(keptVals, m), at);
         }
 
         /** A load laid out otherwise (a tail slot): {@code x} wavefronts in either order, and its own bound. */

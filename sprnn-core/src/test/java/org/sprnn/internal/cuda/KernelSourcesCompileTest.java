@@ -164,9 +164,7 @@ class KernelSourcesCompileTest {
             // rows as magnitude pruning leaves them (unequal counts), ends compiled in after a shared tail: LSTM 256 / 20%
             // pruned over the whole matrix, grid barrier and cluster, and its lengths variant
             for (var exchange : List.of(org.sprnn.plan.ExchangeMode.GRID_BARRIER, org.sprnn.plan.ExchangeMode.CLUSTER)) {
-                var lstm = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.LSTM, 1, 256, 1, 1.0, 1.0, 5);
-                var pruned = org.sprnn.sparse.CsrMatrix.of(org.sprnn.prune.Pruner.prune(lstm.layers().get(0).wHh(),
-                        new org.sprnn.prune.PruneSpec(0.2, org.sprnn.prune.PruneSpec.Mode.PER_MATRIX, false)));
+                var pruned = magnitudePruned(org.sprnn.model.CellType.LSTM, 256, 0.2);
                 var tailPlan = org.sprnn.plan.Plan.of(pruned, org.sprnn.model.CellType.LSTM, 4, h100,
                         org.sprnn.plan.PlanOptions.defaults().withExchange(exchange));
                 assertThat(tailPlan.spec().tailSlots()).as(tailPlan.describe()).isPositive();
@@ -179,17 +177,13 @@ class KernelSourcesCompileTest {
             }
             // warps of one row of unequal length with a tail their CTA shares (SPRNN_CTA_TAIL): relu 2304 / 30% pruned
             // over the whole matrix (timestamps, and its lengths variant), and 256 / 30% in a cluster and on the grid barrier
-            var relu = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.RNN_RELU, 1, 2304, 1, 1.0, 1.0, 5);
-            var relu30 = org.sprnn.sparse.CsrMatrix.of(org.sprnn.prune.Pruner.prune(relu.layers().get(0).wHh(),
-                    new org.sprnn.prune.PruneSpec(0.3, org.sprnn.prune.PruneSpec.Mode.PER_MATRIX, false)));
+            var relu30 = magnitudePruned(org.sprnn.model.CellType.RNN_RELU, 2304, 0.3);
             var ctaPlan = org.sprnn.plan.Plan.of(relu30, org.sprnn.model.CellType.RNN_RELU, 4, h100,
                     org.sprnn.plan.PlanOptions.defaults().withCtaTails(true));
             assertThat(ctaPlan.spec().tailEntries()).as(ctaPlan.describe()).isPositive();
             out.add(ctaPlan.spec().defineOptions());
             out.add(ctaPlan.spec().withLengths().defineOptions());
-            var small = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.RNN_TANH, 1, 256, 1, 1.0, 1.0, 5);
-            var small30 = org.sprnn.sparse.CsrMatrix.of(org.sprnn.prune.Pruner.prune(small.layers().get(0).wHh(),
-                    new org.sprnn.prune.PruneSpec(0.3, org.sprnn.prune.PruneSpec.Mode.PER_MATRIX, false)));
+            var small30 = magnitudePruned(org.sprnn.model.CellType.RNN_TANH, 256, 0.3);
             for (var exchange : List.of(org.sprnn.plan.ExchangeMode.GRID_BARRIER, org.sprnn.plan.ExchangeMode.CLUSTER)) {
                 var p = org.sprnn.plan.Plan.of(small30, org.sprnn.model.CellType.RNN_TANH, 4, h100,
                         org.sprnn.plan.PlanOptions.defaults().withExchange(exchange).withCtaTails(true));
@@ -198,6 +192,13 @@ class KernelSourcesCompileTest {
             }
         }
         return out;
+    }
+
+    /** W_hh of a dense random layer (seed 5) pruned over the whole matrix to {@code density}: rows of unequal length. */
+    private static org.sprnn.sparse.CsrMatrix magnitudePruned(org.sprnn.model.CellType cell, int hidden, double density) {
+        var dense = org.sprnn.model.SyntheticModels.random(cell, 1, hidden, 1, 1.0, 1.0, 5);
+        return org.sprnn.sparse.CsrMatrix.of(org.sprnn.prune.Pruner.prune(dense.layers().get(0).wHh(),
+                new org.sprnn.prune.PruneSpec(density, org.sprnn.prune.PruneSpec.Mode.PER_MATRIX, false)));
     }
 
     @Test
