@@ -6,15 +6,16 @@
 #   bash scripts/gpu-pack.sh OUT -- bash scripts/gpu-figures.sh dist/sprnn-linux-x64.tar.xz @OUT@ 1,3     # there
 #   tar xzf OUT/all.tgz && bash scripts/plot-figures.sh r results/figures                     # here
 #
-# THE TWO DEVICE CALLS (about 25 minutes of device time: two calls of at most 9 minutes each, plus the machine's start;
-# nothing here has run on a GPU yet, so the durations below are estimates, see BUDGET). Each call with the run tool's
-# timeout_s 600; SPRNN_CALL_S caps the script itself (default 510 s: every sweep's --deadline-s is cut to what is left):
+# THE TWO DEVICE CALLS (about 13 minutes of device time on 2026-12-07: 296 s and 384 s of commands plus the machine's
+# start; results/figures). Each call with the run tool's timeout_s 600; SPRNN_CALL_S caps the script itself (default
+# 510 s: every sweep's --deadline-s is cut to what is left):
 #
 #   call A:  bash scripts/gpu-pack.sh /tmp/figA -- bash scripts/gpu-figures.sh dist/sprnn-linux-x64.tar.xz @OUT@ 1,3,4,5,2
 #   call B:  bash scripts/gpu-pack.sh /tmp/figB -- bash scripts/gpu-figures.sh dist/sprnn-linux-x64.tar.xz @OUT@ 2big,6
 #
 # (the device tool brings back OUT/all.tgz; unpack both here into one folder: `tar xzf` each gives r/figN/ folders that do
-# not overlap, then `bash scripts/plot-figures.sh r results/figures`).
+# not overlap, then `bash scripts/plot-figures.sh r results/figures` and
+# `python3 scripts/figures_summary.py r > results/figures/SUMMARY.md`).
 #
 # FIGURES, each its own folder under OUT with sweep.csv/jsonl (ablation.csv for 5) and the log; rnn_relu, fp16, T 256
 # unless said; every point verified against cpu-reference before it is timed:
@@ -30,13 +31,10 @@
 #   6     case studies: time per layer-sequence of each engine (CASES below: NMT, Deep Speech 2, DeepBench), 10% and 30%
 #         for the NMT and DS2 layers, 10% for DeepBench's inference set
 #
-# BUDGET (estimates from session 10's grid, results/suite/session10: a point of 5 engines at rnn_relu <= 2304 took
-# 1-5 s, at 4608 5-25 s growing with the nonzeros, LSTM 4608 14-77 s; the host's model drawing, planning, verification
-# and engine builds dominate, not the GPU; the sweeps here run T 256 where the grid ran T 64, which adds GPU time only
-# at the slow engines, e.g. cuda-spmm at 100%):
-#   call A  1 ~190 s (22 points: 14 at 1152/2304 ~4 s, 5 at 4608 ~12 s, 3 at 5760 ~20 s), 3 ~50 s (12 points),
-#           4 ~35 s (5), 5 ~30 s (12 kernel variants and 2 baselines), 2 ~150 s (27 points) = ~455 s + start-ups
-#   call B  2big ~190 s (7 points of 2.4-10 M nonzeros), 6 ~280 s (51 points: 24 NMT/DS2, 27 DeepBench) = ~470 s
+# BUDGET (measured on an H200 on 2026-12-07, results/figures/data/steps-call-*.txt: the host's model drawing, planning,
+# verification and engine builds dominate, not the GPU):
+#   call A  1a 34 s, 1b 46 s, 1c 37 s, 3 61 s, 4 21 s, 5 6 s, 2 89 s = 296 s
+#   call B  2big 112 s + 39 s, 6a 116 s (cut by its then share of 110 s after 22 of 24 points: now 140), 6b 114 s = 384 s
 # Each figure's --deadline-s below is its share (SPRNN_FIGURE_S overrides all), cut to what the call has left; a sweep
 # cut by it keeps its rows and exits 4 (counted in the exit code, not fatal to the next figure). After the call, the
 # logs' "[i/n ...]" lines and steps.txt give the real durations to correct these shares.
@@ -126,7 +124,7 @@ for f in "${order[@]}"; do
        timeout 150 "$S" bench ablation --seed "$SEED" --baselines cuda-gemm,cuda-spmm --out-dir "$OUT/fig5" > "$OUT/fig5/ablation.log" 2>&1
        rc=$?; printf 'figure 5: exit %s, %ss\n' "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"; [ "$rc" -eq 0 ] || failed=$((failed + 1)) ;;
     6) mapfile -t a < <(cases "${nmt[@]}" "${ds2[@]}")
-       fig 6a 110 --density 0.1,0.3 "${a[@]}"
+       fig 6a 140 --density 0.1,0.3 "${a[@]}"
        mapfile -t a < <(cases "${db[@]}")
        fig 6b 170 --density 0.1 "${a[@]}" ;;
     *) echo "gpu-figures.sh: unknown figure '$f' (1, 2, 2big, 3, 4, 5, 6)" | tee -a "$OUT/steps.txt"; failed=$((failed + 1)) ;;

@@ -6,6 +6,7 @@ import java.awt.Font;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -203,6 +204,15 @@ public final class FigureChart {
         return number(t, p.where());
     }
 
+    /**
+     * The value axis's label of a speed-up chart: the baselines named where they fit the axis (a chart 640 pixels high
+     * shows some 70 characters), else "the fastest baseline" with the names left to the title or caption.
+     */
+    static String speedupLabel(List<String> baselines) {
+        String named = "speed-up over the fastest of " + String.join(", ", baselines);
+        return (named.length() <= 52 ? named : "speed-up over the fastest baseline") + " (higher is better)";
+    }
+
     /** A short label of one configuration value, as the bar charts name it. */
     static String label(String column, String value) {
         return switch (column) {
@@ -225,18 +235,28 @@ public final class FigureChart {
         };
     }
 
-    /** The configuration columns whose value differs among the points, other than {@code except}. */
-    static List<String> varying(List<Point> pts, String except) {
+    /**
+     * The configuration columns that tell the series apart: those whose value differs among the points, other than the
+     * x column {@code x} and any column whose value follows from x (one value per x value, as the input size does in a
+     * sweep over hidden sizes); such a column never tells apart two points at the same x, and splitting by it would leave
+     * one point per series.
+     */
+    static List<String> varying(List<Point> pts, String x) {
         List<String> out = new ArrayList<>();
         for (String c : CONFIG) {
-            if (c.equals(except)) {
+            if (c.equals(x)) {
                 continue;
             }
             Set<String> seen = new LinkedHashSet<>();
+            Map<String, String> byX = new HashMap<>();
+            boolean followsX = true;
             for (Point p : pts) {
-                seen.add(p.config().getOrDefault(c, ""));
+                String v = p.config().getOrDefault(c, "");
+                seen.add(v);
+                String prev = byX.putIfAbsent(p.config().getOrDefault(x, ""), v);
+                followsX &= prev == null || prev.equals(v);
             }
-            if (seen.size() > 1) {
+            if (seen.size() > 1 && !followsX) {
                 out.add(c);
             }
         }
@@ -322,7 +342,7 @@ public final class FigureChart {
             case "steps" -> "T (timesteps)";
             default -> x;
         };
-        String yLabel = metric == Metric.SPEEDUP ? "speed-up over the fastest of " + String.join(", ", baselines) + " (higher is better)"
+        String yLabel = metric == Metric.SPEEDUP ? speedupLabel(baselines)
                 : metric.label();
         JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel, yLabel, set, PlotOrientation.VERTICAL, true, false, false);
         chart.setBackgroundPaint(Color.WHITE);
@@ -334,7 +354,8 @@ public final class FigureChart {
         plot.setRenderer(r);
         if (logX) {
             LogAxis a = new LogAxis(xLabel);
-            a.setBase(10);
+            a.setBase(2); // batch, T and hidden sizes are mostly powers of two: a tick at each, not at 1.259, 1.585...
+            a.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1));
             a.setSmallestValue(1e-6);
             a.setNumberFormatOverride(new java.text.DecimalFormat("0.###")); // the values, not powers of ten
             plot.setDomainAxis(a);
@@ -412,7 +433,7 @@ public final class FigureChart {
             }
             bars.add(new BenchChart.Bar(p.series(), g.toString(), v[i]));
         }
-        String yLabel = metric == Metric.SPEEDUP ? "speed-up over the fastest of " + String.join(", ", baselines) + " (higher is better)"
+        String yLabel = metric == Metric.SPEEDUP ? speedupLabel(baselines)
                 : metric.label();
         BenchChart.write(bars, title, yLabel, out);
         return bars.size();

@@ -79,6 +79,22 @@ class FigureChartTest {
     }
 
     @Test
+    void aColumnThatFollowsTheXValueDoesNotSplitTheSeries() throws Exception {
+        Path csv = dir.resolve("hidden.csv");
+        Files.writeString(csv, """
+                engine,precision,cell,layers,hidden,input,batch,density,steps,recurrent_us_per_step_median
+                dense,fp16,rnn_relu,1,256,256,4,0.1,256,1.0
+                dense,fp16,rnn_relu,1,512,512,4,0.1,256,2.0
+                dense,fp16,rnn_relu,1,512,512,16,0.1,256,3.0
+                """, StandardCharsets.UTF_8);
+        var pts = FigureChart.points(Rows.read(csv), Map.of());
+        // the input size is the hidden size at every point: a sweep over hidden keeps one line per engine and batch
+        assertThat(FigureChart.varying(pts, "hidden")).containsExactly("batch");
+        // over batch, the hidden (and input) size takes two values at batch 4: both tell the lines apart
+        assertThat(FigureChart.varying(pts, "batch")).containsExactly("hidden", "input");
+    }
+
+    @Test
     void theAblationsVariantsFloorsAndBaselinesAreBars() throws Exception {
         Path csv = dir.resolve("ablation.csv");
         // the header bench ablation writes; made-up figures

@@ -143,8 +143,8 @@ class OptInModesTest {
     }
 
     @Test
-    void theSessionKindDefaultsToTheHostUntilTheDeviceSessionHasRunOnAGpu() {
+    void theSessionKindDefaultsToTheDeviceSessionMeasuredFasterOnAGpu() {
         assertThat(SparsePersistentEngine.SESSION_PROPERTY).isEqualTo("sprnn.session");
-        assertThat(SparsePersistentEngine.DEFAULT_SESSION).isEqualTo("host");
+        assertThat(SparsePersistentEngine.DEFAULT_SESSION).isEqualTo("device");
     }
 }

@@ -1,0 +1,190 @@
+// probe.cu — the floor of one streamed step's round trip on this GPU machine, four ways (issue 17's moonshot question:
+// does a resident kernel that waits for the next input beat a launch per step?). No sprnn code: the smallest kernels
+// that do each round trip, so the numbers are what any session of any library pays before its arithmetic.
+//
+//   nvcc -O2 -arch=sm_90 -o probe scripts/latency-probe/probe.cu && ./probe [iterations] [hidden]
+//
+//   launch+sync      an empty kernel <<<132, 256>>> and cudaStreamSynchronize
+//   step             copy x (hidden floats, pinned) in, a kernel y = 2x on 132 blocks, copy y out, synchronize:
+//                    what a launched one-step call costs without its arithmetic
+//   graph step       the same three operations captured once as a CUDA graph, cudaGraphLaunch + synchronize
+//   resident         a kernel launched once on 132 blocks that stays resident: the host writes x and a sequence number
+//                    into host-mapped pinned memory, every block polls the number, computes its slice of y = 2x into
+//                    mapped memory and posts the number back; the host spins until all 132 have posted
+//
+// Each figure: median, p90, p99 of `iterations` round trips (default 10000) after 500 warm-up, steady_clock, y checked
+// every round trip. Bounded: the resident kernel leaves after 2 s without a new number (or on a stop word), the host
+// gives up a round trip after 1 s and reports it; nothing here can hang the card.
+#include <cuda_runtime.h>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
+    std::fprintf(stderr, "probe: %s failed: %s (line %d)\n", #x, cudaGetErrorString(e_), __LINE__); std::exit(2); } } while (0)
+
+static const int BLOCKS = 132, THREADS = 256;
+
+__global__ void empty_kernel() {}
+
+__global__ void twice(const float* x, float* y, int n) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) y[i] = 2.0f * x[i];
+}
+
+__device__ unsigned long long now_ns() {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+}
+
+// seq: the host's number (mapped); done[b]: block b's last finished number (mapped); x, y mapped.
+__global__ void resident(volatile int* seq, volatile int* done, const volatile float* x, volatile float* y, int n) {
+    __shared__ int s_next;
+    int last = 0;
+    for (;;) {
+        if (threadIdx.x == 0) {
+            unsigned long long t0 = now_ns();
+            int v;
+            while ((v = *seq) == last && now_ns() - t0 < 2000000000ull) {
+            }
+            s_next = v == last ? -1 : v;  // -1: idle too long, leave
+        }
+        __syncthreads();
+        int v = s_next;
+        if (v < 0) return;  // negative from the host: stop
+        for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) y[i] = 2.0f * x[i];
+        __threadfence_system();
+        __syncthreads();
+        if (threadIdx.x == 0) done[blockIdx.x] = v;
+        last = v;
+        __syncthreads();
+    }
+}
+
+struct Stats { double med, p90, p99, max; };
+
+static Stats stats(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    auto at = [&](double q) { return v[std::min(v.size() - 1, (size_t)(q * v.size()))]; };
+    return {at(0.5), at(0.9), at(0.99), v.back()};
+}
+
+static void report(const char* what, const Stats& s, int n) {
+    std::printf("| %s | %d | %.2f | %.2f | %.2f | %.2f |\n", what, n, s.med, s.p90, s.p99, s.max);
+}
+
+using Clock = std::chrono::steady_clock;
+static double us(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::micro>(b - a).count(); }
+
+int main(int argc, char** argv) {
+    int iters = argc > 1 ? std::atoi(argv[1]) : 10000;
+    int n = argc > 2 ? std::atoi(argv[2]) : 2304;
+    if (iters < 10 || iters > 1000000 || n < 1 || n > (1 << 24)) {
+        std::fprintf(stderr, "probe: usage: probe [iterations 10..1000000] [hidden 1..16777216]\n");
+        return 2;
+    }
+    const int warm = 500;
+    CK(cudaSetDeviceFlags(cudaDeviceMapHost));
+    cudaDeviceProp prop;
+    CK(cudaGetDeviceProperties(&prop, 0));
+    int driver = 0, runtime = 0;
+    CK(cudaDriverGetVersion(&driver));
+    CK(cudaRuntimeGetVersion(&runtime));
+    std::printf("device %s, %d SMs, driver API %d, runtime %d; %d round trips after %d warm-up, hidden %d floats\n\n",
+                prop.name, prop.multiProcessorCount, driver, runtime, iters, warm, n);
+    std::printf("| round trip | calls | median µs | p90 | p99 | max |\n|---|---|---|---|---|---|\n");
+    cudaStream_t st;
+    CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+    std::vector<double> t(iters);
+
+    for (int i = -warm; i < iters; i++) {
+        auto a = Clock::now();
+        empty_kernel<<<BLOCKS, THREADS, 0, st>>>();
+        CK(cudaStreamSynchronize(st));
+        if (i >= 0) t[i] = us(a, Clock::now());
+    }
+    report("launch+sync (empty kernel, 132 x 256)", stats(t), iters);
+
+    float *hx, *hy, *dx, *dy;
+    CK(cudaHostAlloc(&hx, n * sizeof(float), cudaHostAllocDefault));
+    CK(cudaHostAlloc(&hy, n * sizeof(float), cudaHostAllocDefault));
+    CK(cudaMalloc(&dx, n * sizeof(float)));
+    CK(cudaMalloc(&dy, n * sizeof(float)));
+    int bad = 0;
+    for (int i = -warm; i < iters; i++) {
+        for (int k = 0; k < n; k++) hx[k] = (float)(i + k % 7);
+        auto a = Clock::now();
+        CK(cudaMemcpyAsync(dx, hx, n * sizeof(float), cudaMemcpyHostToDevice, st));
+        twice<<<BLOCKS, THREADS, 0, st>>>(dx, dy, n);
+        CK(cudaMemcpyAsync(hy, dy, n * sizeof(float), cudaMemcpyDeviceToHost, st));
+        CK(cudaStreamSynchronize(st));
+        if (i >= 0) t[i] = us(a, Clock::now());
+        bad += hy[n - 1] != 2.0f * hx[n - 1];
+    }
+    report("step: copy in, kernel, copy out, sync", stats(t), iters);
+
+    cudaGraph_t g;
+    cudaGraphExec_t ge;
+    CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+    CK(cudaMemcpyAsync(dx, hx, n * sizeof(float), cudaMemcpyHostToDevice, st));
+    twice<<<BLOCKS, THREADS, 0, st>>>(dx, dy, n);
+    CK(cudaMemcpyAsync(hy, dy, n * sizeof(float), cudaMemcpyDeviceToHost, st));
+    CK(cudaStreamEndCapture(st, &g));
+    CK(cudaGraphInstantiate(&ge, g, 0));
+    for (int i = -warm; i < iters; i++) {
+        for (int k = 0; k < n; k++) hx[k] = (float)(i + k % 5);
+        auto a = Clock::now();
+        CK(cudaGraphLaunch(ge, st));
+        CK(cudaStreamSynchronize(st));
+        if (i >= 0) t[i] = us(a, Clock::now());
+        bad += hy[n - 1] != 2.0f * hx[n - 1];
+    }
+    report("graph step: one graph launch, sync", stats(t), iters);
+
+    // resident: everything the kernel and the host share is host-mapped pinned memory
+    int *seq, *done;
+    float *mx, *my;
+    CK(cudaHostAlloc(&seq, sizeof(int), cudaHostAllocMapped));
+    CK(cudaHostAlloc(&done, BLOCKS * sizeof(int), cudaHostAllocMapped));
+    CK(cudaHostAlloc(&mx, n * sizeof(float), cudaHostAllocMapped));
+    CK(cudaHostAlloc(&my, n * sizeof(float), cudaHostAllocMapped));
+    *seq = 0;
+    for (int b = 0; b < BLOCKS; b++) done[b] = 0;
+    int *dseq, *ddone;
+    float *dmx, *dmy;
+    CK(cudaHostGetDevicePointer((void**)&dseq, seq, 0));
+    CK(cudaHostGetDevicePointer((void**)&ddone, done, 0));
+    CK(cudaHostGetDevicePointer((void**)&dmx, mx, 0));
+    CK(cudaHostGetDevicePointer((void**)&dmy, my, 0));
+    resident<<<BLOCKS, THREADS, 0, st>>>(dseq, ddone, dmx, dmy, n);
+    CK(cudaGetLastError());
+    volatile int* vseq = seq;
+    volatile int* vdone = done;
+    int lost = 0;
+    for (int i = -warm; i < iters && !lost; i++) {
+        int v = i + warm + 1;
+        for (int k = 0; k < n; k++) mx[k] = (float)(v + k % 3);
+        auto a = Clock::now();
+        __sync_synchronize();
+        *vseq = v;
+        for (int b = 0; b < BLOCKS; b++) {
+            while (vdone[b] != v) {
+                if (us(a, Clock::now()) > 1e6) { lost = 1; break; }
+            }
+            if (lost) break;
+        }
+        if (i >= 0 && !lost) t[i] = us(a, Clock::now());
+        bad += my[n - 1] != 2.0f * mx[n - 1];
+    }
+    *vseq = -1;  // stop
+    CK(cudaStreamSynchronize(st));
+    if (lost) {
+        std::printf("| resident: LOST a round trip (no answer within 1 s) | | | | | |\n");
+    } else {
+        report("resident kernel: mapped input, flag, mapped output (no launch)", stats(t), iters);
+    }
+    std::printf("\nwrong outputs: %d\n", bad);
+    return bad || lost ? 1 : 0;
+}
