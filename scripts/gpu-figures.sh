@@ -35,6 +35,8 @@
 # verification and engine builds dominate, not the GPU):
 #   call A  1a 34 s, 1b 46 s, 1c 37 s, 3 61 s, 4 21 s, 5 6 s, 2 89 s = 296 s
 #   call B  2big 112 s + 39 s, 6a 116 s (cut by its then share of 110 s after 22 of 24 points: now 140), 6b 114 s = 384 s
+#           (6b then had 27 points; with DeepBench's GRU 512 and 1024 rows, 33: share 200). Figure 6 alone (`... 6`, or
+#           6a / 6b for one half) is one call of about 6 minutes.
 # Each figure's --deadline-s below is its share (SPRNN_FIGURE_S overrides all), cut to what the call has left; a sweep
 # cut by it keeps its rows and exits 4 (counted in the exit code, not fatal to the next figure). After the call, the
 # logs' "[i/n ...]" lines and steps.txt give the real durations to correct these shares.
@@ -78,12 +80,13 @@ ds2=(ds2-rnn1760-b1=rnn_relu/1760/1/1/50 ds2-rnn1760-b4=rnn_relu/1760/1/4/50 ds2
 # DeepBench's RNN inference (server) set, https://github.com/baidu-research/DeepBench/blob/da81ba7820739e2e506dc27f382d15be5479f98f/code/kernels/rnn_problems.h
 # (inference_server_set: hidden, batch, timesteps, cell): every LSTM row (256 T 150, 512/1024/2048 T 25, 1536 T 50;
 # batch 1, 2, 4) and the GRU rows of hidden 1536, 2048, 2560, 2816 at T 375 (the set has each at T 187, 375, 750,
-# 1500: the per-step cost does not depend on T, the per-sequence time is that times T); left out: GRU 512 at T 1 and
-# GRU 1024 at T 1500 (a point each, for the budget).
+# 1500: the per-step cost does not depend on T, the per-sequence time is that times T), and its two other GRU rows,
+# 512 at T 1 and 1024 at T 1500 (added after the first run, results/figures, which left them out).
 db=()
 for b in 1 2 4; do
   db+=(db-lstm256-b$b=lstm/256/1/$b/150 db-lstm512-b$b=lstm/512/1/$b/25 db-lstm1024-b$b=lstm/1024/1/$b/25
-       db-lstm1536-b$b=lstm/1536/1/$b/50 db-lstm2048-b$b=lstm/2048/1/$b/25)
+       db-lstm1536-b$b=lstm/1536/1/$b/50 db-lstm2048-b$b=lstm/2048/1/$b/25 db-gru512-b$b=gru/512/1/$b/1
+       db-gru1024-b$b=gru/1024/1/$b/1500)
 done
 for h in 1536 2048 2560 2816; do for b in 1 2 4; do db+=(db-gru$h-b$b=gru/$h/1/$b/375); done; done
 cases() { local c; for c in "$@"; do printf -- '--case\n%s\n' "$c"; done; }
@@ -123,11 +126,10 @@ for f in "${order[@]}"; do
        t0=$SECONDS
        timeout 150 "$S" bench ablation --seed "$SEED" --baselines cuda-gemm,cuda-spmm --out-dir "$OUT/fig5" > "$OUT/fig5/ablation.log" 2>&1
        rc=$?; printf 'figure 5: exit %s, %ss\n' "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"; [ "$rc" -eq 0 ] || failed=$((failed + 1)) ;;
-    6) mapfile -t a < <(cases "${nmt[@]}" "${ds2[@]}")
-       fig 6a 140 --density 0.1,0.3 "${a[@]}"
-       mapfile -t a < <(cases "${db[@]}")
-       fig 6b 170 --density 0.1 "${a[@]}" ;;
-    *) echo "gpu-figures.sh: unknown figure '$f' (1, 2, 2big, 3, 4, 5, 6)" | tee -a "$OUT/steps.txt"; failed=$((failed + 1)) ;;
+    6|6a|6b)
+       if [ "$f" != 6b ]; then mapfile -t a < <(cases "${nmt[@]}" "${ds2[@]}"); fig 6a 140 --density 0.1,0.3 "${a[@]}"; fi
+       if [ "$f" != 6a ]; then mapfile -t a < <(cases "${db[@]}"); fig 6b 200 --density 0.1 "${a[@]}"; fi ;;
+    *) echo "gpu-figures.sh: unknown figure '$f' (1, 2, 2big, 3, 4, 5, 6, 6a, 6b)" | tee -a "$OUT/steps.txt"; failed=$((failed + 1)) ;;
   esac
 done
 echo "failed or cut figures: $failed"
