@@ -80,7 +80,8 @@ final class PlanCommand extends SprnnCommand {
         Options.positive("--batch", batch);
         Options.density("--density", density);
         ExchangeMode mode = switch (exchange.toLowerCase(Locale.ROOT)) {
-            case "auto" -> null;
+            // auto: the engine's (SPRNN_EXCHANGE / -Dsprnn.exchange, else the planner's choice) for the sparse engine
+            case "auto" -> engine.equals("cuda-sparse-persistent") ? org.sprnn.engine.cuda.SparsePersistentFactory.exchange() : null;
             case "cluster" -> ExchangeMode.CLUSTER;
             case "timestamps" -> ExchangeMode.TIMESTAMPS;
             case "barrier" -> ExchangeMode.GRID_BARRIER;

@@ -98,9 +98,32 @@ public final class SparsePersistentFactory implements EngineFactory {
         PlanOptions d = PlanOptions.defaults();
         String ends = OptIn.mode(ROW_ENDS_PROPERTY, "SPRNN_ROW_ENDS", DEFAULT_ROW_ENDS,
                 List.of("cta", "tail", "tail-smem", "compiled", "runtime"));
-        return new PlanOptions(d.exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, warpsPerCta(), weights)
+        return new PlanOptions(exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, warpsPerCta(), weights)
                 .withCompiledRowEnds(!ends.equals("runtime")).withTails(ends.startsWith("tail") || ends.equals("cta"))
                 .withCtaTails(ends.equals("cta")).withTailSmem(ends.equals("tail-smem"));
+    }
+
+    /**
+     * The exchange of h the sparse engine's plans use: {@code auto} (the planner's choice by its cost model, the default)
+     * or {@code timestamps}, {@code barrier} or {@code cluster} for every layer (a layer that does not fit it is
+     * refused), for measuring one exchange against another through the engine where the cost model ranks them close.
+     * System property {@value}, else environment variable {@code SPRNN_EXCHANGE}.
+     */
+    public static final String EXCHANGE_PROPERTY = "sprnn.exchange";
+
+    /**
+     * {@link #EXCHANGE_PROPERTY}'s exchange.
+     *
+     * @return null for {@code auto} (unset), else the exchange
+     * @throws SprnnException naming the property, the variable and the value (escaped) where it is none of the four
+     */
+    public static org.sprnn.plan.ExchangeMode exchange() {
+        return switch (OptIn.mode(EXCHANGE_PROPERTY, "SPRNN_EXCHANGE", "auto", List.of("auto", "timestamps", "barrier", "cluster"))) {
+            case "timestamps" -> org.sprnn.plan.ExchangeMode.TIMESTAMPS;
+            case "barrier" -> org.sprnn.plan.ExchangeMode.GRID_BARRIER;
+            case "cluster" -> org.sprnn.plan.ExchangeMode.CLUSTER;
+            default -> null;
+        };
     }
 
     /**

@@ -20,6 +20,31 @@ class OptInModesTest {
         System.clearProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY);
         System.clearProperty(SparsePersistentEngine.EXPERIMENT_PROPERTY);
         System.clearProperty(SparsePersistentFactory.WARPS_PROPERTY);
+        System.clearProperty(SparsePersistentFactory.EXCHANGE_PROPERTY);
+    }
+
+    @Test
+    void theExchangeIsThePlannersUnlessOneIsAskedFor() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("SPRNN_EXCHANGE") == null, "SPRNN_EXCHANGE is set");
+        var fp16 = org.sprnn.Precision.FP16;
+        assertThat(SparsePersistentFactory.planOptions(fp16, false).exchange()).isNull();
+        var model = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.RNN_RELU, 8, 1152, 1, 0.1, 1.0, 3);
+        var csr = org.sprnn.sparse.CsrMatrix.of(model.layers().get(0).wHh());
+        var limits = org.sprnn.plan.DeviceLimits.h100Sxm();
+        var auto = org.sprnn.plan.Plan.of(csr, org.sprnn.model.CellType.RNN_RELU, 4, limits, SparsePersistentFactory.planOptions(fp16, false));
+        for (var e : org.sprnn.plan.ExchangeMode.values()) {
+            System.setProperty(SparsePersistentFactory.EXCHANGE_PROPERTY, " " + e.id() + " ");
+            assertThat(SparsePersistentFactory.planOptions(fp16, false).exchange()).isEqualTo(e);
+            var p = org.sprnn.plan.Plan.of(csr, org.sprnn.model.CellType.RNN_RELU, 4, limits, SparsePersistentFactory.planOptions(fp16, false));
+            assertThat(p.spec().exchange()).isEqualTo(e);
+        }
+        System.setProperty(SparsePersistentFactory.EXCHANGE_PROPERTY, "auto");
+        assertThat(org.sprnn.plan.Plan.of(csr, org.sprnn.model.CellType.RNN_RELU, 4, limits, SparsePersistentFactory.planOptions(fp16, false))
+                .spec().exchange()).isEqualTo(auto.spec().exchange());
+        System.setProperty(SparsePersistentFactory.EXCHANGE_PROPERTY, "grid\u001b");
+        assertThatThrownBy(() -> SparsePersistentFactory.planOptions(fp16, false)).isInstanceOf(SprnnException.class)
+                .hasMessageStartingWith("sprnn.exchange (or SPRNN_EXCHANGE) is '")
+                .hasMessageEndingWith("': use auto or timestamps or barrier or cluster").hasMessageNotContaining("\u001b");
     }
 
     @Test
