@@ -2,7 +2,7 @@
 // does a resident kernel that waits for the next input beat a launch per step?). No sprnn code: the smallest kernels
 // that do each round trip, so the numbers are what any session of any library pays before its arithmetic.
 //
-//   nvcc -O2 -arch=sm_90 -o probe scripts/latency-probe/probe.cu && ./probe [iterations] [hidden]
+//   nvcc -O2 -arch=sm_90 -o probe scripts/latency-probe/probe.cu -lcuda && ./probe [iterations] [hidden]
 //
 //   launch+sync      an empty kernel <<<132, 256>>> and cudaStreamSynchronize
 //   step             copy x (hidden floats, pinned) in, a kernel y = 2x on 132 blocks, copy y out, synchronize:
@@ -11,10 +11,16 @@
 //   resident         a kernel launched once on 132 blocks that stays resident: the host writes x and a sequence number
 //                    into host-mapped pinned memory, every block polls the number, computes its slice of y = 2x into
 //                    mapped memory and posts the number back; the host spins until all 132 have posted
+//   resident+memops  the same resident kernel fed through the copy engines and stream memory operations, no launch: on a
+//                    second stream, x copied in to device memory, cuStreamWriteValue32 of the number into a device word
+//                    the blocks poll, cuStreamWaitValue32 until the blocks' counter reaches 132 x the number, y copied
+//                    out, cuStreamSynchronize; the design a resident sparse kernel would use (its input projection
+//                    computed in the kernel from x in device memory, since no other kernel can run beside it)
 //
 // Each figure: median, p90, p99 of `iterations` round trips (default 10000) after 500 warm-up, steady_clock, y checked
 // every round trip. Bounded: the resident kernel leaves after 2 s without a new number (or on a stop word), the host
 // gives up a round trip after 1 s and reports it; nothing here can hang the card.
+#include <cuda.h>
 #include <cuda_runtime.h>
 #include <algorithm>
 #include <chrono>
@@ -62,6 +68,33 @@ __global__ void resident(volatile int* seq, volatile int* done, const volatile f
         __syncthreads();
     }
 }
+
+// seq: a device word the host's stream writes; count: every block adds 1 a round trip (the stream waits for 132 x n).
+__global__ void resident_dev(volatile unsigned* seq, unsigned* count, const float* x, float* y, int n) {
+    __shared__ int s_next;
+    unsigned last = 0;
+    for (;;) {
+        if (threadIdx.x == 0) {
+            unsigned long long t0 = now_ns();
+            unsigned v;
+            while ((v = *seq) == last && now_ns() - t0 < 2000000000ull) {
+            }
+            s_next = v == last || v == 0xffffffffu ? -1 : (int)v;
+        }
+        __syncthreads();
+        int v = s_next;
+        if (v < 0) return;
+        for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) y[i] = 2.0f * ((volatile const float*)x)[i];
+        __threadfence();
+        __syncthreads();
+        if (threadIdx.x == 0) atomicAdd(count, 1u);
+        last = (unsigned)v;
+        __syncthreads();
+    }
+}
+
+#define CKD(x) do { CUresult r_ = (x); if (r_ != CUDA_SUCCESS) { const char* m_ = "?"; cuGetErrorString(r_, &m_); \
+    std::fprintf(stderr, "probe: %s failed: %s (line %d)\n", #x, m_, __LINE__); std::exit(2); } } while (0)
 
 struct Stats { double med, p90, p99, max; };
 
@@ -184,6 +217,51 @@ int main(int argc, char** argv) {
         std::printf("| resident: LOST a round trip (no answer within 1 s) | | | | | |\n");
     } else {
         report("resident kernel: mapped input, flag, mapped output (no launch)", stats(t), iters);
+    }
+
+    // resident + memops: the blocks poll a device word; x in and y out through the copy engines on a second stream
+    if (!lost) {
+        unsigned *dsq, *dcount;
+        float *ddx, *ddy;
+        CK(cudaMalloc(&dsq, sizeof(unsigned)));
+        CK(cudaMalloc(&dcount, sizeof(unsigned)));
+        CK(cudaMalloc(&ddx, n * sizeof(float)));
+        CK(cudaMalloc(&ddy, n * sizeof(float)));
+        CK(cudaMemset(dsq, 0, sizeof(unsigned)));
+        CK(cudaMemset(dcount, 0, sizeof(unsigned)));
+        CK(cudaDeviceSynchronize());
+        cudaStream_t feed;
+        CK(cudaStreamCreateWithFlags(&feed, cudaStreamNonBlocking));
+        resident_dev<<<BLOCKS, THREADS, 0, st>>>(dsq, dcount, ddx, ddy, n);
+        CK(cudaGetLastError());
+        int lost2 = 0;
+        for (int i = -warm; i < iters; i++) {
+            unsigned v = (unsigned)(i + warm + 1);
+            for (int k = 0; k < n; k++) hx[k] = (float)(v + k % 3);
+            auto a = Clock::now();
+            CK(cudaMemcpyAsync(ddx, hx, n * sizeof(float), cudaMemcpyHostToDevice, feed));
+            CKD(cuStreamWriteValue32((CUstream)feed, (CUdeviceptr)dsq, v, CU_STREAM_WRITE_VALUE_DEFAULT));
+            CKD(cuStreamWaitValue32((CUstream)feed, (CUdeviceptr)dcount, v * BLOCKS, CU_STREAM_WAIT_VALUE_GEQ));
+            CK(cudaMemcpyAsync(hy, ddy, n * sizeof(float), cudaMemcpyDeviceToHost, feed));
+            // bounded: poll the stream rather than block in it, and give up after 1 s
+            cudaError_t q;
+            while ((q = cudaStreamQuery(feed)) == cudaErrorNotReady) {
+                if (us(a, Clock::now()) > 1e6) { lost2 = 1; break; }
+            }
+            if (lost2) break;
+            CK(q);
+            if (i >= 0) t[i] = us(a, Clock::now());
+            bad += hy[n - 1] != 2.0f * hx[n - 1];
+        }
+        unsigned stop = 0xffffffffu;
+        CK(cudaMemcpy(dsq, &stop, sizeof(unsigned), cudaMemcpyHostToDevice));  // a plain copy: the kernel leaves
+        CK(cudaStreamSynchronize(st));
+        if (lost2) {
+            std::printf("| resident+memops: LOST a round trip (no answer within 1 s) | | | | | |\n");
+            lost = 1;
+        } else {
+            report("resident kernel fed by copies and stream memops (no launch)", stats(t), iters);
+        }
     }
     std::printf("\nwrong outputs: %d\n", bad);
     return bad || lost ? 1 : 0;
