@@ -13,6 +13,9 @@
 # each of these sets of optional kernel switches (SPRNN_KERNEL_DEFINES), both files in one process.
 # SPRNN_PRUNED_WARPS (e.g. "9 12"): each shape's pair once more for each of these warps per CTA (SPRNN_WARPS), both
 # files in one process, to measure a partition the planner does not pick (two rows a warp share a tail at 2304 / 30%).
+# SPRNN_PRUNED_EXCHANGES (e.g. "barrier timestamps"): the same for each exchange (SPRNN_EXCHANGE).
+# Rows: OUT/bench.csv for the default pair, OUT/rows_<variant>/bench.csv for each variant above (the variant is not a
+# column of the CSV, so each has its own file).
 #
 #   scripts/dist.sh                                                                                  # here
 #   bash scripts/gpu-pack.sh $OUT -- bash scripts/gpu-pruned.sh dist/sprnn-linux-x64.tar.xz @OUT@/pruned   # there
@@ -72,13 +75,17 @@ for spec in ${shapes//,/ }; do
   fi
   modes=${SPRNN_PRUNED_MODES:-}; [ "${SPRNN_PRUNED_CTA:-0}" = 1 ] && modes="cta $modes"
   for mode in $modes; do
-    pair "_$mode" "SPRNN_ROW_ENDS=$mode" 1 SPRNN_ROW_ENDS="$mode"
+    pair "_$mode" "SPRNN_ROW_ENDS=$mode" 1 SPRNN_ROW_ENDS="$mode" -- --out-dir "$OUT/rows_$mode"
   done
   for defs in ${SPRNN_PRUNED_DEFINES:-}; do
-    pair "_$(echo "$defs" | tr -c 'A-Za-z0-9\n' '_')" "$defs" 0 SPRNN_KERNEL_DEFINES="$defs" SPRNN_ROW_ENDS=tail
+    tag=$(echo "$defs" | tr -c 'A-Za-z0-9\n' '_')
+    pair "_$tag" "$defs" 0 SPRNN_KERNEL_DEFINES="$defs" SPRNN_ROW_ENDS=tail -- --out-dir "$OUT/rows_$tag"
+  done
+  for x in ${SPRNN_PRUNED_EXCHANGES:-}; do
+    pair "_x$x" "SPRNN_EXCHANGE=$x" 1 SPRNN_EXCHANGE="$x" SPRNN_ROW_ENDS=tail -- --out-dir "$OUT/rows_x$x"
   done
   for w in ${SPRNN_PRUNED_WARPS:-}; do
-    pair "_w$w" "SPRNN_WARPS=$w" 1 SPRNN_WARPS="$w" SPRNN_ROW_ENDS=tail
+    pair "_w$w" "SPRNN_WARPS=$w" 1 SPRNN_WARPS="$w" SPRNN_ROW_ENDS=tail -- --out-dir "$OUT/rows_w$w"
   done
 done
 echo "seed $SEED" >> "$OUT/steps.txt"

@@ -14,7 +14,8 @@
 #   3        µs per step vs batch per density
 #   4        µs per step and µs per sequence vs T
 #   5        the ablation's bars, exchange floors and baselines
-#   6        µs per layer-sequence of each case and engine, and the speed-up over the fastest dense engine
+#   6        µs per layer-sequence of each case and engine, and the speed-up over the fastest other engine
+#            (SPRNN_PLOT_OTHERS, default the dense engines and cuda-spmm)
 # SPRNN overrides the command (default: the repository's ./sprnn launcher), e.g. "java -cp ... org.sprnn.cli.Main".
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +24,8 @@ OUT=${2:?usage: plot-figures.sh RESULTS_DIR OUT_DIR}
 read -ra S <<< "${SPRNN:-$root/sprnn}"
 read -ra FORMATS <<< "${SPRNN_PLOT_FORMATS:-svg png}"
 BASE=${SPRNN_PLOT_BASELINE:-cuda-gemm,cuda-cudnn,cuda-dense-persistent}
+# figure 6's speed-up charts: over the fastest OTHER engine, cuSPARSE included (as results/figures/SUMMARY.md's tables)
+OTHERS=${SPRNN_PLOT_OTHERS:-cuda-gemm,cuda-cudnn,cuda-dense-persistent,cuda-spmm}
 mkdir -p "$OUT"
 failed=0 drawn=0
 
@@ -83,8 +86,8 @@ if [ "${#f6a[@]}" -gt 0 ]; then
     p=$(awk -v d="$d" 'BEGIN { printf "%g", 100 * d }')
     plot "6-cases-d$p" --y us-per-layer-sequence --where "density=$d" \
       --title "NMT and Deep Speech 2 layers at density $p%: time per layer-sequence" "${f6a[@]}"
-    plot "6-cases-speedup-d$p" --y speedup --baseline "$BASE" --where "density=$d" \
-      --title "NMT and Deep Speech 2 layers at density $p%: speed-up over the fastest dense engine" "${f6a[@]}"
+    plot "6-cases-speedup-d$p" --y speedup --baseline "$OTHERS" --where "density=$d" \
+      --title "NMT and Deep Speech 2 layers at density $p%: speed-up over the fastest other engine" "${f6a[@]}"
   done
 else skip 6a "fig6a/sweep.csv"; fi
 mapfile -t f6b < <(csvs fig6b)
@@ -92,8 +95,8 @@ if [ "${#f6b[@]}" -gt 0 ]; then
   for c in $(values cell "${f6b[@]}"); do
     plot "6-deepbench-$c" --y us-per-layer-sequence --where "cell=$c" \
       --title "DeepBench inference set, $c layers: time per layer-sequence" "${f6b[@]}"
-    plot "6-deepbench-$c-speedup" --y speedup --baseline "$BASE" --where "cell=$c" \
-      --title "DeepBench inference set, $c layers: speed-up over the fastest dense engine" "${f6b[@]}"
+    plot "6-deepbench-$c-speedup" --y speedup --baseline "$OTHERS" --where "cell=$c" \
+      --title "DeepBench inference set, $c layers: speed-up over the fastest other engine" "${f6b[@]}"
   done
 else skip 6b "fig6b/sweep.csv"; fi
 

@@ -82,6 +82,8 @@ public final class Main {
         });
         cl.setOut(out);
         cl.setErr(err);
+        // wide enough that the examples' command lines (file names, engine lists) are not broken where a reader copies them
+        cl.setUsageHelpWidth(140);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             if (debug) {
                 ex.printStackTrace(err);

@@ -36,10 +36,11 @@ import picocli.CommandLine.Parameters;
                 "  sprnn plot --out fig.svg --title \"cuDNN on an H100\" results/suite/session9/cudnn-anchors/bench.csv --anchor 1152/4/0.1=2.94",
                 "  (an --anchor is [CELL/]HIDDEN/BATCH/DENSITY=US, one rnn_relu layer at T 256 unless a cell is given, as results/anchors)",
                 "  sprnn plot --out grid.png results/grid/grid.csv",
-                "  sprnn plot --out f1.svg --x density --y speedup --log-x --where hidden=2304 fig1/sweep.csv",
-                "  sprnn plot --out f2.svg --x hidden --where density=0.1 fig2/sweep.csv",
-                "  sprnn plot --out f6.svg --y us-per-layer-sequence --where case=deepbench-gru fig6/sweep.csv",
-                "  sprnn plot --out f5.svg fig5/ablation.csv"})
+                "  sprnn plot --out f1.svg --x density --y speedup --log-x --where hidden=2304 results/figures/data/fig1a/sweep.csv",
+                "  sprnn plot --out f2.svg --x hidden --log-y --where density=0.1 results/figures/data/fig2/sweep.csv",
+                "  sprnn plot --out f6.svg --y us-per-layer-sequence --where cell=gru results/figures/data/fig6b/sweep.csv",
+                "  sprnn plot --out f5.svg results/figures/data/fig5/ablation.csv",
+                "  (scripts/plot-figures.sh draws every figure of results/figures)"})
 final class PlotCommand extends SprnnCommand {
     @Parameters(arity = "1..*", paramLabel = "ROWS.csv", description = "bench.csv or grid.csv files")
     List<Path> files;
@@ -86,6 +87,9 @@ final class PlotCommand extends SprnnCommand {
         String name = out.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         if (!name.endsWith(".png") && !name.endsWith(".svg")) {
             throw new SprnnException("--out: the chart's format follows the name: .png or .svg, got " + Untrusted.quote(out.toString()));
+        }
+        if ((logX || logY) && x == null) {
+            throw new SprnnException("--log-x, --log-y: only with --x (lines)");
         }
         System.setProperty("java.awt.headless", "true");
         try {

@@ -75,6 +75,9 @@ class PlotCommandTest {
         assertOneLineError(cli("plot", "--out", png.toString(), dir.resolve("missing.csv").toString()), "missing.csv");
         assertOneLineError(cli("plot", "--out", dir.resolve("c.gif").toString(), bench().toString()), ".png or .svg");
         assertOneLineError(cli("plot", "--out", png.toString(), bench().toString(), "--anchor", "1152=2"), "--anchor");
+        // a log axis needs lines, and a filter that keeps nothing says so
+        assertOneLineError(cli("plot", "--out", png.toString(), bench().toString(), "--log-y"), "only with --x");
+        assertOneLineError(cli("plot", "--out", png.toString(), bench().toString(), "--where", "hidden=77"), "no rows match --where");
         assertThat(png).doesNotExist();
     }
 }

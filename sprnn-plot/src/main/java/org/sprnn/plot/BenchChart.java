@@ -235,8 +235,48 @@ public final class BenchChart {
         r.setDefaultItemLabelGenerator(new StandardCategoryItemLabelGenerator("{2}", new java.text.DecimalFormat("0.0#")));
         r.setDefaultItemLabelsVisible(true);
         r.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
+        List<String> keys = new ArrayList<>();
+        for (Object k : data.getRowKeys()) {
+            keys.add(k.toString());
+        }
+        paintByEngine(r, keys);
         plot.getDomainAxis().setMaximumCategoryLabelLines(3); // long groups (a case's name and shape) wrap, not cut
         save(chart, out, Math.max(1100, 90 * data.getColumnCount()), 560);
+    }
+
+    /** Each engine's colour in every chart (the series name's first word), so that a reader can compare charts at a glance. */
+    private static final Map<String, Color> ENGINE_COLOURS = Map.of(
+            "cuda-sparse-persistent", new Color(0xd62728), "cuda-dense-persistent", new Color(0x1f77b4),
+            "cuda-gemm", new Color(0x2ca02c), "cuda-spmm", new Color(0xff7f0e), "cuda-cudnn", new Color(0x9467bd),
+            "cpu", new Color(0x8c564b), "cpu-reference", new Color(0x7f7f7f), "anchor", new Color(0x17becf));
+    /** Colours of series of other engines, in turn (readable on white: no yellow). */
+    private static final Color[] OTHER_COLOURS = {new Color(0xe377c2), new Color(0xbcbd22), new Color(0x393b79), new Color(0x637939),
+        new Color(0x8c6d31), new Color(0x843c39)};
+
+    /**
+     * Paints series {@code keys} (in the renderer's order) by engine: the engine's own colour, a darker shade for each further
+     * series of the same engine (as where a chart splits an engine's rows by batch).
+     *
+     * @param r    the chart's renderer
+     * @param keys the series names, each starting with its engine's name
+     */
+    static void paintByEngine(org.jfree.chart.renderer.AbstractRenderer r, List<String> keys) {
+        Map<String, Integer> seen = new java.util.HashMap<>();
+        int other = 0;
+        for (int i = 0; i < keys.size(); i++) {
+            String k = keys.get(i);
+            int sp = k.indexOf(' ');
+            String engine = (sp < 0 ? k : k.substring(0, sp)).replaceAll("[,:]$", "");
+            Color c = ENGINE_COLOURS.get(engine.startsWith("anchor") ? "anchor" : engine);
+            int n = seen.merge(engine, 1, Integer::sum) - 1;
+            if (c == null) {
+                c = OTHER_COLOURS[other++ % OTHER_COLOURS.length];
+            }
+            for (int d = 0; d < n; d++) {
+                c = d % 2 == 0 ? c.darker() : c.brighter().brighter();
+            }
+            r.setSeriesPaint(i, c);
+        }
     }
 
     /** Refuses an output that is not a .png or .svg file name; true for SVG. */

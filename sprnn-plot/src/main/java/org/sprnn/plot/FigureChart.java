@@ -326,6 +326,9 @@ public final class FigureChart {
             data.computeIfAbsent(s, k -> new TreeMap<>()).computeIfAbsent(xv, k -> new ArrayList<>()).add(v[i]);
             drawn++;
         }
+        if (pts.isEmpty()) {
+            throw new IllegalArgumentException("no rows" + (where.isEmpty() ? "" : " match --where " + where));
+        }
         if (drawn == 0) {
             throw new IllegalArgumentException("no rows with a figure to plot" + (where.isEmpty() ? "" : " (after --where " + where + ")"));
         }
@@ -352,6 +355,11 @@ public final class FigureChart {
         plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
         XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
         plot.setRenderer(r);
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < set.getSeriesCount(); i++) {
+            keys.add(set.getSeriesKey(i).toString());
+        }
+        BenchChart.paintByEngine(r, keys);
         if (logX) {
             LogAxis a = new LogAxis(xLabel);
             a.setBase(2); // batch, T and hidden sizes are mostly powers of two: a tick at each, not at 1.259, 1.585...
@@ -364,6 +372,8 @@ public final class FigureChart {
         }
         if (logY) {
             LogAxis a = new LogAxis(yLabel);
+            a.setBase(2); // ticks at 0.5, 1, 2, 4 ... µs, not at 1.259, 1.585 ...
+            a.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1));
             a.setSmallestValue(1e-6);
             a.setNumberFormatOverride(new java.text.DecimalFormat("0.###"));
             plot.setRangeAxis(a);
@@ -415,7 +425,12 @@ public final class FigureChart {
         for (Rows r : rows) {
             pts.addAll(points(r, where));
         }
+        if (pts.isEmpty()) {
+            throw new IllegalArgumentException("no rows" + (where.isEmpty() ? "" : " match --where " + where));
+        }
         double[] v = values(pts, metric, baselines);
+        List<String> caseLabel = pts.stream().map(p -> p.config().getOrDefault("density", "")).distinct().count() > 1
+                ? List.of("case", "density") : List.of("case");
         List<BenchChart.Bar> bars = new ArrayList<>();
         for (int i = 0; i < pts.size(); i++) {
             Point p = pts.get(i);
@@ -423,7 +438,8 @@ public final class FigureChart {
                 continue;
             }
             StringBuilder g = new StringBuilder();
-            for (String c : CONFIG) {
+            String named = p.config().get("case");
+            for (String c : named == null || named.isEmpty() ? CONFIG : caseLabel) { // a case's name says its shape
                 String val = p.config().get(c);
                 if (val == null || val.isEmpty() || (c.equals("layers") && val.equals("1")) || (c.equals("pruning") && val.equals("per-row"))
                         || (c.equals("input") && val.equals(p.config().get("hidden")))) {

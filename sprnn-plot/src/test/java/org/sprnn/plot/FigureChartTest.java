@@ -72,10 +72,22 @@ class FigureChartTest {
                 .isEqualTo(7);
         assertThat(javax.imageio.ImageIO.read(png.toFile()).getWidth()).isEqualTo(1100);
         assertThatThrownBy(() -> FigureChart.lines(List.of(sweep()), "hidden", FigureChart.Metric.US_PER_STEP, List.of(),
-                Map.of("hidden", List.of("4096")), false, false, "t", png)).hasMessageContaining("no rows with a figure");
+                Map.of("hidden", List.of("4096")), false, false, "t", png)).hasMessageContaining("no rows match --where");
         assertThatThrownBy(() -> FigureChart.lines(List.of(sweep()), "colour", FigureChart.Metric.US_PER_STEP, List.of(),
                 Map.of(), false, false, "t", png)).hasMessageContaining("--x");
         assertThatThrownBy(() -> FigureChart.Metric.parse("fast")).hasMessageContaining("us-per-layer-sequence");
+    }
+
+    @Test
+    void anEngineHasOneColourInEveryChart() {
+        var a = new org.jfree.chart.renderer.xy.XYLineAndShapeRenderer();
+        var b = new org.jfree.chart.renderer.xy.XYLineAndShapeRenderer();
+        BenchChart.paintByEngine(a, List.of("cuda-sparse-persistent fp16", "cuda-gemm fp16", "mine"));
+        BenchChart.paintByEngine(b, List.of("cuda-gemm fp16, B 4", "cuda-gemm fp16, B 16", "cuda-sparse-persistent fp16"));
+        assertThat(b.getSeriesPaint(2)).isEqualTo(a.getSeriesPaint(0));
+        assertThat(b.getSeriesPaint(0)).isEqualTo(a.getSeriesPaint(1));
+        assertThat(b.getSeriesPaint(1)).isNotEqualTo(b.getSeriesPaint(0)); // a second series of one engine: another shade
+        assertThat(a.getSeriesPaint(2)).isNotNull().isNotIn(a.getSeriesPaint(0), a.getSeriesPaint(1));
     }
 
     @Test
