@@ -76,6 +76,10 @@ final class BenchCommand extends SprnnCommand {
     @Option(names = "--model-cell", description = "the model file's cell where its metadata does not say: rnn_relu, rnn_tanh, gru, lstm")
     String modelCell;
 
+    @Option(names = "--module", paramLabel = "NAME", description = "read only the RNN of this submodule of the model file (PyTorch's "
+            + "name: rnn, encoder.rnn), ignoring its other tensors")
+    String modelModule;
+
     @Option(names = "--cell", defaultValue = "rnn_relu", description = "cell: rnn_relu, rnn_tanh, gru, lstm (default: ${DEFAULT-VALUE})")
     String cell;
 
@@ -185,7 +189,7 @@ final class BenchCommand extends SprnnCommand {
         }
         RnnModel model;
         try {
-            model = org.sprnn.io.ModelFiles.load(modelFile, modelCell == null ? null : CellType.parse(modelCell));
+            model = ModelOption.load(modelFile, modelCell, modelModule, spec);
         } catch (SprnnException e) {
             // bench's own synthetic-layer option is --cell: the model file's cell is --model-cell here
             throw new SprnnException(e.getMessage().replace("pass --cell", "pass --model-cell"), e);

@@ -55,6 +55,10 @@ final class PlanCommand extends SprnnCommand {
     @Option(names = "--cell", description = "Cell: rnn_relu, rnn_tanh, gru, lstm (synthetic default rnn_relu; for a model, if the file does not say).")
     String cell;
 
+    @Option(names = "--module", paramLabel = "NAME", description = "read only the RNN of this submodule of the model file (PyTorch's "
+            + "name: rnn, encoder.rnn), ignoring its other tensors")
+    String modelModule;
+
     @Option(names = "--batch", defaultValue = "1", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch;
 
@@ -105,7 +109,7 @@ final class PlanCommand extends SprnnCommand {
                         .withCtaTails(!naive && engine.ctaTails()).withTailSmem(!naive && engine.tailSmem());
         RnnModel model;
         if (source.model != null) {
-            model = ModelFiles.load(source.model, cell == null ? null : CellType.parse(cell));
+            model = ModelOption.load(source.model, cell, modelModule, spec);
         } else {
             Options.positive("--hidden", source.hidden);
             CellType c = cell == null ? CellType.RNN_RELU : CellType.parse(cell);

@@ -87,6 +87,10 @@ final class SessionBenchCommand extends SprnnCommand {
     @Option(names = "--model-cell", description = "the model file's cell where its metadata does not say: rnn_relu, rnn_tanh, gru, lstm")
     String modelCell;
 
+    @Option(names = "--module", paramLabel = "NAME", description = "read only the RNN of this submodule of the model file (PyTorch's "
+            + "name: rnn, encoder.rnn), ignoring its other tensors")
+    String modelModule;
+
     @Option(names = "--batch", split = ",", defaultValue = "1,4", description = "batch sizes, each a row per engine (default: ${DEFAULT-VALUE})")
     List<Integer> batches;
 
@@ -312,7 +316,7 @@ final class SessionBenchCommand extends SprnnCommand {
             }
         }
         try {
-            return org.sprnn.io.ModelFiles.load(modelFile, modelCell == null ? null : CellType.parse(modelCell));
+            return ModelOption.load(modelFile, modelCell, modelModule, spec);
         } catch (SprnnException e) {
             // this command's synthetic-layer option is --cell: the model file's cell is --model-cell here
             throw new SprnnException(e.getMessage().replace("pass --cell", "pass --model-cell"), e);

@@ -183,6 +183,31 @@ class RunCommandTest {
     }
 
     @Test
+    void theRnnOfALargerModelIsReadWithModule() throws IOException {
+        Map<String, Tensor> sd = new java.util.TreeMap<>();
+        ModelFiles.toStateDict(lstm).forEach((k, v) -> sd.put("encoder.rnn." + k, v));
+        sd.put("head.weight", Tensor.zeros(2, 10));
+        Path big = dir.resolve("big.safetensors");
+        Safetensors.write(big, sd, Map.of("cell", "lstm"), Precision.FP32);
+        Path y = dir.resolve("y.npy");
+        assertOneLineError(cli("run", "--model", big.toString(), "--input", input.toString(), "--output", y.toString()),
+                "unexpected tensor 'head.weight'", "pass --module encoder.rnn");
+        CliTest.Result r = cli("run", "--model", big.toString(), "--module", "encoder.rnn", "--input", input.toString(), "--output",
+                y.toString(), "--engine", "cpu-reference");
+        assertThat(r.code()).as(r.err()).isZero();
+        Path y0 = dir.resolve("y0.npy");
+        assertThat(cli("run", "--model", model.toString(), "--input", input.toString(), "--output", y0.toString(), "--engine",
+                "cpu-reference").code()).isZero();
+        assertThat(Files.readAllBytes(y)).as("the submodule's RNN is the plain file's").isEqualTo(Files.readAllBytes(y0));
+        // a --cell that differs from the file's metadata wins, with a note on stderr
+        Path tanh = dir.resolve("tanh.safetensors");
+        ModelFiles.save(SyntheticModels.random(CellType.RNN_TANH, 6, 10, 1, 0.3, 1.0, 7), tanh, Precision.FP32);
+        r = cli("run", "--model", tanh.toString(), "--cell", "rnn_relu", "--input", input.toString(), "--output", y.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("sprnn run: note:", "the cell given (rnn_relu) overrides the file's metadata cell 'rnn_tanh'");
+    }
+
+    @Test
     void unknownCellOption() {
         assertOneLineError(cli("run", "--model", model.toString(), "--cell", "lstmx", "--input", input.toString(),
                 "--output", dir.resolve("y.npy").toString()), "lstmx");

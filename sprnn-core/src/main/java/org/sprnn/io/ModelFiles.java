@@ -74,12 +74,34 @@ public final class ModelFiles {
      *                        weights, no cell type
      */
     public static RnnModel load(Path file, CellType cellOverride) {
+        return load(file, cellOverride, null, note -> { });
+    }
+
+    /**
+     * Loads a model, or the RNN of one submodule of a larger model's state dict.
+     *
+     * @param file         a {@code .safetensors} or {@code .npz} file with PyTorch's parameter names
+     * @param cellOverride the cell type, or {@code null} to take it from the file's metadata; overrides
+     *                     the metadata where both are present (and {@code notes} is told where they differ)
+     * @param module       PyTorch's name of the submodule to read ({@code rnn}, {@code encoder.rnn}: its tensors
+     *                     {@code module.weight_ih_l0}, ...), every other tensor of the file ignored (a classifier head, an
+     *                     embedding); {@code null} for a file that holds one RNN and nothing else
+     * @param notes        told, one line each, what is worth saying but is no error
+     * @return the model, validated
+     * @throws SprnnException naming the file (and tensor) for any problem, as {@link #load(Path, CellType)}, and a
+     *                        module the file has no tensors under (with the modules it has)
+     */
+    public static RnnModel load(Path file, CellType cellOverride, String module, java.util.function.Consumer<String> notes) {
         Safetensors.Contents contents = switch (detect(file)) {
             case SAFETENSORS -> Safetensors.read(file);
             case NPZ -> new Safetensors.Contents(Npz.read(file), Map.of(), Map.of()); // npz has no metadata
         };
         Map<String, String> metadata = contents.metadata();
         CellType cell = cellOverride;
+        String metaCell = metadata.get("cell");
+        if (cell != null && metaCell != null && !metaCell.strip().equalsIgnoreCase(cell.id())) {
+            notes.accept(file + ": the cell given (" + cell.id() + ") overrides the file's metadata cell " + Untrusted.quote(metaCell, 40));
+        }
         if (cell == null) {
             String meta = metadata.get("cell");
             if (meta == null) {
@@ -93,7 +115,45 @@ public final class ModelFiles {
                         + ": expected one of rnn_relu, rnn_tanh, gru, lstm (or pass --cell)");
             }
         }
-        return fromStateDict(file, contents.tensors(), cell);
+        return fromStateDict(file, module == null ? contents.tensors() : module(file, contents.tensors(), module), cell);
+    }
+
+    /** The tensors of {@code tensors} under submodule {@code module} ({@code module.} + a name), names unchanged. */
+    private static Map<String, Tensor> module(Path file, Map<String, Tensor> tensors, String module) {
+        String m = module.strip();
+        while (m.endsWith(".")) {
+            m = m.substring(0, m.length() - 1);
+        }
+        if (m.isEmpty() || m.length() > 200) {
+            throw new SprnnException("--module: expected a submodule's name such as rnn or encoder.rnn, got " + Untrusted.quote(module, 40));
+        }
+        Map<String, Tensor> out = new TreeMap<>();
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            if (e.getKey().startsWith(m + ".")) {
+                out.put(e.getKey(), e.getValue());
+            }
+        }
+        if (out.isEmpty()) {
+            throw new SprnnException(file + ": no tensors under module " + Untrusted.quote(m, 40) + " (the RNN tensors in the file are "
+                    + rnnModules(tensors) + ")");
+        }
+        return out;
+    }
+
+    /** The prefixes (submodule names) under which {@code tensors} has RNN parameters, for messages. */
+    private static String rnnModules(Map<String, Tensor> tensors) {
+        TreeSet<String> modules = new TreeSet<>();
+        for (String k : tensors.keySet()) {
+            Matcher pm = PARAM.matcher(k);
+            if (pm.matches()) {
+                modules.add(pm.group(1).endsWith(".") ? pm.group(1).substring(0, pm.group(1).length() - 1) : pm.group(1));
+            }
+        }
+        if (modules.isEmpty()) {
+            return "none";
+        }
+        return modules.contains("") && modules.size() == 1 ? "unprefixed (no --module needed)"
+                : "under " + list(new ArrayList<>(modules));
     }
 
     /** The two model file formats: told apart by content on load, chosen by the file's name on save. */
@@ -202,15 +262,18 @@ public final class ModelFiles {
             throw new SprnnException(where + ": LSTM projections (proj_size) are not supported (found "
                     + Untrusted.escape(projections.first()) + ")");
         }
+        String pick = prefixes.size() == 1 && prefixes.first().endsWith(".")
+                ? "; to read only the RNN's tensors, pass --module " + Untrusted.escape(prefixes.first().substring(0, prefixes.first().length() - 1))
+                : prefixes.size() > 1 ? "; to read one RNN, pass --module with its name" : "";
         if (!unknown.isEmpty()) {
             throw new SprnnException(where + ": unexpected tensor" + (unknown.size() > 1 ? "s " : " ")
                     + list(unknown) + " (sprnn reads weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, "
-                    + "under at most one common prefix)");
+                    + "under at most one common prefix)" + pick);
         }
         if (prefixes.size() > 1) {
             throw new SprnnException(where + ": tensors come from several modules (prefixes "
                     + list(new ArrayList<>(prefixes))
-                    + "); a file must hold one RNN");
+                    + "); a file must hold one RNN" + pick);
         }
         String rawPrefix = prefixes.first();
         String prefix = Untrusted.escape(rawPrefix); // for messages only; the model keeps rawPrefix

@@ -268,7 +268,18 @@ class ModelFilesTest {
         Map<String, Tensor> sd = withPrefix("rnn.", ModelFiles.toStateDict(model(CellType.GRU, 1, Precision.FP32)));
         sd.put("fc.weight", Tensor.zeros(2, 7));
         sd.put("fc.bias", Tensor.zeros(2));
-        assertLoadFails(stateDict("extra.safetensors", sd, Map.of("cell", "gru")), null, "'fc.weight'", "'fc.bias'", "unexpected tensors");
+        Path extra = stateDict("extra.safetensors", sd, Map.of("cell", "gru"));
+        assertLoadFails(extra, null, "'fc.weight'", "'fc.bias'", "unexpected tensors", "pass --module rnn");
+        // the RNN of a larger model: its submodule named, the classifier head ignored, the weights exactly the RNN's
+        RnnModel gru = ModelFiles.load(extra, null, "rnn", note -> { throw new AssertionError(note); });
+        assertThat(ModelFiles.toStateDict(gru).keySet()).allMatch(k -> k.startsWith("rnn."));
+        assertThat(ModelFiles.load(extra, null, "rnn.", note -> { }).hiddenSize()).isEqualTo(gru.hiddenSize());
+        assertThatThrownBy(() -> ModelFiles.load(extra, null, "encoder", note -> { })).isInstanceOf(SprnnException.class)
+                .hasMessageContaining("no tensors under module 'encoder'").hasMessageContaining("under 'rnn'");
+        assertThatThrownBy(() -> ModelFiles.load(extra, null, "fc", note -> { })).isInstanceOf(SprnnException.class)
+                .hasMessageContaining("unexpected tensors 'fc.bias', 'fc.weight'");
+        assertThatThrownBy(() -> ModelFiles.load(extra, null, " . ", note -> { })).isInstanceOf(SprnnException.class)
+                .hasMessageContaining("--module: expected a submodule's name");
         Map<String, Tensor> proj = ModelFiles.toStateDict(model(CellType.LSTM, 1, Precision.FP32));
         proj.put("weight_hr_l0", Tensor.zeros(3, 7));
         assertLoadFails(stateDict("proj.safetensors", proj, Map.of("cell", "lstm")), null, "proj_size", "weight_hr_l0");
@@ -280,6 +291,12 @@ class ModelFilesTest {
         Path f = stateDict("cell.safetensors", ModelFiles.toStateDict(m), Map.of("cell", "rnn_relu"));
         assertThat(ModelFiles.load(f, null).cell()).isEqualTo(CellType.RNN_RELU);
         assertThat(ModelFiles.load(f, CellType.RNN_TANH).cell()).as("the override wins over metadata").isEqualTo(CellType.RNN_TANH);
+        java.util.List<String> notes = new java.util.ArrayList<>();
+        assertThat(ModelFiles.load(f, CellType.RNN_TANH, null, notes::add).cell()).isEqualTo(CellType.RNN_TANH);
+        assertThat(notes).singleElement().asString().contains("rnn_tanh").contains("overrides the file's metadata cell 'rnn_relu'");
+        notes.clear();
+        ModelFiles.load(f, CellType.RNN_RELU, null, notes::add); // the same cell: nothing to say
+        assertThat(notes).isEmpty();
 
         Path none = stateDict("nocell.safetensors", ModelFiles.toStateDict(m), Map.of("format", "pt"));
         assertLoadFails(none, null, "does not say which cell", "--cell");
