@@ -54,6 +54,7 @@ class PlotFiguresScriptTest {
                 + System.getProperty("java.class.path") + " org.sprnn.cli.Main");
         pb.environment().put("SPRNN_PLOT_FORMATS", "png");
         pb.environment().put("SPRNN_PLOT_BASELINE", "cpu-reference"); // the CPU rows' stand-in for the dense GPU engines
+        pb.environment().put("SPRNN_PLOT_OTHERS", "cpu-reference");   // and for every other GPU engine (figure 6)
         Process p = pb.start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
