@@ -33,11 +33,12 @@ final class ExecutorEngines {
      *
      * @param gpu the CUDA device ordinal of the task's GPU ({@link #forTask}), or null: one engine per device
      */
-    record Key(String modelPath, String engine, String precision, int batch, String cell, String gpu) implements java.io.Serializable {
+    record Key(String modelPath, String engine, String precision, int batch, String cell, String module, String gpu)
+            implements java.io.Serializable {
         /** This key with the running task's GPU, where Spark gave it one (none for the {@code cpu} engines). */
         Key forTask() {
             String device = engine.startsWith("cpu") ? null : taskGpu();
-            return device == null || device.equals(gpu) ? this : new Key(modelPath, engine, precision, batch, cell, device);
+            return device == null || device.equals(gpu) ? this : new Key(modelPath, engine, precision, batch, cell, module, device);
         }
     }
 
@@ -80,7 +81,7 @@ final class ExecutorEngines {
 
     private static Loaded build(Key key) {
         Path file = resolve(key.modelPath());
-        RnnModel model = ModelFiles.load(file, key.cell() == null ? null : CellType.parse(key.cell()));
+        RnnModel model = ModelFiles.load(file, key.cell() == null ? null : CellType.parse(key.cell()), key.module(), note -> { });
         String engine = key.engine();
         if (key.gpu() != null) {
             // the device the engine's context opens on; builds are one at a time (BUILD), so each sees its own

@@ -61,6 +61,7 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
     private final Param<String> engine;
     private final Param<String> precision;
     private final Param<String> cell;
+    private final Param<String> module;
     private final Param<String> outputKind;
     private final IntParam batchSize;
 
@@ -85,6 +86,8 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
         engine = new Param<>(this, "engine", "auto (the task's GPU if Spark gave it one, else cpu) or an engine name");
         precision = new Param<>(this, "precision", "GPU weight precision: fp16, bf16 or fp32");
         cell = new Param<>(this, "cell", "the cell where the model file does not say: rnn_tanh, rnn_relu, gru, lstm; empty to read it");
+        module = new Param<>(this, "module", "the RNN's submodule in a whole model's state dict (PyTorch's name: rnn, encoder.rnn), "
+                + "the file's other tensors ignored; empty for a file that holds one RNN");
         outputKind = new Param<>(this, "outputKind", "all (every step), last (the last step's output; for a bidirectional model its "
                 + "reverse half has seen only that step) or state (final hidden states)");
         batchSize = new IntParam(this, "batchSize", "rows per engine run within a partition (>= 1)");
@@ -95,6 +98,7 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
         setDefault(engine, "auto");
         setDefault(precision, "fp16");
         setDefault(cell, "");
+        setDefault(module, "");
         setDefault(outputKind, "last");
         setDefault(batchSize, (Object) 32);
     }
@@ -132,6 +136,11 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
     /** @return the {@code precision} parameter (default {@code fp16}) */
     public Param<String> precision() {
         return precision;
+    }
+
+    /** @return the {@code module} parameter (default: empty, the file holds one RNN) */
+    public Param<String> module() {
+        return module;
     }
 
     /** @return the {@code cell} parameter (default: the model file's) */
@@ -218,6 +227,15 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
      */
     public SprnnTransformer setCell(String value) {
         set(cell, value);
+        return this;
+    }
+
+    /**
+     * @param value the RNN's submodule in a whole model's state dict ({@code rnn}, {@code encoder.rnn}), or empty
+     * @return this
+     */
+    public SprnnTransformer setModule(String value) {
+        set(module, value);
         return this;
     }
 
@@ -317,7 +335,8 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
         String lengths = $(lengthsCol);
         String id = $(idCol);
         ScoreSpec spec = new ScoreSpec(
-                new ExecutorEngines.Key($(modelPath), $(engine), $(precision), (Integer) $(batchSize), $(cell).isEmpty() ? null : $(cell), null),
+                new ExecutorEngines.Key($(modelPath), $(engine), $(precision), (Integer) $(batchSize), $(cell).isEmpty() ? null : $(cell),
+                        $(module).isEmpty() ? null : $(module), null),
                 (Integer) $(batchSize), OutputKind.parse($(outputKind)), $(inputCol), schema.fieldIndex($(inputCol)),
                 lengths.isEmpty() ? null : lengths, lengths.isEmpty() ? -1 : schema.fieldIndex(lengths),
                 id.isEmpty() ? null : id, id.isEmpty() ? -1 : schema.fieldIndex(id));

@@ -336,6 +336,23 @@ class SprnnTransformerTest {
     }
 
     @Test
+    void theRnnOfAWholeModelsStateDictIsReadWithModule() {
+        java.util.Map<String, Tensor> sd = new java.util.TreeMap<>();
+        ModelFiles.toStateDict(ModelFiles.load(lstm, null)).forEach((k, v) -> sd.put("encoder.rnn." + k, v));
+        sd.put("head.weight", Tensor.zeros(3, HIDDEN));
+        Path whole = dir.resolve("whole.safetensors");
+        org.sprnn.io.Safetensors.write(whole, sd, java.util.Map.of("cell", "lstm"), Precision.FP32);
+        Dataset<Row> in = spark.read().parquet(parquet.toString()).limit(50);
+        List<Row> plain = new SprnnTransformer().setModelPath(lstm.toString()).setOutputKind("last").transform(in)
+                .orderBy("id").collectAsList();
+        List<Row> picked = new SprnnTransformer().setModelPath(whole.toString()).setModule("encoder.rnn").setOutputKind("last")
+                .transform(in).orderBy("id").collectAsList();
+        assertThat(picked).hasSize(50).isEqualTo(plain);
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath(whole.toString()).transform(in).count())
+                .hasStackTraceContaining("pass --module encoder.rnn");
+    }
+
+    @Test
     void aSavedTransformerLoadsWithItsParameters() throws Exception {
         Path saved = dir.resolve("saved");
         SprnnTransformer t = new SprnnTransformer().setModelPath(lstm.toString()).setOutputKind("state").setBatchSize(9);
