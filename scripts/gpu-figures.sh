@@ -6,14 +6,15 @@
 #   bash scripts/gpu-pack.sh OUT -- bash scripts/gpu-figures.sh dist/sprnn-linux-x64.tar.xz @OUT@ 1,3     # there
 #   tar xzf OUT/all.tgz && bash scripts/plot-figures.sh r results/figures                     # here
 #
-# THE TWO DEVICE CALLS (about 13 minutes of device time on 2026-12-07: 296 s and 384 s of commands plus the machine's
-# start; results/figures). Each call with the run tool's timeout_s 600; SPRNN_CALL_S caps the script itself (default
-# 510 s: every sweep's --deadline-s is cut to what is left):
+# THE DEVICE CALLS (on 2026-12-07 two calls of 296 s and 384 s of commands plus the machine's start, results/figures;
+# figure 6 has grown since, so three now). Each call with the run tool's timeout_s 600; SPRNN_CALL_S caps the script
+# itself (default 510 s: every sweep's --deadline-s is cut to what is left):
 #
 #   call A:  bash scripts/gpu-pack.sh /tmp/figA -- bash scripts/gpu-figures.sh dist/sprnn-linux-x64.tar.xz @OUT@ 1,3,4,5,2
-#   call B:  bash scripts/gpu-pack.sh /tmp/figB -- bash scripts/gpu-figures.sh dist/sprnn-linux-x64.tar.xz @OUT@ 2big,6
+#   call B:  bash scripts/gpu-pack.sh /tmp/figB -- bash scripts/gpu-figures.sh dist/sprnn-linux-x64.tar.xz @OUT@ 2big,6a
+#   call C:  bash scripts/gpu-pack.sh /tmp/figC -- bash scripts/gpu-figures.sh dist/sprnn-linux-x64.tar.xz @OUT@ 6b
 #
-# (the device tool brings back OUT/all.tgz; unpack both here into one folder: `tar xzf` each gives r/figN/ folders that do
+# (the device tool brings back OUT/all.tgz; unpack them all here into one folder: `tar xzf` each gives r/figN/ folders that do
 # not overlap, then `bash scripts/plot-figures.sh r results/figures` and
 # `python3 scripts/figures_summary.py r > results/figures/SUMMARY.md`).
 #

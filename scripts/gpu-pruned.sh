@@ -14,8 +14,8 @@
 # SPRNN_PRUNED_WARPS (e.g. "9 12"): each shape's pair once more for each of these warps per CTA (SPRNN_WARPS), both
 # files in one process, to measure a partition the planner does not pick (two rows a warp share a tail at 2304 / 30%).
 # SPRNN_PRUNED_EXCHANGES (e.g. "barrier timestamps"): the same for each exchange (SPRNN_EXCHANGE).
-# Rows: OUT/bench.csv for the default pair, OUT/rows_<variant>/bench.csv for each variant above (the variant is not a
-# column of the CSV, so each has its own file).
+# Rows: OUT/bench.csv for the default pair, OUT/rows_notail/bench.csv for the per-matrix file without the tail, and
+# OUT/rows_<variant>/bench.csv for each variant above (the variant is not a column of the CSV, so each has its own file).
 #
 #   scripts/dist.sh                                                                                  # here
 #   bash scripts/gpu-pack.sh $OUT -- bash scripts/gpu-pruned.sh dist/sprnn-linux-x64.tar.xz @OUT@/pruned   # there
@@ -67,7 +67,8 @@ for spec in ${shapes//,/ }; do
     SPRNN_ROW_ENDS=compiled "$S" plan --model "$matrix" --batch 4 >> "$OUT/plan.txt" 2>&1
     t0=$SECONDS
     SPRNN_ROW_ENDS=compiled timeout 120 "$S" bench --model "$matrix" --batch 4 --steps 256 --seed "$SEED" \
-      --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 > "$OUT/bench_${cell}_${h}_notail.log" 2>&1
+      --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 --out-dir "$OUT/rows_notail" \
+      > "$OUT/bench_${cell}_${h}_notail.log" 2>&1
     rc=$?
     printf '%-28s exit %s %ss\n' "$cell $h $d without the tail" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.txt"
     [ "$rc" -eq 0 ] || failed=$((failed + 1))

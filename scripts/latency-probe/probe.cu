@@ -1,4 +1,4 @@
-// probe.cu — the floor of one streamed step's round trip on this GPU machine, four ways (issue 17's moonshot question:
+// probe.cu — the floor of one streamed step's round trip on this GPU machine, five ways (issue 17's moonshot question:
 // does a resident kernel that waits for the next input beat a launch per step?). No sprnn code: the smallest kernels
 // that do each round trip, so the numbers are what any session of any library pays before its arithmetic.
 //
@@ -56,6 +56,7 @@ __global__ void resident(volatile int* seq, volatile int* done, const volatile f
             while ((v = *seq) == last && now_ns() - t0 < 2000000000ull) {
             }
             s_next = v == last ? -1 : v;  // -1: idle too long, leave
+            __threadfence_system();         // the host wrote x before the number: read x only after seeing it
         }
         __syncthreads();
         int v = s_next;
@@ -80,6 +81,7 @@ __global__ void resident_dev(volatile unsigned* seq, unsigned* count, const floa
             while ((v = *seq) == last && now_ns() - t0 < 2000000000ull) {
             }
             s_next = v == last || v == 0xffffffffu ? -1 : (int)v;
+            __threadfence();  // the copy of x was ordered before the number on the feeding stream
         }
         __syncthreads();
         int v = s_next;

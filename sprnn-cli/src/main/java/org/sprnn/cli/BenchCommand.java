@@ -162,6 +162,9 @@ final class BenchCommand extends SprnnCommand {
         if (modelCell != null) {
             throw new SprnnException("--model-cell: only with --model (a synthetic layer's cell is --cell)");
         }
+        if (modelModule != null) {
+            throw new SprnnException("--module: only with --model (it names the RNN's submodule in the model file)");
+        }
         CellType cellType = CellType.parse(cell);
         RnnModel model = bidirectional
                 ? SyntheticModels.randomBidirectional(cellType, in, layer.hidden, layers, layer.density, 1.0, seedOption.seed)

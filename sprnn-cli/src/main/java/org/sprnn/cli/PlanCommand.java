@@ -111,6 +111,9 @@ final class PlanCommand extends SprnnCommand {
         if (source.model != null) {
             model = ModelOption.load(source.model, cell, modelModule, spec);
         } else {
+            if (modelModule != null) {
+                throw new SprnnException("--module: only with --model (it names the RNN's submodule in the model file)");
+            }
             Options.positive("--hidden", source.hidden);
             CellType c = cell == null ? CellType.RNN_RELU : CellType.parse(cell);
             model = SyntheticModels.random(c, 1, source.hidden, 1, density, 1.0, 1);

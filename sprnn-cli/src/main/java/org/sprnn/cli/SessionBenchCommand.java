@@ -298,6 +298,9 @@ final class SessionBenchCommand extends SprnnCommand {
         if (modelCell != null) {
             throw new SprnnException("--model-cell: only with --model (a synthetic layer's cell is --cell)");
         }
+        if (modelModule != null) {
+            throw new SprnnException("--module: only with --model (it names the RNN's submodule in the model file)");
+        }
         Options.positive("--hidden", hidden);
         Options.positive("--layers", layers);
         Options.density("--density", density);

@@ -99,8 +99,16 @@ public final class ModelFiles {
         Map<String, String> metadata = contents.metadata();
         CellType cell = cellOverride;
         String metaCell = metadata.get("cell");
-        if (cell != null && metaCell != null && !metaCell.strip().equalsIgnoreCase(cell.id())) {
-            notes.accept(file + ": the cell given (" + cell.id() + ") overrides the file's metadata cell " + Untrusted.quote(metaCell, 40));
+        if (cell != null && metaCell != null) {
+            CellType said;
+            try {
+                said = CellType.parse(metaCell);
+            } catch (SprnnException e) {
+                said = null; // metadata that names no cell: the override is all there is
+            }
+            if (said != cell) {
+                notes.accept(file + ": the cell given (" + cell.id() + ") overrides the file's metadata cell " + Untrusted.quote(metaCell, 40));
+            }
         }
         if (cell == null) {
             String meta = metadata.get("cell");
@@ -115,45 +123,80 @@ public final class ModelFiles {
                         + ": expected one of rnn_relu, rnn_tanh, gru, lstm (or pass --cell)");
             }
         }
-        return fromStateDict(file, module == null ? contents.tensors() : module(file, contents.tensors(), module), cell);
+        return module == null ? fromStateDict(file, contents.tensors(), cell) : build(file, module(file, contents.tensors(), module), cell, false);
     }
 
-    /** The tensors of {@code tensors} under submodule {@code module} ({@code module.} + a name), names unchanged. */
-    private static Map<String, Tensor> module(Path file, Map<String, Tensor> tensors, String module) {
+    /**
+     * A submodule's name as {@link #load(Path, CellType, String, java.util.function.Consumer)} takes it: stripped, without
+     * trailing dots, checked.
+     *
+     * @param module the name as given ({@code rnn}, {@code encoder.rnn}, {@code rnn.})
+     * @return the name without surrounding blanks and trailing dots
+     * @throws SprnnException (one line, the value escaped) for a blank name, one of dots only, or one over 200 characters
+     */
+    public static String moduleName(String module) {
         String m = module.strip();
         while (m.endsWith(".")) {
             m = m.substring(0, m.length() - 1);
         }
         if (m.isEmpty() || m.length() > 200) {
-            throw new SprnnException("--module: expected a submodule's name such as rnn or encoder.rnn, got " + Untrusted.quote(module, 40));
+            throw new SprnnException("module: expected a submodule's name such as rnn or encoder.rnn, got " + Untrusted.quote(module, 40));
         }
+        return m;
+    }
+
+    /**
+     * The RNN parameters of submodule {@code module} itself ({@code module.weight_ih_l0}, ...; not those of modules nested in
+     * it, nor its other tensors), names unchanged.
+     */
+    private static Map<String, Tensor> module(Path file, Map<String, Tensor> tensors, String module) {
+        String m = moduleName(module);
         Map<String, Tensor> out = new TreeMap<>();
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            if (e.getKey().startsWith(m + ".")) {
-                out.put(e.getKey(), e.getValue());
+            String k = e.getKey();
+            if (k.startsWith(m + ".")) {
+                Matcher pm = PARAM.matcher(k.substring(m.length() + 1));
+                if (pm.matches() && pm.group(1).isEmpty()) {
+                    out.put(k, e.getValue());
+                }
             }
         }
         if (out.isEmpty()) {
-            throw new SprnnException(file + ": no tensors under module " + Untrusted.quote(m, 40) + " (the RNN tensors in the file are "
+            throw new SprnnException(file + ": no RNN tensors (weight_ih_l0, ...) in module " + Untrusted.quote(m, 40) + " (the file's are "
                     + rnnModules(tensors) + ")");
         }
         return out;
     }
 
-    /** The prefixes (submodule names) under which {@code tensors} has RNN parameters, for messages. */
+    /** Where {@code tensors} has RNN parameters: the modules (prefixes ending in a dot), unprefixed, other prefixes; for messages. */
     private static String rnnModules(Map<String, Tensor> tensors) {
         TreeSet<String> modules = new TreeSet<>();
+        TreeSet<String> other = new TreeSet<>();
+        boolean bare = false;
         for (String k : tensors.keySet()) {
             Matcher pm = PARAM.matcher(k);
             if (pm.matches()) {
-                modules.add(pm.group(1).endsWith(".") ? pm.group(1).substring(0, pm.group(1).length() - 1) : pm.group(1));
+                String p = pm.group(1);
+                if (p.isEmpty()) {
+                    bare = true;
+                } else if (p.endsWith(".")) {
+                    modules.add(p.substring(0, p.length() - 1));
+                } else {
+                    other.add(p);
+                }
             }
         }
-        if (modules.isEmpty()) {
-            return "none";
+        List<String> parts = new ArrayList<>();
+        if (!modules.isEmpty()) {
+            parts.add("in module" + (modules.size() > 1 ? "s " : " ") + list(new ArrayList<>(modules)));
         }
-        return modules.contains("") && modules.size() == 1 ? "unprefixed (no --module needed)"
-                : "under " + list(new ArrayList<>(modules));
+        if (bare) {
+            parts.add("unprefixed (read without a module)");
+        }
+        if (!other.isEmpty()) {
+            parts.add("under the prefix" + (other.size() > 1 ? "es " : " ") + list(new ArrayList<>(other)) + " (no module: read without one)");
+        }
+        return parts.isEmpty() ? "none" : String.join("; ", parts);
     }
 
     /** The two model file formats: told apart by content on load, chosen by the file's name on save. */
@@ -234,6 +277,11 @@ public final class ModelFiles {
      * @throws SprnnException naming {@code source} and the tensors at fault
      */
     public static RnnModel fromStateDict(Object source, Map<String, Tensor> tensors, CellType cell) {
+        return build(source, tensors, cell, true);
+    }
+
+    /** {@link #fromStateDict}; {@code hint}: where the tensors hold more than one RNN's, say which module to name. */
+    private static RnnModel build(Object source, Map<String, Tensor> tensors, CellType cell, boolean hint) {
         String where = String.valueOf(source);
         if (tensors.isEmpty()) {
             throw new SprnnException(where + ": holds no tensors");
@@ -262,9 +310,11 @@ public final class ModelFiles {
             throw new SprnnException(where + ": LSTM projections (proj_size) are not supported (found "
                     + Untrusted.escape(projections.first()) + ")");
         }
-        String pick = prefixes.size() == 1 && prefixes.first().endsWith(".")
-                ? "; to read only the RNN's tensors, pass --module " + Untrusted.escape(prefixes.first().substring(0, prefixes.first().length() - 1))
-                : prefixes.size() > 1 ? "; to read one RNN, pass --module with its name" : "";
+        String pick = !hint ? ""
+                : prefixes.size() == 1 && prefixes.first().endsWith(".")
+                ? "; to read only the RNN's tensors, name its module: " + Untrusted.quote(prefixes.first().substring(0, prefixes.first().length() - 1), 40)
+                        + " (sprnn --module, Spark setModule)"
+                : prefixes.size() > 1 ? "; to read one RNN, name its module (sprnn --module, Spark setModule)" : "";
         if (!unknown.isEmpty()) {
             throw new SprnnException(where + ": unexpected tensor" + (unknown.size() > 1 ? "s " : " ")
                     + list(unknown) + " (sprnn reads weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, "

@@ -269,17 +269,33 @@ class ModelFilesTest {
         sd.put("fc.weight", Tensor.zeros(2, 7));
         sd.put("fc.bias", Tensor.zeros(2));
         Path extra = stateDict("extra.safetensors", sd, Map.of("cell", "gru"));
-        assertLoadFails(extra, null, "'fc.weight'", "'fc.bias'", "unexpected tensors", "pass --module rnn");
+        assertLoadFails(extra, null, "'fc.weight'", "'fc.bias'", "unexpected tensors", "name its module: 'rnn' (sprnn --module, Spark setModule)");
         // the RNN of a larger model: its submodule named, the classifier head ignored, the weights exactly the RNN's
         RnnModel gru = ModelFiles.load(extra, null, "rnn", note -> { throw new AssertionError(note); });
         assertThat(ModelFiles.toStateDict(gru).keySet()).allMatch(k -> k.startsWith("rnn."));
         assertThat(ModelFiles.load(extra, null, "rnn.", note -> { }).hiddenSize()).isEqualTo(gru.hiddenSize());
         assertThatThrownBy(() -> ModelFiles.load(extra, null, "encoder", note -> { })).isInstanceOf(SprnnException.class)
-                .hasMessageContaining("no tensors under module 'encoder'").hasMessageContaining("under 'rnn'");
+                .hasMessageContaining("no RNN tensors (weight_ih_l0, ...) in module 'encoder'").hasMessageContaining("in module 'rnn'");
         assertThatThrownBy(() -> ModelFiles.load(extra, null, "fc", note -> { })).isInstanceOf(SprnnException.class)
-                .hasMessageContaining("unexpected tensors 'fc.bias', 'fc.weight'");
+                .hasMessageContaining("no RNN tensors (weight_ih_l0, ...) in module 'fc'");
         assertThatThrownBy(() -> ModelFiles.load(extra, null, " . ", note -> { })).isInstanceOf(SprnnException.class)
-                .hasMessageContaining("--module: expected a submodule's name");
+                .hasMessageContaining("module: expected a submodule's name");
+        // a module's own parameters only: not a nested module's (rnn.rnn.*), nor a sibling whose name it begins (rnn2.*)
+        Map<String, Tensor> nested = new java.util.TreeMap<>(sd);
+        ModelFiles.toStateDict(model(CellType.GRU, 1, Precision.FP32)).forEach((k, v) -> nested.put("rnn.rnn." + k, v));
+        ModelFiles.toStateDict(model(CellType.LSTM, 1, Precision.FP32)).forEach((k, v) -> nested.put("rnn2." + k, v));
+        Path nest = stateDict("nested.safetensors", nested, Map.of("cell", "gru"));
+        assertThat(ModelFiles.toStateDict(ModelFiles.load(nest, null, "rnn", note -> { })).keySet())
+                .allMatch(k -> k.startsWith("rnn.") && !k.startsWith("rnn.rnn."));
+        assertThat(ModelFiles.toStateDict(ModelFiles.load(nest, null, "rnn.rnn", note -> { })).keySet()).allMatch(k -> k.startsWith("rnn.rnn."));
+        assertThat(ModelFiles.load(nest, CellType.LSTM, "rnn2", note -> { }).cell()).isEqualTo(CellType.LSTM);
+        // where the RNN tensors are: modules, unprefixed, a prefix that is no module
+        Map<String, Tensor> odd = new java.util.TreeMap<>();
+        ModelFiles.toStateDict(model(CellType.GRU, 1, Precision.FP32)).forEach((k, v) -> odd.put("x_" + k, v));
+        Path oddFile = stateDict("odd.safetensors", odd, Map.of("cell", "gru"));
+        assertThatThrownBy(() -> ModelFiles.load(oddFile, null, "x_", note -> { })).isInstanceOf(SprnnException.class)
+                .hasMessageContaining("under the prefix 'x_' (no module: read without one)");
+        assertThat(ModelFiles.load(oddFile, null).cell()).isEqualTo(CellType.GRU);
         Map<String, Tensor> proj = ModelFiles.toStateDict(model(CellType.LSTM, 1, Precision.FP32));
         proj.put("weight_hr_l0", Tensor.zeros(3, 7));
         assertLoadFails(stateDict("proj.safetensors", proj, Map.of("cell", "lstm")), null, "proj_size", "weight_hr_l0");
@@ -296,6 +312,9 @@ class ModelFilesTest {
         assertThat(notes).singleElement().asString().contains("rnn_tanh").contains("overrides the file's metadata cell 'rnn_relu'");
         notes.clear();
         ModelFiles.load(f, CellType.RNN_RELU, null, notes::add); // the same cell: nothing to say
+        assertThat(notes).isEmpty();
+        Path spelled = stateDict("spelled.safetensors", ModelFiles.toStateDict(m), Map.of("cell", "RNN-ReLU"));
+        ModelFiles.load(spelled, CellType.RNN_RELU, null, notes::add); // the same cell spelled as CellType.parse accepts it
         assertThat(notes).isEmpty();
 
         Path none = stateDict("nocell.safetensors", ModelFiles.toStateDict(m), Map.of("format", "pt"));

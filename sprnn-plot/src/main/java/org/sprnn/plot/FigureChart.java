@@ -237,9 +237,8 @@ public final class FigureChart {
 
     /**
      * The configuration columns that tell the series apart: those whose value differs among the points, other than the
-     * x column {@code x} and any column whose value follows from x (one value per x value, as the input size does in a
-     * sweep over hidden sizes); such a column never tells apart two points at the same x, and splitting by it would leave
-     * one point per series.
+     * x column {@code x} and any column that is x under another name (one value per x value and one x value per value, as
+     * the input size in a sweep over hidden sizes); splitting by such a column would leave one point per series.
      */
     static List<String> varying(List<Point> pts, String x) {
         List<String> out = new ArrayList<>();
@@ -248,13 +247,14 @@ public final class FigureChart {
                 continue;
             }
             Set<String> seen = new LinkedHashSet<>();
-            Map<String, String> byX = new HashMap<>();
+            Map<String, String> byX = new HashMap<>(), xBy = new HashMap<>();
             boolean followsX = true;
             for (Point p : pts) {
-                String v = p.config().getOrDefault(c, "");
+                String v = p.config().getOrDefault(c, ""), xv = p.config().getOrDefault(x, "");
                 seen.add(v);
-                String prev = byX.putIfAbsent(p.config().getOrDefault(x, ""), v);
-                followsX &= prev == null || prev.equals(v);
+                String prev = byX.putIfAbsent(xv, v), prevX = xBy.putIfAbsent(v, xv);
+                // one value per x and one x per value: the column is x under another name (input = hidden)
+                followsX &= (prev == null || prev.equals(v)) && (prevX == null || prevX.equals(xv));
             }
             if (seen.size() > 1 && !followsX) {
                 out.add(c);
@@ -305,6 +305,9 @@ public final class FigureChart {
             r.required(x);
             pts.addAll(points(r, where));
         }
+        if (pts.isEmpty()) {
+            throw new IllegalArgumentException("no rows" + (where.isEmpty() ? "" : " match --where " + where));
+        }
         double[] v = values(pts, metric, baselines);
         List<String> vary = varying(pts, x);
         // series -> x -> values; and per series the last timed x and the largest untimed x
@@ -325,9 +328,6 @@ public final class FigureChart {
             }
             data.computeIfAbsent(s, k -> new TreeMap<>()).computeIfAbsent(xv, k -> new ArrayList<>()).add(v[i]);
             drawn++;
-        }
-        if (pts.isEmpty()) {
-            throw new IllegalArgumentException("no rows" + (where.isEmpty() ? "" : " match --where " + where));
         }
         if (drawn == 0) {
             throw new IllegalArgumentException("no rows with a figure to plot" + (where.isEmpty() ? "" : " (after --where " + where + ")"));
@@ -362,7 +362,12 @@ public final class FigureChart {
         BenchChart.paintByEngine(r, keys);
         if (logX) {
             LogAxis a = new LogAxis(xLabel);
-            a.setBase(2); // batch, T and hidden sizes are mostly powers of two: a tick at each, not at 1.259, 1.585...
+            // batch, T and hidden sizes (whole numbers, mostly powers of two): a tick at each power of two, not at 1.259,
+            // 1.585...; fractions (density): a tick a decade, 0.01, 0.1, 1
+            boolean whole = set.getSeriesCount() > 0 && java.util.stream.IntStream.range(0, set.getSeriesCount()).allMatch(si ->
+                    java.util.stream.IntStream.range(0, set.getItemCount(si)).allMatch(ii -> set.getXValue(si, ii) >= 1
+                            && set.getXValue(si, ii) == Math.rint(set.getXValue(si, ii))));
+            a.setBase(whole ? 2 : 10);
             a.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1));
             a.setSmallestValue(1e-6);
             a.setNumberFormatOverride(new java.text.DecimalFormat("0.###")); // the values, not powers of ten
@@ -429,8 +434,22 @@ public final class FigureChart {
             throw new IllegalArgumentException("no rows" + (where.isEmpty() ? "" : " match --where " + where));
         }
         double[] v = values(pts, metric, baselines);
-        List<String> caseLabel = pts.stream().map(p -> p.config().getOrDefault("density", "")).distinct().count() > 1
-                ? List.of("case", "density") : List.of("case");
+        // a case's bars: its name, then every other column whose value differs within one case (density across cases too)
+        List<String> caseLabel = new ArrayList<>(List.of("case"));
+        for (String c : CONFIG) {
+            if (c.equals("case")) {
+                continue;
+            }
+            Map<String, Set<String>> perCase = new HashMap<>();
+            for (Point p : pts) {
+                perCase.computeIfAbsent(p.config().getOrDefault("case", ""), k -> new LinkedHashSet<>()).add(p.config().getOrDefault(c, ""));
+            }
+            boolean within = perCase.values().stream().anyMatch(vals -> vals.size() > 1);
+            boolean across = c.equals("density") && pts.stream().map(p -> p.config().getOrDefault(c, "")).distinct().count() > 1;
+            if (within || across) {
+                caseLabel.add(c);
+            }
+        }
         List<BenchChart.Bar> bars = new ArrayList<>();
         for (int i = 0; i < pts.size(); i++) {
             Point p = pts.get(i);

@@ -104,6 +104,33 @@ class FigureChartTest {
         assertThat(FigureChart.varying(pts, "hidden")).containsExactly("batch");
         // over batch, the hidden (and input) size takes two values at batch 4: both tell the lines apart
         assertThat(FigureChart.varying(pts, "batch")).containsExactly("hidden", "input");
+        // a column whose values never meet at one x still tells lines apart unless it is x under another name
+        Path apart = dir.resolve("apart.csv");
+        Files.writeString(apart, """
+                engine,precision,cell,layers,hidden,input,batch,density,steps,recurrent_us_per_step_median
+                dense,fp16,rnn_relu,1,256,256,1,0.1,256,1.0
+                dense,fp16,rnn_relu,1,512,512,1,0.1,256,2.0
+                dense,fp16,rnn_relu,1,1024,1024,4,0.1,256,3.0
+                dense,fp16,rnn_relu,1,2048,2048,4,0.1,256,4.0
+                """, StandardCharsets.UTF_8);
+        assertThat(FigureChart.varying(FigureChart.points(Rows.read(apart), Map.of()), "hidden")).containsExactly("batch");
+    }
+
+    @Test
+    void barsOfOneCaseAtSeveralShapesStayApart() throws Exception {
+        Path csv = dir.resolve("cases.csv");
+        Files.writeString(csv, """
+                engine,precision,cell,layers,hidden,batch,density,steps,recurrent_us_per_step_median,case
+                dense,fp16,gru,1,64,1,0.1,10,10.0,mycase
+                dense,fp16,gru,1,64,4,0.1,10,30.0,mycase
+                dense,fp16,gru,1,64,1,0.1,10,5.0,other
+                """, StandardCharsets.UTF_8);
+        Path svg = dir.resolve("cases.svg");
+        assertThat(FigureChart.bars(List.of(Rows.read(csv)), FigureChart.Metric.US_PER_STEP, List.of(), Map.of(), "t", svg)).isEqualTo(3);
+        String text = Files.readString(svg, StandardCharsets.UTF_8);
+        assertThat(text).contains(">10.0<").contains(">30.0<").doesNotContain(">20.0<"); // two bars, not their median
+        assertThatThrownBy(() -> FigureChart.lines(List.of(Rows.read(csv)), "batch", FigureChart.Metric.SPEEDUP, List.of("nope"),
+                Map.of("hidden", List.of("99")), false, false, "t", svg)).hasMessageContaining("no rows match --where");
     }
 
     @Test

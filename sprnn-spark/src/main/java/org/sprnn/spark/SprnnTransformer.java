@@ -290,6 +290,9 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
         if (!$(cell).isEmpty()) {
             CellType.parse($(cell));
         }
+        if (!$(module).isEmpty()) {
+            org.sprnn.io.ModelFiles.moduleName($(module)); // a blank or over-long name refused here, not on the executors
+        }
         DataType in = column(schema, $(inputCol), "inputCol").dataType();
         boolean nested = in instanceof ArrayType outer && outer.elementType() instanceof ArrayType inner
                 && (inner.elementType().equals(DataTypes.FloatType) || inner.elementType().equals(DataTypes.DoubleType));

@@ -349,7 +349,7 @@ class SprnnTransformerTest {
                 .transform(in).orderBy("id").collectAsList();
         assertThat(picked).hasSize(50).isEqualTo(plain);
         assertThatThrownBy(() -> new SprnnTransformer().setModelPath(whole.toString()).transform(in).count())
-                .hasStackTraceContaining("pass --module encoder.rnn");
+                .hasStackTraceContaining("name its module: 'encoder.rnn' (sprnn --module, Spark setModule)");
     }
 
     @Test
