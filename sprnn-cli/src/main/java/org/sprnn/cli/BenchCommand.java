@@ -96,8 +96,10 @@ final class BenchCommand extends SprnnCommand {
                     + "each planned for half the SMs, where both fit) (default: ${DEFAULT-VALUE})")
     List<String> bidirModes;
 
-    @Option(names = "--engines", split = ",", defaultValue = "cuda-gemm,cuda-spmm",
-            description = "engines, side by side; 'auto' is a row of the engine auto chooses, named (default: ${DEFAULT-VALUE})")
+    @Option(names = "--engines", split = ",", defaultValue = "cuda-sparse-persistent,cuda-dense-persistent,cuda-gemm,cuda-spmm,cuda-cudnn",
+            description = "engines, side by side (default: every GPU engine, ${DEFAULT-VALUE}; an engine that cannot run here or "
+                    + "on this layer says why and is left out); 'auto' is a row of the engine auto chooses, named; cpu and "
+                    + "cpu-reference for the CPU")
     List<String> engines;
 
     @Option(names = "--precisions", split = ",", defaultValue = "fp16",
@@ -268,7 +270,8 @@ final class BenchCommand extends SprnnCommand {
             rows.addAll(timeEngines(w, gpuPrecisions));
         }
         if (rows.isEmpty()) {
-            throw new SprnnException("no engine of --engines " + String.join(",", engines) + " could run here (each one's reason above)");
+            throw new SprnnException("no engine of --engines " + String.join(",", engines) + " could run here (each one's reason above)"
+                    + (engines.stream().allMatch(e -> e.startsWith("cuda-")) ? "; without a GPU: --engines cpu,cpu-reference" : ""));
         }
         print(rows, env, workloads);
         if (outDir != null) {

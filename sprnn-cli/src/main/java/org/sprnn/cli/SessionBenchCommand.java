@@ -246,7 +246,8 @@ final class SessionBenchCommand extends SprnnCommand {
             return 1;
         }
         if (rows.stream().noneMatch(Row::timed)) {
-            throw new SprnnException("no engine of --engines " + String.join(",", engines) + " could run here (each one's reason above)");
+            throw new SprnnException("no engine of --engines " + String.join(",", engines) + " could run here (each one's reason above)"
+                    + (engines.stream().allMatch(e -> e.startsWith("cuda-")) ? "; without a GPU: --engines cpu,cpu-reference" : ""));
         }
         return 0;
     }

@@ -101,7 +101,13 @@ class BenchModelCommandTest {
         String[] r = run("bench", "--model", model.toString(), "--engines", "cuda-gemm,cuda-spmm");
         assertThat(r[0]).isEqualTo("2");
         assertThat(r[2].strip().lines()).hasSize(1);
-        assertThat(r[2]).contains("no engine of --engines cuda-gemm,cuda-spmm could run here");
+        assertThat(r[2]).contains("no engine of --engines cuda-gemm,cuda-spmm could run here", "without a GPU: --engines cpu,cpu-reference");
+        // by default every GPU engine, each saying why it cannot run here
+        String[] all = run("bench", "--model", model.toString());
+        assertThat(all[0]).isEqualTo("2");
+        assertThat(all[1]).contains("cuda-sparse-persistent fp16: unavailable", "cuda-dense-persistent fp16: unavailable",
+                "cuda-cudnn:auto fp16: unavailable");
+        assertThat(all[2]).contains("no engine of --engines cuda-sparse-persistent,cuda-dense-persistent,cuda-gemm,cuda-spmm,cuda-cudnn could run here");
         assertThat(r[1]).contains("cuda-gemm fp16: unavailable");
     }
 
