@@ -54,7 +54,8 @@ record EngineTrial(String engine, double microsPerStep, double p10, double p90, 
      *
      * @param ref    cpu-reference's output on {@code verifyX} from {@code h0}, {@code c0}
      * @param sets   the timed inputs, rotated
-     * @param warmup untimed runs first (one where the engine has no device timer)
+     * @param warmup untimed runs first (where the engine has no device timer: one, then as many as DeviceTimes' time-based
+     *               warm-up takes)
      * @param reps   timed runs
      */
     static EngineTrial run(String name, RnnModel model, EngineOptions opts, Tensor verifyX, Tensor h0, Tensor c0, RnnOutput ref,

@@ -42,7 +42,8 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
      * @param inputSets       one or more inputs of one shape {@code [T][B][I]}, rotated between runs
      * @param h0              initial hidden states, or {@code null} for zeros
      * @param c0              initial cell states (LSTM), or {@code null} for zeros
-     * @param warmup          untimed runs first
+     * @param warmup          untimed runs first (a wall-clock engine goes on warming up until {@link #WALL_WARMUP_NANOS}
+     *                        have passed, {@link #FIRST_WALL_WARMUP_NANOS} on the first timing of the process)
      * @param reps            timed runs at most
      * @param wallBudgetNanos the wall-clock engines' budget for the timed runs, ns
      * @return the samples, with what was timed and how
@@ -53,8 +54,14 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
         if (timer.isPresent()) {
             return timer.get().time(inputSets, h0, c0, warmup, reps);
         }
-        for (int i = 0; i < warmup; i++) {
-            engine.run(inputSets.get(i % inputSets.size()), h0, c0);
+        // the JIT compiles an engine's loops while it runs: warm up for a while, not for a count of runs, or the first
+        // configuration a process times comes out several times slower than the same one timed later
+        long need = Math.min(FIRST_TIMING.getAndSet(false) ? FIRST_WALL_WARMUP_NANOS : WALL_WARMUP_NANOS, wallBudgetNanos);
+        long w0 = System.nanoTime();
+        int warmed = 0;
+        while (warmed < warmup || (System.nanoTime() - w0 < need && warmed < MAX_WALL_WARMUP_RUNS)) {
+            engine.run(inputSets.get(warmed % inputSets.size()), h0, c0);
+            warmed++;
         }
         double[] us = new double[reps];
         int n = 0;
@@ -65,12 +72,21 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
             us[n++] = (System.nanoTime() - t0) / 1e3;
         }
         double[] taken = Arrays.copyOf(us, n);
-        String how = "wall clock around run(), " + n + " runs" + (n < reps ? " (of " + reps + ": time budget)" : "");
+        String how = "wall clock around run(), " + n + " runs" + (n < reps ? " (of " + reps + ": time budget)" : "") + " after "
+                + warmed + " warm-up";
         return new DeviceTimes(inputSets.get(0).shape()[0], taken, taken, how);
     }
 
     /** The fewest timed runs of a wall-clock engine, whatever its budget. */
     public static final int MIN_WALL_RUNS = 3;
+
+    /** How long a wall-clock engine warms up before it is timed (at least the runs asked for), ns; at most the budget. */
+    public static final long WALL_WARMUP_NANOS = 300_000_000L;
+    /** The same for the first wall-clock timing of the process, when the JIT has compiled nothing of the engines yet, ns. */
+    public static final long FIRST_WALL_WARMUP_NANOS = 1_500_000_000L;
+    /** The most warm-up runs, for a tiny layer whose runs take microseconds. */
+    static final int MAX_WALL_WARMUP_RUNS = 100_000;
+    private static final java.util.concurrent.atomic.AtomicBoolean FIRST_TIMING = new java.util.concurrent.atomic.AtomicBoolean(true);
 
     /**
      * The median of the recurrent samples per timestep.
