@@ -88,7 +88,30 @@ final class PruneCommand extends SprnnCommand {
                 ? "npz: holds no cell type, so load it with --cell " + pruned.cell().id()
                 : "safetensors, cell " + pruned.cell().id() + " in its metadata");
         out().print(ModelStats.of(pruned).toTable());
+        double kept = keptFraction(pruned);
+        if (Math.abs(kept - density) > Math.max(0.02, 0.25 * density)) {
+            err().printf(java.util.Locale.ROOT, "sprnn prune: note: W_hh keeps %.1f%% of its weights where --density asked %.1f%%%s%n",
+                    100 * kept, 100 * density, ps.mode() == PruneSpec.Mode.BANK_BALANCED
+                            ? " (bank-balanced keeps at least one weight a row in each of the 32 banks of columns: with "
+                            + pruned.hiddenSize() + " columns, at least " + String.format(java.util.Locale.ROOT, "%.1f%%",
+                            100.0 * Math.min(32, pruned.hiddenSize()) / pruned.hiddenSize()) + ")"
+                            : "");
+        }
         return 0;
+    }
+
+    /** The fraction of W_hh's weights (every layer and direction) that are nonzero. */
+    private static double keptFraction(RnnModel m) {
+        long nonzero = 0, all = 0;
+        for (java.util.List<org.sprnn.model.Layer> dir : java.util.List.of(m.layers(), m.reverseLayers())) {
+            for (org.sprnn.model.Layer l : dir) {
+                for (double v : l.wHh().data()) {
+                    nonzero += v != 0 ? 1 : 0;
+                }
+                all += l.wHh().data().length;
+            }
+        }
+        return all == 0 ? 0 : (double) nonzero / all;
     }
 
     /** The options as a spec, checked before any file is read. */

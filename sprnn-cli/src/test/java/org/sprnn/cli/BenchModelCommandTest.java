@@ -50,7 +50,7 @@ class BenchModelCommandTest {
         String[] r = run("bench", "--model", model.toString(), "--batch", "3", "--steps", "6", "--engines", "cpu,cpu-reference",
                 "--reps", "20", "--warmup", "1", "--out-dir", dir.toString());
         assertThat(r[0]).as(r[2]).isEqualTo("0");
-        assertThat(r[1]).contains("gru x2, hidden 12, input 5, batch 3").contains("| cpu | fp32 |").contains("| cpu-reference | fp32 |")
+        assertThat(r[1]).contains("gru x2, hidden 12, input 5, batch 3").contains("| cpu | fp32 |").contains("| cpu-reference | fp64 |")
                 .contains("wall clock around run(), 20 runs");
         List<String> csv = Files.readAllLines(dir.resolve("bench.csv"), StandardCharsets.UTF_8);
         assertThat(csv).hasSize(3);
@@ -65,7 +65,7 @@ class BenchModelCommandTest {
                 "--engines", "cpu-reference", "--reps", "20", "--warmup", "1", "--out-dir", dir.toString());
         assertThat(r[0]).as(r[2]).isEqualTo("0");
         assertThat(r[1]).contains("model 1: 'gru.safetensors'").contains("model 2: 'gru-denser.safetensors'")
-                .contains("| model | engine |").contains("| 1 | cpu-reference | fp32 |").contains("| 2 | cpu-reference | fp32 |");
+                .contains("| model | engine |").contains("| 1 | cpu-reference | fp64 |").contains("| 2 | cpu-reference | fp64 |");
         List<String> csv = Files.readAllLines(dir.resolve("bench.csv"), StandardCharsets.UTF_8);
         assertThat(csv).hasSize(3);
         assertThat(csv.get(1)).contains("," + model + ",");
@@ -139,7 +139,7 @@ class BenchModelCommandTest {
         String[] r = run("bench", "--model", bi.toString(), "--batch", "2", "--steps", "5", "--engines", "cpu,cpu-reference",
                 "--reps", "20", "--warmup", "1", "--wall-seconds", "5");
         assertThat(r[0]).as(r[2]).isEqualTo("0");
-        assertThat(r[1]).contains("lstm x2, hidden 8").contains("| cpu | fp32 |").contains("| cpu-reference | fp32 |");
+        assertThat(r[1]).contains("lstm x2, hidden 8").contains("| cpu | fp32 |").contains("| cpu-reference | fp64 |");
         // a synthetic bidirectional layer: states of both directions; the GPU engines' modes are rows only there, checked always
         r = run("bench", "--bidirectional", "--cell", "gru", "--hidden", "6", "--density", "0.5", "--batch", "2", "--steps", "4",
                 "--engines", "cpu", "--reps", "20", "--warmup", "0", "--wall-seconds", "5");

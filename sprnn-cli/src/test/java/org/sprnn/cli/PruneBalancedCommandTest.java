@@ -74,6 +74,8 @@ class PruneBalancedCommandTest {
         CliTest.Result r = cli("prune", "--model", in.toString(), "--density", "0.25", "--mode", "bank-balanced",
                 "--input-weights", "--output", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
+        // 0.25 asked, 0.5 kept (one of the two columns of every bank): said, as a note
+        assertThat(r.err()).contains("note: W_hh keeps 50.0% of its weights where --density asked 25.0%", "with 64 columns, at least 50.0%");
         RnnModel pruned = ModelFiles.load(out, CellType.LSTM);
         for (Layer l : pruned.layers()) {
             Tensor w = l.wHh(); // 64 columns: 2 a bank, keep max(1, round(0.25*2)) = 1 of each

@@ -142,12 +142,13 @@ public final class BenchChart {
         if (lines.isEmpty()) {
             throw new IllegalArgumentException(csv + ": empty, expected a header line");
         }
-        List<String> head = List.of(lines.get(0).split(",", -1));
+        List<String> head = List.of(Rows.split(lines.get(0), csv.getFileName() + " line 1"));
         int value = head.indexOf("recurrent_us_per_step_median") >= 0 ? col(head, "recurrent_us_per_step_median", csv)
                 : col(head, "us_per_step_median", csv);
         int engine = col(head, "engine", csv), hidden = col(head, "hidden", csv), batch = col(head, "batch", csv),
                 density = col(head, "density", csv), precision = head.indexOf("precision"), cell = head.indexOf("cell"),
-                layers = head.indexOf("layers"), steps = head.indexOf("steps"), pruning = head.indexOf("pruning");
+                layers = head.indexOf("layers"), steps = head.indexOf("steps"), pruning = head.indexOf("pruning"),
+                model = head.indexOf("model");
         int need = java.util.stream.IntStream.of(value, engine, hidden, batch, density, precision, cell, layers, steps, pruning).max().orElse(0);
         List<Bar> out = new ArrayList<>();
         for (int n = 1; n < lines.size(); n++) {
@@ -155,8 +156,8 @@ public final class BenchChart {
             if (line.isBlank()) {
                 continue;
             }
-            String[] f = line.split(",", -1);
             String where = csv.getFileName() + " line " + (n + 1);
+            String[] f = Rows.split(line, where); // quoted fields (a row's details) keep their commas
             if (f.length <= need) {
                 throw new IllegalArgumentException(where + ": " + f.length + " fields, the header names " + head.size());
             }
@@ -168,6 +169,10 @@ public final class BenchChart {
                     steps >= 0 ? f[steps] : "", where);
             if (pruning >= 0 && !f[pruning].equals("per-row")) {
                 group += ", " + clip(f[pruning]);
+            }
+            if (model >= 0 && model < f.length && !f[model].isBlank()) { // bench --model: each file its own bar
+                String file = f[model].replace('\\', '/');
+                group = clip(file.substring(file.lastIndexOf('/') + 1)) + ": " + group;
             }
             out.add(new Bar(clip(series), group, number(f[value], where)));
         }

@@ -98,7 +98,7 @@ public final class FigureChart {
     }
 
     /** The configuration columns of a sweep row, in the order series and group labels name them. */
-    static final List<String> CONFIG = List.of("case", "cell", "layers", "hidden", "input", "batch", "density", "pruning", "steps");
+    static final List<String> CONFIG = List.of("model", "case", "cell", "layers", "hidden", "input", "batch", "density", "pruning", "steps");
 
     /**
      * One row: its series (engine and precision), its configuration (column to value) and its µs per step, NaN where the
@@ -216,6 +216,10 @@ public final class FigureChart {
     /** A short label of one configuration value, as the bar charts name it. */
     static String label(String column, String value) {
         return switch (column) {
+            case "model" -> { // bench --model's file: its name
+                String f = value.replace('\\', '/');
+                yield f.substring(f.lastIndexOf('/') + 1);
+            }
             case "case" -> value;
             case "cell" -> value;
             case "layers" -> "x" + value;

@@ -31,4 +31,17 @@ class BenchChartTest {
         assertThat(img.getWidth()).isEqualTo(1100);
         assertThat(img.getHeight()).isEqualTo(560);
     }
+
+    @Test
+    void eachModelOfBenchModelIsItsOwnBarAfterQuotedDetails() throws Exception {
+        Path csv = dir.resolve("models.csv");
+        Files.writeString(csv, """
+                date,engine,precision,hidden,batch,density,recurrent_us_per_step_median,details,model,commit
+                x,cpu,fp32,64,4,0.1000,27.0,"wall clock, 20 runs",/tmp/a/p_matrix.safetensors,abc
+                x,cpu,fp32,64,4,0.1000,29.0,"wall clock, 20 runs",/tmp/a/p_iw.safetensors,abc
+                x,cpu,fp32,64,4,0.1000,30.0,"wall clock, 20 runs",,abc
+                """);
+        assertThat(BenchChart.read(csv)).extracting(BenchChart.Bar::config)
+                .containsExactly("p_matrix.safetensors: H 64, B 4, d 10%", "p_iw.safetensors: H 64, B 4, d 10%", "H 64, B 4, d 10%");
+    }
 }
