@@ -49,7 +49,8 @@ final class ExplainCommand extends SprnnCommand {
         out().printf("%s, %d layer(s)%s, input %d, hidden %d, batch %d, %s%n", m.cell(), m.layers().size(),
                 m.bidirectional() ? " x 2 directions" : "", m.inputSize(), m.hiddenSize(), batch, options.precision().id());
         if (m.bidirectional()) {
-            out().println("every engine runs a bidirectional model as one engine per layer and direction, one after the other; "
+            out().println("every engine runs a bidirectional model as one engine per layer and direction (the persistent "
+                    + "engines may run a layer's two directions at once, SPRNN_BIDIRECTIONAL); "
                     + "the predictions count both directions");
         }
         out().print(advice.toTable());

@@ -126,7 +126,8 @@ final class PlanCommand extends SprnnCommand {
         }
         if (model.bidirectional()) {
             out.println("note       a bidirectional model runs as one " + (dense ? "cuda-dense-persistent" : "cuda-sparse-persistent")
-                    + " engine per layer and direction, one after the other: the plans below are of each layer and direction alone");
+                    + " engine per layer and direction: the plans below are of each layer and direction alone on the whole device "
+                    + "(SPRNN_BIDIRECTIONAL=auto or halves may run the two directions at once, each planned for half the SMs)");
         }
         for (int k = 0; k < model.numLayers(); k++) {
             for (int d = 0; d < model.directions(); d++) {
