@@ -45,6 +45,12 @@ class ExplainCommandTest {
         for (EngineFactory f : EngineProvider.factories()) {
             assertThat(r.out()).contains(f.name());
         }
+        if (org.sprnn.engine.cuda.GpuStatus.deviceLimits().isEmpty()) {
+            // no GPU: the GPU engines are not choices, but their H100 predictions are shown, marked as such
+            String sparse = r.out().lines().filter(l -> l.startsWith("cuda-sparse-persistent ")).findFirst().orElseThrow();
+            assertThat(sparse).matches("cuda-sparse-persistent +no +[0-9]+\\.[0-9]{2} +- .*").contains("(predicted: on an H100, assumed)");
+            assertThat(r.out()).doesNotContain("auto: cuda-");
+        }
     }
 
     @Test

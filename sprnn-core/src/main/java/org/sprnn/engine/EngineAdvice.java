@@ -66,7 +66,8 @@ public record EngineAdvice(List<Row> rows, String chosen, String reason) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%-24s %-9s %14s %14s  %s%n", "engine", "feasible", "predicted µs", "measured µs", "notes"));
         for (Row r : rows) {
-            String note = r.feasible() ? (r.engine().equals(chosen) ? "<- chosen" : "") : r.unavailable();
+            String note = r.feasible() ? (r.engine().equals(chosen) ? "<- chosen" : "")
+                    : r.unavailable() + (r.predicted() != null ? " (predicted: on an H100, assumed)" : "");
             sb.append(String.format(Locale.ROOT, "%-24s %-9s %14s %14s  %s%n", r.engine(), r.feasible() ? "yes" : "no",
                     figure(r.predicted()), figure(r.measured()), note));
         }

@@ -152,7 +152,18 @@ public final class EngineProvider {
         for (EngineFactory f : FACTORIES) {
             Optional<String> why = unavailableReason(f, model, options);
             if (why.isPresent()) {
-                rows.add(new EngineAdvice.Row(f.name(), why.get(), null, null, f.rank(model, options)));
+                // no GPU here: what the GPU engine would cost on the H100 the cost model is calibrated on, for the reader
+                // (never a choice: auto takes feasible engines only)
+                StepCost onH100 = null;
+                if (f.name().startsWith("cuda-") && org.sprnn.engine.cuda.GpuStatus.deviceLimits().isEmpty()) {
+                    try {
+                        onH100 = f.predict(model, options).map(c -> new StepCost(c.microsPerStep(), c.basis() + ", on an H100 (assumed: no GPU here)"))
+                                .orElse(null);
+                    } catch (RuntimeException e) {
+                        onH100 = null; // a model the planner refuses: no figure
+                    }
+                }
+                rows.add(new EngineAdvice.Row(f.name(), why.get(), onH100, null, f.rank(model, options)));
                 continue;
             }
             StepCost predicted = f.predict(model, options).orElse(null);
