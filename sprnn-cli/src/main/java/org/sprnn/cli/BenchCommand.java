@@ -263,7 +263,7 @@ final class BenchCommand extends SprnnCommand {
         }
         // every model is loaded and checked before any engine runs
         List<Workload> workloads = modelFiles.isEmpty() ? List.of(synthetic()) : modelFiles.stream().map(this::userModel).toList();
-        if (engines.stream().anyMatch(e -> !e.startsWith("cpu"))) { // the GPU and its libraries, where a GPU engine was asked for
+        if (Options.anyGpuEngine(engines)) { // the GPU and its libraries, where a GPU engine was asked for
             GpuStatus.describe().forEach(System.out::println);
         }
         Map<String, String> env = GpuStatus.versions();
@@ -344,7 +344,7 @@ final class BenchCommand extends SprnnCommand {
                 DeviceTimes t = DeviceTimes.of(e, sets, h0, c0, e.deviceTimer().isPresent() ? warmup : 1, reps,
                         (long) (wallSeconds * 1e9));
                 // the rows name the arithmetic: cpu-reference computes in float64 whatever the options say
-                rows.add(new Row(w, label, name.equals("cpu-reference") ? "fp64" : prec.id(), err, tol, w.steps(), t.recurrentMicros(),
+                rows.add(new Row(w, label, Options.precisionLabel(name, prec.id()), err, tol, w.steps(), t.recurrentMicros(),
                         t.fullMicros(), t.how()));
             } catch (CudnnEngineException refused) {
                 // cuDNN's refusal of one algorithm for this shape is a result of the comparison, not the end of it

@@ -139,7 +139,9 @@ final class GridCommand extends SprnnCommand {
             Files.createDirectories(outDir);
             CsvRow.check(outDir.resolve("grid.csv"), HEADER);
         }
-        GpuStatus.describe().forEach(out()::println);
+        if (Options.anyGpuEngine(engines)) {
+            GpuStatus.describe().forEach(out()::println);
+        }
         Map<String, String> env = GpuStatus.versions();
         long start = System.nanoTime();
         List<Point> points = new ArrayList<>();
@@ -288,7 +290,7 @@ final class GridCommand extends SprnnCommand {
             m.put("density", p.density());
             m.put("steps", steps);
             m.put("reps", reps);
-            m.put("precision", precision);
+            m.put("precision", Options.precisionLabel(t.engine(), precision));
             m.put("seed", seedOption.seed);
             m.put("engine", t.engine());
             m.put("us_per_step_median", t.timed() ? t.microsPerStep() : null);

@@ -7,6 +7,19 @@ final class Options {
     private Options() {
     }
 
+    /**
+     * The arithmetic a result row names for an engine: the GPU engines' weight precision as asked, float32 for {@code cpu},
+     * float64 for {@code cpu-reference} (whatever the options say).
+     */
+    static String precisionLabel(String engine, String gpuPrecision) {
+        return engine.startsWith("cuda-") || engine.startsWith("auto") ? gpuPrecision : engine.startsWith("cpu-reference") ? "fp64" : "fp32";
+    }
+
+    /** Whether any of {@code engines} is a GPU engine (or auto, which may take one): the GPU's diagnostics are worth printing. */
+    static boolean anyGpuEngine(java.util.List<String> engines) {
+        return engines.stream().anyMatch(e -> !e.startsWith("cpu"));
+    }
+
     static void positive(String option, long value) {
         if (value < 1) {
             throw new SprnnException(option + ": must be >= 1, got " + value);

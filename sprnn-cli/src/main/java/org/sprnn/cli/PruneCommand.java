@@ -90,12 +90,18 @@ final class PruneCommand extends SprnnCommand {
         out().print(ModelStats.of(pruned).toTable());
         double kept = keptFraction(pruned);
         if (Math.abs(kept - density) > Math.max(0.02, 0.25 * density)) {
+            double had = keptFraction(m);
+            int cols = pruned.hiddenSize(), banks = Math.min(PruneSpec.BANKS, cols);
+            String why = had < density - Math.max(0.02, 0.25 * density)
+                    ? String.format(java.util.Locale.ROOT, " (the input's W_hh has only %.1f%% nonzero weights)", 100 * had)
+                    : ps.mode() == PruneSpec.Mode.BANK_BALANCED
+                    ? String.format(java.util.Locale.ROOT, " (bank-balanced keeps max(1, round(d x columns / %d)) = %d weights a row in each "
+                            + "of the %d banks of columns c mod %d, of %s columns each here)", PruneSpec.BANKS,
+                            Math.max(1, Math.round(density * cols / PruneSpec.BANKS)), banks, PruneSpec.BANKS,
+                            cols % banks == 0 ? Integer.toString(cols / banks) : (cols / banks) + " or " + (cols / banks + 1))
+                    : "";
             err().printf(java.util.Locale.ROOT, "sprnn prune: note: W_hh keeps %.1f%% of its weights where --density asked %.1f%%%s%n",
-                    100 * kept, 100 * density, ps.mode() == PruneSpec.Mode.BANK_BALANCED
-                            ? " (bank-balanced keeps at least one weight a row in each of the 32 banks of columns: with "
-                            + pruned.hiddenSize() + " columns, at least " + String.format(java.util.Locale.ROOT, "%.1f%%",
-                            100.0 * Math.min(32, pruned.hiddenSize()) / pruned.hiddenSize()) + ")"
-                            : "");
+                    100 * kept, 100 * density, why);
         }
         return 0;
     }

@@ -198,7 +198,9 @@ final class SessionBenchCommand extends SprnnCommand {
                     + "no sessions (its reverse direction starts at each sequence's end)");
         }
         String what = describe(model);
-        GpuStatus.describe().forEach(out()::println);
+        if (Options.anyGpuEngine(engines)) {
+            GpuStatus.describe().forEach(out()::println);
+        }
         Map<String, String> env = GpuStatus.versions();
         out().println(what);
         out().flush();
@@ -538,7 +540,7 @@ final class SessionBenchCommand extends SprnnCommand {
     private void append(Row r, RnnModel model, Map<String, String> env) throws IOException {
         Map<String, Object> m = CsvRow.environment(env);
         m.put("engine", r.engine());
-        m.put("precision", r.engine().contains("cuda-") ? precision : "fp32");
+        m.put("precision", r.engine().contains("cuda-") ? precision : Options.precisionLabel(r.engine(), precision));
         m.put("cell", model.cell().id());
         m.put("layers", model.numLayers());
         m.put("hidden", model.hiddenSize());

@@ -226,7 +226,7 @@ final class SweepCommand extends SprnnCommand {
             Files.createDirectories(outDir);
             CsvRow.check(outDir.resolve("sweep.csv"), HEADER);
         }
-        if (engines.stream().anyMatch(e -> !e.startsWith("cpu"))) { // the GPU and its libraries, where a GPU engine was asked for
+        if (Options.anyGpuEngine(engines)) { // the GPU and its libraries, where a GPU engine was asked for
             GpuStatus.describe().forEach(out()::println);
         }
         Map<String, String> env = GpuStatus.versions();
@@ -338,7 +338,7 @@ final class SweepCommand extends SprnnCommand {
         for (EngineTrial t : trials) {
             Map<String, Object> m = CsvRow.environment(env);
             m.put("engine", t.engine());
-            m.put("precision", t.engine().startsWith("cuda-") ? precision : t.engine().equals("cpu-reference") ? "fp64" : "fp32");
+            m.put("precision", Options.precisionLabel(t.engine(), precision));
             m.put("cell", p.cell().id());
             m.put("layers", p.layers());
             m.put("hidden", p.hidden());

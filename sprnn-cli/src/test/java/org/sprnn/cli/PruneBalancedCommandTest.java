@@ -75,7 +75,8 @@ class PruneBalancedCommandTest {
                 "--input-weights", "--output", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
         // 0.25 asked, 0.5 kept (one of the two columns of every bank): said, as a note
-        assertThat(r.err()).contains("note: W_hh keeps 50.0% of its weights where --density asked 25.0%", "with 64 columns, at least 50.0%");
+        assertThat(r.err()).contains("note: W_hh keeps 50.0% of its weights where --density asked 25.0%",
+                "= 1 weights a row in each of the 32 banks of columns c mod 32, of 2 columns each here");
         RnnModel pruned = ModelFiles.load(out, CellType.LSTM);
         for (Layer l : pruned.layers()) {
             Tensor w = l.wHh(); // 64 columns: 2 a bank, keep max(1, round(0.25*2)) = 1 of each
@@ -87,6 +88,17 @@ class PruneBalancedCommandTest {
             }
             assertThat(l.wIh().countNonZero()).as("W_ih pruned too: at least one of every bank").isLessThan(l.wIh().size());
         }
+    }
+
+    @Test
+    void aDensityTheInputCannotReachIsExplainedByTheInput() {
+        Path in = denseLstm(), half = dir.resolve("half.safetensors"), all = dir.resolve("all.safetensors");
+        assertThat(cli("prune", "--model", in.toString(), "--density", "0.5", "--output", half.toString()).code()).isZero();
+        CliTest.Result r = cli("prune", "--model", half.toString(), "--density", "1", "--output", all.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("keeps 50.0% of its weights where --density asked 100.0% (the input's W_hh has only 50.0% nonzero weights)");
+        CliTest.Result quiet = cli("prune", "--model", in.toString(), "--density", "0.3", "--output", all.toString());
+        assertThat(quiet.err()).doesNotContain("note:");
     }
 
     @Test

@@ -24,7 +24,8 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
      * @param inputSets one or more inputs of one shape {@code [T][B][I]}, rotated between runs
      * @param h0        initial hidden states, or {@code null} for zeros
      * @param c0        initial cell states (LSTM), or {@code null} for zeros
-     * @param warmup    untimed runs first
+     * @param warmup    untimed runs first (a wall-clock engine then goes on warming up, as in
+     *                  {@link #of(Engine, List, Tensor, Tensor, int, int, long)})
      * @param reps      timed runs
      * @return the samples, with what was timed and how
      */
@@ -43,7 +44,7 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
      * @param h0              initial hidden states, or {@code null} for zeros
      * @param c0              initial cell states (LSTM), or {@code null} for zeros
      * @param warmup          untimed runs first (a wall-clock engine goes on warming up until {@link #WALL_WARMUP_NANOS}
-     *                        have passed, {@link #FIRST_WALL_WARMUP_NANOS} on the first timing of the process)
+     *                        have passed, {@link #FIRST_WALL_WARMUP_NANOS} on its class's first timing in the process)
      * @param reps            timed runs at most
      * @param wallBudgetNanos the wall-clock engines' budget for the timed runs, ns
      * @return the samples, with what was timed and how
@@ -56,12 +57,18 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
         }
         // the JIT compiles an engine's loops while it runs: warm up for a while, not for a count of runs, or the first
         // configuration a process times comes out several times slower than the same one timed later
-        long need = Math.min(FIRST_TIMING.getAndSet(false) ? FIRST_WALL_WARMUP_NANOS : WALL_WARMUP_NANOS, wallBudgetNanos);
+        // (each engine class's first timing in the process longer: its loops are not compiled yet)
+        String kind = engine.getClass().getName();
+        boolean first = !WARMED.contains(kind);
+        long need = Math.min(first ? FIRST_WALL_WARMUP_NANOS : WALL_WARMUP_NANOS, wallBudgetNanos);
         long w0 = System.nanoTime();
         int warmed = 0;
         while (warmed < warmup || (System.nanoTime() - w0 < need && warmed < MAX_WALL_WARMUP_RUNS)) {
             engine.run(inputSets.get(warmed % inputSets.size()), h0, c0);
             warmed++;
+        }
+        if (first && (System.nanoTime() - w0 >= FIRST_WALL_WARMUP_NANOS || warmed >= MAX_WALL_WARMUP_RUNS)) {
+            WARMED.add(kind); // only a whole first warm-up counts: one cut short by a budget leaves the next its turn
         }
         double[] us = new double[reps];
         int n = 0;
@@ -82,11 +89,12 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
 
     /** How long a wall-clock engine warms up before it is timed (at least the runs asked for), ns; at most the budget. */
     public static final long WALL_WARMUP_NANOS = 300_000_000L;
-    /** The same for the first wall-clock timing of the process, when the JIT has compiled nothing of the engines yet, ns. */
+    /** The same for an engine class's first wall-clock timing in the process, when the JIT has compiled none of its loops, ns. */
     public static final long FIRST_WALL_WARMUP_NANOS = 1_500_000_000L;
     /** The most warm-up runs, for a tiny layer whose runs take microseconds. */
     static final int MAX_WALL_WARMUP_RUNS = 100_000;
-    private static final java.util.concurrent.atomic.AtomicBoolean FIRST_TIMING = new java.util.concurrent.atomic.AtomicBoolean(true);
+    /** The engine classes that have had their whole first warm-up in this process. */
+    private static final java.util.Set<String> WARMED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * The median of the recurrent samples per timestep.

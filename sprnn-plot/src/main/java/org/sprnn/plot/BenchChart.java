@@ -118,6 +118,20 @@ public final class BenchChart {
     }
 
     /** At most 40 characters of untrusted text, control characters shown as '?'. */
+    /**
+     * A model column's value as a label: "" for none ({@code synthetic}, as {@code bench} writes for its own layers, or
+     * blank), else the path's last 40 characters (its file name, and folders as far as they fit), control characters
+     * replaced: two files of one name in different folders stay apart, as do long names that differ at their ends.
+     */
+    static String modelLabel(String value) {
+        String v = value.strip();
+        if (v.isEmpty() || v.equals("synthetic")) {
+            return "";
+        }
+        String t = v.length() > 40 ? "..." + v.substring(v.length() - 40) : v;
+        return t.replaceAll("\\p{Cntrl}", "?");
+    }
+
     static String clip(String s) {
         String t = s.length() > 40 ? s.substring(0, 40) + "..." : s;
         return t.replaceAll("\\p{Cntrl}", "?");
@@ -127,8 +141,8 @@ public final class BenchChart {
     static final long MAX_BYTES = 64L << 20;
 
     /**
-     * Reads the bars of one CSV written by {@code sprnn bench} or {@code sprnn bench grid} (no quoted commas before the
-     * last used column: the writers quote only the free-text columns at the end).
+     * Reads the bars of one CSV written by {@code sprnn bench} or {@code sprnn bench grid} (quoted fields, such as a row's
+     * details, keep their commas); each model file of {@code bench --model} its own bars.
      *
      * @param csv the file
      * @return its bars, in file order
@@ -170,9 +184,9 @@ public final class BenchChart {
             if (pruning >= 0 && !f[pruning].equals("per-row")) {
                 group += ", " + clip(f[pruning]);
             }
-            if (model >= 0 && model < f.length && !f[model].isBlank()) { // bench --model: each file its own bar
-                String file = f[model].replace('\\', '/');
-                group = clip(file.substring(file.lastIndexOf('/') + 1)) + ": " + group;
+            String file = model >= 0 && model < f.length ? modelLabel(f[model]) : "";
+            if (!file.isEmpty()) { // bench --model: each file its own bar
+                group = file + ": " + group;
             }
             out.add(new Bar(clip(series), group, number(f[value], where)));
         }

@@ -136,7 +136,8 @@ public final class FigureChart {
             Map<String, String> config = new LinkedHashMap<>();
             for (String c : CONFIG) {
                 if (rows.column(c) >= 0) {
-                    config.put(c, BenchChart.clip(f[rows.column(c)].strip()));
+                    String v = f[rows.column(c)];
+                    config.put(c, c.equals("model") ? BenchChart.modelLabel(v) : BenchChart.clip(v.strip()));
                 }
             }
             double us = f[value].isBlank() ? Double.NaN : number(f[value], at);
@@ -216,10 +217,7 @@ public final class FigureChart {
     /** A short label of one configuration value, as the bar charts name it. */
     static String label(String column, String value) {
         return switch (column) {
-            case "model" -> { // bench --model's file: its name
-                String f = value.replace('\\', '/');
-                yield f.substring(f.lastIndexOf('/') + 1);
-            }
+            case "model" -> value; // already BenchChart.modelLabel's
             case "case" -> value;
             case "cell" -> value;
             case "layers" -> "x" + value;

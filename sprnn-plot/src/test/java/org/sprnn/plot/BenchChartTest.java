@@ -40,8 +40,14 @@ class BenchChartTest {
                 x,cpu,fp32,64,4,0.1000,27.0,"wall clock, 20 runs",/tmp/a/p_matrix.safetensors,abc
                 x,cpu,fp32,64,4,0.1000,29.0,"wall clock, 20 runs",/tmp/a/p_iw.safetensors,abc
                 x,cpu,fp32,64,4,0.1000,30.0,"wall clock, 20 runs",,abc
+                x,cpu,fp32,64,4,0.1000,31.0,"wall clock, 20 runs",synthetic,abc
+                x,cpu,fp32,64,4,0.1000,32.0,"wall clock, 20 runs",/home/someone/experiments/2026-01-run/x/same.safetensors,abc
+                x,cpu,fp32,64,4,0.1000,33.0,"wall clock, 20 runs",/home/someone/experiments/2026-01-run/y/same.safetensors,abc
                 """);
         assertThat(BenchChart.read(csv)).extracting(BenchChart.Bar::config)
-                .containsExactly("p_matrix.safetensors: H 64, B 4, d 10%", "p_iw.safetensors: H 64, B 4, d 10%", "H 64, B 4, d 10%");
+                .containsExactly("/tmp/a/p_matrix.safetensors: H 64, B 4, d 10%", "/tmp/a/p_iw.safetensors: H 64, B 4, d 10%",
+                        "H 64, B 4, d 10%", "H 64, B 4, d 10%",
+                        "...periments/2026-01-run/x/same.safetensors: H 64, B 4, d 10%",
+                        "...periments/2026-01-run/y/same.safetensors: H 64, B 4, d 10%");
     }
 }
