@@ -135,16 +135,20 @@ if [ "$PART" = session ]; then
   # under 15 µs at 2304, 10%, batch 1). --wall-seconds bounds each engine and batch (an engine slower than ~450 µs a
   # call times fewer calls and says so in its row; PyTorch's loops likewise); the step limits bound the part at 5 minutes
   # SPRNN_SESSION_ENGINES narrows the engines (default: every GPU engine; the persistent ones each as a host session and a
-  # device session, --session-kinds), SPRNN_SESSION_WALL the seconds per engine and batch (default 5), SPRNN_SESSION_HIDDEN
+  # device session, --session-kinds; SPRNN_SESSION_KINDS, default host,device,lean,mapped), SPRNN_SESSION_WALL the seconds per engine and batch (default 5), SPRNN_SESSION_HIDDEN
   # the hidden sizes (default "1152 2304"), SPRNN_SESSION_TORCH=0 leaves PyTorch's rows out
   mkdir -p "$OUT/session"
   engines=${SPRNN_SESSION_ENGINES:-cuda-sparse-persistent,cuda-dense-persistent,cuda-gemm,cuda-spmm,cuda-cudnn}
   # first the device sessions on chunks of several steps (5, the last of 23 shorter: two graphs) and an LSTM of 2 layers
+  # (every device-side kind: device, lean, mapped), and a GRU of 3 layers in chunks of 1
   step session-chunks 60 "$S" bench session --cell lstm --layers 2 --hidden 256 --batch 3 --density 0.3 --chunk 5 \
-    --verify-steps 23 --calls 200 --engines cuda-sparse-persistent --session-kinds device --wall-seconds 2 --seed "$SEED"
+    --verify-steps 23 --calls 200 --engines cuda-sparse-persistent --session-kinds device,lean,mapped --wall-seconds 2 --seed "$SEED"
+  step session-gru 60 "$S" bench session --cell gru --layers 3 --hidden 320 --batch 2 --density 0.2 --chunk 1 \
+    --verify-steps 9 --calls 200 --engines cuda-sparse-persistent --session-kinds device,lean,mapped --wall-seconds 2 --seed "$SEED"
   for H in ${SPRNN_SESSION_HIDDEN:-1152 2304}; do
     step "session-$H" 150 "$S" bench session --cell rnn_relu --hidden "$H" --batch 1,4 --density 0.1 --calls 10000 \
-      --engines "$engines" --wall-seconds "${SPRNN_SESSION_WALL:-5}" --seed "$SEED" --out-dir "$OUT/session"
+      --engines "$engines" --session-kinds "${SPRNN_SESSION_KINDS:-host,device,lean,mapped}" \
+      --wall-seconds "${SPRNN_SESSION_WALL:-5}" --seed "$SEED" --out-dir "$OUT/session"
   done
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   [ "${SPRNN_SESSION_TORCH:-1}" = 1 ] && {

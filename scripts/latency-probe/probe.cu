@@ -95,6 +95,42 @@ __global__ void resident_dev(volatile unsigned* seq, unsigned* count, const floa
     }
 }
 
+
+// One poller: block 0's thread 0 alone polls the host's number (mapped) and posts it to a device word the other blocks
+// poll in L2; x is read from and y written to mapped memory; the block that finishes a round trip last (a device counter)
+// writes the one mapped word the host polls. No block but one reads host memory while waiting.
+__global__ void resident_one(volatile int* seq, volatile int* done, volatile int* go, unsigned* count,
+                             const volatile float* x, volatile float* y, int n) {
+    __shared__ int s_next;
+    int last = 0;
+    for (;;) {
+        if (threadIdx.x == 0) {
+            unsigned long long t0 = now_ns();
+            int v;
+            if (blockIdx.x == 0) {
+                while ((v = *seq) == last && now_ns() - t0 < 2000000000ull) {
+                }
+                __threadfence_system();
+                *go = v;  // the number, or `last` after the idle time (then every block leaves)
+            } else {
+                while ((v = *go) == last && now_ns() - t0 < 2100000000ull) {
+                }
+            }
+            s_next = v == last ? -1 : v;
+            __threadfence_system();
+        }
+        __syncthreads();
+        int v = s_next;
+        if (v < 0) return;
+        for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) y[i] = 2.0f * x[i];
+        __threadfence_system();
+        __syncthreads();
+        if (threadIdx.x == 0 && atomicAdd(count, 1u) == (unsigned)v * gridDim.x - 1) *done = v;  // the last block of round v
+        last = v;
+        __syncthreads();
+    }
+}
+
 #define CKD(x) do { CUresult r_ = (x); if (r_ != CUDA_SUCCESS) { const char* m_ = "?"; cuGetErrorString(r_, &m_); \
     std::fprintf(stderr, "probe: %s failed: %s (line %d)\n", #x, m_, __LINE__); std::exit(2); } } while (0)
 
@@ -263,6 +299,104 @@ int main(int argc, char** argv) {
             lost = 1;
         } else {
             report("resident kernel fed by copies and stream memops (no launch)", stats(t), iters);
+        }
+    }
+
+    // launched steps on mapped memory: no copies, the kernel reads x and writes y in host-mapped memory
+    {
+        float *mx2, *my2, *dmx2, *dmy2;
+        CK(cudaHostAlloc(&mx2, n * sizeof(float), cudaHostAllocMapped));
+        CK(cudaHostAlloc(&my2, n * sizeof(float), cudaHostAllocMapped));
+        CK(cudaHostGetDevicePointer((void**)&dmx2, mx2, 0));
+        CK(cudaHostGetDevicePointer((void**)&dmy2, my2, 0));
+        for (int i = -warm; i < iters; i++) {
+            for (int k = 0; k < n; k++) mx2[k] = (float)(i + k % 7);
+            auto a = Clock::now();
+            twice<<<BLOCKS, THREADS, 0, st>>>(dmx2, dmy2, n);
+            CK(cudaStreamSynchronize(st));
+            if (i >= 0) t[i] = us(a, Clock::now());
+            bad += my2[n - 1] != 2.0f * mx2[n - 1];
+        }
+        report("mapped step: a kernel on mapped x and y, sync", stats(t), iters);
+        unsigned char* dclear;
+        CK(cudaMalloc(&dclear, 1 << 16));
+        cudaGraph_t g2;
+        cudaGraphExec_t ge2;
+        CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+        CK(cudaMemsetAsync(dclear, 0, 1 << 16, st));
+        CK(cudaMemsetAsync(dclear, 0xff, 1 << 12, st));
+        twice<<<BLOCKS, THREADS, 0, st>>>(dmx2, dy, n);
+        twice<<<BLOCKS, THREADS, 0, st>>>(dy, dmy2, n);
+        CK(cudaStreamEndCapture(st, &g2));
+        CK(cudaGraphInstantiate(&ge2, g2, 0));
+        for (int i = -warm; i < iters; i++) {
+            for (int k = 0; k < n; k++) mx2[k] = (float)(i + k % 7);
+            auto a = Clock::now();
+            CK(cudaGraphLaunch(ge2, st));
+            CK(cudaStreamSynchronize(st));
+            if (i >= 0) t[i] = us(a, Clock::now());
+            bad += my2[n - 1] != 4.0f * mx2[n - 1];
+        }
+        report("mapped graph step: 2 memsets + 2 kernels on mapped x and y, sync", stats(t), iters);
+        // the same two kernels launched, no graph
+        for (int i = -warm; i < iters; i++) {
+            for (int k = 0; k < n; k++) mx2[k] = (float)(i + k % 7);
+            auto a = Clock::now();
+            twice<<<BLOCKS, THREADS, 0, st>>>(dmx2, dy, n);
+            twice<<<BLOCKS, THREADS, 0, st>>>(dy, dmy2, n);
+            CK(cudaStreamSynchronize(st));
+            if (i >= 0) t[i] = us(a, Clock::now());
+            bad += my2[n - 1] != 4.0f * mx2[n - 1];
+        }
+        report("mapped step: 2 kernels launched on mapped x and y, sync", stats(t), iters);
+    }
+
+    // resident, one poller: the only host-memory poll is one thread's; the host polls one mapped word
+    if (!lost) {
+        int *seq1, *done1, *dseq1, *ddone1;
+        float *mx1, *my1, *dmx1, *dmy1;
+        int* dgo;
+        unsigned* dcnt;
+        CK(cudaHostAlloc(&seq1, sizeof(int), cudaHostAllocMapped));
+        CK(cudaHostAlloc(&done1, sizeof(int), cudaHostAllocMapped));
+        CK(cudaHostAlloc(&mx1, n * sizeof(float), cudaHostAllocMapped));
+        CK(cudaHostAlloc(&my1, n * sizeof(float), cudaHostAllocMapped));
+        *seq1 = 0;
+        *done1 = 0;
+        CK(cudaHostGetDevicePointer((void**)&dseq1, seq1, 0));
+        CK(cudaHostGetDevicePointer((void**)&ddone1, done1, 0));
+        CK(cudaHostGetDevicePointer((void**)&dmx1, mx1, 0));
+        CK(cudaHostGetDevicePointer((void**)&dmy1, my1, 0));
+        CK(cudaMalloc(&dgo, sizeof(int)));
+        CK(cudaMalloc(&dcnt, sizeof(unsigned)));
+        CK(cudaMemset(dgo, 0, sizeof(int)));
+        CK(cudaMemset(dcnt, 0, sizeof(unsigned)));
+        CK(cudaDeviceSynchronize());
+        resident_one<<<BLOCKS, THREADS, 0, st>>>(seq1 == nullptr ? nullptr : dseq1, ddone1, dgo, dcnt, dmx1, dmy1, n);
+        CK(cudaGetLastError());
+        volatile int* vs = seq1;
+        volatile int* vd = done1;
+        int lost3 = 0;
+        for (int i = -warm; i < iters; i++) {
+            int v = i + warm + 1;
+            for (int k = 0; k < n; k++) mx1[k] = (float)(v + k % 3);
+            auto a = Clock::now();
+            __sync_synchronize();
+            *vs = v;
+            while (*vd != v) {
+                if (us(a, Clock::now()) > 1e6) { lost3 = 1; break; }
+            }
+            if (lost3) break;
+            if (i >= 0) t[i] = us(a, Clock::now());
+            bad += my1[n - 1] != 2.0f * mx1[n - 1];
+        }
+        *vs = -1;
+        CK(cudaStreamSynchronize(st));
+        if (lost3) {
+            std::printf("| resident, one poller: LOST a round trip (no answer within 1 s) | | | | | |\n");
+            lost = 1;
+        } else {
+            report("resident kernel, one poller: mapped x, y and flags, 1 host-memory poller (no launch)", stats(t), iters);
         }
     }
     std::printf("\nwrong outputs: %d\n", bad);

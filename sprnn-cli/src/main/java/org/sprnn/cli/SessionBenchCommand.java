@@ -62,7 +62,9 @@ final class SessionBenchCommand extends SprnnCommand {
 
     @Option(names = "--session-kinds", split = ",", defaultValue = "host,device",
             description = "cuda-sparse-persistent's and cuda-dense-persistent's sessions, each a row: host (the states on the Java "
-                    + "heap, a step one run) or device (the states on the device, a step one captured graph) (default: ${DEFAULT-VALUE})")
+                    + "heap, a step one run), device (the states on the device, a step one captured graph copying the chunk in and "
+                    + "the outputs, states and fault records out), lean (the same graph copying only the chunk and the outputs) or "
+                    + "mapped (no copies: the kernels read the chunk and write the outputs in mapped host memory) (default: ${DEFAULT-VALUE})")
     List<String> sessionKinds;
 
     @Option(names = "--cell", defaultValue = "rnn_relu", description = "synthetic layer's cell: rnn_relu, rnn_tanh, gru, lstm "
@@ -268,8 +270,9 @@ final class SessionBenchCommand extends SprnnCommand {
 
     private void check() {
         for (String kind : sessionKinds) {
-            if (!kind.equals("host") && !kind.equals("device")) {
-                throw new SprnnException("--session-kinds: expected host or device, got " + org.sprnn.io.Untrusted.quote(kind));
+            if (!org.sprnn.engine.cuda.SparsePersistentEngine.SESSION_KINDS.contains(kind)) {
+                throw new SprnnException("--session-kinds: expected " + String.join(", ", org.sprnn.engine.cuda.SparsePersistentEngine.SESSION_KINDS)
+                        + "; got " + org.sprnn.io.Untrusted.quote(kind));
             }
         }
         Options.positive("--calls", calls);

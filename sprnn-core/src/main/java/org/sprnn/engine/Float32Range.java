@@ -152,19 +152,37 @@ public final class Float32Range {
     public static RnnOutput requireInRange(RnnOutput out) {
         // the final states are tested against float32's range; the output too, whose first bad value names the step
         int[] s = out.output().shape();
-        int steps = s[0], batch = s[1], hidden = s[2], layers = out.hN().dim(0);
-        int bad = firstOutside(out.output().data());
-        if (bad >= 0) {
-            throw new SprnnException("overflow: the output (layer " + (layers - 1) + ", the last) at step " + bad / (batch * hidden)
-                    + " (batch element " + bad / hidden % batch + ", unit " + bad % hidden + ") is " + out.output().data()[bad]
-                    + ": a state of this layer or of one below it left the range this engine computes in (float32's;"
-                    + " h between steps in fp16, |h| <= 65504, where the engine carries it so): the weights or inputs are too large");
-        }
+        int steps = s[0], batch = s[1], hidden = s[2];
+        requireOutputInRange(out.output(), out.hN().dim(0));
         checkStates(out.hN(), HIDDEN_STATE, steps, batch, hidden);
         if (out.cN() != null) {
             checkStates(out.cN(), CELL_STATE, steps, batch, hidden);
         }
         return out;
+    }
+
+    /**
+     * The output half of {@link #requireInRange}: throws naming the first value of {@code output} ({@code [T][B][H]}, the
+     * last of {@code layers} layers) outside float32's range.
+     */
+    public static void requireOutputInRange(org.sprnn.model.Tensor output, int layers) {
+        int[] s = output.shape();
+        int batch = s[1], hidden = s[2];
+        int bad = firstOutside(output.data());
+        if (bad >= 0) {
+            throw new SprnnException("overflow: the output (layer " + (layers - 1) + ", the last) at step " + bad / (batch * hidden)
+                    + " (batch element " + bad / hidden % batch + ", unit " + bad % hidden + ") is " + output.data()[bad]
+                    + ": a state of this layer or of one below it left the range this engine computes in (float32's;"
+                    + " h between steps in fp16, |h| <= 65504, where the engine carries it so): the weights or inputs are too large");
+        }
+    }
+
+    /**
+     * Throws naming the first value of the states {@code states} ({@code [L][B][H]}, {@code what}: {@link #HIDDEN_STATE}
+     * or {@link #CELL_STATE}, after {@code steps} steps) outside float32's range.
+     */
+    public static void requireStatesInRange(org.sprnn.model.Tensor states, String what, int steps) {
+        checkStates(states, what, steps, states.dim(1), states.dim(2));
     }
 
     /** The largest finite fp16 value: beyond it, an h an engine carries between steps in fp16 becomes infinite. */
@@ -182,9 +200,15 @@ public final class Float32Range {
      * @throws SprnnException naming the layer (the last), step, batch element and unit
      */
     public static RnnOutput requireFp16Exchange(RnnOutput out, String engine) {
-        int[] s = out.output().shape();
-        int steps = s[0], batch = s[1], hidden = s[2], layers = out.hN().dim(0);
-        double[] y = out.output().data();
+        requireFp16Exchange(out.output(), out.hN().dim(0), engine);
+        return out;
+    }
+
+    /** {@link #requireFp16Exchange(RnnOutput, String)} of an output {@code [T][B][H]} alone, the last of {@code layers}. */
+    public static void requireFp16Exchange(org.sprnn.model.Tensor output, int layers, String engine) {
+        int[] s = output.shape();
+        int steps = s[0], batch = s[1], hidden = s[2];
+        double[] y = output.data();
         for (int i = 0, e = (steps - 1) * batch * hidden; i < e; i++) {
             if (!(Math.abs(y[i]) <= FP16_MAX)) {
                 throw new SprnnException("overflow: the output (layer " + (layers - 1) + ", the last) at step " + i / (batch * hidden)
@@ -192,7 +216,6 @@ public final class Float32Range {
                         + engine + " carries h to the next step: the weights or inputs are too large for it (cpu or cuda-gemm fp32 compute in float32)");
             }
         }
-        return out;
     }
 
     /**

@@ -68,6 +68,21 @@ final class PersistentLayers {
     private final Map<Long, GemmPlan> projections = new HashMap<>(); // (layer << 32 | T*B) → input projection plan
     private final Map<Long, CudaModule.CudaKernel> lengthsKernels = new HashMap<>(); // (layer << 32 | batch) → SPRNN_LENGTHS kernel
 
+    private CudaModule.CudaKernel sessionFaults; // made at a lean session's first step
+
+    /**
+     * The kernel that ends a lean session's step ({@link PersistentSession}): one CTA copies {@code n} ints of fault
+     * records to page-locked host memory the host reads after the step, and zeroes them for the next step, so the step
+     * needs no copy of them and no clearing before it. Compiled once per engine.
+     */
+    synchronized CudaModule.CudaKernel sessionFaultsKernel(int smArch) {
+        if (sessionFaults == null) {
+            byte[] cubin = compiler.compile("session_faults.cu", "sprnn_session_faults", Map.of(), "sm_" + smArch);
+            sessionFaults = owned.add(ctx.loadModule(cubin, "sprnn_session_faults")).kernel("sprnn_session_faults");
+        }
+        return sessionFaults;
+    }
+
     /** Uploads the input weights of every layer of {@code model}; what it makes goes to {@code owned}. */
     PersistentLayers(RnnModel model, DeviceLimits limits, PlanOptions options, SparsePersistentEngine.Variant variant,
                      CudaContext ctx, CudaStream stream, Resources owned) {

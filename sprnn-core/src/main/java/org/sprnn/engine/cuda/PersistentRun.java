@@ -46,7 +46,20 @@ class PersistentRun implements AutoCloseable {
      * leaves its fault records ({@code [L]} records, one per layer, so that a fault names its layer after the whole
      * run): in place of the workspace's {@code h0s}, {@code c0s}, {@code hN}, {@code cN} and {@code fault}.
      */
-    record SessionBuffers(long hIn, long cIn, long hOut, long cOut, DeviceBuffer faults) {
+    record SessionBuffers(long hIn, long cIn, long hOut, long cOut, DeviceBuffer faults, Lean lean) {
+        SessionBuffers(long hIn, long cIn, long hOut, long cOut, DeviceBuffer faults) {
+            this(hIn, cIn, hOut, cOut, faults, null);
+        }
+    }
+
+    /**
+     * A lean session run's own input and output ({@link PersistentSession}'s {@code mapped} and {@code lean} kinds): layer
+     * 0's projection reads the chunk at {@code x} and the last layer writes its outputs at {@code y} (device addresses:
+     * device memory or page-locked host memory mapped into the device's address space), and the run queues no clearing of
+     * the fault records and no poisoning of the outputs (the session clears the records after a fault and poisons a mapped
+     * output itself, on the host).
+     */
+    record Lean(long x, long y) {
     }
 
     PersistentRun(SparsePersistentEngine engine, Tensor input, Tensor h0, Tensor c0) {
@@ -119,16 +132,25 @@ class PersistentRun implements AutoCloseable {
      * outputs are in {@link #lastOutputs()} after it.
      */
     void enqueueSession() {
-        session.faults().fill((byte) 0, stream);
-        w.exchange.fill((byte) 0, stream);
-        long in = w.x.ptr();
+        Lean lean = session.lean();
+        if (lean == null) {
+            session.faults().fill((byte) 0, stream);
+        }
+        if (lean == null || ks.get(0).plan().spec().exchange() != ExchangeMode.TIMESTAMPS) {
+            w.exchange.fill((byte) 0, stream); // (a timestamped layer 0 fills it with ones before its launch)
+        }
+        long in = lean == null ? w.x.ptr() : lean.x();
         int inputSize = model.layers().get(0).inputSize();
-        for (int k = 0; k < model.numLayers(); k++) {
+        int n = model.numLayers();
+        for (int k = 0; k < n; k++) {
             layers.projection(k, inputSize, steps * batch).run(stream, layers.wIh(k).ptr(), in, w.xproj.ptr(), w.xproj.ptr());
             DeviceBuffer out = w.seq[k % 2];
-            out.fill((byte) 0xFF, stream);
+            long outPtr = lean != null && k == n - 1 ? lean.y() : out.ptr();
+            if (lean == null) {
+                out.fill((byte) 0xFF, stream);
+            }
             w.counter.fill((byte) 0, stream);
-            launchChunk(ks.get(k), k, out, 0);
+            launchChunk(ks.get(k), k, outPtr, 0);
             in = out.ptr();
             inputSize = hidden;
             lastLayerSeq = k % 2;
@@ -235,6 +257,11 @@ class PersistentRun implements AutoCloseable {
 
     /** One launch: steps {@code [first, first + steps)} of layer {@code k}, state from the previous launch's. */
     private void launchChunk(PersistentLayers.LayerKernel lk, int k, DeviceBuffer out, int i) {
+        launchChunk(lk, k, out.ptr(), i);
+    }
+
+    /** {@link #launchChunk(PersistentLayers.LayerKernel, int, DeviceBuffer, int)} writing its outputs at device address {@code out}. */
+    private void launchChunk(PersistentLayers.LayerKernel lk, int k, long out, int i) {
         KernelSpec s = lk.plan().spec();
         StepChunks.Chunk c = chunks.get(i);
         long state = (long) k * batch * hidden * 4;
@@ -250,7 +277,7 @@ class PersistentRun implements AutoCloseable {
         long xOff = (long) c.first() * batch * gates * hidden * 4;
         long outOff = (long) c.first() * batch * hidden * 4;
         Object[] args = {lk.words(), lk.rowEnds(), lk.warpUnits(), lk.needed(), w.xproj.ptr(xOff), layers.bHh(k), hIn, cIn,
-                out.ptr(outOff), hOut, cOut, w.exchange, w.counter, fault, c.steps(), variant.spinTimeoutNs()};
+                out + outOff, hOut, cOut, w.exchange, w.counter, fault, c.steps(), variant.spinTimeoutNs()};
         CudaModule.CudaKernel kernel = lk.kernel();
         if (withLengths) { // the lengths variant: same plan and shared memory, the lengths and the launch's first step last
             kernel = layers.lengthsKernel(batch, k);

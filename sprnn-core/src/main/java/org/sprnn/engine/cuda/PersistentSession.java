@@ -1,6 +1,7 @@
 // PersistentSession.java — a streaming session of the sparse persistent engine whose states never leave the device:
-// each chunk length's whole step (input copy, every layer's projection and persistent launch, the copies back) is one
-// captured CUDA graph, so a step from Java is one graph launch and one wait.
+// each chunk length's whole step (every layer's projection and persistent launch, and the input and outputs, copied or
+// read and written in place in mapped host memory) is one captured CUDA graph, so a step from Java is one graph launch
+// and one wait.
 package org.sprnn.engine.cuda;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
@@ -35,7 +36,26 @@ import org.sprnn.model.Tensor;
  * the engine's whole run from the states downloaded, then uploads the new states: exact, slower, and rare for a stream.
  */
 final class PersistentSession implements Session {
+    /**
+     * How a step moves its chunk in and its outputs out ({@link SparsePersistentEngine#SESSION_PROPERTY}).
+     * {@code DEVICE}: copies of the chunk in and of the outputs, both states and the fault records out, the fault
+     * records cleared and the outputs poisoned on the device, every step. {@code LEAN}: the chunk and the outputs copied,
+     * nothing else; the fault records read by a one-CTA kernel into mapped host memory (and zeroed there for the next
+     * step), the states read only when asked ({@link #state}). {@code MAPPED}: as lean, but with no copy at all: layer 0's
+     * projection reads the chunk, and the last layer's kernel writes its outputs, in page-locked host memory mapped into
+     * the device's address space.
+     */
+    enum Kind {
+        DEVICE, LEAN, MAPPED;
+
+        /** The kind a session property value names: device, lean or mapped. */
+        static Kind of(String name) {
+            return valueOf(name.toUpperCase(java.util.Locale.ROOT));
+        }
+    }
+
     private final SparsePersistentEngine engine;
+    private final Kind kind;
     private final RnnModel model;
     private final int batch;
     private final int layers;
@@ -50,6 +70,7 @@ final class PersistentSession implements Session {
     private long steps;
     private Tensor hNow;                 // the current states as the last step left them (copied back with its outputs)
     private Tensor cNow;                 // or, before any step, the initial ones
+    private boolean statesOnDevice;      // lean kinds: hNow and cNow are older than the device's states[current]
     private boolean closed;
 
     /** The buffers and graphs of one chunk length. */
@@ -58,7 +79,8 @@ final class PersistentSession implements Session {
         final Resources res = new Resources();
         final PersistentWorkspace w;
         final PinnedBuffer in;      // [t][B][I] fp32
-        final PinnedBuffer out;     // [t][B][H] fp32, then [2][L][B][H] states, then the fault records
+        final PinnedBuffer out;     // [t][B][H] fp32, then (device kind) [2][L][B][H] states, then the fault records
+        final PinnedBuffer faultsOut; // lean kinds: [L] fault records, written by the faults kernel; else null
         final CudaGraph[] graphs = new CudaGraph[2]; // [which state buffer is read]
 
         Shape(int t) {
@@ -68,6 +90,13 @@ final class PersistentSession implements Session {
                 w = res.add(new PersistentWorkspace(engine.context(), t, batch, model.inputSize(), hidden, model.cell().gates(), layers,
                         ks, t, 1));
                 in = res.add(engine.context().allocatePinned(4L * t * batch * model.inputSize(), "session input"));
+                if (kind != Kind.DEVICE) {
+                    out = res.add(engine.context().allocatePinned(outBytes(), "session outputs"));
+                    faultsOut = res.add(engine.context().allocatePinned(faultBytes(), "session fault records"));
+                    buildLean(ks.get(0).plan().spec().smArch());
+                    return;
+                }
+                faultsOut = null;
                 out = res.add(engine.context().allocatePinned(outBytes() + stateBytes() + faultBytes(), "session outputs"));
                 for (int p = 0; p < 2; p++) {
                     int from = p;
@@ -96,6 +125,40 @@ final class PersistentSession implements Session {
             }
         }
 
+        /** The lean kinds' two graphs, after one checked run (see {@link Kind}). */
+        private void buildLean(int smArch) {
+            var faultsKernel = engine.layers().sessionFaultsKernel(smArch);
+            long x = kind == Kind.MAPPED ? in.devicePointer() : w.x.ptr();
+            DeviceBuffer lastSeq = w.seq[(layers - 1) % 2];
+            long y = kind == Kind.MAPPED ? out.devicePointer() : lastSeq.ptr();
+            long faultsHost = faultsOut.devicePointer();
+            int faultInts = KernelFault.RECORD_INTS * layers;
+            for (int p = 0; p < 2; p++) {
+                int from = p;
+                PersistentRun run = new PersistentRun(engine, w, t, batch, new PersistentRun.SessionBuffers(states[from].ptr(),
+                        states[from].ptr(cOffset()), states[1 - from].ptr(), states[1 - from].ptr(cOffset()), faults,
+                        new PersistentRun.Lean(x, y)));
+                run.prepareSession();
+                Runnable step = () -> {
+                    if (kind == Kind.LEAN) {
+                        w.x.uploadAsync(in.segment(), 0, engine.stream());
+                    }
+                    run.enqueueSession();
+                    faultsKernel.launch(engine.stream(), 1, 32, 0, faults, faultsHost, faultInts);
+                    if (kind == Kind.LEAN) {
+                        lastSeq.downloadAsync(out.segment(), 0, engine.stream());
+                    }
+                };
+                if (p == current) { // one real run first, checked (see the device kind's)
+                    in.segment().fill((byte) 0);
+                    step.run();
+                    engine.stream().synchronize();
+                    checkFaults(faultsOut.segment().toArray(JAVA_INT), 0);
+                }
+                graphs[p] = res.add(engine.stream().capture(step));
+            }
+        }
+
         long outBytes() {
             return 4L * t * batch * hidden;
         }
@@ -106,10 +169,11 @@ final class PersistentSession implements Session {
         }
     }
 
-    PersistentSession(SparsePersistentEngine engine, RnnModel model, int batch, Tensor h0, Tensor c0) {
+    PersistentSession(SparsePersistentEngine engine, RnnModel model, int batch, Tensor h0, Tensor c0, Kind kind) {
         Tensor[] given = RunInputs.sessionStates(model, batch, h0, c0);
         Float32Range.requireFp16(given[0], engine.name()); // h travels between steps in fp16
         this.engine = engine;
+        this.kind = kind;
         this.model = model;
         this.batch = batch;
         this.layers = model.numLayers();
@@ -124,6 +188,7 @@ final class PersistentSession implements Session {
                 states[i] = owned.add(engine.context().allocate(stateBytes(), "session states"));
             }
             faults = owned.add(engine.context().allocate(faultBytes(), "session fault records"));
+            faults.fill((byte) 0, engine.stream()); // the lean kinds' steps expect them clear (their faults kernel clears them after)
             uploadStates(given[0], given[1]);
         } catch (RuntimeException | Error e) {
             owned.closeAfter(e);
@@ -176,7 +241,8 @@ final class PersistentSession implements Session {
             engine.requireOpen();
             engine.context().makeCurrent();
             try {
-                Tensor y = t > engine.variant().stepsPerLaunch() ? longChunk(chunk) : graphStep(chunk, t);
+                Tensor y = t > engine.variant().stepsPerLaunch() ? longChunk(chunk) : kind == Kind.DEVICE ? graphStep(chunk, t)
+                        : leanStep(chunk, t);
                 lastOutput = y;
                 steps += t;
                 return y;
@@ -187,8 +253,8 @@ final class PersistentSession implements Session {
         }
     }
 
-    /** One graph launch: the chunk in, every layer, the outputs, states and fault records out. */
-    private Tensor graphStep(Tensor chunk, int t) {
+    /** The buffers and graphs of chunk length {@code t}, with the chunk written to its page-locked input. */
+    private void shapeFor(Tensor chunk, int t) {
         if (shape == null || shape.t != t) {
             if (shape != null) {
                 Shape old = shape;
@@ -202,6 +268,45 @@ final class PersistentSession implements Session {
         for (int i = 0; i < x.length; i++) {
             in.setAtIndex(JAVA_FLOAT, i, (float) x[i]);
         }
+    }
+
+    /** A lean kind's step: one graph launch, then the fault records and outputs read from page-locked memory. */
+    private Tensor leanStep(Tensor chunk, int t) {
+        shapeFor(chunk, t);
+        MemorySegment o = shape.out.segment();
+        o.fill((byte) 0xFF); // NaN: an output the kernels left unwritten shows
+        shape.graphs[current].launch(engine.stream());
+        engine.stream().synchronize();
+        checkFaults(shape.faultsOut.segment().toArray(JAVA_INT), (int) Math.min(Integer.MAX_VALUE, steps));
+        Tensor out = Tensor.ofFloats(o.toArray(JAVA_FLOAT), t, batch, hidden);
+        Float32Range.requireOutputInRange(out, layers);
+        Float32Range.requireFp16Exchange(out, layers, engine.name());
+        current = 1 - current; // only now: a step that failed leaves the states as they were
+        statesOnDevice = true;
+        return out;
+    }
+
+    /** Reads the current states into hNow and cNow where a lean step left them on the device only. */
+    private void syncStates() {
+        if (!statesOnDevice) {
+            return;
+        }
+        int n = layers * batch * hidden;
+        float[] s = Transfers.perCall(engine.stream()).downloadFloats(states[current], 2L * n);
+        Tensor h = Tensor.ofFloats(java.util.Arrays.copyOfRange(s, 0, n), layers, batch, hidden);
+        Tensor c = lstm ? Tensor.ofFloats(java.util.Arrays.copyOfRange(s, n, 2 * n), layers, batch, hidden) : null;
+        Float32Range.requireStatesInRange(h, Float32Range.HIDDEN_STATE, (int) Math.min(Integer.MAX_VALUE, steps));
+        if (c != null) {
+            Float32Range.requireStatesInRange(c, Float32Range.CELL_STATE, (int) Math.min(Integer.MAX_VALUE, steps));
+        }
+        hNow = h;
+        cNow = c;
+        statesOnDevice = false;
+    }
+
+    /** One graph launch: the chunk in, every layer, the outputs, states and fault records out. */
+    private Tensor graphStep(Tensor chunk, int t) {
+        shapeFor(chunk, t);
         shape.graphs[current].launch(engine.stream());
         engine.stream().synchronize();
         MemorySegment o = shape.out.segment();
@@ -233,6 +338,7 @@ final class PersistentSession implements Session {
 
     /** A chunk of more than one launch a layer: the engine's whole run from the current states, then the new states up. */
     private Tensor longChunk(Tensor chunk) {
+        syncStates();
         RnnOutput r = engine.run(chunk, hNow, cNow);
         int was = current;
         current = 1 - current;
@@ -250,6 +356,11 @@ final class PersistentSession implements Session {
     @Override
     public synchronized RnnOutput state() {
         requireOpen();
+        synchronized (engine) {
+            engine.requireOpen();
+            engine.context().makeCurrent();
+            syncStates();
+        }
         return new RnnOutput(lastOutput, hNow, cNow);
     }
 
@@ -284,6 +395,6 @@ final class PersistentSession implements Session {
 
     @Override
     public String toString() {
-        return "device session of " + engine.name() + ", batch " + batch + ", " + steps + " steps" + (closed ? ", closed" : "");
+        return kind.name().toLowerCase(java.util.Locale.ROOT) + " session of " + engine.name() + ", batch " + batch + ", " + steps + " steps" + (closed ? ", closed" : "");
     }
 }

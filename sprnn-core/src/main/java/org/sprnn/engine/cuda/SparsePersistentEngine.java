@@ -310,8 +310,9 @@ public final class SparsePersistentEngine implements Engine {
     }
 
     /**
-     * Which session {@link #openSession} opens: {@code device} ({@link PersistentSession}: the states stay on the device,
-     * a step is one captured graph) or {@code host} (the states on the Java heap, a step one {@link #run}). System
+     * Which session {@link #openSession} opens: {@code device}, {@code lean} or {@code mapped} ({@link PersistentSession}:
+     * the states stay on the device, a step is one captured graph; {@link #SESSION_KINDS}) or {@code host} (the states on
+     * the Java heap, a step one {@link #run}). System
      * property {@value}, else environment variable {@code SPRNN_SESSION}; default {@link #DEFAULT_SESSION}.
      */
     public static final String SESSION_PROPERTY = "sprnn.session";
@@ -323,6 +324,14 @@ public final class SparsePersistentEngine implements Engine {
     public static final String DEFAULT_SESSION = "device";
 
     /**
+     * The values of {@link #SESSION_PROPERTY}: {@code device} (a step's graph copies the chunk in and the outputs, states
+     * and fault records out), {@code lean} (the chunk in and the outputs out, nothing more: the fault records come back
+     * through mapped memory, the states only when asked), {@code mapped} (no copy: the chunk read and the outputs written
+     * by the kernels in mapped host memory), {@code host} (the states on the Java heap, a step one {@link #run}).
+     */
+    public static final List<String> SESSION_KINDS = List.of("device", "lean", "mapped", "host");
+
+    /**
      * A session of this engine, as {@link #SESSION_PROPERTY} says: on the device ({@link PersistentSession}) or with the
      * states on the Java heap ({@link org.sprnn.engine.ComposedFeatures#session}); the initial states checked now.
      */
@@ -331,11 +340,12 @@ public final class SparsePersistentEngine implements Engine {
         if (closed) {
             throw new SprnnException(name() + ": engine used after close()");
         }
-        if (OptIn.mode(SESSION_PROPERTY, "SPRNN_SESSION", DEFAULT_SESSION, List.of("device", "host")).equals("host")) {
+        String kind = OptIn.mode(SESSION_PROPERTY, "SPRNN_SESSION", DEFAULT_SESSION, SESSION_KINDS);
+        if (kind.equals("host")) {
             return org.sprnn.engine.ComposedFeatures.session(this, model, batch, h0, c0);
         }
         synchronized (this) {
-            PersistentSession s = new PersistentSession(this, model, batch, h0, c0);
+            PersistentSession s = new PersistentSession(this, model, batch, h0, c0, PersistentSession.Kind.of(kind));
             sessions.add(s);
             return s;
         }

@@ -30,7 +30,7 @@ class CudaLibrariesTest {
 
     @Test
     void everyKernelSourceOpensWithItsVariantIndex() {
-        for (String f : List.of("rnn_cell_update.cu", "cell_math.cuh", "toolkit_header_probe.cu", "sparse_persistent_rnn.cu")) {
+        for (String f : List.of("rnn_cell_update.cu", "cell_math.cuh", "toolkit_header_probe.cu", "sparse_persistent_rnn.cu", "session_faults.cu")) {
             String src = KernelCompiler.readResource(f);
             assertThat(src).as(f).startsWith("// " + f + " — ").contains("Variants");
         }
