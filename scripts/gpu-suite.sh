@@ -135,7 +135,7 @@ if [ "$PART" = session ]; then
   # under 15 µs at 2304, 10%, batch 1). --wall-seconds bounds each engine and batch (an engine slower than ~450 µs a
   # call times fewer calls and says so in its row; PyTorch's loops likewise); the step limits bound the part at 5 minutes
   # SPRNN_SESSION_ENGINES narrows the engines (default: every GPU engine; the persistent ones each as a host session and a
-  # device session, --session-kinds; SPRNN_SESSION_KINDS, default host,device,lean,mapped), SPRNN_SESSION_WALL the seconds per engine and batch (default 5), SPRNN_SESSION_HIDDEN
+  # device session, --session-kinds; SPRNN_SESSION_KINDS, default host,device,lean,resident), SPRNN_SESSION_WALL the seconds per engine and batch (default 5), SPRNN_SESSION_HIDDEN
   # the hidden sizes (default "1152 2304"), SPRNN_SESSION_TORCH=0 leaves PyTorch's rows out
   mkdir -p "$OUT/session"
   engines=${SPRNN_SESSION_ENGINES:-cuda-sparse-persistent,cuda-dense-persistent,cuda-gemm,cuda-spmm,cuda-cudnn}
@@ -145,9 +145,17 @@ if [ "$PART" = session ]; then
     --verify-steps 23 --calls 200 --engines cuda-sparse-persistent --session-kinds device,lean,mapped --wall-seconds 2 --seed "$SEED"
   step session-gru 60 "$S" bench session --cell gru --layers 3 --hidden 320 --batch 2 --density 0.2 --chunk 1 \
     --verify-steps 9 --calls 200 --engines cuda-sparse-persistent --session-kinds device,lean,mapped --wall-seconds 2 --seed "$SEED"
+  # the resident kernel (one layer): LSTM in chunks of 5, GRU in chunks of 1, and chunks of 70 (more than its ring of
+  # 64 slots); each verification reads the state midway and pauses 40 ms (the kernel leaves and is launched again)
+  step session-resident 60 "$S" bench session --cell lstm --hidden 256 --batch 3 --density 0.3 --chunk 5 \
+    --verify-steps 23 --calls 200 --engines cuda-sparse-persistent --session-kinds resident --wall-seconds 2 --seed "$SEED"
+  step session-resident-gru 60 "$S" bench session --cell gru --hidden 320 --batch 2 --density 0.2 --chunk 1 \
+    --verify-steps 9 --calls 200 --engines cuda-sparse-persistent --session-kinds resident --wall-seconds 2 --seed "$SEED"
+  step session-resident-long 60 "$S" bench session --cell rnn_tanh --hidden 512 --batch 4 --density 0.1 --chunk 70 \
+    --verify-steps 210 --calls 50 --engines cuda-sparse-persistent --session-kinds resident --wall-seconds 2 --seed "$SEED"
   for H in ${SPRNN_SESSION_HIDDEN:-1152 2304}; do
     step "session-$H" 150 "$S" bench session --cell rnn_relu --hidden "$H" --batch 1,4 --density 0.1 --calls 10000 \
-      --engines "$engines" --session-kinds "${SPRNN_SESSION_KINDS:-host,device,lean,mapped}" \
+      --engines "$engines" --session-kinds "${SPRNN_SESSION_KINDS:-host,device,lean,resident}" \
       --wall-seconds "${SPRNN_SESSION_WALL:-5}" --seed "$SEED" --out-dir "$OUT/session"
   done
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -64,7 +64,8 @@ final class SessionBenchCommand extends SprnnCommand {
             description = "cuda-sparse-persistent's and cuda-dense-persistent's sessions, each a row: host (the states on the Java "
                     + "heap, a step one run), device (the states on the device, a step one captured graph copying the chunk in and "
                     + "the outputs, states and fault records out), lean (the same graph copying only the chunk and the outputs) or "
-                    + "mapped (no copies: the kernels read the chunk and write the outputs in mapped host memory) (default: ${DEFAULT-VALUE})")
+                    + "mapped (no copies: the kernels read the chunk and write the outputs in mapped host memory) or resident (one-layer models: "
+                    + "the kernel stays launched between steps, fed through page-locked memory) (default: ${DEFAULT-VALUE})")
     List<String> sessionKinds;
 
     @Option(names = "--cell", defaultValue = "rnn_relu", description = "synthetic layer's cell: rnn_relu, rnn_tanh, gru, lstm "
@@ -435,12 +436,29 @@ final class SessionBenchCommand extends SprnnCommand {
         }
     }
 
+    /** The idle pause two thirds into a verification of three or more calls: longer than a resident kernel's idle wait. */
+    static final int VERIFY_PAUSE_MS = 40;
+
     /** As {@link #verify(Engine, int, Tensor, Tensor, Tensor, RnnOutput, int)}, on an open session (tests give their own). */
     static double verify(Session s, Tensor x, RnnOutput ref, int chunk) {
         int steps = x.dim(0), per = x.dim(1) * x.dim(2);
         double[] outputs = new double[ref.output().size()];
         int filled = 0;
-        for (int t0 = 0; t0 < steps; t0 += chunk) {
+        int calls = (steps + chunk - 1) / chunk;
+        for (int t0 = 0, call = 0; t0 < steps; t0 += chunk, call++) {
+            // as a user's session would be: its state read midway, and left idle for a while (a resident session's
+            // kernel leaves at both and is launched again from the state it left)
+            if (calls >= 3 && call == calls / 3) {
+                s.state();
+            }
+            if (calls >= 3 && call == 2 * calls / 3) {
+                try {
+                    Thread.sleep(VERIFY_PAUSE_MS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new SprnnException("interrupted");
+                }
+            }
             int t1 = Math.min(steps, t0 + chunk);
             Tensor piece = new Tensor(new int[] {t1 - t0, x.dim(1), x.dim(2)}, Arrays.copyOfRange(x.data(), t0 * per, t1 * per));
             Tensor y = s.step(piece);

@@ -64,6 +64,17 @@
 //                   first step in the sequence); from its sequence's end on, a batch column keeps its h (and c),
 //                   publishes that unchanged h and writes zero outputs, while the other columns go on, so h_n/c_n
 //                   are each sequence's state at its own last step. Every step still runs for the whole batch.
+//   resident       SPRNN_RESIDENT=1 (grid barrier, SC 1, no lengths; a streaming session's kernel, PersistentSession's
+//                   `resident` kind): one launch serves the steps a host posts, one at a time, until it is idle for
+//                   idle_ns, is told to close, or has run SPRNN_RESIDENT_MAX_STEPS; the weights stay on-chip between
+//                   steps. At the top of step t, thread 0 of CTA 0 polls `posted` (page-locked host memory) until the
+//                   host has posted global step first_step + t, CTA 0 copies that step's input from the host's ring
+//                   (x_host) to x_dev and hands the step on through the device word `go`, which the other CTAs' thread
+//                   0 poll; each warp then computes its own rows of the input projection (W_ih x_t + b_ih, fp32, every
+//                   lane a slice of the row, a shuffle sum) into the xproj ring, so no other kernel has to run beside
+//                   this one; the step runs as usual, its outputs go to the host's ring (`out`, mapped), and the last
+//                   CTA to finish it writes `done` for the host. On leaving, h_n and c_n hold the state after the last
+//                   step done, from which the host launches again.
 //
 // Every spin is bounded by timeout_ns of %globaltimer (the cluster's exit wait by 2 x timeout_ns); on timeout
 // the CTA records {kind, CTA, step, detail} in `fault` and every CTA leaves (the cluster's through the bounded
@@ -95,6 +106,13 @@
 #ifndef SPRNN_STALL_STEP
 #define SPRNN_STALL_STEP 0
 #endif
+// Resident session kernel (see "resident" above). 0 compiles the kernel without it.
+#ifndef SPRNN_RESIDENT
+#define SPRNN_RESIDENT 0
+#endif
+// The most steps one resident launch serves (then it leaves and the host launches it again), so that the grid
+// barrier's arrival count, (t + 1) x CTAS, stays within 32 bits.
+#define SPRNN_RESIDENT_MAX_STEPS (1 << 24)
 // Cluster exchange signal: 1 = asynchronous DSMEM stores (st.async) completing on the receiver's mbarrier
 // (no fence, no cluster barrier per step); 0 = plain DSMEM stores + barrier.cluster (release/acquire).
 #ifndef SPRNN_CLUSTER_MBARRIER
@@ -694,7 +712,11 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                           const int* __restrict__ row_ends,      // [CTAS*WARPS][U*G] last slot of each row, -1 pad
                           const int* __restrict__ warp_units,    // [CTAS*WARPS][U] hidden units, -1 pad
                           const int* __restrict__ needed,        // [CTAS][H+1]: count, then columns (timestamps)
+#if SPRNN_RESIDENT
+                          float* xproj,                          // [ring][B][G*H] W_ih x_t + b_ih, fp32, filled here
+#else
                           const float* __restrict__ xproj,       // [T][B][G*H] W_ih x_t + b_ih, fp32
+#endif
                           const float* __restrict__ bias_hh,     // [G*H] b_hh, fp32
                           const float* __restrict__ h0,          // [B][H] fp32
                           const float* __restrict__ c0,          // [B][H] fp32 (LSTM; else unused)
@@ -710,7 +732,25 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                           const int* __restrict__ lengths,       // [B] each sequence's length in steps (1..T)
                           int step0                              // this launch's first step in the sequence
 #endif
+#if SPRNN_RESIDENT  // xproj is then a device ring [ring][B][G*H] this kernel fills, out a mapped ring [ring][B][H]
+                          ,
+                          const float* __restrict__ w_ih,        // [G*H][I] fp32 row-major
+                          const float* __restrict__ b_ih,        // [G*H] fp32
+                          const float* x_host,                   // [ring][B][I] fp32, page-locked host memory: the steps
+                          float* x_dev,                          // [ring][B][I] fp32: CTA 0's copies of them
+                          const volatile int* posted,            // host memory: steps posted in all; negative: close
+                          volatile int* done,                    // host memory: steps finished in all
+                          int* go,                               // CTA 0's hand-on: the steps posted once x is in x_dev, -1 leave
+                          unsigned* finished,                    // CTAs' step completions this launch, zeroed per launch
+                          int first_step,                        // steps done before this launch
+                          int ring,                              // ring slots (step n is in slot n % ring)
+                          int input_size,                        // I
+                          unsigned long long idle_ns             // CTA 0 leaves after this long with no step posted
+#endif
                           ) {
+#if SPRNN_RESIDENT && (SPRNN_EXCHANGE != 0 || SC > 1 || SPRNN_LENGTHS)
+#error "SPRNN_RESIDENT needs the grid barrier (SPRNN_EXCHANGE=0) without staging clusters, and no lengths"
+#endif
   extern __shared__ __align__(16) unsigned char smem[];
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
@@ -903,15 +943,106 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     const int b_ = 2 * item_pair[k] + e;                                                                               \
     dst[k][e][g] = (item_unit[k] >= 0 && b_ < B) ? __ldg(&xproj[((size_t)(step)*B + b_) * (G * H) + g * H + item_unit[k]]) : 0.f; \
   }
+#if SPRNN_RESIDENT
+  __shared__ int resident_go;  // thread 0's verdict at the top of a step: 1 run it, 0 leave
+  // (the same items, through L2: this launch's own warps wrote the ring slot)
+#define LOAD_X_CG(dst, slot)                                                                                           \
+  _Pragma("unroll") for (int k = 0; k < ITEMS; ++k) _Pragma("unroll") for (int e = 0; e < 2; ++e)                      \
+      _Pragma("unroll") for (int g = 0; g < G; ++g) {                                                                  \
+    const int b_ = 2 * item_pair[k] + e;                                                                               \
+    dst[k][e][g] = (item_unit[k] >= 0 && b_ < B) ? __ldcg(&xproj[((size_t)(slot)*B + b_) * (G * H) + g * H + item_unit[k]]) : 0.f; \
+  }
+#else
   LOAD_X(xn, 0)
+#endif
   for (int t = 0; t < steps; ++t) {
     const int cur = t & 1;
+#if SPRNN_RESIDENT
+    // ---- wait for the host's step, hand it on, project its input --------------------------------------
+    const int slot = (first_step + t) % ring;
+    if (threadIdx.x == 0) {
+      const int want = first_step + t + 1;  // the posted count that includes this step
+      const unsigned long long start = global_timer();
+      unsigned spins = 0;
+      int v;
+      if (cta == 0) {
+        while ((v = *posted) >= 0 && v < want) {
+          if ((++spins & 15u) == 0 && (global_timer() - start > idle_ns || load_volatile_int(fault) != 0)) break;
+        }
+        resident_go = v >= want && t < SPRNN_RESIDENT_MAX_STEPS && load_volatile_int(fault) == 0;
+      } else {
+        while ((v = (int)load_acquire_u32(reinterpret_cast<const unsigned*>(go))) >= 0 && v < want) {
+          if ((++spins & 63u) == 0 && (load_volatile_int(fault) != 0 || global_timer() - start > idle_ns + timeout_ns)) {
+            if (load_volatile_int(fault) == 0) record_fault(fault, SPRNN_FAULT_RESIDENT_WAIT, cta, t, v);
+            break;
+          }
+        }
+        resident_go = v >= want;
+      }
+    }
+    __syncthreads();
+    if (cta == 0) {  // the step's input into device memory, then the hand-on (or the word to leave)
+      if (resident_go) {
+        const float* src = x_host + (size_t)slot * B * input_size;
+        float* dst = x_dev + (size_t)slot * B * input_size;
+        for (int i = threadIdx.x; i < B * input_size; i += THREADS) dst[i] = __ldcv(src + i);
+      }
+      __syncthreads();
+      if (threadIdx.x == 0) {
+        __threadfence();
+        store_release_u32(reinterpret_cast<unsigned*>(go), resident_go ? (unsigned)(first_step + t + 1) : 0xFFFFFFFFu);
+      }
+    }
+    if (!resident_go) break;  // uniform over the CTA; every CTA leaves at the same step
+    {  // this warp's rows of W_ih x_t + b_ih: row g H + u for each of its units u, all lanes on a row, a shuffle sum
+      const float* xs = x_dev + (size_t)slot * B * input_size;
+      for (int j = 0; j < U; ++j) {
+        const int u = warp_units[(size_t)gw * U + j];
+        if (u < 0) continue;
+        for (int g = 0; g < G; ++g) {
+          const float* wrow = w_ih + (size_t)(g * H + u) * input_size;
+          float acc[B];
+#pragma unroll
+          for (int b = 0; b < B; ++b) acc[b] = 0.f;
+          if ((input_size & 3) == 0) {
+            const float4* w4 = reinterpret_cast<const float4*>(wrow);
+            for (int i = lane; i < input_size / 4; i += 32) {
+              const float4 w = __ldg(w4 + i);
+#pragma unroll
+              for (int b = 0; b < B; ++b) {
+                const float4 x = __ldcg(reinterpret_cast<const float4*>(xs + (size_t)b * input_size) + i);
+                acc[b] += w.x * x.x + w.y * x.y + w.z * x.z + w.w * x.w;
+              }
+            }
+          } else {
+            for (int i = lane; i < input_size; i += 32) {
+              const float w = __ldg(wrow + i);
+#pragma unroll
+              for (int b = 0; b < B; ++b) acc[b] += w * __ldcg(xs + (size_t)b * input_size + i);
+            }
+          }
+#pragma unroll
+          for (int b = 0; b < B; ++b) {
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) acc[b] += __shfl_xor_sync(0xffffffffu, acc[b], o);
+          }
+          if (lane == 0) {
+#pragma unroll
+            for (int b = 0; b < B; ++b) xproj[((size_t)slot * B + b) * (G * H) + g * H + u] = acc[b] + b_ih[g * H + u];
+          }
+        }
+      }
+      __syncwarp();  // the lanes' loads below see lane 0's stores (memory ordering among the warp)
+    }
+    LOAD_X_CG(xr, slot)
+#endif
     // act buffer of this step: the grid barrier stages h_{t-1} only after every CTA has finished step t-1 (its
     // arrival follows a bar.sync), so one buffer serves every step; its address is then loop-invariant
     const int cur_act = SPRNN_EXCHANGE == 0 && !SPRNN_ACT_DOUBLE ? 0 : cur;
 #if SPRNN_STALL_CTA >= 0
     if (cta == SPRNN_STALL_CTA && t == SPRNN_STALL_STEP) break;  // injected fault (uniform over the CTA)
 #endif
+#if !SPRNN_RESIDENT
 #pragma unroll
     for (int k = 0; k < ITEMS; ++k)
 #pragma unroll
@@ -921,6 +1052,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     if (t + 1 < steps) {
       LOAD_X(xn, t + 1)
     }
+#endif
     TRACE(0)
 
 #if SPRNN_EXCHANGE == 0
@@ -1186,7 +1318,11 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     TRACE_WARP()
 
     // ---- cell update of the warp's own units (cell_math.cuh: sigmoid_approx_f32, tanhf), publish h_t ----
+#if SPRNN_RESIDENT
+    float* out_t = out + (size_t)slot * B * H;
+#else
     float* out_t = out + (size_t)t * B * H;
+#endif
     // out[t] is written after this step's exchange has been signalled, so that no release waits for it
     float hout[ITEMS][2];
 #define STORE_OUTS()                                                                        \
@@ -1423,6 +1559,15 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     STORE_OUTS()
 #endif
 #undef STORE_OUTS
+#if SPRNN_RESIDENT
+    // the step is done once every CTA's outputs are out: the last CTA to finish it tells the host
+    __threadfence_system();
+    __syncthreads();
+    if (threadIdx.x == 0 && atomicAdd(finished, 1u) == (unsigned)(t + 1) * SPRNN_CTAS - 1u) {
+      __threadfence_system();
+      *done = first_step + t + 1;
+    }
+#endif
   }
 
 #if SPRNN_EXCHANGE == 2 && SPRNN_CLUSTER_MBARRIER

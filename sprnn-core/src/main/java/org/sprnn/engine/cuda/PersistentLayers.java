@@ -178,6 +178,52 @@ final class PersistentLayers {
         return kernel;
     }
 
+    private final Map<Integer, LayerKernel> residentKernels = new HashMap<>(); // batch → layer 0's resident kernel
+
+    /**
+     * Layer 0 planned with the grid barrier and compiled as a resident session's kernel
+     * ({@link SparsePersistentEngine#RESIDENT_DEFINE}), with its own packed arrays: made at the first resident session
+     * of {@code batch}, kept until the engine closes.
+     *
+     * @throws SprnnException where the model has more than one layer or the layer does not fit so
+     */
+    synchronized LayerKernel residentKernel(int batch) {
+        LayerKernel lk = residentKernels.get(batch);
+        if (lk != null) {
+            return lk;
+        }
+        if (model.numLayers() != 1) {
+            throw new SprnnException(name + ": a resident session runs one layer (its kernel holds every SM); this model has "
+                    + model.numLayers() + " layers: use SPRNN_SESSION=lean");
+        }
+        kernels(batch); // the CSR matrices
+        Plan p = Plan.of(recurrent.get(0), model.cell(), batch, limits, planOptions.withExchange(ExchangeMode.GRID_BARRIER));
+        if (!p.fits()) {
+            throw new SprnnException(name + ": resident session: " + SparsePersistentEngine.refusal(0, p, batch));
+        }
+        KernelSpec s = p.spec();
+        if (s.stageCluster() > 1) {
+            throw new SprnnException(name + ": a resident session needs the grid barrier without staging clusters; layer 0 at batch "
+                    + batch + " stages h in clusters of " + s.stageCluster() + ": use SPRNN_SESSION=lean");
+        }
+        String kernelName = variant.kernelName(s) + "_resident";
+        Map<String, String> defines = new java.util.LinkedHashMap<>(variant.defines(s));
+        defines.put(SparsePersistentEngine.RESIDENT_DEFINE, "1");
+        byte[] cubin = compiler.compile(SparsePersistentEngine.SOURCE, kernelName, defines, "sm_" + s.smArch());
+        CudaModule.CudaKernel kernel = owned.add(ctx.loadModule(cubin, kernelName)).kernel(KernelSpec.SYMBOL);
+        kernel.setMaxDynamicSharedMemory((int) s.sharedMemoryBytes());
+        PackedLayer l = p.layout();
+        lk = new LayerKernel(p, kernel, uploadInts(l.words(), "packed W_hh words"), uploadInts(l.kernelRowEnds(), "row ends"),
+                uploadInts(l.warpUnits(), "warp units"), uploadInts(l.neededColumns(s.ctas(), s.warpsPerCta()), "needed columns"));
+        residentKernels.put(batch, lk);
+        return lk;
+    }
+
+    /** {@code b_ih} of layer {@code k}: {@code [G*H]} fp32. */
+    DeviceBuffer bIh(int k) {
+        return bIh.get(k);
+    }
+
     /** Compiles and loads layer {@code k}'s kernel of spec {@code s}, its launch attributes set. */
     private CudaModule.CudaKernel compile(int k, KernelSpec s) {
         String kernelName = variant.kernelName(s);

@@ -74,7 +74,7 @@ public final class SparsePersistentEngine implements Engine {
     private final CudaStream stream;
     private final PersistentLayers layers;
     private PersistentWorkspace workspace; // the last run shape's buffers, or null
-    private final java.util.Set<PersistentSession> sessions = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    private final java.util.Set<org.sprnn.engine.Session> sessions = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private boolean closed;
 
     /**
@@ -327,9 +327,13 @@ public final class SparsePersistentEngine implements Engine {
      * The values of {@link #SESSION_PROPERTY}: {@code device} (a step's graph copies the chunk in and the outputs, states
      * and fault records out), {@code lean} (the chunk in and the outputs out, nothing more: the fault records come back
      * through mapped memory, the states only when asked), {@code mapped} (no copy: the chunk read and the outputs written
-     * by the kernels in mapped host memory), {@code host} (the states on the Java heap, a step one {@link #run}).
+     * by the kernels in mapped host memory), {@code resident} (one-layer models: the kernel stays resident between steps,
+     * fed through page-locked memory, {@link ResidentSession}), {@code host} (the states on the Java heap, a step one {@link #run}).
      */
-    public static final List<String> SESSION_KINDS = List.of("device", "lean", "mapped", "host");
+    /** The kernel's define of the resident session variant ({@code sparse_persistent_rnn.cu}, "resident"). */
+    public static final String RESIDENT_DEFINE = "SPRNN_RESIDENT";
+
+    public static final List<String> SESSION_KINDS = List.of("device", "lean", "mapped", "resident", "host");
 
     /**
      * A session of this engine, as {@link #SESSION_PROPERTY} says: on the device ({@link PersistentSession}) or with the
@@ -345,7 +349,8 @@ public final class SparsePersistentEngine implements Engine {
             return org.sprnn.engine.ComposedFeatures.session(this, model, batch, h0, c0);
         }
         synchronized (this) {
-            PersistentSession s = new PersistentSession(this, model, batch, h0, c0, PersistentSession.Kind.of(kind));
+            org.sprnn.engine.Session s = kind.equals("resident") ? new ResidentSession(this, model, batch, h0, c0)
+                    : new PersistentSession(this, model, batch, h0, c0, PersistentSession.Kind.of(kind));
             sessions.add(s);
             return s;
         }
@@ -568,7 +573,7 @@ public final class SparsePersistentEngine implements Engine {
     }
 
     /** A device session ended: forgets it. */
-    synchronized void sessionClosed(PersistentSession s) {
+    synchronized void sessionClosed(org.sprnn.engine.Session s) {
         sessions.remove(s);
     }
 
@@ -659,11 +664,11 @@ public final class SparsePersistentEngine implements Engine {
         if (closed) {
             return;
         }
-        PersistentSession[] open;
+        org.sprnn.engine.Session[] open;
         synchronized (this) {
-            open = sessions.toArray(new PersistentSession[0]);
+            open = sessions.toArray(new org.sprnn.engine.Session[0]);
         }
-        for (PersistentSession s : open) { // their device buffers before the context reference goes
+        for (org.sprnn.engine.Session s : open) { // their device buffers before the context reference goes
             s.close();
         }
         closed = true;

@@ -61,7 +61,7 @@ public final class CudaDriver {
     final NativeFunction cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
             cuDeviceGetAttribute, cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease,
             cuCtxSetCurrent, cuCtxSynchronize, cuMemGetInfo, cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemHostGetDevicePointer, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync,
-            cuMemcpyDtoDAsync, cuMemsetD8Async, cuStreamCreate, cuStreamDestroy, cuStreamSynchronize,
+            cuMemcpyDtoDAsync, cuMemsetD8Async, cuStreamCreate, cuStreamDestroy, cuStreamSynchronize, cuStreamQuery,
             cuEventCreate, cuEventDestroy, cuEventRecord, cuEventSynchronize, cuEventElapsedTime,
             cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiateWithFlags, cuGraphLaunch,
             cuGraphExecDestroy, cuGraphDestroy, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuModuleGetGlobal,
@@ -100,6 +100,7 @@ public final class CudaDriver {
         cuStreamCreate = b.bind("cuStreamCreate", ADDRESS, JAVA_INT);
         cuStreamDestroy = b.bind("cuStreamDestroy_v2", ADDRESS);
         cuStreamSynchronize = b.bind("cuStreamSynchronize", ADDRESS);
+        cuStreamQuery = b.bind("cuStreamQuery", ADDRESS);
         cuEventCreate = b.bind("cuEventCreate", ADDRESS, JAVA_INT);
         cuEventDestroy = b.bind("cuEventDestroy_v2", ADDRESS);
         cuEventRecord = b.bind("cuEventRecord", ADDRESS, ADDRESS);

@@ -24,6 +24,21 @@ public final class CudaStream implements AutoCloseable {
         ctx.driver().cuStreamSynchronize.check(handle());
     }
 
+    /** {@code CUDA_ERROR_NOT_READY}: {@code cuStreamQuery}'s answer while work is still running. */
+    private static final int NOT_READY = 600;
+
+    /** Whether all work queued on the stream has finished ({@code cuStreamQuery}); surfaces asynchronous faults. */
+    public boolean isIdle() {
+        int rc = ctx.driver().cuStreamQuery.call(handle());
+        if (rc == NOT_READY) {
+            return false;
+        }
+        if (rc != 0) {
+            ctx.driver().cuStreamQuery.check(handle()); // throws, naming the error (sticky errors repeat)
+        }
+        return true;
+    }
+
     /**
      * Records everything {@code work} queues on this stream into a graph and instantiates it. The work
      * runs nothing while captured.

@@ -137,6 +137,11 @@ class KernelSourcesCompileTest {
                 List<String> lengths = plan.spec().withLengths().defineOptions();
                 assertThat(lengths).containsAll(plan.spec().defineOptions()).contains("-DSPRNN_LENGTHS=1").hasSize(plan.spec().defineOptions().size() + 1);
                 out.add(lengths);
+                if (exchange == org.sprnn.plan.ExchangeMode.GRID_BARRIER) { // a resident session's kernel (issue 17)
+                    List<String> resident = new ArrayList<>(plan.spec().defineOptions());
+                    resident.add("-D" + org.sprnn.engine.cuda.SparsePersistentEngine.RESIDENT_DEFINE + "=1");
+                    out.add(resident);
+                }
                 if (cell == org.sprnn.model.CellType.RNN_RELU) { // the fault-path check's kernels (a CTA stalls)
                     List<String> stalled = new ArrayList<>(plan.spec().defineOptions());
                     stalled.addAll(List.of("-DSPRNN_STALL_CTA=0", "-DSPRNN_STALL_STEP=5"));

@@ -1,0 +1,322 @@
+// ResidentSession.java — a streaming session of the sparse persistent engine whose kernel stays resident between steps:
+// one launch serves the steps the host posts through page-locked memory, so a step costs the step, its input
+// projection and two trips across the bus, not a launch, a reload of the weights and a synchronize.
+package org.sprnn.engine.cuda;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.util.Locale;
+import org.sprnn.SprnnException;
+import org.sprnn.engine.Float32Range;
+import org.sprnn.engine.RnnOutput;
+import org.sprnn.engine.RunInputs;
+import org.sprnn.engine.Session;
+import org.sprnn.internal.cuda.CudaException;
+import org.sprnn.internal.cuda.CudaStream;
+import org.sprnn.internal.cuda.DeviceBuffer;
+import org.sprnn.internal.cuda.PinnedBuffer;
+import org.sprnn.internal.cuda.Resources;
+import org.sprnn.internal.cuda.Transfers;
+import org.sprnn.model.RnnModel;
+import org.sprnn.model.Tensor;
+
+/**
+ * A {@link Session} of {@link SparsePersistentEngine} ({@code SPRNN_SESSION=resident}, one-layer models) whose kernel is
+ * the layer's persistent kernel compiled resident ({@code SPRNN_RESIDENT}, grid barrier): launched once on the session's
+ * own stream, it waits at the top of every step for the host to post it. A step writes its inputs into a ring in
+ * page-locked host memory ({@link #RING} slots), publishes the count of steps posted, and spins (bounded) until the
+ * kernel's count of steps done reaches it; the kernel copies each step's input to the device, computes its input
+ * projection itself (no other kernel can run beside it: it holds every SM), runs the step and writes the outputs into a
+ * second ring in host memory. The kernel leaves when no step comes for {@link #IDLE_PROPERTY} milliseconds (other work
+ * on the GPU waits for that), when {@link #state} or {@link #close} asks it to, or after
+ * {@code SPRNN_RESIDENT_MAX_STEPS} steps; it then leaves h (and c) in the session's state buffer, and the next step
+ * launches it again from there.
+ */
+final class ResidentSession implements Session {
+    /** Ring slots: a step call of more steps posts them in pieces of at most this many. */
+    static final int RING = 64;
+    /**
+     * How long the resident kernel waits for a step before it leaves, in milliseconds (system property, else the
+     * environment variable {@code SPRNN_RESIDENT_IDLE_MS}); default {@value #DEFAULT_IDLE_MS}.
+     */
+    static final String IDLE_PROPERTY = "sprnn.resident.idleMs";
+    static final long DEFAULT_IDLE_MS = 20;
+
+    private static final VarHandle INT = JAVA_INT.varHandle();
+    private static final long POSTED = 0;  // byte offsets in the control buffer, on separate 64-byte lines
+    private static final long DONE = 64;
+
+    private final SparsePersistentEngine engine;
+    private final RnnModel model;
+    private final int batch;
+    private final int hidden;
+    private final int inputSize;
+    private final boolean lstm;
+    private final long idleNs;
+    private final Resources owned = new Resources();
+    private final PersistentLayers.LayerKernel lk;
+    private final CudaStream stream;
+    private final PersistentWorkspace w; // x ring, xproj ring, exchange, counter, fault
+    private final DeviceBuffer state;   // [2][B][H] fp32: h, then c; the kernel's h0/c0 and h_n/c_n
+    private final DeviceBuffer go;      // the kernel's hand-on word
+    private final DeviceBuffer finished; // the kernel's per-launch count of CTA step completions
+    private final PinnedBuffer xHost;   // [RING][B][I] fp32
+    private final PinnedBuffer outHost; // [RING][B][H] fp32
+    private final PinnedBuffer control; // posted at 0, done at 64 (int32)
+    private boolean running;            // a launch is (or may still be) in flight
+    private long steps;                 // steps done
+    private long launchedAt;            // steps done when the running (or last) launch began: its fault records count from it
+    private Tensor lastOutput;
+    private Tensor hNow;                // the states where the kernel left them, read at state(); null: not read since
+    private Tensor cNow;
+    private boolean closed;
+    private String failed;               // why the session can take no more steps (a kernel fault), or null
+
+    ResidentSession(SparsePersistentEngine engine, RnnModel model, int batch, Tensor h0, Tensor c0) {
+        Tensor[] given = RunInputs.sessionStates(model, batch, h0, c0);
+        Float32Range.requireFp16(given[0], engine.name());
+        this.engine = engine;
+        this.model = model;
+        this.batch = batch;
+        this.hidden = model.hiddenSize();
+        this.inputSize = model.inputSize();
+        this.lstm = model.cell().hasCellState();
+        this.idleNs = idleMillis() * 1_000_000L;
+        try {
+            engine.context().makeCurrent();
+            lk = engine.layers().residentKernel(batch);
+            stream = owned.add(engine.context().createStream());
+            w = owned.add(new PersistentWorkspace(engine.context(), RING, batch, inputSize, hidden, model.cell().gates(), 1,
+                    java.util.List.of(lk), RING, 1));
+            state = owned.add(engine.context().allocate(2L * batch * hidden * 4, "resident session states"));
+            go = owned.add(engine.context().allocate(16, "resident hand-on word"));
+            finished = owned.add(engine.context().allocate(16, "resident step completions"));
+            xHost = owned.add(engine.context().allocatePinned(4L * RING * batch * inputSize, "resident session inputs"));
+            outHost = owned.add(engine.context().allocatePinned(4L * RING * batch * hidden, "resident session outputs"));
+            control = owned.add(engine.context().allocatePinned(128, "resident session control words"));
+            control.segment().fill((byte) 0);
+            int n = batch * hidden;
+            double[] both = new double[2 * n];
+            System.arraycopy(given[0].data(), 0, both, 0, n);
+            if (given[1] != null) {
+                System.arraycopy(given[1].data(), 0, both, n, n);
+            }
+            Transfers.perCall(stream).uploadFloats(state, both);
+            hNow = given[0];
+            cNow = given[1];
+        } catch (RuntimeException | Error e) {
+            owned.closeAfter(e);
+            throw e;
+        }
+    }
+
+    /** {@link #IDLE_PROPERTY}, checked: 1 to 60,000 ms. */
+    static long idleMillis() {
+        String v = System.getProperty(IDLE_PROPERTY, System.getenv("SPRNN_RESIDENT_IDLE_MS"));
+        if (v == null || v.isBlank()) {
+            return DEFAULT_IDLE_MS;
+        }
+        try {
+            long ms = Long.parseLong(v.strip());
+            if (ms >= 1 && ms <= 60_000) {
+                return ms;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new SprnnException("SPRNN_RESIDENT_IDLE_MS (or -D" + IDLE_PROPERTY + "): expected milliseconds 1..60000, got "
+                + org.sprnn.io.Untrusted.quote(v));
+    }
+
+    @Override
+    public int batch() {
+        return batch;
+    }
+
+    @Override
+    public synchronized long steps() {
+        return steps;
+    }
+
+    @Override
+    public synchronized Tensor step(Tensor chunk) {
+        requireOpen();
+        RunInputs.checkSessionChunk(chunk, batch);
+        RunInputs.check(model, chunk, null, null);
+        int t = chunk.dim(0);
+        synchronized (engine) {
+            engine.requireOpen();
+            engine.context().makeCurrent();
+            try {
+                double[] x = chunk.data();
+                float[] y = new float[t * batch * hidden];
+                for (int done = 0; done < t; ) {
+                    int piece = Math.min(RING, t - done);
+                    runPiece(x, done, piece, y);
+                    done += piece;
+                }
+                Tensor out = Tensor.ofFloats(y, t, batch, hidden);
+                Float32Range.requireOutputInRange(out, 1);
+                Float32Range.requireFp16Exchange(out, 1, engine.name());
+                lastOutput = out;
+                hNow = null;
+                cNow = null;
+                return out;
+            } catch (CudaException e) {
+                running = false;
+                throw SparsePersistentEngine.contextLost(e) ? new SprnnException(engine.name() + ": the CUDA context is unusable after "
+                        + "a kernel fault in this process (" + e.getMessage() + "); restart the process") : e;
+            }
+        }
+    }
+
+    /** Steps {@code from .. from + n - 1} of the chunk {@code x}: posted, waited for, their outputs into {@code y}. */
+    private void runPiece(double[] x, int from, int n, float[] y) {
+        MemorySegment in = xHost.segment();
+        int bi = batch * inputSize;
+        for (int s = 0; s < n; s++) {
+            long slot = (steps + s) % RING;
+            for (int i = 0, o = (from + s) * bi; i < bi; i++) {
+                in.setAtIndex(JAVA_FLOAT, slot * bi + i, (float) x[o + i]);
+            }
+        }
+        long target = steps + n;
+        if (target > Integer.MAX_VALUE) {
+            throw new SprnnException(engine.name() + ": a resident session runs at most " + Integer.MAX_VALUE + " steps");
+        }
+        MemorySegment c = control.segment();
+        VarHandle.fullFence(); // the inputs before the count that posts them
+        INT.setVolatile(c, POSTED, (int) target);
+        ensureRunning();
+        long start = System.nanoTime();
+        long bound = idleNs + 2 * engine.variant().spinTimeoutNs() + 1_000_000_000L;
+        int spins = 0;
+        while ((int) INT.getVolatile(c, DONE) < (int) target) {
+            if ((++spins & 255) == 0) {
+                if (stream.isIdle()) { // the kernel left: idle just before this post, a fault, or its step limit
+                    running = false;
+                    checkFault();
+                    if ((int) INT.getVolatile(c, DONE) >= (int) target) {
+                        break;
+                    }
+                    ensureRunning();
+                } else if (System.nanoTime() - start > bound) {
+                    throw new SprnnException(String.format(Locale.ROOT, "%s: the resident session's kernel did not finish step %d "
+                            + "within %.1f s", engine.name(), target, bound / 1e9));
+                }
+            }
+        }
+        VarHandle.fullFence(); // the outputs after the count that says they are there
+        MemorySegment out = outHost.segment();
+        int bh = batch * hidden;
+        for (int s = 0; s < n; s++) {
+            long slot = (steps + s) % RING;
+            MemorySegment.copy(out, JAVA_FLOAT, slot * bh * 4, y, (from + s) * bh, bh);
+        }
+        steps = target;
+    }
+
+    /** Launches the resident kernel from the states in {@link #state} unless it is running. */
+    private void ensureRunning() {
+        if (running) {
+            return;
+        }
+        var s = lk.plan().spec();
+        w.counter.fill((byte) 0, stream);
+        w.fault.fill((byte) 0, stream);
+        w.exchange.fill((byte) 0, stream);
+        go.fill((byte) 0, stream);
+        finished.fill((byte) 0, stream);
+        long bh = (long) batch * hidden * 4;
+        PersistentLayers layers = engine.layers();
+        lk.kernel().launchCooperative(stream, s.ctas(), s.threadsPerCta(), (int) s.sharedMemoryBytes(), lk.words(), lk.rowEnds(),
+                lk.warpUnits(), lk.needed(), w.xproj, layers.bHh(0), state.ptr(), state.ptr(bh), outHost.devicePointer(), state.ptr(),
+                state.ptr(bh), w.exchange, w.counter, w.fault, Integer.MAX_VALUE, engine.variant().spinTimeoutNs(), layers.wIh(0),
+                layers.bIh(0), xHost.devicePointer(), w.x, control.devicePointer() + POSTED, control.devicePointer() + DONE, go,
+                finished, (int) steps, RING, inputSize, idleNs);
+        running = true;
+        launchedAt = steps;
+    }
+
+    /** Throws the fault the kernel recorded, if any (after it left). */
+    private void checkFault() {
+        int[] record = Transfers.perCall(stream).downloadInts(w.fault, KernelFault.RECORD_INTS);
+        SprnnException e = KernelFault.exception(record, engine.name(), 0, (int) launchedAt,
+                engine.variant().spinTimeoutNs());
+        if (e != null) {
+            failed = e.getMessage();
+            throw e;
+        }
+    }
+
+    /** Asks the kernel to leave and waits for it (bounded by its poll: it sees the request within a step). */
+    private void stop() {
+        if (!running) {
+            return;
+        }
+        INT.setVolatile(control.segment(), POSTED, -1);
+        stream.synchronize();
+        running = false;
+        INT.setVolatile(control.segment(), POSTED, (int) steps);
+        checkFault();
+    }
+
+    @Override
+    public synchronized RnnOutput state() {
+        requireOpen();
+        if (hNow == null) {
+            synchronized (engine) {
+                engine.requireOpen();
+                engine.context().makeCurrent();
+                stop();
+                int n = batch * hidden;
+                float[] s = Transfers.perCall(stream).downloadFloats(state, 2L * n);
+                hNow = Tensor.ofFloats(java.util.Arrays.copyOfRange(s, 0, n), 1, batch, hidden);
+                cNow = lstm ? Tensor.ofFloats(java.util.Arrays.copyOfRange(s, n, 2 * n), 1, batch, hidden) : null;
+            }
+        }
+        return new RnnOutput(lastOutput, hNow, cNow);
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw RunInputs.sessionClosed(steps);
+        }
+        if (failed != null) {
+            throw new SprnnException(engine.name() + ": this resident session failed at an earlier step (" + failed
+                    + "); close it and open another");
+        }
+    }
+
+    /** Stops the kernel and frees the session's buffers and stream; idempotent. The engine stays open. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        lastOutput = null;
+        try {
+            engine.context().makeCurrent();
+            try {
+                stop();
+            } catch (RuntimeException e) {
+                // closing: the fault, if any, was the last step's to report
+            }
+        } finally {
+            try {
+                owned.close();
+            } finally {
+                engine.sessionClosed(this);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "resident session of " + engine.name() + ", batch " + batch + ", " + steps + " steps" + (closed ? ", closed" : "");
+    }
+}
