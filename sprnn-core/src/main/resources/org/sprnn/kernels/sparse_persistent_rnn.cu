@@ -982,10 +982,42 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     }
     __syncthreads();
     if (cta == 0) {  // the step's input into device memory, then the hand-on (or the word to leave)
-      if (resident_go) {
+      if (resident_go) {  // every load of a round in flight at once: one trip across the bus a round, not one a load
         const float* src = x_host + (size_t)slot * B * input_size;
         float* dst = x_dev + (size_t)slot * B * input_size;
-        for (int i = threadIdx.x; i < B * input_size; i += THREADS) dst[i] = __ldcv(src + i);
+        constexpr int K = 2;  // few registers: the weights' register tier is live here
+        if (((B * input_size) & 3) == 0) {
+          const int n4 = B * input_size / 4;
+#pragma unroll 1
+          for (int base = 0; base < n4; base += K * THREADS) {
+            float4 v[K];
+#pragma unroll
+            for (int k = 0; k < K; ++k) {
+              const int i = base + k * THREADS + threadIdx.x;
+              if (i < n4) v[k] = __ldcv(reinterpret_cast<const float4*>(src) + i);
+            }
+#pragma unroll
+            for (int k = 0; k < K; ++k) {
+              const int i = base + k * THREADS + threadIdx.x;
+              if (i < n4) reinterpret_cast<float4*>(dst)[i] = v[k];
+            }
+          }
+        } else {
+#pragma unroll 1
+          for (int base = 0; base < B * input_size; base += K * THREADS) {
+            float v[K];
+#pragma unroll
+            for (int k = 0; k < K; ++k) {
+              const int i = base + k * THREADS + threadIdx.x;
+              if (i < B * input_size) v[k] = __ldcv(src + i);
+            }
+#pragma unroll
+            for (int k = 0; k < K; ++k) {
+              const int i = base + k * THREADS + threadIdx.x;
+              if (i < B * input_size) dst[i] = v[k];
+            }
+          }
+        }
       }
       __syncthreads();
       if (threadIdx.x == 0) {
@@ -996,9 +1028,11 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     if (!resident_go) break;  // uniform over the CTA; every CTA leaves at the same step
     {  // this warp's rows of W_ih x_t + b_ih: row g H + u for each of its units u, all lanes on a row, a shuffle sum
       const float* xs = x_dev + (size_t)slot * B * input_size;
+#pragma unroll 1
       for (int j = 0; j < U; ++j) {
         const int u = warp_units[(size_t)gw * U + j];
         if (u < 0) continue;
+#pragma unroll 1
         for (int g = 0; g < G; ++g) {
           const float* wrow = w_ih + (size_t)(g * H + u) * input_size;
           float acc[B];
@@ -1006,6 +1040,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           for (int b = 0; b < B; ++b) acc[b] = 0.f;
           if ((input_size & 3) == 0) {
             const float4* w4 = reinterpret_cast<const float4*>(wrow);
+#pragma unroll 1
             for (int i = lane; i < input_size / 4; i += 32) {
               const float4 w = __ldg(w4 + i);
 #pragma unroll
@@ -1015,6 +1050,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
               }
             }
           } else {
+#pragma unroll 1
             for (int i = lane; i < input_size; i += 32) {
               const float w = __ldg(wrow + i);
 #pragma unroll
@@ -1560,9 +1596,10 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
 #undef STORE_OUTS
 #if SPRNN_RESIDENT
-    // the step is done once every CTA's outputs are out: the last CTA to finish it tells the host
-    __threadfence_system();
+    // the step is done once every CTA's outputs are out: the last CTA to finish it tells the host (thread 0's
+    // system-scope fence after the CTA barrier is cumulative over the CTA's output stores, as the grid barrier's release)
     __syncthreads();
+    if (threadIdx.x == 0) __threadfence_system();
     if (threadIdx.x == 0 && atomicAdd(finished, 1u) == (unsigned)(t + 1) * SPRNN_CTAS - 1u) {
       __threadfence_system();
       *done = first_step + t + 1;
