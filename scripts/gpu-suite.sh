@@ -140,11 +140,11 @@ if [ "$PART" = session ]; then
   mkdir -p "$OUT/session"
   engines=${SPRNN_SESSION_ENGINES:-cuda-sparse-persistent,cuda-dense-persistent,cuda-gemm,cuda-spmm,cuda-cudnn}
   # first the device sessions on chunks of several steps (5, the last of 23 shorter: two graphs) and an LSTM of 2 layers
-  # (every device-side kind: device, lean, mapped), and a GRU of 3 layers in chunks of 1
+  # (both graph kinds: device, lean), and a GRU of 3 layers in chunks of 1
   step session-chunks 60 "$S" bench session --cell lstm --layers 2 --hidden 256 --batch 3 --density 0.3 --chunk 5 \
-    --verify-steps 23 --calls 200 --engines cuda-sparse-persistent --session-kinds device,lean,mapped --wall-seconds 2 --seed "$SEED"
+    --verify-steps 23 --calls 200 --engines cuda-sparse-persistent --session-kinds device,lean --wall-seconds 2 --seed "$SEED"
   step session-gru 60 "$S" bench session --cell gru --layers 3 --hidden 320 --batch 2 --density 0.2 --chunk 1 \
-    --verify-steps 9 --calls 200 --engines cuda-sparse-persistent --session-kinds device,lean,mapped --wall-seconds 2 --seed "$SEED"
+    --verify-steps 9 --calls 200 --engines cuda-sparse-persistent --session-kinds device,lean --wall-seconds 2 --seed "$SEED"
   # the resident kernel (one layer): LSTM in chunks of 5, GRU in chunks of 1, and chunks of 70 (more than its ring of
   # 64 slots); each verification reads the state midway and pauses 40 ms (the kernel leaves and is launched again)
   step session-resident 60 "$S" bench session --cell lstm --hidden 256 --batch 3 --density 0.3 --chunk 5 \

@@ -87,7 +87,13 @@ class SessionBenchCommandTest {
                 "--calls", "20", "--warmup", "0", "--seq-steps", "4");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("| cuda-sparse-persistent:host | 1 |  | – |").contains("| cuda-sparse-persistent:device | 1 |  | – |")
+                .contains("| cuda-sparse-persistent:lean | 1 |  | – |").contains("| cuda-sparse-persistent:resident | 1 |  | – |")
                 .contains("| cpu | 1 | ");
+        // a resident session runs one layer: a stated limit, not a failure (the cpu row runs: exit 0)
+        CliTest.Result two = cli("bench", "session", "--engines", "cuda-sparse-persistent,cpu", "--hidden", "8", "--layers", "2",
+                "--batch", "1", "--calls", "20", "--warmup", "0", "--seq-steps", "4", "--session-kinds", "resident");
+        assertThat(two.code()).as(two.err()).isZero();
+        assertThat(two.out()).contains("infeasible: a resident session runs one layer").doesNotContain("FAILED");
         assertOneLineError(cli("bench", "session", "--engines", "cuda-gemm", "--hidden", "8", "--batch", "1", "--calls", "20"),
                 "no engine of --engines cuda-gemm could run here");
     }

@@ -53,11 +53,10 @@ class PersistentRun implements AutoCloseable {
     }
 
     /**
-     * A lean session run's own input and output ({@link PersistentSession}'s {@code mapped} and {@code lean} kinds): layer
-     * 0's projection reads the chunk at {@code x} and the last layer writes its outputs at {@code y} (device addresses:
-     * device memory or page-locked host memory mapped into the device's address space), and the run queues no clearing of
-     * the fault records and no poisoning of the outputs (the session clears the records after a fault and poisons a mapped
-     * output itself, on the host).
+     * A lean session run ({@link PersistentSession}'s {@code lean} kind): layer 0's projection reads the chunk at device
+     * address {@code x} and the last layer writes its outputs at {@code y}, and the run queues no clearing of the fault
+     * records (the session's faults kernel zeroes them after each step) and no poisoning of the outputs (a fault is read
+     * from the records, not from unwritten outputs).
      */
     record Lean(long x, long y) {
     }

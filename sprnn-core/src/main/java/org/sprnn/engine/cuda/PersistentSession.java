@@ -1,7 +1,6 @@
 // PersistentSession.java — a streaming session of the sparse persistent engine whose states never leave the device:
-// each chunk length's whole step (every layer's projection and persistent launch, and the input and outputs, copied or
-// read and written in place in mapped host memory) is one captured CUDA graph, so a step from Java is one graph launch
-// and one wait.
+// each chunk length's whole step (the input copied in, every layer's projection and persistent launch, the outputs
+// copied back) is one captured CUDA graph, so a step from Java is one graph launch and one wait.
 package org.sprnn.engine.cuda;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
@@ -37,18 +36,20 @@ import org.sprnn.model.Tensor;
  */
 final class PersistentSession implements Session {
     /**
-     * How a step moves its chunk in and its outputs out ({@link SparsePersistentEngine#SESSION_PROPERTY}).
-     * {@code DEVICE}: copies of the chunk in and of the outputs, both states and the fault records out, the fault
-     * records cleared and the outputs poisoned on the device, every step. {@code LEAN}: the chunk and the outputs copied,
-     * nothing else; the fault records read by a one-CTA kernel into mapped host memory (and zeroed there for the next
-     * step), the states read only when asked ({@link #state}). {@code MAPPED}: as lean, but with no copy at all: layer 0's
-     * projection reads the chunk, and the last layer's kernel writes its outputs, in page-locked host memory mapped into
-     * the device's address space.
+     * What a step's graph copies ({@link SparsePersistentEngine#SESSION_PROPERTY}). {@code DEVICE}: the chunk in and the
+     * outputs, both states and the fault records out, with the fault records cleared and the outputs poisoned on the
+     * device, every step. {@code LEAN}: the chunk in and the outputs out, nothing else: the fault records come back
+     * through a one-CTA kernel that writes them to page-locked host memory and zeroes them for the next step, the states
+     * only when asked ({@link #state}). Lean was faster at every point measured (an H100, 2026-12-07,
+     * results/suite/session15: 32.5 against 51.1 µs a one-step call at 1152 / 10% / batch 1, 38.5 against 50.6 at
+     * 2304, 43.8 against 63.4 and 78.2 against 123.4 at batch 4). A third kind, the chunk read and the outputs written by
+     * the kernels in place in mapped host memory (no copies), measured slower still than the device kind (56-204 µs:
+     * the projection's and the kernel's reads and writes across the bus) and was dropped.
      */
     enum Kind {
-        DEVICE, LEAN, MAPPED;
+        DEVICE, LEAN;
 
-        /** The kind a session property value names: device, lean or mapped. */
+        /** The kind a session property value names: device or lean. */
         static Kind of(String name) {
             return valueOf(name.toUpperCase(java.util.Locale.ROOT));
         }
@@ -70,7 +71,7 @@ final class PersistentSession implements Session {
     private long steps;
     private Tensor hNow;                 // the current states as the last step left them (copied back with its outputs)
     private Tensor cNow;                 // or, before any step, the initial ones
-    private boolean statesOnDevice;      // lean kinds: hNow and cNow are older than the device's states[current]
+    private boolean statesOnDevice;      // lean kind: hNow and cNow are older than the device's states[current]
     private boolean closed;
 
     /** The buffers and graphs of one chunk length. */
@@ -80,7 +81,7 @@ final class PersistentSession implements Session {
         final PersistentWorkspace w;
         final PinnedBuffer in;      // [t][B][I] fp32
         final PinnedBuffer out;     // [t][B][H] fp32, then (device kind) [2][L][B][H] states, then the fault records
-        final PinnedBuffer faultsOut; // lean kinds: [L] fault records, written by the faults kernel; else null
+        final PinnedBuffer faultsOut; // lean kind: [L] fault records, written by the faults kernel; else null
         final CudaGraph[] graphs = new CudaGraph[2]; // [which state buffer is read]
 
         Shape(int t) {
@@ -125,12 +126,12 @@ final class PersistentSession implements Session {
             }
         }
 
-        /** The lean kinds' two graphs, after one checked run (see {@link Kind}). */
+        /** The lean kind's two graphs, after one checked run (see {@link Kind}). */
         private void buildLean(int smArch) {
             var faultsKernel = engine.layers().sessionFaultsKernel(smArch);
-            long x = kind == Kind.MAPPED ? in.devicePointer() : w.x.ptr();
+            long x = w.x.ptr();
             DeviceBuffer lastSeq = w.seq[(layers - 1) % 2];
-            long y = kind == Kind.MAPPED ? out.devicePointer() : lastSeq.ptr();
+            long y = lastSeq.ptr();
             long faultsHost = faultsOut.devicePointer();
             int faultInts = KernelFault.RECORD_INTS * layers;
             for (int p = 0; p < 2; p++) {
@@ -140,14 +141,10 @@ final class PersistentSession implements Session {
                         new PersistentRun.Lean(x, y)));
                 run.prepareSession();
                 Runnable step = () -> {
-                    if (kind == Kind.LEAN) {
-                        w.x.uploadAsync(in.segment(), 0, engine.stream());
-                    }
+                    w.x.uploadAsync(in.segment(), 0, engine.stream());
                     run.enqueueSession();
                     faultsKernel.launch(engine.stream(), 1, 32, 0, faults, faultsHost, faultInts);
-                    if (kind == Kind.LEAN) {
-                        lastSeq.downloadAsync(out.segment(), 0, engine.stream());
-                    }
+                    lastSeq.downloadAsync(out.segment(), 0, engine.stream());
                 };
                 if (p == current) { // one real run first, checked (see the device kind's)
                     in.segment().fill((byte) 0);
@@ -188,7 +185,7 @@ final class PersistentSession implements Session {
                 states[i] = owned.add(engine.context().allocate(stateBytes(), "session states"));
             }
             faults = owned.add(engine.context().allocate(faultBytes(), "session fault records"));
-            faults.fill((byte) 0, engine.stream()); // the lean kinds' steps expect them clear (their faults kernel clears them after)
+            faults.fill((byte) 0, engine.stream()); // a lean step expects them clear (its faults kernel clears them after)
             uploadStates(given[0], given[1]);
         } catch (RuntimeException | Error e) {
             owned.closeAfter(e);
@@ -270,11 +267,10 @@ final class PersistentSession implements Session {
         }
     }
 
-    /** A lean kind's step: one graph launch, then the fault records and outputs read from page-locked memory. */
+    /** A lean step: one graph launch, then the fault records and outputs read from page-locked memory. */
     private Tensor leanStep(Tensor chunk, int t) {
         shapeFor(chunk, t);
         MemorySegment o = shape.out.segment();
-        o.fill((byte) 0xFF); // NaN: an output the kernels left unwritten shows
         shape.graphs[current].launch(engine.stream());
         engine.stream().synchronize();
         checkFaults(shape.faultsOut.segment().toArray(JAVA_INT), (int) Math.min(Integer.MAX_VALUE, steps));

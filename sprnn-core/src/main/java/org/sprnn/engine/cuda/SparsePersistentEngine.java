@@ -310,30 +310,31 @@ public final class SparsePersistentEngine implements Engine {
     }
 
     /**
-     * Which session {@link #openSession} opens: {@code device}, {@code lean} or {@code mapped} ({@link PersistentSession}:
+     * Which session {@link #openSession} opens: {@code device} or {@code lean} ({@link PersistentSession}:
      * the states stay on the device, a step is one captured graph; {@link #SESSION_KINDS}) or {@code host} (the states on
      * the Java heap, a step one {@link #run}). System
      * property {@value}, else environment variable {@code SPRNN_SESSION}; default {@link #DEFAULT_SESSION}.
      */
     public static final String SESSION_PROPERTY = "sprnn.session";
     /**
-     * The default of {@link #SESSION_PROPERTY}: the device session, verified against cpu-reference on the GPU and faster
-     * at every point measured (an H200, 2026-12-07, results/suite/session14: one-step calls at 1152 and 2304, batch 1
-     * and 4, 1.4-2.5x less time a call than the host session).
+     * The default of {@link #SESSION_PROPERTY}: the lean session, verified against cpu-reference on the GPU and faster at
+     * every point measured than the device session (an H100, 2026-12-07, results/suite/session15: one-step calls at 1152
+     * and 2304, batch 1 and 4, 1.3-1.6x less time a call), which was faster than the host session (session 14). The
+     * resident session is faster still at batch 1 but holds every SM while it waits for the next step, so it is asked
+     * for, not assumed.
      */
-    public static final String DEFAULT_SESSION = "device";
+    public static final String DEFAULT_SESSION = "lean";
 
     /**
      * The values of {@link #SESSION_PROPERTY}: {@code device} (a step's graph copies the chunk in and the outputs, states
      * and fault records out), {@code lean} (the chunk in and the outputs out, nothing more: the fault records come back
-     * through mapped memory, the states only when asked), {@code mapped} (no copy: the chunk read and the outputs written
-     * by the kernels in mapped host memory), {@code resident} (one-layer models: the kernel stays resident between steps,
+     * through mapped memory, the states only when asked), {@code resident} (one-layer models: the kernel stays resident between steps,
      * fed through page-locked memory, {@link ResidentSession}), {@code host} (the states on the Java heap, a step one {@link #run}).
      */
     /** The kernel's define of the resident session variant ({@code sparse_persistent_rnn.cu}, "resident"). */
     public static final String RESIDENT_DEFINE = "SPRNN_RESIDENT";
 
-    public static final List<String> SESSION_KINDS = List.of("device", "lean", "mapped", "resident", "host");
+    public static final List<String> SESSION_KINDS = List.of("device", "lean", "resident", "host");
 
     /**
      * A session of this engine, as {@link #SESSION_PROPERTY} says: on the device ({@link PersistentSession}) or with the

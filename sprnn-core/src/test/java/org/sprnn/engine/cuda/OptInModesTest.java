@@ -3,6 +3,7 @@ package org.sprnn.engine.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.sprnn.SprnnException;
@@ -168,8 +169,38 @@ class OptInModesTest {
     }
 
     @Test
-    void theSessionKindDefaultsToTheDeviceSessionMeasuredFasterOnAGpu() {
+    void theSessionKindDefaultsToTheLeanSessionMeasuredFasterOnAGpu() {
         assertThat(SparsePersistentEngine.SESSION_PROPERTY).isEqualTo("sprnn.session");
-        assertThat(SparsePersistentEngine.DEFAULT_SESSION).isEqualTo("device");
+        assertThat(SparsePersistentEngine.DEFAULT_SESSION).isEqualTo("lean");
+        assertThat(SparsePersistentEngine.SESSION_KINDS).containsExactly("device", "lean", "resident", "host");
+        assertThat(PersistentSession.Kind.of("lean")).isEqualTo(PersistentSession.Kind.LEAN);
+        assertThat(PersistentSession.Kind.of("device")).isEqualTo(PersistentSession.Kind.DEVICE);
+        try {
+            System.setProperty(SparsePersistentEngine.SESSION_PROPERTY, "mapped"); // measured slower and dropped
+            assertThatThrownBy(() -> OptIn.mode(SparsePersistentEngine.SESSION_PROPERTY, "SPRNN_SESSION", SparsePersistentEngine.DEFAULT_SESSION,
+                    SparsePersistentEngine.SESSION_KINDS)).isInstanceOf(org.sprnn.SprnnException.class)
+                    .hasMessageContaining("'mapped'").hasMessageContaining("device or lean or resident or host");
+            System.setProperty(SparsePersistentEngine.SESSION_PROPERTY, " resident ");
+            assertThat(OptIn.mode(SparsePersistentEngine.SESSION_PROPERTY, "SPRNN_SESSION", SparsePersistentEngine.DEFAULT_SESSION,
+                    SparsePersistentEngine.SESSION_KINDS)).isEqualTo("resident");
+        } finally {
+            System.clearProperty(SparsePersistentEngine.SESSION_PROPERTY);
+        }
+    }
+
+    @Test
+    void theResidentKernelsIdleWaitIsCheckedMilliseconds() {
+        try {
+            assertThat(ResidentSession.idleMillis()).isEqualTo(ResidentSession.DEFAULT_IDLE_MS);
+            System.setProperty(ResidentSession.IDLE_PROPERTY, "250");
+            assertThat(ResidentSession.idleMillis()).isEqualTo(250);
+            for (String bad : List.of("0", "-5", "60001", "2.5", "soon")) {
+                System.setProperty(ResidentSession.IDLE_PROPERTY, bad);
+                assertThatThrownBy(ResidentSession::idleMillis).as(bad).isInstanceOf(org.sprnn.SprnnException.class)
+                        .hasMessageContaining("SPRNN_RESIDENT_IDLE_MS").hasMessageContaining("'" + bad + "'");
+            }
+        } finally {
+            System.clearProperty(ResidentSession.IDLE_PROPERTY);
+        }
     }
 }
