@@ -1039,15 +1039,27 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
           for (int b = 0; b < B; ++b) acc[b] = 0.f;
           if ((input_size & 3) == 0) {
+            // XU float4 of the row (and of each x_b) a lane per round, all loads of a round in flight together: one L2
+            // round trip per XU x 128 columns, not one per 128 (the loop is latency-bound, not bandwidth-bound)
+            constexpr int XU = B <= 2 ? 4 : 2;
             const float4* w4 = reinterpret_cast<const float4*>(wrow);
+            const int n4 = input_size / 4;
 #pragma unroll 1
-            for (int i = lane; i < input_size / 4; i += 32) {
-              const float4 w = __ldg(w4 + i);
+            for (int i0 = lane; i0 < n4; i0 += 32 * XU) {
+              float4 w[XU], x[XU][B];
 #pragma unroll
-              for (int b = 0; b < B; ++b) {
-                const float4 x = __ldcg(reinterpret_cast<const float4*>(xs + (size_t)b * input_size) + i);
-                acc[b] += w.x * x.x + w.y * x.y + w.z * x.z + w.w * x.w;
+              for (int q = 0; q < XU; ++q) {
+                const int i = i0 + 32 * q;
+                const bool in = i < n4;
+                w[q] = in ? __ldg(w4 + i) : make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+                for (int b = 0; b < B; ++b)
+                  x[q][b] = in ? __ldcg(reinterpret_cast<const float4*>(xs + (size_t)b * input_size) + i) : make_float4(0.f, 0.f, 0.f, 0.f);
               }
+#pragma unroll
+              for (int q = 0; q < XU; ++q)
+#pragma unroll
+                for (int b = 0; b < B; ++b) acc[b] += w[q].x * x[q][b].x + w[q].y * x[q][b].y + w[q].z * x[q][b].z + w[q].w * x[q][b].w;
             }
           } else {
 #pragma unroll 1
