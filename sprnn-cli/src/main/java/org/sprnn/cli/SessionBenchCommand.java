@@ -425,6 +425,8 @@ final class SessionBenchCommand extends SprnnCommand {
             }
         } catch (CudnnEngineException refused) {
             return none(label, batch, Double.NaN, "refused: " + refused.getMessage());
+        } catch (org.sprnn.engine.cuda.SessionKindRefusedException limit) { // the session kind's stated limit
+            return none(label, batch, Double.NaN, "infeasible: " + limit.getMessage());
         } catch (SprnnException failed) {
             return none(label, batch, Double.NaN, "FAILED: " + failed.getMessage());
         } finally {

@@ -748,8 +748,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                           unsigned long long idle_ns             // CTA 0 leaves after this long with no step posted
 #endif
                           ) {
-#if SPRNN_RESIDENT && (SPRNN_EXCHANGE != 0 || SC > 1 || SPRNN_LENGTHS)
-#error "SPRNN_RESIDENT needs the grid barrier (SPRNN_EXCHANGE=0) without staging clusters, and no lengths"
+#if SPRNN_RESIDENT && (SPRNN_EXCHANGE != 0 || SC > 1 || SPRNN_STAGE_ASYNC == 2 || SPRNN_LENGTHS)
+#error "SPRNN_RESIDENT needs the grid barrier (SPRNN_EXCHANGE=0) without bulk staging (a copy for a step never run would outlive the CTA), and no lengths"
 #endif
   extern __shared__ __align__(16) unsigned char smem[];
   const int lane = threadIdx.x & 31;
@@ -969,6 +969,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         while ((v = *posted) >= 0 && v < want) {
           if ((++spins & 15u) == 0 && (global_timer() - start > idle_ns || load_volatile_int(fault) != 0)) break;
         }
+        asm volatile("fence.acq_rel.sys;" ::: "memory");  // the host's inputs, written before `posted`, after it
         resident_go = v >= want && t < SPRNN_RESIDENT_MAX_STEPS && load_volatile_int(fault) == 0;
       } else {
         while ((v = (int)load_acquire_u32(reinterpret_cast<const unsigned*>(go))) >= 0 && v < want) {

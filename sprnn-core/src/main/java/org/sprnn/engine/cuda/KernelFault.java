@@ -23,7 +23,8 @@ enum KernelFault {
     /** {@code SPRNN_FAULT_CLUSTER_EXIT}: the exit barrier waits two spins. */
     CLUSTER_EXIT(5, "SPRNN_FAULT_CLUSTER_EXIT", 2, detail -> "a cluster peer did not reach the exit barrier"),
     /** {@code SPRNN_FAULT_RESIDENT_WAIT}: a resident session kernel's CTA waits the idle time and one spin more. */
-    RESIDENT_WAIT(6, "SPRNN_FAULT_RESIDENT_WAIT", 1, detail -> "CTA 0 did not hand on the next step of the resident session");
+    RESIDENT_WAIT(6, "SPRNN_FAULT_RESIDENT_WAIT", 1, detail -> "CTA 0 did not hand on the next step of the resident session "
+            + "(after the idle wait, SPRNN_RESIDENT_IDLE_MS)");
 
     /** {@code SPRNN_FAULT_NONE}: word 0 of a record with no fault. */
     static final int NONE = 0;

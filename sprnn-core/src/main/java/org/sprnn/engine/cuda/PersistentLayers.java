@@ -193,17 +193,17 @@ final class PersistentLayers {
             return lk;
         }
         if (model.numLayers() != 1) {
-            throw new SprnnException(name + ": a resident session runs one layer (its kernel holds every SM); this model has "
+            throw new SessionKindRefusedException(name + ": a resident session runs one layer (its kernel holds every SM); this model has "
                     + model.numLayers() + " layers: use SPRNN_SESSION=lean");
         }
         kernels(batch); // the CSR matrices
         Plan p = Plan.of(recurrent.get(0), model.cell(), batch, limits, planOptions.withExchange(ExchangeMode.GRID_BARRIER));
         if (!p.fits()) {
-            throw new SprnnException(name + ": resident session: " + SparsePersistentEngine.refusal(0, p, batch));
+            throw new SessionKindRefusedException(name + ": resident session: " + SparsePersistentEngine.refusal(0, p, batch));
         }
         KernelSpec s = p.spec();
         if (s.stageCluster() > 1) {
-            throw new SprnnException(name + ": a resident session needs the grid barrier without staging clusters; layer 0 at batch "
+            throw new SessionKindRefusedException(name + ": a resident session needs the grid barrier without staging clusters; layer 0 at batch "
                     + batch + " stages h in clusters of " + s.stageCluster() + ": use SPRNN_SESSION=lean");
         }
         String kernelName = variant.kernelName(s) + "_resident";

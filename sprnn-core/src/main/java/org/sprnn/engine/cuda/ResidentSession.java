@@ -60,7 +60,8 @@ final class ResidentSession implements Session {
     private final PersistentLayers.LayerKernel lk;
     private final CudaStream stream;
     private final PersistentWorkspace w; // x ring, xproj ring, exchange, counter, fault
-    private final DeviceBuffer state;   // [2][B][H] fp32: h, then c; the kernel's h0/c0 and h_n/c_n
+    private final DeviceBuffer[] states = new DeviceBuffer[2]; // [2][B][H] fp32 each (h, then c): a launch reads one, leaves
+    private int current;                // its state in the other (no buffer is both a launch's h0 and its h_n); this one is current
     private final DeviceBuffer go;      // the kernel's hand-on word
     private final DeviceBuffer finished; // the kernel's per-launch count of CTA step completions
     private final PinnedBuffer xHost;   // [RING][B][I] fp32
@@ -91,7 +92,9 @@ final class ResidentSession implements Session {
             stream = owned.add(engine.context().createStream());
             w = owned.add(new PersistentWorkspace(engine.context(), RING, batch, inputSize, hidden, model.cell().gates(), 1,
                     java.util.List.of(lk), RING, 1));
-            state = owned.add(engine.context().allocate(2L * batch * hidden * 4, "resident session states"));
+            for (int i = 0; i < 2; i++) {
+                states[i] = owned.add(engine.context().allocate(2L * batch * hidden * 4, "resident session states"));
+            }
             go = owned.add(engine.context().allocate(16, "resident hand-on word"));
             finished = owned.add(engine.context().allocate(16, "resident step completions"));
             xHost = owned.add(engine.context().allocatePinned(4L * RING * batch * inputSize, "resident session inputs"));
@@ -104,7 +107,7 @@ final class ResidentSession implements Session {
             if (given[1] != null) {
                 System.arraycopy(given[1].data(), 0, both, n, n);
             }
-            Transfers.perCall(stream).uploadFloats(state, both);
+            Transfers.perCall(stream).uploadFloats(states[current], both);
             hNow = given[0];
             cNow = given[1];
         } catch (RuntimeException | Error e) {
@@ -150,6 +153,10 @@ final class ResidentSession implements Session {
         synchronized (engine) {
             engine.requireOpen();
             engine.context().makeCurrent();
+            // the kernel advances the state as it goes: a step that fails after it has run leaves the session failed
+            // (its steps are consumed), never a state that does not match steps()
+            hNow = null;
+            cNow = null;
             try {
                 double[] x = chunk.data();
                 float[] y = new float[t * batch * hidden];
@@ -162,13 +169,18 @@ final class ResidentSession implements Session {
                 Float32Range.requireOutputInRange(out, 1);
                 Float32Range.requireFp16Exchange(out, 1, engine.name());
                 lastOutput = out;
-                hNow = null;
-                cNow = null;
                 return out;
             } catch (CudaException e) {
+                failed = e.getMessage();
                 running = false;
                 throw SparsePersistentEngine.contextLost(e) ? new SprnnException(engine.name() + ": the CUDA context is unusable after "
                         + "a kernel fault in this process (" + e.getMessage() + "); restart the process") : e;
+            } catch (SprnnException e) {
+                if (failed == null) {
+                    failed = e.getMessage();
+                }
+                halt();
+                throw e;
             }
         }
     }
@@ -184,8 +196,8 @@ final class ResidentSession implements Session {
             }
         }
         long target = steps + n;
-        if (target > Integer.MAX_VALUE) {
-            throw new SprnnException(engine.name() + ": a resident session runs at most " + Integer.MAX_VALUE + " steps");
+        if (target >= Integer.MAX_VALUE) { // the kernel counts steps in int32
+            throw new SprnnException(engine.name() + ": a resident session runs at most " + (Integer.MAX_VALUE - 1) + " steps");
         }
         MemorySegment c = control.segment();
         VarHandle.fullFence(); // the inputs before the count that posts them
@@ -196,16 +208,21 @@ final class ResidentSession implements Session {
         int spins = 0;
         while ((int) INT.getVolatile(c, DONE) < (int) target) {
             if ((++spins & 255) == 0) {
+                if (System.nanoTime() - start > bound) {
+                    String why = String.format(Locale.ROOT, "the resident session's kernel did not finish steps %d..%d within %.1f s",
+                            steps, target - 1, bound / 1e9);
+                    failed = why;
+                    halt(); // the kernel's own waits are bounded: it leaves
+                    throw new SprnnException(engine.name() + ": " + why);
+                }
                 if (stream.isIdle()) { // the kernel left: idle just before this post, a fault, or its step limit
                     running = false;
+                    current = 1 - current; // it left its state in the other buffer
                     checkFault();
                     if ((int) INT.getVolatile(c, DONE) >= (int) target) {
                         break;
                     }
                     ensureRunning();
-                } else if (System.nanoTime() - start > bound) {
-                    throw new SprnnException(String.format(Locale.ROOT, "%s: the resident session's kernel did not finish step %d "
-                            + "within %.1f s", engine.name(), target, bound / 1e9));
                 }
             }
         }
@@ -219,11 +236,15 @@ final class ResidentSession implements Session {
         steps = target;
     }
 
-    /** Launches the resident kernel from the states in {@link #state} unless it is running. */
+    /**
+     * Launches the resident kernel unless it is running: from the states in the current buffer, at the count of steps the
+     * last launch finished (which may be past {@link #steps} within a piece, when a launch reached its step limit).
+     */
     private void ensureRunning() {
         if (running) {
             return;
         }
+        int first = (int) INT.getVolatile(control.segment(), DONE);
         var s = lk.plan().spec();
         w.counter.fill((byte) 0, stream);
         w.fault.fill((byte) 0, stream);
@@ -233,12 +254,12 @@ final class ResidentSession implements Session {
         long bh = (long) batch * hidden * 4;
         PersistentLayers layers = engine.layers();
         lk.kernel().launchCooperative(stream, s.ctas(), s.threadsPerCta(), (int) s.sharedMemoryBytes(), lk.words(), lk.rowEnds(),
-                lk.warpUnits(), lk.needed(), w.xproj, layers.bHh(0), state.ptr(), state.ptr(bh), outHost.devicePointer(), state.ptr(),
-                state.ptr(bh), w.exchange, w.counter, w.fault, Integer.MAX_VALUE, engine.variant().spinTimeoutNs(), layers.wIh(0),
-                layers.bIh(0), xHost.devicePointer(), w.x, control.devicePointer() + POSTED, control.devicePointer() + DONE, go,
-                finished, (int) steps, RING, inputSize, idleNs);
+                lk.warpUnits(), lk.needed(), w.xproj, layers.bHh(0), states[current].ptr(), states[current].ptr(bh),
+                outHost.devicePointer(), states[1 - current].ptr(), states[1 - current].ptr(bh), w.exchange, w.counter, w.fault,
+                Integer.MAX_VALUE, engine.variant().spinTimeoutNs(), layers.wIh(0), layers.bIh(0), xHost.devicePointer(), w.x,
+                control.devicePointer() + POSTED, control.devicePointer() + DONE, go, finished, first, RING, inputSize, idleNs);
         running = true;
-        launchedAt = steps;
+        launchedAt = first;
     }
 
     /** Throws the fault the kernel recorded, if any (after it left). */
@@ -260,8 +281,18 @@ final class ResidentSession implements Session {
         INT.setVolatile(control.segment(), POSTED, -1);
         stream.synchronize();
         running = false;
+        current = 1 - current; // it left its state in the other buffer
         INT.setVolatile(control.segment(), POSTED, (int) steps);
         checkFault();
+    }
+
+    /** {@link #stop}, after a failure: whatever it throws now is the failure's consequence, not news. */
+    private void halt() {
+        try {
+            stop();
+        } catch (RuntimeException e) {
+            running = false;
+        }
     }
 
     @Override
@@ -273,7 +304,7 @@ final class ResidentSession implements Session {
                 engine.context().makeCurrent();
                 stop();
                 int n = batch * hidden;
-                float[] s = Transfers.perCall(stream).downloadFloats(state, 2L * n);
+                float[] s = Transfers.perCall(stream).downloadFloats(states[current], 2L * n);
                 hNow = Tensor.ofFloats(java.util.Arrays.copyOfRange(s, 0, n), 1, batch, hidden);
                 cNow = lstm ? Tensor.ofFloats(java.util.Arrays.copyOfRange(s, n, 2 * n), 1, batch, hidden) : null;
             }
@@ -301,11 +332,7 @@ final class ResidentSession implements Session {
         lastOutput = null;
         try {
             engine.context().makeCurrent();
-            try {
-                stop();
-            } catch (RuntimeException e) {
-                // closing: the fault, if any, was the last step's to report
-            }
+            halt(); // closing: a fault now was the last step's to report
         } finally {
             try {
                 owned.close();

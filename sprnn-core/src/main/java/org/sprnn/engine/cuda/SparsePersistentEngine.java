@@ -331,10 +331,10 @@ public final class SparsePersistentEngine implements Engine {
      * through mapped memory, the states only when asked), {@code resident} (one-layer models: the kernel stays resident between steps,
      * fed through page-locked memory, {@link ResidentSession}), {@code host} (the states on the Java heap, a step one {@link #run}).
      */
+    public static final List<String> SESSION_KINDS = List.of("device", "lean", "resident", "host");
+
     /** The kernel's define of the resident session variant ({@code sparse_persistent_rnn.cu}, "resident"). */
     public static final String RESIDENT_DEFINE = "SPRNN_RESIDENT";
-
-    public static final List<String> SESSION_KINDS = List.of("device", "lean", "resident", "host");
 
     /**
      * A session of this engine, as {@link #SESSION_PROPERTY} says: on the device ({@link PersistentSession}) or with the

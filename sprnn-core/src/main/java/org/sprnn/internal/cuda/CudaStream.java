@@ -34,7 +34,7 @@ public final class CudaStream implements AutoCloseable {
             return false;
         }
         if (rc != 0) {
-            ctx.driver().cuStreamQuery.check(handle()); // throws, naming the error (sticky errors repeat)
+            throw new CudaException("cuStreamQuery", rc, ctx.driver().cuStreamQuery.errorText().apply(rc));
         }
         return true;
     }
