@@ -162,8 +162,11 @@ public final class Float32Range {
     }
 
     /**
-     * The output half of {@link #requireInRange}: throws naming the first value of {@code output} ({@code [T][B][H]}, the
-     * last of {@code layers} layers) outside float32's range.
+     * The output half of {@link #requireInRange}: throws naming the first value of {@code output} outside float32's range.
+     *
+     * @param output the outputs {@code [T][B][H]} of the last layer
+     * @param layers the model's layers (the last one is named)
+     * @throws SprnnException naming the layer, step, batch element and unit
      */
     public static void requireOutputInRange(org.sprnn.model.Tensor output, int layers) {
         int[] s = output.shape();
@@ -178,8 +181,12 @@ public final class Float32Range {
     }
 
     /**
-     * Throws naming the first value of the states {@code states} ({@code [L][B][H]}, {@code what}: {@link #HIDDEN_STATE}
-     * or {@link #CELL_STATE}, after {@code steps} steps) outside float32's range.
+     * Throws naming the first value of {@code states} outside float32's range.
+     *
+     * @param states the final states {@code [L][B][H]}
+     * @param what {@link #HIDDEN_STATE} or {@link #CELL_STATE}
+     * @param steps the steps run (the last one is named)
+     * @throws SprnnException naming the layer, step, batch element and unit
      */
     public static void requireStatesInRange(org.sprnn.model.Tensor states, String what, int steps) {
         checkStates(states, what, steps, states.dim(1), states.dim(2));
@@ -204,7 +211,14 @@ public final class Float32Range {
         return out;
     }
 
-    /** {@link #requireFp16Exchange(RnnOutput, String)} of an output {@code [T][B][H]} alone, the last of {@code layers}. */
+    /**
+     * {@link #requireFp16Exchange(RnnOutput, String)} of an output alone.
+     *
+     * @param output the outputs {@code [T][B][H]} of the last layer
+     * @param layers the model's layers (the last one is named)
+     * @param engine the engine's name, for the message
+     * @throws SprnnException naming the layer (the last), step, batch element and unit
+     */
     public static void requireFp16Exchange(org.sprnn.model.Tensor output, int layers, String engine) {
         int[] s = output.shape();
         int steps = s[0], batch = s[1], hidden = s[2];
