@@ -1042,7 +1042,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           if ((input_size & 3) == 0) {
             // XU float4 of the row (and of each x_b) a lane per round, all loads of a round in flight together: one L2
             // round trip per XU x 128 columns, not one per 128 (the loop is latency-bound, not bandwidth-bound)
-            constexpr int XU = B <= 2 ? 4 : 2;
+            constexpr int XU = B <= 2 ? 4 : (B <= 4 ? 2 : 1);  // x[XU][B] float4 held at once: spills above
             const float4* w4 = reinterpret_cast<const float4*>(wrow);
             const int n4 = input_size / 4;
 #pragma unroll 1

@@ -54,6 +54,8 @@ final class ResidentSession implements Session {
      */
     private static final long LOOK_AFTER_NS = 300_000;
     private static final long LOOK_EVERY_NS = 200_000;
+    /** How much before the kernel's idle wait runs out the host already assumes it may have left. */
+    private static final long IDLE_SLACK_NS = 1_000_000;
 
     private static final VarHandle INT = JAVA_INT.varHandle();
     private static final long POSTED = 0;  // byte offsets in the control buffer, on separate 64-byte lines
@@ -79,6 +81,7 @@ final class ResidentSession implements Session {
     private final PinnedBuffer control; // posted at 0, done at 64 (int32)
     private boolean running;            // a launch is (or may still be) in flight
     private long steps;                 // steps done
+    private long lastDone = System.nanoTime(); // when the last piece's outputs were seen
     private long launchedAt;            // steps done when the running (or last) launch began: its fault records count from it
     private Tensor lastOutput;
     private Tensor hNow;                // the states where the kernel left them, read at state(); null: not read since
@@ -182,7 +185,11 @@ final class ResidentSession implements Session {
                 return out;
             } catch (CudaException e) {
                 failed = e.getMessage();
-                running = false;
+                if (SparsePersistentEngine.contextLost(e)) {
+                    running = false;
+                } else {
+                    halt();
+                }
                 throw SparsePersistentEngine.contextLost(e) ? new SprnnException(engine.name() + ": the CUDA context is unusable after "
                         + "a kernel fault in this process (" + e.getMessage() + "); restart the process") : e;
             } catch (SprnnException e) {
@@ -216,7 +223,9 @@ final class ResidentSession implements Session {
         long start = System.nanoTime();
         long bound = idleNs + 2 * engine.variant().spinTimeoutNs() + 1_000_000_000L;
         int spins = 0;
-        long look = start + LOOK_AFTER_NS; // cuStreamQuery can take tens of µs while the kernel runs: not on a step's path
+        // cuStreamQuery can take tens of µs while the kernel runs: not on a step's path, unless the kernel has likely
+        // left already (the session was idle about as long as the kernel waits)
+        long look = running && start - lastDone >= idleNs - IDLE_SLACK_NS ? start : start + LOOK_AFTER_NS;
         while ((int) INT.getVolatile(c, DONE) < (int) target) {
             if ((++spins & 63) == 0) {
                 long now = System.nanoTime();
@@ -242,6 +251,7 @@ final class ResidentSession implements Session {
                 }
             }
         }
+        lastDone = System.nanoTime();
         VarHandle.fullFence(); // the outputs after the count that says they are there
         MemorySegment out = outHost.segment();
         int bh = batch * hidden;
@@ -295,7 +305,15 @@ final class ResidentSession implements Session {
             return;
         }
         INT.setVolatile(control.segment(), POSTED, -1);
-        stream.synchronize();
+        long start = System.nanoTime(), bound = idleNs + 2 * engine.variant().spinTimeoutNs() + 1_000_000_000L;
+        while (!stream.isIdle()) { // bounded: the kernel's own waits are, but a launch queued behind other work may not start
+            if (System.nanoTime() - start > bound) {
+                failed = String.format(Locale.ROOT, "its kernel did not leave within %.1f s of being told to", bound / 1e9);
+                throw new SprnnException(engine.name() + ": the resident session's kernel did not leave within "
+                        + String.format(Locale.ROOT, "%.1f s", bound / 1e9) + " of being told to; its buffers stay allocated");
+            }
+            Thread.onSpinWait();
+        }
         running = false;
         current = 1 - current; // it left its state in the other buffer
         INT.setVolatile(control.segment(), POSTED, (int) steps);
@@ -306,6 +324,8 @@ final class ResidentSession implements Session {
     private void halt() {
         try {
             stop();
+        } catch (SprnnException e) {
+            // a kernel that did not leave stays `running` (its buffers are then never freed); a fault record is the news
         } catch (RuntimeException e) {
             running = false;
         }
@@ -318,9 +338,15 @@ final class ResidentSession implements Session {
             synchronized (engine) {
                 engine.requireOpen();
                 engine.context().makeCurrent();
-                stop();
+                float[] s;
                 int n = batch * hidden;
-                float[] s = Transfers.perCall(stream).downloadFloats(states[current], 2L * n);
+                try {
+                    stop();
+                    s = Transfers.perCall(stream).downloadFloats(states[current], 2L * n);
+                } catch (CudaException e) {
+                    failed = e.getMessage();
+                    throw e;
+                }
                 hNow = Tensor.ofFloats(java.util.Arrays.copyOfRange(s, 0, n), 1, batch, hidden);
                 cNow = lstm ? Tensor.ofFloats(java.util.Arrays.copyOfRange(s, n, 2 * n), 1, batch, hidden) : null;
             }
@@ -351,7 +377,9 @@ final class ResidentSession implements Session {
             halt(); // closing: a fault now was the last step's to report
         } finally {
             try {
-                owned.close();
+                if (!running) { // never free what a kernel that would not leave may still use (then the buffers leak)
+                    owned.close();
+                }
             } finally {
                 engine.sessionClosed(this);
             }
