@@ -207,7 +207,17 @@ final class PersistentSession implements Session {
 
     /** Writes {@code h} and {@code c} (null: zeros) to the current state buffer. */
     private void uploadStates(Tensor h, Tensor c) {
+        Transfers.perCall(engine.stream()).uploadFloats(states[current], stateValues(h, c, layers * batch * hidden));
+    }
+
+    /** Half {@code which} (0: h, 1: c) of a state buffer's contents {@code s} ({@link #stateValues}) as {@code [L][B][H]}. */
+    static Tensor stateTensor(float[] s, int which, int layers, int batch, int hidden) {
         int n = layers * batch * hidden;
+        return Tensor.ofFloats(java.util.Arrays.copyOfRange(s, which * n, (which + 1) * n), layers, batch, hidden);
+    }
+
+    /** A state buffer's contents: {@code n} values of {@code h}, then {@code n} of {@code c} (null: zeros). */
+    static double[] stateValues(Tensor h, Tensor c, int n) {
         double[] both = new double[2 * n];
         if (h != null) {
             System.arraycopy(h.data(), 0, both, 0, n);
@@ -215,7 +225,7 @@ final class PersistentSession implements Session {
         if (c != null) {
             System.arraycopy(c.data(), 0, both, n, n);
         }
-        Transfers.perCall(engine.stream()).uploadFloats(states[current], both);
+        return both;
     }
 
     @Override
@@ -244,8 +254,7 @@ final class PersistentSession implements Session {
                 steps += t;
                 return y;
             } catch (CudaException e) {
-                throw SparsePersistentEngine.contextLost(e) ? new SprnnException(engine.name() + ": the CUDA context is unusable after "
-                        + "a kernel fault in this process (" + e.getMessage() + "); restart the process") : e;
+                throw SparsePersistentEngine.sessionError(engine.name(), e);
             }
         }
     }
@@ -289,8 +298,8 @@ final class PersistentSession implements Session {
         }
         int n = layers * batch * hidden;
         float[] s = Transfers.perCall(engine.stream()).downloadFloats(states[current], 2L * n);
-        Tensor h = Tensor.ofFloats(java.util.Arrays.copyOfRange(s, 0, n), layers, batch, hidden);
-        Tensor c = lstm ? Tensor.ofFloats(java.util.Arrays.copyOfRange(s, n, 2 * n), layers, batch, hidden) : null;
+        Tensor h = stateTensor(s, 0, layers, batch, hidden);
+        Tensor c = lstm ? stateTensor(s, 1, layers, batch, hidden) : null;
         Float32Range.requireStatesInRange(h, Float32Range.HIDDEN_STATE, (int) Math.min(Integer.MAX_VALUE, steps));
         if (c != null) {
             Float32Range.requireStatesInRange(c, Float32Range.CELL_STATE, (int) Math.min(Integer.MAX_VALUE, steps));
@@ -308,12 +317,11 @@ final class PersistentSession implements Session {
         MemorySegment o = shape.out.segment();
         // the step a fault names counts from the session's first
         checkFaults(o.asSlice(shape.outBytes() + stateBytes(), faultBytes()).toArray(JAVA_INT), (int) Math.min(Integer.MAX_VALUE, steps));
-        int n = layers * batch * hidden;
         float[] y = o.asSlice(0, shape.outBytes()).toArray(JAVA_FLOAT);
         float[] s = o.asSlice(shape.outBytes(), stateBytes()).toArray(JAVA_FLOAT);
         Tensor out = Tensor.ofFloats(y, t, batch, hidden);
-        Tensor h = Tensor.ofFloats(java.util.Arrays.copyOfRange(s, 0, n), layers, batch, hidden);
-        Tensor c = lstm ? Tensor.ofFloats(java.util.Arrays.copyOfRange(s, n, 2 * n), layers, batch, hidden) : null;
+        Tensor h = stateTensor(s, 0, layers, batch, hidden);
+        Tensor c = lstm ? stateTensor(s, 1, layers, batch, hidden) : null;
         Float32Range.requireInRange(Float32Range.requireFp16Exchange(new RnnOutput(out, h, c), engine.name()));
         current = 1 - current; // only now: a step that failed leaves the states as they were
         hNow = h;

@@ -79,6 +79,7 @@ final class ResidentSession implements Session {
     private final PinnedBuffer xHost;   // [RING][B][I] fp32
     private final PinnedBuffer outHost; // [RING][B][H] fp32
     private final PinnedBuffer control; // posted at 0, done at 64 (int32)
+    private final long xHostDev, outHostDev, controlDev; // the three page-locked buffers' device addresses
     private boolean running;            // a launch is (or may still be) in flight
     private long steps;                 // steps done
     private long lastDone = System.nanoTime(); // when the last piece's outputs were seen
@@ -114,13 +115,10 @@ final class ResidentSession implements Session {
             outHost = owned.add(engine.context().allocatePinned(4L * RING * batch * hidden, "resident session outputs"));
             control = owned.add(engine.context().allocatePinned(128, "resident session control words"));
             control.segment().fill((byte) 0);
-            int n = batch * hidden;
-            double[] both = new double[2 * n];
-            System.arraycopy(given[0].data(), 0, both, 0, n);
-            if (given[1] != null) {
-                System.arraycopy(given[1].data(), 0, both, n, n);
-            }
-            Transfers.perCall(stream).uploadFloats(states[current], both);
+            xHostDev = xHost.devicePointer();
+            outHostDev = outHost.devicePointer();
+            controlDev = control.devicePointer();
+            Transfers.perCall(stream).uploadFloats(states[current], PersistentSession.stateValues(given[0], given[1], batch * hidden));
             hNow = given[0];
             cNow = given[1];
         } catch (RuntimeException | Error e) {
@@ -190,8 +188,7 @@ final class ResidentSession implements Session {
                 } else {
                     halt();
                 }
-                throw SparsePersistentEngine.contextLost(e) ? new SprnnException(engine.name() + ": the CUDA context is unusable after "
-                        + "a kernel fault in this process (" + e.getMessage() + "); restart the process") : e;
+                throw SparsePersistentEngine.sessionError(engine.name(), e);
             } catch (SprnnException e) {
                 if (failed == null) {
                     failed = e.getMessage();
@@ -281,9 +278,9 @@ final class ResidentSession implements Session {
         PersistentLayers layers = engine.layers();
         lk.kernel().launchCooperative(stream, s.ctas(), s.threadsPerCta(), (int) s.sharedMemoryBytes(), lk.words(), lk.rowEnds(),
                 lk.warpUnits(), lk.needed(), w.xproj, layers.bHh(0), states[current].ptr(), states[current].ptr(bh),
-                outHost.devicePointer(), states[1 - current].ptr(), states[1 - current].ptr(bh), w.exchange, w.counter, w.fault,
-                Integer.MAX_VALUE, engine.variant().spinTimeoutNs(), layers.wIh(0), layers.bIh(0), xHost.devicePointer(), w.x,
-                control.devicePointer() + POSTED, control.devicePointer() + DONE, go, finished, first, RING, inputSize, idleNs);
+                outHostDev, states[1 - current].ptr(), states[1 - current].ptr(bh), w.exchange, w.counter, w.fault,
+                Integer.MAX_VALUE, engine.variant().spinTimeoutNs(), layers.wIh(0), layers.bIh(0), xHostDev, w.x,
+                controlDev + POSTED, controlDev + DONE, go, finished, first, RING, inputSize, idleNs);
         running = true;
         launchedAt = first;
     }
@@ -347,8 +344,8 @@ final class ResidentSession implements Session {
                     failed = e.getMessage();
                     throw e;
                 }
-                hNow = Tensor.ofFloats(java.util.Arrays.copyOfRange(s, 0, n), 1, batch, hidden);
-                cNow = lstm ? Tensor.ofFloats(java.util.Arrays.copyOfRange(s, n, 2 * n), 1, batch, hidden) : null;
+                hNow = PersistentSession.stateTensor(s, 0, 1, batch, hidden);
+                cNow = lstm ? PersistentSession.stateTensor(s, 1, 1, batch, hidden) : null;
             }
         }
         return new RnnOutput(lastOutput, hNow, cNow);

@@ -242,6 +242,15 @@ public final class SparsePersistentEngine implements Engine {
                 || (c.code() >= CudaDriver.ERROR_HARDWARE_STACK_ERROR && c.code() <= CudaDriver.ERROR_LAUNCH_FAILED));
     }
 
+    /**
+     * What a session step throws for a CUDA error {@code e} of engine {@code engine}: the lost-context message where the
+     * context is unusable ({@link #contextLost}), else {@code e} itself.
+     */
+    static RuntimeException sessionError(String engine, CudaException e) {
+        return contextLost(e) ? new SprnnException(engine + ": the CUDA context is unusable after a kernel fault in this process ("
+                + e.getMessage() + "); restart the process") : e;
+    }
+
     private static SprnnException lostContext(Throwable e) {
         return new SprnnException(NAME + ": the CUDA context is unusable after a kernel fault in this process (" + e.getMessage()
                 + "); restart the process");
