@@ -29,8 +29,8 @@
 #   bash scripts/gpu-pack.sh $OUT -- bash scripts/gpu-suite.sh dist/sprnn-linux-x64.tar.xz @OUT@/s session    # there
 # (the device tool: carry ["dist"], timeout_s 420; $OUT/all.tgz comes back: tar xzf all.tgz gives r/s/...)
 set -uo pipefail
-tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|recheck|grid|cudnn-anchors|session|all]}
-OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|recheck|grid|cudnn-anchors|session|all]}
+tarball=${1:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|recheck|grid|cudnn-anchors|session|session-trace|all]}
+OUT=${2:?usage: gpu-suite.sh TARBALL OUT [checks|quick|bench|full|dense|recheck|grid|cudnn-anchors|session|session-trace|all]}
 PART=${3:-all}
 # fresh random models and inputs each run unless SPRNN_SEED is given; the seed is recorded in steps.txt
 SEED=${SPRNN_SEED:-$(( $(date +%s) % 100000 ))}
@@ -167,6 +167,20 @@ if [ "$PART" = session ]; then
     --batch 1,4 --density 0.1 --dtype float16 --calls 10000 --wall-seconds 3 --seed "$SEED" --out "$OUT/session/torch_step.csv"
   }
   grep -h "^|" "$OUT"/session-*.log "$OUT"/torch-step*.log | cut -c1-250
+fi
+if [ "$PART" = session-trace ]; then
+  # issue 17: where a resident step's time goes, from the kernel's own %globaltimer stamps (ResidentTrace): one-step
+  # calls at 2304 and 1152 (batch 1), 2304 batch 4, and calls of 64 steps (the kernel's steps back to back)
+  mkdir -p "$OUT/trace"
+  for c in "2304 1 1" "1152 1 1" "2304 4 1" "2304 1 64"; do
+    set -- $c
+    step "trace-h$1-b$2-c$3" 60 env SPRNN_RESIDENT_TRACE_FILE="$OUT/trace/h$1-b$2-c$3.csv" "$S" bench session --cell rnn_relu \
+      --hidden "$1" --batch "$2" --density 0.1 --chunk "$3" --calls 10000 --engines cuda-sparse-persistent \
+      --session-kinds resident --wall-seconds 3 --seed "$SEED" --out-dir "$OUT/trace"
+  done
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  python3 "$here/resident_trace_summary.py" "$OUT"/trace/*.csv | tee "$OUT/trace/SUMMARY.md"
+  grep -h "^|" "$OUT"/trace-*.log | cut -c1-250
 fi
 if [ "$PART" = full ]; then
   fixtures=${SPRNN_FIXTURES:-"$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/sprnn-core/src/test/resources/golden"}

@@ -113,6 +113,23 @@
 // The most steps one resident launch serves (then it leaves and the host launches it again), so that the grid
 // barrier's arrival count, (t + 1) x CTAS, stays within 32 bits.
 #define SPRNN_RESIDENT_MAX_STEPS (1 << 24)
+// Measurement only (ResidentSession's trace, SPRNN_RESIDENT_TRACE_FILE): %globaltimer at 8 points of every step, into
+// page-locked host memory just past the `done` word ([ring][8] u64): 0 CTA 0 sees the step posted, 1 CTA 0 hands it on,
+// 2 the last CTA sees the hand-on, 3 CTA 0's warp 0 and 4 the last CTA's warp 0 have projected, 5 CTA 0 has finished
+// the step's arithmetic and exchange, 6 the CTA that finishes the step last begins its done fence, 7 done is written.
+#ifndef SPRNN_RESIDENT_TRACE
+#define SPRNN_RESIDENT_TRACE 0
+#endif
+#if SPRNN_RESIDENT && SPRNN_RESIDENT_TRACE
+#define RTRACE(i, who)                                                                                  \
+  if (who) {                                                                                            \
+    unsigned long long now_;                                                                            \
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now_));                                           \
+    reinterpret_cast<volatile unsigned long long*>(const_cast<int*>(done) + 16)[(size_t)slot * 8 + (i)] = now_; \
+  }
+#else
+#define RTRACE(i, who)
+#endif
 // Cluster exchange signal: 1 = asynchronous DSMEM stores (st.async) completing on the receiver's mbarrier
 // (no fence, no cluster barrier per step); 0 = plain DSMEM stores + barrier.cluster (release/acquire).
 #ifndef SPRNN_CLUSTER_MBARRIER
@@ -969,6 +986,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         while ((v = *posted) >= 0 && v < want) {
           if ((++spins & 15u) == 0 && (global_timer() - start > idle_ns || load_volatile_int(fault) != 0)) break;
         }
+        RTRACE(0, true)
         asm volatile("fence.acq_rel.sys;" ::: "memory");  // the host's inputs, written before `posted`, after it
         resident_go = v >= want && t < SPRNN_RESIDENT_MAX_STEPS && load_volatile_int(fault) == 0;
       } else {
@@ -979,6 +997,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           }
         }
         resident_go = v >= want;
+        RTRACE(2, cta == SPRNN_CTAS - 1)
       }
     }
     __syncthreads();
@@ -1023,6 +1042,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       __syncthreads();
       if (threadIdx.x == 0) {
         __threadfence();
+        RTRACE(1, true)
         store_release_u32(reinterpret_cast<unsigned*>(go), resident_go ? (unsigned)(first_step + t + 1) : 0xFFFFFFFFu);
       }
     }
@@ -1083,6 +1103,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       }
       __syncwarp();  // the lanes' loads below see lane 0's stores (memory ordering among the warp)
     }
+    RTRACE(3, cta == 0 && threadIdx.x == 0)
+    RTRACE(4, cta == SPRNN_CTAS - 1 && threadIdx.x == 0)
     LOAD_X_CG(xr, slot)
 #endif
     // act buffer of this step: the grid barrier stages h_{t-1} only after every CTA has finished step t-1 (its
@@ -1612,10 +1634,13 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     // the step is done once every CTA's outputs are out: the last CTA to finish it tells the host (thread 0's
     // system-scope fence after the CTA barrier is cumulative over the CTA's output stores, as the grid barrier's release)
     __syncthreads();
+    RTRACE(5, cta == 0 && threadIdx.x == 0)
     if (threadIdx.x == 0) __threadfence_system();
     if (threadIdx.x == 0 && atomicAdd(finished, 1u) == (unsigned)(t + 1) * SPRNN_CTAS - 1u) {
+      RTRACE(6, true)
       __threadfence_system();
       *done = first_step + t + 1;
+      RTRACE(7, true)
     }
 #endif
   }

@@ -206,9 +206,13 @@ final class PersistentLayers {
             throw new SessionKindRefusedException(name + ": a resident session needs the grid barrier without staging clusters; layer 0 at batch "
                     + batch + " stages h in clusters of " + s.stageCluster() + ": use SPRNN_SESSION=lean");
         }
-        String kernelName = variant.kernelName(s) + "_resident";
+        boolean traced = ResidentTrace.fileName() != null; // measurement only
+        String kernelName = variant.kernelName(s) + (traced ? "_resident_trace" : "_resident");
         Map<String, String> defines = new java.util.LinkedHashMap<>(variant.defines(s));
         defines.put(SparsePersistentEngine.RESIDENT_DEFINE, "1");
+        if (traced) {
+            defines.put("SPRNN_RESIDENT_TRACE", "1");
+        }
         byte[] cubin = compiler.compile(SparsePersistentEngine.SOURCE, kernelName, defines, "sm_" + s.smArch());
         CudaModule.CudaKernel kernel = owned.add(ctx.loadModule(cubin, kernelName)).kernel(KernelSpec.SYMBOL);
         kernel.setMaxDynamicSharedMemory((int) s.sharedMemoryBytes());

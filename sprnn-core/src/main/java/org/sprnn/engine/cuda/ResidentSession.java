@@ -78,7 +78,8 @@ final class ResidentSession implements Session {
     private final DeviceBuffer finished; // the kernel's per-launch count of CTA step completions
     private final PinnedBuffer xHost;   // [RING][B][I] fp32
     private final PinnedBuffer outHost; // [RING][B][H] fp32
-    private final PinnedBuffer control; // posted at 0, done at 64 (int32)
+    private final PinnedBuffer control; // posted at 0, done at 64 (int32); the kernel's trace stamps from 128 (ResidentTrace)
+    private final ResidentTrace trace;  // null: not traced (the usual)
     private final long xHostDev, outHostDev, controlDev; // the three page-locked buffers' device addresses
     private boolean running;            // a launch is (or may still be) in flight
     private long steps;                 // steps done
@@ -100,6 +101,7 @@ final class ResidentSession implements Session {
         this.inputSize = model.inputSize();
         this.lstm = model.cell().hasCellState();
         this.idleNs = idleMillis() * 1_000_000L;
+        this.trace = ResidentTrace.open(batch, hidden);
         try {
             engine.context().makeCurrent();
             lk = engine.layers().residentKernel(batch);
@@ -113,7 +115,8 @@ final class ResidentSession implements Session {
             finished = owned.add(engine.context().allocate(16, "resident step completions"));
             xHost = owned.add(engine.context().allocatePinned(4L * RING * batch * inputSize, "resident session inputs"));
             outHost = owned.add(engine.context().allocatePinned(4L * RING * batch * hidden, "resident session outputs"));
-            control = owned.add(engine.context().allocatePinned(128, "resident session control words"));
+            control = owned.add(engine.context().allocatePinned(ResidentTrace.OFFSET + 8L * ResidentTrace.POINTS * RING,
+                    "resident session control words"));
             control.segment().fill((byte) 0);
             xHostDev = xHost.devicePointer();
             outHostDev = outHost.devicePointer();
@@ -250,6 +253,10 @@ final class ResidentSession implements Session {
         }
         lastDone = System.nanoTime();
         VarHandle.fullFence(); // the outputs after the count that says they are there
+        if (trace != null) {
+            trace.piece(steps, n, start, lastDone);
+            trace.collect(c, RING, target - 1); // the last step's last stamp may still be on its way
+        }
         MemorySegment out = outHost.segment();
         int bh = batch * hidden;
         for (int s = 0; s < n; s++) {
@@ -314,6 +321,9 @@ final class ResidentSession implements Session {
         running = false;
         current = 1 - current; // it left its state in the other buffer
         INT.setVolatile(control.segment(), POSTED, (int) steps);
+        if (trace != null) {
+            trace.collect(control.segment(), RING, steps);
+        }
         checkFault();
     }
 
@@ -372,6 +382,9 @@ final class ResidentSession implements Session {
         try {
             engine.context().makeCurrent();
             halt(); // closing: a fault now was the last step's to report
+            if (trace != null) {
+                trace.write();
+            }
         } finally {
             try {
                 if (!running) { // never free what a kernel that would not leave may still use (then the buffers leak)

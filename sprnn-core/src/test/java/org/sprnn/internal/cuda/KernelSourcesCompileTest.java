@@ -141,6 +141,11 @@ class KernelSourcesCompileTest {
                     List<String> resident = new ArrayList<>(plan.spec().defineOptions());
                     resident.add("-D" + org.sprnn.engine.cuda.SparsePersistentEngine.RESIDENT_DEFINE + "=1");
                     out.add(resident);
+                    if (cell == org.sprnn.model.CellType.LSTM) { // its measurement-only trace (ResidentTrace)
+                        List<String> traced = new ArrayList<>(resident);
+                        traced.add("-DSPRNN_RESIDENT_TRACE=1");
+                        out.add(traced);
+                    }
                 }
                 if (cell == org.sprnn.model.CellType.RNN_RELU) { // the fault-path check's kernels (a CTA stalls)
                     List<String> stalled = new ArrayList<>(plan.spec().defineOptions());
