@@ -71,8 +71,8 @@
 //                   host has posted global step first_step + t, CTA 0 copies that step's input from the host's ring
 //                   (x_host) to x_dev and hands the step on through the device word `go`, which the other CTAs' thread
 //                   0 poll; each warp then computes its own rows of the input projection (W_ih x_t + b_ih, fp32, every
-//                   lane a slice of the row, a shuffle sum) into the xproj ring, so no other kernel has to run beside
-//                   this one; the step runs as usual, its outputs go to the host's ring (`out`, mapped), and the last
+//                   lane a slice of the row, a shuffle sum that leaves the sum in every lane, which takes its own
+//                   items' into registers), so no other kernel has to run beside this one; the step runs as usual, its outputs go to the host's ring (`out`, mapped), and the last
 //                   CTA to finish it writes `done` for the host. On leaving, h_n and c_n hold the state after the last
 //                   step done, from which the host launches again.
 //
@@ -730,7 +730,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                           const int* __restrict__ warp_units,    // [CTAS*WARPS][U] hidden units, -1 pad
                           const int* __restrict__ needed,        // [CTAS][H+1]: count, then columns (timestamps)
 #if SPRNN_RESIDENT
-                          float* xproj,                          // [ring][B][G*H] W_ih x_t + b_ih, fp32, filled here
+                          float* xproj,                          // unused: each warp projects its own items into registers
 #else
                           const float* __restrict__ xproj,       // [T][B][G*H] W_ih x_t + b_ih, fp32
 #endif
@@ -749,7 +749,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                           const int* __restrict__ lengths,       // [B] each sequence's length in steps (1..T)
                           int step0                              // this launch's first step in the sequence
 #endif
-#if SPRNN_RESIDENT  // xproj is then a device ring [ring][B][G*H] this kernel fills, out a mapped ring [ring][B][H]
+#if SPRNN_RESIDENT  // xproj is then unused (the kernel projects x_t itself), out a mapped ring [ring][B][H]
                           ,
                           const float* __restrict__ w_ih,        // [G*H][I] fp32 row-major
                           const float* __restrict__ b_ih,        // [G*H] fp32
@@ -962,13 +962,6 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   }
 #if SPRNN_RESIDENT
   __shared__ int resident_go;  // thread 0's verdict at the top of a step: 1 run it, 0 leave
-  // (the same items, through L2: this launch's own warps wrote the ring slot)
-#define LOAD_X_CG(dst, slot)                                                                                           \
-  _Pragma("unroll") for (int k = 0; k < ITEMS; ++k) _Pragma("unroll") for (int e = 0; e < 2; ++e)                      \
-      _Pragma("unroll") for (int g = 0; g < G; ++g) {                                                                  \
-    const int b_ = 2 * item_pair[k] + e;                                                                               \
-    dst[k][e][g] = (item_unit[k] >= 0 && b_ < B) ? __ldcg(&xproj[((size_t)(slot)*B + b_) * (G * H) + g * H + item_unit[k]]) : 0.f; \
-  }
 #else
   LOAD_X(xn, 0)
 #endif
@@ -1047,7 +1040,14 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       }
     }
     if (!resident_go) break;  // uniform over the CTA; every CTA leaves at the same step
+#pragma unroll
+    for (int k = 0; k < ITEMS; ++k)
+#pragma unroll
+      for (int e = 0; e < 2; ++e)
+#pragma unroll
+        for (int g = 0; g < G; ++g) xr[k][e][g] = 0.f;
     {  // this warp's rows of W_ih x_t + b_ih: row g H + u for each of its units u, all lanes on a row, a shuffle sum
+      // that leaves the row's sums in every lane, so each lane takes its own items' straight into xr (no round trip)
       const float* xs = x_dev + (size_t)slot * B * input_size;
 #pragma unroll 1
       for (int j = 0; j < U; ++j) {
@@ -1095,17 +1095,25 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
             for (int o = 16; o > 0; o >>= 1) acc[b] += __shfl_xor_sync(0xffffffffu, acc[b], o);
           }
-          if (lane == 0) {
+          const float bias = __ldg(&b_ih[g * H + u]);
 #pragma unroll
-            for (int b = 0; b < B; ++b) xproj[((size_t)slot * B + b) * (G * H) + g * H + u] = acc[b] + b_ih[g * H + u];
+          for (int k = 0; k < ITEMS; ++k) {
+            if (item_unit[k] < 0 || item_row[k] != j * G) continue;  // not this lane's item of unit u
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              const int b_ = 2 * item_pair[k] + e;
+              float v = 0.f;
+#pragma unroll
+              for (int b = 0; b < B; ++b) v = b == b_ ? acc[b] + bias : v;  // registers, not a local array
+#pragma unroll
+              for (int gg = 0; gg < G; ++gg) xr[k][e][gg] = gg == g ? v : xr[k][e][gg];
+            }
           }
         }
       }
-      __syncwarp();  // the lanes' loads below see lane 0's stores (memory ordering among the warp)
     }
     RTRACE(3, cta == 0 && threadIdx.x == 0)
     RTRACE(4, cta == SPRNN_CTAS - 1 && threadIdx.x == 0)
-    LOAD_X_CG(xr, slot)
 #endif
     // act buffer of this step: the grid barrier stages h_{t-1} only after every CTA has finished step t-1 (its
     // arrival follows a bar.sync), so one buffer serves every step; its address is then loop-invariant
