@@ -170,16 +170,18 @@ if [ "$PART" = session ]; then
 fi
 if [ "$PART" = session-trace ]; then
   # issue 17: where a resident step's time goes, from the kernel's own %globaltimer stamps (ResidentTrace): one-step
-  # calls at 2304 and 1152 (batch 1), 2304 batch 4, and calls of 64 steps (the kernel's steps back to back)
+  # calls at 2304 and 1152 (batch 1), 2304 batch 4, calls of 64 steps (the kernel's steps back to back), and 2304 batch 1
+  # and 4 once more with W_ih read from global memory (SPRNN_RESIDENT_WIH_SMEM=0) instead of shared memory
   mkdir -p "$OUT/trace"
-  for c in "2304 1 1" "1152 1 1" "2304 4 1" "2304 1 64"; do
+  for c in "2304 1 1 1" "1152 1 1 1" "2304 4 1 1" "2304 1 64 1" "2304 1 1 0" "2304 4 1 0"; do
     set -- $c
-    step "trace-h$1-b$2-c$3" 60 env SPRNN_RESIDENT_TRACE_FILE="$OUT/trace/h$1-b$2-c$3.csv" "$S" bench session --cell rnn_relu \
-      --hidden "$1" --batch "$2" --density 0.1 --chunk "$3" --calls 10000 --engines cuda-sparse-persistent \
+    tag="h$1-b$2-c$3"; [ "$4" = 0 ] && tag="$tag-wih-global"
+    step "trace-$tag" 60 env SPRNN_RESIDENT_WIH_SMEM="$4" SPRNN_RESIDENT_TRACE_FILE="$OUT/trace/$tag.csv" "$S" bench session \
+      --cell rnn_relu --hidden "$1" --batch "$2" --density 0.1 --chunk "$3" --calls 10000 --engines cuda-sparse-persistent \
       --session-kinds resident --wall-seconds 3 --seed "$SEED" --out-dir "$OUT/trace"
   done
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-  python3 "$here/resident_trace_summary.py" "$OUT"/trace/*.csv | tee "$OUT/trace/SUMMARY.md"
+  python3 "$here/resident_trace_summary.py" "$OUT"/trace/h*.csv | tee "$OUT/trace/SUMMARY.md"
   grep -h "^|" "$OUT"/trace-*.log | cut -c1-250
 fi
 if [ "$PART" = full ]; then

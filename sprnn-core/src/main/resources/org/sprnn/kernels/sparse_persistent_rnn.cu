@@ -67,14 +67,17 @@
 //   resident       SPRNN_RESIDENT=1 (grid barrier, SC 1, no lengths; a streaming session's kernel, PersistentSession's
 //                   `resident` kind): one launch serves the steps a host posts, one at a time, until it is idle for
 //                   idle_ns, is told to close, or has run SPRNN_RESIDENT_MAX_STEPS; the weights stay on-chip between
-//                   steps. At the top of step t, thread 0 of CTA 0 polls `posted` (page-locked host memory) until the
-//                   host has posted global step first_step + t, CTA 0 copies that step's input from the host's ring
-//                   (x_host) to x_dev and hands the step on through the device word `go`, which the other CTAs' thread
-//                   0 poll; each warp then computes its own rows of the input projection (W_ih x_t + b_ih, fp32, every
-//                   lane a slice of the row, a shuffle sum that leaves the sum in every lane, which takes its own
-//                   items' into registers), so no other kernel has to run beside this one; the step runs as usual, its outputs go to the host's ring (`out`, mapped), and the last
-//                   CTA to finish it writes `done` for the host. On leaving, h_n and c_n hold the state after the last
-//                   step done, from which the host launches again.
+//                   steps. Each step first stages h_{t-1} and computes W_hh h_{t-1} (no input needed: done before
+//                   the host posts the step); then thread 0 of CTA 0 polls `posted` (page-locked host memory) until
+//                   the host has posted global step first_step + t, CTA 0 copies that step's input from the host's
+//                   ring (x_host) to x_dev and hands the step on through the device word `go`, which the other CTAs'
+//                   thread 0 poll; each warp then computes its own rows of the input projection (W_ih x_t + b_ih,
+//                   fp32, every lane a slice of the row, a shuffle sum that leaves the sum in every lane, which takes
+//                   its own items' into registers; the rows from shared memory where SPRNN_RESIDENT_WIH_SMEM), so no
+//                   other kernel has to run beside this one; the cell update and exchange run as usual, the outputs go
+//                   to the host's ring (`out`, mapped), and the last CTA to finish the step writes `done` for the
+//                   host. On leaving, h_n and c_n hold the state after the last step done, from which the host
+//                   launches again.
 //
 // Every spin is bounded by timeout_ns of %globaltimer (the cluster's exit wait by 2 x timeout_ns); on timeout
 // the CTA records {kind, CTA, step, detail} in `fault` and every CTA leaves (the cluster's through the bounded
@@ -119,6 +122,17 @@
 // the step's arithmetic and exchange, 6 the CTA that finishes the step last begins its done fence, 7 done is written.
 #ifndef SPRNN_RESIDENT_TRACE
 #define SPRNN_RESIDENT_TRACE 0
+#endif
+// Resident kernel: each warp keeps its rows of W_ih (fp32) in shared memory for the whole launch, read from there at
+// every step instead of from L2/HBM (21 MB a step at 2304: the projection was the step's longest phase). The value is
+// the input size I (compiled in: it sizes the shared memory); 0 = W_ih from global memory. PersistentLayers compiles
+// it where the rows and x_t fit beside the rest of the plan's shared memory.
+#ifndef SPRNN_RESIDENT_WIH_SMEM
+#define SPRNN_RESIDENT_WIH_SMEM 0
+#endif
+// ... and x_t too (one trip to L2 a step, then shared memory); 0: each warp reads x_t from L2 (where W_ih fits, x not)
+#ifndef SPRNN_RESIDENT_X_SMEM
+#define SPRNN_RESIDENT_X_SMEM 1
 #endif
 #if SPRNN_RESIDENT && SPRNN_RESIDENT_TRACE
 #define RTRACE(i, who)                                                                                  \
@@ -352,6 +366,18 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #define OFF_CTAIL (OFF_TIER2 + SPRNN_SMEM_TIER2_BYTES(WARPS, S, R))
 #define SMEM_BYTES (SPRNN_SMEM_BYTES(ACT_H, PB, WARPS, U, G, S, R) + (CTAIL ? SPRNN_SMEM_CTAIL_BYTES(WARPS, PB) \
                                                                          : TAIL && SPRNN_TAIL_SMEM ? SPRNN_SMEM_CTAIL_BYTES(WARPS, PB) / 2 : 0ull))
+// the resident kernel's W_ih rows ([WARPS][U*G][I] fp32) and x_t ([B][I] fp32) past the rest (SPRNN_RESIDENT_WIH_SMEM)
+#if SPRNN_RESIDENT && SPRNN_RESIDENT_WIH_SMEM
+#define RES_I SPRNN_RESIDENT_WIH_SMEM
+#if RES_I % 4 != 0
+#error "SPRNN_RESIDENT_WIH_SMEM: the input size must be a multiple of 4"
+#endif
+#define OFF_RES_WIH SPRNN_ALIGN16(SMEM_BYTES)
+#define OFF_RES_X (OFF_RES_WIH + (unsigned long long)WARPS * U * G * RES_I * 4)
+#define SMEM_NEEDED (OFF_RES_X + (SPRNN_RESIDENT_X_SMEM ? (unsigned long long)B * RES_I * 4 : 0ull))
+#else
+#define SMEM_NEEDED SMEM_BYTES
+#endif
 
 #if PB < 2 || PB > 32 || (PB & (PB - 1)) != 0 || PB < B
 #error "SPRNN_PADDED_BATCH must be a power of two in [2, 32] and >= SPRNN_BATCH"
@@ -782,7 +808,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   {
     unsigned dyn;
     asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));
-    if (dyn < SMEM_BYTES) {
+    if (dyn < SMEM_NEEDED) {
       if (threadIdx.x == 0) record_fault(fault, SPRNN_FAULT_SHARED_MEMORY, cta, -1, (int)dyn);
       return;  // uniform over the CTA (and every CTA): no barrier is reached
     }
@@ -962,159 +988,32 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   }
 #if SPRNN_RESIDENT
   __shared__ int resident_go;  // thread 0's verdict at the top of a step: 1 run it, 0 leave
+#if SPRNN_RESIDENT_WIH_SMEM
+  if (input_size != RES_I) {  // uniform: every CTA leaves before any barrier
+    if (threadIdx.x == 0) record_fault(fault, SPRNN_FAULT_SHARED_MEMORY, cta, -1, input_size);
+    return;
+  }
+  {  // the warp's rows of W_ih into shared memory, once a launch
+    float4* dst = reinterpret_cast<float4*>(smem + OFF_RES_WIH) + (size_t)warp * (U * G) * (RES_I / 4);
+#pragma unroll 1
+    for (int j = 0; j < U; ++j) {
+      const int u = warp_units[(size_t)gw * U + j];
+      if (u < 0) continue;
+#pragma unroll 1
+      for (int g = 0; g < G; ++g) {
+        const float4* src = reinterpret_cast<const float4*>(w_ih + (size_t)(g * H + u) * RES_I);
+#pragma unroll 4
+        for (int i = lane; i < RES_I / 4; i += 32) dst[(size_t)(j * G + g) * (RES_I / 4) + i] = __ldg(src + i);
+      }
+    }
+    __syncwarp();  // the warp's lanes read each other's rows
+  }
+#endif
 #else
   LOAD_X(xn, 0)
 #endif
   for (int t = 0; t < steps; ++t) {
     const int cur = t & 1;
-#if SPRNN_RESIDENT
-    // ---- wait for the host's step, hand it on, project its input --------------------------------------
-    const int slot = (first_step + t) % ring;
-    if (threadIdx.x == 0) {
-      const int want = first_step + t + 1;  // the posted count that includes this step
-      const unsigned long long start = global_timer();
-      unsigned spins = 0;
-      int v;
-      if (cta == 0) {
-        while ((v = *posted) >= 0 && v < want) {
-          if ((++spins & 15u) == 0 && (global_timer() - start > idle_ns || load_volatile_int(fault) != 0)) break;
-        }
-        RTRACE(0, true)
-        asm volatile("fence.acq_rel.sys;" ::: "memory");  // the host's inputs, written before `posted`, after it
-        resident_go = v >= want && t < SPRNN_RESIDENT_MAX_STEPS && load_volatile_int(fault) == 0;
-      } else {
-        while ((v = (int)load_acquire_u32(reinterpret_cast<const unsigned*>(go))) >= 0 && v < want) {
-          if ((++spins & 63u) == 0 && (load_volatile_int(fault) != 0 || global_timer() - start > idle_ns + timeout_ns)) {
-            if (load_volatile_int(fault) == 0) record_fault(fault, SPRNN_FAULT_RESIDENT_WAIT, cta, t, v);
-            break;
-          }
-        }
-        resident_go = v >= want;
-        RTRACE(2, cta == SPRNN_CTAS - 1)
-      }
-    }
-    __syncthreads();
-    if (cta == 0) {  // the step's input into device memory, then the hand-on (or the word to leave)
-      if (resident_go) {  // every load of a round in flight at once: one trip across the bus a round, not one a load
-        const float* src = x_host + (size_t)slot * B * input_size;
-        float* dst = x_dev + (size_t)slot * B * input_size;
-        constexpr int K = 2;  // few registers: the weights' register tier is live here
-        if (((B * input_size) & 3) == 0) {
-          const int n4 = B * input_size / 4;
-#pragma unroll 1
-          for (int base = 0; base < n4; base += K * THREADS) {
-            float4 v[K];
-#pragma unroll
-            for (int k = 0; k < K; ++k) {
-              const int i = base + k * THREADS + threadIdx.x;
-              if (i < n4) v[k] = __ldcv(reinterpret_cast<const float4*>(src) + i);
-            }
-#pragma unroll
-            for (int k = 0; k < K; ++k) {
-              const int i = base + k * THREADS + threadIdx.x;
-              if (i < n4) reinterpret_cast<float4*>(dst)[i] = v[k];
-            }
-          }
-        } else {
-#pragma unroll 1
-          for (int base = 0; base < B * input_size; base += K * THREADS) {
-            float v[K];
-#pragma unroll
-            for (int k = 0; k < K; ++k) {
-              const int i = base + k * THREADS + threadIdx.x;
-              if (i < B * input_size) v[k] = __ldcv(src + i);
-            }
-#pragma unroll
-            for (int k = 0; k < K; ++k) {
-              const int i = base + k * THREADS + threadIdx.x;
-              if (i < B * input_size) dst[i] = v[k];
-            }
-          }
-        }
-      }
-      __syncthreads();
-      if (threadIdx.x == 0) {
-        __threadfence();
-        RTRACE(1, true)
-        store_release_u32(reinterpret_cast<unsigned*>(go), resident_go ? (unsigned)(first_step + t + 1) : 0xFFFFFFFFu);
-      }
-    }
-    if (!resident_go) break;  // uniform over the CTA; every CTA leaves at the same step
-#pragma unroll
-    for (int k = 0; k < ITEMS; ++k)
-#pragma unroll
-      for (int e = 0; e < 2; ++e)
-#pragma unroll
-        for (int g = 0; g < G; ++g) xr[k][e][g] = 0.f;
-    {  // this warp's rows of W_ih x_t + b_ih: row g H + u for each of its units u, all lanes on a row, a shuffle sum
-      // that leaves the row's sums in every lane, so each lane takes its own items' straight into xr (no round trip)
-      const float* xs = x_dev + (size_t)slot * B * input_size;
-#pragma unroll 1
-      for (int j = 0; j < U; ++j) {
-        const int u = warp_units[(size_t)gw * U + j];
-        if (u < 0) continue;
-#pragma unroll 1
-        for (int g = 0; g < G; ++g) {
-          const float* wrow = w_ih + (size_t)(g * H + u) * input_size;
-          float acc[B];
-#pragma unroll
-          for (int b = 0; b < B; ++b) acc[b] = 0.f;
-          if ((input_size & 3) == 0) {
-            // XU float4 of the row (and of each x_b) a lane per round, all loads of a round in flight together: one L2
-            // round trip per XU x 128 columns, not one per 128 (the loop is latency-bound, not bandwidth-bound)
-            constexpr int XU = B <= 2 ? 4 : (B <= 4 ? 2 : 1);  // x[XU][B] float4 held at once: spills above
-            const float4* w4 = reinterpret_cast<const float4*>(wrow);
-            const int n4 = input_size / 4;
-#pragma unroll 1
-            for (int i0 = lane; i0 < n4; i0 += 32 * XU) {
-              float4 w[XU], x[XU][B];
-#pragma unroll
-              for (int q = 0; q < XU; ++q) {
-                const int i = i0 + 32 * q;
-                const bool in = i < n4;
-                w[q] = in ? __ldg(w4 + i) : make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll
-                for (int b = 0; b < B; ++b)
-                  x[q][b] = in ? __ldcg(reinterpret_cast<const float4*>(xs + (size_t)b * input_size) + i) : make_float4(0.f, 0.f, 0.f, 0.f);
-              }
-#pragma unroll
-              for (int q = 0; q < XU; ++q)
-#pragma unroll
-                for (int b = 0; b < B; ++b) acc[b] += w[q].x * x[q][b].x + w[q].y * x[q][b].y + w[q].z * x[q][b].z + w[q].w * x[q][b].w;
-            }
-          } else {
-#pragma unroll 1
-            for (int i = lane; i < input_size; i += 32) {
-              const float w = __ldg(wrow + i);
-#pragma unroll
-              for (int b = 0; b < B; ++b) acc[b] += w * __ldcg(xs + (size_t)b * input_size + i);
-            }
-          }
-#pragma unroll
-          for (int b = 0; b < B; ++b) {
-#pragma unroll
-            for (int o = 16; o > 0; o >>= 1) acc[b] += __shfl_xor_sync(0xffffffffu, acc[b], o);
-          }
-          const float bias = __ldg(&b_ih[g * H + u]);
-#pragma unroll
-          for (int k = 0; k < ITEMS; ++k) {
-            if (item_unit[k] < 0 || item_row[k] != j * G) continue;  // not this lane's item of unit u
-#pragma unroll
-            for (int e = 0; e < 2; ++e) {
-              const int b_ = 2 * item_pair[k] + e;
-              float v = 0.f;
-#pragma unroll
-              for (int b = 0; b < B; ++b) v = b == b_ ? acc[b] + bias : v;  // registers, not a local array
-#pragma unroll
-              for (int gg = 0; gg < G; ++gg) xr[k][e][gg] = gg == g ? v : xr[k][e][gg];
-            }
-          }
-        }
-      }
-    }
-    RTRACE(3, cta == 0 && threadIdx.x == 0)
-    RTRACE(4, cta == SPRNN_CTAS - 1 && threadIdx.x == 0)
-#endif
     // act buffer of this step: the grid barrier stages h_{t-1} only after every CTA has finished step t-1 (its
     // arrival follows a bar.sync), so one buffer serves every step; its address is then loop-invariant
     const int cur_act = SPRNN_EXCHANGE == 0 && !SPRNN_ACT_DOUBLE ? 0 : cur;
@@ -1395,6 +1294,191 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     __syncwarp();
     TRACE(2)
     TRACE_WARP()
+
+#if SPRNN_RESIDENT
+    // ---- wait for the host's step, hand it on, project its input ---------------------------------------------
+    // (after the recurrent arithmetic: W_hh h_{t-1} needs no input, so it is done before the host posts step t and
+    // only the input's trip, its projection, the cell update and the exchange are left once it is posted)
+    const int slot = (first_step + t) % ring;
+    if (threadIdx.x == 0) {
+      const int want = first_step + t + 1;  // the posted count that includes this step
+      const unsigned long long start = global_timer();
+      unsigned spins = 0;
+      int v;
+      if (cta == 0) {
+        while ((v = *posted) >= 0 && v < want) {
+          if ((++spins & 15u) == 0 && (global_timer() - start > idle_ns || load_volatile_int(fault) != 0)) break;
+        }
+        RTRACE(0, true)
+        asm volatile("fence.acq_rel.sys;" ::: "memory");  // the host's inputs, written before `posted`, after it
+        resident_go = v >= want && t < SPRNN_RESIDENT_MAX_STEPS && load_volatile_int(fault) == 0;
+      } else {
+        while ((v = (int)load_acquire_u32(reinterpret_cast<const unsigned*>(go))) >= 0 && v < want) {
+          if ((++spins & 63u) == 0 && (load_volatile_int(fault) != 0 || global_timer() - start > idle_ns + timeout_ns)) {
+            if (load_volatile_int(fault) == 0) record_fault(fault, SPRNN_FAULT_RESIDENT_WAIT, cta, t, v);
+            break;
+          }
+        }
+        resident_go = v >= want;
+        RTRACE(2, cta == SPRNN_CTAS - 1)
+      }
+    }
+    __syncthreads();
+    if (cta == 0) {  // the step's input into device memory, then the hand-on (or the word to leave)
+      if (resident_go) {  // every load of a round in flight at once: one trip across the bus a round, not one a load
+        const float* src = x_host + (size_t)slot * B * input_size;
+        float* dst = x_dev + (size_t)slot * B * input_size;
+        constexpr int K = 2;  // few registers: the weights' register tier is live here
+        if (((B * input_size) & 3) == 0) {
+          const int n4 = B * input_size / 4;
+#pragma unroll 1
+          for (int base = 0; base < n4; base += K * THREADS) {
+            float4 v[K];
+#pragma unroll
+            for (int k = 0; k < K; ++k) {
+              const int i = base + k * THREADS + threadIdx.x;
+              if (i < n4) v[k] = __ldcv(reinterpret_cast<const float4*>(src) + i);
+            }
+#pragma unroll
+            for (int k = 0; k < K; ++k) {
+              const int i = base + k * THREADS + threadIdx.x;
+              if (i < n4) reinterpret_cast<float4*>(dst)[i] = v[k];
+            }
+          }
+        } else {
+#pragma unroll 1
+          for (int base = 0; base < B * input_size; base += K * THREADS) {
+            float v[K];
+#pragma unroll
+            for (int k = 0; k < K; ++k) {
+              const int i = base + k * THREADS + threadIdx.x;
+              if (i < B * input_size) v[k] = __ldcv(src + i);
+            }
+#pragma unroll
+            for (int k = 0; k < K; ++k) {
+              const int i = base + k * THREADS + threadIdx.x;
+              if (i < B * input_size) dst[i] = v[k];
+            }
+          }
+        }
+      }
+      __syncthreads();
+      if (threadIdx.x == 0) {
+        __threadfence();
+        RTRACE(1, true)
+        store_release_u32(reinterpret_cast<unsigned*>(go), resident_go ? (unsigned)(first_step + t + 1) : 0xFFFFFFFFu);
+      }
+    }
+    if (!resident_go) break;  // uniform over the CTA; every CTA leaves at the same step
+#pragma unroll
+    for (int k = 0; k < ITEMS; ++k)
+#pragma unroll
+      for (int e = 0; e < 2; ++e)
+#pragma unroll
+        for (int g = 0; g < G; ++g) xr[k][e][g] = 0.f;
+    {  // this warp's rows of W_ih x_t + b_ih: row g H + u for each of its units u, all lanes on a row, a shuffle sum
+      // that leaves the row's sums in every lane, so each lane takes its own items' straight into xr (no round trip)
+#if SPRNN_RESIDENT_WIH_SMEM
+      // x_t into shared memory in one trip to L2 (CTA 0's copy), the rows from the warp's shared copy of W_ih
+#if SPRNN_RESIDENT_X_SMEM
+      float* xs = reinterpret_cast<float*>(smem + OFF_RES_X);
+#pragma unroll 1
+      for (int i = threadIdx.x; i < B * RES_I / 4; i += THREADS)
+        reinterpret_cast<float4*>(xs)[i] = __ldcg(reinterpret_cast<const float4*>(x_dev + (size_t)slot * B * RES_I) + i);
+      __syncthreads();
+#define RES_X4(b, i) reinterpret_cast<const float4*>(xs + (size_t)(b) * RES_I)[i]
+#else
+      const float* xs = x_dev + (size_t)slot * B * RES_I;
+#define RES_X4(b, i) __ldcg(reinterpret_cast<const float4*>(xs + (size_t)(b) * RES_I) + (i))
+#endif
+      const float* wsm = reinterpret_cast<const float*>(smem + OFF_RES_WIH) + (size_t)warp * (U * G) * RES_I;
+#else
+      const float* xs = x_dev + (size_t)slot * B * input_size;
+#endif
+#pragma unroll 1
+      for (int j = 0; j < U; ++j) {
+        const int u = warp_units[(size_t)gw * U + j];
+        if (u < 0) continue;
+#pragma unroll 1
+        for (int g = 0; g < G; ++g) {
+          float acc[B];
+#pragma unroll
+          for (int b = 0; b < B; ++b) acc[b] = 0.f;
+#if SPRNN_RESIDENT_WIH_SMEM
+          {  // shared memory: a float4 of the row and of each x_b a lane per round, consecutive lanes (no conflicts)
+            const float4* w4 = reinterpret_cast<const float4*>(wsm + (size_t)(j * G + g) * RES_I);
+            // rounds in flight: x from L2 holds B float4 a round in registers (more spill at batch 4)
+            constexpr int RES_UNROLL = SPRNN_RESIDENT_X_SMEM || B <= 2 ? 4 : 2;
+#pragma unroll RES_UNROLL
+            for (int i = lane; i < RES_I / 4; i += 32) {
+              const float4 w = w4[i];
+#pragma unroll
+              for (int b = 0; b < B; ++b) {
+                const float4 x = RES_X4(b, i);
+                acc[b] += w.x * x.x + w.y * x.y + w.z * x.z + w.w * x.w;
+              }
+            }
+          }
+#undef RES_X4
+#else
+          const float* wrow = w_ih + (size_t)(g * H + u) * input_size;
+          if ((input_size & 3) == 0) {
+            // XU float4 of the row (and of each x_b) a lane per round, all loads of a round in flight together: one L2
+            // round trip per XU x 128 columns, not one per 128 (the loop is latency-bound, not bandwidth-bound)
+            constexpr int XU = B <= 2 ? 4 : (B <= 4 ? 2 : 1);  // x[XU][B] float4 held at once: spills above
+            const float4* w4 = reinterpret_cast<const float4*>(wrow);
+            const int n4 = input_size / 4;
+#pragma unroll 1
+            for (int i0 = lane; i0 < n4; i0 += 32 * XU) {
+              float4 w[XU], x[XU][B];
+#pragma unroll
+              for (int q = 0; q < XU; ++q) {
+                const int i = i0 + 32 * q;
+                const bool in = i < n4;
+                w[q] = in ? __ldg(w4 + i) : make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+                for (int b = 0; b < B; ++b)
+                  x[q][b] = in ? __ldcg(reinterpret_cast<const float4*>(xs + (size_t)b * input_size) + i) : make_float4(0.f, 0.f, 0.f, 0.f);
+              }
+#pragma unroll
+              for (int q = 0; q < XU; ++q)
+#pragma unroll
+                for (int b = 0; b < B; ++b) acc[b] += w[q].x * x[q][b].x + w[q].y * x[q][b].y + w[q].z * x[q][b].z + w[q].w * x[q][b].w;
+            }
+          } else {
+#pragma unroll 1
+            for (int i = lane; i < input_size; i += 32) {
+              const float w = __ldg(wrow + i);
+#pragma unroll
+              for (int b = 0; b < B; ++b) acc[b] += w * __ldcg(xs + (size_t)b * input_size + i);
+            }
+          }
+#endif
+#pragma unroll
+          for (int b = 0; b < B; ++b) {
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) acc[b] += __shfl_xor_sync(0xffffffffu, acc[b], o);
+          }
+          const float bias = __ldg(&b_ih[g * H + u]);
+#pragma unroll
+          for (int k = 0; k < ITEMS; ++k) {
+            if (item_unit[k] < 0 || item_row[k] != j * G) continue;  // not this lane's item of unit u
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              const int b_ = 2 * item_pair[k] + e;
+              float v = 0.f;
+#pragma unroll
+              for (int b = 0; b < B; ++b) v = b == b_ ? acc[b] + bias : v;  // registers, not a local array
+#pragma unroll
+              for (int gg = 0; gg < G; ++gg) xr[k][e][gg] = gg == g ? v : xr[k][e][gg];
+            }
+          }
+        }
+      }
+    }
+    RTRACE(3, cta == 0 && threadIdx.x == 0)
+    RTRACE(4, cta == SPRNN_CTAS - 1 && threadIdx.x == 0)
+#endif
 
     // ---- cell update of the warp's own units (cell_math.cuh: sigmoid_approx_f32, tanhf), publish h_t ----
 #if SPRNN_RESIDENT

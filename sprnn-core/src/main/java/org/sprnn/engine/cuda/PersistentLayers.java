@@ -50,6 +50,19 @@ final class PersistentLayers {
                        DeviceBuffer warpUnits, DeviceBuffer needed) {
     }
 
+    /**
+     * A resident session's kernel: layer 0's, its dynamic shared memory per CTA, and whether each warp keeps its rows of
+     * {@code W_ih} in it ({@code SPRNN_RESIDENT_WIH_SMEM}).
+     */
+    record ResidentKernel(LayerKernel layer, int sharedBytes, boolean wihShared) {
+    }
+
+    /**
+     * Whether a resident kernel may keep {@code W_ih} in shared memory where it fits (system property, else the
+     * environment variable {@code SPRNN_RESIDENT_WIH_SMEM}; {@code 0} or {@code false} turns it off, to measure both).
+     */
+    static final String WIH_SMEM_PROPERTY = "sprnn.resident.wihSmem";
+
     private final RnnModel model;
     private final PlanOptions planOptions;
     private final DeviceLimits limits;
@@ -178,7 +191,7 @@ final class PersistentLayers {
         return kernel;
     }
 
-    private final Map<Integer, LayerKernel> residentKernels = new HashMap<>(); // batch → layer 0's resident kernel
+    private final Map<Integer, ResidentKernel> residentKernels = new HashMap<>(); // batch → layer 0's resident kernel
 
     /**
      * Layer 0 planned with the grid barrier and compiled as a resident session's kernel
@@ -187,10 +200,10 @@ final class PersistentLayers {
      *
      * @throws SprnnException where the model has more than one layer or the layer does not fit so
      */
-    synchronized LayerKernel residentKernel(int batch) {
-        LayerKernel lk = residentKernels.get(batch);
-        if (lk != null) {
-            return lk;
+    synchronized ResidentKernel residentKernel(int batch) {
+        ResidentKernel rk = residentKernels.get(batch);
+        if (rk != null) {
+            return rk;
         }
         if (model.numLayers() != 1) {
             throw new SessionKindRefusedException(name + ": a resident session runs one layer (its kernel holds every SM); this model has "
@@ -207,20 +220,58 @@ final class PersistentLayers {
                     + batch + " stages h in clusters of " + s.stageCluster() + ": use SPRNN_SESSION=lean");
         }
         boolean traced = ResidentTrace.fileName() != null; // measurement only
-        String kernelName = variant.kernelName(s) + (traced ? "_resident_trace" : "_resident");
+        int inputSize = model.inputSize();
+        long room = limits.sharedMemoryPerBlockOptin() - KernelSpec.STATIC_SHARED_BYTES - s.sharedMemoryBytes();
+        long withX = residentWihSharedBytes(s, inputSize, true), withoutX = residentWihSharedBytes(s, inputSize, false);
+        boolean allowed = wihSmemAllowed();
+        boolean xShared = allowed && withX > 0 && withX <= room;
+        boolean wihShared = xShared || allowed && withoutX > 0 && withoutX <= room;
+        int shared = (int) (s.sharedMemoryBytes() + (xShared ? withX : wihShared ? withoutX : 0));
+        String kernelName = variant.kernelName(s) + "_resident" + (wihShared ? "_wih" + inputSize + (xShared ? "x" : "") : "")
+                + (traced ? "_trace" : "");
         Map<String, String> defines = new java.util.LinkedHashMap<>(variant.defines(s));
         defines.put(SparsePersistentEngine.RESIDENT_DEFINE, "1");
+        if (wihShared) {
+            defines.put("SPRNN_RESIDENT_WIH_SMEM", Integer.toString(inputSize));
+            defines.put("SPRNN_RESIDENT_X_SMEM", xShared ? "1" : "0");
+        }
         if (traced) {
             defines.put("SPRNN_RESIDENT_TRACE", "1");
         }
         byte[] cubin = compiler.compile(SparsePersistentEngine.SOURCE, kernelName, defines, "sm_" + s.smArch());
         CudaModule.CudaKernel kernel = owned.add(ctx.loadModule(cubin, kernelName)).kernel(KernelSpec.SYMBOL);
-        kernel.setMaxDynamicSharedMemory((int) s.sharedMemoryBytes());
+        kernel.setMaxDynamicSharedMemory(shared);
         PackedLayer l = p.layout();
-        lk = new LayerKernel(p, kernel, uploadInts(l.words(), "packed W_hh words"), uploadInts(l.kernelRowEnds(), "row ends"),
+        LayerKernel lk = new LayerKernel(p, kernel, uploadInts(l.words(), "packed W_hh words"), uploadInts(l.kernelRowEnds(), "row ends"),
                 uploadInts(l.warpUnits(), "warp units"), uploadInts(l.neededColumns(s.ctas(), s.warpsPerCta()), "needed columns"));
-        residentKernels.put(batch, lk);
-        return lk;
+        rk = new ResidentKernel(lk, shared, wihShared);
+        residentKernels.put(batch, rk);
+        return rk;
+    }
+
+    /**
+     * The shared memory a resident kernel of spec {@code s} needs beyond the plan's to keep its warps' rows of
+     * {@code W_ih} and x_t there (sparse_persistent_rnn.cu, {@code SPRNN_RESIDENT_WIH_SMEM}: from the plan's bytes
+     * rounded up to 16, {@code [warps][units*G][I]} and, with {@code withX}, {@code [B][I]} fp32); 0 where the input size
+     * is no multiple of 4.
+     *
+     * @param s the resident layer's spec
+     * @param inputSize the layer's input size I
+     * @param withX whether x_t is staged in shared memory too ({@code SPRNN_RESIDENT_X_SMEM})
+     * @return the extra bytes, or 0 where the kernel cannot keep W_ih so
+     */
+    static long residentWihSharedBytes(KernelSpec s, int inputSize, boolean withX) {
+        if (inputSize % 4 != 0) {
+            return 0;
+        }
+        long base = s.sharedMemoryBytes();
+        long aligned = (base + 15) / 16 * 16;
+        return aligned - base + 4L * inputSize * ((long) s.warpsPerCta() * s.unitsPerWarp() * s.cell().gates() + (withX ? s.batch() : 0));
+    }
+
+    private static boolean wihSmemAllowed() {
+        String v = System.getProperty(WIH_SMEM_PROPERTY, System.getenv("SPRNN_RESIDENT_WIH_SMEM"));
+        return v == null || !(v.trim().equals("0") || v.trim().equalsIgnoreCase("false"));
     }
 
     /** {@code b_ih} of layer {@code k}: {@code [G*H]} fp32. */

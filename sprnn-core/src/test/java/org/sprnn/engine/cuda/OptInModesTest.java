@@ -203,4 +203,55 @@ class OptInModesTest {
             System.clearProperty(ResidentSession.IDLE_PROPERTY);
         }
     }
+
+    @Test
+    void theResidentSessionsConversionsFindWhatFloat32CannotHoldAsFloat32RangeDoes() {
+        double[] x = {0.5, -3, 1e-40, 3.4e38, 1e39, Double.NaN, Double.NEGATIVE_INFINITY, 7};
+        float[] f = new float[8];
+        for (int i = 0; i < x.length; i++) { // each value alone, after a run of fine ones
+            double[] one = {1, 2, 3, x[i]};
+            boolean ok = ResidentSession.toFloats(one, 0, 4, f);
+            assertThat(ok).as("%s", x[i]).isEqualTo(org.sprnn.engine.Float32Range.holds(x[i]));
+            assertThat(Float.floatToIntBits(f[3])).isEqualTo(Float.floatToIntBits((float) x[i]));
+        }
+        assertThat(ResidentSession.toFloats(x, 0, 5, f)).isFalse(); // 1e39 rounds to infinity
+        assertThat(ResidentSession.toFloats(x, 0, 4, f)).isTrue();
+        assertThat(ResidentSession.toFloats(x, 7, 1, f)).isTrue();
+        assertThat(f[0]).isEqualTo(7f);
+        double[] y = new double[6];
+        assertThat(ResidentSession.toDoubles(new float[] {1.5f, -2f, 3f}, 3, y, 3)).isTrue();
+        assertThat(y).containsExactly(0, 0, 0, 1.5, -2, 3);
+        assertThat(ResidentSession.toDoubles(new float[] {1f, Float.NaN}, 2, y, 0)).isFalse();
+        assertThat(ResidentSession.toDoubles(new float[] {Float.POSITIVE_INFINITY}, 1, y, 0)).isFalse();
+        assertThat(ResidentSession.toDoubles(new float[] {Float.MAX_VALUE, Float.MIN_VALUE}, 2, y, 0)).isTrue();
+    }
+
+    @Test
+    void aResidentKernelKeepsWihInSharedMemoryWhereItFits() {
+        var limits = org.sprnn.plan.DeviceLimits.h100Sxm();
+        var fp16 = org.sprnn.Precision.FP16;
+        for (int h : new int[] {1152, 2304}) {
+            var model = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.RNN_RELU, h, h, 1, 0.1, 1.0, 3);
+            var csr = org.sprnn.sparse.CsrMatrix.of(model.layers().get(0).wHh());
+            for (int b : new int[] {1, 4}) {
+                var p = org.sprnn.plan.Plan.of(csr, org.sprnn.model.CellType.RNN_RELU, b, limits,
+                        SparsePersistentFactory.planOptions(fp16, false).withExchange(org.sprnn.plan.ExchangeMode.GRID_BARRIER));
+                var s = p.spec();
+                long extra = PersistentLayers.residentWihSharedBytes(s, h, true);
+                long rows = PersistentLayers.residentWihSharedBytes(s, h, false);
+                // every hidden unit's row once over the grid, and x_t once a CTA
+                assertThat(extra).isGreaterThanOrEqualTo(4L * h * ((long) h / s.ctas() + b));
+                assertThat(extra - rows).isEqualTo(4L * h * b);
+                long room = limits.sharedMemoryPerBlockOptin() - org.sprnn.plan.KernelSpec.STATIC_SHARED_BYTES - s.sharedMemoryBytes();
+                // the H100's shared memory holds W_ih (fp32) of these layers; x_t beside it except at 2304 / batch 4
+                assertThat(rows).as("hidden %d batch %d", h, b).isLessThanOrEqualTo(room);
+                assertThat(extra <= room).as("hidden %d batch %d", h, b).isEqualTo(h < 2304 || b == 1);
+            }
+        }
+        var s = org.sprnn.plan.KernelSpec.builder().cell(org.sprnn.model.CellType.LSTM).hidden(256).batch(2)
+                .weights(fp16).exchange(org.sprnn.plan.ExchangeMode.GRID_BARRIER).ctas(132).warpsPerCta(2).slotsPerLane(1).registerSlots(1)
+                .unitsPerWarp(1).smArch(90).build();
+        assertThat(PersistentLayers.residentWihSharedBytes(s, 30, true)).isZero(); // no multiple of 4: W_ih stays in global memory
+        assertThat(PersistentLayers.residentWihSharedBytes(s, 32, true)).isEqualTo(4L * 32 * (2 * 4 + 2) + (16 - s.sharedMemoryBytes() % 16) % 16);
+    }
 }

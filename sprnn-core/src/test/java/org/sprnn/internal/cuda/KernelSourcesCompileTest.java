@@ -141,8 +141,15 @@ class KernelSourcesCompileTest {
                     List<String> resident = new ArrayList<>(plan.spec().defineOptions());
                     resident.add("-D" + org.sprnn.engine.cuda.SparsePersistentEngine.RESIDENT_DEFINE + "=1");
                     out.add(resident);
-                    if (cell == org.sprnn.model.CellType.LSTM) { // its measurement-only trace (ResidentTrace)
-                        List<String> traced = new ArrayList<>(resident);
+                    // W_ih's rows in shared memory (input size 64), and the measurement-only trace (ResidentTrace)
+                    List<String> wih = new ArrayList<>(resident);
+                    wih.add("-DSPRNN_RESIDENT_WIH_SMEM=64");
+                    out.add(wih);
+                    List<String> wihOnly = new ArrayList<>(wih); // x_t from L2
+                    wihOnly.add("-DSPRNN_RESIDENT_X_SMEM=0");
+                    out.add(wihOnly);
+                    if (cell == org.sprnn.model.CellType.LSTM) {
+                        List<String> traced = new ArrayList<>(wih);
                         traced.add("-DSPRNN_RESIDENT_TRACE=1");
                         out.add(traced);
                     }
