@@ -158,6 +158,11 @@ if [ "$PART" = session ]; then
       --engines "$engines" --session-kinds "${SPRNN_SESSION_KINDS:-host,device,lean,resident}" \
       --wall-seconds "${SPRNN_SESSION_WALL:-5}" --seed "$SEED" --out-dir "$OUT/session"
   done
+  # the resident session through Session#stepFloat: float32 in and out, no float64 copy either way
+  for H in ${SPRNN_SESSION_HIDDEN:-1152 2304}; do
+    step "session-f32-$H" 60 "$S" bench session --cell rnn_relu --hidden "$H" --batch 1,4 --density 0.1 --calls 10000 \
+      --engines cuda-sparse-persistent --session-kinds resident --float32 --wall-seconds 3 --seed "$SEED" --out-dir "$OUT/session"
+  done
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   [ "${SPRNN_SESSION_TORCH:-1}" = 1 ] && {
   # PyTorch as its users run it (fp32, cuDNN), then fp16 weights and data as sprnn's GPU engines hold them by default

@@ -68,6 +68,10 @@ final class SessionBenchCommand extends SprnnCommand {
                     + "the kernel stays launched between steps, fed through page-locked memory) (default: ${DEFAULT-VALUE})")
     List<String> sessionKinds;
 
+    @Option(names = "--float32", description = "verify and time Session#stepFloat (float32 chunks in, float32 outputs back) instead of "
+            + "Session#step (float64 Tensors); rows are labelled +f32")
+    boolean float32;
+
     @Option(names = "--cell", defaultValue = "rnn_relu", description = "synthetic layer's cell: rnn_relu, rnn_tanh, gru, lstm "
             + "(default: ${DEFAULT-VALUE})")
     String cell;
@@ -234,8 +238,8 @@ final class SessionBenchCommand extends SprnnCommand {
                     } else {
                         r = withSessionKind(kind, () -> measure(model, name, prec, batch, verifyX, h0, c0, ref, seed, progress));
                     }
-                    if (kind != null) {
-                        r = new Row(r.engine() + ":" + kind, r.batch(), r.error(), r.callMicros(), r.seqSteps(), r.seqFull(),
+                    if (kind != null || float32) {
+                        r = new Row(r.engine() + (kind != null ? ":" + kind : "") + (float32 ? "+f32" : ""), r.batch(), r.error(), r.callMicros(), r.seqSteps(), r.seqFull(),
                                 r.seqRecurrent(), r.note());
                     }
                     rows.add(r);
@@ -396,7 +400,7 @@ final class SessionBenchCommand extends SprnnCommand {
                 return none(label, batch, Double.NaN, "infeasible: " + why.get());
             }
             try (Engine e = f.create(model, opts)) {
-                double err = verify(e, batch, verifyX, h0, c0, ref, chunk);
+                double err = verify(e, batch, verifyX, h0, c0, ref, chunk, float32);
                 unit.run();
                 if (!(err <= e.tolerance())) {
                     return none(label, batch, err, String.format(Locale.ROOT, "DISAGREES with cpu-reference: relative error %.3g > %.3g "
@@ -442,8 +446,13 @@ final class SessionBenchCommand extends SprnnCommand {
      * {@code ref} of {@code x} from the same states.
      */
     static double verify(Engine engine, int batch, Tensor x, Tensor h0, Tensor c0, RnnOutput ref, int chunk) {
+        return verify(engine, batch, x, h0, c0, ref, chunk, false);
+    }
+
+    /** The same, through {@link Session#stepFloat} where {@code float32}. */
+    static double verify(Engine engine, int batch, Tensor x, Tensor h0, Tensor c0, RnnOutput ref, int chunk, boolean float32) {
         try (Session s = engine.openSession(batch, h0, c0)) {
-            return verify(s, x, ref, chunk);
+            return verify(s, x, ref, chunk, float32);
         }
     }
 
@@ -452,6 +461,10 @@ final class SessionBenchCommand extends SprnnCommand {
 
     /** As {@link #verify(Engine, int, Tensor, Tensor, Tensor, RnnOutput, int)}, on an open session (tests give their own). */
     static double verify(Session s, Tensor x, RnnOutput ref, int chunk) {
+        return verify(s, x, ref, chunk, false);
+    }
+
+    private static double verify(Session s, Tensor x, RnnOutput ref, int chunk, boolean float32) {
         int steps = x.dim(0), per = x.dim(1) * x.dim(2);
         double[] outputs = new double[ref.output().size()];
         int filled = 0;
@@ -472,7 +485,7 @@ final class SessionBenchCommand extends SprnnCommand {
             }
             int t1 = Math.min(steps, t0 + chunk);
             Tensor piece = new Tensor(new int[] {t1 - t0, x.dim(1), x.dim(2)}, Arrays.copyOfRange(x.data(), t0 * per, t1 * per));
-            Tensor y = s.step(piece);
+            Tensor y = float32 ? s.stepFloat(org.sprnn.model.FloatTensor.of(piece)).toTensor() : s.step(piece);
             if (filled + y.size() > outputs.length) {
                 return Double.POSITIVE_INFINITY; // more outputs than the reference has: wrong by any measure
             }
@@ -501,19 +514,32 @@ final class SessionBenchCommand extends SprnnCommand {
         double[] us = new double[calls];
         int n = 0;
         double sink = 0;
+        org.sprnn.model.FloatTensor[] fpool = new org.sprnn.model.FloatTensor[pool.length];
+        for (int k = 0; k < pool.length; k++) {
+            fpool[k] = org.sprnn.model.FloatTensor.of(pool[k]);
+        }
         try (Session s = e.openSession(batch, h0, c0)) {
             long start = System.nanoTime();
             for (int w = 0; w < warmup && System.nanoTime() - start < budget / 4; w++) {
-                sink += s.step(pool[w % pool.length]).data()[0];
+                sink += float32 ? s.stepFloat(fpool[w % pool.length]).data()[0] : s.step(pool[w % pool.length]).data()[0];
             }
             unit.run();
             int tenth = Math.max(1, calls / 10), marks = 0;
             while (n < calls && (n < MIN_CALLS || System.nanoTime() - start < budget)) {
-                Tensor x = pool[n % pool.length];
-                long t0 = System.nanoTime();
-                double[] y = s.step(x).data();
-                sink += y[y.length - 1];
-                long t1 = System.nanoTime();
+                long t0, t1;
+                if (float32) {
+                    org.sprnn.model.FloatTensor x = fpool[n % pool.length];
+                    t0 = System.nanoTime();
+                    float[] y = s.stepFloat(x).data();
+                    sink += y[y.length - 1];
+                    t1 = System.nanoTime();
+                } else {
+                    Tensor x = pool[n % pool.length];
+                    t0 = System.nanoTime();
+                    double[] y = s.step(x).data();
+                    sink += y[y.length - 1];
+                    t1 = System.nanoTime();
+                }
                 us[n++] = (t1 - t0) / 1e3;
                 if (n % tenth == 0 && marks < 10) {
                     marks++;

@@ -123,16 +123,15 @@ public final class RunInputs {
         if (input == null) {
             throw new SprnnException("input: missing");
         }
-        String inShape = Arrays.toString(input);
         if (input.length != 3) {
-            throw new SprnnException("input has shape " + inShape + ", expected [T][B][I] (rank 3)");
+            throw new SprnnException("input has shape " + Arrays.toString(input) + ", expected [T][B][I] (rank 3)");
         }
         int t = input[0], b = input[1], i = input[2];
         if (t < 1 || b < 1) {
-            throw new SprnnException("input has shape " + inShape + ": need T >= 1 and B >= 1");
+            throw new SprnnException("input has shape " + Arrays.toString(input) + ": need T >= 1 and B >= 1");
         }
         if (i != model.inputSize()) {
-            throw new SprnnException("input has " + i + " features per step (shape " + inShape
+            throw new SprnnException("input has " + i + " features per step (shape " + Arrays.toString(input)
                     + ") but the model's input size is " + model.inputSize());
         }
         checkSize(model, input);

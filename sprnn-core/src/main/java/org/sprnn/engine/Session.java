@@ -1,5 +1,6 @@
 package org.sprnn.engine;
 
+import org.sprnn.model.FloatTensor;
 import org.sprnn.model.Tensor;
 
 /**
@@ -38,6 +39,22 @@ public interface Session extends AutoCloseable {
      *                                  overflow (the states are then left as before the call), or a closed session
      */
     Tensor step(Tensor chunk);
+
+    /**
+     * {@link #step} for callers whose data is float32 already. This default runs {@link #step} on a float64 copy and
+     * rounds the outputs to float32; a session that computes in float32 (the sparse persistent engine's {@code resident}
+     * kind) overrides it to make neither copy.
+     *
+     * @param chunk {@code [t][B][I]} in float32 (as {@link #step})
+     * @return the outputs of these steps in float32, {@code [t][B][H]}
+     * @throws org.sprnn.SprnnException as {@link #step}
+     */
+    default FloatTensor stepFloat(FloatTensor chunk) {
+        if (chunk == null) {
+            throw new org.sprnn.SprnnException("session: chunk missing");
+        }
+        return FloatTensor.of(step(chunk.toTensor()));
+    }
 
     /**
      * The current states: after the last step fed, or the initial ones before any.

@@ -75,8 +75,8 @@
 //                   fp32, every lane a slice of the row, a shuffle sum that leaves the sum in every lane, which takes
 //                   its own items' into registers; the rows from shared memory where SPRNN_RESIDENT_WIH_SMEM), so no
 //                   other kernel has to run beside this one; the cell update and exchange run as usual, the outputs go
-//                   to the host's ring (`out`, mapped), and the last CTA to finish the step writes `done` for the
-//                   host. On leaving, h_n and c_n hold the state after the last step done, from which the host
+//                   to the host's ring (`out`, mapped), and each CTA writes its count of steps done into its own
+//                   `done` word for the host, which waits for all of them. On leaving, h_n and c_n hold the state after the last step done, from which the host
 //                   launches again.
 //
 // Every spin is bounded by timeout_ns of %globaltimer (the cluster's exit wait by 2 x timeout_ns); on timeout
@@ -116,10 +116,12 @@
 // The most steps one resident launch serves (then it leaves and the host launches it again), so that the grid
 // barrier's arrival count, (t + 1) x CTAS, stays within 32 bits.
 #define SPRNN_RESIDENT_MAX_STEPS (1 << 24)
+// The `done` words: one int32 a CTA, padded to whole 64-byte lines (ResidentSession's control buffer has the same).
+#define RES_DONE_WORDS ((SPRNN_CTAS + 15) / 16 * 16)
 // Measurement only (ResidentSession's trace, SPRNN_RESIDENT_TRACE_FILE): %globaltimer at 8 points of every step, into
-// page-locked host memory just past the `done` word ([ring][8] u64): 0 CTA 0 sees the step posted, 1 CTA 0 hands it on,
-// 2 the last CTA sees the hand-on, 3 CTA 0's warp 0 and 4 the last CTA's warp 0 have projected, 5 CTA 0 has finished
-// the step's arithmetic and exchange, 6 the CTA that finishes the step last begins its done fence, 7 done is written.
+// page-locked host memory just past the `done` words ([ring][8] u64): 0 CTA 0 sees the step posted, 1 CTA 0 hands it
+// on, 2 the last CTA sees the hand-on, 3 CTA 0's warp 0 and 4 the last CTA's warp 0 have projected, 5 CTA 0 has
+// finished the step's arithmetic and exchange, 6 CTA 0 begins its done fence, 7 CTA 0's done word is written.
 #ifndef SPRNN_RESIDENT_TRACE
 #define SPRNN_RESIDENT_TRACE 0
 #endif
@@ -139,7 +141,7 @@
   if (who) {                                                                                            \
     unsigned long long now_;                                                                            \
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now_));                                           \
-    reinterpret_cast<volatile unsigned long long*>(const_cast<int*>(done) + 16)[(size_t)slot * 8 + (i)] = now_; \
+    reinterpret_cast<volatile unsigned long long*>(const_cast<int*>(done) + RES_DONE_WORDS)[(size_t)slot * 8 + (i)] = now_; \
   }
 #else
 #define RTRACE(i, who)
@@ -782,9 +784,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                           const float* x_host,                   // [ring][B][I] fp32, page-locked host memory: the steps
                           float* x_dev,                          // [ring][B][I] fp32: CTA 0's copies of them
                           const volatile int* posted,            // host memory: steps posted in all; negative: close
-                          volatile int* done,                    // host memory: steps finished in all
+                          volatile int* done,                    // host memory [CTAS]: each CTA's steps finished in all
                           int* go,                               // CTA 0's hand-on: the steps posted once x is in x_dev, -1 leave
-                          unsigned* finished,                    // CTAs' step completions this launch, zeroed per launch
                           int first_step,                        // steps done before this launch
                           int ring,                              // ring slots (step n is in slot n % ring)
                           int input_size,                        // I
@@ -1311,7 +1312,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         }
         RTRACE(0, true)
         asm volatile("fence.acq_rel.sys;" ::: "memory");  // the host's inputs, written before `posted`, after it
-        resident_go = v >= want && t < SPRNN_RESIDENT_MAX_STEPS && load_volatile_int(fault) == 0;
+        // (a fault another CTA recorded is seen in the poll above, or by every CTA's bounded barrier wait of this step:
+        // no trip to L2 for it here, on the way from the post to the step's hand-on)
+        resident_go = v >= want && t < SPRNN_RESIDENT_MAX_STEPS;
       } else {
         while ((v = (int)load_acquire_u32(reinterpret_cast<const unsigned*>(go))) >= 0 && v < want) {
           if ((++spins & 63u) == 0 && (load_volatile_int(fault) != 0 || global_timer() - start > idle_ns + timeout_ns)) {
@@ -1328,7 +1331,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       if (resident_go) {  // every load of a round in flight at once: one trip across the bus a round, not one a load
         const float* src = x_host + (size_t)slot * B * input_size;
         float* dst = x_dev + (size_t)slot * B * input_size;
-        constexpr int K = 2;  // few registers: the weights' register tier is live here
+        constexpr int K = B >= 4 ? 4 : 2;  // few registers (the weights' register tier is live here): one round to batch 2
         if (((B * input_size) & 3) == 0) {
           const int n4 = B * input_size / 4;
 #pragma unroll 1
@@ -1363,8 +1366,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         }
       }
       __syncthreads();
-      if (threadIdx.x == 0) {
-        __threadfence();
+      if (threadIdx.x == 0) {  // release: cumulative over the CTA's stores of x, ordered by the bar.sync above
         RTRACE(1, true)
         store_release_u32(reinterpret_cast<unsigned*>(go), resident_go ? (unsigned)(first_step + t + 1) : 0xFFFFFFFFu);
       }
@@ -1723,16 +1725,16 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
 #undef STORE_OUTS
 #if SPRNN_RESIDENT
-    // the step is done once every CTA's outputs are out: the last CTA to finish it tells the host (thread 0's
-    // system-scope fence after the CTA barrier is cumulative over the CTA's output stores, as the grid barrier's release)
+    // the step is done once every CTA's outputs are out: each CTA writes its own count of steps done into host
+    // memory, which the host reads all of (thread 0's system-scope fence after the CTA barrier is cumulative over the
+    // CTA's output stores, as the grid barrier's release): no atomic and no second fence on the way to the host
     __syncthreads();
     RTRACE(5, cta == 0 && threadIdx.x == 0)
-    if (threadIdx.x == 0) __threadfence_system();
-    if (threadIdx.x == 0 && atomicAdd(finished, 1u) == (unsigned)(t + 1) * SPRNN_CTAS - 1u) {
-      RTRACE(6, true)
+    if (threadIdx.x == 0) {
+      RTRACE(6, cta == 0)
       __threadfence_system();
-      *done = first_step + t + 1;
-      RTRACE(7, true)
+      done[cta] = first_step + t + 1;
+      RTRACE(7, cta == 0)
     }
 #endif
   }

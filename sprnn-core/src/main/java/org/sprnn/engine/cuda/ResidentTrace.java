@@ -22,8 +22,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class ResidentTrace {
     static final String PROPERTY = "sprnn.resident.trace";
-    /** Where the stamps begin in the session's page-locked control buffer: {@code [RING][8]} u64. */
-    static final long OFFSET = 128;
     static final int POINTS = 8;
     static final int CAPACITY = 200_000;
     private static final AtomicInteger SESSIONS = new AtomicInteger();
@@ -68,11 +66,14 @@ final class ResidentTrace {
         }
     }
 
-    /** Copies the stamps of the steps before {@code upTo} out of the ring (the kernel wrote them a piece or more ago). */
-    void collect(MemorySegment control, int ring, long upTo) {
+    /**
+     * Copies the stamps of the steps before {@code upTo} out of the ring at byte {@code offset} of the control buffer
+     * ({@code [ring][8]} u64; the kernel wrote them a piece or more ago).
+     */
+    void collect(MemorySegment control, long offset, int ring, long upTo) {
         long end = Math.min(upTo, CAPACITY);
         for (; copied < end; copied++) {
-            long base = OFFSET + (long) (copied % ring) * POINTS * 8;
+            long base = offset + (long) (copied % ring) * POINTS * 8;
             for (int i = 0; i < POINTS; i++) {
                 stamps[copied * POINTS + i] = control.get(JAVA_LONG, base + 8L * i);
             }
