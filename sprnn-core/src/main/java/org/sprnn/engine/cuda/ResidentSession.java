@@ -87,7 +87,8 @@ final class ResidentSession implements Session {
     private final long xHostDev, outHostDev, controlDev; // the three page-locked buffers' device addresses
     private boolean running;            // a launch is (or may still be) in flight
     private long steps;                 // steps done
-    private long lastDone = System.nanoTime(); // when the last piece's outputs were seen
+    private long lastPost = System.nanoTime(); // when the last piece was posted (a step reads the clock once: on some
+                                                // machines System.nanoTime costs a µs or more)
     private long launchedAt;            // steps done when the running (or last) launch began: its fault records count from it
     private Tensor lastOutput;          // the last chunk's outputs (step), or null
     private FloatTensor lastFloatOutput; // ... or (stepFloat), or null
@@ -326,7 +327,10 @@ final class ResidentSession implements Session {
         int spins = 0;
         // cuStreamQuery can take tens of µs while the kernel runs: not on a step's path, unless the kernel has likely
         // left already (the session was idle about as long as the kernel waits)
-        long look = running && start - lastDone >= idleNs - IDLE_SLACK_NS ? start : start + LOOK_AFTER_NS;
+        // (the gap since the last post is at least the idle gap since the last piece was done: a look a step too early
+        // at worst)
+        long look = running && start - lastPost >= idleNs - IDLE_SLACK_NS ? start : start + LOOK_AFTER_NS;
+        lastPost = start;
         while (!allDone(c, (int) target)) {
             if ((++spins & 63) == 0) {
                 long now = System.nanoTime();
@@ -353,10 +357,9 @@ final class ResidentSession implements Session {
                 }
             }
         }
-        lastDone = System.nanoTime();
         VarHandle.fullFence(); // the outputs after the count that says they are there
         if (trace != null) {
-            trace.piece(steps, n, start, lastDone);
+            trace.piece(steps, n, start, System.nanoTime());
             trace.collect(c, traceOffset, RING, target - 1); // the last step's last stamp may still be on its way
         }
         MemorySegment out = outHost.segment();
