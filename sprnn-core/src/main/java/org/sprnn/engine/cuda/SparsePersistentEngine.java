@@ -329,8 +329,10 @@ public final class SparsePersistentEngine implements Engine {
      * The default of {@link #SESSION_PROPERTY}: the lean session, verified against cpu-reference on the GPU and faster at
      * every point measured than the device session (an H100, 2026-12-07, results/suite/session15: one-step calls at 1152
      * and 2304, batch 1 and 4, 1.3-1.6x less time a call), which was faster than the host session (session 14). The
-     * resident session is faster still at batch 1 but holds every SM while it waits for the next step, so it is asked
-     * for, not assumed.
+     * resident session is faster still (results/suite/session16: 16.3 against 38.7 µs at 2304, batch 1; 1.65-2.9x less
+     * at every point measured) but holds every SM while it waits for the next step: other work on the GPU, this engine's
+     * run and another resident session included, waits until it has been idle {@code SPRNN_RESIDENT_IDLE_MS}, and a
+     * session stepped more often than that never lets it start. So it is asked for, not assumed.
      */
     public static final String DEFAULT_SESSION = "lean";
 
