@@ -1,6 +1,7 @@
 package org.sprnn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.sprnn.cli.CliTest.assertOneLineError;
 import static org.sprnn.cli.CliTest.cli;
 
@@ -54,6 +55,35 @@ class SessionBenchCommandTest {
         assertThat(cli("bench", "session", "--engines", "cpu-reference", "--hidden", "6", "--batch", "2", "--calls", "20",
                 "--warmup", "0", "--seq-steps", "4", "--out-dir", dir.toString()).code()).isZero();
         assertThat(Files.readAllLines(dir.resolve("session.csv"), StandardCharsets.UTF_8)).hasSize(1 + 5);
+    }
+
+    @Test
+    void float32CallsAreVerifiedAndTimedThroughStepFloat() {
+        CliTest.Result r = cli("bench", "session", "--engines", "cpu,cpu-reference", "--cell", "gru", "--hidden", "10", "--input", "6",
+                "--density", "0.5", "--batch", "2", "--calls", "40", "--warmup", "3", "--chunk", "3", "--verify-steps", "8",
+                "--seq-steps", "12", "--float32");
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        // verified against cpu-reference's float64 run: the outputs rounded to float32, within each engine's tolerance
+        assertThat(r.out()).contains("| cpu+f32 | 2 | ").contains("| cpu-reference+f32 | 2 | ").doesNotContain("WRONG")
+                .containsPattern("timer: System.nanoTime costs \\d+ ns a call");
+    }
+
+    @Test
+    void stepFloatIsStepRoundedToFloat32OnEverySession() {
+        var model = SyntheticModels.random(CellType.LSTM, 4, 7, 2, 0.5, 1.0, 9);
+        var x = SyntheticModels.input(5, 3, 4, 11);
+        try (var engine = new CpuReferenceEngine(model);
+             var a = engine.openSession(3, null, null); var b = engine.openSession(3, null, null)) {
+            var xf = org.sprnn.model.FloatTensor.of(x); // the input as float32 holds it
+            var want = a.step(xf.toTensor());
+            var got = b.stepFloat(xf);
+            assertThat(got.shape()).containsExactly(5, 3, 7);
+            for (int i = 0; i < want.size(); i++) {
+                assertThat(got.data()[i]).isEqualTo((float) want.data()[i]);
+            }
+            assertThat(b.steps()).isEqualTo(5);
+            assertThatThrownBy(() -> b.stepFloat(null)).hasMessageContaining("chunk missing");
+        }
     }
 
     @Test
