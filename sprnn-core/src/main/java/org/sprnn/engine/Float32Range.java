@@ -29,7 +29,8 @@ import org.sprnn.SprnnException;
  *       pre-activation that a saturating cell maps to ±1. {@code cuda-sparse-persistent} carries h between
  *       steps in fp16 (and {@code cuda-gemm}/{@code cuda-spmm} at fp16): an h beyond fp16's 65504 is an
  *       overflow there; the persistent engine refuses such an h0 and an output beyond it at any step but the
- *       last ({@link #requireFp16Exchange}); in a lower layer of a stack it goes unseen.</li>
+ *       last ({@link #requireFp16Exchange}), and in its sessions at the last step too ({@link #requireFp16Carry}); in a
+ *       lower layer of a stack it goes unseen.</li>
  * </ul>
  */
 public final class Float32Range {
@@ -209,6 +210,28 @@ public final class Float32Range {
     public static RnnOutput requireFp16Exchange(RnnOutput out, String engine) {
         requireFp16Exchange(out.output(), out.hN().dim(0), engine);
         return out;
+    }
+
+    /**
+     * A session's last step: its h goes on to the session's next step in fp16 where {@link #requireFp16Exchange} (which
+     * spares the last step of a run: nothing reads it in fp16) lets it by.
+     *
+     * @param output the outputs {@code [t][B][H]} of the last layer of a session's step
+     * @param layers the model's layers (the last one is named)
+     * @param engine the engine's name, for the message
+     * @throws SprnnException naming the layer (the last), step, batch element and unit of an h beyond fp16's range
+     */
+    public static void requireFp16Carry(org.sprnn.model.Tensor output, int layers, String engine) {
+        int[] s = output.shape();
+        int steps = s[0], batch = s[1], hidden = s[2];
+        double[] y = output.data();
+        for (int i = (steps - 1) * batch * hidden; i < y.length; i++) {
+            if (!(Math.abs(y[i]) <= FP16_MAX)) {
+                throw new SprnnException("overflow: the output (layer " + (layers - 1) + ", the last) at step " + i / (batch * hidden)
+                        + " (batch element " + i / hidden % batch + ", unit " + i % hidden + ") is " + y[i] + ", beyond fp16's range (|h| <= 65504), in which "
+                        + engine + " carries h to the session's next step: the weights or inputs are too large for it (cpu or cuda-gemm fp32 compute in float32)");
+            }
+        }
     }
 
     /**

@@ -988,7 +988,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     dst[k][e][g] = (item_unit[k] >= 0 && b_ < B) ? __ldg(&xproj[((size_t)(step)*B + b_) * (G * H) + g * H + item_unit[k]]) : 0.f; \
   }
 #if SPRNN_RESIDENT
-  __shared__ int resident_go;  // thread 0's verdict at the top of a step: 1 run it, 0 leave
+  __shared__ int resident_go;  // thread 0's verdict once the step is posted (after W_hh h): 1 run it, 0 leave
 #if SPRNN_RESIDENT_WIH_SMEM
   if (input_size != RES_I) {  // uniform: every CTA leaves before any barrier
     if (threadIdx.x == 0) record_fault(fault, SPRNN_FAULT_SHARED_MEMORY, cta, -1, input_size);

@@ -191,7 +191,7 @@ final class PersistentLayers {
         return kernel;
     }
 
-    private final Map<Integer, ResidentKernel> residentKernels = new HashMap<>(); // batch → layer 0's resident kernel
+    private final Map<String, ResidentKernel> residentKernels = new HashMap<>(); // batch, W_ih toggle, trace → layer 0's resident kernel
 
     /**
      * Layer 0 planned with the grid barrier and compiled as a resident session's kernel
@@ -201,7 +201,10 @@ final class PersistentLayers {
      * @throws SprnnException where the model has more than one layer or the layer does not fit so
      */
     synchronized ResidentKernel residentKernel(int batch) {
-        ResidentKernel rk = residentKernels.get(batch);
+        boolean traced = ResidentTrace.fileName() != null; // measurement only
+        boolean allowed = wihSmemAllowed();
+        String key = batch + (allowed ? "" : " global W_ih") + (traced ? " traced" : "");
+        ResidentKernel rk = residentKernels.get(key);
         if (rk != null) {
             return rk;
         }
@@ -219,11 +222,9 @@ final class PersistentLayers {
             throw new SessionKindRefusedException(name + ": a resident session needs the grid barrier without staging clusters; layer 0 at batch "
                     + batch + " stages h in clusters of " + s.stageCluster() + ": use SPRNN_SESSION=lean");
         }
-        boolean traced = ResidentTrace.fileName() != null; // measurement only
         int inputSize = model.inputSize();
         long room = limits.sharedMemoryPerBlockOptin() - KernelSpec.STATIC_SHARED_BYTES - s.sharedMemoryBytes();
         long withX = residentWihSharedBytes(s, inputSize, true), withoutX = residentWihSharedBytes(s, inputSize, false);
-        boolean allowed = wihSmemAllowed();
         boolean xShared = allowed && withX > 0 && withX <= room;
         boolean wihShared = xShared || allowed && withoutX > 0 && withoutX <= room;
         int shared = (int) (s.sharedMemoryBytes() + (xShared ? withX : wihShared ? withoutX : 0));
@@ -245,7 +246,7 @@ final class PersistentLayers {
         LayerKernel lk = new LayerKernel(p, kernel, uploadInts(l.words(), "packed W_hh words"), uploadInts(l.kernelRowEnds(), "row ends"),
                 uploadInts(l.warpUnits(), "warp units"), uploadInts(l.neededColumns(s.ctas(), s.warpsPerCta()), "needed columns"));
         rk = new ResidentKernel(lk, shared, wihShared);
-        residentKernels.put(batch, rk);
+        residentKernels.put(key, rk);
         return rk;
     }
 

@@ -286,6 +286,7 @@ final class PersistentSession implements Session {
         Tensor out = Tensor.ofFloats(o.toArray(JAVA_FLOAT), t, batch, hidden);
         Float32Range.requireOutputInRange(out, layers);
         Float32Range.requireFp16Exchange(out, layers, engine.name());
+        Float32Range.requireFp16Carry(out, layers, engine.name()); // the next step reads it in fp16
         current = 1 - current; // only now: a step that failed leaves the states as they were
         statesOnDevice = true;
         return out;
@@ -323,6 +324,7 @@ final class PersistentSession implements Session {
         Tensor h = stateTensor(s, 0, layers, batch, hidden);
         Tensor c = lstm ? stateTensor(s, 1, layers, batch, hidden) : null;
         Float32Range.requireInRange(Float32Range.requireFp16Exchange(new RnnOutput(out, h, c), engine.name()));
+        Float32Range.requireFp16Carry(out, layers, engine.name()); // the next step reads it in fp16
         current = 1 - current; // only now: a step that failed leaves the states as they were
         hNow = h;
         cNow = c;

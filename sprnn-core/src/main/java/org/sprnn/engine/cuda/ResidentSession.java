@@ -27,11 +27,12 @@ import org.sprnn.model.Tensor;
 /**
  * A {@link Session} of {@link SparsePersistentEngine} ({@code SPRNN_SESSION=resident}, one-layer models) whose kernel is
  * the layer's persistent kernel compiled resident ({@code SPRNN_RESIDENT}, grid barrier): launched once on the session's
- * own stream, it waits at the top of every step for the host to post it. A step writes its inputs into a ring in
- * page-locked host memory ({@link #RING} slots), publishes the count of steps posted, and spins (bounded) until the
- * kernel's count of steps done reaches it; the kernel copies each step's input to the device, computes its input
- * projection itself (no other kernel can run beside it: it holds every SM), runs the step and writes the outputs into a
- * second ring in host memory. The kernel leaves when no step comes for {@link #IDLE_PROPERTY} milliseconds (other work
+ * own stream, it computes each step's {@code W_hh h} and then waits for the host to post the step. A step writes its
+ * inputs into a ring in page-locked host memory ({@link #RING} slots), publishes the count of steps posted, and spins
+ * (bounded) until every CTA's count of steps done reaches it; the kernel copies each step's input to the device,
+ * computes its input projection itself (from {@code W_ih} rows it keeps in shared memory where they fit; no other
+ * kernel can run beside it: it holds every SM), finishes the step and writes the outputs into a second ring in host
+ * memory. The kernel leaves when no step comes for {@link #IDLE_PROPERTY} milliseconds (other work
  * on the GPU waits for that), when {@link #state} or {@link #close} asks it to, or after
  * {@code SPRNN_RESIDENT_MAX_STEPS} steps; it then leaves h (and c) in the session's state buffer, and the next step
  * launches it again from there.
@@ -183,9 +184,8 @@ final class ResidentSession implements Session {
             }
         }
         double[] y = new double[t * batch * hidden];
-        boolean finite = run(x, null, t, y, null);
-        Tensor out = new Tensor(new int[] {t, batch, hidden}, y);
-        return checked(out, finite);
+        boolean inRange = run(x, null, t, y, null);
+        return checked(new Tensor(new int[] {t, batch, hidden}, y), inRange);
     }
 
     /**
@@ -215,21 +215,26 @@ final class ResidentSession implements Session {
         float[] y = new float[t * batch * hidden];
         boolean finite = run(null, x, t, null, y);
         FloatTensor out = new FloatTensor(new int[] {t, batch, hidden}, y);
-        if (!finite || t > 1) {
-            checked(out.toTensor(), finite);
+        if (!finite) {
+            checked(out.toTensor(), false);
         }
         lastOutput = null; // state() converts this one if asked
         lastFloatOutput = out;
         return out;
     }
 
-    /** The outputs' range checks (the session fails on an overflow, as the engine's run does), then they are the last. */
-    private Tensor checked(Tensor out, boolean finite) {
+    /**
+     * The outputs, their range checked as they were copied ({@code inRange}: every h finite and within fp16's range, in
+     * which the kernel carries it to the next step, the last step's too): where one is not, the check that names it
+     * throws and the session fails (the kernel has carried the overflow on); else they are the last chunk's outputs.
+     */
+    private Tensor checked(Tensor out, boolean inRange) {
         try {
-            if (!finite) {
+            if (!inRange) {
                 Float32Range.requireOutputInRange(out, 1);
+                Float32Range.requireFp16Exchange(out, 1, engine.name());
+                Float32Range.requireFp16Carry(out, 1, engine.name());
             }
-            Float32Range.requireFp16Exchange(out, 1, engine.name());
         } catch (SprnnException e) {
             failed = e.getMessage();
             synchronized (engine) {
@@ -319,6 +324,9 @@ final class ResidentSession implements Session {
             throw new SprnnException(engine.name() + ": a resident session runs at most " + (Integer.MAX_VALUE - 1) + " steps");
         }
         MemorySegment c = control.segment();
+        if (trace != null) { // the last piece's last stamps, before a step of this piece can take their slot
+            trace.collect(c, traceOffset, RING, steps);
+        }
         VarHandle.fullFence(); // the inputs before the count that posts them
         INT.setVolatile(c, POSTED, (int) target);
         ensureRunning();
@@ -372,7 +380,7 @@ final class ResidentSession implements Session {
                 finite &= toDoubles(scratch, bh, yd, (from + s) * bh);
             } else {
                 MemorySegment.copy(out, JAVA_FLOAT, slot * bh * 4, yf, (from + s) * bh, bh);
-                finite &= allFinite(yf, (from + s) * bh, bh);
+                finite &= withinFp16(yf, (from + s) * bh, bh);
             }
         }
         steps = target;
@@ -425,17 +433,24 @@ final class ResidentSession implements Session {
         return bad == 0;
     }
 
-    /** {@code f[0 .. n)} widened into {@code y[at .. at + n)}; false where one is NaN or infinite. */
+    /** {@code f[0 .. n)} widened into {@code y[at .. at + n)}; false where one is NaN or beyond fp16's range (|h| > 65504). */
     static boolean toDoubles(float[] f, int n, double[] y, int at) {
         for (int i = 0; i < n; i++) {
             y[at + i] = f[i];
         }
+        return withinFp16(f, 0, n);
+    }
+
+    /** Whether every value of {@code f[from .. from + n)} is within fp16's range ({@code |h| <= 65504}; NaN is not). */
+    static boolean withinFp16(float[] f, int from, int n) {
         int bad = 0;
-        for (int i = 0; i < n; i++) {
-            bad |= (Float.floatToRawIntBits(f[i]) & EXPONENT) == EXPONENT ? 1 : 0;
+        for (int i = from; i < from + n; i++) {
+            bad |= Math.abs(f[i]) <= FP16_MAX ? 0 : 1;
         }
         return bad == 0;
     }
+
+    private static final float FP16_MAX = (float) Float32Range.FP16_MAX;
 
     /**
      * Launches the resident kernel unless it is running: from the states in the current buffer, at the count of steps the

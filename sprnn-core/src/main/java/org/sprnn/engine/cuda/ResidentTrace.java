@@ -5,7 +5,6 @@ package org.sprnn.engine.cuda;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -50,7 +49,15 @@ final class ResidentTrace {
     /** A trace for a new session, or null when tracing is off. */
     static ResidentTrace open(int batch, int hidden) {
         String f = fileName();
-        return f == null ? null : new ResidentTrace(Path.of(f), batch, hidden);
+        if (f == null) {
+            return null;
+        }
+        try {
+            return new ResidentTrace(Path.of(f), batch, hidden);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new org.sprnn.SprnnException("SPRNN_RESIDENT_TRACE_FILE (or -D" + PROPERTY + "): not a file name: "
+                    + org.sprnn.io.Untrusted.quote(f));
+        }
     }
 
     /** The host's times of a piece of {@code n} steps from {@code first}, posted at {@code postNs} and seen done at {@code doneNs}. */
@@ -99,7 +106,7 @@ final class ResidentTrace {
             }
             Files.writeString(file, b, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
         } catch (IOException e) {
-            throw new UncheckedIOException("resident trace " + file, e);
+            throw new org.sprnn.SprnnException("resident trace " + org.sprnn.io.Untrusted.quote(file.toString()) + ": " + e.getMessage());
         }
     }
 }

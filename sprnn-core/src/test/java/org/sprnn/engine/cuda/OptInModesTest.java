@@ -223,7 +223,14 @@ class OptInModesTest {
         assertThat(y).containsExactly(0, 0, 0, 1.5, -2, 3);
         assertThat(ResidentSession.toDoubles(new float[] {1f, Float.NaN}, 2, y, 0)).isFalse();
         assertThat(ResidentSession.toDoubles(new float[] {Float.POSITIVE_INFINITY}, 1, y, 0)).isFalse();
-        assertThat(ResidentSession.toDoubles(new float[] {Float.MAX_VALUE, Float.MIN_VALUE}, 2, y, 0)).isTrue();
+        // the outputs: within fp16's range, in which the kernel carries h to the next step (the last step's too)
+        assertThat(ResidentSession.toDoubles(new float[] {65504f, -65504f, Float.MIN_VALUE}, 3, y, 0)).isTrue();
+        assertThat(ResidentSession.toDoubles(new float[] {1f, 65520f}, 2, y, 0)).isFalse();
+        assertThat(ResidentSession.toDoubles(new float[] {Float.MAX_VALUE}, 1, y, 0)).isFalse();
+        assertThat(ResidentSession.withinFp16(new float[] {9e4f, 1f, -2f}, 1, 2)).isTrue();
+        assertThat(ResidentSession.withinFp16(new float[] {1f, -7e4f}, 0, 2)).isFalse();
+        assertThat(ResidentSession.allFinite(new float[] {Float.MAX_VALUE, -1e30f}, 0, 2)).isTrue(); // inputs: float32's range
+        assertThat(ResidentSession.allFinite(new float[] {0f, Float.NEGATIVE_INFINITY}, 0, 2)).isFalse();
     }
 
     @Test
@@ -253,5 +260,21 @@ class OptInModesTest {
                 .unitsPerWarp(1).smArch(90).build();
         assertThat(PersistentLayers.residentWihSharedBytes(s, 30, true)).isZero(); // no multiple of 4: W_ih stays in global memory
         assertThat(PersistentLayers.residentWihSharedBytes(s, 32, true)).isEqualTo(4L * 32 * (2 * 4 + 2) + (16 - s.sharedMemoryBytes() % 16) % 16);
+    }
+
+    @Test
+    void aSessionsLastStepMustFitFp16ForItsNextStep() {
+        // [t=2][B=1][H=2]: a run spares the last step (nothing reads it in fp16); a session's next step reads it
+        var last = new org.sprnn.model.Tensor(new int[] {2, 1, 2}, new double[] {1, 2, 3, 70000});
+        org.sprnn.engine.Float32Range.requireFp16Exchange(last, 1, "e");
+        assertThatThrownBy(() -> org.sprnn.engine.Float32Range.requireFp16Carry(last, 1, "e"))
+                .isInstanceOf(SprnnException.class).hasMessageContaining("at step 1 (batch element 0, unit 1) is 70000.0")
+                .hasMessageContaining("carries h to the session's next step");
+        var first = new org.sprnn.model.Tensor(new int[] {2, 1, 2}, new double[] {-70000, 2, 3, 4});
+        org.sprnn.engine.Float32Range.requireFp16Carry(first, 1, "e"); // the earlier steps are requireFp16Exchange's
+        assertThatThrownBy(() -> org.sprnn.engine.Float32Range.requireFp16Exchange(first, 1, "e")).hasMessageContaining("at step 0");
+        org.sprnn.engine.Float32Range.requireFp16Carry(new org.sprnn.model.Tensor(new int[] {1, 1, 2}, new double[] {65504, -65504}), 1, "e");
+        assertThatThrownBy(() -> org.sprnn.engine.Float32Range.requireFp16Carry(
+                new org.sprnn.model.Tensor(new int[] {1, 1, 1}, new double[] {Double.NaN}), 1, "e")).hasMessageContaining("NaN");
     }
 }
