@@ -21,6 +21,8 @@ PHASES = [
     ("  CTA 0: recurrent step (projected .. stepped)", lambda r, p: r["cta0_stepped"] - r["cta0_projected"]),
     ("  CTA 0 stepped .. done fence begins", lambda r, p: r["done_fence"] - r["cta0_stepped"]),
     ("  done fence and store", lambda r, p: r["done_written"] - r["done_fence"]),
+    ("Java: the call .. its post (checks, staging)", lambda r, p: r["host_post"] - r["call_in"] if r.get("call_in") else None),
+    ("Java: done seen .. the call returns (outputs, checks)", lambda r, p: r["call_out"] - r["host_done"] if r.get("call_out") else None),
     ("host: done seen .. next post", lambda r, p: r["host_post"] - p["host_done"] if p else None),
     ("kernel: done written .. next post seen", lambda r, p: r["posted_seen"] - p["done_written"] if p else None),
     ("kernel: step to step (done .. done)", lambda r, p: r["done_written"] - p["done_written"] if p else None),

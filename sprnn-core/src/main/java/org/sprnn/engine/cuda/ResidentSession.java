@@ -171,6 +171,7 @@ final class ResidentSession implements Session {
 
     @Override
     public synchronized Tensor step(Tensor chunk) {
+        long entry = trace != null ? System.nanoTime() : 0, first = steps;
         requireOpen();
         RunInputs.checkSessionChunk(chunk, batch);
         int t = chunk.dim(0);
@@ -185,7 +186,11 @@ final class ResidentSession implements Session {
         }
         double[] y = new double[t * batch * hidden];
         boolean inRange = run(x, null, t, y, null);
-        return checked(new Tensor(new int[] {t, batch, hidden}, y), inRange);
+        Tensor out = checked(new Tensor(new int[] {t, batch, hidden}, y), inRange);
+        if (trace != null) {
+            trace.call(first, t, entry, System.nanoTime());
+        }
+        return out;
     }
 
     /**
@@ -194,6 +199,7 @@ final class ResidentSession implements Session {
      */
     @Override
     public synchronized FloatTensor stepFloat(FloatTensor chunk) {
+        long entry = trace != null ? System.nanoTime() : 0, first = steps;
         requireOpen();
         if (chunk == null) {
             throw new SprnnException("session: chunk missing");
@@ -220,6 +226,9 @@ final class ResidentSession implements Session {
         }
         lastOutput = null; // state() converts this one if asked
         lastFloatOutput = out;
+        if (trace != null) {
+            trace.call(first, t, entry, System.nanoTime());
+        }
         return out;
     }
 

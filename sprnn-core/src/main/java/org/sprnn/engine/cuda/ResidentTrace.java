@@ -29,6 +29,7 @@ final class ResidentTrace {
     private final int session = SESSIONS.incrementAndGet();
     private final int batch, hidden;
     private final long[] post = new long[CAPACITY], done = new long[CAPACITY];
+    private final long[] callIn = new long[CAPACITY], callOut = new long[CAPACITY]; // the step call's entry and return
     private final int[] piece = new int[CAPACITY];
     private final long[] stamps = new long[CAPACITY * POINTS];
     private int copied;  // steps whose stamps are copied
@@ -73,6 +74,14 @@ final class ResidentTrace {
         }
     }
 
+    /** The entry and return times of the step call that ran steps {@code first .. first + n - 1} (Java's share of a call). */
+    void call(long first, int n, long inNs, long outNs) {
+        for (long step = first; step < Math.min(first + n, CAPACITY); step++) {
+            callIn[(int) step] = inNs;
+            callOut[(int) step] = outNs;
+        }
+    }
+
     /**
      * Copies the stamps of the steps before {@code upTo} out of the ring at byte {@code offset} of the control buffer
      * ({@code [ring][8]} u64; the kernel wrote them a piece or more ago).
@@ -97,12 +106,12 @@ final class ResidentTrace {
             for (int i = 0; i < POINTS; i++) {
                 b.append(',').append(stamps[s * POINTS + i]);
             }
-            b.append('\n');
+            b.append(',').append(callIn[s]).append(',').append(callOut[s]).append('\n');
         }
         try {
             if (!Files.exists(file)) {
                 Files.writeString(file, "session,batch,hidden,step,piece,host_post,host_done,posted_seen,handed_on,"
-                        + "last_cta_go,cta0_projected,last_cta_projected,cta0_stepped,done_fence,done_written\n", StandardCharsets.UTF_8);
+                        + "last_cta_go,cta0_projected,last_cta_projected,cta0_stepped,done_fence,done_written,call_in,call_out\n", StandardCharsets.UTF_8);
             }
             Files.writeString(file, b, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
         } catch (IOException e) {

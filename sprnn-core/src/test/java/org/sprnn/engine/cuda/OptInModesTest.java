@@ -277,4 +277,41 @@ class OptInModesTest {
         assertThatThrownBy(() -> org.sprnn.engine.Float32Range.requireFp16Carry(
                 new org.sprnn.model.Tensor(new int[] {1, 1, 1}, new double[] {Double.NaN}), 1, "e")).hasMessageContaining("NaN");
     }
+
+    @Test
+    void theResidentTraceWritesOneRowAStepWithTheKernelsStampsAndTheHostsTimes(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        var file = dir.resolve("t.csv");
+        assertThat(ResidentTrace.open(1, 8)).isNull(); // off unless asked for
+        System.setProperty(ResidentTrace.PROPERTY, file.toString());
+        try {
+            var t = ResidentTrace.open(2, 8);
+            try (var arena = java.lang.foreign.Arena.ofConfined()) {
+                int ring = 4;
+                long offset = 64;
+                var c = arena.allocate(offset + 8L * ResidentTrace.POINTS * ring, 8);
+                for (int step = 0; step < 3; step++) { // the kernel's stamps of steps 0..2 in their ring slots
+                    for (int i = 0; i < ResidentTrace.POINTS; i++) {
+                        c.set(java.lang.foreign.ValueLayout.JAVA_LONG, offset + 8L * (step % ring * ResidentTrace.POINTS + i), 1000L * step + i);
+                    }
+                }
+                t.piece(0, 2, 10, 20); // a call of two steps, then one of one
+                t.call(0, 2, 5, 25);
+                t.piece(2, 1, 30, 40);
+                t.call(2, 1, 28, 44);
+                t.collect(c, offset, ring, 3);
+            }
+            t.write();
+            var lines = java.nio.file.Files.readAllLines(file);
+            assertThat(lines).hasSize(4);
+            assertThat(lines.get(0)).startsWith("session,batch,hidden,step,piece,host_post,host_done,posted_seen").endsWith(",call_in,call_out");
+            assertThat(lines.get(2)).endsWith(",2,8,1,2,10,20,1000,1001,1002,1003,1004,1005,1006,1007,5,25");
+            assertThat(lines.get(3)).endsWith(",2,8,2,1,30,40,2000,2001,2002,2003,2004,2005,2006,2007,28,44");
+            System.setProperty(ResidentTrace.PROPERTY, "bad\u0000name");
+            assertThatThrownBy(() -> ResidentTrace.open(1, 8)).isInstanceOf(SprnnException.class)
+                    .hasMessageContaining("SPRNN_RESIDENT_TRACE_FILE").hasMessageContaining("not a file name");
+        } finally {
+            System.clearProperty(ResidentTrace.PROPERTY);
+        }
+    }
 }
