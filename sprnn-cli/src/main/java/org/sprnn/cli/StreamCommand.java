@@ -162,6 +162,7 @@ final class StreamCommand extends SprnnCommand {
             while (true) {
                 String where = source + ": frame " + frames;
                 Tensor chunk;
+                FloatTensor rawChunk = null; // raw frames are float32 already: Session#stepFloat, no float64 copy either way
                 if (fmt.equals("npy")) {
                     long done = session.steps();
                     chunk = NpyFrames.read(in, where, MAX_FRAME_VALUES, shape -> {
@@ -172,18 +173,18 @@ final class StreamCommand extends SprnnCommand {
                     });
                 } else {
                     float[] raw = NpyFrames.readRaw(in, batch * inputs, where);
-                    chunk = raw == null ? null : new FloatTensor(new int[] {1, batch, inputs}, raw).toTensor();
+                    rawChunk = raw == null ? null : new FloatTensor(new int[] {1, batch, inputs}, raw);
+                    chunk = null;
                 }
-                if (chunk == null) {
+                if (chunk == null && rawChunk == null) {
                     break;
                 }
-                Tensor out;
+                FloatTensor f;
                 try {
-                    out = session.step(chunk);
+                    f = rawChunk != null ? session.stepFloat(rawChunk) : FloatTensor.of(session.step(chunk));
                 } catch (SprnnException e) {
                     throw new SprnnException(where + " (after " + session.steps() + " steps): " + e.getMessage(), e);
                 }
-                FloatTensor f = FloatTensor.of(out);
                 if (fmt.equals("npy")) {
                     NpyFrames.write(stdout, f, "stdout");
                 } else {
