@@ -533,8 +533,8 @@ final class SessionBenchCommand extends SprnnCommand {
         double[] us = new double[calls];
         int n = 0;
         double sink = 0;
-        org.sprnn.model.FloatTensor[] fpool = new org.sprnn.model.FloatTensor[pool.length];
-        for (int k = 0; k < pool.length; k++) {
+        org.sprnn.model.FloatTensor[] fpool = new org.sprnn.model.FloatTensor[float32 ? pool.length : 0];
+        for (int k = 0; k < fpool.length; k++) {
             fpool[k] = org.sprnn.model.FloatTensor.of(pool[k]);
         }
         try (Session s = e.openSession(batch, h0, c0)) {

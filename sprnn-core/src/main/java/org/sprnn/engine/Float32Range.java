@@ -223,15 +223,7 @@ public final class Float32Range {
      */
     public static void requireFp16Carry(org.sprnn.model.Tensor output, int layers, String engine) {
         int[] s = output.shape();
-        int steps = s[0], batch = s[1], hidden = s[2];
-        double[] y = output.data();
-        for (int i = (steps - 1) * batch * hidden; i < y.length; i++) {
-            if (!(Math.abs(y[i]) <= FP16_MAX)) {
-                throw new SprnnException("overflow: the output (layer " + (layers - 1) + ", the last) at step " + i / (batch * hidden)
-                        + " (batch element " + i / hidden % batch + ", unit " + i % hidden + ") is " + y[i] + ", beyond fp16's range (|h| <= 65504), in which "
-                        + engine + " carries h to the session's next step: the weights or inputs are too large for it (cpu or cuda-gemm fp32 compute in float32)");
-            }
-        }
+        requireFp16(output, (s[0] - 1) * s[1] * s[2], output.data().length, layers, engine + " carries h to the session's next step");
     }
 
     /**
@@ -244,13 +236,19 @@ public final class Float32Range {
      */
     public static void requireFp16Exchange(org.sprnn.model.Tensor output, int layers, String engine) {
         int[] s = output.shape();
-        int steps = s[0], batch = s[1], hidden = s[2];
+        requireFp16(output, 0, (s[0] - 1) * s[1] * s[2], layers, engine + " carries h to the next step");
+    }
+
+    /** Throws naming the first output of {@code [from, to)} beyond fp16's range, in which {@code carrier} (the message's words). */
+    private static void requireFp16(org.sprnn.model.Tensor output, int from, int to, int layers, String carrier) {
+        int[] s = output.shape();
+        int batch = s[1], hidden = s[2];
         double[] y = output.data();
-        for (int i = 0, e = (steps - 1) * batch * hidden; i < e; i++) {
+        for (int i = from; i < to; i++) {
             if (!(Math.abs(y[i]) <= FP16_MAX)) {
                 throw new SprnnException("overflow: the output (layer " + (layers - 1) + ", the last) at step " + i / (batch * hidden)
                         + " (batch element " + i / hidden % batch + ", unit " + i % hidden + ") is " + y[i] + ", beyond fp16's range (|h| <= 65504), in which "
-                        + engine + " carries h to the next step: the weights or inputs are too large for it (cpu or cuda-gemm fp32 compute in float32)");
+                        + carrier + ": the weights or inputs are too large for it (cpu or cuda-gemm fp32 compute in float32)");
             }
         }
     }

@@ -218,11 +218,26 @@ public final class RunInputs {
      * @throws SprnnException naming what is wrong
      */
     public static void checkSessionChunk(Tensor chunk, int batch) {
-        if (chunk == null) {
+        checkSessionChunk(chunk == null ? null : chunk.shape(), batch);
+    }
+
+    /**
+     * {@link #checkSessionChunk(Tensor, int)} of a float32 chunk ({@link Session#stepFloat}).
+     *
+     * @param chunk the chunk a {@link Session#stepFloat} was given
+     * @param batch the session's batch size
+     * @throws SprnnException naming what is wrong
+     */
+    public static void checkSessionChunk(FloatTensor chunk, int batch) {
+        checkSessionChunk(chunk == null ? null : chunk.shape(), batch);
+    }
+
+    private static void checkSessionChunk(int[] shape, int batch) {
+        if (shape == null) {
             throw new SprnnException("session: chunk missing");
         }
-        if (chunk.rank() != 3 || chunk.dim(1) != batch || chunk.dim(0) < 1) {
-            throw new SprnnException("session: chunk has shape " + chunk.shapeString() + ", expected [steps >= 1, " + batch
+        if (shape.length != 3 || shape[1] != batch || shape[0] < 1) {
+            throw new SprnnException("session: chunk has shape " + Arrays.toString(shape) + ", expected [steps >= 1, " + batch
                     + ", input] for a session of batch " + batch);
         }
     }

@@ -139,9 +139,7 @@
 #if SPRNN_RESIDENT && SPRNN_RESIDENT_TRACE
 #define RTRACE(i, who)                                                                                  \
   if (who) {                                                                                            \
-    unsigned long long now_;                                                                            \
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now_));                                           \
-    reinterpret_cast<volatile unsigned long long*>(const_cast<int*>(done) + RES_DONE_WORDS)[(size_t)slot * 8 + (i)] = now_; \
+    reinterpret_cast<volatile unsigned long long*>(const_cast<int*>(done) + RES_DONE_WORDS)[(size_t)slot * 8 + (i)] = global_timer(); \
   }
 #else
 #define RTRACE(i, who)

@@ -201,13 +201,7 @@ final class ResidentSession implements Session {
     public synchronized FloatTensor stepFloat(FloatTensor chunk) {
         long entry = trace != null ? System.nanoTime() : 0, first = steps;
         requireOpen();
-        if (chunk == null) {
-            throw new SprnnException("session: chunk missing");
-        }
-        if (chunk.rank() != 3 || chunk.dim(1) != batch || chunk.dim(0) < 1) {
-            throw new SprnnException("session: chunk has shape " + chunk.shapeString() + ", expected [steps >= 1, " + batch
-                    + ", input] for a session of batch " + batch);
-        }
+        RunInputs.checkSessionChunk(chunk, batch);
         int t = chunk.dim(0);
         float[] x = chunk.data();
         if (t > RING) {
