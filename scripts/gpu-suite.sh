@@ -178,14 +178,23 @@ if [ "$PART" = session-trace ]; then
   # calls at 2304 and 1152 (batch 1), 2304 batch 4, calls of 64 steps (the kernel's steps back to back), and 2304 batch 1
   # and 4 once more with W_ih read from global memory (SPRNN_RESIDENT_WIH_SMEM=0) instead of shared memory
   # SPRNN_TRACE_CASES (e.g. "2304 1 1 1,1152 1 1 1 f"): other cases, each "hidden batch chunk W_ih-in-shared-memory
-  # [f]" (f: the calls through Session#stepFloat, bench session --float32)
+  # [f] [NAME=VALUE ...]" (f: the calls through Session#stepFloat, bench session --float32; NAME=VALUE: a kernel switch
+  # for an A/B, SPRNN_KERNEL_DEFINES, e.g. SPRNN_RESIDENT_POLLERS=1)
   mkdir -p "$OUT/trace"
   IFS=, read -r -a cases <<< "${SPRNN_TRACE_CASES:-2304 1 1 1,1152 1 1 1,2304 4 1 1,2304 1 64 1,2304 1 1 0,2304 4 1 0}"
   for c in "${cases[@]}"; do
     set -- $c
     tag="h$1-b$2-c$3"; [ "$4" = 0 ] && tag="$tag-wih-global"
-    f32=(); [ "${5:-}" = f ] && { f32=(--float32); tag="$tag-f32"; }
-    step "trace-$tag" 60 env SPRNN_RESIDENT_WIH_SMEM="$4" SPRNN_RESIDENT_TRACE_FILE="$OUT/trace/$tag.csv" "$S" bench session \
+    f32=(); kd=""
+    for extra in "${@:5}"; do
+      case "$extra" in
+        f) f32=(--float32); tag="$tag-f32" ;;
+        SPRNN_*=*) kd="${kd:+$kd,}$extra"; tag="$tag-${extra#SPRNN_}" ;;
+        *) echo "SPRNN_TRACE_CASES: unknown field '$extra'" >&2; exit 2 ;;
+      esac
+    done
+    tag=$(printf '%s' "$tag" | tr '=' '_')
+    step "trace-$tag" 60 env SPRNN_KERNEL_DEFINES="$kd" SPRNN_RESIDENT_WIH_SMEM="$4" SPRNN_RESIDENT_TRACE_FILE="$OUT/trace/$tag.csv" "$S" bench session \
       --cell rnn_relu --hidden "$1" --batch "$2" --density 0.1 --chunk "$3" --calls 10000 --engines cuda-sparse-persistent ${f32[@]+"${f32[@]}"} \
       --session-kinds resident --wall-seconds 3 --seed "$SEED" --out-dir "$OUT/trace"
   done

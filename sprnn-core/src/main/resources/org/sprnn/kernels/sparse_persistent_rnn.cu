@@ -68,7 +68,7 @@
 //                   `resident` kind): one launch serves the steps a host posts, one at a time, until it is idle for
 //                   idle_ns, is told to close, or has run SPRNN_RESIDENT_MAX_STEPS; the weights stay on-chip between
 //                   steps. Each step first stages h_{t-1} and computes W_hh h_{t-1} (no input needed: done before
-//                   the host posts the step); then thread 0 of CTA 0 polls `posted` (page-locked host memory) until
+//                   the host posts the step); then CTA 0 polls `posted` (page-locked host memory; SPRNN_RESIDENT_POLLERS) until
 //                   the host has posted global step first_step + t, CTA 0 copies that step's input from the host's
 //                   ring (x_host) to x_dev and hands the step on through the device word `go`, which the other CTAs'
 //                   thread 0 poll; each warp then computes its own rows of the input projection (W_ih x_t + b_ih,
@@ -135,6 +135,26 @@
 // ... and x_t too (one trip to L2 a step, then shared memory); 0: each warp reads x_t from L2 (where W_ih fits, x not)
 #ifndef SPRNN_RESIDENT_X_SMEM
 #define SPRNN_RESIDENT_X_SMEM 1
+#endif
+// Resident kernel: CTA 0's warps that poll `posted`, lane 0 of each, warp k starting k x SPRNN_RESIDENT_STAGGER_NS
+// after warp 0 (__nanosleep: roughly), each on its own copy of the word (the host writes RES_POSTED_COPIES copies,
+// RES_POSTED_STRIDE ints apart: one L2 line each, so that no poll is merged with another's in flight): a post is seen
+// a fraction of a bus round trip after it lands, not half a trip on average. Each poll is an acquire load at system
+// scope (SPRNN_RESIDENT_POLL_ACQUIRE; 0: volatile polls, then one fence.acq_rel.sys, which also waits for the CTA's
+// earlier system-scope stores).
+#define RES_POSTED_COPIES 4
+#define RES_POSTED_STRIDE 32
+#ifndef SPRNN_RESIDENT_POLLERS
+#define SPRNN_RESIDENT_POLLERS 4
+#endif
+#ifndef SPRNN_RESIDENT_STAGGER_NS
+#define SPRNN_RESIDENT_STAGGER_NS 250
+#endif
+#ifndef SPRNN_RESIDENT_POLL_ACQUIRE
+#define SPRNN_RESIDENT_POLL_ACQUIRE 1
+#endif
+#if SPRNN_RESIDENT && (SPRNN_RESIDENT_POLLERS < 1 || SPRNN_RESIDENT_POLLERS > RES_POSTED_COPIES)
+#error "SPRNN_RESIDENT_POLLERS: 1 to RES_POSTED_COPIES"
 #endif
 #if SPRNN_RESIDENT && SPRNN_RESIDENT_TRACE
 #define RTRACE(i, who)                                                                                  \
@@ -443,6 +463,11 @@ __device__ __forceinline__ ExWord ex_word_of(unsigned lo, unsigned hi) {
 __device__ __forceinline__ unsigned load_acquire_u32(const unsigned* p) {
   unsigned v;
   asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+__device__ __forceinline__ int load_acquire_sys_int(const int* p) {  // a word the host writes (page-locked memory)
+  int v;
+  asm volatile("ld.acquire.sys.global.b32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
   return v;
 }
 __device__ __forceinline__ void store_release_u32(unsigned* p, unsigned v) {
@@ -987,6 +1012,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   }
 #if SPRNN_RESIDENT
   __shared__ int resident_go;  // thread 0's verdict once the step is posted (after W_hh h): 1 run it, 0 leave
+  __shared__ int res_posted;   // CTA 0: the posted count its pollers saw (first_step: none yet; negative: leave)
+  if (threadIdx.x == 0) res_posted = first_step;
+  __syncthreads();
 #if SPRNN_RESIDENT_WIH_SMEM
   if (input_size != RES_I) {  // uniform: every CTA leaves before any barrier
     if (threadIdx.x == 0) record_fault(fault, SPRNN_FAULT_SHARED_MEMORY, cta, -1, input_size);
@@ -1299,21 +1327,47 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     // (after the recurrent arithmetic: W_hh h_{t-1} needs no input, so it is done before the host posts step t and
     // only the input's trip, its projection, the cell update and the exchange are left once it is posted)
     const int slot = (first_step + t) % ring;
-    if (threadIdx.x == 0) {
-      const int want = first_step + t + 1;  // the posted count that includes this step
+    const int want = first_step + t + 1;  // the posted count that includes this step
+    if (cta == 0) {
+      constexpr int P = SPRNN_RESIDENT_POLLERS < WARPS ? SPRNN_RESIDENT_POLLERS : WARPS;
+      if (lane == 0 && warp < P) {  // the pollers (see SPRNN_RESIDENT_POLLERS); the first to see the post tells the rest
+        const int* mine = const_cast<const int*>(posted) + warp * RES_POSTED_STRIDE;
+        volatile int* seen = &res_posted;
+        if (warp > 0) __nanosleep(warp * SPRNN_RESIDENT_STAGGER_NS);
+        const unsigned long long start = global_timer();
+        unsigned spins = 0;
+        for (;;) {
+          const int other = *seen;
+          if (other < 0 || other >= want) break;  // seen already (another poller, or a post of several steps): its
+                                                  // acquire, then bar.sync, orders the reads of x after it
+#if SPRNN_RESIDENT_POLL_ACQUIRE
+          const int v = load_acquire_sys_int(mine);  // the host's inputs, written before `posted`, after it
+#else
+          const int v = *reinterpret_cast<const volatile int*>(mine);
+#endif
+          if (v < 0 || v >= want) {
+#if !SPRNN_RESIDENT_POLL_ACQUIRE
+            asm volatile("fence.acq_rel.sys;" ::: "memory");
+#endif
+            RTRACE(0, true)
+            *seen = v;
+            break;
+          }
+          // (a fault another CTA recorded is seen here, or by every CTA's bounded barrier wait of this step: no trip to
+          // L2 for it on the way from the post to the step's hand-on)
+          if ((++spins & 15u) == 0 && (global_timer() - start > idle_ns || load_volatile_int(fault) != 0)) break;
+        }
+      }
+      __syncthreads();
+      if (threadIdx.x == 0) {
+        const int v = res_posted;
+        resident_go = v >= want && t < SPRNN_RESIDENT_MAX_STEPS;
+      }
+    } else if (threadIdx.x == 0) {
       const unsigned long long start = global_timer();
       unsigned spins = 0;
       int v;
-      if (cta == 0) {
-        while ((v = *posted) >= 0 && v < want) {
-          if ((++spins & 15u) == 0 && (global_timer() - start > idle_ns || load_volatile_int(fault) != 0)) break;
-        }
-        RTRACE(0, true)
-        asm volatile("fence.acq_rel.sys;" ::: "memory");  // the host's inputs, written before `posted`, after it
-        // (a fault another CTA recorded is seen in the poll above, or by every CTA's bounded barrier wait of this step:
-        // no trip to L2 for it here, on the way from the post to the step's hand-on)
-        resident_go = v >= want && t < SPRNN_RESIDENT_MAX_STEPS;
-      } else {
+      {
         while ((v = (int)load_acquire_u32(reinterpret_cast<const unsigned*>(go))) >= 0 && v < want) {
           if ((++spins & 63u) == 0 && (load_volatile_int(fault) != 0 || global_timer() - start > idle_ns + timeout_ns)) {
             if (load_volatile_int(fault) == 0) record_fault(fault, SPRNN_FAULT_RESIDENT_WAIT, cta, t, v);

@@ -60,8 +60,10 @@ final class ResidentSession implements Session {
     private static final long IDLE_SLACK_NS = 1_000_000;
 
     private static final VarHandle INT = JAVA_INT.varHandle();
-    private static final long POSTED = 0;  // byte offsets in the control buffer: posted alone on a 64-byte line,
-    private static final long DONE = 64;   // then one done count a CTA (the kernel's RES_DONE_WORDS: whole lines)
+    private static final long POSTED = 0;  // byte offsets in the control buffer: the posted count, in POSTED_COPIES copies
+    private static final int POSTED_COPIES = 4; // 128 bytes apart (the kernel's RES_POSTED_COPIES, RES_POSTED_STRIDE: one
+    private static final long POSTED_STRIDE = 128; // poller a copy, each on its own line),
+    private static final long DONE = POSTED_COPIES * POSTED_STRIDE; // then one done count a CTA (RES_DONE_WORDS: whole lines)
 
     private final SparsePersistentEngine engine;
     private final RnnModel model;
@@ -331,7 +333,7 @@ final class ResidentSession implements Session {
             trace.collect(c, traceOffset, RING, steps);
         }
         VarHandle.fullFence(); // the inputs before the count that posts them
-        INT.setVolatile(c, POSTED, (int) target);
+        post(c, (int) target);
         ensureRunning();
         long start = System.nanoTime();
         long bound = idleNs + 2 * engine.variant().spinTimeoutNs() + 1_000_000_000L;
@@ -388,6 +390,13 @@ final class ResidentSession implements Session {
         }
         steps = target;
         return finite;
+    }
+
+    /** Writes the posted count {@code v} into each copy the kernel's pollers read (the inputs before it: a fence first). */
+    private static void post(MemorySegment c, int v) {
+        for (int k = 0; k < POSTED_COPIES; k++) {
+            INT.setRelease(c, POSTED + k * POSTED_STRIDE, v); // x86: a plain store, in order after the inputs
+        }
     }
 
     /** Whether every CTA has written a done count of at least {@code target} (the first one short ends the look). */
@@ -481,7 +490,7 @@ final class ResidentSession implements Session {
             return;
         }
         engine.context().makeCurrent();
-        INT.setVolatile(control.segment(), POSTED, -1);
+        post(control.segment(), -1);
         long start = System.nanoTime(), bound = idleNs + 2 * engine.variant().spinTimeoutNs() + 1_000_000_000L;
         while (!stream.isIdle()) { // bounded: the kernel's own waits are, but a launch queued behind other work may not start
             if (System.nanoTime() - start > bound) {
@@ -493,7 +502,7 @@ final class ResidentSession implements Session {
         }
         running = false;
         current = 1 - current; // it left its state in the other buffer
-        INT.setVolatile(control.segment(), POSTED, (int) steps);
+        post(control.segment(), (int) steps);
         if (trace != null) {
             trace.collect(control.segment(), traceOffset, RING, steps);
         }

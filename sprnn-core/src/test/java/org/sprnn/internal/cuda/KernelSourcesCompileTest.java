@@ -148,6 +148,11 @@ class KernelSourcesCompileTest {
                     List<String> wihOnly = new ArrayList<>(wih); // x_t from L2
                     wihOnly.add("-DSPRNN_RESIDENT_X_SMEM=0");
                     out.add(wihOnly);
+                    if (cell == org.sprnn.model.CellType.RNN_RELU) { // the post polled as before (one poller, a fence)
+                        List<String> onePoller = new ArrayList<>(wih);
+                        onePoller.addAll(List.of("-DSPRNN_RESIDENT_POLLERS=1", "-DSPRNN_RESIDENT_POLL_ACQUIRE=0"));
+                        out.add(onePoller);
+                    }
                     if (cell == org.sprnn.model.CellType.LSTM) {
                         List<String> traced = new ArrayList<>(wih);
                         traced.add("-DSPRNN_RESIDENT_TRACE=1");
