@@ -136,6 +136,13 @@
 #ifndef SPRNN_RESIDENT_X_SMEM
 #define SPRNN_RESIDENT_X_SMEM 1
 #endif
+// ... and the projection by groups of this many of the CTA's rows a warp (fewer where rows x batch > 8), each x_t load
+// serving all of them (the
+// projection is bound by shared-memory bandwidth: a row alone reads as many bytes of x as of W_ih), the sums through
+// shared memory and one CTA barrier to the lanes that own them; 0: each warp its own rows, each row its own x loads.
+#ifndef SPRNN_RESIDENT_PROJ_ROWS
+#define SPRNN_RESIDENT_PROJ_ROWS 4
+#endif
 // Resident kernel: CTA 0's warps that poll `posted`, lane 0 of each, warp k starting k x SPRNN_RESIDENT_STAGGER_NS
 // after warp 0 (__nanosleep: roughly), each on its own copy of the word (the host writes RES_POSTED_COPIES copies,
 // RES_POSTED_STRIDE ints apart: one L2 line each, so that no poll is merged with another's in flight): a post is seen
@@ -393,7 +400,10 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #error "SPRNN_RESIDENT_WIH_SMEM: the input size must be a multiple of 4"
 #endif
 #define OFF_RES_WIH SPRNN_ALIGN16(SMEM_BYTES)
-#define OFF_RES_X (OFF_RES_WIH + (unsigned long long)WARPS * U * G * RES_I * 4)
+// then the projection's sums ([WARPS * U * G][B] fp32, rounded up to 16 bytes: SPRNN_RESIDENT_PROJ_ROWS), then x_t
+#define RES_PROJ_FLOATS ((WARPS * U * G * B + 3) / 4 * 4)
+#define OFF_RES_PROJ (OFF_RES_WIH + (unsigned long long)WARPS * U * G * RES_I * 4)
+#define OFF_RES_X (OFF_RES_PROJ + (unsigned long long)RES_PROJ_FLOATS * 4)
 #define SMEM_NEEDED (OFF_RES_X + (SPRNN_RESIDENT_X_SMEM ? (unsigned long long)B * RES_I * 4 : 0ull))
 #else
 #define SMEM_NEEDED SMEM_BYTES
@@ -1445,9 +1455,71 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       const float* xs = x_dev + (size_t)slot * B * RES_I;
 #define RES_X4(b, i) __ldcg(reinterpret_cast<const float4*>(xs + (size_t)(b) * RES_I) + (i))
 #endif
-      const float* wsm = reinterpret_cast<const float*>(smem + OFF_RES_WIH) + (size_t)warp * (U * G) * RES_I;
+#if SPRNN_RESIDENT_PROJ_ROWS > 0
+      {  // groups of RP rows of the CTA ([WARPS][U*G] order, as W_ih's copy) a warp, every x_t float4 read once a group
+        // at most 8 accumulators (RP x B) beside the weights' register tier: fewer rows a group from batch 4 (it spilled)
+        constexpr int RP = SPRNN_RESIDENT_PROJ_ROWS * B <= 8 ? SPRNN_RESIDENT_PROJ_ROWS : (B >= 8 ? 1 : 8 / B);
+        constexpr int ROWS = WARPS * U * G, GROUPS = (ROWS + RP - 1) / RP;
+        float* proj = reinterpret_cast<float*>(smem + OFF_RES_PROJ);
+        const float4* wall = reinterpret_cast<const float4*>(smem + OFF_RES_WIH);
+#pragma unroll 1
+        for (int grp = warp; grp < GROUPS; grp += WARPS) {
+          const int r0 = grp * RP;
+          float acc[RP][B];
+#pragma unroll
+          for (int q = 0; q < RP; ++q)
+#pragma unroll
+            for (int b = 0; b < B; ++b) acc[q][b] = 0.f;
+          constexpr int RES_GUNROLL = B <= 2 ? 2 : 1;  // x[B] and acc[RP][B] live: more spill at batch 4
+#pragma unroll RES_GUNROLL
+          for (int i = lane; i < RES_I / 4; i += 32) {
+            float4 x[B];
+#pragma unroll
+            for (int b = 0; b < B; ++b) x[b] = RES_X4(b, i);
+#pragma unroll
+            for (int q = 0; q < RP; ++q) {
+              if (ROWS % RP == 0 || r0 + q < ROWS) {  // warp-uniform
+                const float4 w = wall[(size_t)(r0 + q) * (RES_I / 4) + i];
+#pragma unroll
+                for (int b = 0; b < B; ++b) acc[q][b] += w.x * x[b].x + w.y * x[b].y + w.z * x[b].z + w.w * x[b].w;
+              }
+            }
+          }
+#pragma unroll
+          for (int q = 0; q < RP; ++q)
+#pragma unroll
+            for (int b = 0; b < B; ++b)
+#pragma unroll
+              for (int o = 16; o > 0; o >>= 1) acc[q][b] += __shfl_xor_sync(0xffffffffu, acc[q][b], o);
+          if (lane == 0) {
+#pragma unroll
+            for (int q = 0; q < RP; ++q)
+#pragma unroll
+              for (int b = 0; b < B; ++b)
+                if (ROWS % RP == 0 || r0 + q < ROWS) proj[(r0 + q) * B + b] = acc[q][b];
+          }
+        }
+        __syncthreads();
+#pragma unroll
+        for (int k = 0; k < ITEMS; ++k) {
+          if (item_unit[k] < 0) continue;
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const int b_ = 2 * item_pair[k] + e;
+            if (b_ >= B) continue;
+#pragma unroll
+            for (int g = 0; g < G; ++g)
+              xr[k][e][g] = proj[(warp * U * G + item_row[k] + g) * B + b_] + __ldg(&b_ih[g * H + item_unit[k]]);
+          }
+        }
+      }
+#endif
 #else
       const float* xs = x_dev + (size_t)slot * B * input_size;
+#endif
+#if !(SPRNN_RESIDENT_WIH_SMEM && SPRNN_RESIDENT_PROJ_ROWS > 0)  // each warp its own rows
+#if SPRNN_RESIDENT_WIH_SMEM
+      const float* wsm = reinterpret_cast<const float*>(smem + OFF_RES_WIH) + (size_t)warp * (U * G) * RES_I;
 #endif
 #pragma unroll 1
       for (int j = 0; j < U; ++j) {
@@ -1529,6 +1601,10 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           }
         }
       }
+#endif
+#ifdef RES_X4
+#undef RES_X4
+#endif
     }
     RTRACE(3, cta == 0 && threadIdx.x == 0)
     RTRACE(4, cta == SPRNN_CTAS - 1 && threadIdx.x == 0)

@@ -253,7 +253,8 @@ final class PersistentLayers {
     /**
      * The shared memory a resident kernel of spec {@code s} needs beyond the plan's to keep its warps' rows of
      * {@code W_ih} and x_t there (sparse_persistent_rnn.cu, {@code SPRNN_RESIDENT_WIH_SMEM}: from the plan's bytes
-     * rounded up to 16, {@code [warps][units*G][I]} and, with {@code withX}, {@code [B][I]} fp32); 0 where the input size
+     * rounded up to 16, {@code [warps][units*G][I]}, the projection's sums {@code [warps*units*G][B]} rounded up to 16
+     * bytes and, with {@code withX}, {@code [B][I]} fp32); 0 where the input size
      * is no multiple of 4.
      *
      * @param s the resident layer's spec
@@ -267,7 +268,9 @@ final class PersistentLayers {
         }
         long base = s.sharedMemoryBytes();
         long aligned = (base + 15) / 16 * 16;
-        return aligned - base + 4L * inputSize * ((long) s.warpsPerCta() * s.unitsPerWarp() * s.cell().gates() + (withX ? s.batch() : 0));
+        long rows = (long) s.warpsPerCta() * s.unitsPerWarp() * s.cell().gates();
+        long sums = (rows * s.batch() + 3) / 4 * 4; // the projection's sums (RES_PROJ_FLOATS)
+        return aligned - base + 4L * inputSize * (rows + (withX ? s.batch() : 0)) + 4L * sums;
     }
 
     private static boolean wihSmemAllowed() {

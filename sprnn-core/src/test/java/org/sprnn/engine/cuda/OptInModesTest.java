@@ -259,7 +259,8 @@ class OptInModesTest {
                 .weights(fp16).exchange(org.sprnn.plan.ExchangeMode.GRID_BARRIER).ctas(132).warpsPerCta(2).slotsPerLane(1).registerSlots(1)
                 .unitsPerWarp(1).smArch(90).build();
         assertThat(PersistentLayers.residentWihSharedBytes(s, 30, true)).isZero(); // no multiple of 4: W_ih stays in global memory
-        assertThat(PersistentLayers.residentWihSharedBytes(s, 32, true)).isEqualTo(4L * 32 * (2 * 4 + 2) + (16 - s.sharedMemoryBytes() % 16) % 16);
+        assertThat(PersistentLayers.residentWihSharedBytes(s, 32, true)).isEqualTo(4L * 32 * (2 * 4 + 2) + 4L * 2 * 4 * 2
+                + (16 - s.sharedMemoryBytes() % 16) % 16); // W_ih's 8 rows, x_t of 2, the 8 rows' sums of 2
     }
 
     @Test

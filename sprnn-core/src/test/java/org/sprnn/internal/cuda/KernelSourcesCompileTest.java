@@ -150,7 +150,8 @@ class KernelSourcesCompileTest {
                     out.add(wihOnly);
                     if (cell == org.sprnn.model.CellType.RNN_RELU) { // the post polled as before (one poller, a fence)
                         List<String> onePoller = new ArrayList<>(wih);
-                        onePoller.addAll(List.of("-DSPRNN_RESIDENT_POLLERS=1", "-DSPRNN_RESIDENT_POLL_ACQUIRE=0"));
+                        onePoller.addAll(List.of("-DSPRNN_RESIDENT_POLLERS=1", "-DSPRNN_RESIDENT_POLL_ACQUIRE=0",
+                                "-DSPRNN_RESIDENT_PROJ_ROWS=0")); // and each warp projecting its own rows
                         out.add(onePoller);
                     }
                     if (cell == org.sprnn.model.CellType.LSTM) {
