@@ -146,13 +146,14 @@
 // Resident kernel: CTA 0's warps that poll `posted`, lane 0 of each, warp k starting k x SPRNN_RESIDENT_STAGGER_NS
 // after warp 0 (__nanosleep: roughly), each on its own copy of the word (the host writes RES_POSTED_COPIES copies,
 // RES_POSTED_STRIDE ints apart: one L2 line each, so that no poll is merged with another's in flight): a post is seen
-// a fraction of a bus round trip after it lands, not half a trip on average. Each poll is an acquire load at system
+// a fraction of a bus round trip after it lands, not half a trip on average: an experiment, off (1) by default, as the
+// CTA's barrier after the poll waits for every poller's read in flight, up to 3/4 of a trip more. Each poll is an acquire load at system
 // scope (SPRNN_RESIDENT_POLL_ACQUIRE; 0: volatile polls, then one fence.acq_rel.sys, which also waits for the CTA's
 // earlier system-scope stores).
 #define RES_POSTED_COPIES 4
 #define RES_POSTED_STRIDE 32
 #ifndef SPRNN_RESIDENT_POLLERS
-#define SPRNN_RESIDENT_POLLERS 4
+#define SPRNN_RESIDENT_POLLERS 1
 #endif
 #ifndef SPRNN_RESIDENT_STAGGER_NS
 #define SPRNN_RESIDENT_STAGGER_NS 250
@@ -1343,7 +1344,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       if (lane == 0 && warp < P) {  // the pollers (see SPRNN_RESIDENT_POLLERS); the first to see the post tells the rest
         const int* mine = const_cast<const int*>(posted) + warp * RES_POSTED_STRIDE;
         volatile int* seen = &res_posted;
-        if (warp > 0) __nanosleep(warp * SPRNN_RESIDENT_STAGGER_NS);
+        if (warp > 0 && *seen >= 0 && *seen < want) __nanosleep(warp * SPRNN_RESIDENT_STAGGER_NS);
         const unsigned long long start = global_timer();
         unsigned spins = 0;
         for (;;) {
@@ -1473,16 +1474,15 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           constexpr int RES_GUNROLL = B <= 2 ? 2 : 1;  // x[B] and acc[RP][B] live: more spill at batch 4
 #pragma unroll RES_GUNROLL
           for (int i = lane; i < RES_I / 4; i += 32) {
-            float4 x[B];
+            float4 w[RP];  // the group's W_ih float4, then one x_b at a time (few registers at any batch)
 #pragma unroll
-            for (int b = 0; b < B; ++b) x[b] = RES_X4(b, i);
+            for (int q = 0; q < RP; ++q)
+              w[q] = ROWS % RP == 0 || r0 + q < ROWS ? wall[(size_t)(r0 + q) * (RES_I / 4) + i] : make_float4(0.f, 0.f, 0.f, 0.f);
 #pragma unroll
-            for (int q = 0; q < RP; ++q) {
-              if (ROWS % RP == 0 || r0 + q < ROWS) {  // warp-uniform
-                const float4 w = wall[(size_t)(r0 + q) * (RES_I / 4) + i];
+            for (int b = 0; b < B; ++b) {
+              const float4 x = RES_X4(b, i);
 #pragma unroll
-                for (int b = 0; b < B; ++b) acc[q][b] += w.x * x[b].x + w.y * x[b].y + w.z * x[b].z + w.w * x[b].w;
-              }
+              for (int q = 0; q < RP; ++q) acc[q][b] += w[q].x * x.x + w[q].y * x.y + w[q].z * x.z + w[q].w * x.w;
             }
           }
 #pragma unroll

@@ -148,9 +148,9 @@ class KernelSourcesCompileTest {
                     List<String> wihOnly = new ArrayList<>(wih); // x_t from L2
                     wihOnly.add("-DSPRNN_RESIDENT_X_SMEM=0");
                     out.add(wihOnly);
-                    if (cell == org.sprnn.model.CellType.RNN_RELU) { // the post polled as before (one poller, a fence)
+                    if (cell == org.sprnn.model.CellType.RNN_RELU) { // four pollers, volatile polls and a fence
                         List<String> onePoller = new ArrayList<>(wih);
-                        onePoller.addAll(List.of("-DSPRNN_RESIDENT_POLLERS=1", "-DSPRNN_RESIDENT_POLL_ACQUIRE=0",
+                        onePoller.addAll(List.of("-DSPRNN_RESIDENT_POLLERS=4", "-DSPRNN_RESIDENT_POLL_ACQUIRE=0",
                                 "-DSPRNN_RESIDENT_PROJ_ROWS=0")); // and each warp projecting its own rows
                         out.add(onePoller);
                     }
