@@ -149,10 +149,13 @@ class KernelSourcesCompileTest {
                     wihOnly.add("-DSPRNN_RESIDENT_X_SMEM=0");
                     out.add(wihOnly);
                     if (cell == org.sprnn.model.CellType.RNN_RELU) { // four pollers, volatile polls and a fence
-                        List<String> onePoller = new ArrayList<>(wih);
-                        onePoller.addAll(List.of("-DSPRNN_RESIDENT_POLLERS=4", "-DSPRNN_RESIDENT_POLL_ACQUIRE=0",
+                        List<String> pollers = new ArrayList<>(wih);
+                        pollers.addAll(List.of("-DSPRNN_RESIDENT_POLLERS=4", "-DSPRNN_RESIDENT_POLL_ACQUIRE=0",
                                 "-DSPRNN_RESIDENT_PROJ_ROWS=0")); // and each warp projecting its own rows
-                        out.add(onePoller);
+                        out.add(pollers);
+                        List<String> copiers = new ArrayList<>(wih); // x_t copied in slices by several CTAs
+                        copiers.add("-DSPRNN_RESIDENT_COPIERS=" + Math.min(8, plan.spec().ctas()));
+                        out.add(copiers);
                     }
                     if (cell == org.sprnn.model.CellType.LSTM) {
                         List<String> traced = new ArrayList<>(wih);
