@@ -863,10 +863,10 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                           const float* __restrict__ w_ih,        // [G*H][I] fp32 row-major
                           const float* __restrict__ b_ih,        // [G*H] fp32
                           const float* x_host,                   // [ring][B][I] fp32, page-locked host memory: the steps
-                          float* x_dev,                          // [ring][B][I] fp32: CTA 0's copies of them
+                          float* x_dev,                          // [ring][B][I] fp32: the copies (CTA 0's, or the copiers' slices)
                           const volatile int* posted,            // host memory: steps posted in all; negative: close
                           volatile int* done,                    // host memory [CTAS]: each CTA's steps finished in all
-                          int* go,                               // CTA 0's hand-on: the steps posted once x is in x_dev, -1 leave
+                          int* go,                               // hand-on: steps posted once x is in x_dev, -1 leave (COPIERS > 1: [0] slices, [1] leave)
                           int first_step,                        // steps done before this launch
                           int ring,                              // ring slots (step n is in slot n % ring)
                           int input_size,                        // I
@@ -1535,7 +1535,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
     {  // this warp's rows of W_ih x_t + b_ih: row g H + u for each of its units u, all lanes on a row, a shuffle sum
       // that leaves the row's sums in every lane, so each lane takes its own items' straight into xr (no round trip)
 #if SPRNN_RESIDENT_WIH_SMEM
-      // x_t into shared memory in one trip to L2 (CTA 0's copy), the rows from the warp's shared copy of W_ih
+      // x_t into shared memory in one trip to L2 (the copy in x_dev), the rows from the warp's shared copy of W_ih
 #if SPRNN_RESIDENT_X_SMEM
       float* xs = reinterpret_cast<float*>(smem + OFF_RES_X);
 #pragma unroll 1
