@@ -140,6 +140,8 @@
 // serving all of them (the
 // projection is bound by shared-memory bandwidth: a row alone reads as many bytes of x as of W_ih), the sums through
 // shared memory and one CTA barrier to the lanes that own them; 0: each warp its own rows, each row its own x loads.
+// Only where x_t is in shared memory: read from L2 (2304 x 4) the loop is bound by L2 latency, and fewer warps with
+// loads in flight measured slower (kernel span 21.8 against 20.4 µs, results/suite/session17).
 #ifndef SPRNN_RESIDENT_PROJ_ROWS
 #define SPRNN_RESIDENT_PROJ_ROWS 4
 #endif
@@ -166,8 +168,11 @@
 // slices of the step (or CTA 0's go[1] says leave: CTA 0 alone decides to leave, so no step runs without its slice).
 // One SM's reads of host memory came in at about 9 GB/s on the H100 (x_t of 2304 x 4 took 6.4 µs against 3.6 at
 // batch 1): the slices' reads are in flight from several SMs at once. 1: CTA 0 alone, handing on through go[0].
+// Default: 8 from batch 4, else 1.
 #ifndef SPRNN_RESIDENT_COPIERS
-#define SPRNN_RESIDENT_COPIERS 1
+// measured (results/suite/session17): at 2304 x 4 the copy 4.00 -> 2.78 µs with 8, the step's kernel span 21.8 -> 19.3;
+// at batch 1 no faster (7.10 / 7.04 / 6.88 µs with 1 / 4 / 8), so one there
+#define SPRNN_RESIDENT_COPIERS (SPRNN_BATCH >= 4 ? (SPRNN_CTAS < 8 ? SPRNN_CTAS : 8) : 1)
 #endif
 #if SPRNN_RESIDENT && (SPRNN_RESIDENT_COPIERS < 1 || SPRNN_RESIDENT_COPIERS > SPRNN_CTAS || SPRNN_RESIDENT_COPIERS > 64)
 #error "SPRNN_RESIDENT_COPIERS: 1 to min(CTAS, 64)"
@@ -1547,7 +1552,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       const float* xs = x_dev + (size_t)slot * B * RES_I;
 #define RES_X4(b, i) __ldcg(reinterpret_cast<const float4*>(xs + (size_t)(b) * RES_I) + (i))
 #endif
-#if SPRNN_RESIDENT_PROJ_ROWS > 0
+#if SPRNN_RESIDENT_PROJ_ROWS > 0 && SPRNN_RESIDENT_X_SMEM
       {  // groups of RP rows of the CTA ([WARPS][U*G] order, as W_ih's copy) a warp, every x_t float4 read once a group
         // at most 8 accumulators (RP x B) beside the weights' register tier: fewer rows a group from batch 4 (it spilled)
         constexpr int RP = SPRNN_RESIDENT_PROJ_ROWS * B <= 8 ? SPRNN_RESIDENT_PROJ_ROWS : (B >= 8 ? 1 : 8 / B);
@@ -1608,7 +1613,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #else
       const float* xs = x_dev + (size_t)slot * B * input_size;
 #endif
-#if !(SPRNN_RESIDENT_WIH_SMEM && SPRNN_RESIDENT_PROJ_ROWS > 0)  // each warp its own rows
+#if !(SPRNN_RESIDENT_WIH_SMEM && SPRNN_RESIDENT_PROJ_ROWS > 0 && SPRNN_RESIDENT_X_SMEM)  // each warp its own rows
 #if SPRNN_RESIDENT_WIH_SMEM
       const float* wsm = reinterpret_cast<const float*>(smem + OFF_RES_WIH) + (size_t)warp * (U * G) * RES_I;
 #endif
