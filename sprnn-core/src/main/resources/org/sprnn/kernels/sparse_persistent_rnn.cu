@@ -136,6 +136,13 @@
 #ifndef SPRNN_RESIDENT_X_SMEM
 #define SPRNN_RESIDENT_X_SMEM 1
 #endif
+// ... or, where x_t does not fit beside W_ih (SPRNN_RESIDENT_X_SMEM=0), in chunks of this many float4 columns ([B][chunk]
+// float4 in shared memory: one trip to L2 a chunk, all of the CTA's loads in flight at once), the grouped projection
+// summing each chunk's part into the sums; 0: each lane reads x_t from L2 as it goes (bound by L2 latency: 12 µs of
+// projection at 2304 x 4 on the H100, results/suite/session17).
+#ifndef SPRNN_RESIDENT_X_CHUNK
+#define SPRNN_RESIDENT_X_CHUNK 0
+#endif
 // ... and the projection by groups of this many of the CTA's rows a warp (fewer where rows x batch > 8), each x_t load
 // serving all of them (the
 // projection is bound by shared-memory bandwidth: a row alone reads as many bytes of x as of W_ih), the sums through
@@ -421,7 +428,11 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #define RES_PROJ_FLOATS ((WARPS * U * G * B + 3) / 4 * 4)
 #define OFF_RES_PROJ (OFF_RES_WIH + (unsigned long long)WARPS * U * G * RES_I * 4)
 #define OFF_RES_X (OFF_RES_PROJ + (unsigned long long)RES_PROJ_FLOATS * 4)
-#define SMEM_NEEDED (OFF_RES_X + (SPRNN_RESIDENT_X_SMEM ? (unsigned long long)B * RES_I * 4 : 0ull))
+#define SMEM_NEEDED (OFF_RES_X + (SPRNN_RESIDENT_X_SMEM ? (unsigned long long)B * RES_I * 4 \
+                                  : (unsigned long long)B * SPRNN_RESIDENT_X_CHUNK * 16))
+#if !SPRNN_RESIDENT_X_SMEM && SPRNN_RESIDENT_X_CHUNK > 0 && SPRNN_RESIDENT_X_CHUNK < 32
+#error "SPRNN_RESIDENT_X_CHUNK: at least 32 float4 columns (it serves the grouped projection, SPRNN_RESIDENT_PROJ_ROWS)"
+#endif
 #else
 #define SMEM_NEEDED SMEM_BYTES
 #endif
@@ -1548,9 +1559,77 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         reinterpret_cast<float4*>(xs)[i] = __ldcg(reinterpret_cast<const float4*>(x_dev + (size_t)slot * B * RES_I) + i);
       __syncthreads();
 #define RES_X4(b, i) reinterpret_cast<const float4*>(xs + (size_t)(b) * RES_I)[i]
-#else
+#elif SPRNN_RESIDENT_X_CHUNK == 0 || SPRNN_RESIDENT_PROJ_ROWS == 0
       const float* xs = x_dev + (size_t)slot * B * RES_I;
 #define RES_X4(b, i) __ldcg(reinterpret_cast<const float4*>(xs + (size_t)(b) * RES_I) + (i))
+#endif
+#if SPRNN_RESIDENT_PROJ_ROWS > 0 && !SPRNN_RESIDENT_X_SMEM && SPRNN_RESIDENT_X_CHUNK > 0
+      {  // the grouped projection (below) over x_t in chunks staged in shared memory, each chunk's part summed into proj
+        constexpr int RP = SPRNN_RESIDENT_PROJ_ROWS * B <= 8 ? SPRNN_RESIDENT_PROJ_ROWS : (B >= 8 ? 1 : 8 / B);
+        constexpr int ROWS = WARPS * U * G, GROUPS = (ROWS + RP - 1) / RP, N4 = RES_I / 4, CH = SPRNN_RESIDENT_X_CHUNK;
+        float* proj = reinterpret_cast<float*>(smem + OFF_RES_PROJ);
+        const float4* wall = reinterpret_cast<const float4*>(smem + OFF_RES_WIH);
+        float4* xc = reinterpret_cast<float4*>(smem + OFF_RES_X);  // [B][CH]
+        const float4* xg = reinterpret_cast<const float4*>(x_dev + (size_t)slot * B * RES_I);
+#pragma unroll 1
+        for (int c0 = 0; c0 < N4; c0 += CH) {
+          const int cn = N4 - c0 < CH ? N4 - c0 : CH;
+#pragma unroll 1
+          for (int k = threadIdx.x; k < B * cn; k += THREADS) {
+            const int b = k / cn, i = k - b * cn;
+            xc[b * CH + i] = __ldcg(xg + (size_t)b * N4 + c0 + i);
+          }
+          __syncthreads();
+#pragma unroll 1
+          for (int grp = warp; grp < GROUPS; grp += WARPS) {
+            const int r0 = grp * RP;
+            float acc[RP][B];
+#pragma unroll
+            for (int q = 0; q < RP; ++q)
+#pragma unroll
+              for (int b = 0; b < B; ++b) acc[q][b] = 0.f;
+#pragma unroll 1
+            for (int i = lane; i < cn; i += 32) {
+              float4 w[RP];
+#pragma unroll
+              for (int q = 0; q < RP; ++q)
+                w[q] = ROWS % RP == 0 || r0 + q < ROWS ? wall[(size_t)(r0 + q) * N4 + c0 + i] : make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+              for (int b = 0; b < B; ++b) {
+                const float4 x = xc[b * CH + i];
+#pragma unroll
+                for (int q = 0; q < RP; ++q) acc[q][b] += w[q].x * x.x + w[q].y * x.y + w[q].z * x.z + w[q].w * x.w;
+              }
+            }
+#pragma unroll
+            for (int q = 0; q < RP; ++q)
+#pragma unroll
+              for (int b = 0; b < B; ++b)
+#pragma unroll
+                for (int o = 16; o > 0; o >>= 1) acc[q][b] += __shfl_xor_sync(0xffffffffu, acc[q][b], o);
+            if (lane == 0) {
+#pragma unroll
+              for (int q = 0; q < RP; ++q)
+#pragma unroll
+                for (int b = 0; b < B; ++b)
+                  if (ROWS % RP == 0 || r0 + q < ROWS) proj[(r0 + q) * B + b] = (c0 == 0 ? 0.f : proj[(r0 + q) * B + b]) + acc[q][b];
+            }
+          }
+          __syncthreads();  // the chunk's reads done before the next chunk's stores; the last: proj complete
+        }
+#pragma unroll
+        for (int k = 0; k < ITEMS; ++k) {
+          if (item_unit[k] < 0) continue;
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const int b_ = 2 * item_pair[k] + e;
+            if (b_ >= B) continue;
+#pragma unroll
+            for (int g = 0; g < G; ++g)
+              xr[k][e][g] = proj[(warp * U * G + item_row[k] + g) * B + b_] + __ldg(&b_ih[g * H + item_unit[k]]);
+          }
+        }
+      }
 #endif
 #if SPRNN_RESIDENT_PROJ_ROWS > 0 && SPRNN_RESIDENT_X_SMEM
       {  // groups of RP rows of the CTA ([WARPS][U*G] order, as W_ih's copy) a warp, every x_t float4 read once a group
@@ -1613,7 +1692,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #else
       const float* xs = x_dev + (size_t)slot * B * input_size;
 #endif
-#if !(SPRNN_RESIDENT_WIH_SMEM && SPRNN_RESIDENT_PROJ_ROWS > 0 && SPRNN_RESIDENT_X_SMEM)  // each warp its own rows
+#if !(SPRNN_RESIDENT_WIH_SMEM && SPRNN_RESIDENT_PROJ_ROWS > 0 && (SPRNN_RESIDENT_X_SMEM || SPRNN_RESIDENT_X_CHUNK > 0))  // each warp its own rows
 #if SPRNN_RESIDENT_WIH_SMEM
       const float* wsm = reinterpret_cast<const float*>(smem + OFF_RES_WIH) + (size_t)warp * (U * G) * RES_I;
 #endif

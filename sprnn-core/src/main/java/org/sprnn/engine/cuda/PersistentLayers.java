@@ -227,14 +227,19 @@ final class PersistentLayers {
         long withX = residentWihSharedBytes(s, inputSize, true), withoutX = residentWihSharedBytes(s, inputSize, false);
         boolean xShared = allowed && withX > 0 && withX <= room;
         boolean wihShared = xShared || allowed && withoutX > 0 && withoutX <= room;
-        int shared = (int) (s.sharedMemoryBytes() + (xShared ? withX : wihShared ? withoutX : 0));
+        // where x_t does not fit beside W_ih: staged in chunks of the float4 columns that do (SPRNN_RESIDENT_X_CHUNK)
+        int chunk = wihShared && !xShared ? residentXChunk(room - withoutX, inputSize, batch) : 0;
+        int shared = (int) (s.sharedMemoryBytes() + (xShared ? withX : wihShared ? withoutX + 16L * batch * chunk : 0));
         String kernelName = variant.kernelName(s) + "_resident" + (wihShared ? "_wih" + inputSize + (xShared ? "x" : "") : "")
-                + (traced ? "_trace" : "");
+                + (chunk > 0 ? "c" + chunk : "") + (traced ? "_trace" : "");
         Map<String, String> defines = new java.util.LinkedHashMap<>(variant.defines(s));
         defines.put(SparsePersistentEngine.RESIDENT_DEFINE, "1");
         if (wihShared) {
             defines.put("SPRNN_RESIDENT_WIH_SMEM", Integer.toString(inputSize));
             defines.put("SPRNN_RESIDENT_X_SMEM", xShared ? "1" : "0");
+            if (chunk > 0) {
+                defines.putIfAbsent("SPRNN_RESIDENT_X_CHUNK", Integer.toString(chunk)); // an experiment may turn it off (0)
+            }
         }
         if (traced) {
             defines.put("SPRNN_RESIDENT_TRACE", "1");
@@ -271,6 +276,21 @@ final class PersistentLayers {
         long rows = (long) s.warpsPerCta() * s.unitsPerWarp() * s.cell().gates();
         long sums = (rows * s.batch() + 3) / 4 * 4; // the projection's sums (RES_PROJ_FLOATS)
         return aligned - base + 4L * inputSize * (rows + (withX ? s.batch() : 0)) + 4L * sums;
+    }
+
+    /**
+     * The float4 columns of x_t a resident kernel stages at a time where W_ih's rows fit in shared memory and x_t does
+     * not ({@code SPRNN_RESIDENT_X_CHUNK}): as many as {@code spare} bytes hold for every batch column, at most the whole
+     * input; 0 where fewer than 32 fit (x_t is then read from L2 as the projection goes).
+     *
+     * @param spare the shared memory left beside the plan's and W_ih's, bytes
+     * @param inputSize the input size I (a multiple of 4)
+     * @param batch the batch B
+     * @return the chunk in float4 columns, or 0
+     */
+    static int residentXChunk(long spare, int inputSize, int batch) {
+        long chunk = Math.min(inputSize / 4, spare / (16L * batch));
+        return chunk >= 32 ? (int) chunk : 0;
     }
 
     private static boolean wihSmemAllowed() {

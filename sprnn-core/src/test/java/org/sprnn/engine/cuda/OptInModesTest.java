@@ -253,12 +253,21 @@ class OptInModesTest {
                 // the H100's shared memory holds W_ih (fp32) of these layers; x_t beside it except at 2304 / batch 4
                 assertThat(rows).as("hidden %d batch %d", h, b).isLessThanOrEqualTo(room);
                 assertThat(extra <= room).as("hidden %d batch %d", h, b).isEqualTo(h < 2304 || b == 1);
+                if (extra > room) { // x_t in chunks of the float4 columns that fit beside W_ih (2304 / batch 4: 156 of 576)
+                    int chunk = PersistentLayers.residentXChunk(room - rows, h, b);
+                    assertThat(chunk).isBetween(32, h / 4 - 1);
+                    assertThat(rows + 16L * b * chunk).isLessThanOrEqualTo(room);
+                    assertThat(rows + 16L * b * (chunk + 1)).isGreaterThan(room);
+                }
             }
         }
         var s = org.sprnn.plan.KernelSpec.builder().cell(org.sprnn.model.CellType.LSTM).hidden(256).batch(2)
                 .weights(fp16).exchange(org.sprnn.plan.ExchangeMode.GRID_BARRIER).ctas(132).warpsPerCta(2).slotsPerLane(1).registerSlots(1)
                 .unitsPerWarp(1).smArch(90).build();
         assertThat(PersistentLayers.residentWihSharedBytes(s, 30, true)).isZero(); // no multiple of 4: W_ih stays in global memory
+        assertThat(PersistentLayers.residentXChunk(16L * 4 * 31, 2304, 4)).isZero(); // fewer than 32 columns: from L2
+        assertThat(PersistentLayers.residentXChunk(16L * 4 * 32, 2304, 4)).isEqualTo(32);
+        assertThat(PersistentLayers.residentXChunk(1L << 30, 2304, 4)).isEqualTo(576); // at most the whole input
         assertThat(PersistentLayers.residentWihSharedBytes(s, 32, true)).isEqualTo(4L * 32 * (2 * 4 + 2) + 4L * 2 * 4 * 2
                 + (16 - s.sharedMemoryBytes() % 16) % 16); // W_ih's 8 rows, x_t of 2, the 8 rows' sums of 2
     }

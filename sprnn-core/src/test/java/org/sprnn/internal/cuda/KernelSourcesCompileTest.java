@@ -148,6 +148,9 @@ class KernelSourcesCompileTest {
                     List<String> wihOnly = new ArrayList<>(wih); // x_t from L2
                     wihOnly.add("-DSPRNN_RESIDENT_X_SMEM=0");
                     out.add(wihOnly);
+                    List<String> chunked = new ArrayList<>(wihOnly); // x_t staged in chunks of 32 float4 columns
+                    chunked.add("-DSPRNN_RESIDENT_X_CHUNK=32");
+                    out.add(chunked);
                     if (cell == org.sprnn.model.CellType.RNN_RELU) { // four pollers, volatile polls and a fence
                         List<String> pollers = new ArrayList<>(wih);
                         pollers.addAll(List.of("-DSPRNN_RESIDENT_POLLERS=4", "-DSPRNN_RESIDENT_POLL_ACQUIRE=0",
