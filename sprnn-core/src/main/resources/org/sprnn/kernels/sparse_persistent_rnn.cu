@@ -71,9 +71,12 @@
 //                   the host posts the step); then CTA 0 polls `posted` (page-locked host memory; SPRNN_RESIDENT_POLLERS) until
 //                   the host has posted global step first_step + t, CTA 0 copies that step's input from the host's
 //                   ring (x_host) to x_dev and hands the step on through the device word `go`, which the other CTAs'
-//                   thread 0 poll; each warp then computes its own rows of the input projection (W_ih x_t + b_ih,
-//                   fp32, every lane a slice of the row, a shuffle sum that leaves the sum in every lane, which takes
-//                   its own items' into registers; the rows from shared memory where SPRNN_RESIDENT_WIH_SMEM), so no
+//                   thread 0 poll (from batch 4, SPRNN_RESIDENT_COPIERS CTAs each poll and copy a slice, counted in
+//                   go[0]); then the CTA computes its rows of the input projection (W_ih x_t + b_ih, fp32: with W_ih's
+//                   rows and x_t in shared memory, a warp a group of SPRNN_RESIDENT_PROJ_ROWS rows through x_t in
+//                   one pass, or x_t in chunks of SPRNN_RESIDENT_X_CHUNK columns where it does not fit, the sums to
+//                   the owning lanes through shared memory; else each warp its own rows, every lane a slice of the
+//                   row, a shuffle sum leaving the sum in every lane), so no
 //                   other kernel has to run beside this one; the cell update and exchange run as usual, the outputs go
 //                   to the host's ring (`out`, mapped), and each CTA writes its count of steps done into its own
 //                   `done` word for the host, which waits for all of them. On leaving, h_n and c_n hold the state after the last step done, from which the host
