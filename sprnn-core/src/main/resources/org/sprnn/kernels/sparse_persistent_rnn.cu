@@ -1114,7 +1114,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         for (int i = lane; i < RES_I / 4; i += 32) dst[(size_t)(j * G + g) * (RES_I / 4) + i] = __ldg(src + i);
       }
     }
-    __syncwarp();  // the warp's lanes read each other's rows
+    __syncwarp();  // the warp's lanes read each other's rows (the grouped projection, other warps' too: after the step's barriers)
   }
 #endif
 #else

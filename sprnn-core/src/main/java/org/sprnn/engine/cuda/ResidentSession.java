@@ -179,6 +179,7 @@ final class ResidentSession implements Session {
         requireOpen();
         RunInputs.checkSessionChunk(chunk, batch);
         int t = chunk.dim(0);
+        requireOutputFits(t);
         double[] x = chunk.data();
         if (t > RING) { // several pieces: every value checked before the first is posted
             RunInputs.check(model, chunk, null, null);
@@ -197,6 +198,14 @@ final class ResidentSession implements Session {
         return out;
     }
 
+    /** Refuses, before anything is posted, a chunk whose outputs {@code [t][B][H]} no Java array can hold. */
+    private void requireOutputFits(int t) {
+        if ((long) t * batch * hidden > Integer.MAX_VALUE - 16) {
+            throw new SprnnException(engine.name() + ": a chunk of " + t + " steps has " + (long) t * batch * hidden
+                    + " outputs, more than a Java array holds: step it in shorter chunks");
+        }
+    }
+
     /**
      * {@link #step} for float32 data: the chunk goes to the kernel's ring and the outputs come back without a float64
      * copy of either (about 2 µs less a step at 2304 units than {@code step}, whose float64 values are converted both ways).
@@ -207,6 +216,7 @@ final class ResidentSession implements Session {
         requireOpen();
         RunInputs.checkSessionChunk(chunk, batch);
         int t = chunk.dim(0);
+        requireOutputFits(t);
         float[] x = chunk.data();
         if (t > RING) {
             RunInputs.check(model, chunk, null, null, null);
@@ -296,6 +306,16 @@ final class ResidentSession implements Session {
                 if (failed == null) {
                     failed = e.getMessage();
                 }
+                halt();
+                throw e;
+            } catch (OutOfMemoryError e) { // the outputs' allocation, after the post: the kernel runs those steps anyway
+                failed = "no memory for a chunk's outputs";
+                halt();
+                throw new SprnnException(engine.name() + ": no memory in this JVM's heap for the outputs of " + t
+                        + " step(s) (" + Runtime.getRuntime().maxMemory() / (1 << 20) + " MB): give it more with "
+                        + "SPRNN_JAVA_OPTS=-Xmx<size>; this session has failed (close it and open another)");
+            } catch (RuntimeException e) {
+                failed = String.valueOf(e);
                 halt();
                 throw e;
             }
@@ -583,6 +603,8 @@ final class ResidentSession implements Session {
         closed = true;
         lastOutput = null;
         lastFloatOutput = null;
+        outDoubles = null;
+        outFloats = null;
         try {
             engine.context().makeCurrent();
             halt(); // closing: a fault now was the last step's to report
