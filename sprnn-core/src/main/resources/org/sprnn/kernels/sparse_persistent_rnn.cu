@@ -1566,9 +1566,26 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       const float* xs = x_dev + (size_t)slot * B * RES_I;
 #define RES_X4(b, i) __ldcg(reinterpret_cast<const float4*>(xs + (size_t)(b) * RES_I) + (i))
 #endif
+// the grouped projection's pieces, x_t whole or in chunks: the rows a group (at most 8 accumulators, RP x B, beside
+// the weights' register tier: fewer rows a group from batch 4, where 4 spilled), a group's sums over the warp's lanes,
+// and each lane's items from the sums (proj, [WARPS * U * G][B]) plus b_ih into xr
+#define RES_GROUP_ROWS (SPRNN_RESIDENT_PROJ_ROWS * B <= 8 ? SPRNN_RESIDENT_PROJ_ROWS : (B >= 8 ? 1 : 8 / B))
+#define RES_GROUP_SUM(acc)                                                                                  \
+  _Pragma("unroll") for (int q = 0; q < RP; ++q) _Pragma("unroll") for (int b = 0; b < B; ++b)              \
+      _Pragma("unroll") for (int o = 16; o > 0; o >>= 1) acc[q][b] += __shfl_xor_sync(0xffffffffu, acc[q][b], o);
+#define RES_TAKE_SUMS(proj)                                                                                 \
+  _Pragma("unroll") for (int k = 0; k < ITEMS; ++k) {                                                      \
+    if (item_unit[k] < 0) continue;                                                                         \
+    _Pragma("unroll") for (int e = 0; e < 2; ++e) {                                                        \
+      const int b_ = 2 * item_pair[k] + e;                                                                  \
+      if (b_ >= B) continue;                                                                                \
+      _Pragma("unroll") for (int g = 0; g < G; ++g)                                                         \
+          xr[k][e][g] = proj[(warp * U * G + item_row[k] + g) * B + b_] + __ldg(&b_ih[g * H + item_unit[k]]); \
+    }                                                                                                       \
+  }
 #if SPRNN_RESIDENT_PROJ_ROWS > 0 && !SPRNN_RESIDENT_X_SMEM && SPRNN_RESIDENT_X_CHUNK > 0
       {  // the grouped projection (below) over x_t in chunks staged in shared memory, each chunk's part summed into proj
-        constexpr int RP = SPRNN_RESIDENT_PROJ_ROWS * B <= 8 ? SPRNN_RESIDENT_PROJ_ROWS : (B >= 8 ? 1 : 8 / B);
+        constexpr int RP = RES_GROUP_ROWS;
         constexpr int ROWS = WARPS * U * G, GROUPS = (ROWS + RP - 1) / RP, N4 = RES_I / 4, CH = SPRNN_RESIDENT_X_CHUNK;
         float* proj = reinterpret_cast<float*>(smem + OFF_RES_PROJ);
         const float4* wall = reinterpret_cast<const float4*>(smem + OFF_RES_WIH);
@@ -1604,12 +1621,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
                 for (int q = 0; q < RP; ++q) acc[q][b] += w[q].x * x.x + w[q].y * x.y + w[q].z * x.z + w[q].w * x.w;
               }
             }
-#pragma unroll
-            for (int q = 0; q < RP; ++q)
-#pragma unroll
-              for (int b = 0; b < B; ++b)
-#pragma unroll
-                for (int o = 16; o > 0; o >>= 1) acc[q][b] += __shfl_xor_sync(0xffffffffu, acc[q][b], o);
+            RES_GROUP_SUM(acc)
             if (lane == 0) {
 #pragma unroll
               for (int q = 0; q < RP; ++q)
@@ -1620,24 +1632,12 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           }
           __syncthreads();  // the chunk's reads done before the next chunk's stores; the last: proj complete
         }
-#pragma unroll
-        for (int k = 0; k < ITEMS; ++k) {
-          if (item_unit[k] < 0) continue;
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            const int b_ = 2 * item_pair[k] + e;
-            if (b_ >= B) continue;
-#pragma unroll
-            for (int g = 0; g < G; ++g)
-              xr[k][e][g] = proj[(warp * U * G + item_row[k] + g) * B + b_] + __ldg(&b_ih[g * H + item_unit[k]]);
-          }
-        }
+        RES_TAKE_SUMS(proj)
       }
 #endif
 #if SPRNN_RESIDENT_PROJ_ROWS > 0 && SPRNN_RESIDENT_X_SMEM
       {  // groups of RP rows of the CTA ([WARPS][U*G] order, as W_ih's copy) a warp, every x_t float4 read once a group
-        // at most 8 accumulators (RP x B) beside the weights' register tier: fewer rows a group from batch 4 (it spilled)
-        constexpr int RP = SPRNN_RESIDENT_PROJ_ROWS * B <= 8 ? SPRNN_RESIDENT_PROJ_ROWS : (B >= 8 ? 1 : 8 / B);
+        constexpr int RP = RES_GROUP_ROWS;
         constexpr int ROWS = WARPS * U * G, GROUPS = (ROWS + RP - 1) / RP;
         float* proj = reinterpret_cast<float*>(smem + OFF_RES_PROJ);
         const float4* wall = reinterpret_cast<const float4*>(smem + OFF_RES_WIH);
@@ -1663,12 +1663,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
               for (int q = 0; q < RP; ++q) acc[q][b] += w[q].x * x.x + w[q].y * x.y + w[q].z * x.z + w[q].w * x.w;
             }
           }
-#pragma unroll
-          for (int q = 0; q < RP; ++q)
-#pragma unroll
-            for (int b = 0; b < B; ++b)
-#pragma unroll
-              for (int o = 16; o > 0; o >>= 1) acc[q][b] += __shfl_xor_sync(0xffffffffu, acc[q][b], o);
+          RES_GROUP_SUM(acc)
           if (lane == 0) {
 #pragma unroll
             for (int q = 0; q < RP; ++q)
@@ -1678,20 +1673,12 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           }
         }
         __syncthreads();
-#pragma unroll
-        for (int k = 0; k < ITEMS; ++k) {
-          if (item_unit[k] < 0) continue;
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            const int b_ = 2 * item_pair[k] + e;
-            if (b_ >= B) continue;
-#pragma unroll
-            for (int g = 0; g < G; ++g)
-              xr[k][e][g] = proj[(warp * U * G + item_row[k] + g) * B + b_] + __ldg(&b_ih[g * H + item_unit[k]]);
-          }
-        }
+        RES_TAKE_SUMS(proj)
       }
 #endif
+#undef RES_GROUP_ROWS
+#undef RES_GROUP_SUM
+#undef RES_TAKE_SUMS
 #else
       const float* xs = x_dev + (size_t)slot * B * input_size;
 #endif

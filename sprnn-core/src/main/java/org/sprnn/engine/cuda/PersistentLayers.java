@@ -229,7 +229,8 @@ final class PersistentLayers {
         boolean wihShared = xShared || allowed && withoutX > 0 && withoutX <= room;
         // where x_t does not fit beside W_ih: staged in chunks of the float4 columns that do (SPRNN_RESIDENT_X_CHUNK)
         int chunk = wihShared && !xShared ? residentXChunk(room - withoutX, inputSize, batch) : 0;
-        String asked = SparsePersistentEngine.experimentDefines().get("SPRNN_RESIDENT_X_CHUNK"); // an experiment's, if any
+        Map<String, String> defines = new java.util.LinkedHashMap<>(variant.defines(s)); // an experiment's switches too
+        String asked = defines.get("SPRNN_RESIDENT_X_CHUNK");
         if (asked != null && wihShared && !xShared) {
             int c = Integer.parseInt(asked);
             if (c != 0 && (c < 32 || 16L * batch * c > room - withoutX)) {
@@ -241,13 +242,12 @@ final class PersistentLayers {
         int shared = (int) (s.sharedMemoryBytes() + (xShared ? withX : wihShared ? withoutX + 16L * batch * chunk : 0));
         String kernelName = variant.kernelName(s) + "_resident" + (wihShared ? "_wih" + inputSize + (xShared ? "x" : "") : "")
                 + (chunk > 0 ? "c" + chunk : "") + (traced ? "_trace" : "");
-        Map<String, String> defines = new java.util.LinkedHashMap<>(variant.defines(s));
         defines.put(SparsePersistentEngine.RESIDENT_DEFINE, "1");
         if (wihShared) {
             defines.put("SPRNN_RESIDENT_WIH_SMEM", Integer.toString(inputSize));
             defines.put("SPRNN_RESIDENT_X_SMEM", xShared ? "1" : "0");
             if (chunk > 0) {
-                defines.putIfAbsent("SPRNN_RESIDENT_X_CHUNK", Integer.toString(chunk)); // (an experiment's is there already)
+                defines.put("SPRNN_RESIDENT_X_CHUNK", Integer.toString(chunk)); // the experiment's, where it asked
             }
         }
         if (traced) {
