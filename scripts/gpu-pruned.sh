@@ -8,7 +8,7 @@
 # GPU machine's) and this checkout's scripts/. SPRNN_PRUNED_ENGINES: other engines (e.g. cpu, to try the script here).
 # SPRNN_PRUNED_MODES (e.g. "cta tail-smem"): each shape's pair once more for each of these SPRNN_ROW_ENDS modes (cta: warps
 # of one row share a tail across their CTA, PackedLayer#packCtaTail; tail-smem: the warp tail's sums in shared memory),
-# both files in one process; SPRNN_PRUNED_CTA=1 adds cta.
+# both files in one process; SPRNN_PRUNED_CTA=1 adds cta. A mode may carry kernel switches: cta+SPRNN_CTA_TAIL_DEFER=0.
 # SPRNN_PRUNED_DEFINES (e.g. "SPRNN_LOAD_AHEAD=2 SPRNN_LOAD_AHEAD=8"): each shape's pair once more for
 # each of these sets of optional kernel switches (SPRNN_KERNEL_DEFINES), both files in one process.
 # SPRNN_PRUNED_WARPS (e.g. "9 12"): each shape's pair once more for each of these warps per CTA (SPRNN_WARPS), both
@@ -75,8 +75,12 @@ for spec in ${shapes//,/ }; do
     grep -E '^\| ' "$OUT/bench_${cell}_${h}_notail.log" | tail -1 | cut -c1-180
   fi
   modes=${SPRNN_PRUNED_MODES:-}; [ "${SPRNN_PRUNED_CTA:-0}" = 1 ] && modes="cta $modes"
-  for mode in $modes; do
-    pair "_$mode" "SPRNN_ROW_ENDS=$mode" 1 SPRNN_ROW_ENDS="$mode" -- --out-dir "$OUT/rows_$mode"
+  for m in $modes; do
+    # MODE or MODE+SPRNN_X=v (kernel switches for that mode, SPRNN_KERNEL_DEFINES; several joined by +)
+    mode=${m%%+*} defs=""
+    [ "$m" != "$mode" ] && defs=$(echo "${m#*+}" | tr '+' ',')
+    tag=$(echo "$m" | tr -c 'A-Za-z0-9\n' '_')
+    pair "_$tag" "SPRNN_ROW_ENDS=$mode${defs:+ $defs}" 1 SPRNN_ROW_ENDS="$mode" SPRNN_KERNEL_DEFINES="$defs" -- --out-dir "$OUT/rows_$tag"
   done
   for defs in ${SPRNN_PRUNED_DEFINES:-}; do
     tag=$(echo "$defs" | tr -c 'A-Za-z0-9\n' '_')
