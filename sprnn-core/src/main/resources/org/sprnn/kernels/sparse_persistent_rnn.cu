@@ -376,15 +376,6 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 // every warp's end, there as global warp * 32 + lane) and goes on with the row's own slots T .. S - 1, so the row's reduction sums its tail too. The
 // double buffer by step parity: step t + 2's stores follow step t + 1's barrier, which every lane reaches after step
 // t's reads.
-// SPRNN_CTA_TAIL_DEFER (1 by default): no CTA barrier after the tail. Each warp stores its tail sums after slot T - 1
-// and counts itself in ctail_done (one release add a warp); each row adds its tail lanes' sums only after its own slots,
-// once ctail_done shows every warp of the CTA past its tail this step (acquire loads, bounded: SPRNN_FAULT_CTA_TAIL_WAIT).
-// The tails come first and the rows' own slots last, so the wait is normally over before it starts, and no warp waits
-// for the CTA's slowest. SPRNN_CTA_TAIL_DEFER=0: the barrier after the tail, as first built (measured slower:
-// results/suite/session14/README.md).
-#ifndef SPRNN_CTA_TAIL_DEFER
-#define SPRNN_CTA_TAIL_DEFER 1
-#endif
 #ifdef SPRNN_CTA_TAIL
 #define CTAIL SPRNN_CTA_TAIL
 #define CTAIL_K SPRNN_CTA_TAIL_ENTRIES
@@ -974,11 +965,6 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
   // [2][PB/2][WARPS x 32] float2: a lane's batch pair b/2 of step parity p at ctail2[(p * PB/2 + b/2) * WARPS * 32 + lane
   // index], so that the lanes of a warp store, and a row's lanes (consecutive tail lanes) load, without bank conflicts
   float2* const ctail2 = reinterpret_cast<float2*>(smem + OFF_CTAIL);
-#if SPRNN_CTA_TAIL_DEFER
-  __shared__ unsigned ctail_done;  // warps of this CTA past their tail slots this launch: WARPS a step
-  const unsigned ctail_done_s = (unsigned)__cvta_generic_to_shared(&ctail_done);
-  if (threadIdx.x == 0) ctail_done = 0u;  // before the CTA (or cluster) barrier ahead of the step loop
-#endif
 #endif
 #if U * G > 1 && !SHARED_ENDS
   // the warp's row ends as bits (bit j of word j/32: a row ends at slot j), so that the unrolled slot loop tests a
@@ -1358,18 +1344,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
         for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {
           if (j0 + c < S) fma_act(wv[c], raw[c], acc);
-#if CTAIL && SPRNN_CTA_TAIL_DEFER
-          if (j0 + c == CTAIL - 1) {
-            // this lane's tail sums to the CTA, the warp counted past its tail; the row's own slots start from zero
-            float2* const buf = ctail2 + (size_t)cur * (PB / 2) * WARPS * 32;
-#pragma unroll
-            for (int b = 0; b < PB; b += 2) buf[(b / 2) * WARPS * 32 + warp * 32 + lane] = make_float2(acc[b], acc[b + 1]);
-            __syncwarp();  // orders every lane's stores before lane 0's release add
-            if (lane == 0) asm volatile("red.release.cta.shared::cta.add.u32 [%0], 1;" ::"r"(ctail_done_s) : "memory");
-#pragma unroll
-            for (int b = 0; b < PB; ++b) acc[b] = 0.f;
-          }
-#elif CTAIL
+#if CTAIL
           if (j0 + c == CTAIL - 1) {
             // this lane's tail sums to the CTA, the CTA's barrier, then the row starts from its tail lanes' sums
             float2* const buf = ctail2 + (size_t)cur * (PB / 2) * WARPS * 32;
@@ -1411,37 +1386,6 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         }
 #endif
       }
-#if CTAIL && SPRNN_CTA_TAIL_DEFER
-      {
-        // every warp of the CTA past its tail this step (each lane acquires for itself), then this row's tail lanes'
-        // sums; bounded like every spin (a warp that never comes is a kernel bug: recorded, the sums go on without it)
-        const unsigned want = (unsigned)WARPS * (unsigned)(t + 1);
-        unsigned seen;
-        asm volatile("ld.acquire.cta.shared::cta.u32 %0, [%1];" : "=r"(seen) : "r"(ctail_done_s) : "memory");
-        if (seen < want) {
-          const unsigned long long start = global_timer();
-          do {
-            asm volatile("ld.acquire.cta.shared::cta.u32 %0, [%1];" : "=r"(seen) : "r"(ctail_done_s) : "memory");
-            if (seen < want && global_timer() - start > timeout_ns) {
-              if (lane == 0) record_fault(fault, SPRNN_FAULT_CTA_TAIL_WAIT, cta, t, (int)seen);
-              break;
-            }
-          } while (seen < want);
-        }
-        const float2* const buf = ctail2 + (size_t)cur * (PB / 2) * WARPS * 32;
-#pragma unroll
-        for (int k = 0; k < CTAIL_K; ++k) {
-          if (csrc[k] >= 0) {
-#pragma unroll
-            for (int b = 0; b < PB; b += 2) {
-              const float2 v = buf[(b / 2) * WARPS * 32 + csrc[k]];
-              acc[b] += v.x;
-              acc[b + 1] += v.y;
-            }
-          }
-        }
-      }
-#endif
 #if U * G == 1 && !SHARED_ENDS
       FINISH_ROW();
 #endif

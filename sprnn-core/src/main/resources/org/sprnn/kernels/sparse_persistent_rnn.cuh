@@ -65,5 +65,4 @@ SPRNN_HD unsigned sprnn_bank_slot(unsigned column, unsigned row_bytes, unsigned 
 #define SPRNN_FAULT_CLUSTER_WAIT 4    // the cluster peers' blocks of h for the step did not all arrive in time
 #define SPRNN_FAULT_CLUSTER_EXIT 5    // a cluster peer did not arrive at the exit barrier in time
 #define SPRNN_FAULT_RESIDENT_WAIT 6   // a resident kernel's CTA did not get CTA 0's word for the next step in time
-#define SPRNN_FAULT_CTA_TAIL_WAIT 7  // a warp of the CTA did not store its CTA-tail sums for the step in time
 // fault[0] = kind, fault[1] = CTA, fault[2] = step, fault[3] = detail (column, counter value or mbarrier parity)

@@ -24,9 +24,7 @@ enum KernelFault {
     CLUSTER_EXIT(5, "SPRNN_FAULT_CLUSTER_EXIT", 2, detail -> "a cluster peer did not reach the exit barrier"),
     /** {@code SPRNN_FAULT_RESIDENT_WAIT}: a resident session kernel's CTA waits the idle time and one spin more. */
     RESIDENT_WAIT(6, "SPRNN_FAULT_RESIDENT_WAIT", 1, detail -> "CTA 0 did not hand on the next step of the resident session "
-            + "(after the idle wait, SPRNN_RESIDENT_IDLE_MS)"),
-    /** {@code SPRNN_FAULT_CTA_TAIL_WAIT}: detail = the count of warps past their tail seen (a kernel bug, never a slow peer). */
-    CTA_TAIL_WAIT(7, "SPRNN_FAULT_CTA_TAIL_WAIT", 1, detail -> "a warp of the CTA did not store its CTA-tail sums (count " + detail + ")");
+            + "(after the idle wait, SPRNN_RESIDENT_IDLE_MS)");
 
     /** {@code SPRNN_FAULT_NONE}: word 0 of a record with no fault. */
     static final int NONE = 0;
