@@ -232,8 +232,6 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         int regSlotsAvail = KernelSpec.registerSlotsFor(cell, regs);
         if (layout.tailEntries() > 0) { // the CTA tail's entries and sums: 2 registers more (ptxas, sm_90, at 96 a thread)
             regSlotsAvail = Math.max(0, regSlotsAvail - CTA_TAIL_REGISTERS);
-        } else if (layout.tailSlots() > 0 && layout.slotsPerLane() > regSlotsAvail) {
-            regSlotsAvail += tailRegisterSlots(); // an experiment: a warp tail whose words spill into the shared tier
         }
         int s = layout.slotsPerLane();
         int regSlots = Math.min(s, regSlotsAvail);
@@ -292,31 +290,6 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
 
     /** Register slots a thread gives up to a CTA tail's entries and sums (one row a warp, {@link KernelSpec#tailEntries}). */
     static final int CTA_TAIL_REGISTERS = 2;
-
-    /**
-     * An experiment (issue 16, relu 5760 / 10%): register slots added to a warp tail's layout ({@link KernelSpec#tailSlots})
-     * whose words do not all fit the register tier, taken from the shared tier. The reason: the tail kernel there (R 44 of
-     * 55 slots, 127 of 128 registers) has 893 instructions in its step loop against 835 for equal rows (R 44 of 54), and
-     * 870 with R 48, still without a spill (scripts/kernel-harness/cubins/loop-sass.py). System property {@value
-     * #TAIL_REGISTERS_PROPERTY}, else environment variable {@code SPRNN_TAIL_REGISTERS}, an integer 0 to 8; 0 by default.
-     */
-    public static final String TAIL_REGISTERS_PROPERTY = "sprnn.tailRegisters";
-
-    static int tailRegisterSlots() {
-        String v = System.getProperty(TAIL_REGISTERS_PROPERTY);
-        if (v == null) {
-            v = System.getenv("SPRNN_TAIL_REGISTERS");
-        }
-        if (v == null || v.isBlank()) {
-            return 0;
-        }
-        String t = v.strip();
-        if (!t.matches("[0-8]")) {
-            throw new SprnnException(TAIL_REGISTERS_PROPERTY + " (or SPRNN_TAIL_REGISTERS): expected an integer 0 to 8, got "
-                    + org.sprnn.io.Untrusted.quote(t));
-        }
-        return Integer.parseInt(t);
-    }
 
     /** Sub-partitions (warp schedulers, each with a quarter of the register file) per SM since Volta. */
     static final int SM_SUBPARTITIONS = 4;
