@@ -406,14 +406,6 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #ifndef SPRNN_POLL_BATCH
 #define SPRNN_POLL_BATCH (H * EX_WORDS_PER_UNIT > 8 * THREADS ? 8 : 4)
 #endif
-// SPRNN_POLL_PRELOAD=1 (an experiment, 0 by default): where every word a CTA may need fits one poll pass of its threads
-// (H * EX_WORDS_PER_UNIT <= THREADS * SPRNN_POLL_BATCH), each thread reads its words' columns from `needed` once per
-// launch into registers instead of every step (the count, then the columns, then the polls: three dependent global loads
-// a step, the largest stall of the 1152 kernel under Nsight Compute, results/suite/session18/README.md).
-#ifndef SPRNN_POLL_PRELOAD
-#define SPRNN_POLL_PRELOAD 0
-#endif
-#define POLL_PRELOAD (SPRNN_POLL_PRELOAD && SPRNN_EXCHANGE == 1 && H * EX_WORDS_PER_UNIT <= THREADS * SPRNN_POLL_BATCH)
 // one activation buffer, padded to 16 bytes so that act[1] (and its 16-byte pushes, copies and wide loads) stays
 // aligned for every H and PB (unpadded, H = 97 at PB = 2 put act[1] at byte 516: misaligned address)
 #define ACT_BUF_BYTES ((int)SPRNN_ALIGN16((ACT_H + SPRNN_ZERO_COLUMNS) * ROW_BYTES))
@@ -1128,19 +1120,6 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #else
   LOAD_X(xn, 0)
 #endif
-#if POLL_PRELOAD
-  // the words of h this thread polls each step, read once: the CTA's needed columns do not change within a launch
-  int poll_word[SPRNN_POLL_BATCH];
-  {
-    const int count = needed[(size_t)cta * (H + 1)] * EX_WORDS_PER_UNIT;
-    const int* cols = needed + (size_t)cta * (H + 1) + 1;
-#pragma unroll
-    for (int q = 0; q < SPRNN_POLL_BATCH; ++q) {
-      const int i = threadIdx.x + q * THREADS;
-      poll_word[q] = i < count ? cols[i / EX_WORDS_PER_UNIT] * EX_WORDS_PER_UNIT + i % EX_WORDS_PER_UNIT : -1;
-    }
-  }
-#endif
   for (int t = 0; t < steps; ++t) {
     const int cur = t & 1;
     // act buffer of this step: the grid barrier stages h_{t-1} only after every CTA has finished step t-1 (its
@@ -1208,12 +1187,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #elif SPRNN_EXCHANGE == 1
     if (t > 0) {  // poll the words of h_{t-1} this CTA needs, stage each as it arrives
       const ExWord* slot = reinterpret_cast<const ExWord*>(exchange) + (size_t)(t - 1) * H * EX_WORDS_PER_UNIT;
-#if POLL_PRELOAD
-      const int count = THREADS * SPRNN_POLL_BATCH;  // one pass: the words are poll_word's, -1 past the CTA's count
-#else
       const int count = needed[(size_t)cta * (H + 1)] * EX_WORDS_PER_UNIT;
       const int* cols = needed + (size_t)cta * (H + 1) + 1;
-#endif
       // act[cur] as [H+32][EX_WORDS_PER_UNIT] exchange words, addressed as shared memory explicitly (NVRTC otherwise
       // keeps generic addresses here and converts each store through SR_CgaCtaId behind a branch)
       const unsigned act_s = (unsigned)__cvta_generic_to_shared(smem + cur * ACT_BUF_BYTES);
@@ -1225,12 +1200,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         unsigned pending = 0;
 #pragma unroll
         for (int q = 0; q < SPRNN_POLL_BATCH; ++q) {
-#if POLL_PRELOAD
-          word[q] = poll_word[q];
-#else
           const int i = base + q * THREADS;
           word[q] = i < count ? cols[i / EX_WORDS_PER_UNIT] * EX_WORDS_PER_UNIT + i % EX_WORDS_PER_UNIT : -1;
-#endif
           v[q] = word[q] >= 0 ? ex_load_relaxed(slot + word[q]) : (ExWord)0;
         }
 #pragma unroll
