@@ -16,6 +16,8 @@ the same +58 / +59, opcode by opcode).
         "rows18:-DSPRNN_CELL=0 -DSPRNN_HIDDEN=5760 ... -DSPRNN_SLOTS=54 -DSPRNN_ROW_SLOTS=18" \\
         "tail4:-DSPRNN_CELL=0 -DSPRNN_HIDDEN=5760 ... -DSPRNN_SLOTS=55 -DSPRNN_ROW_SLOTS=17 -DSPRNN_TAIL_SLOTS=4"
 
+Needs nvcc and nvdisasm on PATH (nvdisasm of CUDA 11.8 or later decodes sm_90: on this development machine Debian's
+nvidia-cuda-toolkit's, beside the CUDA 13 nvcc, which ships none). LoopSassScriptTest runs it where both are found.
 Each argument is LABEL:DEFINES (the defines `sprnn plan` prints, or SpecDefines.java in this folder gives, with -D).
 """
 import collections
