@@ -9,8 +9,8 @@ instruction count by opcode, the first variant as the baseline and each other on
 Why it is worth having: the loop's straight-line code is what every warp issues each step (the spin loops inside it
 run only while waiting), and on the H100 a step's arithmetic time tracks it. Checked against Nsight Compute
 (results/suite/session18/README.md): for relu 5760 / 10% / batch 4 this script's counts (equal rows 835, the warp tail
-893) match the executed instructions a warp and step that ncu measured (709 and 768 with the spin loops' cold code out:
-the same +58 / +59, opcode by opcode).
+893: +58) track the executed instructions a warp and step ncu measured (709 and 768: +59; the static counts also hold
+the spin loops' and fault paths' cold code), opcode by opcode within one or two.
 
     python3 scripts/kernel-harness/cubins/loop-sass.py \\
         "rows18:-DSPRNN_CELL=0 -DSPRNN_HIDDEN=5760 ... -DSPRNN_SLOTS=54 -DSPRNN_ROW_SLOTS=18" \\
