@@ -80,7 +80,8 @@ for spec in ${shapes//,/ }; do
     mode=${m%%+*} defs=""
     [ "$m" != "$mode" ] && defs=$(echo "${m#*+}" | tr '+' ',')
     tag=$(echo "$m" | tr -c 'A-Za-z0-9\n' '_')
-    pair "_$tag" "SPRNN_ROW_ENDS=$mode${defs:+ $defs}" 1 SPRNN_ROW_ENDS="$mode" SPRNN_KERNEL_DEFINES="$defs" -- --out-dir "$OUT/rows_$tag"
+    menv=(SPRNN_ROW_ENDS="$mode"); [ -n "$defs" ] && menv+=(SPRNN_KERNEL_DEFINES="$defs")  # else an exported one stands
+    pair "_$tag" "SPRNN_ROW_ENDS=$mode${defs:+ $defs}" 1 "${menv[@]}" -- --out-dir "$OUT/rows_$tag"
   done
   for defs in ${SPRNN_PRUNED_DEFINES:-}; do
     tag=$(echo "$defs" | tr -c 'A-Za-z0-9\n' '_')
