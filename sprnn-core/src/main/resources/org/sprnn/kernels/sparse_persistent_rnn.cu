@@ -1567,12 +1567,26 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #define RES_X4(b, i) __ldcg(reinterpret_cast<const float4*>(xs + (size_t)(b) * RES_I) + (i))
 #endif
 // the grouped projection's pieces, x_t whole or in chunks: the rows a group (at most 8 accumulators, RP x B, beside
-// the weights' register tier: fewer rows a group from batch 4, where 4 spilled), a group's sums over the warp's lanes,
-// and each lane's items from the sums (proj, [WARPS * U * G][B]) plus b_ih into xr
+// the weights' register tier: fewer rows a group from batch 4, where 4 spilled), its accumulators zeroed and one
+// column's products added (the loops over columns stay with each caller: their unrolling differs), a group's sums over
+// the warp's lanes, and each lane's items from the sums (proj, [WARPS * U * G][B]) plus b_ih into xr
 #define RES_GROUP_ROWS (SPRNN_RESIDENT_PROJ_ROWS * B <= 8 ? SPRNN_RESIDENT_PROJ_ROWS : (B >= 8 ? 1 : 8 / B))
 #define RES_GROUP_SUM(acc)                                                                                  \
   _Pragma("unroll") for (int q = 0; q < RP; ++q) _Pragma("unroll") for (int b = 0; b < B; ++b)              \
       _Pragma("unroll") for (int o = 16; o > 0; o >>= 1) acc[q][b] += __shfl_xor_sync(0xffffffffu, acc[q][b], o);
+#define RES_GROUP_ZERO(acc) \
+  _Pragma("unroll") for (int q = 0; q < RP; ++q) _Pragma("unroll") for (int b = 0; b < B; ++b) acc[q][b] = 0.f;
+// one float4 column of the group's rows: W4 the float4 of W_ih row r0 + q there, X4 that of x_b (expressions in q, b)
+#define RES_GROUP_STEP(acc, W4, X4)                                                                        \
+  {                                                                                                         \
+    float4 w[RP]; /* the group's W_ih float4, then one x_b at a time (few registers at any batch) */        \
+    _Pragma("unroll") for (int q = 0; q < RP; ++q)                                                          \
+        w[q] = ROWS % RP == 0 || r0 + q < ROWS ? (W4) : make_float4(0.f, 0.f, 0.f, 0.f);                    \
+    _Pragma("unroll") for (int b = 0; b < B; ++b) {                                                         \
+      const float4 x = (X4);                                                                                \
+      _Pragma("unroll") for (int q = 0; q < RP; ++q) acc[q][b] += w[q].x * x.x + w[q].y * x.y + w[q].z * x.z + w[q].w * x.w; \
+    }                                                                                                       \
+  }
 #define RES_TAKE_SUMS(proj)                                                                                 \
   _Pragma("unroll") for (int k = 0; k < ITEMS; ++k) {                                                      \
     if (item_unit[k] < 0) continue;                                                                         \
@@ -1604,23 +1618,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
           for (int grp = warp; grp < GROUPS; grp += WARPS) {
             const int r0 = grp * RP;
             float acc[RP][B];
-#pragma unroll
-            for (int q = 0; q < RP; ++q)
-#pragma unroll
-              for (int b = 0; b < B; ++b) acc[q][b] = 0.f;
+            RES_GROUP_ZERO(acc)
 #pragma unroll 1
-            for (int i = lane; i < cn; i += 32) {
-              float4 w[RP];
-#pragma unroll
-              for (int q = 0; q < RP; ++q)
-                w[q] = ROWS % RP == 0 || r0 + q < ROWS ? wall[(size_t)(r0 + q) * N4 + c0 + i] : make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll
-              for (int b = 0; b < B; ++b) {
-                const float4 x = xc[b * CH + i];
-#pragma unroll
-                for (int q = 0; q < RP; ++q) acc[q][b] += w[q].x * x.x + w[q].y * x.y + w[q].z * x.z + w[q].w * x.w;
-              }
-            }
+            for (int i = lane; i < cn; i += 32) RES_GROUP_STEP(acc, wall[(size_t)(r0 + q) * N4 + c0 + i], xc[b * CH + i])
             RES_GROUP_SUM(acc)
             if (lane == 0) {
 #pragma unroll
@@ -1645,24 +1645,10 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         for (int grp = warp; grp < GROUPS; grp += WARPS) {
           const int r0 = grp * RP;
           float acc[RP][B];
-#pragma unroll
-          for (int q = 0; q < RP; ++q)
-#pragma unroll
-            for (int b = 0; b < B; ++b) acc[q][b] = 0.f;
+          RES_GROUP_ZERO(acc)
           constexpr int RES_GUNROLL = B <= 2 ? 2 : 1;  // x[B] and acc[RP][B] live: more spill at batch 4
 #pragma unroll RES_GUNROLL
-          for (int i = lane; i < RES_I / 4; i += 32) {
-            float4 w[RP];  // the group's W_ih float4, then one x_b at a time (few registers at any batch)
-#pragma unroll
-            for (int q = 0; q < RP; ++q)
-              w[q] = ROWS % RP == 0 || r0 + q < ROWS ? wall[(size_t)(r0 + q) * (RES_I / 4) + i] : make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll
-            for (int b = 0; b < B; ++b) {
-              const float4 x = RES_X4(b, i);
-#pragma unroll
-              for (int q = 0; q < RP; ++q) acc[q][b] += w[q].x * x.x + w[q].y * x.y + w[q].z * x.z + w[q].w * x.w;
-            }
-          }
+          for (int i = lane; i < RES_I / 4; i += 32) RES_GROUP_STEP(acc, wall[(size_t)(r0 + q) * (RES_I / 4) + i], RES_X4(b, i))
           RES_GROUP_SUM(acc)
           if (lane == 0) {
 #pragma unroll

@@ -31,18 +31,23 @@ class KernelSourcesCompileTest {
 
     /** nvcc from CUDA_HOME, PATH, /usr/local/cuda, /usr/local/bin; or null. */
     static Path nvcc() {
+        return cudaTool("nvcc");
+    }
+
+    /** A CUDA tool ({@code nvcc}, {@code nvdisasm}) from CUDA_HOME, PATH, /usr/local/cuda, /usr/local/bin; or null. */
+    static Path cudaTool(String name) {
         List<Path> candidates = new ArrayList<>();
         String home = System.getenv("CUDA_HOME");
         if (home != null) {
-            candidates.add(Path.of(home, "bin", "nvcc"));
+            candidates.add(Path.of(home, "bin", name));
         }
         for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
             if (!dir.isEmpty()) {
-                candidates.add(Path.of(dir, "nvcc"));
+                candidates.add(Path.of(dir, name));
             }
         }
-        candidates.add(Path.of("/usr/local/cuda/bin/nvcc"));
-        candidates.add(Path.of("/usr/local/bin/nvcc"));
+        candidates.add(Path.of("/usr/local/cuda/bin", name));
+        candidates.add(Path.of("/usr/local/bin", name));
         return candidates.stream().filter(Files::isExecutable).findFirst().orElse(null);
     }
 

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,20 +28,21 @@ class LoopSassScriptTest {
     void theTailKernelsLoopIsLongerThanTheEqualRowsOneAndHoldsTheTailsSelects() throws Exception {
         Path nvcc = KernelSourcesCompileTest.nvcc();
         assumeTrue(nvcc != null, "nvcc not found (CUDA_HOME, PATH, /usr/local/cuda)");
-        Path bin = nvcc.getParent();
-        assumeTrue(nvdisasm(bin), "no nvdisasm beside " + nvcc + " or on PATH");
+        Path nvdisasm = KernelSourcesCompileTest.cudaTool("nvdisasm"); // CUDA 11.8 or later decodes sm_90
+        assumeTrue(nvdisasm != null, "nvdisasm not found (CUDA_HOME, PATH, /usr/local/cuda)");
         Path repo = Path.of("").toAbsolutePath().getParent();
         Path script = repo.resolve("scripts/kernel-harness/cubins/loop-sass.py");
         assumeTrue(Files.isRegularFile(script), "no " + script);
         ProcessBuilder pb = new ProcessBuilder("python3", script.toString(),
                 "rows:" + SHAPE + " -DSPRNN_SLOTS=54 -DSPRNN_ROW_SLOTS=18",
                 "tail:" + SHAPE + " -DSPRNN_SLOTS=55 -DSPRNN_ROW_SLOTS=17 -DSPRNN_TAIL_SLOTS=4").redirectErrorStream(true);
-        pb.environment().put("PATH", bin + java.io.File.pathSeparator + pb.environment().getOrDefault("PATH", ""));
+        String sep = java.io.File.pathSeparator;
+        pb.environment().put("PATH", nvcc.getParent() + sep + nvdisasm.getParent() + sep + pb.environment().getOrDefault("PATH", ""));
         Process p;
         try {
             p = pb.start();
         } catch (java.io.IOException e) {
-            assumeTrue(false, "no python3 here: " + e.getMessage());
+            Assumptions.abort("no python3 here: " + e.getMessage());
             return;
         }
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -53,19 +55,6 @@ class LoopSassScriptTest {
         Matcher fsel = Pattern.compile("(?m)^\\s+FSEL\\s+(\\d+)\\s+(\\d+)\\s+\\+(\\d+)$").matcher(out);
         assertThat(fsel.find()).as("an FSEL line in the difference:%n%s", out).isTrue();
         assertThat(Integer.parseInt(fsel.group(3))).as(out).isGreaterThanOrEqualTo(8); // a select a batch column, per row start
-    }
-
-    /** nvdisasm beside nvcc or on PATH (this toolkit's CUDA 13 has none; Debian's nvidia-cuda-toolkit 11.8 decodes sm_90). */
-    private static boolean nvdisasm(Path nvccBin) {
-        if (Files.isExecutable(nvccBin.resolve("nvdisasm"))) {
-            return true;
-        }
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "nvdisasm"))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static int loopCount(String out, String label) {
