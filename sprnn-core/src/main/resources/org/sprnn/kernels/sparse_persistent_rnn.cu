@@ -817,9 +817,16 @@ __device__ __forceinline__ void fma_act(unsigned w, const ActRaw& r, float (&acc
 
 // Slots whose activation loads are issued together before any is used (branches at row ends would
 // otherwise serialise one shared-memory latency per slot). 4: no spill at H 5760, where 8 spills and 8 and 16 run slower
-// (results/kernel/session3/README.md).
+// (results/kernel/session3/README.md). 2 for warps of one row (sparse): their padding tail is skipped a group at a
+// time, and at relu 2304 / 30% / batch 4 on the H100 2 was faster for rows of equal length (2.08 / 2.05 µs a step
+// against 2.14 / 2.12) and far faster for rows as magnitude pruning leaves them (2.25 / 2.24 against 2.44 / 2.43); no
+// difference measured at 1152 / 10%; 1 slower (results/suite/session18/README.md).
 #ifndef SPRNN_LOAD_AHEAD
+#if U * G == 1 && !SPRNN_DENSE
+#define SPRNN_LOAD_AHEAD 2
+#else
 #define SPRNN_LOAD_AHEAD 4
+#endif
 #endif
 
 #if 32 % SPRNN_LOAD_AHEAD != 0
