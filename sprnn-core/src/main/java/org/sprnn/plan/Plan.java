@@ -217,7 +217,8 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
             }
         }
         return PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ctaContiguous,
-                options.balanced(), options.bankAware(), options.wideLoads(), options.weights(), options.splitWeights());
+                options.balanced(), options.bankAware(), options.wideLoads(), options.weights(), options.splitWeights(),
+                options.spreadWarps());
     }
 
     /** One layer on a given partition (exchange, CTAs, warps and staging cluster fixed; 0: the default cluster). */
@@ -510,6 +511,13 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                         : s.tailEntries() > 0 ? "; one row a warp, its first " + (s.slotsPerLane() - s.tailSlots()) * 32
                         + " words in its own slots after a tail of " + s.tailSlots() + " the CTA's rows share lane by lane (rows of"
                         + " unequal length), up to " + s.tailEntries() * 32 + " tail lanes a row" : ""));
+        if (layout != null && !layout.dense() && layout.tailSlots() == 0 && layout.tailEntries() == 0 && s.ctas() * s.warpsPerCta() == layout.warps()) {
+            long[] sched = layout.schedulerSlots(s.warpsPerCta());
+            long most = java.util.Arrays.stream(sched).max().orElse(0);
+            double mean = java.util.Arrays.stream(sched).average().orElse(0);
+            b.append(String.format(Locale.ROOT, "schedulers %d slots on the busiest of %d warp schedulers (4 an SM), mean %.1f (%.3f)%n",
+                    most, sched.length, mean, mean == 0 ? 1.0 : most / mean));
+        }
         b.append(String.format(Locale.ROOT, "fits       %s: %s%n", fits ? "yes" : "NO", why));
         b.append(String.format(Locale.ROOT, "predicted  ~%.2f us/step (exchange floor + slots; a model fitted to H100 runs, for ranking)%n",
                 predictedMicrosPerStep()));

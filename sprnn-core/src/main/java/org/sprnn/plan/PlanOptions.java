@@ -31,10 +31,21 @@ import org.sprnn.SprnnException;
  *     fewer slots than the longest row
  * @param tailSmem with {@code tails}, a warp tail's lane sums in shared memory instead of registers
  *     ({@link KernelSpec#tailSmem}, an experiment: {@code SPRNN_ROW_ENDS=tail-smem})
+ * @param spreadWarps with balanced dealing outside a cluster, place the dealt warps so that each SM's four warp
+ *     schedulers issue about the same slots ({@link org.sprnn.sparse.PackedLayer#spread}); false: warps in the order the
+ *     dealing filled them (the longest first, the empty ones last), for measuring one against the other
+ *     ({@code SPRNN_SPREAD=0})
  */
 public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
                           int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
-                          boolean tails, boolean ctaTails, boolean tailSmem) {
+                          boolean tails, boolean ctaTails, boolean tailSmem, boolean spreadWarps) {
+
+    /** Options with balanced warps spread over the warp schedulers ({@link #spreadWarps} true). */
+    public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
+                       int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
+                       boolean tails, boolean ctaTails, boolean tailSmem) {
+        this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, true);
+    }
 
     /** Options without the warp tail's sums in shared memory ({@link #tailSmem} false). */
     public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
@@ -98,27 +109,27 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
 
     /** The same options with another exchange. */
     public PlanOptions withExchange(ExchangeMode e) {
-        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem);
+        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, spreadWarps);
     }
 
     /** The same options with another partition. */
     public PlanOptions withPartition(int newCtas, int newWarps) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, spreadWarps);
     }
 
     /** The same options with the given switches. */
     public PlanOptions withSwitches(boolean wide, boolean bank, boolean bal) {
-        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem);
+        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, spreadWarps);
     }
 
     /** The same options with row ends compiled in where rows are alike, or never. */
     public PlanOptions withCompiledRowEnds(boolean compiled) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense, tails, ctaTails, tailSmem);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense, tails, ctaTails, tailSmem, spreadWarps);
     }
 
     /** The same options with weights split in two words per nonzero, or not. */
     public PlanOptions withSplitWeights(boolean split) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense, tails, ctaTails, tailSmem);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense, tails, ctaTails, tailSmem, spreadWarps);
     }
 
     /** The same options for the dense mode, or the sparse one. */
@@ -128,16 +139,21 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
 
     /** The same options with a warp tail's sums in shared memory, or in registers ({@link #tailSmem}). */
     public PlanOptions withTailSmem(boolean m) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, m);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, m, spreadWarps);
     }
 
     /** The same options with the CTA tail for warps of one row of unequal length, or without ({@link #ctaTails}). */
     public PlanOptions withCtaTails(boolean c) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, c, tailSmem);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, c, tailSmem, spreadWarps);
     }
 
     /** The same options with the shared tail for rows of unequal length, or without ({@link #tails}). */
     public PlanOptions withTails(boolean t) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, t, ctaTails, tailSmem);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, t, ctaTails, tailSmem, spreadWarps);
+    }
+
+    /** The same options with balanced warps spread over the warp schedulers, or in dealing order ({@link #spreadWarps}). */
+    public PlanOptions withSpreadWarps(boolean spread) {
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, spread);
     }
 }

@@ -113,7 +113,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             throw new SprnnException("pack dense: W_hh has " + whh.rows() + " rows, a " + cell.id() + " layer of hidden " + h + " needs " + gates * h);
         }
         int l = denseRowSlots(h);
-        List<List<Integer>> dealt = deal(denseUnitSlots(h, cell), batch, ctas, warps, ctaContiguous, balanced);
+        List<List<Integer>> dealt = deal(denseUnitSlots(h, cell), batch, ctas, warps, ctaContiguous, balanced, false);
         int upw = 1;
         long maxNnz = 0;
         for (List<Integer> units : dealt) {
@@ -262,6 +262,16 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     public static PackedLayer pack(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
                                    boolean balanced, boolean bankAware, boolean wideLoads, Precision format,
                                    boolean splitWeights) {
+        return pack(whh, cell, batch, ctas, warps, ctaContiguous, balanced, bankAware, wideLoads, format, splitWeights, true);
+    }
+
+    /**
+     * As {@link #pack(CsrMatrix, CellType, int, int, int, boolean, boolean, boolean, boolean, Precision, boolean)}; with
+     * {@code spread} false the balanced warps keep the order the dealing filled them in instead of {@link #spread}'s.
+     */
+    public static PackedLayer pack(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
+                                   boolean balanced, boolean bankAware, boolean wideLoads, Precision format,
+                                   boolean splitWeights, boolean spread) {
         if (ctas < 1 || warps % ctas != 0) {
             throw new SprnnException("pack: warps " + warps + " must be a multiple of ctas " + ctas);
         }
@@ -284,7 +294,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 unitNnz[u] += whh.rowNnz(g * h + u);
             }
         }
-        List<List<Integer>> dealt = deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced);
+        List<List<Integer>> dealt = deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced, spread);
         int slots = 1;
         int upw = 1;
         long maxNnz = 0;
@@ -645,7 +655,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     private static List<int[]> contiguousPools(int h, int batch, int ctas, int warps) {
         int[] ones = new int[h];
         Arrays.fill(ones, 1);
-        List<List<Integer>> naive = deal(ones, batch, ctas, warps, true, false);
+        List<List<Integer>> naive = deal(ones, batch, ctas, warps, true, false, false);
         int perCta = warps / ctas;
         List<int[]> pools = new ArrayList<>(ctas);
         for (int c = 0; c < ctas; c++) {
@@ -1254,7 +1264,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     /** The slots per lane ({@code S}) a dealing would give, without packing (cheap: for choosing a partition). */
     public static int slotsPerLane(int[] unitSlots, int batch, int ctas, int warps, boolean ctaContiguous, boolean balanced) {
         int s = 1;
-        for (List<Integer> units : deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced)) {
+        for (List<Integer> units : deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced, false)) {
             int x = 0;
             for (int u : units) {
                 x += unitSlots[u];
@@ -1264,7 +1274,8 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         return s;
     }
 
-    private static List<List<Integer>> deal(int[] unitSlots, int batch, int ctas, int warps, boolean ctaContiguous, boolean balanced) {
+    private static List<List<Integer>> deal(int[] unitSlots, int batch, int ctas, int warps, boolean ctaContiguous, boolean balanced,
+                                            boolean spread) {
         int h = unitSlots.length;
         List<List<Integer>> dealt;
         if (ctaContiguous) {
@@ -1294,10 +1305,78 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 }
                 lo = hi;
             }
+        } else if (balanced) {
+            dealt = spread ? spread(dealBalanced(unitSlots, warps), unitSlots, ctas) : dealBalanced(unitSlots, warps);
         } else {
-            dealt = balanced ? dealBalanced(unitSlots, warps) : dealNaive(h, warps);
+            dealt = dealNaive(h, warps);
         }
         return dealt;
+    }
+
+    /**
+     * The sub-partitions ({@code SMSP}s, one warp scheduler each) of an SM: warp {@code j} of a CTA issues on {@code j % 4}.
+     */
+    static final int SCHEDULERS = 4;
+
+    /**
+     * Places balanced warps (their unit lists kept whole) at the CTAs' warp positions so that the slots each warp
+     * scheduler issues are even: longest warp first, to the scheduler ({@code CTA c}, warp positions {@code j} with
+     * {@code j % 4 == s}) with the fewest slots so far that has a free position, ties to the CTA with the fewest slots,
+     * then the lowest index. {@link #dealBalanced} fills warps in index order, which leaves the empty warps (one row a
+     * warp over more warps than rows) at the last CTAs and the longest rows together in the first: at relu 2304 / 30%
+     * pruned per matrix the 18 longest rows (24 slots) shared one SM, 5 of them one scheduler, where rows pruned per row
+     * (22 slots) put 5 x 22 on a scheduler. A step issues every warp's slots through its SM's four schedulers, so the
+     * busiest scheduler, not the longest warp, sets the arithmetic's time. Which warps are grouped is unchanged, so
+     * {@link #slotsPerLane(int[], int, int, int, boolean, boolean)} is too.
+     */
+    static List<List<Integer>> spread(List<List<Integer>> warpsDealt, int[] unitSlots, int ctas) {
+        int warps = warpsDealt.size();
+        int perCta = warps / ctas;
+        int schedulers = Math.min(SCHEDULERS, perCta);
+        int groups = ctas * schedulers;
+        long[] load = new long[warps];
+        Integer[] order = new Integer[warps];
+        for (int w = 0; w < warps; w++) {
+            order[w] = w;
+            for (int u : warpsDealt.get(w)) {
+                load[w] += unitSlots[u];
+            }
+        }
+        Arrays.sort(order, (a, b) -> load[b] != load[a] ? Long.compare(load[b], load[a]) : a - b);
+        long[] groupLoad = new long[groups];
+        long[] ctaLoad = new long[ctas];
+        int[] filled = new int[groups];
+        // a sorted set, not a heap: a placement changes the CTA's load, a key of its other schedulers, which are taken
+        // out before and put back after
+        java.util.TreeSet<Integer> open = new java.util.TreeSet<>((a, b) -> groupLoad[a] != groupLoad[b]
+                ? Long.compare(groupLoad[a], groupLoad[b])
+                : ctaLoad[a / schedulers] != ctaLoad[b / schedulers] ? Long.compare(ctaLoad[a / schedulers], ctaLoad[b / schedulers])
+                : filled[a] != filled[b] ? filled[a] - filled[b] : a - b);
+        for (int g = 0; g < groups; g++) {
+            open.add(g);
+        }
+        List<List<Integer>> out = new ArrayList<>(java.util.Collections.nCopies(warps, (List<Integer>) null));
+        List<Integer> siblings = new ArrayList<>(schedulers);
+        for (int w : order) {
+            int g = open.pollFirst();
+            int c = g / schedulers;
+            int s = g % schedulers;
+            out.set(c * perCta + s + filled[g] * schedulers, warpsDealt.get(w));
+            siblings.clear();
+            for (int o = c * schedulers; o < (c + 1) * schedulers; o++) {
+                if (o != g && open.remove(o)) {
+                    siblings.add(o);
+                }
+            }
+            filled[g]++;
+            groupLoad[g] += load[w];
+            ctaLoad[c] += load[w];
+            open.addAll(siblings);
+            if (s + filled[g] * schedulers < perCta) { // a free position left on this scheduler
+                open.add(g);
+            }
+        }
+        return out;
     }
 
     private static List<List<Integer>> dealNaive(int h, int warps) {
@@ -1335,6 +1414,28 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             units.sort(null); // row order inside a warp: ascending unit, so neighbouring units publish together
         }
         return out;
+    }
+
+    /**
+     * Per warp scheduler (CTA {@code c}, its warps {@code j} with {@code j % 4 == s}, index {@code 4c + s}; fewer where a
+     * CTA has fewer than 4 warps) the slots its warps run a step: each warp's up to its last row end ({@link #rowEnds}),
+     * 0 for an empty warp. What {@link #spread} evens out.
+     *
+     * @param warpsPerCta warps per CTA (consecutive warps of this layout)
+     */
+    public long[] schedulerSlots(int warpsPerCta) {
+        int ctas = warps / warpsPerCta;
+        int schedulers = Math.min(SCHEDULERS, warpsPerCta);
+        long[] load = new long[ctas * schedulers];
+        int rows = unitsPerWarp * cell.gates();
+        for (int w = 0; w < ctas * warpsPerCta; w++) {
+            int end = -1;
+            for (int i = 0; i < rows; i++) {
+                end = Math.max(end, rowEnds[w * rows + i]);
+            }
+            load[(w / warpsPerCta) * schedulers + (w % warpsPerCta) % schedulers] += end + 1;
+        }
+        return load;
     }
 
     /** A one-line summary of balance and bank conflicts (before and after ordering). */
