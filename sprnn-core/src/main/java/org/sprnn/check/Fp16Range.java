@@ -57,17 +57,38 @@ final class Fp16Range {
     }
 
     /**
-     * {@code model} (whose float64 reference on x, h0, c0 is {@code want}) with W_hh halved until its reference stays
-     * within fp16's range, down to a factor of about 1e-3; unchanged where it already does.
+     * The float64 reference of {@code model} on x, h0, c0, or null where the recurrence leaves even float32's range (the
+     * reference engine keeps the engines' float32 contract and refuses such a run with an {@code overflow:} error).
+     */
+    static RnnOutput reference(RnnModel model, Tensor x, Tensor h0, Tensor c0) {
+        try {
+            return new CpuReferenceEngine(model).run(x, h0, c0);
+        } catch (org.sprnn.SprnnException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith("overflow: ")) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    /** {@link #peak} of a {@link #reference}; infinite for null (beyond float32's range). */
+    static double peakOrInfinite(RnnOutput o) {
+        return o == null ? Double.POSITIVE_INFINITY : peak(o);
+    }
+
+    /**
+     * {@code model} (whose float64 reference on x, h0, c0 is {@code want}, null where it left float32's range) with
+     * W_hh halved until its reference stays within fp16's range, down to a factor of about 1e-3; unchanged where it
+     * already does. Where even that factor leaves it out of range the returned reference may be null.
      */
     static Damped damp(RnnModel model, Tensor x, Tensor h0, Tensor c0, RnnOutput want) {
         double f = 1;
         RnnModel m = model;
         RnnOutput w = want;
-        while (peak(w) > FP16_MAX && f > 1e-3) {
+        while (peakOrInfinite(w) > FP16_MAX && f > 1e-3) {
             f /= 2;
             m = scaleRecurrent(model, f);
-            w = new CpuReferenceEngine(m).run(x, h0, c0);
+            w = reference(m, x, h0, c0);
         }
         return new Damped(f, m, w);
     }
