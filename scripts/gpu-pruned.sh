@@ -14,7 +14,7 @@
 # SPRNN_PRUNED_WARPS (e.g. "9 12"): each shape's pair once more for each of these warps per CTA (SPRNN_WARPS), both
 # files in one process, to measure a partition the planner does not pick (two rows a warp share a tail at 2304 / 30%).
 # SPRNN_PRUNED_EXCHANGES (e.g. "barrier timestamps"): the same for each exchange (SPRNN_EXCHANGE).
-# SPRNN_PRUNED_ENVS (e.g. "SPRNN_SPREAD=0 SPRNN_SPREAD=1"): the same for each set of the engine's environment switches
+# SPRNN_PRUNED_ENVS (e.g. "SPRNN_PLACEMENT=cta SPRNN_PLACEMENT=dealt"): the same for each set of the engine's environment switches
 # (NAME=value, several joined by +), in the order given (a repeat of the default after a variant shows the drift).
 # Rows: OUT/bench.csv for the default pair, OUT/rows_notail/bench.csv for the per-matrix file without the tail, and
 # OUT/rows_<variant>/bench.csv for each variant above (the variant is not a column of the CSV, so each has its own file).
@@ -93,7 +93,7 @@ for spec in ${shapes//,/ }; do
     pair "_x$x" "SPRNN_EXCHANGE=$x" 1 SPRNN_EXCHANGE="$x" SPRNN_ROW_ENDS=tail -- --out-dir "$OUT/rows_x$x"
   done
   for e in ${SPRNN_PRUNED_ENVS:-}; do
-    # NAME=value, several joined by + (e.g. SPRNN_SPREAD=0): any of the engine's switches, both files in one process
+    # NAME=value, several joined by + (e.g. SPRNN_PLACEMENT=cta): any of the engine's switches, both files in one process
     tag=$(echo "$e" | tr -c 'A-Za-z0-9\n' '_')
     IFS=+ read -r -a eenv <<< "$e"
     pair "_$tag" "${e//+/ }" 1 "${eenv[@]}" SPRNN_ROW_ENDS=tail -- --out-dir "$OUT/rows_$tag"

@@ -102,13 +102,13 @@ final class PlanCommand extends SprnnCommand {
         }
         // the sparse engine's row ends (SPRNN_ROW_ENDS / -Dsprnn.rowEnds: cta, tail, tail-smem, compiled, or runtime for the
         // general loop), warps per CTA (SPRNN_WARPS / -Dsprnn.warpsPerCta: auto or a count) and the warps' spread over the
-        // warp schedulers (SPRNN_SPREAD / -Dsprnn.spread: 1 or 0), as the engine plans
+        // warp schedulers (SPRNN_PLACEMENT / -Dsprnn.placement: dealt, spread or cta), as the engine plans
         PlanOptions engine = dense ? null : org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false);
         PlanOptions options = dense ? PlanOptions.denseDefaults(format).withExchange(mode)
                 : new PlanOptions(mode, !naive, !naive, !naive, 0, engine.warpsPerCta(), format, splitWeights)
                         .withCompiledRowEnds(naive || engine.compiledRowEnds()).withTails(!naive && engine.tails())
                         .withCtaTails(!naive && engine.ctaTails()).withTailSmem(!naive && engine.tailSmem())
-                        .withSpreadWarps(engine.spreadWarps());
+                        .withPlacement(engine.placement());
         RnnModel model;
         if (source.model != null) {
             model = ModelOption.load(source.model, cell, modelModule, spec);

@@ -218,7 +218,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         }
         return PackedLayer.pack(whh, cell, batch, ctas, ctas * warps, ctaContiguous,
                 options.balanced(), options.bankAware(), options.wideLoads(), options.weights(), options.splitWeights(),
-                options.spreadWarps());
+                options.placement());
     }
 
     /** One layer on a given partition (exchange, CTAs, warps and staging cluster fixed; 0: the default cluster). */

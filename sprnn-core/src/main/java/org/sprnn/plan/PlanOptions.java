@@ -31,20 +31,18 @@ import org.sprnn.SprnnException;
  *     fewer slots than the longest row
  * @param tailSmem with {@code tails}, a warp tail's lane sums in shared memory instead of registers
  *     ({@link KernelSpec#tailSmem}, an experiment: {@code SPRNN_ROW_ENDS=tail-smem})
- * @param spreadWarps with balanced dealing outside a cluster, place the dealt warps so that each SM's four warp
- *     schedulers issue about the same slots ({@link org.sprnn.sparse.PackedLayer#spread}); false: warps in the order the
- *     dealing filled them (the longest first, the empty ones last), for measuring one against the other
- *     ({@code SPRNN_SPREAD=0})
+ * @param placement where balanced warps sit among the CTAs' warp positions outside a cluster
+ *     ({@link org.sprnn.sparse.WarpPlacement}: dealt, the default, spread or cta; {@code SPRNN_PLACEMENT})
  */
 public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
                           int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
-                          boolean tails, boolean ctaTails, boolean tailSmem, boolean spreadWarps) {
+                          boolean tails, boolean ctaTails, boolean tailSmem, org.sprnn.sparse.WarpPlacement placement) {
 
-    /** Options with balanced warps spread over the warp schedulers ({@link #spreadWarps} true). */
+    /** Options with balanced warps in the order dealing filled them ({@link #placement} dealt). */
     public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
                        int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
                        boolean tails, boolean ctaTails, boolean tailSmem) {
-        this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, true);
+        this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, org.sprnn.sparse.WarpPlacement.DEALT);
     }
 
     /** Options without the warp tail's sums in shared memory ({@link #tailSmem} false). */
@@ -74,6 +72,9 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
     }
 
     public PlanOptions {
+        if (placement == null) {
+            throw new SprnnException("plan options: a warp placement must be given");
+        }
         if (ctas < 0 || warpsPerCta < 0 || warpsPerCta > 32) {
             throw new SprnnException("plan options: ctas " + ctas + " / warpsPerCta " + warpsPerCta + " out of range");
         }
@@ -109,27 +110,27 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
 
     /** The same options with another exchange. */
     public PlanOptions withExchange(ExchangeMode e) {
-        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, spreadWarps);
+        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement);
     }
 
     /** The same options with another partition. */
     public PlanOptions withPartition(int newCtas, int newWarps) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, spreadWarps);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement);
     }
 
     /** The same options with the given switches. */
     public PlanOptions withSwitches(boolean wide, boolean bank, boolean bal) {
-        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, spreadWarps);
+        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement);
     }
 
     /** The same options with row ends compiled in where rows are alike, or never. */
     public PlanOptions withCompiledRowEnds(boolean compiled) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense, tails, ctaTails, tailSmem, spreadWarps);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense, tails, ctaTails, tailSmem, placement);
     }
 
     /** The same options with weights split in two words per nonzero, or not. */
     public PlanOptions withSplitWeights(boolean split) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense, tails, ctaTails, tailSmem, spreadWarps);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement);
     }
 
     /** The same options for the dense mode, or the sparse one. */
@@ -139,21 +140,21 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
 
     /** The same options with a warp tail's sums in shared memory, or in registers ({@link #tailSmem}). */
     public PlanOptions withTailSmem(boolean m) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, m, spreadWarps);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, m, placement);
     }
 
     /** The same options with the CTA tail for warps of one row of unequal length, or without ({@link #ctaTails}). */
     public PlanOptions withCtaTails(boolean c) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, c, tailSmem, spreadWarps);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, c, tailSmem, placement);
     }
 
     /** The same options with the shared tail for rows of unequal length, or without ({@link #tails}). */
     public PlanOptions withTails(boolean t) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, t, ctaTails, tailSmem, spreadWarps);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, t, ctaTails, tailSmem, placement);
     }
 
-    /** The same options with balanced warps spread over the warp schedulers, or in dealing order ({@link #spreadWarps}). */
-    public PlanOptions withSpreadWarps(boolean spread) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, spread);
+    /** The same options with another placement of balanced warps ({@link #placement}). */
+    public PlanOptions withPlacement(org.sprnn.sparse.WarpPlacement p) {
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, p);
     }
 }

@@ -113,7 +113,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             throw new SprnnException("pack dense: W_hh has " + whh.rows() + " rows, a " + cell.id() + " layer of hidden " + h + " needs " + gates * h);
         }
         int l = denseRowSlots(h);
-        List<List<Integer>> dealt = deal(denseUnitSlots(h, cell), batch, ctas, warps, ctaContiguous, balanced, false);
+        List<List<Integer>> dealt = deal(denseUnitSlots(h, cell), batch, ctas, warps, ctaContiguous, balanced, WarpPlacement.DEALT);
         int upw = 1;
         long maxNnz = 0;
         for (List<Integer> units : dealt) {
@@ -262,16 +262,17 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     public static PackedLayer pack(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
                                    boolean balanced, boolean bankAware, boolean wideLoads, Precision format,
                                    boolean splitWeights) {
-        return pack(whh, cell, batch, ctas, warps, ctaContiguous, balanced, bankAware, wideLoads, format, splitWeights, true);
+        return pack(whh, cell, batch, ctas, warps, ctaContiguous, balanced, bankAware, wideLoads, format, splitWeights,
+                WarpPlacement.DEALT);
     }
 
     /**
      * As {@link #pack(CsrMatrix, CellType, int, int, int, boolean, boolean, boolean, boolean, Precision, boolean)}; with
-     * {@code spread} false the balanced warps keep the order the dealing filled them in instead of {@link #spread}'s.
+     * {@code placement} where balanced warps sit among the CTAs' positions ({@link WarpPlacement}).
      */
     public static PackedLayer pack(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
                                    boolean balanced, boolean bankAware, boolean wideLoads, Precision format,
-                                   boolean splitWeights, boolean spread) {
+                                   boolean splitWeights, WarpPlacement placement) {
         if (ctas < 1 || warps % ctas != 0) {
             throw new SprnnException("pack: warps " + warps + " must be a multiple of ctas " + ctas);
         }
@@ -294,7 +295,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 unitNnz[u] += whh.rowNnz(g * h + u);
             }
         }
-        List<List<Integer>> dealt = deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced, spread);
+        List<List<Integer>> dealt = deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced, placement);
         int slots = 1;
         int upw = 1;
         long maxNnz = 0;
@@ -655,7 +656,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     private static List<int[]> contiguousPools(int h, int batch, int ctas, int warps) {
         int[] ones = new int[h];
         Arrays.fill(ones, 1);
-        List<List<Integer>> naive = deal(ones, batch, ctas, warps, true, false, false);
+        List<List<Integer>> naive = deal(ones, batch, ctas, warps, true, false, WarpPlacement.DEALT);
         int perCta = warps / ctas;
         List<int[]> pools = new ArrayList<>(ctas);
         for (int c = 0; c < ctas; c++) {
@@ -1264,7 +1265,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     /** The slots per lane ({@code S}) a dealing would give, without packing (cheap: for choosing a partition). */
     public static int slotsPerLane(int[] unitSlots, int batch, int ctas, int warps, boolean ctaContiguous, boolean balanced) {
         int s = 1;
-        for (List<Integer> units : deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced, false)) {
+        for (List<Integer> units : deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced, WarpPlacement.DEALT)) {
             int x = 0;
             for (int u : units) {
                 x += unitSlots[u];
@@ -1275,7 +1276,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     }
 
     private static List<List<Integer>> deal(int[] unitSlots, int batch, int ctas, int warps, boolean ctaContiguous, boolean balanced,
-                                            boolean spread) {
+                                            WarpPlacement placement) {
         int h = unitSlots.length;
         List<List<Integer>> dealt;
         if (ctaContiguous) {
@@ -1306,7 +1307,11 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 lo = hi;
             }
         } else if (balanced) {
-            dealt = spread ? spread(dealBalanced(unitSlots, warps), unitSlots, ctas) : dealBalanced(unitSlots, warps);
+            dealt = switch (placement) {
+                case DEALT -> dealBalanced(unitSlots, warps);
+                case SPREAD -> spread(dealBalanced(unitSlots, warps), unitSlots, ctas);
+                case CTA -> h <= warps ? contiguousCtas(unitSlots, ctas, warps) : dealBalanced(unitSlots, warps);
+            };
         } else {
             dealt = dealNaive(h, warps);
         }
@@ -1375,6 +1380,24 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             if (s + filled[g] * schedulers < perCta) { // a free position left on this scheduler
                 open.add(g);
             }
+        }
+        return out;
+    }
+
+    /**
+     * {@link WarpPlacement#CTA} for one unit a warp ({@code unitSlots.length <= warps}): CTA {@code c} the units
+     * {@code c x perCta ..} in index order, placed over its schedulers by {@link #spread} (one CTA at a time).
+     */
+    static List<List<Integer>> contiguousCtas(int[] unitSlots, int ctas, int warps) {
+        int perCta = warps / ctas;
+        List<List<Integer>> out = new ArrayList<>(warps);
+        for (int c = 0; c < ctas; c++) {
+            List<List<Integer>> mine = new ArrayList<>(perCta);
+            for (int j = 0; j < perCta; j++) {
+                int u = c * perCta + j;
+                mine.add(u < unitSlots.length ? new ArrayList<>(List.of(u)) : new ArrayList<>());
+            }
+            out.addAll(spread(mine, unitSlots, 1));
         }
         return out;
     }

@@ -124,7 +124,8 @@ class SchedulerSpreadTest {
         long seed = Long.getLong("sprnn.seed", System.nanoTime());
         Tensor w = SyntheticModels.sparse(300, 300, 0.1, new SplittableRandom(seed));
         CsrMatrix m = CsrMatrix.of(w);
-        PackedLayer p = PackedLayer.pack(m, CellType.RNN_RELU, 4, 20, 20 * 18, false, true, true, true, Precision.FP16);
+        PackedLayer p = PackedLayer.pack(m, CellType.RNN_RELU, 4, 20, 20 * 18, false, true, true, true, Precision.FP16, false,
+                WarpPlacement.SPREAD);
         int[] seen = new int[300];
         int rowsInCta0 = 0;
         for (int wp = 0; wp < p.warps(); wp++) {
@@ -148,5 +149,40 @@ class SchedulerSpreadTest {
         }
         assertThat(seen).containsOnly(1);
         assertThat(rowsInCta0).as("300 rows over 20 CTAs").isEqualTo(15);
+    }
+
+    @Test
+    void ctaPlacementKeepsEachCtasUnitsContiguousAndEvensItsSchedulers() {
+        long seed = Long.getLong("sprnn.seed", System.nanoTime());
+        int h = 2304, ctas = 132, perCta = 18;
+        int[] matrix = binomialRowSlots(h, 0.3, new SplittableRandom(seed));
+        List<List<Integer>> cta = PackedLayer.contiguousCtas(matrix, ctas, ctas * perCta);
+        List<List<Integer>> dealt = inIndexOrder(matrix, ctas * perCta);
+        for (int c = 0; c < ctas; c++) {
+            java.util.TreeSet<Integer> units = new java.util.TreeSet<>();
+            for (int j = 0; j < perCta; j++) {
+                units.addAll(cta.get(c * perCta + j));
+            }
+            java.util.TreeSet<Integer> want = new java.util.TreeSet<>();
+            for (int u = c * perCta; u < Math.min(h, (c + 1) * perCta); u++) {
+                want.add(u);
+            }
+            assertThat(units).as("seed %d CTA %d", seed, c).isEqualTo(want);
+        }
+        long was = max(schedulerLoads(dealt, matrix, ctas));
+        long is = max(schedulerLoads(cta, matrix, ctas));
+        System.out.printf("2304 / 30%% per matrix, seed %d: busiest scheduler dealt %d, cta %d, spread %d slots%n", seed, was, is,
+                max(schedulerLoads(PackedLayer.spread(dealt, matrix, ctas), matrix, ctas)));
+        assertThat(is).as("seed %d", seed).isLessThan(was);
+    }
+
+    @Test
+    void ctaPlacementOfRowsOfEqualLengthIsTheDealtLayout() {
+        long seed = Long.getLong("sprnn.seed", System.nanoTime());
+        CsrMatrix m = CsrMatrix.of(SyntheticModels.sparse(300, 300, 0.1, new SplittableRandom(seed)));
+        int[] slots = PackedLayer.unitSlots(m, CellType.RNN_RELU, false);
+        java.util.Arrays.fill(slots, 1); // every row alike: the layout must not move a warp
+        List<List<Integer>> dealt = inIndexOrder(slots, 20 * 18);
+        assertThat(PackedLayer.contiguousCtas(slots, 20, 20 * 18)).isEqualTo(dealt);
     }
 }

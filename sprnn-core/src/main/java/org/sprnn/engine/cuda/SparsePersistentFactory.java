@@ -101,15 +101,16 @@ public final class SparsePersistentFactory implements EngineFactory {
         return new PlanOptions(exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, warpsPerCta(), weights)
                 .withCompiledRowEnds(!ends.equals("runtime")).withTails(ends.startsWith("tail") || ends.equals("cta"))
                 .withCtaTails(ends.equals("cta")).withTailSmem(ends.equals("tail-smem"))
-                .withSpreadWarps(OptIn.mode(SPREAD_PROPERTY, "SPRNN_SPREAD", "1", List.of("0", "1")).equals("1"));
+                .withPlacement(org.sprnn.sparse.WarpPlacement.parse(OptIn.mode(PLACEMENT_PROPERTY, "SPRNN_PLACEMENT", "dealt",
+                        List.of("dealt", "spread", "cta"))));
     }
 
     /**
-     * Whether the sparse engine's plans spread balanced warps over each SM's warp schedulers
-     * ({@link PlanOptions#spreadWarps}): {@code 1} (the default) or {@code 0} (the dealing's order), for measuring one
-     * against the other. System property {@value}, else environment variable {@code SPRNN_SPREAD}.
+     * Where the sparse engine's plans place balanced warps among the CTAs' positions
+     * ({@link org.sprnn.sparse.WarpPlacement}): {@code dealt} (the default), {@code spread} or {@code cta}, for
+     * measuring one against another. System property {@value}, else environment variable {@code SPRNN_PLACEMENT}.
      */
-    public static final String SPREAD_PROPERTY = "sprnn.spread";
+    public static final String PLACEMENT_PROPERTY = "sprnn.placement";
 
     /**
      * The exchange of h the sparse engine's plans use: {@code auto} (the planner's choice by its cost model, the default)
