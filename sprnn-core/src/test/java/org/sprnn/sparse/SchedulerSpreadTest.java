@@ -120,35 +120,38 @@ class SchedulerSpreadTest {
     }
 
     @Test
-    void packedLayerStillHoldsEveryRowWhereTheWarpsAreSpread() {
+    void packedLayerStillHoldsEveryRowWhereverItsWarpsArePlaced() {
         long seed = Long.getLong("sprnn.seed", System.nanoTime());
         Tensor w = SyntheticModels.sparse(300, 300, 0.1, new SplittableRandom(seed));
         CsrMatrix m = CsrMatrix.of(w);
-        PackedLayer p = PackedLayer.pack(m, CellType.RNN_RELU, 4, 20, 20 * 18, false, true, true, true, Precision.FP16, false,
-                WarpPlacement.SPREAD);
-        int[] seen = new int[300];
-        int rowsInCta0 = 0;
-        for (int wp = 0; wp < p.warps(); wp++) {
-            int u = p.warpUnits()[wp * p.unitsPerWarp()];
-            if (u >= 0) {
-                seen[u]++;
-                if (wp < 18) {
-                    rowsInCta0++;
-                }
-                long nnz = 0;
-                for (int j = 0; j < p.slotsPerLane(); j++) {
-                    for (int lane = 0; lane < 32; lane++) {
-                        int word = p.words()[(wp * p.slotsPerLane() + j) * 32 + lane];
-                        if (PackedWord.column(word) < 300) {
-                            nnz++;
+        for (WarpPlacement placement : WarpPlacement.values()) {
+            PackedLayer p = PackedLayer.pack(m, CellType.RNN_RELU, 4, 20, 20 * 18, false, true, true, true, Precision.FP16, false,
+                    placement);
+            int[] seen = new int[300];
+            int rowsInCta0 = 0;
+            for (int wp = 0; wp < p.warps(); wp++) {
+                int u = p.warpUnits()[wp * p.unitsPerWarp()];
+                if (u >= 0) {
+                    seen[u]++;
+                    if (wp < 18) {
+                        rowsInCta0++;
+                    }
+                    long nnz = 0;
+                    for (int j = 0; j < p.slotsPerLane(); j++) {
+                        for (int lane = 0; lane < 32; lane++) {
+                            int word = p.words()[(wp * p.slotsPerLane() + j) * 32 + lane];
+                            if (PackedWord.column(word) < 300) {
+                                nnz++;
+                            }
                         }
                     }
+                    assertThat(nnz).as("%s seed %d warp %d unit %d", placement, seed, wp, u).isEqualTo(m.rowNnz(u));
                 }
-                assertThat(nnz).as("seed %d warp %d unit %d", seed, wp, u).isEqualTo(m.rowNnz(u));
             }
+            assertThat(seen).as("%s", placement).containsOnly(1);
+            // 300 rows: spread over the 20 CTAs, or 18 a CTA from the first
+            assertThat(rowsInCta0).as("%s", placement).isEqualTo(placement == WarpPlacement.SPREAD ? 15 : 18);
         }
-        assertThat(seen).containsOnly(1);
-        assertThat(rowsInCta0).as("300 rows over 20 CTAs").isEqualTo(15);
     }
 
     @Test
