@@ -96,7 +96,7 @@ for spec in ${shapes//,/ }; do
     # NAME=value, several joined by + (e.g. SPRNN_PLACEMENT=cta): any of the engine's switches, both files in one process
     tag=$(echo "$e" | tr -c 'A-Za-z0-9\n' '_')
     IFS=+ read -r -a eenv <<< "$e"
-    pair "_$tag" "${e//+/ }" 1 "${eenv[@]}" SPRNN_ROW_ENDS=tail -- --out-dir "$OUT/rows_$tag"
+    pair "_$tag" "${e//+/ }" 1 SPRNN_ROW_ENDS=tail "${eenv[@]}" -- --out-dir "$OUT/rows_$tag"  # the entry's own win
   done
   for w in ${SPRNN_PRUNED_WARPS:-}; do
     pair "_w$w" "SPRNN_WARPS=$w" 1 SPRNN_WARPS="$w" SPRNN_ROW_ENDS=tail -- --out-dir "$OUT/rows_w$w"

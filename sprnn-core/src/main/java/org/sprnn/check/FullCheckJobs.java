@@ -109,11 +109,12 @@ final class FullCheckJobs {
                 }
                 jobs.add(new Job("unequal rows", m, auto.withCompiledRowEnds(false), normal, shapes.subList(0, 2)));
                 jobs.add(new Job("unequal rows, tail smem", m, auto.withTailSmem(true), normal, shapes.subList(0, 2)));
-                // the opt-in warp placements (SPRNN_PLACEMENT: cta, spread) on the grid exchanges, where they move warps
-                for (org.sprnn.sparse.WarpPlacement pl : List.of(org.sprnn.sparse.WarpPlacement.CTA, org.sprnn.sparse.WarpPlacement.SPREAD)) {
-                    for (ExchangeMode e : List.of(ExchangeMode.TIMESTAMPS, ExchangeMode.GRID_BARRIER)) {
-                        jobs.add(new Job("unequal rows, placement " + pl.id(), m, auto.withExchange(e).withPlacement(pl), normal,
-                                shapes.subList(0, 2)));
+                // the opt-in warp placements (SPRNN_PLACEMENT: cta, spread) where they move warps: one row a warp on the
+                // timestamped exchange (the grid barrier's contiguous CTAs and the shared-tail layouts ignore them)
+                if (c.gates() == 1) {
+                    for (org.sprnn.sparse.WarpPlacement pl : List.of(org.sprnn.sparse.WarpPlacement.CTA, org.sprnn.sparse.WarpPlacement.SPREAD)) {
+                        jobs.add(new Job("unequal rows, placement " + pl.id(), m, auto.withExchange(ExchangeMode.TIMESTAMPS).withPlacement(pl),
+                                normal, shapes));
                     }
                 }
                 if (c.gates() == 1) { // warps of one row sharing a tail across their CTA (opt-in: SPRNN_ROW_ENDS=cta)

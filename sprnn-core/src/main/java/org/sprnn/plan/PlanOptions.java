@@ -135,7 +135,7 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
 
     /** The same options for the dense mode, or the sparse one. */
     public PlanOptions withDense(boolean d) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, d, tails, ctaTails, tailSmem);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, d, tails, ctaTails, tailSmem, placement);
     }
 
     /** The same options with a warp tail's sums in shared memory, or in registers ({@link #tailSmem}). */

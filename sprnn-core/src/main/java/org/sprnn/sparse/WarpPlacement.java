@@ -7,7 +7,9 @@ import org.sprnn.SprnnException;
  * Where balanced dealing's warps sit among the CTAs' warp positions (grid layouts; a cluster's CTAs hold contiguous
  * units already). The time a step's arithmetic takes is set by the busiest of each SM's four warp schedulers (warp
  * {@code j} of a CTA issues on scheduler {@code j % 4}), the timestamped exchange's by how the units a CTA publishes lie
- * in h; the placements trade one against the other.
+ * in h; the placements trade one against the other. Only {@link PackedLayer#pack}'s balanced grid layouts take it: a
+ * cluster's CTAs, the grid barrier's contiguous CTAs where they cost no slot, and the shared-tail layouts
+ * ({@link PackedLayer#packTail}, {@link PackedLayer#packCtaTail}) place their warps themselves.
  */
 public enum WarpPlacement {
     /**

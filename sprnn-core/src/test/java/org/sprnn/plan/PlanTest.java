@@ -321,4 +321,28 @@ class PlanTest {
         assertThat(Plan.of(big, CellType.RNN_RELU, 4, h100, options).fits()).isTrue();
         assertThat(Plan.of(big, CellType.RNN_RELU, 4, half, options).fits()).isFalse();
     }
+
+    @Test
+    void warpPlacementSurvivesEveryOtherOptionAndThePlanNamesItsBusiestScheduler() {
+        org.sprnn.sparse.WarpPlacement cta = org.sprnn.sparse.WarpPlacement.CTA;
+        PlanOptions o = PlanOptions.defaults().withPlacement(cta);
+        for (PlanOptions x : java.util.List.of(o.withExchange(ExchangeMode.TIMESTAMPS), o.withPartition(1, 2), o.withSwitches(true, false, true),
+                o.withCompiledRowEnds(false), o.withSplitWeights(true), o.withDense(true), o.withTailSmem(true), o.withCtaTails(true),
+                o.withTails(false))) {
+            assertThat(x.placement()).as(x.toString()).isEqualTo(cta);
+        }
+        assertThat(PlanOptions.defaults().placement()).isEqualTo(org.sprnn.sparse.WarpPlacement.DEALT);
+        // rows of unequal length, one a warp, on the timestamped exchange: dealt puts the longest together
+        Plan dealt = Plan.of(rows(CellType.RNN_RELU, 1152, 0.1), CellType.RNN_RELU, 4, H100,
+                PlanOptions.defaults().withExchange(ExchangeMode.TIMESTAMPS));
+        Plan c = Plan.of(rows(CellType.RNN_RELU, 1152, 0.1), CellType.RNN_RELU, 4, H100,
+                PlanOptions.defaults().withExchange(ExchangeMode.TIMESTAMPS).withPlacement(cta));
+        java.util.regex.Pattern line = java.util.regex.Pattern.compile("(?m)^schedulers (\\d+) slots on the busiest of (\\d+) warp schedulers");
+        java.util.regex.Matcher md = line.matcher(dealt.describe());
+        java.util.regex.Matcher mc = line.matcher(c.describe());
+        assertThat(md.find()).as(dealt.describe()).isTrue();
+        assertThat(mc.find()).as(c.describe()).isTrue();
+        assertThat(Integer.parseInt(mc.group(1))).as(c.describe()).isLessThanOrEqualTo(Integer.parseInt(md.group(1)));
+        assertThat(Integer.parseInt(md.group(2))).isEqualTo(4 * dealt.spec().ctas());
+    }
 }

@@ -182,10 +182,26 @@ class SchedulerSpreadTest {
     @Test
     void ctaPlacementOfRowsOfEqualLengthIsTheDealtLayout() {
         long seed = Long.getLong("sprnn.seed", System.nanoTime());
-        CsrMatrix m = CsrMatrix.of(SyntheticModels.sparse(300, 300, 0.1, new SplittableRandom(seed)));
-        int[] slots = PackedLayer.unitSlots(m, CellType.RNN_RELU, false);
-        java.util.Arrays.fill(slots, 1); // every row alike: the layout must not move a warp
-        List<List<Integer>> dealt = inIndexOrder(slots, 20 * 18);
-        assertThat(PackedLayer.contiguousCtas(slots, 20, 20 * 18)).isEqualTo(dealt);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int h = 300, k = 30; // every row k nonzeros, as per-row pruning leaves them
+        double[] w = new double[h * h];
+        for (int r = 0; r < h; r++) {
+            int placed = 0;
+            while (placed < k) {
+                int c = rnd.nextInt(h);
+                if (w[r * h + c] == 0) {
+                    w[r * h + c] = rnd.nextDouble(0.1, 1);
+                    placed++;
+                }
+            }
+        }
+        CsrMatrix m = CsrMatrix.of(new Tensor(new int[] {h, h}, w));
+        PackedLayer dealt = PackedLayer.pack(m, CellType.RNN_RELU, 4, 20, 20 * 18, false, true, true, true, Precision.FP16, false,
+                WarpPlacement.DEALT);
+        PackedLayer cta = PackedLayer.pack(m, CellType.RNN_RELU, 4, 20, 20 * 18, false, true, true, true, Precision.FP16, false,
+                WarpPlacement.CTA);
+        assertThat(cta.warpUnits()).as("seed %d", seed).containsExactly(dealt.warpUnits());
+        assertThat(cta.words()).as("seed %d", seed).containsExactly(dealt.words());
+        assertThat(cta.rowEnds()).as("seed %d", seed).containsExactly(dealt.rowEnds());
     }
 }
