@@ -515,8 +515,17 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
             long[] sched = layout.schedulerSlots(s.warpsPerCta());
             long most = java.util.Arrays.stream(sched).max().orElse(0);
             double mean = java.util.Arrays.stream(sched).average().orElse(0);
-            b.append(String.format(Locale.ROOT, "schedulers %d slots on the busiest of %d warp schedulers (4 an SM), mean %.1f (%.3f)%n",
-                    most, sched.length, mean, mean == 0 ? 1.0 : most / mean));
+            int per = sched.length / s.ctas();
+            int busy = 0;
+            for (int c = 0; c < s.ctas(); c++) {
+                long x = 0;
+                for (int k = 0; k < per; k++) {
+                    x += sched[c * per + k];
+                }
+                busy += x > 0 ? 1 : 0;
+            }
+            b.append(String.format(Locale.ROOT, "schedulers %d slots on the busiest of %d warp schedulers (4 an SM), mean %.1f (%.3f); %d of %d CTAs hold rows%n",
+                    most, sched.length, mean, mean == 0 ? 1.0 : most / mean, busy, s.ctas()));
         }
         b.append(String.format(Locale.ROOT, "fits       %s: %s%n", fits ? "yes" : "NO", why));
         b.append(String.format(Locale.ROOT, "predicted  ~%.2f us/step (exchange floor + slots; a model fitted to H100 runs, for ranking)%n",

@@ -344,5 +344,6 @@ class PlanTest {
         assertThat(mc.find()).as(c.describe()).isTrue();
         assertThat(Integer.parseInt(mc.group(1))).as(c.describe()).isLessThanOrEqualTo(Integer.parseInt(md.group(1)));
         assertThat(Integer.parseInt(md.group(2))).isEqualTo(4 * dealt.spec().ctas());
+        assertThat(dealt.describe()).containsPattern("(?m)^schedulers .*; \\d+ of " + dealt.spec().ctas() + " CTAs hold rows$");
     }
 }
