@@ -3,7 +3,7 @@
 //
 // Run (from the repository root, after `mvn -pl sprnn-core compile`):
 //   java -cp sprnn-core/target/classes scripts/kernel-harness/ExportLayouts.java OUTDIR \
-//        NAME:CELL:H:B:DENSITY:EXCHANGE:WIDE:BANK:BAL[:CTAS:WARPS] ...
+//        NAME:CELL:H:B:DENSITY:EXCHANGE:WIDE:BANK:BAL[:CTAS:WARPS[:MODS]] ...  (MODS: vary, cta, general, tail, place-cta, place-spread, joined by +)
 // e.g. paper:rnn_relu:1152:4:0.1:cluster:1:1:1
 // Writes OUTDIR/NAME.bin.gz (layout + W_hh CSR, little-endian, gzip), OUTDIR/NAME.defines (nvcc -D flags) and
 // OUTDIR/NAME.plan.txt (Plan.describe()).
@@ -74,10 +74,13 @@ public class ExportLayouts {
             // cta (with vary: warps of one row share a tail across their CTA),
             // general (row ends tested at run time even where every row takes the same slots), tail (rows of unequal
             // length laid out with a shared tail, PackedLayer#packTail: the row ends written are then kernelRowEnds)
-            String mods = f.length > 11 ? f[11] : "";
+            // place-cta / place-spread: the warp placement (WarpPlacement; default dealt, as the engine)
+            java.util.Set<String> mods = java.util.Set.of((f.length > 11 ? f[11] : "").split("\\+"));
             PlanOptions o = new PlanOptions(ex, f[6].equals("1"), f[7].equals("1"), f[8].equals("1"),
                     f.length > 9 ? Integer.parseInt(f[9]) : 0, f.length > 10 ? Integer.parseInt(f[10]) : 0, Precision.FP16)
                     .withCompiledRowEnds(!mods.contains("general"))
+                    .withPlacement(mods.contains("place-spread") ? org.sprnn.sparse.WarpPlacement.SPREAD
+                            : mods.contains("place-cta") ? org.sprnn.sparse.WarpPlacement.CTA : org.sprnn.sparse.WarpPlacement.DEALT)
                     // rows of unequal length with a shared tail only where asked (modifier tail): vary alone keeps the
                     // general loop the earlier sessions' variants measured
                     .withTails(mods.contains("tail") || mods.contains("cta"))
