@@ -101,8 +101,9 @@ public final class SparsePersistentFactory implements EngineFactory {
         return new PlanOptions(exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, warpsPerCta(), weights)
                 .withCompiledRowEnds(!ends.equals("runtime")).withTails(ends.startsWith("tail") || ends.equals("cta"))
                 .withCtaTails(ends.equals("cta")).withTailSmem(ends.equals("tail-smem"))
-                .withPlacement(org.sprnn.sparse.WarpPlacement.parse(OptIn.mode(PLACEMENT_PROPERTY, "SPRNN_PLACEMENT", "dealt",
-                        List.of("dealt", "spread", "cta"))));
+                .withPlacement(org.sprnn.sparse.WarpPlacement.parse(OptIn.mode(PLACEMENT_PROPERTY, "SPRNN_PLACEMENT",
+                        org.sprnn.sparse.WarpPlacement.DEALT.id(),
+                        java.util.Arrays.stream(org.sprnn.sparse.WarpPlacement.values()).map(org.sprnn.sparse.WarpPlacement::id).toList())));
     }
 
     /**
