@@ -55,6 +55,29 @@ final class FullCheckJobs {
 
     /** The jobs of the matrix, ablation, stacked, bf16 and chunk sections (faults and fixtures run apart). */
     static List<Job> jobs(long seed) {
+        return jobs(seed, PlanOptions.defaults().placement());
+    }
+
+    /**
+     * As {@link #jobs(long)}, with every job that leaves the warp placement at the default planned with
+     * {@code placement} instead (the jobs that ask for a placement keep theirs): the matrix of the engine run with
+     * {@code SPRNN_PLACEMENT}, checked before that placement becomes the default.
+     */
+    static List<Job> jobs(long seed, org.sprnn.sparse.WarpPlacement placement) {
+        org.sprnn.sparse.WarpPlacement dflt = PlanOptions.defaults().placement();
+        List<Job> jobs = defaultJobs(seed);
+        if (placement == dflt) {
+            return jobs;
+        }
+        List<Job> placed = new ArrayList<>(jobs.size());
+        for (Job j : jobs) {
+            placed.add(j.options().placement() != dflt ? j
+                    : new Job(j.section(), j.model(), j.options().withPlacement(placement), j.variant(), j.shapes()));
+        }
+        return placed;
+    }
+
+    private static List<Job> defaultJobs(long seed) {
         List<Job> jobs = new ArrayList<>();
         Variant normal = Variant.NORMAL;
         PlanOptions auto = PlanOptions.defaults();

@@ -72,7 +72,14 @@ public final class SparsePersistentFullCheck {
         DeviceLimits limits = GpuStatus.deviceLimits().orElseThrow(() -> new SprnnException("kernel-check: no usable GPU: "
                 + GpuStatus.problem().orElse("unknown")));
         long t0 = System.nanoTime();
-        List<Job> jobs = FullCheckJobs.jobs(seed);
+        // the warp placement the engine plans with (SPRNN_PLACEMENT), so that a placement is checked before it is the default
+        org.sprnn.sparse.WarpPlacement placement = org.sprnn.engine.cuda.SparsePersistentFactory
+                .planOptions(org.sprnn.Precision.FP16, false).placement();
+        if (placement != org.sprnn.plan.PlanOptions.defaults().placement()) {
+            progress.printf(Locale.ROOT, "kernel-check --full: warp placement %s (SPRNN_PLACEMENT) wherever a job leaves the default%n",
+                    placement.id());
+        }
+        List<Job> jobs = FullCheckJobs.jobs(seed, placement);
         FullCheckReport report = new FullCheckReport(out);
         try (FullCheckState st = new FullCheckState(limits)) {
             // 1. plan every (job, batch) in parallel; refusals are known before any reference is computed

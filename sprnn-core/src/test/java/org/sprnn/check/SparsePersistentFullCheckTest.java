@@ -35,6 +35,23 @@ class SparsePersistentFullCheckTest {
     }
 
     @Test
+    void aPlacementAskedForReplacesTheDefaultOnlyWhereAJobLeavesIt() {
+        List<FullCheckJobs.Job> dealt = FullCheckJobs.jobs(1);
+        List<FullCheckJobs.Job> cta = FullCheckJobs.jobs(1, org.sprnn.sparse.WarpPlacement.CTA);
+        assertThat(cta).hasSameSizeAs(dealt);
+        for (int i = 0; i < dealt.size(); i++) {
+            var d = dealt.get(i).options();
+            var c = cta.get(i).options();
+            assertThat(c.placement()).as(dealt.get(i).label(dealt.get(i).shapes().get(0)))
+                    .isEqualTo(d.placement() == PlanOptions.defaults().placement() ? org.sprnn.sparse.WarpPlacement.CTA : d.placement());
+            assertThat(c.withPlacement(d.placement())).isEqualTo(d);
+            assertThat(cta.get(i).shapes()).isEqualTo(dealt.get(i).shapes());
+        }
+        assertThat(dealt.stream().filter(j -> j.options().placement() == org.sprnn.sparse.WarpPlacement.SPREAD)).isNotEmpty();
+        assertThat(FullCheckJobs.jobs(1, PlanOptions.defaults().placement())).isEqualTo(dealt);
+    }
+
+    @Test
     void theAblationIsEverySwitchCombinationForEveryCellSharingOneShape() {
         List<FullCheckJobs.Job> abl = FullCheckJobs.jobs(1).stream().filter(j -> j.section().equals("ablation")).toList();
         Map<FullCheckJobs.Shape, List<FullCheckJobs.Job>> byShape = abl.stream()
