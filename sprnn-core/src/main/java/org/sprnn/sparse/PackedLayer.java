@@ -1385,21 +1385,91 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     }
 
     /**
-     * {@link WarpPlacement#CTA} for one unit a warp ({@code unitSlots.length <= warps}): CTA {@code c} the units
-     * {@code c x perCta ..} in index order, placed over its schedulers by {@link #spread} (one CTA at a time).
+     * {@link WarpPlacement#CTA} for one unit a warp ({@code unitSlots.length <= warps}): each CTA a contiguous range of
+     * the units in index order, placed over its schedulers by {@link #spread} (one CTA at a time). The ranges are
+     * {@code perCta} units each from the first CTA (the dealt layout's), unless ranges of at most {@code perCta} units
+     * chosen to lower the busiest scheduler do so: the least bound on a scheduler's slots for which ranges extended
+     * greedily, unit by unit while the CTA's busiest scheduler stays within it, cover h in the CTAs there are
+     * (binary search over the bound). Rows of equal length keep the dealt layout: no range does better there.
      */
     static List<List<Integer>> contiguousCtas(int[] unitSlots, int ctas, int warps) {
         int perCta = warps / ctas;
+        int h = unitSlots.length;
+        int[] fixed = new int[ctas + 1];
+        long fixedBusiest = 0;
+        for (int c = 0; c <= ctas; c++) {
+            fixed[c] = Math.min(h, c * perCta);
+            if (c > 0) {
+                fixedBusiest = Math.max(fixedBusiest, ctaBusiest(unitSlots, fixed[c - 1], fixed[c], perCta));
+            }
+        }
+        long lo = 0;
+        for (int x : unitSlots) {
+            lo = Math.max(lo, x);
+        }
+        long hi = fixedBusiest; // the fixed ranges meet it; a greedy cover is searched below it only
+        int[] best = fixed;
+        while (lo < hi) {
+            long mid = (lo + hi) >>> 1;
+            int[] cover = greedyRanges(unitSlots, ctas, perCta, mid);
+            if (cover != null) {
+                best = cover;
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
         List<List<Integer>> out = new ArrayList<>(warps);
         for (int c = 0; c < ctas; c++) {
             List<List<Integer>> mine = new ArrayList<>(perCta);
             for (int j = 0; j < perCta; j++) {
-                int u = c * perCta + j;
-                mine.add(u < unitSlots.length ? new ArrayList<>(List.of(u)) : new ArrayList<>());
+                int u = best[c] + j;
+                mine.add(u < best[c + 1] ? new ArrayList<>(List.of(u)) : new ArrayList<>());
             }
             out.addAll(spread(mine, unitSlots, 1));
         }
         return out;
+    }
+
+    /**
+     * CTA {@code c}'s units {@code [starts[c], starts[c + 1])}, each range extended unit by unit while it holds at most
+     * {@code perCta} units and its busiest scheduler at most {@code bound} slots; null where they do not cover h.
+     */
+    private static int[] greedyRanges(int[] unitSlots, int ctas, int perCta, long bound) {
+        int h = unitSlots.length;
+        int[] starts = new int[ctas + 1];
+        int i = 0;
+        for (int c = 0; c < ctas; c++) {
+            starts[c] = i;
+            int j = i;
+            while (j < h && j - i < perCta && ctaBusiest(unitSlots, i, j + 1, perCta) <= bound) {
+                j++;
+            }
+            i = j;
+        }
+        starts[ctas] = i;
+        return i == h ? starts : null;
+    }
+
+    /** The slots on the busiest scheduler of a CTA of {@code perCta} warps holding the units {@code [lo, hi)}, placed by {@link #spread}. */
+    private static long ctaBusiest(int[] unitSlots, int lo, int hi, int perCta) {
+        List<List<Integer>> mine = new ArrayList<>(perCta);
+        for (int j = 0; j < perCta; j++) {
+            mine.add(lo + j < hi ? List.of(lo + j) : List.of());
+        }
+        List<List<Integer>> placed = spread(mine, unitSlots, 1);
+        int schedulers = Math.min(SCHEDULERS, perCta);
+        long[] load = new long[schedulers];
+        for (int j = 0; j < perCta; j++) {
+            for (int u : placed.get(j)) {
+                load[j % schedulers] += unitSlots[u];
+            }
+        }
+        long max = 0;
+        for (long x : load) {
+            max = Math.max(max, x);
+        }
+        return max;
     }
 
     private static List<List<Integer>> dealNaive(int h, int warps) {
