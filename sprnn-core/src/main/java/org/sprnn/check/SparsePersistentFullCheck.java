@@ -73,8 +73,7 @@ public final class SparsePersistentFullCheck {
                 + GpuStatus.problem().orElse("unknown")));
         long t0 = System.nanoTime();
         // the warp placement the engine plans with (SPRNN_PLACEMENT), so that a placement is checked before it is the default
-        org.sprnn.sparse.WarpPlacement placement = org.sprnn.engine.cuda.SparsePersistentFactory
-                .planOptions(org.sprnn.Precision.FP16, false).placement();
+        org.sprnn.sparse.WarpPlacement placement = org.sprnn.engine.cuda.SparsePersistentFactory.placement();
         if (placement != org.sprnn.plan.PlanOptions.defaults().placement()) {
             progress.printf(Locale.ROOT, "kernel-check --full: warp placement %s (SPRNN_PLACEMENT) wherever a job leaves the default%n",
                     placement.id());

@@ -1390,7 +1390,9 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * {@code perCta} units each from the first CTA (the dealt layout's), unless ranges of at most {@code perCta} units
      * chosen to lower the busiest scheduler do so: the least bound on a scheduler's slots for which ranges extended
      * greedily, unit by unit while the CTA's busiest scheduler stays within it, cover h in the CTAs there are
-     * (binary search over the bound). Rows of equal length keep the dealt layout: no range does better there.
+     * (binary search over the bound). Rows of equal length keep the dealt layout unless spreading them over more CTAs
+     * takes a row off the busiest scheduler (300 rows over 20 CTAs of 18 warps: 16 a CTA, 4 a scheduler, instead of 18
+     * and 5); with h = CTAs x W only the fixed ranges cover h, and they are returned without a search.
      */
     static List<List<Integer>> contiguousCtas(int[] unitSlots, int ctas, int warps) {
         int perCta = warps / ctas;
@@ -1402,6 +1404,9 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             if (c > 0) {
                 fixedBusiest = Math.max(fixedBusiest, ctaBusiest(unitSlots, fixed[c - 1], fixed[c], perCta));
             }
+        }
+        if ((long) ctas * perCta == h) {
+            return placeRanges(unitSlots, fixed, ctas, perCta);
         }
         long lo = 0;
         for (int x : unitSlots) {
@@ -1419,12 +1424,17 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                 lo = mid + 1;
             }
         }
-        List<List<Integer>> out = new ArrayList<>(warps);
+        return placeRanges(unitSlots, best, ctas, perCta);
+    }
+
+    /** CTA {@code c}'s units {@code [starts[c], starts[c + 1])}, placed over its schedulers by {@link #spread}. */
+    private static List<List<Integer>> placeRanges(int[] unitSlots, int[] starts, int ctas, int perCta) {
+        List<List<Integer>> out = new ArrayList<>(ctas * perCta);
         for (int c = 0; c < ctas; c++) {
             List<List<Integer>> mine = new ArrayList<>(perCta);
             for (int j = 0; j < perCta; j++) {
-                int u = best[c] + j;
-                mine.add(u < best[c + 1] ? new ArrayList<>(List.of(u)) : new ArrayList<>());
+                int u = starts[c] + j;
+                mine.add(u < starts[c + 1] ? new ArrayList<>(List.of(u)) : new ArrayList<>());
             }
             out.addAll(spread(mine, unitSlots, 1));
         }

@@ -235,4 +235,19 @@ class SchedulerSpreadTest {
         assertThat(max(schedulerLoads(cta, equal, ctas))).isEqualTo(4);
         assertThat(max(schedulerLoads(inIndexOrder(equal, ctas * perCta), equal, ctas))).isEqualTo(5);
     }
+
+    @Test
+    void ctaPlacementOfAFullGridKeepsTheFixedRanges() {
+        long seed = Long.getLong("sprnn.seed", System.nanoTime());
+        int ctas = 12, perCta = 6; // every warp holds a row: no other cover of h exists
+        int[] slots = binomialRowSlots(ctas * perCta, 0.3, new SplittableRandom(seed));
+        List<List<Integer>> cta = PackedLayer.contiguousCtas(slots, ctas, ctas * perCta);
+        for (int c = 0; c < ctas; c++) {
+            java.util.TreeSet<Integer> units = new java.util.TreeSet<>();
+            for (int j = 0; j < perCta; j++) {
+                units.addAll(cta.get(c * perCta + j));
+            }
+            assertThat(units).as("seed %d CTA %d", seed, c).hasSize(perCta).first().isEqualTo(c * perCta);
+        }
+    }
 }

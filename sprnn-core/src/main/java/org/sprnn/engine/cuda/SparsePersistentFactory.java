@@ -101,9 +101,14 @@ public final class SparsePersistentFactory implements EngineFactory {
         return new PlanOptions(exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, warpsPerCta(), weights)
                 .withCompiledRowEnds(!ends.equals("runtime")).withTails(ends.startsWith("tail") || ends.equals("cta"))
                 .withCtaTails(ends.equals("cta")).withTailSmem(ends.equals("tail-smem"))
-                .withPlacement(org.sprnn.sparse.WarpPlacement.parse(OptIn.mode(PLACEMENT_PROPERTY, "SPRNN_PLACEMENT",
-                        org.sprnn.sparse.WarpPlacement.DEALT.id(),
-                        java.util.Arrays.stream(org.sprnn.sparse.WarpPlacement.values()).map(org.sprnn.sparse.WarpPlacement::id).toList())));
+                .withPlacement(placement());
+    }
+
+    /** {@link #PLACEMENT_PROPERTY}'s warp placement (the default placement where neither is set). */
+    public static org.sprnn.sparse.WarpPlacement placement() {
+        return org.sprnn.sparse.WarpPlacement.parse(OptIn.mode(PLACEMENT_PROPERTY, "SPRNN_PLACEMENT",
+                PlanOptions.defaults().placement().id(),
+                java.util.Arrays.stream(org.sprnn.sparse.WarpPlacement.values()).map(org.sprnn.sparse.WarpPlacement::id).toList()));
     }
 
     /**
