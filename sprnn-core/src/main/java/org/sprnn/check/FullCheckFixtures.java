@@ -28,8 +28,9 @@ final class FullCheckFixtures {
     private FullCheckFixtures() {
     }
 
-    /** The PyTorch golden fixtures (manifest.json of scripts/make_golden.py) through the engine, fp16 weights. */
-    static void fixtures(DeviceLimits limits, FullCheckReport report, Path dir) {
+    /** The PyTorch golden fixtures (manifest.json of scripts/make_golden.py) through the engine, fp16 weights, warps placed by {@code placement}. */
+    static void fixtures(DeviceLimits limits, FullCheckReport report, Path dir, org.sprnn.sparse.WarpPlacement placement) {
+        PlanOptions options = PlanOptions.defaults().withPlacement(placement);
         JsonNode manifest;
         try {
             manifest = new ObjectMapper().readTree(Files.readString(dir.resolve("manifest.json")));
@@ -46,13 +47,13 @@ final class FullCheckFixtures {
                 RnnModel model = ModelFiles.load(dir.resolve(c.get("model_file").asText()), override);
                 Map<String, Tensor> arrays = Npz.read(dir.resolve(c.get("arrays_file").asText()));
                 int batch = arrays.get("input").dim(1);
-                String refusal = SparsePersistentEngine.refusal(model, batch, limits, PlanOptions.defaults());
+                String refusal = SparsePersistentEngine.refusal(model, batch, limits, options);
                 if (refusal != null) {
                     boolean ok = FullCheckReport.refusedCorrectly(refusal);
                     report.add(new Row("fixtures", Precision.FP16, cell, label, "-", Double.NaN, ok ? "REFUSED" : "FAIL", refusal));
                     continue;
                 }
-                try (SparsePersistentEngine e = new SparsePersistentEngine(model, limits, PlanOptions.defaults())) {
+                try (SparsePersistentEngine e = new SparsePersistentEngine(model, limits, options)) {
                     String kernel = e.plans(batch).get(0).spec().name();
                     RnnOutput got = e.run(arrays.get("input"), arrays.get("h0"), arrays.get("c0"));
                     RnnOutput want = new RnnOutput(arrays.get("output"), arrays.get("h_n"), model.cell().hasCellState() ? arrays.get("c_n") : null);

@@ -75,7 +75,7 @@ public final class SparsePersistentFullCheck {
         // the warp placement the engine plans with (SPRNN_PLACEMENT), so that a placement is checked before it is the default
         org.sprnn.sparse.WarpPlacement placement = org.sprnn.engine.cuda.SparsePersistentFactory.placement();
         if (placement != org.sprnn.plan.PlanOptions.defaults().placement()) {
-            progress.printf(Locale.ROOT, "kernel-check --full: warp placement %s (SPRNN_PLACEMENT) wherever a job leaves the default%n",
+            progress.printf(Locale.ROOT, "kernel-check --full: warp placement %s (SPRNN_PLACEMENT) wherever a job leaves the default, and for the fixtures%n",
                     placement.id());
         }
         List<Job> jobs = FullCheckJobs.jobs(seed, placement);
@@ -185,7 +185,7 @@ public final class SparsePersistentFullCheck {
             }
             if (fixtures != null) {
                 progress.printf(Locale.ROOT, "kernel-check --full: section fixtures at %.1f s%n", (System.nanoTime() - t0) / 1e9);
-                FullCheckFixtures.fixtures(limits, report, fixtures);
+                FullCheckFixtures.fixtures(limits, report, fixtures, placement);
             }
             return report.summarize((System.nanoTime() - t0) / 1e9);
         }
