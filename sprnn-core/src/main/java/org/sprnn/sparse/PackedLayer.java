@@ -1398,15 +1398,15 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         int perCta = warps / ctas;
         int h = unitSlots.length;
         int[] fixed = new int[ctas + 1];
-        long fixedBusiest = 0;
         for (int c = 0; c <= ctas; c++) {
             fixed[c] = Math.min(h, c * perCta);
-            if (c > 0) {
-                fixedBusiest = Math.max(fixedBusiest, ctaBusiest(unitSlots, fixed[c - 1], fixed[c], perCta));
-            }
         }
         if ((long) ctas * perCta == h) {
             return placeRanges(unitSlots, fixed, ctas, perCta);
+        }
+        long fixedBusiest = 0;
+        for (int c = 0; c < ctas; c++) {
+            fixedBusiest = Math.max(fixedBusiest, ctaBusiest(unitSlots, fixed[c], fixed[c + 1], perCta));
         }
         long lo = 0;
         for (int x : unitSlots) {
@@ -1431,14 +1431,18 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
     private static List<List<Integer>> placeRanges(int[] unitSlots, int[] starts, int ctas, int perCta) {
         List<List<Integer>> out = new ArrayList<>(ctas * perCta);
         for (int c = 0; c < ctas; c++) {
-            List<List<Integer>> mine = new ArrayList<>(perCta);
-            for (int j = 0; j < perCta; j++) {
-                int u = starts[c] + j;
-                mine.add(u < starts[c + 1] ? new ArrayList<>(List.of(u)) : new ArrayList<>());
-            }
-            out.addAll(spread(mine, unitSlots, 1));
+            out.addAll(placeRange(unitSlots, starts[c], starts[c + 1], perCta));
         }
         return out;
+    }
+
+    /** A CTA of {@code perCta} warps holding the units {@code [lo, hi)}, one a warp, placed over its schedulers by {@link #spread}. */
+    private static List<List<Integer>> placeRange(int[] unitSlots, int lo, int hi, int perCta) {
+        List<List<Integer>> mine = new ArrayList<>(perCta);
+        for (int j = 0; j < perCta; j++) {
+            mine.add(lo + j < hi ? new ArrayList<>(List.of(lo + j)) : new ArrayList<>());
+        }
+        return spread(mine, unitSlots, 1);
     }
 
     /**
@@ -1463,11 +1467,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
 
     /** The slots on the busiest scheduler of a CTA of {@code perCta} warps holding the units {@code [lo, hi)}, placed by {@link #spread}. */
     private static long ctaBusiest(int[] unitSlots, int lo, int hi, int perCta) {
-        List<List<Integer>> mine = new ArrayList<>(perCta);
-        for (int j = 0; j < perCta; j++) {
-            mine.add(lo + j < hi ? List.of(lo + j) : List.of());
-        }
-        List<List<Integer>> placed = spread(mine, unitSlots, 1);
+        List<List<Integer>> placed = placeRange(unitSlots, lo, hi, perCta);
         int schedulers = Math.min(SCHEDULERS, perCta);
         long[] load = new long[schedulers];
         for (int j = 0; j < perCta; j++) {

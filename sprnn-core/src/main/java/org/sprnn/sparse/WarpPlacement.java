@@ -59,6 +59,9 @@ public enum WarpPlacement {
                 return p;
             }
         }
-        throw new SprnnException("warp placement " + org.sprnn.io.Untrusted.quote(String.valueOf(s)) + ": use dealt, spread or cta");
+        WarpPlacement[] all = values();
+        String choices = java.util.Arrays.stream(all, 0, all.length - 1).map(WarpPlacement::id)
+                .collect(java.util.stream.Collectors.joining(", ")) + " or " + all[all.length - 1].id;
+        throw new SprnnException("warp placement " + org.sprnn.io.Untrusted.quote(String.valueOf(s)) + ": use " + choices);
     }
 }
