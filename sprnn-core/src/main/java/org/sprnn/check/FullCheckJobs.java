@@ -140,6 +140,12 @@ final class FullCheckJobs {
                                 normal, shapes));
                     }
                 }
+                if (c.gates() == 1) { // warps of one row in pairs (opt-in: SPRNN_ROW_ENDS=pairs; CTA ranges pair them)
+                    for (ExchangeMode e : ExchangeMode.values()) {
+                        jobs.add(new Job("unequal rows, pairs", m, auto.withExchange(e).withPairs(true)
+                                .withPlacement(org.sprnn.sparse.WarpPlacement.CTA), normal, e == ExchangeMode.TIMESTAMPS ? shapes : shapes.subList(0, 2)));
+                    }
+                }
                 if (c.gates() == 1) { // warps of one row sharing a tail across their CTA (opt-in: SPRNN_ROW_ENDS=cta)
                     for (ExchangeMode e : ExchangeMode.values()) {
                         jobs.add(new Job("unequal rows, cta tail", m, auto.withExchange(e).withCtaTails(true), normal,
