@@ -1451,6 +1451,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       if (pair_role == 2) {  // the partner's overflow first: its warp waits for it
         const float fs = reduce_rows(accF, lane);
         if ((lane & (32 / PB - 1)) == 0) st_shared_f32(partner_preact_s + 4u * (unsigned)(lane / (32 / PB)), fs);
+        __threadfence_block();  // the stores ordered before the arrival (bar.sync orders the partner's loads after it)
         asm volatile("bar.arrive %0, 64;" ::"r"(pair_bar) : "memory");
         FINISH_ROW();
       } else if (pair_role == 1) {
