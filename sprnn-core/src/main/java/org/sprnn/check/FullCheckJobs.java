@@ -140,11 +140,6 @@ final class FullCheckJobs {
                                 normal, shapes));
                     }
                 }
-                if (c.gates() == 1) { // warps of one row in pairs (opt-in: SPRNN_ROW_ENDS=pairs): CTA ranges on the timestamped
-                    // exchange pair the 1152 / 10% rows (O 4 of 5 slots); the other exchanges' partitions pair none here
-                    jobs.add(new Job("unequal rows, pairs", m, auto.withExchange(ExchangeMode.TIMESTAMPS).withPairs(true)
-                            .withPlacement(org.sprnn.sparse.WarpPlacement.CTA), normal, shapes));
-                }
                 if (c.gates() == 1) { // warps of one row sharing a tail across their CTA (opt-in: SPRNN_ROW_ENDS=cta)
                     for (ExchangeMode e : ExchangeMode.values()) {
                         jobs.add(new Job("unequal rows, cta tail", m, auto.withExchange(e).withCtaTails(true), normal,

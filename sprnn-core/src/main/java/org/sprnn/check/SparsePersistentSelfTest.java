@@ -92,7 +92,7 @@ public final class SparsePersistentSelfTest {
         return (o.exchange() == null ? "auto" : o.exchange().id()) + (o.wideLoads() ? " wide" : " scalar")
                 + (o.bankAware() ? " bank" : " natural") + (o.balanced() ? " bal" : " naive")
                 + (o.weights() != Precision.FP16 ? " " + o.weights().id() : "") + (o.compiledRowEnds() ? "" : " run-time row ends")
-                + (o.ctaTails() ? " cta tail" : "") + (o.tailSmem() ? " tail smem" : "") + (o.pairs() ? " pairs" : "")
+                + (o.ctaTails() ? " cta tail" : "") + (o.tailSmem() ? " tail smem" : "")
                 + (o.placement() != PlanOptions.defaults().placement() ? " place " + o.placement().id() : "");
     }
 

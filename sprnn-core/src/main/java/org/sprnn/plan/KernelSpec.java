@@ -71,10 +71,6 @@ import org.sprnn.sparse.SharedMemoryBanks;
  *     ({@link org.sprnn.sparse.PackedLayer#packCtaTail}, {@code SPRNN_CTA_TAIL=tailSlots}, {@code SPRNN_CTA_TAIL_ENTRIES=K}):
  *     every warp's first {@code tailSlots} slots hold, lane by lane, words of any row of its CTA, then its own row; a
  *     row adds up to {@code K} tail lanes' sums a lane after one CTA barrier; {@code rowSlots} 0. 0 without
- * @param pairSlots {@code O > 0}: warps of one row ({@code U*G = 1}) of unequal length in pairs
- *     ({@link org.sprnn.sparse.PackedLayer#packPairs}, {@code SPRNN_PAIR_SLOTS=O}): every warp's slots {@code 0 .. O-1}
- *     its own row, {@code O .. S-1} a longer row's overflow where it helps one; the helper hands the overflow's sums to
- *     the long row's warp through shared memory and a named barrier of the two warps; 0 without
  * @param tailSmem with a warp tail ({@code tailSlots > 0}, {@code tailEntries} 0), each lane keeps its tail sums in shared
  *     memory ({@code [warps][PB][32]} fp32 after the tier-2 words) instead of {@code PB} registers live through the slot
  *     loop ({@code SPRNN_TAIL_SMEM}; an experiment, off by default)
@@ -83,18 +79,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                          int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
                          ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
                          boolean uniformSlots, int rowSlots, boolean dense, boolean lengths, int tailSlots, int tailEntries,
-                         boolean tailSmem, int pairSlots) {
-
-    /** A spec without pairs ({@link #pairSlots} 0). */
-    public KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
-                      int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
-                      ExchangeMode exchange, boolean balanced, int smArch, boolean splitWeights, int stageCluster,
-                      boolean uniformSlots, int rowSlots, boolean dense, boolean lengths, int tailSlots, int tailEntries,
-                      boolean tailSmem) {
-        this(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp, wideLoads, bankAware,
-                exchange, balanced, smArch, splitWeights, stageCluster, uniformSlots, rowSlots, dense, lengths, tailSlots, tailEntries,
-                tailSmem, 0);
-    }
+                         boolean tailSmem) {
 
     /** A spec without {@link #tailSmem}. */
     public KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
@@ -225,11 +210,6 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             throw new SprnnException("kernel spec: tailEntries " + tailEntries + " must be >= 0, and > 0 (at most " + MAX_TAIL_ENTRIES
                     + ") only with one row a warp, no rowSlots, not dense and tailSlots in [1, slotsPerLane)");
         }
-        if (pairSlots < 0 || (pairSlots > 0 && (pairSlots >= slotsPerLane || unitsPerWarp * cell.gates() != 1 || tailSlots != 0
-                || rowSlots != 0 || uniformSlots || dense))) {
-            throw new SprnnException("kernel spec: pairSlots " + pairSlots + " must be >= 0, and > 0 (below slotsPerLane "
-                    + slotsPerLane + ") only with one row a warp, no tail, no rowSlots, not full warps and not dense");
-        }
         if (tailSmem && (tailSlots < 1 || tailEntries > 0)) {
             throw new SprnnException("kernel spec: tailSmem needs a warp tail (tailSlots > 0, no tailEntries)");
         }
@@ -278,7 +258,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                 .slotsPerLane(slotsPerLane).registerSlots(registerSlots).unitsPerWarp(unitsPerWarp).wideLoads(wideLoads)
                 .bankAware(bankAware).exchange(exchange).balanced(balanced).smArch(smArch).splitWeights(splitWeights)
                 .stageCluster(stageCluster).uniformSlots(uniformSlots).rowSlots(rowSlots).dense(dense).lengths(lengths).tailSlots(tailSlots)
-                .tailEntries(tailEntries).tailSmem(tailSmem).pairSlots(pairSlots);
+                .tailEntries(tailEntries).tailSmem(tailSmem);
     }
 
     /**
@@ -309,7 +289,6 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         private int tailSlots;
         private int tailEntries;
         private boolean tailSmem;
-        private int pairSlots;
 
         private Builder() {
         }
@@ -425,11 +404,6 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
             return this;
         }
 
-        public Builder pairSlots(int v) {
-            pairSlots = v;
-            return this;
-        }
-
         public Builder lengths(boolean v) {
             lengths = v;
             return this;
@@ -445,7 +419,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                     : exchange == null ? 1 : defaultStageCluster(exchange, smArch, ctas, hidden, batch);
             return new KernelSpec(cell, hidden, batch, weights, ctas, warpsPerCta, slotsPerLane, registerSlots, unitsPerWarp,
                     wideLoads, bankAware, exchange, balanced, smArch, splitWeights, stage, uniformSlots, rowSlots, dense, lengths, tailSlots,
-                    tailEntries, tailSmem, pairSlots);
+                    tailEntries, tailSmem);
         }
     }
 
@@ -575,7 +549,7 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                 weights == Precision.BF16 ? "_bf16" : "", splitWeights ? "_split" : "")
                 + (stageCluster() > 1 ? "_mc" + stageCluster() : "") + (uniformSlots ? "_full" : "")
                 + (rowSlots > 0 ? "_rows" + rowSlots : "") + (tailSlots > 0 ? (tailEntries > 0 ? "_ctail" + tailSlots + "k" + tailEntries : "_tail" + tailSlots) : "")
-                + (tailSmem ? "_tsmem" : "") + (pairSlots > 0 ? "_pairs" + pairSlots : "") + (dense ? "_dense" : "") + (lengths ? "_len" : "");
+                + (tailSmem ? "_tsmem" : "") + (dense ? "_dense" : "") + (lengths ? "_len" : "");
     }
 
     /** The {@code -D} defines that specialise {@code sparse_persistent_rnn.cu}, in a fixed order. */
@@ -612,9 +586,6 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         if (tailEntries > 0) {
             d.put("SPRNN_CTA_TAIL", Integer.toString(tailSlots));
             d.put("SPRNN_CTA_TAIL_ENTRIES", Integer.toString(tailEntries));
-        }
-        if (pairSlots > 0) {
-            d.put("SPRNN_PAIR_SLOTS", Integer.toString(pairSlots));
         }
         if (dense) {
             d.put("SPRNN_DENSE", "1");

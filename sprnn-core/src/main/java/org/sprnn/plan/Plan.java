@@ -189,21 +189,6 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
      * slots per lane: the same or fewer slots with no run-time row-end test.
      */
     static PackedLayer layout(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous, PlanOptions options) {
-        if (options.pairs() && options.balanced() && !options.dense() && cell.gates() == 1 && whh.cols() <= ctas * warps
-                && !rowsAlike(whh, options.splitWeights())) {
-            // warps of one row: a long row's overflow in a shorter row's warp, where that shortens the longest warp
-            int general = PackedLayer.slotsPerLane(PackedLayer.unitSlots(whh, cell, options.splitWeights()), batch, ctas, ctas * warps,
-                    ctaContiguous, options.balanced());
-            int[] pairs = PackedLayer.pairSlotsPerLane(whh, cell, batch, ctas, ctas * warps, ctaContiguous, options.balanced(),
-                    options.splitWeights(), options.placement());
-            if (pairs != null && pairs[0] < general) {
-                PackedLayer p = PackedLayer.packPairs(whh, cell, batch, ctas, ctas * warps, ctaContiguous, options.balanced(),
-                        options.bankAware(), options.wideLoads(), options.weights(), options.splitWeights(), options.placement());
-                if (p != null) {
-                    return p;
-                }
-            }
-        }
         if (triesTail(options) && options.ctaTails() && cell.gates() == 1 && whh.cols() <= ctas * warps
                 && !rowsAlike(whh, options.splitWeights())) {
             // warps of one row: a tail the CTA's rows share, where it takes fewer slots than the longest row
@@ -249,8 +234,6 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
         if (layout.tailEntries() > 0) { // the CTA tail's entries and sums: 2 registers more (ptxas, sm_90, at 96 a thread)
             regSlotsAvail = Math.max(0, regSlotsAvail - CTA_TAIL_REGISTERS);
         }
-        // pairs keep the register tier: their overflow sums and pair registers cost none at relu 2304 / 30% (ptxas sm_90,
-        // nvcc 13.0: 96 registers and no spill with 24 register slots, as without pairs)
         int s = layout.slotsPerLane();
         int regSlots = Math.min(s, regSlotsAvail);
         KernelSpec spec = KernelSpec.builder().cell(cell).hidden(h).batch(batch).weights(options.weights()).ctas(ctas)
@@ -260,7 +243,7 @@ public record Plan(KernelSpec spec, PackedLayer layout, DeviceLimits device, int
                 .stageCluster(stageCluster) // 0: KernelSpec.defaultStageCluster
                 .uniformSlots(layout.fullWarps()).rowSlots(compiledRowSlots(layout, cell, options))
                 .tailSlots(layout.tailSlots()).tailEntries(layout.tailEntries())
-                .tailSmem(options.tailSmem() && layout.tailSlots() > 0 && layout.tailEntries() == 0).pairSlots(layout.pairSlots()).build();
+                .tailSmem(options.tailSmem() && layout.tailSlots() > 0 && layout.tailEntries() == 0).build();
         long fixed = spec.sharedMemoryBytesWithoutTier2();
         long left = device.sharedMemoryPerBlockOptin() - KernelSpec.STATIC_SHARED_BYTES - fixed;
         int sharedSlotsAvail = (int) Math.max(0, left / (4L * threads));

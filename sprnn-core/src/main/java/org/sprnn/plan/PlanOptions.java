@@ -33,21 +33,10 @@ import org.sprnn.SprnnException;
  *     ({@link KernelSpec#tailSmem}, an experiment: {@code SPRNN_ROW_ENDS=tail-smem})
  * @param placement where balanced warps sit among the CTAs' warp positions outside a cluster
  *     ({@link org.sprnn.sparse.WarpPlacement}: dealt, the default, spread or cta; {@code SPRNN_PLACEMENT})
- * @param pairs warps of one row of unequal length: a row longer than the others' slots has its overflow computed by
- *     the warp of a shorter row of its CTA ({@link org.sprnn.sparse.PackedLayer#packPairs}, {@link KernelSpec#pairSlots};
- *     an experiment: {@code SPRNN_ROW_ENDS=pairs})
  */
 public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
                           int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
-                          boolean tails, boolean ctaTails, boolean tailSmem, org.sprnn.sparse.WarpPlacement placement,
-                          boolean pairs) {
-
-    /** Options without pairs ({@link #pairs} false). */
-    public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
-                       int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
-                       boolean tails, boolean ctaTails, boolean tailSmem, org.sprnn.sparse.WarpPlacement placement) {
-        this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement, false);
-    }
+                          boolean tails, boolean ctaTails, boolean tailSmem, org.sprnn.sparse.WarpPlacement placement) {
 
     /** Options with balanced warps in the order dealing filled them ({@link #placement} dealt). */
     public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
@@ -121,56 +110,51 @@ public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bank
 
     /** The same options with another exchange. */
     public PlanOptions withExchange(ExchangeMode e) {
-        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement, pairs);
+        return new PlanOptions(e, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement);
     }
 
     /** The same options with another partition. */
     public PlanOptions withPartition(int newCtas, int newWarps) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement, pairs);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, newCtas, newWarps, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement);
     }
 
     /** The same options with the given switches. */
     public PlanOptions withSwitches(boolean wide, boolean bank, boolean bal) {
-        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement, pairs);
+        return new PlanOptions(exchange, wide, bank, bal, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement);
     }
 
     /** The same options with row ends compiled in where rows are alike, or never. */
     public PlanOptions withCompiledRowEnds(boolean compiled) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense, tails, ctaTails, tailSmem, placement, pairs);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiled, dense, tails, ctaTails, tailSmem, placement);
     }
 
     /** The same options with weights split in two words per nonzero, or not. */
     public PlanOptions withSplitWeights(boolean split) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement, pairs);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, split, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement);
     }
 
     /** The same options for the dense mode, or the sparse one. */
     public PlanOptions withDense(boolean d) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, d, tails, ctaTails, tailSmem, placement, pairs);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, d, tails, ctaTails, tailSmem, placement);
     }
 
     /** The same options with a warp tail's sums in shared memory, or in registers ({@link #tailSmem}). */
     public PlanOptions withTailSmem(boolean m) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, m, placement, pairs);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, m, placement);
     }
 
     /** The same options with the CTA tail for warps of one row of unequal length, or without ({@link #ctaTails}). */
     public PlanOptions withCtaTails(boolean c) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, c, tailSmem, placement, pairs);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, c, tailSmem, placement);
     }
 
     /** The same options with the shared tail for rows of unequal length, or without ({@link #tails}). */
     public PlanOptions withTails(boolean t) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, t, ctaTails, tailSmem, placement, pairs);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, t, ctaTails, tailSmem, placement);
     }
 
     /** The same options with another placement of balanced warps ({@link #placement}). */
     public PlanOptions withPlacement(org.sprnn.sparse.WarpPlacement p) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, p, pairs);
-    }
-
-    /** The same options with pairs for warps of one row of unequal length, or without ({@link #pairs}). */
-    public PlanOptions withPairs(boolean p) {
-        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, placement, p);
+        return new PlanOptions(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, p);
     }
 }

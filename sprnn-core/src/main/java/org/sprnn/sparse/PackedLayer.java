@@ -51,22 +51,10 @@ import org.sprnn.model.CellType;
  *     of a warp of the same CTA), -1 none; empty without a tail
  * @param tailEntries {@code K > 0} for the layout of {@link #packCtaTail} (one row a warp, a tail the CTA's rows share),
  *     0 otherwise
- * @param pairSlots {@code O > 0} for the layout of {@link #packPairs} (one row a warp; a row longer than {@code O} slots
- *     has its overflow in the slots {@code O .. S-1} of a shorter row's warp of its CTA; {@link #tailRows} then holds
- *     each warp's pair, {@code [W][4]}: role (0 none, 1 long row, 2 helper), the partner's warp (global), the pair's
- *     named barrier (1..15, -1 none) and the helper's last overflow slot (-1 none)); 0 otherwise
  */
 public record PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
                           int[] words, int[] rowEnds, int[] warpUnits, Stats stats, boolean splitWeights, boolean dense,
-                          int tailSlots, int[] tailRows, int tailEntries, int pairSlots) {
-
-    /** A layout without pairs ({@link #pairSlots} 0). */
-    public PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
-                       int[] words, int[] rowEnds, int[] warpUnits, Stats stats, boolean splitWeights, boolean dense,
-                       int tailSlots, int[] tailRows, int tailEntries) {
-        this(cell, hidden, batch, warps, slotsPerLane, unitsPerWarp, words, rowEnds, warpUnits, stats, splitWeights, dense,
-                tailSlots, tailRows, tailEntries, 0);
-    }
+                          int tailSlots, int[] tailRows, int tailEntries) {
 
     /** A layout without a CTA tail ({@link #tailEntries} 0). */
     public PackedLayer(CellType cell, int hidden, int batch, int warps, int slotsPerLane, int unitsPerWarp,
@@ -892,195 +880,6 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
         return new PackedLayer(cell, h, batch, warps, slots, 1, words, rowEnds, warpUnits, stats, splitWeights, false, t, entries, k);
     }
 
-    /** The most pairs a CTA holds: the kernel gives each its own named barrier, 1 .. 15 (0 is {@code __syncthreads}'). */
-    public static final int MAX_PAIRS_PER_CTA = 15;
-
-    /** Ints of pair information a warp has in {@link #tailRows} for {@link #packPairs}. */
-    public static final int PAIR_INFO = 4;
-
-    /**
-     * Packs {@code whh} for warps of one row ({@code G = 1}, at most one unit a warp, the units placed as {@link #pack}
-     * places them) whose rows are of unequal length, in pairs ({@code SPRNN_PAIR_SLOTS}): every warp's slots
-     * {@code 0 .. O-1} hold its own row, and a row of more than {@code O} slots keeps its first {@code 32 O} words there
-     * and has the rest, its overflow, in slots {@code O ..} of the warp of a shorter row of the same CTA (its helper),
-     * whose own slots plus that overflow's are at most {@code O}. The kernel sums the overflow apart and hands it to the
-     * long row's warp through shared memory and a named barrier of the two warps, so no warp runs more than {@code O}
-     * slots where the general layout runs the longest row's. {@code O} is the least for which every CTA pairs its long
-     * rows (longest overflow with the shortest row, at most {@link #MAX_PAIRS_PER_CTA} pairs a CTA); {@code S = O + X},
-     * {@code X} the longest overflow.
-     *
-     * @return the layout, or null where the cell has gates, a warp would hold more than one unit, or no {@code O} below
-     *     the longest row's slots pairs every CTA
-     */
-    public static PackedLayer packPairs(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
-                                        boolean balanced, boolean bankAware, boolean wideLoads, Precision format,
-                                        boolean splitWeights, WarpPlacement placement) {
-        if (ctas < 1 || warps < 1 || warps % ctas != 0) {
-            throw new SprnnException("pack pairs: warps " + warps + " must be a positive multiple of ctas " + ctas);
-        }
-        int h = whh.cols();
-        if (whh.rows() != cell.gates() * h) {
-            throw new SprnnException("pack pairs: W_hh has " + whh.rows() + " rows, a " + cell.id() + " layer of hidden " + h + " needs " + cell.gates() * h);
-        }
-        if (h + SharedMemoryBanks.ZERO_COLUMNS - 1 > PackedWord.MAX_COLUMN) {
-            throw new SprnnException("pack pairs: hidden " + h + " too large for 16-bit column indices");
-        }
-        PairShape shape = pairShape(whh, cell, batch, ctas, warps, ctaContiguous, balanced, splitWeights, placement);
-        if (shape == null) {
-            return null;
-        }
-        int o = shape.ownSlots(), slots = o + shape.overflowSlots();
-        long wordsLong = (long) warps * slots * 32;
-        if (wordsLong > Integer.MAX_VALUE - 16) {
-            throw new SprnnException("pack pairs: " + wordsLong + " words do not fit one array");
-        }
-        SharedMemoryBanks banks = SharedMemoryBanks.forBatch(batch, wideLoads);
-        int[] words = new int[(int) wordsLong];
-        Arrays.fill(words, PackedWord.pack(0f, h, format));
-        int[] rowEnds = new int[warps];
-        int[] warpUnits = new int[warps];
-        int[] info = shape.info();
-        Arrays.fill(rowEnds, -1);
-        Arrays.fill(warpUnits, -1);
-        RowPlacer placer = new RowPlacer(words, h, banks, bankAware, format);
-        long maxNnz = 0, sumSlots = 0;
-        for (int w = 0; w < warps; w++) {
-            int u = shape.warpUnit()[w];
-            if (u < 0) {
-                continue;
-            }
-            warpUnits[w] = u;
-            maxNnz = Math.max(maxNnz, whh.rowNnz(u));
-            RowWords rw = RowWords.of(whh, u, splitWeights, format);
-            int n = rw.cols().length;
-            if (info[w * PAIR_INFO] == 1) { // a long row: its first 32 O words here, the rest in its helper's slots O ..
-                int keep = 32 * o;
-                placer.place(Arrays.copyOf(rw.cols(), keep), Arrays.copyOf(rw.vals(), keep), (w * slots) * 32);
-                rowEnds[w] = o - 1;
-                int helper = info[w * PAIR_INFO + 1];
-                int over = placer.place(Arrays.copyOfRange(rw.cols(), keep, n), Arrays.copyOfRange(rw.vals(), keep, n),
-                        (helper * slots + o) * 32);
-                if (o + over - 1 != info[helper * PAIR_INFO + 3]) {
-                    throw new SprnnException("pack pairs: warp " + w + "'s overflow takes " + over + " slots, its helper expects "
-                            + (info[helper * PAIR_INFO + 3] - o + 1)); // pairShape computed both
-                }
-                sumSlots += o + over;
-            } else {
-                rowEnds[w] = placer.place(rw.cols(), rw.vals(), (w * slots) * 32) - 1;
-                if (rowEnds[w] >= o) {
-                    throw new SprnnException("pack pairs: warp " + w + "'s row takes " + (rowEnds[w] + 1) + " slots, more than " + o);
-                }
-                sumSlots += rowEnds[w] + 1;
-            }
-        }
-        Stats stats = placer.stats(whh.nnz(), maxNnz, whh.nnz() / (double) warps, sumSlots / (double) warps);
-        return new PackedLayer(cell, h, batch, warps, slots, 1, words, rowEnds, warpUnits, stats, splitWeights, false, 0, info, 0, o);
-    }
-
-    /**
-     * {@link #packPairs}'s choice: each warp's unit (-1 none), the own slots {@code O}, the longest overflow {@code X} and
-     * the pair information ({@link #pairSlots}'s {@code [W][4]}).
-     */
-    private record PairShape(int[] warpUnit, int ownSlots, int overflowSlots, int[] info) {
-    }
-
-    /**
-     * The own slots {@code O} and slots per lane {@code S} {@link #packPairs} would give, without packing (for choosing a
-     * partition); null where it gives no layout.
-     */
-    public static int[] pairSlotsPerLane(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
-                                         boolean balanced, boolean splitWeights, WarpPlacement placement) {
-        if (ctas < 1 || warps < 1 || warps % ctas != 0 || whh.rows() != cell.gates() * whh.cols()) {
-            return null;
-        }
-        PairShape s = pairShape(whh, cell, batch, ctas, warps, ctaContiguous, balanced, splitWeights, placement);
-        return s == null ? null : new int[] {s.ownSlots(), s.ownSlots() + s.overflowSlots()};
-    }
-
-    private static PairShape pairShape(CsrMatrix whh, CellType cell, int batch, int ctas, int warps, boolean ctaContiguous,
-                                       boolean balanced, boolean splitWeights, WarpPlacement placement) {
-        if (cell.gates() != 1) {
-            return null;
-        }
-        int[] unitSlots = unitSlots(whh, cell, splitWeights);
-        List<List<Integer>> dealt = deal(unitSlots, batch, ctas, warps, ctaContiguous, balanced, placement);
-        int perCta = warps / ctas;
-        int[] warpUnit = new int[warps];
-        int[] own = new int[warps]; // the warp's row's slots (0: no row)
-        int longest = 0;
-        long fullest = 0;
-        for (int w = 0; w < warps; w++) {
-            List<Integer> units = dealt.get(w);
-            if (units.size() > 1) {
-                return null;
-            }
-            warpUnit[w] = units.isEmpty() ? -1 : units.get(0);
-            own[w] = units.isEmpty() ? 0 : unitSlots[warpUnit[w]];
-            longest = Math.max(longest, own[w]);
-        }
-        for (int c = 0; c < ctas; c++) {
-            long sum = 0;
-            for (int w = c * perCta; w < (c + 1) * perCta; w++) {
-                sum += own[w];
-            }
-            fullest = Math.max(fullest, sum);
-        }
-        for (int o = (int) Math.max(1, (fullest + perCta - 1) / perCta); o < longest; o++) {
-            int[] info = pairInfo(own, perCta, ctas, o);
-            if (info != null) {
-                int x = 0;
-                for (int w = 0; w < warps; w++) {
-                    if (info[w * PAIR_INFO] == 2) {
-                        x = Math.max(x, info[w * PAIR_INFO + 3] - o + 1);
-                    }
-                }
-                return new PairShape(warpUnit, o, x, info);
-            }
-        }
-        return null;
-    }
-
-    /**
-     * Each CTA's long rows (more than {@code o} slots) paired, the longest overflow first, with its rows of fewest slots
-     * (a warp without a row first), each pair within {@code o} slots: the pair information, or null where a CTA cannot.
-     */
-    private static int[] pairInfo(int[] own, int perCta, int ctas, int o) {
-        int[] info = new int[own.length * PAIR_INFO];
-        for (int w = 0; w < own.length; w++) {
-            info[w * PAIR_INFO] = 0;
-            info[w * PAIR_INFO + 1] = -1;
-            info[w * PAIR_INFO + 2] = -1;
-            info[w * PAIR_INFO + 3] = -1;
-        }
-        for (int c = 0; c < ctas; c++) {
-            List<Integer> longRows = new ArrayList<>();
-            List<Integer> helpers = new ArrayList<>();
-            for (int w = c * perCta; w < (c + 1) * perCta; w++) {
-                (own[w] > o ? longRows : helpers).add(w);
-            }
-            if (longRows.size() > MAX_PAIRS_PER_CTA || longRows.size() > helpers.size()) {
-                return null;
-            }
-            longRows.sort((x, y) -> own[y] != own[x] ? own[y] - own[x] : x - y);
-            helpers.sort((x, y) -> own[x] != own[y] ? own[x] - own[y] : x - y);
-            for (int i = 0; i < longRows.size(); i++) {
-                int a = longRows.get(i), b = helpers.get(i);
-                int over = own[a] - o;
-                if (own[b] + over > o) {
-                    return null;
-                }
-                info[a * PAIR_INFO] = 1;
-                info[a * PAIR_INFO + 1] = b;
-                info[a * PAIR_INFO + 2] = i + 1;
-                info[b * PAIR_INFO] = 2;
-                info[b * PAIR_INFO + 1] = a;
-                info[b * PAIR_INFO + 2] = i + 1;
-                info[b * PAIR_INFO + 3] = o + over - 1;
-            }
-        }
-        return info;
-    }
-
     /** {@link #packCtaTail}'s choice: each CTA's units (ascending), words a row, B, T and the entries K. */
     private record CtaTailShape(List<int[]> pools, int[] rowWords, int rowSlots, int tailSlots, int entries) {
     }
@@ -1234,11 +1033,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
                     float v = PackedWord.value(word, format);
                     int k;
                     int uw = w; // the warp whose units row k indexes
-                    if (pairSlots > 0 && j >= pairSlots) { // a helper's slots of its partner's overflow, else padding
-                        boolean helps = tailRows[w * PAIR_INFO] == 2 && j <= tailRows[w * PAIR_INFO + 3];
-                        uw = helps ? tailRows[w * PAIR_INFO + 1] : w;
-                        k = helps ? 0 : -1;
-                    } else if (j < tailSlots && cellOwner != null) {
+                    if (j < tailSlots && cellOwner != null) {
                         uw = cellOwner[w * 32 + lane];
                         k = uw >= 0 ? 0 : -1;
                     } else if (j < tailSlots) {
@@ -1407,7 +1202,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * {@code (S - T) / (U*G)}, else {@link #equalRowSlots}.
      */
     public int compiledRowSlots() {
-        if (tailEntries > 0 || pairSlots > 0) {
+        if (tailEntries > 0) {
             return 0; // one row a warp: its end is the warp's last slot
         }
         return tailSlots > 0 ? (slotsPerLane - tailSlots) / (unitsPerWarp * cell.gates()) : equalRowSlots();
@@ -1418,7 +1213,7 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
      * {@code [W][32]}, or with a CTA tail {@code [W][K][32]}).
      */
     public int[] kernelRowEnds() {
-        if (tailSlots == 0 && pairSlots == 0) {
+        if (tailSlots == 0) {
             return rowEnds;
         }
         int[] out = Arrays.copyOf(rowEnds, rowEnds.length + tailRows.length);
@@ -1740,9 +1535,6 @@ public record PackedLayer(CellType cell, int hidden, int batch, int warps, int s
             int end = -1;
             for (int i = 0; i < rows; i++) {
                 end = Math.max(end, rowEnds[w * rows + i]);
-            }
-            if (pairSlots > 0 && tailRows[w * PAIR_INFO] == 2) { // a helper runs its partner's overflow too
-                end += tailRows[w * PAIR_INFO + 3] - pairSlots + 1;
             }
             load[(w / warpsPerCta) * schedulers + (w % warpsPerCta) % schedulers] += end + 1;
         }

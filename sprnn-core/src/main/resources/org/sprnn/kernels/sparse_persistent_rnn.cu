@@ -385,24 +385,6 @@ __device__ unsigned long long sprnn_trace_warp[SPRNN_CTAS * 32 * 32];
 #else
 #define CTAIL 0
 #endif
-// Pairs (SPRNN_PAIR_SLOTS=O): warps of one row (U*G = 1) of unequal length where a row longer than O slots has its
-// overflow computed by the warp of a shorter row of the same CTA (PackedLayer#packPairs). Every warp's slots 0 .. O-1
-// hold its own row (its end from row_ends), slots O .. S-1 a partner's overflow (a helper's: up to foreign_end) or
-// padding, summed into a second accumulator, so the longest row no longer sets every warp's slots: a step's longest
-// chain of slots is O (+ a helper's overflow). After its slots the helper reduces the overflow, stores it into the long
-// row's preact and arrives on their named barrier (bar.arrive, 64 threads); the long row's warp reduces its own slots,
-// waits on that barrier (bar.sync) and adds. Pair info after every warp's row end in row_ends: [W][4] {role (0 none, 1
-// long, 2 helper), partner's warp (global: the same CTA's), barrier 1..15, helper's last foreign slot}. The partner's preact is read
-// before the long row publishes h_t, and a helper writes it again only in step t + 1, after a CTA barrier (or the
-// exchange) that the long row reaches only after its cell update of step t.
-#ifdef SPRNN_PAIR_SLOTS
-#define PAIRED SPRNN_PAIR_SLOTS
-#if PAIRED < 1 || PAIRED >= S || U * G != 1 || CTAIL || TAIL || defined(SPRNN_ROW_SLOTS) || SPRNN_DENSE || SPRNN_UNIFORM_SLOTS
-#error "SPRNN_PAIR_SLOTS needs one row a warp, 1 <= SPRNN_PAIR_SLOTS < SPRNN_SLOTS, no tail, no compiled row ends, not dense"
-#endif
-#else
-#define PAIRED 0
-#endif
 #ifdef SPRNN_ROW_SLOTS
 #define SHARED_ENDS 1
 #if SPRNN_ROW_SLOTS < 1 || SPRNN_ROW_SLOTS * U * G + TAIL != S
@@ -977,14 +959,6 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #endif
   int last_end = -1;
   for (int i = 0; i < U * G; ++i) last_end = max(last_end, row_ends[(size_t)gw * U * G + i]);
-#if PAIRED
-  const int* const pinfo = row_ends + (size_t)SPRNN_CTAS * WARPS + (size_t)gw * 4;
-  const int pair_role = pinfo[0];
-  const unsigned pair_bar = (unsigned)pinfo[2];
-  const int foreign_end = pair_role == 2 ? pinfo[3] : -1;
-  // a helper's store of the overflow sums: the long row's preact ([U*G][PB] with U*G = 1)
-  const unsigned partner_preact_s = (unsigned)__cvta_generic_to_shared(smem + OFF_PREACT) + 4u * (unsigned)((pinfo[1] - cta * WARPS) * PB);
-#endif
 #if TAIL
   const int tail_row = row_ends[(size_t)SPRNN_CTAS * WARPS * U * G + (size_t)gw * 32 + lane];  // this lane's tail row, -1 none
 #endif
@@ -1293,11 +1267,6 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
       for (int b = 0; b < PB; ++b) acc[b] = 0.f;
       int row = 0;
-#if PAIRED
-      float accF[PB];  // a helper's sums of its partner's overflow (slots PAIRED .. S-1)
-#pragma unroll
-      for (int b = 0; b < PB; ++b) accF[b] = 0.f;
-#endif
 #if TAIL && !SPRNN_TAIL_SMEM
       float tail[PB];  // this lane's tail sums (row tail_row), from slot TAIL - 1 on
 #elif TAIL
@@ -1315,44 +1284,26 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
       // every slot in one unrolled loop: the register tier from wreg[] (compile-time indices keep it in registers),
       // the shared tier's words loaded a group ahead with the group's activations, so neither waits on a load
       // chain per slot; row ends compiled in (SHARED_ENDS) or from the end_bits registers
-#if PAIRED
-      // pairs: the groups of the own slots 0 .. PAIRED-1 (the last one shorter where PAIRED is not a multiple of the
-      // group), then those of the overflow slots PAIRED .. S-1, so that no group mixes the two; slot j0 + c belongs to
-      // group g while below jl
-#define PAIR_G1 ((PAIRED + SPRNN_LOAD_AHEAD - 1) / SPRNN_LOAD_AHEAD)
-#pragma unroll
-      for (int g = 0; g < PAIR_G1 + (S - PAIRED + SPRNN_LOAD_AHEAD - 1) / SPRNN_LOAD_AHEAD; ++g) {
-        const int j0 = g < PAIR_G1 ? g * SPRNN_LOAD_AHEAD : PAIRED + (g - PAIR_G1) * SPRNN_LOAD_AHEAD;
-        const int jl = g < PAIR_G1 ? PAIRED : S;
-        // warp-uniform: a group of the own slots past the warp's row, or of the overflow slots past a helper's last,
-        // is skipped; past the own slots with no overflow to come, or past the overflow, the loop ends
-        if (g < PAIR_G1 ? j0 > last_end : j0 > foreign_end) {
-          if (g >= PAIR_G1 || foreign_end < 0) break;
-          continue;
-        }
-#else
 #pragma unroll
       for (int j0 = 0; j0 < S; j0 += SPRNN_LOAD_AHEAD) {
-        constexpr int jl = S;
         // warp-uniform: the warp's padding tail (never before a CTA tail's barrier)
         if (!SPRNN_UNIFORM_SLOTS && !SHARED_ENDS && j0 > last_end && j0 >= CTAIL) break;
-#endif
         unsigned wv[SPRNN_LOAD_AHEAD];
 #pragma unroll
         for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {
           const int j = j0 + c;
 #if S > R
-          if (j >= R && j < jl) wv[c] = tier2[(j >= R ? j - R : 0) * 32 + lane];
+          if (j >= R && j < S) wv[c] = tier2[(j >= R ? j - R : 0) * 32 + lane];
 #endif
-          if (j < R && j < jl) wv[c] = wreg[j < R ? j : 0];
+          if (j < R) wv[c] = wreg[j < R ? j : 0];
         }
         ActRaw raw[SPRNN_LOAD_AHEAD];
 #pragma unroll
         for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c)
 #if SPRNN_DENSE
-          if (j0 + c < jl) raw[c] = load_act_dense((j0 + c) % DENSE_ROW_SLOTS, lane, actb_s);
+          if (j0 + c < S) raw[c] = load_act_dense((j0 + c) % DENSE_ROW_SLOTS, lane, actb_s);
 #else
-          if (j0 + c < jl) raw[c] = load_act(wv[c], actb, actb_s);
+          if (j0 + c < S) raw[c] = load_act(wv[c], actb, actb_s);
 #endif
 #if SHARED_ENDS
         // row ends at compile-time slots: no test, no branch; with a tail, each row starts from its tail lanes' sums
@@ -1399,12 +1350,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         // tests for an end; the row is finished after the loop
 #pragma unroll
         for (int c = 0; c < SPRNN_LOAD_AHEAD; ++c) {
-#if PAIRED
-          if (j0 + c < jl && g < PAIR_G1) fma_act(wv[c], raw[c], acc);
-          if (j0 + c < jl && g >= PAIR_G1) fma_act(wv[c], raw[c], accF);
-#else
           if (j0 + c < S) fma_act(wv[c], raw[c], acc);
-#endif
 #if CTAIL
           if (j0 + c == CTAIL - 1) {
             // this lane's tail sums to the CTA, the CTA's barrier, then the row starts from its tail lanes' sums
@@ -1447,24 +1393,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 1)
         }
 #endif
       }
-#if PAIRED
-      if (pair_role == 2) {  // the partner's overflow first: its warp waits for it
-        const float fs = reduce_rows(accF, lane);
-        if ((lane & (32 / PB - 1)) == 0) st_shared_f32(partner_preact_s + 4u * (unsigned)(lane / (32 / PB)), fs);
-        __threadfence_block();  // the stores ordered before the arrival (bar.sync orders the partner's loads after it)
-        asm volatile("bar.arrive %0, 64;" ::"r"(pair_bar) : "memory");
-        FINISH_ROW();
-      } else if (pair_role == 1) {
-        const float own = reduce_rows(acc, lane);
-        asm volatile("bar.sync %0, 64;" ::"r"(pair_bar) : "memory");
-        if ((lane & (32 / PB - 1)) == 0) {
-          const int i = lane / (32 / PB);
-          PREACT_STORE(i, own + PREACT_LOAD(i));
-        }
-      } else {
-        FINISH_ROW();
-      }
-#elif U * G == 1 && !SHARED_ENDS
+#if U * G == 1 && !SHARED_ENDS
       FINISH_ROW();
 #endif
 #if DEFER

@@ -97,10 +97,10 @@ public final class SparsePersistentFactory implements EngineFactory {
         }
         PlanOptions d = PlanOptions.defaults();
         String ends = OptIn.mode(ROW_ENDS_PROPERTY, "SPRNN_ROW_ENDS", DEFAULT_ROW_ENDS,
-                List.of("cta", "pairs", "tail", "tail-smem", "compiled", "runtime"));
+                List.of("cta", "tail", "tail-smem", "compiled", "runtime"));
         return new PlanOptions(exchange(), d.wideLoads(), d.bankAware(), d.balanced(), 0, warpsPerCta(), weights)
-                .withCompiledRowEnds(!ends.equals("runtime")).withTails(ends.startsWith("tail") || ends.equals("cta") || ends.equals("pairs"))
-                .withCtaTails(ends.equals("cta")).withTailSmem(ends.equals("tail-smem")).withPairs(ends.equals("pairs"))
+                .withCompiledRowEnds(!ends.equals("runtime")).withTails(ends.startsWith("tail") || ends.equals("cta"))
+                .withCtaTails(ends.equals("cta")).withTailSmem(ends.equals("tail-smem"))
                 .withPlacement(placement());
     }
 
@@ -173,8 +173,7 @@ public final class SparsePersistentFactory implements EngineFactory {
     /**
      * Where the sparse kernel's row ends come from: {@code cta} ({@code tail}, and warps of one row of unequal length
      * share a tail across their CTA, {@link org.sprnn.sparse.PackedLayer#packCtaTail}: not yet the default, as it has not
-     * run on a GPU), {@code pairs} ({@code tail}, and warps of one row of unequal length in pairs: a long row's overflow
-     * in a shorter row's warp of its CTA, {@link org.sprnn.sparse.PackedLayer#packPairs}, an experiment), {@code tail-smem} ({@code tail} with the tail's lane sums in shared memory, an experiment:
+     * run on a GPU), {@code tail-smem} ({@code tail} with the tail's lane sums in shared memory, an experiment:
      * {@link org.sprnn.plan.KernelSpec#tailSmem}), {@code tail} (compiled in wherever a warp holds more than one row,
      * rows of unequal length through a tail the warp's rows share, {@link org.sprnn.sparse.PackedLayer#packTail}),
      * {@code compiled} (compiled in where every row takes the same slots; rows of unequal length run the general slot

@@ -106,11 +106,6 @@ class OptInModesTest {
         System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "cta");
         assertThat(SparsePersistentFactory.planOptions(fp16, false).tails()).isTrue();
         assertThat(SparsePersistentFactory.planOptions(fp16, false).ctaTails()).isTrue();
-        assertThat(SparsePersistentFactory.planOptions(fp16, false).pairs()).isFalse();
-        System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "pairs");
-        assertThat(SparsePersistentFactory.planOptions(fp16, false).tails()).isTrue();
-        assertThat(SparsePersistentFactory.planOptions(fp16, false).pairs()).isTrue();
-        assertThat(SparsePersistentFactory.planOptions(fp16, false).ctaTails()).isFalse();
         System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "tail-smem");
         assertThat(SparsePersistentFactory.planOptions(fp16, false).tails()).isTrue();
         assertThat(SparsePersistentFactory.planOptions(fp16, false).tailSmem()).isTrue();
@@ -123,7 +118,7 @@ class OptInModesTest {
         assertThat(SparsePersistentFactory.planOptions(fp16, false).compiledRowEnds()).isFalse();
         System.setProperty(SparsePersistentFactory.ROW_ENDS_PROPERTY, "fast");
         assertThatThrownBy(() -> SparsePersistentFactory.planOptions(fp16, false)).isInstanceOf(SprnnException.class)
-                .hasMessage("sprnn.rowEnds (or SPRNN_ROW_ENDS) is 'fast': use cta or pairs or tail or tail-smem or compiled or runtime");
+                .hasMessage("sprnn.rowEnds (or SPRNN_ROW_ENDS) is 'fast': use cta or tail or tail-smem or compiled or runtime");
     }
 
     @Test

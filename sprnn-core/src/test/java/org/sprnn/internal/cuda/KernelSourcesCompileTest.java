@@ -224,19 +224,6 @@ class KernelSourcesCompileTest {
                 assertThat(p.spec().tailEntries()).as(p.describe()).isPositive();
                 out.add(p.spec().defineOptions());
             }
-            // the same rows in pairs (SPRNN_PAIR_SLOTS: a long row's overflow in a shorter row's warp), every exchange
-            var pairPlan = org.sprnn.plan.Plan.of(relu30, org.sprnn.model.CellType.RNN_RELU, 4, h100,
-                    org.sprnn.plan.PlanOptions.defaults().withPairs(true).withPlacement(org.sprnn.sparse.WarpPlacement.CTA));
-            assertThat(pairPlan.spec().pairSlots()).as(pairPlan.describe()).isPositive();
-            out.add(pairPlan.spec().defineOptions());
-            out.add(pairPlan.spec().withLengths().defineOptions());
-            for (var exchange : List.of(org.sprnn.plan.ExchangeMode.GRID_BARRIER, org.sprnn.plan.ExchangeMode.CLUSTER)) {
-                var p = org.sprnn.plan.Plan.of(small30, org.sprnn.model.CellType.RNN_TANH, 4, h100,
-                        org.sprnn.plan.PlanOptions.defaults().withExchange(exchange).withPairs(true)
-                                .withPlacement(org.sprnn.sparse.WarpPlacement.CTA));
-                assertThat(p.spec().pairSlots()).as(p.describe()).isPositive();
-                out.add(p.spec().defineOptions());
-            }
         }
         return out;
     }
