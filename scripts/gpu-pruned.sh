@@ -48,7 +48,9 @@ pair() {
       env "${envs[@]}" "$S" plan --model "$f" --batch 4 >> "$OUT/plan.txt" 2>&1
     done
   fi
-  local log="$OUT/bench_${cell}_${h}$tag.log"
+  local log="$OUT/bench_${cell}_${h}$tag.log" n=2
+  # a variant given twice (a repeat to show drift) logs beside the first, not over it
+  while [ -e "$log" ]; do log="$OUT/bench_${cell}_${h}${tag}_$n.log"; n=$((n + 1)); done
   t0=$SECONDS
   env "${envs[@]}" timeout 200 "$S" bench --model "$row" --model "$matrix" --model "$row" --model "$matrix" --batch 4 --steps 256 \
     --seed "$SEED" --engines "${SPRNN_PRUNED_ENGINES:-cuda-sparse-persistent}" --reps 30 --wall-seconds 10 "${extra[@]}" > "$log" 2>&1
