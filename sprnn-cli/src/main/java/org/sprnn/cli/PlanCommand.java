@@ -100,15 +100,15 @@ final class PlanCommand extends SprnnCommand {
         if (dense && (naive || splitWeights)) {
             throw new SprnnException("--engine cuda-dense-persistent: --naive and --split-weights are sparse switches");
         }
-        // the sparse engine's row ends (SPRNN_ROW_ENDS / -Dsprnn.rowEnds: cta, tail, tail-smem, compiled, or runtime for the
-        // general loop), warps per CTA (SPRNN_WARPS / -Dsprnn.warpsPerCta: auto or a count) and the warps' spread over the
-        // warp schedulers (SPRNN_PLACEMENT / -Dsprnn.placement: dealt, spread or cta), as the engine plans
+        // the sparse engine's own options, so that the plan is the one the engine runs: its row ends (SPRNN_ROW_ENDS /
+        // -Dsprnn.rowEnds: cta, tail, tail-smem, compiled, or runtime for the general loop), warps per CTA (SPRNN_WARPS /
+        // -Dsprnn.warpsPerCta: auto or a count), the warps' spread over the warp schedulers (SPRNN_PLACEMENT /
+        // -Dsprnn.placement: dealt, spread or cta) and any switch added later; this command's flags on top
         PlanOptions engine = dense ? null : org.sprnn.engine.cuda.SparsePersistentFactory.planOptions(format, false);
         PlanOptions options = dense ? PlanOptions.denseDefaults(format).withExchange(mode)
-                : new PlanOptions(mode, !naive, !naive, !naive, 0, engine.warpsPerCta(), format, splitWeights)
+                : engine.withExchange(mode).withSwitches(!naive, !naive, !naive).withSplitWeights(splitWeights)
                         .withCompiledRowEnds(naive || engine.compiledRowEnds()).withTails(!naive && engine.tails())
-                        .withCtaTails(!naive && engine.ctaTails()).withTailSmem(!naive && engine.tailSmem())
-                        .withPlacement(engine.placement());
+                        .withCtaTails(!naive && engine.ctaTails()).withTailSmem(!naive && engine.tailSmem());
         RnnModel model;
         if (source.model != null) {
             model = ModelOption.load(source.model, cell, modelModule, spec);

@@ -116,6 +116,28 @@ class CliTest {
     }
 
     @Test
+    void planIsTheEnginesPlanUnderItsSwitches() {
+        // sprnn plan takes the sparse engine's own options (SparsePersistentFactory.planOptions), so a switch of the
+        // engine (here SPRNN_WARPS, as -Dsprnn.warpsPerCta) is in the plan it prints, as in the plan the engine runs
+        String saved = System.getProperty(org.sprnn.engine.cuda.SparsePersistentFactory.WARPS_PROPERTY);
+        try {
+            System.setProperty(org.sprnn.engine.cuda.SparsePersistentFactory.WARPS_PROPERTY, "16");
+            Result r = cli("plan", "--hidden", "1152", "--density", "0.1", "--batch", "4");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.out()).contains("c132w16").contains("72 of 132 CTAs hold rows");
+            Result naive = cli("plan", "--hidden", "1152", "--density", "0.1", "--batch", "4", "--naive");
+            assertThat(naive.out()).contains("w16").contains("_scalar_natural_");
+        } finally {
+            if (saved == null) {
+                System.clearProperty(org.sprnn.engine.cuda.SparsePersistentFactory.WARPS_PROPERTY);
+            } else {
+                System.setProperty(org.sprnn.engine.cuda.SparsePersistentFactory.WARPS_PROPERTY, saved);
+            }
+        }
+        assertThat(cli("plan", "--hidden", "1152", "--density", "0.1", "--batch", "4").out()).contains("c132w12");
+    }
+
+    @Test
     void planRefusesALayerTooLargeWithTheNumbers() {
         Result r = cli("plan", "--hidden", "3700", "--density", "0.02", "--batch", "16");
         assertThat(r.code()).as(r.err()).isZero();
