@@ -132,10 +132,13 @@ final class FullCheckJobs {
                 }
                 jobs.add(new Job("unequal rows", m, auto.withCompiledRowEnds(false), normal, shapes.subList(0, 2)));
                 jobs.add(new Job("unequal rows, tail smem", m, auto.withTailSmem(true), normal, shapes.subList(0, 2)));
-                // the opt-in warp placements (SPRNN_PLACEMENT: cta, spread) where they move warps: one row a warp on the
-                // timestamped exchange (the grid barrier's contiguous CTAs and the shared-tail layouts ignore them)
+                // every other warp placement (SPRNN_PLACEMENT) where they move warps: one row a warp on the timestamped
+                // exchange (the grid barrier's contiguous CTAs and the shared-tail layouts ignore them)
                 if (c.gates() == 1) {
-                    for (org.sprnn.sparse.WarpPlacement pl : List.of(org.sprnn.sparse.WarpPlacement.CTA, org.sprnn.sparse.WarpPlacement.SPREAD)) {
+                    for (org.sprnn.sparse.WarpPlacement pl : org.sprnn.sparse.WarpPlacement.values()) {
+                        if (pl == auto.placement()) {
+                            continue;
+                        }
                         jobs.add(new Job("unequal rows, placement " + pl.id(), m, auto.withExchange(ExchangeMode.TIMESTAMPS).withPlacement(pl),
                                 normal, shapes));
                     }

@@ -36,19 +36,26 @@ class SparsePersistentFullCheckTest {
 
     @Test
     void aPlacementAskedForReplacesTheDefaultOnlyWhereAJobLeavesIt() {
-        List<FullCheckJobs.Job> dealt = FullCheckJobs.jobs(1);
-        List<FullCheckJobs.Job> cta = FullCheckJobs.jobs(1, org.sprnn.sparse.WarpPlacement.CTA);
-        assertThat(cta).hasSameSizeAs(dealt);
-        for (int i = 0; i < dealt.size(); i++) {
-            var d = dealt.get(i).options();
-            var c = cta.get(i).options();
-            assertThat(c.placement()).as(dealt.get(i).label(dealt.get(i).shapes().get(0)))
-                    .isEqualTo(d.placement() == PlanOptions.defaults().placement() ? org.sprnn.sparse.WarpPlacement.CTA : d.placement());
-            assertThat(c.withPlacement(d.placement())).isEqualTo(d);
-            assertThat(cta.get(i).shapes()).isEqualTo(dealt.get(i).shapes());
+        org.sprnn.sparse.WarpPlacement dflt = PlanOptions.defaults().placement();
+        List<FullCheckJobs.Job> base = FullCheckJobs.jobs(1);
+        for (org.sprnn.sparse.WarpPlacement other : org.sprnn.sparse.WarpPlacement.values()) {
+            if (other == dflt) {
+                continue;
+            }
+            List<FullCheckJobs.Job> asked = FullCheckJobs.jobs(1, other);
+            assertThat(asked).hasSameSizeAs(base);
+            for (int i = 0; i < base.size(); i++) {
+                var d = base.get(i).options();
+                var c = asked.get(i).options();
+                assertThat(c.placement()).as(base.get(i).label(base.get(i).shapes().get(0)))
+                        .isEqualTo(d.placement() == dflt ? other : d.placement());
+                assertThat(c.withPlacement(d.placement())).isEqualTo(d);
+                assertThat(asked.get(i).shapes()).isEqualTo(base.get(i).shapes());
+            }
+            // the matrix itself checks every placement but the default on jobs of its own
+            assertThat(base.stream().filter(j -> j.options().placement() == other)).isNotEmpty();
         }
-        assertThat(dealt.stream().filter(j -> j.options().placement() == org.sprnn.sparse.WarpPlacement.SPREAD)).isNotEmpty();
-        assertThat(FullCheckJobs.jobs(1, PlanOptions.defaults().placement())).isEqualTo(dealt);
+        assertThat(FullCheckJobs.jobs(1, dflt)).isEqualTo(base);
     }
 
     @Test
