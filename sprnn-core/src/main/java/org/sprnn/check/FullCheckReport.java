@@ -17,7 +17,9 @@ import org.sprnn.plan.DeviceLimits;
  * Why this file exists: the output of {@code kernel-check --full} is read by people and by
  * {@code scripts/gpu-suite.sh}, so its text is a contract. This writes it: the markdown table, one row per run as it
  * finishes, then the per-section and per-cell summaries, the kernels that spill, and the one summary line; and it
- * decides what a row's result words mean (a refusal is correct only when it gives the capacity numbers).
+ * decides what a row's result words mean (a refusal is correct only when it gives the capacity numbers; a row above
+ * tolerance whose draw amplifies 16-bit rounding, as the CPU emulation of the kernel's roundings shows, is counted apart
+ * from the failures and does not fail the check).
  */
 final class FullCheckReport {
     private static final Pattern CAPACITY = Pattern.compile("capacity \\d+ words");
@@ -30,6 +32,11 @@ final class FullCheckReport {
 
         boolean refused() {
             return result.equals("REFUSED");
+        }
+
+        /** Above tolerance on a draw that amplifies 16-bit rounding ({@link RoundingProbe.Explanation#amplified}). */
+        boolean amplified() {
+            return result.equals("AMPLIFIED");
         }
     }
 
@@ -81,11 +88,11 @@ final class FullCheckReport {
 
     /** Prints the summaries and the closing line; returns the number of failed rows. */
     int summarize(double seconds) {
-        int pass = 0, refused = 0, fail = 0;
+        int pass = 0, refused = 0, amplified = 0, fail = 0;
         Map<String, int[]> bySection = new LinkedHashMap<>();
         Map<String, double[]> worst = new TreeMap<>(); // cell → worst fp16 error, worst bf16 error
         for (Row r : rows) {
-            int[] c = bySection.computeIfAbsent(r.section(), k -> new int[3]);
+            int[] c = bySection.computeIfAbsent(r.section(), k -> new int[4]);
             if (r.passed()) {
                 pass++;
                 c[0]++;
@@ -97,15 +104,18 @@ final class FullCheckReport {
             } else if (r.refused()) {
                 refused++;
                 c[1]++;
+            } else if (r.amplified()) {
+                amplified++;
+                c[2]++;
             } else {
                 fail++;
-                c[2]++;
+                c[3]++;
             }
         }
         out.println();
-        out.println("| section | passed | refused correctly | failed |");
-        out.println("|---|---|---|---|");
-        bySection.forEach((k, v) -> out.printf(Locale.ROOT, "| %s | %d | %d | %d |%n", k, v[0], v[1], v[2]));
+        out.println("| section | passed | refused correctly | amplified by the draw | failed |");
+        out.println("|---|---|---|---|---|");
+        bySection.forEach((k, v) -> out.printf(Locale.ROOT, "| %s | %d | %d | %d | %d |%n", k, v[0], v[1], v[2], v[3]));
         out.println();
         out.println("| cell | worst rel. error, fp16 weights (passed rows) | worst, bf16 weights |");
         out.println("|---|---|---|");
@@ -114,8 +124,8 @@ final class FullCheckReport {
         out.printf(Locale.ROOT, "Kernels with local memory (register spills), %d of %d run (layer 0 of each engine):%n",
                 spills.size(), kernelsRun.size());
         spills.forEach((k, v) -> out.printf(Locale.ROOT, "- %s: %s%n", k, v));
-        out.printf(Locale.ROOT, "kernel-check --full: %d passed / %d refused correctly / %d failed (of %d) in %.0f s%n",
-                pass, refused, fail, rows.size(), seconds);
+        out.printf(Locale.ROOT, "kernel-check --full: %d passed / %d refused correctly / %d amplified by the draw / %d failed (of %d) in %.0f s%n",
+                pass, refused, amplified, fail, rows.size(), seconds);
         return fail;
     }
 }

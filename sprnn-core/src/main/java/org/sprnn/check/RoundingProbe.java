@@ -77,11 +77,34 @@ final class RoundingProbe {
     }
 
     /**
-     * One line for a failing row: the error of the deterministic emulation and the range over {@code samples}
-     * jittered ones (±half an fp16 ulp), against {@code want}, beside the kernel's {@code error}.
+     * What the CPU emulation of the kernel's 16-bit roundings gives on one draw: the deterministic emulation's error
+     * {@code exact} and the range {@code lo..hi} over {@code samples} emulations whose roundings are jittered by half an
+     * fp16 ulp, all against the float64 reference.
      */
-    static String explain(RnnModel model, Tensor x, Tensor h0, Tensor c0, RnnOutput want, Precision weights, double error,
-                          int samples) {
+    record Explanation(double exact, double lo, double hi, int samples) {
+        /**
+         * Whether a kernel error above {@code tolerance} is the draw's and not the kernel's: the deterministic emulation
+         * of the same roundings is above the tolerance too (no kernel with these roundings could meet it on this draw)
+         * and the kernel's error lies within the spread that rounding-sized perturbations give.
+         */
+        boolean amplified(double error, double tolerance) {
+            return exact > tolerance && error <= hi;
+        }
+
+        /** One line for a failing row, beside the kernel's {@code error}. */
+        String text(double error) {
+            return String.format(java.util.Locale.ROOT,
+                    "CPU emulation of the kernel's fp16 roundings: %.2e, %.2e..%.2e over %d rounding perturbations of +-2^-11: %s",
+                    exact, lo, hi, samples, error <= hi ? "the kernel's error is within that spread (the draw amplifies rounding)"
+                            : "the kernel's error is above it");
+        }
+    }
+
+    /**
+     * The emulation of the kernel's roundings on one draw: the deterministic one and {@code samples} jittered ones
+     * (±half an fp16 ulp), against {@code want}.
+     */
+    static Explanation probe(RnnModel model, Tensor x, Tensor h0, Tensor c0, RnnOutput want, Precision weights, int samples) {
         IntFunction<DoubleUnaryOperator> planned = asPlanned(model, weights);
         double exact = RelativeError.of(runPerLayer(model, x, h0, c0, planned, true, 0, 0), want);
         double lo = Double.MAX_VALUE, hi = 0;
@@ -90,11 +113,13 @@ final class RoundingProbe {
             lo = Math.min(lo, e);
             hi = Math.max(hi, e);
         }
-        boolean within = error <= hi;
-        return String.format(java.util.Locale.ROOT,
-                "CPU emulation of the kernel's fp16 roundings: %.2e, %.2e..%.2e over %d rounding perturbations of +-2^-11: %s",
-                exact, lo, hi, samples, within ? "the kernel's error is within that spread (the draw amplifies rounding)"
-                        : "the kernel's error is above it");
+        return new Explanation(exact, lo, hi, samples);
+    }
+
+    /** One line for a failing row: {@link #probe}'s figures beside the kernel's {@code error}. */
+    static String explain(RnnModel model, Tensor x, Tensor h0, Tensor c0, RnnOutput want, Precision weights, double error,
+                          int samples) {
+        return probe(model, x, h0, c0, want, weights, samples).text(error);
     }
 
     /**

@@ -77,6 +77,24 @@ class RoundingProbeTest {
         assertThat(why).contains("within that spread");
         double exact = RelativeError.of(RoundingProbe.run(m, x, h0, null, Precision.FP16, true, 0, 0), want);
         assertThat(exact).as("deterministic fp16 emulation of the failed row").isBetween(4.6e-3, 5.7e-3);
+        RoundingProbe.Explanation e = RoundingProbe.probe(m, x, h0, null, want, Precision.FP16, 8);
+        double tol = Precision.FP16.tolerance();
+        assertThat(e.amplified(5.17e-3, tol)).as("the H100's 5.17e-3 against %s", e).isTrue();
+        assertThat(e.amplified(e.hi() * 1.01, tol)).as("an error above the spread is the kernel's").isFalse();
+    }
+
+    /** A well-conditioned draw's emulation meets the bound, so any error above it is the kernel's, however small. */
+    @Test
+    void aDrawWhoseEmulationMeetsTheBoundAmplifiesNothing() {
+        RnnModel m = SyntheticModels.random(CellType.RNN_TANH, 24, 64, 1, 0.3, 1.0, 5);
+        Tensor x = SyntheticModels.input(64, 4, 24, 6);
+        RnnOutput want = new CpuReferenceEngine(m).run(x, null, null);
+        RoundingProbe.Explanation e = RoundingProbe.probe(m, x, null, null, want, Precision.FP16, 4);
+        double tol = Precision.FP16.tolerance();
+        assertThat(e.exact()).isLessThan(tol);
+        assertThat(e.lo()).isLessThanOrEqualTo(e.hi());
+        assertThat(e.amplified(tol * 1.5, tol)).as("%s", e).isFalse();
+        assertThat(e.amplified(e.hi(), tol)).as("%s", e).isFalse();
     }
 
     /** Split weights (hi + lo, {@link Precision#encodeResidual}) leave W_hh within 2^-22: the probe without h rounding is near exact. */
