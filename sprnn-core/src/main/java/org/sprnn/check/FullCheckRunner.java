@@ -103,7 +103,7 @@ final class FullCheckRunner {
             return new Row(j.section(), j.options().weights(), cell, j.label(s), kernel, err, "FAIL",
                     above + "no rounding probe (too large for the CPU)");
         }
-        RoundingProbe.Explanation e = RoundingProbe.probe(model, ref.x(), ref.h0(), ref.c0(), ref.want(), j.options().weights(), 8);
+        RoundingProbe.Explanation e = RoundingProbe.probe(model, ref.x(), ref.h0(), ref.c0(), ref.want(), j.options(), 8);
         return new Row(j.section(), j.options().weights(), cell, j.label(s), kernel, err, e.amplified(err, tol) ? "AMPLIFIED" : "FAIL",
                 above + e.text(err));
     }

@@ -24,6 +24,7 @@ class FullCheckReportTest {
         String out = bytes.toString(StandardCharsets.UTF_8);
         assertThat(out).contains("| matrix | 1 | 1 | 1 | 0 |", "| stacked | 0 | 0 | 0 | 1 |")
                 .contains("kernel-check --full: 1 passed / 1 refused correctly / 1 amplified by the draw / 1 failed (of 4) in 12 s");
+        assertThat(out).contains("Rows above tolerance on a draw that amplifies 16-bit rounding (not failures), 1:\n- matrix b (k2): 5.50e-03; above 3e-03");
         // the worst-error table takes passed rows only: the amplified row's 5.5e-3 is not tanh's worst
         assertThat(out).doesNotContain("| rnn_tanh | 5.50e-03");
     }

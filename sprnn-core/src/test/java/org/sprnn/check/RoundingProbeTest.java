@@ -77,10 +77,31 @@ class RoundingProbeTest {
         assertThat(why).contains("within that spread");
         double exact = RelativeError.of(RoundingProbe.run(m, x, h0, null, Precision.FP16, true, 0, 0), want);
         assertThat(exact).as("deterministic fp16 emulation of the failed row").isBetween(4.6e-3, 5.7e-3);
-        RoundingProbe.Explanation e = RoundingProbe.probe(m, x, h0, null, want, Precision.FP16, 8);
+        RoundingProbe.Explanation e = RoundingProbe.probe(m, x, h0, null, want, org.sprnn.plan.PlanOptions.defaults(), 8);
         double tol = Precision.FP16.tolerance();
         assertThat(e.amplified(5.17e-3, tol)).as("the H100's 5.17e-3 against %s", e).isTrue();
         assertThat(e.amplified(e.hi() * 1.01, tol)).as("an error above the spread is the kernel's").isFalse();
+        assertThat(e.amplified(Double.POSITIVE_INFINITY, tol)).isFalse();
+        assertThat(e.amplified(Double.NaN, tol)).isFalse();
+        // a chaotic draw's spread is capped: an error far above the deterministic emulation's is the kernel's
+        RoundingProbe.Explanation chaotic = new RoundingProbe.Explanation(5e-3, 1e-3, 1.0, 8);
+        assertThat(chaotic.amplified(1.9e-2, tol)).isTrue();
+        assertThat(chaotic.amplified(2.1e-2, tol)).isFalse();
+        assertThat(new RoundingProbe.Explanation(5e-3, 1e-3, Double.POSITIVE_INFINITY, 8).amplified(6e-3, tol)).isFalse();
+    }
+
+    /** Split weights carry about 2^-22 of error, so the probe perturbs them by that, not by an fp16 ulp: a narrower spread. */
+    @Test
+    void splitWeightsAreJitteredAtTheirOwnSize() {
+        RnnModel m = SyntheticModels.random(CellType.RNN_TANH, 24, 64, 1, 0.3, 1.0, 5);
+        Tensor x = SyntheticModels.input(64, 4, 24, 6);
+        RnnOutput want = new CpuReferenceEngine(m).run(x, null, null);
+        org.sprnn.plan.PlanOptions one = org.sprnn.plan.PlanOptions.defaults().withSplitWeights(false);
+        org.sprnn.plan.PlanOptions split = org.sprnn.plan.PlanOptions.defaults().withSplitWeights(true);
+        RoundingProbe.Explanation a = RoundingProbe.probe(m, x, null, null, want, one, 4);
+        RoundingProbe.Explanation b = RoundingProbe.probe(m, x, null, null, want, split, 4);
+        assertThat(b.exact()).as("split %s, one word %s", b, a).isLessThan(a.exact());
+        assertThat(b.hi()).as("split %s, one word %s", b, a).isLessThan(a.hi());
     }
 
     /** A well-conditioned draw's emulation meets the bound, so any error above it is the kernel's, however small. */
@@ -89,7 +110,7 @@ class RoundingProbeTest {
         RnnModel m = SyntheticModels.random(CellType.RNN_TANH, 24, 64, 1, 0.3, 1.0, 5);
         Tensor x = SyntheticModels.input(64, 4, 24, 6);
         RnnOutput want = new CpuReferenceEngine(m).run(x, null, null);
-        RoundingProbe.Explanation e = RoundingProbe.probe(m, x, null, null, want, Precision.FP16, 4);
+        RoundingProbe.Explanation e = RoundingProbe.probe(m, x, null, null, want, org.sprnn.plan.PlanOptions.defaults(), 4);
         double tol = Precision.FP16.tolerance();
         assertThat(e.exact()).isLessThan(tol);
         assertThat(e.lo()).isLessThanOrEqualTo(e.hi());
