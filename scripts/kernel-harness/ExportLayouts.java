@@ -74,13 +74,14 @@ public class ExportLayouts {
             // cta (with vary: warps of one row share a tail across their CTA),
             // general (row ends tested at run time even where every row takes the same slots), tail (rows of unequal
             // length laid out with a shared tail, PackedLayer#packTail: the row ends written are then kernelRowEnds)
-            // place-cta / place-spread: the warp placement (WarpPlacement; default dealt, as the engine)
+            // place-dealt / place-cta / place-spread: the warp placement (WarpPlacement; default the engine's)
             java.util.Set<String> mods = java.util.Set.of((f.length > 11 ? f[11] : "").split("\\+"));
             PlanOptions o = new PlanOptions(ex, f[6].equals("1"), f[7].equals("1"), f[8].equals("1"),
                     f.length > 9 ? Integer.parseInt(f[9]) : 0, f.length > 10 ? Integer.parseInt(f[10]) : 0, Precision.FP16)
                     .withCompiledRowEnds(!mods.contains("general"))
                     .withPlacement(mods.contains("place-spread") ? org.sprnn.sparse.WarpPlacement.SPREAD
-                            : mods.contains("place-cta") ? org.sprnn.sparse.WarpPlacement.CTA : org.sprnn.sparse.WarpPlacement.DEALT)
+                            : mods.contains("place-cta") ? org.sprnn.sparse.WarpPlacement.CTA
+                            : mods.contains("place-dealt") ? org.sprnn.sparse.WarpPlacement.DEALT : PlanOptions.defaults().placement())
                     // rows of unequal length with a shared tail only where asked (modifier tail): vary alone keeps the
                     // general loop the earlier sessions' variants measured
                     .withTails(mods.contains("tail") || mods.contains("cta"))
