@@ -89,21 +89,41 @@ final class PruneCommand extends SprnnCommand {
                 : "safetensors, cell " + pruned.cell().id() + " in its metadata");
         out().print(ModelStats.of(pruned).toTable());
         double kept = keptFraction(pruned);
-        if (Math.abs(kept - density) > Math.max(0.02, 0.25 * density)) {
-            double had = keptFraction(m);
-            int cols = pruned.hiddenSize(), banks = Math.min(PruneSpec.BANKS, cols);
-            String why = had < density - Math.max(0.02, 0.25 * density)
-                    ? String.format(java.util.Locale.ROOT, " (the input's W_hh has only %.1f%% nonzero weights)", 100 * had)
-                    : ps.mode() == PruneSpec.Mode.BANK_BALANCED
-                    ? String.format(java.util.Locale.ROOT, " (bank-balanced keeps max(1, round(d x columns / %d)) = %d weights a row in each "
-                            + "of the %d banks of columns c mod %d, of %s columns each here)", PruneSpec.BANKS,
-                            Math.max(1, Math.round(density * cols / PruneSpec.BANKS)), banks, PruneSpec.BANKS,
-                            cols % banks == 0 ? Integer.toString(cols / banks) : (cols / banks) + " or " + (cols / banks + 1))
-                    : "";
-            err().printf(java.util.Locale.ROOT, "sprnn prune: note: W_hh keeps %.1f%% of its weights where --density asked %.1f%%%s%n",
-                    100 * kept, 100 * density, why);
+        String note = keptNote(ps, m, pruned.hiddenSize(), kept);
+        if (note != null) {
+            err().println(note);
         }
         return 0;
+    }
+
+    /**
+     * The note for a W_hh whose kept fraction {@code kept} is off the density asked for by more than 5% of it (and a
+     * tenth of a percent), with why: the input had fewer nonzeros, or the mode's count a row, group or bank rounds so;
+     * null where it is on target.
+     */
+    static String keptNote(PruneSpec ps, RnnModel input, int cols, double kept) {
+        double density = ps.density();
+        double off = Math.max(0.001, 0.05 * density);
+        if (Math.abs(kept - density) <= off) {
+            return null;
+        }
+        double had = keptFraction(input);
+        int banks = Math.min(PruneSpec.BANKS, cols);
+        String why = had < density - off
+                ? String.format(java.util.Locale.ROOT, " (the input's W_hh has only %.1f%% nonzero weights)", 100 * had)
+                : switch (ps.mode()) {
+                    case BANK_BALANCED -> String.format(java.util.Locale.ROOT, " (bank-balanced keeps max(1, round(d x columns / %d)) = %d "
+                            + "weights a row in each of the %d banks of columns c mod %d, of %s columns each here)", PruneSpec.BANKS,
+                            Math.max(1, Math.round(density * cols / PruneSpec.BANKS)), banks, PruneSpec.BANKS,
+                            cols % banks == 0 ? Integer.toString(cols / banks) : (cols / banks) + " or " + (cols / banks + 1));
+                    case PER_ROW -> String.format(java.util.Locale.ROOT, " (per-row keeps round(d x %d columns) = %d weights a row)",
+                            cols, Math.round(density * cols));
+                    case BALANCED -> String.format(java.util.Locale.ROOT, " (balanced keeps round(d x %d rows x %d columns) a group of rows, "
+                            + "clamped to [%d, %d])", ps.group(), cols, ps.group(), (long) ps.group() * cols);
+                    default -> "";
+                };
+        return String.format(java.util.Locale.ROOT, "sprnn prune: note: W_hh keeps %.1f%% of its weights where --density asked %.1f%%%s",
+                100 * kept, 100 * density, why);
     }
 
     /** The fraction of W_hh's weights (every layer and direction) that are nonzero. */

@@ -102,6 +102,19 @@ class PruneBalancedCommandTest {
     }
 
     @Test
+    void aCountThatRoundsAwayFromTheDensityIsSaidWithTheModesRule() {
+        Path in = denseLstm(), out = dir.resolve("row.safetensors");
+        // 64 columns: per row round(0.1 x 64) = 6 of 64 = 9.4%, more than 5% off the 10% asked
+        CliTest.Result r = cli("prune", "--model", in.toString(), "--density", "0.1", "--mode", "per-row", "--output", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("note: W_hh keeps 9.4% of its weights where --density asked 10.0% "
+                + "(per-row keeps round(d x 64 columns) = 6 weights a row)");
+        // 0.25 x 64 = 16 exactly: nothing to say
+        CliTest.Result exact = cli("prune", "--model", in.toString(), "--density", "0.25", "--mode", "per-row", "--output", out.toString());
+        assertThat(exact.err()).doesNotContain("note:");
+    }
+
+    @Test
     void theOldPerRowFlagStillWorksAndEqualsModePerRow() {
         Path in = denseLstm(), a = dir.resolve("a.safetensors"), b = dir.resolve("b.safetensors");
         assertThat(cli("prune", "--model", in.toString(), "--density", "0.2", "--per-row", "--output", a.toString()).code()).isZero();
