@@ -55,7 +55,22 @@ public final class Main {
 
     public static void main(String[] args) {
         LauncherStderr.restore(); // the launchers filter the JVM's start-up warning out of stderr
-        System.exit(execute(args, System.in, System.out, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        System.exit(execute(args, System.in, System.out, textWriter(System.out), textWriter(System.err)));
+    }
+
+    /**
+     * A text writer on {@code stream} in its charset, or in UTF-8 where that charset cannot write the output's own
+     * characters (µ, ≤, ×): under the C/POSIX locale (no LANG, as in containers and CI) Java's stdout is ASCII and
+     * would print "?s" for "µs"; like Python's C-locale coercion, sprnn then writes UTF-8, which terminals show.
+     */
+    static PrintWriter textWriter(java.io.PrintStream stream) {
+        java.nio.charset.Charset cs = textCharset(stream.charset());
+        return new PrintWriter(new java.io.OutputStreamWriter(stream, cs), true);
+    }
+
+    /** {@code cs} where it can encode µ, ≤ and ×, else UTF-8. */
+    static java.nio.charset.Charset textCharset(java.nio.charset.Charset cs) {
+        return cs.canEncode() && cs.newEncoder().canEncode("µ≤×") ? cs : java.nio.charset.StandardCharsets.UTF_8;
     }
 
     /** Runs the CLI with the given streams; returns the exit code (used by tests). {@code sprnn stream} uses the process's stdin and stdout. */

@@ -48,6 +48,20 @@ class CliTest {
         assertThat(picocliWarnings.toString(java.nio.charset.StandardCharsets.UTF_8)).as("help text formats cleanly").doesNotContain("WARN");
     }
 
+    /** Under the C locale Java's stdout is ASCII: the text output then goes out as UTF-8, not "?s" for "µs". */
+    @Test
+    void textOutputFallsBackToUtf8WhereTheConsoleCharsetCannotWriteItsSymbols() {
+        var utf8 = java.nio.charset.StandardCharsets.UTF_8;
+        assertThat(Main.textCharset(java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo(utf8);
+        assertThat(Main.textCharset(java.nio.charset.StandardCharsets.ISO_8859_1)).as("no ≤ in Latin-1").isEqualTo(utf8);
+        assertThat(Main.textCharset(utf8)).isEqualTo(utf8);
+        assertThat(Main.textCharset(java.nio.charset.StandardCharsets.UTF_16LE)).isEqualTo(java.nio.charset.StandardCharsets.UTF_16LE);
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        PrintWriter w = Main.textWriter(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.US_ASCII));
+        w.println("1.32 µs");
+        assertThat(bytes.toString(utf8)).isEqualTo("1.32 µs" + System.lineSeparator());
+    }
+
     @Test
     void versionNamesTheProject() {
         Result r = cli("--version");
