@@ -9,6 +9,9 @@ import org.sprnn.engine.EngineProvider;
 import org.sprnn.engine.EngineSelection;
 import org.sprnn.engine.RnnOutput;
 import org.sprnn.engine.cpu.CpuReferenceEngine;
+import org.sprnn.io.AtomicFiles;
+import org.sprnn.io.ModelFiles;
+import org.sprnn.io.Npy;
 import org.sprnn.model.CellType;
 import org.sprnn.model.RnnModel;
 import org.sprnn.model.SyntheticModels;
@@ -28,7 +31,8 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         footerHeading = "%nExamples:%n",
-        footer = {"  sprnn demo", "  sprnn demo --engine cpu --hidden 1152 --density 0.1", "  sprnn demo --cell lstm --hidden 512 --steps 64"})
+        footer = {"  sprnn demo", "  sprnn demo --engine cpu --hidden 1152 --density 0.1", "  sprnn demo --cell lstm --hidden 512 --steps 64",
+                "  sprnn demo --save-model m.safetensors --save-input x.npy   (then: sprnn run --model m.safetensors --input x.npy --output y.npy)"})
 final class DemoCommand extends SprnnCommand {
     @Option(names = "--cell", defaultValue = "rnn_relu", description = "Cell: rnn_relu, rnn_tanh, gru, lstm (default: ${DEFAULT-VALUE}).")
     String cell;
@@ -57,6 +61,14 @@ final class DemoCommand extends SprnnCommand {
     @Option(names = "--repeats", defaultValue = "5", description = "Timed runs after one warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
     int repeats;
 
+    @Option(names = "--save-model", paramLabel = "FILE",
+            description = "Also write the demo's model here, float32, in PyTorch's nn.RNN/GRU/LSTM state_dict names (.safetensors, "
+                    + "its cell in the metadata; or .npz, then loaded with --cell): a file to try the other commands on without PyTorch.")
+    java.nio.file.Path saveModel;
+
+    @Option(names = "--save-input", paramLabel = "FILE", description = "Also write the demo's input [T][B][I] here (.npy, float32).")
+    java.nio.file.Path saveInput;
+
     /** The demo's whole configuration, validated before any work. */
     record Config(CellType cell, int hidden, int inputSize, double density, int batch, int steps, String engine, long seed,
                   int repeats) {
@@ -78,6 +90,15 @@ final class DemoCommand extends SprnnCommand {
                 c.cell(), c.inputSize(), c.hidden(), c.density(), c.batch(), c.steps(), c.seed());
         RnnModel model = SyntheticModels.random(c.cell(), c.inputSize(), c.hidden(), 1, c.density(), 1.0, c.seed());
         Tensor x = SyntheticModels.input(c.steps(), c.batch(), c.inputSize(), c.seed() + 1);
+        if (saveModel != null) {
+            ModelFiles.save(model, saveModel, org.sprnn.Precision.FP32);
+            out.printf("wrote    %s (the model%s)%n", saveModel, ModelFiles.formatOfName(saveModel) == ModelFiles.Format.NPZ
+                    ? "; an .npz holds no cell type: load it with --cell " + c.cell().id() : "");
+        }
+        if (saveInput != null) {
+            Npy.addTo(AtomicFiles.batch(), saveInput, x).write();
+            out.printf("wrote    %s (the input, [%d][%d][%d] float32)%n", saveInput, c.steps(), c.batch(), c.inputSize());
+        }
         EngineOptions options = EngineOptions.builder().engine(c.engine()).batchHint(c.batch()).build();
         try (EngineSelection sel = EngineProvider.select(model, options)) {
             out.printf("engine   %s (%s)%n", sel.engine().name(), sel.reason());

@@ -100,6 +100,27 @@ class CliTest {
         assertThat(r.out()).contains("engine ").contains("µs per step").contains("PASS");
     }
 
+    /** The demo's model and input as files: what a user without PyTorch tries the other commands on. */
+    @Test
+    void demoSavesItsModelAndInputForTheOtherCommands(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        java.nio.file.Path m = dir.resolve("m.safetensors"), x = dir.resolve("x.npy"), y = dir.resolve("y.npy");
+        Result r = cli("demo", "--cell", "gru", "--hidden", "24", "--input-size", "8", "--steps", "5", "--batch", "2", "--engine", "cpu",
+                "--save-model", m.toString(), "--save-input", x.toString());
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("wrote    " + m, "wrote    " + x, "[5][2][8] float32");
+        Result run = cli("run", "--model", m.toString(), "--input", x.toString(), "--output", y.toString(), "--engine", "cpu-reference");
+        assertThat(run.code()).as(run.err()).isZero();
+        org.sprnn.model.Tensor out = org.sprnn.io.Npy.read(y);
+        assertThat(out.shape()).containsExactly(5, 2, 24);
+        org.sprnn.model.RnnModel back = org.sprnn.io.ModelFiles.load(m, null);
+        assertThat(back.cell()).isEqualTo(org.sprnn.model.CellType.GRU);
+        org.sprnn.model.RnnModel demo = org.sprnn.model.SyntheticModels.random(org.sprnn.model.CellType.GRU, 8, 24, 1, 0.3, 1.0, 2018);
+        assertThat(back.layers().get(0).wHh().countNonZero()).as("the demo's pruned W_hh").isEqualTo(demo.layers().get(0).wHh().countNonZero());
+        Result bad = cli("demo", "--hidden", "8", "--steps", "2", "--engine", "cpu", "--save-model", dir.resolve("m.pt").toString());
+        assertOneLineError(bad, "m.pt", ".safetensors or .npz");
+        assertThat(dir.resolve("m.pt")).doesNotExist();
+    }
+
     @Test
     void infoListsEveryEngine() {
         Result r = cli("info");
