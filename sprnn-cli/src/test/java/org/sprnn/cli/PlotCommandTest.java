@@ -69,7 +69,7 @@ class PlotCommandTest {
         Path png = dir.resolve("never.png");
         assertOneLineError(cli("plot", "--out", png.toString(), bad.toString()), "bad.csv line 2", "fast?");
         Files.writeString(bad, "engine,hidden\ncuda-gemm,1152\n");
-        assertOneLineError(cli("plot", "--out", png.toString(), bad.toString()), "no column");
+        assertOneLineError(cli("plot", "--out", png.toString(), bad.toString()), "no column", "sprnn plot reads the rows");
         Files.writeString(bad, "");
         assertOneLineError(cli("plot", "--out", png.toString(), bad.toString()), "empty");
         assertOneLineError(cli("plot", "--out", png.toString(), dir.resolve("missing.csv").toString()), "missing.csv");

@@ -196,7 +196,8 @@ public final class BenchChart {
     private static int col(List<String> head, String name, Path csv) {
         int i = head.indexOf(name);
         if (i < 0) {
-            throw new IllegalArgumentException(csv + ": no column '" + name + "'");
+            throw new IllegalArgumentException(csv + ": no column '" + name + "' (sprnn plot reads the rows sprnn bench, "
+                    + "bench grid and bench sweep write: bench.csv, grid.csv, sweep.csv)");
         }
         return i;
     }

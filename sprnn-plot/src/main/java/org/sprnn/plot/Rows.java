@@ -104,7 +104,8 @@ public record Rows(Path file, List<String> header, List<String[]> fields, List<I
     public int required(String name) {
         int i = column(name);
         if (i < 0) {
-            throw new IllegalArgumentException(file + ": no column '" + name + "'");
+            throw new IllegalArgumentException(file + ": no column '" + name + "' (sprnn plot reads the rows sprnn bench, "
+                    + "bench grid and bench sweep write: bench.csv, grid.csv, sweep.csv)");
         }
         return i;
     }
