@@ -80,7 +80,7 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
         }
         double[] taken = Arrays.copyOf(us, n);
         String how = "wall clock around run(), " + n + " runs" + (n < reps ? " (of " + reps + ": time budget)" : "") + " after "
-                + warmed + " warm-up";
+                + warmed + " warm-up; recurrent = full (the input projection cannot be timed apart)";
         return new DeviceTimes(inputSets.get(0).shape()[0], taken, taken, how);
     }
 

@@ -110,7 +110,8 @@ class DeviceTimerTest {
         // a budget of 1 ns: the warm-up is the one run asked for, the timing the fewest runs
         DeviceTimes budgeted = DeviceTimes.of(slow, sets, null, null, 1, 20, 1);
         assertThat(budgeted.recurrentMicros()).hasSize(DeviceTimes.MIN_WALL_RUNS);
-        assertThat(budgeted.how()).isEqualTo("wall clock around run(), 3 runs (of 20: time budget) after 1 warm-up");
+        assertThat(budgeted.how()).isEqualTo("wall clock around run(), 3 runs (of 20: time budget) after 1 warm-up; "
+                + "recurrent = full (the input projection cannot be timed apart)");
         assertThat(runs[0]).isEqualTo(1 + 3);
         // no budget: the engine warms up for a while (the JIT's time) whatever the runs asked for, then is timed
         runs[0] = 0;
@@ -119,7 +120,7 @@ class DeviceTimerTest {
         assertThat(System.nanoTime() - t0).isGreaterThanOrEqualTo(DeviceTimes.WALL_WARMUP_NANOS);
         assertThat(all.recurrentMicros()).hasSize(5);
         assertThat(java.util.Arrays.stream(all.recurrentMicros()).min().orElseThrow()).isGreaterThanOrEqualTo(2000);
-        assertThat(all.how()).startsWith("wall clock around run(), 5 runs after ").endsWith(" warm-up");
+        assertThat(all.how()).startsWith("wall clock around run(), 5 runs after ").endsWith(" warm-up; recurrent = full (the input projection cannot be timed apart)");
         assertThat(runs[0]).isGreaterThan(5 + 10); // 2 ms a run: well over ten warm-up runs in 0.3 s
     }
 }
