@@ -135,13 +135,14 @@ public record ModelStats(CellType cell, List<MatrixStats> matrices) {
                 bidirectional ? ", bidirectional (forward and reverse direction per layer: output 2 x hidden, states 2 x layers)" : ""));
         String tensor = bidirectional ? "%-22s" : "%-14s";
         sb.append(String.format(Locale.ROOT, "%-5s " + tensor + " %-13s %11s %8s %8s %8s %8s %12s%n",
-                "layer", "tensor", "shape", "nonzeros", "density", "row min", "row med", "row max", "on-chip B"));
+                "layer", "tensor", "shape", "nonzeros", "density", "row min", "row med", "row max", "packed B"));
         for (MatrixStats s : matrices) {
             sb.append(String.format(Locale.ROOT, "%-5d " + tensor + " %-13s %11d %7.2f%% %8d %8s %8d %12d%n",
                     s.layer(), s.name(), "[" + s.rows() + ", " + s.cols() + "]", s.nonzeros(), 100 * s.density(),
                     s.minRowNnz(), formatMedian(s.medianRowNnz()), s.maxRowNnz(), s.onChipBytes()));
         }
-        sb.append(String.format(Locale.ROOT, "total: %d nonzeros, %d bytes on chip at %d B per nonzero (W_hh alone: %d bytes)%n",
+        sb.append(String.format(Locale.ROOT, "total: %d nonzeros, %d bytes packed at %d B per nonzero (fp16 value + column); "
+                + "on chip in the persistent kernel: W_hh, %d bytes (W_ih's product runs before the recurrence)%n",
                 totalNonzeros(), totalOnChipBytes(), ON_CHIP_BYTES_PER_NONZERO, recurrentOnChipBytes()));
         return sb.toString();
     }

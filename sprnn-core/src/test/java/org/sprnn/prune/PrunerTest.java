@@ -135,7 +135,7 @@ class PrunerTest {
         assertThat(whh.maxRowNnz()).isEqualTo(3);
         assertThat(whh.onChipBytes()).isEqualTo(24);
         assertThat(s.totalOnChipBytes()).isEqualTo(48);
-        assertThat(s.toTable()).contains("weight_hh_l0").contains("[3, 3]").contains("66.67%").contains("48 bytes on chip");
+        assertThat(s.toTable()).contains("weight_hh_l0").contains("[3, 3]").contains("66.67%").contains("48 bytes packed").contains("on chip in the persistent kernel: W_hh, 24 bytes");
     }
 
     @Test
