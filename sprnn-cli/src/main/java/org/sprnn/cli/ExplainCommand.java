@@ -46,7 +46,8 @@ final class ExplainCommand extends SprnnCommand {
         Trials trials = tune ? Trials.tune(steps, line -> err().println(line)) : new Trials(false, steps, org.sprnn.engine.TuneCache.standard(), s -> { });
         RnnModel m = modelOption.load();
         EngineAdvice advice = EngineProvider.advise(m, options, trials);
-        out().printf("%s, %d layer(s)%s, input %d, hidden %d, batch %d, %s%n", m.cell(), m.layers().size(),
+        out().printf("%s, %d layer(s)%s, input %d, hidden %d, batch %d, %s weights on the GPU engines (the CPU engines compute in "
+                + "float32, cpu-reference in float64)%n", m.cell(), m.layers().size(),
                 m.bidirectional() ? " x 2 directions" : "", m.inputSize(), m.hiddenSize(), batch, options.precision().id());
         if (m.bidirectional()) {
             out().println("every engine runs a bidirectional model as one engine per layer and direction (the persistent "

@@ -41,7 +41,7 @@ class ExplainCommandTest {
     void listsEveryEngineAndTheChoice() {
         CliTest.Result r = cli("explain", "--model", model.toString(), "--batch", "3");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("gru, 2 layer(s), input 5, hidden 12, batch 3, fp16", "auto: ", "<- chosen");
+        assertThat(r.out()).contains("gru, 2 layer(s), input 5, hidden 12, batch 3, fp16 weights on the GPU engines", "auto: ", "<- chosen");
         for (EngineFactory f : EngineProvider.factories()) {
             assertThat(r.out()).contains(f.name());
         }
