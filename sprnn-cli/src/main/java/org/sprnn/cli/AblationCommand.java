@@ -103,6 +103,9 @@ final class AblationCommand extends SprnnCommand {
             throw new SprnnException("--hidden, --batch, --steps must be >= 1 and --reps >= 5");
         }
         CellType c = CellType.parse(cell);
+        if (outDir != null) {
+            Options.outDir(outDir); // before the runs, not after them
+        }
         GpuStatus.problem().ifPresent(p -> {
             throw new SprnnException("bench ablation needs a GPU: " + p);
         });
@@ -175,7 +178,7 @@ final class AblationCommand extends SprnnCommand {
     }
 
     private void write(List<Row> rows, Map<String, String> env, CellType c) throws IOException {
-        Files.createDirectories(outDir);
+        Options.outDir(outDir);
         Path csv = outDir.resolve("ablation.csv");
         boolean fresh = !Files.exists(csv);
         StringBuilder b = new StringBuilder();

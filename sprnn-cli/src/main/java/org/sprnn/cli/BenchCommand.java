@@ -245,6 +245,9 @@ final class BenchCommand extends SprnnCommand {
         if (reps < 20) {
             throw new SprnnException("--reps: at least 20 replays, got " + reps);
         }
+        if (outDir != null) {
+            Options.outDir(outDir); // before the runs, not after them
+        }
         if (!(wallSeconds > 0) || wallSeconds > 86400) {
             throw new SprnnException("--wall-seconds: expected more than 0 and at most 86400, got " + wallSeconds);
         }
@@ -396,7 +399,7 @@ final class BenchCommand extends SprnnCommand {
             + "recurrent_max,full_us_per_step_median,details,model,commit";
 
     private void write(List<Row> rows, Map<String, String> env) throws IOException {
-        Files.createDirectories(outDir);
+        Options.outDir(outDir);
         List<Map<String, Object>> out = new ArrayList<>();
         String date = Instant.now().toString();
         for (Row r : rows) {

@@ -136,7 +136,7 @@ final class GridCommand extends SprnnCommand {
         }
         Precision prec = Precision.parse("--precision", precision, EngineOptions.PRECISIONS);
         if (outDir != null) {
-            Files.createDirectories(outDir);
+            Options.outDir(outDir);
             CsvRow.check(outDir.resolve("grid.csv"), HEADER);
         }
         if (Options.anyGpuEngine(engines)) {

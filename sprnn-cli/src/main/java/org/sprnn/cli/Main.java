@@ -104,22 +104,23 @@ public final class Main {
                 ex.printStackTrace(err);
             }
             if (ex instanceof SprnnException) {
-                err.println("sprnn " + commandLine.getCommandName() + ": " + ex.getMessage());
+                err.println(org.sprnn.io.Untrusted.printable("sprnn " + commandLine.getCommandName() + ": " + ex.getMessage()));
                 return EXIT_USAGE;
             }
-            err.println("sprnn " + commandLine.getCommandName() + ": internal error: " + ex
-                    + (debug ? "" : " (run with --debug for the stack trace)"));
+            err.println(org.sprnn.io.Untrusted.printable("sprnn " + commandLine.getCommandName() + ": internal error: " + ex
+                    + (debug ? "" : " (run with --debug for the stack trace)")));
             return EXIT_BUG;
         });
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("sprnn: " + ex.getMessage() + " (see '" + ex.getCommandLine().getCommandSpec().qualifiedName()
-                    + " --help')");
+            err.println(org.sprnn.io.Untrusted.printable("sprnn: " + ex.getMessage() + " (see '"
+                    + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')"));
             return EXIT_USAGE;
         });
         try {
             return cl.execute(args);
         } catch (OutOfMemoryError e) {
-            err.println("sprnn: out of Java heap memory (" + e.getMessage() + "): give the JVM more with SPRNN_JAVA_OPTS=-Xmx<size>");
+            err.println(org.sprnn.io.Untrusted.printable("sprnn: out of Java heap memory (" + e.getMessage()
+                    + "): give the JVM more with SPRNN_JAVA_OPTS=-Xmx<size>"));
             return EXIT_USAGE;
         } catch (Error e) { // a bug (no input should reach one): one line, as for any other
             if (debug) {

@@ -20,6 +20,21 @@ final class Options {
         return engines.stream().anyMatch(e -> !e.startsWith("cpu"));
     }
 
+    /**
+     * Creates {@code --out-dir} (and its parents) where missing; refuses one that names an existing file, or that
+     * cannot be made, in one line.
+     */
+    static void outDir(java.nio.file.Path dir) {
+        if (java.nio.file.Files.exists(dir) && !java.nio.file.Files.isDirectory(dir)) {
+            throw new SprnnException("--out-dir " + dir + ": not a directory (an existing file)");
+        }
+        try {
+            java.nio.file.Files.createDirectories(dir);
+        } catch (java.io.IOException | SecurityException e) {
+            throw new SprnnException("--out-dir " + dir + ": cannot create it: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+        }
+    }
+
     static void positive(String option, long value) {
         if (value < 1) {
             throw new SprnnException(option + ": must be >= 1, got " + value);

@@ -82,6 +82,9 @@ final class PlanCommand extends SprnnCommand {
     @Override
     public Integer call() {
         Options.positive("--batch", batch);
+        if (batch > 32) { // KernelSpec's range; said before any model is built
+            throw new SprnnException("--batch " + batch + ": the persistent kernels take batches of 1 to 32");
+        }
         Options.density("--density", density);
         ExchangeMode mode = switch (exchange.toLowerCase(Locale.ROOT)) {
             // auto: the engine's (SPRNN_EXCHANGE / -Dsprnn.exchange, else the planner's choice) for the sparse engine

@@ -96,6 +96,37 @@ final class RunCommand extends SprnnCommand {
     @Option(names = {"-v", "--verbose"}, description = "Print the engine chosen and why the others were not.")
     boolean verbose;
 
+    /**
+     * Each output a {@code .npy} name that is none of the inputs: {@code run} writes .npy arrays, and writing one over
+     * the model or an input it reads would destroy it.
+     */
+    static void checkOutputs(java.util.Map<String, Path> outputs, java.util.Map<String, Path> inputs) {
+        for (var o : outputs.entrySet()) {
+            if (o.getValue() == null) {
+                continue;
+            }
+            for (var i : inputs.entrySet()) {
+                if (i.getValue() != null && sameFile(o.getValue(), i.getValue())) {
+                    throw new SprnnException(o.getKey() + " " + o.getValue() + ": is also " + i.getKey()
+                            + "; sprnn run does not write over what it reads");
+                }
+            }
+            Path leaf = o.getValue().getFileName();
+            if (leaf == null || !leaf.toString().toLowerCase(java.util.Locale.ROOT).endsWith(".npy")) {
+                throw new SprnnException(o.getKey() + " " + o.getValue() + ": sprnn run writes .npy arrays: give a name ending in .npy");
+            }
+        }
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return java.nio.file.Files.exists(a) && java.nio.file.Files.exists(b) ? java.nio.file.Files.isSameFile(a, b)
+                    : a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+        } catch (java.io.IOException | SecurityException e) {
+            return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+        }
+    }
+
     @Override
     public Integer call() {
         EngineOptions.Builder ob = EngineOptions.builder().engine(engine)
@@ -112,6 +143,15 @@ final class RunCommand extends SprnnCommand {
             targets.add(finalC, ch -> { });
         }
         targets.check();
+        java.util.Map<String, Path> outs = new java.util.LinkedHashMap<>(), ins = new java.util.LinkedHashMap<>();
+        outs.put("--output", output);
+        outs.put("--final-h", finalH);
+        outs.put("--final-c", finalC);
+        ins.put("--model (the model file)", modelOption.model);
+        ins.put("--input", input);
+        ins.put("--h0", h0);
+        ins.put("--c0", c0);
+        checkOutputs(outs, ins);
         RnnModel m = modelOption.load();
         if (finalC != null && !m.cell().hasCellState()) {
             throw new SprnnException("--final-c: cell " + m.cell() + " has no cell state (only lstm has)");

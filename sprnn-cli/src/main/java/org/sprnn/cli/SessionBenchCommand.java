@@ -196,7 +196,7 @@ final class SessionBenchCommand extends SprnnCommand {
             }
         }
         if (outDir != null) {
-            Files.createDirectories(outDir);
+            Options.outDir(outDir);
             CsvRow.check(outDir.resolve("session.csv"), HEADER);
         }
         RnnModel model = modelFile == null ? synthetic() : userModel();

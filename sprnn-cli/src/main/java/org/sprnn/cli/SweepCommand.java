@@ -223,7 +223,7 @@ final class SweepCommand extends SprnnCommand {
             }
         }
         if (outDir != null) {
-            Files.createDirectories(outDir);
+            Options.outDir(outDir);
             CsvRow.check(outDir.resolve("sweep.csv"), HEADER);
         }
         if (Options.anyGpuEngine(engines)) { // the GPU and its libraries, where a GPU engine was asked for

@@ -165,4 +165,60 @@ class HostileFilesCliTest {
         b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0}).putInt(header.length).put(header);
         return b.array();
     }
+
+    /** Exit code 2 and one printable stderr line holding each fragment (session 22's fuzzing found each of these). */
+    private static void assertOneClearLine(CliTest.Result r, String... fragments) {
+        assertThat(r.code()).as(r.err()).isEqualTo(2);
+        assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
+        assertThat(r.err()).doesNotContain("Exception").doesNotContain("internal error").contains(fragments);
+        assertThat(r.err().strip().codePoints().filter(c -> Character.isISOControl(c) || Character.getType(c) == Character.FORMAT))
+                .as("control characters on stderr: %s", r.err()).isEmpty();
+    }
+
+    @Test
+    void optionValuesAndPathsAreEscapedInMessages() {
+        assertOneClearLine(cli("run", "--model", model.toString(), "--input", input.toString(), "--output", output.toString(),
+                "--engine", "cp\u001b[2Ju\nX"), "\\x1b[2Ju\\x0aX");
+        assertOneClearLine(cli("inspect", "--model", dir.resolve("no\nsuch\u202e.safetensors").toString()), "no\\x0asuch\\u202e");
+        assertOneClearLine(cli("demo", "--density", "0.\u001b5"), "0.\\x1b5");
+        assertThat(output).doesNotExist();
+    }
+
+    @Test
+    void aModelThatIsNotARegularFileIsRefusedWithoutBlocking() throws Exception {
+        Path fifo = dir.resolve("m.safetensors");
+        Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mk.waitFor() == 0, "mkfifo is not available");
+        assertOneClearLine(cli("inspect", "--model", fifo.toString()), fifo.toString(), "not a regular file");
+        assertOneClearLine(cli("inspect", "--model", fifo.toString(), "--cell", "lstm"), "not a regular file");
+        Path npz = dir.resolve("m.npz");
+        new ProcessBuilder("mkfifo", npz.toString()).start().waitFor();
+        assertOneClearLine(cli("prune", "--model", npz.toString(), "--cell", "lstm", "--density", "0.5", "--output",
+                dir.resolve("o.npz").toString()), "not a regular file");
+    }
+
+    @Test
+    void sizesThatOverflowAreRefusedBeforeAnyWork() {
+        assertOneClearLine(cli("plan", "--hidden", "64", "--batch", "2147483647"), "--batch");
+        assertOneClearLine(cli("plan", "--model", model.toString(), "--batch", "1073741825"), "--batch");
+        assertOneClearLine(cli("plan", "--hidden", "65536"), "[65536, 65536] is too large");
+        assertOneClearLine(cli("plan", "--hidden", "1000000"), "[1000000, 1000000] is too large");
+        assertOneClearLine(cli("bench", "--hidden", "46341", "--batch", "1", "--engines", "cpu"), "46341", "is too large");
+        assertOneClearLine(cli("bench", "--engines", "cpu", "--hidden", "8", "--input", "2147483647"), "2147483647", "is too large");
+    }
+
+    @Test
+    void outputsThatAreNotWritableAsAskedAreRefused() {
+        assertOneClearLine(cli("bench", "--model", model.toString(), "--model-cell", "lstm", "--engines", "cpu", "--reps", "20",
+                "--out-dir", model.toString()), model.toString(), "not a directory");
+        long before = model.toFile().length();
+        assertOneClearLine(cli("run", "--model", model.toString(), "--input", input.toString(), "--engine", "cpu",
+                "--output", model.toString()), "--output", "the model");
+        assertOneClearLine(cli("run", "--model", model.toString(), "--input", input.toString(), "--engine", "cpu",
+                "--output", input.toString()), "--output", "--input");
+        assertOneClearLine(cli("run", "--model", model.toString(), "--input", input.toString(), "--engine", "cpu",
+                "--output", dir.resolve("y.txt").toString()), "--output", ".npy");
+        assertThat(model.toFile().length()).isEqualTo(before);
+        assertThat(dir.resolve("y.txt")).doesNotExist();
+    }
 }

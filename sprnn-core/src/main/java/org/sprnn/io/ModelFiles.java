@@ -235,11 +235,14 @@ public final class ModelFiles {
         if (Files.isDirectory(file)) {
             throw new SprnnException(file + ": is a directory, not a model file");
         }
+        if (!Files.isRegularFile(file)) { // a pipe would block the read below until something writes to it
+            throw new SprnnException(file + ": is not a regular file (a pipe or device): sprnn reads models from regular files");
+        }
         byte[] head;
         try (InputStream in = Files.newInputStream(file)) {
             head = in.readNBytes(8);
         } catch (IOException e) {
-            throw new SprnnException(file + ": cannot read: " + e.getMessage());
+            throw new SprnnException(file + ": cannot read: " + Untrusted.why(e));
         }
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         // safetensors first: its 8-byte header length may begin like another format's magic, "PK" (19280 +

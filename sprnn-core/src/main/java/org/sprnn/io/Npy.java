@@ -90,7 +90,7 @@ public final class Npy {
         } catch (NoSuchFileException e) {
             throw new SprnnException(file + ": no such file");
         } catch (IOException e) {
-            throw new SprnnException(file + ": cannot read: " + e.getMessage());
+            throw new SprnnException(file + ": cannot read: " + Untrusted.why(e));
         } catch (InternalError e) {
             // a mapped page that can no longer be read (the file was truncated meanwhile, an I/O error)
             throw new SprnnException(file + ": the file changed or could not be read while it was mapped (" + e.getMessage() + ")");

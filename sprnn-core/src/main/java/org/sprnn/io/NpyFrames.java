@@ -79,7 +79,7 @@ public final class NpyFrames {
             FileElements.decode(h.dtype(), MemorySegment.ofArray(data), 0, values, values.length);
             return new Tensor(h.shape(), values);
         } catch (IOException e) {
-            throw new SprnnException(where + ": cannot read: " + e.getMessage());
+            throw new SprnnException(where + ": cannot read: " + Untrusted.why(e));
         }
     }
 
@@ -149,7 +149,7 @@ public final class NpyFrames {
                         + " float32 values per step)");
             }
         } catch (IOException e) {
-            throw new SprnnException(where + ": cannot read: " + e.getMessage());
+            throw new SprnnException(where + ": cannot read: " + Untrusted.why(e));
         }
         float[] v = new float[count];
         MemorySegment.copy(MemorySegment.ofArray(bytes), ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, v, 0, count);

@@ -50,7 +50,7 @@ public final class NpyIntegers {
         } catch (NoSuchFileException e) {
             throw new SprnnException(file + ": no such file");
         } catch (IOException e) {
-            throw new SprnnException(file + ": cannot read: " + e.getMessage());
+            throw new SprnnException(file + ": cannot read: " + Untrusted.why(e));
         }
         if (bytes.length > limit) { // grew while being read
             throw fail(file, "changed while it was read");

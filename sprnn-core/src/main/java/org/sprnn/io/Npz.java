@@ -109,7 +109,8 @@ public final class Npz {
         } catch (ZipException e) {
             throw new SprnnException(file + ": not a valid .npz (zip) archive (" + Untrusted.escape(String.valueOf(e.getMessage())) + ")");
         } catch (IOException e) {
-            throw new SprnnException(file + ": cannot read: " + e.getMessage());
+            throw new SprnnException(file + (e.getMessage() == null ? ": not a valid .npz (zip) archive (" + Untrusted.why(e) + ")"
+                    : ": cannot read: " + Untrusted.why(e)));
         }
         return arrays;
     }

@@ -135,7 +135,7 @@ public final class Safetensors {
         } catch (NoSuchFileException e) {
             throw fail(file, "no such file");
         } catch (IOException e) {
-            throw fail(file, "cannot read: " + e.getMessage());
+            throw fail(file, "cannot read: " + Untrusted.why(e));
         } catch (InternalError e) {
             // a mapped page that can no longer be read (the file was truncated meanwhile, an I/O error)
             throw fail(file, "the file changed or could not be read while it was mapped (" + e.getMessage() + ")");

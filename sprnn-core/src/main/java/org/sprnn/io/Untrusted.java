@@ -16,7 +16,9 @@ package org.sprnn.io;
  * as it is. The escaped text is cut at {@value #MAX_SHOWN} characters, and a cut is marked with an
  * ellipsis and the full length: {@code 'aaaa...'... (1048576 characters in all)}.
  *
- * <p>File paths the user typed are not file contents and are shown as they are.
+ * <p>File paths the user typed are not file contents and are shown as they are by the library; the command line
+ * passes every whole message through {@link #printable(String)} before printing it, so no path or option value can
+ * break a message's one line or reach the terminal as a control sequence.
  */
 public final class Untrusted {
 
@@ -74,6 +76,46 @@ public final class Untrusted {
         StringBuilder out = new StringBuilder();
         boolean cut = append(out, s, MAX_SHOWN, '\\');
         return cut ? out.append("... (").append(s.length()).append(" characters in all)").toString() : out.toString();
+    }
+
+    /**
+     * What an I/O failure says, for a message: its text escaped ({@link #escape}), or, where it has none (a corrupt
+     * zip's {@code ZipFile} throws an {@code EOFException} without one), a phrase for its kind.
+     *
+     * @param e the failure
+     * @return one short printable phrase
+     */
+    public static String why(Throwable e) {
+        if (e.getMessage() != null && !e.getMessage().isBlank()) {
+            return escape(e.getMessage());
+        }
+        return e instanceof java.io.EOFException ? "it ends before its structure does" : "an I/O error with no detail";
+    }
+
+    /**
+     * The text with only what is not printable escaped ({@code \xNN}, <code>&#92;uNNNN</code>, {@code \UNNNNNNNN}, as
+     * {@link #quote(String)} escapes it), nothing quoted, doubled or cut: for a whole message about to be printed as
+     * one line, which may already hold escaped file text and repeats the option values and paths a user (or a script
+     * fed untrusted names) typed. A newline becomes {@code \x0a}, an ESC {@code \x1b}.
+     *
+     * @param s a message, or {@code null}
+     * @return the message on one printable line; the four characters {@code null} for {@code null}
+     */
+    public static String printable(String s) {
+        if (s == null) {
+            return "null";
+        }
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            if ((Character.isSurrogate(s.charAt(i)) && Character.charCount(cp) == 1) || needsEscape(cp)) {
+                hex(out, cp <= 0xFF ? 'x' : cp <= 0xFFFF ? 'u' : 'U', cp, cp <= 0xFF ? 2 : cp <= 0xFFFF ? 4 : 8);
+            } else {
+                out.appendCodePoint(cp);
+            }
+            i += Character.charCount(cp);
+        }
+        return out.toString();
     }
 
     /**

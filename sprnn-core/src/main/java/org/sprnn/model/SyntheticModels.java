@@ -38,6 +38,10 @@ public final class SyntheticModels {
                                    long seed, boolean unequalRows) {
         checkArguments(inputSize, hidden, layers, density, densityIh);
         SplittableRandom rnd = new SplittableRandom(seed);
+        if ((long) cell.gates() * hidden > Integer.MAX_VALUE - 16) {
+            throw new SprnnException("synthetic model: hidden " + hidden + " gives " + (long) cell.gates() * hidden
+                    + " gate rows, more than one array holds");
+        }
         int rows = cell.gates() * hidden;
         List<Layer> ls = new ArrayList<>();
         for (int k = 0; k < layers; k++) {
@@ -71,7 +75,7 @@ public final class SyntheticModels {
     /** {@code [rows][cols]}, each entry nonzero with probability {@code d} (at least one a row), {@code N(0, 1/(cols d))}. */
     static Tensor bernoulli(int rows, int cols, double d, SplittableRandom rnd) {
         double scale = 1.0 / Math.sqrt((double) cols * d);
-        double[] w = new double[rows * cols];
+        double[] w = new double[Tensor.allocatableSize(new int[] {rows, cols})];
         for (int r = 0; r < rows; r++) {
             boolean any = false;
             for (int j = 0; j < cols; j++) {
@@ -114,6 +118,10 @@ public final class SyntheticModels {
                                                double densityIh, long seed) {
         checkArguments(inputSize, hidden, layers, density, densityIh);
         SplittableRandom rnd = new SplittableRandom(seed);
+        if ((long) cell.gates() * hidden > Integer.MAX_VALUE - 16) {
+            throw new SprnnException("synthetic model: hidden " + hidden + " gives " + (long) cell.gates() * hidden
+                    + " gate rows, more than one array holds");
+        }
         int rows = cell.gates() * hidden;
         List<Layer> fwd = new ArrayList<>(), rev = new ArrayList<>();
         for (int k = 0; k < layers; k++) {
@@ -144,7 +152,7 @@ public final class SyntheticModels {
     public static Tensor sparse(int rows, int cols, double d, SplittableRandom rnd) {
         int k = Math.max(1, (int) Math.round(d * cols));
         double scale = 1.0 / Math.sqrt((double) cols * d);
-        double[] w = new double[rows * cols];
+        double[] w = new double[Tensor.allocatableSize(new int[] {rows, cols})];
         int[] perm = new int[cols];
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < cols; j++) {

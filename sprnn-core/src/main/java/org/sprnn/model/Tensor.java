@@ -39,11 +39,20 @@ public record Tensor(int[] shape, double[] data) {
     /** The element count of {@code shape}, refused when no Java array can hold it (also FloatTensor's). */
     static int allocatableSize(int[] shape) {
         long n = 1;
+        boolean over = false;
         for (int s : shape) {
-            n *= s;
+            if (s < 0) {
+                throw new SprnnException("shape " + Arrays.toString(shape) + " has a negative extent");
+            }
+            over |= s != 0 && n > (Integer.MAX_VALUE - 16) / s; // before n * s could leave long's range
+            n = over ? n : n * s;
         }
-        if (n > Integer.MAX_VALUE - 16) {
-            throw new SprnnException("shape " + Arrays.toString(shape) + " is too large (" + n + " elements)");
+        if (shape.length > 0 && Arrays.stream(shape).anyMatch(s -> s == 0)) {
+            return 0;
+        }
+        if (over || n > Integer.MAX_VALUE - 16) {
+            throw new SprnnException("shape " + Arrays.toString(shape) + " is too large: more than "
+                    + (Integer.MAX_VALUE - 16) + " elements, the most one array holds");
         }
         return (int) n;
     }

@@ -41,6 +41,9 @@ public record SharedMemoryBanks(int rowBytes, int accessBytes) {
         if (batch < 1) {
             throw new SprnnException("batch " + batch + " must be >= 1");
         }
+        if (batch > 1 << 16) { // far beyond any on-chip batch; the doubling below would overflow past 2^30
+            throw new SprnnException("batch " + batch + " is too large to pad to a power of two");
+        }
         int p = 2;
         while (p < batch) {
             p <<= 1;

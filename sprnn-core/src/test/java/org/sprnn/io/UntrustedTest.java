@@ -30,6 +30,16 @@ class UntrustedTest {
     }
 
     @Test
+    void printableEscapesOnlyWhatIsNotPrintable() {
+        assertThat(Untrusted.printable("--engine 'cp\\x1bu': unknown")).as("already escaped text stays as it is")
+                .isEqualTo("--engine 'cp\\x1bu': unknown");
+        assertThat(Untrusted.printable("a\nb\u001b[2Jc\u202ed\ud800")).isEqualTo("a\\x0ab\\x1b[2Jc\\u202ed\\ud800");
+        assertThat(Untrusted.printable("x".repeat(1000))).as("never cut").hasSize(1000);
+        assertThat(Untrusted.printable("µs ≤ 3e-3 × 2 'q' \"d\"")).isEqualTo("µs ≤ 3e-3 × 2 'q' \"d\"");
+        assertThat(Untrusted.printable(null)).isEqualTo("null");
+    }
+
+    @Test
     void controlAndInvisibleCharactersAreEscaped() {
         assertThat(Untrusted.quote("a\nb\rc\td\0")).isEqualTo("'a\\x0ab\\x0dc\\x09d\\x00'");
         assertThat(Untrusted.quote("\u001b[31mred")).isEqualTo("'\\x1b[31mred'");
