@@ -107,7 +107,14 @@ public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String k
         if (t == null) {
             throw new SprnnException("missing tensor " + name);
         }
-        if (rows <= 0 || cols <= 0 || !t.hasShape(rows, cols)) {
+        if (t.rank() != 2) {
+            throw new SprnnException(name + " has shape " + t.shapeString() + ": a weight matrix has two dimensions, [gate rows, inputs]");
+        }
+        if (rows <= 0 || cols <= 0) { // the size that should be taken from this layer (or layer 0) is 0
+            throw new SprnnException(name + " has shape " + t.shapeString() + ": " + (rows <= 0 ? "a hidden size" : "an input size")
+                    + " of 0 (a layer needs at least one hidden unit and one input)");
+        }
+        if (!t.hasShape(rows, cols)) {
             throw new SprnnException(name + " has shape " + t.shapeString() + ", expected [" + rows + ", " + cols
                     + "] for cell " + cell + " (" + cell.gates() + " gate rows per hidden unit)");
         }
