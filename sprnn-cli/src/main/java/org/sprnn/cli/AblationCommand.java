@@ -104,7 +104,7 @@ final class AblationCommand extends SprnnCommand {
         }
         CellType c = CellType.parse(cell);
         if (outDir != null) {
-            Options.outDir(outDir); // before the runs, not after them
+            Options.checkOutDir(outDir); // before the runs, not after them (made only when rows are written)
         }
         GpuStatus.problem().ifPresent(p -> {
             throw new SprnnException("bench ablation needs a GPU: " + p);

@@ -246,7 +246,7 @@ final class BenchCommand extends SprnnCommand {
             throw new SprnnException("--reps: at least 20 replays, got " + reps);
         }
         if (outDir != null) {
-            Options.outDir(outDir); // before the runs, not after them
+            Options.checkOutDir(outDir); // before the runs, not after them (made only when rows are written)
         }
         if (!(wallSeconds > 0) || wallSeconds > 86400) {
             throw new SprnnException("--wall-seconds: expected more than 0 and at most 86400, got " + wallSeconds);
@@ -332,7 +332,7 @@ final class BenchCommand extends SprnnCommand {
             EngineFactory f = EngineProvider.factory(name);
             var why = EngineProvider.unavailableReason(f, model, opts);
             if (why.isPresent()) {
-                System.out.println(label + " " + prec.id() + ": unavailable: " + why.get());
+                System.out.println(org.sprnn.io.Untrusted.printable(label + " " + prec.id() + ": unavailable: " + why.get()));
                 continue;
             }
             try (Engine e = createWithMode(f, model, opts, trial.bidirMode())) {
@@ -351,7 +351,7 @@ final class BenchCommand extends SprnnCommand {
                         t.fullMicros(), t.how()));
             } catch (CudnnEngineException refused) {
                 // cuDNN's refusal of one algorithm for this shape is a result of the comparison, not the end of it
-                System.out.println(label + " " + prec.id() + ": " + refused.getMessage());
+                System.out.println(org.sprnn.io.Untrusted.printable(label + " " + prec.id() + ": " + refused.getMessage()));
             }
         }
         return rows;

@@ -55,13 +55,33 @@ public final class Main {
 
     public static void main(String[] args) {
         LauncherStderr.restore(); // the launchers filter the JVM's start-up warning out of stderr
+        utf8WhereNeeded(); // before anything prints: some commands print to System.out directly
         System.exit(execute(args, System.in, System.out, textWriter(System.out), textWriter(System.err)));
+    }
+
+    /**
+     * Replaces {@code System.out} and {@code System.err} by UTF-8 streams on the same descriptors where their charset
+     * cannot write the output's own characters ({@link #textCharset}); binary writes ({@code sprnn stream}) pass
+     * through a PrintStream unchanged.
+     */
+    private static void utf8WhereNeeded() {
+        if (textCharset(System.out.charset()) != System.out.charset()) {
+            System.out.flush();
+            System.setOut(new java.io.PrintStream(new java.io.BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), 8192),
+                    true, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        if (textCharset(System.err.charset()) != System.err.charset()) {
+            System.err.flush();
+            System.setErr(new java.io.PrintStream(new java.io.BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), 8192),
+                    true, java.nio.charset.StandardCharsets.UTF_8));
+        }
     }
 
     /**
      * A text writer on {@code stream} in its charset, or in UTF-8 where that charset cannot write the output's own
      * characters (µ, ≤, ×): under the C/POSIX locale (no LANG, as in containers and CI) Java's stdout is ASCII and
-     * would print "?s" for "µs"; like Python's C-locale coercion, sprnn then writes UTF-8, which terminals show.
+     * would print "?s" for "µs"; like Python's C-locale coercion, sprnn then writes UTF-8, which terminals show (a
+     * Latin-1 console, which has µ and × but not ≤, gets UTF-8 too: a trade-off for one rule).
      */
     static PrintWriter textWriter(java.io.PrintStream stream) {
         java.nio.charset.Charset cs = textCharset(stream.charset());

@@ -25,13 +25,18 @@ final class Options {
      * cannot be made, in one line.
      */
     static void outDir(java.nio.file.Path dir) {
-        if (java.nio.file.Files.exists(dir) && !java.nio.file.Files.isDirectory(dir)) {
-            throw new SprnnException("--out-dir " + dir + ": not a directory (an existing file)");
-        }
+        checkOutDir(dir);
         try {
             java.nio.file.Files.createDirectories(dir);
         } catch (java.io.IOException | SecurityException e) {
             throw new SprnnException("--out-dir " + dir + ": cannot create it: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+        }
+    }
+
+    /** Refuses an {@code --out-dir} that names an existing file, creating nothing (for checks before the work). */
+    static void checkOutDir(java.nio.file.Path dir) {
+        if (java.nio.file.Files.exists(dir) && !java.nio.file.Files.isDirectory(dir)) {
+            throw new SprnnException("--out-dir " + dir + ": not a directory (an existing file)");
         }
     }
 

@@ -116,8 +116,8 @@ final class PruneCommand extends SprnnCommand {
                             + "weights a row in each of the %d banks of columns c mod %d, of %s columns each here)", PruneSpec.BANKS,
                             Math.max(1, Math.round(density * cols / PruneSpec.BANKS)), banks, PruneSpec.BANKS,
                             cols % banks == 0 ? Integer.toString(cols / banks) : (cols / banks) + " or " + (cols / banks + 1));
-                    case PER_ROW -> String.format(java.util.Locale.ROOT, " (per-row keeps round(d x %d columns) = %d weights a row)",
-                            cols, Math.round(density * cols));
+                    case PER_ROW -> String.format(java.util.Locale.ROOT, " (per-row keeps max(1, round(d x %d columns)) = %d weights a row)",
+                            cols, Math.max(1, Math.round(density * cols)));
                     case BALANCED -> String.format(java.util.Locale.ROOT, " (balanced keeps round(d x %d rows x %d columns) a group of rows, "
                             + "clamped to [%d, %d])", ps.group(), cols, ps.group(), (long) ps.group() * cols);
                     default -> "";

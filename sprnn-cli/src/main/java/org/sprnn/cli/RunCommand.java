@@ -97,8 +97,8 @@ final class RunCommand extends SprnnCommand {
     boolean verbose;
 
     /**
-     * Each output a {@code .npy} name that is none of the inputs: {@code run} writes .npy arrays, and writing one over
-     * the model or an input it reads would destroy it.
+     * Each output none of the inputs and not named as a model file: {@code run} writes .npy arrays, and writing one
+     * over the model or an input it reads, or under a model's name, would destroy or disguise it.
      */
     static void checkOutputs(java.util.Map<String, Path> outputs, java.util.Map<String, Path> inputs) {
         for (var o : outputs.entrySet()) {
@@ -112,8 +112,10 @@ final class RunCommand extends SprnnCommand {
                 }
             }
             Path leaf = o.getValue().getFileName();
-            if (leaf == null || !leaf.toString().toLowerCase(java.util.Locale.ROOT).endsWith(".npy")) {
-                throw new SprnnException(o.getKey() + " " + o.getValue() + ": sprnn run writes .npy arrays: give a name ending in .npy");
+            String name = leaf == null ? "" : leaf.toString().toLowerCase(java.util.Locale.ROOT);
+            if (name.endsWith(".safetensors") || name.endsWith(".npz") || name.endsWith(".pt") || name.endsWith(".pth")) {
+                throw new SprnnException(o.getKey() + " " + o.getValue() + ": a model file's name; sprnn run writes .npy arrays "
+                        + "(give a name ending in .npy)");
             }
         }
     }
@@ -151,6 +153,7 @@ final class RunCommand extends SprnnCommand {
         ins.put("--input", input);
         ins.put("--h0", h0);
         ins.put("--c0", c0);
+        ins.put("--lengths", lengths != null && lengths.toLowerCase(java.util.Locale.ROOT).endsWith(".npy") ? Path.of(lengths) : null);
         checkOutputs(outs, ins);
         RnnModel m = modelOption.load();
         if (finalC != null && !m.cell().hasCellState()) {

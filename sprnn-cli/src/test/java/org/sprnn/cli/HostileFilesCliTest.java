@@ -217,8 +217,17 @@ class HostileFilesCliTest {
         assertOneClearLine(cli("run", "--model", model.toString(), "--input", input.toString(), "--engine", "cpu",
                 "--output", input.toString()), "--output", "--input");
         assertOneClearLine(cli("run", "--model", model.toString(), "--input", input.toString(), "--engine", "cpu",
-                "--output", dir.resolve("y.txt").toString()), "--output", ".npy");
+                "--output", dir.resolve("y.safetensors").toString()), "--output", "a model file's name");
         assertThat(model.toFile().length()).isEqualTo(before);
-        assertThat(dir.resolve("y.txt")).doesNotExist();
+        assertThat(dir.resolve("y.safetensors")).doesNotExist();
+        Path lengths = dir.resolve("lengths.npy");
+        Npy.write(lengths, new org.sprnn.model.Tensor(new int[] {1}, new double[] {2}));
+        assertOneClearLine(cli("run", "--model", model.toString(), "--input", input.toString(), "--engine", "cpu",
+                "--lengths", lengths.toString(), "--output", lengths.toString()), "--output", "--lengths");
+        // any other name is still written (scripts pass mktemp's names)
+        Path plain = dir.resolve("out");
+        CliTest.Result ok = cli("run", "--model", model.toString(), "--input", input.toString(), "--engine", "cpu", "--output", plain.toString());
+        assertThat(ok.code()).as(ok.err()).isZero();
+        assertThat(Npy.read(plain).shape()).containsExactly(2, 1, 4);
     }
 }

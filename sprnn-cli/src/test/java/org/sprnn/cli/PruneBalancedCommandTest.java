@@ -108,7 +108,7 @@ class PruneBalancedCommandTest {
         CliTest.Result r = cli("prune", "--model", in.toString(), "--density", "0.1", "--mode", "per-row", "--output", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.err()).contains("note: W_hh keeps 9.4% of its weights where --density asked 10.0% "
-                + "(per-row keeps round(d x 64 columns) = 6 weights a row)");
+                + "(per-row keeps max(1, round(d x 64 columns)) = 6 weights a row)");
         // 0.25 x 64 = 16 exactly: nothing to say
         CliTest.Result exact = cli("prune", "--model", in.toString(), "--density", "0.25", "--mode", "per-row", "--output", out.toString());
         assertThat(exact.err()).doesNotContain("note:");

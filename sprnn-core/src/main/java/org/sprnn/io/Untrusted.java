@@ -17,7 +17,7 @@ package org.sprnn.io;
  * ellipsis and the full length: {@code 'aaaa...'... (1048576 characters in all)}.
  *
  * <p>File paths the user typed are not file contents and are shown as they are by the library; the command line
- * passes every whole message through {@link #printable(String)} before printing it, so no path or option value can
+ * passes its error lines through {@link #printable(String)} before printing them, so no path or option value can
  * break a message's one line or reach the terminal as a control sequence.
  */
 public final class Untrusted {
@@ -79,15 +79,19 @@ public final class Untrusted {
     }
 
     /**
-     * What an I/O failure says, for a message: its text escaped ({@link #escape}), or, where it has none (a corrupt
+     * What an I/O failure says, for a message: a file system failure's reason, else its text, escaped
+     * ({@link #printable}), or, where it has none (a corrupt
      * zip's {@code ZipFile} throws an {@code EOFException} without one), a phrase for its kind.
      *
      * @param e the failure
      * @return one short printable phrase
      */
     public static String why(Throwable e) {
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return printable(f.getReason()); // its message starts with the path, which the caller's message names already
+        }
         if (e.getMessage() != null && !e.getMessage().isBlank()) {
-            return escape(e.getMessage());
+            return printable(e.getMessage()); // not cut: a long path must not push the reason out
         }
         return e instanceof java.io.EOFException ? "it ends before its structure does" : "an I/O error with no detail";
     }

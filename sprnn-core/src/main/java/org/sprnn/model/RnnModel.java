@@ -79,6 +79,10 @@ public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String k
         }
         int g = cell.gates();
         int h = layers.get(0).wHh().rank() == 2 ? layers.get(0).wHh().dim(1) : -1;
+        if ((long) g * h > Integer.MAX_VALUE - 16 || (bidirectional && 2L * h > Integer.MAX_VALUE - 16)) {
+            throw new SprnnException("weight_hh_l0 has shape " + layers.get(0).wHh().shapeString() + ": a hidden size of " + h
+                    + " gives " + (long) g * h + " gate rows for cell " + cell + ", more than one array holds");
+        }
         int in0 = layers.get(0).wIh().rank() == 2 ? layers.get(0).wIh().dim(1) : -1;
         for (int d = 0; d < (bidirectional ? 2 : 1); d++) {
             List<Layer> dir = d == 0 ? layers : reverseLayers;

@@ -34,6 +34,13 @@ class RnnModelShapesTest {
     }
 
     @Test
+    void aHiddenSizeWhoseGateRowsOverflowIsNamed() {
+        Tensor wide = new Tensor(new int[] {0, 536870912}, new double[0]);
+        assertThatThrownBy(() -> new RnnModel(CellType.LSTM, List.of(new Layer(Tensor.zeros(0, 3), wide, Tensor.zeros(0), Tensor.zeros(0)))))
+                .isInstanceOf(SprnnException.class).hasMessageContaining("a hidden size of 536870912 gives 2147483648 gate rows");
+    }
+
+    @Test
     void aWrongShapeStillSaysWhatWasExpected() {
         assertThatThrownBy(() -> model(Tensor.zeros(4, 3), Tensor.zeros(4, 5), 4)).isInstanceOf(SprnnException.class)
                 .hasMessageContaining("weight_hh_l0 has shape [4, 5], expected [5, 5]");
