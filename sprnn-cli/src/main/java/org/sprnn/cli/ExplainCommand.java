@@ -1,6 +1,7 @@
 package org.sprnn.cli;
 
 import org.sprnn.Precision;
+import org.sprnn.SprnnException;
 import org.sprnn.engine.EngineAdvice;
 import org.sprnn.engine.EngineOptions;
 import org.sprnn.engine.EngineProvider;
@@ -27,7 +28,10 @@ final class ExplainCommand extends SprnnCommand {
     @Mixin
     ModelOption modelOption;
 
-    @Option(names = "--batch", defaultValue = "1", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    /** The largest batch explain predicts for: far past what any engine serves at the latencies it is built for. */
+    static final int MAX_BATCH = 65536;
+
+    @Option(names = "--batch", defaultValue = "1", description = "Batch size, 1 to 65536 (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--precision", defaultValue = "fp16", description = "GPU weight precision: fp16, bf16, fp32 (default: ${DEFAULT-VALUE}).")
@@ -41,6 +45,10 @@ final class ExplainCommand extends SprnnCommand {
 
     @Override
     public Integer call() {
+        Options.positive("--batch", batch);
+        if (batch > MAX_BATCH) { // the predictions' arithmetic is meant for serving batches, not overflowing ones
+            throw new SprnnException("--batch " + batch + ": explain predicts for batches of 1 to " + MAX_BATCH);
+        }
         EngineOptions options = EngineOptions.builder()
                 .precision(Precision.parse("--precision", precision, EngineOptions.PRECISIONS)).batchHint(batch).build();
         Trials trials = tune ? Trials.tune(steps, line -> err().println(line)) : new Trials(false, steps, org.sprnn.engine.TuneCache.standard(), s -> { });

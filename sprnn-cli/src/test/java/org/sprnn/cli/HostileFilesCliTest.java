@@ -205,6 +205,8 @@ class HostileFilesCliTest {
         assertOneClearLine(cli("plan", "--hidden", "1000000"), "[1000000, 1000000] is too large");
         assertOneClearLine(cli("bench", "--hidden", "46341", "--batch", "1", "--engines", "cpu"), "46341", "is too large");
         assertOneClearLine(cli("bench", "--engines", "cpu", "--hidden", "8", "--input", "2147483647"), "2147483647", "is too large");
+        assertOneClearLine(cli("explain", "--model", model.toString(), "--batch", "2147483647"), "--batch 2147483647", "1 to 65536");
+        assertOneClearLine(cli("explain", "--model", model.toString(), "--batch", "0"), "--batch");
     }
 
     @Test

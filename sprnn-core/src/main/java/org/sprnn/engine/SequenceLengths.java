@@ -69,6 +69,9 @@ public record SequenceLengths(int[] values) {
         for (int b = 0; b < parts.length; b++) {
             String p = parts[b].strip();
             try {
+                if (!p.matches("-?[0-9]{1,10}")) { // ASCII digits: parseInt takes '+1' and other scripts' digits too
+                    throw new NumberFormatException();
+                }
                 v[b] = Integer.parseInt(p);
             } catch (NumberFormatException e) {
                 String shown = (p.length() > 20 ? p.substring(0, 20) + "..." : p).replaceAll("[^\\x20-\\x7e]", "?"); // one printable line

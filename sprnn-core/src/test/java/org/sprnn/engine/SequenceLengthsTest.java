@@ -136,6 +136,9 @@ class SequenceLengthsTest {
         assertThatThrownBy(() -> SequenceLengths.parse("99999999999")).hasMessageStartingWith("lengths[0] is '99999999999'");
         assertThatThrownBy(() -> SequenceLengths.parse("1,-2")).hasMessage("lengths[1] is -2: every sequence must have at least 1 step");
         assertThat(SequenceLengths.parse(" 17, 256,90 ,3").values()).containsExactly(17, 256, 90, 3);
+        // ASCII digits only (Integer.parseInt alone takes a plus sign and other scripts' digits)
+        assertThatThrownBy(() -> SequenceLengths.parse("+1,2")).hasMessageStartingWith("lengths[0] is '+1', not an integer");
+        assertThatThrownBy(() -> SequenceLengths.parse("\u0661,2")).hasMessageStartingWith("lengths[0] is '?', not an integer");
     }
 
     @Test
