@@ -90,16 +90,17 @@ final class DemoCommand extends SprnnCommand {
                 c.cell(), c.inputSize(), c.hidden(), c.density(), c.batch(), c.steps(), c.seed());
         RnnModel model = SyntheticModels.random(c.cell(), c.inputSize(), c.hidden(), 1, c.density(), 1.0, c.seed());
         Tensor x = SyntheticModels.input(c.steps(), c.batch(), c.inputSize(), c.seed() + 1);
-        if (saveInput != null) { // checked before the model is written: both or neither
-            AtomicFiles.batch().add(saveInput, ch -> { }).check();
+        AtomicFiles.Batch inputFile = saveInput == null ? null : Npy.addTo(AtomicFiles.batch(), saveInput, x);
+        if (inputFile != null) { // checked before the model is written: both or neither
+            inputFile.check();
         }
         if (saveModel != null) {
             ModelFiles.save(model, saveModel, org.sprnn.Precision.FP32);
             out.printf("wrote    %s (the model%s)%n", saveModel, ModelFiles.formatOfName(saveModel) == ModelFiles.Format.NPZ
                     ? "; an .npz holds no cell type: load it with --cell " + c.cell().id() : "");
         }
-        if (saveInput != null) {
-            Npy.addTo(AtomicFiles.batch(), saveInput, x).write();
+        if (inputFile != null) {
+            inputFile.write();
             out.printf("wrote    %s (the input, [%d][%d][%d] float32)%n", saveInput, c.steps(), c.batch(), c.inputSize());
         }
         EngineOptions options = EngineOptions.builder().engine(c.engine()).batchHint(c.batch()).build();

@@ -65,16 +65,18 @@ public final class Main {
      * through a PrintStream unchanged.
      */
     private static void utf8WhereNeeded() {
-        if (textCharset(System.out.charset()) != System.out.charset()) {
-            System.out.flush();
-            System.setOut(new java.io.PrintStream(new java.io.BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), 8192),
-                    true, java.nio.charset.StandardCharsets.UTF_8));
+        System.setOut(utf8WhereNeeded(System.out, java.io.FileDescriptor.out));
+        System.setErr(utf8WhereNeeded(System.err, java.io.FileDescriptor.err));
+    }
+
+    /** {@code stream} where its charset can write µ, ≤ and ×, else a UTF-8 stream on {@code fd}. */
+    private static java.io.PrintStream utf8WhereNeeded(java.io.PrintStream stream, java.io.FileDescriptor fd) {
+        if (textCharset(stream.charset()) == stream.charset()) {
+            return stream;
         }
-        if (textCharset(System.err.charset()) != System.err.charset()) {
-            System.err.flush();
-            System.setErr(new java.io.PrintStream(new java.io.BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), 8192),
-                    true, java.nio.charset.StandardCharsets.UTF_8));
-        }
+        stream.flush();
+        return new java.io.PrintStream(new java.io.BufferedOutputStream(new java.io.FileOutputStream(fd), 8192), true,
+                java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /**

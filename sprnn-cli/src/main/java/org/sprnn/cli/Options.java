@@ -29,7 +29,7 @@ final class Options {
         try {
             java.nio.file.Files.createDirectories(dir);
         } catch (java.io.IOException | SecurityException e) {
-            throw new SprnnException("--out-dir " + dir + ": cannot create it: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+            throw new SprnnException("--out-dir " + dir + ": cannot create it: " + org.sprnn.io.Untrusted.why(e));
         }
     }
 

@@ -82,8 +82,8 @@ final class PlanCommand extends SprnnCommand {
     @Override
     public Integer call() {
         Options.positive("--batch", batch);
-        if (batch > 32) { // KernelSpec's range; said before any model is built
-            throw new SprnnException("--batch " + batch + ": the persistent kernels take batches of 1 to 32");
+        if (batch > org.sprnn.plan.KernelSpec.MAX_BATCH) { // said before any model is built
+            throw new SprnnException("--batch " + batch + ": the persistent kernels take batches of 1 to " + org.sprnn.plan.KernelSpec.MAX_BATCH);
         }
         Options.density("--density", density);
         ExchangeMode mode = switch (exchange.toLowerCase(Locale.ROOT)) {

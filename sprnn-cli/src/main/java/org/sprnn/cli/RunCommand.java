@@ -121,11 +121,13 @@ final class RunCommand extends SprnnCommand {
     }
 
     private static boolean sameFile(Path a, Path b) {
-        try {
-            return java.nio.file.Files.exists(a) && java.nio.file.Files.exists(b) ? java.nio.file.Files.isSameFile(a, b)
-                    : a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+        if (a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize())) {
+            return true;
+        }
+        try { // another name of the same file (a link, a relative path through one)
+            return java.nio.file.Files.exists(a) && java.nio.file.Files.exists(b) && java.nio.file.Files.isSameFile(a, b);
         } catch (java.io.IOException | SecurityException e) {
-            return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+            return false;
         }
     }
 

@@ -124,8 +124,9 @@ final class RoundingProbe {
      * split into two words and carry about that error), against {@code want}.
      */
     static Explanation probe(RnnModel model, Tensor x, Tensor h0, Tensor c0, RnnOutput want, PlanOptions options, int samples) {
-        IntFunction<DoubleUnaryOperator> planned = asPlanned(model, options);
-        java.util.function.IntToDoubleFunction weightJitter = k -> splits(model, k, options) ? SPLIT_HALF_ULP : FP16_HALF_ULP;
+        boolean[] split = splitLayers(model, options); // once: every emulation below packs the layers alike
+        IntFunction<DoubleUnaryOperator> planned = asPlanned(split, options.weights());
+        java.util.function.IntToDoubleFunction weightJitter = k -> split[k] ? SPLIT_HALF_ULP : FP16_HALF_ULP;
         double exact = RelativeError.of(runPerLayer(model, x, h0, c0, planned, true, 0, 0), want);
         double lo = Double.MAX_VALUE, hi = 0;
         for (int i = 1; i <= samples; i++) {
@@ -143,17 +144,20 @@ final class RoundingProbe {
     }
 
     /**
-     * Each layer's W_hh rounding as {@code options} pack it for the kernel: split weights (hi + lo words,
-     * {@link #splitRound16}) where {@link Plan#splitsWeights} says so, else one 16-bit word ({@link #round16}).
+     * Each layer's W_hh rounding as the kernel holds it: split weights (hi + lo words, {@link #splitRound16}) where
+     * {@code split[k]} ({@link #splitLayers}), else one 16-bit word ({@link #round16}).
      */
-    static IntFunction<DoubleUnaryOperator> asPlanned(RnnModel model, PlanOptions options) {
-        Precision weights = options.weights();
-        return k -> splits(model, k, options) ? v -> splitRound16(v, weights) : v -> round16(v, weights);
+    static IntFunction<DoubleUnaryOperator> asPlanned(boolean[] split, Precision weights) {
+        return k -> split[k] ? v -> splitRound16(v, weights) : v -> round16(v, weights);
     }
 
-    /** Whether {@code options} plan layer {@code k}'s W_hh as split weights ({@link Plan#splitsWeights}). */
-    private static boolean splits(RnnModel model, int k, PlanOptions options) {
-        return Plan.splitsWeights(CsrMatrix.of(model.layers().get(k).wHh()), options);
+    /** For each layer, whether {@code options} plan its W_hh as split weights ({@link Plan#splitsWeights}). */
+    private static boolean[] splitLayers(RnnModel model, PlanOptions options) {
+        boolean[] split = new boolean[model.layers().size()];
+        for (int k = 0; k < split.length; k++) {
+            split[k] = Plan.splitsWeights(CsrMatrix.of(model.layers().get(k).wHh()), options);
+        }
+        return split;
     }
 
     /** The weight one 16-bit word of float32 {@code w} has on the kernel: {@code f.decode(f.encode((float) w))}. */

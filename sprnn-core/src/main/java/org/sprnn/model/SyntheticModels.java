@@ -38,11 +38,7 @@ public final class SyntheticModels {
                                    long seed, boolean unequalRows) {
         checkArguments(inputSize, hidden, layers, density, densityIh);
         SplittableRandom rnd = new SplittableRandom(seed);
-        if ((long) cell.gates() * hidden > Integer.MAX_VALUE - 16) {
-            throw new SprnnException("synthetic model: hidden " + hidden + " gives " + (long) cell.gates() * hidden
-                    + " gate rows, more than one array holds");
-        }
-        int rows = cell.gates() * hidden;
+        int rows = gateRows(cell, hidden);
         List<Layer> ls = new ArrayList<>();
         for (int k = 0; k < layers; k++) {
             int in = k == 0 ? inputSize : hidden;
@@ -92,6 +88,15 @@ public final class SyntheticModels {
         return new Tensor(new int[] {rows, cols}, w);
     }
 
+    /** The gate rows of W_ih and W_hh, {@code gates x hidden}, refused where no array holds them. */
+    private static int gateRows(CellType cell, int hidden) {
+        if ((long) cell.gates() * hidden > Integer.MAX_VALUE - 16) {
+            throw new SprnnException("synthetic model: hidden " + hidden + " gives " + (long) cell.gates() * hidden
+                    + " gate rows, more than one array holds");
+        }
+        return cell.gates() * hidden;
+    }
+
     private static void checkArguments(int inputSize, int hidden, int layers, double density, double densityIh) {
         if (inputSize < 1 || hidden < 1 || layers < 1) {
             throw new SprnnException("synthetic model needs input, hidden and layers >= 1 (got " + inputSize
@@ -118,11 +123,7 @@ public final class SyntheticModels {
                                                double densityIh, long seed) {
         checkArguments(inputSize, hidden, layers, density, densityIh);
         SplittableRandom rnd = new SplittableRandom(seed);
-        if ((long) cell.gates() * hidden > Integer.MAX_VALUE - 16) {
-            throw new SprnnException("synthetic model: hidden " + hidden + " gives " + (long) cell.gates() * hidden
-                    + " gate rows, more than one array holds");
-        }
-        int rows = cell.gates() * hidden;
+        int rows = gateRows(cell, hidden);
         List<Layer> fwd = new ArrayList<>(), rev = new ArrayList<>();
         for (int k = 0; k < layers; k++) {
             int in = k == 0 ? inputSize : 2 * hidden;

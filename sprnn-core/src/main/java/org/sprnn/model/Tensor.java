@@ -38,21 +38,22 @@ public record Tensor(int[] shape, double[] data) {
 
     /** The element count of {@code shape}, refused when no Java array can hold it (also FloatTensor's). */
     static int allocatableSize(int[] shape) {
-        long n = 1;
-        boolean over = false;
+        long limit = Integer.MAX_VALUE - 16, n = 1;
+        boolean zero = false, over = false;
         for (int s : shape) {
             if (s < 0) {
                 throw new SprnnException("shape " + Arrays.toString(shape) + " has a negative extent");
             }
-            over |= s != 0 && n > (Integer.MAX_VALUE - 16) / s; // before n * s could leave long's range
-            n = over ? n : n * s;
+            zero |= s == 0;
+            over |= s != 0 && n > limit / s; // tested before n * s could leave long's range
+            n = over || s == 0 ? n : n * s;
         }
-        if (shape.length > 0 && Arrays.stream(shape).anyMatch(s -> s == 0)) {
+        if (zero) {
             return 0;
         }
-        if (over || n > Integer.MAX_VALUE - 16) {
-            throw new SprnnException("shape " + Arrays.toString(shape) + " is too large: more than "
-                    + (Integer.MAX_VALUE - 16) + " elements, the most one array holds");
+        if (over) {
+            throw new SprnnException("shape " + Arrays.toString(shape) + " is too large: more than " + limit
+                    + " elements, the most one array holds");
         }
         return (int) n;
     }

@@ -81,6 +81,9 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
                          boolean uniformSlots, int rowSlots, boolean dense, boolean lengths, int tailSlots, int tailEntries,
                          boolean tailSmem) {
 
+    /** The largest batch a persistent kernel takes (the range the compact constructor checks). */
+    public static final int MAX_BATCH = 32;
+
     /** A spec without {@link #tailSmem}. */
     public KernelSpec(CellType cell, int hidden, int batch, Precision weights, int ctas, int warpsPerCta,
                       int slotsPerLane, int registerSlots, int unitsPerWarp, boolean wideLoads, boolean bankAware,
@@ -179,8 +182,8 @@ public record KernelSpec(CellType cell, int hidden, int batch, Precision weights
         if (hidden < 1 || hidden + SharedMemoryBanks.ZERO_COLUMNS - 1 > PackedWord.MAX_COLUMN) {
             throw new SprnnException("kernel spec: hidden " + hidden + " outside [1, " + (PackedWord.MAX_COLUMN - SharedMemoryBanks.ZERO_COLUMNS + 1) + "]");
         }
-        if (batch < 1 || batch > 32) {
-            throw new SprnnException("kernel spec: batch " + batch + " outside [1, 32]");
+        if (batch < 1 || batch > MAX_BATCH) {
+            throw new SprnnException("kernel spec: batch " + batch + " outside [1, " + MAX_BATCH + "]");
         }
         if (ctas < 1 || (exchange == ExchangeMode.CLUSTER && ctas > 16)) {
             throw new SprnnException("kernel spec: ctas " + ctas + (exchange == ExchangeMode.CLUSTER ? " outside [1, 16] for a cluster" : " must be >= 1"));
