@@ -10,7 +10,7 @@ bias_hh_l0; exactly round(density * cols) nonzeros in every row of W_ih and W_hh
 input x [T][B][I] float32, saves both (model.npz, x.npy), and then, in each of --rounds rounds, times on those
 same weights and inputs, one after the other:
 
-  sprnn-cpu     `sprnn bench --model model.npz --model-cell rnn_relu --input x.npy --engines cpu` (the CLI;
+  sprnn-cpu     `sprnn bench --model model.npz --cell rnn_relu --input x.npy --engines cpu` (the CLI;
                 the cpu engine at its default threads, all processors); µs/step = bench.csv's
                 full_us_per_step_median: wall clock around whole Engine.run calls, input projection and
                 float64 conversion of input and output included (for the cpu engine the recurrent column
@@ -304,7 +304,7 @@ def main():
             if c == "sprnn-cpu":
                 d = os.path.join(a.out_dir, f"sprnn_round{rnd}")
                 shutil.rmtree(d, ignore_errors=True)
-                r = sh(sprnn_cmd + ["bench", "--model", model_path, "--model-cell", "rnn_relu", "--input", x_path,
+                r = sh(sprnn_cmd + ["bench", "--model", model_path, "--cell", "rnn_relu", "--input", x_path,
                                     "--engines", "cpu", "--reps", str(a.sprnn_reps), "--warmup", str(a.sprnn_warmup),
                                     "--out-dir", d])
                 for l in (r.stdout + r.stderr).splitlines():

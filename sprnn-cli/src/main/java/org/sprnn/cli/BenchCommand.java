@@ -54,7 +54,7 @@ import picocli.CommandLine.Option;
                 "  sprnn bench --hidden 1152 --density 0.1 --engines cuda-sparse-persistent,cuda-cudnn --cudnn-algos standard,persist-static,persist-dynamic --precisions fp16,fp32",
                 "  sprnn bench --cell lstm --hidden 1024 --batch 1 --density 0.1 --engines auto,cuda-sparse-persistent,cuda-cudnn",
                 "  sprnn bench --model lstm-pruned.safetensors --batch 4 --steps 128 --engines auto,cuda-sparse-persistent,cuda-gemm,cpu",
-                "  sprnn bench --model gru.npz --model-cell gru --input x.npy --engines cpu,cpu-reference --reps 20",
+                "  sprnn bench --model gru.npz --cell gru --input x.npy --engines cpu,cpu-reference --reps 20",
                 "  sprnn bench sweep         (every combination of lists of shapes, see its --help)",
                 "  sprnn bench grid          (auto against the fastest engine over a grid of shapes, see its --help)",
                 "  sprnn bench ablation      (the sparse persistent kernel's ablation, see its --help)",
@@ -73,14 +73,15 @@ final class BenchCommand extends SprnnCommand {
             + "(e.g. one layer pruned two ways), every row's ratio taken to the first model's first row")
     List<Path> modelFiles = new ArrayList<>();
 
-    @Option(names = "--model-cell", description = "the model file's cell where its metadata does not say: rnn_relu, rnn_tanh, gru, lstm")
+    @Option(names = "--model-cell", hidden = true, description = "the old name of --cell with --model (kept for scripts)")
     String modelCell;
 
     @Option(names = "--module", paramLabel = "NAME", description = "read only the RNN of this submodule of the model file (PyTorch's "
             + "name: rnn, encoder.rnn), ignoring its other tensors")
     String modelModule;
 
-    @Option(names = "--cell", defaultValue = "rnn_relu", description = "cell: rnn_relu, rnn_tanh, gru, lstm (default: ${DEFAULT-VALUE})")
+    @Option(names = "--cell", description = "cell: rnn_relu, rnn_tanh, gru, lstm; a synthetic layer's (default: rnn_relu), or with "
+            + "--model the model file's where its metadata does not say (as run, plan and inspect take it)")
     String cell;
 
     @Option(names = "--layers", defaultValue = "1", description = "stacked layers (default: ${DEFAULT-VALUE})")
@@ -167,7 +168,7 @@ final class BenchCommand extends SprnnCommand {
         if (modelModule != null) {
             throw new SprnnException("--module: only with --model (it names the RNN's submodule in the model file)");
         }
-        CellType cellType = CellType.parse(cell);
+        CellType cellType = CellType.parse(cell == null ? "rnn_relu" : cell);
         RnnModel model = bidirectional
                 ? SyntheticModels.randomBidirectional(cellType, in, layer.hidden, layers, layer.density, 1.0, seedOption.seed)
                 : SyntheticModels.random(cellType, in, layer.hidden, layers, layer.density, 1.0, seedOption.seed);
@@ -187,18 +188,12 @@ final class BenchCommand extends SprnnCommand {
     /** The model of --model, on the input of --input or on random inputs of --batch and --steps, from zero states. */
     private Workload userModel(Path modelFile) {
         var parsed = spec.commandLine().getParseResult();
-        for (String synth : List.of("--hidden", "--density", "--cell", "--layers", "--bidirectional")) {
+        for (String synth : List.of("--hidden", "--density", "--layers", "--bidirectional")) {
             if (parsed.hasMatchedOption(synth)) {
                 throw new SprnnException(synth + ": set by the model file; not with --model");
             }
         }
-        RnnModel model;
-        try {
-            model = ModelOption.load(modelFile, modelCell, modelModule, spec);
-        } catch (SprnnException e) {
-            // bench's own synthetic-layer option is --cell: the model file's cell is --model-cell here
-            throw new SprnnException(e.getMessage().replace("pass --cell", "pass --model-cell"), e);
-        }
+        RnnModel model = ModelOption.load(modelFile, ModelOption.cell(cell, modelCell), modelModule, spec);
         List<Tensor> sets = new ArrayList<>();
         int batch = layer.batch, steps = layer.steps;
         if (input != null) {

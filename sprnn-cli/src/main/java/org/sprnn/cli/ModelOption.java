@@ -29,6 +29,17 @@ final class ModelOption {
         return load(model, cell, module, command);
     }
 
+    /**
+     * The model's cell from bench's {@code --cell} or its old name {@code --model-cell} (still taken, hidden from the help):
+     * at most one of them.
+     */
+    static String cell(String cell, String oldName) {
+        if (cell != null && oldName != null) {
+            throw new org.sprnn.SprnnException("--model-cell: the old name of --cell; pass one of them");
+        }
+        return cell != null ? cell : oldName;
+    }
+
     /** {@link ModelFiles#load(Path, CellType, String, java.util.function.Consumer)} with the notes on {@code command}'s stderr. */
     static RnnModel load(Path file, String cell, String module, CommandSpec command) {
         return ModelFiles.load(file, cell == null ? null : CellType.parse(cell), module,

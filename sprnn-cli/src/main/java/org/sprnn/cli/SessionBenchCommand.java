@@ -72,8 +72,8 @@ final class SessionBenchCommand extends SprnnCommand {
             + "Session#step (float64 Tensors); rows are labelled +f32")
     boolean float32;
 
-    @Option(names = "--cell", defaultValue = "rnn_relu", description = "synthetic layer's cell: rnn_relu, rnn_tanh, gru, lstm "
-            + "(default: ${DEFAULT-VALUE})")
+    @Option(names = "--cell", description = "cell: rnn_relu, rnn_tanh, gru, lstm; a synthetic layer's (default: rnn_relu), or with "
+            + "--model the model file's where its metadata does not say")
     String cell;
 
     @Option(names = "--hidden", defaultValue = "2304", description = "synthetic layer's hidden size H (default: ${DEFAULT-VALUE})")
@@ -91,7 +91,7 @@ final class SessionBenchCommand extends SprnnCommand {
     @Option(names = "--model", description = "time this model file (.safetensors or .npz; unidirectional) instead of a synthetic layer")
     Path modelFile;
 
-    @Option(names = "--model-cell", description = "the model file's cell where its metadata does not say: rnn_relu, rnn_tanh, gru, lstm")
+    @Option(names = "--model-cell", hidden = true, description = "the old name of --cell with --model (kept for scripts)")
     String modelCell;
 
     @Option(names = "--module", paramLabel = "NAME", description = "read only the RNN of this submodule of the model file (PyTorch's "
@@ -346,23 +346,18 @@ final class SessionBenchCommand extends SprnnCommand {
         if (input != null) {
             Options.positive("--input", input);
         }
-        return SyntheticModels.random(CellType.parse(cell), input == null ? hidden : input, hidden, layers, density, 1.0, seedOption.seed);
+        return SyntheticModels.random(CellType.parse(cell == null ? "rnn_relu" : cell), input == null ? hidden : input, hidden, layers, density, 1.0, seedOption.seed);
     }
 
     /** The model of --model; the synthetic layer's options are refused beside it. */
     private RnnModel userModel() {
         var parsed = spec.commandLine().getParseResult();
-        for (String synth : List.of("--hidden", "--density", "--cell", "--layers", "--input")) {
+        for (String synth : List.of("--hidden", "--density", "--layers", "--input")) {
             if (parsed.hasMatchedOption(synth)) {
                 throw new SprnnException(synth + ": set by the model file; not with --model");
             }
         }
-        try {
-            return ModelOption.load(modelFile, modelCell, modelModule, spec);
-        } catch (SprnnException e) {
-            // this command's synthetic-layer option is --cell: the model file's cell is --model-cell here
-            throw new SprnnException(e.getMessage().replace("pass --cell", "pass --model-cell"), e);
-        }
+        return ModelOption.load(modelFile, ModelOption.cell(cell, modelCell), modelModule, spec);
     }
 
     private String describe(RnnModel model) {

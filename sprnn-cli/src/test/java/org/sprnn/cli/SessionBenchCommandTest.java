@@ -141,6 +141,8 @@ class SessionBenchCommandTest {
         assertOneLineError(cli("bench", "session", "--density", "1.5", "--engines", "cpu"), "--density", "1.5");
         assertOneLineError(cli("bench", "session", "--cell", "rnn_sigmoid", "--engines", "cpu"), "rnn_sigmoid");
         assertOneLineError(cli("bench", "session", "--model-cell", "gru", "--engines", "cpu"), "--model-cell", "only with --model");
+        assertOneLineError(cli("bench", "session", "--model", "m.npz", "--cell", "gru", "--model-cell", "gru", "--engines", "cpu"),
+                "--model-cell", "old name of --cell");
         assertOneLineError(cli("bench", "session", "--module", "rnn", "--engines", "cpu"), "--module", "only with --model");
         assertOneLineError(cli("bench", "--module", "rnn", "--engines", "cpu", "--hidden", "16"), "--module", "only with --model");
         assertOneLineError(cli("plan", "--module", "rnn", "--hidden", "16"), "--module", "only with --model");
