@@ -58,7 +58,7 @@ final class DemoCommand extends SprnnCommand {
     @Option(names = "--seed", defaultValue = "2018", description = "Random seed of weights and input (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--repeats", defaultValue = "5", description = "Timed runs after one warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeats", defaultValue = "5", description = "Timed runs after the warm-up (for the JIT: until the runs stop getting faster); the median is reported (default: ${DEFAULT-VALUE}).")
     int repeats;
 
     @Option(names = "--save-model", paramLabel = "FILE",
@@ -109,15 +109,14 @@ final class DemoCommand extends SprnnCommand {
             for (Map.Entry<String, String> r : sel.rejected().entrySet()) {
                 out.printf("  not %-22s %s%n", r.getKey() + ":", r.getValue());
             }
-            RnnOutput result = sel.engine().run(x, null, null); // warm-up (and the output we check)
-            double[] perStepMicros = new double[c.repeats()];
-            for (int i = 0; i < c.repeats(); i++) {
-                long t0 = System.nanoTime();
-                sel.engine().run(x, null, null);
-                perStepMicros[i] = (System.nanoTime() - t0) / 1e3 / c.steps();
+            RnnOutput result = sel.engine().run(x, null, null); // the output we check (and the first warm-up run)
+            var wall = org.sprnn.engine.DeviceTimes.wallClock(sel.engine(), List.of(x), null, null, 1, c.repeats(), 10_000_000_000L);
+            double[] perStepMicros = wall.fullMicros().clone();
+            for (int i = 0; i < perStepMicros.length; i++) {
+                perStepMicros[i] /= c.steps();
             }
             Arrays.sort(perStepMicros);
-            double median = perStepMicros[c.repeats() / 2];
+            double median = perStepMicros[perStepMicros.length / 2];
             var device = sel.engine().deviceTimer().map(t -> t.time(List.of(x), null, null, 3, Math.max(20, c.repeats())).fullMicros());
             if (device.isPresent()) {
                 double[] d = device.get().clone();
@@ -125,10 +124,10 @@ final class DemoCommand extends SprnnCommand {
                 out.printf("time     %.2f µs per step on the device (median of %d runs after 3 warm-ups, CUDA events, whole sequence"
                         + " incl. the input projection / %d steps)%n", d[d.length / 2] / c.steps(), d.length, c.steps());
             }
-            out.printf("%s %.2f µs per step (median of %d runs after a warm-up; wall clock of a whole run / %d steps%s,"
-                    + " min %.2f, max %.2f)%n", device.isPresent() ? "         " : "time    ", median, c.repeats(), c.steps(),
-                    device.isPresent() ? ", incl. transfers and Java-side conversion" : "", perStepMicros[0],
-                    perStepMicros[c.repeats() - 1]);
+            out.printf("%s %.2f µs per step (median of %d runs after a warm-up until the runs stopped getting faster; wall clock "
+                    + "of a whole run / %d steps%s, min %.2f, max %.2f)%n", device.isPresent() ? "         " : "time    ", median,
+                    perStepMicros.length, c.steps(), device.isPresent() ? ", incl. transfers and Java-side conversion" : "",
+                    perStepMicros[0], perStepMicros[perStepMicros.length - 1]);
             RnnOutput ref;
             try (CpuReferenceEngine reference = new CpuReferenceEngine(model)) {
                 ref = reference.run(x, null, null);

@@ -55,19 +55,56 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
         if (timer.isPresent()) {
             return timer.get().time(inputSets, h0, c0, warmup, reps);
         }
-        // the JIT compiles an engine's loops while it runs: warm up for a while, not for a count of runs, or the first
-        // configuration a process times comes out several times slower than the same one timed later
-        // (each engine class's first timing in the process longer: its loops are not compiled yet)
+        return wallClock(engine, inputSets, h0, c0, warmup, reps, wallBudgetNanos);
+    }
+
+    /**
+     * Times an engine by the wall clock around whole {@link Engine#run} calls, whatever timer it has (the full and
+     * recurrent figures are then the same samples): what a caller of {@code run} waits, transfers and conversions
+     * included.
+     *
+     * <p>The JIT compiles an engine's loops while it runs, so the warm-up goes by time, not by a count of runs:
+     * after the runs asked for, until {@link #WALL_WARMUP_NANOS} have passed ({@link #FIRST_WALL_WARMUP_NANOS} on the
+     * engine class's first timing in the process), counted from the end of the first run (a class's first run loads
+     * and links its code: 1.3 s of the cpu engine's at hidden 2304, which says nothing of its loops); and for as long
+     * as the runs are still getting faster (the median of the last {@value #STEADY_WINDOW} runs more than 10%
+     * below that of the {@value #STEADY_WINDOW} before, {@link #STEADY_GAIN}), up to 4x that time. Otherwise the
+     * first configuration a process times comes out several times slower than the same one timed later.
+     *
+     * @param engine          the engine
+     * @param inputSets       one or more inputs of one shape {@code [T][B][I]}, rotated between runs
+     * @param h0              initial hidden states, or {@code null} for zeros
+     * @param c0              initial cell states (LSTM), or {@code null} for zeros
+     * @param warmup          untimed runs first, at least
+     * @param reps            timed runs at most
+     * @param wallBudgetNanos the budget for the timed runs (at least {@link #MIN_WALL_RUNS}), ns; it also bounds the
+     *                        warm-up's time
+     * @return the samples, with what was timed and how
+     */
+    public static DeviceTimes wallClock(Engine engine, List<Tensor> inputSets, Tensor h0, Tensor c0, int warmup, int reps,
+                                        long wallBudgetNanos) {
         String kind = engine.getClass().getName();
         boolean first = !WARMED.contains(kind);
         long need = Math.min(first ? FIRST_WALL_WARMUP_NANOS : WALL_WARMUP_NANOS, wallBudgetNanos);
-        long w0 = System.nanoTime();
+        long[] last = new long[2 * STEADY_WINDOW]; // the latest warm-up runs' times, a ring
+        long clock = 0; // the end of the first warm-up run: the warm-up's time counts from there
         int warmed = 0;
-        while (warmed < warmup || (System.nanoTime() - w0 < need && warmed < MAX_WALL_WARMUP_RUNS)) {
+        while (warmed < MAX_WALL_WARMUP_RUNS) {
+            long now = System.nanoTime();
+            boolean timeLeft = warmed == 0 ? need > 0 : now - clock < need;
+            boolean faster = warmed >= last.length && now - clock < 4 * need && stillFaster(last, warmed);
+            if (warmed >= warmup && !timeLeft && !faster) {
+                break;
+            }
+            long t0 = System.nanoTime();
             engine.run(inputSets.get(warmed % inputSets.size()), h0, c0);
-            warmed++;
+            long t1 = System.nanoTime();
+            last[warmed % last.length] = t1 - t0;
+            if (warmed++ == 0) {
+                clock = t1;
+            }
         }
-        if (first && (System.nanoTime() - w0 >= FIRST_WALL_WARMUP_NANOS || warmed >= MAX_WALL_WARMUP_RUNS)) {
+        if (first && (warmed > 0 && System.nanoTime() - clock >= FIRST_WALL_WARMUP_NANOS || warmed >= MAX_WALL_WARMUP_RUNS)) {
             WARMED.add(kind); // only a whole first warm-up counts: one cut short by a budget leaves the next its turn
         }
         double[] us = new double[reps];
@@ -83,6 +120,24 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
                 + warmed + " warm-up; recurrent = full (the input projection cannot be timed apart)";
         return new DeviceTimes(inputSets.get(0).shape()[0], taken, taken, how);
     }
+
+    /** Whether the ring {@code last} (its newest entry at {@code (count - 1) % length}) shows the runs still speeding up. */
+    static boolean stillFaster(long[] last, int count) {
+        long[] recent = new long[STEADY_WINDOW];
+        long[] before = new long[STEADY_WINDOW];
+        for (int k = 0; k < STEADY_WINDOW; k++) {
+            recent[k] = last[(count - 1 - k) % last.length];
+            before[k] = last[(count - 1 - STEADY_WINDOW - k) % last.length];
+        }
+        Arrays.sort(recent);
+        Arrays.sort(before);
+        return recent[STEADY_WINDOW / 2] < (1 - STEADY_GAIN) * before[STEADY_WINDOW / 2];
+    }
+
+    /** Runs compared, twice over, to tell whether a wall-clock engine's runs are still getting faster. */
+    static final int STEADY_WINDOW = 5;
+    /** The gain between two windows of runs above which a wall-clock engine goes on warming up. */
+    static final double STEADY_GAIN = 0.1;
 
     /** The fewest timed runs of a wall-clock engine, whatever its budget. */
     public static final int MIN_WALL_RUNS = 3;

@@ -123,4 +123,49 @@ class DeviceTimerTest {
         assertThat(all.how()).startsWith("wall clock around run(), 5 runs after ").endsWith(" warm-up; recurrent = full (the input projection cannot be timed apart)");
         assertThat(runs[0]).isGreaterThan(5 + 10); // 2 ms a run: well over ten warm-up runs in 0.3 s
     }
+
+    @Test
+    void wallClockWarmUpGoesOnWhileTheRunsGetFasterAndNotFromTheFirstRunsTime() {
+        // an engine whose first run takes long (class loading), then runs 7% faster each (the JIT at work) down to 1 ms
+        int[] runs = {0};
+        Engine jit = new Engine() {
+            @Override
+            public String name() {
+                return "jit";
+            }
+
+            @Override
+            public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
+                int r = runs[0]++;
+                try {
+                    Thread.sleep(java.time.Duration.ofNanos(r == 0 ? 400_000_000L : (long) Math.max(1e6, 8e6 * Math.pow(0.93, r))));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return new RnnOutput(Tensor.zeros(T, B, H), Tensor.zeros(1, B, H), null);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        // a budget of 50 ms: the first run alone is longer, and 50 ms of runs after it reach only the 5 ms ones; the runs still
+        // getting faster keep the warm-up going until they are steady (the 29th run on), so the timed runs are all fast ones
+        DeviceTimes t = DeviceTimes.wallClock(jit, List.of(Tensor.zeros(T, B, I)), null, null, 1, 5, 50_000_000L);
+        assertThat(runs[0]).isGreaterThan(29 + 5);
+        assertThat(java.util.Arrays.stream(t.recurrentMicros()).max().orElseThrow()).isLessThan(3000);
+    }
+
+    @Test
+    void stillFasterComparesTheMediansOfTheLastTwoWindows() {
+        long[] ring = new long[2 * DeviceTimes.STEADY_WINDOW];
+        java.util.Arrays.fill(ring, 100);
+        assertThat(DeviceTimes.stillFaster(ring, 23)).isFalse();
+        for (int k = 0; k < DeviceTimes.STEADY_WINDOW; k++) {
+            ring[(22 - k) % ring.length] = 80; // the newest five runs 20% faster
+        }
+        assertThat(DeviceTimes.stillFaster(ring, 23)).isTrue();
+        ring[22 % ring.length] = 95; // one outlier does not move a median of five
+        assertThat(DeviceTimes.stillFaster(ring, 23)).isTrue();
+    }
 }
