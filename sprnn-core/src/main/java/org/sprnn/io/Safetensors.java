@@ -50,8 +50,8 @@ import org.sprnn.model.Tensor;
  * {@code shape} and {@code data_offsets}; extents and offsets are plain JSON integers (no fraction, no
  * exponent, no sign, in range: {@code 144.0} and {@code 1e2} are refused); at most {@value Npy#MAX_RANK}
  * extents; shape × dtype size equals the byte span; spans lie inside the data section and do not
- * overlap; {@code __metadata__} maps strings to strings. Gaps between spans are tolerated (their bytes
- * are ignored), as is any alignment. Names, dtypes and metadata a message repeats go through
+ * overlap and cover the data section end to end, with nothing after the last (as the reference implementation
+ * requires; empty tensors may name any offset within it); {@code __metadata__} maps strings to strings. Names, dtypes and metadata a message repeats go through
  * {@link Untrusted}.
  */
 public final class Safetensors {
@@ -191,13 +191,26 @@ public final class Safetensors {
         List<Entry> bySpan = new ArrayList<>(entries);
         bySpan.removeIf(e -> e.begin == e.end); // empty tensors occupy no bytes and overlap nothing
         bySpan.sort(Comparator.comparingLong(Entry::begin));
-        for (int i = 1; i < bySpan.size(); i++) {
-            Entry prev = bySpan.get(i - 1);
-            Entry cur = bySpan.get(i);
-            if (cur.begin < prev.end) {
-                throw fail(file, "tensors " + Untrusted.quote(prev.name, 60) + " (bytes " + prev.begin + ".." + prev.end + ") and "
+        // the data section is the tensors' bytes and nothing else, as the reference implementation requires: a byte that
+        // belongs to no tensor is a file cut, spliced or written by something else
+        long at = 0;
+        String after = null;
+        for (Entry cur : bySpan) {
+            if (cur.begin < at) {
+                throw fail(file, "tensors " + Untrusted.quote(after, 60) + " (ending at byte " + at + ") and "
                         + Untrusted.quote(cur.name, 60) + " (bytes " + cur.begin + ".." + cur.end + ") overlap");
             }
+            if (cur.begin > at) {
+                throw fail(file, "bytes " + at + ".." + cur.begin + " of the data section belong to no tensor ("
+                        + (after == null ? "before the first, " : "between " + Untrusted.quote(after, 60) + " and ")
+                        + Untrusted.quote(cur.name, 60) + "): the tensors must cover it end to end");
+            }
+            at = cur.end;
+            after = cur.name;
+        }
+        if (at < dataSize) {
+            throw fail(file, (dataSize - at) + " bytes after the last tensor's data (bytes " + at + ".." + dataSize
+                    + " of the data section belong to no tensor): the file is longer than its header says");
         }
     }
 

@@ -182,6 +182,19 @@ class SafetensorsTest {
     }
 
     @Test
+    void bytesThatBelongToNoTensorAreRefusedAsTheReferenceImplementationDoes() throws IOException {
+        String gap = header(entry("a", "F32", "[2]", "[0,8]"), entry("b", "F32", "[2]", "[12,20]"));
+        assertFails(raw("gap.safetensors", gap, new byte[20]), "bytes 8..12", "no tensor", "between 'a' and 'b'");
+        String first = header(entry("a", "F32", "[2]", "[4,12]"));
+        assertFails(raw("first.safetensors", first, new byte[12]), "bytes 0..4", "before the first, 'a'");
+        String tail = header(entry("a", "F32", "[2]", "[0,8]"));
+        assertFails(raw("tail.safetensors", tail, new byte[11]), "3 bytes after the last tensor", "bytes 8..11");
+        // end to end, an empty tensor anywhere: loads
+        String ok = header(entry("b", "F32", "[1]", "[4,8]"), entry("a", "F32", "[1]", "[0,4]"), entry("e", "F32", "[0]", "[2,2]"));
+        assertThat(Safetensors.read(raw("ok.safetensors", ok, new byte[8])).tensors()).containsKeys("a", "b", "e");
+    }
+
+    @Test
     void offsetsOutsideTheFile() throws IOException {
         String h = header(entry("a", "F32", "[4]", "[0,16]"));
         assertFails(raw("outside.safetensors", h, new byte[8]), "tensor 'a'", "past the data section");
