@@ -114,4 +114,18 @@ public final class JvmSupport {
                 + " (and they are unavailable under --illegal-native-access=deny); start java with "
                 + nativeAccessFlag();
     }
+
+    /**
+     * The refusal for an allocation the Java heap cannot give (the {@code OutOfMemoryError} caught where it was asked
+     * for, so that no {@code Error} leaves the library): what it was for, its size, and the flag that raises the limit.
+     *
+     * @param what what the memory was for, e.g. {@code "the outputs [T][B][H] = [700000][1][1024]"}
+     * @param bytes the bytes asked for
+     * @return the exception to throw
+     */
+    public static SprnnException heapTooSmall(String what, long bytes) {
+        return new SprnnException(what + " needs " + Math.max(1, bytes >> 20) + " MiB of Java heap, more than the JVM can give"
+                + " (its limit " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB): raise it (-Xmx, or SPRNN_JAVA_OPTS=-Xmx<size> "
+                + "for the sprnn command), or run the sequence in pieces");
+    }
 }

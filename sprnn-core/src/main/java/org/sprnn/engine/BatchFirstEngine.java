@@ -127,9 +127,16 @@ public final class BatchFirstEngine implements Engine {
 
             @Override
             public Tensor step(Tensor chunk) {
-                if (chunk != null && (chunk.rank() != 3 || chunk.dim(0) != batch || chunk.dim(1) < 1)) {
-                    throw new SprnnException("session: chunk has shape " + chunk.shapeString() + ", expected [" + batch
-                            + ", steps >= 1, input] for a batch-first session of batch " + batch);
+                if (chunk != null) { // checked as the caller laid it out, before it is transposed: shapes and [b][t][i] theirs
+                    if (chunk.rank() != 3 || chunk.dim(0) != batch || chunk.dim(1) < 1 || chunk.dim(2) != model.inputSize()) {
+                        throw new SprnnException("session: chunk has shape " + chunk.shapeString() + ", expected [" + batch
+                                + ", steps >= 1, " + model.inputSize() + "] (batch, steps, input) for a batch-first session of batch "
+                                + batch);
+                    }
+                    int bad = chunk.firstOutsideFloat32();
+                    if (bad >= 0) {
+                        throw refused(chunk.shape(), bad, chunk.data()[bad], String.valueOf(chunk.data()[bad]));
+                    }
                 }
                 return s.step(chunk == null ? null : chunk.transpose01()).transpose01();
             }

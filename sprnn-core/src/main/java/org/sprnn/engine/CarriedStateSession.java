@@ -27,8 +27,12 @@ final class CarriedStateSession implements Session {
         checkState("c0", c0, batch);
         this.engine = engine;
         this.batch = batch;
-        this.h = h0;
-        this.c = c0;
+        this.h = copy(h0); // the caller's arrays stay theirs: writing to them later does not move this session
+        this.c = copy(c0);
+    }
+
+    static Tensor copy(Tensor t) {
+        return t == null ? null : t.copy();
     }
 
     private static void checkState(String what, Tensor s, int batch) {
@@ -63,7 +67,7 @@ final class CarriedStateSession implements Session {
     @Override
     public synchronized RnnOutput state() {
         requireOpen();
-        return new RnnOutput(lastOutput, h, c);
+        return new RnnOutput(copy(lastOutput), copy(h), copy(c)); // copies: writing to them does not move the session
     }
 
     private void requireOpen() {

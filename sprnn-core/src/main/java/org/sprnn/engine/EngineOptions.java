@@ -92,7 +92,7 @@ public record EngineOptions(String engine, int threads, Precision precision, int
      * @throws SprnnException naming {@code --precision} otherwise
      */
     public static Precision checkPrecision(Precision precision) {
-        if (!PRECISIONS.contains(precision)) {
+        if (precision == null || !PRECISIONS.contains(precision)) { // List.of's contains throws on null
             throw new SprnnException("--precision: expected " + Precision.idsText(PRECISIONS) + ", got '"
                     + (precision == null ? null : precision.id()) + "'");
         }

@@ -205,8 +205,8 @@ public final class RunInputs {
         }
         checkExceptInputValues(model, Tensor.zeros(1, batch, model.inputSize()), h0, c0);
         int l = model.numLayers(), h = model.hiddenSize();
-        return new Tensor[] {h0 != null ? h0 : Tensor.zeros(l, batch, h),
-            c0 != null || !model.cell().hasCellState() ? c0 : Tensor.zeros(l, batch, h)};
+        return new Tensor[] {h0 != null ? h0.copy() : Tensor.zeros(l, batch, h), // copies: the caller's arrays stay theirs
+            c0 != null ? c0.copy() : model.cell().hasCellState() ? Tensor.zeros(l, batch, h) : null};
     }
 
     /**

@@ -60,7 +60,10 @@ public interface Session extends AutoCloseable {
      * The current states: after the last step fed, or the initial ones before any.
      *
      * @return {@code hN} {@code [L][B][H]} and, for an LSTM, {@code cN}; {@code output} is the last chunk's
-     *         outputs (null before the first step). Before any step, a state that was not given is null (zeros).
+     *         outputs (null before the first step). Before any step, the initial states: those given to
+     *         {@link Engine#openSession}, zeros where none was (every engine sprnn builds; an {@link Engine} of
+     *         your own that keeps {@code openSession}'s default gives null there). The tensors are the caller's:
+     *         a session copies the states it is given and hands out copies, so writing to either does not move it.
      * @throws org.sprnn.SprnnException if the session is closed
      */
     RnnOutput state();

@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import org.sprnn.Precision;
+import org.sprnn.model.Tensor;
 
 /** The file side of a {@link Precision}: names in safetensors and numpy headers, little-endian values. */
 final class FileElements {
@@ -92,5 +93,41 @@ final class FileElements {
                 }
             }
         }
+    }
+
+    /**
+     * Refuses values that {@code p} cannot hold: a finite value that would be stored as infinity (beyond fp16's 65504,
+     * bf16's or float32's largest), so that no file is written that the loaders would then refuse, or that would
+     * compute something else than the model it came from.
+     *
+     * @param where the file and tensor, for the message
+     */
+    static void checkFits(Precision p, Tensor t, String where) {
+        if (p == Precision.FP64) {
+            return;
+        }
+        double[] v = t.data();
+        for (int i = 0; i < v.length; i++) {
+            double x = v[i];
+            if (Double.isFinite(x) && !Double.isFinite(p.round(x))) {
+                throw new org.sprnn.SprnnException(where + ": element " + index(t.shape(), i) + " = " + x + " does not fit "
+                        + safetensorsName(p) + " (it would be stored as infinity): store it in a wider type (f32, f64)");
+            }
+        }
+    }
+
+    /** The {@code [i][j]...} of flat index {@code flat} of a row-major array of this shape. */
+    static String index(int[] shape, int flat) {
+        StringBuilder b = new StringBuilder();
+        int rest = flat;
+        int[] idx = new int[shape.length];
+        for (int k = shape.length - 1; k >= 0; k--) {
+            idx[k] = shape[k] == 0 ? 0 : rest % shape[k];
+            rest = shape[k] == 0 ? rest : rest / shape[k];
+        }
+        for (int k : idx) {
+            b.append('[').append(k).append(']');
+        }
+        return b.toString();
     }
 }

@@ -92,6 +92,7 @@ public final class ModelFiles {
      *                        module the file has no tensors under (with the modules it has)
      */
     public static RnnModel load(Path file, CellType cellOverride, String module, java.util.function.Consumer<String> notes) {
+        requireJackson();
         Safetensors.Contents contents = switch (detect(file)) {
             case SAFETENSORS -> Safetensors.read(file);
             case NPZ -> new Safetensors.Contents(Npz.read(file), Map.of(), Map.of()); // npz has no metadata
@@ -226,6 +227,30 @@ public final class ModelFiles {
         }
         throw new SprnnException(file + ": cannot tell which format to write from the name: expected a name ending "
                 + "in .safetensors or .npz");
+    }
+
+    /**
+     * Refuses, with the flag that mends it, to go on where Jackson (the safetensors header's JSON) cannot be loaded: on
+     * the module path sprnn-core is an automatic module, which does not bring the modules it uses into the graph, and
+     * the first safetensors call would otherwise end in {@code NoClassDefFoundError}.
+     */
+    static void requireJackson() {
+        if (!JACKSON) {
+            throw new SprnnException("model files: Jackson (com.fasterxml.jackson.databind), which reads and writes safetensors "
+                    + "headers, is not loadable: on the module path, start the JVM with --add-modules com.fasterxml.jackson.databind "
+                    + "(or requires com.fasterxml.jackson.databind in your module-info.java); on the class path, add jackson-databind");
+        }
+    }
+
+    private static final boolean JACKSON = loadable("com.fasterxml.jackson.databind.ObjectMapper");
+
+    private static boolean loadable(String className) {
+        try {
+            Class.forName(className, false, ModelFiles.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
     }
 
     private static Format detect(Path file) {
@@ -430,6 +455,7 @@ public final class ModelFiles {
      *                        bfloat16), or if it cannot be written
      */
     public static void save(RnnModel model, Path file, Precision dtype) {
+        requireJackson();
         switch (formatOfName(file)) {
             case SAFETENSORS -> {
                 Map<String, String> meta = new LinkedHashMap<>();

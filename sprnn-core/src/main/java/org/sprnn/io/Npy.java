@@ -205,6 +205,7 @@ public final class Npy {
 
     /** The complete bytes of a .npy file holding {@code t} in {@code dtype}. */
     static byte[] encode(Tensor t, Precision dtype, String where) {
+        FileElements.checkFits(dtype, t, where);
         byte[] out = allocateWithHeader(t.shape(), t.size(), dtype, where);
         FileElements.encode(dtype, t.data(), MemorySegment.ofArray(out), out.length - (long) t.size() * dtype.bytes());
         return out;

@@ -345,6 +345,7 @@ public final class Safetensors {
                 throw fail(file, "invalid tensor name " + Untrusted.quote(e.getKey()));
             }
             Tensor t = e.getValue();
+            FileElements.checkFits(dtype, t, file + ": tensor " + Untrusted.quote(e.getKey()));
             ObjectNode entry = header.putObject(e.getKey());
             entry.put("dtype", FileElements.safetensorsName(dtype));
             ArrayNode shape = entry.putArray("shape");

@@ -32,7 +32,12 @@ public record FloatTensor(int[] shape, float[] data) {
      * @return a new tensor of that shape, all zeros
      */
     public static FloatTensor zeros(int... shape) {
-        return new FloatTensor(shape, new float[Tensor.allocatableSize(shape)]);
+        int n = Tensor.allocatableSize(shape);
+        try {
+            return new FloatTensor(shape, new float[n]);
+        } catch (OutOfMemoryError e) {
+            throw org.sprnn.JvmSupport.heapTooSmall("a float tensor of shape " + java.util.Arrays.toString(shape), 4L * n);
+        }
     }
 
     /**

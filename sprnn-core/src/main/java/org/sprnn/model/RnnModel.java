@@ -67,6 +67,13 @@ public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String k
         if (keyPrefix == null) {
             throw new SprnnException("model key prefix is null (use \"\" for none)");
         }
+        if (layers == null) {
+            throw new SprnnException("model has no layers (expected weight_ih_l0, weight_hh_l0, ...)");
+        }
+        requireWeights(layers, "");
+        if (reverseLayers != null) {
+            requireWeights(reverseLayers, "_reverse");
+        }
         layers = List.copyOf(layers);
         reverseLayers = reverseLayers == null ? List.of() : List.copyOf(reverseLayers);
         if (layers.isEmpty()) {
@@ -103,6 +110,19 @@ public record RnnModel(CellType cell, List<Layer> layers, boolean bias, String k
                     throw new SprnnException("layer " + k + (d == 0 ? "" : " (reverse)") + " has nonzero biases but the model is "
                             + "declared without biases (bias=false): they would be lost from its state dict");
                 }
+            }
+        }
+    }
+
+    /** Every layer present with both weight matrices (a null one named as a missing tensor, as a file's would be). */
+    private static void requireWeights(List<Layer> dir, String suffix) {
+        for (int k = 0; k < dir.size(); k++) {
+            Layer l = dir.get(k);
+            if (l == null) {
+                throw new SprnnException("layer " + k + suffix + " is missing (null)");
+            }
+            if (l.wIh() == null || l.wHh() == null) {
+                throw new SprnnException("missing tensor " + (l.wIh() == null ? "weight_ih_l" : "weight_hh_l") + k + suffix);
             }
         }
     }

@@ -24,11 +24,19 @@ public record Tensor(int[] shape, double[] data) {
     static int[] checkedShape(int[] shape, int length) {
         int[] s = shape.clone();
         long n = 1;
+        boolean zero = false;
         for (int extent : s) {
             if (extent < 0) {
                 throw new SprnnException("negative extent " + extent + " in shape " + Arrays.toString(s));
             }
-            n *= extent;
+            zero |= extent == 0;
+            // capped past any array's length, so that a product beyond long's range cannot wrap around to a length
+            n = extent == 0 ? n : Math.min(n * extent, 1L << 32);
+        }
+        n = zero ? 0 : n;
+        if (n > Integer.MAX_VALUE) {
+            throw new SprnnException("shape " + Arrays.toString(s) + " holds more values than any array (" + Integer.MAX_VALUE
+                    + "), data has " + length);
         }
         if (n != length) {
             throw new SprnnException("shape " + Arrays.toString(s) + " holds " + n + " values, data has " + length);
@@ -59,13 +67,27 @@ public record Tensor(int[] shape, double[] data) {
     }
 
     /**
+     * A copy: the same shape, its own values.
+     *
+     * @return a new tensor equal to this one
+     */
+    public Tensor copy() {
+        return new Tensor(shape, data.clone());
+    }
+
+    /**
      * A tensor of zeros.
      *
      * @param shape the extent of each dimension
      * @return a new tensor of that shape, all zeros
      */
     public static Tensor zeros(int... shape) {
-        return new Tensor(shape, new double[allocatableSize(shape)]);
+        int n = allocatableSize(shape);
+        try {
+            return new Tensor(shape, new double[n]);
+        } catch (OutOfMemoryError e) {
+            throw org.sprnn.JvmSupport.heapTooSmall("a tensor of shape " + Arrays.toString(shape), 8L * n);
+        }
     }
 
     /**
@@ -182,6 +204,9 @@ public record Tensor(int[] shape, double[] data) {
 
     /** Copies {@code src [d0][d1][inner]} into {@code dst [d1][d0][inner]} (also FloatTensor's, with float arrays). */
     static void transpose01(Object src, Object dst, int d0, int d1, int inner) {
+        if (d0 == 0 || d1 == 0 || inner == 0) {
+            return; // nothing to move (and d0 x d1 may be huge)
+        }
         for (int a = 0; a < d0; a++) {
             for (int b = 0; b < d1; b++) {
                 System.arraycopy(src, (a * d1 + b) * inner, dst, (b * d0 + a) * inner, inner);

@@ -137,7 +137,7 @@ class SessionTest {
             assertThat(rest.transpose01()).isEqualTo(steps(whole.output(), 2, 3));
             assertThat(s.state().hN()).isEqualTo(whole.hN());
             assertThatThrownBy(() -> s.step(SyntheticModels.input(2, 3, 4, 1)))
-                    .hasMessage("session: chunk has shape [2, 3, 4], expected [3, steps >= 1, input] for a batch-first session of batch 3");
+                    .hasMessage("session: chunk has shape [2, 3, 4], expected [3, steps >= 1, 4] (batch, steps, input) for a batch-first session of batch 3");
         }
     }
 

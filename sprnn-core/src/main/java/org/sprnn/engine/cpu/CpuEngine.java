@@ -191,7 +191,13 @@ public final class CpuEngine implements Engine {
                 }
             }
         }
-        double[] out = new double[t * b * hidden];
+        double[] out;
+        try {
+            out = new double[t * b * hidden];
+        } catch (OutOfMemoryError e) {
+            throw org.sprnn.JvmSupport.heapTooSmall("the cpu engine's outputs [T][B][H] = [" + t + "][" + b + "][" + hidden + "]",
+                    8L * t * b * hidden);
+        }
         CpuRun r = new CpuRun(weights, workspace, pool, vectorApi, chunkUnits, t, b, x, null,
                 h0 == null ? null : h0.toFloats(), c0 == null ? null : c0.toFloats(), out, null, len, soloMacs);
         if (!execute(r)) {
@@ -230,7 +236,12 @@ public final class CpuEngine implements Engine {
      *         then stop before the first layer; the caller reports it through {@link RunInputs#check})
      */
     private boolean execute(CpuRun r) {
-        workspace.ensureCapacity(r.steps, r.batch);
+        try {
+            workspace.ensureCapacity(r.steps, r.batch); // a buffer left unmade is made again by the next run
+        } catch (OutOfMemoryError e) {
+            throw org.sprnn.JvmSupport.heapTooSmall("the cpu engine's buffers for " + r.steps + " steps at batch " + r.batch
+                    + " (about [T][B][" + model.cell().gates() + "H] float32 a layer)", 4L * r.steps * r.batch * model.cell().gates() * hidden);
+        }
         workspace.overflow.reset();
         if (r.solo) {
             pool.runAlone(r); // the caller alone, as worker 0 over every unit: no hand-off, no barrier

@@ -22,6 +22,7 @@ public final class CpuReferenceEngine implements Engine {
 
     private final RnnModel model;
     private final CellEquations.LayerArrays[] layers; // each layer's arrays, its rows' nonzero columns listed once
+    private volatile boolean closed;
 
     public CpuReferenceEngine(RnnModel model) {
         if (model.bidirectional()) {
@@ -48,18 +49,32 @@ public final class CpuReferenceEngine implements Engine {
     /** A session whose states live on the Java heap, checked now ({@link ComposedFeatures#session}). */
     @Override
     public org.sprnn.engine.Session openSession(int batch, Tensor h0, Tensor c0) {
+        checkOpen();
         return ComposedFeatures.session(this, model, batch, h0, c0);
     }
 
     @Override
     public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
+        checkOpen();
         RunInputs.check(model, input, h0, c0);
-        return CellEquations.forward(model, input, h0, c0, k -> layers[k], null);
+        try {
+            return CellEquations.forward(model, input, h0, c0, k -> layers[k], null);
+        } catch (OutOfMemoryError e) { // no Error leaves the library
+            long rows = (long) input.dim(0) * input.dim(1) * (model.cell().gates() + 1L) * model.hiddenSize();
+            throw org.sprnn.JvmSupport.heapTooSmall(NAME + "'s run of input " + input.shapeString()
+                    + " (its arrays [T][B][(G+1)H] float64 a layer)", 8 * rows);
+        }
     }
 
-    /** Nothing to release: the engine holds only heap memory, which goes with it. */
+    /** Nothing to release (the engine holds only heap memory, which goes with it); from now on it refuses to run, as every engine does. */
     @Override
     public void close() {
-        // holds no resources
+        closed = true;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new SprnnException(NAME + ": engine used after close()");
+        }
     }
 }

@@ -77,13 +77,13 @@ final class CpuWorkspace {
         }
         long columns = (long) t * b;
         if (columns > capColumns) {
-            int blocks = (t * b + BLOCK - 1) / BLOCK;
-            long widest = Math.max((long) blocks * Math.max(inSize, hidden) * BLOCK, (long) t * gates * hidden * b);
+            long blocks = (columns + BLOCK - 1) / BLOCK;
+            long widest = Math.max(blocks * Math.max(inSize, hidden) * BLOCK, columns * gates * hidden);
             if (widest > Integer.MAX_VALUE - 16) {
                 throw new SprnnException("input of " + t + " steps x batch " + b + " is too long for the cpu engine's buffers: split the sequence");
             }
-            x0 = alignedFloats((long) blocks * inSize * BLOCK);
-            seq = numLayers > 1 ? new MemorySegment[] {alignedFloats((long) blocks * hidden * BLOCK), alignedFloats((long) blocks * hidden * BLOCK)}
+            x0 = alignedFloats(blocks * inSize * BLOCK);
+            seq = numLayers > 1 ? new MemorySegment[] {alignedFloats(blocks * hidden * BLOCK), alignedFloats(blocks * hidden * BLOCK)}
                     : new MemorySegment[2];
             pre = new float[t * gates * hidden * b];
             outHistory = new float[t * hidden * b];
