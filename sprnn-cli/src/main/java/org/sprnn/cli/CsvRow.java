@@ -15,20 +15,36 @@ final class CsvRow {
      * whose first line is another header: rows of another layout, e.g. from an older sprnn, would sit under the wrong
      * column names.
      */
-    static void append(java.nio.file.Path csv, String header, CharSequence rows) throws java.io.IOException {
+    static void append(java.nio.file.Path csv, String header, CharSequence rows) {
         String first = check(csv, header);
-        java.nio.file.Files.writeString(csv, (first == null ? header + "\n" : "") + rows, java.nio.charset.StandardCharsets.UTF_8,
-                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        write(csv, (first == null ? header + "\n" : "") + rows);
     }
 
-    /** Refuses a file of another header (see {@link #append}) before any work; returns its first line, null where new. */
-    static String check(java.nio.file.Path csv, String header) throws java.io.IOException {
+    /**
+     * Refuses, before any work, a CSV file of another header (see {@link #append}), and a CSV or JSON-lines target that is
+     * not a regular file (a directory, a pipe, a device) or cannot be written; returns the CSV's first line, null where
+     * new. Reads at most the header's length of it, so an endless file (a link to /dev/zero) is no hang.
+     */
+    static String check(java.nio.file.Path csv, String header) {
+        String name = csv.getFileName().toString();
+        writable(csv);
+        writable(csv.resolveSibling(name.substring(0, name.length() - ".csv".length()) + ".jsonl"));
         String first = null;
         if (java.nio.file.Files.exists(csv)) {
             try (var r = java.nio.file.Files.newBufferedReader(csv, java.nio.charset.StandardCharsets.UTF_8)) {
-                first = r.readLine();
+                char[] line = new char[header.length() + 1]; // the header and its newline, and no more
+                int n = 0;
+                for (int k; n < line.length && (k = r.read(line, n, line.length - n)) > 0; ) {
+                    n += k;
+                }
+                first = new String(line, 0, n);
+                int nl = first.indexOf('\n');
+                first = nl >= 0 ? first.substring(0, nl) : first;
             } catch (java.nio.charset.CharacterCodingException e) {
                 first = "";
+            } catch (java.io.IOException e) {
+                throw new org.sprnn.SprnnException(org.sprnn.io.Untrusted.quote(csv.toString()) + ": cannot read: "
+                        + org.sprnn.io.Untrusted.why(e));
             }
         }
         if (first != null && !first.equals(header)) {
@@ -38,6 +54,35 @@ final class CsvRow {
         return first;
     }
 
+    /** A target rows may be appended to: absent in a writable folder, or a writable regular file. */
+    private static void writable(java.nio.file.Path file) {
+        String what = org.sprnn.io.Untrusted.quote(file.toString());
+        if (java.nio.file.Files.exists(file)) {
+            if (!java.nio.file.Files.isRegularFile(file)) {
+                throw new org.sprnn.SprnnException(what + ": not a regular file (a directory, pipe or device); give another --out-dir");
+            }
+            if (!java.nio.file.Files.isWritable(file)) {
+                throw new org.sprnn.SprnnException(what + ": not writable");
+            }
+        } else {
+            java.nio.file.Path dir = file.toAbsolutePath().getParent();
+            if (dir != null && java.nio.file.Files.isDirectory(dir) && !java.nio.file.Files.isWritable(dir)) {
+                throw new org.sprnn.SprnnException(what + ": its folder is not writable");
+            }
+        }
+    }
+
+    /** Appends {@code text} to {@code file}, or one line naming it; returns nothing partly written that it could undo. */
+    private static void write(java.nio.file.Path file, CharSequence text) {
+        try {
+            java.nio.file.Files.writeString(file, text, java.nio.charset.StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        } catch (java.io.IOException | SecurityException e) {
+            throw new org.sprnn.SprnnException(org.sprnn.io.Untrusted.quote(file.toString()) + ": cannot append the rows: "
+                    + org.sprnn.io.Untrusted.why(e));
+        }
+    }
+
     /** One writer of the JSON-lines twins of the CSV files (thread-safe once configured). */
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
@@ -45,16 +90,41 @@ final class CsvRow {
      * Appends rows, each a map of column to value in the header's order, to {@code DIR/NAME.csv} (see {@link #append}) and
      * to {@code DIR/NAME.jsonl}, one JSON object a line.
      */
-    static void appendRows(java.nio.file.Path dir, String name, String header, List<? extends java.util.Map<String, ?>> rows)
-            throws java.io.IOException {
+    static void appendRows(java.nio.file.Path dir, String name, String header, List<? extends java.util.Map<String, ?>> rows) {
         StringBuilder csv = new StringBuilder(), jsonl = new StringBuilder();
         for (var row : rows) {
             csv.append(of(row.values())).append('\n');
-            jsonl.append(JSON.writeValueAsString(row)).append('\n');
+            try {
+                jsonl.append(JSON.writeValueAsString(row)).append('\n');
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException("a bench row that is not JSON: " + row, e); // our own values: a bug
+            }
         }
-        append(dir.resolve(name + ".csv"), header, csv);
-        java.nio.file.Files.writeString(dir.resolve(name + ".jsonl"), jsonl, java.nio.charset.StandardCharsets.UTF_8,
-                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        java.nio.file.Path csvFile = dir.resolve(name + ".csv"), jsonlFile = dir.resolve(name + ".jsonl");
+        boolean existed = java.nio.file.Files.exists(csvFile);
+        long before = size(csvFile);
+        append(csvFile, header, csv);
+        try {
+            write(jsonlFile, jsonl);
+        } catch (org.sprnn.SprnnException e) { // both files or neither: take the CSV's rows back
+            try (var ch = java.nio.channels.FileChannel.open(csvFile, java.nio.file.StandardOpenOption.WRITE)) {
+                ch.truncate(before);
+                if (!existed) {
+                    java.nio.file.Files.delete(csvFile);
+                }
+            } catch (java.io.IOException | SecurityException ignored) {
+                throw new org.sprnn.SprnnException(e.getMessage() + " (and the rows appended to " + csvFile + " stay there)", e);
+            }
+            throw e;
+        }
+    }
+
+    private static long size(java.nio.file.Path file) {
+        try {
+            return java.nio.file.Files.exists(file) ? java.nio.file.Files.size(file) : 0;
+        } catch (java.io.IOException e) {
+            return 0;
+        }
     }
 
     /**

@@ -90,17 +90,21 @@ final class DemoCommand extends SprnnCommand {
                 c.cell(), c.inputSize(), c.hidden(), c.density(), c.batch(), c.steps(), c.seed());
         RnnModel model = SyntheticModels.random(c.cell(), c.inputSize(), c.hidden(), 1, c.density(), 1.0, c.seed());
         Tensor x = SyntheticModels.input(c.steps(), c.batch(), c.inputSize(), c.seed() + 1);
-        AtomicFiles.Batch inputFile = saveInput == null ? null : Npy.addTo(AtomicFiles.batch(), saveInput, x);
-        if (inputFile != null) { // checked before the model is written: both or neither
-            inputFile.check();
-        }
+        // the model and the input in one batch: both or neither, checked before either is written (a name given twice too)
+        RunCommand.checkOutputs("demo", java.util.Collections.singletonMap("--save-input", saveInput), java.util.Map.of());
+        AtomicFiles.Batch files = AtomicFiles.batch();
         if (saveModel != null) {
-            ModelFiles.save(model, saveModel, org.sprnn.Precision.FP32);
+            ModelFiles.addTo(files, model, saveModel, org.sprnn.Precision.FP32);
+        }
+        if (saveInput != null) {
+            Npy.addTo(files, saveInput, x);
+        }
+        files.write();
+        if (saveModel != null) {
             out.printf("wrote    %s (the model%s)%n", saveModel, ModelFiles.formatOfName(saveModel) == ModelFiles.Format.NPZ
                     ? "; an .npz holds no cell type: load it with --cell " + c.cell().id() : "");
         }
-        if (inputFile != null) {
-            inputFile.write();
+        if (saveInput != null) {
             out.printf("wrote    %s (the input, [%d][%d][%d] float32)%n", saveInput, c.steps(), c.batch(), c.inputSize());
         }
         EngineOptions options = EngineOptions.builder().engine(c.engine()).batchHint(c.batch()).build();

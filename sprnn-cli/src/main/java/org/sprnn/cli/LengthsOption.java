@@ -24,7 +24,7 @@ final class LengthsOption {
         if (value == null) {
             return null;
         }
-        boolean file = value.endsWith(".npy") || Files.isRegularFile(Path.of(value));
+        boolean file = fileOf(value) != null;
         String where = file ? org.sprnn.io.Untrusted.escape(value) : "--lengths";
         try {
             SequenceLengths lengths = file ? fromFile(Path.of(value)) : SequenceLengths.parse(value);
@@ -33,6 +33,22 @@ final class LengthsOption {
         } catch (SprnnException e) {
             String msg = e.getMessage();
             throw new SprnnException(msg.startsWith(value + ":") ? msg : where + ": " + msg);
+        }
+    }
+
+    /**
+     * The file {@code value} names, as {@link #parse} reads it (one that exists as a regular file, or any name ending in
+     * {@code .npy}), or null for a list of lengths (or a value no path can be made of).
+     */
+    static Path fileOf(String value) {
+        if (value == null) {
+            return null;
+        }
+        try {
+            Path p = Path.of(value);
+            return value.endsWith(".npy") || Files.isRegularFile(p) ? p : null;
+        } catch (java.nio.file.InvalidPathException e) {
+            return null;
         }
     }
 

@@ -112,7 +112,8 @@ final class PlotCommand extends SprnnCommand {
         try {
             for (Path f : files) {
                 if (!Files.isRegularFile(f)) {
-                    throw new SprnnException(Untrusted.quote(f.toString()) + ": no such file");
+                    throw new SprnnException(Untrusted.quote(f.toString()) + (Files.exists(f) ? ": not a regular file (a directory, pipe "
+                        + "or device)" : ": no such file"));
                 }
                 try {
                     bars.addAll(BenchChart.read(f));
@@ -126,11 +127,16 @@ final class PlotCommand extends SprnnCommand {
             }
             // drawn beside the target, then moved over it: no half-written chart under the name asked for
             Path tmp = out.toAbsolutePath().resolveSibling(out.getFileName() + ".part" + name.substring(name.length() - 4));
+            checkTarget();
             try {
                 BenchChart.write(bars, title, tmp);
                 Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException | java.io.UncheckedIOException e) {
+                throw cannotWrite(e);
+            } catch (RuntimeException e) {
+                throw e.getCause() instanceof IOException io ? cannotWrite(io) : e; // the SVG writer wraps its IOException
             } finally {
-                Files.deleteIfExists(tmp);
+                deleteQuietly(tmp);
             }
         } catch (IllegalArgumentException e) {
             throw new SprnnException(Untrusted.escape(e.getMessage()));
@@ -144,7 +150,8 @@ final class PlotCommand extends SprnnCommand {
         List<Rows> rows = new ArrayList<>();
         for (Path f : files) {
             if (!Files.isRegularFile(f)) {
-                throw new SprnnException(Untrusted.quote(f.toString()) + ": no such file");
+                throw new SprnnException(Untrusted.quote(f.toString()) + (Files.exists(f) ? ": not a regular file (a directory, pipe "
+                        + "or device)" : ": no such file"));
             }
             try {
                 rows.add(Rows.read(f));
@@ -154,6 +161,26 @@ final class PlotCommand extends SprnnCommand {
             }
         }
         return rows;
+    }
+
+    /** Refuses, before any drawing, an {@code --out} that exists and is not a regular file (a directory, a pipe, a device). */
+    private void checkTarget() {
+        if (Files.exists(out) && !Files.isRegularFile(out)) {
+            throw new SprnnException("--out " + Untrusted.quote(out.toString()) + ": not a regular file (a directory, pipe or device)");
+        }
+    }
+
+    /** The one line for a chart that could not be written (a read-only folder, a full disk), naming {@code --out}. */
+    private SprnnException cannotWrite(Exception e) {
+        return new SprnnException("--out " + Untrusted.quote(out.toString()) + ": cannot write the chart: " + Untrusted.why(e));
+    }
+
+    private static void deleteQuietly(Path tmp) {
+        try {
+            Files.deleteIfExists(tmp);
+        } catch (IOException | SecurityException e) {
+            // nothing more to do: the failure that matters has been reported
+        }
     }
 
     /** True where the first file is a {@code bench ablation} file (its header names a variant column). */
@@ -183,6 +210,7 @@ final class PlotCommand extends SprnnCommand {
                 .substring(out.getFileName().toString().length() - 4));
         int n;
         String what;
+        checkTarget();
         try {
             if (ablation()) {
                 if (x != null || !filters.isEmpty() || metric != FigureChart.Metric.US_PER_STEP) {
@@ -198,8 +226,15 @@ final class PlotCommand extends SprnnCommand {
                 what = "a bar per engine and configuration";
             }
             Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw cannotWrite(e);
+        } catch (RuntimeException e) {
+            if (e.getCause() instanceof IOException io) { // the SVG writer wraps its IOException
+                throw cannotWrite(io);
+            }
+            throw e;
         } finally {
-            Files.deleteIfExists(tmp);
+            deleteQuietly(tmp);
         }
         out().printf("%d rows from %d file(s) -> %s (%s)%n", n, files.size(), out, what);
         return 0;

@@ -100,21 +100,24 @@ final class RunCommand extends SprnnCommand {
      * Each output none of the inputs and not named as a model file: {@code run} writes .npy arrays, and writing one
      * over the model or an input it reads, or under a model's name, would destroy or disguise it.
      */
-    static void checkOutputs(java.util.Map<String, Path> outputs, java.util.Map<String, Path> inputs) {
+    static void checkOutputs(String command, java.util.Map<String, Path> outputs, java.util.Map<String, Path> inputs) {
         for (var o : outputs.entrySet()) {
             if (o.getValue() == null) {
                 continue;
             }
+            if (o.getValue().toString().isEmpty()) {
+                throw new SprnnException(o.getKey() + ": an empty file name");
+            }
             for (var i : inputs.entrySet()) {
                 if (i.getValue() != null && sameFile(o.getValue(), i.getValue())) {
                     throw new SprnnException(o.getKey() + " " + o.getValue() + ": is also " + i.getKey()
-                            + "; sprnn run does not write over what it reads");
+                            + "; sprnn " + command + " does not write over what it reads");
                 }
             }
             Path leaf = o.getValue().getFileName();
             String name = leaf == null ? "" : leaf.toString().toLowerCase(java.util.Locale.ROOT);
             if (name.endsWith(".safetensors") || name.endsWith(".npz") || name.endsWith(".pt") || name.endsWith(".pth")) {
-                throw new SprnnException(o.getKey() + " " + o.getValue() + ": a model file's name; sprnn run writes .npy arrays "
+                throw new SprnnException(o.getKey() + " " + o.getValue() + ": a model file's name; sprnn " + command + " writes .npy arrays "
                         + "(give a name ending in .npy)");
             }
         }
@@ -138,6 +141,16 @@ final class RunCommand extends SprnnCommand {
         if (threads != null) {
             ob.threads(threads);
         }
+        java.util.Map<String, Path> outs = new java.util.LinkedHashMap<>(), ins = new java.util.LinkedHashMap<>();
+        outs.put("--output", output);
+        outs.put("--final-h", finalH);
+        outs.put("--final-c", finalC);
+        ins.put("--model (the model file)", modelOption.model);
+        ins.put("--input", input);
+        ins.put("--h0", h0);
+        ins.put("--c0", c0);
+        ins.put("--lengths", LengthsOption.fileOf(lengths));
+        checkOutputs("run", outs, ins);
         // the output files checked before any work (directory there, regular file or absent, none named twice)
         AtomicFiles.Batch targets = AtomicFiles.batch().add(output, ch -> { });
         if (finalH != null) {
@@ -147,16 +160,6 @@ final class RunCommand extends SprnnCommand {
             targets.add(finalC, ch -> { });
         }
         targets.check();
-        java.util.Map<String, Path> outs = new java.util.LinkedHashMap<>(), ins = new java.util.LinkedHashMap<>();
-        outs.put("--output", output);
-        outs.put("--final-h", finalH);
-        outs.put("--final-c", finalC);
-        ins.put("--model (the model file)", modelOption.model);
-        ins.put("--input", input);
-        ins.put("--h0", h0);
-        ins.put("--c0", c0);
-        ins.put("--lengths", lengths != null && lengths.toLowerCase(java.util.Locale.ROOT).endsWith(".npy") ? Path.of(lengths) : null);
-        checkOutputs(outs, ins);
         RnnModel m = modelOption.load();
         if (finalC != null && !m.cell().hasCellState()) {
             throw new SprnnException("--final-c: cell " + m.cell() + " has no cell state (only lstm has)");

@@ -129,6 +129,14 @@ final class StreamCommand extends SprnnCommand {
             targets.add(finalC, ch -> { });
         }
         targets.check();
+        java.util.Map<String, Path> outs = new java.util.LinkedHashMap<>(), ins = new java.util.LinkedHashMap<>();
+        outs.put("--final-h", finalH);
+        outs.put("--final-c", finalC);
+        ins.put("--model (the model file)", modelOption.model);
+        ins.put("--input-pipe", inputPipe);
+        ins.put("--h0", h0);
+        ins.put("--c0", c0);
+        RunCommand.checkOutputs("stream", outs, ins);
         RnnModel m = modelOption.load();
         if (m.bidirectional()) {
             throw new SprnnException(modelOption.model + ": a bidirectional model cannot stream (its reverse direction starts at "
@@ -189,6 +197,12 @@ final class StreamCommand extends SprnnCommand {
                     NpyFrames.write(stdout, f, "stdout");
                 } else {
                     NpyFrames.writeRaw(stdout, f.data(), "stdout");
+                }
+                // System.out is a PrintStream, which keeps its write errors to itself: ask it, or a stream whose reader
+                // has gone (| head) or whose disk is full would go on computing into nothing and exit 0
+                if (stdout instanceof java.io.PrintStream ps && ps.checkError()) {
+                    throw new SprnnException("stdout: cannot write frame " + frames + " (its reader has gone, or its disk is full); "
+                            + "the output is incomplete" + (finalH != null || finalC != null ? " and no final state was written" : ""));
                 }
                 frames++;
             }

@@ -122,6 +122,16 @@ class RunLengthsCommandTest {
                 .replace("(1,)", "(9999999999,)").getBytes(StandardCharsets.ISO_8859_1));
         assertOneLineError(cli("run", "--model", model.toString(), "--input", input.toString(), "--lengths", huge.toString(),
                 "--output", y.toString()), "huge.npy: 9999999999 lengths, more than the 1048576 accepted");
+        Path negative = dir.resolve("negative.npy");
+        Files.write(negative, new String(Files.readAllBytes(integers("one.npy", "<i8", 1)), StandardCharsets.ISO_8859_1)
+                .replace("(1,)", "(-1,)").getBytes(StandardCharsets.ISO_8859_1));
+        assertOneLineError(cli("run", "--model", model.toString(), "--input", input.toString(), "--lengths", negative.toString(),
+                "--output", y.toString()), "negative.npy: the header's shape (-1,) has a negative extent: corrupt");
+        Path fortran = dir.resolve("fortran.npy");
+        Files.write(fortran, new String(Files.readAllBytes(integers("four.npy", "<i8", 6, 2, 5, 1)), StandardCharsets.ISO_8859_1)
+                .replace("'fortran_order': False", "'fortran_order': 7    ").getBytes(StandardCharsets.ISO_8859_1));
+        assertOneLineError(cli("run", "--model", model.toString(), "--input", input.toString(), "--lengths", fortran.toString(),
+                "--output", y.toString()), "fortran.npy: 'fortran_order' is '7', expected False (or True)");
         try (Stream<Path> files = Files.list(dir)) {
             assertThat(files.map(p -> p.getFileName().toString())).doesNotContain("y.npy");
         }

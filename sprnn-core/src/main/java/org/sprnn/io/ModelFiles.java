@@ -455,21 +455,40 @@ public final class ModelFiles {
      *                        bfloat16), or if it cannot be written
      */
     public static void save(RnnModel model, Path file, Precision dtype) {
+        AtomicFiles.write(file, writer(model, file, dtype));
+    }
+
+    /**
+     * Adds the file {@link #save} writes to {@code batch}, checked and encoded now, written with the batch's other files
+     * (all or none): a model beside the input or outputs that go with it.
+     *
+     * @param batch the batch to add to
+     * @param model the model
+     * @param file the file to write, ending in {@code .safetensors} or {@code .npz}
+     * @param dtype the precision every tensor is stored in
+     * @return {@code batch}
+     * @throws SprnnException as {@link #save}, for what can be known before writing
+     */
+    public static AtomicFiles.Batch addTo(AtomicFiles.Batch batch, RnnModel model, Path file, Precision dtype) {
+        return batch.add(file, writer(model, file, dtype));
+    }
+
+    private static AtomicFiles.ChannelWriter writer(RnnModel model, Path file, Precision dtype) {
         requireJackson();
-        switch (formatOfName(file)) {
+        return switch (formatOfName(file)) {
             case SAFETENSORS -> {
                 Map<String, String> meta = new LinkedHashMap<>();
                 meta.put("cell", model.cell().id());
                 meta.put("format", "pt");
-                Safetensors.write(file, toStateDict(model), meta, dtype);
+                yield Safetensors.writer(file, toStateDict(model), meta, dtype);
             }
             case NPZ -> {
                 if (!Npy.canStore(dtype)) {
                     throw new SprnnException(file + ": an .npz cannot hold " + FileElements.safetensorsName(dtype) + " (numpy has no such dtype): "
                             + "save f32, f16 or f64, or a .safetensors file");
                 }
-                Npz.write(file, toStateDict(model), dtype, true);
+                yield Npz.writer(file, toStateDict(model), dtype, true);
             }
-        }
+        };
     }
 }

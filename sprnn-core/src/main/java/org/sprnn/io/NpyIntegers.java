@@ -70,6 +70,9 @@ public final class NpyIntegers {
         if (descr == null || fortran == null || shape == null) {
             throw fail(file, "header lacks " + (descr == null ? "'descr'" : fortran == null ? "'fortran_order'" : "'shape'"));
         }
+        if (!(fortran instanceof Boolean)) { // numpy writes True or False; anything else is not a file numpy wrote
+            throw fail(file, "'fortran_order' is " + Untrusted.quote(String.valueOf(fortran)) + ", expected False (or True)");
+        }
         int width = descr instanceof String d ? switch (d) {
             case "<i4", "=i4" -> 4;
             case "<i8", "=i8" -> 8;
@@ -83,7 +86,10 @@ public final class NpyIntegers {
             throw fail(file, what + " must be one-dimensional, [B] (one per batch element); the header's shape is "
                     + Untrusted.quote(String.valueOf(shape)));
         }
-        if (n < 0 || n > maxCount) {
+        if (n < 0) {
+            throw fail(file, "the header's shape (" + n + ",) has a negative extent: corrupt");
+        }
+        if (n > maxCount) {
             throw fail(file, n + " " + what + ", more than the " + maxCount + " accepted");
         }
         long expected = n * width, actual = bytes.length - dataStart;

@@ -84,6 +84,7 @@ public final class Npz {
                             + Untrusted.quote(array) + " twice");
                 }
             }
+            checkHeap(file, zip, entries);
             for (ZipEntry e : entries) {
                 if (e.isDirectory()) {
                     continue;
@@ -100,7 +101,7 @@ public final class Npz {
                 try (InputStream in = zip.getInputStream(e)) {
                     bytes = readEntry(in, e, where);
                 } catch (IOException ex) {
-                    throw new SprnnException(where + ": corrupt entry (" + Untrusted.escape(String.valueOf(ex.getMessage())) + ")");
+                    throw new SprnnException(where + ": corrupt entry (" + Untrusted.why(ex) + ")");
                 }
                 arrays.put(name, Npy.parse(MemorySegment.ofArray(bytes), where));
             }
@@ -116,11 +117,41 @@ public final class Npz {
     }
 
     /**
-     * The bytes of one entry, exactly as many as its .npy header needs, CRC-checked: header first (its
-     * length comes from the first 12 bytes), then the recorded size compared with the header's, then the
-     * data, with a buffer that grows only as bytes arrive.
+     * Refuses, before inflating any entry's data, an archive whose arrays as float64 (what {@link #read} makes of them)
+     * need more Java heap than the JVM has left: each entry's .npy header is read first (its first bytes only), so a
+     * small file that inflates to gigabytes is refused in milliseconds, not after a minute of inflating them.
      */
-    private static byte[] readEntry(InputStream in, ZipEntry e, String where) throws IOException {
+    private static void checkHeap(Path file, ZipFile zip, List<ZipEntry> entries) throws IOException {
+        long doubles = 0, largestEntry = 0;
+        for (ZipEntry e : entries) {
+            if (e.isDirectory() || !e.getName().endsWith(".npy")) {
+                continue; // refused in the main loop, with its name
+            }
+            String where = file + ":" + Untrusted.escape(e.getName());
+            try (InputStream in = zip.getInputStream(e)) {
+                NpyHeader header = NpyHeader.of(MemorySegment.ofArray(headerBytes(in, where)), where);
+                if (header.totalBytes() > MAX_ENTRY_BYTES || e.getSize() != header.totalBytes()) {
+                    continue; // refused in the main loop, which says which
+                }
+                doubles = Safetensors.multiplyOrHuge(header.count(), 8) > Long.MAX_VALUE - doubles ? Long.MAX_VALUE
+                        : doubles + header.count() * 8;
+                largestEntry = Math.max(largestEntry, header.totalBytes());
+            } catch (IOException ex) {
+                throw new SprnnException(where + ": corrupt entry (" + Untrusted.why(ex) + ")");
+            }
+        }
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        long need = doubles > Long.MAX_VALUE - largestEntry ? Long.MAX_VALUE : doubles + largestEntry;
+        if (need > free / 4 * 3) { // a quarter kept for the collector: arrays this large need room to move into
+            throw new SprnnException(file + ": its arrays, as its .npy headers give them, need " + (need >> 20) + " MiB of Java heap "
+                    + "(float64, and one entry's bytes while it is decoded), more than the JVM can give (" + (free >> 20)
+                    + " MiB left, a quarter of it kept for its collector): raise its limit (-Xmx, or SPRNN_JAVA_OPTS=-Xmx<size> for the sprnn command), or the file is not what it says");
+        }
+    }
+
+    /** The bytes of an entry's .npy preamble and header, read from the start of its stream (at most 12 + the header limit). */
+    private static byte[] headerBytes(InputStream in, String where) throws IOException {
         byte[] pre = in.readNBytes(12); // magic, version, header length: 10 bytes in 1.0, 12 in 2.0/3.0
         long headerEnd = NpyHeader.end(MemorySegment.ofArray(pre), where);
         byte[] buf = pre;
@@ -131,6 +162,16 @@ public final class Npz {
                 buf = Arrays.copyOf(buf, pre.length + n); // the header is cut short: NpyHeader.of names it
             }
         }
+        return buf;
+    }
+
+    /**
+     * The bytes of one entry, exactly as many as its .npy header needs, CRC-checked: header first (its
+     * length comes from the first 12 bytes), then the recorded size compared with the header's, then the
+     * data, with a buffer that grows only as bytes arrive.
+     */
+    private static byte[] readEntry(InputStream in, ZipEntry e, String where) throws IOException {
+        byte[] buf = headerBytes(in, where);
         NpyHeader header = NpyHeader.of(MemorySegment.ofArray(buf), where);
         long needed = header.totalBytes();
         if (needed > MAX_ENTRY_BYTES) {
@@ -205,6 +246,11 @@ public final class Npz {
      * @throws SprnnException naming the file if it cannot be written
      */
     public static void write(Path file, Map<String, Tensor> arrays, Precision dtype, boolean compressed) {
+        AtomicFiles.write(file, writer(file, arrays, dtype, compressed));
+    }
+
+    /** What {@link #write} writes, its entries encoded now, the archive written when a batch writes it. */
+    static AtomicFiles.ChannelWriter writer(Path file, Map<String, Tensor> arrays, Precision dtype, boolean compressed) {
         Map<String, byte[]> entries = new TreeMap<>();
         arrays.forEach((name, t) -> {
             if (name == null || name.isEmpty()) {
@@ -212,7 +258,7 @@ public final class Npz {
             }
             entries.put(name + ".npy", Npy.encode(t, dtype, file + ":" + name + ".npy"));
         });
-        AtomicFiles.write(file, ch -> {
+        return ch -> {
             OutputStream out = Channels.newOutputStream(ch);
             ZipOutputStream zip = new ZipOutputStream(out);
             for (Map.Entry<String, byte[]> e : entries.entrySet()) {
@@ -235,6 +281,6 @@ public final class Npz {
             }
             zip.finish(); // not close(): the channel belongs to AtomicFiles, which forces and closes it
             out.flush();
-        });
+        };
     }
 }

@@ -328,6 +328,11 @@ public final class Safetensors {
      * @throws SprnnException naming the file if it cannot be written, or a tensor or metadata key is invalid
      */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, Precision dtype) {
+        AtomicFiles.write(file, writer(file, tensors, metadata, dtype));
+    }
+
+    /** What {@link #write} writes, checked and its header made now, the bytes written when a batch writes it. */
+    static AtomicFiles.ChannelWriter writer(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, Precision dtype) {
         Map<String, Tensor> ordered = new TreeMap<>(tensors);
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
@@ -369,14 +374,14 @@ public final class Safetensors {
             head.put((byte) ' ');
         }
         head.flip();
-        AtomicFiles.write(file, ch -> {
-            writeFully(ch, head);
+        return ch -> {
+            writeFully(ch, head.duplicate());
             for (Tensor t : ordered.values()) {
                 byte[] raw = new byte[t.size() * dtype.bytes()]; // one tensor, little-endian, in the file's dtype
                 FileElements.encode(dtype, t.data(), MemorySegment.ofArray(raw), 0);
                 writeFully(ch, ByteBuffer.wrap(raw));
             }
-        });
+        };
     }
 
     static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {

@@ -53,6 +53,15 @@ public final class Pruner {
      * @return a new tensor; {@code w} is not modified
      */
     public static Tensor prune(Tensor w, PruneSpec spec) {
+        try {
+            return pruneOnHeap(w, spec);
+        } catch (OutOfMemoryError e) { // no Error leaves the library: the matrix, its copy and its magnitudes did not fit
+            throw org.sprnn.JvmSupport.heapTooSmall("pruning a " + w.shapeString() + " matrix (its pruned copy and its |w|)",
+                    16L * w.size());
+        }
+    }
+
+    private static Tensor pruneOnHeap(Tensor w, PruneSpec spec) {
         int rows = w.dim(0), cols = w.dim(1);
         double[] src = w.data();
         double[] dst = new double[src.length];

@@ -205,6 +205,26 @@ class HostileFilesTest {
     }
 
     @Test
+    void arraysWhoseHeadersPromiseMoreThanTheHeapAreRefusedBeforeAnyIsInflated() throws IOException {
+        // entries whose headers and recorded sizes agree on float32 arrays of 1.5 GB each, as float64 together larger than
+        // this JVM's heap, but whose data is not there: read from their headers alone, in milliseconds (a real one
+        // inflated for a minute first)
+        long rows = (3L << 29) / 4 / 1024;
+        String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + rows + ", 1024), }";
+        byte[] header = NpyTest.npy(1, dict, new byte[0]);
+        long recorded = header.length + rows * 1024 * 4;
+        List<HandZip.Entry> entries = new java.util.ArrayList<>();
+        for (int k = 0; k <= Runtime.getRuntime().maxMemory() / (rows * 1024 * 8); k++) {
+            entries.add(new HandZip.Entry("a" + k + ".npy", HandZip.DEFLATED, HandZip.deflate(header), 0, recorded));
+        }
+        Path f = dir.resolve("promises.npz");
+        Files.write(f, HandZip.write(entries));
+        allocatedQuickly(() -> assertThatThrownBy(() -> Npz.read(f)).isExactlyInstanceOf(SprnnException.class)
+                .hasMessageStartingWith(f + ": its arrays, as its .npy headers give them, need ")
+                .hasMessageContaining("MiB of Java heap").hasMessageContaining("-Xmx"));
+    }
+
+    @Test
     void zipBombThatUnderstatesItsSizeStopsAtTheFirstByteTooMany() throws IOException {
         HandZip.Entry bomb = HandZip.bomb("weight_ih_l0.npy", smallNpy(4), BOMB_MIB).withSize(144);
         Path f = dir.resolve("bomb.npz");

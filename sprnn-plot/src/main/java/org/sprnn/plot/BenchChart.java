@@ -321,6 +321,7 @@ public final class BenchChart {
             chart.draw(g2, new java.awt.Rectangle(0, 0, width, height));
             org.jfree.svg.SVGUtils.writeToSVG(out.toFile(), g2.getSVGElement());
         } else {
+            javax.imageio.ImageIO.setUseCache(false); // no cache file in java.io.tmpdir, whose closer thread fails noisily at exit on a full disk
             ChartUtils.saveChartAsPNG(out.toFile(), chart, width, height);
         }
     }
