@@ -161,7 +161,9 @@ public final class CudaDriver {
             CudaDriver d = null;
             String problem = null;
             if (!FOUND.ok()) {
-                problem = "no NVIDIA driver: " + FOUND.problem();
+                // a driver that is there but may not be loaded is not "no driver"
+                problem = (FOUND.problem().startsWith("native access") || FOUND.problem().startsWith("found but")
+                        ? "the NVIDIA driver cannot be loaded: " : "no NVIDIA driver: ") + FOUND.problem();
             } else {
                 try {
                     d = new CudaDriver(FOUND.lookup(), FOUND.path());

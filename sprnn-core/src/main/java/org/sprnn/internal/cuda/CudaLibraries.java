@@ -76,10 +76,11 @@ public final class CudaLibraries {
                 }
             }
         }
-        String problem = String.join(" or ", sonames) + " not found on the loader path (LD_LIBRARY_PATH, ld.so.cache)"
-                + (dirs.isEmpty() ? "" : " nor under " + searchedPlaces(dirs))
-                + (System.getenv("CUDA_HOME") == null ? "; CUDA_HOME is not set" : "")
-                + (loadErrors.isEmpty() ? "" : "; found but failed to load: " + String.join("; ", loadErrors));
+        String problem = !loadErrors.isEmpty()
+                ? "found but failed to load: " + String.join("; ", loadErrors) + " (and not on the loader path)"
+                : String.join(" or ", sonames) + " not found on the loader path (LD_LIBRARY_PATH, ld.so.cache)"
+                        + (dirs.isEmpty() ? "" : " nor under " + searchedPlaces(dirs))
+                        + (System.getenv("CUDA_HOME") == null ? "; CUDA_HOME is not set" : "");
         return new Found(name, null, null, problem);
     }
 
