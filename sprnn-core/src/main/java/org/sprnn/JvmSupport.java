@@ -121,11 +121,12 @@ public final class JvmSupport {
      *
      * @param what what the memory was for, e.g. {@code "the outputs [T][B][H] = [700000][1][1024]"}
      * @param bytes the bytes asked for
+     * @param orElse what else would help, e.g. {@code "run the sequence in pieces"}, or null
      * @return the exception to throw
      */
-    public static SprnnException heapTooSmall(String what, long bytes) {
+    public static SprnnException heapTooSmall(String what, long bytes, String orElse) {
         return new SprnnException(what + " needs " + Math.max(1, bytes >> 20) + " MiB of Java heap, more than the JVM can give"
                 + " (its limit " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB): raise it (-Xmx, or SPRNN_JAVA_OPTS=-Xmx<size> "
-                + "for the sprnn command), or run the sequence in pieces");
+                + "for the sprnn command)" + (orElse == null ? "" : ", or " + orElse));
     }
 }

@@ -17,7 +17,18 @@ final class CsvRow {
      */
     static void append(java.nio.file.Path csv, String header, CharSequence rows) {
         String first = check(csv, header);
-        write(csv, (first == null ? header + "\n" : "") + rows);
+        // a file that is the header alone without its newline (written by hand, or cut) gets one before the rows
+        write(csv, (first == null ? header + "\n" : endsInNewline(csv) ? "" : "\n") + rows);
+    }
+
+    private static boolean endsInNewline(java.nio.file.Path file) {
+        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+            long size = ch.size();
+            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
+            return size == 0 || ch.read(last, size - 1) == 1 && last.get(0) == '\n';
+        } catch (java.io.IOException | SecurityException e) {
+            return true; // the append that follows reports what is wrong with the file
+        }
     }
 
     /**
@@ -37,9 +48,10 @@ final class CsvRow {
                 for (int k; n < line.length && (k = r.read(line, n, line.length - n)) > 0; ) {
                     n += k;
                 }
-                first = new String(line, 0, n);
-                int nl = first.indexOf('\n');
+                first = n == 0 ? null : new String(line, 0, n); // an empty file is a new one: the header goes first
+                int nl = first == null ? -1 : first.indexOf('\n');
                 first = nl >= 0 ? first.substring(0, nl) : first;
+                first = first != null && first.endsWith("\r") ? first.substring(0, first.length() - 1) : first; // CRLF
             } catch (java.nio.charset.CharacterCodingException e) {
                 first = "";
             } catch (java.io.IOException e) {
@@ -101,29 +113,45 @@ final class CsvRow {
             }
         }
         java.nio.file.Path csvFile = dir.resolve(name + ".csv"), jsonlFile = dir.resolve(name + ".jsonl");
-        boolean existed = java.nio.file.Files.exists(csvFile);
-        long before = size(csvFile);
+        boolean csvExisted = java.nio.file.Files.exists(csvFile), jsonlExisted = java.nio.file.Files.exists(jsonlFile);
+        long csvBefore = size(csvFile), jsonlBefore = size(jsonlFile);
         append(csvFile, header, csv);
         try {
             write(jsonlFile, jsonl);
-        } catch (org.sprnn.SprnnException e) { // both files or neither: take the CSV's rows back
-            try (var ch = java.nio.channels.FileChannel.open(csvFile, java.nio.file.StandardOpenOption.WRITE)) {
-                ch.truncate(before);
-                if (!existed) {
-                    java.nio.file.Files.delete(csvFile);
-                }
-            } catch (java.io.IOException | SecurityException ignored) {
-                throw new org.sprnn.SprnnException(e.getMessage() + " (and the rows appended to " + csvFile + " stay there)", e);
+        } catch (org.sprnn.SprnnException e) { // both files or neither: take back what this call appended to either
+            if (!restore(jsonlFile, jsonlExisted, jsonlBefore) | !restore(csvFile, csvExisted, csvBefore)) {
+                throw new org.sprnn.SprnnException(e.getMessage() + " (and the rows appended to "
+                        + org.sprnn.io.Untrusted.quote(csvFile.toString()) + " could not be taken back)", e);
             }
             throw e;
         }
     }
 
+    /** {@code file} back to its first {@code size} bytes, or gone where it did not exist; false where that failed. */
+    private static boolean restore(java.nio.file.Path file, boolean existed, long size) {
+        if (size < 0) {
+            return false; // its size was unknown: better an extra row than a truncated file
+        }
+        try {
+            if (!existed) {
+                java.nio.file.Files.deleteIfExists(file);
+            } else if (java.nio.file.Files.size(file) > size) {
+                try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+                    ch.truncate(size);
+                }
+            }
+            return true;
+        } catch (java.io.IOException | SecurityException e) {
+            return false;
+        }
+    }
+
+    /** The file's size, 0 where it does not exist, -1 where it cannot be told. */
     private static long size(java.nio.file.Path file) {
         try {
             return java.nio.file.Files.exists(file) ? java.nio.file.Files.size(file) : 0;
-        } catch (java.io.IOException e) {
-            return 0;
+        } catch (java.io.IOException | SecurityException e) {
+            return -1;
         }
     }
 

@@ -58,7 +58,7 @@ final class DemoCommand extends SprnnCommand {
     @Option(names = "--seed", defaultValue = "2018", description = "Random seed of weights and input (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--repeats", defaultValue = "5", description = "Timed runs after the warm-up (for the JIT: until the runs stop getting faster); the median is reported (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeats", defaultValue = "5", description = "Timed runs after the warm-up (for the JIT: until the runs stop getting faster), within 10 s; the median is reported (default: ${DEFAULT-VALUE}).")
     int repeats;
 
     @Option(names = "--save-model", paramLabel = "FILE",

@@ -125,19 +125,10 @@ final class PlotCommand extends SprnnCommand {
             for (String a : anchors) {
                 bars.add(BenchChart.anchor(a));
             }
-            // drawn beside the target, then moved over it: no half-written chart under the name asked for
-            Path tmp = out.toAbsolutePath().resolveSibling(out.getFileName() + ".part" + name.substring(name.length() - 4));
-            checkTarget();
-            try {
+            drawn(tmp -> {
                 BenchChart.write(bars, title, tmp);
-                Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException | java.io.UncheckedIOException e) {
-                throw cannotWrite(e);
-            } catch (RuntimeException e) {
-                throw e.getCause() instanceof IOException io ? cannotWrite(io) : e; // the SVG writer wraps its IOException
-            } finally {
-                deleteQuietly(tmp);
-            }
+                return null;
+            });
         } catch (IllegalArgumentException e) {
             throw new SprnnException(Untrusted.escape(e.getMessage()));
         }
@@ -161,6 +152,36 @@ final class PlotCommand extends SprnnCommand {
             }
         }
         return rows;
+    }
+
+    /** A chart drawn into a file of the name it is given. */
+    @FunctionalInterface
+    private interface Draw<T> {
+        T to(Path file) throws IOException;
+    }
+
+    /**
+     * Draws the chart beside {@code --out}, then moves it over it: no half-written chart under the name asked for, and a
+     * chart that cannot be written (a read-only folder, a full disk) is one line naming {@code --out}.
+     */
+    private <T> T drawn(Draw<T> draw) {
+        checkTarget();
+        String leaf = out.getFileName().toString();
+        Path tmp = out.toAbsolutePath().resolveSibling(leaf + ".part" + leaf.substring(leaf.length() - 4));
+        try {
+            T result = draw.to(tmp);
+            Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            return result;
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw cannotWrite(e);
+        } catch (RuntimeException e) {
+            if (!(e instanceof SprnnException) && e.getCause() instanceof IOException io) { // the SVG writer wraps its IOException
+                throw cannotWrite(io);
+            }
+            throw e;
+        } finally {
+            deleteQuietly(tmp);
+        }
     }
 
     /** Refuses, before any drawing, an {@code --out} that exists and is not a regular file (a directory, a pipe, a device). */
@@ -206,37 +227,22 @@ final class PlotCommand extends SprnnCommand {
             throw new SprnnException("--log-x, --log-y: only with --x (lines)");
         }
         List<Rows> rows = rows();
-        Path tmp = out.toAbsolutePath().resolveSibling(out.getFileName() + ".part" + out.getFileName().toString()
-                .substring(out.getFileName().toString().length() - 4));
-        int n;
-        String what;
-        checkTarget();
-        try {
+        String[] what = new String[1];
+        int n = drawn(tmp -> {
             if (ablation()) {
                 if (x != null || !filters.isEmpty() || metric != FigureChart.Metric.US_PER_STEP) {
                     throw new SprnnException("--x, --y, --where: not for ablation rows, whose chart is fixed");
                 }
-                n = FigureChart.ablation(rows, title, tmp);
-                what = "the ablation's variants, floors and baselines";
+                what[0] = "the ablation's variants, floors and baselines";
+                return FigureChart.ablation(rows, title, tmp);
             } else if (x != null) {
-                n = FigureChart.lines(rows, x, metric, baselines, filters, logX, logY, title, tmp);
-                what = "a line per engine against " + x;
-            } else {
-                n = FigureChart.bars(rows, metric, baselines, filters, title, tmp);
-                what = "a bar per engine and configuration";
+                what[0] = "a line per engine against " + x;
+                return FigureChart.lines(rows, x, metric, baselines, filters, logX, logY, title, tmp);
             }
-            Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | java.io.UncheckedIOException e) {
-            throw cannotWrite(e);
-        } catch (RuntimeException e) {
-            if (e.getCause() instanceof IOException io) { // the SVG writer wraps its IOException
-                throw cannotWrite(io);
-            }
-            throw e;
-        } finally {
-            deleteQuietly(tmp);
-        }
-        out().printf("%d rows from %d file(s) -> %s (%s)%n", n, files.size(), out, what);
+            what[0] = "a bar per engine and configuration";
+            return FigureChart.bars(rows, metric, baselines, filters, title, tmp);
+        });
+        out().printf("%d rows from %d file(s) -> %s (%s)%n", n, files.size(), out, what[0]);
         return 0;
     }
 }

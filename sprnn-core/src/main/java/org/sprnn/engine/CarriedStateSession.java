@@ -27,12 +27,8 @@ final class CarriedStateSession implements Session {
         checkState("c0", c0, batch);
         this.engine = engine;
         this.batch = batch;
-        this.h = copy(h0); // the caller's arrays stay theirs: writing to them later does not move this session
-        this.c = copy(c0);
-    }
-
-    static Tensor copy(Tensor t) {
-        return t == null ? null : t.copy();
+        this.h = Tensor.copyOf(h0); // the caller's arrays stay theirs: writing to them later does not move this session
+        this.c = Tensor.copyOf(c0);
     }
 
     private static void checkState(String what, Tensor s, int batch) {
@@ -67,7 +63,7 @@ final class CarriedStateSession implements Session {
     @Override
     public synchronized RnnOutput state() {
         requireOpen();
-        return new RnnOutput(copy(lastOutput), copy(h), copy(c)); // copies: writing to them does not move the session
+        return new RnnOutput(lastOutput, Tensor.copyOf(h), Tensor.copyOf(c)); // states copied: writing to them does not move the session
     }
 
     private void requireOpen() {

@@ -77,12 +77,18 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
      * @param c0              initial cell states (LSTM), or {@code null} for zeros
      * @param warmup          untimed runs first, at least
      * @param reps            timed runs at most
-     * @param wallBudgetNanos the budget for the timed runs (at least {@link #MIN_WALL_RUNS}), ns; it also bounds the
-     *                        warm-up's time
+     * @param wallBudgetNanos the budget for the timed runs (at least {@link #MIN_WALL_RUNS}), ns; a budget below the
+     *                        warm-up's time also caps that (and its extension while the runs get faster, 4x that)
      * @return the samples, with what was timed and how
      */
     public static DeviceTimes wallClock(Engine engine, List<Tensor> inputSets, Tensor h0, Tensor c0, int warmup, int reps,
                                         long wallBudgetNanos) {
+        return wallClock(engine, inputSets, h0, c0, warmup, reps, wallBudgetNanos, System::nanoTime);
+    }
+
+    /** {@link #wallClock(Engine, List, Tensor, Tensor, int, int, long)} on the clock {@code nanos} (a test's own). */
+    static DeviceTimes wallClock(Engine engine, List<Tensor> inputSets, Tensor h0, Tensor c0, int warmup, int reps,
+                                 long wallBudgetNanos, java.util.function.LongSupplier nanos) {
         String kind = engine.getClass().getName();
         boolean first = !WARMED.contains(kind);
         long need = Math.min(first ? FIRST_WALL_WARMUP_NANOS : WALL_WARMUP_NANOS, wallBudgetNanos);
@@ -90,30 +96,30 @@ public record DeviceTimes(int steps, double[] fullMicros, double[] recurrentMicr
         long clock = 0; // the end of the first warm-up run: the warm-up's time counts from there
         int warmed = 0;
         while (warmed < MAX_WALL_WARMUP_RUNS) {
-            long now = System.nanoTime();
+            long now = nanos.getAsLong();
             boolean timeLeft = warmed == 0 ? need > 0 : now - clock < need;
             boolean faster = warmed >= last.length && now - clock < 4 * need && stillFaster(last, warmed);
             if (warmed >= warmup && !timeLeft && !faster) {
                 break;
             }
-            long t0 = System.nanoTime();
+            long t0 = nanos.getAsLong();
             engine.run(inputSets.get(warmed % inputSets.size()), h0, c0);
-            long t1 = System.nanoTime();
+            long t1 = nanos.getAsLong();
             last[warmed % last.length] = t1 - t0;
             if (warmed++ == 0) {
                 clock = t1;
             }
         }
-        if (first && (warmed > 0 && System.nanoTime() - clock >= FIRST_WALL_WARMUP_NANOS || warmed >= MAX_WALL_WARMUP_RUNS)) {
+        if (first && (warmed > 0 && nanos.getAsLong() - clock >= FIRST_WALL_WARMUP_NANOS || warmed >= MAX_WALL_WARMUP_RUNS)) {
             WARMED.add(kind); // only a whole first warm-up counts: one cut short by a budget leaves the next its turn
         }
         double[] us = new double[reps];
         int n = 0;
-        long start = System.nanoTime();
-        while (n < reps && (n < MIN_WALL_RUNS || System.nanoTime() - start < wallBudgetNanos)) {
-            long t0 = System.nanoTime();
+        long start = nanos.getAsLong();
+        while (n < reps && (n < MIN_WALL_RUNS || nanos.getAsLong() - start < wallBudgetNanos)) {
+            long t0 = nanos.getAsLong();
             engine.run(inputSets.get(n % inputSets.size()), h0, c0);
-            us[n++] = (System.nanoTime() - t0) / 1e3;
+            us[n++] = (nanos.getAsLong() - t0) / 1e3;
         }
         double[] taken = Arrays.copyOf(us, n);
         String how = "wall clock around run(), " + n + " runs" + (n < reps ? " (of " + reps + ": time budget)" : "") + " after "

@@ -62,8 +62,9 @@ public interface Session extends AutoCloseable {
      * @return {@code hN} {@code [L][B][H]} and, for an LSTM, {@code cN}; {@code output} is the last chunk's
      *         outputs (null before the first step). Before any step, the initial states: those given to
      *         {@link Engine#openSession}, zeros where none was (every engine sprnn builds; an {@link Engine} of
-     *         your own that keeps {@code openSession}'s default gives null there). The tensors are the caller's:
-     *         a session copies the states it is given and hands out copies, so writing to either does not move it.
+     *         your own that keeps {@code openSession}'s default gives null there). The states are the caller's: a
+     *         session copies those it is given and hands out copies, so writing to either does not move it
+     *         ({@code output} is the array {@link #step} returned, not a copy).
      * @throws org.sprnn.SprnnException if the session is closed
      */
     RnnOutput state();

@@ -4,7 +4,10 @@ package org.sprnn.io;
 // place that converts each to and from double, little-endian. Reading is exact (every fp16/bf16/fp32 value is a
 // double); writing rounds to nearest-even in a single step, never twice (Precision.round and encode(double)).
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import org.sprnn.Precision;
@@ -111,7 +114,8 @@ final class FileElements {
             double x = v[i];
             if (Double.isFinite(x) && !Double.isFinite(p.round(x))) {
                 throw new org.sprnn.SprnnException(where + ": element " + index(t.shape(), i) + " = " + x + " does not fit "
-                        + safetensorsName(p) + " (it would be stored as infinity): store it in a wider type (f32, f64)");
+                        + safetensorsName(p) + " (it would be stored as infinity)" + (p == Precision.FP32 ? ""
+                        : ": store the file in f32 or f64"));
             }
         }
     }
@@ -129,5 +133,41 @@ final class FileElements {
             b.append('[').append(k).append(']');
         }
         return b.toString();
+    }
+
+    /**
+     * (Here, not in Safetensors: the .npy and .npz code must not load Safetensors' Jackson.) a × b for a, b ≥ 0, or Long.MAX_VALUE where that overflows (no file is that large, so the size check
+     * that follows fails); a zero extent still gives 0.
+     */
+    static long multiplyOrHuge(long a, long b) {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /** Writes all of {@code buf} (a channel may take it in pieces). */
+    static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            ch.write(buf);
+        }
+    }
+
+    /** (Here, so that telling a file's format loads no Jackson.) Whether {@code file} starts like a safetensors file: a plausible header length followed by '{'. */
+    static boolean looksLikeSafetensors(java.nio.file.Path file) {
+        try (FileChannel ch = FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(9).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            while (b.hasRemaining() && ch.read(b) > 0) {
+                // fill
+            }
+            if (b.position() < 9) {
+                return false;
+            }
+            long n = b.getLong(0);
+            return n > 0 && n <= Safetensors.MAX_HEADER_BYTES && n <= java.nio.file.Files.size(file) - 8 && b.get(8) == '{';
+        } catch (IOException e) {
+            return false;
+        }
     }
 }

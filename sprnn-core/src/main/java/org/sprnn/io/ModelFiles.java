@@ -92,9 +92,11 @@ public final class ModelFiles {
      *                        module the file has no tensors under (with the modules it has)
      */
     public static RnnModel load(Path file, CellType cellOverride, String module, java.util.function.Consumer<String> notes) {
-        requireJackson();
         Safetensors.Contents contents = switch (detect(file)) {
-            case SAFETENSORS -> Safetensors.read(file);
+            case SAFETENSORS -> {
+                requireJackson();
+                yield Safetensors.read(file);
+            }
             case NPZ -> new Safetensors.Contents(Npz.read(file), Map.of(), Map.of()); // npz has no metadata
         };
         Map<String, String> metadata = contents.metadata();
@@ -236,7 +238,7 @@ public final class ModelFiles {
      */
     static void requireJackson() {
         if (!JACKSON) {
-            throw new SprnnException("model files: Jackson (com.fasterxml.jackson.databind), which reads and writes safetensors "
+            throw new SprnnException("safetensors files: Jackson (com.fasterxml.jackson.databind), which reads and writes their "
                     + "headers, is not loadable: on the module path, start the JVM with --add-modules com.fasterxml.jackson.databind "
                     + "(or requires com.fasterxml.jackson.databind in your module-info.java); on the class path, add jackson-databind");
         }
@@ -272,7 +274,7 @@ public final class ModelFiles {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         // safetensors first: its 8-byte header length may begin like another format's magic, "PK" (19280 +
         // 65536k bytes) or pickle's 0x80 0x02..0x05 (640-1407 bytes)
-        boolean safetensors = Safetensors.looksLike(file);
+        boolean safetensors = FileElements.looksLikeSafetensors(file);
         if (!safetensors && head.length >= 2 && head[0] == ZIP_MAGIC[0] && head[1] == ZIP_MAGIC[1]) {
             return Format.NPZ;
         }
@@ -459,8 +461,9 @@ public final class ModelFiles {
     }
 
     /**
-     * Adds the file {@link #save} writes to {@code batch}, checked and encoded now, written with the batch's other files
-     * (all or none): a model beside the input or outputs that go with it.
+     * Adds the file {@link #save} writes to {@code batch}, written with the batch's other files (all or none): a model
+     * beside the input or outputs that go with it. Its name, dtype and values are checked now; its bytes are made from
+     * the model's tensors when the batch writes, so they must not change until then.
      *
      * @param batch the batch to add to
      * @param model the model
@@ -474,9 +477,9 @@ public final class ModelFiles {
     }
 
     private static AtomicFiles.ChannelWriter writer(RnnModel model, Path file, Precision dtype) {
-        requireJackson();
         return switch (formatOfName(file)) {
             case SAFETENSORS -> {
+                requireJackson();
                 Map<String, String> meta = new LinkedHashMap<>();
                 meta.put("cell", model.cell().id());
                 meta.put("format", "pt");

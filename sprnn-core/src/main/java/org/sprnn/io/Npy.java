@@ -150,7 +150,7 @@ public final class Npy {
      */
     public static void write(Path file, Tensor t, Precision dtype) {
         byte[] bytes = encode(t, dtype, file.toString());
-        AtomicFiles.write(file, ch -> Safetensors.writeFully(ch, ByteBuffer.wrap(bytes)));
+        AtomicFiles.write(file, ch -> FileElements.writeFully(ch, ByteBuffer.wrap(bytes)));
     }
 
     /**
@@ -183,7 +183,7 @@ public final class Npy {
      * @return {@code batch}
      */
     public static AtomicFiles.Batch addTo(AtomicFiles.Batch batch, Path file, Tensor t) {
-        return batch.add(file, ch -> Safetensors.writeFully(ch, ByteBuffer.wrap(encode(t, Precision.FP32, file.toString()))));
+        return batch.add(file, ch -> FileElements.writeFully(ch, ByteBuffer.wrap(encode(t, Precision.FP32, file.toString()))));
     }
 
     /**
@@ -199,7 +199,7 @@ public final class Npy {
         return batch.add(file, ch -> {
             byte[] bytes = allocateWithHeader(t.shape(), t.size(), Precision.FP32, file.toString());
             MemorySegment.copy(t.data(), 0, MemorySegment.ofArray(bytes), LE_FLOAT, bytes.length - 4L * t.size(), t.size());
-            Safetensors.writeFully(ch, ByteBuffer.wrap(bytes));
+            FileElements.writeFully(ch, ByteBuffer.wrap(bytes));
         });
     }
 

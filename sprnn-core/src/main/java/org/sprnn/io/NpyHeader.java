@@ -120,7 +120,7 @@ record NpyHeader(Precision dtype, int[] shape, long count, long dataStart) {
                 throw fail(where, "shape " + show(dims) + " has an invalid extent " + v);
             }
             shape[i] = v.intValue();
-            count = Safetensors.multiplyOrHuge(count, v);
+            count = FileElements.multiplyOrHuge(count, v);
         }
         if (count > Integer.MAX_VALUE - 16) {
             throw fail(where, "shape " + show(dims) + " holds more elements than one array can");

@@ -133,21 +133,27 @@ public final class Npz {
                 if (header.totalBytes() > MAX_ENTRY_BYTES || e.getSize() != header.totalBytes()) {
                     continue; // refused in the main loop, which says which
                 }
-                doubles = Safetensors.multiplyOrHuge(header.count(), 8) > Long.MAX_VALUE - doubles ? Long.MAX_VALUE
+                doubles = FileElements.multiplyOrHuge(header.count(), 8) > Long.MAX_VALUE - doubles ? Long.MAX_VALUE
                         : doubles + header.count() * 8;
                 largestEntry = Math.max(largestEntry, header.totalBytes());
             } catch (IOException ex) {
                 throw new SprnnException(where + ": corrupt entry (" + Untrusted.why(ex) + ")");
             }
         }
-        Runtime rt = Runtime.getRuntime();
-        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
         long need = doubles > Long.MAX_VALUE - largestEntry ? Long.MAX_VALUE : doubles + largestEntry;
-        if (need > free / 4 * 3) { // a quarter kept for the collector: arrays this large need room to move into
-            throw new SprnnException(file + ": its arrays, as its .npy headers give them, need " + (need >> 20) + " MiB of Java heap "
-                    + "(float64, and one entry's bytes while it is decoded), more than the JVM can give (" + (free >> 20)
-                    + " MiB left, a quarter of it kept for its collector): raise its limit (-Xmx, or SPRNN_JAVA_OPTS=-Xmx<size> for the sprnn command), or the file is not what it says");
+        if (need > usableHeap()) {
+            System.gc(); // what looked taken may be garbage not yet collected: ask once more before refusing a real file
+            if (need > usableHeap()) {
+                throw org.sprnn.JvmSupport.heapTooSmall(file + ": reading its arrays (as its .npy headers give them: float64, "
+                        + "and one entry's bytes while it is decoded)", need, "the file is not what its headers say");
+            }
         }
+    }
+
+    /** Three quarters of the heap not in use: the rest kept for the collector, as arrays this large need room to move into. */
+    private static long usableHeap() {
+        Runtime rt = Runtime.getRuntime();
+        return (rt.maxMemory() - (rt.totalMemory() - rt.freeMemory())) / 4 * 3;
     }
 
     /** The bytes of an entry's .npy preamble and header, read from the start of its stream (at most 12 + the header limit). */

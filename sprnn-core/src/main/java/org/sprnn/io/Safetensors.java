@@ -51,7 +51,7 @@ import org.sprnn.model.Tensor;
  * exponent, no sign, in range: {@code 144.0} and {@code 1e2} are refused); at most {@value Npy#MAX_RANK}
  * extents; shape × dtype size equals the byte span; spans lie inside the data section and do not
  * overlap and cover the data section end to end, with nothing after the last (as the reference implementation
- * requires; empty tensors may name any offset within it); {@code __metadata__} maps strings to strings. Names, dtypes and metadata a message repeats go through
+ * requires; an empty tensor may name any offset within it, where the reference wants it in order); {@code __metadata__} maps strings to strings. Names, dtypes and metadata a message repeats go through
  * {@link Untrusted}.
  */
 public final class Safetensors {
@@ -248,7 +248,7 @@ public final class Safetensors {
                         + Integer.MAX_VALUE + problem(d));
             }
             shape[i] = d.asInt();
-            count = multiplyOrHuge(count, shape[i]);
+            count = FileElements.multiplyOrHuge(count, shape[i]);
         }
         if (!offsetsNode.isArray() || offsetsNode.size() != 2) {
             throw fail(file, where + ": data_offsets is not a pair [begin, end] (" + show(offsetsNode) + ")");
@@ -269,7 +269,7 @@ public final class Safetensors {
             throw fail(file, where + ": data_offsets " + show(offsetsNode) + " reach past the data section (" + dataSize
                     + " bytes): the file is truncated or corrupt");
         }
-        long bytes = multiplyOrHuge(count, dtype.bytes());
+        long bytes = FileElements.multiplyOrHuge(count, dtype.bytes());
         if (bytes != off[1] - off[0]) {
             throw fail(file, where + ": shape " + Untrusted.escape(Arrays.toString(shape)) + " of " + FileElements.safetensorsName(dtype)
                     + " needs " + bytes + " bytes but data_offsets " + show(offsetsNode) + " span " + (off[1] - off[0]));
@@ -302,18 +302,6 @@ public final class Safetensors {
     /** A header value as JSON, escaped and cut for a message. */
     private static String show(JsonNode n) {
         return Untrusted.escape(n.toString());
-    }
-
-    /**
-     * a × b for a, b ≥ 0, or Long.MAX_VALUE where that overflows (no file is that large, so the size check
-     * that follows fails); a zero extent still gives 0.
-     */
-    static long multiplyOrHuge(long a, long b) {
-        try {
-            return Math.multiplyExact(a, b);
-        } catch (ArithmeticException e) {
-            return Long.MAX_VALUE;
-        }
     }
 
     /**
@@ -375,39 +363,18 @@ public final class Safetensors {
         }
         head.flip();
         return ch -> {
-            writeFully(ch, head.duplicate());
+            FileElements.writeFully(ch, head.duplicate());
             for (Tensor t : ordered.values()) {
                 byte[] raw = new byte[t.size() * dtype.bytes()]; // one tensor, little-endian, in the file's dtype
                 FileElements.encode(dtype, t.data(), MemorySegment.ofArray(raw), 0);
-                writeFully(ch, ByteBuffer.wrap(raw));
+                FileElements.writeFully(ch, ByteBuffer.wrap(raw));
             }
         };
     }
 
-    static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
-        while (buf.hasRemaining()) {
-            ch.write(buf);
-        }
-    }
 
     private static SprnnException fail(Path file, String problem) {
         return new SprnnException(file + ": " + problem);
     }
 
-    /** Whether {@code file} starts like a safetensors file: a plausible header length followed by '{'. */
-    static boolean looksLike(Path file) {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer b = ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN);
-            while (b.hasRemaining() && ch.read(b) > 0) {
-                // fill
-            }
-            if (b.position() < 9) {
-                return false;
-            }
-            long n = b.getLong(0);
-            return n > 0 && n <= MAX_HEADER_BYTES && n <= Files.size(file) - 8 && b.get(8) == '{';
-        } catch (IOException e) {
-            return false;
-        }
-    }
 }

@@ -36,7 +36,7 @@ public record FloatTensor(int[] shape, float[] data) {
         try {
             return new FloatTensor(shape, new float[n]);
         } catch (OutOfMemoryError e) {
-            throw org.sprnn.JvmSupport.heapTooSmall("a float tensor of shape " + java.util.Arrays.toString(shape), 4L * n);
+            throw org.sprnn.JvmSupport.heapTooSmall("a float tensor of shape " + java.util.Arrays.toString(shape), 4L * n, null);
         }
     }
 

@@ -76,6 +76,16 @@ public record Tensor(int[] shape, double[] data) {
     }
 
     /**
+     * A copy of {@code t}, or null where it is null (a state not given).
+     *
+     * @param t the tensor, or null
+     * @return a new tensor equal to {@code t}, or null
+     */
+    public static Tensor copyOf(Tensor t) {
+        return t == null ? null : t.copy();
+    }
+
+    /**
      * A tensor of zeros.
      *
      * @param shape the extent of each dimension
@@ -86,7 +96,7 @@ public record Tensor(int[] shape, double[] data) {
         try {
             return new Tensor(shape, new double[n]);
         } catch (OutOfMemoryError e) {
-            throw org.sprnn.JvmSupport.heapTooSmall("a tensor of shape " + Arrays.toString(shape), 8L * n);
+            throw org.sprnn.JvmSupport.heapTooSmall("a tensor of shape " + Arrays.toString(shape), 8L * n, null);
         }
     }
 

@@ -57,7 +57,7 @@ public final class Pruner {
             return pruneOnHeap(w, spec);
         } catch (OutOfMemoryError e) { // no Error leaves the library: the matrix, its copy and its magnitudes did not fit
             throw org.sprnn.JvmSupport.heapTooSmall("pruning a " + w.shapeString() + " matrix (its pruned copy and its |w|)",
-                    16L * w.size());
+                    16L * w.size(), null);
         }
     }
 

@@ -126,7 +126,9 @@ class DeviceTimerTest {
 
     @Test
     void wallClockWarmUpGoesOnWhileTheRunsGetFasterAndNotFromTheFirstRunsTime() {
-        // an engine whose first run takes long (class loading), then runs 7% faster each (the JIT at work) down to 1 ms
+        // on a clock of its own, an engine whose first run takes 400 ms (class loading), then each run 7% faster (the JIT
+        // at work) down to 1 ms: each run advances the clock by its time, so nothing depends on this machine's load
+        long[] now = {0};
         int[] runs = {0};
         Engine jit = new Engine() {
             @Override
@@ -137,11 +139,7 @@ class DeviceTimerTest {
             @Override
             public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
                 int r = runs[0]++;
-                try {
-                    Thread.sleep(java.time.Duration.ofNanos(r == 0 ? 400_000_000L : (long) Math.max(1e6, 8e6 * Math.pow(0.93, r))));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                now[0] += r == 0 ? 400_000_000L : (long) Math.max(1e6, 8e6 * Math.pow(0.93, r));
                 return new RnnOutput(Tensor.zeros(T, B, H), Tensor.zeros(1, B, H), null);
             }
 
@@ -149,11 +147,33 @@ class DeviceTimerTest {
             public void close() {
             }
         };
-        // a budget of 50 ms: the first run alone is longer, and 50 ms of runs after it reach only the 5 ms ones; the runs still
-        // getting faster keep the warm-up going until they are steady (the 29th run on), so the timed runs are all fast ones
-        DeviceTimes t = DeviceTimes.wallClock(jit, List.of(Tensor.zeros(T, B, I)), null, null, 1, 5, 50_000_000L);
+        // a budget of 50 ms: the first run alone is longer, and 50 ms of runs after it reach only the 5 ms ones; the runs
+        // still getting faster keep the warm-up going until they are steady (the 29th run on), so the timed runs are fast
+        DeviceTimes t = DeviceTimes.wallClock(jit, List.of(Tensor.zeros(T, B, I)), null, null, 1, 5, 50_000_000L, () -> now[0]);
         assertThat(runs[0]).isGreaterThan(29 + 5);
-        assertThat(java.util.Arrays.stream(t.recurrentMicros()).max().orElseThrow()).isLessThan(3000);
+        assertThat(java.util.Arrays.stream(t.recurrentMicros()).max().orElseThrow()).isEqualTo(1000.0);
+        // without the extension (the runs steady from the start) the warm-up is its time after the first run: 50 ms of 8 ms
+        now[0] = 0;
+        runs[0] = 0;
+        Engine steady = new Engine() {
+            @Override
+            public String name() {
+                return "steady";
+            }
+
+            @Override
+            public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
+                now[0] += runs[0]++ == 0 ? 400_000_000L : 8_000_000L;
+                return new RnnOutput(Tensor.zeros(T, B, H), Tensor.zeros(1, B, H), null);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        DeviceTimes u = DeviceTimes.wallClock(steady, List.of(Tensor.zeros(T, B, I)), null, null, 1, 5, 50_000_000L, () -> now[0]);
+        assertThat(runs[0]).isEqualTo(1 + 7 + 5); // the first, 7 of 8 ms (56 ms > 50), the 5 timed
+        assertThat(u.how()).contains("after 8 warm-up");
     }
 
     @Test

@@ -48,7 +48,7 @@ class AtomicFilesTest {
     }
 
     private static AtomicFiles.ChannelWriter bytes(String s) {
-        return ch -> Safetensors.writeFully(ch, ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8)));
+        return ch -> FileElements.writeFully(ch, ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8)));
     }
 
     private static void mkfifo(Path p) throws IOException, InterruptedException {
@@ -254,7 +254,7 @@ class AtomicFilesTest {
     public static final class SlowWriter {
         public static void main(String[] args) {
             AtomicFiles.write(Path.of(args[0]), ch -> {
-                Safetensors.writeFully(ch, ByteBuffer.wrap(new byte[1 << 20]));
+                FileElements.writeFully(ch, ByteBuffer.wrap(new byte[1 << 20]));
                 System.out.println("writing");
                 System.out.flush();
                 try {

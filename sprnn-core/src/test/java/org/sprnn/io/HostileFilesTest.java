@@ -220,7 +220,7 @@ class HostileFilesTest {
         Path f = dir.resolve("promises.npz");
         Files.write(f, HandZip.write(entries));
         allocatedQuickly(() -> assertThatThrownBy(() -> Npz.read(f)).isExactlyInstanceOf(SprnnException.class)
-                .hasMessageStartingWith(f + ": its arrays, as its .npy headers give them, need ")
+                .hasMessageStartingWith(f + ": reading its arrays (as its .npy headers give them")
                 .hasMessageContaining("MiB of Java heap").hasMessageContaining("-Xmx"));
     }
 

@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.jfree.chart.ChartFactory;
-import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.labels.StandardCategoryItemLabelGenerator;
 import org.jfree.chart.plot.CategoryPlot;
@@ -321,8 +320,11 @@ public final class BenchChart {
             chart.draw(g2, new java.awt.Rectangle(0, 0, width, height));
             org.jfree.svg.SVGUtils.writeToSVG(out.toFile(), g2.getSVGElement());
         } else {
-            javax.imageio.ImageIO.setUseCache(false); // no cache file in java.io.tmpdir, whose closer thread fails noisily at exit on a full disk
-            ChartUtils.saveChartAsPNG(out.toFile(), chart, width, height);
+            // straight to the file (ImageIO's own FileImageOutputStream): through an OutputStream, ImageIO would buffer in a
+            // cache file in java.io.tmpdir, whose closer thread fails noisily at exit when the disk is full
+            if (!javax.imageio.ImageIO.write(chart.createBufferedImage(width, height), "png", out.toFile())) {
+                throw new IOException("no PNG writer in this JVM");
+            }
         }
     }
 }

@@ -196,7 +196,7 @@ public final class CpuEngine implements Engine {
             out = new double[t * b * hidden];
         } catch (OutOfMemoryError e) {
             throw org.sprnn.JvmSupport.heapTooSmall("the cpu engine's outputs [T][B][H] = [" + t + "][" + b + "][" + hidden + "]",
-                    8L * t * b * hidden);
+                    8L * t * b * hidden, "run the sequence in pieces");
         }
         CpuRun r = new CpuRun(weights, workspace, pool, vectorApi, chunkUnits, t, b, x, null,
                 h0 == null ? null : h0.toFloats(), c0 == null ? null : c0.toFloats(), out, null, len, soloMacs);
@@ -240,7 +240,7 @@ public final class CpuEngine implements Engine {
             workspace.ensureCapacity(r.steps, r.batch); // a buffer left unmade is made again by the next run
         } catch (OutOfMemoryError e) {
             throw org.sprnn.JvmSupport.heapTooSmall("the cpu engine's buffers for " + r.steps + " steps at batch " + r.batch
-                    + " (about [T][B][" + model.cell().gates() + "H] float32 a layer)", 4L * r.steps * r.batch * model.cell().gates() * hidden);
+                    + " (about [T][B][" + model.cell().gates() + "H] float32 a layer)", 4L * r.steps * r.batch * model.cell().gates() * hidden, "run the sequence in pieces");
         }
         workspace.overflow.reset();
         if (r.solo) {

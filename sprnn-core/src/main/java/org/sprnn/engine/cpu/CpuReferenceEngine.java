@@ -62,7 +62,7 @@ public final class CpuReferenceEngine implements Engine {
         } catch (OutOfMemoryError e) { // no Error leaves the library
             long rows = (long) input.dim(0) * input.dim(1) * (model.cell().gates() + 1L) * model.hiddenSize();
             throw org.sprnn.JvmSupport.heapTooSmall(NAME + "'s run of input " + input.shapeString()
-                    + " (its arrays [T][B][(G+1)H] float64 a layer)", 8 * rows);
+                    + " (its arrays [T][B][(G+1)H] float64 a layer)", 8 * rows, "run the sequence in pieces");
         }
     }
 

@@ -77,6 +77,7 @@ final class CpuWorkspace {
         }
         long columns = (long) t * b;
         if (columns > capColumns) {
+            capColumns = 0; // until every buffer below is made: a run cut short by OutOfMemoryError leaves none half-sized
             long blocks = (columns + BLOCK - 1) / BLOCK;
             long widest = Math.max(blocks * Math.max(inSize, hidden) * BLOCK, columns * gates * hidden);
             if (widest > Integer.MAX_VALUE - 16) {
@@ -92,6 +93,7 @@ final class CpuWorkspace {
         if (b == capBatch) {
             return;
         }
+        capBatch = -1; // as capColumns above
         state = new float[][] {new float[hidden * b], new float[hidden * b]};
         cellState = new float[hidden * b];
         gateSums = new float[gates * hidden * b];

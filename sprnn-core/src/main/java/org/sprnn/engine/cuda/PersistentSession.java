@@ -367,8 +367,8 @@ final class PersistentSession implements Session {
             engine.context().makeCurrent();
             syncStates();
         }
-        // copies: the caller may write to them, and hNow / cNow are what the next step starts from
-        return new RnnOutput(copy(lastOutput), copy(hNow), copy(cNow));
+        // the states copied: the caller may write to them, and hNow / cNow are what the next step starts from
+        return new RnnOutput(lastOutput, Tensor.copyOf(hNow), Tensor.copyOf(cNow));
     }
 
     private void requireOpen() {
@@ -403,9 +403,5 @@ final class PersistentSession implements Session {
     @Override
     public String toString() {
         return kind.name().toLowerCase(java.util.Locale.ROOT) + " session of " + engine.name() + ", batch " + batch + ", " + steps + " steps" + (closed ? ", closed" : "");
-    }
-
-    private static Tensor copy(Tensor t) {
-        return t == null ? null : t.copy();
     }
 }

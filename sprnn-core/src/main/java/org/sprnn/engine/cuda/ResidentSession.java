@@ -581,8 +581,8 @@ final class ResidentSession implements Session {
             lastOutput = lastFloatOutput.toTensor();
             lastFloatOutput = null;
         }
-        // copies: the caller may write to them, and hNow / cNow are what the next step starts from
-        return new RnnOutput(copy(lastOutput), copy(hNow), copy(cNow));
+        // the states copied: the caller may write to them, and hNow / cNow are what the next step starts from
+        return new RnnOutput(lastOutput, Tensor.copyOf(hNow), Tensor.copyOf(cNow));
     }
 
     private void requireOpen() {
@@ -626,9 +626,5 @@ final class ResidentSession implements Session {
     @Override
     public String toString() {
         return "resident session of " + engine.name() + ", batch " + batch + ", " + steps + " steps" + (closed ? ", closed" : "");
-    }
-
-    private static Tensor copy(Tensor t) {
-        return t == null ? null : t.copy();
     }
 }
