@@ -130,23 +130,7 @@ class DeviceTimerTest {
         // at work) down to 1 ms: each run advances the clock by its time, so nothing depends on this machine's load
         long[] now = {0};
         int[] runs = {0};
-        Engine jit = new Engine() {
-            @Override
-            public String name() {
-                return "jit";
-            }
-
-            @Override
-            public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
-                int r = runs[0]++;
-                now[0] += r == 0 ? 400_000_000L : (long) Math.max(1e6, 8e6 * Math.pow(0.93, r));
-                return new RnnOutput(Tensor.zeros(T, B, H), Tensor.zeros(1, B, H), null);
-            }
-
-            @Override
-            public void close() {
-            }
-        };
+        Engine jit = onClock("jit", now, runs, r -> r == 0 ? 400_000_000L : (long) Math.max(1e6, 8e6 * Math.pow(0.93, r)));
         // a budget of 50 ms: the first run alone is longer, and 50 ms of runs after it reach only the 5 ms ones; the runs
         // still getting faster keep the warm-up going until they are steady (the 29th run on), so the timed runs are fast
         DeviceTimes t = DeviceTimes.wallClock(jit, List.of(Tensor.zeros(T, B, I)), null, null, 1, 5, 50_000_000L, () -> now[0]);
@@ -155,15 +139,23 @@ class DeviceTimerTest {
         // without the extension (the runs steady from the start) the warm-up is its time after the first run: 50 ms of 8 ms
         now[0] = 0;
         runs[0] = 0;
-        Engine steady = new Engine() {
+        Engine steady = onClock("steady", now, runs, r -> r == 0 ? 400_000_000L : 8_000_000L);
+        DeviceTimes u = DeviceTimes.wallClock(steady, List.of(Tensor.zeros(T, B, I)), null, null, 1, 5, 50_000_000L, () -> now[0]);
+        assertThat(runs[0]).isEqualTo(1 + 7 + 5); // the first, 7 of 8 ms (56 ms > 50), the 5 timed
+        assertThat(u.how()).contains("after 8 warm-up");
+    }
+
+    /** An engine whose run number r (from 0) takes {@code nanos(r)} on the clock {@code now}; {@code runs} counts them. */
+    private static Engine onClock(String name, long[] now, int[] runs, java.util.function.IntToLongFunction nanos) {
+        return new Engine() {
             @Override
             public String name() {
-                return "steady";
+                return name;
             }
 
             @Override
             public RnnOutput run(Tensor input, Tensor h0, Tensor c0) {
-                now[0] += runs[0]++ == 0 ? 400_000_000L : 8_000_000L;
+                now[0] += nanos.applyAsLong(runs[0]++);
                 return new RnnOutput(Tensor.zeros(T, B, H), Tensor.zeros(1, B, H), null);
             }
 
@@ -171,9 +163,6 @@ class DeviceTimerTest {
             public void close() {
             }
         };
-        DeviceTimes u = DeviceTimes.wallClock(steady, List.of(Tensor.zeros(T, B, I)), null, null, 1, 5, 50_000_000L, () -> now[0]);
-        assertThat(runs[0]).isEqualTo(1 + 7 + 5); // the first, 7 of 8 ms (56 ms > 50), the 5 timed
-        assertThat(u.how()).contains("after 8 warm-up");
     }
 
     @Test
