@@ -23,17 +23,7 @@ public record Tensor(int[] shape, double[] data) {
     /** A copy of {@code shape} after checking its extents and that they hold {@code length} values (also FloatTensor's). */
     static int[] checkedShape(int[] shape, int length) {
         int[] s = shape.clone();
-        long n = 1;
-        boolean zero = false;
-        for (int extent : s) {
-            if (extent < 0) {
-                throw new SprnnException("negative extent " + extent + " in shape " + Arrays.toString(s));
-            }
-            zero |= extent == 0;
-            // capped past any array's length, so that a product beyond long's range cannot wrap around to a length
-            n = extent == 0 ? n : Math.min(n * extent, 1L << 32);
-        }
-        n = zero ? 0 : n;
+        long n = count(s);
         if (n > Integer.MAX_VALUE) {
             throw new SprnnException("shape " + Arrays.toString(s) + " holds more values than any array (" + Integer.MAX_VALUE
                     + "), data has " + length);
@@ -46,24 +36,29 @@ public record Tensor(int[] shape, double[] data) {
 
     /** The element count of {@code shape}, refused when no Java array can hold it (also FloatTensor's). */
     static int allocatableSize(int[] shape) {
-        long limit = Integer.MAX_VALUE - 16, n = 1;
-        boolean zero = false, over = false;
-        for (int s : shape) {
-            if (s < 0) {
-                throw new SprnnException("shape " + Arrays.toString(shape) + " has a negative extent");
-            }
-            zero |= s == 0;
-            over |= s != 0 && n > limit / s; // tested before n * s could leave long's range
-            n = over || s == 0 ? n : n * s;
-        }
-        if (zero) {
-            return 0;
-        }
-        if (over) {
+        long limit = Integer.MAX_VALUE - 16, n = count(shape);
+        if (n > limit) {
             throw new SprnnException("shape " + Arrays.toString(shape) + " is too large: more than " + limit
                     + " elements, the most one array holds");
         }
         return (int) n;
+    }
+
+    /**
+     * The product of the extents, 0 where one is 0, capped at 2^32 (past any array's length, so that a product beyond
+     * long's range cannot wrap around to one); a negative extent refused.
+     */
+    private static long count(int[] shape) {
+        long n = 1;
+        boolean zero = false;
+        for (int extent : shape) {
+            if (extent < 0) {
+                throw new SprnnException("negative extent " + extent + " in shape " + Arrays.toString(shape));
+            }
+            zero |= extent == 0;
+            n = extent == 0 ? n : Math.min(n * extent, 1L << 32); // n <= 2^32, extent < 2^31: no overflow
+        }
+        return zero ? 0 : n;
     }
 
     /**
