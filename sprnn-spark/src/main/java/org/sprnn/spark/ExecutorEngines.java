@@ -42,8 +42,13 @@ final class ExecutorEngines {
         }
     }
 
-    /** A loaded model and its engine; {@link #lock} is held while a task runs the engine. */
-    record Loaded(RnnModel model, Engine engine, String engineName, String reason, ReentrantLock lock) {
+    /**
+     * A loaded model and its engine; {@link #lock} is held while a task runs the engine. {@code stamp} is the model file's
+     * identity when it was read (path, size, modification time); {@code retired} is set, under the lock, when the engine
+     * is closed (its file changed, or it failed), so that a task that was waiting for the lock takes the new one instead.
+     */
+    record Loaded(RnnModel model, Engine engine, String engineName, String reason, ReentrantLock lock, String stamp,
+                  java.util.concurrent.atomic.AtomicBoolean retired) {
     }
 
     private static final Map<Key, Loaded> LOADED = new ConcurrentHashMap<>();
@@ -59,18 +64,34 @@ final class ExecutorEngines {
      * @throws SprnnException if the model cannot be read or no engine can run it
      */
     static Loaded get(Key key) {
+        Path file = resolve(key.modelPath());
+        String stamp = stamp(file); // a model retrained and saved under the same path is read again, not served stale
         Loaded l = LOADED.get(key);
-        if (l != null) {
+        if (l != null && l.stamp().equals(stamp)) {
             return l;
         }
         synchronized (BUILD) { // one build at a time: two tasks must not load the same model twice
             l = LOADED.get(key);
-            if (l == null) {
-                l = build(key);
-                LOADED.put(key, l);
-                addShutdownHook();
+            if (l != null && l.stamp().equals(stamp)) {
+                return l;
             }
+            if (l != null) {
+                evict(key, l); // waits for a task running it to finish
+            }
+            l = build(key, file, stamp);
+            LOADED.put(key, l);
+            addShutdownHook();
             return l;
+        }
+    }
+
+    /** The file's identity for the cache: its real path, size and modification time. */
+    private static String stamp(Path file) {
+        try {
+            var a = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+            return file.toRealPath() + "|" + a.size() + "|" + a.lastModifiedTime().toMillis() + "|" + a.fileKey();
+        } catch (java.io.IOException | SecurityException e) {
+            throw new SprnnException("modelPath: cannot read " + Untrusted.quote(file.toString()) + ": " + Untrusted.why(e));
         }
     }
 
@@ -79,8 +100,7 @@ final class ExecutorEngines {
         return LOADED.size();
     }
 
-    private static Loaded build(Key key) {
-        Path file = resolve(key.modelPath());
+    private static Loaded build(Key key, Path file, String stamp) {
         RnnModel model = ModelFiles.load(file, key.cell() == null ? null : CellType.parse(key.cell()), key.module(), note -> { });
         String engine = key.engine();
         if (key.gpu() != null) {
@@ -95,7 +115,8 @@ final class ExecutorEngines {
                 .precision(Precision.parse("precision", key.precision(), EngineOptions.PRECISIONS))
                 .threads(executorCores()).batchHint(key.batch()).build();
         EngineSelection s = EngineProvider.select(model, options);
-        return new Loaded(model, s.engine(), s.engine().name(), s.reason(), new ReentrantLock());
+        return new Loaded(model, s.engine(), s.engine().name(), s.reason(), new ReentrantLock(), stamp,
+                new java.util.concurrent.atomic.AtomicBoolean());
     }
 
     /** The model file: the path as given, else a file shipped with {@code spark-submit --files} of that name. */
@@ -148,14 +169,22 @@ final class ExecutorEngines {
         return gpu.get().addresses()[0];
     }
 
-    /** Drops an engine that failed (a fault may have left it unusable): the next task of its key builds a new one. */
+    /**
+     * Drops an engine that failed (a fault may have left it unusable) or whose model file changed: the next task of its
+     * key builds a new one. It is closed under its lock, so never while another task runs it; a task waiting for the lock
+     * sees {@link Loaded#retired} and takes the new engine.
+     */
     static void evict(Key key, Loaded loaded) {
-        if (LOADED.remove(key, loaded)) {
-            try {
+        LOADED.remove(key, loaded);
+        loaded.lock().lock();
+        try {
+            if (loaded.retired().compareAndSet(false, true)) {
                 loaded.engine().close();
-            } catch (RuntimeException e) {
-                // it failed already; the task reports that failure
             }
+        } catch (RuntimeException e) {
+            // it failed already, or is being replaced: the task reports what matters
+        } finally {
+            loaded.lock().unlock();
         }
     }
 

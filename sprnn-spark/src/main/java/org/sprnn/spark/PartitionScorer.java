@@ -73,7 +73,7 @@ final class PartitionScorer implements Iterator<Row> {
         ExecutorEngines.Loaded loaded = ExecutorEngines.get(key);
         RnnModel model = loaded.model();
         int width = Math.max(model.inputSize(), model.outputSize());
-        List<Sequence> batch = new ArrayList<>(spec.batchSize());
+        List<Sequence> batch = new ArrayList<>(Math.min(spec.batchSize(), 1024));
         int steps = 0;
         while (batch.size() < spec.batchSize() && (pending != null || rows.hasNext())) {
             Sequence s = pending != null ? pending : read(rows.next(), read++, model.inputSize());
@@ -94,25 +94,55 @@ final class PartitionScorer implements Iterator<Row> {
         int fullSteps = steps;
         boolean ragged = batch.stream().anyMatch(s -> s.length() != fullSteps);
         RnnOutput out;
-        try {
-            loaded.lock().lockInterruptibly();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SprnnException(where(batch.get(0)) + ": the task was interrupted waiting for the engine", e);
+        loaded = lock(key, loaded, batch.get(0));
+        if (loaded.model().inputSize() != model.inputSize() || loaded.model().outputSize() != model.outputSize()) {
+            loaded.lock().unlock();
+            throw new SprnnException(where(batch.get(0)) + ": modelPath " + Untrusted.quote(spec.key().modelPath(), 120)
+                    + " changed while this task read its rows (input or output size now differs)");
         }
         try {
             out = ragged ? loaded.engine().run(x, null, null, SequenceLengths.of(batch.stream().mapToInt(Sequence::length).toArray()))
                     : loaded.engine().run(x, null, null);
         } catch (RuntimeException e) {
-            // every row was checked on the way in, so a failure here is the engine's: drop it, the next task builds anew
+            String msg = String.valueOf(e.getMessage());
+            java.util.regex.Matcher m = BATCH_ELEMENT.matcher(msg);
+            if (msg.startsWith("overflow") && m.find() && Integer.parseInt(m.group(1)) < batch.size()) {
+                // the values of one row drive the model beyond float32: that row's fault, not the engine's, which stays
+                throw new SprnnException(where(batch.get(Integer.parseInt(m.group(1)))) + ": its values drive the model beyond "
+                        + "float32's range (" + msg + ")", e);
+            }
+            // every row was checked on the way in, so any other failure is the engine's: drop it, the next task builds anew
             ExecutorEngines.evict(key, loaded);
             throw new SprnnException(where(batch.get(0)) + " (a batch of " + batch.size() + " rows starting there, through row "
-                    + batch.get(batch.size() - 1).index() + "): " + loaded.engineName() + " failed: " + e.getMessage(), e);
+                    + batch.get(batch.size() - 1).index() + "): " + loaded.engineName() + " failed: " + msg, e);
         } finally {
             loaded.lock().unlock();
         }
         for (int b = 0; b < batch.size(); b++) {
             ready.add(append(batch.get(b).row(), output(out, b, batch.get(b).length(), model)));
+        }
+    }
+
+    /** The "(batch element N" an overflow refusal names. */
+    private static final java.util.regex.Pattern BATCH_ELEMENT = java.util.regex.Pattern.compile("\\(batch element (\\d+)");
+
+    /**
+     * The engine of {@code key} with its lock held: {@code loaded}, or where it was retired while this task waited (its
+     * file changed, or another task's run failed on it) the one that replaced it.
+     */
+    private ExecutorEngines.Loaded lock(ExecutorEngines.Key key, ExecutorEngines.Loaded loaded, Sequence first) {
+        while (true) {
+            try {
+                loaded.lock().lockInterruptibly();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SprnnException(where(first) + ": the task was interrupted waiting for the engine", e);
+            }
+            if (!loaded.retired().get()) {
+                return loaded;
+            }
+            loaded.lock().unlock();
+            loaded = ExecutorEngines.get(key);
         }
     }
 

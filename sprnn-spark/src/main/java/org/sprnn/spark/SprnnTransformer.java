@@ -1,6 +1,7 @@
 package org.sprnn.spark;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.UUID;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -47,10 +48,15 @@ import org.sprnn.model.CellType;
  * }</pre>
  *
  * A row that cannot be scored fails its task with a message naming the row (its index in the partition, and the
- * {@link #idCol()} value where one is set) and what is wrong with it.
+ * {@link #idCol()} value where one is set) and what is wrong with it; Spark retries a failed task
+ * ({@code spark.task.maxFailures}, 4 on a cluster) and then fails the job: there is no option to skip bad rows. The
+ * model is read on the executors when the first task runs, so a missing file fails the first job with rows, not
+ * {@code transform}.
  */
 public final class SprnnTransformer extends Transformer implements DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
+    /** The most rows one engine run takes (a run's values are bounded apart from this, per partition). */
+    public static final int MAX_BATCH_SIZE = 65536;
 
     private final String uid;
     private final Param<String> modelPath;
@@ -77,8 +83,9 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
      */
     public SprnnTransformer(String uid) {
         this.uid = uid;
-        modelPath = new Param<>(this, "modelPath", "the model file (.safetensors, .pt state dict or .npz) every executor can read, "
-                + "or the name of a file shipped with spark-submit --files");
+        modelPath = new Param<>(this, "modelPath", "the model file (.safetensors or .npz, PyTorch's state-dict names) at a local "
+                + "path every executor can read (no file:// or hdfs:// URIs), or the name of a file shipped with spark-submit --files; "
+                + "read again by a task when the file changes");
         inputCol = new Param<>(this, "inputCol", "the sequence column: array<array<float|double>> [T][I], or binary T x I float32 LE");
         outputCol = new Param<>(this, "outputCol", "the column added");
         lengthsCol = new Param<>(this, "lengthsCol", "optional integer column: each sequence's length (1..T); empty for none");
@@ -90,7 +97,7 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
                 + "the file's other tensors ignored; empty for a file that holds one RNN");
         outputKind = new Param<>(this, "outputKind", "all (every step), last (the last step's output; for a bidirectional model its "
                 + "reverse half has seen only that step) or state (final hidden states)");
-        batchSize = new IntParam(this, "batchSize", "rows per engine run within a partition (>= 1)");
+        batchSize = new IntParam(this, "batchSize", "rows per engine run within a partition (1.." + MAX_BATCH_SIZE + ")");
         setDefault(inputCol, "sequence");
         setDefault(outputCol, "output");
         setDefault(lengthsCol, "");
@@ -271,13 +278,21 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
      */
     @Override
     public StructType transformSchema(StructType schema) {
-        if (!isDefined(modelPath) || $(modelPath).isBlank()) {
+        if (!isDefined(modelPath) || $(modelPath) == null || $(modelPath).isBlank()) {
             throw new SprnnException("modelPath: not set");
+        }
+        for (Param<String> p : List.of(inputCol, outputCol, lengthsCol, idCol, engine, precision, cell, module, outputKind)) {
+            if ($(p) == null) { // a setter given null (e.g. setLengthsCol(conf.get(...)) of a setting that is absent)
+                throw new SprnnException(p.name() + ": null; give a value, or \"\" where the parameter allows none");
+            }
+        }
+        if ($(outputCol).isBlank()) {
+            throw new SprnnException("outputCol: an empty column name");
         }
         OutputKind kind = OutputKind.parse($(outputKind));
         int b = (Integer) $(batchSize);
-        if (b < 1) {
-            throw new SprnnException("batchSize: must be >= 1, got " + b);
+        if (b < 1 || b > MAX_BATCH_SIZE) {
+            throw new SprnnException("batchSize: must be 1.." + MAX_BATCH_SIZE + ", got " + b);
         }
         if (!$(engine).equals("auto")) {
             try {
@@ -309,8 +324,10 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
         if (!$(idCol).isEmpty()) {
             column(schema, $(idCol), "idCol");
         }
-        if (Arrays.asList(schema.fieldNames()).contains($(outputCol))) {
-            throw new SprnnException("outputCol " + Untrusted.quote($(outputCol), 80) + ": the DataFrame already has that column");
+        // Spark resolves column names regardless of case by default: "ID" beside "id" would make both ambiguous
+        if (Arrays.stream(schema.fieldNames()).anyMatch(f -> f.equalsIgnoreCase($(outputCol)))) {
+            throw new SprnnException("outputCol " + Untrusted.quote($(outputCol), 80) + ": the DataFrame already has that column "
+                    + "(names compared regardless of case, as Spark resolves them)");
         }
         DataType vector = DataTypes.createArrayType(DataTypes.FloatType, false);
         DataType out = kind == OutputKind.LAST ? vector : DataTypes.createArrayType(vector, false);
@@ -318,6 +335,10 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
     }
 
     private static org.apache.spark.sql.types.StructField column(StructType schema, String name, String param) {
+        if (Arrays.stream(schema.fieldNames()).filter(name::equals).count() > 1) { // e.g. after a join
+            throw new SprnnException(param + ": the DataFrame has " + Untrusted.quote(name, 80) + " more than once; rename or "
+                    + "drop one");
+        }
         if (!Arrays.asList(schema.fieldNames()).contains(name)) {
             throw new SprnnException(param + ": no column " + Untrusted.quote(name, 80) + " (the DataFrame has "
                     + Untrusted.quote(String.join(", ", schema.fieldNames()), 200) + ")");
@@ -337,14 +358,17 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
         StructType out = transformSchema(schema);
         String lengths = $(lengthsCol);
         String id = $(idCol);
-        ScoreSpec spec = new ScoreSpec(
-                new ExecutorEngines.Key($(modelPath), $(engine), $(precision), (Integer) $(batchSize), $(cell).isEmpty() ? null : $(cell),
-                        $(module).isEmpty() ? null : $(module), null),
-                (Integer) $(batchSize), OutputKind.parse($(outputKind)), $(inputCol), schema.fieldIndex($(inputCol)),
+        ScoreSpec spec = new ScoreSpec(key(), (Integer) $(batchSize), OutputKind.parse($(outputKind)), $(inputCol), schema.fieldIndex($(inputCol)),
                 lengths.isEmpty() ? null : lengths, lengths.isEmpty() ? -1 : schema.fieldIndex(lengths),
                 id.isEmpty() ? null : id, id.isEmpty() ? -1 : schema.fieldIndex(id));
         MapPartitionsFunction<Row, Row> score = rows -> new PartitionScorer(rows, spec, TaskContext.getPartitionId());
         return dataset.toDF().mapPartitions(score, Encoders.row(out));
+    }
+
+    /** What the executors' engine cache knows this transformer's engine by (tests look it up). */
+    ExecutorEngines.Key key() {
+        return new ExecutorEngines.Key($(modelPath), $(engine), $(precision), (Integer) $(batchSize), $(cell).isEmpty() ? null : $(cell),
+                $(module).isEmpty() ? null : $(module), null);
     }
 
     /**

@@ -309,6 +309,75 @@ class SprnnTransformerTest {
     }
 
     @Test
+    void aRowWhoseValuesOverflowTheModelIsNamedAndTheEngineKept() {
+        RnnModel relu = SyntheticModels.random(CellType.RNN_RELU, INPUT, HIDDEN, 1, 0.5, 1.0, 3);
+        Path file = dir.resolve("relu-overflow.safetensors");
+        ModelFiles.save(relu, file, Precision.FP32);
+        StructType schema = new StructType().add("id", DataTypes.StringType)
+                .add("sequence", DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.FloatType)));
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            float[][] x = new float[2][INPUT];
+            if (i == 5) {
+                java.util.Arrays.fill(x[0], 3.4e38f); // finite, but W_ih x overflows float32
+            }
+            rows.add(RowFactory.create("r" + i, x));
+        }
+        SprnnTransformer t = new SprnnTransformer().setModelPath(file.toString()).setIdCol("id").setBatchSize(8).setEngine("cpu");
+        assertThatThrownBy(() -> t.transform(spark.createDataFrame(rows, schema).coalesce(1)).collectAsList())
+                .hasStackTraceContaining("row 5 of partition 0 (id='r5'): its values drive the model beyond float32's range");
+        ExecutorEngines.Loaded before = ExecutorEngines.get(t.key());
+        assertThat(t.transform(spark.createDataFrame(rows.subList(0, 5), schema).coalesce(1)).count()).isEqualTo(5);
+        assertThat(ExecutorEngines.get(t.key())).as("not rebuilt: the row was at fault").isSameAs(before);
+    }
+
+    @Test
+    void aModelSavedAgainUnderTheSamePathIsReadAgain() throws Exception {
+        Path file = dir.resolve("retrained.safetensors");
+        StructType schema = new StructType().add("sequence", DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.FloatType)));
+        List<Row> one = List.of(RowFactory.create((Object) new float[][] {{1, 2, 3, 4, 5, 6, 7, 8}}));
+        SprnnTransformer t = new SprnnTransformer().setModelPath(file.toString()).setEngine("cpu").setBatchSize(1);
+        List<float[]> outs = new ArrayList<>();
+        for (long seed : new long[] {1, 2}) {
+            ModelFiles.save(SyntheticModels.random(CellType.GRU, INPUT, HIDDEN, 1, 0.5, 1.0, seed), file, Precision.FP32);
+            Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(1_000_000L * seed)); // coarse clocks
+            Row r = t.transform(spark.createDataFrame(one, schema)).collectAsList().get(0);
+            List<Float> v = r.getList(1);
+            float[] f = new float[v.size()];
+            for (int k = 0; k < f.length; k++) {
+                f[k] = v.get(k);
+            }
+            outs.add(f);
+        }
+        assertThat(outs.get(1)).isNotEqualTo(outs.get(0));
+        try (Engine e = EngineProvider.factory("cpu").create(ModelFiles.load(file, null), EngineOptions.builder().build())) {
+            double[] want = direct(e, new float[][] {{1, 2, 3, 4, 5, 6, 7, 8}}, 1).output().data();
+            for (int k = 0; k < want.length; k++) {
+                assertThat((double) outs.get(1)[k]).isCloseTo(want[k], within(1e-6));
+            }
+        }
+    }
+
+    @Test
+    void anEngineIsClosedOnlyWhenNoTaskRunsItAndWaitersTakeItsSuccessor() throws Exception {
+        SprnnTransformer t = new SprnnTransformer().setModelPath(lstm.toString()).setEngine("cpu").setBatchSize(3);
+        ExecutorEngines.Key key = t.key();
+        ExecutorEngines.Loaded first = ExecutorEngines.get(key);
+        first.lock().lock(); // a task running the engine
+        Thread evictor = new Thread(() -> ExecutorEngines.evict(key, first));
+        evictor.start();
+        evictor.join(300);
+        assertThat(evictor.isAlive()).as("evict waits for the running task").isTrue();
+        assertThat(first.retired().get()).isFalse();
+        first.lock().unlock();
+        evictor.join(10_000);
+        assertThat(first.retired().get()).isTrue();
+        ExecutorEngines.Loaded next = ExecutorEngines.get(key);
+        assertThat(next).isNotSameAs(first);
+        assertThat(next.retired().get()).isFalse();
+    }
+
+    @Test
     void badParametersAndColumnsAreRefusedOnTheDriverNamingThem() {
         Dataset<Row> in = spark.read().parquet(parquet.toString());
         assertThatThrownBy(() -> new SprnnTransformer().transform(in)).hasMessage("modelPath: not set");
@@ -323,7 +392,21 @@ class SprnnTransformerTest {
         assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setOutputKind("every").transform(in))
                 .hasMessageContaining("outputKind: expected all, last or state");
         assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setBatchSize(0).transform(in))
-                .hasMessageContaining("batchSize: must be >= 1");
+                .hasMessageContaining("batchSize: must be 1..65536, got 0");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setBatchSize(Integer.MAX_VALUE).transform(in))
+                .hasMessageContaining("batchSize: must be 1..65536");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setOutputCol("ID").transform(in))
+                .hasMessageContaining("outputCol 'ID': the DataFrame already has that column (names compared regardless of case");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setOutputCol("").transform(in))
+                .hasMessage("outputCol: an empty column name");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath(null).transform(in)).hasMessage("modelPath: not set");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setLengthsCol(null).transform(in))
+                .isInstanceOf(org.sprnn.SprnnException.class).hasMessageStartingWith("lengthsCol: null");
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setEngine(null).transform(in))
+                .isInstanceOf(org.sprnn.SprnnException.class).hasMessageStartingWith("engine: null");
+        Dataset<Row> twice = in.select(in.col("id"), in.col("sequence"), in.col("sequence"));
+        assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").transform(twice))
+                .hasMessageContaining("inputCol: the DataFrame has 'sequence' more than once");
         assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setEngine("cuda-fast").transform(in))
                 .hasMessageStartingWith("engine: unknown engine 'cuda-fast'");
         assertThatThrownBy(() -> new SprnnTransformer().setModelPath("m").setPrecision("fp8").transform(in))
