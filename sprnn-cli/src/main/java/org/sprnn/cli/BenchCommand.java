@@ -93,8 +93,8 @@ final class BenchCommand extends SprnnCommand {
 
     @Option(names = "--bidir-modes", split = ",", defaultValue = "sequential,halves",
             description = "for a bidirectional model, how cuda-sparse-persistent and cuda-dense-persistent run a layer's two "
-                    + "directions, each a row: sequential (one after the other, each on the whole device) or halves (at once, "
-                    + "each planned for half the SMs, where both fit) (default: ${DEFAULT-VALUE})")
+                    + "directions, each a row: sequential (one after the other, each on the whole device), halves (at once, "
+                    + "each planned for half the SMs, where both fit) or auto (the engine's own choice) (default: ${DEFAULT-VALUE})")
     List<String> bidirModes;
 
     @Option(names = "--engines", split = ",", defaultValue = "cuda-sparse-persistent,cuda-dense-persistent,cuda-gemm,cuda-spmm,cuda-cudnn",
@@ -121,7 +121,9 @@ final class BenchCommand extends SprnnCommand {
                     + "of timed runs, at least 3 runs (default: ${DEFAULT-VALUE})")
     double wallSeconds;
 
-    @Option(names = "--warmup", defaultValue = "5", description = "untimed replays first (default: ${DEFAULT-VALUE})")
+    @Option(names = "--warmup", defaultValue = "5", description = "untimed replays first (default: ${DEFAULT-VALUE}); engines "
+            + "timed by the wall clock (cpu, cpu-reference) go on warming up for a while after them, for the JIT: their rows say "
+            + "how many runs")
     int warmup;
 
     @Option(names = "--input-sets", defaultValue = "4", description = "input sets rotated between replays (default: ${DEFAULT-VALUE})")
@@ -249,7 +251,7 @@ final class BenchCommand extends SprnnCommand {
         if (inputSets < 1 || warmup < 0 || verifySteps < 1) {
             throw new SprnnException("--input-sets >= 1, --warmup >= 0, --verify-steps >= 1");
         }
-        List<Precision> gpuPrecisions = precisions.stream().map(p -> Precision.parse("--precision", p, EngineOptions.PRECISIONS)).toList();
+        List<Precision> gpuPrecisions = precisions.stream().map(p -> Precision.parse("--precisions", p, EngineOptions.PRECISIONS)).toList();
         cudnnAlgos.forEach(CudnnAlgorithm::order); // each a known algorithm, before any work
         for (String mode : bidirModes) {
             if (!BIDIR_MODES.contains(mode)) {

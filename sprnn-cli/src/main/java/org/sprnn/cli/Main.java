@@ -125,11 +125,15 @@ public final class Main {
             if (debug) {
                 ex.printStackTrace(err);
             }
+            // the command as typed ("sprnn bench session"), its name not repeated where the message starts with it
+            String command = commandLine.getCommandSpec().qualifiedName(" ");
             if (ex instanceof SprnnException) {
-                err.println(org.sprnn.io.Untrusted.printable("sprnn " + commandLine.getCommandName() + ": " + ex.getMessage()));
+                String msg = String.valueOf(ex.getMessage());
+                String own = commandLine.getCommandName() + ": ";
+                err.println(org.sprnn.io.Untrusted.printable(command + ": " + (msg.startsWith(own) ? msg.substring(own.length()) : msg)));
                 return EXIT_USAGE;
             }
-            err.println(org.sprnn.io.Untrusted.printable("sprnn " + commandLine.getCommandName() + ": internal error: " + ex
+            err.println(org.sprnn.io.Untrusted.printable(command + ": internal error: " + ex
                     + (debug ? "" : " (run with --debug for the stack trace)")));
             return EXIT_BUG;
         });

@@ -42,7 +42,7 @@ import picocli.CommandLine.Parameters;
                 "  sprnn plot --out f5.svg results/figures/data/fig5/ablation.csv",
                 "  (scripts/plot-figures.sh draws every figure of results/figures)"})
 final class PlotCommand extends SprnnCommand {
-    @Parameters(arity = "1..*", paramLabel = "ROWS.csv", description = "bench.csv or grid.csv files")
+    @Parameters(arity = "1..*", paramLabel = "ROWS.csv", description = "rows that sprnn bench, bench grid, bench sweep or bench ablation wrote (bench.csv, grid.csv, sweep.csv, ablation.csv)")
     List<Path> files;
 
     @Option(names = "--out", required = true, description = "the chart: a .png or .svg file")

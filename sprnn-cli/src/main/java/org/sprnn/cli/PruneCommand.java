@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 @Command(name = "prune",
         description = {"Magnitude-prune W_hh (and with --input-weights also W_ih) of every layer, both directions, to a "
                 + "target density. --mode says where the kept count applies: per-matrix (the largest |w| anywhere), "
-                + "per-row (round(d*cols) in every row), balanced (each group of G = --group consecutive rows keeps "
+                + "per-row (max(1, round(d*cols)) in every row), balanced (each group of G = --group consecutive rows keeps "
                 + "round(d*G*cols), every row of it the same count within one, the extra ones to the rows whose next "
                 + "weight is largest) or bank-balanced (every row keeps max(1, round(d*cols/32)) in each bank of columns "
                 + "c mod 32, the GPU's shared-memory banks). Gate rows are rows; ties go to the lower index.",

@@ -9,9 +9,11 @@ import picocli.CommandLine.Option;
 
 /** {@code sprnn selftest}: the GPU test matrix against cpu-reference, for GPU machines without Maven. */
 @Command(name = "selftest", mixinStandardHelpOptions = true,
-        description = {"Runs every GPU engine against cpu-reference over cell x hidden {33,256,1152} x batch {1,4,8}"
+        description = {"Runs the library GPU engines (cuda-gemm, cuda-spmm, cuda-cudnn; cuda-dense-persistent on request) against "
+                + "cpu-reference over cell x hidden {33,256,1152} x batch {1,4,8}"
                 + " x density {1%%,30%%,100%%} x T {1,50} x precision (fp32 <= 1e-5, fp16 <= 3e-3), plus 3-layer stacks;"
-                + " prints a pass/fail table and exits 1 on any failure, 2 when there is no usable GPU.",
+                + " prints a pass/fail table and exits 1 on any failure, 2 when there is no usable GPU. The sparse persistent"
+                + " kernel has its own matrix: sprnn kernel-check.",
             "cuda-cudnn runs the matrix with CUDNN_RNN_ALGO_STANDARD, then each persistent algorithm and auto on hidden"
                 + " {33,256,1152} x batch {1,4} x T 50 and 3-layer stacks; a persistent algorithm cuDNN refuses for a shape"
                 + " (its documented limits) is reported REFUSED with cuDNN's reason, not as a failure."},
@@ -36,7 +38,7 @@ final class SelfTestCommand extends SprnnCommand {
     @Override
     public Integer call() {
         long s = seed != null ? seed : System.nanoTime();
-        List<Precision> ps = precisions.stream().map(p -> Precision.parse("--precision", p, EngineOptions.PRECISIONS)).toList();
+        List<Precision> ps = precisions.stream().map(p -> Precision.parse("--precisions", p, EngineOptions.PRECISIONS)).toList();
         int failures = GpuSelfTest.run(new GpuSelfTest.Options(engines, ps, quick, s), System.out);
         return failures == 0 ? 0 : 1;
     }

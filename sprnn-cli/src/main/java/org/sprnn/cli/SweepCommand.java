@@ -41,7 +41,9 @@ import picocli.CommandLine.Option;
                 + "equal in every bank of column mod 32). "
                 + "With --case (repeatable), explicit layers instead of the product of --cell, --hidden, --layers, --batch and "
                 + "--steps: each case at every density and pruning kind, its name in the rows' case column (the case studies). "
-                + "Exit 1 when an engine disagreed with cpu-reference or failed, 4 when --deadline-s cut the sweep short."},
+                + "Exit 1 when an engine disagreed with cpu-reference or failed, 4 when --deadline-s cut the sweep short; an "
+                + "engine that cannot run a point (no GPU, a shape it refuses) is a row of its own, 'infeasible', not an error "
+                + "(exit 0 even where no engine could run any point)."},
         footerHeading = "%nExamples:%n",
         footer = {"  sprnn bench sweep --density 0.01,0.05,0.1,0.3,1 --hidden 1152,2304,4608 --out-dir results/sweep/density",
                 "  sprnn bench sweep --batch 1,2,4,8,16,32 --hidden 2304 --density 0.1,0.3 --out-dir results/sweep/batch",

@@ -202,10 +202,10 @@ class CliTest {
     void gpuPrecisionListsAreCheckedBeforeAnyWork() {
         Result selftest = cli("selftest", "--precisions", "fp32,fp8");
         assertThat(selftest.code()).isEqualTo(2);
-        assertThat(selftest.err().strip()).isEqualTo("sprnn selftest: --precision: expected fp16, bf16 or fp32, got 'fp8'");
+        assertThat(selftest.err().strip()).isEqualTo("sprnn selftest: --precisions: expected fp16, bf16 or fp32, got 'fp8'");
         Result bench = cli("bench", "--precisions", "fp16,fp64");
         assertThat(bench.code()).isEqualTo(2);
-        assertThat(bench.err().strip()).isEqualTo("sprnn bench: --precision: expected fp16, bf16 or fp32, got 'fp64'");
+        assertThat(bench.err().strip()).isEqualTo("sprnn bench: --precisions: expected fp16, bf16 or fp32, got 'fp64'");
     }
 
     @Test
