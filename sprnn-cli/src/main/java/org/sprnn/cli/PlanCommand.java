@@ -59,7 +59,7 @@ final class PlanCommand extends SprnnCommand {
             + "name: rnn, encoder.rnn), ignoring its other tensors")
     String modelModule;
 
-    @Option(names = "--batch", defaultValue = "1", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", defaultValue = "1", description = "Batch size, 1 to 32 (the persistent kernels' range) (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--exchange", defaultValue = "auto", description = "Exchange of h_t: auto, cluster, timestamps, barrier (default: ${DEFAULT-VALUE}).")
