@@ -130,7 +130,11 @@ public final class Main {
             if (ex instanceof SprnnException) {
                 String msg = String.valueOf(ex.getMessage());
                 String own = commandLine.getCommandName() + ": ";
-                err.println(org.sprnn.io.Untrusted.printable(command + ": " + (msg.startsWith(own) ? msg.substring(own.length()) : msg)));
+                // a message the CLI or its checks (org.sprnn.check) wrote starting with the command's name ("kernel-check: no
+                // usable GPU") loses the repeat; the library's own ("session: closed ...") keep their subject
+                String origin = ex.getStackTrace().length > 0 ? ex.getStackTrace()[0].getClassName() : "";
+                boolean ours = origin.startsWith("org.sprnn.cli.") || origin.startsWith("org.sprnn.check.");
+                err.println(org.sprnn.io.Untrusted.printable(command + ": " + (ours && msg.startsWith(own) ? msg.substring(own.length()) : msg)));
                 return EXIT_USAGE;
             }
             err.println(org.sprnn.io.Untrusted.printable(command + ": internal error: " + ex

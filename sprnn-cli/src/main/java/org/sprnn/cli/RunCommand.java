@@ -173,13 +173,13 @@ final class RunCommand extends SprnnCommand {
         if (lens != null) {
             ob.require(EngineFeature.LENGTHS);
         }
-        if (tune && !"auto".equals(engine)) { // nothing to choose: say so rather than ignore it
-            err().println("sprnn run: note: --tune chooses among engines for --engine auto; with --engine " + engine
-                    + " it measures nothing");
-        }
         Trials trials = tune && "auto".equals(engine) ? Trials.tune(Math.min(x.dim(batchFirst ? 1 : 0), Trials.DEFAULT_STEPS), line -> err().println(line))
                 : Trials.cached(Trials.DEFAULT_STEPS);
         try (EngineSelection sel = EngineProvider.select(m, ob.build(), trials)) {
+            if (tune && !"auto".equals(engine)) { // nothing to choose: say so rather than ignore it
+                err().println("sprnn run: note: --tune chooses among engines for --engine auto; with --engine "
+                        + org.sprnn.io.Untrusted.quote(engine) + " it measures nothing");
+            }
             if (verbose) {
                 var err = err();
                 err.printf("engine %s (%s)%n", sel.engine().name(), sel.reason());

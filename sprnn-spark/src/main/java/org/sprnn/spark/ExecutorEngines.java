@@ -44,12 +44,21 @@ final class ExecutorEngines {
 
     /**
      * A loaded model and its engine; {@link #lock} is held while a task runs the engine. {@code stamp} is the model file's
-     * identity when it was read (path, size, modification time); {@code retired} is set, under the lock, when the engine
-     * is closed (its file changed, or it failed), so that a task that was waiting for the lock takes the new one instead.
+     * identity when it was read (real path, size, modification time, file key). {@code doomed} is set, without waiting,
+     * when the engine is dropped ({@link #FILE_CHANGED}, {@link #FAILED}, {@link #CLOSING}); whoever holds or next takes
+     * its lock then closes it and sets {@code retired} ({@link #retire}), so no engine is closed while a task runs it and
+     * no thread waits for a running task while it holds anything else.
      */
     record Loaded(RnnModel model, Engine engine, String engineName, String reason, ReentrantLock lock, String stamp,
-                  java.util.concurrent.atomic.AtomicBoolean retired) {
+                  java.util.concurrent.atomic.AtomicReference<String> doomed, java.util.concurrent.atomic.AtomicBoolean retired) {
     }
+
+    /** Why an engine was dropped: its model file changed (a task that was using it fails, and Spark retries it). */
+    static final String FILE_CHANGED = "the model file changed";
+    /** Why an engine was dropped: a run failed for the engine's own reasons (a task waiting for it takes a new one). */
+    static final String FAILED = "a run on it failed";
+    /** Why an engine was dropped: the JVM is closing them all. */
+    static final String CLOSING = "the executor is closing its engines";
 
     private static final Map<Key, Loaded> LOADED = new ConcurrentHashMap<>();
     private static final Object BUILD = new Object();
@@ -71,17 +80,59 @@ final class ExecutorEngines {
             return l;
         }
         synchronized (BUILD) { // one build at a time: two tasks must not load the same model twice
+            stamp = stamp(file); // again: the file may have changed while this thread waited for another's build
             l = LOADED.get(key);
             if (l != null && l.stamp().equals(stamp)) {
                 return l;
             }
             if (l != null) {
-                evict(key, l); // waits for a task running it to finish
+                evict(key, l, FILE_CHANGED); // never waits: a task running it closes it when its run ends
             }
             l = build(key, file, stamp);
             LOADED.put(key, l);
             addShutdownHook();
             return l;
+        }
+    }
+
+    /**
+     * {@code loaded} with its lock held, for a run. Where it was dropped meanwhile: closed here (its lock is free now),
+     * and for {@link #FAILED} the engine that replaced it is taken instead; for {@link #FILE_CHANGED} or
+     * {@link #CLOSING} this task fails naming why, so that no partition is scored by two models (Spark retries it).
+     *
+     * @throws SprnnException as said, or if interrupted while waiting
+     */
+    static Loaded acquire(Key key, Loaded loaded, String where) {
+        while (true) {
+            try {
+                loaded.lock().lockInterruptibly();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SprnnException(where + ": the task was interrupted waiting for the engine", e);
+            }
+            String why = loaded.doomed().get();
+            if (why == null) {
+                return loaded;
+            }
+            retire(loaded);
+            loaded.lock().unlock();
+            Loaded next = why.equals(FAILED) ? get(key) : null;
+            if (next == null || !next.stamp().equals(loaded.stamp())) {
+                throw new SprnnException(where + ": " + (next == null ? why : FILE_CHANGED) + " while this task was scoring its "
+                        + "partition (" + Untrusted.quote(key.modelPath(), 120) + "); Spark retries the task");
+            }
+            loaded = next;
+        }
+    }
+
+    /** Ends a run: releases the lock, closing the engine first where it was dropped while the run went on. */
+    static void release(Loaded loaded) {
+        try {
+            if (loaded.doomed().get() != null) {
+                retire(loaded);
+            }
+        } finally {
+            loaded.lock().unlock();
         }
     }
 
@@ -116,7 +167,7 @@ final class ExecutorEngines {
                 .threads(executorCores()).batchHint(key.batch()).build();
         EngineSelection s = EngineProvider.select(model, options);
         return new Loaded(model, s.engine(), s.engine().name(), s.reason(), new ReentrantLock(), stamp,
-                new java.util.concurrent.atomic.AtomicBoolean());
+                new java.util.concurrent.atomic.AtomicReference<>(), new java.util.concurrent.atomic.AtomicBoolean());
     }
 
     /** The model file: the path as given, else a file shipped with {@code spark-submit --files} of that name. */
@@ -170,21 +221,30 @@ final class ExecutorEngines {
     }
 
     /**
-     * Drops an engine that failed (a fault may have left it unusable) or whose model file changed: the next task of its
-     * key builds a new one. It is closed under its lock, so never while another task runs it; a task waiting for the lock
-     * sees {@link Loaded#retired} and takes the new engine.
+     * Drops an engine, without waiting for a task that runs it: out of the cache at once (the next task of its key builds
+     * a new one), closed now where its lock is free (or held by this thread), else by the task holding it when its run
+     * ends ({@link #release}) or by the next to take it ({@link #acquire}).
      */
-    static void evict(Key key, Loaded loaded) {
+    static void evict(Key key, Loaded loaded, String why) {
         LOADED.remove(key, loaded);
-        loaded.lock().lock();
-        try {
-            if (loaded.retired().compareAndSet(false, true)) {
-                loaded.engine().close();
+        loaded.doomed().compareAndSet(null, why);
+        if (loaded.lock().tryLock()) {
+            try {
+                retire(loaded);
+            } finally {
+                loaded.lock().unlock();
             }
-        } catch (RuntimeException e) {
-            // it failed already, or is being replaced: the task reports what matters
-        } finally {
-            loaded.lock().unlock();
+        }
+    }
+
+    /** Closes a dropped engine, once; the caller holds its lock. */
+    private static void retire(Loaded loaded) {
+        if (loaded.retired().compareAndSet(false, true)) {
+            try {
+                loaded.engine().close();
+            } catch (RuntimeException e) {
+                // it failed already, or is being replaced: the task reports what matters
+            }
         }
     }
 
@@ -196,26 +256,11 @@ final class ExecutorEngines {
         Runtime.getRuntime().addShutdownHook(new Thread(ExecutorEngines::closeAll, "sprnn-spark-close"));
     }
 
-    /** Closes every engine (at JVM exit; tests call it to start afresh). */
+    /** Closes every engine (at JVM exit; tests call it to start afresh); one a task still runs is closed by that task. */
     static void closeAll() {
         synchronized (BUILD) {
-            for (Loaded l : LOADED.values()) {
-                boolean held = false;
-                try {
-                    // a run still going (a hung device) must not keep the JVM from exiting
-                    held = l.lock().tryLock(10, java.util.concurrent.TimeUnit.SECONDS);
-                    if (held) {
-                        l.engine().close();
-                    }
-                } catch (RuntimeException e) {
-                    // closing at exit: nothing left to tell
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    if (held) {
-                        l.lock().unlock();
-                    }
-                }
+            for (Map.Entry<Key, Loaded> e : LOADED.entrySet()) {
+                evict(e.getKey(), e.getValue(), CLOSING); // a run still going (a hung device) must not keep the JVM from exiting
             }
             LOADED.clear();
         }

@@ -44,6 +44,7 @@ final class PartitionScorer implements Iterator<Row> {
     private final int partition;
     private final ArrayDeque<Row> ready = new ArrayDeque<>();
     private Sequence pending; // read, but left for the next batch (it would have passed MAX_BATCH_VALUES)
+    private ExecutorEngines.Loaded engine; // this partition's, taken at its first batch
     private long read;
 
     PartitionScorer(Iterator<Row> rows, ScoreSpec spec, int partition) {
@@ -70,7 +71,10 @@ final class PartitionScorer implements Iterator<Row> {
 
     private void scoreNextBatch() {
         ExecutorEngines.Key key = spec.key().forTask();
-        ExecutorEngines.Loaded loaded = ExecutorEngines.get(key);
+        if (engine == null) {
+            engine = ExecutorEngines.get(key); // once a partition: its rows all scored by one model
+        }
+        ExecutorEngines.Loaded loaded = engine;
         RnnModel model = loaded.model();
         int width = Math.max(model.inputSize(), model.outputSize());
         List<Sequence> batch = new ArrayList<>(Math.min(spec.batchSize(), 1024));
@@ -94,12 +98,8 @@ final class PartitionScorer implements Iterator<Row> {
         int fullSteps = steps;
         boolean ragged = batch.stream().anyMatch(s -> s.length() != fullSteps);
         RnnOutput out;
-        loaded = lock(key, loaded, batch.get(0));
-        if (loaded.model().inputSize() != model.inputSize() || loaded.model().outputSize() != model.outputSize()) {
-            loaded.lock().unlock();
-            throw new SprnnException(where(batch.get(0)) + ": modelPath " + Untrusted.quote(spec.key().modelPath(), 120)
-                    + " changed while this task read its rows (input or output size now differs)");
-        }
+        loaded = ExecutorEngines.acquire(key, loaded, where(batch.get(0))); // another of the same file where a run failed
+        engine = loaded;
         try {
             out = ragged ? loaded.engine().run(x, null, null, SequenceLengths.of(batch.stream().mapToInt(Sequence::length).toArray()))
                     : loaded.engine().run(x, null, null);
@@ -107,16 +107,19 @@ final class PartitionScorer implements Iterator<Row> {
             String msg = String.valueOf(e.getMessage());
             java.util.regex.Matcher m = BATCH_ELEMENT.matcher(msg);
             if (msg.startsWith("overflow") && m.find() && Integer.parseInt(m.group(1)) < batch.size()) {
-                // the values of one row drive the model beyond float32: that row's fault, not the engine's, which stays
-                throw new SprnnException(where(batch.get(Integer.parseInt(m.group(1)))) + ": its values drive the model beyond "
-                        + "float32's range (" + msg + ")", e);
+                // this row's values, with the model's weights, leave the range the engine computes in: the row's fault, not
+                // the engine's, which stays
+                int k = Integer.parseInt(m.group(1));
+                throw new SprnnException(where(batch.get(k)) + ": its values, with the model's weights, leave the range "
+                        + loaded.engineName() + " computes in (batch element " + k + " of this run: " + msg + ")", e);
             }
-            // every row was checked on the way in, so any other failure is the engine's: drop it, the next task builds anew
-            ExecutorEngines.evict(key, loaded);
+            // every row was checked on the way in, so any other failure is the engine's: drop it, the next run builds anew
+            ExecutorEngines.evict(key, loaded, ExecutorEngines.FAILED);
+            engine = null;
             throw new SprnnException(where(batch.get(0)) + " (a batch of " + batch.size() + " rows starting there, through row "
                     + batch.get(batch.size() - 1).index() + "): " + loaded.engineName() + " failed: " + msg, e);
         } finally {
-            loaded.lock().unlock();
+            ExecutorEngines.release(loaded);
         }
         for (int b = 0; b < batch.size(); b++) {
             ready.add(append(batch.get(b).row(), output(out, b, batch.get(b).length(), model)));
@@ -125,26 +128,6 @@ final class PartitionScorer implements Iterator<Row> {
 
     /** The "(batch element N" an overflow refusal names. */
     private static final java.util.regex.Pattern BATCH_ELEMENT = java.util.regex.Pattern.compile("\\(batch element (\\d+)");
-
-    /**
-     * The engine of {@code key} with its lock held: {@code loaded}, or where it was retired while this task waited (its
-     * file changed, or another task's run failed on it) the one that replaced it.
-     */
-    private ExecutorEngines.Loaded lock(ExecutorEngines.Key key, ExecutorEngines.Loaded loaded, Sequence first) {
-        while (true) {
-            try {
-                loaded.lock().lockInterruptibly();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new SprnnException(where(first) + ": the task was interrupted waiting for the engine", e);
-            }
-            if (!loaded.retired().get()) {
-                return loaded;
-            }
-            loaded.lock().unlock();
-            loaded = ExecutorEngines.get(key);
-        }
-    }
 
     /** This row's output in the chosen kind: all its steps, its last step, or its final hidden states. */
     private Object output(RnnOutput out, int b, int length, RnnModel model) {

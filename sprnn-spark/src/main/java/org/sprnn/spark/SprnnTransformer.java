@@ -324,10 +324,12 @@ public final class SprnnTransformer extends Transformer implements DefaultParams
         if (!$(idCol).isEmpty()) {
             column(schema, $(idCol), "idCol");
         }
-        // Spark resolves column names regardless of case by default: "ID" beside "id" would make both ambiguous
-        if (Arrays.stream(schema.fieldNames()).anyMatch(f -> f.equalsIgnoreCase($(outputCol)))) {
-            throw new SprnnException("outputCol " + Untrusted.quote($(outputCol), 80) + ": the DataFrame already has that column "
-                    + "(names compared regardless of case, as Spark resolves them)");
+        // unless spark.sql.caseSensitive is on, Spark resolves column names regardless of case: "ID" beside "id" would make
+        // both ambiguous
+        boolean caseSensitive = org.apache.spark.sql.internal.SQLConf.get().caseSensitiveAnalysis();
+        if (Arrays.stream(schema.fieldNames()).anyMatch(f -> caseSensitive ? f.equals($(outputCol)) : f.equalsIgnoreCase($(outputCol)))) {
+            throw new SprnnException("outputCol " + Untrusted.quote($(outputCol), 80) + ": the DataFrame already has that column"
+                    + (caseSensitive ? "" : " (names compared regardless of case, as Spark resolves them here)"));
         }
         DataType vector = DataTypes.createArrayType(DataTypes.FloatType, false);
         DataType out = kind == OutputKind.LAST ? vector : DataTypes.createArrayType(vector, false);

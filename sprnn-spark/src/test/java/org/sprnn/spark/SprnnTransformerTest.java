@@ -324,11 +324,14 @@ class SprnnTransformerTest {
             rows.add(RowFactory.create("r" + i, x));
         }
         SprnnTransformer t = new SprnnTransformer().setModelPath(file.toString()).setIdCol("id").setBatchSize(8).setEngine("cpu");
+        ExecutorEngines.Loaded before = ExecutorEngines.get(t.key()); // the engine the jobs below run on
         assertThatThrownBy(() -> t.transform(spark.createDataFrame(rows, schema).coalesce(1)).collectAsList())
-                .hasStackTraceContaining("row 5 of partition 0 (id='r5'): its values drive the model beyond float32's range");
-        ExecutorEngines.Loaded before = ExecutorEngines.get(t.key());
+                .hasStackTraceContaining("row 5 of partition 0 (id='r5'): its values, with the model's weights, leave the range cpu "
+                        + "computes in (batch element 5 of this run: overflow");
+        assertThat(before.doomed().get()).as("not dropped: the row was at fault").isNull();
+        assertThat(ExecutorEngines.get(t.key())).isSameAs(before);
         assertThat(t.transform(spark.createDataFrame(rows.subList(0, 5), schema).coalesce(1)).count()).isEqualTo(5);
-        assertThat(ExecutorEngines.get(t.key())).as("not rebuilt: the row was at fault").isSameAs(before);
+        assertThat(ExecutorEngines.get(t.key())).isSameAs(before);
     }
 
     @Test
@@ -359,22 +362,39 @@ class SprnnTransformerTest {
     }
 
     @Test
-    void anEngineIsClosedOnlyWhenNoTaskRunsItAndWaitersTakeItsSuccessor() throws Exception {
+    void anEngineIsClosedOnlyWhenNoTaskRunsItAndWaitersTakeItsSuccessorOrFail() throws Exception {
         SprnnTransformer t = new SprnnTransformer().setModelPath(lstm.toString()).setEngine("cpu").setBatchSize(3);
         ExecutorEngines.Key key = t.key();
         ExecutorEngines.Loaded first = ExecutorEngines.get(key);
-        first.lock().lock(); // a task running the engine
-        Thread evictor = new Thread(() -> ExecutorEngines.evict(key, first));
-        evictor.start();
-        evictor.join(300);
-        assertThat(evictor.isAlive()).as("evict waits for the running task").isTrue();
-        assertThat(first.retired().get()).isFalse();
-        first.lock().unlock();
-        evictor.join(10_000);
+        // a task runs the engine; another's run failed on it: dropped at once, without waiting, but not closed under the run
+        ExecutorEngines.Loaded running = ExecutorEngines.acquire(key, first, "task A");
+        Thread other = new Thread(() -> ExecutorEngines.evict(key, first, ExecutorEngines.FAILED)); // another task's failure
+        other.start();
+        other.join(10_000);
+        assertThat(other.isAlive()).as("evict does not wait for task A").isFalse();
+        assertThat(first.doomed().get()).isEqualTo(ExecutorEngines.FAILED);
+        assertThat(first.retired().get()).as("not closed while task A runs it").isFalse();
+        // task B waits for the engine meanwhile
+        java.util.concurrent.atomic.AtomicReference<ExecutorEngines.Loaded> taken = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread b = new Thread(() -> {
+            ExecutorEngines.Loaded l = ExecutorEngines.acquire(key, first, "task B");
+            taken.set(l);
+            ExecutorEngines.release(l);
+        });
+        b.start();
+        b.join(300);
+        assertThat(b.isAlive()).as("task B waits for task A's run").isTrue();
+        ExecutorEngines.release(running); // task A's run ends: it closes the dropped engine
+        b.join(10_000);
         assertThat(first.retired().get()).isTrue();
-        ExecutorEngines.Loaded next = ExecutorEngines.get(key);
-        assertThat(next).isNotSameAs(first);
-        assertThat(next.retired().get()).isFalse();
+        assertThat(taken.get()).as("task B runs the successor").isNotNull().isNotSameAs(first);
+        assertThat(taken.get().retired().get()).isFalse();
+        // dropped because its file changed: a task that was using it fails (Spark retries it) instead of mixing two models
+        ExecutorEngines.Loaded second = taken.get();
+        ExecutorEngines.evict(key, second, ExecutorEngines.FILE_CHANGED);
+        assertThat(second.retired().get()).as("closed at once: no task runs it").isTrue();
+        assertThatThrownBy(() -> ExecutorEngines.acquire(key, second, "task C"))
+                .hasMessageStartingWith("task C: the model file changed while this task was scoring its partition");
     }
 
     @Test
