@@ -155,8 +155,11 @@ class CliTest {
         // sprnn plan takes the sparse engine's own options (SparsePersistentFactory.planOptions), so a switch of the
         // engine (here SPRNN_WARPS, as -Dsprnn.warpsPerCta) is in the plan it prints, as in the plan the engine runs
         String saved = System.getProperty(org.sprnn.engine.cuda.SparsePersistentFactory.WARPS_PROPERTY);
+        String savedPlacement = System.getProperty(org.sprnn.engine.cuda.SparsePersistentFactory.PLACEMENT_PROPERTY);
         try {
             System.setProperty(org.sprnn.engine.cuda.SparsePersistentFactory.WARPS_PROPERTY, "16");
+            // dealt placement fills each CTA's 16 warps (72 CTAs); cta placement spreads the rows as 12-warp CTAs would
+            System.setProperty(org.sprnn.engine.cuda.SparsePersistentFactory.PLACEMENT_PROPERTY, "dealt");
             Result r = cli("plan", "--hidden", "1152", "--density", "0.1", "--batch", "4");
             assertThat(r.code()).as(r.err()).isZero();
             assertThat(r.out()).contains("c132w16").contains("72 of 132 CTAs hold rows");
@@ -167,6 +170,11 @@ class CliTest {
                 System.clearProperty(org.sprnn.engine.cuda.SparsePersistentFactory.WARPS_PROPERTY);
             } else {
                 System.setProperty(org.sprnn.engine.cuda.SparsePersistentFactory.WARPS_PROPERTY, saved);
+            }
+            if (savedPlacement == null) {
+                System.clearProperty(org.sprnn.engine.cuda.SparsePersistentFactory.PLACEMENT_PROPERTY);
+            } else {
+                System.setProperty(org.sprnn.engine.cuda.SparsePersistentFactory.PLACEMENT_PROPERTY, savedPlacement);
             }
         }
         assertThat(cli("plan", "--hidden", "1152", "--density", "0.1", "--batch", "4").out()).contains("c132w12");
