@@ -32,17 +32,17 @@ import org.sprnn.SprnnException;
  * @param tailSmem with {@code tails}, a warp tail's lane sums in shared memory instead of registers
  *     ({@link KernelSpec#tailSmem}, an experiment: {@code SPRNN_ROW_ENDS=tail-smem})
  * @param placement where balanced warps sit among the CTAs' warp positions outside a cluster
- *     ({@link org.sprnn.sparse.WarpPlacement}: cta, the default, dealt or spread; {@code SPRNN_PLACEMENT})
+ *     ({@link org.sprnn.sparse.WarpPlacement}: dealt, the default, spread or cta; {@code SPRNN_PLACEMENT})
  */
 public record PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
                           int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
                           boolean tails, boolean ctaTails, boolean tailSmem, org.sprnn.sparse.WarpPlacement placement) {
 
-    /** Options with balanced warps in contiguous ranges a CTA ({@link #placement} cta, the default since session 22). */
+    /** Options with balanced warps in the order dealing filled them ({@link #placement} dealt). */
     public PlanOptions(ExchangeMode exchange, boolean wideLoads, boolean bankAware, boolean balanced, int ctas,
                        int warpsPerCta, Precision weights, boolean splitWeights, boolean compiledRowEnds, boolean dense,
                        boolean tails, boolean ctaTails, boolean tailSmem) {
-        this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, org.sprnn.sparse.WarpPlacement.CTA);
+        this(exchange, wideLoads, bankAware, balanced, ctas, warpsPerCta, weights, splitWeights, compiledRowEnds, dense, tails, ctaTails, tailSmem, org.sprnn.sparse.WarpPlacement.DEALT);
     }
 
     /** Options without the warp tail's sums in shared memory ({@link #tailSmem} false). */

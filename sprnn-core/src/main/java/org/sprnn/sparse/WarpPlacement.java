@@ -14,8 +14,8 @@ import org.sprnn.SprnnException;
 public enum WarpPlacement {
     /**
      * In the order the dealing filled them (the longest first; with one unit a warp and rows of equal length, unit
-     * {@code w} in warp {@code w}, the empty warps in the last CTAs). The default until session 22 (every measured
-     * figure before session 20 used it).
+     * {@code w} in warp {@code w}, the empty warps in the last CTAs). The default: the placement every measured
+     * figure before session 19 used.
      */
     DEALT("dealt"),
     /**
@@ -33,8 +33,8 @@ public enum WarpPlacement {
      * the contiguity per-row pruning has, where dealing by length scatters them (busiest scheduler at 2304 / 30% per
      * matrix 111 slots against 120 dealt, 110 per row; 1152 / 10% 12 against 15, 12 per row). With more units a warp
      * the same as {@link #DEALT}. Measured (H100, session 20): 2304 / 30% per matrix 2.19–2.21 µs a step against
-     * 2.22–2.24 dealt (per row 2.06–2.09), 1152 / 10% no change; session 21 2.26 / 2.23 against 2.28 / 2.27. The
-     * default since its full correctness matrix ran on the H100 (session 22, results/suite/session22).
+     * 2.22–2.24 dealt (per row 2.06–2.09), 1152 / 10% no change; session 21 2.26 / 2.23 against 2.28 / 2.27. Opt-in
+     * until its full correctness matrix has run on the H100 (sessions 21, 22 and 23 got no device for it).
      */
     CTA("cta");
 

@@ -331,7 +331,7 @@ class PlanTest {
                 o.withTails(false))) {
             assertThat(x.placement()).as(x.toString()).isEqualTo(cta);
         }
-        assertThat(PlanOptions.defaults().placement()).isEqualTo(org.sprnn.sparse.WarpPlacement.CTA);
+        assertThat(PlanOptions.defaults().placement()).isEqualTo(org.sprnn.sparse.WarpPlacement.DEALT);
         // rows of unequal length, one a warp, on the timestamped exchange: dealt puts the longest together
         Plan dealt = Plan.of(rows(CellType.RNN_RELU, 1152, 0.1), CellType.RNN_RELU, 4, H100,
                 PlanOptions.defaults().withExchange(ExchangeMode.TIMESTAMPS));
