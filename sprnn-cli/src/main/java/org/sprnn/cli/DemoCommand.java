@@ -91,7 +91,7 @@ final class DemoCommand extends SprnnCommand {
         RnnModel model = SyntheticModels.random(c.cell(), c.inputSize(), c.hidden(), 1, c.density(), 1.0, c.seed());
         Tensor x = SyntheticModels.input(c.steps(), c.batch(), c.inputSize(), c.seed() + 1);
         // the model and the input in one batch: both or neither, checked before either is written (a name given twice too)
-        RunCommand.checkOutputs("demo", java.util.Collections.singletonMap("--save-input", saveInput), java.util.Map.of());
+        Options.checkOutputs("demo", java.util.Collections.singletonMap("--save-input", saveInput), java.util.Map.of());
         AtomicFiles.Batch files = AtomicFiles.batch();
         if (saveModel != null) {
             ModelFiles.addTo(files, model, saveModel, org.sprnn.Precision.FP32);

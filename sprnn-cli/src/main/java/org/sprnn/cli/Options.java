@@ -72,4 +72,59 @@ final class Options {
             }
         }
     }
+
+    /**
+     * Each output none of the inputs and not named as a model file: {@code run}, {@code stream} and {@code demo} write
+     * .npy arrays, and writing one over the model or an input the command reads, or under a model's name, would destroy
+     * or disguise it.
+     */
+    static void checkOutputs(String command, java.util.Map<String, java.nio.file.Path> outputs, java.util.Map<String, java.nio.file.Path> inputs) {
+        for (var o : outputs.entrySet()) {
+            if (o.getValue() == null) {
+                continue;
+            }
+            if (o.getValue().toString().isEmpty()) {
+                throw new SprnnException(o.getKey() + ": an empty file name");
+            }
+            for (var i : inputs.entrySet()) {
+                if (i.getValue() != null && sameFile(o.getValue(), i.getValue())) {
+                    throw new SprnnException(o.getKey() + " " + o.getValue() + ": is also " + i.getKey()
+                            + "; sprnn " + command + " does not write over what it reads");
+                }
+            }
+            java.nio.file.Path leaf = o.getValue().getFileName();
+            String name = leaf == null ? "" : leaf.toString().toLowerCase(java.util.Locale.ROOT);
+            if (name.endsWith(".safetensors") || name.endsWith(".npz") || name.endsWith(".pt") || name.endsWith(".pth")) {
+                throw new SprnnException(o.getKey() + " " + o.getValue() + ": a model file's name; sprnn " + command + " writes .npy arrays "
+                        + "(give a name ending in .npy)");
+            }
+        }
+    }
+
+    private static boolean sameFile(java.nio.file.Path a, java.nio.file.Path b) {
+        if (a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize())) {
+            return true;
+        }
+        try { // another name of the same file (a link, a relative path through one)
+            return java.nio.file.Files.exists(a) && java.nio.file.Files.exists(b) && java.nio.file.Files.isSameFile(a, b);
+        } catch (java.io.IOException | SecurityException e) {
+            return false;
+        }
+    }
+
+    /**
+     * {@link #checkOutputs}, then each output file as {@link AtomicFiles} will write it (its directory there, a regular file
+     * or absent, none named twice): all before any work.
+     */
+    static void checkOutputFiles(String command, java.util.Map<String, java.nio.file.Path> outputs,
+                                 java.util.Map<String, java.nio.file.Path> inputs) {
+        checkOutputs(command, outputs, inputs);
+        org.sprnn.io.AtomicFiles.Batch targets = org.sprnn.io.AtomicFiles.batch();
+        for (java.nio.file.Path out : outputs.values()) {
+            if (out != null) {
+                targets.add(out, ch -> { });
+            }
+        }
+        targets.check();
+    }
 }

@@ -96,44 +96,6 @@ final class RunCommand extends SprnnCommand {
     @Option(names = {"-v", "--verbose"}, description = "Print the engine chosen and why the others were not.")
     boolean verbose;
 
-    /**
-     * Each output none of the inputs and not named as a model file: {@code run} writes .npy arrays, and writing one
-     * over the model or an input it reads, or under a model's name, would destroy or disguise it.
-     */
-    static void checkOutputs(String command, java.util.Map<String, Path> outputs, java.util.Map<String, Path> inputs) {
-        for (var o : outputs.entrySet()) {
-            if (o.getValue() == null) {
-                continue;
-            }
-            if (o.getValue().toString().isEmpty()) {
-                throw new SprnnException(o.getKey() + ": an empty file name");
-            }
-            for (var i : inputs.entrySet()) {
-                if (i.getValue() != null && sameFile(o.getValue(), i.getValue())) {
-                    throw new SprnnException(o.getKey() + " " + o.getValue() + ": is also " + i.getKey()
-                            + "; sprnn " + command + " does not write over what it reads");
-                }
-            }
-            Path leaf = o.getValue().getFileName();
-            String name = leaf == null ? "" : leaf.toString().toLowerCase(java.util.Locale.ROOT);
-            if (name.endsWith(".safetensors") || name.endsWith(".npz") || name.endsWith(".pt") || name.endsWith(".pth")) {
-                throw new SprnnException(o.getKey() + " " + o.getValue() + ": a model file's name; sprnn " + command + " writes .npy arrays "
-                        + "(give a name ending in .npy)");
-            }
-        }
-    }
-
-    private static boolean sameFile(Path a, Path b) {
-        if (a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize())) {
-            return true;
-        }
-        try { // another name of the same file (a link, a relative path through one)
-            return java.nio.file.Files.exists(a) && java.nio.file.Files.exists(b) && java.nio.file.Files.isSameFile(a, b);
-        } catch (java.io.IOException | SecurityException e) {
-            return false;
-        }
-    }
-
     @Override
     public Integer call() {
         EngineOptions.Builder ob = EngineOptions.builder().engine(engine)
@@ -150,16 +112,7 @@ final class RunCommand extends SprnnCommand {
         ins.put("--h0", h0);
         ins.put("--c0", c0);
         ins.put("--lengths", LengthsOption.fileOf(lengths));
-        checkOutputs("run", outs, ins);
-        // the output files checked before any work (directory there, regular file or absent, none named twice)
-        AtomicFiles.Batch targets = AtomicFiles.batch().add(output, ch -> { });
-        if (finalH != null) {
-            targets.add(finalH, ch -> { });
-        }
-        if (finalC != null) {
-            targets.add(finalC, ch -> { });
-        }
-        targets.check();
+        Options.checkOutputFiles("run", outs, ins);
         RnnModel m = modelOption.load();
         if (finalC != null && !m.cell().hasCellState()) {
             throw new SprnnException("--final-c: cell " + m.cell() + " has no cell state (only lstm has)");

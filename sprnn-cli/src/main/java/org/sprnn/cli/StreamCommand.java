@@ -121,14 +121,6 @@ final class StreamCommand extends SprnnCommand {
         if (threads != null) {
             ob.threads(threads);
         }
-        AtomicFiles.Batch targets = AtomicFiles.batch(); // checked before any work: directory there, regular file or absent
-        if (finalH != null) {
-            targets.add(finalH, ch -> { });
-        }
-        if (finalC != null) {
-            targets.add(finalC, ch -> { });
-        }
-        targets.check();
         java.util.Map<String, Path> outs = new java.util.LinkedHashMap<>(), ins = new java.util.LinkedHashMap<>();
         outs.put("--final-h", finalH);
         outs.put("--final-c", finalC);
@@ -136,7 +128,7 @@ final class StreamCommand extends SprnnCommand {
         ins.put("--input-pipe", inputPipe);
         ins.put("--h0", h0);
         ins.put("--c0", c0);
-        RunCommand.checkOutputs("stream", outs, ins);
+        Options.checkOutputFiles("stream", outs, ins);
         RnnModel m = modelOption.load();
         if (m.bidirectional()) {
             throw new SprnnException(modelOption.model + ": a bidirectional model cannot stream (its reverse direction starts at "

@@ -27,8 +27,8 @@ final class CarriedStateSession implements Session {
         checkState("c0", c0, batch);
         this.engine = engine;
         this.batch = batch;
-        this.h = Tensor.copyOf(h0); // the caller's arrays stay theirs: writing to them later does not move this session
-        this.c = Tensor.copyOf(c0);
+        this.h = h0; // the session's own copies (Engine.openSession, RunInputs.sessionStates): the caller's arrays stay theirs
+        this.c = c0;
     }
 
     private static void checkState(String what, Tensor s, int batch) {

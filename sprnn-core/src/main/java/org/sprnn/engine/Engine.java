@@ -98,7 +98,8 @@ public interface Engine extends AutoCloseable {
      * @throws org.sprnn.SprnnException if the states do not have {@code batch} rows, or the engine cannot stream
      */
     default Session openSession(int batch, Tensor h0, Tensor c0) {
-        return new CarriedStateSession(this, batch, h0, c0);
+        // copies: the caller's arrays stay theirs (ComposedFeatures.session passes RunInputs.sessionStates', copies already)
+        return new CarriedStateSession(this, batch, Tensor.copyOf(h0), Tensor.copyOf(c0));
     }
 
     /**
